@@ -1,0 +1,1 @@
+"""Data: stylesheets and in-cluster manifests shipped with agw-sandbox."""

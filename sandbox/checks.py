@@ -1,0 +1,78 @@
+"""The sandbox's own manifest checks, run before anything is applied on any runtime.
+
+The API server accepts some manifests that cannot work (it does not check that an authToken's
+``kind`` matches the field given, for instance). These checks catch them with a message that says
+what is wrong and what to change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def structural(doc: Mapping[str, Any]) -> list[str]:
+    """The minimum every Kubernetes manifest needs."""
+    problems = [f"manifest has no {key!r}" for key in ("apiVersion", "kind")
+                if not isinstance(doc.get(key), str) or not doc.get(key)]
+    metadata = doc.get("metadata")
+    if not isinstance(metadata, Mapping) or not isinstance(metadata.get("name"), str):
+        problems.append("manifest has no metadata.name")
+    return problems
+
+
+def _auth_token_problems(token: Mapping[str, Any], where: str) -> list[str]:
+    kind = token.get("kind")
+    has_inline = bool(token.get("inline"))
+    secret_ref = token.get("secretRef")
+    has_ref = isinstance(secret_ref, Mapping) and bool(secret_ref.get("name"))
+    if kind == "Inline" and not has_inline:
+        return [f"{where}.kind is Inline but {where}.inline is empty: put the key in "
+                f"{where}.inline, or change kind to SecretRef or Passthrough"]
+    if kind == "SecretRef" and not has_ref:
+        return [f"{where}.kind is SecretRef but {where}.secretRef.name is not set: name the "
+                "Secret that holds the key"]
+    if kind == "Inline" and "secretRef" in token:
+        return [f"{where}.kind is Inline but secretRef is also set: remove secretRef"]
+    if kind == "SecretRef" and "inline" in token:
+        return [f"{where}.kind is SecretRef but inline is also set: remove inline"]
+    if kind == "Passthrough" and (has_inline or "secretRef" in token):
+        return [f"{where}.kind is Passthrough, so the client's own token is sent upstream: "
+                "remove inline/secretRef"]
+    return []
+
+
+def lint(doc: Mapping[str, Any]) -> list[str]:
+    """Problems the API server would let through but that break the scenario."""
+    problems = structural(doc)
+    kind = doc.get("kind")
+    spec = doc.get("spec") if isinstance(doc.get("spec"), Mapping) else {}
+    assert isinstance(spec, Mapping)
+    if kind == "Backend":
+        llm = _dig(spec, "ai", "llm")
+        for provider, settings in (llm or {}).items():
+            if isinstance(settings, Mapping) and isinstance(settings.get("authToken"), Mapping):
+                where = f"spec.ai.llm.{provider}.authToken"
+                problems += _auth_token_problems(settings["authToken"], where)
+    elif kind == "HTTPRoute":
+        for r, rule in enumerate(spec.get("rules") or []):
+            for b, ref in enumerate((rule or {}).get("backendRefs") or []):
+                if isinstance(ref, Mapping) and ref.get("kind") == "Backend" and "port" in ref:
+                    problems.append(f"spec.rules[{r}].backendRefs[{b}] points at a Backend and "
+                                    "sets a port: remove the port (it makes the route fail "
+                                    "with BackendNotFound)")
+    elif kind == "Secret":
+        data = {**(doc.get("data") or {}), **(doc.get("stringData") or {})}
+        lowered = {k.lower(): k for k in data}
+        if "authorization" in lowered and "Authorization" not in data:
+            problems.append(f"the Secret's key is {lowered['authorization']!r} but the gateway "
+                            "reads exactly 'Authorization' (case-sensitive): rename the key")
+    return problems
+
+
+def _dig(value: Any, *keys: str) -> Mapping[str, Any] | None:
+    for key in keys:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value if isinstance(value, Mapping) else None

@@ -1,0 +1,67 @@
+"""Preflight: can this machine run the real (kind) runtime, and if not, what to install."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass
+
+from sandbox.containers import probe_docker
+from sandbox.errors import SandboxError
+from sandbox.proc import INSTALL_HINTS, run
+from sandbox.simgateway import port_is_free
+
+MIN_MEMORY = 4 * 1024**3
+VERSION_COMMANDS = {
+    "kind": ["kind", "version"],
+    "helm": ["helm", "version", "--short"],
+    "kubectl": ["kubectl", "version", "--client"],
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    hint: str = ""
+
+
+def check_docker() -> Check:
+    try:
+        info = probe_docker()
+    except SandboxError as exc:
+        return Check("docker", False, exc.message, exc.hint)
+    detail = (f"Docker {info.version} (API {info.api_version}), {info.cpus} CPUs, "
+              f"{info.memory_bytes / 1024**3:.1f} GiB, {info.operating_system}")
+    if info.memory_bytes and info.memory_bytes < MIN_MEMORY:
+        return Check("docker", False, detail, "give Docker at least 4 GiB of memory for kind "
+                     "and kgateway")
+    return Check("docker", True, detail)
+
+
+async def check_tool(name: str) -> Check:
+    try:
+        result = await run(VERSION_COMMANDS[name], timeout=15, check=False)
+    except SandboxError as exc:
+        return Check(name, False, exc.message, exc.hint)
+    output = (result.stdout or result.stderr).strip()
+    if result.returncode != 0:
+        return Check(name, False, f"`{' '.join(result.argv)}` failed: {output[:120]}",
+                     INSTALL_HINTS[name])
+    match = re.search(r"v?\d+\.\d+\.\d+", output)
+    return Check(name, True, match.group(0) if match else output.splitlines()[0])
+
+
+def check_port(port: int) -> Check:
+    if port == 0 or port_is_free("127.0.0.1", port):
+        return Check("port", True, f"{port} is free on 127.0.0.1")
+    return Check("port", False, f"{port} is already in use on 127.0.0.1",
+                 "stop what holds it or pass --port with a free port")
+
+
+async def diagnose(port: int) -> list[Check]:
+    docker_check = asyncio.to_thread(check_docker)
+    tools = [check_tool(name) for name in VERSION_COMMANDS]
+    results = await asyncio.gather(docker_check, *tools)
+    return [*results, check_port(port)]

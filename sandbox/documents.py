@@ -1,0 +1,82 @@
+"""YAML documents that remember the line each mapping came from, for precise error reports."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import yaml
+
+
+class LineDict(dict[str, Any]):
+    """A mapping loaded from YAML, with the 1-based line of itself and of each of its keys."""
+
+    line: int = 0
+    key_lines: dict[str, int]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, self.line)
+
+
+class _LineLoader(yaml.SafeLoader):
+    pass
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    loader.flatten_mapping(node)
+    result = LineDict()
+    result.line = node.start_mark.line + 1
+    result.key_lines = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        result[str(key)] = loader.construct_object(value_node, deep=True)
+        result.key_lines[str(key)] = key_node.start_mark.line + 1
+    return result
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+class DocumentError(ValueError):
+    """The text is not valid YAML; ``line`` is where the parser gave up."""
+
+    def __init__(self, reason: str, line: int | None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.line = line
+
+
+def load_all(text: str) -> list[Any]:
+    """Every document in ``text`` (empty ones dropped), mappings as :class:`LineDict`."""
+    try:
+        return [doc for doc in yaml.load_all(text, Loader=_LineLoader) if doc is not None]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        reason = f"not valid YAML: {exc.problem or exc}"
+        raise DocumentError(reason, mark.line + 1 if mark else None) from exc
+    except yaml.YAMLError as exc:
+        raise DocumentError(f"not valid YAML: {exc}", None) from exc
+
+
+def load_one(text: str) -> Any:
+    docs = load_all(text)
+    if len(docs) != 1:
+        raise DocumentError(f"expected one YAML document, found {len(docs)}", None)
+    return docs[0]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def dump(value: Any) -> str:
+    """Block-style YAML, keys in the order given, as a person would write it."""
+    return yaml.safe_dump(_plain(value), sort_keys=False, default_flow_style=False, width=100)
+
+
+def dump_all(values: Iterator[Any] | list[Any]) -> str:
+    return "---\n".join(dump(v) for v in values)

@@ -1,0 +1,88 @@
+"""The one error hierarchy of agw-sandbox.
+
+Every failure the user can act on is one of these; foreign exceptions are translated at the
+boundary with ``raise ... from exc``. Each error carries a ``hint`` saying what to do next.
+
+    SandboxError
+    ├── ScenarioError        a scenario file is invalid (every problem listed, with file and line)
+    ├── ManifestRejected     the API server (or the simulated one) refused a manifest
+    ├── RuntimeUnavailable   the chosen runtime cannot run here (no Docker, no kind, ...)
+    │   └── PortInUse        the local gateway port is taken
+    ├── WaitTimeout          a resource did not reach the expected conditions in time
+    ├── CommandFailed        a subprocess (kind, helm, kubectl, ...) exited non-zero
+    └── RequestFailed        the test request could not be sent or its response not read
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+class SandboxError(Exception):
+    """Base class: a message for the user and a hint for what to try next."""
+
+    def __init__(self, message: str, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a scenario file."""
+
+    path: str
+    line: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.reason}"
+
+
+class ScenarioError(SandboxError):
+    """One or more scenario files are invalid; nothing is skipped silently."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        count = len(self.problems)
+        super().__init__(
+            f"{count} problem{'s' if count != 1 else ''} in scenario files:\n{lines}",
+            "fix the files listed above; `agw-sandbox scenarios --check DIR` re-checks them",
+        )
+
+
+class ManifestRejected(SandboxError):
+    """A manifest was refused, with the API server's own wording where there is one."""
+
+
+class RuntimeUnavailable(SandboxError):
+    """The requested runtime cannot be used on this machine."""
+
+
+class PortInUse(RuntimeUnavailable):
+    """The local port for the gateway is already taken."""
+
+
+class WaitTimeout(SandboxError):
+    """A resource did not reach the expected status before the deadline."""
+
+
+class CommandFailed(SandboxError):
+    """A subprocess failed; carries the command line and what it wrote to stderr."""
+
+    def __init__(self, argv: Sequence[str], returncode: int, stderr: str, hint: str = "") -> None:
+        self.argv = tuple(argv)
+        self.returncode = returncode
+        self.stderr = stderr
+        detail = stderr.strip().splitlines()[-1] if stderr.strip() else "no error output"
+        super().__init__(f"`{' '.join(argv)}` exited with {returncode}: {detail}", hint)
+
+
+class RequestFailed(SandboxError):
+    """The test request could not reach the gateway."""

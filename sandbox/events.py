@@ -1,0 +1,121 @@
+"""Typed events a walkthrough emits; the CLI and the terminal app both consume them.
+
+Every text field is already masked: a consumer may print any of it as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sandbox.runtime import Condition
+from sandbox.scenarios import ResourceRef
+
+Outcome = Literal["passed", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class RequestView:
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: str
+    curl: str  # secrets as $ENV_NAME: runnable once the variable is exported
+
+
+@dataclass(frozen=True)
+class ResponseView:
+    status: int
+    reason: str
+    latency_ms: float
+    headers: tuple[tuple[str, str], ...]
+    body: str
+    content: str  # the assistant's text, assembled from the stream when streaming
+    model: str | None
+
+
+@dataclass(frozen=True)
+class ScenarioStarted:
+    scenario_id: str
+    title: str
+    summary: str
+    security: str
+    runtime_label: str
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    scenario_id: str
+    step_id: str
+    index: int
+    total: int
+    kind: str
+    title: str
+    explain: str
+
+
+@dataclass(frozen=True)
+class CommandLogged:
+    """A command (or API call) the user could run by hand to do what the step just did."""
+
+    command: str
+
+
+@dataclass(frozen=True)
+class ManifestApplied:
+    ref: ResourceRef
+    outcome: str
+    yaml: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ResourceDeleted:
+    ref: ResourceRef
+    existed: bool
+
+
+@dataclass(frozen=True)
+class StatusChanged:
+    ref: ResourceRef
+    exists: bool
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class RequestSent:
+    request: RequestView
+
+
+@dataclass(frozen=True)
+class ResponseChunk:
+    text: str
+
+
+@dataclass(frozen=True)
+class ResponseReceived:
+    response: ResponseView
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    scenario_id: str
+    step_id: str
+    title: str
+    kind: str
+    outcome: Outcome
+    detail: str = ""
+    hint: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ScenarioFinished:
+    scenario_id: str
+    passed: bool
+    steps: tuple[StepFinished, ...] = field(default=())
+
+
+Event = (ScenarioStarted | StepStarted | CommandLogged | ManifestApplied | ResourceDeleted
+         | StatusChanged | RequestSent | ResponseChunk | ResponseReceived | StepFinished
+         | ScenarioFinished)

@@ -1,0 +1,50 @@
+"""The one way agw-sandbox runs a subprocess: argument lists, no shell, our own errors."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from sandbox.errors import CommandFailed, RuntimeUnavailable
+
+INSTALL_HINTS = {
+    "kind": "install kind v0.30.0: https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
+    "helm": "install Helm 3.12 or newer: https://helm.sh/docs/intro/install/",
+    "kubectl": "install kubectl: https://kubernetes.io/docs/tasks/tools/",
+    "docker": "install Docker: https://docs.docker.com/get-docker/",
+}
+
+
+@dataclass(frozen=True)
+class Completed:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def run(argv: Sequence[str], *, timeout: float = 60.0, check: bool = True,
+              env: Mapping[str, str] | None = None, stdin: bytes | None = None) -> Completed:
+    """Run ``argv``; raise :class:`CommandFailed` on a non-zero exit when ``check``."""
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, **env} if env else None,
+        )
+    except FileNotFoundError as exc:
+        raise RuntimeUnavailable(f"`{argv[0]}` is not installed (not found on PATH)",
+                                 INSTALL_HINTS.get(argv[0], f"install {argv[0]}")) from exc
+    try:
+        stdout, stderr = await asyncio.wait_for(process.communicate(stdin), timeout)
+    except (TimeoutError, asyncio.CancelledError):
+        process.kill()
+        await process.wait()
+        raise
+    result = Completed(tuple(argv), process.returncode or 0, stdout.decode(errors="replace"),
+                       stderr.decode(errors="replace"))
+    if check and result.returncode != 0:
+        raise CommandFailed(argv, result.returncode, result.stderr or result.stdout)
+    return result

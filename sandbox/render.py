@@ -1,0 +1,136 @@
+"""Turning scenario templates into the exact manifests and requests for one run."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.catalog import PLACEHOLDER
+from sandbox.masking import Masker, mask_key
+from sandbox.profiles import PROFILES, Profile
+from sandbox.scenarios import Expectation, Manifest, RequestSpec, RequestStep, Scenario
+
+TOKEN_ENV = {"mock": "AGW_SANDBOX_TOKEN", "openai": "OPENAI_API_KEY"}
+
+
+@dataclass(frozen=True)
+class Context:
+    """The values a run substitutes, and which of them are secret."""
+
+    values: Mapping[str, str]
+    secret_names: frozenset[str]
+    provider: str
+    profile: Profile
+    mock_upstream: tuple[str, int] | None = None
+    masker: Masker = field(default_factory=Masker)
+
+    def env_name(self, variable: str) -> str:
+        """The shell variable a copied command uses in place of a secret."""
+        return TOKEN_ENV.get(self.provider, "TOKEN") if variable == "token" else variable.upper()
+
+
+def make_context(scenario: Scenario, token: str, provider: str,
+                 mock_upstream: tuple[str, int] | None,
+                 overrides: Mapping[str, str] | None = None) -> Context:
+    values: dict[str, str] = {"token": token}
+    for variable in scenario.variables:
+        if variable.default is not None and variable.name not in values:
+            values[variable.name] = variable.default
+    values.update(overrides or {})
+    secret_names = frozenset(scenario.secret_variables)
+    for name in secret_names:
+        values[f"{name}_masked"] = mask_key(values.get(name, ""))
+    masker = Masker(values[name] for name in secret_names if values.get(name))
+    return Context(values, secret_names, provider, PROFILES[scenario.profile], mock_upstream,
+                   masker)
+
+
+def substitute(value: Any, values: Mapping[str, str]) -> Any:
+    """Replace ``${name}`` in every string of a nested value (keys included)."""
+    if isinstance(value, str):
+        return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), value)
+    if isinstance(value, Mapping):
+        return {substitute(k, values): substitute(v, values) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [substitute(v, values) for v in value]
+    return value
+
+
+def render_manifest(manifest: Manifest, ctx: Context) -> list[dict[str, Any]]:
+    docs = [substitute(copy.deepcopy(doc), ctx.values) for doc in manifest.documents]
+    return [with_upstream(doc, ctx) for doc in docs]
+
+
+def with_upstream(doc: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """With the mock provider, point an LLM backend at it (``host``/``port``)."""
+    if ctx.mock_upstream is None or doc.get("kind") != ctx.profile.backend_kind:
+        return doc
+    node: Any = doc
+    for key in ctx.profile.upstream_path:
+        if not isinstance(node, dict) or key not in node:
+            return doc
+        node = node[key]
+    if isinstance(node, dict):
+        node["host"], node["port"] = ctx.mock_upstream
+    return doc
+
+
+def upstream_note(ctx: Context) -> str | None:
+    if ctx.mock_upstream is None:
+        return None
+    where = ".".join(ctx.profile.upstream_path)
+    host, port = ctx.mock_upstream
+    return (f"Differs from the documented manifest: {where}.host/port ({host}:{port}) send the "
+            "gateway to the mock provider instead of api.openai.com. Everything else is as "
+            "documented.")
+
+
+@dataclass(frozen=True)
+class RenderedRequest:
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes | None
+    stream: bool
+
+
+def render_request(spec: RequestSpec, ctx: Context) -> RenderedRequest:
+    headers = [(k, str(substitute(v, ctx.values))) for k, v in spec.headers]
+    body: bytes | None = None
+    if spec.body is not None:
+        payload = substitute(spec.body, ctx.values)
+        if isinstance(payload, str):
+            body = payload.encode()
+        else:
+            if spec.stream and isinstance(payload, dict):
+                payload = {**payload, "stream": True}
+            body = json.dumps(payload, indent=2).encode()
+            if not any(k.lower() == "content-type" for k, _ in headers):
+                headers.append(("content-type", "application/json"))
+    return RenderedRequest(spec.method, str(substitute(spec.path, ctx.values)), tuple(headers),
+                           body, spec.stream)
+
+
+def expectation(step: RequestStep, ctx: Context) -> Expectation:
+    merged = step.expect.merged(step.expect_with_mock) if ctx.provider == "mock" else step.expect
+    return Expectation(
+        merged.status, merged.model,
+        tuple(substitute(t, ctx.values) for t in merged.contains),
+        tuple(substitute(t, ctx.values) for t in merged.lacks),
+    )
+
+
+def shell_safe(text: str, ctx: Context) -> str:
+    """``text`` with every secret replaced by ``$ENV_NAME``, for commands a user copies."""
+    for name in sorted(ctx.secret_names):
+        value = ctx.values.get(name)
+        if value:
+            text = text.replace(value, f"${ctx.env_name(name)}")
+    return ctx.masker(text)
+
+
+def secret_values(ctx: Context) -> Sequence[str]:
+    return [ctx.values[n] for n in ctx.secret_names if ctx.values.get(n)]

@@ -1,0 +1,246 @@
+"""The walkthrough runner: executes a scenario's steps against a Runtime and emits events.
+
+Free of any UI: the headless CLI and the terminal app are two consumers of the same events.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from sandbox import checks, commands
+from sandbox.documents import dump
+from sandbox.errors import ManifestRejected, SandboxError
+from sandbox.events import (
+    CommandLogged,
+    Event,
+    ManifestApplied,
+    RequestSent,
+    ResourceDeleted,
+    ResponseChunk,
+    ResponseReceived,
+    ResponseView,
+    ScenarioFinished,
+    ScenarioStarted,
+    StatusChanged,
+    StepFinished,
+    StepStarted,
+)
+from sandbox.exchange import send, view_request
+from sandbox.render import (
+    Context,
+    expectation,
+    make_context,
+    render_manifest,
+    render_request,
+    shell_safe,
+    upstream_note,
+)
+from sandbox.runtime import ResourceStatus, Runtime, poll_until_satisfied
+from sandbox.scenarios import (
+    ApplyStep,
+    CleanupStep,
+    DeleteStep,
+    Expectation,
+    ExplainStep,
+    RequestStep,
+    ResourceRef,
+    Scenario,
+    Step,
+    WaitStep,
+    step_kind,
+)
+
+Emit = Callable[[Event], None]
+
+
+class StepFailed(SandboxError):
+    """An expectation did not hold; ``message`` says what was expected and what happened."""
+
+
+@dataclass
+class ScenarioState:
+    """What one scenario run has done so far (for cleanup and for the UI's progress marks)."""
+
+    scenario: Scenario
+    ctx: Context
+    applied: list[ResourceRef] = field(default_factory=list)
+    results: dict[str, StepFinished] = field(default_factory=dict)
+
+
+class Walkthrough:
+    def __init__(self, runtime: Runtime, client: httpx.AsyncClient, emit: Emit, token: str,
+                 provider: str, overrides: Mapping[str, str] | None = None) -> None:
+        self.runtime = runtime
+        self.client = client
+        self.emit = emit
+        self.token = token
+        self.provider = provider
+        self.overrides = dict(overrides or {})
+
+    def start(self, scenario: Scenario) -> ScenarioState:
+        ctx = make_context(scenario, self.token, self.provider, self.runtime.mock_upstream(),
+                           self.overrides)
+        self.emit(ScenarioStarted(scenario.id, scenario.title, scenario.summary,
+                                  scenario.security, self.runtime.label))
+        return ScenarioState(scenario, ctx)
+
+    async def run(self, scenario: Scenario) -> ScenarioFinished:
+        """Every step in order; after a failure only cleanup steps still run."""
+        state = self.start(scenario)
+        failed = False
+        for step in scenario.steps:
+            if failed and not isinstance(step, CleanupStep):
+                self._finish(state, step, "skipped", "an earlier step failed", "", 0.0)
+                continue
+            result = await self.run_step(state, step)
+            failed = failed or result.outcome == "failed"
+        finished = ScenarioFinished(scenario.id, not failed, tuple(state.results.values()))
+        self.emit(finished)
+        return finished
+
+    async def run_step(self, state: ScenarioState, step: Step,
+                       manifests: Sequence[Mapping[str, Any]] | None = None) -> StepFinished:
+        """Run one step. ``manifests`` replaces an apply step's rendered documents (edited)."""
+        scenario = state.scenario
+        index = scenario.steps.index(step)
+        self.emit(StepStarted(scenario.id, step.id, index + 1, len(scenario.steps),
+                              step_kind(step), step.title, step.explain))
+        started = time.perf_counter()
+        try:
+            detail = await self._act(state, step, manifests)
+        except SandboxError as exc:
+            hint = exc.hint
+            return self._finish(state, step, "failed", state.ctx.masker(exc.message),
+                                state.ctx.masker(hint), time.perf_counter() - started)
+        return self._finish(state, step, "passed", detail, "", time.perf_counter() - started)
+
+    def skip(self, state: ScenarioState, step: Step) -> StepFinished:
+        return self._finish(state, step, "skipped", "skipped by the user", "", 0.0)
+
+    def _finish(self, state: ScenarioState, step: Step, outcome: Any, detail: str, hint: str,
+                seconds: float) -> StepFinished:
+        result = StepFinished(state.scenario.id, step.id, step.title, step_kind(step), outcome,
+                              detail, hint, seconds)
+        state.results[step.id] = result
+        self.emit(result)
+        return result
+
+    def rendered(self, state: ScenarioState, step: ApplyStep) -> list[dict[str, Any]]:
+        return [doc for m in step.manifests for doc in render_manifest(m, state.ctx)]
+
+    async def _act(self, state: ScenarioState, step: Step,
+                   manifests: Sequence[Mapping[str, Any]] | None) -> str:
+        if isinstance(step, ExplainStep):
+            return ""
+        if isinstance(step, ApplyStep):
+            docs = list(manifests) if manifests is not None else self.rendered(state, step)
+            return await self.apply(state, docs)
+        if isinstance(step, WaitStep):
+            return await self._wait(state, step)
+        if isinstance(step, RequestStep):
+            return await self._request(state, step)
+        if isinstance(step, DeleteStep):
+            return await self._delete(state, list(step.refs))
+        if isinstance(step, CleanupStep):
+            return await self._delete(state, list(reversed(state.applied)))
+        raise AssertionError(f"unknown step type {type(step).__name__}")
+
+    async def apply(self, state: ScenarioState, docs: Sequence[Mapping[str, Any]]) -> str:
+        """Check, then apply each document; shown masked, logged as a keyless command."""
+        problems = [p for doc in docs for p in checks.lint(doc)]
+        if problems:
+            raise ManifestRejected("; ".join(problems), "edit the manifest and apply again")
+        note = upstream_note(state.ctx)
+        outcomes = []
+        for doc in docs:
+            text = dump(doc)
+            self.emit(CommandLogged(commands.apply(shell_safe(text, state.ctx))))
+            applied = await self.runtime.apply(doc)
+            if applied.ref not in state.applied:
+                state.applied.append(applied.ref)
+            is_backend = doc.get("kind") == state.ctx.profile.backend_kind
+            self.emit(ManifestApplied(applied.ref, applied.outcome, state.ctx.masker(text),
+                                      note if is_backend else None))
+            outcomes.append(f"{applied.ref} {applied.outcome}")
+        return "; ".join(outcomes)
+
+    async def _wait(self, state: ScenarioState, step: WaitStep) -> str:
+        reached = []
+        for wait in step.waits:
+            self.emit(CommandLogged(commands.wait(wait)))
+            final = await poll_until_satisfied(self.runtime, wait, self._status_changed)
+            reached.append(f"{wait.ref}: " + ", ".join(str(final.condition(c.type))
+                                                       for c in wait.conditions))
+        return "; ".join(reached)
+
+    def _status_changed(self, status: ResourceStatus) -> None:
+        self.emit(StatusChanged(status.ref, status.exists, status.conditions))
+
+    async def status(self, ref: ResourceRef) -> ResourceStatus:
+        current = await self.runtime.status(ref)
+        self._status_changed(current)
+        return current
+
+    async def _request(self, state: ScenarioState, step: RequestStep) -> str:
+        request = render_request(step.request, state.ctx)
+        view = view_request(request, self.runtime.gateway_url, state.ctx)
+        self.emit(CommandLogged(view.curl))
+        self.emit(RequestSent(view))
+        response = await send(self.client, request, self.runtime.gateway_url, state.ctx,
+                              lambda text: self.emit(ResponseChunk(text)))
+        self.emit(ResponseReceived(response))
+        return check_response(response, expectation(step, state.ctx), state.ctx)
+
+    async def _delete(self, state: ScenarioState, refs: list[ResourceRef]) -> str:
+        done = []
+        for ref in refs:
+            self.emit(CommandLogged(commands.delete(ref)))
+            existed = await self.runtime.delete(ref)
+            if ref in state.applied:
+                state.applied.remove(ref)
+            self.emit(ResourceDeleted(ref, existed))
+            done.append(f"{ref} {'deleted' if existed else 'was already gone'}")
+        return "; ".join(done) or "nothing to delete"
+
+
+def check_response(response: ResponseView, expect: Expectation, ctx: Context) -> str:
+    """Raise :class:`StepFailed` unless every expectation holds; return what was seen."""
+    seen = f"{response.status} {response.reason} in {response.latency_ms:.0f} ms"
+    text = response.body + "\n" + response.content
+    if expect.status is not None and response.status != expect.status:
+        raise StepFailed(f"expected status {expect.status}, got {seen}", _status_hint(response))
+    if expect.model and not (response.model or "").startswith(expect.model):
+        raise StepFailed(f"expected the answer to come from model {expect.model!r}, "
+                         f"got {response.model!r}",
+                         "the Backend's model replaces the request's: check spec.ai.llm")
+    for wanted in expect.contains:
+        if ctx.masker(wanted) not in text:
+            raise StepFailed(f"expected the response to contain {ctx.masker(wanted)!r}; "
+                             f"it did not ({seen})",
+                             "compare the key the provider reports with the one you expected")
+    for unwanted in expect.lacks:
+        if ctx.masker(unwanted) in text:
+            raise StepFailed(f"the response should not contain {ctx.masker(unwanted)!r}",
+                             "the gateway forwarded something it should have replaced")
+    return seen
+
+
+def _status_hint(response: ResponseView) -> str:
+    body = response.body
+    if response.status == 401 and "didn't provide an API key" in body:
+        return ("the provider got no key: check the Backend's authToken and, for SecretRef, "
+                "that the Secret exists with the key 'Authorization'")
+    if response.status == 401:
+        return "the provider rejected the key: check --token (or the key in the Secret)"
+    if response.status == 404:
+        return "no route matched the path: check the HTTPRoute's matches"
+    if response.status == 500:
+        return "the route's backend did not resolve: check the HTTPRoute's ResolvedRefs condition"
+    if response.status == 503:
+        return "the gateway could not reach the provider: is the runtime (and mock) up?"
+    return "look at the response pane for the provider's own explanation"

@@ -1,0 +1,144 @@
+"""Scenario models: frozen, validated descriptions of a walkthrough and its steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Variable:
+    """A value a scenario's manifests and requests refer to as ``${name}``."""
+
+    name: str
+    description: str
+    secret: bool = False
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    kind: str
+    name: str
+    namespace: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class ConditionExpectation:
+    type: str
+    status: str
+    reason: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.type}={self.status}" + (f" ({self.reason})" if self.reason else "")
+
+
+@dataclass(frozen=True)
+class WaitFor:
+    ref: ResourceRef
+    conditions: tuple[ConditionExpectation, ...]
+    timeout: float
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...] = ()
+    body: Any = None
+    stream: bool = False
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """What the response must show. ``model`` matches as a prefix (providers add a date)."""
+
+    status: int | None = None
+    model: str | None = None
+    contains: tuple[str, ...] = ()
+    lacks: tuple[str, ...] = ()
+
+    def merged(self, other: Expectation) -> Expectation:
+        return Expectation(
+            status=other.status if other.status is not None else self.status,
+            model=other.model or self.model,
+            contains=self.contains + other.contains,
+            lacks=self.lacks + other.lacks,
+        )
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A manifest template: one or more documents, ``${var}`` placeholders in string values."""
+
+    path: str  # as written in the scenario, relative to the scenario file
+    source: Path
+    documents: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class StepBase:
+    id: str
+    title: str
+    explain: str
+
+
+@dataclass(frozen=True)
+class ExplainStep(StepBase):
+    pass
+
+
+@dataclass(frozen=True)
+class ApplyStep(StepBase):
+    manifests: tuple[Manifest, ...] = ()
+
+
+@dataclass(frozen=True)
+class WaitStep(StepBase):
+    waits: tuple[WaitFor, ...] = ()
+
+
+@dataclass(frozen=True)
+class RequestStep(StepBase):
+    request: RequestSpec = field(default_factory=lambda: RequestSpec("GET", "/"))
+    expect: Expectation = field(default_factory=Expectation)
+    # Extra checks that only hold with the mock provider (it reveals the masked key).
+    expect_with_mock: Expectation = field(default_factory=Expectation)
+
+
+@dataclass(frozen=True)
+class DeleteStep(StepBase):
+    refs: tuple[ResourceRef, ...] = ()
+
+
+@dataclass(frozen=True)
+class CleanupStep(StepBase):
+    """Deletes everything the scenario applied, newest first."""
+
+
+Step = ExplainStep | ApplyStep | WaitStep | RequestStep | DeleteStep | CleanupStep
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    title: str
+    summary: str
+    security: str
+    order: int
+    profile: str
+    variables: tuple[Variable, ...]
+    steps: tuple[Step, ...]
+    source: Path
+
+    @property
+    def secret_variables(self) -> tuple[str, ...]:
+        return tuple(v.name for v in self.variables if v.secret)
+
+
+def step_kind(step: Step) -> str:
+    return type(step).__name__.removesuffix("Step").lower()

@@ -1,0 +1,302 @@
+"""The simulated control plane: an in-memory cluster that admits, stores and reconciles.
+
+It plays both the API server (admission with the same schema rules) and the kgateway controller
+(the status conditions it writes, and the translated configuration the gateway serves).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.admission import admit
+from sandbox.errors import ManifestRejected
+from sandbox.profiles import Profile
+
+Key = tuple[str, str, str]  # kind, namespace, name
+BACKEND_GROUP = "gateway.kgateway.dev"
+
+
+@dataclass(frozen=True)
+class Upstream:
+    """Where and how the gateway sends requests for one AI Backend."""
+
+    backend: str  # namespace/name
+    provider: str
+    model: str | None
+    host: str | None
+    port: int | None
+    path: str
+    auth: str  # "set" (Inline or SecretRef resolved), "passthrough" or "none" (policy dropped)
+    key: str | None  # the key the gateway sets, when auth == "set"
+
+
+@dataclass(frozen=True)
+class Route:
+    """One match of an HTTPRoute rule, as the gateway serves it."""
+
+    route: str  # namespace/name
+    match_type: str
+    value: str
+    method: str | None
+    rewrite: str | None  # ReplaceFullPath target, if any
+    upstream: Upstream | None  # None: the backend could not be resolved
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method != method:
+            return False
+        path = path.split("?", 1)[0]
+        if self.match_type == "Exact":
+            return path == self.value
+        prefix = self.value.rstrip("/")
+        return path == prefix or path.startswith(prefix + "/") or not prefix
+
+
+def _condition(ctype: str, ok: bool, reason: str, message: str, generation: int
+               ) -> dict[str, Any]:
+    return {"type": ctype, "status": "True" if ok else "False", "reason": reason,
+            "message": message, "observedGeneration": generation,
+            "lastTransitionTime": "1970-01-01T00:00:00Z"}
+
+
+class SimCluster:
+    """Thread-safe store of resources plus the controller's reconcile loop, run on each change."""
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.namespaces = {"default", "kube-system", profile.namespace}
+        self._objects: dict[Key, dict[str, Any]] = {}
+        self._lock = threading.RLock()
+        self._routes: tuple[Route, ...] = ()
+        self._version = 0
+        self._put({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass",
+                   "metadata": {"name": profile.gateway_class},
+                   "spec": {"controllerName": profile.controller_name}}, "")
+
+    # -- API server --------------------------------------------------------------------------
+    def apply(self, doc: Mapping[str, Any]) -> tuple[Key, str]:
+        admit(doc)
+        metadata = doc["metadata"]
+        namespace = str(metadata.get("namespace") or "default")
+        if namespace not in self.namespaces:
+            raise ManifestRejected(f'namespaces "{namespace}" not found',
+                                   f"use an existing namespace: {', '.join(sorted(self.namespaces))}")
+        with self._lock:
+            key = (str(doc["kind"]), namespace, str(metadata["name"]))
+            existing = self._objects.get(key)
+            desired = copy.deepcopy(dict(doc))
+            desired.pop("status", None)
+            desired["metadata"] = {**copy.deepcopy(dict(metadata)), "namespace": namespace}
+            if desired["kind"] == "Secret":
+                _fold_string_data(desired)
+            if existing is not None and _content(existing) == _content(desired):
+                return key, "unchanged"
+            self._put(desired, namespace, previous=existing)
+            self._reconcile()
+            return key, "configured" if existing is not None else "created"
+
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        with self._lock:
+            found = self._objects.get((kind, namespace, name))
+            return copy.deepcopy(found) if found is not None else None
+
+    def delete(self, kind: str, namespace: str, name: str) -> bool:
+        with self._lock:
+            removed = self._objects.pop((kind, namespace, name), None)
+            if removed is not None:
+                self._reconcile()
+            return removed is not None
+
+    def list(self, kind: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [copy.deepcopy(o) for (k, _, _), o in self._objects.items() if k == kind]
+
+    @property
+    def routes(self) -> tuple[Route, ...]:
+        with self._lock:
+            return self._routes
+
+    def _put(self, obj: dict[str, Any], namespace: str, previous: dict[str, Any] | None = None
+             ) -> None:
+        self._version += 1
+        generation = 1
+        if previous is not None:
+            generation = previous["metadata"]["generation"]
+            if previous.get("spec") != obj.get("spec"):
+                generation += 1
+        obj["metadata"].update(resourceVersion=str(self._version), generation=generation)
+        if namespace:
+            obj["metadata"]["namespace"] = namespace
+        self._objects[(obj["kind"], namespace, obj["metadata"]["name"])] = obj
+
+    # -- controller ---------------------------------------------------------------------------
+    def _reconcile(self) -> None:
+        gateway_class = self._objects[("GatewayClass", "", self.profile.gateway_class)]
+        gateway_class["status"] = {"conditions": [_condition(
+            "Accepted", True, "Accepted", "", gateway_class["metadata"]["generation"])]}
+        for (kind, _, _), obj in self._objects.items():
+            if kind == "Gateway":
+                self._reconcile_gateway(obj)
+            elif kind == "Backend":
+                self._reconcile_backend(obj)
+        routes: list[Route] = []
+        for (kind, _, _), obj in self._objects.items():
+            if kind == "HTTPRoute":
+                routes += self._reconcile_route(obj)
+        # Gateway API precedence: exact matches first, then the longest prefix.
+        self._routes = tuple(sorted(routes, key=lambda r: (r.match_type != "Exact",
+                                                           -len(r.value))))
+
+    def _ours(self, gateway: Mapping[str, Any]) -> bool:
+        return bool(gateway.get("spec", {}).get("gatewayClassName") == self.profile.gateway_class)
+
+    def _reconcile_gateway(self, gateway: dict[str, Any]) -> None:
+        if not self._ours(gateway):
+            return  # another controller's Gateway: kgateway leaves its status alone
+        generation = gateway["metadata"]["generation"]
+        gateway["status"] = {
+            "conditions": [_condition("Accepted", True, "Accepted", "", generation),
+                           _condition("Programmed", True, "Programmed", "", generation)],
+            "listeners": [{"name": listener.get("name"), "attachedRoutes": 0, "conditions": [
+                _condition("Programmed", True, "Programmed", "", generation)]}
+                for listener in gateway["spec"].get("listeners", [])],
+        }
+
+    def _reconcile_backend(self, backend: dict[str, Any]) -> None:
+        problem = self._backend_problem(backend)
+        generation = backend["metadata"]["generation"]
+        backend["status"] = {"conditions": [_condition(
+            "Accepted", problem is None, "Accepted" if problem is None else "Invalid",
+            problem or "Backend accepted", generation)]}
+
+    def _backend_problem(self, backend: Mapping[str, Any]) -> str | None:
+        token = _openai(backend).get("authToken", {})
+        if token.get("kind") != "SecretRef":
+            return None
+        namespace = backend["metadata"]["namespace"]
+        name = (token.get("secretRef") or {}).get("name", "")
+        secret = self._objects.get(("Secret", namespace, name))
+        if secret is None:
+            return f"secret {namespace}/{name} not found"
+        if _secret_value(secret, "Authorization") is None:
+            return f"secret {namespace}/{name} found but has no 'Authorization' key"
+        return None
+
+    def _reconcile_route(self, route: dict[str, Any]) -> list[Route]:
+        namespace = route["metadata"]["namespace"]
+        generation = route["metadata"]["generation"]
+        parents, served = [], []
+        for parent in route["spec"].get("parentRefs", []):
+            gateway = self._objects.get(("Gateway", parent.get("namespace") or namespace,
+                                         parent.get("name")))
+            if gateway is None or not self._ours(gateway):
+                continue
+            problem = next(filter(None, (self._ref_problem(ref, namespace)
+                                         for rule in route["spec"].get("rules", [])
+                                         for ref in rule.get("backendRefs", []))), None)
+            parents.append({
+                "parentRef": dict(parent), "controllerName": self.profile.controller_name,
+                "conditions": [
+                    _condition("Accepted", True, "Accepted", "", generation),
+                    _condition("ResolvedRefs", problem is None,
+                               "ResolvedRefs" if problem is None else problem[0],
+                               "" if problem is None else problem[1], generation),
+                ]})
+            for listener in gateway.get("status", {}).get("listeners", []):
+                listener["attachedRoutes"] += 1
+            served = self._serve(route, namespace)
+        route["status"] = {"parents": parents}
+        return served
+
+    def _ref_problem(self, ref: Mapping[str, Any], namespace: str) -> tuple[str, str] | None:
+        group, kind = ref.get("group", ""), ref.get("kind", "Service")
+        target_ns = ref.get("namespace") or namespace
+        qualified = f"{kind}.{group}" if group else kind
+        if target_ns != namespace:
+            return "RefNotPermitted", (f"{qualified} {target_ns}/{ref.get('name')} is in another "
+                                       "namespace and no ReferenceGrant allows it")
+        if (group, kind) == (BACKEND_GROUP, "Backend") and "port" not in ref and self._objects.get(
+                ("Backend", target_ns, ref.get("name", ""))) is not None:
+            return None
+        return "BackendNotFound", f'{qualified} "{ref.get("name")}" not found'
+
+    def _serve(self, route: Mapping[str, Any], namespace: str) -> list[Route]:
+        served = []
+        for rule in route["spec"].get("rules", []):
+            rewrite = next((f["urlRewrite"]["path"].get("replaceFullPath")
+                            for f in rule.get("filters", [])
+                            if f.get("type") == "URLRewrite" and "path" in f["urlRewrite"]), None)
+            refs = rule.get("backendRefs", [])
+            upstream = None
+            if refs and self._ref_problem(refs[0], namespace) is None:
+                upstream = self._upstream(self._objects[("Backend", namespace, refs[0]["name"])])
+            for match in rule.get("matches") or [{}]:
+                path = match.get("path") or {}
+                served.append(Route(
+                    f"{namespace}/{route['metadata']['name']}", path.get("type", "PathPrefix"),
+                    path.get("value", "/"), match.get("method"), rewrite, upstream))
+        return served
+
+    def _upstream(self, backend: Mapping[str, Any]) -> Upstream | None:
+        llm = backend["spec"].get("ai", {}).get("llm")
+        if not llm or "openai" not in llm:
+            return None
+        openai = llm["openai"]
+        token = openai.get("authToken", {})
+        auth, key = "passthrough", None
+        if token.get("kind") == "Inline":
+            auth, key = "set", token.get("inline", "")
+        elif token.get("kind") == "SecretRef":
+            secret = self._objects.get(("Secret", backend["metadata"]["namespace"],
+                                        (token.get("secretRef") or {}).get("name", "")))
+            value = _secret_value(secret, "Authorization") if secret else None
+            auth, key = ("none", None) if value is None else ("set", value)
+        if key is not None and key.lower().startswith("bearer "):
+            key = key[7:].strip()
+        return Upstream(
+            f"{backend['metadata']['namespace']}/{backend['metadata']['name']}", "openai",
+            openai.get("model"), llm.get("host"), llm.get("port"),
+            (llm.get("path") or {}).get("full", "/v1/chat/completions"), auth, key)
+
+    def config_dump(self) -> dict[str, Any]:
+        """The gateway's translated configuration, secrets shown as ``<redacted>``."""
+        with self._lock:
+            routes = []
+            for route in self._routes:
+                entry: dict[str, Any] = {"route": route.route, "match": {
+                    "type": route.match_type, "value": route.value}, "rewrite": route.rewrite}
+                if route.upstream is not None:
+                    upstream = dict(vars(route.upstream))
+                    if upstream["key"] is not None:
+                        upstream["key"] = "<redacted>"
+                    entry["backend"] = upstream
+                routes.append(entry)
+            return {"routes": routes}
+
+
+def _openai(backend: Mapping[str, Any]) -> Mapping[str, Any]:
+    llm = (backend.get("spec") or {}).get("ai", {}).get("llm") or {}
+    return llm.get("openai") or {}
+
+
+def _fold_string_data(secret: dict[str, Any]) -> None:
+    """As the API server does: stringData is merged into data (base64) and not stored."""
+    plain = secret.pop("stringData", None) or {}
+    encoded = {k: base64.b64encode(str(v).encode()).decode() for k, v in plain.items()}
+    secret["data"] = {**(secret.get("data") or {}), **encoded}
+
+
+def _secret_value(secret: Mapping[str, Any], key: str) -> str | None:
+    if key in (secret.get("data") or {}):
+        return base64.b64decode(secret["data"][key]).decode("utf-8", "replace")
+    return None
+
+
+def _content(obj: Mapping[str, Any]) -> Any:
+    metadata = {k: v for k, v in obj["metadata"].items()
+                if k not in ("resourceVersion", "generation")}
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": metadata}

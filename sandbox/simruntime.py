@@ -1,0 +1,88 @@
+"""The offline runtime: simulated control plane, loopback gateway and mock provider in-process."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sandbox.errors import PortInUse
+from sandbox.mock_provider import MockProvider
+from sandbox.profiles import Profile
+from sandbox.runtime import Applied, Progress, ResourceStatus, conditions_of
+from sandbox.scenarios import ResourceRef
+from sandbox.simcontrol import SimCluster
+from sandbox.simgateway import SimGateway
+
+LOOPBACK = "127.0.0.1"
+
+
+class SimRuntime:
+    """Implements :class:`sandbox.runtime.Runtime` without Docker, a cluster or the internet."""
+
+    name = "sim"
+    label = "simulated"
+
+    def __init__(self, profile: Profile, port: int, provider: str,
+                 accepted_keys: Iterable[str] = (), token_delay: float = 0.02) -> None:
+        self.profile = profile
+        self.provider = provider
+        self.requested_port = port
+        self.cluster = SimCluster(profile)
+        self.mock: MockProvider | None = None
+        self._accepted = tuple(accepted_keys)
+        self._token_delay = token_delay
+        self.gateway: SimGateway | None = None
+
+    async def up(self, progress: Progress) -> None:
+        gateway = SimGateway(lambda: self.cluster.routes, LOOPBACK, self.requested_port)
+        try:
+            gateway.bind()
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise PortInUse(
+                    f"port {self.requested_port} on {LOOPBACK} is already in use (another "
+                    "gateway, port-forward or sandbox may be running)",
+                    f"stop whatever holds it, or pass --port with a free port "
+                    f"(e.g. --port {self.requested_port + 10000 if self.requested_port < 50000 else 0})",
+                ) from exc
+            raise
+        self.gateway = gateway
+        gateway.start()
+        progress(f"simulated gateway listening on {self.gateway_url}")
+        if self.provider == "mock":
+            self.mock = MockProvider(self._accepted, LOOPBACK, 0, self._token_delay).start()
+            progress(f"mock provider listening on {self.mock.url}")
+        progress(f"simulated control plane ready (GatewayClass {self.profile.gateway_class} "
+                 "Accepted)")
+
+    async def apply(self, doc: Mapping[str, Any]) -> Applied:
+        (kind, namespace, name), outcome = self.cluster.apply(doc)
+        return Applied(ResourceRef(kind, name, namespace), outcome)
+
+    async def status(self, ref: ResourceRef) -> ResourceStatus:
+        obj = self.cluster.get(ref.kind, ref.namespace, ref.name)
+        if obj is None:
+            return ResourceStatus(ref, exists=False)
+        return ResourceStatus(ref, True, conditions_of(obj, self.profile.controller_name))
+
+    async def delete(self, ref: ResourceRef) -> bool:
+        return self.cluster.delete(ref.kind, ref.namespace, ref.name)
+
+    async def down(self) -> None:
+        # shutdown() blocks until the serve loop notices; keep the event loop free meanwhile.
+        if self.gateway is not None:
+            await asyncio.to_thread(self.gateway.stop)
+            self.gateway = None
+        if self.mock is not None:
+            await asyncio.to_thread(self.mock.stop)
+            self.mock = None
+
+    @property
+    def gateway_url(self) -> str:
+        port = self.gateway.port if self.gateway is not None else self.requested_port
+        return f"http://localhost:{port}"
+
+    def mock_upstream(self) -> tuple[str, int] | None:
+        return (LOOPBACK, self.mock.port) if self.mock is not None else None

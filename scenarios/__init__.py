@@ -1,0 +1,1 @@
+"""Data: scenario walkthroughs shipped with agw-sandbox."""
