@@ -76,14 +76,20 @@ def _at_most_inline_or_ref(value: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _rewrite_path(value: Mapping[str, Any]) -> str | None:
-    for kind, key in (("ReplaceFullPath", "replaceFullPath"),
-                      ("ReplacePrefixMatch", "replacePrefixMatch")):
-        if value.get("type") == kind and key not in value:
+def _rewrite_rule(kind: str, key: str, required: bool) -> Callable[[Mapping[str, Any]], str | None]:
+    def rule(value: Mapping[str, Any]) -> str | None:
+        if required and value.get("type") == kind and key not in value:
             return f"{key} must be specified when type is set to '{kind}'"
-        if key in value and value.get("type") != kind:
+        if not required and key in value and value.get("type") != kind:
             return f"type must be '{kind}' when {key} is set"
-    return None
+        return None
+    return rule
+
+
+REWRITE_RULES = tuple(_rewrite_rule(kind, key, required)
+                      for kind, key in (("ReplaceFullPath", "replaceFullPath"),
+                                        ("ReplacePrefixMatch", "replacePrefixMatch"))
+                      for required in (True, False))
 
 
 def _filter_matches_type(value: Mapping[str, Any]) -> str | None:
@@ -138,7 +144,7 @@ HTTP_FILTER = obj(
                                 "RequestMirror", "RequestRedirect", "URLRewrite",
                                 "ExtensionRef")),
     urlRewrite=obj(hostname=TEXT, path=obj(
-        ("type",), (_rewrite_path,),
+        ("type",), REWRITE_RULES,
         type=Schema("string", enum=("ReplaceFullPath", "ReplacePrefixMatch")),
         replaceFullPath=TEXT, replacePrefixMatch=TEXT)),
     requestHeaderModifier=OPEN, responseHeaderModifier=OPEN, requestMirror=OPEN,

@@ -156,6 +156,10 @@ def _load_file(path: Path, problems: list[Problem]) -> Scenario | None:
     node = reader.mapping(root, 1, "a scenario file")
     if node is None:
         return None
+    if "apiVersion" in node and "kind" in node:
+        reader.problem(1, "this is a Kubernetes manifest, not a scenario: keep manifest "
+                       "templates in a subdirectory (such as manifests/) beside the scenarios")
+        return None
     reader.unknown_keys(node, SCENARIO_KEYS, "the scenario")
     scenario_id = reader.text(node, "id")
     if scenario_id and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", scenario_id):
@@ -288,7 +292,7 @@ def _manifest(reader: _Reader, value: Any, line: int) -> Manifest | None:
         if not isinstance(doc, LineDict):
             reader.problems.append(Problem(str(source), None, "a manifest must be a mapping"))
             continue
-        for message in checks.structural(doc):
+        for message in checks.lint(doc):
             reader.problems.append(Problem(str(source), doc.line, message))
     return Manifest(value, source, tuple(documents))
 

@@ -183,7 +183,7 @@ class SimCluster:
         if secret is None:
             return f"secret {namespace}/{name} not found"
         if _secret_value(secret, "Authorization") is None:
-            return f"secret {namespace}/{name} found but has no 'Authorization' key"
+            return f"secret {namespace}/{name}: key 'Authorization' not found"
         return None
 
     def _reconcile_route(self, route: dict[str, Any]) -> list[Route]:

@@ -1,0 +1,63 @@
+"""Shared fixtures: fake keys that look real, the simulated runtime, upstream CRDs."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.profiles import DEFAULT_PROFILE
+from sandbox.simruntime import SimRuntime
+
+REPO = Path(__file__).resolve().parents[1]
+CRDS = REPO.parent / "shared" / "crds"
+TOKEN = "sk-test-Zq8rTfW3nLp6Yx2Vb9Kd4Hs7Jm1Ac5Ge"
+OTHER_TOKEN = "sk-test-Qw3Er5Ty7Ui9Op1As2Df4Gh6Jk8Lz0Xc"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--with-e2e", action="store_true",
+                     help="run the end-to-end tests that need Docker, kind and the internet")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--with-e2e"):
+        return
+    skip = pytest.mark.skip(reason="end-to-end: opt in with --with-e2e (needs Docker)")
+    for item in items:
+        if "e2e" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def token() -> str:
+    return TOKEN
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[SimRuntime]:
+    runtime = SimRuntime(DEFAULT_PROFILE, 0, "mock", [TOKEN], token_delay=0.0)
+    await runtime.up(lambda message: None)
+    try:
+        yield runtime
+    finally:
+        await runtime.down()
+
+
+@pytest.fixture
+def crds() -> Path:
+    if not CRDS.is_dir():
+        pytest.skip("../shared/crds is not beside the repository")
+    return CRDS
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """An environment for running the CLI as a subprocess, isolated in a temporary HOME."""
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {"HOME": str(home), "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+           "AGW_SANDBOX_TOKEN": TOKEN, "NO_COLOR": "1", "DOCKER_HOST": "unix:///nonexistent.sock"}
+    yield env

@@ -1,0 +1,137 @@
+"""The headless CLI, run as a user runs it: a subprocess on the simulated runtime."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+from pathlib import Path
+
+from tests.conftest import REPO, TOKEN
+from tests.helpers import run_cli
+
+SIM = ("--runtime", "sim", "--port", "0")
+
+
+def test_run_all_passes_every_scenario(cli_env: dict[str, str], tmp_path: Path) -> None:
+    result = run_cli("run", "--all", *SIM, "--verbose", env=cli_env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "4 passed, 0 failed" in result.stdout
+    assert "runtime: simulated" in result.stdout
+    for scenario in ("setup", "inline", "secret", "passthrough"):
+        assert f"━━ {scenario}: PASSED" in result.stdout
+    assert "kubectl apply --server-side --field-manager=agw-sandbox" in result.stdout
+    assert 'Authorization: Bearer $AGW_SANDBOX_TOKEN' in result.stdout
+
+
+def test_no_key_is_printed_or_written_anywhere(cli_env: dict[str, str], tmp_path: Path) -> None:
+    text = run_cli("run", "--all", *SIM, "-v", env=cli_env, cwd=tmp_path)
+    as_json = run_cli("run", "--all", *SIM, "--json", env=cli_env, cwd=tmp_path)
+    shown = run_cli("manifests", "secret", env=cli_env, cwd=tmp_path)
+    for result in (text, as_json, shown):
+        assert result.returncode == 0
+        assert TOKEN not in result.stdout + result.stderr
+    assert "sk-…c5Ge" in text.stdout and "sk-…c5Ge" in shown.stdout
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert all(TOKEN not in p.read_text(errors="replace") for p in written)
+
+
+def test_json_is_one_document_with_masked_requests(cli_env: dict[str, str],
+                                                   tmp_path: Path) -> None:
+    result = run_cli("run", "inline", *SIM, "--json", env=cli_env, cwd=tmp_path)
+    assert result.returncode == 0
+    document = json.loads(result.stdout)
+    assert document["passed"] is True and document["label"] == "simulated"
+    assert [s["id"] for s in document["scenarios"]] == ["setup", "inline"]
+    steps = {s["id"]: s for s in document["scenarios"][1]["steps"]}
+    assert steps["ask"]["response"]["status"] == 200
+    assert steps["ask"]["response"]["model"] == "gpt-3.5-turbo"
+    assert steps["ready"]["status"][0]["conditions"][0]["type"] == "Accepted"
+    assert steps["backend"]["applied"][0]["yaml"].count("sk-…c5Ge") == 1
+    assert all(s["outcome"] == "passed" for s in steps.values())
+
+
+def test_manifests_can_show_secrets_only_when_asked(cli_env: dict[str, str]) -> None:
+    masked = run_cli("manifests", "inline", "--provider", "openai", env=cli_env)
+    shown = run_cli("manifests", "inline", "--provider", "openai", "--show-secrets", env=cli_env)
+    assert "inline: sk-…c5Ge" in masked.stdout
+    assert f"inline: {TOKEN}" in shown.stdout
+    assert "host:" not in shown.stdout  # the documented manifest, for the real provider
+
+
+def test_a_workshop_directory_runs_like_the_builtin_ones(cli_env: dict[str, str]) -> None:
+    result = run_cli("run", "rotate-key", *SIM, "--scenarios", str(REPO / "examples/workshop"),
+                     env=cli_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "━━ rotate-key: PASSED" in result.stdout
+    assert "Incorrect API key provided: sk-…0000" in result.stdout
+
+
+def test_an_invalid_workshop_directory_is_reported_not_skipped(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    shutil.copytree(REPO / "examples/workshop", tmp_path / "w")
+    broken = tmp_path / "w" / "rotate-key.yaml"
+    broken.write_text(broken.read_text().replace("    wait:", "    wiat:"))
+    result = run_cli("run", "--all", *SIM, "--scenarios", str(tmp_path / "w"), env=cli_env)
+    assert result.returncode == 2
+    assert f"{broken}:29: unknown key 'wiat'" in result.stderr
+    assert "Traceback" not in result.stderr
+    checked = run_cli("scenarios", "--check", str(tmp_path / "w"), env=cli_env)
+    assert checked.returncode == 2 and "unknown key 'wiat'" in checked.stderr
+
+
+def test_a_failing_expectation_says_what_was_expected_and_what_to_try(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    directory = tmp_path / "s"
+    shutil.copytree(REPO / "scenarios", directory)
+    scenario = directory / "inline.yaml"
+    scenario.write_text(scenario.read_text().replace("id: inline", "id: inline-broken")
+                        .replace("path: /openai\n      body:\n        model: \"\"\n        "
+                                 "messages:\n          - {role: system",
+                                 "path: /wrong\n      body:\n        model: \"\"\n        "
+                                 "messages:\n          - {role: system", 1))
+    for name in ("setup", "secret", "passthrough"):
+        (directory / f"{name}.yaml").unlink()
+    result = run_cli("run", "inline-broken", *SIM, "--scenarios", str(directory), env=cli_env)
+    assert result.returncode == 1
+    assert "✗ failed: expected status 200, got 404 Not Found" in result.stdout
+    assert "hint: no route matched the path" in result.stdout
+    assert "– skipped" in result.stdout
+    assert "deleted Backend kgateway-system/openai" in result.stdout  # cleanup still ran
+
+
+def test_a_taken_port_is_explained(cli_env: dict[str, str]) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = run_cli("run", "--all", "--runtime", "sim", "--port", str(port), env=cli_env)
+    assert result.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "hint:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_auto_falls_back_to_the_simulation_with_a_notice(cli_env: dict[str, str]) -> None:
+    result = run_cli("run", "setup", "--port", "0", env=cli_env)
+    assert result.returncode == 0
+    assert "Docker daemon is not reachable" in result.stderr
+    assert "using the simulated runtime" in result.stderr
+
+
+def test_unknown_scenario_and_missing_openai_key_are_clear(cli_env: dict[str, str]) -> None:
+    unknown = run_cli("run", "nope", *SIM, env=cli_env)
+    assert unknown.returncode == 2 and "no scenario named 'nope'" in unknown.stderr
+    env = {k: v for k, v in cli_env.items() if k != "AGW_SANDBOX_TOKEN"}
+    no_key = run_cli("run", "--all", *SIM, "--provider", "openai", env=env)
+    assert no_key.returncode == 2 and "export OPENAI_API_KEY" in no_key.stderr
+
+
+def test_kind_runtime_is_refused_plainly_until_it_exists(cli_env: dict[str, str]) -> None:
+    result = run_cli("run", "--all", "--runtime", "kind", env=cli_env)
+    assert result.returncode == 2
+    assert "--runtime sim" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_version_and_python_m(cli_env: dict[str, str]) -> None:
+    result = run_cli("--version", env=cli_env)
+    assert result.returncode == 0 and result.stdout.startswith("agw-sandbox ")

@@ -1,0 +1,138 @@
+"""The mock provider speaks the OpenAI API and checks keys like the real one."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sandbox import mock_provider
+from sandbox.mock_provider import MockProvider
+from tests.conftest import OTHER_TOKEN, TOKEN
+
+BODY = {"model": "gpt-3.5-turbo", "messages": [{"role": "user", "content": "hi"}]}
+
+
+@pytest.fixture
+def provider() -> Iterator[MockProvider]:
+    running = MockProvider([TOKEN], token_delay=0.0).start()
+    yield running
+    running.stop()
+
+
+def post(provider: MockProvider, headers: dict[str, str], body: object = BODY) -> httpx.Response:
+    return httpx.post(f"{provider.url}/v1/chat/completions", json=body, headers=headers,
+                      trust_env=False)
+
+
+def test_no_key_is_a_401_shaped_like_openai(provider: MockProvider) -> None:
+    response = post(provider, {})
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["code"] is None
+    assert error["message"].startswith("You didn't provide an API key")
+
+
+def test_unknown_key_is_invalid_api_key_and_named_only_masked(provider: MockProvider) -> None:
+    response = post(provider, {"Authorization": f"Bearer {OTHER_TOKEN}"})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_api_key"
+    assert OTHER_TOKEN not in response.text and "sk-…z0Xc" in response.text
+
+
+def test_accepted_key_gets_a_deterministic_completion_naming_the_masked_key(
+        provider: MockProvider) -> None:
+    first = post(provider, {"Authorization": f"Bearer {TOKEN}"})
+    second = post(provider, {"Authorization": f"Bearer {TOKEN}"})
+    assert first.status_code == 200 and first.json() == second.json()
+    body = first.json()
+    assert body["object"] == "chat.completion" and body["model"] == "gpt-3.5-turbo"
+    assert "sk-…c5Ge" in body["choices"][0]["message"]["content"]
+    assert TOKEN not in first.text
+    assert body["usage"]["total_tokens"] == (body["usage"]["prompt_tokens"]
+                                             + body["usage"]["completion_tokens"])
+
+
+def test_an_empty_model_is_refused_like_the_real_provider(provider: MockProvider) -> None:
+    response = post(provider, {"Authorization": f"Bearer {TOKEN}"}, {**BODY, "model": ""})
+    assert response.status_code == 400
+    assert "model" in response.json()["error"]["message"]
+
+
+def test_streaming_sends_chunks_and_ends_with_done(provider: MockProvider) -> None:
+    with httpx.stream("POST", f"{provider.url}/v1/chat/completions", trust_env=False,
+                      json={**BODY, "stream": True},
+                      headers={"Authorization": f"Bearer {TOKEN}"}) as response:
+        lines = [line for line in response.iter_lines() if line.startswith("data: ")]
+    assert response.headers["content-type"] == "text/event-stream"
+    assert lines[-1] == "data: [DONE]"
+    chunks = [json.loads(line[6:]) for line in lines[:-1]]
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+
+
+def test_models_and_health(provider: MockProvider) -> None:
+    assert httpx.get(f"{provider.url}/healthz", trust_env=False).json() == {"status": "ok"}
+    models = httpx.get(f"{provider.url}/v1/models", trust_env=False,
+                       headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    assert "gpt-3.5-turbo" in [m["id"] for m in models["data"]]
+    assert httpx.get(f"{provider.url}/v1/models", trust_env=False).status_code == 401
+    assert httpx.get(f"{provider.url}/nope", trust_env=False).status_code == 404
+
+
+def test_the_module_imports_only_the_standard_library() -> None:
+    source = Path(mock_provider.__file__).read_text()
+    imports = {line.split()[1].split(".")[0] for line in source.splitlines()
+               if line.startswith(("import ", "from "))}
+    assert imports <= set(sys.stdlib_module_names) | {"__future__"}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_cli_subcommand_serves_the_configured_key(cli_env: dict[str, str]) -> None:
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "sandbox", "mock-provider", "--port",
+                                str(port)], env=cli_env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                response = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json=BODY,
+                                      headers={"Authorization": f"Bearer {TOKEN}"},
+                                      trust_env=False)
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "mock-provider did not start"
+                time.sleep(0.05)
+        assert response.status_code == 200
+    finally:
+        process.terminate()
+        out, err = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert f"listening on http://127.0.0.1:{port}" in out
+    assert TOKEN not in out + err
+
+
+def test_the_standalone_file_runs_as_a_script_and_reports_a_taken_port() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run([sys.executable, mock_provider.__file__, "--port", str(port)],
+                                capture_output=True, text=True, timeout=10, check=False)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
+    assert "Traceback" not in result.stderr
