@@ -105,9 +105,9 @@ def _filter_matches_type(value: Mapping[str, Any]) -> str | None:
 
 
 def _absolute_path(value: Mapping[str, Any]) -> str | None:
-    if value.get("type", "PathPrefix") in ("Exact", "PathPrefix"):
-        if not str(value.get("value", "/")).startswith("/"):
-            return ("value must be an absolute path and start with '/' when type one of "
+    prefix_or_exact = value.get("type", "PathPrefix") in ("Exact", "PathPrefix")
+    if prefix_or_exact and not str(value.get("value", "/")).startswith("/"):
+        return ("value must be an absolute path and start with '/' when type one of "
                     "['Exact', 'PathPrefix']")
     return None
 
@@ -163,8 +163,9 @@ ALLOWED_NAMESPACES = obj(selector=OPEN,
 LISTENER = obj(("name", "port", "protocol"), name=Schema("string", min_length=1), port=PORT,
                protocol=Schema("string", min_length=1), hostname=TEXT, tls=OPEN,
                allowedRoutes=obj(kinds=arr(OPEN), namespaces=ALLOWED_NAMESPACES))
-GATEWAY_SPEC = obj(("gatewayClassName", "listeners"), gatewayClassName=Schema("string", min_length=1),
-                   addresses=arr(OPEN), infrastructure=OPEN, listeners=arr(LISTENER))
+GATEWAY_SPEC = obj(("gatewayClassName", "listeners"),
+                   gatewayClassName=Schema("string", min_length=1), addresses=arr(OPEN),
+                   infrastructure=OPEN, listeners=arr(LISTENER))
 METADATA = obj(("name",), name=NAME, namespace=TEXT, labels=OPEN, annotations=OPEN,
                generateName=TEXT, resourceVersion=TEXT, uid=TEXT, generation=ANY,
                creationTimestamp=ANY, managedFields=ANY, finalizers=ANY, ownerReferences=ANY)

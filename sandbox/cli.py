@@ -31,7 +31,8 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         metavar="DIR", help="an extra directory of scenario files (repeatable)")
     parser.add_argument("--token", default=default(None),
                         help="the API key the scenarios use (prefer the AGW_SANDBOX_TOKEN or "
-                             "OPENAI_API_KEY environment variables: they stay out of shell history)")
+                             "OPENAI_API_KEY environment variables: they stay out of shell "
+                             "history)")
     parser.add_argument("--context", default=default(None),
                         help="kubeconfig context for --runtime cluster")
     parser.add_argument("--cluster-name", default=default("agw-sandbox"), help="kind cluster name")
@@ -49,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(common, suppress=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    run = sub.add_parser("run", parents=[common], help="walk through scenarios without the UI; exit 0 if all pass")
+    run = sub.add_parser(
+        "run", parents=[common], help="walk through scenarios without the UI; exit 0 if all pass")
     run.add_argument("scenario_ids", nargs="*", metavar="SCENARIO")
     run.add_argument("--all", action="store_true", help="every scenario, in order")
     run.add_argument("--json", action="store_true", help="print one JSON result document")
@@ -58,21 +60,25 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="set a scenario variable")
 
-    manifests = sub.add_parser("manifests", parents=[common], help="print a scenario's rendered manifests")
+    manifests = sub.add_parser(
+        "manifests", parents=[common], help="print a scenario's rendered manifests")
     manifests.add_argument("scenario_id", metavar="SCENARIO")
     manifests.add_argument("--show-secrets", action="store_true",
                            help="print keys unmasked (careful on a projector)")
 
-    scenarios = sub.add_parser("scenarios", parents=[common], help="list the scenarios (and check extra dirs)")
+    scenarios = sub.add_parser(
+        "scenarios", parents=[common], help="list the scenarios (and check extra dirs)")
     scenarios.add_argument("--check", type=Path, action="append", default=[], metavar="DIR",
                            help="validate a scenario directory and report every problem")
 
-    mock = sub.add_parser("mock-provider", parents=[common], help="run the OpenAI-compatible mock provider")
+    mock = sub.add_parser(
+        "mock-provider", parents=[common], help="run the OpenAI-compatible mock provider")
     mock.add_argument("--host", default="127.0.0.1")
     mock.add_argument("--accept-key", action="append", default=[], metavar="KEY",
                       help="a key to accept (default: the sandbox token)")
 
-    sub.add_parser("doctor", parents=[common], help="check Docker, kind, helm, kubectl and the port")
+    sub.add_parser("doctor", parents=[common],
+                   help="check Docker, kind, helm, kubectl and the port")
     return parser
 
 

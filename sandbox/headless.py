@@ -42,7 +42,11 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
     text = TextReport(sys.stdout, verbose) if not as_json else None
     report = JsonReport({"runtime": runtime.name, "label": runtime.label,
                          "provider": settings.provider})
-    emit = text or report
+
+    def emit(event: Event) -> None:
+        report(event)
+        if text is not None:
+            text(event)
 
     def on_progress(message: str) -> None:
         if text is not None:
@@ -55,7 +59,7 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
         await runtime.up(on_progress)
         report.document["gateway_url"] = runtime.gateway_url
         async with new_client() as client:
-            walkthrough = Walkthrough(runtime, client, _tee(emit, report), settings.token,
+            walkthrough = Walkthrough(runtime, client, emit, settings.token,
                                       settings.provider, settings.overrides)
             for scenario in chosen:
                 results.append(await walkthrough.run(scenario))
@@ -66,14 +70,6 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
     else:
         report.dump(sys.stdout)
     return 0 if results and all(r.passed for r in results) else 1
-
-
-def _tee(first: object, second: JsonReport) -> object:
-    def emit(event: Event) -> None:
-        if first is not second and callable(first):
-            first(event)
-        second(event)
-    return emit
 
 
 def manifests(settings: Settings, scenario_id: str, show_secrets: bool) -> int:

@@ -30,7 +30,8 @@ async def run(argv: Sequence[str], *, timeout: float = 60.0, check: bool = True,
     """Run ``argv``; raise :class:`CommandFailed` on a non-zero exit when ``check``."""
     try:
         process = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            *argv,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             env={**os.environ, **env} if env else None,
         )

@@ -107,7 +107,7 @@ class Walkthrough:
                        manifests: Sequence[Mapping[str, Any]] | None = None) -> StepFinished:
         """Run one step. ``manifests`` replaces an apply step's rendered documents (edited)."""
         scenario = state.scenario
-        index = scenario.steps.index(step)
+        index = next((i for i, s in enumerate(scenario.steps) if s.id == step.id), 0)
         self.emit(StepStarted(scenario.id, step.id, index + 1, len(scenario.steps),
                               step_kind(step), step.title, step.explain))
         started = time.perf_counter()

@@ -84,7 +84,8 @@ class SimCluster:
         namespace = str(metadata.get("namespace") or "default")
         if namespace not in self.namespaces:
             raise ManifestRejected(f'namespaces "{namespace}" not found',
-                                   f"use an existing namespace: {', '.join(sorted(self.namespaces))}")
+                                   "use an existing namespace: "
+                                   + ", ".join(sorted(self.namespaces)))
         with self._lock:
             key = (str(doc["kind"]), namespace, str(metadata["name"]))
             existing = self._objects.get(key)
@@ -111,7 +112,7 @@ class SimCluster:
                 self._reconcile()
             return removed is not None
 
-    def list(self, kind: str) -> list[dict[str, Any]]:
+    def list_kind(self, kind: str) -> list[dict[str, Any]]:
         with self._lock:
             return [copy.deepcopy(o) for (k, _, _), o in self._objects.items() if k == kind]
 
@@ -189,7 +190,8 @@ class SimCluster:
     def _reconcile_route(self, route: dict[str, Any]) -> list[Route]:
         namespace = route["metadata"]["namespace"]
         generation = route["metadata"]["generation"]
-        parents, served = [], []
+        parents: list[dict[str, Any]] = []
+        served: list[Route] = []
         for parent in route["spec"].get("parentRefs", []):
             gateway = self._objects.get(("Gateway", parent.get("namespace") or namespace,
                                          parent.get("name")))
@@ -225,7 +227,7 @@ class SimCluster:
         return "BackendNotFound", f'{qualified} "{ref.get("name")}" not found'
 
     def _serve(self, route: Mapping[str, Any], namespace: str) -> list[Route]:
-        served = []
+        served: list[Route] = []
         for rule in route["spec"].get("rules", []):
             rewrite = next((f["urlRewrite"]["path"].get("replaceFullPath")
                             for f in rule.get("filters", [])

@@ -61,8 +61,8 @@ class SimGateway:
         return int(self._server.server_address[1])
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), name="sim-gateway",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
+                                        name="sim-gateway", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

@@ -44,8 +44,8 @@ class SimRuntime:
                 raise PortInUse(
                     f"port {self.requested_port} on {LOOPBACK} is already in use (another "
                     "gateway, port-forward or sandbox may be running)",
-                    f"stop whatever holds it, or pass --port with a free port "
-                    f"(e.g. --port {self.requested_port + 10000 if self.requested_port < 50000 else 0})",
+                    "stop whatever holds it, or pass --port with a free port (--port 0 picks "
+                    "one for you)",
                 ) from exc
             raise
         self.gateway = gateway

@@ -98,7 +98,7 @@ def test_every_broken_file_is_reported_not_just_the_first(tmp_path: Path) -> Non
 def test_a_missing_or_empty_directory_is_an_error_not_a_silent_skip(tmp_path: Path) -> None:
     with pytest.raises(ScenarioError, match="not a directory"):
         load_catalog([tmp_path / "missing"])
-    with pytest.raises(ScenarioError, match="no \\*.yaml scenario files"):
+    with pytest.raises(ScenarioError, match=r"no \*\.yaml scenario files"):
         load_catalog([tmp_path])
 
 

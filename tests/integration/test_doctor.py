@@ -1,0 +1,49 @@
+"""Preflight through fake kind/helm/kubectl executables and an unreachable Docker socket."""
+
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+from tests.helpers import run_cli
+
+FAKES = Path(__file__).resolve().parents[1] / "fakes" / "bin"
+
+
+def test_doctor_reports_tool_versions_and_the_unreachable_daemon(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    log = tmp_path / "calls.log"
+    env = {**cli_env, "PATH": f"{FAKES}:{Path(sys.executable).parent}:/bin",
+           "FAKE_LOG": str(log)}
+    result = run_cli("doctor", "--port", "0", env=env)
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("✓ kind") and "v0.30.0" in line for line in lines)
+    assert any(line.startswith("✓ helm") and "v3.16.2" in line for line in lines)
+    assert any(line.startswith("✓ kubectl") and "v1.34.0" in line for line in lines)
+    assert any(line.startswith("✗ docker") and "not reachable" in line for line in lines)
+    assert "start Docker" in result.stdout
+    assert "--runtime sim" in result.stdout
+    assert set(log.read_text().splitlines()) == {"kind version", "helm version --short",
+                                                 "kubectl version --client"}
+
+
+def test_doctor_says_what_to_install_when_tools_are_missing(cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "PATH": "/nonexistent-bin"}
+    result = run_cli("doctor", "--port", "0", env=env)
+    assert result.returncode == 1
+    for tool, hint in (("kind", "install kind v0.30.0"), ("helm", "install Helm 3.12"),
+                       ("kubectl", "install kubectl")):
+        assert f"✗ {tool}" in result.stdout and hint in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_doctor_flags_a_taken_port(cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "PATH": f"{FAKES}:/bin"}
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = run_cli("doctor", "--port", str(port), env=env)
+    assert f"✗ port     {port} is already in use" in result.stdout
