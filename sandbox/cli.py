@@ -143,5 +143,16 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             print(f"agw-sandbox: {notice}", file=sys.stderr)
         return asyncio.run(headless.run(settings, runtime, args.scenario_ids, args.all,
                                         args.json, args.verbose))
-    parser.print_help()
+    return _open_app(settings)
+
+
+def _open_app(settings: Settings) -> int:
+    from sandbox.app import make_app
+    from sandbox.catalog import load_catalog
+
+    catalog = load_catalog(settings.scenario_dirs)
+    app = make_app(settings, catalog)
+    app.run()
+    if app.return_code:
+        return app.return_code
     return 0

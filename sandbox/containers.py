@@ -48,6 +48,20 @@ def probe_docker(base_url: str | None = None, timeout: float = 3.0) -> DockerInf
     )
 
 
+KNOWN_CAUSES = (
+    ("No such file or directory", "no Docker socket found"),
+    ("Connection refused", "connection refused"),
+    ("Permission denied", "permission denied on the Docker socket; add your user to the "
+                          "'docker' group"),
+    ("timed out", "timed out"),
+    ("Read timed out", "timed out"),
+)
+
+
 def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text if len(text) < 160 else text[:157] + "…"
+    text = str(exc).strip()
+    for needle, cause in KNOWN_CAUSES:
+        if needle in text:
+            return cause
+    text = text.splitlines()[0] if text else type(exc).__name__
+    return text if len(text) < 120 else text[:117] + "…"

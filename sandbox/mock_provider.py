@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -130,6 +131,12 @@ class _Handler(BaseHTTPRequestHandler):
     provider: MockProvider
     protocol_version = "HTTP/1.1"
     server_version = "agw-sandbox-mock-provider"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; without this, Nagle's algorithm and
+        # delayed ACKs add ~40 ms to every keep-alive response.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet: request lines could carry nothing secret, but stderr noise helps nobody."""

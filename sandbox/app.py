@@ -1,0 +1,115 @@
+"""The Textual app: a thin shell that picks the runtime and hands over to the screens."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from importlib.resources import files
+from pathlib import Path
+from typing import ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from sandbox.catalog import Catalog
+from sandbox.errors import SandboxError
+from sandbox.runtime import Runtime
+from sandbox.screens.provider import ProviderChoice, ProviderScreen
+from sandbox.settings import Settings
+
+RuntimeFactory = Callable[[Settings, str], Runtime]
+Detect = Callable[[str], tuple[str, "str | None"]]
+
+ACTIONS = (
+    ("Run step", "Run the current step for me", "run_step"),
+    ("Run the rest of the scenario", "Run every remaining step until one fails", "run_rest"),
+    ("Skip step", "Move on without running the current step", "skip"),
+    ("Check status", "Read the resources' conditions again", "check"),
+    ("Edit manifest", "Edit, validate and re-apply the step's manifest", "edit"),
+    ("Send a custom request", "Your own path, headers and body, through the gateway",
+     "custom_request"),
+    ("Copy request as curl", "Copy the last request as a keyless curl command", "copy_curl"),
+    ("Reveal or hide keys", "Show the keys in the manifest (for presenters)", "reveal"),
+    ("Reset scenario", "Delete the scenario's resources and start it again", "reset"),
+)
+
+
+class SandboxApp(App[None]):
+    TITLE = "agw-sandbox"
+    CSS_PATH = Path(str(files("sandbox.assets") / "app.tcss"))
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("f1", "toggle_help", "Help"),
+                Binding("ctrl+q", "quit", "Quit")]
+
+    def __init__(self, settings: Settings, catalog: Catalog, runtime_factory: RuntimeFactory,
+                 detect: Detect) -> None:
+        super().__init__()
+        self.settings = settings
+        self.catalog = catalog
+        self.runtime_factory = runtime_factory
+        self.detect = detect
+
+    def on_mount(self) -> None:
+        self.sub_title = "detecting the runtime…"
+        self.detect_runtime()
+
+    @work(thread=True, exit_on_error=False)
+    def detect_runtime(self) -> None:
+        """Probing Docker can take seconds; the first paint does not wait for it."""
+        try:
+            runtime, notice = self.detect(self.settings.runtime)
+        except SandboxError as exc:
+            self.call_from_thread(self.exit, message=str(exc))
+            return
+        self.call_from_thread(self._choose_provider, runtime, notice)
+
+    def _choose_provider(self, runtime: str, notice: str | None) -> None:
+        self.sub_title = {"sim": "simulated"}.get(runtime, runtime)
+        self.push_screen(ProviderScreen(self.settings, runtime, notice), self._start)
+
+    def _start(self, choice: ProviderChoice | None) -> None:
+        if choice is None:
+            self.exit()
+            return
+        from sandbox.screens.walkthrough import WalkthroughScreen
+        from sandbox.session import Session
+
+        self.settings = replace(self.settings, provider=choice.provider, token=choice.token)
+        runtime = self.runtime_factory(self.settings, choice.runtime)
+        screen: WalkthroughScreen | None = None
+
+        def emit(event: object) -> None:
+            if screen is not None:
+                screen.emit(event)  # type: ignore[arg-type]
+
+        session = Session(self.settings, self.catalog, runtime, emit)
+        screen = WalkthroughScreen(session)
+        self.push_screen(screen)
+
+    def action_toggle_help(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if hasattr(screen, "session"):
+            for title, help_text, action in ACTIONS:
+                yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
+
+
+def make_app(settings: Settings, catalog: Catalog,
+             runtime_factory: RuntimeFactory | None = None,
+             detect: Detect | None = None) -> SandboxApp:
+    """The composition root's factory; tests pass fakes for the runtime and the detection."""
+    if runtime_factory is None:
+        from sandbox.factory import make_runtime
+
+        runtime_factory = make_runtime
+    if detect is None:
+        from sandbox.settings import choose_runtime
+
+        detect = choose_runtime
+    return SandboxApp(settings, catalog, runtime_factory, detect)

@@ -1,0 +1,280 @@
+"""One interactive session: a runtime, a walkthrough and each scenario's progress.
+
+Free of any UI import: the terminal app drives it, and tests drive it the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sandbox import admission, checks
+from sandbox.catalog import Catalog
+from sandbox.documents import DocumentError, dump_all, load_all
+from sandbox.errors import ManifestRejected, SandboxError
+from sandbox.events import Event, RequestSent, RequestView, ResponseChunk, ResponseReceived
+from sandbox.render import Context, make_context, render_request, substitute
+from sandbox.runtime import Progress, ResourceStatus, Runtime
+from sandbox.scenarios import (
+    ApplyStep,
+    CleanupStep,
+    RequestSpec,
+    RequestStep,
+    ResourceRef,
+    Scenario,
+    Step,
+    WaitStep,
+)
+from sandbox.settings import Settings
+
+if TYPE_CHECKING:  # keeps httpx and the runner out of the app's start-up
+    import httpx
+
+    from sandbox.runner import ScenarioState, Walkthrough
+
+
+@dataclass
+class ScenarioProgress:
+    """Where the user is in one scenario."""
+
+    index: int = 0
+    outcomes: dict[str, str] = field(default_factory=dict)
+    edits: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    def mark(self, total: int) -> str:
+        if self.outcomes and any(o == "failed" for o in self.outcomes.values()):
+            return "✗"
+        if self.index >= total:
+            return "✓"
+        return "▶" if self.outcomes else " "
+
+
+class Session:
+    def __init__(self, settings: Settings, catalog: Catalog, runtime: Runtime,
+                 emit: Callable[[Event], None],
+                 client_factory: Callable[[], httpx.AsyncClient] | None = None) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.runtime = runtime
+        self.emit = emit
+        self._client_factory = client_factory
+        self._client: httpx.AsyncClient | None = None
+        self._walkthrough: Walkthrough | None = None
+        self._states: dict[str, ScenarioState] = {}
+        self.progress: dict[str, ScenarioProgress] = {
+            s.id: ScenarioProgress() for s in catalog.scenarios}
+        self.last_request: RequestView | None = None
+        self.started = False
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    async def start(self, progress: Progress) -> None:
+        from sandbox.exchange import new_client
+        from sandbox.runner import Walkthrough
+
+        await self.runtime.up(progress)
+        self._client = self._client_factory() if self._client_factory else new_client()
+        self._walkthrough = Walkthrough(self.runtime, self._client, self._emit,
+                                        self.settings.token, self.settings.provider,
+                                        self.settings.overrides)
+        self.started = True
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+        await self.runtime.down()
+        self.started = False
+
+    def _emit(self, event: Event) -> None:
+        if isinstance(event, RequestSent):
+            self.last_request = event.request
+        self.emit(event)
+
+    @property
+    def walkthrough(self) -> Walkthrough:
+        if self._walkthrough is None:
+            raise SandboxError("the runtime is not up yet", "wait for the start-up to finish")
+        return self._walkthrough
+
+    def state(self, scenario: Scenario) -> ScenarioState:
+        if scenario.id not in self._states:
+            self._states[scenario.id] = self.walkthrough.start(scenario)
+        return self._states[scenario.id]
+
+    def context(self, scenario: Scenario) -> Context:
+        if scenario.id in self._states:
+            return self._states[scenario.id].ctx
+        return make_context(scenario, self.settings.token, self.settings.provider,
+                            self.runtime.mock_upstream() if self.started else None,
+                            self.settings.overrides)
+
+    # -- steps ---------------------------------------------------------------------------------
+    def current_step(self, scenario: Scenario) -> Step | None:
+        index = self.progress[scenario.id].index
+        return scenario.steps[index] if index < len(scenario.steps) else None
+
+    def documents(self, scenario: Scenario, step: ApplyStep) -> list[dict[str, Any]]:
+        """What the step applies: the user's edit if there is one, else the rendered templates."""
+        edited = self.progress[scenario.id].edits.get(step.id)
+        if edited is not None:
+            return edited
+        from sandbox.render import render_manifest
+
+        ctx = self.context(scenario)
+        return [doc for m in step.manifests for doc in render_manifest(m, ctx)]
+
+    def manifest_text(self, scenario: Scenario, step: ApplyStep, reveal: bool = False) -> str:
+        text = dump_all(self.documents(scenario, step))
+        return text if reveal else self.context(scenario).masker(text)
+
+    def editable_text(self, scenario: Scenario, step: ApplyStep) -> str:
+        """The manifests with every secret written as ``${name}``: editable, and keyless."""
+        ctx = self.context(scenario)
+        text = dump_all(self.documents(scenario, step))
+        for name in sorted(ctx.secret_names):
+            value = ctx.values.get(name)
+            if value:
+                text = text.replace(value, "${" + name + "}")
+        return ctx.masker(text)
+
+    def parse_edit(self, scenario: Scenario, text: str) -> list[dict[str, Any]]:
+        """Validate edited YAML as the API server and the sandbox would; raise with the reason."""
+        try:
+            docs = load_all(text)
+        except DocumentError as exc:
+            where = f" (line {exc.line})" if exc.line else ""
+            raise ManifestRejected(f"{exc.reason}{where}", "fix the YAML and validate again"
+                                   ) from exc
+        if not docs or not all(isinstance(d, dict) for d in docs):
+            raise ManifestRejected("the manifest must hold one or more YAML mappings",
+                                   "each document needs apiVersion, kind and metadata")
+        rendered = [substitute(doc, self.context(scenario).values) for doc in docs]
+        for doc in rendered:
+            admission.admit(doc)
+            problems = checks.lint(doc)
+            if problems:
+                raise ManifestRejected("; ".join(problems), "edit the manifest and validate again")
+        return rendered
+
+    def save_edit(self, scenario: Scenario, step: ApplyStep, docs: list[dict[str, Any]]) -> None:
+        self.progress[scenario.id].edits[step.id] = docs
+
+    async def run_current(self, scenario: Scenario) -> str:
+        """Run the current step; advance on success. Returns the outcome."""
+        step = self.current_step(scenario)
+        if step is None:
+            return "done"
+        manifests = (self.documents(scenario, step) if isinstance(step, ApplyStep) else None)
+        result = await self.walkthrough.run_step(self.state(scenario), step, manifests)
+        return self._record(scenario, step, result.outcome)
+
+    async def apply_edit(self, scenario: Scenario, step: ApplyStep) -> str:
+        """Apply an edited step: as the current step it advances; an earlier one is re-applied."""
+        if self.current_step(scenario) is step:
+            return await self.run_current(scenario)
+        result = await self.walkthrough.run_step(self.state(scenario), step,
+                                                 self.documents(scenario, step))
+        self.progress[scenario.id].outcomes[step.id] = result.outcome
+        return result.outcome
+
+    async def gateway_healthy(self) -> bool:
+        """True when anything answers HTTP on the gateway's address (a 404 counts)."""
+        if self._client is None:
+            return False
+        import httpx
+
+        try:
+            await self._client.get(self.runtime.gateway_url + "/", timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return True
+
+    def skip_current(self, scenario: Scenario) -> None:
+        step = self.current_step(scenario)
+        if step is not None:
+            result = self.walkthrough.skip(self.state(scenario), step)
+            self._record(scenario, step, result.outcome)
+
+    def _record(self, scenario: Scenario, step: Step, outcome: str) -> str:
+        progress = self.progress[scenario.id]
+        progress.outcomes[step.id] = outcome
+        if outcome != "failed":
+            progress.index += 1
+        return outcome
+
+    async def reset(self, scenario: Scenario) -> None:
+        """Delete what the scenario applied and start it again from its first step."""
+        cleanup = CleanupStep("reset", "Reset the scenario", "")
+        if scenario.id in self._states:
+            await self.walkthrough.run_step(self._states.pop(scenario.id), cleanup)
+        self.progress[scenario.id] = ScenarioProgress()
+
+    async def check(self, scenario: Scenario) -> list[ResourceStatus]:
+        """Read the current status of the resources the scenario is about."""
+        refs: list[ResourceRef] = []
+        for step in scenario.steps:
+            if isinstance(step, WaitStep):
+                refs += [w.ref for w in step.waits if w.ref not in refs]
+        if scenario.id in self._states:
+            refs += [r for r in self._states[scenario.id].applied if r not in refs]
+        return [await self.walkthrough.status(ref) for ref in refs]
+
+    async def send_custom(self, scenario: Scenario, method: str, path: str,
+                          headers: Sequence[tuple[str, str]], body: str, stream: bool
+                          ) -> None:
+        """Send the user's own request, shown in the same panes (no expectations)."""
+        from sandbox.exchange import send, view_request
+
+        payload: Any = body
+        if body.strip():
+            try:
+                payload = json.loads(body)
+            except ValueError:
+                payload = body
+        spec = RequestSpec(method.upper(), path if path.startswith("/") else "/" + path,
+                           tuple(headers), payload if body.strip() else None, stream)
+        ctx = self.context(scenario)
+        request = render_request(spec, ctx)
+        view = view_request(request, self.runtime.gateway_url, ctx)
+        self._emit(RequestSent(view))
+        assert self._client is not None
+        response = await send(self._client, request, self.runtime.gateway_url, ctx,
+                              lambda text: self._emit(ResponseChunk(text)))
+        self._emit(ResponseReceived(response))
+
+
+def request_preview(session: Session, scenario: Scenario, step: RequestStep) -> RequestView:
+    from sandbox.exchange import view_request
+
+    ctx = session.context(scenario)
+    return view_request(render_request(step.request, ctx), session.runtime.gateway_url, ctx)
+
+
+def parse_headers(text: str) -> list[tuple[str, str]]:
+    """``Name: value`` lines, as typed into the custom request form."""
+    headers = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip():
+            raise SandboxError(f"header line {number} is not 'Name: value'",
+                               "write one header per line, like 'Authorization: Bearer ${token}'")
+        headers.append((name.strip(), value.strip()))
+    return headers
+
+
+def describe_step(step: Step, ctx: Context) -> str:
+    """A one-paragraph plain description of what the step will do (for the step panel)."""
+    if isinstance(step, WaitStep):
+        return "\n".join(f"wait for {w.ref}: " + ", ".join(str(c) for c in w.conditions)
+                         + f" (up to {w.timeout:g}s)" for w in step.waits)
+    if isinstance(step, CleanupStep):
+        return "delete everything this scenario applied, newest first"
+    if isinstance(step, RequestStep):
+        expect = step.expect.status
+        return f"send {step.request.method} {step.request.path}" + (
+            f" and expect {expect}" if expect else "")
+    return ""

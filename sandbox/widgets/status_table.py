@@ -1,0 +1,47 @@
+"""Resource status conditions, updated as the controller writes them."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+from sandbox.runtime import Condition
+from sandbox.scenarios import ResourceRef
+
+STYLES = {"True": "bold green", "False": "bold red", "Unknown": "yellow"}
+
+
+class StatusTable(DataTable[Text | str]):
+    HELP = """
+## Resource status
+
+The conditions the controller (real or simulated) wrote on each resource, newest state only.
+`Accepted=False` with a reason such as `Invalid` or `BackendNotFound` tells you what is missing;
+the message column says which object. Press **c** to read them again.
+"""
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = True
+        self.add_columns("resource", "condition", "status", "reason", "message")
+
+    def update_resource(self, ref: ResourceRef, exists: bool,
+                        conditions: tuple[Condition, ...]) -> None:
+        name = f"{ref.kind}/{ref.name}"
+        for key in [k for k in self.rows if str(k.value).startswith(f"{name}|")]:
+            self.remove_row(key)
+        if not exists:
+            self.add_row(name, "—", Text("absent", style="dim"), "", "", key=f"{name}|-")
+            return
+        if not conditions:
+            self.add_row(name, "—", Text("no status yet", style="yellow"), "", "",
+                         key=f"{name}|-")
+        for condition in conditions:
+            self.add_row(name, condition.type,
+                         Text(condition.status, style=STYLES.get(condition.status, "")),
+                         condition.reason, condition.message, key=f"{name}|{condition.type}")
+
+    def forget(self, ref: ResourceRef) -> None:
+        name = f"{ref.kind}/{ref.name}"
+        for key in [k for k in self.rows if str(k.value).startswith(f"{name}|")]:
+            self.remove_row(key)
