@@ -6,21 +6,25 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 from importlib.resources import files
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
-from textual.app import App, SystemCommand
+from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
+from textual.widgets import Footer, Header, LoadingIndicator
 
-from sandbox.catalog import Catalog
 from sandbox.errors import SandboxError
-from sandbox.runtime import Runtime
-from sandbox.screens.provider import ProviderChoice, ProviderScreen
 from sandbox.settings import Settings
 
-RuntimeFactory = Callable[[Settings, str], Runtime]
+if TYPE_CHECKING:  # the rest loads after the first paint
+    from sandbox.catalog import Catalog
+    from sandbox.runtime import Runtime
+    from sandbox.screens.provider import ProviderChoice
+
+RuntimeFactory = Callable[[Settings, str], "Runtime"]
 Detect = Callable[[str], tuple[str, "str | None"]]
+CatalogLoader = Callable[[], "Catalog"]
 
 ACTIONS = (
     ("Run step", "Run the current step for me", "run_step"),
@@ -40,31 +44,46 @@ class SandboxApp(App[None]):
     TITLE = "agw-sandbox"
     CSS_PATH = Path(str(files("sandbox.assets") / "app.tcss"))
     BINDINGS: ClassVar[list[BindingType]] = [Binding("f1", "toggle_help", "Help"),
-                Binding("ctrl+q", "quit", "Quit")]
+                                             Binding("ctrl+q", "quit", "Quit")]
 
-    def __init__(self, settings: Settings, catalog: Catalog, runtime_factory: RuntimeFactory,
-                 detect: Detect) -> None:
+    def __init__(self, settings: Settings, load_catalog: CatalogLoader,
+                 runtime_factory: RuntimeFactory, detect: Detect) -> None:
         super().__init__()
         self.settings = settings
-        self.catalog = catalog
+        self.load_catalog = load_catalog
         self.runtime_factory = runtime_factory
         self.detect = detect
+        self.catalog: Catalog | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield LoadingIndicator()
+        yield Footer()
 
     def on_mount(self) -> None:
         self.sub_title = "detecting the runtime…"
-        self.detect_runtime()
+        self.prepare()
 
     @work(thread=True, exit_on_error=False)
-    def detect_runtime(self) -> None:
-        """Probing Docker can take seconds; the first paint does not wait for it."""
+    def prepare(self) -> None:
+        """Scenarios and the Docker probe (which can take seconds) load after the first paint."""
         try:
+            self.catalog = self.load_catalog()
             runtime, notice = self.detect(self.settings.runtime)
         except SandboxError as exc:
-            self.call_from_thread(self.exit, message=str(exc))
+            self.call_from_thread(self._cannot_start, exc)
             return
         self.call_from_thread(self._choose_provider, runtime, notice)
 
+    def _cannot_start(self, error: SandboxError) -> None:
+        from sandbox.screens.dialogs import ErrorDialog
+
+        self.push_screen(ErrorDialog("agw-sandbox cannot start", error.message, error.hint,
+                                     (("quit", "Quit"),)), lambda _: self.exit(return_code=2))
+
     def _choose_provider(self, runtime: str, notice: str | None) -> None:
+        from sandbox.screens.provider import ProviderScreen
+
         self.sub_title = {"sim": "simulated"}.get(runtime, runtime)
         self.push_screen(ProviderScreen(self.settings, runtime, notice), self._start)
 
@@ -83,6 +102,7 @@ class SandboxApp(App[None]):
             if screen is not None:
                 screen.emit(event)  # type: ignore[arg-type]
 
+        assert self.catalog is not None
         session = Session(self.settings, self.catalog, runtime, emit)
         screen = WalkthroughScreen(session)
         self.push_screen(screen)
@@ -100,10 +120,15 @@ class SandboxApp(App[None]):
                 yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
 
 
-def make_app(settings: Settings, catalog: Catalog,
+def make_app(settings: Settings, load_catalog: CatalogLoader | None = None,
              runtime_factory: RuntimeFactory | None = None,
              detect: Detect | None = None) -> SandboxApp:
     """The composition root's factory; tests pass fakes for the runtime and the detection."""
+    if load_catalog is None:
+        def load_catalog() -> Catalog:
+            from sandbox.catalog import load_catalog as load
+
+            return load(settings.scenario_dirs)
     if runtime_factory is None:
         from sandbox.factory import make_runtime
 
@@ -112,4 +137,4 @@ def make_app(settings: Settings, catalog: Catalog,
         from sandbox.settings import choose_runtime
 
         detect = choose_runtime
-    return SandboxApp(settings, catalog, runtime_factory, detect)
+    return SandboxApp(settings, load_catalog, runtime_factory, detect)

@@ -148,10 +148,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 def _open_app(settings: Settings) -> int:
     from sandbox.app import make_app
-    from sandbox.catalog import load_catalog
 
-    catalog = load_catalog(settings.scenario_dirs)
-    app = make_app(settings, catalog)
+    app = make_app(settings)
     app.run()
     if app.return_code:
         return app.return_code

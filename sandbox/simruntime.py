@@ -25,7 +25,8 @@ class SimRuntime:
     label = "simulated"
 
     def __init__(self, profile: Profile, port: int, provider: str,
-                 accepted_keys: Iterable[str] = (), token_delay: float = 0.02) -> None:
+                 accepted_keys: Iterable[str] = (), token_delay: float = 0.02,
+                 mock_port: int = 0) -> None:
         self.profile = profile
         self.provider = provider
         self.requested_port = port
@@ -33,6 +34,7 @@ class SimRuntime:
         self.mock: MockProvider | None = None
         self._accepted = tuple(accepted_keys)
         self._token_delay = token_delay
+        self._mock_port = mock_port
         self.gateway: SimGateway | None = None
 
     async def up(self, progress: Progress) -> None:
@@ -52,7 +54,13 @@ class SimRuntime:
         gateway.start()
         progress(f"simulated gateway listening on {self.gateway_url}")
         if self.provider == "mock":
-            self.mock = MockProvider(self._accepted, LOOPBACK, 0, self._token_delay).start()
+            try:
+                self.mock = MockProvider(self._accepted, LOOPBACK, self._mock_port,
+                                         self._token_delay).start()
+            except OSError:
+                await asyncio.to_thread(gateway.stop)
+                self.gateway = None
+                raise
             progress(f"mock provider listening on {self.mock.url}")
         progress(f"simulated control plane ready (GatewayClass {self.profile.gateway_class} "
                  "Accepted)")

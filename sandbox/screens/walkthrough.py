@@ -60,6 +60,7 @@ class WalkthroughScreen(Screen[None]):
         Binding("t", "custom_request", "Request"),
         Binding("y", "copy_curl", "Copy curl"),
         Binding("v", "reveal", "Reveal keys", show=False),
+        Binding("z", "zoom", "Zoom pane", show=False),
         Binding("x", "reset", "Reset", show=False),
         Binding("g", "run_rest", "Run rest", show=False),
         Binding("1", "tab('exchange')", "Request/Response", show=False),
@@ -74,6 +75,7 @@ class WalkthroughScreen(Screen[None]):
         self.selected: Scenario = self.scenarios[0]
         self.revealed = False
         self._failures: dict[str, StepFinished] = {}
+        self._last: dict[str, StepFinished] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -172,6 +174,7 @@ class WalkthroughScreen(Screen[None]):
                 self._failures[event.scenario_id] = event
             else:
                 self._failures.pop(event.scenario_id, None)
+            self._last[event.scenario_id] = event
             self._refresh()
 
     # -- what is shown --------------------------------------------------------------------------
@@ -180,7 +183,7 @@ class WalkthroughScreen(Screen[None]):
         for scenario in self.scenarios:
             progress = self.session.progress[scenario.id]
             total = len(scenario.steps)
-            detail = f"{min(progress.index, total)}/{total} steps"
+            detail = f"{min(progress.index, total)}/{total}"
             rows.append((scenario.id, progress.mark(total), scenario.title, detail))
         self.query_one(ScenarioList).show(rows)
         self.query_one(StepPanel).show(self._step_view(self.selected))
@@ -189,10 +192,15 @@ class WalkthroughScreen(Screen[None]):
         progress = self.session.progress[scenario.id]
         step = self.session.current_step(scenario)
         total = len(scenario.steps)
+        last = self._last.get(scenario.id)
+        previous = ""
+        if last is not None and last.outcome != "failed":
+            short = last.detail if len(last.detail) <= 60 else ""
+            previous = f"{last.title}: {last.outcome}" + (f" ({short})" if short else "")
         view = StepView(scenario_title=scenario.title, summary=scenario.summary,
                         security=scenario.security, revealed=self.revealed,
                         can_edit=self._editable_step() is not None,
-                        heading=f"{total} of {total} steps", title="Done")
+                        heading=f"{total} of {total} steps", title="Done", previous=previous)
         if step is None:
             return replace(view, done=True)
         ctx = self.session.context(scenario)
@@ -290,6 +298,7 @@ class WalkthroughScreen(Screen[None]):
         finally:
             self.query_one(StatusBar).busy = ""
         self._failures.pop(scenario.id, None)
+        self._last.pop(scenario.id, None)
         self._refresh()
         self.notify(f"{scenario.title}: resources deleted, back to step 1.")
 
@@ -367,6 +376,17 @@ class WalkthroughScreen(Screen[None]):
         saved = save_last_curl(request.curl)
         self.notify(f"Copied as curl (terminal clipboard). Also saved to {saved} in case your "
                     "terminal has no clipboard support.", title="Copied")
+
+    def action_zoom(self) -> None:
+        """Maximize the focused pane (the response pane when nothing zoomable has focus)."""
+        if self.maximized is not None:
+            self.minimize()
+            return
+        target = self.focused
+        while target is not None and not isinstance(
+                target, RequestPane | ResponsePane | StepPanel | StatusTable | CommandLog):
+            target = target.parent  # type: ignore[assignment]
+        self.maximize(target or self.query_one(ResponsePane))
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab

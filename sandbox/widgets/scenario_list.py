@@ -29,4 +29,4 @@ Each line is one walkthrough. The mark says how far you got:
 
     @staticmethod
     def _prompt(mark: str, title: str, detail: str) -> str:
-        return f"{mark} {title}\n  [dim]{detail}[/]"
+        return f"{mark} {title} [dim]{detail}[/]"

@@ -22,14 +22,22 @@ class StatusBar(Horizontal):
     def _refresh_text(self) -> None:
         dot = {"healthy": "[green]●[/]", "down": "[red]●[/]"}.get(self.gateway.split(" ")[0],
                                                                   "[yellow]●[/]")
-        parts = [f"runtime [b]{self.runtime}[/]", f"cluster {self.cluster}",
-                 f"gateway {dot} {self.gateway}", f"provider [b]{self.provider}[/]"]
+        if self.size.width and self.size.width < 100:
+            port = self.gateway.rpartition(":")[2] if "://" in self.gateway else "?"
+            parts = [f"[b]{self.runtime}[/]", self.cluster, f"gateway {dot} :{port}",
+                     f"[b]{self.provider}[/]"]
+        else:
+            parts = [f"runtime [b]{self.runtime}[/]", f"cluster {self.cluster}",
+                     f"gateway {dot} {self.gateway}", f"provider [b]{self.provider}[/]"]
         if self.busy:
             parts.insert(0, f"[b]{self.busy}[/]")
         self.query_one("#status-text", Static).update("  ·  ".join(parts))
         self.query_one("#busy-indicator").display = bool(self.busy)
 
     def on_mount(self) -> None:
+        self._refresh_text()
+
+    def on_resize(self) -> None:
         self._refresh_text()
 
     def watch_runtime(self) -> None:

@@ -32,6 +32,7 @@ class StepView:
     can_edit: bool = False
     done: bool = False
     first: bool = False
+    previous: str = ""  # how the step before this one went
 
 
 class StepPanel(Vertical):
@@ -59,6 +60,8 @@ manifest (keys masked; **v** reveals them for a presenter); **e** edits it befor
 
     def show(self, view: StepView) -> None:
         lines: list[RenderableType] = [Text(view.scenario_title, style="bold")]
+        if view.previous:
+            lines.append(Text("done: " + view.previous, style="green"))
         if view.first or view.done:  # the overview matters at the start and at the end
             lines += [Text(view.summary, style="italic"),
                       Text.assemble(("Security: ", "bold yellow"), view.security)]
@@ -87,10 +90,11 @@ manifest (keys masked; **v** reveals them for a presenter); **e** edits it befor
         self.query_one("#skip", Button).disabled = view.done
 
     def set_running(self, running: bool) -> None:
+        """While a step runs only Reset stays live; ``show`` re-enables the rest after."""
         self.set_class(running, "-running")
         for button in self.query(Button):
             if button.id != "reset":
-                button.disabled = running or button.disabled
+                button.disabled = running
 
 
 def _result(view: StepView) -> RenderableType:
