@@ -1,0 +1,219 @@
+"""The Kubernetes API, through the official client: server-side apply, status, delete, waits.
+
+Only this module imports ``kubernetes``. Calls block; runtimes run them in a thread. Results are
+our own small types, never ``V1...`` objects.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from sandbox.errors import ManifestRejected, RuntimeUnavailable, WaitTimeout
+from sandbox.profiles import FIELD_MANAGER
+from sandbox.runtime import Applied, ResourceStatus, conditions_of
+from sandbox.scenarios import ResourceRef
+
+
+@dataclass(frozen=True)
+class Resource:
+    group: str
+    version: str
+    plural: str
+    namespaced: bool = True
+
+    def path(self, namespace: str | None, name: str | None = None) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{quote(namespace)}"
+        base += f"/{self.plural}"
+        return base + (f"/{quote(name)}" if name else "")
+
+
+RESOURCES = {
+    "Namespace": Resource("", "v1", "namespaces", namespaced=False),
+    "Secret": Resource("", "v1", "secrets"),
+    "ConfigMap": Resource("", "v1", "configmaps"),
+    "Service": Resource("", "v1", "services"),
+    "Pod": Resource("", "v1", "pods"),
+    "Deployment": Resource("apps", "v1", "deployments"),
+    "CustomResourceDefinition": Resource("apiextensions.k8s.io", "v1",
+                                         "customresourcedefinitions", namespaced=False),
+    "GatewayClass": Resource("gateway.networking.k8s.io", "v1", "gatewayclasses",
+                             namespaced=False),
+    "Gateway": Resource("gateway.networking.k8s.io", "v1", "gateways"),
+    "HTTPRoute": Resource("gateway.networking.k8s.io", "v1", "httproutes"),
+    "ReferenceGrant": Resource("gateway.networking.k8s.io", "v1beta1", "referencegrants"),
+    "Backend": Resource("gateway.kgateway.dev", "v1alpha1", "backends"),
+}
+
+
+def resource_for(kind: str) -> Resource:
+    try:
+        return RESOURCES[kind]
+    except KeyError:
+        raise ManifestRejected(f"agw-sandbox does not know the kind {kind!r}",
+                               f"use one of: {', '.join(sorted(RESOURCES))}") from None
+
+
+class Kube:
+    """A client for one cluster, built from an explicit kubeconfig file and context."""
+
+    def __init__(self, api_client: Any, controller: str = "") -> None:
+        self.api = api_client
+        self.controller = controller
+
+    @classmethod
+    def connect(cls, kubeconfig: str | None, context: str | None, controller: str = "") -> Kube:
+        from kubernetes.config import ConfigException, new_client_from_config
+
+        try:
+            client = new_client_from_config(  # type: ignore[no-untyped-call]
+                config_file=kubeconfig, context=context,
+                persist_config=False)
+        except (ConfigException, OSError, TypeError) as exc:
+            where = f"context {context!r}" if context else "the current context"
+            raise RuntimeUnavailable(
+                f"cannot use {where} from {kubeconfig or '~/.kube/config'}: {exc}",
+                "check `kubectl config get-contexts`, or pass --context NAME") from exc
+        return cls(client, controller)
+
+    @classmethod
+    def for_url(cls, url: str, controller: str = "") -> Kube:
+        """A client for an API server that needs no credentials (tests, local proxies)."""
+        from kubernetes.client import ApiClient, Configuration
+
+        configuration = Configuration()
+        configuration.host = url
+        return cls(ApiClient(configuration), controller)
+
+    @property
+    def host(self) -> str:
+        return str(self.api.configuration.host)
+
+    # -- raw requests ---------------------------------------------------------------------------
+    def request(self, method: str, path: str, body: Any = None,
+                query: Mapping[str, str] | None = None, content_type: str = "application/json",
+                timeout: float = 30.0) -> tuple[int, dict[str, Any]]:
+        from urllib3.exceptions import HTTPError
+
+        configuration = self.api.configuration
+        if configuration.refresh_api_key_hook is not None:
+            configuration.refresh_api_key_hook(configuration)
+        headers = {"Accept": "application/json", "Content-Type": content_type,
+                   "User-Agent": "agw-sandbox"}
+        for setting in configuration.auth_settings().values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[setting["key"]] = setting["value"]
+        url = self.host + path + (f"?{urlencode(query)}" if query else "")
+        try:
+            response = self.api.rest_client.request(method, url, headers=headers, body=body,
+                                                    _request_timeout=timeout)
+            raw = response.read() if response.data is None else response.data
+        except HTTPError as exc:
+            raise RuntimeUnavailable(
+                f"cannot reach the Kubernetes API at {self.host} ({type(exc).__name__})",
+                "is the cluster running? `kubectl cluster-info` should answer") from exc
+        try:
+            data = json.loads(raw or b"{}")
+        except ValueError:
+            data = {"message": raw.decode(errors="replace")[:300]}
+        return int(response.status), data if isinstance(data, dict) else {"items": data}
+
+    # -- resources ------------------------------------------------------------------------------
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        status, data = self.request("GET", resource_for(kind).path(namespace, name))
+        if status == 404:
+            return None
+        self._check(status, data, f"read {kind} {namespace}/{name}")
+        return data
+
+    def apply(self, doc: Mapping[str, Any]) -> Applied:
+        """Server-side apply with our field manager; says created/configured/unchanged."""
+        kind = str(doc.get("kind"))
+        metadata = doc.get("metadata") or {}
+        resource = resource_for(kind)
+        namespace = str(metadata.get("namespace") or "default") if resource.namespaced else ""
+        name = str(metadata.get("name"))
+        before = self.get(kind, namespace, name)
+        status, data = self.request(
+            "PATCH", resource.path(namespace, name), body=dict(doc),
+            query={"fieldManager": FIELD_MANAGER, "force": "true"},
+            content_type="application/apply-patch+yaml")
+        self._check(status, data, f"apply {kind} {namespace}/{name}")
+        ref = ResourceRef(kind, name, namespace)
+        if before is None:
+            return Applied(ref, "created")
+        unchanged = _content(before) == _content(data)
+        return Applied(ref, "unchanged" if unchanged else "configured")
+
+    def delete(self, kind: str, namespace: str, name: str) -> bool:
+        status, data = self.request("DELETE", resource_for(kind).path(namespace, name),
+                                    query={"propagationPolicy": "Foreground"})
+        if status == 404:
+            return False
+        self._check(status, data, f"delete {kind} {namespace}/{name}")
+        return True
+
+    def status(self, ref: ResourceRef) -> ResourceStatus:
+        obj = self.get(ref.kind, ref.namespace, ref.name)
+        if obj is None:
+            return ResourceStatus(ref, exists=False)
+        return ResourceStatus(ref, True, conditions_of(obj, self.controller))
+
+    def deployment_ready(self, namespace: str, name: str) -> tuple[bool, str]:
+        """Whether every replica of the newest generation is updated and available."""
+        obj = self.get("Deployment", namespace, name)
+        if obj is None:
+            return False, "not created yet"
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        wanted = int(spec.get("replicas", 1))
+        updated = int(status.get("updatedReplicas") or 0)
+        available = int(status.get("availableReplicas") or 0)
+        current = int(status.get("observedGeneration") or 0) >= int(
+            (obj.get("metadata") or {}).get("generation") or 0)
+        ready = current and updated >= wanted and available >= wanted
+        return ready, f"{available}/{wanted} available, {updated} updated"
+
+    def wait_deployment(self, namespace: str, name: str, timeout: float,
+                        interval: float = 1.0) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            ready, detail = self.deployment_ready(namespace, name)
+            if ready:
+                return detail
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(f"deployment {namespace}/{name} not ready after {timeout:g}s "
+                                  f"({detail})",
+                                  f"look at `kubectl -n {namespace} describe deployment/{name}` "
+                                  "and its pods' events (image pulls are the usual cause)")
+            time.sleep(interval)
+
+    def server_version(self) -> str:
+        status, data = self.request("GET", "/version")
+        self._check(status, data, "read the server version")
+        return str(data.get("gitVersion", "?"))
+
+    @staticmethod
+    def _check(status: int, data: Mapping[str, Any], action: str) -> None:
+        if 200 <= status < 300:
+            return
+        message = str(data.get("message") or data.get("reason") or f"HTTP {status}")
+        if status in (400, 409, 422):
+            raise ManifestRejected(message, "fix the manifest and apply again")
+        if status in (401, 403):
+            raise RuntimeUnavailable(f"the cluster refused to {action}: {message}",
+                                     "check your kubeconfig credentials and RBAC")
+        if status == 404:
+            raise ManifestRejected(f"cannot {action}: {message}",
+                                   "are the CRDs installed? `agw-sandbox up` installs them")
+        raise RuntimeUnavailable(f"the cluster failed to {action}: {message}",
+                                 "retry; if it persists, check the API server")
+
+
+def _content(obj: Mapping[str, Any]) -> Any:
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status")}

@@ -1,0 +1,126 @@
+"""The kube layer against an HTTP Kubernetes API emulator (kmock)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from sandbox.errors import ManifestRejected, RuntimeUnavailable, WaitTimeout
+from sandbox.kube import Kube
+from sandbox.scenarios import ResourceRef
+from tests.conftest import TOKEN
+from tests.helpers import backend, route, secret
+from tests.kubeemu import ApplyingEmulator, set_status
+
+pytestmark = pytest.mark.kmock(cls=ApplyingEmulator)
+CONTROLLER = "kgateway.dev/kgateway"
+
+
+@pytest.fixture
+def kube(kmock: Any) -> Kube:
+    return Kube.for_url(str(kmock.url).rstrip("/"), CONTROLLER)
+
+
+async def test_server_side_apply_creates_then_reports_unchanged_and_configured(
+        kube: Kube, kmock: Any) -> None:
+    doc = backend({"kind": "Passthrough"})
+    first = await asyncio.to_thread(kube.apply, doc)
+    again = await asyncio.to_thread(kube.apply, doc)
+    changed = await asyncio.to_thread(kube.apply, backend({"kind": "Passthrough"},
+                                                          model="gpt-4o"))
+    assert [first.outcome, again.outcome, changed.outcome] == ["created", "unchanged",
+                                                               "configured"]
+    assert first.ref == ResourceRef("Backend", "openai", "kgateway-system")
+    patches = [r for r in list(kmock) if r.method == "PATCH"]
+    assert len(patches) == 3
+    assert patches[0].headers["Content-Type"] == "application/apply-patch+yaml"
+    assert patches[0].params == {"fieldManager": "agw-sandbox", "force": "true"}
+    assert str(patches[0].url.path) == (
+        "/apis/gateway.kgateway.dev/v1alpha1/namespaces/kgateway-system/backends/openai")
+
+
+async def test_core_resources_use_the_core_api_path(kube: Kube, kmock: Any) -> None:
+    await asyncio.to_thread(kube.apply, secret(TOKEN))
+    request = [r for r in list(kmock) if r.method == "PATCH"][0]
+    assert str(request.url.path) == "/api/v1/namespaces/kgateway-system/secrets/openai-secret"
+
+
+async def test_status_reads_conditions_the_controller_wrote(kube: Kube, kmock: Any) -> None:
+    await asyncio.to_thread(kube.apply, backend({"kind": "SecretRef",
+                                                 "secretRef": {"name": "openai-secret"}}))
+    ref = ResourceRef("Backend", "openai", "kgateway-system")
+    assert (await asyncio.to_thread(kube.status, ref)).conditions == ()
+    set_status(kmock, "gateway.kgateway.dev", "v1alpha1", "backends", "kgateway-system",
+               "openai", {"conditions": [{"type": "Accepted", "status": "False",
+                                          "reason": "Invalid",
+                                          "message": "secret not found"}]})
+    status = await asyncio.to_thread(kube.status, ref)
+    accepted = status.condition("Accepted")
+    assert accepted is not None and (accepted.status, accepted.reason) == ("False", "Invalid")
+
+
+async def test_route_conditions_come_from_our_controllers_parent(kube: Kube,
+                                                                 kmock: Any) -> None:
+    await asyncio.to_thread(kube.apply, route())
+    set_status(kmock, "gateway.networking.k8s.io", "v1", "httproutes", "kgateway-system",
+               "openai", {"parents": [
+                   {"controllerName": "example.com/other", "conditions": [
+                       {"type": "Accepted", "status": "False", "reason": "NotOurs"}]},
+                   {"controllerName": CONTROLLER, "conditions": [
+                       {"type": "Accepted", "status": "True", "reason": "Accepted"},
+                       {"type": "ResolvedRefs", "status": "False",
+                        "reason": "BackendNotFound"}]}]})
+    status = await asyncio.to_thread(kube.status, ResourceRef("HTTPRoute", "openai",
+                                                              "kgateway-system"))
+    assert [(c.type, c.reason) for c in status.conditions] == [
+        ("Accepted", "Accepted"), ("ResolvedRefs", "BackendNotFound")]
+
+
+async def test_delete_and_missing_objects(kube: Kube) -> None:
+    await asyncio.to_thread(kube.apply, secret(TOKEN))
+    assert await asyncio.to_thread(kube.delete, "Secret", "kgateway-system", "openai-secret")
+    assert not await asyncio.to_thread(kube.delete, "Secret", "kgateway-system",
+                                       "openai-secret")
+    gone = await asyncio.to_thread(kube.status, ResourceRef("Secret", "openai-secret",
+                                                            "kgateway-system"))
+    assert not gone.exists
+
+
+async def test_deployment_readiness(kube: Kube, kmock: Any) -> None:
+    deployment = {"apiVersion": "apps/v1", "kind": "Deployment",
+                  "metadata": {"name": "agentgateway", "namespace": "kgateway-system",
+                               "generation": 1},
+                  "spec": {"replicas": 1}}
+    await asyncio.to_thread(kube.apply, deployment)
+    ready, detail = await asyncio.to_thread(kube.deployment_ready, "kgateway-system",
+                                            "agentgateway")
+    assert not ready and detail == "0/1 available, 0 updated"
+    with pytest.raises(WaitTimeout, match="not ready after 0.2s"):
+        await asyncio.to_thread(kube.wait_deployment, "kgateway-system", "agentgateway", 0.2,
+                                0.05)
+    set_status(kmock, "apps", "v1", "deployments", "kgateway-system", "agentgateway",
+               {"observedGeneration": 1, "updatedReplicas": 1, "availableReplicas": 1})
+    assert await asyncio.to_thread(kube.wait_deployment, "kgateway-system", "agentgateway",
+                                   5, 0.05) == "1/1 available, 1 updated"
+
+
+async def test_api_errors_become_our_errors(kube: Kube, kmock: Any) -> None:
+    kmock["patch"] << 422 << {"kind": "Status", "message": 'Backend.gateway.kgateway.dev '
+                              '"openai" is invalid: spec.type: Required value'}
+    with pytest.raises(ManifestRejected, match="spec.type: Required value"):
+        await asyncio.to_thread(kube.apply, backend({"kind": "Passthrough"}))
+
+
+async def test_an_unreachable_api_server_is_explained() -> None:
+    kube = Kube.for_url("http://127.0.0.1:9", CONTROLLER)
+    with pytest.raises(RuntimeUnavailable, match="cannot reach the Kubernetes API"):
+        await asyncio.to_thread(kube.get, "Secret", "default", "x")
+
+
+def test_a_missing_context_is_explained(tmp_path: Any) -> None:
+    config = tmp_path / "kubeconfig"
+    config.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    with pytest.raises(RuntimeUnavailable, match="--context"):
+        Kube.connect(str(config), "kind-nope")
