@@ -136,5 +136,6 @@ def make_app(settings: Settings, load_catalog: CatalogLoader | None = None,
     if detect is None:
         from sandbox.settings import choose_runtime
 
-        detect = choose_runtime
+        def detect(requested: str) -> tuple[str, str | None]:
+            return choose_runtime(requested, settings.context)
     return SandboxApp(settings, load_catalog, runtime_factory, detect)

@@ -36,6 +36,8 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--context", default=default(None),
                         help="kubeconfig context for --runtime cluster")
     parser.add_argument("--cluster-name", default=default("agw-sandbox"), help="kind cluster name")
+    parser.add_argument("--install-kgateway", action="store_true", default=default(False),
+                        help="with --context: install kgateway if it is missing, without asking")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -79,6 +81,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("doctor", parents=[common],
                    help="check Docker, kind, helm, kubectl and the port")
+    sub.add_parser("up", parents=[common],
+                   help="create (or reuse) the kind cluster and install kgateway; --context "
+                        "uses your own cluster")
+    sub.add_parser("forward", parents=[common],
+                   help="bring the cluster up and hold a port-forward to the gateway (Ctrl+C "
+                        "stops it)")
+    sub.add_parser("down", parents=[common], help="delete the sandbox's kind cluster")
+    sub.add_parser("status", parents=[common], help="what is running: cluster, charts, gateway")
     return parser
 
 
@@ -100,6 +110,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         token=resolve_token(args.provider, args.token, os.environ),
         scenario_dirs=tuple(args.scenarios), context=args.context,
         cluster_name=args.cluster_name, overrides=_overrides(getattr(args, "set", [])),
+        install_kgateway=args.install_kgateway,
     )
 
 
@@ -135,10 +146,12 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return headless.manifests(settings, args.scenario_id, args.show_secrets)
     if args.command == "scenarios":
         return headless.scenarios(settings, args.check)
+    if args.command in ("up", "forward", "down", "status"):
+        return asyncio.run(headless.cluster_command(args.command, settings))
     if args.command == "run":
         if not args.all and not args.scenario_ids:
             parser.error("run needs scenario ids or --all")
-        runtime, notice = choose_runtime(settings.runtime)
+        runtime, notice = choose_runtime(settings.runtime, settings.context)
         if notice:
             print(f"agw-sandbox: {notice}", file=sys.stderr)
         return asyncio.run(headless.run(settings, runtime, args.scenario_ids, args.all,

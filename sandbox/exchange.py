@@ -138,3 +138,15 @@ def _pretty(body: str) -> str:
         return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
     except ValueError:
         return body
+
+
+async def fetch_text(url: str, timeout: float = 60.0) -> str:
+    """Download a small text file (the Gateway API CRD bundle)."""
+    try:
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
+            response = await client.get(url)
+            response.raise_for_status()
+    except httpx.HTTPError as exc:
+        raise RequestFailed(f"could not download {url}: {exc}",
+                            "check the internet connection (or a proxy: HTTPS_PROXY)") from exc
+    return response.text

@@ -2,16 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sandbox.errors import RuntimeUnavailable
 from sandbox.profiles import DEFAULT_PROFILE, Profile
 from sandbox.runtime import Runtime
 from sandbox.settings import Settings
 
 
-def make_runtime(settings: Settings, name: str, profile: Profile = DEFAULT_PROFILE) -> Runtime:
+def make_runtime(settings: Settings, name: str, profile: Profile = DEFAULT_PROFILE,
+                 ask: Callable[[str], bool] | None = None) -> Runtime:
+    """``ask`` is how a cluster runtime asks before installing into a cluster you brought."""
     if name == "sim":
         from sandbox.simruntime import SimRuntime
 
         return SimRuntime(profile, settings.port, settings.provider, [settings.token])
-    raise RuntimeUnavailable(f"the {name} runtime is not part of this version yet",
-                             "use --runtime sim (offline) for now")
+    if name == "kind":
+        from sandbox.kuberuntime import KindRuntime
+
+        return KindRuntime(profile, settings.port, settings.provider, settings.token,
+                           settings.cluster_name)
+    if name == "cluster":
+        from sandbox.kuberuntime import KubeRuntime
+
+        def consent(question: str) -> bool:
+            return settings.install_kgateway or (ask is not None and ask(question))
+
+        return KubeRuntime(profile, settings.port, settings.provider, settings.token, None,
+                           settings.context, consent=consent)
+    raise RuntimeUnavailable(f"unknown runtime {name!r}", "use kind, cluster or sim")

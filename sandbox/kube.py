@@ -49,6 +49,12 @@ RESOURCES = {
     "HTTPRoute": Resource("gateway.networking.k8s.io", "v1", "httproutes"),
     "ReferenceGrant": Resource("gateway.networking.k8s.io", "v1beta1", "referencegrants"),
     "Backend": Resource("gateway.kgateway.dev", "v1alpha1", "backends"),
+    # The Gateway API bundle also carries an admission policy guarding upgrades.
+    "ValidatingAdmissionPolicy": Resource("admissionregistration.k8s.io", "v1",
+                                          "validatingadmissionpolicies", namespaced=False),
+    "ValidatingAdmissionPolicyBinding": Resource("admissionregistration.k8s.io", "v1",
+                                                 "validatingadmissionpolicybindings",
+                                                 namespaced=False),
 }
 
 

@@ -54,7 +54,11 @@ class Runtime(Protocol):
     """Bring up, apply, read status, delete, gateway URL, tear down."""
 
     name: str  # "sim", "kind" or "cluster"
-    label: str  # what the UI shows: "simulated", "kind", "cluster <context>"
+
+    @property
+    def label(self) -> str:
+        """What the UI shows: "simulated", "kind", "cluster <context>"."""
+        ...
 
     async def up(self, progress: Progress) -> None: ...
     async def apply(self, doc: Mapping[str, Any]) -> Applied: ...

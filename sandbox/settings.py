@@ -10,7 +10,8 @@ from sandbox.errors import RuntimeUnavailable, SandboxError
 
 DEMO_TOKEN = "sk-test-agw-sandbox-demo-key-0001"
 RUNTIMES = ("auto", "kind", "cluster", "sim")
-IMPLEMENTED_RUNTIMES = frozenset({"sim"})
+IMPLEMENTED_RUNTIMES = frozenset({"sim", "kind", "cluster"})
+CLUSTER_TOOLS = ("kind", "helm", "kubectl")
 PROVIDERS = ("mock", "openai")
 
 
@@ -24,6 +25,7 @@ class Settings:
     context: str | None = None
     cluster_name: str = "agw-sandbox"
     overrides: Mapping[str, str] = field(default_factory=dict)
+    install_kgateway: bool = False  # consent to install kgateway into a cluster you brought
 
 
 def resolve_token(provider: str, given: str | None, env: Mapping[str, str]) -> str:
@@ -39,8 +41,10 @@ def resolve_token(provider: str, given: str | None, env: Mapping[str, str]) -> s
     return (token or DEMO_TOKEN).strip()
 
 
-def choose_runtime(requested: str) -> tuple[str, str | None]:
+def choose_runtime(requested: str, context: str | None = None) -> tuple[str, str | None]:
     """The runtime to use and, for ``auto``, a notice saying why it was chosen."""
+    if requested == "auto" and context:
+        return "cluster", None
     if requested != "auto":
         if requested not in IMPLEMENTED_RUNTIMES:
             raise RuntimeUnavailable(
@@ -53,7 +57,11 @@ def choose_runtime(requested: str) -> tuple[str, str | None]:
         probe_docker(timeout=2.0)
     except RuntimeUnavailable as exc:
         return "sim", f"{exc.message}; using the simulated runtime (offline, in-process)"
-    if "kind" not in IMPLEMENTED_RUNTIMES:
-        return "sim", ("Docker answers, but the kind runtime is not part of this version yet; "
-                       "using the simulated runtime")
+    import shutil
+
+    missing = [tool for tool in CLUSTER_TOOLS if shutil.which(tool) is None]
+    if missing:
+        return "sim", (f"Docker answers, but {', '.join(missing)} "
+                       f"{'is' if len(missing) == 1 else 'are'} not installed (see "
+                       "`agw-sandbox doctor`); using the simulated runtime")
     return "kind", None

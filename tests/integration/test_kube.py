@@ -43,7 +43,7 @@ async def test_server_side_apply_creates_then_reports_unchanged_and_configured(
 
 async def test_core_resources_use_the_core_api_path(kube: Kube, kmock: Any) -> None:
     await asyncio.to_thread(kube.apply, secret(TOKEN))
-    request = [r for r in list(kmock) if r.method == "PATCH"][0]
+    request = next(r for r in list(kmock) if r.method == "PATCH")
     assert str(request.url.path) == "/api/v1/namespaces/kgateway-system/secrets/openai-secret"
 
 
@@ -97,7 +97,7 @@ async def test_deployment_readiness(kube: Kube, kmock: Any) -> None:
     ready, detail = await asyncio.to_thread(kube.deployment_ready, "kgateway-system",
                                             "agentgateway")
     assert not ready and detail == "0/1 available, 0 updated"
-    with pytest.raises(WaitTimeout, match="not ready after 0.2s"):
+    with pytest.raises(WaitTimeout, match=r"not ready after 0\.2s"):
         await asyncio.to_thread(kube.wait_deployment, "kgateway-system", "agentgateway", 0.2,
                                 0.05)
     set_status(kmock, "apps", "v1", "deployments", "kgateway-system", "agentgateway",
@@ -109,7 +109,7 @@ async def test_deployment_readiness(kube: Kube, kmock: Any) -> None:
 async def test_api_errors_become_our_errors(kube: Kube, kmock: Any) -> None:
     kmock["patch"] << 422 << {"kind": "Status", "message": 'Backend.gateway.kgateway.dev '
                               '"openai" is invalid: spec.type: Required value'}
-    with pytest.raises(ManifestRejected, match="spec.type: Required value"):
+    with pytest.raises(ManifestRejected, match=r"spec\.type: Required value"):
         await asyncio.to_thread(kube.apply, backend({"kind": "Passthrough"}))
 
 

@@ -1,0 +1,277 @@
+"""The real runtimes: kgateway and agentgateway on a kind cluster, or on a cluster you bring.
+
+`up` walks the readiness chain with a timed, named phase for each stage: cluster, Gateway API
+CRDs, kgateway charts, controller, GatewayClass, Gateway, proxy, mock provider, port-forward.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from sandbox import cluster
+from sandbox.catalog import builtin_dir
+from sandbox.documents import load_all
+from sandbox.errors import RuntimeUnavailable, SandboxError, WaitTimeout
+from sandbox.kube import Kube
+from sandbox.portforward import PortForward
+from sandbox.profiles import Profile
+from sandbox.runtime import Applied, Progress, ResourceStatus
+from sandbox.scenarios import ResourceRef
+
+Fetch = Callable[[str], Awaitable[str]]
+Consent = Callable[[str], bool]
+BUNDLE_VERSION = "gateway.networking.k8s.io/bundle-version"
+MOCK_PORT = 8000
+READY_TIMEOUT = 300.0
+
+
+class KubeRuntime:
+    """A cluster reached through a kubeconfig context (the cluster runtime)."""
+
+    name = "cluster"
+
+    def __init__(self, profile: Profile, port: int, provider: str, token: str,
+                 kubeconfig: Path | None, context: str | None, fetch: Fetch | None = None,
+                 consent: Consent | None = None) -> None:
+        self.profile = profile
+        self.port = port
+        self.provider = provider
+        self.token = token
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self.fetch = fetch
+        self.consent = consent
+        self.kube: Kube | None = None
+        self.forward: PortForward | None = None
+        self.forward_state = "not started"
+        self.timings: list[tuple[str, float]] = []
+
+    @property
+    def label(self) -> str:
+        return f"cluster {self.context}" if self.context else "cluster"
+
+    # -- bring up -------------------------------------------------------------------------------
+    async def up(self, progress: Progress, forward: bool = True) -> None:
+        await self._phase(progress, "cluster", self._prepare_cluster)
+        self.kube = await asyncio.to_thread(Kube.connect, str(self.kubeconfig) if
+                                            self.kubeconfig else None, self.context,
+                                            self.profile.controller_name)
+        await self._phase(progress, "Kubernetes API", self._check_api)
+        await self._phase(progress, f"Gateway API CRDs {self.profile.pins.gateway_api}",
+                          self._gateway_api_crds)
+        await self._phase(progress, f"kgateway {self.profile.pins.chart_version} charts",
+                          self._kgateway_charts)
+        await self._phase(progress, "kgateway controller ready", self._controller_ready)
+        await self._phase(progress, f"GatewayClass {self.profile.gateway_class} accepted",
+                          self._gateway_class_accepted)
+        await self._phase(progress, f"Gateway {self.profile.gateway_name} programmed",
+                          self._gateway_programmed)
+        await self._phase(progress, "agentgateway proxy rolled out", self._proxy_ready)
+        if self.provider == "mock":
+            await self._phase(progress, "mock provider running in the cluster",
+                              self._mock_provider)
+        if forward:
+            await self._phase(progress, f"port-forward to localhost:{self.port}",
+                              self._port_forward)
+
+    async def _phase(self, progress: Progress, name: str,
+                     action: Callable[[], Awaitable[str | None]]) -> None:
+        progress(f"… {name}")
+        started = time.monotonic()
+        try:
+            detail = await action()
+        except SandboxError as exc:
+            exc.message = f"stage “{name}” failed: {exc.message}"
+            raise
+        seconds = time.monotonic() - started
+        self.timings.append((name, seconds))
+        progress(f"✓ {name}" + (f": {detail}" if detail else "") + f" ({seconds:.1f}s)")
+
+    async def _prepare_cluster(self) -> str | None:
+        return f"context {self.context or '(current)'}"
+
+    @property
+    def _kube(self) -> Kube:
+        if self.kube is None:
+            raise RuntimeUnavailable("the cluster is not connected yet", "run `agw-sandbox up`")
+        return self.kube
+
+    async def _check_api(self) -> str:
+        return f"Kubernetes {await asyncio.to_thread(self._kube.server_version)}"
+
+    async def _gateway_api_crds(self) -> str:
+        crd = await asyncio.to_thread(self._kube.get, "CustomResourceDefinition", "",
+                                      "gateways.gateway.networking.k8s.io")
+        wanted = self.profile.pins.gateway_api
+        found = ((crd or {}).get("metadata") or {}).get("annotations", {}).get(BUNDLE_VERSION)
+        if found == wanted:
+            return "already installed"
+        if found and not self._agrees(f"Upgrade the Gateway API CRDs from {found} to {wanted}?"):
+            raise RuntimeUnavailable(f"the cluster has Gateway API {found}, not {wanted}",
+                                     "rerun with consent to upgrade, or use a cluster with "
+                                     f"Gateway API {wanted}")
+        if self.fetch is not None:
+            text = await self.fetch(self.profile.pins.gateway_api_crds_url)
+        else:
+            from sandbox.exchange import fetch_text
+
+            text = await fetch_text(self.profile.pins.gateway_api_crds_url)
+        documents = load_all(text)
+        for doc in documents:
+            await asyncio.to_thread(self._kube.apply, doc)
+        return f"applied {len(documents)} objects"
+
+    def _agrees(self, question: str) -> bool:
+        return self.consent is not None and self.consent(question)
+
+    async def _kgateway_charts(self) -> str:
+        pins = self.profile.pins
+        results = []
+        for release, chart, values in (("kgateway-crds", pins.crd_chart, ()),
+                                       ("kgateway", pins.chart, pins.helm_values)):
+            version = await cluster.helm_release_version(release, self.profile, self.kubeconfig,
+                                                         self.context)
+            if version == pins.chart_version:
+                results.append(f"{release} present")
+                continue
+            if not self._may_install(release, version):
+                raise RuntimeUnavailable(
+                    f"{release} {pins.chart_version} is not installed in context "
+                    f"{self.context}" + (f" (found {version})" if version else ""),
+                    "rerun `agw-sandbox up --context ... --install-kgateway` to let the sandbox "
+                    "install it, or install it yourself")
+            await cluster.helm_install(release, chart, self.profile, self.kubeconfig,
+                                       self.context, values)
+            results.append(f"{release} installed")
+        return ", ".join(results)
+
+    def _may_install(self, release: str, found: str | None) -> bool:
+        verb = f"Upgrade {release} from {found} to" if found else f"Install {release}"
+        return self._agrees(f"{verb} {self.profile.pins.chart_version} into context "
+                            f"{self.context}?")
+
+    async def _controller_ready(self) -> str:
+        return await asyncio.to_thread(self._kube.wait_deployment, self.profile.namespace,
+                                       self.profile.controller_deployment, READY_TIMEOUT)
+
+    async def _gateway_class_accepted(self) -> str:
+        ref = ResourceRef("GatewayClass", self.profile.gateway_class, "")
+        return await self._wait_condition(ref, "Accepted", READY_TIMEOUT)
+
+    async def _wait_condition(self, ref: ResourceRef, ctype: str, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            status = await asyncio.to_thread(self._kube.status, ref)
+            condition = status.condition(ctype)
+            if condition is not None and condition.status == "True":
+                return f"{ctype}=True"
+            if time.monotonic() >= deadline:
+                seen = str(condition) if condition else ("absent" if not status.exists
+                                                         else "no status yet")
+                raise WaitTimeout(f"{ref} not {ctype} after {timeout:g}s ({seen})",
+                                  "look at the controller's logs: `kubectl -n "
+                                  f"{self.profile.namespace} logs deploy/"
+                                  f"{self.profile.controller_deployment}`")
+            await asyncio.sleep(1.0)
+
+    async def _gateway_programmed(self) -> str:
+        manifest = builtin_dir() / "manifests" / "gateway.yaml"
+        for doc in load_all(manifest.read_text()):
+            await asyncio.to_thread(self._kube.apply, doc)
+        ref = ResourceRef("Gateway", self.profile.gateway_name, self.profile.namespace)
+        return await self._wait_condition(ref, "Programmed", READY_TIMEOUT)
+
+    async def _proxy_ready(self) -> str:
+        # Programmed can turn True before the proxy's pod runs: wait for the rollout too.
+        return await asyncio.to_thread(self._kube.wait_deployment, self.profile.namespace,
+                                       self.profile.proxy_deployment, READY_TIMEOUT)
+
+    async def _mock_provider(self) -> str:
+        for doc in mock_provider_manifests(self.token):
+            await asyncio.to_thread(self._kube.apply, doc)
+        return await asyncio.to_thread(self._kube.wait_deployment, self.profile.namespace,
+                                       "mock-provider", READY_TIMEOUT)
+
+    async def _port_forward(self) -> str:
+        def state(value: str) -> None:
+            self.forward_state = value
+
+        self.forward = PortForward(f"deployment/{self.profile.proxy_deployment}",
+                                   self.profile.namespace, self.port,
+                                   self.profile.gateway_port, self.kubeconfig, self.context,
+                                   state)
+        await self.forward.start()
+        return self.gateway_url
+
+    # -- the Runtime seam -----------------------------------------------------------------------
+    async def apply(self, doc: Mapping[str, Any]) -> Applied:
+        return await asyncio.to_thread(self._kube.apply, doc)
+
+    async def status(self, ref: ResourceRef) -> ResourceStatus:
+        return await asyncio.to_thread(self._kube.status, ref)
+
+    async def delete(self, ref: ResourceRef) -> bool:
+        return await asyncio.to_thread(self._kube.delete, ref.kind, ref.namespace, ref.name)
+
+    async def down(self) -> None:
+        """Stop what this process started (the port-forward); the cluster stays."""
+        if self.forward is not None:
+            await self.forward.stop()
+            self.forward = None
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://localhost:{self.port}"
+
+    def mock_upstream(self) -> tuple[str, int] | None:
+        if self.provider != "mock":
+            return None
+        return f"mock-provider.{self.profile.namespace}.svc.cluster.local", MOCK_PORT
+
+
+class KindRuntime(KubeRuntime):
+    """A kind cluster the sandbox creates (or reuses) with the pinned node image."""
+
+    name = "kind"
+
+    def __init__(self, profile: Profile, port: int, provider: str, token: str,
+                 cluster_name: str, fetch: Fetch | None = None) -> None:
+        super().__init__(profile, port, provider, token, cluster.kubeconfig_path(cluster_name),
+                         cluster.context_for(cluster_name), fetch, consent=lambda q: True)
+        self.cluster_name = cluster_name
+
+    @property
+    def label(self) -> str:
+        return "kind"
+
+    async def _prepare_cluster(self) -> str:
+        from sandbox.containers import probe_docker
+
+        await asyncio.to_thread(probe_docker)
+        existing = await cluster.kind_clusters()
+        if self.cluster_name in existing:
+            outcome = f"kind cluster {self.cluster_name} reused"
+        else:
+            await cluster.create_cluster(self.cluster_name, self.profile)
+            outcome = f"kind cluster {self.cluster_name} created"
+        self.kubeconfig = await cluster.export_kubeconfig(self.cluster_name)
+        return outcome
+
+
+def mock_provider_manifests(token: str) -> list[dict[str, Any]]:
+    """The in-cluster mock provider: its stdlib-only source in a ConfigMap, run by python."""
+    from sandbox import mock_provider
+
+    docs = load_all((Path(str(files("sandbox.assets"))) / "mock-provider.yaml").read_text())
+    source = Path(mock_provider.__file__).read_text()
+    for doc in docs:
+        if doc["kind"] == "ConfigMap":
+            doc["data"] = {"mock_provider.py": source}
+        elif doc["kind"] == "Secret":
+            doc["stringData"] = {"keys": token}
+    return [dict(doc) for doc in docs]

@@ -1,0 +1,243 @@
+"""The kind runtime's `up`, end to end against kmock, with fake kind/helm/kubectl on PATH."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import kmock
+import pytest
+
+from sandbox import kuberuntime
+from sandbox.errors import SandboxError
+from sandbox.kuberuntime import KindRuntime, KubeRuntime
+from sandbox.profiles import DEFAULT_PROFILE
+from sandbox.scenarios import ResourceRef
+from tests.conftest import TOKEN
+from tests.kubeemu import ApplyingEmulator
+
+pytestmark = pytest.mark.kmock(cls=ApplyingEmulator)
+FAKES = Path(__file__).resolve().parents[1] / "fakes" / "bin"
+CRD_BUNDLE = """\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gateways.gateway.networking.k8s.io
+  annotations: {gateway.networking.k8s.io/bundle-version: v1.4.0}
+spec: {group: gateway.networking.k8s.io}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: httproutes.gateway.networking.k8s.io
+  annotations: {gateway.networking.k8s.io/bundle-version: v1.4.0}
+spec: {group: gateway.networking.k8s.io}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kmock: Any) -> Path:
+    """Fake tools on PATH; kind's kubeconfig points at the emulator; the Docker probe passes."""
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("PATH", f"{FAKES}:{Path(__import__('sys').executable).parent}:/usr/bin:/bin")
+    monkeypatch.setenv("FAKE_LOG", str(log))
+    monkeypatch.setenv("FAKE_STATE", str(tmp_path / "state"))
+    monkeypatch.setenv("FAKE_KUBE_URL", str(kmock.url).rstrip("/"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr("sandbox.containers.probe_docker", lambda *a, **k: None)
+    monkeypatch.setattr(kuberuntime, "READY_TIMEOUT", 3.0)
+    return log
+
+
+def calls(log: Path, tool: str) -> list[str]:
+    return [line for line in log.read_text().splitlines() if line.startswith(tool + " ")]
+
+
+async def _controller(emulator: Any, programmed: bool = True, ready: bool = True) -> None:
+    """Plays kgateway: GatewayClass accepted, Gateways programmed, Deployments rolled out."""
+    gwclass = (kmock.resource("gateway.networking.k8s.io", "v1", "gatewayclasses"), None,
+               "agentgateway")
+    emulator.objects[gwclass] = {"apiVersion": "gateway.networking.k8s.io/v1",
+                                 "kind": "GatewayClass", "metadata": {"name": "agentgateway"},
+                                 "status": {"conditions": [{"type": "Accepted",
+                                                            "status": "True"}]}}
+    for name in ("kgateway", "agentgateway"):
+        key = (kmock.resource("apps", "v1", "deployments"), "kgateway-system", name)
+        emulator.objects[key] = {"apiVersion": "apps/v1", "kind": "Deployment",
+                                 "metadata": {"name": name, "namespace": "kgateway-system",
+                                              "generation": 1}, "spec": {"replicas": 1}}
+    while True:
+        for (resource, _, _), obj in list(emulator.objects.items()):
+            if obj.deleted:
+                continue
+            if resource.plural == "deployments" and ready and not obj.get("status"):
+                obj.patch({"status": {"observedGeneration": 1, "updatedReplicas": 1,
+                                      "availableReplicas": 1}})
+            if resource.plural == "gateways" and programmed and not obj.get("status"):
+                obj.patch({"status": {"conditions": [
+                    {"type": "Accepted", "status": "True", "reason": "Accepted"},
+                    {"type": "Programmed", "status": "True", "reason": "Programmed"}]}})
+        await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def controller(emulator: Any, **kwargs: bool) -> AsyncIterator[None]:
+    task = asyncio.create_task(_controller(emulator, **kwargs))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def runtime(port: int | None = None, provider: str = "mock") -> KindRuntime:
+    async def fetch(url: str) -> str:
+        assert url.endswith("/v1.4.0/standard-install.yaml")
+        return CRD_BUNDLE
+
+    return KindRuntime(DEFAULT_PROFILE, port or free_port(), provider, TOKEN, "agw-sandbox",
+                       fetch)
+
+
+@pytest.fixture
+def lines() -> Iterator[list[str]]:
+    yield []
+
+
+async def test_up_walks_the_readiness_chain_and_forwards_the_gateway(
+        fakes: Path, kmock: Any, lines: list[str]) -> None:
+    sandbox = runtime()
+    async with controller(kmock):
+        try:
+            await sandbox.up(lines.append)
+            async with httpx.AsyncClient(trust_env=False) as client:
+                answer = await client.get(sandbox.gateway_url + "/openai")
+            assert (answer.status_code, answer.text) == (404, "route not found")
+        finally:
+            await sandbox.down()
+    done = [line for line in lines if line.startswith("✓")]
+    assert [line.split(":")[0].split(" (")[0] for line in done] == [
+        "✓ cluster", "✓ Kubernetes API", "✓ Gateway API CRDs v1.4.0",
+        "✓ kgateway v2.1.3 charts", "✓ kgateway controller ready",
+        "✓ GatewayClass agentgateway accepted", "✓ Gateway agentgateway programmed",
+        "✓ agentgateway proxy rolled out", "✓ mock provider running in the cluster",
+        "✓ port-forward to localhost"]
+    assert all(line.endswith("s)") for line in done)  # each phase says how long it took
+    kind = calls(fakes, "kind")
+    assert ("kind create cluster --name agw-sandbox --image "
+            f"{DEFAULT_PROFILE.pins.node_image} --wait 120s") in kind
+    helm = calls(fakes, "helm")
+    installs = [c for c in helm if c.startswith("helm upgrade --install")]
+    assert installs[0].startswith("helm upgrade --install kgateway-crds "
+                                  "oci://cr.kgateway.dev/kgateway-dev/charts/kgateway-crds "
+                                  "--version v2.1.3 --namespace kgateway-system")
+    assert "--set agentgateway.enabled=true" in installs[1]
+    assert "pullPolicy" not in " ".join(installs)
+    assert sandbox.kube is not None
+    gateway = await sandbox.status(ResourceRef("Gateway", "agentgateway", "kgateway-system"))
+    assert gateway.condition("Programmed") is not None
+    config = await asyncio.to_thread(sandbox.kube.get, "ConfigMap", "kgateway-system",
+                                     "mock-provider")
+    assert config is not None and "class MockProvider" in config["data"]["mock_provider.py"]
+    assert sandbox.mock_upstream() == ("mock-provider.kgateway-system.svc.cluster.local", 8000)
+
+
+async def test_a_second_up_reuses_everything(fakes: Path, kmock: Any,
+                                             lines: list[str]) -> None:
+    async with controller(kmock):
+        await runtime().up(lines.append, forward=False)
+        first = len(calls(fakes, "helm"))
+        again: list[str] = []
+        await runtime().up(again.append, forward=False)
+    text = "\n".join(again)
+    assert "kind cluster agw-sandbox reused" in text
+    assert "Gateway API CRDs v1.4.0: already installed" in text
+    assert "kgateway-crds present, kgateway present" in text
+    second = calls(fakes, "helm")[first:]
+    assert not [c for c in second if c.startswith("helm upgrade")]
+    assert len([c for c in calls(fakes, "kind") if c.startswith("kind create")]) == 1
+
+
+@pytest.mark.parametrize(("failure", "stage", "message"), [
+    ("kind-create", "cluster", "no space left on device"),
+    ("helm-install", "kgateway v2.1.3 charts", "no such host"),
+    ("port-forward", "port-forward to localhost", "pod is not running"),
+])
+async def test_each_failing_stage_is_named_with_what_to_do(
+        fakes: Path, kmock: Any, monkeypatch: pytest.MonkeyPatch, failure: str, stage: str,
+        message: str) -> None:
+    monkeypatch.setenv("FAKE_FAIL", failure)
+    sandbox = runtime()
+    async with controller(kmock):
+        with pytest.raises(SandboxError) as caught:
+            await sandbox.up(lambda line: None)
+        await sandbox.down()
+    assert caught.value.message.startswith(f"stage “{stage}")
+    assert message in caught.value.message
+    assert caught.value.hint
+
+
+@pytest.mark.parametrize(("kwargs", "stage"), [
+    ({"ready": False}, "kgateway controller ready"),
+    ({"programmed": False}, "Gateway agentgateway programmed"),
+])
+async def test_a_stuck_readiness_stage_times_out_by_name(
+        fakes: Path, kmock: Any, kwargs: dict[str, bool], stage: str) -> None:
+    async with controller(kmock, **kwargs):
+        with pytest.raises(SandboxError) as caught:
+            await runtime().up(lambda line: None, forward=False)
+    assert caught.value.message.startswith(f"stage “{stage}” failed")
+    assert "after 3s" in caught.value.message and caught.value.hint
+
+
+async def test_docker_missing_fails_the_first_stage(fakes: Path, kmock: Any,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()  # the real Docker probe, against a socket that is not there
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+    with pytest.raises(SandboxError) as caught:
+        await runtime().up(lambda line: None)
+    assert caught.value.message.startswith("stage “cluster” failed: the Docker daemon")
+    assert "--runtime sim" in caught.value.hint
+
+
+async def test_a_cluster_you_bring_is_never_changed_without_consent(
+        fakes: Path, kmock: Any, tmp_path: Path) -> None:
+    config = tmp_path / "kubeconfig"
+    config.write_text(f"""apiVersion: v1
+kind: Config
+clusters: [{{cluster: {{server: "{str(kmock.url).rstrip('/')}"}}, name: mine}}]
+contexts: [{{context: {{cluster: mine, user: me}}, name: mine}}]
+users: [{{name: me, user: {{}}}}]
+current-context: mine
+""")
+    asked: list[str] = []
+
+    async def fetch(url: str) -> str:
+        return CRD_BUNDLE
+
+    def refuse(question: str) -> bool:
+        asked.append(question)
+        return False
+
+    mine = KubeRuntime(DEFAULT_PROFILE, free_port(), "mock", TOKEN, config, "mine", fetch,
+                       refuse)
+    async with controller(kmock):
+        with pytest.raises(SandboxError) as caught:
+            await mine.up(lambda line: None, forward=False)
+    assert "kgateway-crds v2.1.3 is not installed in context mine" in caught.value.message
+    assert "--install-kgateway" in caught.value.hint
+    assert asked == ["Install kgateway-crds v2.1.3 into context mine?"]
+    assert not [c for c in calls(fakes, "kind")]  # never touches kind
+    assert not [c for c in calls(fakes, "helm") if c.startswith("helm upgrade")]
