@@ -138,7 +138,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "doctor":
         from sandbox import headless
 
-        return asyncio.run(headless.doctor(args.port))
+        return asyncio.run(headless.doctor(args.port, args.cluster_name))
     settings = settings_from(args)
     from sandbox import headless
 

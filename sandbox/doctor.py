@@ -60,8 +60,23 @@ def check_port(port: int) -> Check:
                  "stop what holds it or pass --port with a free port")
 
 
-async def diagnose(port: int) -> list[Check]:
+async def check_cluster(cluster_name: str) -> Check:
+    """Whether the sandbox's kind cluster already exists (informational: up creates it)."""
+    from sandbox.cluster import kind_clusters
+
+    try:
+        clusters = await kind_clusters()
+    except SandboxError as exc:
+        return Check("cluster", False, f"cannot list kind clusters: {exc.message}", exc.hint)
+    if cluster_name in clusters:
+        return Check("cluster", True, f"kind cluster {cluster_name} exists; `up` reuses it")
+    return Check("cluster", True, f"no kind cluster {cluster_name} yet; `up` creates it")
+
+
+async def diagnose(port: int, cluster_name: str = "agw-sandbox") -> list[Check]:
     docker_check = asyncio.to_thread(check_docker)
     tools = [check_tool(name) for name in VERSION_COMMANDS]
-    results = await asyncio.gather(docker_check, *tools)
+    results = list(await asyncio.gather(docker_check, *tools))
+    if next(c for c in results if c.name == "kind").ok:
+        results.append(await check_cluster(cluster_name))
     return [*results, check_port(port)]

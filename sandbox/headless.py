@@ -107,10 +107,10 @@ def scenarios(settings: Settings, check_dirs: Sequence[Path]) -> int:
     return 0
 
 
-async def doctor(port: int) -> int:
+async def doctor(port: int, cluster_name: str) -> int:
     from sandbox.doctor import diagnose
 
-    checks = await diagnose(port)
+    checks = await diagnose(port, cluster_name)
     for check in checks:
         print(f"{'✓' if check.ok else '✗'} {check.name:<8} {check.detail}")
         if check.hint:

@@ -145,6 +145,8 @@ class PortForward:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as probe:
+        # Only a listener makes the port unusable; connections in TIME_WAIT do not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:

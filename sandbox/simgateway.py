@@ -196,6 +196,8 @@ def _force_model(body: bytes, model: str | None) -> bytes:
 
 def port_is_free(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Only a listener makes the port unusable; connections in TIME_WAIT do not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError:
