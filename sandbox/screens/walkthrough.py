@@ -111,8 +111,12 @@ class WalkthroughScreen(Screen[None]):
         bar = self.query_one(StatusBar)
         bar.busy = "starting the runtime…"
         bar.cluster = "starting"
+        def progress(line: str) -> None:
+            self.query_one(CommandLog).add(f"# {line}")
+            bar.busy = line.removeprefix("… ")[:60] if line.startswith("…") else bar.busy
+
         try:
-            await self.session.start(lambda line: self.query_one(CommandLog).add(f"# {line}"))
+            await self.session.start(progress)
         except SandboxError as exc:
             bar.cluster = "failed"
             self.app.push_screen(ErrorDialog(
