@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 from textual.app import App
+from textual.pilot import Pilot
 
 from sandbox.app import SandboxApp, make_app
 from sandbox.catalog import load_catalog
@@ -60,3 +61,11 @@ def screen_text(app: App[object]) -> str:
 def notices(app: App[object]) -> str:
     """Every notification shown so far (toasts float above the screen's own text)."""
     return "\n".join(f"{n.title}: {n.message}" for n in app._notifications)
+
+
+async def settle(pilot: Pilot[None]) -> None:
+    """Let messages flow and every running worker finish (no sleeping)."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()

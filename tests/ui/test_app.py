@@ -20,17 +20,9 @@ from sandbox.widgets.exchange_panes import ResponsePane
 from sandbox.widgets.status_bar import StatusBar
 from sandbox.widgets.status_table import StatusTable
 from tests.conftest import TOKEN
-from tests.ui.conftest import AppFactory, notices, screen_text
+from tests.ui.conftest import AppFactory, notices, screen_text, settle
 
 SIZE = (120, 40)
-
-
-async def settle(pilot: Pilot[None]) -> None:
-    """Let messages flow and every running worker finish (no sleeping)."""
-    for _ in range(3):
-        await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def start(pilot: Pilot[None]) -> WalkthroughScreen:
