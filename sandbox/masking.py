@@ -44,7 +44,3 @@ class Masker:
         if self._pattern is None or not text:
             return text
         return self._pattern.sub(lambda m: self._replacements[m.group(0)], text)
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return tuple(s for s, m in self._replacements.items() if not m.startswith("<base64"))

@@ -245,13 +245,6 @@ class Session:
         self._emit(ResponseReceived(response))
 
 
-def request_preview(session: Session, scenario: Scenario, step: RequestStep) -> RequestView:
-    from sandbox.exchange import view_request
-
-    ctx = session.context(scenario)
-    return view_request(render_request(step.request, ctx), session.runtime.gateway_url, ctx)
-
-
 def parse_headers(text: str) -> list[tuple[str, str]]:
     """``Name: value`` lines, as typed into the custom request form."""
     headers = []

@@ -112,10 +112,6 @@ class SimCluster:
                 self._reconcile()
             return removed is not None
 
-    def list_kind(self, kind: str) -> list[dict[str, Any]]:
-        with self._lock:
-            return [copy.deepcopy(o) for (k, _, _), o in self._objects.items() if k == kind]
-
     @property
     def routes(self) -> tuple[Route, ...]:
         with self._lock:

@@ -14,7 +14,6 @@ import json
 import socket
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -25,22 +24,11 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
               "trailers", "transfer-encoding", "upgrade", "host", "content-length"}
 
 
-@dataclass(frozen=True)
-class AccessLogEntry:
-    method: str
-    path: str
-    route: str | None
-    upstream_path: str | None
-    auth: str | None
-    status: int
-
-
 class SimGateway:
     """The proxy listener on a background thread; ``routes`` is read on every request."""
 
     def __init__(self, routes: Callable[[], tuple[Route, ...]], host: str, port: int) -> None:
         self.routes = routes
-        self.access_log: list[AccessLogEntry] = []
         handler = type("Handler", (_Handler,), {"gateway": self})
         self._server = ThreadingHTTPServer((host, port), handler, bind_and_activate=False)
         self._server.daemon_threads = True
@@ -108,22 +96,19 @@ class _Handler(BaseHTTPRequestHandler):
         route = next((r for r in self.gateway.routes() if r.matches(self.command, self.path)),
                      None)
         if route is None:
-            self._plain(404, "route not found", None, None)
+            self._plain(404, "route not found")
             return
         if route.upstream is None:
-            self._plain(500, "Backend service unavailable", route, None)
+            self._plain(500, "Backend service unavailable")
             return
-        self._forward(route, route.upstream, body)
+        self._forward(route.upstream, body)
 
-    def _forward(self, route: Route, upstream: Upstream, body: bytes) -> None:
+    def _forward(self, upstream: Upstream, body: bytes) -> None:
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
-        auth_note = "client's header passed through"
+        # Passthrough, and a dropped policy (missing Secret), leave the client's header as is.
         if upstream.auth == "set":
             headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
             headers["Authorization"] = f"Bearer {upstream.key}"
-            auth_note = "set by the gateway"
-        elif upstream.auth == "none":
-            auth_note = "auth policy dropped (Secret missing)"
         body = _force_model(body, upstream.model)
         host = upstream.host or OPENAI_HOST
         port = upstream.port or 443
@@ -137,14 +122,13 @@ class _Handler(BaseHTTPRequestHandler):
             response = connection.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc)
-            self._plain(503, f"upstream connect error: {reason}", route, upstream.path)
+            self._plain(503, f"upstream connect error: {reason}")
             connection.close()
             return
         try:
             self._relay(response)
         finally:
             connection.close()
-        self._log(route, upstream.path, auth_note, response.status)
 
     def _relay(self, response: http.client.HTTPResponse) -> None:
         self.send_response(response.status, response.reason)
@@ -164,20 +148,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
 
-    def _plain(self, status: int, text: str, route: Route | None, upstream_path: str | None
-               ) -> None:
+    def _plain(self, status: int, text: str) -> None:
         data = text.encode()
         self.send_response(status)
         self.send_header("Content-Type", "text/plain")
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
-        self._log(route, upstream_path, None, status)
-
-    def _log(self, route: Route | None, upstream_path: str | None, auth: str | None,
-             status: int) -> None:
-        self.gateway.access_log.append(AccessLogEntry(
-            self.command, self.path, route.route if route else None, upstream_path, auth, status))
 
 
 def _force_model(body: bytes, model: str | None) -> bytes:
