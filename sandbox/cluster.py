@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from sandbox.errors import CommandFailed, RuntimeUnavailable
-from sandbox.proc import run
+from sandbox.proc import Echo, run
 from sandbox.profiles import Profile
 
 CREATE_TIMEOUT = 600.0
@@ -29,10 +29,11 @@ async def kind_clusters() -> list[str]:
             if line.strip() and not line.startswith("No kind clusters")]
 
 
-async def create_cluster(name: str, profile: Profile) -> None:
+async def create_cluster(name: str, profile: Profile, echo: Echo | None = None) -> None:
     try:
         await run(["kind", "create", "cluster", "--name", name, "--image",
-                   profile.pins.node_image, "--wait", "120s"], timeout=CREATE_TIMEOUT)
+                   profile.pins.node_image, "--wait", "120s"], timeout=CREATE_TIMEOUT,
+                  echo=echo)
     except CommandFailed as exc:
         exc.hint = ("kind could not create the cluster: check that Docker has at least 4 GiB of "
                     f"memory and that the image {profile.pins.node_image.split('@')[0]} can be "
@@ -83,14 +84,15 @@ async def helm_release_version(release: str, profile: Profile, kubeconfig: Path 
 
 
 async def helm_install(release: str, chart: str, profile: Profile, kubeconfig: Path | None,
-                       context: str | None, values: tuple[tuple[str, str], ...] = ()) -> None:
+                       context: str | None, values: tuple[tuple[str, str], ...] = (),
+                       echo: Echo | None = None) -> None:
     args = ["helm", "upgrade", "--install", release, chart, "--version",
             profile.pins.chart_version, "--namespace", profile.namespace, "--create-namespace",
             *_helm_target(kubeconfig, context)]
     for key, value in values:
         args += ["--set", f"{key}={value}"]
     try:
-        await run(args, timeout=HELM_TIMEOUT)
+        await run(args, timeout=HELM_TIMEOUT, echo=echo)
     except CommandFailed as exc:
         exc.hint = (f"Helm could not install {chart} {profile.pins.chart_version}: check the "
                     "network (the charts are OCI artifacts on cr.kgateway.dev) and Helm >= "

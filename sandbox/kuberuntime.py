@@ -50,6 +50,7 @@ class KubeRuntime:
         self.forward: PortForward | None = None
         self.forward_state = "not started"
         self.timings: list[tuple[str, float]] = []
+        self._progress: Progress = lambda line: None
 
     @property
     def label(self) -> str:
@@ -57,6 +58,7 @@ class KubeRuntime:
 
     # -- bring up -------------------------------------------------------------------------------
     async def up(self, progress: Progress, forward: bool = True) -> None:
+        self._progress = progress  # commands that change something are echoed through it
         await self._phase(progress, "cluster", self._prepare_cluster)
         self.kube = await asyncio.to_thread(Kube.connect, str(self.kubeconfig) if
                                             self.kubeconfig else None, self.context,
@@ -122,6 +124,7 @@ class KubeRuntime:
 
             text = await fetch_text(self.profile.pins.gateway_api_crds_url)
         documents = load_all(text)
+        self._progress(f"$ kubectl apply --server-side -f {self.profile.pins.gateway_api_crds_url}")
         for doc in documents:
             await asyncio.to_thread(self._kube.apply, doc)
         return f"applied {len(documents)} objects"
@@ -146,7 +149,7 @@ class KubeRuntime:
                     "rerun `agw-sandbox up --context ... --install-kgateway` to let the sandbox "
                     "install it, or install it yourself")
             await cluster.helm_install(release, chart, self.profile, self.kubeconfig,
-                                       self.context, values)
+                                       self.context, values, echo=self._progress)
             results.append(f"{release} installed")
         return ", ".join(results)
 
@@ -257,7 +260,7 @@ class KindRuntime(KubeRuntime):
         if self.cluster_name in existing:
             outcome = f"kind cluster {self.cluster_name} reused"
         else:
-            await cluster.create_cluster(self.cluster_name, self.profile)
+            await cluster.create_cluster(self.cluster_name, self.profile, echo=self._progress)
             outcome = f"kind cluster {self.cluster_name} created"
         self.kubeconfig = await cluster.export_kubeconfig(self.cluster_name)
         return outcome

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping, Sequence
+import shlex
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sandbox.errors import CommandFailed, RuntimeUnavailable
@@ -25,9 +26,18 @@ class Completed:
     stderr: str
 
 
+Echo = Callable[[str], None]
+
+
 async def run(argv: Sequence[str], *, timeout: float = 60.0, check: bool = True,
-              env: Mapping[str, str] | None = None, stdin: bytes | None = None) -> Completed:
-    """Run ``argv``; raise :class:`CommandFailed` on a non-zero exit when ``check``."""
+              env: Mapping[str, str] | None = None, stdin: bytes | None = None,
+              echo: Echo | None = None) -> Completed:
+    """Run ``argv``; raise :class:`CommandFailed` on a non-zero exit when ``check``.
+
+    ``echo`` receives the command line first, as a user could type it.
+    """
+    if echo is not None:
+        echo("$ " + shlex.join(argv))
     try:
         process = await asyncio.create_subprocess_exec(
             *argv,

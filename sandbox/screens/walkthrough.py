@@ -112,7 +112,8 @@ class WalkthroughScreen(Screen[None]):
         bar.busy = "starting the runtime…"
         bar.cluster = "starting"
         def progress(line: str) -> None:
-            self.query_one(CommandLog).add(f"# {line}")
+            command = line.removeprefix("$ ")
+            self.query_one(CommandLog).add(command if command != line else f"# {line}")
             bar.busy = line.removeprefix("… ")[:60] if line.startswith("…") else bar.busy
 
         try:

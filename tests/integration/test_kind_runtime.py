@@ -135,6 +135,10 @@ async def test_up_walks_the_readiness_chain_and_forwards_the_gateway(
         "✓ agentgateway proxy rolled out", "✓ mock provider running in the cluster",
         "✓ port-forward to localhost"]
     assert all(line.endswith("s)") for line in done)  # each phase says how long it took
+    echoed = [line for line in lines if line.startswith("$ ")]
+    assert echoed[0] == ("$ kind create cluster --name agw-sandbox --image "
+                         f"{DEFAULT_PROFILE.pins.node_image} --wait 120s")
+    assert [line.split()[4] for line in echoed[2:]] == ["kgateway-crds", "kgateway"]
     kind = calls(fakes, "kind")
     assert ("kind create cluster --name agw-sandbox --image "
             f"{DEFAULT_PROFILE.pins.node_image} --wait 120s") in kind
