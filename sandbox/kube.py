@@ -58,12 +58,21 @@ RESOURCES = {
 }
 
 
-def resource_for(kind: str) -> Resource:
-    try:
-        return RESOURCES[kind]
-    except KeyError:
+def resource_for(kind: str, api_version: str = "", namespaced: bool = True) -> Resource:
+    """The API path pieces of a kind; unknown kinds follow the usual naming conventions."""
+    group, _, version = api_version.rpartition("/")
+    known = RESOURCES.get(kind)
+    if known is not None:
+        if version:  # the manifest's own apiVersion wins over the table's default
+            return Resource(group, version, known.plural, known.namespaced)
+        return known
+    if not version:
         raise ManifestRejected(f"agw-sandbox does not know the kind {kind!r}",
-                               f"use one of: {', '.join(sorted(RESOURCES))}") from None
+                               f"give it an apiVersion, or use one of: {', '.join(RESOURCES)}")
+    lower = kind.lower()
+    plural = lower[:-1] + "ies" if lower.endswith("y") else lower + (
+        "es" if lower.endswith("s") else "s")
+    return Resource(group, version, plural, namespaced)
 
 
 class Kube:
@@ -132,7 +141,11 @@ class Kube:
 
     # -- resources ------------------------------------------------------------------------------
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-        status, data = self.request("GET", resource_for(kind).path(namespace, name))
+        return self._fetch(resource_for(kind), kind, namespace, name)
+
+    def _fetch(self, resource: Resource, kind: str, namespace: str, name: str
+               ) -> dict[str, Any] | None:
+        status, data = self.request("GET", resource.path(namespace, name))
         if status == 404:
             return None
         self._check(status, data, f"read {kind} {namespace}/{name}")
@@ -142,10 +155,10 @@ class Kube:
         """Server-side apply with our field manager; says created/configured/unchanged."""
         kind = str(doc.get("kind"))
         metadata = doc.get("metadata") or {}
-        resource = resource_for(kind)
+        resource = resource_for(kind, str(doc.get("apiVersion", "")), "namespace" in metadata)
         namespace = str(metadata.get("namespace") or "default") if resource.namespaced else ""
         name = str(metadata.get("name"))
-        before = self.get(kind, namespace, name)
+        before = self._fetch(resource, kind, namespace, name)
         status, data = self.request(
             "PATCH", resource.path(namespace, name), body=dict(doc),
             query={"fieldManager": FIELD_MANAGER, "force": "true"},

@@ -124,3 +124,18 @@ def test_a_missing_context_is_explained(tmp_path: Any) -> None:
     config.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
     with pytest.raises(RuntimeUnavailable, match="--context"):
         Kube.connect(str(config), "kind-nope")
+
+
+async def test_kinds_outside_the_table_follow_the_naming_conventions(kube: Kube,
+                                                                     kmock: Any) -> None:
+    policy = {"apiVersion": "admissionregistration.k8s.io/v1beta1",
+              "kind": "ValidatingAdmissionPolicy", "metadata": {"name": "safe-upgrades"},
+              "spec": {}}
+    gateway_policy = {"apiVersion": "example.dev/v1", "kind": "TrafficPolicy",
+                      "metadata": {"name": "p", "namespace": "default"}, "spec": {}}
+    await asyncio.to_thread(kube.apply, policy)
+    await asyncio.to_thread(kube.apply, gateway_policy)
+    paths = [str(r.url.path) for r in list(kmock) if r.method == "PATCH"]
+    assert paths == [
+        "/apis/admissionregistration.k8s.io/v1beta1/validatingadmissionpolicies/safe-upgrades",
+        "/apis/example.dev/v1/namespaces/default/trafficpolicies/p"]
