@@ -155,8 +155,12 @@ async def cluster_command(command: str, settings: Settings) -> int:
         if command == "forward":
             print(f"\nThe gateway is at {runtime.gateway_url} — for example:\n  curl -i "
                   f"{runtime.gateway_url}/openai\nPress Ctrl+C to stop the port-forward.")
-            while True:
-                await asyncio.sleep(3600)
+            shown = runtime.forward_state
+            while True:  # report reconnects (a restarted pod) until Ctrl+C
+                await asyncio.sleep(1.0)
+                if runtime.forward_state != shown:
+                    shown = runtime.forward_state
+                    print(f"  port-forward: {shown}", flush=True)
     finally:
         await runtime.down()
     total = sum(seconds for _, seconds in runtime.timings)

@@ -57,8 +57,11 @@ class KubeRuntime:
         return f"cluster {self.context}" if self.context else "cluster"
 
     # -- bring up -------------------------------------------------------------------------------
+    tools: tuple[str, ...] = ("helm", "kubectl")
+
     async def up(self, progress: Progress, forward: bool = True) -> None:
         self._progress = progress  # commands that change something are echoed through it
+        await self._phase(progress, "preflight", lambda: self._preflight(forward))
         await self._phase(progress, "cluster", self._prepare_cluster)
         self.kube = await asyncio.to_thread(Kube.connect, str(self.kubeconfig) if
                                             self.kubeconfig else None, self.context,
@@ -93,6 +96,24 @@ class KubeRuntime:
         seconds = time.monotonic() - started
         self.timings.append((name, seconds))
         progress(f"✓ {name}" + (f": {detail}" if detail else "") + f" ({seconds:.1f}s)")
+
+    async def _preflight(self, forward: bool) -> str:
+        """Everything that can be checked before minutes of setup: tools, versions, the port."""
+        from sandbox.doctor import check_port, check_tool
+
+        checks = list(await asyncio.gather(*(check_tool(tool) for tool in self.tools)))
+        if forward:
+            checks.append(check_port(self.port))
+        problems = [f"{c.name}: {c.detail}" + (f" ({c.hint})" if c.hint else "")
+                    for c in checks if not c.ok]
+        helm = next((c for c in checks if c.name == "helm" and c.ok), None)
+        if helm is not None and _version(helm.detail) < _version(self.profile.pins.helm_min):
+            problems.append(f"helm: {helm.detail} is too old (install Helm "
+                            f"{self.profile.pins.helm_min} or newer)")
+        if problems:
+            raise RuntimeUnavailable("; ".join(problems),
+                                     "`agw-sandbox doctor` checks all of this again")
+        return ", ".join(f"{c.name} {c.detail}" for c in checks if c.name != "port")
 
     async def _prepare_cluster(self) -> str | None:
         return f"context {self.context or '(current)'}"
@@ -241,6 +262,7 @@ class KindRuntime(KubeRuntime):
     """A kind cluster the sandbox creates (or reuses) with the pinned node image."""
 
     name = "kind"
+    tools = ("kind", "helm", "kubectl")
 
     def __init__(self, profile: Profile, port: int, provider: str, token: str,
                  cluster_name: str, fetch: Fetch | None = None) -> None:
@@ -252,10 +274,21 @@ class KindRuntime(KubeRuntime):
     def label(self) -> str:
         return "kind"
 
-    async def _prepare_cluster(self) -> str:
+    async def _preflight(self, forward: bool) -> str:
         from sandbox.containers import probe_docker
 
-        await asyncio.to_thread(probe_docker)
+        try:
+            info = await asyncio.to_thread(probe_docker)
+        except RuntimeUnavailable as docker:
+            try:
+                await super()._preflight(forward)
+            except RuntimeUnavailable as others:
+                docker.message += "; " + others.message
+            raise docker from None
+        tools = await super()._preflight(forward)
+        return f"Docker {info.version}, {tools}"
+
+    async def _prepare_cluster(self) -> str:
         existing = await cluster.kind_clusters()
         if self.cluster_name in existing:
             outcome = f"kind cluster {self.cluster_name} reused"
@@ -264,6 +297,12 @@ class KindRuntime(KubeRuntime):
             outcome = f"kind cluster {self.cluster_name} created"
         self.kubeconfig = await cluster.export_kubeconfig(self.cluster_name)
         return outcome
+
+
+def _version(text: str) -> tuple[int, ...]:
+    """``v3.16.2+g13654a5`` -> (3, 16, 2)."""
+    numbers = text.lstrip("v").split("+")[0].split("-")[0].split(".")
+    return tuple(int(n) for n in numbers if n.isdigit())
 
 
 def mock_provider_manifests(token: str) -> list[dict[str, Any]]:

@@ -56,6 +56,6 @@ def test_an_unreachable_socket_says_what_to_do(tmp_path: Path) -> None:
 def test_up_without_docker_is_one_paragraph_and_no_traceback(cli_env: dict[str, str]) -> None:
     result = run_cli("up", "--runtime", "kind", env=cli_env)
     assert result.returncode == 2
-    assert "stage “cluster” failed: the Docker daemon" in result.stderr
+    assert "stage “preflight” failed: the Docker daemon is not reachable" in result.stderr
     assert "--runtime sim" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout

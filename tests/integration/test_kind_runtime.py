@@ -13,7 +13,8 @@ import httpx
 import kmock
 import pytest
 
-from sandbox import kuberuntime
+from sandbox import containers, kuberuntime
+from sandbox.containers import DockerInfo
 from sandbox.errors import SandboxError
 from sandbox.kuberuntime import KindRuntime, KubeRuntime
 from sandbox.profiles import DEFAULT_PROFILE
@@ -23,6 +24,8 @@ from tests.kubeemu import ApplyingEmulator
 
 pytestmark = pytest.mark.kmock(cls=ApplyingEmulator)
 FAKES = Path(__file__).resolve().parents[1] / "fakes" / "bin"
+REAL_PROBE = containers.probe_docker
+DOCKER = DockerInfo("28.2.2", "1.50", 4, 8 * 1024**3, "Docker Desktop")
 CRD_BUNDLE = """\
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -55,7 +58,7 @@ def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kmock: Any) -> Path:
     monkeypatch.setenv("FAKE_STATE", str(tmp_path / "state"))
     monkeypatch.setenv("FAKE_KUBE_URL", str(kmock.url).rstrip("/"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr("sandbox.containers.probe_docker", lambda *a, **k: None)
+    monkeypatch.setattr("sandbox.containers.probe_docker", lambda *a, **k: DOCKER)
     monkeypatch.setattr(kuberuntime, "READY_TIMEOUT", 3.0)
     return log
 
@@ -129,7 +132,7 @@ async def test_up_walks_the_readiness_chain_and_forwards_the_gateway(
             await sandbox.down()
     done = [line for line in lines if line.startswith("✓")]
     assert [line.split(":")[0].split(" (")[0] for line in done] == [
-        "✓ cluster", "✓ Kubernetes API", "✓ Gateway API CRDs v1.4.0",
+        "✓ preflight", "✓ cluster", "✓ Kubernetes API", "✓ Gateway API CRDs v1.4.0",
         "✓ kgateway v2.1.3 charts", "✓ kgateway controller ready",
         "✓ GatewayClass agentgateway accepted", "✓ Gateway agentgateway programmed",
         "✓ agentgateway proxy rolled out", "✓ mock provider running in the cluster",
@@ -208,12 +211,13 @@ async def test_a_stuck_readiness_stage_times_out_by_name(
 
 async def test_docker_missing_fails_the_first_stage(fakes: Path, kmock: Any,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.undo()  # the real Docker probe, against a socket that is not there
+    monkeypatch.setattr("sandbox.containers.probe_docker", REAL_PROBE)
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     with pytest.raises(SandboxError) as caught:
         await runtime().up(lambda line: None)
-    assert caught.value.message.startswith("stage “cluster” failed: the Docker daemon")
+    assert caught.value.message.startswith("stage “preflight” failed: the Docker daemon")
     assert "--runtime sim" in caught.value.hint
+    assert calls(fakes, "kind") == ["kind version"]  # preflight only: nothing was created
 
 
 async def test_a_cluster_you_bring_is_never_changed_without_consent(
@@ -245,3 +249,34 @@ current-context: mine
     assert asked == ["Install kgateway-crds v2.1.3 into context mine?"]
     assert not [c for c in calls(fakes, "kind")]  # never touches kind
     assert not [c for c in calls(fakes, "helm") if c.startswith("helm upgrade")]
+
+
+async def test_preflight_catches_an_old_helm_and_a_taken_port_before_any_work(
+        fakes: Path, kmock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_HELM_VERSION", "v3.10.3+g835b733")
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(SandboxError) as caught:
+            await runtime(port=port).up(lambda line: None)
+    message = caught.value.message
+    assert message.startswith("stage “preflight” failed")
+    assert "helm: v3.10.3 is too old (install Helm 3.12.0 or newer)" in message
+    assert f"port: {port} is already in use" in message
+    assert not [c for c in calls(fakes, "kind") + calls(fakes, "helm")
+                if c.startswith(("kind create", "helm upgrade"))]
+
+
+async def test_preflight_names_a_missing_tool(fakes: Path, kmock: Any,
+                                              monkeypatch: pytest.MonkeyPatch,
+                                              tmp_path: Path) -> None:
+    only = tmp_path / "bin"
+    only.mkdir()
+    for tool in ("kind", "kubectl"):
+        (only / tool).symlink_to(FAKES / tool)
+    monkeypatch.setenv("PATH", f"{only}:/bin")
+    with pytest.raises(SandboxError) as caught:
+        await runtime().up(lambda line: None)
+    assert "helm: `helm` is not installed" in caught.value.message
+    assert "install Helm 3.12 or newer" in caught.value.message
