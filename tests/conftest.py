@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -61,3 +64,22 @@ def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
     env = {"HOME": str(home), "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
            "AGW_SANDBOX_TOKEN": TOKEN, "NO_COLOR": "1", "DOCKER_HOST": "unix:///nonexistent.sock"}
     yield env
+
+
+@pytest.fixture(scope="session")
+def podman_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`podman system service` on a private socket; .ci/run installs podman from Debian."""
+    if shutil.which("podman") is None:
+        pytest.skip("podman is not installed (apt-get install podman)")
+    socket = tmp_path_factory.mktemp("podman") / "podman.sock"
+    service = subprocess.Popen(["podman", "system", "service", "--time=0", f"unix://{socket}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 20
+    while not socket.exists():
+        if service.poll() is not None or time.monotonic() > deadline:
+            service.kill()
+            pytest.fail(f"podman system service did not start: {service.stderr.read()!r}")  # type: ignore[union-attr]
+        time.sleep(0.1)
+    yield f"unix://{socket}"
+    service.terminate()
+    service.wait(timeout=10)

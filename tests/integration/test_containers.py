@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,25 +9,6 @@ import pytest
 from sandbox.containers import probe_docker
 from sandbox.errors import RuntimeUnavailable
 from tests.helpers import run_cli
-
-
-@pytest.fixture(scope="module")
-def podman_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`podman system service` on a private socket; .ci/run installs podman from Debian."""
-    if shutil.which("podman") is None:
-        pytest.skip("podman is not installed (apt-get install podman)")
-    socket = tmp_path_factory.mktemp("podman") / "podman.sock"
-    service = subprocess.Popen(["podman", "system", "service", "--time=0", f"unix://{socket}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 20
-    while not socket.exists():
-        if service.poll() is not None or time.monotonic() > deadline:
-            service.kill()
-            pytest.fail(f"podman system service did not start: {service.stderr.read()!r}")  # type: ignore[union-attr]
-        time.sleep(0.1)
-    yield f"unix://{socket}"
-    service.terminate()
-    service.wait(timeout=10)
 
 
 def test_probe_reads_version_cpus_and_memory_from_the_daemon(podman_socket: str) -> None:

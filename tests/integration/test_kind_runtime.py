@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 import socket
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -53,7 +56,7 @@ def free_port() -> int:
 def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kmock: Any) -> Path:
     """Fake tools on PATH; kind's kubeconfig points at the emulator; the Docker probe passes."""
     log = tmp_path / "calls.log"
-    monkeypatch.setenv("PATH", f"{FAKES}:{Path(__import__('sys').executable).parent}:/usr/bin:/bin")
+    monkeypatch.setenv("PATH", f"{FAKES}:{Path(sys.executable).parent}:/usr/bin:/bin")
     monkeypatch.setenv("FAKE_LOG", str(log))
     monkeypatch.setenv("FAKE_STATE", str(tmp_path / "state"))
     monkeypatch.setenv("FAKE_KUBE_URL", str(kmock.url).rstrip("/"))
@@ -280,3 +283,41 @@ async def test_preflight_names_a_missing_tool(fakes: Path, kmock: Any,
         await runtime().up(lambda line: None)
     assert "helm: `helm` is not installed" in caught.value.message
     assert "install Helm 3.12 or newer" in caught.value.message
+
+
+async def test_forward_holds_until_ctrl_c_and_leaves_nothing_running(
+        fakes: Path, kmock: Any, podman_socket: str, tmp_path: Path) -> None:
+    """The CLI as a user runs it: Docker answers (podman), the cluster is the emulator."""
+    crd = (kmock.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions"), None,
+           "gateways.gateway.networking.k8s.io")
+    kmock.objects[crd] = {"apiVersion": "apiextensions.k8s.io/v1",
+                          "kind": "CustomResourceDefinition",
+                          "metadata": {"name": crd[2], "annotations": {
+                              "gateway.networking.k8s.io/bundle-version": "v1.4.0"}}}
+    port = free_port()
+    env = {**os.environ, "DOCKER_HOST": podman_socket, "AGW_SANDBOX_TOKEN": TOKEN}
+    async with controller(kmock):
+        cli = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "sandbox", "forward", "--runtime", "kind", "--port",
+            str(port), env=env, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT)
+        assert cli.stdout is not None
+        seen = []
+        async with asyncio.timeout(60):
+            while not any("Press Ctrl+C" in line for line in seen):
+                line = (await cli.stdout.readline()).decode()
+                assert line, "".join(seen)
+                seen.append(line)
+        async with httpx.AsyncClient(trust_env=False) as client:
+            assert (await client.get(f"http://localhost:{port}/")).status_code == 404
+        cli.send_signal(signal.SIGINT)
+        output = (await asyncio.wait_for(cli.stdout.read(), 30)).decode()
+        await asyncio.wait_for(cli.wait(), 30)
+    text = "".join(seen) + output
+    assert "✓ Gateway API CRDs v1.4.0: already installed" in text
+    assert f"The gateway is at http://localhost:{port}" in text
+    assert "interrupted; everything it started has been stopped" in text
+    assert "Traceback" not in text and TOKEN not in text
+    assert cli.returncode == 130
+    with socket.socket() as probe:  # the port-forward is gone with it
+        assert probe.connect_ex(("127.0.0.1", port)) != 0
