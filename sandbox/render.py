@@ -8,9 +8,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sandbox.catalog import PLACEHOLDER
 from sandbox.masking import Masker, mask_key
 from sandbox.profiles import PROFILES, Profile
+from sandbox.scenario_file import PLACEHOLDER
 from sandbox.scenarios import Expectation, Manifest, RequestSpec, RequestStep, Scenario
 
 TOKEN_ENV = {"mock": "AGW_SANDBOX_TOKEN", "openai": "OPENAI_API_KEY"}
