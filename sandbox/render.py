@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,7 +130,3 @@ def shell_safe(text: str, ctx: Context) -> str:
         if value:
             text = text.replace(value, f"${ctx.env_name(name)}")
     return ctx.masker(text)
-
-
-def secret_values(ctx: Context) -> Sequence[str]:
-    return [ctx.values[n] for n in ctx.secret_names if ctx.values.get(n)]
