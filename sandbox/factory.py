@@ -14,16 +14,16 @@ def make_runtime(settings: Settings, name: str, profile: Profile = DEFAULT_PROFI
                  ask: Callable[[str], bool] | None = None) -> Runtime:
     """``ask`` is how a cluster runtime asks before installing into a cluster you brought."""
     if name == "sim":
-        from sandbox.simruntime import SimRuntime
+        from sandbox.sim.runtime import SimRuntime
 
         return SimRuntime(profile, settings.port, settings.provider, [settings.token])
     if name == "kind":
-        from sandbox.kuberuntime import KindRuntime
+        from sandbox.kube.runtime import KindRuntime
 
         return KindRuntime(profile, settings.port, settings.provider, settings.token,
                            settings.cluster_name)
     if name == "cluster":
-        from sandbox.kuberuntime import KubeRuntime
+        from sandbox.kube.runtime import KubeRuntime
 
         def consent(question: str) -> bool:
             return settings.install_kgateway or (ask is not None and ask(question))

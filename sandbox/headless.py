@@ -18,7 +18,7 @@ from sandbox.scenarios import ApplyStep, Scenario
 from sandbox.settings import Settings
 
 if TYPE_CHECKING:
-    from sandbox.kuberuntime import KubeRuntime
+    from sandbox.kube.runtime import KubeRuntime
 
 
 def _select(catalog: Catalog, ids: Sequence[str], everything: bool) -> list[Scenario]:
@@ -108,7 +108,7 @@ def scenarios(settings: Settings, check_dirs: Sequence[Path]) -> int:
 
 
 async def doctor(port: int, cluster_name: str) -> int:
-    from sandbox.doctor import diagnose
+    from sandbox.kube.preflight import diagnose
 
     checks = await diagnose(port, cluster_name)
     for check in checks:
@@ -142,7 +142,7 @@ async def cluster_command(command: str, settings: Settings) -> int:
         return 0
     if command == "down":
         return await _down(settings, name)
-    from sandbox.kuberuntime import KubeRuntime
+    from sandbox.kube.runtime import KubeRuntime
 
     runtime = make_runtime(settings, name, ask=ask_on_terminal)
     assert isinstance(runtime, KubeRuntime)
@@ -170,7 +170,7 @@ async def cluster_command(command: str, settings: Settings) -> int:
 
 
 async def _down(settings: Settings, name: str) -> int:
-    from sandbox import cluster
+    from sandbox.kube import cluster
 
     if name == "cluster":
         print("agw-sandbox never deletes a cluster you brought (--context). Delete the "
@@ -189,10 +189,10 @@ async def _down(settings: Settings, name: str) -> int:
 
 
 async def _status(runtime: KubeRuntime) -> int:
-    from sandbox.kuberuntime import KindRuntime
+    from sandbox.kube.runtime import KindRuntime
 
     if isinstance(runtime, KindRuntime):
-        from sandbox import cluster
+        from sandbox.kube import cluster
 
         if runtime.cluster_name not in await cluster.kind_clusters():
             print(f"✗ kind cluster {runtime.cluster_name}: absent (run `agw-sandbox up`)")
@@ -201,7 +201,7 @@ async def _status(runtime: KubeRuntime) -> int:
         print(f"✓ kind cluster {runtime.cluster_name}: present")
     import asyncio
 
-    from sandbox.kube import Kube
+    from sandbox.kube.client import Kube
     from sandbox.scenarios import ResourceRef
 
     kube = await asyncio.to_thread(Kube.connect, str(runtime.kubeconfig) if runtime.kubeconfig

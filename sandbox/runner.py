@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from sandbox import checks, commands
+from sandbox import checks, shell_equivalents
 from sandbox.documents import dump
 from sandbox.errors import ManifestRejected, SandboxError
 from sandbox.events import (
@@ -159,7 +159,7 @@ class Walkthrough:
         outcomes = []
         for doc in docs:
             text = dump(doc)
-            self.emit(CommandLogged(commands.apply(shell_safe(text, state.ctx))))
+            self.emit(CommandLogged(shell_equivalents.apply(shell_safe(text, state.ctx))))
             applied = await self.runtime.apply(doc)
             if applied.ref not in state.applied:
                 state.applied.append(applied.ref)
@@ -172,7 +172,7 @@ class Walkthrough:
     async def _wait(self, state: ScenarioState, step: WaitStep) -> str:
         reached = []
         for wait in step.waits:
-            self.emit(CommandLogged(commands.wait(wait)))
+            self.emit(CommandLogged(shell_equivalents.wait(wait)))
             final = await poll_until_satisfied(self.runtime, wait, self._status_changed)
             reached.append(f"{wait.ref}: " + ", ".join(str(final.condition(c.type))
                                                        for c in wait.conditions))
@@ -199,7 +199,7 @@ class Walkthrough:
     async def _delete(self, state: ScenarioState, refs: list[ResourceRef]) -> str:
         done = []
         for ref in refs:
-            self.emit(CommandLogged(commands.delete(ref)))
+            self.emit(CommandLogged(shell_equivalents.delete(ref)))
             existed = await self.runtime.delete(ref)
             if ref in state.applied:
                 state.applied.remove(ref)

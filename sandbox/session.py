@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from sandbox import admission, checks
+from sandbox import checks
 from sandbox.catalog import Catalog
 from sandbox.documents import DocumentError, dump_all, load_all
 from sandbox.errors import ManifestRejected, SandboxError
@@ -28,6 +28,7 @@ from sandbox.scenarios import (
     WaitStep,
 )
 from sandbox.settings import Settings
+from sandbox.sim import admission
 
 if TYPE_CHECKING:  # keeps httpx and the runner out of the app's start-up
     import httpx

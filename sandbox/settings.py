@@ -51,7 +51,7 @@ def choose_runtime(requested: str, context: str | None = None) -> tuple[str, str
                 f"the {requested} runtime is not part of this version of agw-sandbox yet",
                 "use --runtime sim (offline) for now")
         return requested, None
-    from sandbox.containers import probe_docker
+    from sandbox.kube.containers import probe_docker
 
     try:
         probe_docker(timeout=2.0)

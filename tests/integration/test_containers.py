@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.containers import probe_docker
 from sandbox.errors import RuntimeUnavailable
+from sandbox.kube.containers import probe_docker
 from tests.helpers import run_cli
 
 

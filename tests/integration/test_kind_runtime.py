@@ -16,10 +16,11 @@ import httpx
 import kmock
 import pytest
 
-from sandbox import containers, kuberuntime
-from sandbox.containers import DockerInfo
 from sandbox.errors import SandboxError
-from sandbox.kuberuntime import KindRuntime, KubeRuntime
+from sandbox.kube import containers
+from sandbox.kube import runtime as kuberuntime
+from sandbox.kube.containers import DockerInfo
+from sandbox.kube.runtime import KindRuntime, KubeRuntime
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.scenarios import ResourceRef
 from tests.conftest import TOKEN
@@ -61,7 +62,7 @@ def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kmock: Any) -> Path:
     monkeypatch.setenv("FAKE_STATE", str(tmp_path / "state"))
     monkeypatch.setenv("FAKE_KUBE_URL", str(kmock.url).rstrip("/"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr("sandbox.containers.probe_docker", lambda *a, **k: DOCKER)
+    monkeypatch.setattr("sandbox.kube.containers.probe_docker", lambda *a, **k: DOCKER)
     monkeypatch.setattr(kuberuntime, "READY_TIMEOUT", 3.0)
     return log
 
@@ -214,7 +215,7 @@ async def test_a_stuck_readiness_stage_times_out_by_name(
 
 async def test_docker_missing_fails_the_first_stage(fakes: Path, kmock: Any,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("sandbox.containers.probe_docker", REAL_PROBE)
+    monkeypatch.setattr("sandbox.kube.containers.probe_docker", REAL_PROBE)
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     with pytest.raises(SandboxError) as caught:
         await runtime().up(lambda line: None)

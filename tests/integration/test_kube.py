@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sandbox.errors import ManifestRejected, RuntimeUnavailable, WaitTimeout
-from sandbox.kube import Kube
+from sandbox.kube.client import Kube
 from sandbox.scenarios import ResourceRef
 from tests.conftest import TOKEN
 from tests.helpers import backend, route, secret

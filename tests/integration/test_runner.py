@@ -19,7 +19,7 @@ from sandbox.events import (
 from sandbox.exchange import new_client
 from sandbox.runner import Walkthrough
 from sandbox.scenarios import ApplyStep, RequestSpec, RequestStep, ResourceRef
-from sandbox.simruntime import SimRuntime
+from sandbox.sim.runtime import SimRuntime
 from tests.conftest import TOKEN
 
 CATALOG = load_catalog()

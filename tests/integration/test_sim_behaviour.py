@@ -11,7 +11,7 @@ import pytest
 from sandbox.errors import ManifestRejected, PortInUse
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.scenarios import ResourceRef
-from sandbox.simruntime import SimRuntime
+from sandbox.sim.runtime import SimRuntime
 from tests.conftest import OTHER_TOKEN, TOKEN
 from tests.helpers import GATEWAY, backend, route, secret
 

@@ -16,7 +16,7 @@ from sandbox.catalog import load_catalog
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.runtime import Runtime
 from sandbox.settings import Settings
-from sandbox.simruntime import SimRuntime
+from sandbox.sim.runtime import SimRuntime
 from tests.conftest import TOKEN
 
 AppFactory = Callable[..., SandboxApp]

@@ -15,7 +15,7 @@ from sandbox.scenarios import ResourceRef
 from sandbox.screens.dialogs import CustomRequestForm, ErrorDialog, ManifestEditor
 from sandbox.screens.provider import ProviderScreen
 from sandbox.screens.walkthrough import WalkthroughScreen
-from sandbox.simruntime import SimRuntime
+from sandbox.sim.runtime import SimRuntime
 from sandbox.widgets.exchange_panes import ResponsePane
 from sandbox.widgets.status_bar import StatusBar
 from sandbox.widgets.status_table import StatusTable

@@ -12,9 +12,9 @@ import jsonschema
 import pytest
 import yaml
 
-from sandbox.admission import admit
 from sandbox.checks import lint
 from sandbox.errors import ManifestRejected
+from sandbox.sim.admission import admit
 from tests.conftest import TOKEN
 from tests.helpers import GATEWAY, backend, route, secret
 

@@ -12,8 +12,8 @@ from sandbox.mock_provider import MockProvider
 from sandbox.profiles import Profile
 from sandbox.runtime import Applied, Progress, ResourceStatus, conditions_of
 from sandbox.scenarios import ResourceRef
-from sandbox.simcontrol import SimCluster
-from sandbox.simgateway import SimGateway
+from sandbox.sim.control import SimCluster
+from sandbox.sim.gateway import SimGateway
 
 LOOPBACK = "127.0.0.1"
 

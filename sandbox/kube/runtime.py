@@ -13,12 +13,12 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from sandbox import cluster
 from sandbox.catalog import builtin_dir
 from sandbox.documents import load_all
 from sandbox.errors import RuntimeUnavailable, SandboxError, WaitTimeout
-from sandbox.kube import Kube
-from sandbox.portforward import PortForward
+from sandbox.kube import cluster
+from sandbox.kube.client import Kube
+from sandbox.kube.portforward import PortForward
 from sandbox.profiles import Profile
 from sandbox.runtime import Applied, Progress, ResourceStatus
 from sandbox.scenarios import ResourceRef
@@ -99,7 +99,7 @@ class KubeRuntime:
 
     async def _preflight(self, forward: bool) -> str:
         """Everything that can be checked before minutes of setup: tools, versions, the port."""
-        from sandbox.doctor import check_port, check_tool
+        from sandbox.kube.preflight import check_port, check_tool
 
         checks = list(await asyncio.gather(*(check_tool(tool) for tool in self.tools)))
         if forward:
@@ -275,7 +275,7 @@ class KindRuntime(KubeRuntime):
         return "kind"
 
     async def _preflight(self, forward: bool) -> str:
-        from sandbox.containers import probe_docker
+        from sandbox.kube.containers import probe_docker
 
         try:
             info = await asyncio.to_thread(probe_docker)

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.admission import admit
 from sandbox.errors import ManifestRejected
 from sandbox.profiles import Profile
+from sandbox.sim.admission import admit
 
 Key = tuple[str, str, str]  # kind, namespace, name
 BACKEND_GROUP = "gateway.kgateway.dev"

@@ -6,10 +6,10 @@ import asyncio
 import re
 from dataclasses import dataclass
 
-from sandbox.containers import probe_docker
 from sandbox.errors import SandboxError
+from sandbox.kube.containers import probe_docker
 from sandbox.proc import INSTALL_HINTS, run
-from sandbox.simgateway import port_is_free
+from sandbox.sim.gateway import port_is_free
 
 MIN_MEMORY = 4 * 1024**3
 VERSION_COMMANDS = {
@@ -62,7 +62,7 @@ def check_port(port: int) -> Check:
 
 async def check_cluster(cluster_name: str) -> Check:
     """Whether the sandbox's kind cluster already exists (informational: up creates it)."""
-    from sandbox.cluster import kind_clusters
+    from sandbox.kube.cluster import kind_clusters
 
     try:
         clusters = await kind_clusters()

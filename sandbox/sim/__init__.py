@@ -1,0 +1,1 @@
+"""The offline runtime: a simulated control plane, admission and a loopback gateway."""
