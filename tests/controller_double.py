@@ -124,6 +124,20 @@ class ControllerDouble:
                 "metadata": {"name": name, "namespace": namespace, "generation": 1},
                 "spec": {"replicas": 1}}
 
+    def _load_balancer(self, gateway: dict[str, Any]) -> None:
+        """The proxy's Service: type LoadBalancer, which stays pending on kind (no ingress)."""
+        meta = gateway["metadata"]
+        key = self._key("", "v1", "services", meta["namespace"], meta["name"])
+        if key not in self.emulator.objects or self.emulator.objects[key].deleted:
+            ports = [{"name": str(listener.get("name")), "port": listener.get("port"),
+                      "targetPort": listener.get("port"), "protocol": "TCP"}
+                     for listener in gateway["spec"].get("listeners", [])]
+            self.emulator.objects[key] = {
+                "apiVersion": "v1", "kind": "Service",
+                "metadata": {"name": meta["name"], "namespace": meta["namespace"]},
+                "spec": {"type": "LoadBalancer", "ports": ports},
+                "status": {"loadBalancer": {}}}
+
     # -- one pass -------------------------------------------------------------------------------
     def reconcile(self) -> None:
         self.install()
@@ -143,6 +157,7 @@ class ControllerDouble:
         for gateway in gateways:
             meta = gateway["metadata"]
             self._deployment(meta["namespace"], meta["name"])
+            self._load_balancer(gateway)
             if self.programmed:
                 self._write(gateway, self.gateway_status(
                     gateway, attached.get((meta["namespace"], meta["name"]), 0)))

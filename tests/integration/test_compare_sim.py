@@ -32,6 +32,7 @@ from sandbox.sim.control import Route, SimCluster
 from sandbox.sim.gateway import SimGateway
 from tests.conftest import TOKEN
 from tests.controller_double import ControllerDouble
+from tests.helpers import run_cli
 from tests.kubeemu import ApplyingEmulator
 
 pytestmark = pytest.mark.kmock(cls=ApplyingEmulator)
@@ -153,15 +154,18 @@ async def test_one_wrong_reason_is_reported_at_exactly_its_step(
     assert code == 1
 
 
-def test_compare_sim_refuses_to_compare_the_sim_with_itself() -> None:
-    import asyncio
-
-    from sandbox.errors import SandboxError
-
-    with pytest.raises(SandboxError, match="already the simulation") as caught:
-        asyncio.run(headless.run(Settings(runtime="sim"), "sim", ["inline"], False, True,
-                                 False, compare_sim=True))
-    assert "--runtime kind" in caught.value.hint
+@pytest.mark.parametrize(("args", "message", "hint"), [
+    (("--runtime", "sim"), "already the simulation", "--runtime kind"),
+    (("--runtime", "cluster", "--context", "mine", "--provider", "openai"),
+     "--compare-sim needs --provider mock", "drop --provider openai"),
+])
+def test_compare_sim_says_when_it_cannot_compare(cli_env: dict[str, str], args: tuple[str, ...],
+                                                 message: str, hint: str) -> None:
+    result = run_cli("run", "inline", "--compare-sim", *args,
+                     env={**cli_env, "OPENAI_API_KEY": TOKEN})
+    assert result.returncode == 2
+    assert message in result.stderr and hint in result.stderr
+    assert "Traceback" not in result.stderr and TOKEN not in result.stderr + result.stdout
 
 
 def _response(status: int, body: str, *headers: tuple[str, str]) -> ResponseView:

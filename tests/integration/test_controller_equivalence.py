@@ -118,7 +118,11 @@ async def test_the_double_writes_upstreams_words(kmock: Any) -> None:
                                 'Secret "openai-secret" not found"')]
     assert double[REFS[3]] == [("Accepted", "True", "Accepted", ""),
                                ("ResolvedRefs", "True", "ResolvedRefs", "")]
-    assert stored[REFS[1]]["status"].get("addresses") is None  # LoadBalancer still pending
+    service = await asyncio.to_thread(Kube.for_url(str(kmock.url).rstrip("/")).get, "Service",
+                                      "kgateway-system", "agentgateway")
+    assert service is not None and service["spec"]["type"] == "LoadBalancer"
+    assert service["status"]["loadBalancer"] == {}  # pending: no ingress on kind
+    assert stored[REFS[1]]["status"].get("addresses") is None
     assert double[REFS[1]] == [("Accepted", "True", "Accepted"),
                                ("Programmed", "True", "Programmed")]
     missing, _ = await on_the_double(kmock, CASES["route to a missing Backend"])
