@@ -61,6 +61,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="also print the equivalent kubectl/curl commands")
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="set a scenario variable")
+    run.add_argument("--compare-sim", action="store_true",
+                     help="with kind or cluster: run the scenarios on the simulation too and "
+                          "report every step where the two disagree (exit 1 if any)")
 
     manifests = sub.add_parser(
         "manifests", parents=[common], help="print a scenario's rendered manifests")
@@ -155,7 +158,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if notice:
             print(f"agw-sandbox: {notice}", file=sys.stderr)
         return asyncio.run(headless.run(settings, runtime, args.scenario_ids, args.all,
-                                        args.json, args.verbose))
+                                        args.json, args.verbose, args.compare_sim))
     return _open_app(settings)
 
 

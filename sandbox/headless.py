@@ -34,9 +34,13 @@ def _select(catalog: Catalog, ids: Sequence[str], everything: bool) -> list[Scen
 
 
 async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everything: bool,
-              as_json: bool, verbose: bool) -> int:
+              as_json: bool, verbose: bool, compare_sim: bool = False) -> int:
+    from sandbox import compare
     from sandbox.exchange import new_client
     from sandbox.runner import Walkthrough
+
+    if compare_sim:
+        compare.check_usable(runtime_name, settings.provider)
 
     catalog = load_catalog(settings.scenario_dirs)
     chosen = _select(catalog, ids, everything)
@@ -47,8 +51,11 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
     report = JsonReport({"runtime": runtime.name, "label": runtime.label,
                          "provider": settings.provider})
 
+    recorder = compare.Recorder()
+
     def emit(event: Event) -> None:
         report(event)
+        recorder(event)
         if text is not None:
             text(event)
 
@@ -68,11 +75,17 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
                 results.append(await walkthrough.run(scenario))
     finally:
         await runtime.down()
+    comparison = await compare.compare(settings, chosen, recorder.steps) if compare_sim else None
+    if comparison is not None:
+        report.document["compare_sim"] = comparison.as_json()
     if text is not None:
         text.summary(results)
+        for line in comparison.lines() if comparison is not None else ():
+            print(line)
     else:
         report.dump(sys.stdout)
-    return 0 if results and all(r.passed for r in results) else 1
+    disagree = comparison is not None and bool(comparison.disagreements)
+    return 0 if results and all(r.passed for r in results) and not disagree else 1
 
 
 def manifests(settings: Settings, scenario_id: str, show_secrets: bool) -> int:

@@ -19,6 +19,8 @@ from sandbox.sim.admission import admit
 
 Key = tuple[str, str, str]  # kind, namespace, name
 BACKEND_GROUP = "gateway.kgateway.dev"
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+GATEWAY_CLASS_ACCEPTED = "GatewayClass accepted by kgateway controller"
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,25 @@ class Route:
         return path == prefix or path.startswith(prefix + "/") or not prefix
 
 
-def _condition(ctype: str, ok: bool, reason: str, message: str, generation: int
+def _condition(ctype: str, ok: bool, reason: str, message: str, generation: int | None
                ) -> dict[str, Any]:
-    return {"type": ctype, "status": "True" if ok else "False", "reason": reason,
-            "message": message, "observedGeneration": generation,
-            "lastTransitionTime": "1970-01-01T00:00:00Z"}
+    """A metav1.Condition; ``generation`` None where upstream writes no observedGeneration."""
+    condition: dict[str, Any] = {"type": ctype, "status": "True" if ok else "False",
+                                 "reason": reason, "message": message}
+    if generation is not None:
+        condition["observedGeneration"] = generation
+    condition["lastTransitionTime"] = "1970-01-01T00:00:00Z"
+    return condition
+
+
+def missing_secret_message(name: str) -> str:
+    """kgateway's words for a SecretRef to a Secret that does not exist (inner quotes as is)."""
+    return f'Backend error: "failed to find secret {name}: Secret "{name}" not found"'
+
+
+def backend_not_found_message(namespace: str, name: str) -> str:
+    """The agentgateway translator's ResolvedRefs message for a Backend it cannot find."""
+    return f"kgateway Backend not found: {namespace}/{name}"
 
 
 class SimCluster:
@@ -134,7 +150,8 @@ class SimCluster:
     def _reconcile(self) -> None:
         gateway_class = self._objects[("GatewayClass", "", self.profile.gateway_class)]
         gateway_class["status"] = {"conditions": [_condition(
-            "Accepted", True, "Accepted", "", gateway_class["metadata"]["generation"])]}
+            "Accepted", True, "Accepted", GATEWAY_CLASS_ACCEPTED,
+            gateway_class["metadata"]["generation"])]}
         for (kind, _, _), obj in self._objects.items():
             if kind == "Gateway":
                 self._reconcile_gateway(obj)
@@ -164,24 +181,43 @@ class SimCluster:
         }
 
     def _reconcile_backend(self, backend: dict[str, Any]) -> None:
-        problem = self._backend_problem(backend)
-        generation = backend["metadata"]["generation"]
-        backend["status"] = {"conditions": [_condition(
-            "Accepted", problem is None, "Accepted" if problem is None else "Invalid",
-            problem or "Backend accepted", generation)]}
+        """Accepted unless a SecretRef names a Secret that does not exist.
 
-    def _backend_problem(self, backend: Mapping[str, Any]) -> str | None:
+        kgateway checks only that the Secret exists: one without ``Authorization`` leaves the
+        Backend accepted and the auth is dropped silently. The Invalid write replaces the whole
+        list and carries no observedGeneration, as upstream's does.
+        """
+        missing = self._missing_secret(backend)
+        if missing is None and self._stays_stale(backend):
+            return
+        generation = backend["metadata"]["generation"]
+        condition = (_condition("Accepted", True, "Accepted", "Backend accepted", generation)
+                     if missing is None else
+                     _condition("Accepted", False, "Invalid", missing_secret_message(missing),
+                                None))
+        backend["status"] = {"conditions": [condition]}
+
+    def _secret_ref(self, backend: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None
+                                                                 ] | None:
+        """The SecretRef's name and the Secret (None when absent); None for other kinds."""
         token = _openai(backend).get("authToken", {})
         if token.get("kind") != "SecretRef":
             return None
-        namespace = backend["metadata"]["namespace"]
-        name = (token.get("secretRef") or {}).get("name", "")
-        secret = self._objects.get(("Secret", namespace, name))
-        if secret is None:
-            return f"secret {namespace}/{name} not found"
-        if _secret_value(secret, "Authorization") is None:
-            return f"secret {namespace}/{name}: key 'Authorization' not found"
-        return None
+        name = str((token.get("secretRef") or {}).get("name", ""))
+        return name, self._objects.get(("Secret", backend["metadata"]["namespace"], name))
+
+    def _missing_secret(self, backend: Mapping[str, Any]) -> str | None:
+        ref = self._secret_ref(backend)
+        return ref[0] if ref is not None and ref[1] is None else None
+
+    def _stays_stale(self, backend: Mapping[str, Any]) -> bool:
+        """A Secret created with no data after being missing changes nothing kgateway compares
+        (an empty map equals a missing one), so the Backend keeps its old Accepted=False."""
+        ref = self._secret_ref(backend)
+        if ref is None or ref[1] is None or (ref[1].get("data") or {}):
+            return False
+        current = (backend.get("status") or {}).get("conditions") or []
+        return any(c.get("message") == missing_secret_message(ref[0]) for c in current)
 
     def _reconcile_route(self, route: dict[str, Any]) -> list[Route]:
         namespace = route["metadata"]["namespace"]
@@ -197,7 +233,8 @@ class SimCluster:
                                          for rule in route["spec"].get("rules", [])
                                          for ref in rule.get("backendRefs", []))), None)
             parents.append({
-                "parentRef": dict(parent), "controllerName": self.profile.controller_name,
+                "parentRef": _status_parent_ref(parent, namespace),
+                "controllerName": self.profile.controller_name,
                 "conditions": [
                     _condition("Accepted", True, "Accepted", "", generation),
                     _condition("ResolvedRefs", problem is None,
@@ -217,9 +254,12 @@ class SimCluster:
         if target_ns != namespace:
             return "RefNotPermitted", (f"{qualified} {target_ns}/{ref.get('name')} is in another "
                                        "namespace and no ReferenceGrant allows it")
-        if (group, kind) == (BACKEND_GROUP, "Backend") and "port" not in ref and self._objects.get(
-                ("Backend", target_ns, ref.get("name", ""))) is not None:
-            return None
+        if (group, kind) == (BACKEND_GROUP, "Backend"):
+            # A port makes the lookup key miss even when the Backend exists.
+            if "port" not in ref and self._objects.get(
+                    ("Backend", target_ns, ref.get("name", ""))) is not None:
+                return None
+            return "BackendNotFound", backend_not_found_message(namespace, ref.get("name", ""))
         return "BackendNotFound", f'{qualified} "{ref.get("name")}" not found'
 
     def _serve(self, route: Mapping[str, Any], namespace: str) -> list[Route]:
@@ -255,6 +295,8 @@ class SimCluster:
             auth, key = ("none", None) if value is None else ("set", value)
         if key is not None and key.lower().startswith("bearer "):
             key = key[7:].strip()
+        if auth == "set" and token.get("kind") == "SecretRef" and not key:
+            auth, key = "none", None  # an empty value (or just "Bearer ") drops the auth too
         return Upstream(
             f"{backend['metadata']['namespace']}/{backend['metadata']['name']}", "openai",
             openai.get("model"), llm.get("host"), llm.get("port"),
@@ -274,6 +316,15 @@ class SimCluster:
                     entry["backend"] = upstream
                 routes.append(entry)
             return {"routes": routes}
+
+
+def _status_parent_ref(parent: Mapping[str, Any], namespace: str) -> dict[str, Any]:
+    """The parentRef as the agentgateway syncer writes it: group, kind and namespace filled in,
+    no sectionName (one status entry per Gateway)."""
+    written = {k: v for k, v in parent.items() if k != "sectionName"}
+    written.update(group=GATEWAY_GROUP, kind="Gateway",
+                   namespace=parent.get("namespace") or namespace, name=parent.get("name"))
+    return written
 
 
 def _openai(backend: Mapping[str, Any]) -> Mapping[str, Any]:

@@ -99,7 +99,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._plain(404, "route not found")
             return
         if route.upstream is None:
-            self._plain(500, "Backend service unavailable")
+            # The controller's DirectResponse for an unresolved backend: no Content-Type at all.
+            self._plain(500, "Backend service unavailable", content_type=None)
             return
         self._forward(route.upstream, body)
 
@@ -148,10 +149,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         self.wfile.write(b"0\r\n\r\n")
 
-    def _plain(self, status: int, text: str) -> None:
+    def _plain(self, status: int, text: str, content_type: str | None = "text/plain") -> None:
         data = text.encode()
         self.send_response(status)
-        self.send_header("Content-Type", "text/plain")
+        if content_type is not None:
+            self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)

@@ -51,7 +51,8 @@ async def test_events_follow_each_step_in_order(sim: SimRuntime) -> None:
     assert started == finished == [s.id for s in CATALOG.get("secret").steps]
     rejected = [e for e in secret_events if isinstance(e, StatusChanged)
                 and e.ref.kind == "Backend" and e.conditions[0].status == "False"]
-    assert rejected and "openai-secret not found" in rejected[0].conditions[0].message
+    assert rejected and rejected[0].conditions[0].message == (
+        'Backend error: "failed to find secret openai-secret: Secret "openai-secret" not found"')
     statuses = [e.response.status for e in secret_events if isinstance(e, ResponseReceived)]
     assert statuses == [401, 200]
     applied = [e for e in secret_events if isinstance(e, ManifestApplied)]

@@ -73,26 +73,66 @@ async def test_passthrough_without_a_header_gets_the_providers_401(sim: SimRunti
     assert response.json()["error"]["message"].startswith("You didn't provide an API key")
 
 
-@pytest.mark.parametrize("extra", [(), (secret(TOKEN, key="authorization"),)],
-                         ids=["secret-missing", "secret-without-Authorization-key"])
-async def test_missing_secret_drops_the_auth_policy(sim: SimRuntime,
-                                                     extra: tuple[dict[str, Any], ...]) -> None:
-    await setup(sim, {"kind": "SecretRef", "secretRef": {"name": "openai-secret"}}, *extra)
-    status, reason = (await conditions(sim, BACKEND))["Accepted"]
-    assert (status, reason) == ("False", "Invalid")
-    message = (await sim.status(BACKEND)).condition("Accepted").message  # type: ignore[union-attr]
-    assert "kgateway-system/openai-secret" in message and "not found" in message
+MISSING_SECRET = ('Backend error: "failed to find secret openai-secret: Secret "openai-secret" '
+                  'not found"')
+
+
+async def raw_conditions(sim: SimRuntime, ref: ResourceRef) -> list[dict[str, Any]]:
+    stored = sim.cluster.get(ref.kind, ref.namespace, ref.name)
+    assert stored is not None
+    status = stored["status"]
+    return list(status["parents"][0]["conditions"] if "parents" in status
+                else status["conditions"])
+
+
+async def test_missing_secret_rejects_the_backend_and_drops_the_auth_policy(
+        sim: SimRuntime) -> None:
+    await setup(sim, {"kind": "SecretRef", "secretRef": {"name": "openai-secret"}})
+    [condition] = await raw_conditions(sim, BACKEND)  # the whole list replaced
+    assert (condition["status"], condition["reason"], condition["message"]) == (
+        "False", "Invalid", MISSING_SECRET)
+    assert "observedGeneration" not in condition  # upstream's Invalid write sets none
     response = await ask(sim)
     assert response.status_code == 401
     assert "didn't provide an API key" in response.text
+    # The backend is still served, without an auth policy: the client's own header passes.
+    response = await ask(sim, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200 and received(sim) == "sk-…c5Ge"
+
+
+@pytest.mark.parametrize("stored", [secret(TOKEN, key="authorization"), secret(""),
+                                    secret("Bearer ")],
+                         ids=["no-Authorization-key", "empty-value", "just-Bearer"])
+async def test_a_secret_without_a_usable_key_leaves_the_backend_accepted(
+        sim: SimRuntime, stored: dict[str, Any]) -> None:
+    await setup(sim, {"kind": "SecretRef", "secretRef": {"name": "openai-secret"}}, stored)
+    [condition] = await raw_conditions(sim, BACKEND)
+    assert (condition["status"], condition["reason"], condition["message"]) == (
+        "True", "Accepted", "Backend accepted")
+    # The auth is dropped silently: no header reaches the provider, the client's passes as is.
+    response = await ask(sim)
+    assert response.status_code == 401 and received(sim) == ""
+    response = await ask(sim, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200 and received(sim) == "sk-…c5Ge"
 
 
 async def test_creating_the_secret_later_repairs_the_backend(sim: SimRuntime) -> None:
     await setup(sim, {"kind": "SecretRef", "secretRef": {"name": "openai-secret"}})
     assert (await ask(sim)).status_code == 401
     await sim.apply(secret(TOKEN))
-    assert (await conditions(sim, BACKEND))["Accepted"][0] == "True"
+    assert (await conditions(sim, BACKEND))["Accepted"] == ("True", "Accepted")
     assert (await ask(sim)).status_code == 200
+
+
+async def test_an_empty_secret_created_after_a_missing_one_keeps_the_stale_status(
+        sim: SimRuntime) -> None:
+    await setup(sim, {"kind": "SecretRef", "secretRef": {"name": "openai-secret"}})
+    empty = {**secret(""), "stringData": {}}
+    await sim.apply(empty)
+    [condition] = await raw_conditions(sim, BACKEND)
+    assert (condition["status"], condition["message"]) == ("False", MISSING_SECRET)
+    await sim.apply(secret(TOKEN))  # real data is a change kgateway notices
+    assert (await conditions(sim, BACKEND))["Accepted"] == ("True", "Accepted")
 
 
 async def test_wrong_key_gets_the_providers_invalid_api_key(sim: SimRuntime) -> None:
@@ -106,9 +146,14 @@ async def test_route_to_a_missing_backend_is_not_resolved_and_answers_500(
         sim: SimRuntime) -> None:
     await sim.apply(GATEWAY)
     await sim.apply(route(backend_name="nope"))
-    assert (await conditions(sim, ROUTE))["ResolvedRefs"] == ("False", "BackendNotFound")
+    assert [(c["type"], c["status"], c["reason"], c["message"])
+            for c in await raw_conditions(sim, ROUTE)] == [
+        ("Accepted", "True", "Accepted", ""),
+        ("ResolvedRefs", "False", "BackendNotFound",
+         "kgateway Backend not found: kgateway-system/nope")]
     response = await ask(sim)
-    assert (response.status_code, response.text) == (500, "Backend service unavailable")
+    assert (response.status_code, response.content) == (500, b"Backend service unavailable")
+    assert "content-type" not in response.headers
 
 
 async def test_a_port_on_a_backend_ref_yields_backend_not_found(sim: SimRuntime) -> None:
@@ -158,8 +203,15 @@ async def test_conditions_follow_the_controller(sim: SimRuntime) -> None:
     gateway = await sim.status(ResourceRef("Gateway", "agentgateway", "kgateway-system"))
     assert {c.type: c.status for c in gateway.conditions} == {"Accepted": "True",
                                                                "Programmed": "True"}
-    assert (await conditions(sim, ROUTE)) == {"Accepted": ("True", "Accepted"),
-                                              "ResolvedRefs": ("True", "ResolvedRefs")}
+    stored = sim.cluster.get("HTTPRoute", "kgateway-system", "openai")
+    assert stored is not None
+    [parent] = stored["status"]["parents"]
+    assert parent["controllerName"] == "kgateway.dev/agentgateway"
+    assert parent["parentRef"] == {"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                   "namespace": "kgateway-system", "name": "agentgateway"}
+    assert [(c["type"], c["status"], c["reason"], c["message"])
+            for c in parent["conditions"]] == [("Accepted", "True", "Accepted", ""),
+                                               ("ResolvedRefs", "True", "ResolvedRefs", "")]
     assert await sim.delete(BACKEND)
     assert (await conditions(sim, ROUTE))["ResolvedRefs"][1] == "BackendNotFound"
     assert not (await sim.status(BACKEND)).exists

@@ -1,0 +1,193 @@
+"""`run --compare-sim`: the cluster runtime against the API emulator and the upstream-shaped
+controller double, beside the simulation; every step where the two disagree is reported.
+
+The real side is as real as this machine allows: the kube client over HTTP to the emulator, the
+fake helm and kubectl on PATH, and `kubectl port-forward` relaying to a loopback gateway that
+serves what is stored in the emulator (through the sim's translation, with the in-cluster mock
+provider's Service name resolved to a local mock provider).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import socket
+import sys
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox import headless
+from sandbox.compare import StepRecord, diff, gateway_error
+from sandbox.events import ResponseView
+from sandbox.kube import runtime as kuberuntime
+from sandbox.mock_provider import MockProvider
+from sandbox.profiles import DEFAULT_PROFILE
+from sandbox.settings import Settings
+from sandbox.sim.control import Route, SimCluster
+from sandbox.sim.gateway import SimGateway
+from tests.conftest import TOKEN
+from tests.controller_double import ControllerDouble
+from tests.helpers import run_cli
+from tests.kubeemu import ApplyingEmulator
+
+pytestmark = pytest.mark.kmock(cls=ApplyingEmulator)
+FAKES = Path(__file__).resolve().parents[1] / "fakes" / "bin"
+CLUSTER_DNS = "mock-provider.kgateway-system.svc.cluster.local"
+SERVED = ("Gateway", "Backend", "HTTPRoute", "Secret")
+
+
+class WrongReasonDouble(ControllerDouble):
+    """Writes one reason kgateway does not: `Ready` for a Backend whose Secret resolves."""
+
+    def backend_accepted(self, backend: dict[str, Any], auth_kind: str) -> dict[str, Any]:
+        written = super().backend_accepted(backend, auth_kind)
+        return {**written, "reason": "Ready"} if auth_kind == "SecretRef" else written
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def loopback_gateway(emulator: Any) -> Iterator[str]:
+    """A data plane for what the emulator holds; yields its URL."""
+    mock = MockProvider([TOKEN], token_delay=0.0).start()
+
+    def routes() -> tuple[Route, ...]:
+        cluster = SimCluster(DEFAULT_PROFILE)
+        for obj in [o.raw for o in list(emulator.objects.values()) if not o.deleted]:
+            if obj.get("kind") in SERVED and obj["metadata"].get("namespace") in \
+                    cluster.namespaces:
+                cluster.apply({k: copy.deepcopy(v) for k, v in obj.items() if k != "status"})
+        return tuple(_local(route, mock.port) for route in cluster.routes)
+
+    gateway = SimGateway(routes, "127.0.0.1", 0)
+    gateway.bind()
+    gateway.start()
+    try:
+        yield f"http://127.0.0.1:{gateway.port}"
+    finally:
+        gateway.stop()
+        mock.stop()
+
+
+def _local(route: Route, mock_port: int) -> Route:
+    """Cluster DNS for the in-cluster mock provider resolves to the local one."""
+    if route.upstream is None or route.upstream.host != CLUSTER_DNS:
+        return route
+    return replace(route, upstream=replace(route.upstream, host="127.0.0.1", port=mock_port))
+
+
+@pytest.fixture
+def cluster_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kmock: Any) -> Settings:
+    """Fake tools on PATH, a kubeconfig for the emulator, the Gateway API CRDs installed."""
+    url = str(kmock.url).rstrip("/")
+    config = tmp_path / "kubeconfig"
+    config.write_text(f"""apiVersion: v1
+kind: Config
+clusters: [{{cluster: {{server: "{url}"}}, name: mine}}]
+contexts: [{{context: {{cluster: mine, user: me}}, name: mine}}]
+users: [{{name: me, user: {{}}}}]
+current-context: mine
+""")
+    monkeypatch.setenv("KUBECONFIG", str(config))
+    # The kubernetes client reads $KUBECONFIG once, at import.
+    monkeypatch.setattr("kubernetes.config.kube_config.KUBE_CONFIG_DEFAULT_LOCATION", str(config))
+    monkeypatch.setenv("PATH", f"{FAKES}:{Path(sys.executable).parent}:/usr/bin:/bin")
+    monkeypatch.setenv("FAKE_LOG", str(tmp_path / "calls.log"))
+    monkeypatch.setenv("FAKE_STATE", str(tmp_path / "state"))
+    monkeypatch.setattr(kuberuntime, "READY_TIMEOUT", 20.0)
+    crd = (kmock.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions"), None,
+           "gateways.gateway.networking.k8s.io")
+    kmock.objects[crd] = {"apiVersion": "apiextensions.k8s.io/v1",
+                          "kind": "CustomResourceDefinition",
+                          "metadata": {"name": crd[2], "annotations": {
+                              "gateway.networking.k8s.io/bundle-version": "v1.4.0"}}}
+    return Settings(runtime="cluster", provider="mock", port=free_port(), token=TOKEN,
+                    context="mine", install_kgateway=True)
+
+
+async def run_compared(settings: Settings, double: ControllerDouble, kmock: Any,
+                       monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                       as_json: bool) -> tuple[int, str]:
+    with loopback_gateway(kmock) as url:
+        monkeypatch.setenv("FAKE_GATEWAY_URL", url)
+        async with double.running():
+            code = await headless.run(settings, "cluster", [], True, as_json, False,
+                                      compare_sim=True)
+    out = capsys.readouterr().out
+    assert TOKEN not in out
+    return code, out
+
+
+async def test_the_cluster_runtime_and_the_sim_agree_on_every_step(
+        cluster_env: Settings, kmock: Any, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = await run_compared(cluster_env, ControllerDouble(kmock), kmock, monkeypatch,
+                                   capsys, as_json=True)
+    report = json.loads(out)
+    assert [(s["id"], s["passed"]) for s in report["scenarios"]] == [
+        ("setup", True), ("inline", True), ("secret", True), ("passthrough", True)]
+    assert report["compare_sim"]["disagreements"] == []
+    assert report["compare_sim"]["agree"] and report["compare_sim"]["steps"] >= 25
+    assert code == 0
+
+
+async def test_one_wrong_reason_is_reported_at_exactly_its_step(
+        cluster_env: Settings, kmock: Any, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = await run_compared(cluster_env, WrongReasonDouble(kmock), kmock, monkeypatch,
+                                   capsys, as_json=False)
+    assert "4 passed, 0 failed" in out  # the scenarios' own waits do not look at this reason
+    assert "Compared with the simulation: 1 disagreement" in out
+    differing = [line for line in out.splitlines() if line.lstrip().startswith("≠")]
+    assert differing == [
+        "  ≠ secret/accepted: conditions of Backend kgateway-system/openai: real "
+        "'Accepted=True (Ready)', simulated 'Accepted=True (Accepted)'"]
+    assert code == 1
+
+
+@pytest.mark.parametrize(("args", "message", "hint"), [
+    (("--runtime", "sim"), "already the simulation", "--runtime kind"),
+    (("--runtime", "cluster", "--context", "mine", "--provider", "openai"),
+     "--compare-sim needs --provider mock", "drop --provider openai"),
+])
+def test_compare_sim_says_when_it_cannot_compare(cli_env: dict[str, str], args: tuple[str, ...],
+                                                 message: str, hint: str) -> None:
+    result = run_cli("run", "inline", "--compare-sim", *args,
+                     env={**cli_env, "OPENAI_API_KEY": TOKEN})
+    assert result.returncode == 2
+    assert message in result.stderr and hint in result.stderr
+    assert "Traceback" not in result.stderr and TOKEN not in result.stderr + result.stdout
+
+
+def _response(status: int, body: str, *headers: tuple[str, str]) -> ResponseView:
+    return ResponseView(status, "", 1.0, headers, body, "", None)
+
+
+def test_each_compared_field_is_reported_by_name() -> None:
+    real = [StepRecord("secret", "no-key", "passed", {}, 401, "", None),
+            StepRecord("setup", "knock", "passed", {}, 404, None,
+                       gateway_error(_response(404, "route not found",
+                                               ("content-type", "text/plain"))))]
+    sim = [StepRecord("secret", "no-key", "failed", {}, 200, "sk-…c5Ge", None),
+           StepRecord("setup", "knock", "passed", {}, 404, None,
+                      gateway_error(_response(404, "route not found")))]
+    assert [(d.step, d.field) for d in diff(real, sim)] == [
+        ("no-key", "outcome"), ("no-key", "HTTP status"), ("no-key", "key the mock saw"),
+        ("knock", "gateway error body")]
+    assert "real '(no key)', simulated 'sk-…c5Ge'" in str(diff(real, sim)[2])
+
+
+def test_a_provider_error_is_not_a_gateway_error_body() -> None:
+    assert gateway_error(_response(401, '{"error": {"code": "invalid_api_key"}}')) is None
+    assert gateway_error(_response(200, "ok")) is None
+    assert gateway_error(_response(500, "Backend service unavailable")) == (
+        "'Backend service unavailable' (no Content-Type)")
