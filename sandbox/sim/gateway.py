@@ -54,6 +54,11 @@ class SimGateway:
     def port(self) -> int:
         return int(self._server.server_address[1])
 
+    @property
+    def failures(self) -> tuple[str, ...]:
+        """Exceptions that escaped a handler (by type name); empty when every input was handled."""
+        return tuple(self._server.failures)
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="sim-gateway", daemon=True)
@@ -169,7 +174,7 @@ def _force_model(body: bytes, model: str | None) -> bytes:
         return body
     try:
         request = json.loads(body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or absurdly deep: the provider says so
         return body
     if not isinstance(request, dict):
         return body
