@@ -108,7 +108,9 @@ class GuardedHandler(BaseHTTPRequestHandler):
 
     def handle_one_request(self) -> None:
         # The idle timeout alone lets a client trickle a byte every few seconds forever; the
-        # deadline bounds the whole request. It is lifted once the body is in (read_body).
+        # deadline bounds the wait for a whole request (on a kept-alive connection, the wait
+        # for the next one too). It is lifted once the body is in (read_body), so a long
+        # answer, such as a stream, is never cut.
         self._deadline = threading.Timer(self.request_deadline, self._abandon)
         self._deadline.daemon = True
         self._deadline.start()
