@@ -13,6 +13,18 @@ from sandbox import __version__
 from sandbox.errors import SandboxError
 from sandbox.settings import PROVIDERS, RUNTIMES, Settings, choose_runtime, resolve_token
 
+GATEWAY_PORT = 8080  # --port when not given; the mock provider's own default differs
+MOCK_PORT = 8000
+
+
+def port_number(text: str) -> int:
+    """The type of --port: a TCP port from 0 to 65535 (0: any free one, where that works)."""
+    port = int(text) if text.strip().lstrip("+-").isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a TCP port: use a number from 0 to 65535 (0 picks a free one)")
+    return port
+
 
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     """The options every subcommand takes, before or after its name."""
@@ -25,8 +37,9 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                              "auto picks kind when Docker answers, else sim")
     parser.add_argument("--provider", choices=PROVIDERS, default=default("mock"),
                         help="mock (free, offline) or openai (real key, real calls)")
-    parser.add_argument("--port", type=int, default=default(8080),
-                        help="local port of the gateway (0 picks a free one)")
+    parser.add_argument("--port", type=port_number, default=default(None),
+                        help="local port of the gateway, 0 to 65535 (default 8080; 0 picks a "
+                             "free one with --runtime sim; mock-provider: default 8000)")
     parser.add_argument("--scenarios", type=Path, action="append", default=default([]),
                         metavar="DIR", help="an extra directory of scenario files (repeatable)")
     parser.add_argument("--token", default=default(None),
@@ -106,10 +119,12 @@ def _overrides(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    if not 0 <= args.port <= 65535:
-        raise SandboxError(f"--port {args.port} is not a TCP port", "use a number from 1 to 65535")
+    port = GATEWAY_PORT if args.port is None else args.port
+    if not 0 <= port <= 65535:
+        raise SandboxError(f"--port {port} is not a TCP port",
+                           "use a number from 0 to 65535 (0 picks a free one)")
     return Settings(
-        runtime=args.runtime, provider=args.provider, port=args.port,
+        runtime=args.runtime, provider=args.provider, port=port,
         token=resolve_token(args.provider, args.token, os.environ),
         scenario_dirs=tuple(args.scenarios), context=args.context,
         cluster_name=args.cluster_name, overrides=_overrides(getattr(args, "set", [])),
@@ -135,13 +150,14 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from sandbox import mock_provider
 
         keys = args.accept_key or [resolve_token("mock", args.token, os.environ)]
-        port = args.port if args.port != 8080 else 8000
+        port = MOCK_PORT if args.port is None else args.port
         return mock_provider.main(["--host", args.host, "--port", str(port),
                                    *[a for k in keys for a in ("--accept-key", k)]])
     if args.command == "doctor":
         from sandbox import headless
 
-        return asyncio.run(headless.doctor(args.port, args.cluster_name))
+        port = GATEWAY_PORT if args.port is None else args.port
+        return asyncio.run(headless.doctor(port, args.cluster_name))
     settings = settings_from(args)
     from sandbox import headless
 

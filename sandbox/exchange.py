@@ -62,6 +62,9 @@ def _is_json(body: bytes) -> bool:
 async def send(client: httpx.AsyncClient, request: RenderedRequest, base_url: str, ctx: Context,
                on_chunk: Callable[[str], None]) -> ResponseView:
     url = base_url.rstrip("/") + request.path
+    problem = unsendable(request)
+    if problem is not None:
+        raise RequestFailed(f"the request cannot be sent: {problem}", UNSENDABLE_HINT)
     started = time.perf_counter()
     pieces: list[str] = []
     content: list[str] = []
@@ -78,6 +81,10 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, base_url: st
                     for delta in _deltas(events):
                         content.append(delta)
                         on_chunk(ctx.masker(delta))
+    except (httpx.InvalidURL, httpx.LocalProtocolError, UnicodeError) as exc:
+        # Their text may quote a header value, which may be the key: say it in our words.
+        raise RequestFailed("the request cannot be sent: its method, path or a header holds "
+                            "a character HTTP cannot carry", UNSENDABLE_HINT) from exc
     except httpx.HTTPError as exc:
         raise RequestFailed(
             f"could not reach the gateway at {url}: {ctx.masker(str(exc)) or type(exc).__name__}",
@@ -91,6 +98,35 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, base_url: st
         body=ctx.masker(_pretty(body)), content=ctx.masker("".join(content) or message or ""),
         model=model,
     )
+
+
+UNSENDABLE_HINT = ("HTTP takes only printable ASCII in a method, path or header: remove the "
+                   "character (often an invisible one pasted along) from the scenario, the "
+                   "custom request, or the key given with --token or AGW_SANDBOX_TOKEN")
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789"
+                   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+
+
+def unsendable(request: RenderedRequest) -> str | None:
+    """What HTTP cannot carry in this request, named by place and position, never by value."""
+    if not request.method or not set(request.method) <= _TOKEN:
+        return f"the method {request.method!r} is not a valid HTTP method name"
+    for index, char in enumerate(request.path, 1):
+        if char <= " " or char == "\x7f":
+            return f"the path holds {_describe(char)} at position {index}"
+    for name, value in request.headers:
+        if not name or not set(name) <= _TOKEN:
+            return f"the header name {name!r} is not a valid HTTP header name"
+        for index, char in enumerate(value, 1):
+            if not (" " <= char <= "~" or char == "\t"):
+                return f"the {name} header holds {_describe(char)} at position {index}"
+    return None
+
+
+def _describe(char: str) -> str:
+    kind = "a space" if char == " " else \
+        "a control character" if char < " " or char == "\x7f" else "a non-ASCII character"
+    return f"{kind} (U+{ord(char):04X})"
 
 
 def _deltas(events: list[str]) -> list[str]:

@@ -14,6 +14,8 @@ never printed.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -22,6 +24,7 @@ import socket
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,6 +38,14 @@ NO_KEY_MESSAGE = (
     "You didn't provide an API key. Send it in the Authorization header as "
     "'Bearer YOUR_KEY'. (mock provider)"
 )
+BAD_JSON_MESSAGE = (
+    "We could not parse the JSON body of your request. The OpenAI API expects a JSON object "
+    "as the payload. (mock provider)"
+)
+MAX_BODY_BYTES = 4 * 1024 * 1024  # far above any chat request; refuses a runaway upload
+IDLE_TIMEOUT = 10.0  # seconds a connection may stay silent (a stalled client, idle keep-alive)
+REQUEST_DEADLINE = 15.0  # seconds to deliver one request line, headers and body in full
+RECEIVED_LIMIT = 1000  # the newest requests kept for tests and the UI; older ones drop off
 
 
 def mask(key: str) -> str:
@@ -47,6 +58,153 @@ def mask(key: str) -> str:
 
 def _error(message: str, kind: str, code: str | None) -> dict[str, Any]:
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+class BadRequest(Exception):
+    """A request refused before (or while) its body is read; ``status`` is the answer."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class GuardedServer(ThreadingHTTPServer):
+    """A thread per connection, a listen queue for bursts, and no tracebacks on stderr."""
+
+    daemon_threads = True
+    request_queue_size = 128  # the default of 5 stalls new connections under a burst
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.failures: deque[str] = deque(maxlen=100)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Keep the user's terminal clean: a client that hung up is routine, the rest is noted."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, (ConnectionError, TimeoutError)):
+            self.failures.append(type(error).__name__)
+
+
+class GuardedHandler(BaseHTTPRequestHandler):
+    """HTTP/1.1 handler hardened for hostile input: timeouts, a body cap, errors in our format.
+
+    Subclasses say how an error looks (``error_body``) and read bodies with ``read_body``.
+    """
+
+    protocol_version = "HTTP/1.1"
+    timeout = IDLE_TIMEOUT  # applied to the socket by StreamRequestHandler.setup
+    request_deadline = REQUEST_DEADLINE
+    max_body = MAX_BODY_BYTES
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; without this, Nagle's algorithm and
+        # delayed ACKs add ~40 ms to every keep-alive response.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: stderr noise helps nobody, and the terminal may be the user's."""
+
+    def handle_one_request(self) -> None:
+        # The idle timeout alone lets a client trickle a byte every few seconds forever; the
+        # deadline bounds the wait for a whole request (on a kept-alive connection, the wait
+        # for the next one too). It is lifted once the body is in (read_body), so a long
+        # answer, such as a stream, is never cut.
+        self._deadline = threading.Timer(self.request_deadline, self._abandon)
+        self._deadline.daemon = True
+        self._deadline.start()
+        try:
+            super().handle_one_request()
+        finally:
+            self._deadline.cancel()
+
+    def _abandon(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+    def error_body(self, status: int, message: str) -> tuple[str, bytes]:
+        """Content type and body of an error answer; subclasses choose the format."""
+        return "text/plain", message.encode()
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """Every error, also those found while parsing, in our format instead of an HTML page."""
+        self.close_connection = True
+        text = message or self.responses.get(code, ("error",))[0]
+        content_type, data = self.error_body(code, text)
+        with contextlib.suppress(OSError):  # the client may be gone already
+            self.send_response(code)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                self.wfile.write(data)
+
+    def read_body(self) -> bytes | None:
+        """The request body; None once a 400, 408 or 413 went out (the connection then closes)."""
+        try:
+            body = self._read_body()
+        except BadRequest as exc:
+            self.send_error(exc.status, exc.message)
+            return None
+        self._deadline.cancel()
+        return body
+
+    def _read_body(self) -> bytes:
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        values = {v.strip() for v in self.headers.get_all("Content-Length") or []}
+        if len(values) > 1:
+            raise BadRequest(400, "conflicting Content-Length headers")
+        if not values:
+            return b""
+        return self._read_exact(self._length(values.pop(), "Content-Length", 10))
+
+    def _length(self, text: str, what: str, base: int) -> int:
+        digits = "0123456789abcdefABCDEF" if base == 16 else "0123456789"
+        if not text or any(c not in digits for c in text):
+            raise BadRequest(400, f"{what} must be a non-negative whole number of bytes, "
+                                  f"not {text[:20]!r}")
+        if len(text) > 12 or int(text, base) > self.max_body:
+            raise BadRequest(413, f"the request body is larger than the limit of "
+                                  f"{self.max_body} bytes")
+        return int(text, base)
+
+    def _read_exact(self, length: int) -> bytes:
+        try:
+            data = self.rfile.read(length)
+        except TimeoutError:
+            raise BadRequest(408, "timed out waiting for the request body") from None
+        if len(data) < length:
+            raise BadRequest(400, "the request body ended before Content-Length bytes arrived")
+        return data
+
+    def _read_chunked(self) -> bytes:
+        body = b""
+        while True:
+            line = self._read_line()
+            size = self._length(line.split(";", 1)[0].strip(), "a chunk size", 16)
+            if len(body) + size > self.max_body:
+                raise BadRequest(413, f"the request body is larger than the limit of "
+                                      f"{self.max_body} bytes")
+            if size == 0:
+                while self._read_line():  # trailers, up to the blank line
+                    pass
+                return body
+            body += self._read_exact(size)
+            if self._read_line():
+                raise BadRequest(400, "a chunk is longer than its size says")
+
+    def _read_line(self) -> str:
+        try:
+            line = self.rfile.readline(1024)
+        except TimeoutError:
+            raise BadRequest(408, "timed out waiting for the request body") from None
+        if not line.endswith(b"\n"):
+            raise BadRequest(400, "the chunked request body is cut short or malformed")
+        return line.decode("latin-1").strip()
 
 
 @dataclass(frozen=True)
@@ -69,19 +227,26 @@ class MockProvider:
         host: str = "127.0.0.1",
         port: int = 0,
         token_delay: float = 0.02,
+        idle_timeout: float = IDLE_TIMEOUT,
+        request_deadline: float = REQUEST_DEADLINE,
     ) -> None:
         self.accepted_keys = frozenset(k.strip() for k in accepted_keys if k.strip())
         self.token_delay = token_delay
-        self.received: list[Received] = []
+        self.received: deque[Received] = deque(maxlen=RECEIVED_LIMIT)
         self._lock = threading.Lock()
-        handler = type("Handler", (_Handler,), {"provider": self})
-        self._server = ThreadingHTTPServer((host, port), handler)
-        self._server.daemon_threads = True
+        handler = type("Handler", (_Handler,), {"provider": self, "timeout": idle_timeout,
+                                                "request_deadline": request_deadline})
+        self._server = GuardedServer((host, port), handler)
         self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
         return int(self._server.server_address[1])
+
+    @property
+    def failures(self) -> tuple[str, ...]:
+        """Exceptions that escaped a handler (by type name); empty when every input was handled."""
+        return tuple(self._server.failures)
 
     @property
     def url(self) -> str:
@@ -127,21 +292,16 @@ def completion_text(masked_key: str, model: str) -> str:
     )
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(GuardedHandler):
     provider: MockProvider
-    protocol_version = "HTTP/1.1"
     server_version = "agw-sandbox-mock-provider"
 
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in separate writes; without this, Nagle's algorithm and
-        # delayed ACKs add ~40 ms to every keep-alive response.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: request lines could carry nothing secret, but stderr noise helps nobody."""
+    def error_body(self, status: int, message: str) -> tuple[str, bytes]:
+        return "application/json", _json_bytes(_error(message, "invalid_request_error", None))
 
     def do_GET(self) -> None:
+        if self.read_body() is None:  # a body on a GET is read and ignored, never left behind
+            return
         if self.path == HEALTH_PATH:
             self._send_json(200, {"status": "ok"})
         elif self.path == "/v1/models":
@@ -156,19 +316,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._not_found()
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self.read_body()
+        if raw is None:
+            return
         if self.path != COMPLETIONS_PATH:
             self._not_found()
             return
         status, error, masked = self.provider.check_key(self.headers.get("Authorization"))
-        try:
-            request = json.loads(raw or b"{}")
-            if not isinstance(request, dict):
-                raise ValueError("body is not a JSON object")
-        except ValueError:
-            self._answer(status, masked, "", error or _error(
-                "We could not parse the JSON body of your request.", "invalid_request_error", None))
+        request, problem = _parse(raw)
+        if request is None:
+            # The key is checked first, as the real API does: no key is a 401 whatever the body.
+            self._answer(status if error else 400, masked, "", error or problem)
             return
         model = str(request.get("model") or "")
         if error is None and not model:
@@ -188,12 +346,28 @@ class _Handler(BaseHTTPRequestHandler):
         self.provider.record(Received(self.command, self.path, masked, model, status))
         self._send_json(status, body)
 
+    def do_PUT(self) -> None:
+        self._wrong_method()
+
+    def do_PATCH(self) -> None:
+        self._wrong_method()
+
+    def do_DELETE(self) -> None:
+        self._wrong_method()
+
+    def _wrong_method(self) -> None:
+        if self.path not in (COMPLETIONS_PATH, HEALTH_PATH, "/v1/models"):
+            self.close_connection = True  # the body, if any, is not read
+            self._not_found()
+            return
+        self.send_error(405, f"Invalid method for URL ({self.command} {self.path})")
+
     def _not_found(self) -> None:
         message = f"Invalid URL ({self.command} {self.path})"
         self._send_json(404, _error(message, "invalid_request_error", None))
 
     def _send_json(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body, indent=2, ensure_ascii=False).encode() + b"\n"
+        data = _json_bytes(body)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -221,6 +395,27 @@ class _Handler(BaseHTTPRequestHandler):
     def _write_chunk(self, data: bytes) -> None:
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
+
+
+def _json_bytes(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, indent=2, ensure_ascii=False).encode() + b"\n"
+
+
+def _parse(raw: bytes) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The request object, or None and the 400 error the real API gives for this body."""
+    try:
+        request = json.loads(raw or b"{}")
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or absurdly deep
+        return None, _error(BAD_JSON_MESSAGE, "invalid_request_error", None)
+    if not isinstance(request, dict):
+        kind = "an array" if isinstance(request, list) else f"a {type(request).__name__}"
+        message = f"Invalid type for body: expected an object, but got {kind} instead."
+        return None, _error(message, "invalid_request_error", None)
+    messages = request.get("messages", [])
+    if not isinstance(messages, list):
+        message = "Invalid type for 'messages': expected an array of message objects."
+        return None, _error(message, "invalid_request_error", "invalid_type")
+    return request, {}
 
 
 def _deltas(text: str) -> Iterable[tuple[dict[str, str], str | None]]:
@@ -259,12 +454,22 @@ def _completion(model: str, text: str, request: dict[str, Any]) -> dict[str, Any
     }
 
 
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port from 0 to 65535, where 0 means any free port."""
+    port = int(text) if text.strip().lstrip("+-").isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a TCP port: use a number from 0 to 65535 (0 picks a free one)")
+    return port
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="mock-provider", description="OpenAI-compatible mock provider that reveals masked keys"
     )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--port", type=port_number, default=8000,
+                        help="TCP port, 0 to 65535 (0 picks a free one)")
     parser.add_argument("--accept-key", action="append", default=[],
                         help="an API key to accept (repeatable); also MOCK_PROVIDER_KEYS")
     args = parser.parse_args(argv)
@@ -272,8 +477,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         provider = MockProvider(keys, host=args.host, port=args.port)
     except OSError as exc:
-        print(f"mock-provider: cannot listen on {args.host}:{args.port}: {exc.strerror}. "
-              "Pass --port with a free port.", file=sys.stderr)
+        taken = exc.errno in (errno.EADDRINUSE, errno.EACCES)
+        print(f"mock-provider: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}. "
+              + ("Pass --port with a free port (0 picks one)." if taken else
+                 "Pass --host with an address of this machine, such as 127.0.0.1."),
+              file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"mock provider listening on {provider.url} "

@@ -239,8 +239,16 @@ def _status_hint(response: ResponseView) -> str:
         return "the provider rejected the key: check --token (or the key in the Secret)"
     if response.status == 404:
         return "no route matched the path: check the HTTPRoute's matches"
+    if response.status == 500 and "invalid upstream request" in body:
+        return ("a key, path or header holds a character HTTP cannot carry: retype it without "
+                "control, non-ASCII or invisible characters")
     if response.status == 500:
         return "the route's backend did not resolve: check the HTTPRoute's ResolvedRefs condition"
+    if response.status == 503 and "api.openai.com" in body:
+        return ("the gateway could not reach api.openai.com: check the internet connection or "
+                "proxy, or use --provider mock to stay offline")
     if response.status == 503:
-        return "the gateway could not reach the provider: is the runtime (and mock) up?"
+        return ("the gateway could not reach the provider: with --provider openai, check that "
+                "api.openai.com is reachable; with the mock, that the runtime is up "
+                "(`agw-sandbox status`)")
     return "look at the response pane for the provider's own explanation"

@@ -54,7 +54,10 @@ async def check_tool(name: str) -> Check:
 
 
 def check_port(port: int) -> Check:
-    if port == 0 or port_is_free("127.0.0.1", port):
+    if port == 0:
+        return Check("port", True, "not checked: --port 0 (any free port) works only with "
+                                   "--runtime sim; `up` needs a fixed port, 1 to 65535")
+    if port_is_free("127.0.0.1", port):
         return Check("port", True, f"{port} is free on 127.0.0.1")
     return Check("port", False, f"{port} is already in use on 127.0.0.1",
                  "stop what holds it or pass --port with a free port")

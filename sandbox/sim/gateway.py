@@ -13,13 +13,15 @@ import http.client
 import json
 import socket
 import threading
-from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from collections.abc import Callable, Mapping
 
+from sandbox.mock_provider import GuardedHandler, GuardedServer
 from sandbox.sim.control import Route, Upstream
 
 OPENAI_HOST = "api.openai.com"
+OPENAI_ADDRESS = (OPENAI_HOST, 443)
+CONNECT_TIMEOUT = 3.0  # a provider that does not answer a TCP connect by then is unreachable
+READ_TIMEOUT = 60.0  # a slow completion is not a dead link
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
               "trailers", "transfer-encoding", "upgrade", "host", "content-length"}
 
@@ -27,11 +29,15 @@ HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authoriza
 class SimGateway:
     """The proxy listener on a background thread; ``routes`` is read on every request."""
 
-    def __init__(self, routes: Callable[[], tuple[Route, ...]], host: str, port: int) -> None:
+    def __init__(self, routes: Callable[[], tuple[Route, ...]], host: str, port: int,
+                 openai_address: tuple[str, int] | None = None,
+                 connect_timeout: float = CONNECT_TIMEOUT) -> None:
         self.routes = routes
+        # Where traffic for api.openai.com really goes; tests point it at a loopback port.
+        self.openai_address = openai_address or OPENAI_ADDRESS
+        self.connect_timeout = connect_timeout
         handler = type("Handler", (_Handler,), {"gateway": self})
-        self._server = ThreadingHTTPServer((host, port), handler, bind_and_activate=False)
-        self._server.daemon_threads = True
+        self._server = GuardedServer((host, port), handler, bind_and_activate=False)
         self._server.allow_reuse_address = True
         self._thread: threading.Thread | None = None
 
@@ -48,6 +54,11 @@ class SimGateway:
     def port(self) -> int:
         return int(self._server.server_address[1])
 
+    @property
+    def failures(self) -> tuple[str, ...]:
+        """Exceptions that escaped a handler (by type name); empty when every input was handled."""
+        return tuple(self._server.failures)
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="sim-gateway", daemon=True)
@@ -60,18 +71,8 @@ class SimGateway:
         self._server.server_close()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(GuardedHandler):
     gateway: SimGateway
-    protocol_version = "HTTP/1.1"
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in separate writes; without this, Nagle's algorithm and
-        # delayed ACKs add ~40 ms to every keep-alive response.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet: the access log is kept in memory instead."""
 
     def send_response(self, code: int, message: str | None = None) -> None:
         """Status line and Date only: the proxy adds no Server header of its own."""
@@ -91,8 +92,9 @@ class _Handler(BaseHTTPRequestHandler):
         self._proxy()
 
     def _proxy(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self.read_body()
+        if body is None:
+            return
         route = next((r for r in self.gateway.routes() if r.matches(self.command, self.path)),
                      None)
         if route is None:
@@ -117,13 +119,22 @@ class _Handler(BaseHTTPRequestHandler):
         headers["Content-Length"] = str(len(body))
         connection_type = (http.client.HTTPSConnection if upstream.host is None
                            else http.client.HTTPConnection)
-        connection = connection_type(host, port, timeout=60)
+        target = (host, port) if upstream.host is not None else self.gateway.openai_address
+        connection = connection_type(*target, timeout=self.gateway.connect_timeout)
         try:
+            connection.connect()
+            if connection.sock is not None:
+                connection.sock.settimeout(READ_TIMEOUT)
             connection.request(self.command, upstream.path, body=body, headers=headers)
             response = connection.getresponse()
+        except (ValueError, UnicodeError):
+            # A key, path or method that HTTP cannot carry: say which part, never its value.
+            connection.close()
+            self._plain(500, "invalid upstream request: "
+                             f"{unsendable(self.command, upstream.path, headers)}")
+            return
         except (OSError, http.client.HTTPException) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc)
-            self._plain(503, f"upstream connect error: {reason}")
+            self._plain(503, f"upstream connect error: {host}:{port}: {failure_reason(exc)}")
             connection.close()
             return
         try:
@@ -165,12 +176,60 @@ def _force_model(body: bytes, model: str | None) -> bytes:
         return body
     try:
         request = json.loads(body or b"{}")
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or absurdly deep: the provider says so
         return body
     if not isinstance(request, dict):
         return body
     request["model"] = model
     return json.dumps(request).encode()
+
+
+def unsendable(method: str, path: str, headers: Mapping[str, str]) -> str:
+    """Which part of a request HTTP cannot carry, by name only (a header may hold a key)."""
+    for name, value in headers.items():
+        if not _printable(value):
+            return (f"the {name} header holds a control or non-ASCII character (check the "
+                    "Backend's key and the request's headers)")
+    if not _printable(path) or " " in path:
+        return "the path holds a space, a control or a non-ASCII character"
+    return f"the method {method!r} is not a valid HTTP method"
+
+
+def _printable(text: str) -> bool:
+    return all(" " <= char <= "~" or char == "\t" for char in text)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A short reason for a failed connection, as a person would say it."""
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, socket.gaierror):
+        return f"the name does not resolve ({exc.strerror})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__
+
+
+def unreachable(address: tuple[str, int], timeout: float = CONNECT_TIMEOUT) -> str | None:
+    """Why a TCP connection to ``address`` cannot be opened within ``timeout`` s, or None.
+
+    The name lookup counts against the timeout too: it runs on a daemon thread, because
+    ``getaddrinfo`` takes no timeout and a dead DNS server holds it for ten seconds or more.
+    """
+    outcome: list[str | None] = []
+
+    def attempt() -> None:
+        try:
+            socket.create_connection(address, timeout=timeout).close()
+        except OSError as exc:
+            outcome.append(failure_reason(exc))
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=attempt, name="reachability", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return outcome[0] if outcome else f"no answer within {timeout:g} s"
 
 
 def port_is_free(host: str, port: int) -> bool:

@@ -7,13 +7,13 @@ import errno
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sandbox.errors import PortInUse
+from sandbox.errors import PortInUse, RuntimeUnavailable
 from sandbox.mock_provider import MockProvider
 from sandbox.profiles import Profile
 from sandbox.runtime import Applied, Progress, ResourceStatus, conditions_of
 from sandbox.scenarios import ResourceRef
 from sandbox.sim.control import SimCluster
-from sandbox.sim.gateway import SimGateway
+from sandbox.sim.gateway import OPENAI_ADDRESS, SimGateway, unreachable
 
 LOOPBACK = "127.0.0.1"
 
@@ -26,7 +26,8 @@ class SimRuntime:
 
     def __init__(self, profile: Profile, port: int, provider: str,
                  accepted_keys: Iterable[str] = (), token_delay: float = 0.02,
-                 mock_port: int = 0) -> None:
+                 mock_port: int = 0, openai_address: tuple[str, int] | None = None,
+                 preflight: bool = True) -> None:
         self.profile = profile
         self.provider = provider
         self.requested_port = port
@@ -35,10 +36,15 @@ class SimRuntime:
         self._accepted = tuple(accepted_keys)
         self._token_delay = token_delay
         self._mock_port = mock_port
+        self._openai_address = openai_address or OPENAI_ADDRESS
+        self._preflight = preflight
         self.gateway: SimGateway | None = None
 
     async def up(self, progress: Progress) -> None:
-        gateway = SimGateway(lambda: self.cluster.routes, LOOPBACK, self.requested_port)
+        if self.provider == "openai" and self._preflight:
+            await self._check_openai_reachable(progress)
+        gateway = SimGateway(lambda: self.cluster.routes, LOOPBACK, self.requested_port,
+                             self._openai_address)
         try:
             gateway.bind()
         except OSError as exc:
@@ -64,6 +70,18 @@ class SimRuntime:
             progress(f"mock provider listening on {self.mock.url}")
         progress(f"simulated control plane ready (GatewayClass {self.profile.gateway_class} "
                  "Accepted)")
+
+    async def _check_openai_reachable(self, progress: Progress) -> None:
+        """Fail in seconds, not a minute per request, when api.openai.com is out of reach."""
+        host, port = self._openai_address
+        progress(f"checking that {host}:{port} answers (--provider openai)")
+        problem = await asyncio.to_thread(unreachable, self._openai_address)
+        if problem is not None:
+            raise RuntimeUnavailable(
+                f"api.openai.com is not reachable from this machine ({host}:{port}: {problem}); "
+                "--provider openai sends every request there",
+                "check the internet connection (the simulated gateway connects directly and "
+                "does not use an HTTPS proxy), or use --provider mock to stay offline")
 
     async def apply(self, doc: Mapping[str, Any]) -> Applied:
         (kind, namespace, name), outcome = self.cluster.apply(doc)

@@ -16,6 +16,7 @@ import pytest
 from sandbox import mock_provider
 from sandbox.mock_provider import MockProvider
 from tests.conftest import OTHER_TOKEN, TOKEN
+from tests.helpers import run_cli
 
 BODY = {"model": "gpt-3.5-turbo", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -136,3 +137,53 @@ def test_the_standalone_file_runs_as_a_script_and_reports_a_taken_port() -> None
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_record_of_received_requests_stays_bounded(provider: MockProvider) -> None:
+    for _ in range(mock_provider.RECEIVED_LIMIT + 50):
+        provider.record(mock_provider.Received("POST", "/v1/chat/completions", "sk-…c5Ge",
+                                               "gpt-4o", 200))
+    post(provider, {"Authorization": f"Bearer {TOKEN}"})
+    assert len(provider.received) == mock_provider.RECEIVED_LIMIT
+    assert provider.received[-1].model == "gpt-3.5-turbo"  # the newest is kept
+
+
+@pytest.mark.parametrize("command", [("mock-provider",), ("doctor",), ("run", "--all")])
+@pytest.mark.parametrize("port", ["70000", "-1", "abc"])
+def test_a_port_out_of_range_is_refused_with_the_range(cli_env: dict[str, str],
+                                                       command: tuple[str, ...],
+                                                       port: str) -> None:
+    result = run_cli(*command, "--runtime", "sim", "--port", port, env=cli_env, timeout=20)
+    assert result.returncode == 2
+    assert f"{port!r} is not a TCP port" in result.stderr
+    assert "0 to 65535" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_port_zero_is_refused_where_it_cannot_work(cli_env: dict[str, str]) -> None:
+    result = run_cli("run", "--all", "--runtime", "kind", "--port", "0", env=cli_env)
+    assert result.returncode == 2
+    assert "--port 0 (any free port) works only with the simulated runtime" in result.stderr
+    doctor = run_cli("doctor", "--port", "0", env=cli_env)
+    assert "not checked: --port 0 (any free port) works only with --runtime sim" in doctor.stdout
+
+
+def test_mock_provider_port_8080_means_8080(cli_env: dict[str, str]) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "sandbox", "mock-provider", "--port",
+                                "8080"], env=cli_env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = process.communicate(timeout=2)
+    except subprocess.TimeoutExpired:  # listening: stop it and read what it said
+        process.terminate()
+        out, err = process.communicate(timeout=10)
+    # Either it listens on 8080 or says 8080 is taken (another test may hold it): never 8000.
+    assert ("listening on http://127.0.0.1:8080 " in out
+            or "cannot listen on 127.0.0.1:8080" in err), out + err
+    assert "8000" not in out + err
+
+
+def test_the_standalone_file_refuses_a_port_out_of_range() -> None:
+    result = subprocess.run([sys.executable, mock_provider.__file__, "--port", "70000"],
+                            capture_output=True, text=True, timeout=10, check=False)
+    assert result.returncode == 2
+    assert "0 to 65535" in result.stderr and "Traceback" not in result.stderr

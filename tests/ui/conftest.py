@@ -41,7 +41,8 @@ def make() -> AppFactory:
         def runtime_factory(chosen: Settings, name: str) -> Runtime:
             assert name == "sim"
             return runtime or SimRuntime(DEFAULT_PROFILE, chosen.port, chosen.provider,
-                                         [chosen.token], token_delay=0.0, mock_port=mock_port)
+                                         [chosen.token], token_delay=0.0, mock_port=mock_port,
+                                         preflight=False)  # no internet needed for openai
 
         return make_app(settings, load_catalog, runtime_factory,
                         lambda requested: ("sim", "Docker is not reachable (test)"))

@@ -1,0 +1,79 @@
+"""Odd characters in a key, a header, the path or the method give a clear error, never a crash.
+
+A copy-pasted key may carry a zero-width space, a header a café, a path a CR/LF. HTTP cannot
+carry them; the user gets told which part is wrong (never its value) and the run goes on.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from sandbox.catalog import load_catalog
+from sandbox.errors import RequestFailed
+from sandbox.events import Event, StepFinished
+from sandbox.exchange import new_client, send
+from sandbox.render import RenderedRequest, make_context
+from sandbox.runner import Walkthrough
+from sandbox.sim.runtime import SimRuntime
+from tests.conftest import TOKEN
+from tests.helpers import GATEWAY, backend, route
+
+CATALOG = load_catalog()
+BODY = b'{"model": "", "messages": [{"role": "user", "content": "hi"}]}'
+AUTH = ("Authorization", f"Bearer {TOKEN}")
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "named"), [
+    ("POST", "/openai\r\nX-Injected: 1", (AUTH,), "the path holds a control character (U+000D)"),
+    ("POST", "/openai", (AUTH, ("X-Note", "café ☕")),
+     "the X-Note header holds a non-ASCII character (U+00E9) at position 4"),
+    ("POST", "/openai", (("Authorization", f"Bearer {TOKEN}\u200b"),),
+     f"the Authorization header holds a non-ASCII character (U+200B) at position {len(TOKEN) + 8}"),
+    ("POST", "/openai", (("Authorization", f"Bearer {TOKEN}\r\nX-Evil: 1"),),
+     "the Authorization header holds a control character (U+000D)"),
+    ("GE T", "/openai", (AUTH,), "the method 'GE T' is not a valid HTTP method name"),
+    ("POST", "/openai", (AUTH, ("X Note", "x")), "the header name 'X Note' is not a valid"),
+], ids=["crlf-path", "nonascii-header", "zero-width-key", "crlf-key", "bad-method",
+        "bad-header-name"])
+async def test_an_unsendable_request_is_a_clear_request_failed(
+        sim: SimRuntime, method: str, path: str, headers: tuple[tuple[str, str], ...],
+        named: str) -> None:
+    ctx = make_context(CATALOG.get("passthrough"), TOKEN, "mock", sim.mock_upstream())
+    request = RenderedRequest(method, path, headers, BODY, False)
+    async with new_client() as client:
+        with pytest.raises(RequestFailed) as caught:
+            await send(client, request, sim.gateway_url, ctx, lambda chunk: None)
+    assert named in caught.value.message
+    assert "printable ASCII" in caught.value.hint
+    assert TOKEN not in str(caught.value)
+
+
+async def test_a_key_with_a_pasted_invisible_character_fails_its_steps_not_the_run(
+        sim: SimRuntime, capfd: pytest.CaptureFixture[str]) -> None:
+    events: list[Event] = []
+    odd = TOKEN + "\u200b"
+    async with new_client() as client:
+        walkthrough = Walkthrough(sim, client, events.append, odd, "mock")
+        results = [await walkthrough.run(CATALOG.get(i)) for i in ("setup", "passthrough")]
+    assert results[0].passed and not results[1].passed
+    failed = [e for e in events if isinstance(e, StepFinished) and e.outcome == "failed"]
+    assert failed and all("cannot be sent" in e.detail for e in failed)
+    assert TOKEN not in repr(events)
+    assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("key", [TOKEN + "€", TOKEN + "\r\nX-Evil: 1"], ids=["euro", "crlf"])
+async def test_the_gateway_answers_500_when_the_backends_key_cannot_be_sent(
+        sim: SimRuntime, key: str, capfd: pytest.CaptureFixture[str]) -> None:
+    upstream = sim.mock_upstream()
+    assert upstream is not None and sim.gateway is not None
+    for doc in (GATEWAY, backend({"kind": "Inline", "inline": key}, *upstream), route()):
+        await sim.apply(doc)
+    async with httpx.AsyncClient(trust_env=False) as client:
+        response = await client.post(sim.gateway_url + "/openai", content=BODY)
+    assert response.status_code == 500
+    assert response.text.startswith("invalid upstream request: the Authorization header holds")
+    assert TOKEN not in response.text
+    assert sim.gateway.failures == ()
+    assert "Traceback" not in capfd.readouterr().err
