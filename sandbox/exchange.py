@@ -78,6 +78,11 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, base_url: st
                     for delta in _deltas(events):
                         content.append(delta)
                         on_chunk(ctx.masker(delta))
+    except httpx.LocalProtocolError as exc:  # refused before sending: the gateway is not to blame
+        raise RequestFailed(f"the request cannot be sent as written: {_refusal(exc)}",
+                            "fix the request's method and headers: the method is one word "
+                            "(GET, POST, ...), header names have no spaces, and no value "
+                            "holds a line break or control character") from exc
     except httpx.HTTPError as exc:
         raise RequestFailed(
             f"could not reach the gateway at {url}: {ctx.masker(str(exc)) or type(exc).__name__}",
@@ -91,6 +96,12 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, base_url: st
         body=ctx.masker(_pretty(body)), content=ctx.masker("".join(content) or message or ""),
         model=model,
     )
+
+
+def _refusal(exc: httpx.LocalProtocolError) -> str:
+    """h11's reason, without a header value (it could be a key)."""
+    reason = str(exc)
+    return "Illegal header value" if reason.startswith("Illegal header value") else reason
 
 
 def _deltas(events: list[str]) -> list[str]:

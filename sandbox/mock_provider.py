@@ -14,6 +14,7 @@ never printed.
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import json
 import os
@@ -259,6 +260,12 @@ def _completion(model: str, text: str, request: dict[str, Any]) -> dict[str, Any
     }
 
 
+def _listen_hint(exc: OSError) -> str:
+    if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:
+        return "Pass --host with an address of this machine (the default is 127.0.0.1)."
+    return "Pass --port with a free port."
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="mock-provider", description="OpenAI-compatible mock provider that reveals masked keys"
@@ -272,8 +279,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         provider = MockProvider(keys, host=args.host, port=args.port)
     except OSError as exc:
-        print(f"mock-provider: cannot listen on {args.host}:{args.port}: {exc.strerror}. "
-              "Pass --port with a free port.", file=sys.stderr)
+        print(f"mock-provider: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}. "
+              f"{_listen_hint(exc)}", file=sys.stderr)
         return 2
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"mock provider listening on {provider.url} "

@@ -378,7 +378,14 @@ class WalkthroughScreen(Screen[None]):
             self.notify("Nothing sent yet: run a request step or press t.")
             return
         self.app.copy_to_clipboard(request.curl)
-        saved = save_last_curl(request.curl)
+        try:
+            saved = save_last_curl(request.curl)
+        except OSError as exc:  # a read-only or full cache: the clipboard copy still happened
+            self.notify(f"Copied as curl (terminal clipboard), but the fallback file could not "
+                        f"be written: {exc.strerror or exc} ({exc.filename}). Check that "
+                        "$XDG_CACHE_HOME (or ~/.cache) is writable.", title="Copied",
+                        severity="warning")
+            return
         self.notify(f"Copied as curl (terminal clipboard). Also saved to {saved} in case your "
                     "terminal has no clipboard support.", title="Copied")
 
