@@ -159,13 +159,13 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _where(exc: BaseException) -> str:
     """The exception's type and our innermost line; not its text, which could hold a key."""
-    frames = [frame for frame in traceback.extract_tb(exc.__traceback__)
-              if f"{os.sep}sandbox{os.sep}" in frame.filename]
-    if not frames:
+    package = Path(__file__).resolve().parent
+    ours = [frame for frame in traceback.extract_tb(exc.__traceback__)
+            if Path(frame.filename).resolve().is_relative_to(package)]
+    if not ours:
         return type(exc).__name__
-    last = frames[-1]
-    where = last.filename[last.filename.rindex(f"{os.sep}sandbox{os.sep}") + 1:]
-    return f"{type(exc).__name__} at {where}:{last.lineno}"
+    where = Path(ours[-1].filename).resolve().relative_to(package.parent)
+    return f"{type(exc).__name__} at {where}:{ours[-1].lineno}"
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
