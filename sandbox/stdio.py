@@ -19,8 +19,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
 
-EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # what a shell reports for `yes | head -1`
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))  # Windows has no SIGHUP
 FALLBACK_ERRORS = "agw-sandbox-ascii"
 
 # The few symbols our output uses, for streams whose encoding lacks them; anything else is "?".
