@@ -6,10 +6,11 @@ import argparse
 import asyncio
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from sandbox import __version__
+from sandbox import __version__, stdio
 from sandbox.errors import SandboxError
 from sandbox.settings import PROVIDERS, RUNTIMES, Settings, choose_runtime, resolve_token
 
@@ -24,6 +25,7 @@ def port_number(text: str) -> int:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a TCP port: use a number from 0 to 65535 (0 picks a free one)")
     return port
+EXIT_INTERNAL = 70  # EX_SOFTWARE from sysexits.h: a bug in agw-sandbox itself
 
 
 def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
@@ -133,16 +135,54 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    stdio.prepare_streams()
     try:
-        return _dispatch(parser, args)
+        return _main(argv)
+    except BrokenPipeError:  # the reader went away (`| head -1`): stop quietly, as `yes` does
+        stdio.discard_stdout()
+        return stdio.EXIT_BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = build_parser()
+    try:
+        with stdio.raise_on_stop_signals():
+            try:
+                args = parser.parse_args(argv)
+            finally:
+                sys.stdout.flush()  # --help into a closed pipe fails here, not at exit
+            code = _dispatch(parser, args)
+            sys.stdout.flush()  # a reader that left shows up here, not in Python's last flush
+            return code
     except SandboxError as exc:
-        print(f"agw-sandbox: {exc}", file=sys.stderr)
+        stdio.say(f"agw-sandbox: {exc}")
         return 2
+    except stdio.Terminated as exc:
+        stdio.say(f"agw-sandbox: stopped by {exc.signal_name}; everything it started has been "
+                  "stopped")
+        return exc.exit_code
     except KeyboardInterrupt:
-        print("agw-sandbox: interrupted; everything it started has been stopped", file=sys.stderr)
+        stdio.say("agw-sandbox: interrupted; everything it started has been stopped")
         return 130
+    except BrokenPipeError:
+        raise
+    except Exception as exc:  # the last resort: a bug must not end in a traceback either
+        if os.environ.get("AGW_SANDBOX_DEBUG"):
+            raise
+        stdio.say(f"agw-sandbox: internal error ({_where(exc)}); this is a bug in agw-sandbox\n"
+                  "  hint: rerun with AGW_SANDBOX_DEBUG=1 to see the details, and report them")
+        return EXIT_INTERNAL
+
+
+def _where(exc: BaseException) -> str:
+    """The exception's type and our innermost line; not its text, which could hold a key."""
+    package = Path(__file__).resolve().parent
+    ours = [frame for frame in traceback.extract_tb(exc.__traceback__)
+            if Path(frame.filename).resolve().is_relative_to(package)]
+    if not ours:
+        return type(exc).__name__
+    where = Path(ours[-1].filename).resolve().relative_to(package.parent)
+    return f"{type(exc).__name__} at {where}:{ours[-1].lineno}"
 
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -179,10 +219,23 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
 
 def _open_app(settings: Settings) -> int:
+    if not _on_a_terminal():
+        raise SandboxError("the app needs a terminal (stdin, stdout and stderr must be one)",
+                           "use `agw-sandbox run --all` for a walkthrough without the app")
     from sandbox.app import make_app
 
     app = make_app(settings)
-    app.run()
+    with stdio.call_on_stop_signals(lambda code: app.exit(return_code=code)) as stop:
+        app.run()
+    if stop.signum is not None:  # said after the app restored the terminal
+        raise stdio.Terminated(stop.signum)
     if app.return_code:
         return app.return_code
     return 0
+
+
+def _on_a_terminal() -> bool:
+    if os.environ.get("TEXTUAL_DRIVER"):  # a driver of its own (textual-serve's web driver)
+        return True
+    return all(stream is not None and stream.isatty()
+               for stream in (sys.stdin, sys.stdout, sys.stderr))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 import sys
 import textwrap
@@ -153,5 +154,11 @@ class JsonReport:
     def dump(self, out: TextIO = sys.stdout) -> None:
         scenarios = self.document["scenarios"]
         self.document["passed"] = bool(scenarios) and all(s["passed"] for s in scenarios)
-        json.dump(self.document, out, indent=2, ensure_ascii=False)
+        # Escapes keep the document valid JSON on a stream that cannot encode "…" or "✓".
+        json.dump(self.document, out, indent=2, ensure_ascii=not _is_unicode(out))
         out.write("\n")
+
+
+def _is_unicode(out: TextIO) -> bool:
+    encoding = getattr(out, "encoding", None) or "utf-8"
+    return codecs.lookup(encoding).name.startswith("utf")

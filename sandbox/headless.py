@@ -167,7 +167,8 @@ async def cluster_command(command: str, settings: Settings) -> int:
                          forward=command == "forward")
         if command == "forward":
             print(f"\nThe gateway is at {runtime.gateway_url} — for example:\n  curl -i "
-                  f"{runtime.gateway_url}/openai\nPress Ctrl+C to stop the port-forward.")
+                  f"{runtime.gateway_url}/openai\nPress Ctrl+C to stop the port-forward.",
+                  flush=True)
             shown = runtime.forward_state
             while True:  # report reconnects (a restarted pod) until Ctrl+C
                 await asyncio.sleep(1.0)
@@ -196,7 +197,13 @@ async def _down(settings: Settings, name: str) -> int:
         return 0
     print(f"Deleting the kind cluster {settings.cluster_name}…", flush=True)
     await cluster.delete_cluster(settings.cluster_name)
-    cluster.kubeconfig_path(settings.cluster_name).unlink(missing_ok=True)
+    kubeconfig = cluster.kubeconfig_path(settings.cluster_name)
+    try:
+        kubeconfig.unlink(missing_ok=True)
+    except OSError as exc:  # the cluster is gone all the same; a stale file is harmless
+        print(f"Deleted. (The old kubeconfig {kubeconfig} could not be removed: "
+              f"{exc.strerror or exc}.)")
+        return 0
     print("Deleted.")
     return 0
 

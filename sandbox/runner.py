@@ -213,7 +213,8 @@ def check_response(response: ResponseView, expect: Expectation, ctx: Context) ->
     seen = f"{response.status} {response.reason} in {response.latency_ms:.0f} ms"
     text = response.body + "\n" + response.content
     if expect.status is not None and response.status != expect.status:
-        raise StepFailed(f"expected status {expect.status}, got {seen}", _status_hint(response))
+        raise StepFailed(f"expected status {expect.status}, got {seen}",
+                         _status_hint(response, ctx.provider))
     if expect.model and not (response.model or "").startswith(expect.model):
         raise StepFailed(f"expected the answer to come from model {expect.model!r}, "
                          f"got {response.model!r}",
@@ -230,7 +231,7 @@ def check_response(response: ResponseView, expect: Expectation, ctx: Context) ->
     return seen
 
 
-def _status_hint(response: ResponseView) -> str:
+def _status_hint(response: ResponseView, provider: str) -> str:
     body = response.body
     if response.status == 401 and "didn't provide an API key" in body:
         return ("the provider got no key: check the Backend's authToken and, for SecretRef, "
@@ -244,11 +245,10 @@ def _status_hint(response: ResponseView) -> str:
                 "control, non-ASCII or invisible characters")
     if response.status == 500:
         return "the route's backend did not resolve: check the HTTPRoute's ResolvedRefs condition"
-    if response.status == 503 and "api.openai.com" in body:
-        return ("the gateway could not reach api.openai.com: check the internet connection or "
-                "proxy, or use --provider mock to stay offline")
     if response.status == 503:
-        return ("the gateway could not reach the provider: with --provider openai, check that "
-                "api.openai.com is reachable; with the mock, that the runtime is up "
+        if provider == "openai" or "api.openai.com" in body:
+            return ("the gateway could not reach api.openai.com: check this machine's internet "
+                    "connection (and proxy), or use --provider mock to work offline")
+        return ("the gateway could not reach the mock provider: is the runtime up? "
                 "(`agw-sandbox status`)")
     return "look at the response pane for the provider's own explanation"

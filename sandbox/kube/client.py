@@ -7,6 +7,7 @@ our own small types, never ``V1...`` objects.
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -84,17 +85,14 @@ class Kube:
 
     @classmethod
     def connect(cls, kubeconfig: str | None, context: str | None, controller: str = "") -> Kube:
-        from kubernetes.config import ConfigException, new_client_from_config
+        from kubernetes.config import new_client_from_config
 
         try:
             client = new_client_from_config(  # type: ignore[no-untyped-call]
                 config_file=kubeconfig, context=context,
                 persist_config=False)
-        except (ConfigException, OSError, TypeError) as exc:
-            where = f"context {context!r}" if context else "the current context"
-            raise RuntimeUnavailable(
-                f"cannot use {where} from {kubeconfig or '~/.kube/config'}: {exc}",
-                "check `kubectl config get-contexts`, or pass --context NAME") from exc
+        except Exception as exc:  # the file is the user's: any shape reaches the client's parser
+            raise kubeconfig_problem(exc, kubeconfig, context) from exc
         return cls(client, controller)
 
     @classmethod
@@ -232,6 +230,52 @@ class Kube:
                                    "are the CRDs installed? `agw-sandbox up` installs them")
         raise RuntimeUnavailable(f"the cluster failed to {action}: {message}",
                                  "retry; if it persists, check the API server")
+
+
+def kubeconfig_problem(exc: Exception, kubeconfig: str | None,
+                       context: str | None) -> RuntimeUnavailable:
+    """Say which kubeconfig file is wrong and how, for whatever the kubernetes client raised."""
+    from kubernetes.config import ConfigException
+
+    path = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+    where = path if kubeconfig or not os.environ.get("KUBECONFIG") else \
+        f"{path} (from KUBECONFIG)"
+    inspect = "`kubectl config view` shows what kubectl makes of it"
+    text = str(exc)
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:  # a YAML syntax error
+        problem = getattr(exc, "problem", None) or text.splitlines()[0]
+        return RuntimeUnavailable(
+            f"the kubeconfig {mark.name or where} is not valid YAML: {problem} "
+            f"(line {mark.line + 1}, column {mark.column + 1})",
+            f"fix that line, or point KUBECONFIG at another file; {inspect}")
+    if isinstance(exc, UnicodeDecodeError):
+        return RuntimeUnavailable(
+            f"the kubeconfig {where} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start})",
+            "is KUBECONFIG pointing at the right file? A kubeconfig is a YAML text file")
+    if isinstance(exc, OSError):
+        return RuntimeUnavailable(
+            f"cannot read the kubeconfig {exc.filename or where}: {exc.strerror or exc}",
+            "point KUBECONFIG at a readable kubeconfig file")
+    if "No configuration found" in text:
+        return RuntimeUnavailable(
+            f"no kubeconfig found at {where}",
+            "set KUBECONFIG to your kubeconfig file (or create ~/.kube/config); "
+            "without a cluster, `--runtime sim` works offline")
+    if "Expected object with name" in text and "contexts list" in text:
+        return RuntimeUnavailable(
+            f"there is no context {context!r} in the kubeconfig {where}",
+            "`kubectl config get-contexts` lists them; pass one with --context NAME")
+    if "Expected key current-context" in text:
+        return RuntimeUnavailable(
+            f"the kubeconfig {where} has no current context",
+            "pass --context NAME, or choose one with `kubectl config use-context NAME`")
+    if isinstance(exc, ConfigException):
+        return RuntimeUnavailable(f"cannot use the kubeconfig {where}: {text}", inspect)
+    return RuntimeUnavailable(
+        f"the kubeconfig {where} does not have the shape of a kubeconfig (clusters, contexts "
+        "and users must be lists of entries with a name)", inspect)
 
 
 def _content(obj: Mapping[str, Any]) -> Any:

@@ -48,10 +48,21 @@ async def delete_cluster(name: str) -> None:
 async def export_kubeconfig(name: str) -> Path:
     result = await run(["kind", "get", "kubeconfig", "--name", name], timeout=30)
     path = kubeconfig_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.touch(mode=0o600)
-    path.write_text(result.stdout)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(result.stdout)
+    except OSError as exc:
+        raise unwritable_cache(path, exc) from exc
     return path
+
+
+def unwritable_cache(path: Path, exc: OSError) -> RuntimeUnavailable:
+    """The sandbox's cache directory cannot be written (read-only HOME, a bad XDG_CACHE_HOME)."""
+    return RuntimeUnavailable(
+        f"cannot write {path}: {exc.strerror or exc}",
+        "point XDG_CACHE_HOME at a writable directory (the sandbox keeps the cluster's "
+        "kubeconfig there), e.g. `export XDG_CACHE_HOME=$(mktemp -d)`")
 
 
 def _helm_target(kubeconfig: Path | None, context: str | None) -> list[str]:

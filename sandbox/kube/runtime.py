@@ -62,10 +62,7 @@ class KubeRuntime:
     async def up(self, progress: Progress, forward: bool = True) -> None:
         self._progress = progress  # commands that change something are echoed through it
         await self._phase(progress, "preflight", lambda: self._preflight(forward))
-        await self._phase(progress, "cluster", self._prepare_cluster)
-        self.kube = await asyncio.to_thread(Kube.connect, str(self.kubeconfig) if
-                                            self.kubeconfig else None, self.context,
-                                            self.profile.controller_name)
+        await self._phase(progress, "cluster", self._prepare_and_connect)
         await self._phase(progress, "Kubernetes API", self._check_api)
         await self._phase(progress, f"Gateway API CRDs {self.profile.pins.gateway_api}",
                           self._gateway_api_crds)
@@ -114,6 +111,14 @@ class KubeRuntime:
             raise RuntimeUnavailable("; ".join(problems),
                                      "`agw-sandbox doctor` checks all of this again")
         return ", ".join(f"{c.name} {c.detail}" for c in checks if c.name != "port")
+
+    async def _prepare_and_connect(self) -> str | None:
+        """The cluster stage ends only once its kubeconfig and context are known to be usable."""
+        detail = await self._prepare_cluster()
+        self.kube = await asyncio.to_thread(Kube.connect, str(self.kubeconfig) if
+                                            self.kubeconfig else None, self.context,
+                                            self.profile.controller_name)
+        return detail
 
     async def _prepare_cluster(self) -> str | None:
         return f"context {self.context or '(current)'}"

@@ -378,7 +378,14 @@ class WalkthroughScreen(Screen[None]):
             self.notify("Nothing sent yet: run a request step or press t.")
             return
         self.app.copy_to_clipboard(request.curl)
-        saved = save_last_curl(request.curl)
+        try:
+            saved = save_last_curl(request.curl)
+        except OSError as exc:  # a read-only or full cache: the clipboard copy still happened
+            self.notify(f"Copied as curl (terminal clipboard), but the fallback file "
+                        f"{last_curl_path()} could not be written: {exc.strerror or exc}. "
+                        "Check that $XDG_CACHE_HOME (or ~/.cache) is writable.",
+                        title="Copied", severity="warning")
+            return
         self.notify(f"Copied as curl (terminal clipboard). Also saved to {saved} in case your "
                     "terminal has no clipboard support.", title="Copied")
 
@@ -415,10 +422,14 @@ class WalkthroughScreen(Screen[None]):
                 "this is a bug in agw-sandbox; the session is still usable"))
 
 
+def last_curl_path() -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "agw-sandbox" / "last-request.sh"
+
+
 def save_last_curl(command: str) -> Path:
     """The clipboard fallback: a keyless script file the user can open or run."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    path = base / "agw-sandbox" / "last-request.sh"
+    path = last_curl_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"#!/bin/sh\n# export AGW_SANDBOX_TOKEN first (or OPENAI_API_KEY)\n"
                     f"{command}\n")

@@ -1,0 +1,153 @@
+"""What a well-behaved command does with its standard streams and with SIGTERM and SIGHUP.
+
+Pipes that close early (``| head -1``), descriptors closed by the caller (``>&-``), streams that
+cannot encode our symbols (``PYTHONIOENCODING=ascii``) and stop signals all end in a short message
+and a meaningful exit code, never in a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import contextlib
+import functools
+import io
+import os
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import FrameType
+
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))  # Windows has no SIGHUP
+FALLBACK_ERRORS = "agw-sandbox-ascii"
+
+# The few symbols our output uses, for streams whose encoding lacks them; anything else is "?".
+ASCII_FALLBACK = {"✓": "+", "✗": "x", "–": "-", "—": "--", "·": "-", "━": "=", "…": "...",
+                  "→": "->", "“": '"', "”": '"', "‘": "'", "’": "'"}
+
+
+def _ascii_fallback(error: UnicodeError) -> tuple[str, int]:
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    unencodable = error.object[error.start:error.end]
+    return "".join(ASCII_FALLBACK.get(char, "?") for char in unencodable), error.end
+
+
+codecs.register_error(FALLBACK_ERRORS, _ascii_fallback)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP arrived. It unwinds like Ctrl+C, so every cleanup on that path runs."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def prepare_streams() -> None:
+    """Give the process usable stdin, stdout and stderr, whatever the caller handed over."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is None:  # the descriptor was closed when Python started
+            _reopen_as_devnull(fd)
+            setattr(sys, name, open(fd, "r" if fd == 0 else "w", encoding="utf-8",  # noqa: SIM115
+                                    closefd=False))
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            with contextlib.suppress(ValueError, io.UnsupportedOperation):
+                # Line buffering: progress shows up when piped (`| tee log`) and on a signal.
+                stream.reconfigure(errors=FALLBACK_ERRORS, line_buffering=True)
+
+
+def _reopen_as_devnull(fd: int) -> None:
+    """Occupy a closed descriptor so that no file or socket opened later takes its number."""
+    try:
+        os.fstat(fd)
+    except OSError:
+        null = os.open(os.devnull, os.O_RDWR)
+        if null != fd:
+            os.dup2(null, fd)
+            os.close(null)
+
+
+def say(message: str) -> None:
+    """Write a message to stderr; a stderr that is gone (closed pipe, hung-up terminal) is fine."""
+    with contextlib.suppress(OSError, ValueError):
+        print(message, file=sys.stderr, flush=True)
+
+
+def discard_stdout() -> None:
+    """After EPIPE: send what is still buffered to /dev/null, so the exit does not fail again."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+
+
+@contextlib.contextmanager
+def raise_on_stop_signals() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into :class:`Terminated` in the main thread."""
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        _ignore_repeats()
+        raise Terminated(signum)
+
+    with _handlers(stop):
+        yield
+
+
+@dataclass
+class Stop:
+    """Which stop signal arrived, if any."""
+
+    signum: int | None = None
+
+
+@contextlib.contextmanager
+def call_on_stop_signals(exit_app: Callable[[int], None]) -> Iterator[Stop]:
+    """For an asyncio app: SIGTERM and SIGHUP call ``exit_app(128 + signum)`` on its loop.
+
+    The app then leaves the way its own quit key does, restoring the terminal. Before its loop
+    runs (or after it ended), the signal raises :class:`Terminated` instead.
+    """
+    seen = Stop()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            _ignore_repeats()
+            raise Terminated(signum) from None
+        if seen.signum is None:
+            seen.signum = signum
+            loop.call_soon_threadsafe(functools.partial(exit_app, 128 + signum))
+
+    with _handlers(stop):
+        yield seen
+
+
+@contextlib.contextmanager
+def _handlers(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _ignore_repeats() -> None:
+    """A second signal must not cut the cleanup short (a handler, not SIG_IGN: that is inherited
+    by any child started meanwhile)."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, lambda signum, frame: None)

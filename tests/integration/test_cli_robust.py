@@ -1,0 +1,263 @@
+"""The CLI when its surroundings misbehave: closed pipes, odd encodings, no terminal, signals,
+unwritable caches and broken kubeconfigs. Each runs the CLI as a subprocess, as a user would."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.helpers import run_cli
+
+SIM = ("--runtime", "sim", "--port", "0")
+FAKES = REPO / "tests" / "fakes" / "bin"
+# A scenario that waits a long time for a resource nobody creates: time to send a signal.
+SLOW_SCENARIO = """\
+id: slow
+title: Waits for something that never comes
+summary: Used to stop a run in the middle.
+security: None.
+steps:
+  - id: wait
+    title: Wait for a Backend nobody applies
+    wait:
+      - resource: Backend/nobody
+        conditions: {Accepted: "True"}
+        timeout: 120
+"""
+
+
+def cli(*args: str, env: dict[str, str], **kwargs: object) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "sandbox", *args], env=env, text=True,
+                            **kwargs)  # type: ignore[call-overload]
+
+
+def no_traceback(text: str) -> None:
+    assert "Traceback" not in text and "Exception ignored" not in text, text
+
+
+# -- S20: pipes, closed descriptors, encodings ------------------------------------------------
+
+def test_a_reader_that_leaves_after_one_line_ends_the_run_quietly(
+        cli_env: dict[str, str]) -> None:
+    """`agw-sandbox run --all | head -1`: the shell's usual 141, no traceback."""
+    process = cli("run", "--all", *SIM, env=cli_env, stdout=subprocess.PIPE,
+                  stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()  # what `head -1` does after its line
+    returncode = process.wait(timeout=60)
+    stderr = process.stderr.read()
+    assert first.startswith("agw-sandbox")
+    no_traceback(stderr)
+    assert returncode == 141, stderr
+
+
+def test_json_into_a_pipe_closed_early_ends_quietly(cli_env: dict[str, str]) -> None:
+    """`agw-sandbox run --all --json | head -c 10` where head has gone before the document."""
+    process = cli("run", "--all", "--json", *SIM, env=cli_env, stdout=subprocess.PIPE,
+                  stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()
+    returncode = process.wait(timeout=60)
+    stderr = process.stderr.read()
+    no_traceback(stderr)
+    assert returncode == 141, stderr
+
+
+@pytest.mark.parametrize("redirect", [">&-", ">&- 2>&-"])
+def test_closed_standard_descriptors_do_not_crash_a_run(cli_env: dict[str, str],
+                                                        redirect: str) -> None:
+    """`agw-sandbox run --all >&-`: the run still happens and its exit code still says how."""
+    command = f'exec "{sys.executable}" -m sandbox run --all --runtime sim --port 0 {redirect}'
+    result = subprocess.run(["bash", "-c", command], env=cli_env, capture_output=True,
+                            text=True, timeout=60, check=False)
+    no_traceback(result.stderr)
+    assert result.returncode == 0, result.stderr
+
+
+def test_an_ascii_only_stdout_gets_ascii_symbols(cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "PYTHONIOENCODING": "ascii"}
+    result = run_cli("run", "--all", *SIM, env=env)
+    no_traceback(result.stderr)
+    assert result.returncode == 0, result.stderr
+    assert "agw-sandbox - runtime: simulated - provider: mock" in result.stdout
+    assert " + passthrough" in result.stdout and "4 passed, 0 failed" in result.stdout
+    as_json = run_cli("run", "inline", "--json", *SIM, env=env)
+    assert as_json.returncode == 0, as_json.stderr
+    document = json.loads(as_json.stdout)  # still valid JSON, the "…" of masked keys escaped
+    assert "sk-…" in json.dumps(document, ensure_ascii=False)
+
+
+# -- S22: SIGTERM and SIGHUP during a run -------------------------------------------------------
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])
+def test_a_stop_signal_during_a_run_says_so_and_stops_everything(
+        cli_env: dict[str, str], tmp_path: Path, stop: signal.Signals) -> None:
+    (tmp_path / "slow.yaml").write_text(SLOW_SCENARIO)
+    process = cli("run", "slow", *SIM, "--scenarios", str(tmp_path), env=cli_env,
+                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    seen = ""
+    while "Wait for a Backend nobody applies" not in seen:
+        line = process.stdout.readline()
+        assert line, seen
+        seen += line
+    ports = [int(p) for p in re.findall(r"listening on http://[\w.]+:(\d+)", seen)]
+    assert len(ports) == 2, seen  # the gateway and the mock provider
+    time.sleep(0.3)
+    process.send_signal(stop)
+    returncode = process.wait(timeout=30)
+    stderr = process.stderr.read()
+    no_traceback(stderr)
+    assert returncode == 128 + stop, stderr
+    assert f"agw-sandbox: stopped by {stop.name}; everything it started has been stopped" \
+        in stderr
+    for port in ports:
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0, port
+
+
+# -- S12: the app needs a terminal --------------------------------------------------------------
+
+@pytest.mark.parametrize("stdin", [subprocess.DEVNULL, None])
+def test_the_app_without_a_terminal_says_what_to_use_instead(cli_env: dict[str, str],
+                                                              stdin: int | None) -> None:
+    result = subprocess.run([sys.executable, "-m", "sandbox", *SIM], env=cli_env,
+                            stdin=stdin, capture_output=True, text=True, timeout=30,
+                            check=False)
+    no_traceback(result.stderr)
+    assert result.returncode == 2
+    assert "the app needs a terminal" in result.stderr
+    assert "agw-sandbox run --all" in result.stderr
+    assert "\x1b[" not in result.stdout + result.stderr  # nothing was drawn
+
+
+# -- S11: an unwritable cache -------------------------------------------------------------------
+
+def kind_env(cli_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """Fake kind/helm/kubectl on PATH, with the kind cluster already there."""
+    state = tmp_path / "state"
+    state.mkdir(exist_ok=True)
+    (state / "cluster-agw-sandbox").touch()
+    return {**cli_env, "PATH": f"{FAKES}:{cli_env['PATH']}", "FAKE_STATE": str(state),
+            "XDG_CACHE_HOME": "/proc/agw-sandbox-cache"}
+
+
+def test_status_with_an_unwritable_cache_names_the_directory(cli_env: dict[str, str],
+                                                             tmp_path: Path) -> None:
+    result = run_cli("status", "--runtime", "kind", env=kind_env(cli_env, tmp_path))
+    no_traceback(result.stderr)
+    assert result.returncode == 2, result.stderr
+    assert "cannot write /proc/agw-sandbox-cache/agw-sandbox/kubeconfig-agw-sandbox" \
+        in result.stderr
+    assert "XDG_CACHE_HOME" in result.stderr
+
+
+def test_up_with_an_unwritable_cache_fails_its_cluster_stage(
+        cli_env: dict[str, str], tmp_path: Path, podman_socket: str) -> None:
+    env = {**kind_env(cli_env, tmp_path), "DOCKER_HOST": podman_socket}
+    result = run_cli("up", "--runtime", "kind", "--port", "0", env=env)
+    no_traceback(result.stderr)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "stage “cluster” failed: cannot write /proc/agw-sandbox-cache/" in result.stderr
+    assert "hint: point XDG_CACHE_HOME at a writable directory" in result.stderr
+
+
+# -- S16: kubeconfig problems -------------------------------------------------------------------
+
+VALID_KUBECONFIG = """\
+apiVersion: v1
+kind: Config
+clusters:
+- cluster: {server: "https://127.0.0.1:1"}
+  name: c
+contexts:
+- context: {cluster: c, user: u}
+  name: ctx
+current-context: ctx
+users:
+- name: u
+  user: {}
+"""
+BROKEN_KUBECONFIGS = {
+    "yamlerr.yaml": ("apiVersion: v1\nclusters: [\n  - foo\n",
+                     "is not valid YAML: expected the node content, but found '-' (line 3"),
+    "garbage.yaml": (b"\xff\xfe\x00garbage", "is not UTF-8 text"),
+    "string.yaml": ('"just a string"\n', "does not have the shape of a kubeconfig"),
+    "badtypes.yaml": ("apiVersion: v1\nclusters: 5\ncontexts: 7\nusers: 3\ncurrent-context: x\n",
+                      "does not have the shape of a kubeconfig"),
+    "nocurrent.yaml": ("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n",
+                       "has no current context"),
+    "missing.yaml": (None, "no kubeconfig found at"),
+    "adir": ("dir", "Is a directory"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROKEN_KUBECONFIGS))
+def test_a_broken_kubeconfig_is_named_with_what_is_wrong(cli_env: dict[str, str],
+                                                         tmp_path: Path, name: str) -> None:
+    content, expected = BROKEN_KUBECONFIGS[name]
+    path = tmp_path / name
+    if content == "dir":
+        path.mkdir()
+    elif isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    result = run_cli("status", "--runtime", "cluster", env={**cli_env, "KUBECONFIG": str(path)})
+    no_traceback(result.stderr)
+    assert result.returncode == 2, result.stderr
+    assert str(path) in result.stderr and expected in result.stderr, result.stderr
+    assert "~/.kube/config" not in result.stderr.splitlines()[0]
+    assert "hint:" in result.stderr
+
+
+def test_a_context_is_checked_before_the_cluster_stage_is_ticked(cli_env: dict[str, str],
+                                                                 tmp_path: Path) -> None:
+    kubeconfig = tmp_path / "valid.yaml"
+    kubeconfig.write_text(VALID_KUBECONFIG)
+    env = {**cli_env, "PATH": f"{FAKES}:{cli_env['PATH']}", "KUBECONFIG": str(kubeconfig),
+           "FAKE_STATE": str(tmp_path / "state")}
+    result = run_cli("run", "--all", "--context", "nosuch", "--port", "0", env=env)
+    no_traceback(result.stderr)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "✓ cluster" not in result.stdout
+    assert f"stage “cluster” failed: there is no context 'nosuch' in the kubeconfig {kubeconfig}"\
+        in result.stderr
+    assert "kubectl config get-contexts" in result.stderr
+
+
+# -- S26: hints that point at the right thing ---------------------------------------------------
+
+def test_mock_provider_blames_a_bad_host_not_the_port(cli_env: dict[str, str]) -> None:
+    result = run_cli("mock-provider", "--host", "no such host!", "--port", "0", env=cli_env)
+    no_traceback(result.stderr)
+    assert result.returncode == 2
+    assert "--host" in result.stderr and "--port" not in result.stderr
+
+
+def test_no_traceback_even_for_a_bug(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """The last resort: an unexpected exception is a one-line message and exit code 70."""
+    hook = tmp_path / "sitecustomize.py"
+    hook.write_text("import sandbox.headless as h\n"
+                    "def boom(*a, **k):\n    raise ZeroDivisionError('sk-test-secret-value')\n"
+                    "h.scenarios = boom\n")
+    env = {**cli_env, "PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"}
+    result = run_cli("scenarios", env=env)
+    no_traceback(result.stderr)
+    assert result.returncode == 70
+    assert "internal error (ZeroDivisionError at" in result.stderr
+    assert "sk-test-secret-value" not in result.stderr
+    assert "AGW_SANDBOX_DEBUG=1" in result.stderr
+    debug = run_cli("scenarios", env={**env, "AGW_SANDBOX_DEBUG": "1"})
+    assert "Traceback" in debug.stderr and debug.returncode == 1

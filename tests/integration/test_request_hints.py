@@ -1,0 +1,78 @@
+"""Failure hints point at the real cause: a malformed request is not a gateway that is down,
+and a 503 with the real provider is not about the mock."""
+
+from __future__ import annotations
+
+import pytest
+
+from sandbox.catalog import load_catalog
+from sandbox.errors import RequestFailed
+from sandbox.events import ResponseView
+from sandbox.exchange import new_client, send
+from sandbox.render import Context, RenderedRequest, make_context
+from sandbox.runner import StepFailed, check_response
+from sandbox.scenarios import Expectation
+from sandbox.sim.runtime import SimRuntime
+from tests.conftest import TOKEN
+
+
+def context(provider: str) -> Context:
+    return make_context(load_catalog(()).get("inline"), TOKEN, provider, None)
+
+
+@pytest.mark.parametrize(("method", "headers", "reason"), [
+    ("GET X", (), "Illegal method characters"),
+    ("POST", (("Bad Header", "1"),), "Illegal header name b'Bad Header'"),
+    ("POST", (("Authorization", f"Bearer {TOKEN}\r\nX-Evil: 1"),), "Illegal header value"),
+])
+async def test_a_request_that_cannot_be_sent_is_not_blamed_on_the_gateway(
+        sim: SimRuntime, method: str, headers: tuple[tuple[str, str], ...],
+        reason: str) -> None:
+    request = RenderedRequest(method, "/openai", headers, b"{}", False)
+    async with new_client() as client:
+        with pytest.raises(RequestFailed) as caught:
+            await send(client, request, sim.gateway_url, context("mock"), lambda text: None)
+    error = caught.value
+    assert error.message.startswith(f"the request cannot be sent as written: {reason}")
+    assert "could not reach the gateway" not in str(error)
+    assert "agw-sandbox status" not in error.hint and "header names" in error.hint
+    assert TOKEN not in str(error) and "X-Evil" not in str(error)
+
+
+def test_a_down_gateway_is_still_called_unreachable() -> None:
+    import asyncio
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again before the request: nothing listens
+
+    async def attempt() -> RequestFailed:
+        async with new_client() as client:
+            try:
+                await send(client, RenderedRequest("GET", "/openai", (), None, False),
+                           f"http://127.0.0.1:{port}", context("mock"), lambda text: None)
+            except RequestFailed as exc:
+                return exc
+        raise AssertionError("the request should have failed")
+
+    error = asyncio.run(attempt())
+    assert "could not reach the gateway" in error.message and "agw-sandbox status" in error.hint
+
+
+UNAVAILABLE = ResponseView(503, "Service Unavailable", 12.0, (),
+                           "upstream connect error: Temporary failure in name resolution", "",
+                           None)
+
+
+def test_a_503_with_the_real_provider_names_openai_not_the_mock() -> None:
+    with pytest.raises(StepFailed) as caught:
+        check_response(UNAVAILABLE, Expectation(status=200), context("openai"))
+    assert "api.openai.com" in caught.value.hint
+    assert "mock" not in caught.value.hint.replace("--provider mock", "")
+
+
+def test_a_503_with_the_mock_points_at_the_runtime() -> None:
+    with pytest.raises(StepFailed) as caught:
+        check_response(UNAVAILABLE, Expectation(status=200), context("mock"))
+    assert "mock provider" in caught.value.hint and "api.openai.com" not in caught.value.hint
