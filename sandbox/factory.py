@@ -17,11 +17,6 @@ def make_runtime(settings: Settings, name: str, profile: Profile = DEFAULT_PROFI
         from sandbox.sim.runtime import SimRuntime
 
         return SimRuntime(profile, settings.port, settings.provider, [settings.token])
-    if settings.port == 0:
-        raise RuntimeUnavailable(
-            "--port 0 (any free port) works only with the simulated runtime",
-            f"the {name} runtime port-forwards to a fixed local port: give one from 1 to "
-            "65535, e.g. --port 8080 (or use --runtime sim)")
     if name == "kind":
         from sandbox.kube.runtime import KindRuntime
 

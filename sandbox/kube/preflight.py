@@ -55,8 +55,7 @@ async def check_tool(name: str) -> Check:
 
 def check_port(port: int) -> Check:
     if port == 0:
-        return Check("port", True, "not checked: --port 0 (any free port) works only with "
-                                   "--runtime sim; `up` needs a fixed port, 1 to 65535")
+        return Check("port", True, "0: any free port, picked when the gateway is started")
     if port_is_free("127.0.0.1", port):
         return Check("port", True, f"{port} is free on 127.0.0.1")
     return Check("port", False, f"{port} is already in use on 127.0.0.1",

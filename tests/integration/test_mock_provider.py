@@ -159,12 +159,9 @@ def test_a_port_out_of_range_is_refused_with_the_range(cli_env: dict[str, str],
     assert "0 to 65535" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_port_zero_is_refused_where_it_cannot_work(cli_env: dict[str, str]) -> None:
-    result = run_cli("run", "--all", "--runtime", "kind", "--port", "0", env=cli_env)
-    assert result.returncode == 2
-    assert "--port 0 (any free port) works only with the simulated runtime" in result.stderr
+def test_doctor_says_what_port_zero_means(cli_env: dict[str, str]) -> None:
     doctor = run_cli("doctor", "--port", "0", env=cli_env)
-    assert "not checked: --port 0 (any free port) works only with --runtime sim" in doctor.stdout
+    assert "0: any free port, picked when the gateway is started" in doctor.stdout
 
 
 def test_mock_provider_port_8080_means_8080(cli_env: dict[str, str]) -> None:
