@@ -45,8 +45,8 @@ async def test_the_step_pane_masks_a_key_that_yaml_would_quote() -> None:
         await pilot.press("down", "n")  # inline: past the explanation, at the Backend
         await settle(pilot)
         text = screen_text(app)
-        assert "inline: '*sk-…id`\\'" in text  # the masked value, quoted by YAML
         assert CORE not in text
+        assert "inline: '*sk-…id`\\'" in text  # the masked value, quoted by YAML
 
 
 @pytest.mark.parametrize("typed", [f"sk-{CORE}-é", f"sk-{CORE}\u200b", f"Bearer sk-{CORE}"])
@@ -98,5 +98,6 @@ async def test_the_copied_curl_runs_only_curl_when_pasted(tmp_path: Path) -> Non
         argv = json.loads(done.stdout)
         assert not list(tmp_path.rglob("pwned*")), "the pasted curl ran more than curl"
         headers = [argv[i + 1] for i, a in enumerate(argv) if a == "-H"]
-        assert headers[:2] == [f"X-Note: {hostile}", "Authorization: Bearer sk-test-pasted-key-0000"]
+        assert headers[:2] == [f"X-Note: {hostile}",
+                               "Authorization: Bearer sk-test-pasted-key-0000"]
         assert json.loads(argv[argv.index("-d") + 1])["messages"][0]["content"] == hostile
