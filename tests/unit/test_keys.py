@@ -64,3 +64,19 @@ def test_a_secret_variable_set_on_the_command_line_is_checked_too() -> None:
         make_context(scenario, TOKEN, "mock", None, {"token": f"sk-{CORE}\u200b"})
     assert "the key from --set token has an invisible" in caught.value.message
     assert CORE not in str(caught.value)
+
+
+def test_objects_that_hold_the_key_keep_it_out_of_their_repr() -> None:
+    """Tracebacks with locals (Textual's, rich's) print reprs: none of them may show the key."""
+    from rich.pretty import pretty_repr
+
+    from sandbox.render import render_request
+    from sandbox.scenarios import RequestSpec
+    from sandbox.settings import Settings
+
+    ctx = make_context(load_catalog().get("inline"), TOKEN, "mock", None)
+    request = render_request(RequestSpec("POST", "/openai", (("Authorization",
+                                                              "Bearer ${token}"),),
+                                         {"key": "${token}"}, False), ctx)
+    for holder in (Settings(token=TOKEN), ctx, request):
+        assert TOKEN not in repr(holder) and TOKEN not in pretty_repr(holder)
