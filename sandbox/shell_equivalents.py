@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sandbox.documents import dump
+from sandbox.errors import SandboxError
 from sandbox.profiles import FIELD_MANAGER
 from sandbox.render import Context, RenderedRequest, swap_secrets
 from sandbox.scenarios import ResourceRef, WaitFor
@@ -26,7 +27,8 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 def _env_name(ctx: Context, name: str) -> str:
     env = ctx.env_name(name)
     if not _ENV_NAME.fullmatch(env):  # never let a variable name carry shell syntax
-        raise ValueError(f"not a shell variable name: {env!r}")
+        raise SandboxError(f"secret variable {name!r} has no usable shell variable name",
+                           "name secret variables with letters, digits and underscores")
     return env
 
 

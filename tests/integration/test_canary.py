@@ -71,6 +71,7 @@ def test_an_accepted_key_is_in_no_output_and_no_file(cli_env: dict[str, str], tm
     for args in runs:
         result = run_cli(*args, env=env, cwd=tmp_path)
         assert result.returncode == 0, (args, result.stdout + result.stderr)
+        assert "Traceback" not in result.stderr
         for stream in (result.stdout, result.stderr):
             assert not leaks(stream, key), (args, leaks(stream, key))
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
