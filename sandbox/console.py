@@ -57,7 +57,7 @@ class TextReport:
                 if event.explain:
                     self._line(event.explain.rstrip(), 5)
             case CommandLogged() if self.verbose:
-                self._line("$ " + event.command, 5)
+                self._line("$ " + event.command)  # not indented: a heredoc's end must start a line
             case ManifestApplied():
                 self._line(f"applied {event.ref}: {event.outcome}", 5)
                 self._line(event.yaml.rstrip(), 9)

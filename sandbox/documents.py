@@ -74,8 +74,9 @@ def _plain(value: Any) -> Any:
 
 
 def dump(value: Any) -> str:
-    """Block-style YAML, keys in the order given, as a person would write it."""
-    return yaml.safe_dump(_plain(value), sort_keys=False, default_flow_style=False, width=100)
+    """Block-style YAML, keys in the order given, as a person would write it (``…`` as is)."""
+    return yaml.safe_dump(_plain(value), sort_keys=False, default_flow_style=False, width=100,
+                          allow_unicode=True)
 
 
 def dump_all(values: Iterator[Any] | list[Any]) -> str:

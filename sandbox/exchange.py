@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import shlex
 import time
 from collections.abc import Callable
 
 import httpx
 
+from sandbox import shell_equivalents
 from sandbox.errors import RequestFailed
 from sandbox.events import RequestView, ResponseView
-from sandbox.render import Context, RenderedRequest, shell_safe
+from sandbox.render import Context, RenderedRequest, masked_request
 
 
 def new_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
@@ -21,42 +21,11 @@ def new_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.Async
 
 
 def view_request(request: RenderedRequest, base_url: str, ctx: Context) -> RequestView:
-    url = base_url.rstrip("/") + request.path
-    body = request.body.decode("utf-8", "replace") if request.body else ""
-    headers = tuple((k, ctx.masker(v)) for k, v in request.headers)
-    return RequestView(request.method, url, headers, ctx.masker(body),
-                       as_curl(request, url, ctx))
-
-
-def as_curl(request: RenderedRequest, url: str, ctx: Context) -> str:
-    """A runnable curl; secrets become "$VAR" so the command carries no key."""
-    parts = ["curl", "-sS"]
-    if request.method != ("POST" if request.body else "GET"):
-        parts += ["-X", request.method]
-    parts.append(shlex.quote(url))
-    for key, value in request.headers:
-        parts += ["-H", _quote_keep_vars(shell_safe(f"{key}: {value}", ctx))]
-    if request.body:
-        compact = json.dumps(json.loads(request.body)) if _is_json(request.body) else \
-            request.body.decode("utf-8", "replace")
-        parts += ["-d", _quote_keep_vars(shell_safe(compact, ctx))]
-    return " ".join(parts)
-
-
-def _quote_keep_vars(text: str) -> str:
-    """Single-quote, but leave $VARS outside the quotes so the shell expands them."""
-    if "$" not in text:
-        return shlex.quote(text)
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`")
-    return f'"{escaped}"'
-
-
-def _is_json(body: bytes) -> bool:
-    try:
-        json.loads(body)
-    except ValueError:
-        return False
-    return True
+    """The request as the panes show it (secrets masked in the values) and as a keyless curl."""
+    shown = masked_request(request, ctx)
+    body = shown.body.decode("utf-8", "replace") if shown.body else ""
+    return RequestView(shown.method, base_url.rstrip("/") + shown.path, shown.headers, body,
+                       shell_equivalents.curl(request, base_url, ctx))
 
 
 async def send(client: httpx.AsyncClient, request: RenderedRequest, base_url: str, ctx: Context,

@@ -13,7 +13,7 @@ from sandbox.documents import dump_all
 from sandbox.errors import SandboxError
 from sandbox.events import Event, ScenarioFinished
 from sandbox.factory import make_runtime
-from sandbox.render import make_context, render_manifest, upstream_note
+from sandbox.render import make_context, render_manifest, shown_yaml, upstream_note
 from sandbox.scenarios import ApplyStep, Scenario
 from sandbox.settings import Settings
 
@@ -100,11 +100,10 @@ def manifests(settings: Settings, scenario_id: str, show_secrets: bool) -> int:
                        settings.overrides)
     docs = [doc for step in scenario.steps if isinstance(step, ApplyStep)
             for manifest in step.manifests for doc in render_manifest(manifest, ctx)]
-    text = dump_all(docs)
     note = upstream_note(ctx)
     if note:
         print(f"# {note} (the port is chosen when the runtime starts)", file=sys.stderr)
-    print(text if show_secrets else ctx.masker(text), end="")
+    print(dump_all(docs) if show_secrets else shown_yaml(docs, ctx), end="")
     return 0
 
 

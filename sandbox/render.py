@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sandbox.masking import Masker, mask_key
+from sandbox.documents import dump_all
+from sandbox.masking import Masker, map_strings, mask_key, secret_pattern
 from sandbox.profiles import PROFILES, Profile
 from sandbox.scenario_file import PLACEHOLDER
 from sandbox.scenarios import Expectation, Manifest, RequestSpec, RequestStep, Scenario
+from sandbox.settings import check_key
 
 TOKEN_ENV = {"mock": "AGW_SANDBOX_TOKEN", "openai": "OPENAI_API_KEY"}
 
@@ -20,12 +22,18 @@ TOKEN_ENV = {"mock": "AGW_SANDBOX_TOKEN", "openai": "OPENAI_API_KEY"}
 class Context:
     """The values a run substitutes, and which of them are secret."""
 
-    values: Mapping[str, str]
+    values: Mapping[str, str] = field(repr=False)  # holds the keys: kept out of tracebacks
     secret_names: frozenset[str]
     provider: str
     profile: Profile
     mock_upstream: tuple[str, int] | None = None
     masker: Masker = field(default_factory=Masker)
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        """Each secret variable that has a value, by name."""
+        return {name: self.values[name] for name in sorted(self.secret_names)
+                if self.values.get(name)}
 
     def env_name(self, variable: str) -> str:
         """The shell variable a copied command uses in place of a secret."""
@@ -42,6 +50,9 @@ def make_context(scenario: Scenario, token: str, provider: str,
     values.update(overrides or {})
     secret_names = frozenset(scenario.secret_variables)
     for name in secret_names:
+        if values.get(name):  # refused up front: an odd character would leak or break things
+            source = f"--set {name}" if name in (overrides or {}) else f"variable {name!r}"
+            values[name] = check_key(values[name], source)
         values[f"{name}_masked"] = mask_key(values.get(name, ""))
     masker = Masker(values[name] for name in secret_names if values.get(name))
     return Context(values, secret_names, provider, PROFILES[scenario.profile], mock_upstream,
@@ -92,26 +103,59 @@ def upstream_note(ctx: Context) -> str | None:
 class RenderedRequest:
     method: str
     path: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes | None
+    headers: tuple[tuple[str, str], ...] = field(repr=False)
+    body: bytes | None = field(repr=False)
     stream: bool
+    payload: Any = field(default=None, repr=False)  # the body before encoding, for masking
 
 
 def render_request(spec: RequestSpec, ctx: Context) -> RenderedRequest:
     headers = [(k, str(substitute(v, ctx.values))) for k, v in spec.headers]
-    body: bytes | None = None
+    payload: Any = None
     if spec.body is not None:
         payload = substitute(spec.body, ctx.values)
-        if isinstance(payload, str):
-            body = payload.encode()
-        else:
+        if not isinstance(payload, str):
             if spec.stream and isinstance(payload, dict):
                 payload = {**payload, "stream": True}
-            body = json.dumps(payload, indent=2).encode()
             if not any(k.lower() == "content-type" for k, _ in headers):
                 headers.append(("content-type", "application/json"))
     return RenderedRequest(spec.method, str(substitute(spec.path, ctx.values)), tuple(headers),
-                           body, spec.stream)
+                           encode_body(payload), spec.stream, payload)
+
+
+def encode_body(payload: Any, compact: bool = False) -> bytes | None:
+    """The bytes sent for a payload: text as it is, anything else as JSON."""
+    if payload is None:
+        return None
+    if isinstance(payload, str):
+        return payload.encode()
+    if compact:
+        return json.dumps(payload, ensure_ascii=False).encode()
+    return json.dumps(payload, indent=2).encode()
+
+
+def masked_request(request: RenderedRequest, ctx: Context) -> RenderedRequest:
+    """The request as it may be shown: secrets masked in the values, before any encoding."""
+    payload = ctx.masker.values(request.payload)
+    return replace(request, path=ctx.masker(request.path),
+                   headers=tuple((ctx.masker(k), ctx.masker(v)) for k, v in request.headers),
+                   body=encode_body(payload), payload=payload)
+
+
+def shown_yaml(docs: Iterable[Any], ctx: Context) -> str:
+    """Manifests as YAML for the screen: every secret masked before the YAML is written."""
+    return dump_all([ctx.masker.values(doc) for doc in docs])
+
+
+def swap_secrets(value: Any, ctx: Context, stand_in: Callable[[str], str]) -> Any:
+    """A copy of ``value`` with each secret, in every string, replaced by ``stand_in(name)``."""
+    secrets = ctx.secrets
+    pattern = secret_pattern(secrets.values())
+    if pattern is None:
+        return value
+    names = {secret: name for name, secret in secrets.items()}
+    return map_strings(value, lambda text: pattern.sub(lambda m: stand_in(names[m.group(0)]),
+                                                       text))
 
 
 def expectation(step: RequestStep, ctx: Context) -> Expectation:
@@ -121,12 +165,3 @@ def expectation(step: RequestStep, ctx: Context) -> Expectation:
         tuple(substitute(t, ctx.values) for t in merged.contains),
         tuple(substitute(t, ctx.values) for t in merged.lacks),
     )
-
-
-def shell_safe(text: str, ctx: Context) -> str:
-    """``text`` with every secret replaced by ``$ENV_NAME``, for commands a user copies."""
-    for name in sorted(ctx.secret_names):
-        value = ctx.values.get(name)
-        if value:
-            text = text.replace(value, f"${ctx.env_name(name)}")
-    return ctx.masker(text)

@@ -13,7 +13,6 @@ from typing import Any
 import httpx
 
 from sandbox import checks, shell_equivalents
-from sandbox.documents import dump
 from sandbox.errors import ManifestRejected, SandboxError
 from sandbox.events import (
     CommandLogged,
@@ -37,7 +36,7 @@ from sandbox.render import (
     make_context,
     render_manifest,
     render_request,
-    shell_safe,
+    shown_yaml,
     upstream_note,
 )
 from sandbox.runtime import ResourceStatus, Runtime, poll_until_satisfied
@@ -158,13 +157,12 @@ class Walkthrough:
         note = upstream_note(state.ctx)
         outcomes = []
         for doc in docs:
-            text = dump(doc)
-            self.emit(CommandLogged(shell_equivalents.apply(shell_safe(text, state.ctx))))
+            self.emit(CommandLogged(shell_equivalents.apply(doc, state.ctx)))
             applied = await self.runtime.apply(doc)
             if applied.ref not in state.applied:
                 state.applied.append(applied.ref)
             is_backend = doc.get("kind") == state.ctx.profile.backend_kind
-            self.emit(ManifestApplied(applied.ref, applied.outcome, state.ctx.masker(text),
+            self.emit(ManifestApplied(applied.ref, applied.outcome, shown_yaml([doc], state.ctx),
                                       note if is_backend else None))
             outcomes.append(f"{applied.ref} {applied.outcome}")
         return "; ".join(outcomes)

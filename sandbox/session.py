@@ -15,7 +15,14 @@ from sandbox.catalog import Catalog
 from sandbox.documents import DocumentError, dump_all, load_all
 from sandbox.errors import ManifestRejected, SandboxError
 from sandbox.events import Event, RequestSent, RequestView, ResponseChunk, ResponseReceived
-from sandbox.render import Context, make_context, render_request, substitute
+from sandbox.render import (
+    Context,
+    make_context,
+    render_request,
+    shown_yaml,
+    substitute,
+    swap_secrets,
+)
 from sandbox.runtime import Progress, ResourceStatus, Runtime
 from sandbox.scenarios import (
     ApplyStep,
@@ -127,18 +134,14 @@ class Session:
         return [doc for m in step.manifests for doc in render_manifest(m, ctx)]
 
     def manifest_text(self, scenario: Scenario, step: ApplyStep, reveal: bool = False) -> str:
-        text = dump_all(self.documents(scenario, step))
-        return text if reveal else self.context(scenario).masker(text)
+        docs = self.documents(scenario, step)
+        return dump_all(docs) if reveal else shown_yaml(docs, self.context(scenario))
 
     def editable_text(self, scenario: Scenario, step: ApplyStep) -> str:
         """The manifests with every secret written as ``${name}``: editable, and keyless."""
         ctx = self.context(scenario)
-        text = dump_all(self.documents(scenario, step))
-        for name in sorted(ctx.secret_names):
-            value = ctx.values.get(name)
-            if value:
-                text = text.replace(value, "${" + name + "}")
-        return ctx.masker(text)
+        docs = swap_secrets(self.documents(scenario, step), ctx, lambda name: "${" + name + "}")
+        return shown_yaml(docs, ctx)
 
     def parse_edit(self, scenario: Scenario, text: str) -> list[dict[str, Any]]:
         """Validate edited YAML as the API server and the sandbox would; raise with the reason."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +22,7 @@ class Settings:
     runtime: str = "auto"
     provider: str = "mock"
     port: int = 8080
-    token: str = DEMO_TOKEN
+    token: str = field(default=DEMO_TOKEN, repr=False)  # kept out of tracebacks and logs
     scenario_dirs: tuple[Path, ...] = ()
     context: str | None = None
     cluster_name: str = "agw-sandbox"
@@ -29,16 +31,58 @@ class Settings:
 
 
 def resolve_token(provider: str, given: str | None, env: Mapping[str, str]) -> str:
-    """--token, then AGW_SANDBOX_TOKEN, then OPENAI_API_KEY (openai) or the demo key (mock)."""
-    token = given or env.get("AGW_SANDBOX_TOKEN")
+    """--token, then AGW_SANDBOX_TOKEN, then OPENAI_API_KEY (openai) or the demo key (mock).
+
+    An empty value counts as not given; any other value must pass :func:`check_key`.
+    """
+    sources = [("--token", given), ("AGW_SANDBOX_TOKEN", env.get("AGW_SANDBOX_TOKEN"))]
     if provider == "openai":
-        token = token or env.get("OPENAI_API_KEY")
-        if not token:
-            raise SandboxError(
-                "--provider openai needs an OpenAI API key and none was given",
-                "export OPENAI_API_KEY=... (or AGW_SANDBOX_TOKEN), or use --provider mock",
-            )
-    return (token or DEMO_TOKEN).strip()
+        sources.append(("OPENAI_API_KEY", env.get("OPENAI_API_KEY")))
+    for source, value in sources:
+        if value:
+            return check_key(value, source)
+    if provider == "openai":
+        raise SandboxError(
+            "--provider openai needs an OpenAI API key and none was given",
+            "export OPENAI_API_KEY=... (or AGW_SANDBOX_TOKEN), or use --provider mock",
+        )
+    return DEMO_TOKEN
+
+
+_AROUND = " \t\r\n"  # what a copy from a file or a terminal leaves around a key
+
+
+def check_key(key: str, source: str) -> str:
+    """``key`` without the blanks around it, or a :class:`SandboxError` saying what is wrong.
+
+    API keys are printable ASCII without spaces; anything else is a copy-paste accident
+    (a zero-width space, a tab, a line break) that would break the request or the manifest.
+    The message names the character's position, never the key.
+    """
+    stripped = key.strip(_AROUND)
+    offset = len(key) - len(key.lstrip(_AROUND))
+    hint = ("copy the key again (API keys are letters, digits and punctuation, without spaces), "
+            "or retype it")
+    if not stripped:
+        raise SandboxError(f"the key from {source} is blank", hint)
+    if re.match(r"bearer\s", stripped, re.IGNORECASE):
+        raise SandboxError(f"the key from {source} starts with 'Bearer '",
+                           "give the key alone: the sandbox adds 'Bearer ' where it is needed")
+    for index, char in enumerate(stripped):
+        if not " " < char < "\x7f":
+            raise SandboxError(f"the key from {source} has {_describe(char)} at position "
+                               f"{offset + index + 1} (of {len(key)} characters)", hint)
+    return stripped
+
+
+def _describe(char: str) -> str:
+    code = f"U+{ord(char):04X}"
+    name = unicodedata.name(char, "")
+    if char.isspace():
+        return f"a space, tab or line break ({code}{' ' + name if name else ''})"
+    if unicodedata.category(char) in ("Cc", "Cf"):
+        return f"an invisible or control character ({code}{' ' + name if name else ''})"
+    return f"a non-ASCII character ({code})"
 
 
 def choose_runtime(requested: str, context: str | None = None) -> tuple[str, str | None]:

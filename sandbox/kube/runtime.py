@@ -78,7 +78,7 @@ class KubeRuntime:
             await self._phase(progress, "mock provider running in the cluster",
                               self._mock_provider)
         if forward:
-            await self._phase(progress, f"port-forward to localhost:{self.port}",
+            await self._phase(progress, f"port-forward to 127.0.0.1:{self.port}",
                               self._port_forward)
 
     async def _phase(self, progress: Progress, name: str,
@@ -255,7 +255,7 @@ class KubeRuntime:
 
     @property
     def gateway_url(self) -> str:
-        return f"http://localhost:{self.port}"
+        return f"http://127.0.0.1:{self.port}"
 
     def mock_upstream(self) -> tuple[str, int] | None:
         if self.provider != "mock":

@@ -13,7 +13,8 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, RadioSet, Static
 
-from sandbox.settings import DEMO_TOKEN, Settings
+from sandbox.errors import SandboxError
+from sandbox.settings import DEMO_TOKEN, Settings, check_key
 
 
 @dataclass(frozen=True)
@@ -107,13 +108,13 @@ class ProviderScreen(Screen[ProviderChoice]):
         upstream = ("api.openai.com, with your key" if openai
                     else "the mock provider on this machine, with a demo key")
         if self.runtime == "sim":
-            where = f"localhost:{port}" if port else "a free local port"
+            where = f"127.0.0.1:{port}" if port else "a free local port"
             steps = [f"start the simulated gateway on {where}",
                      "start the simulated kgateway control plane (GatewayClass agentgateway)",
                      f"send requests through the gateway to {upstream}"]
         else:
             steps = ["create (or reuse) the kind cluster with kgateway and agentgateway",
-                     f"port-forward the gateway to localhost:{port}",
+                     f"port-forward the gateway to 127.0.0.1:{port}",
                      f"send requests through the gateway to {upstream}"]
         return "[b]What the setup will do[/b]\n" + "\n".join(
             f"  {n}. {s}" for n, s in enumerate(steps, start=1))
@@ -131,6 +132,12 @@ class ProviderScreen(Screen[ProviderChoice]):
             if not token:
                 self.notify("Type your OpenAI API key, or set OPENAI_API_KEY, or choose the mock "
                             "provider.", title="A key is needed", severity="error")
+                self.query_one("#key", Input).focus()
+                return
+            try:
+                token = check_key(token, "the key field")
+            except SandboxError as exc:
+                self.notify(exc.hint, title=exc.message, severity="error")
                 self.query_one("#key", Input).focus()
                 return
         elif token == "":

@@ -108,7 +108,7 @@ class SimRuntime:
     @property
     def gateway_url(self) -> str:
         port = self.gateway.port if self.gateway is not None else self.requested_port
-        return f"http://localhost:{port}"
+        return f"http://{LOOPBACK}:{port}"
 
     def mock_upstream(self) -> tuple[str, int] | None:
         return (LOOPBACK, self.mock.port) if self.mock is not None else None

@@ -21,7 +21,7 @@ def test_run_all_passes_every_scenario(cli_env: dict[str, str], tmp_path: Path) 
     for scenario in ("setup", "inline", "secret", "passthrough"):
         assert f"━━ {scenario}: PASSED" in result.stdout
     assert "kubectl apply --server-side --field-manager=agw-sandbox" in result.stdout
-    assert 'Authorization: Bearer $AGW_SANDBOX_TOKEN' in result.stdout
+    assert "'Authorization: Bearer '\"$AGW_SANDBOX_TOKEN\"" in result.stdout
 
 
 def test_no_key_is_printed_or_written_anywhere(cli_env: dict[str, str], tmp_path: Path) -> None:

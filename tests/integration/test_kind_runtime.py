@@ -140,7 +140,7 @@ async def test_up_walks_the_readiness_chain_and_forwards_the_gateway(
         "✓ kgateway v2.1.3 charts", "✓ kgateway controller ready",
         "✓ GatewayClass agentgateway accepted", "✓ Gateway agentgateway programmed",
         "✓ agentgateway proxy rolled out", "✓ mock provider running in the cluster",
-        "✓ port-forward to localhost"]
+        "✓ port-forward to 127.0.0.1"]
     assert all(line.endswith("s)") for line in done)  # each phase says how long it took
     echoed = [line for line in lines if line.startswith("$ ")]
     assert echoed[0] == ("$ kind create cluster --name agw-sandbox --image "
@@ -184,7 +184,7 @@ async def test_a_second_up_reuses_everything(fakes: Path, kmock: Any,
 @pytest.mark.parametrize(("failure", "stage", "message"), [
     ("kind-create", "cluster", "no space left on device"),
     ("helm-install", "kgateway v2.1.3 charts", "no such host"),
-    ("port-forward", "port-forward to localhost", "pod is not running"),
+    ("port-forward", "port-forward to 127.0.0.1", "pod is not running"),
 ])
 async def test_each_failing_stage_is_named_with_what_to_do(
         fakes: Path, kmock: Any, monkeypatch: pytest.MonkeyPatch, failure: str, stage: str,
@@ -310,13 +310,13 @@ async def test_forward_holds_until_ctrl_c_and_leaves_nothing_running(
                 assert line, "".join(seen)
                 seen.append(line)
         async with httpx.AsyncClient(trust_env=False) as client:
-            assert (await client.get(f"http://localhost:{port}/")).status_code == 404
+            assert (await client.get(f"http://127.0.0.1:{port}/")).status_code == 404
         cli.send_signal(signal.SIGINT)
         output = (await asyncio.wait_for(cli.stdout.read(), 30)).decode()
         await asyncio.wait_for(cli.wait(), 30)
     text = "".join(seen) + output
     assert "✓ Gateway API CRDs v1.4.0: already installed" in text
-    assert f"The gateway is at http://localhost:{port}" in text
+    assert f"The gateway is at http://127.0.0.1:{port}" in text
     assert "interrupted; everything it started has been stopped" in text
     assert "Traceback" not in text and TOKEN not in text
     assert cli.returncode == 130

@@ -194,8 +194,8 @@ async def test_copy_as_curl_uses_the_clipboard_and_a_keyless_file(
         await run_scenario(pilot, screen, "passthrough", [])
         await pilot.press("y")
         await pilot.pause()
-        assert app.clipboard.startswith("curl -sS http://localhost:")
-        assert '"Authorization: Bearer $AGW_SANDBOX_TOKEN"' in app.clipboard
+        assert app.clipboard.startswith("curl -sS http://127.0.0.1:")
+        assert "'Authorization: Bearer '\"$AGW_SANDBOX_TOKEN\"" in app.clipboard
         saved = tmp_path / "cache" / "agw-sandbox" / "last-request.sh"
         assert app.clipboard in saved.read_text() and TOKEN not in saved.read_text()
         assert str(saved) in notices(app)
