@@ -1,0 +1,8 @@
+"""The HTTP client the sandbox talks to gateways and download sites with: the one module that
+imports httpx. Everyone else takes these names from here (exchange.py builds the client)."""
+
+from __future__ import annotations
+
+from httpx import AsyncBaseTransport, AsyncClient, HTTPError, Timeout
+
+__all__ = ["AsyncBaseTransport", "AsyncClient", "HTTPError", "Timeout"]
