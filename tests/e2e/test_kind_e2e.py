@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from tests.helpers import run_cli
 
 pytestmark = pytest.mark.e2e
 CLUSTER = "agw-sandbox-e2e"
+COLLECT = Path(__file__).resolve().parents[2] / ".ci" / "collect-cluster-state.py"
 
 
 @pytest.fixture(scope="module")
@@ -37,6 +39,17 @@ def test_up_all_scenarios_and_down_on_kind(env: dict[str, str]) -> None:
         assert "4 passed, 0 failed" in walk.stdout
         status = run_cli("status", *common, env=env, timeout=120)
         assert status.returncode == 0, status.stdout
+    except BaseException:
+        save_cluster_state(env)
+        raise
     finally:
         down = run_cli("down", *common, env=env, timeout=600)
     assert down.returncode == 0 and "Deleted." in down.stdout
+
+
+def save_cluster_state(env: dict[str, str]) -> None:
+    """Before `down` deletes a failed cluster, keep its state where CI uploads it from."""
+    out = os.environ.get("AGW_SANDBOX_E2E_STATE")
+    if out:
+        subprocess.run([sys.executable, str(COLLECT), "--cluster-name", CLUSTER, "--out", out],
+                       env=env, timeout=300, check=False)

@@ -44,7 +44,8 @@ def test_the_tree_keeps_every_import_rule(tree: Path) -> None:
 
 @pytest.mark.parametrize(("module", "code", "complaint"), [
     ("sandbox/runner.py", "import docker", "sandbox.runner -> docker"),
-    ("sandbox/kube/cluster.py", "from kubernetes import client", "sandbox.kube.cluster -> kubernetes"),
+    ("sandbox/kube/cluster.py", "from kubernetes import client",
+     "sandbox.kube.cluster -> kubernetes"),
     ("sandbox/kube/runtime.py", "import httpx", "sandbox.kube.runtime -> httpx"),
     ("sandbox/kube/containers.py", "import httpx", "sandbox.kube.containers -> httpx"),
     ("sandbox/session.py", "from textual.app import App", "sandbox.session -> textual"),
