@@ -80,7 +80,7 @@ def _current_context() -> tuple[str, str]:
     try:
         name = json.loads(Path(path).read_text()).get("currentContext") or "default"
     except (OSError, ValueError, AttributeError):
-        return "default", path  # like the CLI: an unreadable file means the default context
+        return "default", _tilde(path)  # like the CLI: an unreadable file means "default"
     return str(name), _tilde(path)
 
 
