@@ -81,22 +81,26 @@ def test_actions_are_pinned_by_commit() -> None:
 
 
 def test_every_scenario_is_compared_with_the_simulation() -> None:
-    compare = next(step["run"] for step in steps() if "--compare-sim" in step.get("run", ""))
-    assert "run --all --runtime kind" in compare and "--json" in compare
-    assert "artifacts/comparison.json" in compare
+    e2e = next(step for step in steps() if "pytest tests/e2e --with-e2e" in step.get("run", ""))
+    assert e2e["env"]["E2E_ARTIFACTS"] == "${{ runner.temp }}/artifacts"
+    test = (REPO / "tests" / "e2e" / "test_kind_e2e.py").read_text()
+    assert '"run", "--all", "--compare-sim", "--json"' in test
+    assert 'os.environ.get("E2E_ARTIFACTS"' in test
 
 
 def test_a_failure_uploads_the_cluster_state() -> None:
-    collect = next(step for step in steps() if "collect-cluster-state.py" in step.get("run", ""))
-    assert collect["if"] == "failure()"
-    assert "--out \"$RUNNER_TEMP/artifacts/cluster-state\"" in collect["run"]
-    e2e = next(step for step in steps() if "pytest tests/e2e" in step.get("run", ""))
-    assert e2e["env"]["AGW_SANDBOX_E2E_STATE"].startswith("${{ runner.temp }}/artifacts/")
+    test = (REPO / "tests" / "e2e" / "test_kind_e2e.py").read_text()
+    # The test deletes its cluster in `finally`: the state is saved before that, on failure.
+    assert test.index("except BaseException:\n        save_cluster_state(env)") < test.index(
+        "finally:\n        down = ")
+    assert 'ARTIFACTS / "cluster-state"' in test
+    left = next(step for step in steps() if "collect-cluster-state.py" in step.get("run", ""))
+    assert left["if"] == "failure()" and '"$RUNNER_TEMP/artifacts/' in left["run"]
     upload = next(step for step in steps() if step.get("uses", "").startswith(
         "actions/upload-artifact@"))
     assert upload["if"] == "always()" and upload["with"]["path"] == "${{ runner.temp }}/artifacts"
     order = steps()
-    assert order.index(collect) < order.index(upload)
+    assert order.index(left) < order.index(upload)
 
 
 def test_every_run_block_is_valid_bash() -> None:
