@@ -3,6 +3,14 @@ imports httpx. Everyone else takes these names from here (exchange.py builds the
 
 from __future__ import annotations
 
-from httpx import AsyncBaseTransport, AsyncClient, HTTPError, Timeout
+from httpx import (
+    AsyncBaseTransport,
+    AsyncClient,
+    HTTPError,
+    InvalidURL,
+    LocalProtocolError,
+    Timeout,
+)
 
-__all__ = ["AsyncBaseTransport", "AsyncClient", "HTTPError", "Timeout"]
+__all__ = ["AsyncBaseTransport", "AsyncClient", "HTTPError", "InvalidURL", "LocalProtocolError",
+           "Timeout"]
