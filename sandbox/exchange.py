@@ -1,4 +1,4 @@
-"""Sending the test request to the gateway with httpx, streaming the answer as it arrives."""
+"""Sending the test request to the gateway over HTTP, streaming the answer as it arrives."""
 
 from __future__ import annotations
 
@@ -6,17 +6,23 @@ import json
 import time
 from collections.abc import Callable
 
-import httpx
-
 from sandbox import shell_equivalents
 from sandbox.errors import RequestFailed
 from sandbox.events import RequestView, ResponseView
+from sandbox.http_client import (
+    AsyncBaseTransport,
+    AsyncClient,
+    HTTPError,
+    InvalidURL,
+    LocalProtocolError,
+    Timeout,
+)
 from sandbox.render import Context, RenderedRequest, masked_request
 
 
-def new_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+def new_client(transport: AsyncBaseTransport | None = None) -> AsyncClient:
     """One client per run; tests inject a transport, everyone else gets real loopback HTTP."""
-    return httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(90.0, connect=5.0),
+    return AsyncClient(transport=transport, timeout=Timeout(90.0, connect=5.0),
                              trust_env=False)
 
 
@@ -28,7 +34,7 @@ def view_request(request: RenderedRequest, base_url: str, ctx: Context) -> Reque
                        shell_equivalents.curl(request, base_url, ctx))
 
 
-async def send(client: httpx.AsyncClient, request: RenderedRequest, base_url: str, ctx: Context,
+async def send(client: AsyncClient, request: RenderedRequest, base_url: str, ctx: Context,
                on_chunk: Callable[[str], None]) -> ResponseView:
     url = base_url.rstrip("/") + request.path
     problem = unsendable(request)
@@ -50,11 +56,11 @@ async def send(client: httpx.AsyncClient, request: RenderedRequest, base_url: st
                     for delta in _deltas(events):
                         content.append(delta)
                         on_chunk(ctx.masker(delta))
-    except (httpx.InvalidURL, httpx.LocalProtocolError, UnicodeError) as exc:
+    except (InvalidURL, LocalProtocolError, UnicodeError) as exc:
         # Their text may quote a header value, which may be the key: say it in our words.
         raise RequestFailed("the request cannot be sent: its method, path or a header holds "
                             "a character HTTP cannot carry", UNSENDABLE_HINT) from exc
-    except httpx.HTTPError as exc:
+    except HTTPError as exc:
         raise RequestFailed(
             f"could not reach the gateway at {url}: {ctx.masker(str(exc)) or type(exc).__name__}",
             "check that the runtime is up (`agw-sandbox status`) and the port is right",
@@ -148,10 +154,10 @@ def _pretty(body: str) -> str:
 async def fetch_text(url: str, timeout: float = 60.0) -> str:
     """Download a small text file (the Gateway API CRD bundle)."""
     try:
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as client:
+        async with AsyncClient(timeout=timeout, follow_redirects=True) as client:
             response = await client.get(url)
             response.raise_for_status()
-    except httpx.HTTPError as exc:
+    except HTTPError as exc:
         raise RequestFailed(f"could not download {url}: {exc}",
                             "check the internet connection (or a proxy: HTTPS_PROXY)") from exc
     return response.text

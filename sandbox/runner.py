@@ -10,8 +10,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from sandbox import checks, shell_equivalents
 from sandbox.errors import ManifestRejected, SandboxError
 from sandbox.events import (
@@ -30,6 +28,7 @@ from sandbox.events import (
     StepStarted,
 )
 from sandbox.exchange import send, view_request
+from sandbox.http_client import AsyncClient
 from sandbox.render import (
     Context,
     expectation,
@@ -72,7 +71,7 @@ class ScenarioState:
 
 
 class Walkthrough:
-    def __init__(self, runtime: Runtime, client: httpx.AsyncClient, emit: Emit, token: str,
+    def __init__(self, runtime: Runtime, client: AsyncClient, emit: Emit, token: str,
                  provider: str, overrides: Mapping[str, str] | None = None) -> None:
         self.runtime = runtime
         self.client = client

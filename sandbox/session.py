@@ -38,8 +38,7 @@ from sandbox.settings import Settings
 from sandbox.sim import admission
 
 if TYPE_CHECKING:  # keeps httpx and the runner out of the app's start-up
-    import httpx
-
+    from sandbox.http_client import AsyncClient
     from sandbox.runner import ScenarioState, Walkthrough
 
 
@@ -62,13 +61,13 @@ class ScenarioProgress:
 class Session:
     def __init__(self, settings: Settings, catalog: Catalog, runtime: Runtime,
                  emit: Callable[[Event], None],
-                 client_factory: Callable[[], httpx.AsyncClient] | None = None) -> None:
+                 client_factory: Callable[[], AsyncClient] | None = None) -> None:
         self.settings = settings
         self.catalog = catalog
         self.runtime = runtime
         self.emit = emit
         self._client_factory = client_factory
-        self._client: httpx.AsyncClient | None = None
+        self._client: AsyncClient | None = None
         self._walkthrough: Walkthrough | None = None
         self._states: dict[str, ScenarioState] = {}
         self.progress: dict[str, ScenarioProgress] = {
@@ -187,11 +186,11 @@ class Session:
         """True when anything answers HTTP on the gateway's address (a 404 counts)."""
         if self._client is None:
             return False
-        import httpx
+        from sandbox.http_client import HTTPError
 
         try:
             await self._client.get(self.runtime.gateway_url + "/", timeout=2.0)
-        except httpx.HTTPError:
+        except HTTPError:
             return False
         return True
 

@@ -98,14 +98,14 @@ def choose_runtime(requested: str, context: str | None = None) -> tuple[str, str
     from sandbox.kube.containers import probe_docker
 
     try:
-        probe_docker(timeout=2.0)
+        docker = probe_docker(timeout=2.0)
     except RuntimeUnavailable as exc:
         return "sim", f"{exc.message}; using the simulated runtime (offline, in-process)"
     import shutil
 
     missing = [tool for tool in CLUSTER_TOOLS if shutil.which(tool) is None]
     if missing:
-        return "sim", (f"Docker answers, but {', '.join(missing)} "
+        return "sim", (f"Docker answers at {docker.endpoint}, but {', '.join(missing)} "
                        f"{'is' if len(missing) == 1 else 'are'} not installed (see "
                        "`agw-sandbox doctor`); using the simulated runtime")
-    return "kind", None
+    return "kind", f"Docker answers at {docker.endpoint}; using the kind runtime"

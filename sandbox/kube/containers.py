@@ -1,13 +1,36 @@
-"""Talking to the Docker daemon through the docker SDK (imported here only, and lazily)."""
+"""Talking to the Docker daemon through the docker SDK (imported here only, and lazily).
+
+The daemon is looked for where the `docker` CLI looks: ``DOCKER_HOST``, then ``DOCKER_CONTEXT``,
+then the current context in ``~/.docker/config.json``, then the default socket. Docker Desktop,
+colima, OrbStack and Rancher Desktop often live only in a context.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from sandbox.errors import RuntimeUnavailable
 
 DOCKER_HINT = ("start Docker (Docker Desktop, or `sudo systemctl start docker`) and check that "
                "`docker info` works; or use the offline simulation with --runtime sim")
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+KIND_ON_PODMAN = "KIND_EXPERIMENTAL_PROVIDER=podman"
+
+
+@dataclass(frozen=True)
+class DockerEndpoint:
+    """Where the daemon is expected, and which setting said so (for every message about it)."""
+
+    url: str
+    source: str
+    tls: Any = field(default=None, repr=False)
+
+    def __str__(self) -> str:
+        return f"{self.url}, {self.source}"
 
 
 @dataclass(frozen=True)
@@ -17,35 +40,120 @@ class DockerInfo:
     cpus: int
     memory_bytes: int
     operating_system: str
+    endpoint: str = ""
+    podman: bool = False  # the answer came from podman's Docker-compatible API
+
+
+def resolve_endpoint() -> DockerEndpoint:
+    """The endpoint the `docker` CLI would use, or :class:`RuntimeUnavailable` naming the setting
+    that points nowhere (a context that does not exist)."""
+    from docker.errors import DockerException
+    from docker.utils import kwargs_from_env
+
+    if os.environ.get("DOCKER_HOST"):
+        try:
+            params = kwargs_from_env()
+        except DockerException as exc:  # DOCKER_TLS_VERIFY/DOCKER_CERT_PATH that don't add up
+            raise RuntimeUnavailable(f"DOCKER_HOST is set but unusable ({_short(exc)})",
+                                     "check DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH"
+                                     ) from exc
+        return DockerEndpoint(str(params["base_url"]), "set by DOCKER_HOST", params.get("tls"))
+    name = os.environ.get("DOCKER_CONTEXT")
+    where = f"context {name} (DOCKER_CONTEXT)"
+    if not name:
+        name, config = _current_context()
+        where = f"context {name} (currentContext in {config})"
+    if name == "default":
+        return DockerEndpoint(DEFAULT_SOCKET, "the default socket")
+    return _context_endpoint(name, where)
+
+
+def _current_context() -> tuple[str, str]:
+    """The CLI's ``currentContext`` and the config file it came from ("default" without one)."""
+    import json
+
+    from docker.utils.config import find_config_file
+
+    path = find_config_file()
+    if not path:
+        return "default", ""
+    try:
+        name = json.loads(Path(path).read_text()).get("currentContext") or "default"
+    except (OSError, ValueError, AttributeError):
+        return "default", _tilde(path)  # like the CLI: an unreadable file means "default"
+    return str(name), _tilde(path)
+
+
+def _context_endpoint(name: str, where: str) -> DockerEndpoint:
+    from docker.context import ContextAPI
+
+    try:
+        context = ContextAPI.get_context(name)
+    except Exception as exc:  # the SDK raises a bare Exception for a corrupted meta.json
+        raise RuntimeUnavailable(f"the Docker {where} cannot be read ({_short(exc)})",
+                                 "check `docker context ls`") from exc
+    if context is None or not context.Host:
+        raise RuntimeUnavailable(
+            f"the Docker {where} does not exist",
+            "pick one that exists: `docker context ls`, then `docker context use NAME` (or set "
+            "DOCKER_CONTEXT to it)")
+    return DockerEndpoint(str(context.Host), f"from {where}", context.TLSConfig)
 
 
 def probe_docker(base_url: str | None = None, timeout: float = 3.0) -> DockerInfo:
-    """Ask the daemon who it is; raise :class:`RuntimeUnavailable` saying why it can't be used."""
+    """Ask the daemon who it is; raise :class:`RuntimeUnavailable` saying where it was looked
+    for and why it can't be used."""
     import docker  # deferred: ~100 ms of imports that the simulated path never needs
     from docker.errors import DockerException
 
+    endpoint = DockerEndpoint(base_url, "as given") if base_url else resolve_endpoint()
     try:
-        client = (docker.DockerClient(base_url=base_url, timeout=int(timeout)) if base_url
-                  else docker.from_env(timeout=int(timeout)))
+        client = docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls or False,
+                                     timeout=int(timeout),
+                                     use_ssh_client=endpoint.url.startswith("ssh://"))
     except DockerException as exc:
-        raise RuntimeUnavailable(f"the Docker daemon is not reachable ({_short(exc)})",
-                                 DOCKER_HINT) from exc
+        raise RuntimeUnavailable(
+            f"the Docker daemon is not reachable at {endpoint} ({_short(exc)})",
+            unreachable_hint()) from exc
     try:
         client.ping()
         version = client.version()
         info = client.info()
     except (DockerException, OSError) as exc:
-        raise RuntimeUnavailable(f"the Docker daemon is not answering ({_short(exc)})",
-                                 DOCKER_HINT) from exc
+        raise RuntimeUnavailable(
+            f"the Docker daemon is not answering at {endpoint} ({_short(exc)})",
+            unreachable_hint()) from exc
     finally:
         client.close()
+    components = {str(c.get("Name", "")) for c in version.get("Components") or []}
     return DockerInfo(
         version=str(version.get("Version", "?")),
         api_version=str(version.get("ApiVersion", "?")),
         cpus=int(info.get("NCPU") or 0),
         memory_bytes=int(info.get("MemTotal") or 0),
         operating_system=str(info.get("OperatingSystem", "?")),
+        endpoint=str(endpoint),
+        podman="Podman Engine" in components,
     )
+
+
+def podman_sockets() -> list[Path]:
+    """Where podman's Docker-compatible API listens when its socket unit runs."""
+    runtime_dir = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+    candidates = [Path(runtime_dir) / "podman" / "podman.sock", Path("/run/podman/podman.sock")]
+    return [path for path in candidates if path.exists()]
+
+
+def unreachable_hint() -> str:
+    """What to do when no daemon answers: start Docker, or use podman if that is what is here."""
+    if shutil.which("podman") is None:
+        return DOCKER_HINT
+    sockets = podman_sockets()
+    api = (f"export DOCKER_HOST=unix://{sockets[0]}" if sockets else
+           "start its Docker-compatible API (`systemctl --user start podman.socket`) and export "
+           "DOCKER_HOST=unix://$XDG_RUNTIME_DIR/podman/podman.sock")
+    return (f"podman is installed and kind runs on it: {api} and {KIND_ON_PODMAN}; or start "
+            "Docker, or use the offline simulation with --runtime sim")
 
 
 KNOWN_CAUSES = (
@@ -65,3 +173,8 @@ def _short(exc: Exception) -> str:
             return cause
     text = text.splitlines()[0] if text else type(exc).__name__
     return text if len(text) < 120 else text[:117] + "…"
+
+
+def _tilde(path: str) -> str:
+    home = str(Path.home())
+    return "~" + path[len(home):] if home != "/" and path.startswith(home + "/") else path

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 from dataclasses import dataclass
 
 from sandbox.errors import SandboxError
-from sandbox.kube.containers import probe_docker
+from sandbox.kube.containers import KIND_ON_PODMAN, DockerInfo, probe_docker
 from sandbox.proc import INSTALL_HINTS, run
 from sandbox.sim.gateway import port_is_free
 
@@ -32,12 +33,21 @@ def check_docker() -> Check:
         info = probe_docker()
     except SandboxError as exc:
         return Check("docker", False, exc.message, exc.hint)
-    detail = (f"Docker {info.version} (API {info.api_version}), {info.cpus} CPUs, "
-              f"{info.memory_bytes / 1024**3:.1f} GiB, {info.operating_system}")
+    engine = "Podman" if info.podman else "Docker"
+    detail = (f"{engine} {info.version} (API {info.api_version}), {info.cpus} CPUs, "
+              f"{info.memory_bytes / 1024**3:.1f} GiB, {info.operating_system}; "
+              f"at {info.endpoint}")
     if info.memory_bytes and info.memory_bytes < MIN_MEMORY:
-        return Check("docker", False, detail, "give Docker at least 4 GiB of memory for kind "
+        return Check("docker", False, detail, f"give {engine} at least 4 GiB of memory for kind "
                      "and kgateway")
-    return Check("docker", True, detail)
+    return Check("docker", True, detail, podman_note(info))
+
+
+def podman_note(info: DockerInfo) -> str:
+    """kind drives Docker unless told otherwise; on podman's API it needs the provider set."""
+    if not info.podman or os.environ.get("KIND_EXPERIMENTAL_PROVIDER") == "podman":
+        return ""
+    return f"this is podman's Docker-compatible API: kind runs on it with {KIND_ON_PODMAN}"
 
 
 async def check_tool(name: str) -> Check:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from tests.helpers import run_cli
 pytestmark = pytest.mark.e2e
 CLUSTER = "agw-sandbox-e2e"
 ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS", "e2e-artifacts"))
+COLLECT = Path(__file__).resolve().parents[2] / ".ci" / "collect-cluster-state.py"
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +46,15 @@ def test_up_all_scenarios_and_down_on_kind(env: dict[str, str]) -> None:
         assert walk.returncode == 0, walk.stderr
         status = run_cli("status", *common, env=env, timeout=120)
         assert status.returncode == 0, status.stdout
+    except BaseException:
+        save_cluster_state(env)
+        raise
     finally:
         down = run_cli("down", *common, env=env, timeout=600)
     assert down.returncode == 0 and "Deleted." in down.stdout
+
+
+def save_cluster_state(env: dict[str, str]) -> None:
+    """Before `down` deletes a failed cluster, keep its state beside the comparison."""
+    subprocess.run([sys.executable, str(COLLECT), "--cluster-name", CLUSTER,
+                    "--out", str(ARTIFACTS / "cluster-state")], env=env, timeout=300, check=False)
