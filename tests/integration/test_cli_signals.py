@@ -55,7 +55,7 @@ async def test_forward_shows_its_address_at_once_and_sigterm_stops_it(
                 line = (await cli.stdout.readline()).decode()
                 assert line, seen
                 seen += line
-        assert f"The gateway is at http://localhost:{port}" in seen
+        assert f"The gateway is at http://127.0.0.1:{port}" in seen
         assert listening(port)
         cli.send_signal(signal.SIGTERM)
         stderr = (await asyncio.wait_for(cli.stderr.read(), 30)).decode()

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from sandbox.catalog import load_catalog
-from sandbox.errors import RequestFailed
+from sandbox.errors import RequestFailed, SandboxError
 from sandbox.events import Event, StepFinished
 from sandbox.exchange import new_client, send
 from sandbox.render import RenderedRequest, make_context
@@ -49,17 +49,17 @@ async def test_an_unsendable_request_is_a_clear_request_failed(
     assert TOKEN not in str(caught.value)
 
 
-async def test_a_key_with_a_pasted_invisible_character_fails_its_steps_not_the_run(
+async def test_a_key_with_a_pasted_invisible_character_is_refused_before_any_step(
         sim: SimRuntime, capfd: pytest.CaptureFixture[str]) -> None:
     events: list[Event] = []
     odd = TOKEN + "\u200b"
     async with new_client() as client:
-        walkthrough = Walkthrough(sim, client, events.append, odd, "mock")
-        results = [await walkthrough.run(CATALOG.get(i)) for i in ("setup", "passthrough")]
-    assert results[0].passed and not results[1].passed
-    failed = [e for e in events if isinstance(e, StepFinished) and e.outcome == "failed"]
-    assert failed and all("cannot be sent" in e.detail for e in failed)
-    assert TOKEN not in repr(events)
+        with pytest.raises(SandboxError) as caught:
+            walkthrough = Walkthrough(sim, client, events.append, odd, "mock")
+            await walkthrough.run(CATALOG.get("passthrough"))
+    assert "U+200B" in str(caught.value) and "position 41" in str(caught.value)
+    assert TOKEN not in str(caught.value) and TOKEN not in repr(events)
+    assert not [e for e in events if isinstance(e, StepFinished)]
     assert "Traceback" not in capfd.readouterr().err
 
 
