@@ -203,6 +203,9 @@ KINDS = {
         Kind("gateway.networking.k8s.io/v1", "Gateway", "gateways", _top(GATEWAY_SPEC)),
         Kind("gateway.networking.k8s.io/v1", "HTTPRoute", "httproutes", _top(HTTPROUTE_SPEC)),
         Kind("gateway.kgateway.dev/v1alpha1", "Backend", "backends", _top(BACKEND_SPEC)),
+        # Placeholder until the schema generated from the v1.4.1 CRD lands here.
+        Kind("agentgateway.dev/v1alpha1", "AgentgatewayBackend", "agentgatewaybackends",
+             _top(OPEN)),
     )
 }
 
