@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sandbox import __version__, stdio
 from sandbox.errors import SandboxError
+from sandbox.profiles import DEFAULT_PROFILE, PROFILES
 from sandbox.settings import PROVIDERS, RUNTIMES, Settings, choose_runtime, resolve_token
 
 GATEWAY_PORT = 8080  # --port when not given; the mock provider's own default differs
@@ -50,7 +51,12 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                              "history)")
     parser.add_argument("--context", default=default(None),
                         help="kubeconfig context for --runtime cluster")
-    parser.add_argument("--cluster-name", default=default("agw-sandbox"), help="kind cluster name")
+    parser.add_argument("--profile", choices=list(PROFILES), default=default(DEFAULT_PROFILE.name),
+                        help="the API the scenarios teach: kgateway-v2.1 (the default: kgateway's "
+                             "'Manage API keys' guide) or agentgateway-v1.4 (today's release)")
+    parser.add_argument("--cluster-name", default=default(None),
+                        help="kind cluster name (default: one per profile, agw-sandbox for "
+                             "kgateway-v2.1 and agw-sandbox-v1-4 for agentgateway-v1.4)")
     parser.add_argument("--install-kgateway", action="store_true", default=default(False),
                         help="with --context: install kgateway if it is missing, without asking")
 
@@ -129,9 +135,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
         runtime=args.runtime, provider=args.provider, port=port,
         token=resolve_token(args.provider, args.token, os.environ),
         scenario_dirs=tuple(args.scenarios), context=args.context,
-        cluster_name=args.cluster_name, overrides=_overrides(getattr(args, "set", [])),
-        install_kgateway=args.install_kgateway,
+        cluster_name=_cluster_name(args), overrides=_overrides(getattr(args, "set", [])),
+        install_kgateway=args.install_kgateway, profile=args.profile,
     )
+
+
+def _cluster_name(args: argparse.Namespace) -> str:
+    """One kind cluster per profile: their Gateway API CRDs cannot share a cluster."""
+    return str(args.cluster_name or PROFILES[args.profile].cluster_name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -197,7 +208,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from sandbox import headless
 
         port = GATEWAY_PORT if args.port is None else args.port
-        return asyncio.run(headless.doctor(port, args.cluster_name))
+        return asyncio.run(headless.doctor(port, _cluster_name(args)))
     settings = settings_from(args)
     from sandbox import headless
 

@@ -48,8 +48,8 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
         chosen.insert(0, catalog.get("setup"))  # every scenario needs the Gateway first
     runtime = make_runtime(settings, runtime_name, ask=ask_on_terminal)
     text = TextReport(sys.stdout, verbose) if not as_json else None
-    report = JsonReport({"runtime": runtime.name, "label": runtime.label,
-                         "provider": settings.provider})
+    report = JsonReport({"profile": settings.profile, "runtime": runtime.name,
+                         "label": runtime.label, "provider": settings.provider})
 
     recorder = compare.Recorder()
 
@@ -64,7 +64,8 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
 
     results: list[ScenarioFinished] = []
     if text is not None:
-        print(f"agw-sandbox · runtime: {runtime.label} · provider: {settings.provider}")
+        print(f"agw-sandbox · profile: {settings.profile} · runtime: {runtime.label} · "
+              f"provider: {settings.provider}")
     try:
         await runtime.up(on_progress)
         report.document["gateway_url"] = runtime.gateway_url
@@ -160,7 +161,8 @@ async def cluster_command(command: str, settings: Settings) -> int:
     assert isinstance(runtime, KubeRuntime)
     if command == "status":
         return await _status(runtime)
-    print(f"agw-sandbox {command} · runtime: {runtime.label} · provider: {settings.provider}")
+    print(f"agw-sandbox {command} · profile: {settings.profile} · runtime: {runtime.label} · "
+          f"provider: {settings.provider}")
     try:
         await runtime.up(lambda line: print(f"  {line}", flush=True),
                          forward=command == "forward")
@@ -210,6 +212,7 @@ async def _down(settings: Settings, name: str) -> int:
 async def _status(runtime: KubeRuntime) -> int:
     from sandbox.kube.runtime import KindRuntime
 
+    print(f"· profile {runtime.profile.name}: {runtime.profile.description}")
     if isinstance(runtime, KindRuntime):
         from sandbox.kube import cluster
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.errors import RuntimeUnavailable, SandboxError
+from sandbox.profiles import DEFAULT_PROFILE, PROFILES, Profile
 
 DEMO_TOKEN = "sk-test-agw-sandbox-demo-key-0001"
 RUNTIMES = ("auto", "kind", "cluster", "sim")
@@ -28,6 +29,11 @@ class Settings:
     cluster_name: str = "agw-sandbox"
     overrides: Mapping[str, str] = field(default_factory=dict)
     install_kgateway: bool = False  # consent to install kgateway into a cluster you brought
+    profile: str = DEFAULT_PROFILE.name  # which API (and versions) the scenarios teach
+
+    @property
+    def api_profile(self) -> Profile:
+        return PROFILES[self.profile]
 
 
 def resolve_token(provider: str, given: str | None, env: Mapping[str, str]) -> str:
