@@ -189,7 +189,9 @@ class AgentgatewayBackends:
         data = secrets(name)
         value = None if data is None else (data.get(key_name) or "").strip()
         if value is not None and key_name == DEFAULT_SECRET_KEY:
-            value = _strip_bearer(value)  # only the default key has its "Bearer " removed
+            # Only the default key loses a "Bearer " prefix, case-sensitively and after the
+            # trim (GetSecretDataAuth): "Bearer " alone is left as the key "Bearer".
+            value = value.removeprefix("Bearer ").strip()
         if value:
             return _with_key(accepted, value, drop_empty=True)
         message = (self.missing_secret_message(namespace, name) if data is None else
