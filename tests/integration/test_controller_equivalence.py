@@ -19,7 +19,7 @@ from sandbox.runtime import conditions_of
 from sandbox.scenarios import ResourceRef
 from sandbox.sim.control import SimCluster
 from tests.conftest import OTHER_TOKEN, TOKEN
-from tests.controller_double import CONTROLLER_NAME, AgentgatewayDouble, ControllerDouble
+from tests.controller_double import AgentgatewayDouble, ControllerDouble
 from tests.helpers import (
     AGW_GATEWAY,
     GATEWAY,
