@@ -94,7 +94,8 @@ class SandboxApp(App[None]):
         from sandbox.screens.walkthrough import WalkthroughScreen
         from sandbox.session import Session
 
-        self.settings = replace(self.settings, provider=choice.provider, token=choice.token)
+        self.settings = replace(self.settings, provider=choice.provider, token=choice.token,
+                                profile=choice.profile)
         runtime = self.runtime_factory(self.settings, choice.runtime)
         screen: WalkthroughScreen | None = None
 

@@ -14,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, RadioSet, Static
 
 from sandbox.errors import SandboxError
+from sandbox.profiles import DEFAULT_PROFILE, PROFILES
 from sandbox.settings import DEMO_TOKEN, Settings, check_key
 
 
@@ -23,6 +24,7 @@ class ProviderChoice:
     token: str
     runtime: str
     notice: str | None
+    profile: str = DEFAULT_PROFILE.name
 
 
 class ProviderScreen(Screen[ProviderChoice]):
@@ -36,6 +38,11 @@ class ProviderScreen(Screen[ProviderChoice]):
   sandbox's demo key and tells you (masked) which key reached it.
 - **OpenAI**: real calls with your own key. The key is read from `OPENAI_API_KEY` or typed in
   the masked field; it is never shown or written to disk.
+
+## Choose an API profile
+
+- **kgateway v2.1**: the `Backend` API of kgateway's "Manage API keys" guide.
+- **agentgateway v1.4**: today's release, with its own `AgentgatewayBackend` API.
 """
 
     def __init__(self, settings: Settings, runtime: str, notice: str | None) -> None:
@@ -60,6 +67,12 @@ class ProviderScreen(Screen[ProviderChoice]):
                 yield Input(password=True, placeholder="sk-… (or set OPENAI_API_KEY)",
                             id="key")
                 yield Static(id="key-source")
+            yield Label("API profile")
+            with RadioSet(id="profile"):
+                for profile in PROFILES.values():
+                    yield RadioButton(f"{profile.title} ({profile.backend_kind})",
+                                      value=profile.name == self.settings.profile,
+                                      id=profile.name.replace(".", "_"))
             yield Static(id="plan")
             with Horizontal(id="provider-buttons"):
                 yield Button("Start", id="start", variant="primary")
@@ -93,6 +106,13 @@ class ProviderScreen(Screen[ProviderChoice]):
     def provider(self) -> str:
         return "openai" if self.query_one("#openai", RadioButton).value else "mock"
 
+    @property
+    def profile(self) -> str:
+        pressed = self.query_one("#profile", RadioSet).pressed_button
+        return next((name for name in PROFILES
+                     if pressed is not None and pressed.id == name.replace(".", "_")),
+                    self.settings.profile)
+
     @on(RadioSet.Changed)
     def _provider_changed(self) -> None:
         openai = self.provider == "openai"
@@ -110,10 +130,11 @@ class ProviderScreen(Screen[ProviderChoice]):
         if self.runtime == "sim":
             where = f"127.0.0.1:{port}" if port else "a free local port"
             steps = [f"start the simulated gateway on {where}",
-                     "start the simulated kgateway control plane (GatewayClass agentgateway)",
+                     f"start the simulated {PROFILES[self.profile].title} control plane "
+                     "(GatewayClass agentgateway)",
                      f"send requests through the gateway to {upstream}"]
         else:
-            steps = ["create (or reuse) the kind cluster with kgateway and agentgateway",
+            steps = [f"create (or reuse) the kind cluster with {PROFILES[self.profile].title}",
                      f"port-forward the gateway to 127.0.0.1:{port}",
                      f"send requests through the gateway to {upstream}"]
         return "[b]What the setup will do[/b]\n" + "\n".join(
@@ -142,5 +163,6 @@ class ProviderScreen(Screen[ProviderChoice]):
                 return
         elif token == "":
             token = DEMO_TOKEN
-        self.dismiss(ProviderChoice(self.provider, token, self.runtime, self.notice))
+        self.dismiss(ProviderChoice(self.provider, token, self.runtime, self.notice,
+                                    self.profile))
 

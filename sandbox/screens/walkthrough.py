@@ -102,6 +102,7 @@ class WalkthroughScreen(Screen[None]):
         bar = self.query_one(StatusBar)
         bar.runtime = self.session.runtime.label
         bar.provider = self.session.settings.provider
+        bar.profile = self.session.settings.profile
         self._refresh()
         self.query_one(ScenarioList).focus()
         self.start_runtime()

@@ -13,6 +13,7 @@ class StatusBar(Horizontal):
     cluster: reactive[str] = reactive("starting")
     gateway: reactive[str] = reactive("unknown")
     provider: reactive[str] = reactive("")
+    profile: reactive[str] = reactive("")  # the API profile, e.g. agentgateway-v1.4
     busy: reactive[str] = reactive("")
 
     def compose(self) -> ComposeResult:
@@ -29,6 +30,8 @@ class StatusBar(Horizontal):
         else:
             parts = [f"runtime [b]{self.runtime}[/]", f"cluster {self.cluster}",
                      f"gateway {dot} {self.gateway}", f"provider [b]{self.provider}[/]"]
+        if self.profile:
+            parts.insert(0, f"[b]{self.profile}[/]")
         if self.busy:
             parts.insert(0, f"[b]{self.busy}[/]")
         self.query_one("#status-text", Static).update("  ·  ".join(parts))
@@ -44,4 +47,4 @@ class StatusBar(Horizontal):
         if self.is_mounted:
             self._refresh_text()
 
-    watch_cluster = watch_gateway = watch_provider = watch_busy = watch_runtime
+    watch_cluster = watch_gateway = watch_provider = watch_busy = watch_profile = watch_runtime
