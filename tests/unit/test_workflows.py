@@ -112,7 +112,8 @@ def test_every_profile_runs_end_to_end_on_its_own_cluster() -> None:
     job = workflow["jobs"]["kind"]
     matrix = {entry["profile"]: entry["cluster"] for entry in job["strategy"]["matrix"]["include"]}
     assert matrix == CLUSTERS and set(matrix) == set(PROFILES)
-    assert job["env"] == {"E2E_PROFILE": "${{ matrix.profile }}", "CLUSTER": "${{ matrix.cluster }}"}
+    assert job["env"] == {"E2E_PROFILE": "${{ matrix.profile }}",
+                          "CLUSTER": "${{ matrix.cluster }}"}
 
 
 def test_every_run_block_is_valid_bash() -> None:
