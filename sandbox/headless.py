@@ -188,9 +188,11 @@ async def _down(settings: Settings, name: str) -> int:
     from sandbox.kube import cluster
 
     if name == "cluster":
+        profile = settings.api_profile
         print("agw-sandbox never deletes a cluster you brought (--context). Delete the "
-              "sandbox's resources with `kubectl delete -n kgateway-system backend,httproute "
-              "-l app=agentgateway` if you want them gone.")
+              f"sandbox's resources with `kubectl delete -n {profile.namespace} "
+              f"httproute/openai {profile.backend_kind.lower()}/openai secret/openai-secret "
+              "--ignore-not-found` if you want them gone.")
         return 1
     clusters = await cluster.kind_clusters()
     if settings.cluster_name not in clusters:

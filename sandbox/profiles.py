@@ -56,6 +56,8 @@ class Profile:
     backend_api: BackendApi = KGATEWAY_BACKENDS
     title: str = "kgateway v2.1"
     releases: tuple[str, str] = ("kgateway-crds", "kgateway")  # Helm: the CRDs, the controller
+    # Where the built-in scenarios for this profile live, under the scenarios directory.
+    scenario_dir: str = ""
 
     @property
     def backend_group(self) -> str:
@@ -134,6 +136,7 @@ AGENTGATEWAY_V1_4 = Profile(
     backend_api=AgentgatewayBackends(),
     title="agentgateway v1.4",
     releases=("agentgateway-crds", "agentgateway"),
+    scenario_dir="agentgateway-v1.4",
 )
 
 PROFILES = {p.name: p for p in (KGATEWAY_V2_1, AGENTGATEWAY_V1_4)}

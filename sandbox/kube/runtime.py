@@ -19,7 +19,7 @@ from sandbox.errors import RuntimeUnavailable, SandboxError, WaitTimeout
 from sandbox.kube import cluster
 from sandbox.kube.client import Kube
 from sandbox.kube.portforward import PortForward
-from sandbox.profiles import Profile
+from sandbox.profiles import PROFILES, Profile
 from sandbox.runtime import Applied, Progress, ResourceStatus
 from sandbox.scenarios import ResourceRef
 
@@ -66,9 +66,10 @@ class KubeRuntime:
         await self._phase(progress, "Kubernetes API", self._check_api)
         await self._phase(progress, f"Gateway API CRDs {self.profile.pins.gateway_api}",
                           self._gateway_api_crds)
-        await self._phase(progress, f"kgateway {self.profile.pins.chart_version} charts",
+        release = self.profile.releases[1]
+        await self._phase(progress, f"{release} {self.profile.pins.chart_version} charts",
                           self._kgateway_charts)
-        await self._phase(progress, "kgateway controller ready", self._controller_ready)
+        await self._phase(progress, f"{release} controller ready", self._controller_ready)
         await self._phase(progress, f"GatewayClass {self.profile.gateway_class} accepted",
                           self._gateway_class_accepted)
         await self._phase(progress, f"Gateway {self.profile.gateway_name} programmed",
@@ -130,7 +131,9 @@ class KubeRuntime:
         return self.kube
 
     async def _check_api(self) -> str:
-        return f"Kubernetes {await asyncio.to_thread(self._kube.server_version)}"
+        version = await asyncio.to_thread(self._kube.server_version)
+        await self._check_gateway_class_owner()
+        return f"Kubernetes {version}"
 
     async def _gateway_api_crds(self) -> str:
         crd = await asyncio.to_thread(self._kube.get, "CustomResourceDefinition", "",
@@ -139,7 +142,10 @@ class KubeRuntime:
         found = ((crd or {}).get("metadata") or {}).get("annotations", {}).get(BUNDLE_VERSION)
         if found == wanted:
             return "already installed"
-        if found and not self._agrees(f"Upgrade the Gateway API CRDs from {found} to {wanted}?"):
+        if found and refused_downgrade(found, wanted):
+            raise downgrade_refused(found, self.profile)
+        if found and not self._agrees(f"Upgrade the Gateway API CRDs from {found} to {wanted}?"
+                                      + _one_way(found, wanted)):
             raise RuntimeUnavailable(f"the cluster has Gateway API {found}, not {wanted}",
                                      "rerun with consent to upgrade, or use a cluster with "
                                      f"Gateway API {wanted}")
@@ -161,8 +167,9 @@ class KubeRuntime:
     async def _kgateway_charts(self) -> str:
         pins = self.profile.pins
         results = []
-        for release, chart, values in (("kgateway-crds", pins.crd_chart, ()),
-                                       ("kgateway", pins.chart, pins.helm_values)):
+        crds, controller = self.profile.releases
+        for release, chart, values in ((crds, pins.crd_chart, ()),
+                                       (controller, pins.chart, pins.helm_values)):
             version = await cluster.helm_release_version(release, self.profile, self.kubeconfig,
                                                          self.context)
             if version == pins.chart_version:
@@ -192,6 +199,20 @@ class KubeRuntime:
         ref = ResourceRef("GatewayClass", self.profile.gateway_class, "")
         return await self._wait_condition(ref, "Accepted", READY_TIMEOUT)
 
+    async def _check_gateway_class_owner(self) -> None:
+        """Both profiles' controllers claim the GatewayClass `agentgateway`: refuse to install
+        one beside the other (before anything is changed)."""
+        name = self.profile.gateway_class
+        found = await asyncio.to_thread(self._kube.get, "GatewayClass", "", name)
+        owner = ((found or {}).get("spec") or {}).get("controllerName")
+        if owner and owner != self.profile.controller_name:
+            raise RuntimeUnavailable(
+                f"GatewayClass {name} belongs to {owner}, not to "
+                f"{self.profile.controller_name} ({self.profile.name})"
+                + _owned_by_profile(owner),
+                "use a separate cluster for each profile (kind: --cluster-name), or remove the "
+                "other installation first")
+
     async def _wait_condition(self, ref: ResourceRef, ctype: str, timeout: float) -> str:
         deadline = time.monotonic() + timeout
         while True:
@@ -209,7 +230,7 @@ class KubeRuntime:
             await asyncio.sleep(1.0)
 
     async def _gateway_programmed(self) -> str:
-        manifest = builtin_dir() / "manifests" / "gateway.yaml"
+        manifest = builtin_dir() / self.profile.scenario_dir / "manifests" / "gateway.yaml"
         for doc in load_all(manifest.read_text()):
             await asyncio.to_thread(self._kube.apply, doc)
         ref = ResourceRef("Gateway", self.profile.gateway_name, self.profile.namespace)
@@ -221,7 +242,7 @@ class KubeRuntime:
                                        self.profile.proxy_deployment, READY_TIMEOUT)
 
     async def _mock_provider(self) -> str:
-        for doc in mock_provider_manifests(self.token):
+        for doc in mock_provider_manifests(self.token, self.profile.namespace):
             await asyncio.to_thread(self._kube.apply, doc)
         return await asyncio.to_thread(self._kube.wait_deployment, self.profile.namespace,
                                        "mock-provider", READY_TIMEOUT)
@@ -304,19 +325,57 @@ class KindRuntime(KubeRuntime):
         return outcome
 
 
+# Since v1.5 the Gateway API install carries the ValidatingAdmissionPolicy
+# safe-upgrades.gateway.networking.k8s.io; v1.6.0's denies every bundle-version matching
+# `v1.[0-5].\d+`, i.e. any older minor release.
+SAFE_UPGRADES_FROM = (1, 5)
+
+
+def refused_downgrade(found: str, wanted: str) -> bool:
+    """Whether the installed CRDs' admission policy refuses the CRDs ``wanted``."""
+    installed = _version(found)[:2]
+    return installed >= SAFE_UPGRADES_FROM and _version(wanted)[:2] < installed
+
+
+def downgrade_refused(found: str, profile: Profile) -> RuntimeUnavailable:
+    """A cluster with Gateway API >= v1.5 cannot take the older CRDs this profile pins."""
+    fits = [p.name for p in PROFILES.values() if p.pins.gateway_api == found]
+    return RuntimeUnavailable(
+        f"the cluster has the Gateway API {found} CRDs, and their admission policy "
+        "(ValidatingAdmissionPolicy safe-upgrades.gateway.networking.k8s.io) refuses the older "
+        f"{profile.pins.gateway_api} CRDs that the {profile.name} profile needs",
+        "use a separate cluster for each profile (kind: the default --cluster-name is "
+        f"{profile.cluster_name} for {profile.name})"
+        + (f", or use this cluster with --profile {fits[0]}" if fits else ""))
+
+
+def _one_way(found: str, wanted: str) -> str:
+    if _version(found) < SAFE_UPGRADES_FROM <= _version(wanted):
+        return (f" (one way: from {wanted} on, the cluster refuses Gateway API CRDs older than "
+                "v1.5.0, so it cannot go back)")
+    return ""
+
+
+def _owned_by_profile(controller: str) -> str:
+    other = next((p.name for p in PROFILES.values() if p.controller_name == controller), None)
+    return f": the {other} profile is installed on this cluster" if other else ""
+
+
 def _version(text: str) -> tuple[int, ...]:
     """``v3.16.2+g13654a5`` -> (3, 16, 2)."""
     numbers = text.lstrip("v").split("+")[0].split("-")[0].split(".")
     return tuple(int(n) for n in numbers if n.isdigit())
 
 
-def mock_provider_manifests(token: str) -> list[dict[str, Any]]:
+def mock_provider_manifests(token: str, namespace: str = "kgateway-system"
+                            ) -> list[dict[str, Any]]:
     """The in-cluster mock provider: its stdlib-only source in a ConfigMap, run by python."""
     from sandbox import mock_provider
 
     docs = load_all((Path(str(files("sandbox.assets"))) / "mock-provider.yaml").read_text())
     source = Path(mock_provider.__file__).read_text()
     for doc in docs:
+        doc["metadata"]["namespace"] = namespace  # beside the gateway of the profile
         if doc["kind"] == "ConfigMap":
             doc["data"] = {"mock_provider.py": source}
         elif doc["kind"] == "Secret":
