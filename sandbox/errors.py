@@ -10,6 +10,7 @@ boundary with ``raise ... from exc``. Each error carries a ``hint`` saying what 
     │   └── PortInUse        the local gateway port is taken
     ├── WaitTimeout          a resource did not reach the expected conditions in time
     ├── CommandFailed        a subprocess (kind, helm, kubectl, ...) exited non-zero
+    │   └── CommandTimedOut  ... or did not finish in time (and was stopped)
     └── RequestFailed        the test request could not be sent or its response not read
 """
 
@@ -82,6 +83,16 @@ class CommandFailed(SandboxError):
         self.stderr = stderr
         detail = stderr.strip().splitlines()[-1] if stderr.strip() else "no error output"
         super().__init__(f"`{' '.join(argv)}` exited with {returncode}: {detail}", hint)
+
+
+class CommandTimedOut(CommandFailed):
+    """A subprocess did not finish before its deadline; it has been killed."""
+
+    def __init__(self, argv: Sequence[str], timeout: float, stderr: str, hint: str = "") -> None:
+        super().__init__(argv, -9, stderr, hint)
+        tail = stderr.strip().splitlines()[-1] if stderr.strip() else ""
+        self.message = (f"`{' '.join(argv)}` did not finish within {timeout:g}s and was stopped"
+                        + (f" (its last words: {tail})" if tail else ""))
 
 
 class RequestFailed(SandboxError):

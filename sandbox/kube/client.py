@@ -18,6 +18,7 @@ from sandbox.profiles import FIELD_MANAGER
 from sandbox.runtime import Applied, ResourceStatus, conditions_of
 from sandbox.scenarios import ResourceRef
 
+DELETE_TIMEOUT = 60.0
 
 @dataclass(frozen=True)
 class Resource:
@@ -159,6 +160,10 @@ class Kube:
         namespace = str(metadata.get("namespace") or "default") if resource.namespaced else ""
         name = str(metadata.get("name"))
         before = self._fetch(resource, kind, namespace, name)
+        if before is not None and _terminating(before):
+            # Applied now, it would be patched and then removed anyway: let it go first.
+            self._wait_gone(resource, kind, namespace, name, DELETE_TIMEOUT)
+            before = None
         status, data = self.request(
             "PATCH", resource.path(namespace, name), body=dict(doc),
             query={"fieldManager": FIELD_MANAGER, "force": "true"},
@@ -170,13 +175,38 @@ class Kube:
         unchanged = _content(before) == _content(data)
         return Applied(ref, "unchanged" if unchanged else "configured")
 
-    def delete(self, kind: str, namespace: str, name: str) -> bool:
-        status, data = self.request("DELETE", resource_for(kind).path(namespace, name),
-                                    query={"propagationPolicy": "Foreground"})
+    def delete(self, kind: str, namespace: str, name: str,
+               timeout: float = DELETE_TIMEOUT) -> bool:
+        """Delete and wait until the object is gone, so the same name can be applied again.
+
+        Background propagation: the object itself goes as soon as its finalizers allow, and
+        the garbage collector removes what it owns afterwards.
+        """
+        resource = resource_for(kind)
+        status, data = self.request("DELETE", resource.path(namespace, name),
+                                    query={"propagationPolicy": "Background"})
         if status == 404:
             return False
         self._check(status, data, f"delete {kind} {namespace}/{name}")
+        self._wait_gone(resource, kind, namespace, name, timeout)
         return True
+
+    def _wait_gone(self, resource: Resource, kind: str, namespace: str, name: str,
+                   timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        interval = 0.05
+        while (obj := self._fetch(resource, kind, namespace, name)) is not None:
+            if time.monotonic() >= deadline:
+                finalizers = (obj.get("metadata") or {}).get("finalizers") or []
+                raise WaitTimeout(
+                    f"{kind} {namespace}/{name} is still being deleted after {timeout:g}s"
+                    + (f" (finalizers: {', '.join(map(str, finalizers))})" if finalizers
+                       else ""),
+                    "a finalizer holds it: look at `kubectl -n "
+                    f"{namespace or 'default'} get {resource.plural}/{name} -o yaml` and at "
+                    "the controller that owns the finalizer")
+            time.sleep(interval)
+            interval = min(interval * 2, 1.0)
 
     def status(self, ref: ResourceRef) -> ResourceStatus:
         obj = self.get(ref.kind, ref.namespace, ref.name)
@@ -232,6 +262,10 @@ class Kube:
                                    "are the CRDs installed? `agw-sandbox up` installs them")
         raise RuntimeUnavailable(f"the cluster failed to {action}: {message}",
                                  "retry; if it persists, check the API server")
+
+
+def _terminating(obj: Mapping[str, Any]) -> bool:
+    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
 
 
 def _content(obj: Mapping[str, Any]) -> Any:

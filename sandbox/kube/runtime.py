@@ -7,6 +7,7 @@ CRDs, kgateway charts, controller, GatewayClass, Gateway, proxy, mock provider, 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from importlib.resources import files
@@ -27,6 +28,7 @@ Fetch = Callable[[str], Awaitable[str]]
 Consent = Callable[[str], bool]
 BUNDLE_VERSION = "gateway.networking.k8s.io/bundle-version"
 MOCK_PORT = 8000
+CHECKSUM = "agw-sandbox/checksum"
 READY_TIMEOUT = 300.0
 
 
@@ -158,10 +160,19 @@ class KubeRuntime:
         results = []
         for release, chart, values in (("kgateway-crds", pins.crd_chart, ()),
                                        ("kgateway", pins.chart, pins.helm_values)):
-            version = await cluster.helm_release_version(release, self.profile, self.kubeconfig,
-                                                         self.context)
+            found = await cluster.helm_release(release, self.profile, self.kubeconfig,
+                                               self.context)
+            if found is not None and found.stuck:
+                raise RuntimeUnavailable(
+                    f"the Helm release {release} in {self.profile.namespace} is stuck in "
+                    f"{found.status} (an earlier install or upgrade was interrupted), so Helm "
+                    "refuses to touch it",
+                    f"repair it with `{self._repair(found)}`, then run `agw-sandbox up` again")
+            version = found.version if found is not None and found.status == "deployed" \
+                else None
             if version == pins.chart_version:
-                results.append(f"{release} present")
+                results.append(f"{release} present" + await self._check_values(release, chart,
+                                                                              values))
                 continue
             if not self._may_install(release, version):
                 raise RuntimeUnavailable(
@@ -173,6 +184,38 @@ class KubeRuntime:
                                        self.context, values, echo=self._progress)
             results.append(f"{release} installed")
         return ", ".join(results)
+
+    def _repair(self, release: cluster.Release) -> str:
+        return cluster.repair_command(release, self.profile, self.kubeconfig, self.context)
+
+    async def _check_values(self, release: str, chart: str,
+                            wanted: tuple[tuple[str, str], ...]) -> str:
+        """A release installed without our values (kgateway without agentgateway) is named now,
+        not after minutes of waiting for a GatewayClass that never comes."""
+        if not wanted:
+            return ""
+        values = await cluster.helm_values(release, self.profile, self.kubeconfig, self.context)
+        missing = tuple((key, value) for key, value in wanted
+                        if str(cluster.value_at(values, key)).lower() != value.lower())
+        if not missing:
+            return ""
+        settings = ", ".join(f"{key}={value}" for key, value in missing)
+        command = cluster.helm_command(
+            "upgrade", release, chart, "--version", self.profile.pins.chart_version,
+            "--reuse-values", *[a for k, v in missing for a in ("--set", f"{k}={v}")],
+            profile=self.profile, kubeconfig=self.kubeconfig, context=self.context)
+        if not self._agrees(f"The {release} release lacks {settings} (agentgateway is off). "
+                            f"Run `{command}`?"):
+            raise RuntimeUnavailable(
+                f"{release} {self.profile.pins.chart_version} is installed in context "
+                f"{self.context} without {settings}: it runs only the Envoy gateway, so there "
+                f"is no GatewayClass {self.profile.gateway_class} and nothing would serve the "
+                "sandbox's Gateway",
+                f"enable it with `{command}` (or rerun with --install-kgateway to let the "
+                "sandbox do it)")
+        await cluster.helm_install(release, chart, self.profile, self.kubeconfig, self.context,
+                                   missing, echo=self._progress, reuse_values=True)
+        return f" ({settings} turned on)"
 
     def _may_install(self, release: str, found: str | None) -> bool:
         verb = f"Upgrade {release} from {found} to" if found else f"Install {release}"
@@ -250,7 +293,9 @@ class KubeRuntime:
 
     @property
     def gateway_url(self) -> str:
-        return f"http://localhost:{self.port}"
+        # With --port 0 only the port-forward knows the port kubectl bound.
+        port = self.forward.local_port if self.forward is not None else self.port
+        return f"http://localhost:{port}"
 
     def mock_upstream(self) -> tuple[str, int] | None:
         if self.provider != "mock":
@@ -311,9 +356,15 @@ def mock_provider_manifests(token: str) -> list[dict[str, Any]]:
 
     docs = load_all((Path(str(files("sandbox.assets"))) / "mock-provider.yaml").read_text())
     source = Path(mock_provider.__file__).read_text()
+    # The pod reads both only when it starts: a checksum on its template makes a new key or new
+    # code roll the pod, as Helm charts do with checksum/config.
+    checksum = hashlib.sha256(b"\0".join([source.encode(), token.encode()])).hexdigest()
     for doc in docs:
         if doc["kind"] == "ConfigMap":
             doc["data"] = {"mock_provider.py": source}
         elif doc["kind"] == "Secret":
             doc["stringData"] = {"keys": token}
+        elif doc["kind"] == "Deployment":
+            template = doc["spec"]["template"].setdefault("metadata", {})
+            template.setdefault("annotations", {})[CHECKSUM] = checksum
     return [dict(doc) for doc in docs]

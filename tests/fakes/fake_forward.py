@@ -20,5 +20,6 @@ class Gateway(BaseHTTPRequestHandler):
 
 local, remote = int(sys.argv[1]), sys.argv[2]
 server = HTTPServer(("127.0.0.1", local), Gateway)
-print(f"Forwarding from 127.0.0.1:{local} -> {remote}", flush=True)
+# Like kubectl: port 0 means any free port, and the first line names the one bound.
+print(f"Forwarding from 127.0.0.1:{server.server_address[1]} -> {remote}", flush=True)
 server.serve_forever()

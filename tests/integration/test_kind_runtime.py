@@ -71,14 +71,47 @@ def calls(log: Path, tool: str) -> list[str]:
     return [line for line in log.read_text().splitlines() if line.startswith(tool + " ")]
 
 
-async def _controller(emulator: Any, programmed: bool = True, ready: bool = True) -> None:
-    """Plays kgateway: GatewayClass accepted, Gateways programmed, Deployments rolled out."""
-    gwclass = (kmock.resource("gateway.networking.k8s.io", "v1", "gatewayclasses"), None,
-               "agentgateway")
-    emulator.objects[gwclass] = {"apiVersion": "gateway.networking.k8s.io/v1",
-                                 "kind": "GatewayClass", "metadata": {"name": "agentgateway"},
-                                 "status": {"conditions": [{"type": "Accepted",
-                                                            "status": "True"}]}}
+AGW_CONTROLLER = "kgateway.dev/agentgateway"  # upstream's DefaultAgwControllerName
+
+
+def _route_status(emulator: Any, route: Any) -> dict[str, Any]:
+    """One parent per Gateway, as agentgateway's status syncer writes it (v2.1.x)."""
+    namespace = route["metadata"]["namespace"]
+    backends = kmock.resource("gateway.kgateway.dev", "v1alpha1", "backends")
+    parents = []
+    for parent in route["spec"].get("parentRefs", []):
+        missing = [ref for rule in route["spec"].get("rules", [])
+                   for ref in rule.get("backendRefs", [])
+                   if (backends, ref.get("namespace") or namespace, ref["name"])
+                   not in emulator.objects
+                   or emulator.objects[(backends, ref.get("namespace") or namespace,
+                                        ref["name"])].deleted]
+        resolved = ({"type": "ResolvedRefs", "status": "True", "reason": "ResolvedRefs",
+                     "message": ""} if not missing else
+                    {"type": "ResolvedRefs", "status": "False", "reason": "BackendNotFound",
+                     "message": f"kgateway Backend not found: "
+                                f"{missing[0].get('namespace') or namespace}/"
+                                f"{missing[0]['name']}"})
+        parents.append({"parentRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                      "namespace": parent.get("namespace") or namespace,
+                                      "name": parent["name"]},
+                        "controllerName": AGW_CONTROLLER,
+                        "conditions": [{"type": "Accepted", "status": "True",
+                                        "reason": "Accepted", "message": ""}, resolved]})
+    return {"parents": parents}
+
+
+async def _controller(emulator: Any, programmed: bool = True, ready: bool = True,
+                      agentgateway: bool = True) -> None:
+    """Plays kgateway: GatewayClass accepted, Gateways programmed, Deployments rolled out,
+    Backends accepted and route status written by the agentgateway controller."""
+    if agentgateway:  # kgateway creates the class only when agentgateway is enabled
+        gwclass = (kmock.resource("gateway.networking.k8s.io", "v1", "gatewayclasses"), None,
+                   "agentgateway")
+        emulator.objects[gwclass] = {
+            "apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass",
+            "metadata": {"name": "agentgateway"}, "spec": {"controllerName": AGW_CONTROLLER},
+            "status": {"conditions": [{"type": "Accepted", "status": "True"}]}}
     for name in ("kgateway", "agentgateway"):
         key = (kmock.resource("apps", "v1", "deployments"), "kgateway-system", name)
         emulator.objects[key] = {"apiVersion": "apps/v1", "kind": "Deployment",
@@ -95,6 +128,14 @@ async def _controller(emulator: Any, programmed: bool = True, ready: bool = True
                 obj.patch({"status": {"conditions": [
                     {"type": "Accepted", "status": "True", "reason": "Accepted"},
                     {"type": "Programmed", "status": "True", "reason": "Programmed"}]}})
+            if resource.plural == "backends" and not obj.get("status"):
+                obj.patch({"status": {"conditions": [
+                    {"type": "Accepted", "status": "True", "reason": "Accepted",
+                     "message": "Backend accepted"}]}})
+            if resource.plural == "httproutes":
+                status = _route_status(emulator, obj)
+                if obj.get("status") != status:
+                    obj.patch({"status": status})
         await asyncio.sleep(0.02)
 
 
@@ -109,13 +150,13 @@ async def controller(emulator: Any, **kwargs: bool) -> AsyncIterator[None]:
             await task
 
 
-def runtime(port: int | None = None, provider: str = "mock") -> KindRuntime:
+def runtime(port: int | None = None, provider: str = "mock", token: str = TOKEN) -> KindRuntime:
     async def fetch(url: str) -> str:
         assert url.endswith("/v1.4.0/standard-install.yaml")
         return CRD_BUNDLE
 
-    return KindRuntime(DEFAULT_PROFILE, port or free_port(), provider, TOKEN, "agw-sandbox",
-                       fetch)
+    return KindRuntime(DEFAULT_PROFILE, free_port() if port is None else port, provider, token,
+                       "agw-sandbox", fetch)
 
 
 @pytest.fixture
@@ -322,3 +363,155 @@ async def test_forward_holds_until_ctrl_c_and_leaves_nothing_running(
     assert cli.returncode == 130
     with socket.socket() as probe:  # the port-forward is gone with it
         assert probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+async def fetch_bundle(url: str) -> str:
+    return CRD_BUNDLE
+
+
+def your_kubeconfig(tmp_path: Path, emulator: Any, name: str = "mine") -> Path:
+    """A kubeconfig of your own whose context `name` reaches the emulator."""
+    config = tmp_path / f"kubeconfig-{name}"
+    config.write_text(f"""apiVersion: v1
+kind: Config
+clusters: [{{cluster: {{server: "{str(emulator.url).rstrip('/')}"}}, name: {name}}}]
+contexts: [{{context: {{cluster: {name}, user: me}}, name: {name}}}]
+users: [{{name: me, user: {{}}}}]
+current-context: {name}
+""")
+    return config
+
+
+def seed_release(fakes: Path, name: str, version: str = "v2.1.3", status: str = "deployed",
+                 values: str = "null") -> None:
+    state = fakes.parent / "state"
+    state.mkdir(exist_ok=True)
+    (state / f"release-{name}").write_text(version)
+    (state / f"status-{name}").write_text(status)
+    (state / f"values-{name}").write_text(values)
+
+
+async def test_route_status_from_the_agentgateway_controller_satisfies_a_route_wait(
+        fakes: Path, kmock: Any) -> None:
+    from sandbox.runtime import poll_until_satisfied
+    from sandbox.scenarios import ConditionExpectation, WaitFor
+    from tests.helpers import backend, route
+
+    sandbox = runtime()
+    async with controller(kmock):
+        await sandbox.up(lambda line: None, forward=False)
+        await sandbox.apply(backend({"kind": "Passthrough"}))
+        await sandbox.apply(route())
+        ref = ResourceRef("HTTPRoute", "openai", "kgateway-system")
+        wait = WaitFor(ref, (ConditionExpectation("Accepted", "True"),
+                             ConditionExpectation("ResolvedRefs", "True")), timeout=3.0)
+        reached = await poll_until_satisfied(sandbox, wait, lambda status: None)
+    assert [(c.type, c.status, c.reason) for c in reached.conditions] == [
+        ("Accepted", "True", "Accepted"), ("ResolvedRefs", "True", "ResolvedRefs")]
+
+
+async def test_port_zero_forwards_on_the_port_kubectl_picked(fakes: Path, kmock: Any,
+                                                             lines: list[str]) -> None:
+    sandbox = runtime(port=0)
+    async with controller(kmock):
+        try:
+            await sandbox.up(lines.append)
+            url = sandbox.gateway_url
+            assert not url.endswith(":0")
+            async with httpx.AsyncClient(trust_env=False) as client:
+                answer = await client.get(url + "/openai")
+            assert answer.status_code == 404
+        finally:
+            await sandbox.down()
+    assert any(line.startswith("✓ port-forward") and url in line for line in lines)
+
+
+async def test_a_second_up_with_another_key_restarts_the_mock_provider(
+        fakes: Path, kmock: Any) -> None:
+    from tests.conftest import OTHER_TOKEN
+
+    async def template_annotations() -> dict[str, str]:
+        assert sandbox.kube is not None
+        deployment = await asyncio.to_thread(sandbox.kube.get, "Deployment",
+                                             "kgateway-system", "mock-provider")
+        assert deployment is not None
+        return dict(deployment["spec"]["template"]["metadata"].get("annotations") or {})
+
+    async with controller(kmock):
+        sandbox = runtime()
+        await sandbox.up(lambda line: None, forward=False)
+        first = await template_annotations()
+        sandbox = runtime(token=OTHER_TOKEN)
+        await sandbox.up(lambda line: None, forward=False)
+        second = await template_annotations()
+        sandbox = runtime(token=OTHER_TOKEN)
+        await sandbox.up(lambda line: None, forward=False)
+        third = await template_annotations()
+    assert first and first != second, "the pod template did not change with the key"
+    assert second == third  # the same key and code leave the pod alone
+    assert TOKEN not in str(first) and OTHER_TOKEN not in str(second)
+
+
+async def test_kgateway_without_agentgateway_is_named_at_once_with_the_helm_command(
+        fakes: Path, kmock: Any, tmp_path: Path) -> None:
+    seed_release(fakes, "kgateway-crds")
+    seed_release(fakes, "kgateway")  # installed by someone, without agentgateway.enabled
+    config = your_kubeconfig(tmp_path, kmock)
+    mine = KubeRuntime(DEFAULT_PROFILE, free_port(), "mock", TOKEN, config, "mine",
+                       fetch=fetch_bundle, consent=lambda question: False)
+    async with controller(kmock, agentgateway=False):
+        with pytest.raises(SandboxError) as caught:
+            async with asyncio.timeout(10):
+                await mine.up(lambda line: None, forward=False)
+    assert caught.value.message.startswith("stage “kgateway v2.1.3 charts” failed")
+    assert "without agentgateway.enabled=true" in caught.value.message
+    assert (f"helm upgrade kgateway oci://cr.kgateway.dev/kgateway-dev/charts/kgateway "
+            f"--version v2.1.3 --reuse-values --set agentgateway.enabled=true --namespace "
+            f"kgateway-system --kubeconfig {config} --kube-context mine") in caught.value.hint
+    assert not [c for c in calls(fakes, "helm") if c.startswith("helm upgrade")]
+
+
+async def test_kgateway_without_agentgateway_is_switched_on_when_allowed(
+        fakes: Path, kmock: Any, lines: list[str]) -> None:
+    seed_release(fakes, "kgateway-crds")
+    seed_release(fakes, "kgateway", values='{"controller": {"logLevel": "debug"}}')
+    async with controller(kmock):
+        await runtime().up(lines.append, forward=False)
+    upgrades = [c for c in calls(fakes, "helm") if c.startswith("helm upgrade")]
+    assert len(upgrades) == 1
+    assert "--reuse-values --set agentgateway.enabled=true" in upgrades[0]
+    assert any("kgateway present (agentgateway.enabled=true turned on)" in line
+               for line in lines)
+
+
+@pytest.mark.parametrize(("status", "repair"), [
+    ("pending-install", "helm uninstall kgateway-crds --namespace kgateway-system"),
+    ("pending-upgrade", "helm rollback kgateway-crds --namespace kgateway-system"),
+])
+async def test_a_release_left_pending_is_named_with_the_command_that_repairs_it(
+        fakes: Path, kmock: Any, status: str, repair: str) -> None:
+    seed_release(fakes, "kgateway-crds", status=status)
+    async with controller(kmock):
+        with pytest.raises(SandboxError) as caught:
+            await runtime().up(lambda line: None, forward=False)
+    message = caught.value.message
+    assert message.startswith("stage “kgateway v2.1.3 charts” failed")
+    assert f"kgateway-crds in kgateway-system is stuck in {status}" in message
+    assert "network" not in message + caught.value.hint
+    assert repair in caught.value.hint
+    assert not [c for c in calls(fakes, "helm") if c.startswith("helm upgrade")]
+
+
+async def test_a_hung_helm_install_ends_in_our_error_naming_the_stage_and_command(
+        fakes: Path, kmock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_HANG", "helm-install")
+    monkeypatch.setattr("sandbox.kube.cluster.HELM_TIMEOUT", 1.0)
+    async with controller(kmock):
+        with pytest.raises(SandboxError) as caught:
+            await runtime().up(lambda line: None, forward=False)
+    message = caught.value.message
+    assert message.startswith("stage “kgateway v2.1.3 charts” failed: `helm upgrade --install "
+                              "kgateway-crds oci://")
+    assert "did not finish within 1s and was stopped" in message
+    assert "Pulling kgateway-crds" in message
+    assert caught.value.hint
