@@ -20,6 +20,7 @@ from sandbox.events import (
     ScenarioStarted,
     StatusChanged,
     StepFinished,
+    StepNote,
     StepStarted,
 )
 
@@ -57,6 +58,8 @@ class TextReport:
                     self._line(event.explain.rstrip(), 5)
             case CommandLogged() if self.verbose:
                 self._line("$ " + event.command, 5)
+            case StepNote():
+                self._line("… " + event.text, 5)
             case ManifestApplied():
                 self._line(f"applied {event.ref}: {event.outcome}", 5)
                 self._line(event.yaml.rstrip(), 9)
