@@ -182,8 +182,8 @@ async def _down(settings: Settings, name: str) -> int:
         print(f"There is no kind cluster named {settings.cluster_name}; nothing to delete.")
         return 0
     print(f"Deleting the kind cluster {settings.cluster_name}…", flush=True)
-    await cluster.delete_cluster(settings.cluster_name)
-    cluster.kubeconfig_path(settings.cluster_name).unlink(missing_ok=True)
+    for removed in await cluster.delete_cluster(settings.cluster_name):
+        print(f"  removed {removed}")
     print("Deleted.")
     return 0
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sandbox.errors import CommandFailed, CommandTimedOut, RuntimeUnavailable
+from sandbox.errors import CommandFailed, CommandTimedOut, RuntimeUnavailable, SandboxError
 from sandbox.proc import Echo, run
 from sandbox.profiles import Profile
 
@@ -26,6 +26,30 @@ def kubeconfig_path(cluster_name: str) -> Path:
     """Where the sandbox keeps the cluster's kubeconfig (not the user's ~/.kube/config)."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "agw-sandbox" / f"kubeconfig-{cluster_name}"
+
+
+def kind_kubeconfig(env: Mapping[str, str] | None = None) -> Path:
+    """The kubeconfig file kind writes a new cluster's context into (and makes it current).
+
+    kind follows kubectl: the first existing file of $KUBECONFIG, else its last one, else
+    ~/.kube/config (kind's pkg/cluster/internal/kubeconfig/internal/kubeconfig/paths.go).
+    """
+    env = os.environ if env is None else env
+    paths = list(dict.fromkeys(p for p in env.get("KUBECONFIG", "").split(os.pathsep) if p))
+    if not paths:
+        return Path(env.get("HOME") or Path.home()) / ".kube" / "config"
+    return Path(next((p for p in paths if Path(p).is_file()), paths[-1]))
+
+
+def has_context(kubeconfig: Path, context: str) -> bool:
+    from sandbox.documents import load_one
+
+    try:
+        config = load_one(kubeconfig.read_text())
+    except (OSError, SandboxError):
+        return False
+    contexts = config.get("contexts") if isinstance(config, Mapping) else None
+    return any(isinstance(c, Mapping) and c.get("name") == context for c in contexts or [])
 
 
 async def kind_clusters() -> list[str]:
@@ -46,8 +70,19 @@ async def create_cluster(name: str, profile: Profile, echo: Echo | None = None) 
         raise
 
 
-async def delete_cluster(name: str) -> None:
+async def delete_cluster(name: str) -> list[str]:
+    """Delete the kind cluster; return what went with it, as a user would list it."""
+    user_config = kind_kubeconfig()
+    had_context = has_context(user_config, context_for(name))
     await run(["kind", "delete", "cluster", "--name", name], timeout=300)
+    removed = [f"kind cluster {name} (its node containers)"]
+    if had_context:  # kind removes the context, cluster and user it wrote on create
+        removed.append(f"context {context_for(name)} from {user_config}")
+    copy = kubeconfig_path(name)
+    if copy.exists():
+        copy.unlink()
+        removed.append(f"the sandbox's copy of its kubeconfig, {copy}")
+    return removed
 
 
 async def export_kubeconfig(name: str) -> Path:

@@ -335,11 +335,14 @@ class KindRuntime(KubeRuntime):
 
     async def _prepare_cluster(self) -> str:
         existing = await cluster.kind_clusters()
+        context = cluster.context_for(self.cluster_name)
         if self.cluster_name in existing:
-            outcome = f"kind cluster {self.cluster_name} reused"
+            outcome = f"kind cluster {self.cluster_name} reused (context {context})"
         else:
             await cluster.create_cluster(self.cluster_name, self.profile, echo=self._progress)
-            outcome = f"kind cluster {self.cluster_name} created"
+            # kind's own default, worth saying: it changes what plain `kubectl` talks to.
+            outcome = (f"kind cluster {self.cluster_name} created; kind wrote context {context} "
+                       f"into {cluster.kind_kubeconfig()} and made it current")
         self.kubeconfig = await cluster.export_kubeconfig(self.cluster_name)
         return outcome
 

@@ -62,6 +62,8 @@ def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kmock: Any) -> Path:
     monkeypatch.setenv("FAKE_STATE", str(tmp_path / "state"))
     monkeypatch.setenv("FAKE_KUBE_URL", str(kmock.url).rstrip("/"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # kind writes into ~/.kube/config
+    monkeypatch.delenv("KUBECONFIG", raising=False)
     monkeypatch.setattr("sandbox.kube.containers.probe_docker", lambda *a, **k: DOCKER)
     monkeypatch.setattr(kuberuntime, "READY_TIMEOUT", 3.0)
     return log
@@ -214,7 +216,7 @@ async def test_a_second_up_reuses_everything(fakes: Path, kmock: Any,
         again: list[str] = []
         await runtime().up(again.append, forward=False)
     text = "\n".join(again)
-    assert "kind cluster agw-sandbox reused" in text
+    assert "kind cluster agw-sandbox reused (context kind-agw-sandbox)" in text
     assert "Gateway API CRDs v1.4.0: already installed" in text
     assert "kgateway-crds present, kgateway present" in text
     second = calls(fakes, "helm")[first:]
@@ -515,3 +517,51 @@ async def test_a_hung_helm_install_ends_in_our_error_naming_the_stage_and_comman
     assert "did not finish within 1s and was stopped" in message
     assert "Pulling kgateway-crds" in message
     assert caught.value.hint
+
+
+async def test_up_says_which_kubeconfig_and_context_kind_wrote_and_made_current(
+        fakes: Path, kmock: Any, lines: list[str], tmp_path: Path) -> None:
+    async with controller(kmock):
+        await runtime().up(lines.append, forward=False)
+    written = tmp_path / "home" / ".kube" / "config"
+    assert "current-context: kind-agw-sandbox" in written.read_text()
+    assert any(line.startswith("✓ cluster: kind cluster agw-sandbox created; kind wrote "
+                               f"context kind-agw-sandbox into {written} and made it current")
+               for line in lines), lines
+
+
+def test_the_kubeconfig_kind_writes_follows_kubectls_rules(tmp_path: Path) -> None:
+    from sandbox.kube.cluster import kind_kubeconfig
+
+    first, second = tmp_path / "a", tmp_path / "b"
+    assert kind_kubeconfig({"HOME": "/home/me"}) == Path("/home/me/.kube/config")
+    assert kind_kubeconfig({"KUBECONFIG": f"{first}:{second}"}) == second  # none exists: last
+    second.write_text("")
+    assert kind_kubeconfig({"KUBECONFIG": f"{first}:{second}"}) == second  # first existing
+    first.write_text("")
+    assert kind_kubeconfig({"KUBECONFIG": f"{first}:{second}"}) == first
+
+
+def test_down_says_what_it_removed(cli_env: dict[str, str], tmp_path: Path) -> None:
+    from tests.helpers import run_cli
+
+    home = Path(cli_env["HOME"])
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "cluster-agw-sandbox").touch()
+    user_config = home / ".kube" / "config"
+    user_config.parent.mkdir(parents=True)
+    user_config.write_text("apiVersion: v1\nkind: Config\ncontexts:\n- name: kind-agw-sandbox\n"
+                           "  context: {cluster: kind-agw-sandbox, user: kind-agw-sandbox}\n"
+                           "current-context: kind-agw-sandbox\n")
+    copy = home / ".cache" / "agw-sandbox" / "kubeconfig-agw-sandbox"
+    copy.parent.mkdir(parents=True)
+    copy.write_text("apiVersion: v1\n")
+    env = {**cli_env, "PATH": f"{FAKES}:{Path(sys.executable).parent}:/bin",
+           "FAKE_STATE": str(state)}
+    result = run_cli("down", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "removed kind cluster agw-sandbox" in result.stdout
+    assert f"removed context kind-agw-sandbox from {user_config}" in result.stdout
+    assert f"removed the sandbox's copy of its kubeconfig, {copy}" in result.stdout
+    assert not copy.exists()
