@@ -6,6 +6,7 @@ boundary with ``raise ... from exc``. Each error carries a ``hint`` saying what 
     SandboxError
     ├── ScenarioError        a scenario file is invalid (every problem listed, with file and line)
     ├── ManifestRejected     the API server (or the simulated one) refused a manifest
+    │   └── NotOurs          ... or the sandbox did: the object belongs to someone else
     ├── RuntimeUnavailable   the chosen runtime cannot run here (no Docker, no kind, ...)
     │   └── PortInUse        the local gateway port is taken
     ├── WaitTimeout          a resource did not reach the expected conditions in time
@@ -60,6 +61,10 @@ class ScenarioError(SandboxError):
 
 class ManifestRejected(SandboxError):
     """A manifest was refused, with the API server's own wording where there is one."""
+
+
+class NotOurs(ManifestRejected):
+    """An object the sandbox would change or delete exists and was not created by it."""
 
 
 class RuntimeUnavailable(SandboxError):

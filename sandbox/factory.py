@@ -28,6 +28,10 @@ def make_runtime(settings: Settings, name: str, profile: Profile = DEFAULT_PROFI
         def consent(question: str) -> bool:
             return settings.install_kgateway or (ask is not None and ask(question))
 
+        def confirm(question: str) -> bool:
+            return settings.assume_yes or (ask is not None and ask(question))
+
         return KubeRuntime(profile, settings.port, settings.provider, settings.token, None,
-                           settings.context, consent=consent)
+                           settings.context, consent=consent, confirm=confirm,
+                           namespace=settings.namespace, gateway=settings.gateway)
     raise RuntimeUnavailable(f"unknown runtime {name!r}", "use kind, cluster or sim")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import aiohttp.web
@@ -10,6 +11,8 @@ import attrs
 import kmock
 
 FOREGROUND = "foregroundDeletion"
+NAMESPACE_PATH = re.compile(r"/api/v1/namespaces/([^/]+)")
+NAMESPACES = kmock.resource("", "v1", "namespaces")
 # Stands for a controller's own finalizer: with background propagation the object still stays
 # until the controller lets it go.
 CONTROLLER_FINALIZER = "gateway.kgateway.dev/finalizer"
@@ -29,11 +32,16 @@ class ApplyingEmulator(kmock.KubernetesEmulator):
     _reapers: set[asyncio.Task[None]] = attrs.field(factory=set, init=False)
 
     async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
+        namespace = NAMESPACE_PATH.fullmatch(str(request.url.path))
+        if namespace is not None:
+            return await self._namespace(request, namespace.group(1))
         content_type = request.headers.get("Content-Type", "")
         if (request.action == kmock.action.UPDATE and request.name is not None
                 and "apply-patch" in content_type and request.resource is not None):
             key = (request.resource, request.namespace, request.name)
             async with self._lock:
+                fresh = key not in self._objects or self._objects[key].deleted
+                self._record_manager(request, None if fresh else self._objects[key])
                 if key not in self._objects:
                     self._objects[key] = request.data
                 elif self._objects[key].deleted:
@@ -42,6 +50,42 @@ class ApplyingEmulator(kmock.KubernetesEmulator):
                 and request.resource is not None and self.linger > 0):
             await self._hold(request)
         return await super()._handle(request)
+
+    async def _namespace(self, request: kmock.Request, name: str) -> aiohttp.web.StreamResponse:
+        """kmock reads /api/v1/namespaces/NAME as a namespace prefix; serve Namespaces here."""
+        key: Any = (NAMESPACES, None, name)
+        async with self._lock:
+            exists = key in self._objects and not self._objects[key].deleted
+            if request.method == "PATCH":
+                self._record_manager(request, self._objects[key] if exists else None)
+                if key not in self._objects:
+                    self._objects[key] = request.data
+                elif not exists:
+                    self._objects[key].create(request.data)
+                else:
+                    self._objects[key].patch(request.data)
+            elif not exists:
+                return aiohttp.web.json_response(
+                    {"kind": "Status", "reason": "NotFound",
+                     "message": f'namespaces "{name}" not found'}, status=404)
+            elif request.method == "DELETE":
+                self._objects[key].delete()
+                return aiohttp.web.json_response(self._objects[key].last.raw)
+            return aiohttp.web.json_response(self._objects[key].raw)
+
+    @staticmethod
+    def _record_manager(request: kmock.Request, existing: Any) -> None:
+        """Server-side apply records the field manager in metadata.managedFields."""
+        manager = request.params.get("fieldManager")
+        if not manager or not isinstance(request.data, dict):
+            return
+        entries = [] if existing is None else [
+            e for e in (existing.get("metadata") or {}).get("managedFields") or []
+            if e.get("manager") != manager]
+        entries.append({"manager": manager, "operation": "Apply",
+                        "apiVersion": request.data.get("apiVersion", ""),
+                        "time": "2026-11-27T08:00:00Z", "fieldsType": "FieldsV1"})
+        request.data.setdefault("metadata", {})["managedFields"] = entries
 
     async def _hold(self, request: kmock.Request) -> None:
         key: Any = (request.resource, request.namespace, request.name)

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from sandbox.errors import ManifestRejected, RuntimeUnavailable, WaitTimeout
+from sandbox.errors import ManifestRejected, NotOurs, RuntimeUnavailable, WaitTimeout
 from sandbox.profiles import FIELD_MANAGER
 from sandbox.runtime import Applied, ResourceStatus, conditions_of
 from sandbox.scenarios import ResourceRef
 
 DELETE_TIMEOUT = 60.0
+MANAGED_BY = "app.kubernetes.io/managed-by"
 
 @dataclass(frozen=True)
 class Resource:
@@ -77,14 +78,20 @@ def resource_for(kind: str, api_version: str = "", namespaced: bool = True) -> R
 
 
 class Kube:
-    """A client for one cluster, built from an explicit kubeconfig file and context."""
+    """A client for one cluster, built from an explicit kubeconfig file and context.
 
-    def __init__(self, api_client: Any, controller: str = "") -> None:
+    With ``owned_only`` (a cluster someone else also uses) it refuses to overwrite or delete
+    an object that exists and was not created by the sandbox.
+    """
+
+    def __init__(self, api_client: Any, controller: str = "", owned_only: bool = False) -> None:
         self.api = api_client
         self.controller = controller
+        self.owned_only = owned_only
 
     @classmethod
-    def connect(cls, kubeconfig: str | None, context: str | None, controller: str = "") -> Kube:
+    def connect(cls, kubeconfig: str | None, context: str | None, controller: str = "",
+                owned_only: bool = False) -> Kube:
         from kubernetes.config import ConfigException, new_client_from_config
 
         try:
@@ -96,16 +103,16 @@ class Kube:
             raise RuntimeUnavailable(
                 f"cannot use {where} from {kubeconfig or '~/.kube/config'}: {exc}",
                 "check `kubectl config get-contexts`, or pass --context NAME") from exc
-        return cls(client, controller)
+        return cls(client, controller, owned_only)
 
     @classmethod
-    def for_url(cls, url: str, controller: str = "") -> Kube:
+    def for_url(cls, url: str, controller: str = "", owned_only: bool = False) -> Kube:
         """A client for an API server that needs no credentials (tests, local proxies)."""
         from kubernetes.client import ApiClient, Configuration
 
         configuration = Configuration()
         configuration.host = url
-        return cls(ApiClient(configuration), controller)
+        return cls(ApiClient(configuration), controller, owned_only)
 
     @property
     def host(self) -> str:
@@ -152,14 +159,20 @@ class Kube:
         self._check(status, data, f"read {kind} {namespace}/{name}")
         return data
 
-    def apply(self, doc: Mapping[str, Any]) -> Applied:
-        """Server-side apply with our field manager; says created/configured/unchanged."""
+    def apply(self, doc: Mapping[str, Any], guard: bool = True) -> Applied:
+        """Server-side apply with our field manager; says created/configured/unchanged.
+
+        ``guard=False`` skips the ownership check for shared objects the user agreed to
+        change (the Gateway API CRDs).
+        """
         kind = str(doc.get("kind"))
         metadata = doc.get("metadata") or {}
         resource = resource_for(kind, str(doc.get("apiVersion", "")), "namespace" in metadata)
         namespace = str(metadata.get("namespace") or "default") if resource.namespaced else ""
         name = str(metadata.get("name"))
         before = self._fetch(resource, kind, namespace, name)
+        if guard:
+            self._check_ours(before, kind, namespace, name, "overwrites")
         if before is not None and _terminating(before):
             # Applied now, it would be patched and then removed anyway: let it go first.
             self._wait_gone(resource, kind, namespace, name, DELETE_TIMEOUT)
@@ -183,6 +196,9 @@ class Kube:
         the garbage collector removes what it owns afterwards.
         """
         resource = resource_for(kind)
+        if self.owned_only:
+            self._check_ours(self._fetch(resource, kind, namespace, name), kind, namespace, name,
+                             "deletes")
         status, data = self.request("DELETE", resource.path(namespace, name),
                                     query={"propagationPolicy": "Background"})
         if status == 404:
@@ -190,6 +206,17 @@ class Kube:
         self._check(status, data, f"delete {kind} {namespace}/{name}")
         self._wait_gone(resource, kind, namespace, name, timeout)
         return True
+
+    def _check_ours(self, obj: Mapping[str, Any] | None, kind: str, namespace: str, name: str,
+                    verb: str) -> None:
+        if not self.owned_only or obj is None or created_by_us(obj):
+            return
+        where = f"{namespace}/{name}" if namespace else name
+        raise NotOurs(
+            f"{kind} {where} already exists and belongs to {owner_of(obj)}, not to "
+            f"agw-sandbox: the sandbox never {verb} what it did not create",
+            "give the sandbox a namespace and Gateway of its own (--namespace NAME --gateway "
+            "NAME), or remove that object yourself if it is yours to remove")
 
     def _wait_gone(self, resource: Resource, kind: str, namespace: str, name: str,
                    timeout: float) -> None:
@@ -262,6 +289,29 @@ class Kube:
                                    "are the CRDs installed? `agw-sandbox up` installs them")
         raise RuntimeUnavailable(f"the cluster failed to {action}: {message}",
                                  "retry; if it persists, check the API server")
+
+
+def created_by_us(obj: Mapping[str, Any]) -> bool:
+    """Our field manager wrote it (server-side apply), or it carries our managed-by label."""
+    metadata = obj.get("metadata") or {}
+    if (metadata.get("labels") or {}).get(MANAGED_BY) == FIELD_MANAGER:
+        return True
+    return any(entry.get("manager") == FIELD_MANAGER
+               for entry in metadata.get("managedFields") or [])
+
+
+def owner_of(obj: Mapping[str, Any]) -> str:
+    """Who wrote the object, as its field managers say (status writers left out)."""
+    metadata = obj.get("metadata") or {}
+    managers = list(dict.fromkeys(
+        str(entry.get("manager")) for entry in metadata.get("managedFields") or []
+        if entry.get("manager") and entry.get("subresource") != "status"))
+    label = (metadata.get("labels") or {}).get(MANAGED_BY)
+    if label and label not in managers:
+        managers.insert(0, str(label))
+    if not managers:
+        return "someone else (it has no field managers)"
+    return "field manager " + ", ".join(f"`{m}`" for m in managers)
 
 
 def _terminating(obj: Mapping[str, Any]) -> bool:

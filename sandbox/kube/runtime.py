@@ -7,6 +7,7 @@ CRDs, kgateway charts, controller, GatewayClass, Gateway, proxy, mock provider, 
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -18,9 +19,9 @@ from sandbox.catalog import builtin_dir
 from sandbox.documents import load_all
 from sandbox.errors import RuntimeUnavailable, SandboxError, WaitTimeout
 from sandbox.kube import cluster
-from sandbox.kube.client import Kube
+from sandbox.kube.client import MANAGED_BY, Kube
 from sandbox.kube.portforward import PortForward
-from sandbox.profiles import Profile
+from sandbox.profiles import FIELD_MANAGER, Profile
 from sandbox.runtime import Applied, Progress, ResourceStatus
 from sandbox.scenarios import ResourceRef
 
@@ -33,14 +34,25 @@ READY_TIMEOUT = 300.0
 
 
 class KubeRuntime:
-    """A cluster reached through a kubeconfig context (the cluster runtime)."""
+    """A cluster reached through a kubeconfig context (the cluster runtime).
+
+    Someone else may use the same cluster: the runtime needs an explicit context, shows the API
+    server and asks before applying anything (``confirm``), and never overwrites or deletes an
+    object it did not create. ``namespace`` and ``gateway`` give the sandbox names of its own;
+    the scenarios' documents are then moved there from the guide's names as they are applied.
+    """
 
     name = "cluster"
+    shares_cluster = True
 
     def __init__(self, profile: Profile, port: int, provider: str, token: str,
                  kubeconfig: Path | None, context: str | None, fetch: Fetch | None = None,
-                 consent: Consent | None = None) -> None:
+                 consent: Consent | None = None, confirm: Consent | None = None,
+                 namespace: str | None = None, gateway: str | None = None) -> None:
         self.profile = profile
+        self.namespace = namespace or profile.namespace
+        self.gateway = gateway or profile.gateway_name
+        self.confirm = confirm
         self.port = port
         self.provider = provider
         self.token = token
@@ -63,12 +75,15 @@ class KubeRuntime:
 
     async def up(self, progress: Progress, forward: bool = True) -> None:
         self._progress = progress  # commands that change something are echoed through it
+        self._require_context()
         await self._phase(progress, "preflight", lambda: self._preflight(forward))
         await self._phase(progress, "cluster", self._prepare_cluster)
         self.kube = await asyncio.to_thread(Kube.connect, str(self.kubeconfig) if
                                             self.kubeconfig else None, self.context,
-                                            self.profile.controller_name)
+                                            self.profile.controller_name, self.shares_cluster)
         await self._phase(progress, "Kubernetes API", self._check_api)
+        if self.shares_cluster:
+            self._confirm_target()
         await self._phase(progress, f"Gateway API CRDs {self.profile.pins.gateway_api}",
                           self._gateway_api_crds)
         await self._phase(progress, f"kgateway {self.profile.pins.chart_version} charts",
@@ -76,7 +91,9 @@ class KubeRuntime:
         await self._phase(progress, "kgateway controller ready", self._controller_ready)
         await self._phase(progress, f"GatewayClass {self.profile.gateway_class} accepted",
                           self._gateway_class_accepted)
-        await self._phase(progress, f"Gateway {self.profile.gateway_name} programmed",
+        if self.namespace != self.profile.namespace:
+            await self._phase(progress, f"namespace {self.namespace}", self._own_namespace)
+        await self._phase(progress, f"Gateway {self.gateway} programmed",
                           self._gateway_programmed)
         await self._phase(progress, "agentgateway proxy rolled out", self._proxy_ready)
         if self.provider == "mock":
@@ -118,7 +135,42 @@ class KubeRuntime:
         return ", ".join(f"{c.name} {c.detail}" for c in checks if c.name != "port")
 
     async def _prepare_cluster(self) -> str | None:
-        return f"context {self.context or '(current)'}"
+        return f"context {self.context}"
+
+    def _require_context(self) -> None:
+        if not self.context:
+            raise RuntimeUnavailable(
+                "--runtime cluster needs --context NAME: the sandbox never picks the current "
+                "context on its own, so it cannot change a cluster you did not name",
+                "list yours with `kubectl config get-contexts`, then pass --context NAME")
+
+    def _confirm_target(self) -> None:
+        """Ask once, before the first write, showing where the writes would go."""
+        assert self.kube is not None
+        where = (f"context {self.context} (API server {self.kube.host}), namespace "
+                 f"{self.namespace}, Gateway {self.gateway}")
+        self._progress(f"the sandbox will write to {where}")
+        if self.confirm is None or not self.confirm(f"Apply the sandbox's resources to {where}?"):
+            raise RuntimeUnavailable(
+                f"not confirmed: nothing was applied to {where}",
+                "answer y when asked, or pass --yes to agree in advance (for scripts)")
+
+    def _place(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        """A scenario document moved from the guide's namespace and Gateway to the sandbox's."""
+        return place(doc, self.profile, self.namespace, self.gateway)
+
+    def _placed(self, ref: ResourceRef) -> ResourceRef:
+        if ref.namespace != self.profile.namespace:
+            return ref
+        name = self.gateway if (ref.kind == "Gateway" and ref.name == self.profile.gateway_name) \
+            else ref.name
+        return ResourceRef(ref.kind, name, self.namespace)
+
+    async def _own_namespace(self) -> str:
+        applied = await asyncio.to_thread(self._kube.apply, {
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": self.namespace, "labels": {MANAGED_BY: FIELD_MANAGER}}})
+        return applied.outcome
 
     @property
     def _kube(self) -> Kube:
@@ -148,8 +200,8 @@ class KubeRuntime:
             text = await fetch_text(self.profile.pins.gateway_api_crds_url)
         documents = load_all(text)
         self._progress(f"$ kubectl apply --server-side -f {self.profile.pins.gateway_api_crds_url}")
-        for doc in documents:
-            await asyncio.to_thread(self._kube.apply, doc)
+        for doc in documents:  # cluster-wide and shared: changed only with consent (above)
+            await asyncio.to_thread(self._kube.apply, doc, False)
         return f"applied {len(documents)} objects"
 
     def _agrees(self, question: str) -> bool:
@@ -249,27 +301,34 @@ class KubeRuntime:
     async def _gateway_programmed(self) -> str:
         manifest = builtin_dir() / "manifests" / "gateway.yaml"
         for doc in load_all(manifest.read_text()):
-            await asyncio.to_thread(self._kube.apply, doc)
-        ref = ResourceRef("Gateway", self.profile.gateway_name, self.profile.namespace)
+            await asyncio.to_thread(self._kube.apply, self._place(doc))
+        ref = ResourceRef("Gateway", self.gateway, self.namespace)
         return await self._wait_condition(ref, "Programmed", READY_TIMEOUT)
+
+    @property
+    def _proxy_deployment(self) -> str:
+        # The controller names the proxy's Deployment after its Gateway, in its namespace.
+        if self.gateway == self.profile.gateway_name:
+            return self.profile.proxy_deployment
+        return self.gateway
 
     async def _proxy_ready(self) -> str:
         # Programmed can turn True before the proxy's pod runs: wait for the rollout too.
-        return await asyncio.to_thread(self._kube.wait_deployment, self.profile.namespace,
-                                       self.profile.proxy_deployment, READY_TIMEOUT)
+        return await asyncio.to_thread(self._kube.wait_deployment, self.namespace,
+                                       self._proxy_deployment, READY_TIMEOUT)
 
     async def _mock_provider(self) -> str:
         for doc in mock_provider_manifests(self.token):
-            await asyncio.to_thread(self._kube.apply, doc)
-        return await asyncio.to_thread(self._kube.wait_deployment, self.profile.namespace,
+            await asyncio.to_thread(self._kube.apply, self._place(doc))
+        return await asyncio.to_thread(self._kube.wait_deployment, self.namespace,
                                        "mock-provider", READY_TIMEOUT)
 
     async def _port_forward(self) -> str:
         def state(value: str) -> None:
             self.forward_state = value
 
-        self.forward = PortForward(f"deployment/{self.profile.proxy_deployment}",
-                                   self.profile.namespace, self.port,
+        self.forward = PortForward(f"deployment/{self._proxy_deployment}",
+                                   self.namespace, self.port,
                                    self.profile.gateway_port, self.kubeconfig, self.context,
                                    state)
         await self.forward.start()
@@ -277,12 +336,13 @@ class KubeRuntime:
 
     # -- the Runtime seam -----------------------------------------------------------------------
     async def apply(self, doc: Mapping[str, Any]) -> Applied:
-        return await asyncio.to_thread(self._kube.apply, doc)
+        return await asyncio.to_thread(self._kube.apply, self._place(doc))
 
     async def status(self, ref: ResourceRef) -> ResourceStatus:
-        return await asyncio.to_thread(self._kube.status, ref)
+        return await asyncio.to_thread(self._kube.status, self._placed(ref))
 
     async def delete(self, ref: ResourceRef) -> bool:
+        ref = self._placed(ref)
         return await asyncio.to_thread(self._kube.delete, ref.kind, ref.namespace, ref.name)
 
     async def down(self) -> None:
@@ -300,7 +360,7 @@ class KubeRuntime:
     def mock_upstream(self) -> tuple[str, int] | None:
         if self.provider != "mock":
             return None
-        return f"mock-provider.{self.profile.namespace}.svc.cluster.local", MOCK_PORT
+        return f"mock-provider.{self.namespace}.svc.cluster.local", MOCK_PORT
 
 
 class KindRuntime(KubeRuntime):
@@ -308,6 +368,7 @@ class KindRuntime(KubeRuntime):
 
     name = "kind"
     tools = ("kind", "helm", "kubectl")
+    shares_cluster = False  # the sandbox created this cluster: all of it is ours
 
     def __init__(self, profile: Profile, port: int, provider: str, token: str,
                  cluster_name: str, fetch: Fetch | None = None) -> None:
@@ -345,6 +406,36 @@ class KindRuntime(KubeRuntime):
                        f"into {cluster.kind_kubeconfig()} and made it current")
         self.kubeconfig = await cluster.export_kubeconfig(self.cluster_name)
         return outcome
+
+
+def place(doc: Mapping[str, Any], profile: Profile, namespace: str,
+          gateway: str) -> dict[str, Any]:
+    """``doc`` with the guide's namespace and Gateway name replaced by the sandbox's own.
+
+    Only references into the guide's namespace move: the object itself, a route's parents
+    and backends, and the Gateway's own name. Anything else is left as written.
+    """
+    moved = copy.deepcopy(dict(doc))
+    if namespace == profile.namespace and gateway == profile.gateway_name:
+        return moved
+    metadata = moved.get("metadata") or {}
+    home = metadata.get("namespace")  # where an unqualified reference points
+    if metadata.get("namespace") == profile.namespace:
+        metadata["namespace"] = namespace
+        if moved.get("kind") == "Gateway" and metadata.get("name") == profile.gateway_name:
+            metadata["name"] = gateway
+    spec = moved.get("spec") or {}
+    for parent in spec.get("parentRefs") or []:
+        if parent.get("namespace", home) == profile.namespace:
+            if parent.get("name") == profile.gateway_name:
+                parent["name"] = gateway
+            if "namespace" in parent:
+                parent["namespace"] = namespace
+    for rule in spec.get("rules") or []:
+        for ref in rule.get("backendRefs") or []:
+            if ref.get("namespace") == profile.namespace:
+                ref["namespace"] = namespace
+    return moved
 
 
 def _version(text: str) -> tuple[int, ...]:

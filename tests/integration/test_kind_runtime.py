@@ -70,6 +70,8 @@ def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kmock: Any) -> Path:
 
 
 def calls(log: Path, tool: str) -> list[str]:
+    if not log.exists():  # nothing was run at all
+        return []
     return [line for line in log.read_text().splitlines() if line.startswith(tool + " ")]
 
 
@@ -114,15 +116,22 @@ async def _controller(emulator: Any, programmed: bool = True, ready: bool = True
             "apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass",
             "metadata": {"name": "agentgateway"}, "spec": {"controllerName": AGW_CONTROLLER},
             "status": {"conditions": [{"type": "Accepted", "status": "True"}]}}
-    for name in ("kgateway", "agentgateway"):
-        key = (kmock.resource("apps", "v1", "deployments"), "kgateway-system", name)
-        emulator.objects[key] = {"apiVersion": "apps/v1", "kind": "Deployment",
-                                 "metadata": {"name": name, "namespace": "kgateway-system",
-                                              "generation": 1}, "spec": {"replicas": 1}}
+    deployments = kmock.resource("apps", "v1", "deployments")
+
+    def deployment(namespace: str, name: str) -> None:
+        if (deployments, namespace, name) not in emulator.objects:
+            emulator.objects[(deployments, namespace, name)] = {
+                "apiVersion": "apps/v1", "kind": "Deployment",
+                "metadata": {"name": name, "namespace": namespace, "generation": 1},
+                "spec": {"replicas": 1}}
+
+    deployment("kgateway-system", "kgateway")
     while True:
-        for (resource, _, _), obj in list(emulator.objects.items()):
+        for (resource, namespace, name), obj in list(emulator.objects.items()):
             if obj.deleted:
                 continue
+            if resource.plural == "gateways":  # the proxy is named after its Gateway
+                deployment(str(namespace), str(name))
             if resource.plural == "deployments" and ready and not obj.get("status"):
                 obj.patch({"status": {"observedGeneration": 1, "updatedReplicas": 1,
                                       "availableReplicas": 1}})
@@ -287,7 +296,7 @@ current-context: mine
         return False
 
     mine = KubeRuntime(DEFAULT_PROFILE, free_port(), "mock", TOKEN, config, "mine", fetch,
-                       refuse)
+                       refuse, confirm=lambda question: True)
     async with controller(kmock):
         with pytest.raises(SandboxError) as caught:
             await mine.up(lambda line: None, forward=False)
@@ -460,7 +469,8 @@ async def test_kgateway_without_agentgateway_is_named_at_once_with_the_helm_comm
     seed_release(fakes, "kgateway")  # installed by someone, without agentgateway.enabled
     config = your_kubeconfig(tmp_path, kmock)
     mine = KubeRuntime(DEFAULT_PROFILE, free_port(), "mock", TOKEN, config, "mine",
-                       fetch=fetch_bundle, consent=lambda question: False)
+                       fetch=fetch_bundle, consent=lambda question: False,
+                       confirm=lambda question: True)
     async with controller(kmock, agentgateway=False):
         with pytest.raises(SandboxError) as caught:
             async with asyncio.timeout(10):
@@ -565,3 +575,146 @@ def test_down_says_what_it_removed(cli_env: dict[str, str], tmp_path: Path) -> N
     assert f"removed context kind-agw-sandbox from {user_config}" in result.stdout
     assert f"removed the sandbox's copy of its kubeconfig, {copy}" in result.stdout
     assert not copy.exists()
+
+
+# -- a cluster you bring, shared with others ---------------------------------------------------
+def cluster_runtime(tmp_path: Path, emulator: Any, asked: list[str] | None = None,
+                    agree: bool = True, context: str | None = "mine",
+                    **placement: str) -> KubeRuntime:
+    config = your_kubeconfig(tmp_path, emulator)
+
+    def confirm(question: str) -> bool:
+        if asked is not None:
+            asked.append(question)
+        return agree
+
+    return KubeRuntime(DEFAULT_PROFILE, free_port(), "mock", TOKEN, config, context,
+                       fetch_bundle, consent=lambda question: True, confirm=confirm,
+                       **placement)
+
+
+def someone_elses(emulator: Any, doc: dict[str, Any],
+                  manager: str = "kubectl-client-side-apply") -> tuple[Any, ...]:
+    """An object created by another tool, with the managedFields the API server records."""
+    group, _, version = doc["apiVersion"].rpartition("/")
+    plural = {"Backend": "backends", "Gateway": "gateways", "HTTPRoute": "httproutes",
+              "Secret": "secrets"}[doc["kind"]]
+    key = (kmock.resource(group, version, plural), doc["metadata"]["namespace"],
+           doc["metadata"]["name"])
+    emulator.objects[key] = {**doc, "metadata": {**doc["metadata"], "managedFields": [
+        {"manager": manager, "operation": "Update", "apiVersion": doc["apiVersion"],
+         "time": "2026-11-20T10:00:00Z", "fieldsType": "FieldsV1"}]}}
+    return key
+
+
+def writes(emulator: Any) -> list[str]:
+    return [f"{r.method} {r.url.path}" for r in list(emulator)
+            if r.method in ("PATCH", "DELETE", "POST", "PUT")]
+
+
+async def test_the_cluster_runtime_needs_an_explicit_context(fakes: Path, kmock: Any,
+                                                             tmp_path: Path) -> None:
+    with pytest.raises(SandboxError) as caught:
+        await cluster_runtime(tmp_path, kmock, context=None).up(lambda line: None)
+    assert "--runtime cluster needs --context NAME" in caught.value.message
+    assert "kubectl config get-contexts" in caught.value.hint
+    assert not list(kmock) and not calls(fakes, "helm")
+
+
+async def test_the_api_server_is_shown_and_asked_once_before_anything_is_applied(
+        fakes: Path, kmock: Any, tmp_path: Path) -> None:
+    asked: list[str] = []
+    async with controller(kmock):
+        with pytest.raises(SandboxError) as caught:
+            await cluster_runtime(tmp_path, kmock, asked, agree=False).up(lambda line: None)
+        assert "not confirmed: nothing was applied" in caught.value.message
+        assert "--yes" in caught.value.hint
+        assert writes(kmock) == []
+        assert not [c for c in calls(fakes, "helm") if c.startswith("helm upgrade")]
+        lines: list[str] = []
+        await cluster_runtime(tmp_path, kmock, asked).up(lines.append, forward=False)
+    url = str(kmock.url).rstrip("/")
+    assert asked == [f"Apply the sandbox's resources to context mine (API server {url}), "
+                     "namespace kgateway-system, Gateway agentgateway?"] * 2
+    assert f"the sandbox will write to context mine (API server {url})" in "\n".join(lines)
+
+
+async def test_a_gateway_someone_else_created_is_never_taken_over(
+        fakes: Path, kmock: Any, tmp_path: Path) -> None:
+    from tests.helpers import GATEWAY
+
+    key = someone_elses(kmock, GATEWAY)
+    async with controller(kmock):
+        with pytest.raises(SandboxError) as caught:
+            await cluster_runtime(tmp_path, kmock).up(lambda line: None, forward=False)
+    assert caught.value.message == (
+        "stage “Gateway agentgateway programmed” failed: Gateway kgateway-system/agentgateway "
+        "already exists and belongs to field manager `kubectl-client-side-apply`, not to "
+        "agw-sandbox: the sandbox never overwrites what it did not create")
+    assert "--namespace NAME --gateway NAME" in caught.value.hint
+    assert not [w for w in writes(kmock) if w.endswith("/gateways/agentgateway")]
+    assert kmock.objects[key]["metadata"]["managedFields"][0]["manager"] == (
+        "kubectl-client-side-apply")
+
+
+async def test_a_backend_someone_else_created_is_never_overwritten_or_deleted(
+        fakes: Path, kmock: Any, tmp_path: Path) -> None:
+    from sandbox.errors import NotOurs
+    from tests.helpers import backend, route
+
+    async with controller(kmock):
+        mine = cluster_runtime(tmp_path, kmock)
+        await mine.up(lambda line: None, forward=False)
+        theirs = backend({"kind": "SecretRef", "secretRef": {"name": "their-secret"}})
+        key = someone_elses(kmock, theirs)
+        with pytest.raises(NotOurs, match=r"^Backend kgateway-system/openai already exists and "
+                                          r"belongs to field manager `kubectl-client-side-apply`"):
+            await mine.apply(backend({"kind": "Passthrough"}))
+        ref = ResourceRef("Backend", "openai", "kgateway-system")
+        with pytest.raises(NotOurs, match="the sandbox never deletes what it did not create"):
+            await mine.delete(ref)
+        assert not [w for w in writes(kmock) if w.endswith("/backends/openai")]
+        assert kmock.objects[key]["spec"]["ai"]["llm"]["openai"]["authToken"]["kind"] == (
+            "SecretRef")
+        # What the sandbox created itself it may change and remove.
+        assert (await mine.apply(route())).outcome == "created"
+        assert (await mine.apply(route())).outcome == "unchanged"
+        assert await mine.delete(ResourceRef("HTTPRoute", "openai", "kgateway-system"))
+
+
+async def test_a_namespace_and_gateway_of_the_sandboxs_own_leave_the_guides_objects_alone(
+        fakes: Path, kmock: Any, tmp_path: Path) -> None:
+    from sandbox.runtime import poll_until_satisfied
+    from sandbox.scenarios import ConditionExpectation, WaitFor
+    from tests.helpers import GATEWAY, backend, route
+
+    their_gateway = someone_elses(kmock, GATEWAY)
+    their_backend = someone_elses(kmock, backend({"kind": "Inline", "inline": "theirs"}))
+    mine = cluster_runtime(tmp_path, kmock, namespace="agw-sandbox", gateway="agw-sandbox")
+    async with controller(kmock):
+        try:
+            await mine.up(lambda line: None)
+            assert (await mine.apply(backend({"kind": "Passthrough"}))).ref == ResourceRef(
+                "Backend", "openai", "agw-sandbox")
+            await mine.apply(route())
+            # The scenario still speaks of the guide's names; the runtime reads its own.
+            wait = WaitFor(ResourceRef("HTTPRoute", "openai", "kgateway-system"),
+                           (ConditionExpectation("ResolvedRefs", "True"),), timeout=3.0)
+            await poll_until_satisfied(mine, wait, lambda status: None)
+            assert await mine.delete(ResourceRef("Backend", "openai", "kgateway-system"))
+        finally:
+            await mine.down()
+    assert mine.mock_upstream() == ("mock-provider.agw-sandbox.svc.cluster.local", 8000)
+    routes = kmock.resource("gateway.networking.k8s.io", "v1", "httproutes")
+    placed = kmock.objects[(routes, "agw-sandbox", "openai")]
+    assert placed["spec"]["parentRefs"] == [{"name": "agw-sandbox", "namespace": "agw-sandbox"}]
+    assert placed["spec"]["rules"][0]["backendRefs"][0]["namespace"] == "agw-sandbox"
+    gateways = kmock.resource("gateway.networking.k8s.io", "v1", "gateways")
+    assert not kmock.objects[(gateways, "agw-sandbox", "agw-sandbox")].deleted
+    namespaces = kmock.resource("", "v1", "namespaces")
+    assert kmock.objects[(namespaces, None, "agw-sandbox")]["metadata"]["labels"] == {
+        "app.kubernetes.io/managed-by": "agw-sandbox"}
+    assert not [w for w in writes(kmock) if "/namespaces/kgateway-system/" in w]
+    assert not kmock.objects[their_gateway].deleted and not kmock.objects[their_backend].deleted
+    forward = next(c for c in calls(fakes, "kubectl") if "port-forward" in c)
+    assert "--namespace agw-sandbox deployment/agw-sandbox" in forward
