@@ -192,3 +192,15 @@ async def test_kinds_outside_the_table_follow_the_naming_conventions(kube: Kube,
     assert paths == [
         "/apis/admissionregistration.k8s.io/v1beta1/validatingadmissionpolicies/safe-upgrades",
         "/apis/example.dev/v1/namespaces/default/trafficpolicies/p"]
+
+
+async def test_the_sim_writes_route_status_as_the_agentgateway_controller(sim: Any) -> None:
+    from tests.helpers import GATEWAY
+
+    for doc in (GATEWAY, backend({"kind": "Passthrough"}), route()):
+        await sim.apply(doc)
+    stored = sim.cluster.get("HTTPRoute", "kgateway-system", "openai")
+    assert [p["controllerName"] for p in stored["status"]["parents"]] == [
+        "kgateway.dev/agentgateway"]
+    status = await sim.status(ResourceRef("HTTPRoute", "openai", "kgateway-system"))
+    assert status.condition("ResolvedRefs") is not None
