@@ -42,10 +42,10 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         help="with --context: agree in advance to write to that cluster (for "
                              "scripts); without it the sandbox shows the API server and asks")
     parser.add_argument("--namespace", default=default(None), metavar="NAME",
-                        help="with --context: put the sandbox's resources in a namespace of "
+                        help="put the sandbox's resources in a namespace of "
                              "its own instead of the guide's kgateway-system")
     parser.add_argument("--gateway", default=default(None), metavar="NAME",
-                        help="with --context: name the sandbox's Gateway NAME instead of the "
+                        help="name the sandbox's Gateway NAME instead of the "
                              "guide's agentgateway")
 
 

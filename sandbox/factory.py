@@ -21,7 +21,8 @@ def make_runtime(settings: Settings, name: str, profile: Profile = DEFAULT_PROFI
         from sandbox.kube.runtime import KindRuntime
 
         return KindRuntime(profile, settings.port, settings.provider, settings.token,
-                           settings.cluster_name)
+                           settings.cluster_name, namespace=settings.namespace,
+                           gateway=settings.gateway)
     if name == "cluster":
         from sandbox.kube.runtime import KubeRuntime
 

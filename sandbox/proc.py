@@ -114,11 +114,17 @@ async def _finish(process: Process, stdin: bytes | None, stdout: bytearray,
     await process.wait()
 
 
-async def _kill_group(process: Process) -> None:
-    """Kill the process and everything in its session."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(process.pid, signal.SIGKILL)
-    await process.wait()
+async def _kill_group(process: Process, grace: float = 5.0) -> None:
+    """Stop the process and everything in its session: SIGTERM first, so that kind or helm can
+    tidy up what they started, then SIGKILL after ``grace`` seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+        try:
+            await asyncio.wait_for(process.wait(), grace)
+            return
+        except TimeoutError:
+            continue
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec

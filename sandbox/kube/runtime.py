@@ -371,9 +371,11 @@ class KindRuntime(KubeRuntime):
     shares_cluster = False  # the sandbox created this cluster: all of it is ours
 
     def __init__(self, profile: Profile, port: int, provider: str, token: str,
-                 cluster_name: str, fetch: Fetch | None = None) -> None:
+                 cluster_name: str, fetch: Fetch | None = None, namespace: str | None = None,
+                 gateway: str | None = None) -> None:
         super().__init__(profile, port, provider, token, cluster.kubeconfig_path(cluster_name),
-                         cluster.context_for(cluster_name), fetch, consent=lambda q: True)
+                         cluster.context_for(cluster_name), fetch, consent=lambda q: True,
+                         namespace=namespace, gateway=gateway)
         self.cluster_name = cluster_name
 
     @property

@@ -50,3 +50,23 @@ async def test_a_missing_tool_is_named_with_how_to_install_it() -> None:
 async def test_input_and_output_pass_through() -> None:
     result = await run(["sh", "-c", "cat; echo done >&2"], stdin=b"hello")
     assert (result.stdout, result.stderr, result.returncode) == ("hello", "done\n", 0)
+
+
+async def test_a_hung_command_may_tidy_up_before_it_is_killed(tmp_path: Path) -> None:
+    """kind and helm clean up after SIGTERM; a bare SIGKILL would leave half a cluster."""
+    tidied = tmp_path / "tidied"
+    script = f"trap 'echo yes > {tidied}; exit 143' TERM; sleep 60 & wait"
+    with pytest.raises(CommandTimedOut):
+        await run(["sh", "-c", script], timeout=0.3)
+    assert tidied.read_text() == "yes\n"
+
+
+async def test_cancelling_a_command_stops_it(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    task = asyncio.ensure_future(run(["sh", "-c", f"echo $$ > {pidfile}; sleep 60"]))
+    while not pidfile.exists() or not pidfile.read_text().strip():
+        await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not _alive(int(pidfile.read_text()))
