@@ -14,12 +14,12 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from sandbox.errors import ManifestRejected, NotOurs, RuntimeUnavailable, WaitTimeout
+from sandbox.kube.ownership import created_by_us, owner_of
 from sandbox.profiles import FIELD_MANAGER
 from sandbox.runtime import Applied, ResourceStatus, conditions_of
 from sandbox.scenarios import ResourceRef
 
 DELETE_TIMEOUT = 60.0
-MANAGED_BY = "app.kubernetes.io/managed-by"
 
 @dataclass(frozen=True)
 class Resource:
@@ -289,29 +289,6 @@ class Kube:
                                    "are the CRDs installed? `agw-sandbox up` installs them")
         raise RuntimeUnavailable(f"the cluster failed to {action}: {message}",
                                  "retry; if it persists, check the API server")
-
-
-def created_by_us(obj: Mapping[str, Any]) -> bool:
-    """Our field manager wrote it (server-side apply), or it carries our managed-by label."""
-    metadata = obj.get("metadata") or {}
-    if (metadata.get("labels") or {}).get(MANAGED_BY) == FIELD_MANAGER:
-        return True
-    return any(entry.get("manager") == FIELD_MANAGER
-               for entry in metadata.get("managedFields") or [])
-
-
-def owner_of(obj: Mapping[str, Any]) -> str:
-    """Who wrote the object, as its field managers say (status writers left out)."""
-    metadata = obj.get("metadata") or {}
-    managers = list(dict.fromkeys(
-        str(entry.get("manager")) for entry in metadata.get("managedFields") or []
-        if entry.get("manager") and entry.get("subresource") != "status"))
-    label = (metadata.get("labels") or {}).get(MANAGED_BY)
-    if label and label not in managers:
-        managers.insert(0, str(label))
-    if not managers:
-        return "someone else (it has no field managers)"
-    return "field manager " + ", ".join(f"`{m}`" for m in managers)
 
 
 def _terminating(obj: Mapping[str, Any]) -> bool:
