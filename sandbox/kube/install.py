@@ -72,6 +72,8 @@ class Charts:
                     f"repair it with `{self._repair(found)}`, then run `agw-sandbox up` again")
             version = found.version if found is not None and found.status == "deployed" \
                 else None
+            if found is not None and version is None:  # e.g. an install that failed
+                version = f"{found.version}, {found.status}"
             if version == pins.chart_version:
                 results.append(f"{release} present" + await self._check_values(release, chart,
                                                                               values))
@@ -120,6 +122,9 @@ class Charts:
         return f" ({settings} turned on)"
 
     def _may_install(self, release: str, found: str | None) -> bool:
-        verb = f"Upgrade {release} from {found} to" if found else f"Install {release}"
-        return self.agrees(f"{verb} {self.profile.pins.chart_version} into context "
-                           f"{self.context}?")
+        target = f"{self.profile.pins.chart_version} into context {self.context}"
+        if found is None:
+            return self.agrees(f"Install {release} {target}?")
+        if "," in found:  # there, but not deployed
+            return self.agrees(f"Install {release} {target} (found {found})?")
+        return self.agrees(f"Upgrade {release} from {found} to {target}?")

@@ -718,3 +718,22 @@ async def test_a_namespace_and_gateway_of_the_sandboxs_own_leave_the_guides_obje
     assert not kmock.objects[their_gateway].deleted and not kmock.objects[their_backend].deleted
     forward = next(c for c in calls(fakes, "kubectl") if "port-forward" in c)
     assert "--namespace agw-sandbox deployment/agw-sandbox" in forward
+
+
+async def test_a_failed_release_is_named_with_its_state_when_asking(
+        fakes: Path, kmock: Any, tmp_path: Path) -> None:
+    seed_release(fakes, "kgateway-crds", status="failed")
+    asked: list[str] = []
+
+    def refuse(question: str) -> bool:
+        asked.append(question)
+        return False
+
+    mine = KubeRuntime(DEFAULT_PROFILE, free_port(), "mock", TOKEN,
+                       your_kubeconfig(tmp_path, kmock), "mine", fetch_bundle, refuse,
+                       confirm=lambda question: True)
+    async with controller(kmock):
+        with pytest.raises(SandboxError) as caught:
+            await mine.up(lambda line: None, forward=False)
+    assert asked == ["Install kgateway-crds v2.1.3 into context mine (found v2.1.3, failed)?"]
+    assert "(found v2.1.3, failed)" in caught.value.message
