@@ -212,3 +212,36 @@ current-context: shared
         assert kmock.objects[theirs]["spec"]["ai"]["llm"]["openai"]["model"] == "gpt-4o"
         assert not [r for r in list(kmock) if r.method in ("PATCH", "DELETE")
                     and "/namespaces/kgateway-system/" in str(r.url.path)]
+
+
+async def test_without_yes_and_nobody_to_ask_nothing_is_written(kmock: Any,
+                                                                 tmp_path: Path) -> None:
+    config = tmp_path / "kubeconfig"
+    config.write_text(f"""apiVersion: v1
+kind: Config
+clusters: [{{cluster: {{server: "{str(kmock.url).rstrip('/')}"}}, name: shared}}]
+contexts: [{{context: {{cluster: shared, user: me}}, name: shared}}]
+users: [{{name: me, user: {{}}}}]
+current-context: shared
+""")
+    env = {"PATH": f"{FAKES}:{Path(sys.executable).parent}:/usr/bin:/bin",
+           "HOME": str(tmp_path), "KUBECONFIG": str(config), "NO_COLOR": "1",
+           "AGW_SANDBOX_TOKEN": TOKEN, "FAKE_STATE": str(tmp_path / "state"),
+           "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    async with kgateway(kmock):
+        for args in (("up", "--runtime", "cluster"), ("up", "--runtime", "cluster",
+                                                      "--context", "shared")):
+            cli = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "sandbox", *args, env=env,
+                stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT)
+            output, _ = await asyncio.wait_for(cli.communicate(), 60)
+            text = output.decode()
+            assert cli.returncode == 2, text
+            assert "Traceback" not in text
+            if "--context" in args:
+                assert f"API server {str(kmock.url).rstrip('/')}" in text
+                assert "not confirmed: nothing was applied" in text and "--yes" in text
+            else:
+                assert "--runtime cluster needs --context NAME" in text
+    assert not [r for r in list(kmock) if r.method in ("PATCH", "POST", "PUT", "DELETE")]
