@@ -99,7 +99,8 @@ class KubeRuntime:
             await self._phase(progress, "mock provider running in the cluster",
                               self._mock_provider)
         if forward:
-            await self._phase(progress, f"port-forward to localhost:{self.port}",
+            where = f"localhost:{self.port}" if self.port else "a free local port"
+            await self._phase(progress, f"port-forward to {where}",
                               self._port_forward)
 
     async def _phase(self, progress: Progress, name: str,

@@ -434,7 +434,8 @@ async def test_port_zero_forwards_on_the_port_kubectl_picked(fakes: Path, kmock:
             assert answer.status_code == 404
         finally:
             await sandbox.down()
-    assert any(line.startswith("✓ port-forward") and url in line for line in lines)
+    assert any(line.startswith("✓ port-forward to a free local port: ") and url in line
+               for line in lines), lines
 
 
 async def test_a_second_up_with_another_key_restarts_the_mock_provider(
