@@ -59,6 +59,17 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                              "kgateway-v2.1 and agw-sandbox-v1-4 for agentgateway-v1.4)")
     parser.add_argument("--install-kgateway", action="store_true", default=default(False),
                         help="with --context: install kgateway if it is missing, without asking")
+    parser.add_argument("--yes", "-y", action="store_true", default=default(False),
+                        help="with --context: agree in advance to write to that cluster (for "
+                             "scripts); without it the sandbox shows the API server and asks")
+    parser.add_argument("--namespace", default=default(None), metavar="NAME",
+                        help="put the sandbox's resources in a namespace of "
+                             "its own instead of the guide's (kgateway-system, or "
+                             "agentgateway-system with --profile agentgateway-v1.4)")
+    parser.add_argument("--gateway", default=default(None), metavar="NAME",
+                        help="name the sandbox's Gateway NAME instead of the "
+                             "guide's (agentgateway, or agentgateway-proxy with "
+                             "--profile agentgateway-v1.4)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -136,7 +147,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
         token=resolve_token(args.provider, args.token, os.environ),
         scenario_dirs=tuple(args.scenarios), context=args.context,
         cluster_name=_cluster_name(args), overrides=_overrides(getattr(args, "set", [])),
-        install_kgateway=args.install_kgateway, profile=args.profile,
+        install_kgateway=args.install_kgateway, assume_yes=args.yes,
+        namespace=args.namespace, gateway=args.gateway, profile=args.profile,
     )
 
 

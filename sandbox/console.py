@@ -21,6 +21,7 @@ from sandbox.events import (
     ScenarioStarted,
     StatusChanged,
     StepFinished,
+    StepNote,
     StepStarted,
 )
 
@@ -58,6 +59,8 @@ class TextReport:
                     self._line(event.explain.rstrip(), 5)
             case CommandLogged() if self.verbose:
                 self._line("$ " + event.command)  # not indented: a heredoc's end must start a line
+            case StepNote():
+                self._line("… " + event.text, 5)
             case ManifestApplied():
                 self._line(f"applied {event.ref}: {event.outcome}", 5)
                 self._line(event.yaml.rstrip(), 9)

@@ -6,10 +6,12 @@ boundary with ``raise ... from exc``. Each error carries a ``hint`` saying what 
     SandboxError
     ├── ScenarioError        a scenario file is invalid (every problem listed, with file and line)
     ├── ManifestRejected     the API server (or the simulated one) refused a manifest
+    │   └── NotOurs          ... or the sandbox did: the object belongs to someone else
     ├── RuntimeUnavailable   the chosen runtime cannot run here (no Docker, no kind, ...)
     │   └── PortInUse        the local gateway port is taken
     ├── WaitTimeout          a resource did not reach the expected conditions in time
     ├── CommandFailed        a subprocess (kind, helm, kubectl, ...) exited non-zero
+    │   └── CommandTimedOut  ... or did not finish in time (and was stopped)
     └── RequestFailed        the test request could not be sent or its response not read
 """
 
@@ -61,6 +63,10 @@ class ManifestRejected(SandboxError):
     """A manifest was refused, with the API server's own wording where there is one."""
 
 
+class NotOurs(ManifestRejected):
+    """An object the sandbox would change or delete exists and was not created by it."""
+
+
 class RuntimeUnavailable(SandboxError):
     """The requested runtime cannot be used on this machine."""
 
@@ -82,6 +88,16 @@ class CommandFailed(SandboxError):
         self.stderr = stderr
         detail = stderr.strip().splitlines()[-1] if stderr.strip() else "no error output"
         super().__init__(f"`{' '.join(argv)}` exited with {returncode}: {detail}", hint)
+
+
+class CommandTimedOut(CommandFailed):
+    """A subprocess did not finish before its deadline; it has been killed."""
+
+    def __init__(self, argv: Sequence[str], timeout: float, stderr: str, hint: str = "") -> None:
+        super().__init__(argv, -9, stderr, hint)
+        tail = stderr.strip().splitlines()[-1] if stderr.strip() else ""
+        self.message = (f"`{' '.join(argv)}` did not finish within {timeout:g}s and was stopped"
+                        + (f" (its last words: {tail})" if tail else ""))
 
 
 class RequestFailed(SandboxError):

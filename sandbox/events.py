@@ -98,6 +98,15 @@ class ResponseReceived:
 
 
 @dataclass(frozen=True)
+class StepNote:
+    """Something a running step wants the user to know now (it is waiting, and why)."""
+
+    scenario_id: str
+    step_id: str
+    text: str
+
+
+@dataclass(frozen=True)
 class StepFinished:
     scenario_id: str
     step_id: str
@@ -117,5 +126,5 @@ class ScenarioFinished:
 
 
 Event = (ScenarioStarted | StepStarted | CommandLogged | ManifestApplied | ResourceDeleted
-         | StatusChanged | RequestSent | ResponseChunk | ResponseReceived | StepFinished
-         | ScenarioFinished)
+         | StatusChanged | RequestSent | ResponseChunk | ResponseReceived | StepNote
+         | StepFinished | ScenarioFinished)

@@ -25,13 +25,18 @@ def make_runtime(settings: Settings, name: str, profile: Profile | None = None,
         from sandbox.kube.runtime import KindRuntime
 
         return KindRuntime(profile, settings.port, settings.provider, settings.token,
-                           settings.cluster_name)
+                           settings.cluster_name, namespace=settings.namespace,
+                           gateway=settings.gateway)
     if name == "cluster":
         from sandbox.kube.runtime import KubeRuntime
 
         def consent(question: str) -> bool:
             return settings.install_kgateway or (ask is not None and ask(question))
 
+        def confirm(question: str) -> bool:
+            return settings.assume_yes or (ask is not None and ask(question))
+
         return KubeRuntime(profile, settings.port, settings.provider, settings.token, None,
-                           settings.context, consent=consent)
+                           settings.context, consent=consent, confirm=confirm,
+                           namespace=settings.namespace, gateway=settings.gateway)
     raise RuntimeUnavailable(f"unknown runtime {name!r}", "use kind, cluster or sim")

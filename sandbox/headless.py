@@ -199,14 +199,8 @@ async def _down(settings: Settings, name: str) -> int:
         print(f"There is no kind cluster named {settings.cluster_name}; nothing to delete.")
         return 0
     print(f"Deleting the kind cluster {settings.cluster_name}…", flush=True)
-    await cluster.delete_cluster(settings.cluster_name)
-    kubeconfig = cluster.kubeconfig_path(settings.cluster_name)
-    try:
-        kubeconfig.unlink(missing_ok=True)
-    except OSError as exc:  # the cluster is gone all the same; a stale file is harmless
-        print(f"Deleted. (The old kubeconfig {kubeconfig} could not be removed: "
-              f"{exc.strerror or exc}.)")
-        return 0
+    for removed in await cluster.delete_cluster(settings.cluster_name):
+        print(f"  removed {removed}")
     print("Deleted.")
     return 0
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shlex
+import signal
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from sandbox.errors import CommandFailed, RuntimeUnavailable
+from sandbox.errors import CommandFailed, CommandTimedOut, RuntimeUnavailable
 
 INSTALL_HINTS = {
     "kind": "install kind v0.30.0: https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
@@ -16,6 +19,7 @@ INSTALL_HINTS = {
     "kubectl": "install kubectl: https://kubernetes.io/docs/tasks/tools/",
     "docker": "install Docker: https://docs.docker.com/get-docker/",
 }
+Process = asyncio.subprocess.Process
 
 
 @dataclass(frozen=True)
@@ -34,28 +38,98 @@ async def run(argv: Sequence[str], *, timeout: float = 60.0, check: bool = True,
               echo: Echo | None = None) -> Completed:
     """Run ``argv``; raise :class:`CommandFailed` on a non-zero exit when ``check``.
 
-    ``echo`` receives the command line first, as a user could type it.
+    ``echo`` receives the command line first, as a user could type it. A command still running
+    at ``timeout`` is killed, with everything it started, and :class:`CommandTimedOut` raised.
     """
     if echo is not None:
         echo("$ " + shlex.join(argv))
+    # A session of its own, so that a hung tool's children (helm's plugins, a shell script's
+    # sleep) are stopped with it instead of holding its pipes open.
+    process = await _exec(argv, stdin=asyncio.subprocess.PIPE if stdin is not None
+                          else asyncio.subprocess.DEVNULL, env=env, start_new_session=True)
+    stdout, stderr = bytearray(), bytearray()
     try:
-        process = await asyncio.create_subprocess_exec(
-            *argv,
-            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, **env} if env else None,
-        )
-    except FileNotFoundError as exc:
-        raise RuntimeUnavailable(f"`{argv[0]}` is not installed (not found on PATH)",
-                                 INSTALL_HINTS.get(argv[0], f"install {argv[0]}")) from exc
-    try:
-        stdout, stderr = await asyncio.wait_for(process.communicate(stdin), timeout)
-    except (TimeoutError, asyncio.CancelledError):
-        process.kill()
-        await process.wait()
+        await asyncio.wait_for(_finish(process, stdin, stdout, stderr), timeout)
+    except TimeoutError:
+        await _kill_group(process)
+        raise CommandTimedOut(argv, timeout, stderr.decode(errors="replace"),
+                              f"`{argv[0]}` seems stuck: run that command by hand to see "
+                              "where it hangs (a network pull or a lock are the usual causes)"
+                              ) from None
+    except asyncio.CancelledError:
+        await _kill_group(process)
         raise
     result = Completed(tuple(argv), process.returncode or 0, stdout.decode(errors="replace"),
                        stderr.decode(errors="replace"))
     if check and result.returncode != 0:
         raise CommandFailed(argv, result.returncode, result.stderr or result.stdout)
     return result
+
+
+async def spawn(argv: Sequence[str], *, hint: str = "") -> Process:
+    """Start a long-running ``argv`` (stdout and stderr piped) that dies with this process."""
+    return await _exec(argv, stdin=asyncio.subprocess.DEVNULL, hint=hint,
+                       preexec_fn=_die_with_parent if sys.platform == "linux" else None)
+
+
+async def stop(process: Process, grace: float = 5.0) -> None:
+    """SIGTERM, then SIGKILL after ``grace`` seconds; returns once the process has exited."""
+    if process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        process.terminate()
+    try:
+        await asyncio.wait_for(process.wait(), grace)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
+        await process.wait()
+
+
+async def _exec(argv: Sequence[str], *, stdin: int, env: Mapping[str, str] | None = None,
+                hint: str = "", **options: object) -> Process:
+    try:
+        return await asyncio.create_subprocess_exec(
+            *argv, stdin=stdin, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, **env} if env else None, **options)  # type: ignore[arg-type]
+    except FileNotFoundError as exc:
+        raise RuntimeUnavailable(f"`{argv[0]}` is not installed (not found on PATH)",
+                                 hint or INSTALL_HINTS.get(argv[0], f"install {argv[0]}")
+                                 ) from exc
+
+
+async def _finish(process: Process, stdin: bytes | None, stdout: bytearray,
+                  stderr: bytearray) -> None:
+    """Feed stdin and collect the output as it comes, so a timeout still has what was said."""
+    async def collect(stream: asyncio.StreamReader | None, sink: bytearray) -> None:
+        while stream is not None and (chunk := await stream.read(65536)):
+            sink += chunk
+
+    if stdin is not None and process.stdin is not None:
+        process.stdin.write(stdin)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            await process.stdin.drain()
+        process.stdin.close()
+    await asyncio.gather(collect(process.stdout, stdout), collect(process.stderr, stderr))
+    await process.wait()
+
+
+async def _kill_group(process: Process, grace: float = 5.0) -> None:
+    """Stop the process and everything in its session: SIGTERM first, so that kind or helm can
+    tidy up what they started, then SIGKILL after ``grace`` seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, sig)
+        try:
+            await asyncio.wait_for(process.wait(), grace)
+            return
+        except TimeoutError:
+            continue
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the child gets SIGTERM if agw-sandbox dies, so nothing it starts outlives it."""
+    import ctypes
+
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG

@@ -5,6 +5,7 @@ Free of any UI: the headless CLI and the terminal app are two consumers of the s
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from sandbox.events import (
     ScenarioStarted,
     StatusChanged,
     StepFinished,
+    StepNote,
     StepStarted,
 )
 from sandbox.exchange import send, view_request
@@ -54,6 +56,10 @@ from sandbox.scenarios import (
 )
 
 Emit = Callable[[Event], None]
+# A real gateway can report Accepted a moment before its proxy has the new configuration: a
+# request step that sees the wrong answer tries again for this long (never on the sim).
+SETTLE_TIME = 10.0
+SETTLE_INTERVAL = 0.5
 
 
 class StepFailed(SandboxError):
@@ -72,13 +78,17 @@ class ScenarioState:
 
 class Walkthrough:
     def __init__(self, runtime: Runtime, client: AsyncClient, emit: Emit, token: str,
-                 provider: str, overrides: Mapping[str, str] | None = None) -> None:
+                 provider: str, overrides: Mapping[str, str] | None = None,
+                 settle_time: float | None = None) -> None:
         self.runtime = runtime
         self.client = client
         self.emit = emit
         self.token = token
         self.provider = provider
         self.overrides = dict(overrides or {})
+        # The sim applies a change before it answers: a mismatch there is the real answer.
+        self.settle_time = settle_time if settle_time is not None else (
+            0.0 if runtime.name == "sim" else SETTLE_TIME)
 
     def start(self, scenario: Scenario) -> ScenarioState:
         ctx = make_context(scenario, self.token, self.provider, self.runtime.mock_upstream(),
@@ -186,12 +196,29 @@ class Walkthrough:
     async def _request(self, state: ScenarioState, step: RequestStep) -> str:
         request = render_request(step.request, state.ctx)
         view = view_request(request, self.runtime.gateway_url, state.ctx)
+        expect = expectation(step, state.ctx)
         self.emit(CommandLogged(view.curl))
-        self.emit(RequestSent(view))
-        response = await send(self.client, request, self.runtime.gateway_url, state.ctx,
-                              lambda text: self.emit(ResponseChunk(text)))
-        self.emit(ResponseReceived(response))
-        return check_response(response, expectation(step, state.ctx), state.ctx)
+        deadline = time.monotonic() + self.settle_time
+        waited = False
+        while True:
+            self.emit(RequestSent(view))
+            response = await send(self.client, request, self.runtime.gateway_url, state.ctx,
+                                  lambda text: self.emit(ResponseChunk(text)))
+            self.emit(ResponseReceived(response))
+            try:
+                return check_response(response, expect, state.ctx)
+            except StepFailed as exc:
+                if time.monotonic() >= deadline:
+                    if waited:
+                        exc.message += (f" (still so after {self.settle_time:g}s of waiting for "
+                                        "the gateway)")
+                    raise
+                if not waited:
+                    waited = True
+                    self.emit(StepNote(state.scenario.id, step.id, state.ctx.masker(
+                        f"{exc.message}; waiting up to {self.settle_time:g}s for the gateway "
+                        "to pick up the change")))
+            await asyncio.sleep(SETTLE_INTERVAL)
 
     async def _delete(self, state: ScenarioState, refs: list[ResourceRef]) -> str:
         done = []

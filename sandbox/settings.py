@@ -29,6 +29,9 @@ class Settings:
     cluster_name: str = "agw-sandbox"
     overrides: Mapping[str, str] = field(default_factory=dict)
     install_kgateway: bool = False  # consent to install kgateway into a cluster you brought
+    assume_yes: bool = False  # agree in advance to write to the cluster you brought (--yes)
+    namespace: str | None = None  # the sandbox's own namespace on a cluster you brought
+    gateway: str | None = None  # ... and its own Gateway name
     profile: str = DEFAULT_PROFILE.name  # which API (and versions) the scenarios teach
 
     @property

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from sandbox.errors import ManifestRejected, RuntimeUnavailable, WaitTimeout
+from sandbox.errors import ManifestRejected, NotOurs, RuntimeUnavailable, WaitTimeout
+from sandbox.kube.ownership import created_by_us, owner_of
 from sandbox.profiles import FIELD_MANAGER
 from sandbox.runtime import Applied, ResourceStatus, conditions_of
 from sandbox.scenarios import ResourceRef
 
+DELETE_TIMEOUT = 60.0
 
 @dataclass(frozen=True)
 class Resource:
@@ -78,14 +80,20 @@ def resource_for(kind: str, api_version: str = "", namespaced: bool = True) -> R
 
 
 class Kube:
-    """A client for one cluster, built from an explicit kubeconfig file and context."""
+    """A client for one cluster, built from an explicit kubeconfig file and context.
 
-    def __init__(self, api_client: Any, controller: str = "") -> None:
+    With ``owned_only`` (a cluster someone else also uses) it refuses to overwrite or delete
+    an object that exists and was not created by the sandbox.
+    """
+
+    def __init__(self, api_client: Any, controller: str = "", owned_only: bool = False) -> None:
         self.api = api_client
         self.controller = controller
+        self.owned_only = owned_only
 
     @classmethod
-    def connect(cls, kubeconfig: str | None, context: str | None, controller: str = "") -> Kube:
+    def connect(cls, kubeconfig: str | None, context: str | None, controller: str = "",
+                owned_only: bool = False) -> Kube:
         from kubernetes.config import new_client_from_config
 
         try:
@@ -94,16 +102,16 @@ class Kube:
                 persist_config=False)
         except Exception as exc:  # the file is the user's: any shape reaches the client's parser
             raise kubeconfig_problem(exc, kubeconfig, context) from exc
-        return cls(client, controller)
+        return cls(client, controller, owned_only)
 
     @classmethod
-    def for_url(cls, url: str, controller: str = "") -> Kube:
+    def for_url(cls, url: str, controller: str = "", owned_only: bool = False) -> Kube:
         """A client for an API server that needs no credentials (tests, local proxies)."""
         from kubernetes.client import ApiClient, Configuration
 
         configuration = Configuration()
         configuration.host = url
-        return cls(ApiClient(configuration), controller)
+        return cls(ApiClient(configuration), controller, owned_only)
 
     @property
     def host(self) -> str:
@@ -150,14 +158,24 @@ class Kube:
         self._check(status, data, f"read {kind} {namespace}/{name}")
         return data
 
-    def apply(self, doc: Mapping[str, Any]) -> Applied:
-        """Server-side apply with our field manager; says created/configured/unchanged."""
+    def apply(self, doc: Mapping[str, Any], guard: bool = True) -> Applied:
+        """Server-side apply with our field manager; says created/configured/unchanged.
+
+        ``guard=False`` skips the ownership check for shared objects the user agreed to
+        change (the Gateway API CRDs).
+        """
         kind = str(doc.get("kind"))
         metadata = doc.get("metadata") or {}
         resource = resource_for(kind, str(doc.get("apiVersion", "")), "namespace" in metadata)
         namespace = str(metadata.get("namespace") or "default") if resource.namespaced else ""
         name = str(metadata.get("name"))
         before = self._fetch(resource, kind, namespace, name)
+        if guard:
+            self._check_ours(before, kind, namespace, name, "overwrites")
+        if before is not None and _terminating(before):
+            # Applied now, it would be patched and then removed anyway: let it go first.
+            self._wait_gone(resource, kind, namespace, name, DELETE_TIMEOUT)
+            before = None
         status, data = self.request(
             "PATCH", resource.path(namespace, name), body=dict(doc),
             query={"fieldManager": FIELD_MANAGER, "force": "true"},
@@ -169,13 +187,52 @@ class Kube:
         unchanged = _content(before) == _content(data)
         return Applied(ref, "unchanged" if unchanged else "configured")
 
-    def delete(self, kind: str, namespace: str, name: str) -> bool:
-        status, data = self.request("DELETE", resource_for(kind).path(namespace, name),
-                                    query={"propagationPolicy": "Foreground"})
+    def delete(self, kind: str, namespace: str, name: str,
+               timeout: float = DELETE_TIMEOUT) -> bool:
+        """Delete and wait until the object is gone, so the same name can be applied again.
+
+        Background propagation: the object itself goes as soon as its finalizers allow, and
+        the garbage collector removes what it owns afterwards.
+        """
+        resource = resource_for(kind)
+        if self.owned_only:
+            self._check_ours(self._fetch(resource, kind, namespace, name), kind, namespace, name,
+                             "deletes")
+        status, data = self.request("DELETE", resource.path(namespace, name),
+                                    query={"propagationPolicy": "Background"})
         if status == 404:
             return False
         self._check(status, data, f"delete {kind} {namespace}/{name}")
+        self._wait_gone(resource, kind, namespace, name, timeout)
         return True
+
+    def _check_ours(self, obj: Mapping[str, Any] | None, kind: str, namespace: str, name: str,
+                    verb: str) -> None:
+        if not self.owned_only or obj is None or created_by_us(obj):
+            return
+        where = f"{namespace}/{name}" if namespace else name
+        raise NotOurs(
+            f"{kind} {where} already exists and belongs to {owner_of(obj)}, not to "
+            f"agw-sandbox: the sandbox never {verb} what it did not create",
+            "give the sandbox a namespace and Gateway of its own (--namespace NAME --gateway "
+            "NAME), or remove that object yourself if it is yours to remove")
+
+    def _wait_gone(self, resource: Resource, kind: str, namespace: str, name: str,
+                   timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        interval = 0.05
+        while (obj := self._fetch(resource, kind, namespace, name)) is not None:
+            if time.monotonic() >= deadline:
+                finalizers = (obj.get("metadata") or {}).get("finalizers") or []
+                raise WaitTimeout(
+                    f"{kind} {namespace}/{name} is still being deleted after {timeout:g}s"
+                    + (f" (finalizers: {', '.join(map(str, finalizers))})" if finalizers
+                       else ""),
+                    "a finalizer holds it: look at `kubectl -n "
+                    f"{namespace or 'default'} get {resource.plural}/{name} -o yaml` and at "
+                    "the controller that owns the finalizer")
+            time.sleep(interval)
+            interval = min(interval * 2, 1.0)
 
     def status(self, ref: ResourceRef) -> ResourceStatus:
         obj = self.get(ref.kind, ref.namespace, ref.name)
@@ -277,6 +334,10 @@ def kubeconfig_problem(exc: Exception, kubeconfig: str | None,
     return RuntimeUnavailable(
         f"the kubeconfig {where} does not have the shape of a kubeconfig (clusters, contexts "
         "and users must be lists of entries with a name)", inspect)
+
+
+def _terminating(obj: Mapping[str, Any]) -> bool:
+    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
 
 
 def _content(obj: Mapping[str, Any]) -> Any:

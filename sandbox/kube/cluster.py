@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sandbox.errors import CommandFailed, RuntimeUnavailable
+from sandbox.errors import CommandFailed, CommandTimedOut, RuntimeUnavailable, SandboxError
 from sandbox.proc import Echo, run
 from sandbox.profiles import Profile
 
@@ -21,6 +26,30 @@ def kubeconfig_path(cluster_name: str) -> Path:
     """Where the sandbox keeps the cluster's kubeconfig (not the user's ~/.kube/config)."""
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "agw-sandbox" / f"kubeconfig-{cluster_name}"
+
+
+def kind_kubeconfig(env: Mapping[str, str] | None = None) -> Path:
+    """The kubeconfig file kind writes a new cluster's context into (and makes it current).
+
+    kind follows kubectl: the first existing file of $KUBECONFIG, else its last one, else
+    ~/.kube/config (kind's pkg/cluster/internal/kubeconfig/internal/kubeconfig/paths.go).
+    """
+    env = os.environ if env is None else env
+    paths = list(dict.fromkeys(p for p in env.get("KUBECONFIG", "").split(os.pathsep) if p))
+    if not paths:
+        return Path(env.get("HOME") or Path.home()) / ".kube" / "config"
+    return Path(next((p for p in paths if Path(p).is_file()), paths[-1]))
+
+
+def has_context(kubeconfig: Path, context: str) -> bool:
+    from sandbox.documents import load_one
+
+    try:
+        config = load_one(kubeconfig.read_text())
+    except (OSError, SandboxError):
+        return False
+    contexts = config.get("contexts") if isinstance(config, Mapping) else None
+    return any(isinstance(c, Mapping) and c.get("name") == context for c in contexts or [])
 
 
 async def kind_clusters() -> list[str]:
@@ -41,8 +70,22 @@ async def create_cluster(name: str, profile: Profile, echo: Echo | None = None) 
         raise
 
 
-async def delete_cluster(name: str) -> None:
+async def delete_cluster(name: str) -> list[str]:
+    """Delete the kind cluster; return what went with it, as a user would list it."""
+    user_config = kind_kubeconfig()
+    had_context = has_context(user_config, context_for(name))
     await run(["kind", "delete", "cluster", "--name", name], timeout=300)
+    removed = [f"kind cluster {name} (its node containers)"]
+    if had_context:  # kind removes the context, cluster and user it wrote on create
+        removed.append(f"context {context_for(name)} from {user_config}")
+    copy = kubeconfig_path(name)
+    try:
+        if copy.exists():
+            copy.unlink()
+            removed.append(f"the sandbox's copy of its kubeconfig, {copy}")
+    except OSError as exc:  # the cluster is gone all the same; a stale file is harmless
+        removed.append(f"(not its kubeconfig copy {copy}: {exc.strerror or exc})")
+    return removed
 
 
 async def export_kubeconfig(name: str) -> Path:
@@ -74,38 +117,106 @@ def _helm_target(kubeconfig: Path | None, context: str | None) -> list[str]:
     return args
 
 
+@dataclass(frozen=True)
+class Release:
+    """A Helm release as `helm list` reports it."""
+
+    name: str
+    version: str  # the chart's version, e.g. v2.1.3
+    status: str  # deployed, failed, pending-install, pending-upgrade, ...
+
+    @property
+    def stuck(self) -> bool:
+        """Helm holds a lock on a pending release: every install or upgrade is refused."""
+        return self.status.startswith("pending-")
+
+
+async def helm_release(release: str, profile: Profile, kubeconfig: Path | None,
+                       context: str | None) -> Release | None:
+    """The release in any state (a pending one included), or None when there is none."""
+    result = await run(["helm", "list", "--namespace", profile.namespace, "--filter",
+                        f"^{release}$", "--all", "--output", "json",
+                        *_helm_target(kubeconfig, context)], timeout=60)
+    releases = _json(result.stdout, "helm list")
+    for entry in releases if isinstance(releases, list) else []:
+        if entry.get("name") == release:
+            chart = str(entry.get("chart", ""))
+            return Release(release, chart.rpartition("-")[2] or "?",
+                           str(entry.get("status", "unknown")))
+    return None
+
+
 async def helm_release_version(release: str, profile: Profile, kubeconfig: Path | None,
                                context: str | None) -> str | None:
     """The chart version of a deployed release, or None when it is not installed."""
-    result = await run(["helm", "list", "--namespace", profile.namespace, "--filter",
-                        f"^{release}$", "--deployed", "--output", "json",
-                        *_helm_target(kubeconfig, context)], timeout=60)
-    import json
+    found = await helm_release(release, profile, kubeconfig, context)
+    return found.version if found is not None and found.status == "deployed" else None
 
+
+async def helm_values(release: str, profile: Profile, kubeconfig: Path | None,
+                      context: str | None) -> dict[str, Any]:
+    """The values a release was rendered with (the chart's defaults included)."""
+    result = await run(["helm", "get", "values", release, "--namespace", profile.namespace,
+                        "--all", "--output", "json", *_helm_target(kubeconfig, context)],
+                       timeout=60)
+    values = _json(result.stdout, "helm get values")
+    return values if isinstance(values, dict) else {}
+
+
+def value_at(values: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = values
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
+
+
+def helm_command(*args: str, profile: Profile, kubeconfig: Path | None,
+                 context: str | None) -> str:
+    """A helm command line to paste, aimed at the same cluster the sandbox uses."""
+    return shlex.join(["helm", *args, "--namespace", profile.namespace,
+                       *_helm_target(kubeconfig, context)])
+
+
+def repair_command(release: Release, profile: Profile, kubeconfig: Path | None,
+                   context: str | None) -> str:
+    """What clears a pending release: an interrupted install is removed, an upgrade rolled back."""
+    if release.status == "pending-install":
+        return helm_command("uninstall", release.name, profile=profile, kubeconfig=kubeconfig,
+                            context=context)
+    return helm_command("rollback", release.name, profile=profile, kubeconfig=kubeconfig,
+                        context=context)
+
+
+def _json(text: str, what: str) -> Any:
     try:
-        releases = json.loads(result.stdout or "[]")
+        return json.loads(text or "null")
     except ValueError as exc:
-        raise RuntimeUnavailable(f"`helm list` printed something unexpected: "
-                                 f"{result.stdout[:120]}", "check `helm version`") from exc
-    for entry in releases:
-        if entry.get("name") == release:
-            chart = str(entry.get("chart", ""))
-            return chart.rpartition("-")[2] or "?"
-    return None
+        raise RuntimeUnavailable(f"`{what}` printed something unexpected: {text[:120]}",
+                                 "check `helm version`") from exc
 
 
 async def helm_install(release: str, chart: str, profile: Profile, kubeconfig: Path | None,
                        context: str | None, values: tuple[tuple[str, str], ...] = (),
-                       echo: Echo | None = None) -> None:
+                       echo: Echo | None = None, reuse_values: bool = False) -> None:
     args = ["helm", "upgrade", "--install", release, chart, "--version",
             profile.pins.chart_version, "--namespace", profile.namespace, "--create-namespace",
             *_helm_target(kubeconfig, context)]
+    if reuse_values:
+        args.append("--reuse-values")
     for key, value in values:
         args += ["--set", f"{key}={value}"]
     try:
         await run(args, timeout=HELM_TIMEOUT, echo=echo)
+    except CommandTimedOut:
+        raise
     except CommandFailed as exc:
-        exc.hint = (f"Helm could not install {chart} {profile.pins.chart_version}: check the "
-                    "network (the charts are OCI artifacts on cr.kgateway.dev) and Helm >= "
-                    f"{profile.pins.helm_min}")
+        if "another operation" in exc.stderr:  # a pending release holds Helm's lock
+            exc.hint = (f"an earlier install or upgrade of {release} was interrupted and left "
+                        "it pending; `helm list --all --namespace "
+                        f"{profile.namespace}` shows it, `helm uninstall {release}` (after an "
+                        f"install) or `helm rollback {release}` (after an upgrade) repairs it")
+        else:
+            exc.hint = (f"Helm could not install {chart} {profile.pins.chart_version}: check "
+                        "the network (the charts are OCI artifacts on cr.kgateway.dev) and "
+                        f"Helm >= {profile.pins.helm_min}")
         raise

@@ -4,27 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import signal
+import re
 import socket
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from sandbox import proc
 from sandbox.errors import PortInUse, RuntimeUnavailable
 
 READY_TIMEOUT = 30.0
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Linux: the child gets SIGTERM if agw-sandbox dies, so no port-forward outlives it."""
-    import ctypes
-
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+# kubectl's first line names the port it bound, which is how `--port 0` learns its port.
+FORWARDING = re.compile(rb"^Forwarding from [^\s]*:(\d+) ->")
 
 
 class PortForward:
-    """Keeps ``kubectl port-forward TARGET LOCAL:REMOTE`` running until stopped."""
+    """Keeps ``kubectl port-forward TARGET LOCAL:REMOTE`` running until stopped.
+
+    A ``local_port`` of 0 lets kubectl pick a free port; ``local_port`` is then the one it
+    bound, and a restart asks for that same port again so the gateway's URL stays put.
+    """
 
     def __init__(self, target: str, namespace: str, local_port: int, remote_port: int,
                  kubeconfig: Path | None, context: str | None,
@@ -34,7 +32,7 @@ class PortForward:
         self.kubeconfig, self.context = kubeconfig, context
         self.on_state = on_state
         self.restarts = 0
-        self._process: asyncio.subprocess.Process | None = None
+        self._process: proc.Process | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._drain: asyncio.Task[None] | None = None
         self._stopping = False
@@ -50,47 +48,45 @@ class PortForward:
         return args
 
     async def start(self) -> None:
-        if not _port_free(self.local_port):
+        if self.local_port and not _port_free(self.local_port):
             raise PortInUse(f"port {self.local_port} on 127.0.0.1 is already in use",
                             "stop whatever holds it, or pass --port with a free port")
         await self._launch()
         self._supervisor = asyncio.create_task(self._supervise(), name="port-forward")
 
     async def _launch(self) -> None:
-        try:
-            self._process = await asyncio.create_subprocess_exec(
-                *self.argv, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                preexec_fn=_die_with_parent if sys.platform == "linux" else None)
-        except FileNotFoundError as exc:
-            raise RuntimeUnavailable("`kubectl` is not installed (needed for the port-forward)",
-                                     "install kubectl: https://kubernetes.io/docs/tasks/tools/"
-                                     ) from exc
+        self._process = await proc.spawn(
+            self.argv, hint="install kubectl (the port-forward needs it): "
+                            "https://kubernetes.io/docs/tasks/tools/")
         assert self._process.stdout is not None
         try:
             line = await asyncio.wait_for(self._process.stdout.readline(), READY_TIMEOUT)
         except TimeoutError:
             line = b""
-        if not line.startswith(b"Forwarding from"):
+        bound = FORWARDING.match(line)
+        if bound is None:
+            await self._terminate()
+            assert self._process.stderr is not None
             stderr = b""
-            if self._process.returncode is not None or not line:
-                await self._terminate()
-                assert self._process.stderr is not None
-                stderr = await self._process.stderr.read()
+            with contextlib.suppress(TimeoutError):
+                stderr = await asyncio.wait_for(self._process.stderr.read(), 5.0)
             raise RuntimeUnavailable(
                 f"`{' '.join(self.argv)}` did not start: "
                 f"{(stderr or line).decode(errors='replace').strip()[:300] or 'no output'}",
                 f"check that {self.target} exists in namespace {self.namespace} and its pod "
                 "is running")
+        self.local_port = int(bound.group(1))
         self._drain = asyncio.create_task(self._discard_output(self._process))
         self.on_state("healthy")
 
     @staticmethod
-    async def _discard_output(process: asyncio.subprocess.Process) -> None:
-        """kubectl logs every connection; an unread pipe would fill up and stall it."""
-        assert process.stdout is not None
-        while await process.stdout.readline():
-            pass
+    async def _discard_output(process: proc.Process) -> None:
+        """kubectl logs every connection (and each broken one); a full pipe would stall it."""
+        async def drain(stream: asyncio.StreamReader | None) -> None:
+            while stream is not None and await stream.read(65536):
+                pass
+
+        await asyncio.gather(drain(process.stdout), drain(process.stderr))
 
     async def _supervise(self) -> None:
         """Restart the forward when kubectl exits (the pod restarted, the connection broke)."""
@@ -123,15 +119,8 @@ class PortForward:
         return True
 
     async def _terminate(self) -> None:
-        process = self._process
-        if process is None or process.returncode is not None:
-            return
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 5)
-        except TimeoutError:
-            process.kill()
-            await process.wait()
+        if self._process is not None:
+            await proc.stop(self._process)
 
     async def stop(self) -> None:
         self._stopping = True

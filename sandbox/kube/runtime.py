@@ -2,6 +2,8 @@
 
 `up` walks the readiness chain with a timed, named phase for each stage: cluster, Gateway API
 CRDs, kgateway charts, controller, GatewayClass, Gateway, proxy, mock provider, port-forward.
+(A little over 300 lines: the chain reads top to bottom in one place; what each stage installs
+lives in install.py, where objects go in placement.py.)
 """
 
 from __future__ import annotations
@@ -9,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -18,27 +19,38 @@ from sandbox.documents import load_all
 from sandbox.errors import RuntimeUnavailable, SandboxError, WaitTimeout
 from sandbox.kube import cluster
 from sandbox.kube.client import Kube
+from sandbox.kube.install import Charts, Fetch, gateway_api_crds
+from sandbox.kube.mock_deployment import MOCK_PORT, mock_provider_manifests
+from sandbox.kube.ownership import MANAGED_BY
+from sandbox.kube.placement import Placement
 from sandbox.kube.portforward import PortForward
-from sandbox.profiles import PROFILES, Profile
+from sandbox.profiles import FIELD_MANAGER, PROFILES, Profile
 from sandbox.runtime import Applied, Progress, ResourceStatus
 from sandbox.scenarios import ResourceRef
 
-Fetch = Callable[[str], Awaitable[str]]
 Consent = Callable[[str], bool]
-BUNDLE_VERSION = "gateway.networking.k8s.io/bundle-version"
-MOCK_PORT = 8000
 READY_TIMEOUT = 300.0
 
 
 class KubeRuntime:
-    """A cluster reached through a kubeconfig context (the cluster runtime)."""
+    """A cluster reached through a kubeconfig context (the cluster runtime).
+
+    Someone else may use the same cluster: the runtime needs an explicit context, shows the API
+    server and asks before applying anything (``confirm``), and never overwrites or deletes an
+    object it did not create. ``namespace`` and ``gateway`` give the sandbox names of its own;
+    the scenarios' documents are then moved there from the guide's names as they are applied.
+    """
 
     name = "cluster"
+    shares_cluster = True
 
     def __init__(self, profile: Profile, port: int, provider: str, token: str,
                  kubeconfig: Path | None, context: str | None, fetch: Fetch | None = None,
-                 consent: Consent | None = None) -> None:
+                 consent: Consent | None = None, confirm: Consent | None = None,
+                 namespace: str | None = None, gateway: str | None = None) -> None:
         self.profile = profile
+        self.placement = Placement.of(profile, namespace, gateway)
+        self.confirm = confirm
         self.port = port
         self.provider = provider
         self.token = token
@@ -61,9 +73,12 @@ class KubeRuntime:
 
     async def up(self, progress: Progress, forward: bool = True) -> None:
         self._progress = progress  # commands that change something are echoed through it
+        self._require_context()
         await self._phase(progress, "preflight", lambda: self._preflight(forward))
         await self._phase(progress, "cluster", self._prepare_and_connect)
         await self._phase(progress, "Kubernetes API", self._check_api)
+        if self.shares_cluster:
+            self._confirm_target()
         await self._phase(progress, f"Gateway API CRDs {self.profile.pins.gateway_api}",
                           self._gateway_api_crds)
         release = self.profile.releases[1]
@@ -72,14 +87,18 @@ class KubeRuntime:
         await self._phase(progress, f"{release} controller ready", self._controller_ready)
         await self._phase(progress, f"GatewayClass {self.profile.gateway_class} accepted",
                           self._gateway_class_accepted)
-        await self._phase(progress, f"Gateway {self.profile.gateway_name} programmed",
+        if self.placement.namespace != self.profile.namespace:
+            await self._phase(progress, f"namespace {self.placement.namespace}",
+                              self._own_namespace)
+        await self._phase(progress, f"Gateway {self.placement.gateway} programmed",
                           self._gateway_programmed)
         await self._phase(progress, "agentgateway proxy rolled out", self._proxy_ready)
         if self.provider == "mock":
             await self._phase(progress, "mock provider running in the cluster",
                               self._mock_provider)
         if forward:
-            await self._phase(progress, f"port-forward to 127.0.0.1:{self.port}",
+            where = f"127.0.0.1:{self.port}" if self.port else "a free local port"
+            await self._phase(progress, f"port-forward to {where}",
                               self._port_forward)
 
     async def _phase(self, progress: Progress, name: str,
@@ -118,11 +137,35 @@ class KubeRuntime:
         detail = await self._prepare_cluster()
         self.kube = await asyncio.to_thread(Kube.connect, str(self.kubeconfig) if
                                             self.kubeconfig else None, self.context,
-                                            self.profile.controller_name)
+                                            self.profile.controller_name, self.shares_cluster)
         return detail
 
     async def _prepare_cluster(self) -> str | None:
-        return f"context {self.context or '(current)'}"
+        return f"context {self.context}"
+
+    def _require_context(self) -> None:
+        if not self.context:
+            raise RuntimeUnavailable(
+                "--runtime cluster needs --context NAME: the sandbox never picks the current "
+                "context on its own, so it cannot change a cluster you did not name",
+                "list yours with `kubectl config get-contexts`, then pass --context NAME")
+
+    def _confirm_target(self) -> None:
+        """Ask once, before the first write, showing where the writes would go."""
+        assert self.kube is not None
+        where = (f"context {self.context} (API server {self.kube.host}), namespace "
+                 f"{self.placement.namespace}, Gateway {self.placement.gateway}")
+        self._progress(f"the sandbox will write to {where}")
+        if self.confirm is None or not self.confirm(f"Apply the sandbox's resources to {where}?"):
+            raise RuntimeUnavailable(
+                f"not confirmed: nothing was applied to {where}",
+                "answer y when asked, or pass --yes to agree in advance (for scripts)")
+
+    async def _own_namespace(self) -> str:
+        applied = await asyncio.to_thread(self._kube.apply, {
+            "apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": self.placement.namespace, "labels": {MANAGED_BY: FIELD_MANAGER}}})
+        return applied.outcome
 
     @property
     def _kube(self) -> Kube:
@@ -136,60 +179,15 @@ class KubeRuntime:
         return f"Kubernetes {version}"
 
     async def _gateway_api_crds(self) -> str:
-        crd = await asyncio.to_thread(self._kube.get, "CustomResourceDefinition", "",
-                                      "gateways.gateway.networking.k8s.io")
-        wanted = self.profile.pins.gateway_api
-        found = ((crd or {}).get("metadata") or {}).get("annotations", {}).get(BUNDLE_VERSION)
-        if found == wanted:
-            return "already installed"
-        if found and refused_downgrade(found, wanted):
-            raise downgrade_refused(found, self.profile)
-        if found and not self._agrees(f"Upgrade the Gateway API CRDs from {found} to {wanted}?"
-                                      + _one_way(found, wanted)):
-            raise RuntimeUnavailable(f"the cluster has Gateway API {found}, not {wanted}",
-                                     "rerun with consent to upgrade, or use a cluster with "
-                                     f"Gateway API {wanted}")
-        if self.fetch is not None:
-            text = await self.fetch(self.profile.pins.gateway_api_crds_url)
-        else:
-            from sandbox.exchange import fetch_text
-
-            text = await fetch_text(self.profile.pins.gateway_api_crds_url)
-        documents = load_all(text)
-        self._progress(f"$ kubectl apply --server-side -f {self.profile.pins.gateway_api_crds_url}")
-        for doc in documents:
-            await asyncio.to_thread(self._kube.apply, doc)
-        return f"applied {len(documents)} objects"
+        return await gateway_api_crds(self._kube, self.profile, self.fetch, self._agrees,
+                                      self._progress)
 
     def _agrees(self, question: str) -> bool:
         return self.consent is not None and self.consent(question)
 
     async def _kgateway_charts(self) -> str:
-        pins = self.profile.pins
-        results = []
-        crds, controller = self.profile.releases
-        for release, chart, values in ((crds, pins.crd_chart, ()),
-                                       (controller, pins.chart, pins.helm_values)):
-            version = await cluster.helm_release_version(release, self.profile, self.kubeconfig,
-                                                         self.context)
-            if version == pins.chart_version:
-                results.append(f"{release} present")
-                continue
-            if not self._may_install(release, version):
-                raise RuntimeUnavailable(
-                    f"{release} {pins.chart_version} is not installed in context "
-                    f"{self.context}" + (f" (found {version})" if version else ""),
-                    "rerun `agw-sandbox up --context ... --install-kgateway` to let the sandbox "
-                    "install it, or install it yourself")
-            await cluster.helm_install(release, chart, self.profile, self.kubeconfig,
-                                       self.context, values, echo=self._progress)
-            results.append(f"{release} installed")
-        return ", ".join(results)
-
-    def _may_install(self, release: str, found: str | None) -> bool:
-        verb = f"Upgrade {release} from {found} to" if found else f"Install {release}"
-        return self._agrees(f"{verb} {self.profile.pins.chart_version} into context "
-                            f"{self.context}?")
+        return await Charts(self.profile, self.kubeconfig, self.context, self._agrees,
+                            self._progress).ensure()
 
     async def _controller_ready(self) -> str:
         return await asyncio.to_thread(self._kube.wait_deployment, self.profile.namespace,
@@ -232,27 +230,27 @@ class KubeRuntime:
     async def _gateway_programmed(self) -> str:
         manifest = builtin_dir() / self.profile.scenario_dir / "manifests" / "gateway.yaml"
         for doc in load_all(manifest.read_text()):
-            await asyncio.to_thread(self._kube.apply, doc)
-        ref = ResourceRef("Gateway", self.profile.gateway_name, self.profile.namespace)
+            await asyncio.to_thread(self._kube.apply, self.placement.doc(doc))
+        ref = ResourceRef("Gateway", self.placement.gateway, self.placement.namespace)
         return await self._wait_condition(ref, "Programmed", READY_TIMEOUT)
 
     async def _proxy_ready(self) -> str:
         # Programmed can turn True before the proxy's pod runs: wait for the rollout too.
-        return await asyncio.to_thread(self._kube.wait_deployment, self.profile.namespace,
-                                       self.profile.proxy_deployment, READY_TIMEOUT)
+        return await asyncio.to_thread(self._kube.wait_deployment, self.placement.namespace,
+                                       self.placement.proxy_deployment, READY_TIMEOUT)
 
     async def _mock_provider(self) -> str:
         for doc in mock_provider_manifests(self.token, self.profile.namespace):
-            await asyncio.to_thread(self._kube.apply, doc)
-        return await asyncio.to_thread(self._kube.wait_deployment, self.profile.namespace,
+            await asyncio.to_thread(self._kube.apply, self.placement.doc(doc))
+        return await asyncio.to_thread(self._kube.wait_deployment, self.placement.namespace,
                                        "mock-provider", READY_TIMEOUT)
 
     async def _port_forward(self) -> str:
         def state(value: str) -> None:
             self.forward_state = value
 
-        self.forward = PortForward(f"deployment/{self.profile.proxy_deployment}",
-                                   self.profile.namespace, self.port,
+        self.forward = PortForward(f"deployment/{self.placement.proxy_deployment}",
+                                   self.placement.namespace, self.port,
                                    self.profile.gateway_port, self.kubeconfig, self.context,
                                    state)
         await self.forward.start()
@@ -260,12 +258,13 @@ class KubeRuntime:
 
     # -- the Runtime seam -----------------------------------------------------------------------
     async def apply(self, doc: Mapping[str, Any]) -> Applied:
-        return await asyncio.to_thread(self._kube.apply, doc)
+        return await asyncio.to_thread(self._kube.apply, self.placement.doc(doc))
 
     async def status(self, ref: ResourceRef) -> ResourceStatus:
-        return await asyncio.to_thread(self._kube.status, ref)
+        return await asyncio.to_thread(self._kube.status, self.placement.ref(ref))
 
     async def delete(self, ref: ResourceRef) -> bool:
+        ref = self.placement.ref(ref)
         return await asyncio.to_thread(self._kube.delete, ref.kind, ref.namespace, ref.name)
 
     async def down(self) -> None:
@@ -276,12 +275,14 @@ class KubeRuntime:
 
     @property
     def gateway_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        # With --port 0 only the port-forward knows the port kubectl bound.
+        port = self.forward.local_port if self.forward is not None else self.port
+        return f"http://127.0.0.1:{port}"
 
     def mock_upstream(self) -> tuple[str, int] | None:
         if self.provider != "mock":
             return None
-        return f"mock-provider.{self.profile.namespace}.svc.cluster.local", MOCK_PORT
+        return f"mock-provider.{self.placement.namespace}.svc.cluster.local", MOCK_PORT
 
 
 class KindRuntime(KubeRuntime):
@@ -289,11 +290,14 @@ class KindRuntime(KubeRuntime):
 
     name = "kind"
     tools = ("kind", "helm", "kubectl")
+    shares_cluster = False  # the sandbox created this cluster: all of it is ours
 
     def __init__(self, profile: Profile, port: int, provider: str, token: str,
-                 cluster_name: str, fetch: Fetch | None = None) -> None:
+                 cluster_name: str, fetch: Fetch | None = None, namespace: str | None = None,
+                 gateway: str | None = None) -> None:
         super().__init__(profile, port, provider, token, cluster.kubeconfig_path(cluster_name),
-                         cluster.context_for(cluster_name), fetch, consent=lambda q: True)
+                         cluster.context_for(cluster_name), fetch, consent=lambda q: True,
+                         namespace=namespace, gateway=gateway)
         self.cluster_name = cluster_name
 
     @property
@@ -316,44 +320,16 @@ class KindRuntime(KubeRuntime):
 
     async def _prepare_cluster(self) -> str:
         existing = await cluster.kind_clusters()
+        context = cluster.context_for(self.cluster_name)
         if self.cluster_name in existing:
-            outcome = f"kind cluster {self.cluster_name} reused"
+            outcome = f"kind cluster {self.cluster_name} reused (context {context})"
         else:
             await cluster.create_cluster(self.cluster_name, self.profile, echo=self._progress)
-            outcome = f"kind cluster {self.cluster_name} created"
+            # kind's own default, worth saying: it changes what plain `kubectl` talks to.
+            outcome = (f"kind cluster {self.cluster_name} created; kind wrote context {context} "
+                       f"into {cluster.kind_kubeconfig()} and made it current")
         self.kubeconfig = await cluster.export_kubeconfig(self.cluster_name)
         return outcome
-
-
-# Since v1.5 the Gateway API install carries the ValidatingAdmissionPolicy
-# safe-upgrades.gateway.networking.k8s.io; v1.6.0's denies every bundle-version matching
-# `v1.[0-5].\d+`, i.e. any older minor release.
-SAFE_UPGRADES_FROM = (1, 5)
-
-
-def refused_downgrade(found: str, wanted: str) -> bool:
-    """Whether the installed CRDs' admission policy refuses the CRDs ``wanted``."""
-    installed = _version(found)[:2]
-    return installed >= SAFE_UPGRADES_FROM and _version(wanted)[:2] < installed
-
-
-def downgrade_refused(found: str, profile: Profile) -> RuntimeUnavailable:
-    """A cluster with Gateway API >= v1.5 cannot take the older CRDs this profile pins."""
-    fits = [p.name for p in PROFILES.values() if p.pins.gateway_api == found]
-    return RuntimeUnavailable(
-        f"the cluster has the Gateway API {found} CRDs, and their admission policy "
-        "(ValidatingAdmissionPolicy safe-upgrades.gateway.networking.k8s.io) refuses the older "
-        f"{profile.pins.gateway_api} CRDs that the {profile.name} profile needs",
-        "use a separate cluster for each profile (kind: the default --cluster-name is "
-        f"{profile.cluster_name} for {profile.name})"
-        + (f", or use this cluster with --profile {fits[0]}" if fits else ""))
-
-
-def _one_way(found: str, wanted: str) -> str:
-    if _version(found) < SAFE_UPGRADES_FROM <= _version(wanted):
-        return (f" (one way: from {wanted} on, the cluster refuses Gateway API CRDs older than "
-                "v1.5.0, so it cannot go back)")
-    return ""
 
 
 def _owned_by_profile(controller: str) -> str:
@@ -365,19 +341,3 @@ def _version(text: str) -> tuple[int, ...]:
     """``v3.16.2+g13654a5`` -> (3, 16, 2)."""
     numbers = text.lstrip("v").split("+")[0].split("-")[0].split(".")
     return tuple(int(n) for n in numbers if n.isdigit())
-
-
-def mock_provider_manifests(token: str, namespace: str = "kgateway-system"
-                            ) -> list[dict[str, Any]]:
-    """The in-cluster mock provider: its stdlib-only source in a ConfigMap, run by python."""
-    from sandbox import mock_provider
-
-    docs = load_all((Path(str(files("sandbox.assets"))) / "mock-provider.yaml").read_text())
-    source = Path(mock_provider.__file__).read_text()
-    for doc in docs:
-        doc["metadata"]["namespace"] = namespace  # beside the gateway of the profile
-        if doc["kind"] == "ConfigMap":
-            doc["data"] = {"mock_provider.py": source}
-        elif doc["kind"] == "Secret":
-            doc["stringData"] = {"keys": token}
-    return [dict(doc) for doc in docs]

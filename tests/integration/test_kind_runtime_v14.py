@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from sandbox.errors import SandboxError
+from sandbox.kube import install
 from sandbox.kube import runtime as kuberuntime
 from sandbox.kube.containers import DockerInfo
 from sandbox.kube.runtime import KindRuntime, KubeRuntime
@@ -84,6 +85,14 @@ def kind(profile: Profile = AGENTGATEWAY_V1_4, port: int | None = None) -> KindR
     return KindRuntime(profile, port or free_port(), "mock", TOKEN, profile.cluster_name, fetch)
 
 
+def uninstall_controller(emulator: Any) -> None:
+    """What uninstalling the other profile's charts leaves: its GatewayClass goes, the Gateway
+    API CRDs and their admission policy stay."""
+    for (resource, _, name), obj in list(emulator.objects.items()):
+        if resource.plural == "gatewayclasses" and name == "agentgateway" and not obj.deleted:
+            obj.delete()
+
+
 def brought(kmock: Any, tmp_path: Path, profile: Profile,
             asked: list[str] | None = None) -> KubeRuntime:
     config = tmp_path / "kubeconfig"
@@ -103,7 +112,8 @@ current-context: mine
             asked.append(question)
         return True
 
-    return KubeRuntime(profile, free_port(), "mock", TOKEN, config, "mine", fetch, agree)
+    return KubeRuntime(profile, free_port(), "mock", TOKEN, config, "mine", fetch, agree,
+                       confirm=lambda question: True)
 
 
 async def test_up_installs_agentgateway_v1_4_and_forwards_port_80(
@@ -166,7 +176,7 @@ async def test_the_v1_6_install_yaml_applies_its_admission_policy_too(
     crd = await asyncio.to_thread(sandbox.kube.get, "CustomResourceDefinition", "",
                                   "httproutes.gateway.networking.k8s.io")
     assert crd is not None
-    assert crd["metadata"]["annotations"][kuberuntime.BUNDLE_VERSION] == "v1.6.0"
+    assert crd["metadata"]["annotations"][install.BUNDLE_VERSION] == "v1.6.0"
 
 
 async def test_a_cluster_with_v1_6_crds_refuses_the_kgateway_profile_and_says_so(
@@ -182,8 +192,7 @@ async def test_a_cluster_with_v1_6_crds_refuses_the_kgateway_profile_and_says_so
         await second.up(lambda line: None, forward=False)
     assert "the agentgateway-v1.4 profile is installed on this cluster" in caught.value.message
     # `helm uninstall` leaves the Gateway API CRDs and their admission policy behind.
-    assert second.kube is not None
-    await asyncio.to_thread(second.kube.delete, "GatewayClass", "", "agentgateway")
+    uninstall_controller(kmock)
     with pytest.raises(SandboxError) as caught:
         await second.up(lambda line: None, forward=False)
     message, hint = caught.value.message, caught.value.hint
@@ -211,9 +220,9 @@ async def test_a_kgateway_cluster_is_named_and_an_upgrade_is_said_to_be_one_way(
     crd = await asyncio.to_thread(second.kube.get, "CustomResourceDefinition", "",
                                   "gateways.gateway.networking.k8s.io")
     assert crd is not None
-    assert crd["metadata"]["annotations"][kuberuntime.BUNDLE_VERSION] == "v1.4.0"  # untouched
+    assert crd["metadata"]["annotations"][install.BUNDLE_VERSION] == "v1.4.0"  # untouched
     # Without the other controller, the upgrade is offered, and said to be one way.
-    await asyncio.to_thread(second.kube.delete, "GatewayClass", "", "agentgateway")
+    uninstall_controller(kmock)
     asked: list[str] = []
     third = brought(kmock, tmp_path, AGENTGATEWAY_V1_4, asked)
     async with controller(AgentgatewayDouble(kmock)):
@@ -225,7 +234,7 @@ async def test_a_kgateway_cluster_is_named_and_an_upgrade_is_said_to_be_one_way(
 def test_one_kind_cluster_per_profile() -> None:
     assert DEFAULT_PROFILE.cluster_name == "agw-sandbox"
     assert AGENTGATEWAY_V1_4.cluster_name == "agw-sandbox-v1-4"
-    assert kuberuntime.refused_downgrade("v1.6.0", "v1.4.0")
-    assert kuberuntime.refused_downgrade("v1.6.0", "v1.5.1")
-    assert not kuberuntime.refused_downgrade("v1.4.0", "v1.6.0")
-    assert not kuberuntime.refused_downgrade("v1.6.1", "v1.6.0")
+    assert install.refused_downgrade("v1.6.0", "v1.4.0")
+    assert install.refused_downgrade("v1.6.0", "v1.5.1")
+    assert not install.refused_downgrade("v1.4.0", "v1.6.0")
+    assert not install.refused_downgrade("v1.6.1", "v1.6.0")

@@ -9,13 +9,14 @@ import pytest
 
 from sandbox.errors import ManifestRejected, RuntimeUnavailable, WaitTimeout
 from sandbox.kube.client import Kube
+from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.scenarios import ResourceRef
 from tests.conftest import TOKEN
 from tests.helpers import backend, route, secret
 from tests.kubeemu import ApplyingEmulator, set_status
 
 pytestmark = pytest.mark.kmock(cls=ApplyingEmulator)
-CONTROLLER = "kgateway.dev/kgateway"
+CONTROLLER = DEFAULT_PROFILE.controller_name
 
 
 @pytest.fixture
@@ -76,6 +77,58 @@ async def test_route_conditions_come_from_our_controllers_parent(kube: Kube,
                                                               "kgateway-system"))
     assert [(c.type, c.reason) for c in status.conditions] == [
         ("Accepted", "Accepted"), ("ResolvedRefs", "BackendNotFound")]
+
+
+async def test_route_status_as_kgateway_v2_1_writes_it_is_read(kube: Kube, kmock: Any) -> None:
+    """agentgateway's status syncer writes one parent, as `kgateway.dev/agentgateway`.
+
+    Shaped after pkg/reports/status.go and translator/route_collections.go (v2.1.x): the Envoy
+    syncer writes nothing for agentgateway routes; conditions carry empty messages.
+    """
+    await asyncio.to_thread(kube.apply, route())
+    set_status(kmock, "gateway.networking.k8s.io", "v1", "httproutes", "kgateway-system",
+               "openai", {"parents": [{
+                   "parentRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                                 "name": "agentgateway", "namespace": "kgateway-system"},
+                   "controllerName": "kgateway.dev/agentgateway",
+                   "conditions": [
+                       {"type": "Accepted", "status": "True", "reason": "Accepted",
+                        "message": "", "observedGeneration": 1,
+                        "lastTransitionTime": "2026-11-27T08:00:00Z"},
+                       {"type": "ResolvedRefs", "status": "True", "reason": "ResolvedRefs",
+                        "message": "", "observedGeneration": 1,
+                        "lastTransitionTime": "2026-11-27T08:00:00Z"}]}]})
+    profile_kube = Kube.for_url(kube.host, DEFAULT_PROFILE.controller_name)
+    status = await asyncio.to_thread(profile_kube.status, ResourceRef("HTTPRoute", "openai",
+                                                                      "kgateway-system"))
+    assert [(c.type, c.status) for c in status.conditions] == [
+        ("Accepted", "True"), ("ResolvedRefs", "True")]
+
+
+async def test_delete_waits_until_gone_so_the_same_name_can_be_applied_again(
+        kube: Kube, kmock: Any) -> None:
+    """`run --all` deletes Backend/openai and applies it again milliseconds later."""
+    await asyncio.to_thread(kube.apply, backend({"kind": "Passthrough"}))
+    assert await asyncio.to_thread(kube.delete, "Backend", "kgateway-system", "openai")
+    deletes = [r for r in list(kmock) if r.method == "DELETE"]
+    assert deletes[0].params == {"propagationPolicy": "Background"}
+    again = await asyncio.to_thread(kube.apply, backend({"kind": "Passthrough"},
+                                                        model="gpt-4o"))
+    assert again.outcome == "created"
+    await asyncio.sleep(kmock.linger * 2)  # the emulator's finalizer would have let go by now
+    stored = await asyncio.to_thread(kube.get, "Backend", "kgateway-system", "openai")
+    assert stored is not None, "the re-applied Backend was swept away with the deleted one"
+    assert stored["spec"]["ai"]["llm"]["openai"]["model"] == "gpt-4o"
+    assert not stored["metadata"].get("deletionTimestamp")
+
+
+@pytest.mark.kmock(cls=ApplyingEmulator, linger=30.0)
+async def test_a_delete_held_by_a_finalizer_times_out_by_name(kube: Kube) -> None:
+    await asyncio.to_thread(kube.apply, secret(TOKEN))
+    with pytest.raises(WaitTimeout, match=r"Secret kgateway-system/openai-secret is still being "
+                                          r"deleted after 0\.3s \(finalizers: ") as caught:
+        await asyncio.to_thread(kube.delete, "Secret", "kgateway-system", "openai-secret", 0.3)
+    assert "finalizer" in caught.value.hint
 
 
 async def test_delete_and_missing_objects(kube: Kube) -> None:
@@ -139,3 +192,15 @@ async def test_kinds_outside_the_table_follow_the_naming_conventions(kube: Kube,
     assert paths == [
         "/apis/admissionregistration.k8s.io/v1beta1/validatingadmissionpolicies/safe-upgrades",
         "/apis/example.dev/v1/namespaces/default/trafficpolicies/p"]
+
+
+async def test_the_sim_writes_route_status_as_the_agentgateway_controller(sim: Any) -> None:
+    from tests.helpers import GATEWAY
+
+    for doc in (GATEWAY, backend({"kind": "Passthrough"}), route()):
+        await sim.apply(doc)
+    stored = sim.cluster.get("HTTPRoute", "kgateway-system", "openai")
+    assert [p["controllerName"] for p in stored["status"]["parents"]] == [
+        "kgateway.dev/agentgateway"]
+    status = await sim.status(ResourceRef("HTTPRoute", "openai", "kgateway-system"))
+    assert status.condition("ResolvedRefs") is not None

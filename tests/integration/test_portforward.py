@@ -76,3 +76,21 @@ async def test_a_taken_local_port_is_refused_before_starting() -> None:
                               holder.getsockname()[1], 8080, None, None)
         with pytest.raises(PortInUse, match="already in use"):
             await forward.start()
+
+
+async def test_port_zero_uses_the_port_kubectl_bound() -> None:
+    forward = PortForward("deployment/agentgateway", "kgateway-system", 0, 8080, None, None)
+    await forward.start()
+    try:
+        assert forward.local_port != 0
+        async with httpx.AsyncClient(trust_env=False) as client:
+            answer = await client.get(f"http://127.0.0.1:{forward.local_port}/")
+        assert answer.status_code == 404
+        bound = forward.local_port
+        assert forward._process is not None
+        os.kill(forward._process.pid, signal.SIGKILL)  # a restart keeps the same port
+        await wait_for(lambda: _restarted(forward))
+        await wait_for(forward.healthy)
+        assert forward.local_port == bound
+    finally:
+        await forward.stop()

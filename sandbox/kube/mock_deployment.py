@@ -1,0 +1,36 @@
+"""The mock provider inside the cluster: its stdlib-only source in a ConfigMap, run by python."""
+
+from __future__ import annotations
+
+import hashlib
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from sandbox.documents import load_all
+
+MOCK_PORT = 8000
+CHECKSUM = "agw-sandbox/checksum"
+
+
+def mock_provider_manifests(token: str, namespace: str = "kgateway-system"
+                            ) -> list[dict[str, Any]]:
+    """The ConfigMap (code), Secret (accepted key), Deployment and Service of the mock, in
+    ``namespace`` (the profile's, beside its gateway)."""
+    from sandbox import mock_provider
+
+    docs = load_all((Path(str(files("sandbox.assets"))) / "mock-provider.yaml").read_text())
+    source = Path(mock_provider.__file__).read_text()
+    # The pod reads both only when it starts: a checksum on its template makes a new key or new
+    # code roll the pod, as Helm charts do with checksum/config.
+    checksum = hashlib.sha256(b"\0".join([source.encode(), token.encode()])).hexdigest()
+    for doc in docs:
+        doc["metadata"]["namespace"] = namespace
+        if doc["kind"] == "ConfigMap":
+            doc["data"] = {"mock_provider.py": source}
+        elif doc["kind"] == "Secret":
+            doc["stringData"] = {"keys": token}
+        elif doc["kind"] == "Deployment":
+            template = doc["spec"]["template"].setdefault("metadata", {})
+            template.setdefault("annotations", {})[CHECKSUM] = checksum
+    return [dict(doc) for doc in docs]

@@ -1,0 +1,72 @@
+"""The one subprocess helper, with real processes: failures and hangs become our own errors."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from sandbox.errors import CommandFailed, CommandTimedOut, RuntimeUnavailable, SandboxError
+from sandbox.proc import run
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+async def test_a_hung_command_is_stopped_with_everything_it_started(tmp_path: Path) -> None:
+    pidfile = tmp_path / "child.pid"
+    script = f"echo pulling chart >&2; sleep 60 & echo $! > {pidfile}; wait"
+    started = time.monotonic()
+    with pytest.raises(CommandTimedOut) as caught:
+        await run(["sh", "-c", script], timeout=0.5)
+    assert time.monotonic() - started < 5
+    assert isinstance(caught.value, SandboxError)  # the CLI shows it, no traceback
+    message = caught.value.message
+    assert message.startswith("`sh -c echo pulling chart")
+    assert "did not finish within 0.5s and was stopped" in message
+    assert "pulling chart" in message  # what it said before it hung
+    assert caught.value.hint
+    await asyncio.sleep(0.2)
+    assert not _alive(int(pidfile.read_text())), "the hung command's child is still running"
+
+
+async def test_a_failing_command_carries_its_stderr() -> None:
+    with pytest.raises(CommandFailed, match=r"exited with 3: Error: no such release"):
+        await run(["sh", "-c", "echo 'Error: no such release' >&2; exit 3"])
+
+
+async def test_a_missing_tool_is_named_with_how_to_install_it() -> None:
+    with pytest.raises(RuntimeUnavailable, match="`helm-nonexistent` is not installed"):
+        await run(["helm-nonexistent", "version"])
+
+
+async def test_input_and_output_pass_through() -> None:
+    result = await run(["sh", "-c", "cat; echo done >&2"], stdin=b"hello")
+    assert (result.stdout, result.stderr, result.returncode) == ("hello", "done\n", 0)
+
+
+async def test_a_hung_command_may_tidy_up_before_it_is_killed(tmp_path: Path) -> None:
+    """kind and helm clean up after SIGTERM; a bare SIGKILL would leave half a cluster."""
+    tidied = tmp_path / "tidied"
+    script = f"trap 'echo yes > {tidied}; exit 143' TERM; sleep 60 & wait"
+    with pytest.raises(CommandTimedOut):
+        await run(["sh", "-c", script], timeout=0.3)
+    assert tidied.read_text() == "yes\n"
+
+
+async def test_cancelling_a_command_stops_it(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pid"
+    task = asyncio.ensure_future(run(["sh", "-c", f"echo $$ > {pidfile}; sleep 60"]))
+    while not pidfile.exists() or not pidfile.read_text().strip():
+        await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not _alive(int(pidfile.read_text()))
