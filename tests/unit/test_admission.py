@@ -42,7 +42,7 @@ REJECTED = [
     (INLINE, _set("spec.ai.llm.openai.authToken", {"inline": TOKEN}),
      "authToken.kind: Required value", True),
     (INLINE, _set("spec.ai.llm.openai.authtoken", {"kind": "Inline"}),
-     'unknown field "spec.ai.llm.openai.authtoken"', False),
+     '.spec.ai.llm.openai.authtoken: field not declared in schema', False),
     (INLINE, _set("spec.type", None), "spec.type: Required value", True),
     (INLINE, _set("spec.ai.llm.host", "mock"), "both host and port must be set together", False),
     (INLINE, _set("spec.ai.llm.port", "8000"), "must be of type integer", True),
