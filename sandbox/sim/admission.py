@@ -308,10 +308,15 @@ def _validator(schema: Mapping[str, Any]) -> Any:
     return cached[1]
 
 
-def _formats() -> Any:
-    import jsonschema
+def _jsonschema() -> Any:
+    """The library, imported on first use (start-up does not pay for it)."""
+    import jsonschema  # type: ignore[import-untyped]
 
-    checker = jsonschema.FormatChecker(())
+    return jsonschema
+
+
+def _formats() -> Any:
+    checker = _jsonschema().FormatChecker(())
     for name, check in FORMATS.items():
         checker.checks(name)(check)
     return checker
@@ -320,7 +325,7 @@ def _formats() -> Any:
 @functools.cache
 def _validator_class() -> Any:
     """Draft 4 (OpenAPI v3.0 is based on it) with Kubernetes' keywords."""
-    import jsonschema
+    jsonschema = _jsonschema()
 
     def int_or_string(validator: Any, enabled: Any, instance: Any, schema: Any) -> Iterator[Any]:
         if enabled and not (isinstance(instance, str) or _is_int(instance)):
@@ -387,7 +392,9 @@ def _json_type(value: Any) -> str:
         return "integer"
     if isinstance(value, float):
         return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), "object")
+    if isinstance(value, str):
+        return "string"
+    return "array" if isinstance(value, list) else "object"
 
 
 def _go(value: Any) -> str:
@@ -413,7 +420,8 @@ def _field_errors(error: Any) -> Iterator[FieldError]:
                 yield FieldError(f"{prefix}{key}", "Required value", "Required value")
         return
     if word == "enum":
-        supported = ", ".join(json.dumps(v) if isinstance(v, str) else json.dumps(v)
+        # non-string values are shown as their JSON, quoted like the strings
+        supported = ", ".join(json.dumps(v if isinstance(v, str) else json.dumps(v))
                               for v in limit)
         yield FieldError(path, "Unsupported value",
                          f"Unsupported value: {_go(value)}: supported values: {supported}")
@@ -562,9 +570,10 @@ def _functions() -> dict[str, Callable[..., Any]]:
 
 
 # Kubernetes quantities ("100m", "1Gi", "2e3") as exact fractions, compared as numbers.
-_SUFFIXES = {"": 1, "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000),
-             "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18,
-             "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_SUFFIXES: dict[str, Fraction] = {
+    "": Fraction(1), "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000),
+    **{s: Fraction(10 ** (3 * (i + 1))) for i, s in enumerate("kMGTPE")},
+    **{s + "i": Fraction(2 ** (10 * (i + 1))) for i, s in enumerate("KMGTPE")}}
 _QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|([a-zA-Z]*))$")
 
 
@@ -607,9 +616,35 @@ def unevaluable(source: str) -> str | None:
         program = compile_rule(source)
     except Exception as exc:  # a compile error names the unsupported syntax
         return f"does not compile: {exc}"
-    missing = [f for f in program.functions() if not f.startswith("_") and f != "!_"
+    missing = [f for f in program.functions() if f[0] not in "_@!"
                and f not in NATIVE and f not in _functions()]
     return f"unknown functions: {', '.join(missing)}" if missing else None
+
+
+def unevaluable_rules() -> list[str]:
+    """``file path: rule: why`` for every rule (or messageExpression) in the package data that
+    cannot be evaluated here. Admission refuses an object whose rule fails to evaluate, as the
+    API server does, so this list is held at a known length by a test."""
+    found = []
+    for entries in _index().values():
+        for entry in entries:
+            for path, rule in _rules_in(_schema(entry["file"]), ""):
+                for source in (rule["rule"], rule.get("messageExpression")):
+                    why = unevaluable(source) if source else None
+                    if why:
+                        found.append(f"{entry['file']} {path}: {source}: {why}")
+    return found
+
+
+def _rules_in(schema: Any, path: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    if not isinstance(schema, dict):
+        return
+    for rule in schema.get("x-kubernetes-validations") or ():
+        yield path or "<root>", rule
+    for key, child in (schema.get("properties") or {}).items():
+        yield from _rules_in(child, f"{path}.{key}")
+    for key in ("items", "additionalProperties"):
+        yield from _rules_in(schema.get(key), f"{path}[*]")
 
 
 def _secret_data_errors(doc: Mapping[str, Any]) -> list[str]:

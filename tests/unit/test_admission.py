@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,9 @@ import yaml
 
 from sandbox.checks import lint
 from sandbox.errors import ManifestRejected
-from sandbox.sim.admission import admit
+from sandbox.profiles import DEFAULT_PROFILE
+from sandbox.sim.admission import _check_rule, admit, unevaluable, unevaluable_rules
+from sandbox.sim.control import SimCluster
 from tests.conftest import TOKEN
 from tests.helpers import GATEWAY, backend, route, secret
 
@@ -61,6 +65,130 @@ REJECTED = [
     (GATEWAY, _set("spec.gatewayClassName", None), "gatewayClassName: Required value", True),
     (GATEWAY, _set("metadata.name", "Agent_Gateway"), "RFC 1123", False),
 ]
+
+
+@pytest.mark.parametrize(("mutate", "message"), [
+    (_set("spec.ai.llm.openai.authToken.kind", "Secret"),
+     'Backend.gateway.kgateway.dev "openai" is invalid: [spec.ai.llm.openai.authToken.kind: '
+     'Unsupported value: "Secret": supported values: "Inline", "SecretRef", "Passthrough", '
+     '<nil>: Invalid value: "null": some validation rules were not checked because the object '
+     "was invalid; correct the existing errors to complete validation]"),
+    (_set("spec.ai.llm.host", "mock"),
+     'Backend.gateway.kgateway.dev "openai" is invalid: spec.ai.llm: Invalid value: "object": '
+     "both host and port must be set together"),
+    (_set("spec.ai.llm.openai.authtoken", {"kind": "Inline"}),
+     "failed to create typed patch object (kgateway-system/openai; "
+     "gateway.kgateway.dev/v1alpha1, Kind=Backend): .spec.ai.llm.openai.authtoken: field not "
+     "declared in schema"),
+    (_set("spec.ai.llm.openai.model", 4),
+     'spec.ai.llm.openai.model: Invalid value: "integer": spec.ai.llm.openai.model in body must '
+     'be of type string: "integer"'),
+    (_set("metadata.name", "x" * 254),
+     'metadata.name: Invalid value: "' + "x" * 254 + '": must be no more than 253 characters'),
+])
+def test_refusals_are_worded_as_the_api_server_words_them(mutate: Mutation, message: str
+                                                          ) -> None:
+    broken = copy.deepcopy(INLINE)
+    mutate(broken)
+    with pytest.raises(ManifestRejected) as caught:
+        admit(broken)
+    assert message in caught.value.message
+
+
+def test_several_refusals_are_listed_in_brackets() -> None:
+    broken = copy.deepcopy(INLINE)
+    broken["spec"]["type"] = "Ai"
+    del broken["spec"]["ai"]["llm"]["openai"]["authToken"]["kind"]
+    with pytest.raises(ManifestRejected) as caught:
+        admit(broken)
+    assert caught.value.message.startswith(
+        'Backend.gateway.kgateway.dev "openai" is invalid: [spec.ai.llm.openai.authToken.kind: '
+        'Required value, spec.type: Unsupported value: "Ai": supported values: "AI", "AWS"')
+
+
+def test_too_long_values_are_refused_without_echoing_them() -> None:
+    broken = route()
+    broken["spec"]["parentRefs"][0]["name"] = "p" * 254
+    with pytest.raises(ManifestRejected) as caught:
+        admit(broken)
+    assert "spec.parentRefs[0].name: Too long: may not be more than 253 bytes" in \
+        caught.value.message
+    assert "p" * 254 not in caught.value.message
+
+
+def test_the_schema_defaults_are_applied_before_the_object_is_stored() -> None:
+    cluster = SimCluster(DEFAULT_PROFILE)
+    cluster.apply(route())
+    stored = cluster.get("HTTPRoute", "kgateway-system", "openai")
+    assert stored is not None
+    assert stored["spec"]["parentRefs"][0]["group"] == "gateway.networking.k8s.io"
+    assert stored["spec"]["parentRefs"][0]["kind"] == "Gateway"
+    assert stored["spec"]["rules"][0]["backendRefs"][0]["weight"] == 1
+    listener = {**GATEWAY["spec"]["listeners"][0]}  # type: ignore[index]
+    del listener["allowedRoutes"]
+    cluster.apply({**GATEWAY, "spec": {"gatewayClassName": "agentgateway",
+                                       "listeners": [listener]}})
+    gateway = cluster.get("Gateway", "kgateway-system", "agentgateway")
+    assert gateway is not None
+    assert gateway["spec"]["listeners"][0]["allowedRoutes"] == {
+        "namespaces": {"from": "Same"}}
+
+
+def test_a_transition_rule_refuses_an_update_but_not_a_create() -> None:
+    cluster = SimCluster(DEFAULT_PROFILE)
+    gateway_class = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass",
+                     "metadata": {"name": "other"}, "spec": {"controllerName": "example.com/a"}}
+    cluster.apply(gateway_class)
+    changed = copy.deepcopy(gateway_class)
+    changed["spec"]["controllerName"] = "example.com/b"
+    with pytest.raises(ManifestRejected) as caught:
+        cluster.apply(changed)
+    assert caught.value.message == (
+        'GatewayClass.gateway.networking.k8s.io "other" is invalid: spec.controllerName: '
+        'Invalid value: "string": Value is immutable')
+    assert admit(changed).kind == "GatewayClass"  # no old object: a create
+
+
+# Rules the CEL library cannot evaluate here. Admission refuses an object whose rule fails to
+# evaluate (as the API server reports an evaluation error), so this list may only shrink.
+UNEVALUABLE: list[str] = []
+
+
+def test_every_rule_in_the_package_data_can_be_evaluated() -> None:
+    assert unevaluable_rules() == UNEVALUABLE
+
+
+def test_an_unknown_function_is_reported_as_unevaluable() -> None:
+    assert unevaluable("self.isSorted()") == "unknown functions: isSorted"
+    assert unevaluable("self.quantity(") is not None
+    assert unevaluable("self.all(k, k.split('/')[0].size() < 253)") is None
+
+
+@pytest.mark.parametrize(("rule", "value", "holds"), [
+    ("!quantity(string(self)).isLessThan(quantity('16384'))", 16384, True),
+    ("!quantity(string(self)).isLessThan(quantity('16384'))", "16Ki", True),
+    ("!quantity(string(self)).isLessThan(quantity('16384'))", "16k", False),
+    ("!quantity(string(self)).isGreaterThan(quantity('1677215'))", "1Mi", True),
+    ("duration(self) >= duration('100ms')", "1s", True),
+    ("duration(self) >= duration('100ms')", "50ms", False),
+    ("self.all(key, key.split('/')[0].size() < 253)", {"a/b": "c"}, True),
+    ("self.indexOf('*') == self.lastIndexOf('*')", "*.a.*", False),
+    ("isURL(self)", "https://example.com/x", True),
+    ("isURL(self)", "not a url", False),
+])
+def test_the_kubernetes_cel_extensions(rule: str, value: Any, holds: bool) -> None:
+    found = _check_rule({"rule": rule, "message": "no"}, value, None, "string", "spec.x")
+    assert (found is None) == holds, found
+
+
+def test_schema_facts_are_loaded_lazily_not_at_app_start() -> None:
+    code = ("import sys, sandbox.app, sandbox.session; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('jsonschema', 'cel', 'celpy')))")
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert "jsonschema" not in out.stderr
 
 
 @pytest.mark.parametrize(("doc", "mutate", "message", "structural"), REJECTED,
