@@ -14,11 +14,17 @@ import jsonschema
 import pytest
 import yaml
 
+from sandbox import checks
+from sandbox.catalog import load_catalog
 from sandbox.checks import lint
 from sandbox.errors import ManifestRejected
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.sim.admission import _check_rule, admit, unevaluable, unevaluable_rules
+from sandbox.scenarios import Scenario
+from sandbox.session import Session
+from sandbox.settings import Settings
 from sandbox.sim.control import SimCluster
+from sandbox.sim.runtime import SimRuntime
 from tests.conftest import TOKEN
 from tests.helpers import GATEWAY, backend, route, secret
 
@@ -261,3 +267,31 @@ def test_the_sandbox_catches_what_the_api_server_lets_through(
 def test_lint_is_quiet_for_the_guide_manifests() -> None:
     for doc in (INLINE, backend({"kind": "Passthrough"}), route(), secret(TOKEN), GATEWAY):
         assert lint(doc) == []
+
+
+def _edit_session() -> tuple[Session, Scenario]:
+    catalog = load_catalog()
+    runtime = SimRuntime(DEFAULT_PROFILE, 0, "mock", [TOKEN], token_delay=0.0)
+    session = Session(Settings(runtime="sim", port=0, token=TOKEN), catalog, runtime,
+                      lambda event: None)
+    return session, catalog.get("inline")
+
+
+def test_the_edit_dialog_shows_the_api_servers_words_for_a_schema_refusal() -> None:
+    session, scenario = _edit_session()
+    text = yaml.safe_dump(INLINE).replace("kind: Inline", "kind: inline")
+    with pytest.raises(ManifestRejected) as caught:
+        session.parse_edit(scenario, text)
+    assert caught.value.message.startswith(
+        'Backend.gateway.kgateway.dev "openai" is invalid: [spec.ai.llm.openai.authToken.kind: '
+        'Unsupported value: "inline": supported values: "Inline", "SecretRef", "Passthrough"')
+    assert checks.LABEL not in caught.value.message
+
+
+def test_the_edit_dialog_labels_the_sandboxs_own_checks() -> None:
+    session, scenario = _edit_session()
+    doc = backend({"kind": "Inline"})
+    with pytest.raises(ManifestRejected) as caught:
+        session.parse_edit(scenario, yaml.safe_dump(doc))
+    assert caught.value.message.startswith(f"{checks.LABEL}: spec.ai.llm.openai.authToken.kind "
+                                           "is Inline but")
