@@ -19,10 +19,10 @@ from sandbox.catalog import load_catalog
 from sandbox.checks import lint
 from sandbox.errors import ManifestRejected
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.sim.admission import _check_rule, admit, unevaluable, unevaluable_rules
 from sandbox.scenarios import Scenario
 from sandbox.session import Session
 from sandbox.settings import Settings
+from sandbox.sim.admission import _check_rule, admit, unevaluable, unevaluable_rules
 from sandbox.sim.control import SimCluster
 from sandbox.sim.runtime import SimRuntime
 from tests.conftest import TOKEN
