@@ -71,6 +71,7 @@ OBJECT_META = frozenset({
     "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
     "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels",
     "annotations", "ownerReferences", "finalizers", "managedFields"})
+UNDECLARED = "field not declared in schema"
 BLOCKING = frozenset({"Required value", "Unsupported value", "Too long", "Too many",
                       "Invalid type"})
 CEL_NOT_RUN = ('<nil>: Invalid value: "null": some validation rules were not checked because '
@@ -181,7 +182,7 @@ def admit(doc: Mapping[str, Any], old: Mapping[str, Any] | None = None,
     name = str(metadata.get("name", ""))
     schema = kind.schema
     obj = {k: copy.deepcopy(v) for k, v in doc.items() if k != "status"}
-    undeclared = [f"{p}: field not declared in schema" for p in undeclared_fields(obj, schema)]
+    undeclared = list(typed_object_errors(obj, schema))
     if undeclared:
         where = f"{metadata.get('namespace') or ''}/{name}" if kind.namespaced else f"/{name}"
         listed = (undeclared[0] if len(undeclared) == 1
@@ -214,13 +215,15 @@ def validate(obj: Mapping[str, Any], schema: Mapping[str, Any],
 
 
 # -- server-side apply: the typed object ----------------------------------------------------
-def undeclared_fields(value: Any, schema: Mapping[str, Any], path: str = "") -> Iterator[str]:
-    """Paths (structured-merge-diff notation) of fields the schema does not declare."""
+def typed_object_errors(value: Any, schema: Mapping[str, Any], path: str = "") -> Iterator[str]:
+    """Fields the schema does not declare and duplicate keys in a list-type=map list, as
+    structured-merge-diff reports them: both stop server-side apply before validation."""
     if isinstance(value, dict):
         if schema.get("x-kubernetes-embedded-resource") or path == "":
             meta = value.get("metadata")
             if isinstance(meta, dict):
-                yield from (f"{path}.metadata.{k}" for k in meta if k not in OBJECT_META)
+                yield from (f"{path}.metadata.{k}: {UNDECLARED}" for k in meta
+                            if k not in OBJECT_META)
         props: Mapping[str, Any] = schema.get("properties") or {}
         extra = schema.get("additionalProperties")
         open_ = schema.get("x-kubernetes-preserve-unknown-fields") or extra is True
@@ -228,16 +231,20 @@ def undeclared_fields(value: Any, schema: Mapping[str, Any], path: str = "") -> 
             if path == "" and key == "metadata":
                 continue
             if key in props:
-                yield from undeclared_fields(item, props[key], f"{path}.{key}")
+                yield from typed_object_errors(item, props[key], f"{path}.{key}")
             elif isinstance(extra, dict):
-                yield from undeclared_fields(item, extra, f"{path}.{key}")
+                yield from typed_object_errors(item, extra, f"{path}.{key}")
             elif not open_:
-                yield f"{path}.{key}"
+                yield f"{path}.{key}: {UNDECLARED}"
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
         keys = schema.get("x-kubernetes-list-map-keys")
+        seen: set[str] = set()
         for index, item in enumerate(value):
-            yield from undeclared_fields(item, schema["items"], path + _smd_element(item, keys,
-                                                                                    index))
+            element = _smd_element(item, keys, index)
+            if keys and element in seen:
+                yield f"{path}: duplicate entries for key {element}"
+            seen.add(element)
+            yield from typed_object_errors(item, schema["items"], path + element)
 
 
 def _smd_element(item: Any, keys: list[str] | None, index: int) -> str:

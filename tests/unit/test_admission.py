@@ -101,6 +101,17 @@ def test_refusals_are_worded_as_the_api_server_words_them(mutate: Mutation, mess
     assert message in caught.value.message
 
 
+def test_duplicate_list_map_keys_stop_server_side_apply() -> None:
+    broken = copy.deepcopy(GATEWAY)
+    broken["spec"]["listeners"].append({"name": "http", "port": 8081, "protocol": "HTTP"})
+    with pytest.raises(ManifestRejected) as caught:
+        admit(broken)
+    assert caught.value.message == (
+        "failed to create typed patch object (kgateway-system/agentgateway; "
+        "gateway.networking.k8s.io/v1, Kind=Gateway): .spec.listeners: duplicate entries for "
+        'key [name="http"]')
+
+
 def test_several_refusals_are_listed_in_brackets() -> None:
     broken = copy.deepcopy(INLINE)
     broken["spec"]["type"] = "Ai"
