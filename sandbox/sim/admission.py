@@ -191,6 +191,7 @@ def admit(doc: Mapping[str, Any], old: Mapping[str, Any] | None = None,
             f"failed to create typed patch object ({where}; {kind.api_version}, "
             f"Kind={kind.kind}): {listed}",
             "a field name is misspelled or in the wrong place (names are case-sensitive)")
+    drop_nulls(obj, schema)
     apply_defaults(obj, schema)
     old_obj = {k: v for k, v in old.items() if k != "status"} if old is not None else None
     errors = [str(e) for e in validate(obj, schema, old_obj)]
@@ -251,6 +252,23 @@ def _smd_element(item: Any, keys: list[str] | None, index: int) -> str:
     if keys and isinstance(item, dict) and all(k in item for k in keys):
         return "[" + ",".join(f"{k}={json.dumps(item[k])}" for k in keys) + "]"
     return f"[{index}]"
+
+
+def drop_nulls(value: Any, schema: Mapping[str, Any]) -> None:
+    """Remove ``field: null`` where the schema is not nullable: in an apply configuration a
+    null means "not set" (an empty YAML value, ``port:``, is one)."""
+    if isinstance(value, dict):
+        props: Mapping[str, Any] = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        for key in list(value):
+            child = props.get(key) or (extra if isinstance(extra, dict) else {})
+            if value[key] is None and not child.get("nullable"):
+                del value[key]
+            else:
+                drop_nulls(value[key], child)
+    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for item in value:
+            drop_nulls(item, schema["items"])
 
 
 def apply_defaults(value: Any, schema: Mapping[str, Any]) -> None:
@@ -527,7 +545,8 @@ def _check_rule(rule: Mapping[str, Any], value: Any, old: Any, schema_type: str,
     if transition and old is None:
         return None  # a transition rule runs only on an update that has the old value
     variables = {"self": value, **({"oldSelf": old} if transition else {})}
-    where = path + rule["fieldPath"] if rule.get("fieldPath") else path
+    # fieldPath is relative (".x.y"); the root has no path, which Go prints as <nil>
+    where = (path + str(rule.get("fieldPath") or "")).lstrip(".") or "<nil>"
     try:
         result = program.execute(_context(variables))
     except Exception as exc:  # the library raises plain KeyError/TypeError/RuntimeError

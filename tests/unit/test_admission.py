@@ -112,6 +112,24 @@ def test_duplicate_list_map_keys_stop_server_side_apply() -> None:
         'key [name="http"]')
 
 
+def test_an_empty_value_means_not_set_as_in_an_apply_configuration() -> None:
+    edited = copy.deepcopy(INLINE)
+    edited["spec"]["ai"]["llm"].update(host="mock", port=None)
+    with pytest.raises(ManifestRejected, match="both host and port must be set together"):
+        admit(edited)
+    edited["spec"]["ai"]["llm"]["host"] = None
+    assert "host" not in admit(edited).object["spec"]["ai"]["llm"]
+
+
+def test_a_rule_with_a_field_path_names_that_field() -> None:
+    rule = {"rule": "has(self.a)", "message": "a is required", "fieldPath": ".a"}
+    found = _check_rule(rule, {}, None, "object", "spec.x")
+    assert str(found) == 'spec.x.a: Invalid value: "object": a is required'
+    found = _check_rule({"rule": "false", "reason": "FieldValueForbidden"}, {}, None, "object",
+                        "")
+    assert str(found) == "<nil>: Forbidden: failed rule: false"
+
+
 def test_several_refusals_are_listed_in_brackets() -> None:
     broken = copy.deepcopy(INLINE)
     broken["spec"]["type"] = "Ai"
