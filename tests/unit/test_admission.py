@@ -22,7 +22,8 @@ from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.scenarios import Scenario
 from sandbox.session import Session
 from sandbox.settings import Settings
-from sandbox.sim.admission import _check_rule, admit, unevaluable, unevaluable_rules
+from sandbox.sim.admission import admit, unevaluable_rules
+from sandbox.sim.cel_rules import check_rule, unevaluable
 from sandbox.sim.control import SimCluster
 from sandbox.sim.runtime import SimRuntime
 from tests.conftest import TOKEN
@@ -123,9 +124,9 @@ def test_an_empty_value_means_not_set_as_in_an_apply_configuration() -> None:
 
 def test_a_rule_with_a_field_path_names_that_field() -> None:
     rule = {"rule": "has(self.a)", "message": "a is required", "fieldPath": ".a"}
-    found = _check_rule(rule, {}, None, "object", "spec.x")
+    found = check_rule(rule, {}, None, "object", "spec.x")
     assert str(found) == 'spec.x.a: Invalid value: "object": a is required'
-    found = _check_rule({"rule": "false", "reason": "FieldValueForbidden"}, {}, None, "object",
+    found = check_rule({"rule": "false", "reason": "FieldValueForbidden"}, {}, None, "object",
                         "")
     assert str(found) == "<nil>: Forbidden: failed rule: false"
 
@@ -212,7 +213,7 @@ def test_an_unknown_function_is_reported_as_unevaluable() -> None:
     ("isURL(self)", "not a url", False),
 ])
 def test_the_kubernetes_cel_extensions(rule: str, value: Any, holds: bool) -> None:
-    found = _check_rule({"rule": rule, "message": "no"}, value, None, "string", "spec.x")
+    found = check_rule({"rule": rule, "message": "no"}, value, None, "string", "spec.x")
     assert (found is None) == holds, found
 
 

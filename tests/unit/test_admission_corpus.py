@@ -23,7 +23,8 @@ from cel import stdlib
 
 from sandbox.errors import ManifestRejected
 from sandbox.render import substitute
-from sandbox.sim.admission import admit, compile_rule, kind_of
+from sandbox.sim.admission import admit, kind_of
+from sandbox.sim.cel_rules import compile_rule
 from tests.conftest import REPO, TOKEN
 
 AGW = "agentgateway-v1.4"
