@@ -46,8 +46,8 @@ def check_rule(rule: Mapping[str, Any], value: Any, old: Any, schema_type: str, 
     try:
         result = program.execute(_context(variables))
     except Exception as exc:  # the library raises plain KeyError/TypeError/RuntimeError
-        return FieldError(where, "Invalid value", f'Invalid value: "{schema_type}": '
-                          f"{exc} evaluating rule: {rule['rule']}")
+        return FieldError(where, "Invalid value",
+                          f'Invalid value: "{schema_type}": {_evaluation_error(exc, rule)}')
     if result is True:
         return None
     message = _message(rule, variables)
@@ -57,6 +57,17 @@ def check_rule(rule: Mapping[str, Any], value: Any, old: Any, schema_type: str, 
     if reason:
         return FieldError(where, reason, f"{reason}: {message}")
     return FieldError(where, "Invalid value", f'Invalid value: "{schema_type}": {message}')
+
+
+def _evaluation_error(exc: Exception, rule: Mapping[str, Any]) -> str:
+    """cel-go's words for a rule that could not be evaluated (an absent key, a wrong type)."""
+    named = str(rule.get("message") or rule["rule"]).strip()
+    if isinstance(exc, KeyError):
+        return f"no such key: {exc.args[0]} evaluating rule: {named}"
+    if isinstance(exc, TypeError):  # the library says "no such overload" or "unsupported"
+        return ("'no such overload': call arguments did not match a supported operator, "
+                f"function or macro signature for rule: {named}")
+    return f"{exc} evaluating rule: {named}"
 
 
 def _message(rule: Mapping[str, Any], variables: dict[str, Any]) -> str:

@@ -131,6 +131,15 @@ def test_a_rule_with_a_field_path_names_that_field() -> None:
     assert str(found) == "<nil>: Forbidden: failed rule: false"
 
 
+def test_a_rule_that_fails_to_evaluate_refuses_the_object_and_says_why() -> None:
+    found = check_rule({"rule": "self.a.b == 1", "message": "b must be 1"}, {"c": 1}, None,
+                       "object", "spec.x")
+    assert str(found) == 'spec.x: Invalid value: "object": no such key: a evaluating rule: ' \
+        "b must be 1"
+    found = check_rule({"rule": "self + 1 == 2"}, "1", None, "string", "spec.y")
+    assert str(found).startswith('spec.y: Invalid value: "string": \'no such overload\'')
+
+
 def test_several_refusals_are_listed_in_brackets() -> None:
     broken = copy.deepcopy(INLINE)
     broken["spec"]["type"] = "Ai"
