@@ -484,8 +484,7 @@ def test_every_rule_the_scenarios_touch_has_an_accepted_and_a_refused_example() 
     assert missing == []
 
 
-def test_the_oracle_compiles_each_rule_once_per_run() -> None:
-    # The sim's compiled rules are shared: admitting twice does not compile again.
+def test_admitting_again_compiles_no_rule_again() -> None:
     admit(INLINE)
     before = compile_rule.cache_info().misses
     admit(INLINE)
