@@ -55,3 +55,13 @@ def test_without_the_crds_the_generator_says_so(tmp_path: Path) -> None:
                             capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert "no CRD directory" in result.stderr
+
+
+def test_the_package_ships_every_generated_file() -> None:
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["sandbox.sim"]
+    package = REPO / "sandbox" / "sim"
+    shipped = {p for pattern in patterns for p in package.glob(pattern)}
+    assert set(SCHEMAS.rglob("*.json")) - shipped == set()
