@@ -209,9 +209,13 @@ def validate(obj: Mapping[str, Any], schema: Mapping[str, Any],
 
 # -- server-side apply: the typed object ----------------------------------------------------
 def typed_object_errors(value: Any, schema: Mapping[str, Any], path: str = "") -> Iterator[str]:
-    """Fields the schema does not declare and duplicate keys in a list-type=map list, as
-    structured-merge-diff reports them: both stop server-side apply before validation."""
-    if isinstance(value, dict):
+    """Fields the schema does not declare, values of the wrong JSON type and duplicate keys in
+    a list-type=map list, as structured-merge-diff reports them: they stop server-side apply
+    before validation."""
+    mismatch = _type_mismatch(value, schema)
+    if mismatch:
+        yield f"{path}: {mismatch}"
+    elif isinstance(value, dict):
         if schema.get("x-kubernetes-embedded-resource") or path == "":
             meta = value.get("metadata")
             if isinstance(meta, dict):
@@ -238,6 +242,50 @@ def typed_object_errors(value: Any, schema: Mapping[str, Any], path: str = "") -
                 yield f"{path}: duplicate entries for key {element}"
             seen.add(element)
             yield from typed_object_errors(item, schema["items"], path + element)
+
+
+def _type_mismatch(value: Any, schema: Mapping[str, Any]) -> str | None:
+    """structured-merge-diff's words for a value that is not of the schema's type."""
+    kind = schema.get("type")
+    if value is None or schema.get("x-kubernetes-int-or-string") or not kind:
+        return None
+    if kind in ("integer", "number"):
+        numeric = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if numeric else f"expected numeric (int or float), got {_go_type(value)}"
+    if kind == "string" and not isinstance(value, str):
+        return f"expected string, got &value.valueUnstructured{{Value:{_go_sharp(value)}}}"
+    expected = {"boolean": ("boolean", bool), "object": ("map", dict), "array": ("list", list)}
+    if kind in expected and not isinstance(value, expected[kind][1]):
+        return f"expected {expected[kind][0]}, got &{{{_go_plain(value)}}}"
+    return None
+
+
+def _go_type(value: Any) -> str:
+    """Go's %T of a decoded JSON value."""
+    for python, go in ((bool, "bool"), (int, "int64"), (float, "float64"), (str, "string"),
+                       (list, "[]interface {}"), (dict, "map[string]interface {}")):
+        if isinstance(value, python):
+            return go
+    return "<nil>"
+
+
+def _go_sharp(value: Any) -> str:
+    """Go's %#v of a decoded JSON value."""
+    if isinstance(value, list):
+        return "[]interface {}{" + ", ".join(_go_sharp(v) for v in value) + "}"
+    if isinstance(value, dict):
+        return "map[string]interface {}{" + ", ".join(
+            f"{json.dumps(k)}:{_go_sharp(v)}" for k, v in sorted(value.items())) + "}"
+    return go_value(value)
+
+
+def _go_plain(value: Any) -> str:
+    """Go's %v of a decoded JSON value."""
+    if isinstance(value, list):
+        return "[" + " ".join(_go_plain(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "map[" + " ".join(f"{k}:{_go_plain(v)}" for k, v in sorted(value.items())) + "]"
+    return value if isinstance(value, str) else go_value(value)
 
 
 def _smd_element(item: Any, keys: list[str] | None, index: int) -> str:

@@ -22,7 +22,7 @@ from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.scenarios import Scenario
 from sandbox.session import Session
 from sandbox.settings import Settings
-from sandbox.sim.admission import admit, unevaluable_rules
+from sandbox.sim.admission import admit, kind_of, unevaluable_rules, validate
 from sandbox.sim.cel_rules import check_rule, unevaluable
 from sandbox.sim.control import SimCluster
 from sandbox.sim.runtime import SimRuntime
@@ -56,7 +56,8 @@ REJECTED = [
      '.spec.ai.llm.openai.authtoken: field not declared in schema', False),
     (INLINE, _set("spec.type", None), "spec.type: Required value", True),
     (INLINE, _set("spec.ai.llm.host", "mock"), "both host and port must be set together", False),
-    (INLINE, _set("spec.ai.llm.port", "8000"), "must be of type integer", True),
+    (INLINE, _set("spec.ai.llm.port", "8000"), "expected numeric (int or float), got string",
+     True),
     (INLINE, _set("spec.ai.llm.anthropic", {"authToken": {"kind": "Passthrough"}}),
      "exactly one of the fields in [openai azureopenai", False),
     (INLINE, _set("spec.ai.llm.openai.authToken.secretRef", {"name": "x"}),
@@ -88,8 +89,11 @@ REJECTED = [
      "gateway.kgateway.dev/v1alpha1, Kind=Backend): .spec.ai.llm.openai.authtoken: field not "
      "declared in schema"),
     (_set("spec.ai.llm.openai.model", 4),
-     'spec.ai.llm.openai.model: Invalid value: "integer": spec.ai.llm.openai.model in body must '
-     'be of type string: "integer"'),
+     ".spec.ai.llm.openai.model: expected string, got &value.valueUnstructured{Value:4}"),
+    (_set("spec.ai.llm.port", "8000"),
+     ".spec.ai.llm.port: expected numeric (int or float), got string"),
+    (_set("spec.ai.llm.openai.authToken", "Inline"),
+     ".spec.ai.llm.openai.authToken: expected map, got &{Inline}"),
     (_set("metadata.name", "x" * 254),
      'metadata.name: Invalid value: "' + "x" * 254 + '": must be no more than 253 characters'),
 ])
@@ -149,6 +153,15 @@ def test_several_refusals_are_listed_in_brackets() -> None:
     assert caught.value.message.startswith(
         'Backend.gateway.kgateway.dev "openai" is invalid: [spec.ai.llm.openai.authToken.kind: '
         'Required value, spec.type: Unsupported value: "Ai": supported values: "AI", "AWS"')
+
+
+def test_the_structural_wording_for_a_type_validated_without_apply() -> None:
+    broken = copy.deepcopy(INLINE)
+    broken["spec"]["ai"]["llm"]["openai"]["model"] = 4
+    schema = kind_of(broken).schema
+    assert str(validate(broken, schema)[0]) == (
+        'spec.ai.llm.openai.model: Invalid value: "integer": spec.ai.llm.openai.model in body '
+        'must be of type string: "integer"')
 
 
 def test_too_long_values_are_refused_without_echoing_them() -> None:
