@@ -4,7 +4,8 @@ The facts come from ``sandbox/sim/schemas``, generated from the upstream CRDs by
 ``tools/gen_admission_schemas.py``. Admission runs the API server's steps in its order:
 
 1. server-side apply turns the manifest into a typed object: a field the schema does not declare
-   is refused (``.spec.foo: field not declared in schema``);
+   (``.spec.foo: field not declared in schema``), a value of the wrong JSON type and a duplicate
+   key in a list-type=map list are refused there, in structured-merge-diff's words;
 2. the schema's defaults are applied, so the stored object shows them;
 3. ObjectMeta, the structural schema (``jsonschema``) and the ``x-kubernetes-list-type``
    invariants are checked;
