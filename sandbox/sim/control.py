@@ -95,7 +95,7 @@ class SimCluster:
 
     # -- API server --------------------------------------------------------------------------
     def apply(self, doc: Mapping[str, Any]) -> tuple[Key, str]:
-        admit(doc)
+        doc = admit(doc, self._previous(doc), self.profile.name).object
         metadata = doc["metadata"]
         namespace = str(metadata.get("namespace") or "default")
         if namespace not in self.namespaces:
@@ -115,6 +115,14 @@ class SimCluster:
             self._put(desired, namespace, previous=existing)
             self._reconcile()
             return key, "configured" if existing is not None else "created"
+
+    def _previous(self, doc: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The stored object an apply would update, for admission's transition rules."""
+        metadata = doc.get("metadata")
+        if not isinstance(metadata, Mapping):
+            return None
+        return self.get(str(doc.get("kind")), str(metadata.get("namespace") or "default"),
+                        str(metadata.get("name")))
 
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         with self._lock:
