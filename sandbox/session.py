@@ -155,10 +155,11 @@ class Session:
                                    "each document needs apiVersion, kind and metadata")
         rendered = [substitute(doc, self.context(scenario).values) for doc in docs]
         for doc in rendered:
-            admission.admit(doc)
+            admission.admit(doc, profile=scenario.profile)
             problems = checks.lint(doc)
             if problems:
-                raise ManifestRejected("; ".join(problems), "edit the manifest and validate again")
+                raise ManifestRejected(f"{checks.LABEL}: " + "; ".join(problems),
+                                       "edit the manifest and validate again")
         return rendered
 
     def save_edit(self, scenario: Scenario, step: ApplyStep, docs: list[dict[str, Any]]) -> None:

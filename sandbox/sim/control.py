@@ -15,7 +15,7 @@ from typing import Any
 
 from sandbox.backend_api import Verdict
 from sandbox.errors import ManifestRejected
-from sandbox.profiles import Profile
+from sandbox.profiles import PROFILES, Profile
 from sandbox.sim.admission import admit
 
 Key = tuple[str, str, str]  # kind, namespace, name
@@ -95,8 +95,8 @@ class SimCluster:
 
     # -- API server --------------------------------------------------------------------------
     def apply(self, doc: Mapping[str, Any]) -> tuple[Key, str]:
-        admit(doc)
         self._refuse_other_profiles_kinds(doc)
+        doc = admit(doc, self._previous(doc), self.profile.name).object
         metadata = doc["metadata"]
         namespace = str(metadata.get("namespace") or "default")
         if namespace not in self.namespaces:
@@ -118,9 +118,8 @@ class SimCluster:
             return key, "configured" if existing is not None else "created"
 
     def _refuse_other_profiles_kinds(self, doc: Mapping[str, Any]) -> None:
-        """Each profile installs only its own backend CRD: another's is unknown to this cluster."""
-        from sandbox.profiles import PROFILES
-
+        """Each profile installs only its own backend CRD: another's is unknown to this cluster
+        (admission says so too; this says which profile the kind belongs to)."""
         api_version, kind = doc.get("apiVersion"), doc.get("kind")
         if (api_version, kind) == (self.profile.backend_api_version, self.profile.backend_kind):
             return
@@ -133,6 +132,14 @@ class SimCluster:
                 f"{self.profile.name}, whose backend is {self.profile.backend_kind} "
                 f"({self.profile.backend_api_version}): rerun with --profile {other.name}, "
                 "or use that profile's manifests")
+
+    def _previous(self, doc: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The stored object an apply would update, for admission's transition rules."""
+        metadata = doc.get("metadata")
+        if not isinstance(metadata, Mapping):
+            return None
+        return self.get(str(doc.get("kind")), str(metadata.get("namespace") or "default"),
+                        str(metadata.get("name")))
 
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
         with self._lock:

@@ -111,7 +111,7 @@ current-context: mine
                           "metadata": {"name": crd[2], "annotations": {
                               "gateway.networking.k8s.io/bundle-version": "v1.4.0"}}}
     return Settings(runtime="cluster", provider="mock", port=free_port(), token=TOKEN,
-                    context="mine", install_kgateway=True)
+                    context="mine", install_kgateway=True, assume_yes=True)
 
 
 async def run_compared(settings: Settings, double: ControllerDouble, kmock: Any,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import functools
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,9 +14,18 @@ import jsonschema
 import pytest
 import yaml
 
+from sandbox import checks
+from sandbox.catalog import load_catalog
 from sandbox.checks import lint
 from sandbox.errors import ManifestRejected
-from sandbox.sim.admission import admit
+from sandbox.profiles import DEFAULT_PROFILE
+from sandbox.scenarios import Scenario
+from sandbox.session import Session
+from sandbox.settings import Settings
+from sandbox.sim.admission import admit, kind_of, unevaluable_rules, validate
+from sandbox.sim.cel_rules import check_rule, unevaluable
+from sandbox.sim.control import SimCluster
+from sandbox.sim.runtime import SimRuntime
 from tests.conftest import TOKEN
 from tests.helpers import GATEWAY, backend, route, secret
 
@@ -42,10 +53,11 @@ REJECTED = [
     (INLINE, _set("spec.ai.llm.openai.authToken", {"inline": TOKEN}),
      "authToken.kind: Required value", True),
     (INLINE, _set("spec.ai.llm.openai.authtoken", {"kind": "Inline"}),
-     'unknown field "spec.ai.llm.openai.authtoken"', False),
+     '.spec.ai.llm.openai.authtoken: field not declared in schema', False),
     (INLINE, _set("spec.type", None), "spec.type: Required value", True),
     (INLINE, _set("spec.ai.llm.host", "mock"), "both host and port must be set together", False),
-    (INLINE, _set("spec.ai.llm.port", "8000"), "must be of type integer", True),
+    (INLINE, _set("spec.ai.llm.port", "8000"), "expected numeric (int or float), got string",
+     True),
     (INLINE, _set("spec.ai.llm.anthropic", {"authToken": {"kind": "Passthrough"}}),
      "exactly one of the fields in [openai azureopenai", False),
     (INLINE, _set("spec.ai.llm.openai.authToken.secretRef", {"name": "x"}),
@@ -61,6 +73,180 @@ REJECTED = [
     (GATEWAY, _set("spec.gatewayClassName", None), "gatewayClassName: Required value", True),
     (GATEWAY, _set("metadata.name", "Agent_Gateway"), "RFC 1123", False),
 ]
+
+
+@pytest.mark.parametrize(("mutate", "message"), [
+    (_set("spec.ai.llm.openai.authToken.kind", "Secret"),
+     'Backend.gateway.kgateway.dev "openai" is invalid: [spec.ai.llm.openai.authToken.kind: '
+     'Unsupported value: "Secret": supported values: "Inline", "SecretRef", "Passthrough", '
+     '<nil>: Invalid value: "null": some validation rules were not checked because the object '
+     "was invalid; correct the existing errors to complete validation]"),
+    (_set("spec.ai.llm.host", "mock"),
+     'Backend.gateway.kgateway.dev "openai" is invalid: spec.ai.llm: Invalid value: "object": '
+     "both host and port must be set together"),
+    (_set("spec.ai.llm.openai.authtoken", {"kind": "Inline"}),
+     "failed to create typed patch object (kgateway-system/openai; "
+     "gateway.kgateway.dev/v1alpha1, Kind=Backend): .spec.ai.llm.openai.authtoken: field not "
+     "declared in schema"),
+    (_set("spec.ai.llm.openai.model", 4),
+     ".spec.ai.llm.openai.model: expected string, got &value.valueUnstructured{Value:4}"),
+    (_set("spec.ai.llm.port", "8000"),
+     ".spec.ai.llm.port: expected numeric (int or float), got string"),
+    (_set("spec.ai.llm.openai.authToken", "Inline"),
+     ".spec.ai.llm.openai.authToken: expected map, got &{Inline}"),
+    (_set("metadata.name", "x" * 254),
+     'metadata.name: Invalid value: "' + "x" * 254 + '": must be no more than 253 characters'),
+])
+def test_refusals_are_worded_as_the_api_server_words_them(mutate: Mutation, message: str
+                                                          ) -> None:
+    broken = copy.deepcopy(INLINE)
+    mutate(broken)
+    with pytest.raises(ManifestRejected) as caught:
+        admit(broken)
+    assert message in caught.value.message
+
+
+def test_duplicate_list_map_keys_stop_server_side_apply() -> None:
+    broken = copy.deepcopy(GATEWAY)
+    broken["spec"]["listeners"].append({"name": "http", "port": 8081, "protocol": "HTTP"})
+    with pytest.raises(ManifestRejected) as caught:
+        admit(broken)
+    assert caught.value.message == (
+        "failed to create typed patch object (kgateway-system/agentgateway; "
+        "gateway.networking.k8s.io/v1, Kind=Gateway): .spec.listeners: duplicate entries for "
+        'key [name="http"]')
+
+
+def test_an_empty_value_means_not_set_as_in_an_apply_configuration() -> None:
+    edited = copy.deepcopy(INLINE)
+    edited["spec"]["ai"]["llm"].update(host="mock", port=None)
+    with pytest.raises(ManifestRejected, match="both host and port must be set together"):
+        admit(edited)
+    edited["spec"]["ai"]["llm"]["host"] = None
+    assert "host" not in admit(edited).object["spec"]["ai"]["llm"]
+
+
+def test_a_rule_with_a_field_path_names_that_field() -> None:
+    rule = {"rule": "has(self.a)", "message": "a is required", "fieldPath": ".a"}
+    found = check_rule(rule, {}, None, "object", "spec.x")
+    assert str(found) == 'spec.x.a: Invalid value: "object": a is required'
+    found = check_rule({"rule": "false", "reason": "FieldValueForbidden"}, {}, None, "object",
+                        "")
+    assert str(found) == "<nil>: Forbidden: failed rule: false"
+
+
+def test_a_rule_that_fails_to_evaluate_refuses_the_object_and_says_why() -> None:
+    found = check_rule({"rule": "self.a.b == 1", "message": "b must be 1"}, {"c": 1}, None,
+                       "object", "spec.x")
+    assert str(found) == 'spec.x: Invalid value: "object": no such key: a evaluating rule: ' \
+        "b must be 1"
+    found = check_rule({"rule": "self + 1 == 2"}, "1", None, "string", "spec.y")
+    assert str(found).startswith('spec.y: Invalid value: "string": \'no such overload\'')
+
+
+def test_several_refusals_are_listed_in_brackets() -> None:
+    broken = copy.deepcopy(INLINE)
+    broken["spec"]["type"] = "Ai"
+    del broken["spec"]["ai"]["llm"]["openai"]["authToken"]["kind"]
+    with pytest.raises(ManifestRejected) as caught:
+        admit(broken)
+    assert caught.value.message.startswith(
+        'Backend.gateway.kgateway.dev "openai" is invalid: [spec.ai.llm.openai.authToken.kind: '
+        'Required value, spec.type: Unsupported value: "Ai": supported values: "AI", "AWS"')
+
+
+def test_the_structural_wording_for_a_type_validated_without_apply() -> None:
+    broken = copy.deepcopy(INLINE)
+    broken["spec"]["ai"]["llm"]["openai"]["model"] = 4
+    schema = kind_of(broken).schema
+    assert str(validate(broken, schema)[0]) == (
+        'spec.ai.llm.openai.model: Invalid value: "integer": spec.ai.llm.openai.model in body '
+        'must be of type string: "integer"')
+
+
+def test_too_long_values_are_refused_without_echoing_them() -> None:
+    broken = route()
+    broken["spec"]["parentRefs"][0]["name"] = "p" * 254
+    with pytest.raises(ManifestRejected) as caught:
+        admit(broken)
+    assert "spec.parentRefs[0].name: Too long: may not be more than 253 bytes" in \
+        caught.value.message
+    assert "p" * 254 not in caught.value.message
+
+
+def test_the_schema_defaults_are_applied_before_the_object_is_stored() -> None:
+    cluster = SimCluster(DEFAULT_PROFILE)
+    cluster.apply(route())
+    stored = cluster.get("HTTPRoute", "kgateway-system", "openai")
+    assert stored is not None
+    assert stored["spec"]["parentRefs"][0]["group"] == "gateway.networking.k8s.io"
+    assert stored["spec"]["parentRefs"][0]["kind"] == "Gateway"
+    assert stored["spec"]["rules"][0]["backendRefs"][0]["weight"] == 1
+    listener = {**GATEWAY["spec"]["listeners"][0]}  # type: ignore[index]
+    del listener["allowedRoutes"]
+    cluster.apply({**GATEWAY, "spec": {"gatewayClassName": "agentgateway",
+                                       "listeners": [listener]}})
+    gateway = cluster.get("Gateway", "kgateway-system", "agentgateway")
+    assert gateway is not None
+    assert gateway["spec"]["listeners"][0]["allowedRoutes"] == {
+        "namespaces": {"from": "Same"}}
+
+
+def test_a_transition_rule_refuses_an_update_but_not_a_create() -> None:
+    cluster = SimCluster(DEFAULT_PROFILE)
+    gateway_class = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass",
+                     "metadata": {"name": "other"}, "spec": {"controllerName": "example.com/a"}}
+    cluster.apply(gateway_class)
+    changed = copy.deepcopy(gateway_class)
+    changed["spec"]["controllerName"] = "example.com/b"
+    with pytest.raises(ManifestRejected) as caught:
+        cluster.apply(changed)
+    assert caught.value.message == (
+        'GatewayClass.gateway.networking.k8s.io "other" is invalid: spec.controllerName: '
+        'Invalid value: "string": Value is immutable')
+    assert admit(changed).kind == "GatewayClass"  # no old object: a create
+
+
+# Rules the CEL library cannot evaluate here. Admission refuses an object whose rule fails to
+# evaluate (as the API server reports an evaluation error), so this list may only shrink.
+UNEVALUABLE: list[str] = []
+
+
+def test_every_rule_in_the_package_data_can_be_evaluated() -> None:
+    assert unevaluable_rules() == UNEVALUABLE
+
+
+def test_an_unknown_function_is_reported_as_unevaluable() -> None:
+    assert unevaluable("self.isSorted()") == "unknown functions: isSorted"
+    assert unevaluable("self.quantity(") is not None
+    assert unevaluable("self.all(k, k.split('/')[0].size() < 253)") is None
+
+
+@pytest.mark.parametrize(("rule", "value", "holds"), [
+    ("!quantity(string(self)).isLessThan(quantity('16384'))", 16384, True),
+    ("!quantity(string(self)).isLessThan(quantity('16384'))", "16Ki", True),
+    ("!quantity(string(self)).isLessThan(quantity('16384'))", "16k", False),
+    ("!quantity(string(self)).isGreaterThan(quantity('1677215'))", "1Mi", True),
+    ("duration(self) >= duration('100ms')", "1s", True),
+    ("duration(self) >= duration('100ms')", "50ms", False),
+    ("self.all(key, key.split('/')[0].size() < 253)", {"a/b": "c"}, True),
+    ("self.indexOf('*') == self.lastIndexOf('*')", "*.a.*", False),
+    ("isURL(self)", "https://example.com/x", True),
+    ("isURL(self)", "not a url", False),
+])
+def test_the_kubernetes_cel_extensions(rule: str, value: Any, holds: bool) -> None:
+    found = check_rule({"rule": rule, "message": "no"}, value, None, "string", "spec.x")
+    assert (found is None) == holds, found
+
+
+def test_schema_facts_are_loaded_lazily_not_at_app_start() -> None:
+    code = ("import sys, sandbox.app, sandbox.session; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('jsonschema', 'cel', 'celpy')))")
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True,
+                         text=True, check=True)
+    assert out.stdout.strip() == "[]"
+    assert "jsonschema" not in out.stderr
 
 
 @pytest.mark.parametrize(("doc", "mutate", "message", "structural"), REJECTED,
@@ -133,3 +319,31 @@ def test_the_sandbox_catches_what_the_api_server_lets_through(
 def test_lint_is_quiet_for_the_guide_manifests() -> None:
     for doc in (INLINE, backend({"kind": "Passthrough"}), route(), secret(TOKEN), GATEWAY):
         assert lint(doc) == []
+
+
+def _edit_session() -> tuple[Session, Scenario]:
+    catalog = load_catalog()
+    runtime = SimRuntime(DEFAULT_PROFILE, 0, "mock", [TOKEN], token_delay=0.0)
+    session = Session(Settings(runtime="sim", port=0, token=TOKEN), catalog, runtime,
+                      lambda event: None)
+    return session, catalog.get("inline")
+
+
+def test_the_edit_dialog_shows_the_api_servers_words_for_a_schema_refusal() -> None:
+    session, scenario = _edit_session()
+    text = yaml.safe_dump(INLINE).replace("kind: Inline", "kind: inline")
+    with pytest.raises(ManifestRejected) as caught:
+        session.parse_edit(scenario, text)
+    assert caught.value.message.startswith(
+        'Backend.gateway.kgateway.dev "openai" is invalid: [spec.ai.llm.openai.authToken.kind: '
+        'Unsupported value: "inline": supported values: "Inline", "SecretRef", "Passthrough"')
+    assert checks.LABEL not in caught.value.message
+
+
+def test_the_edit_dialog_labels_the_sandboxs_own_checks() -> None:
+    session, scenario = _edit_session()
+    doc = backend({"kind": "Inline"})
+    with pytest.raises(ManifestRejected) as caught:
+        session.parse_edit(scenario, yaml.safe_dump(doc))
+    assert caught.value.message.startswith(f"{checks.LABEL}: spec.ai.llm.openai.authToken.kind "
+                                           "is Inline but")
