@@ -1,4 +1,4 @@
-"""`agw-sandbox run --transcript FILE.md` as a user runs it: the file, its structure, no key in it."""
+"""`agw-sandbox run --transcript FILE.md` as a user runs it: the file, its structure, no key."""
 
 from __future__ import annotations
 
