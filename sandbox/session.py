@@ -216,6 +216,7 @@ class Session:
         cleanup = CleanupStep("reset", "Reset the scenario", "")
         if scenario.id in self._states:
             await self.walkthrough.run_step(self._states.pop(scenario.id), cleanup)
+            self.transcript.reset(scenario.id)
         self.progress[scenario.id] = ScenarioProgress()
 
     async def check(self, scenario: Scenario) -> list[ResourceStatus]:

@@ -139,6 +139,7 @@ class _Scenario:
     steps: list[_Step] = field(default_factory=list)
     total: int = 0  # steps in the scenario, once one has started
     passed: bool | None = None  # known when the whole scenario ran (the CLI)
+    reset: bool = False
 
 
 class Transcript:
@@ -194,6 +195,13 @@ class Transcript:
         self._open = _Step(what)
         self._section(scenario_id, scenario_title).steps.append(self._open)
 
+    def reset(self, scenario_id: str) -> None:
+        """The scenario was reset by its cleanup, which just ran: its next run is a new section."""
+        section = self._section(scenario_id, scenario_id)
+        section.reset = True
+        if section.steps and section.steps[-1].kind == "cleanup":
+            section.steps[-1].position = section.steps[-1].step_id = ""  # not one of its steps
+
     def _section(self, scenario_id: str, title: str) -> _Scenario:
         for scenario in reversed(self._scenarios):
             if scenario.scenario_id == scenario_id:
@@ -232,7 +240,7 @@ class Transcript:
             return "\n".join([*lines, "Nothing has run yet.", ""])
         lines += ["## Summary", ""]
         shown = [s for s in self._scenarios if any(step.happened for step in s.steps)]
-        lines += [f"- {_verdict(s)} {one_line(s.title)} ({code(s.scenario_id) or 'other'})"
+        lines += [f"- {one_line(s.title)} ({code(s.scenario_id) or 'other'}): {_verdict(s)}"
                   for s in shown]
         for number, scenario in enumerate(shown, 1):
             lines += [*([""] if lines[-1] else []), *_scenario_lines(number, scenario)]
@@ -247,6 +255,8 @@ class Transcript:
 def _verdict(scenario: _Scenario) -> str:
     if scenario.passed is not None:
         return "✓ passed" if scenario.passed else "✗ failed"
+    if scenario.reset:
+        return "↺ reset"
     # Step by step (the app): each step's latest outcome counts, a retried one included.
     latest = {s.step_id: s.finished.outcome for s in scenario.steps if s.finished and s.step_id}
     if not latest:

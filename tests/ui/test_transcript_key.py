@@ -33,8 +33,8 @@ async def test_w_writes_what_has_run_so_far(make: AppFactory, tmp_path: Path,
         assert f"Transcript written: Everything run so far, keys masked, in Markdown: " \
                f"{written}" in notices(app)
         markdown = written.read_text()
-        assert "- ✓ passed Set up the gateway (`setup`)" in markdown
-        assert "- ▶ 2 of 7 steps run Key inline in the Backend (`inline`)" in markdown
+        assert "- Set up the gateway (`setup`): ✓ passed" in markdown
+        assert "- Key inline in the Backend (`inline`): ▶ 2 of 7 steps run" in markdown
         assert "**Response:** `404 Not Found`" in markdown
         assert "inline: sk-…c5Ge" in markdown and "${AGW_SANDBOX_TOKEN}" in markdown
         assert not leaks(markdown, TOKEN)

@@ -165,7 +165,7 @@ def test_steps_run_one_by_one_count_towards_the_verdict() -> None:
         transcript(StepFinished("s", "one", "One", "apply", outcome))
     assert "▶ 1 of 2 steps run" in transcript.markdown(now=NOW)
     transcript(StepFinished("s", "two", "Two", "wait", "skipped", "skipped by the user"))
-    assert "- ✓ passed S" in transcript.markdown(now=NOW)
+    assert "- S (`s`): ✓ passed" in transcript.markdown(now=NOW)
 
 
 def test_a_custom_request_outside_the_steps_has_its_own_entry() -> None:
