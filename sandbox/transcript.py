@@ -379,7 +379,7 @@ def default_path(now: datetime | None = None) -> Path:
 def check_writable(path: Path) -> Path:
     """The file ``path`` names, once a file can be created beside it; else a clear error."""
     try:
-        target = Path(os.path.realpath(Path(path).expanduser()))  # a link: write where it points
+        target = _resolved(Path(path).expanduser())
         if target.is_dir():
             raise SandboxError(f"the transcript path {str(path)!r} is a directory",
                                f"give a file name, like {str(Path(path) / 'transcript.md')!r}")
@@ -393,8 +393,21 @@ def check_writable(path: Path) -> Path:
     except ValueError as exc:  # a NUL character: no file can be called that
         raise SandboxError("the transcript path holds a NUL character",
                            "give a path without control characters") from exc
+    except RuntimeError as exc:  # ~user for a user who does not exist
+        raise SandboxError(f"the transcript path {str(path)!r} starts with a ~ that names no "
+                           "home directory", "give the full path") from exc
+    except OSError as exc:  # too long a name, a loop of links, a directory that cannot be read
+        raise _write_error(Path(path), exc) from exc
     _remove(_create_beside(target))  # the only sure test of permissions and read-only mounts
     return target
+
+
+def _resolved(path: Path) -> Path:
+    """Where ``path`` leads: a link is written through, to the file it points at."""
+    try:
+        return Path(os.path.realpath(path, strict=True))
+    except (FileNotFoundError, NotADirectoryError):  # a new file: resolve what exists
+        return Path(os.path.realpath(path))
 
 
 def write_atomically(path: Path, text: str) -> Path:

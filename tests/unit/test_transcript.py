@@ -215,14 +215,18 @@ def test_a_symlink_is_written_through(tmp_path: Path) -> None:
     ("file.txt/t.md", "directory .* is not a directory"),
     ("folder", "is a directory"),
     ("nul\0.md", "NUL character"),
+    ("a" * 300 + ".md", "cannot write the transcript to .*: File name too long"),
+    ("loop.md", "cannot write the transcript to .*: Too many levels of symbolic links"),
+    ("~no-such-user-here/t.md", "starts with a ~ that names no home directory"),
 ])
 def test_a_bad_path_is_refused_with_the_reason(tmp_path: Path, name: str, message: str) -> None:
     (tmp_path / "file.txt").write_text("x")
     (tmp_path / "folder").mkdir()
+    (tmp_path / "loop.md").symlink_to(tmp_path / "loop.md")
     with pytest.raises(SandboxError, match=message) as refused:
-        write_atomically(tmp_path / name, "x")
+        write_atomically(Path(name) if name.startswith("~") else tmp_path / name, "x")
     assert refused.value.hint
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "folder"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file.txt", "folder", "loop.md"]
 
 
 def test_a_device_is_not_written_over() -> None:
