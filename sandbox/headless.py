@@ -84,17 +84,17 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
     comparison = await compare.compare(settings, chosen, recorder.steps) if compare_sim else None
     if comparison is not None:
         report.document["compare_sim"] = comparison.as_json()
-    if target is not None:
-        report.document["transcript"] = str(record.write(
-            target, [("provider", settings.provider),
-                     ("gateway", report.document.get("gateway_url", ""))]))
     if text is not None:
         text.summary(results)
         for line in comparison.lines() if comparison is not None else ():
             print(line)
-        if target is not None:
+    if target is not None:  # after the summary: if the disk is full, the results are shown
+        report.document["transcript"] = str(record.write(
+            target, [("provider", settings.provider),
+                     ("gateway", report.document.get("gateway_url", ""))]))
+        if text is not None:
             print(f"Transcript (keys masked) written to {target}")
-    else:
+    if text is None:
         report.dump(sys.stdout)
     disagree = comparison is not None and bool(comparison.disagreements)
     return 0 if results and all(r.passed for r in results) and not disagree else 1
