@@ -63,7 +63,7 @@ def escape(text: str) -> str:
     lines = []
     for line in clean(text).split("\n"):
         line = _ACTIVE.sub(r"\\\1", line.strip())
-        # What starts a line could start a list, a heading underline or a table: escape it too.
+        # What starts a line could start a list, a heading underline or a rule: escape it too.
         lines.append(_LINE_START.sub(lambda m: m.group(0) + "\\" if m.group(0).isdigit()
                                      else "\\" + m.group(0), line))
     paragraphs = re.split(r"\n{2,}", "\n".join(lines).strip("\n"))
