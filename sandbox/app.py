@@ -35,6 +35,7 @@ ACTIONS = (
     ("Send a custom request", "Your own path, headers and body, through the gateway",
      "custom_request"),
     ("Copy request as curl", "Copy the last request as a keyless curl command", "copy_curl"),
+    ("Write transcript", "Save everything run so far as Markdown, keys masked", "write_transcript"),
     ("Reveal or hide keys", "Show the keys in the manifest (for presenters)", "reveal"),
     ("Reset scenario", "Delete the scenario's resources and start it again", "reset"),
 )

@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--compare-sim", action="store_true",
                      help="with kind or cluster: run the scenarios on the simulation too and "
                           "report every step where the two disagree (exit 1 if any)")
+    run.add_argument("--transcript", type=Path, default=None, metavar="FILE.md",
+                     help="also write a Markdown record of every step (manifests, commands, "
+                          "requests as curl, responses, conditions; keys masked)")
 
     manifests = sub.add_parser(
         "manifests", parents=[common], help="print a scenario's rendered manifests")
@@ -237,7 +240,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if notice:
             print(f"agw-sandbox: {notice}", file=sys.stderr)
         return asyncio.run(headless.run(settings, runtime, args.scenario_ids, args.all,
-                                        args.json, args.verbose, args.compare_sim))
+                                        args.json, args.verbose, args.compare_sim,
+                                        args.transcript))
     return _open_app(settings)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sandbox import transcript
 from sandbox.catalog import Catalog, load_catalog
 from sandbox.console import JsonReport, TextReport
 from sandbox.documents import dump_all
@@ -34,7 +35,8 @@ def _select(catalog: Catalog, ids: Sequence[str], everything: bool) -> list[Scen
 
 
 async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everything: bool,
-              as_json: bool, verbose: bool, compare_sim: bool = False) -> int:
+              as_json: bool, verbose: bool, compare_sim: bool = False,
+              transcript_path: Path | None = None) -> int:
     from sandbox import compare
     from sandbox.exchange import new_client
     from sandbox.runner import Walkthrough
@@ -44,6 +46,8 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
 
     catalog = load_catalog(settings.scenario_dirs)
     chosen = _select(catalog, ids, everything)
+    # Checked before anything runs: a typo in the path must not cost a whole walkthrough.
+    target = transcript.check_writable(transcript_path) if transcript_path else None
     if not everything and "setup" in catalog.ids and chosen and chosen[0].id != "setup":
         chosen.insert(0, catalog.get("setup"))  # every scenario needs the Gateway first
     runtime = make_runtime(settings, runtime_name, ask=ask_on_terminal)
@@ -52,10 +56,12 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
                          "label": runtime.label, "provider": settings.provider})
 
     recorder = compare.Recorder()
+    record = transcript.Transcript()
 
     def emit(event: Event) -> None:
         report(event)
         recorder(event)
+        record(event)
         if text is not None:
             text(event)
 
@@ -83,7 +89,13 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
         text.summary(results)
         for line in comparison.lines() if comparison is not None else ():
             print(line)
-    else:
+    if target is not None:  # after the summary: if the disk is full, the results are shown
+        report.document["transcript"] = str(record.write(
+            target, [("provider", settings.provider),
+                     ("gateway", report.document.get("gateway_url", ""))]))
+        if text is not None:
+            print(f"Transcript (keys masked) written to {target}")
+    if text is None:
         report.dump(sys.stdout)
     disagree = comparison is not None and bool(comparison.disagreements)
     return 0 if results and all(r.passed for r in results) and not disagree else 1

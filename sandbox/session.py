@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandbox import checks
@@ -36,6 +37,7 @@ from sandbox.scenarios import (
 )
 from sandbox.settings import Settings
 from sandbox.sim import admission
+from sandbox.transcript import Transcript, default_path
 
 if TYPE_CHECKING:  # keeps httpx and the runner out of the app's start-up
     from sandbox.http_client import AsyncClient
@@ -74,6 +76,7 @@ class Session:
             s.id: ScenarioProgress() for s in catalog.scenarios}
         self.last_request: RequestView | None = None
         self.started = False
+        self.transcript = Transcript()  # everything run so far, for write_transcript
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def start(self, progress: Progress) -> None:
@@ -97,6 +100,7 @@ class Session:
     def _emit(self, event: Event) -> None:
         if isinstance(event, RequestSent):
             self.last_request = event.request
+        self.transcript(event)
         self.emit(event)
 
     @property
@@ -213,10 +217,12 @@ class Session:
         cleanup = CleanupStep("reset", "Reset the scenario", "")
         if scenario.id in self._states:
             await self.walkthrough.run_step(self._states.pop(scenario.id), cleanup)
+            self.transcript.reset(scenario.id)
         self.progress[scenario.id] = ScenarioProgress()
 
     async def check(self, scenario: Scenario) -> list[ResourceStatus]:
         """Read the current status of the resources the scenario is about."""
+        self.transcript.activity(scenario.id, scenario.title, "Status check")
         refs: list[ResourceRef] = []
         for step in scenario.steps:
             if isinstance(step, WaitStep):
@@ -242,11 +248,25 @@ class Session:
         ctx = self.context(scenario)
         request = render_request(spec, ctx)
         view = view_request(request, self.runtime.gateway_url, ctx)
+        self.transcript.activity(scenario.id, scenario.title, "Custom request")
         self._emit(RequestSent(view))
         assert self._client is not None
         response = await send(self._client, request, self.runtime.gateway_url, ctx,
                               lambda text: self._emit(ResponseChunk(text)))
         self._emit(ResponseReceived(response))
+
+    def write_transcript(self, path: Path | None = None) -> Path:
+        """Write everything run so far as Markdown (keys masked); return the file written.
+
+        Without ``path``: a new time-stamped file in the current directory (or the cache).
+        """
+        if self.transcript.empty:
+            raise SandboxError("nothing has run yet, so there is no transcript to write",
+                               "run a step first (n), then write the transcript again")
+        details = [("provider", self.settings.provider)]
+        if self.started:
+            details.append(("gateway", self.runtime.gateway_url))
+        return self.transcript.write(path or default_path(), details)
 
 
 def parse_headers(text: str) -> list[tuple[str, str]]:

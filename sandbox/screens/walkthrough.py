@@ -59,6 +59,7 @@ class WalkthroughScreen(Screen[None]):
         Binding("e", "edit", "Edit"),
         Binding("t", "custom_request", "Request"),
         Binding("y", "copy_curl", "Copy curl"),
+        Binding("w", "write_transcript", "Transcript", show=False),
         Binding("v", "reveal", "Reveal keys", show=False),
         Binding("z", "zoom", "Zoom pane", show=False),
         Binding("x", "reset", "Reset", show=False),
@@ -389,6 +390,15 @@ class WalkthroughScreen(Screen[None]):
             return
         self.notify(f"Copied as curl (terminal clipboard). Also saved to {saved} in case your "
                     "terminal has no clipboard support.", title="Copied")
+
+    def action_write_transcript(self) -> None:
+        try:
+            path = self.session.write_transcript()
+        except SandboxError as exc:
+            self.notify(exc.hint, title=exc.message, severity="error", timeout=10)
+            return
+        self.notify(f"Everything run so far, keys masked, in Markdown: {path}",
+                    title="Transcript written", timeout=10)
 
     def action_zoom(self) -> None:
         """Maximize the focused pane (the response pane when nothing zoomable has focus)."""

@@ -1,0 +1,104 @@
+"""`agw-sandbox run --transcript FILE.md` as a user runs it: the file, its structure, no key."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+
+from sandbox.catalog import load_catalog
+from sandbox.scenarios import RequestStep, step_kind
+from tests.conftest import TOKEN
+from tests.helpers import run_cli
+from tests.integration.test_canary import ACCEPTED, isolated_env, leaks
+
+SIM = ("--runtime", "sim", "--port", "0")
+CATALOG = load_catalog()
+
+
+def headings(tokens: list[Token], level: str) -> list[str]:
+    return ["".join(c.content for c in tokens[i + 1].children or ())
+            for i, t in enumerate(tokens) if t.type == "heading_open" and t.tag == level]
+
+
+def test_run_all_writes_every_scenario_and_step(cli_env: dict[str, str], tmp_path: Path) -> None:
+    target = tmp_path / "out" / "session.md"
+    target.parent.mkdir()
+    result = run_cli("run", "--all", *SIM, "--transcript", str(target), env=cli_env,
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.rstrip().endswith(f"Transcript (keys masked) written to {target}")
+    markdown = target.read_text()
+    tokens = MarkdownIt("commonmark").parse(markdown)
+
+    assert headings(tokens, "h2") == ["Summary"] + [
+        f"{n}. {s.title} ({s.id})" for n, s in enumerate(CATALOG.scenarios, 1)]
+    assert headings(tokens, "h3") == [
+        f"Step {i} of {len(s.steps)} · {step_kind(step)} · {step.title}"
+        for s in CATALOG.scenarios for i, step in enumerate(s.steps, 1)]
+    requests = sum(isinstance(step, RequestStep) for s in CATALOG.scenarios for step in s.steps)
+    assert markdown.count("**Response:** `200 OK`") == 4
+    assert markdown.count("**Outcome:** ✓ passed") == sum(len(s.steps) for s in CATALOG.scenarios)
+    fences = [t for t in tokens if t.type == "fence"]
+    curls = [f.content for f in fences if f.content.startswith("curl ")]
+    assert len(curls) == requests
+    assert any('"$AGW_SANDBOX_TOKEN"' in c for c in curls)  # passthrough: the key by reference
+    assert {f.info for f in fences} == {"yaml", "sh", "http", "json", "text"}
+    assert "inline: sk-…" in markdown and "Accepted=False (Invalid)" in markdown
+    assert TOKEN not in markdown
+    assert [p.name for p in target.parent.iterdir()] == ["session.md"]
+
+
+def test_the_json_document_says_where_the_transcript_is(cli_env: dict[str, str],
+                                                        tmp_path: Path) -> None:
+    result = run_cli("run", "inline", *SIM, "--json", "--transcript", "t.md", env=cli_env,
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)  # nothing else on stdout
+    assert document["transcript"] == str(tmp_path / "t.md")
+    assert "## 2. Key inline in the Backend (`inline`)" in (tmp_path / "t.md").read_text()
+
+
+@pytest.mark.parametrize("key", ACCEPTED.values(), ids=ACCEPTED.keys())
+def test_a_canary_key_is_nowhere_in_the_transcript(cli_env: dict[str, str], tmp_path: Path,
+                                                   key: str) -> None:
+    env = isolated_env(cli_env, tmp_path, key)
+    result = run_cli("run", "--all", *SIM, "-v", "--transcript", "t.md", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    markdown = (tmp_path / "t.md").read_text()
+    assert "**Response:** `200 OK`" in markdown
+    assert not leaks(markdown, key), leaks(markdown, key)
+    assert leaks(markdown + f"\n{key}\n", key)  # the scan does see the key when it is there
+
+
+def unwritable_directory(tmp_path: Path) -> Path:
+    """A directory this user cannot create files in (root ignores modes, not sysfs)."""
+    if os.geteuid() == 0:
+        return Path("/sys/kernel")
+    locked = tmp_path / "locked"
+    locked.mkdir(mode=0o500)
+    return locked
+
+
+@pytest.mark.parametrize(("where", "message"), [
+    ("missing/t.md", "the transcript's directory '.*missing' does not exist"),
+    ("folder", "the transcript path '.*folder' is a directory"),
+    ("/dev/null", "the transcript path '/dev/null' is not a regular file"),
+    ("unwritable", "cannot write the transcript to '.*': Permission denied"),
+])
+def test_a_bad_path_stops_the_run_before_it_starts(cli_env: dict[str, str], tmp_path: Path,
+                                                    where: str, message: str) -> None:
+    (tmp_path / "folder").mkdir()
+    path = str(unwritable_directory(tmp_path) / "t.md") if where == "unwritable" else where
+    result = run_cli("run", "--all", *SIM, "--transcript", path, env=cli_env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""  # nothing ran
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("agw-sandbox: ") and "hint: " in result.stderr
+    assert re.search(message, result.stderr), result.stderr
+    assert not list((tmp_path / "folder").iterdir())
