@@ -164,12 +164,12 @@ async def cluster_command(command: str, settings: Settings) -> int:
         print("The simulated runtime keeps nothing running between commands: `agw-sandbox run "
               "--runtime sim` and the app start it and stop it themselves.")
         return 0
-    if command == "down":
-        return await _down(settings, name)
     from sandbox.kube.runtime import KubeRuntime
 
     runtime = make_runtime(settings, name, ask=ask_on_terminal)
     assert isinstance(runtime, KubeRuntime)
+    if command == "down":
+        return await _down(runtime)
     if command == "status":
         return await _status(runtime)
     print(f"agw-sandbox {command} · runtime: {runtime.label} · provider: {settings.provider}")
@@ -194,54 +194,20 @@ async def cluster_command(command: str, settings: Settings) -> int:
     return 0
 
 
-async def _down(settings: Settings, name: str) -> int:
-    from sandbox.kube import cluster
-
-    if name == "cluster":
-        print("agw-sandbox never deletes a cluster you brought (--context). Delete the "
-              "sandbox's resources with `kubectl delete -n kgateway-system backend,httproute "
-              "-l app=agentgateway` if you want them gone.")
-        return 1
-    clusters = await cluster.kind_clusters()
-    if settings.cluster_name not in clusters:
-        print(f"There is no kind cluster named {settings.cluster_name}; nothing to delete.")
+async def _down(runtime: KubeRuntime) -> int:
+    removed = await runtime.remove(lambda line: print(line, flush=True))
+    if not removed:
         return 0
-    print(f"Deleting the kind cluster {settings.cluster_name}…", flush=True)
-    for removed in await cluster.delete_cluster(settings.cluster_name):
-        print(f"  removed {removed}")
+    for item in removed:
+        print(f"  removed {item}")
     print("Deleted.")
     return 0
 
 
 async def _status(runtime: KubeRuntime) -> int:
-    from sandbox.kube.runtime import KindRuntime
-
-    if isinstance(runtime, KindRuntime):
-        from sandbox.kube import cluster
-
-        if runtime.cluster_name not in await cluster.kind_clusters():
-            print(f"✗ kind cluster {runtime.cluster_name}: absent (run `agw-sandbox up`)")
-            return 1
-        runtime.kubeconfig = await cluster.export_kubeconfig(runtime.cluster_name)
-        print(f"✓ kind cluster {runtime.cluster_name}: present")
-    import asyncio
-
-    from sandbox.kube.client import Kube
-    from sandbox.scenarios import ResourceRef
-
-    kube = await asyncio.to_thread(Kube.connect, str(runtime.kubeconfig) if runtime.kubeconfig
-                                   else None, runtime.context, runtime.profile.controller_name)
-    profile = runtime.profile
-    print(f"✓ Kubernetes API: {await asyncio.to_thread(kube.server_version)}")
     healthy = True
-    for name in (profile.controller_deployment, profile.proxy_deployment):
-        ready, detail = await asyncio.to_thread(kube.deployment_ready, profile.namespace, name)
-        healthy &= ready
-        print(f"{'✓' if ready else '✗'} deployment {profile.namespace}/{name}: {detail}")
-    gateway = await asyncio.to_thread(kube.status, ResourceRef(
-        "Gateway", profile.gateway_name, profile.namespace))
-    programmed = gateway.condition("Programmed")
-    healthy &= programmed is not None and programmed.status == "True"
-    print(f"{'✓' if healthy else '✗'} Gateway {profile.namespace}/{profile.gateway_name}: "
-          + (", ".join(str(c) for c in gateway.conditions) or "absent"))
+    for check in await runtime.health():
+        healthy &= check.ok
+        print(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}"
+              + (f" ({check.hint})" if check.hint else ""))
     return 0 if healthy else 1

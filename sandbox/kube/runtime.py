@@ -17,13 +17,14 @@ from typing import Any
 from sandbox.catalog import builtin_dir
 from sandbox.documents import load_all
 from sandbox.errors import RuntimeUnavailable, SandboxError, WaitTimeout
-from sandbox.kube import cluster
+from sandbox.kube import cluster, health
 from sandbox.kube.client import Kube
 from sandbox.kube.install import Charts, Fetch, gateway_api_crds
 from sandbox.kube.mock_deployment import MOCK_PORT, mock_provider_manifests
 from sandbox.kube.ownership import MANAGED_BY
 from sandbox.kube.placement import Placement
 from sandbox.kube.portforward import PortForward
+from sandbox.kube.preflight import Check
 from sandbox.profiles import FIELD_MANAGER, Profile
 from sandbox.runtime import Applied, Progress, ResourceStatus
 from sandbox.scenarios import ResourceRef
@@ -239,6 +240,26 @@ class KubeRuntime:
         await self.forward.start()
         return self.gateway_url
 
+    # -- status and down ------------------------------------------------------------------------
+    async def connect(self) -> Kube:
+        """A client for the cluster, without writing anything (what `status` reads through).
+
+        Unlike ``up`` it may read the kubeconfig's current context: reading changes nothing.
+        """
+        if self.kube is None:
+            self.kube = await asyncio.to_thread(Kube.connect, str(self.kubeconfig) if
+                                                self.kubeconfig else None, self.context,
+                                                self.profile.controller_name, self.shares_cluster)
+        return self.kube
+
+    async def health(self) -> list[Check]:
+        """What `status` shows: the API server, the controller, the proxy and the Gateway."""
+        return await health.health(self)
+
+    async def remove(self, progress: Progress) -> list[str]:
+        """What `down` does. A cluster you brought is never deleted."""
+        raise health.refuse_to_remove(self)
+
     # -- the Runtime seam -----------------------------------------------------------------------
     async def apply(self, doc: Mapping[str, Any]) -> Applied:
         return await asyncio.to_thread(self._kube.apply, self.placement.doc(doc))
@@ -313,6 +334,16 @@ class KindRuntime(KubeRuntime):
                        f"into {cluster.kind_kubeconfig()} and made it current")
         self.kubeconfig = await cluster.export_kubeconfig(self.cluster_name)
         return outcome
+
+
+    async def connect(self) -> Kube:
+        if self.kube is None:
+            self.kubeconfig = await cluster.export_kubeconfig(self.cluster_name)
+        return await super().connect()
+
+    async def remove(self, progress: Progress) -> list[str]:
+        """Delete the kind cluster `up` created; [] when there is none."""
+        return await health.remove_kind_cluster(self, progress)
 
 
 def _version(text: str) -> tuple[int, ...]:
