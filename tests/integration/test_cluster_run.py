@@ -25,8 +25,8 @@ from sandbox.mock_provider import MockProvider
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.sim.control import Route, SimCluster
 from sandbox.sim.gateway import SimGateway
-from tests.helpers import run_cli
 from tests.conftest import TOKEN
+from tests.helpers import run_cli
 from tests.integration.test_kind_runtime import AGW_CONTROLLER, FAKES, _route_status
 from tests.kubeemu import ApplyingEmulator
 
