@@ -25,6 +25,7 @@ from sandbox.kube.ownership import MANAGED_BY
 from sandbox.kube.placement import Placement
 from sandbox.kube.portforward import PortForward
 from sandbox.kube.preflight import Check
+from sandbox.polling import Deadline, poll_async
 from sandbox.profiles import FIELD_MANAGER, Profile
 from sandbox.runtime import Applied, Progress, ResourceStatus
 from sandbox.scenarios import ResourceRef
@@ -196,20 +197,24 @@ class KubeRuntime:
         return await self._wait_condition(ref, "Accepted", READY_TIMEOUT)
 
     async def _wait_condition(self, ref: ResourceRef, ctype: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            status = await asyncio.to_thread(self._kube.status, ref)
-            condition = status.condition(ctype)
-            if condition is not None and condition.status == "True":
-                return f"{ctype}=True"
-            if time.monotonic() >= deadline:
-                seen = str(condition) if condition else ("absent" if not status.exists
-                                                         else "no status yet")
-                raise WaitTimeout(f"{ref} not {ctype} after {timeout:g}s ({seen})",
-                                  "look at the controller's logs: `kubectl -n "
-                                  f"{self.profile.namespace} logs deploy/"
-                                  f"{self.profile.controller_deployment}`")
-            await asyncio.sleep(1.0)
+        seen: list[ResourceStatus] = []
+
+        async def true_now() -> str | None:
+            seen[:] = [await asyncio.to_thread(self._kube.status, ref)]
+            condition = seen[0].condition(ctype)
+            return f"{ctype}=True" if condition is not None and condition.status == "True" \
+                else None
+
+        def timed_out() -> WaitTimeout:
+            condition = seen[0].condition(ctype)
+            shown = str(condition) if condition else ("absent" if not seen[0].exists
+                                                      else "no status yet")
+            return WaitTimeout(f"{ref} not {ctype} after {timeout:g}s ({shown})",
+                               "look at the controller's logs: `kubectl -n "
+                               f"{self.profile.namespace} logs deploy/"
+                               f"{self.profile.controller_deployment}`")
+
+        return await poll_async(true_now, Deadline(timeout, 1.0, ceiling=1.0), timed_out)
 
     async def _gateway_programmed(self) -> str:
         manifest = builtin_dir() / "manifests" / "gateway.yaml"
