@@ -41,7 +41,8 @@ def test_poll_raises_the_callers_error_at_the_deadline(monkeypatch: pytest.Monke
         attempts.append(clock.now)
 
     with pytest.raises(WaitTimeout, match="still pending after 3s"):
-        poll(never, Deadline(3, 1.0, clock=clock), lambda: WaitTimeout("still pending after 3s", ""))
+        poll(never, Deadline(3, 1.0, clock=clock),
+             lambda: WaitTimeout("still pending after 3s", ""))
     assert attempts == [0.0, 1.0, 2.0, 3.0]  # one last look at the deadline itself
 
 
