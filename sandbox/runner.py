@@ -77,6 +77,13 @@ class ScenarioState:
 
 
 class Walkthrough:
+    """Runs scenarios step by step against one Runtime and emits a typed event for everything.
+
+    It knows nothing of screens: the app's Session and the headless CLI both drive it and only
+    consume its events. ``settle_time`` (real runtimes only) is how long a request step retries
+    while the gateway catches up with a status that is already True.
+    """
+
     def __init__(self, runtime: Runtime, client: AsyncClient, emit: Emit, token: str,
                  provider: str, overrides: Mapping[str, str] | None = None,
                  settle_time: float | None = None) -> None:
