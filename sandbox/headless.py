@@ -14,6 +14,7 @@ from sandbox.documents import dump_all
 from sandbox.errors import SandboxError
 from sandbox.events import Event, ScenarioFinished
 from sandbox.factory import make_runtime
+from sandbox.profiles import PROFILES
 from sandbox.render import make_context, render_manifest, shown_yaml, upstream_note
 from sandbox.scenarios import ApplyStep, Scenario
 from sandbox.settings import Settings
@@ -107,14 +108,20 @@ def manifests(settings: Settings, scenario_id: str, show_secrets: bool) -> int:
         scenario = catalog.get(scenario_id)
     except KeyError as exc:
         raise SandboxError(str(exc.args[0]), "`agw-sandbox scenarios` lists them") from exc
-    upstream = ("127.0.0.1", 0) if settings.provider == "mock" else None
+    from sandbox.kube.mock_deployment import in_cluster_address
+
+    # Nothing runs here: render for a cluster (kind or yours), where a manifest can be applied.
+    upstream = in_cluster_address(PROFILES[scenario.profile].namespace) \
+        if settings.provider == "mock" else None
     ctx = make_context(scenario, settings.token, settings.provider, upstream,
                        settings.overrides)
     docs = [doc for step in scenario.steps if isinstance(step, ApplyStep)
             for manifest in step.manifests for doc in render_manifest(manifest, ctx)]
     note = upstream_note(ctx)
     if note:
-        print(f"# {note} (the port is chosen when the runtime starts)", file=sys.stderr)
+        print(f"# {note} Rendered for the kind and cluster runtimes, where `up` runs the mock "
+              "provider as a Service; the simulated runtime uses a loopback address instead.",
+              file=sys.stderr)
     print(dump_all(docs) if show_secrets else shown_yaml(docs, ctx), end="")
     return 0
 

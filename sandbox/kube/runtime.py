@@ -20,7 +20,7 @@ from sandbox.errors import RuntimeUnavailable, SandboxError, WaitTimeout
 from sandbox.kube import cluster, health
 from sandbox.kube.client import Kube
 from sandbox.kube.install import Charts, Fetch, gateway_api_crds
-from sandbox.kube.mock_deployment import MOCK_PORT, mock_provider_manifests
+from sandbox.kube.mock_deployment import in_cluster_address, mock_provider_manifests
 from sandbox.kube.ownership import MANAGED_BY
 from sandbox.kube.placement import Placement
 from sandbox.kube.portforward import PortForward
@@ -291,7 +291,7 @@ class KubeRuntime:
     def mock_upstream(self) -> tuple[str, int] | None:
         if self.provider != "mock":
             return None
-        return f"mock-provider.{self.placement.namespace}.svc.cluster.local", MOCK_PORT
+        return in_cluster_address(self.placement.namespace)
 
 
 class KindRuntime(KubeRuntime):

@@ -59,6 +59,15 @@ def test_manifests_can_show_secrets_only_when_asked(cli_env: dict[str, str]) -> 
     assert "host:" not in shown.stdout  # the documented manifest, for the real provider
 
 
+def test_manifests_for_the_mock_can_be_applied_to_a_cluster(cli_env: dict[str, str]) -> None:
+    result = run_cli("manifests", "inline", "--provider", "mock", env=cli_env)
+    backend = next(doc for doc in yaml.safe_load_all(result.stdout) if doc["kind"] == "Backend")
+    assert backend["spec"]["ai"]["llm"]["host"] == \
+        "mock-provider.kgateway-system.svc.cluster.local"
+    assert backend["spec"]["ai"]["llm"]["port"] == 8000  # not 0: nobody could apply that
+    assert "Rendered for the kind and cluster runtimes" in result.stderr
+
+
 def test_a_workshop_directory_runs_like_the_builtin_ones(cli_env: dict[str, str]) -> None:
     result = run_cli("run", "rotate-key", *SIM, "--scenarios", str(REPO / "examples/workshop"),
                      env=cli_env)
