@@ -16,6 +16,8 @@ Outcome = Literal["passed", "failed", "skipped"]
 
 @dataclass(frozen=True)
 class RequestView:
+    """What was sent, as the request pane shows it: secrets masked, plus a keyless curl."""
+
     method: str
     url: str
     headers: tuple[tuple[str, str], ...]
@@ -25,6 +27,8 @@ class RequestView:
 
 @dataclass(frozen=True)
 class ResponseView:
+    """What came back, as the response pane shows it: status, latency, headers, body."""
+
     status: int
     reason: str
     latency_ms: float
@@ -36,6 +40,8 @@ class ResponseView:
 
 @dataclass(frozen=True)
 class ScenarioStarted:
+    """A scenario begins: its title, summary and security note, and where it runs."""
+
     scenario_id: str
     title: str
     summary: str
@@ -45,6 +51,8 @@ class ScenarioStarted:
 
 @dataclass(frozen=True)
 class StepStarted:
+    """A step begins, with its position, kind and explanation."""
+
     scenario_id: str
     step_id: str
     index: int
@@ -63,6 +71,8 @@ class CommandLogged:
 
 @dataclass(frozen=True)
 class ManifestApplied:
+    """A manifest was applied (created, configured or unchanged), shown as YAML."""
+
     ref: ResourceRef
     outcome: str
     yaml: str
@@ -71,12 +81,16 @@ class ManifestApplied:
 
 @dataclass(frozen=True)
 class ResourceDeleted:
+    """A cleanup step deleted a resource (or found it already gone)."""
+
     ref: ResourceRef
     existed: bool
 
 
 @dataclass(frozen=True)
 class StatusChanged:
+    """A watched resource's status conditions changed while a step waited."""
+
     ref: ResourceRef
     exists: bool
     conditions: tuple[Condition, ...]
@@ -84,16 +98,22 @@ class StatusChanged:
 
 @dataclass(frozen=True)
 class RequestSent:
+    """A request step sent its request (each retry sends it again)."""
+
     request: RequestView
 
 
 @dataclass(frozen=True)
 class ResponseChunk:
+    """A piece of a streamed answer, as it arrives."""
+
     text: str
 
 
 @dataclass(frozen=True)
 class ResponseReceived:
+    """The whole answer to a request."""
+
     response: ResponseView
 
 
@@ -108,6 +128,8 @@ class StepNote:
 
 @dataclass(frozen=True)
 class StepFinished:
+    """A step ended: passed, failed or skipped, with a detail and a hint on failure."""
+
     scenario_id: str
     step_id: str
     title: str
@@ -120,6 +142,8 @@ class StepFinished:
 
 @dataclass(frozen=True)
 class ScenarioFinished:
+    """A scenario ended; ``passed`` is True only when every step passed."""
+
     scenario_id: str
     passed: bool
     steps: tuple[StepFinished, ...] = field(default=())

@@ -14,6 +14,7 @@ from sandbox.documents import dump_all
 from sandbox.errors import SandboxError
 from sandbox.events import Event, ScenarioFinished
 from sandbox.factory import make_runtime
+from sandbox.profiles import PROFILES
 from sandbox.render import make_context, render_manifest, shown_yaml, upstream_note
 from sandbox.scenarios import ApplyStep, Scenario
 from sandbox.settings import Settings
@@ -108,14 +109,20 @@ def manifests(settings: Settings, scenario_id: str, show_secrets: bool) -> int:
         scenario = catalog.get(scenario_id)
     except KeyError as exc:
         raise SandboxError(str(exc.args[0]), "`agw-sandbox scenarios` lists them") from exc
-    upstream = ("127.0.0.1", 0) if settings.provider == "mock" else None
+    from sandbox.kube.mock_deployment import in_cluster_address
+
+    # Nothing runs here: render for a cluster (kind or yours), where a manifest can be applied.
+    upstream = in_cluster_address(PROFILES[scenario.profile].namespace) \
+        if settings.provider == "mock" else None
     ctx = make_context(scenario, settings.token, settings.provider, upstream,
                        settings.overrides)
     docs = [doc for step in scenario.steps if isinstance(step, ApplyStep)
             for manifest in step.manifests for doc in render_manifest(manifest, ctx)]
     note = upstream_note(ctx)
     if note:
-        print(f"# {note} (the port is chosen when the runtime starts)", file=sys.stderr)
+        print(f"# {note} Rendered for the kind and cluster runtimes, where `up` runs the mock "
+              "provider as a Service; the simulated runtime uses a loopback address instead.",
+              file=sys.stderr)
     print(dump_all(docs) if show_secrets else shown_yaml(docs, ctx), end="")
     return 0
 
@@ -165,12 +172,12 @@ async def cluster_command(command: str, settings: Settings) -> int:
         print("The simulated runtime keeps nothing running between commands: `agw-sandbox run "
               "--runtime sim` and the app start it and stop it themselves.")
         return 0
-    if command == "down":
-        return await _down(settings, name)
     from sandbox.kube.runtime import KubeRuntime
 
     runtime = make_runtime(settings, name, ask=ask_on_terminal)
     assert isinstance(runtime, KubeRuntime)
+    if command == "down":
+        return await _down(runtime)
     if command == "status":
         return await _status(runtime)
     print(f"agw-sandbox {command} · profile: {settings.profile} · runtime: {runtime.label} · "
@@ -196,57 +203,21 @@ async def cluster_command(command: str, settings: Settings) -> int:
     return 0
 
 
-async def _down(settings: Settings, name: str) -> int:
-    from sandbox.kube import cluster
-
-    if name == "cluster":
-        profile = settings.api_profile
-        print("agw-sandbox never deletes a cluster you brought (--context). Delete the "
-              f"sandbox's resources with `kubectl delete -n {profile.namespace} "
-              f"httproute/openai {profile.backend_kind.lower()}/openai secret/openai-secret "
-              "--ignore-not-found` if you want them gone.")
-        return 1
-    clusters = await cluster.kind_clusters()
-    if settings.cluster_name not in clusters:
-        print(f"There is no kind cluster named {settings.cluster_name}; nothing to delete.")
+async def _down(runtime: KubeRuntime) -> int:
+    removed = await runtime.remove(lambda line: print(line, flush=True))
+    if not removed:
         return 0
-    print(f"Deleting the kind cluster {settings.cluster_name}…", flush=True)
-    for removed in await cluster.delete_cluster(settings.cluster_name):
-        print(f"  removed {removed}")
+    for item in removed:
+        print(f"  removed {item}")
     print("Deleted.")
     return 0
 
 
 async def _status(runtime: KubeRuntime) -> int:
-    from sandbox.kube.runtime import KindRuntime
-
     print(f"· profile {runtime.profile.name}: {runtime.profile.description}")
-    if isinstance(runtime, KindRuntime):
-        from sandbox.kube import cluster
-
-        if runtime.cluster_name not in await cluster.kind_clusters():
-            print(f"✗ kind cluster {runtime.cluster_name}: absent (run `agw-sandbox up`)")
-            return 1
-        runtime.kubeconfig = await cluster.export_kubeconfig(runtime.cluster_name)
-        print(f"✓ kind cluster {runtime.cluster_name}: present")
-    import asyncio
-
-    from sandbox.kube.client import Kube
-    from sandbox.scenarios import ResourceRef
-
-    kube = await asyncio.to_thread(Kube.connect, str(runtime.kubeconfig) if runtime.kubeconfig
-                                   else None, runtime.context, runtime.profile.controller_name)
-    profile = runtime.profile
-    print(f"✓ Kubernetes API: {await asyncio.to_thread(kube.server_version)}")
     healthy = True
-    for name in (profile.controller_deployment, profile.proxy_deployment):
-        ready, detail = await asyncio.to_thread(kube.deployment_ready, profile.namespace, name)
-        healthy &= ready
-        print(f"{'✓' if ready else '✗'} deployment {profile.namespace}/{name}: {detail}")
-    gateway = await asyncio.to_thread(kube.status, ResourceRef(
-        "Gateway", profile.gateway_name, profile.namespace))
-    programmed = gateway.condition("Programmed")
-    healthy &= programmed is not None and programmed.status == "True"
-    print(f"{'✓' if healthy else '✗'} Gateway {profile.namespace}/{profile.gateway_name}: "
-          + (", ".join(str(c) for c in gateway.conditions) or "absent"))
+    for check in await runtime.health():
+        healthy &= check.ok
+        print(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}"
+              + (f" ({check.hint})" if check.hint else ""))
     return 0 if healthy else 1

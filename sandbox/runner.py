@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sandbox import checks, shell_equivalents
@@ -31,6 +31,7 @@ from sandbox.events import (
 )
 from sandbox.exchange import send, view_request
 from sandbox.http_client import AsyncClient
+from sandbox.masking import Masker
 from sandbox.render import (
     Context,
     expectation,
@@ -77,6 +78,13 @@ class ScenarioState:
 
 
 class Walkthrough:
+    """Runs scenarios step by step against one Runtime and emits a typed event for everything.
+
+    It knows nothing of screens: the app's Session and the headless CLI both drive it and only
+    consume its events. ``settle_time`` (real runtimes only) is how long a request step retries
+    while the gateway catches up with a status that is already True.
+    """
+
     def __init__(self, runtime: Runtime, client: AsyncClient, emit: Emit, token: str,
                  provider: str, overrides: Mapping[str, str] | None = None,
                  settle_time: float | None = None) -> None:
@@ -89,10 +97,13 @@ class Walkthrough:
         # The sim applies a change before it answers: a mismatch there is the real answer.
         self.settle_time = settle_time if settle_time is not None else (
             0.0 if runtime.name == "sim" else SETTLE_TIME)
+        # A controller's condition message is text from elsewhere: it could quote a key.
+        self._masker = Masker([token])
 
     def start(self, scenario: Scenario) -> ScenarioState:
         ctx = make_context(scenario, self.token, self.provider, self.runtime.mock_upstream(),
                            self.overrides)
+        self._masker = ctx.masker
         self.emit(ScenarioStarted(scenario.id, scenario.title, scenario.summary,
                                   scenario.security, self.runtime.label))
         return ScenarioState(scenario, ctx)
@@ -180,13 +191,19 @@ class Walkthrough:
         reached = []
         for wait in step.waits:
             self.emit(CommandLogged(shell_equivalents.wait(wait)))
-            final = await poll_until_satisfied(self.runtime, wait, self._status_changed)
+            final = self._masked(await poll_until_satisfied(self.runtime, wait,
+                                                            self._status_changed))
             reached.append(f"{wait.ref}: " + ", ".join(str(final.condition(c.type))
                                                        for c in wait.conditions))
         return "; ".join(reached)
 
     def _status_changed(self, status: ResourceStatus) -> None:
+        status = self._masked(status)
         self.emit(StatusChanged(status.ref, status.exists, status.conditions))
+
+    def _masked(self, status: ResourceStatus) -> ResourceStatus:
+        return replace(status, conditions=tuple(replace(c, message=self._masker(c.message))
+                                                for c in status.conditions))
 
     async def status(self, ref: ResourceRef) -> ResourceStatus:
         current = await self.runtime.status(ref)

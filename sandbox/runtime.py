@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from sandbox.errors import WaitTimeout
+from sandbox.polling import Deadline, poll_async
 from sandbox.scenarios import ConditionExpectation, ResourceRef, WaitFor
 
 Progress = Callable[[str], None]
@@ -91,19 +91,19 @@ async def poll_until_satisfied(
     interval: float = 0.05, clock: Callable[[], float] = time.monotonic,
 ) -> ResourceStatus:
     """Re-read a resource until it meets ``wait``; report each change; fail at the deadline."""
-    deadline = clock() + wait.timeout
-    last: ResourceStatus | None = None
-    while True:
+    seen: list[ResourceStatus] = []
+
+    async def attempt() -> ResourceStatus | None:
         current = await runtime.status(wait.ref)
-        if current != last:
+        if not seen or current != seen[-1]:
             on_change(current)
-            last = current
-        if all(current.satisfies(c) for c in wait.conditions):
-            return current
-        if clock() >= deadline:
-            raise WaitTimeout(_timeout_message(wait, current), _timeout_hint(current))
-        await asyncio.sleep(interval)
-        interval = min(interval * 1.5, 1.0)
+            seen.append(current)
+        return current if all(current.satisfies(c) for c in wait.conditions) else None
+
+    def timed_out() -> WaitTimeout:
+        return WaitTimeout(_timeout_message(wait, seen[-1]), _timeout_hint(seen[-1]))
+
+    return await poll_async(attempt, Deadline(wait.timeout, interval, clock=clock), timed_out)
 
 
 def _timeout_message(wait: WaitFor, current: ResourceStatus) -> str:

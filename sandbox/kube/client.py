@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +15,7 @@ from urllib.parse import quote, urlencode
 
 from sandbox.errors import ManifestRejected, NotOurs, RuntimeUnavailable, WaitTimeout
 from sandbox.kube.ownership import created_by_us, owner_of
+from sandbox.polling import Deadline, poll
 from sandbox.profiles import FIELD_MANAGER
 from sandbox.runtime import Applied, ResourceStatus, conditions_of
 from sandbox.scenarios import ResourceRef
@@ -219,20 +219,24 @@ class Kube:
 
     def _wait_gone(self, resource: Resource, kind: str, namespace: str, name: str,
                    timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        interval = 0.05
-        while (obj := self._fetch(resource, kind, namespace, name)) is not None:
-            if time.monotonic() >= deadline:
-                finalizers = (obj.get("metadata") or {}).get("finalizers") or []
-                raise WaitTimeout(
-                    f"{kind} {namespace}/{name} is still being deleted after {timeout:g}s"
-                    + (f" (finalizers: {', '.join(map(str, finalizers))})" if finalizers
-                       else ""),
-                    "a finalizer holds it: look at `kubectl -n "
-                    f"{namespace or 'default'} get {resource.plural}/{name} -o yaml` and at "
-                    "the controller that owns the finalizer")
-            time.sleep(interval)
-            interval = min(interval * 2, 1.0)
+        last: list[Mapping[str, Any]] = []
+
+        def gone() -> bool | None:
+            obj = self._fetch(resource, kind, namespace, name)
+            if obj is None:
+                return True
+            last[:] = [obj]
+            return None
+
+        def timed_out() -> WaitTimeout:
+            finalizers = (last[0].get("metadata") or {}).get("finalizers") or [] if last else []
+            return WaitTimeout(
+                f"{kind} {namespace}/{name} is still being deleted after {timeout:g}s"
+                + (f" (finalizers: {', '.join(map(str, finalizers))})" if finalizers else ""),
+                f"a finalizer holds it: look at `kubectl -n {namespace or 'default'} get "
+                f"{resource.plural}/{name} -o yaml` and at the controller that owns the finalizer")
+
+        poll(gone, Deadline(timeout), timed_out)
 
     def status(self, ref: ResourceRef) -> ResourceStatus:
         obj = self.get(ref.kind, ref.namespace, ref.name)
@@ -256,17 +260,16 @@ class Kube:
 
     def wait_deployment(self, namespace: str, name: str, timeout: float,
                         interval: float = 1.0) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            ready, detail = self.deployment_ready(namespace, name)
-            if ready:
-                return detail
-            if time.monotonic() >= deadline:
-                raise WaitTimeout(f"deployment {namespace}/{name} not ready after {timeout:g}s "
-                                  f"({detail})",
-                                  f"look at `kubectl -n {namespace} describe deployment/{name}` "
-                                  "and its pods' events (image pulls are the usual cause)")
-            time.sleep(interval)
+        seen = ["not read yet"]
+
+        def rolled_out() -> str | None:
+            ready, seen[0] = self.deployment_ready(namespace, name)
+            return seen[0] if ready else None
+
+        return poll(rolled_out, Deadline(timeout, interval, ceiling=interval), lambda: WaitTimeout(
+            f"deployment {namespace}/{name} not ready after {timeout:g}s ({seen[0]})",
+            f"look at `kubectl -n {namespace} describe deployment/{name}` and its pods' events "
+            "(image pulls are the usual cause)"))
 
     def server_version(self) -> str:
         status, data = self.request("GET", "/version")

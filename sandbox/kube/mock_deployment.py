@@ -13,6 +13,11 @@ MOCK_PORT = 8000
 CHECKSUM = "agw-sandbox/checksum"
 
 
+def in_cluster_address(namespace: str) -> tuple[str, int]:
+    """Where the gateway reaches the mock provider's Service inside the cluster."""
+    return f"mock-provider.{namespace}.svc.cluster.local", MOCK_PORT
+
+
 def mock_provider_manifests(token: str, namespace: str = "kgateway-system"
                             ) -> list[dict[str, Any]]:
     """The ConfigMap (code), Secret (accepted key), Deployment and Service of the mock, in

@@ -17,13 +17,15 @@ from typing import Any
 from sandbox.catalog import builtin_dir
 from sandbox.documents import load_all
 from sandbox.errors import RuntimeUnavailable, SandboxError, WaitTimeout
-from sandbox.kube import cluster
+from sandbox.kube import cluster, health
 from sandbox.kube.client import Kube
 from sandbox.kube.install import Charts, Fetch, gateway_api_crds
-from sandbox.kube.mock_deployment import MOCK_PORT, mock_provider_manifests
+from sandbox.kube.mock_deployment import in_cluster_address, mock_provider_manifests
 from sandbox.kube.ownership import MANAGED_BY
 from sandbox.kube.placement import Placement
 from sandbox.kube.portforward import PortForward
+from sandbox.kube.preflight import Check
+from sandbox.polling import Deadline, poll_async
 from sandbox.profiles import FIELD_MANAGER, PROFILES, Profile
 from sandbox.runtime import Applied, Progress, ResourceStatus
 from sandbox.scenarios import ResourceRef
@@ -212,20 +214,24 @@ class KubeRuntime:
                 "other installation first")
 
     async def _wait_condition(self, ref: ResourceRef, ctype: str, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            status = await asyncio.to_thread(self._kube.status, ref)
-            condition = status.condition(ctype)
-            if condition is not None and condition.status == "True":
-                return f"{ctype}=True"
-            if time.monotonic() >= deadline:
-                seen = str(condition) if condition else ("absent" if not status.exists
-                                                         else "no status yet")
-                raise WaitTimeout(f"{ref} not {ctype} after {timeout:g}s ({seen})",
-                                  "look at the controller's logs: `kubectl -n "
-                                  f"{self.profile.namespace} logs deploy/"
-                                  f"{self.profile.controller_deployment}`")
-            await asyncio.sleep(1.0)
+        seen: list[ResourceStatus] = []
+
+        async def true_now() -> str | None:
+            seen[:] = [await asyncio.to_thread(self._kube.status, ref)]
+            condition = seen[0].condition(ctype)
+            return f"{ctype}=True" if condition is not None and condition.status == "True" \
+                else None
+
+        def timed_out() -> WaitTimeout:
+            condition = seen[0].condition(ctype)
+            shown = str(condition) if condition else ("absent" if not seen[0].exists
+                                                      else "no status yet")
+            return WaitTimeout(f"{ref} not {ctype} after {timeout:g}s ({shown})",
+                               "look at the controller's logs: `kubectl -n "
+                               f"{self.profile.namespace} logs deploy/"
+                               f"{self.profile.controller_deployment}`")
+
+        return await poll_async(true_now, Deadline(timeout, 1.0, ceiling=1.0), timed_out)
 
     async def _gateway_programmed(self) -> str:
         manifest = builtin_dir() / self.profile.scenario_dir / "manifests" / "gateway.yaml"
@@ -256,6 +262,26 @@ class KubeRuntime:
         await self.forward.start()
         return self.gateway_url
 
+    # -- status and down ------------------------------------------------------------------------
+    async def connect(self) -> Kube:
+        """A client for the cluster, without writing anything (what `status` reads through).
+
+        Unlike ``up`` it may read the kubeconfig's current context: reading changes nothing.
+        """
+        if self.kube is None:
+            self.kube = await asyncio.to_thread(Kube.connect, str(self.kubeconfig) if
+                                                self.kubeconfig else None, self.context,
+                                                self.profile.controller_name, self.shares_cluster)
+        return self.kube
+
+    async def health(self) -> list[Check]:
+        """What `status` shows: the API server, the controller, the proxy and the Gateway."""
+        return await health.health(self)
+
+    async def remove(self, progress: Progress) -> list[str]:
+        """What `down` does. A cluster you brought is never deleted."""
+        raise health.refuse_to_remove(self)
+
     # -- the Runtime seam -----------------------------------------------------------------------
     async def apply(self, doc: Mapping[str, Any]) -> Applied:
         return await asyncio.to_thread(self._kube.apply, self.placement.doc(doc))
@@ -282,7 +308,7 @@ class KubeRuntime:
     def mock_upstream(self) -> tuple[str, int] | None:
         if self.provider != "mock":
             return None
-        return f"mock-provider.{self.placement.namespace}.svc.cluster.local", MOCK_PORT
+        return in_cluster_address(self.placement.namespace)
 
 
 class KindRuntime(KubeRuntime):
@@ -330,6 +356,16 @@ class KindRuntime(KubeRuntime):
                        f"into {cluster.kind_kubeconfig()} and made it current")
         self.kubeconfig = await cluster.export_kubeconfig(self.cluster_name)
         return outcome
+
+
+    async def connect(self) -> Kube:
+        if self.kube is None:
+            self.kubeconfig = await cluster.export_kubeconfig(self.cluster_name)
+        return await super().connect()
+
+    async def remove(self, progress: Progress) -> list[str]:
+        """Delete the kind cluster `up` created; [] when there is none."""
+        return await health.remove_kind_cluster(self, progress)
 
 
 def _owned_by_profile(controller: str) -> str:

@@ -7,6 +7,8 @@ import shutil
 import socket
 from pathlib import Path
 
+import yaml
+
 from tests.conftest import REPO, TOKEN
 from tests.helpers import run_cli
 
@@ -57,6 +59,15 @@ def test_manifests_can_show_secrets_only_when_asked(cli_env: dict[str, str]) -> 
     assert "inline: sk-…c5Ge" in masked.stdout
     assert f"inline: {TOKEN}" in shown.stdout
     assert "host:" not in shown.stdout  # the documented manifest, for the real provider
+
+
+def test_manifests_for_the_mock_can_be_applied_to_a_cluster(cli_env: dict[str, str]) -> None:
+    result = run_cli("manifests", "inline", "--provider", "mock", env=cli_env)
+    backend = next(doc for doc in yaml.safe_load_all(result.stdout) if doc["kind"] == "Backend")
+    assert backend["spec"]["ai"]["llm"]["host"] == \
+        "mock-provider.kgateway-system.svc.cluster.local"
+    assert backend["spec"]["ai"]["llm"]["port"] == 8000  # not 0: nobody could apply that
+    assert "Rendered for the kind and cluster runtimes" in result.stderr
 
 
 def test_a_workshop_directory_runs_like_the_builtin_ones(cli_env: dict[str, str]) -> None:

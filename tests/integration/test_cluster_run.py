@@ -26,6 +26,7 @@ from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.sim.control import Route, SimCluster
 from sandbox.sim.gateway import SimGateway
 from tests.conftest import TOKEN
+from tests.helpers import run_cli
 from tests.integration.test_kind_runtime import AGW_CONTROLLER, FAKES, _route_status
 from tests.kubeemu import ApplyingEmulator
 
@@ -212,6 +213,17 @@ current-context: shared
         assert kmock.objects[theirs]["spec"]["ai"]["llm"]["openai"]["model"] == "gpt-4o"
         assert not [r for r in list(kmock) if r.method in ("PATCH", "DELETE")
                     and "/namespaces/kgateway-system/" in str(r.url.path)]
+    namespace, gateway = ("agw-sandbox", "agw-sb") if own_names else \
+        ("kgateway-system", "agentgateway")
+    # status and down read through the runtime: what the run left, nothing written or deleted
+    status = await asyncio.to_thread(run_cli, "status", "--runtime", "cluster", "--context",
+                                     "shared", *own_names, env=env)
+    down = await asyncio.to_thread(run_cli, "down", "--context", "shared", *own_names, env=env)
+    assert status.returncode == 0, status.stdout + status.stderr
+    assert f"✓ deployment {namespace}/{gateway if own_names else 'agentgateway'}: " \
+        in status.stdout
+    assert f"✓ Gateway {namespace}/{gateway}: Accepted=True" in status.stdout, status.stdout
+    assert down.returncode != 0 and "never deletes a cluster you brought" in down.stderr
 
 
 async def test_without_yes_and_nobody_to_ask_nothing_is_written(kmock: Any,

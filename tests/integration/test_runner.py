@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 
 from sandbox.catalog import load_catalog
 from sandbox.events import (
@@ -17,7 +18,9 @@ from sandbox.events import (
     StepStarted,
 )
 from sandbox.exchange import new_client
+from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.runner import Walkthrough
+from sandbox.runtime import ResourceStatus
 from sandbox.scenarios import ApplyStep, RequestSpec, RequestStep, ResourceRef
 from sandbox.sim.runtime import SimRuntime
 from tests.conftest import TOKEN
@@ -118,3 +121,26 @@ async def test_streamed_tokens_arrive_as_chunks(sim: SimRuntime) -> None:
     assert len(chunks) > 10 and "sk-…c5Ge" in "".join(chunks)
     sent = [e for e in events if isinstance(e, RequestSent)][-1]
     assert '"stream": true' in sent.request.body
+
+
+class TalkativeController(SimRuntime):
+    """A controller whose condition message quotes the key it was given (a real one could)."""
+
+    async def status(self, ref: ResourceRef) -> ResourceStatus:
+        current = await super().status(ref)
+        return replace(current, conditions=tuple(
+            replace(c, message=f"{c.message} (saw Bearer {TOKEN})") for c in current.conditions))
+
+
+async def test_condition_messages_from_the_controller_are_masked() -> None:
+    sim = TalkativeController(DEFAULT_PROFILE, 0, "mock", [TOKEN], token_delay=0.0)
+    await sim.up(lambda line: None)
+    try:
+        events, results = await run(sim, "setup", "inline")
+    finally:
+        await sim.down()
+    assert all(r.passed for r in results)
+    changed = [e for e in events if isinstance(e, StatusChanged) and e.conditions]
+    assert changed and all("(saw Bearer sk-…" in c.message for e in changed
+                           for c in e.conditions)
+    assert TOKEN not in repr(events)
