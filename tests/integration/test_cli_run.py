@@ -7,6 +7,8 @@ import shutil
 import socket
 from pathlib import Path
 
+import yaml
+
 from tests.conftest import REPO, TOKEN
 from tests.helpers import run_cli
 
