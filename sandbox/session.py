@@ -29,6 +29,7 @@ from sandbox.scenarios import (
 )
 from sandbox.settings import Settings
 from sandbox.sim import admission
+from sandbox.textfiles import MAX_FILE_BYTES
 
 if TYPE_CHECKING:  # keeps httpx and the runner out of the app's start-up
     import httpx
@@ -141,7 +142,14 @@ class Session:
         return ctx.masker(text)
 
     def parse_edit(self, scenario: Scenario, text: str) -> list[dict[str, Any]]:
-        """Validate edited YAML as the API server and the sandbox would; raise with the reason."""
+        """Validate edited YAML as the API server and the sandbox would; raise with the reason.
+
+        Fast on any paste: the size is capped, and anchors, aliases and deep nesting are refused
+        while parsing, so an alias bomb cannot expand.
+        """
+        if len(text) > MAX_FILE_BYTES:
+            raise ManifestRejected(f"the manifest is larger than {MAX_FILE_BYTES // 1024} KiB",
+                                   "paste the manifest for this step only")
         try:
             docs = load_all(text)
         except DocumentError as exc:

@@ -13,7 +13,12 @@ from pathlib import Path
 import pytest
 
 from sandbox.catalog import load_catalog
-from sandbox.errors import Problem, ScenarioError
+from sandbox.errors import ManifestRejected, Problem, ScenarioError
+from sandbox.profiles import DEFAULT_PROFILE
+from sandbox.session import Session
+from sandbox.settings import Settings
+from sandbox.sim.runtime import SimRuntime
+from tests.conftest import TOKEN
 from tests.unit.test_catalog import GOOD, ROUTE, write
 
 SECRET_TEXT = "OUTSIDE-SECRET-hunter2-do-not-print"
@@ -303,3 +308,15 @@ def test_a_request_http_cannot_carry_is_refused_on_load(tmp_path: Path, request_
     write(tmp_path, "s.yaml", GOOD.replace("path: /openai", request_yaml))
     found = problems_of(tmp_path)
     assert [(p.line, p.reason.split(":")[0]) for p in found] == [(line, reason)]
+
+
+def test_the_editor_refuses_a_pasted_alias_bomb_at_once() -> None:
+    catalog = load_catalog()
+    runtime = SimRuntime(DEFAULT_PROFILE, 0, "mock", [TOKEN])
+    session = Session(Settings(runtime="sim", token=TOKEN), catalog, runtime, lambda event: None)
+    for pasted, reason in ((ROUTE + BOMB, "anchors and aliases"),
+                           (ROUTE.replace("spec: {}", "spec: " + "[" * 300 + "]" * 300),
+                            "nested more than 100 levels"),
+                           (ROUTE + "#" * (2 << 20), "larger than")):
+        with deadline(5), pytest.raises(ManifestRejected, match=reason):
+            session.parse_edit(catalog.get("inline"), pasted)
