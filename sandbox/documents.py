@@ -27,8 +27,8 @@ class _LineLoader(yaml.SafeLoader):
 
     depth = 0
 
-    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
-        event = self.peek_event()
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
         line = event.start_mark.line + 1 if event.start_mark else None
         if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
             raise DocumentError("YAML anchors and aliases (&name, *name, <<: *name) are not "
@@ -38,7 +38,7 @@ class _LineLoader(yaml.SafeLoader):
                                 "structure", line)
         self.depth += 1
         try:
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self.depth -= 1
 
@@ -71,6 +71,10 @@ def load_all(text: str) -> list[Any]:
     """Every document in ``text`` (empty ones dropped), mappings as :class:`LineDict`."""
     try:
         return [doc for doc in yaml.load_all(text, Loader=_LineLoader) if doc is not None]
+    except yaml.reader.ReaderError as exc:  # a control character: say which, and where
+        line = text.count("\n", 0, exc.position) + 1
+        raise DocumentError(f"not valid YAML: the control character {chr(exc.character)!r} is "
+                            "not allowed (is this a text file?)", line) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         reason = f"not valid YAML: {exc.problem or exc}"

@@ -142,7 +142,11 @@ def load_file(path: Path, problems: list[Problem]) -> Scenario | None:
 
 def _load(reader: _Reader) -> Scenario | None:
     path = reader.path
-    if not path.resolve().is_relative_to(path.parent.resolve()):
+    try:
+        outside = not path.resolve().is_relative_to(path.parent.resolve())
+    except (OSError, RuntimeError):  # a loop of symbolic links: reading it says so
+        outside = False
+    if outside:
         reader.problem(None, "is a link to a file outside its folder: copy the file into the "
                        "folder instead")
         return None

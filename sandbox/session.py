@@ -244,6 +244,10 @@ class Session:
                 payload = body
         spec = RequestSpec(method.upper(), path if path.startswith("/") else "/" + path,
                            tuple(headers), payload if body.strip() else None, stream)
+        problems = checks.request_problems(spec.method, spec.path, spec.headers)
+        if problems:
+            raise SandboxError("the request cannot be sent: " + "; ".join(m for _, m in problems),
+                               "fix the request and send it again")
         ctx = self.context(scenario)
         request = render_request(spec, ctx)
         view = view_request(request, self.runtime.gateway_url, ctx)

@@ -82,6 +82,17 @@ def test_a_link_to_dev_zero_is_refused(cli_env: dict[str, str], tmp_path: Path) 
     refused(result, "s.yaml: is a link to a file outside its folder")
 
 
+def test_a_loop_of_links_is_a_problem_not_a_traceback(cli_env: dict[str, str],
+                                                     tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").symlink_to("s.yaml")
+    applying(tmp_path / "other", "manifests/loop.yaml")
+    (tmp_path / "other" / "manifests" / "loop.yaml").symlink_to("loop.yaml")
+    refused(run_cli("scenarios", "--check", str(tmp_path), "--check", str(tmp_path / "other"),
+                    env=cli_env, timeout=FAST),
+            "s.yaml: the scenario file cannot be read: it is a loop of symbolic links",
+            "'manifests/loop.yaml' cannot be read: it is a loop of symbolic links")
+
+
 def test_a_latin1_manifest_is_a_problem_not_a_traceback(cli_env: dict[str, str],
                                                         tmp_path: Path) -> None:
     applying(tmp_path, "manifests/latin.yaml")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.catalog import load_catalog
-from sandbox.errors import ManifestRejected, Problem, ScenarioError
+from sandbox.errors import ManifestRejected, Problem, SandboxError, ScenarioError
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.session import Session
 from sandbox.settings import Settings
@@ -320,3 +320,27 @@ def test_the_editor_refuses_a_pasted_alias_bomb_at_once() -> None:
                            (ROUTE + "#" * (2 << 20), "larger than")):
         with deadline(5), pytest.raises(ManifestRejected, match=reason):
             session.parse_edit(catalog.get("inline"), pasted)
+
+
+@pytest.mark.parametrize(("method", "path", "headers", "reason"), [
+    ("POST", "/openai", [("X-Note", "café ☕")], "header 'X-Note' holds 'é' at position 4"),
+    ("POST", "/openai\r\nX-Injected: 1", [], "request path holds '\\r'"),
+    ("GE T", "/openai", [], "request method 'GE T' is not an HTTP method"),
+    ("POST", "/openai", [("X Note", "a")], "header name 'X Note' is not valid"),
+])
+async def test_a_custom_request_http_cannot_carry_is_refused_before_sending(
+        method: str, path: str, headers: list[tuple[str, str]], reason: str) -> None:
+    catalog = load_catalog()
+    runtime = SimRuntime(DEFAULT_PROFILE, 0, "mock", [TOKEN])
+    session = Session(Settings(runtime="sim", token=TOKEN), catalog, runtime, lambda event: None)
+    with pytest.raises(SandboxError, match="the request cannot be sent") as caught:
+        await session.send_custom(catalog.get("inline"), method, path, headers, "", False)
+    assert reason in caught.value.message
+
+
+def test_a_control_character_is_named_with_its_line(tmp_path: Path) -> None:
+    write(tmp_path, "s.yaml", 'id: x\ntitle: "a\x01b"\n')
+    found = problems_of(tmp_path)
+    assert [(p.line, p.reason) for p in found] == [
+        (2, "not valid YAML: the control character '\\x01' is not allowed (is this a text "
+            "file?)")]
