@@ -111,14 +111,14 @@ class _Reader:
                 self.problem(node.line, f"missing required key {key!r}")
             return default
         if not isinstance(value, str | int | float) or isinstance(value, bool):
-            self.problem(node.line_of(key), f"{key!r} must be text, not {type(value).__name__}")
+            self.problem(node.line_of(key), f"{key!r} must be text, not {_kind(value)}")
             return default
         return str(value).strip()
 
     def mapping(self, value: Any, line: int, what: str) -> LineDict | None:
         if isinstance(value, LineDict):
             return value
-        self.problem(line, f"{what} must be a mapping, not {type(value).__name__}")
+        self.problem(line, f"{what} must be a mapping, not {_kind(value)}")
         return None
 
     def listing(self, node: LineDict, key: str) -> list[Any]:
@@ -129,6 +129,16 @@ class _Reader:
             return [] if value is None else [value]
         self.problem(node.line_of(key), f"{key!r} must be a list")
         return []
+
+
+def _kind(value: Any) -> str:
+    """What a YAML value is, in the words of someone who wrote the file."""
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true/false"
+    kinds = ((dict, "a mapping"), (list, "a list"), (str, "text"), (int | float, "a number"))
+    return next((name for kind, name in kinds if isinstance(value, kind)), type(value).__name__)
 
 
 def load_file(path: Path, problems: list[Problem]) -> Scenario | None:

@@ -160,7 +160,7 @@ def test_every_problem_of_a_file_is_listed_at_once_in_line_order(cli_env: dict[s
     refused(result, "3 problems")
     listed = [line.split(": ", 1)[1] for line in result.stderr.splitlines() if "s.yaml:" in line]
     assert [reason.split(";")[0] for reason in listed] == [
-        "missing required key 'summary'", "'title' must be text, not list",
+        "missing required key 'summary'", "'title' must be text, not a list",
         "'status' must be an HTTP status code (100-599)"]
 
 

@@ -255,7 +255,7 @@ def test_problems_in_title_summary_and_security_are_not_hidden_behind_others(
     found = problems_of(tmp_path)
     assert [(p.line, p.reason.split(";")[0]) for p in found] == [
         (1, "missing required key 'summary'"),
-        (2, "'title' must be text, not list"),
+        (2, "'title' must be text, not a list"),
         (7, "unknown key 'bogus' in step 1"),
     ]
 
