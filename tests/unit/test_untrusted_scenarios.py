@@ -108,6 +108,13 @@ def test_the_message_does_not_tell_which_outside_files_exist(tmp_path: Path,
     assert found.replace("outside-secret", "X") == missing.replace("no-such-file", "X")
 
 
+@pytest.mark.parametrize("value", ["manifests/a\\0b.yaml", "", "manifests/a\\nb.yaml"])
+def test_a_manifest_path_must_be_printable_text(tmp_path: Path, value: str) -> None:
+    scenario_applying(tmp_path, value)
+    assert "manifest template path" in reasons(tmp_path) and "must be printable text" in \
+        reasons(tmp_path)
+
+
 def test_a_manifest_path_inside_the_folder_may_use_dotdot(tmp_path: Path) -> None:
     scenario_applying(tmp_path, "manifests/../manifests/route.yaml")
     catalog = load_catalog([tmp_path], include_builtin=False)
