@@ -74,6 +74,12 @@ class SandboxApp(App[None]):
         except SandboxError as exc:
             self.call_from_thread(self._cannot_start, exc)
             return
+        except Exception as exc:  # a bug must not leave the app on "detecting the runtime…"
+            self.call_from_thread(self._cannot_start, SandboxError(
+                f"unexpected {type(exc).__name__} while loading the scenarios or detecting the "
+                "runtime", "this is a bug in agw-sandbox; `agw-sandbox scenarios` shows the "
+                "details"))
+            return
         self.call_from_thread(self._choose_provider, runtime, notice)
 
     def _cannot_start(self, error: SandboxError) -> None:

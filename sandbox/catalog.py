@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib.resources import files
@@ -44,10 +45,10 @@ def load_catalog(extra_dirs: Sequence[Path] = (), include_builtin: bool = True) 
         dirs.append(directory)
     seen: dict[str, Path] = {}
     for directory in dirs:
-        paths = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
-        if not paths and directory not in dirs[:1]:
+        paths = _scenario_files(directory, problems)
+        if paths == [] and directory not in dirs[:1]:
             problems.append(Problem(str(directory), None, "contains no *.yaml scenario files"))
-        for path in paths:
+        for path in paths or ():
             scenario = load_file(path, problems)
             if scenario is None:
                 continue
@@ -62,3 +63,14 @@ def load_catalog(extra_dirs: Sequence[Path] = (), include_builtin: bool = True) 
     return Catalog(tuple(sorted(scenarios, key=lambda s: (s.order, s.id))))
 
 
+def _scenario_files(directory: Path, problems: list[Problem]) -> list[Path] | None:
+    """The directory's *.yaml and *.yml files by name, or None after saying why it is unreadable."""
+    try:
+        names = [entry.name for entry in os.scandir(directory)]
+    except OSError as exc:
+        reason = "permission denied" if isinstance(exc, PermissionError) else \
+            (exc.strerror or str(exc))
+        problems.append(Problem(str(directory), None, f"cannot list the directory: {reason}"))
+        return None
+    return [directory / name for suffix in (".yaml", ".yml")
+            for name in sorted(names) if name.endswith(suffix)]

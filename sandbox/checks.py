@@ -1,17 +1,23 @@
-"""The sandbox's own manifest checks, run before anything is applied on any runtime.
+"""The sandbox's own manifest and request checks, run before anything is applied or sent.
 
 The API server accepts some manifests that cannot work (it does not check that an authToken's
 ``kind`` matches the field given, for instance). These checks catch them with a message that says
-what is wrong and what to change.
+what is wrong and what to change. Requests are checked the same way: a header that HTTP cannot
+carry is a problem in the scenario, found when it loads, not a crash when it is sent.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 # How these problems are introduced, so that no one takes them for the API server's words.
 LABEL = "agw-sandbox's own check (a real cluster would accept this manifest)"
+# RFC 9110 token characters: what a method or a header name may hold.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_PATH_CHAR = re.compile(r"[\x21-\x7e]")
+_HEADER_VALUE_CHAR = re.compile(r"[\x20-\x7e\t]")
 
 
 def structural(doc: Mapping[str, Any]) -> list[str]:
@@ -103,3 +109,36 @@ def _dig(value: Any, *keys: str) -> Mapping[str, Any] | None:
             return None
         value = value.get(key)
     return value if isinstance(value, Mapping) else None
+
+
+def request_problems(method: str, path: str, headers: Iterable[tuple[str, str]]
+                     ) -> list[tuple[str, str]]:
+    """``(where, message)`` for each part HTTP cannot carry; ``where`` is method, path or a header.
+
+    Messages show the offending character and its position, never a header's value (it may be a
+    key).
+    """
+    problems: list[tuple[str, str]] = []
+    if not _TOKEN.fullmatch(method):
+        problems.append(("method", f"request method {method!r} is not an HTTP method: use a "
+                                   "word such as GET or POST"))
+    if path and not path.startswith("/"):
+        problems.append(("path", f"request path {path!r} must start with /"))
+    elif bad := _first_bad(path, _PATH_CHAR):
+        problems.append(("path", f"request path holds {bad}: a path is printable ASCII without "
+                                 "spaces (percent-encode anything else, a space as %20)"))
+    for name, value in headers:
+        if not _TOKEN.fullmatch(name):
+            problems.append((name, f"header name {name!r} is not valid: use letters, digits "
+                                   "and dashes"))
+        if bad := _first_bad(value, _HEADER_VALUE_CHAR):
+            problems.append((name, f"header {name!r} holds {bad}: header values are printable "
+                                   "ASCII on one line"))
+    return problems
+
+
+def _first_bad(text: str, allowed: re.Pattern[str]) -> str:
+    for position, char in enumerate(text, start=1):
+        if not allowed.fullmatch(char):
+            return f"{char!r} at position {position}"
+    return ""

@@ -236,6 +236,9 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "run":
         if not args.all and not args.scenario_ids:
             parser.error("run needs scenario ids or --all")
+        if args.all and args.scenario_ids:
+            parser.error(f"run takes scenario ids or --all, not both (got "
+                         f"{' '.join(args.scenario_ids)} and --all)")
         runtime, notice = choose_runtime(settings.runtime, settings.context)
         if notice:
             print(f"agw-sandbox: {notice}", file=sys.stderr)

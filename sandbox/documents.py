@@ -7,6 +7,10 @@ from typing import Any
 
 import yaml
 
+# Far deeper than any real manifest (upstream CRDs nest about 40 levels), far shallower than
+# the interpreter's recursion limit: deeper input is refused with a line, not a RecursionError.
+MAX_DEPTH = 100
+
 
 class LineDict(dict[str, Any]):
     """A mapping loaded from YAML, with the 1-based line of itself and of each of its keys."""
@@ -19,7 +23,24 @@ class LineDict(dict[str, Any]):
 
 
 class _LineLoader(yaml.SafeLoader):
-    pass
+    """Refuses anchors and aliases (an alias bomb expands to billions of nodes) and deep nesting."""
+
+    depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        line = event.start_mark.line + 1 if event.start_mark else None
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise DocumentError("YAML anchors and aliases (&name, *name, <<: *name) are not "
+                                "accepted here: write each value out in full", line)
+        if self.depth >= MAX_DEPTH:
+            raise DocumentError(f"nested more than {MAX_DEPTH} levels deep: flatten the "
+                                "structure", line)
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
@@ -38,7 +59,7 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _con
 
 
 class DocumentError(ValueError):
-    """The text is not valid YAML; ``line`` is where the parser gave up."""
+    """The text is not valid YAML, or uses what we refuse; ``line`` is where it went wrong."""
 
     def __init__(self, reason: str, line: int | None) -> None:
         super().__init__(reason)
@@ -50,6 +71,10 @@ def load_all(text: str) -> list[Any]:
     """Every document in ``text`` (empty ones dropped), mappings as :class:`LineDict`."""
     try:
         return [doc for doc in yaml.load_all(text, Loader=_LineLoader) if doc is not None]
+    except yaml.reader.ReaderError as exc:  # a control character: say which, and where
+        line = text.count("\n", 0, exc.position) + 1
+        raise DocumentError(f"not valid YAML: the control character {chr(exc.character)!r} is "
+                            "not allowed (is this a text file?)", line) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         reason = f"not valid YAML: {exc.problem or exc}"

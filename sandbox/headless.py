@@ -15,7 +15,13 @@ from sandbox.errors import SandboxError
 from sandbox.events import Event, ScenarioFinished
 from sandbox.factory import make_runtime
 from sandbox.profiles import PROFILES
-from sandbox.render import make_context, render_manifest, shown_yaml, upstream_note
+from sandbox.render import (
+    check_overrides,
+    make_context,
+    render_manifest,
+    shown_yaml,
+    upstream_note,
+)
 from sandbox.scenarios import ApplyStep, Scenario
 from sandbox.settings import Settings
 
@@ -51,6 +57,7 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
     target = transcript.check_writable(transcript_path) if transcript_path else None
     if not everything and "setup" in catalog.ids and chosen and chosen[0].id != "setup":
         chosen.insert(0, catalog.get("setup"))  # every scenario needs the Gateway first
+    check_overrides(chosen, settings.overrides)
     runtime = make_runtime(settings, runtime_name, ask=ask_on_terminal)
     text = TextReport(sys.stdout, verbose) if not as_json else None
     report = JsonReport({"profile": settings.profile, "runtime": runtime.name,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sandbox.documents import dump_all
+from sandbox.errors import SandboxError
 from sandbox.masking import Masker, map_strings, mask_key, secret_pattern
 from sandbox.profiles import PROFILES, Profile
 from sandbox.scenario_file import PLACEHOLDER
@@ -57,6 +58,22 @@ def make_context(scenario: Scenario, token: str, provider: str,
     masker = Masker(values[name] for name in secret_names if values.get(name))
     return Context(values, secret_names, provider, PROFILES[scenario.profile], mock_upstream,
                    masker)
+
+
+def check_overrides(scenarios: Sequence[Scenario], overrides: Mapping[str, str]) -> None:
+    """Refuse a ``--set`` that no chosen scenario would use (a typo would pass unnoticed)."""
+    declared = sorted({v.name for s in scenarios for v in s.variables if v.name != "token"})
+    for name in overrides:
+        if name == "token":
+            raise SandboxError("--set token=... is not how the key is given",
+                               "pass the key with AGW_SANDBOX_TOKEN (or --token): it is then "
+                               "checked and masked")
+        if name not in declared:
+            chosen = ", ".join(s.id for s in scenarios)
+            raise SandboxError(
+                f"--set {name}: no variable named {name!r} in the chosen scenarios ({chosen})",
+                f"variables they declare: {', '.join(declared)}" if declared else
+                "they declare no variables; drop the --set")
 
 
 def substitute(value: Any, values: Mapping[str, str]) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -28,6 +29,7 @@ from sandbox.scenarios import (
     WaitFor,
     WaitStep,
 )
+from sandbox.textfiles import MAX_FILE_BYTES, UnreadableFile, read_text_file
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 BUILTIN_VARIABLES = (
@@ -40,6 +42,10 @@ REQUEST_KEYS = {"method", "path", "headers", "body", "stream"}
 EXPECT_KEYS = {"status", "model", "contains", "lacks"}
 WAIT_KEYS = {"resource", "namespace", "conditions", "timeout"}
 DEFAULT_WAIT_TIMEOUT = 180.0
+MAX_WAIT_TIMEOUT = 3600.0  # an hour: longer than any rollout, short enough to notice a typo
+# What one scenario may read in all (its file and every template it applies, repeats counted):
+# rendering copies each template per use, so many references to one large file add up.
+MAX_SCENARIO_BYTES = 4 * MAX_FILE_BYTES
 
 
 class _Reader:
@@ -49,6 +55,8 @@ class _Reader:
         self.path = path
         self.problems = problems
         self.start = len(problems)
+        self.bytes_read = 0
+        self.templates: dict[Path, tuple[tuple[Any, ...], int] | None] = {}
 
     @property
     def ok(self) -> bool:
@@ -56,6 +64,38 @@ class _Reader:
 
     def problem(self, line: int | None, reason: str) -> None:
         self.problems.append(Problem(str(self.path), line, reason))
+
+    def in_line_order(self) -> None:
+        """This file's problems by line (file-wide ones first), each template's after them."""
+        mine = self.problems[self.start:]
+        paths = list(dict.fromkeys(p.path for p in mine))
+        mine.sort(key=lambda p: (paths.index(p.path), p.line or 0))
+        self.problems[self.start:] = mine
+
+    def inside_folder(self, value: str, line: int, what: str) -> Path | None:
+        """``value`` resolved inside the scenario's folder, or None after saying why not.
+
+        The reason never depends on what exists outside the folder, so a scenario cannot be
+        used to learn which files are on the machine.
+        """
+        folder = self.path.parent.resolve()
+        if not value.strip() or not value.isprintable():
+            self.problem(line, f"{what} path {value!r} must be printable text")
+            return None
+        if Path(value).is_absolute():
+            self.problem(line, f"{what} {value!r} is an absolute path: write it relative to "
+                         f"the scenario file, inside {folder}")
+            return None
+        try:
+            source = (folder / value).resolve()
+        except (OSError, RuntimeError):  # a loop of symbolic links
+            self.problem(line, f"{what} {value!r} cannot be read: it is a loop of symbolic links")
+            return None
+        if not source.is_relative_to(folder):
+            self.problem(line, f"{what} {value!r} leads outside the scenario's folder {folder}: "
+                         "keep templates in that folder or a subfolder of it")
+            return None
+        return source
 
     def unknown_keys(self, node: LineDict, allowed: Iterable[str], what: str) -> None:
         allowed = set(allowed)
@@ -71,14 +111,14 @@ class _Reader:
                 self.problem(node.line, f"missing required key {key!r}")
             return default
         if not isinstance(value, str | int | float) or isinstance(value, bool):
-            self.problem(node.line_of(key), f"{key!r} must be text, not {type(value).__name__}")
+            self.problem(node.line_of(key), f"{key!r} must be text, not {_kind(value)}")
             return default
         return str(value).strip()
 
     def mapping(self, value: Any, line: int, what: str) -> LineDict | None:
         if isinstance(value, LineDict):
             return value
-        self.problem(line, f"{what} must be a mapping, not {type(value).__name__}")
+        self.problem(line, f"{what} must be a mapping, not {_kind(value)}")
         return None
 
     def listing(self, node: LineDict, key: str) -> list[Any]:
@@ -91,13 +131,41 @@ class _Reader:
         return []
 
 
+def _kind(value: Any) -> str:
+    """What a YAML value is, in the words of someone who wrote the file."""
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return "true/false"
+    kinds = ((dict, "a mapping"), (list, "a list"), (str, "text"), (int | float, "a number"))
+    return next((name for kind, name in kinds if isinstance(value, kind)), type(value).__name__)
+
+
 def load_file(path: Path, problems: list[Problem]) -> Scenario | None:
     """The scenario in ``path``, or None after adding each of its problems to ``problems``."""
     reader = _Reader(path, problems)
     try:
-        root = load_one(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        reader.problem(None, f"cannot read the file: {exc}")
+        return _load(reader)
+    finally:
+        reader.in_line_order()
+
+
+def _load(reader: _Reader) -> Scenario | None:
+    path = reader.path
+    try:
+        outside = not path.resolve().is_relative_to(path.parent.resolve())
+    except (OSError, RuntimeError):  # a loop of symbolic links: reading it says so
+        outside = False
+    if outside:
+        reader.problem(None, "is a link to a file outside its folder: copy the file into the "
+                       "folder instead")
+        return None
+    try:
+        text = read_text_file(path)
+        reader.bytes_read = len(text)
+        root = load_one(text)
+    except UnreadableFile as exc:
+        reader.problem(exc.line, f"the scenario file {exc.reason}")
         return None
     except DocumentError as exc:
         reader.problem(exc.line, exc.reason)
@@ -122,6 +190,7 @@ def load_file(path: Path, problems: list[Problem]) -> Scenario | None:
     if not isinstance(order, int) or isinstance(order, bool):
         reader.problem(node.line_of("order"), "'order' must be a whole number")
         order = 100
+    texts = {key: reader.text(node, key) for key in ("title", "summary", "security")}
     variables = _variables(reader, node)
     steps = _steps(reader, node)
     known = {v.name for v in variables}
@@ -130,8 +199,8 @@ def load_file(path: Path, problems: list[Problem]) -> Scenario | None:
     if not reader.ok:
         return None
     return Scenario(
-        id=scenario_id, title=reader.text(node, "title"), summary=reader.text(node, "summary"),
-        security=reader.text(node, "security"), order=order, profile=profile,
+        id=scenario_id, title=texts["title"], summary=texts["summary"],
+        security=texts["security"], order=order, profile=profile,
         variables=variables, steps=steps, source=path,
     )
 
@@ -226,12 +295,35 @@ def _manifest(reader: _Reader, value: Any, line: int) -> Manifest | None:
     if not isinstance(value, str):
         reader.problem(line, "'apply' lists manifest template paths (text)")
         return None
-    source = (reader.path.parent / value).resolve()
-    try:
-        documents = load_all(source.read_text(encoding="utf-8"))
-    except OSError:
-        reader.problem(line, f"manifest template {value!r} not found (looked in {source})")
+    source = reader.inside_folder(value, line, "manifest template")
+    if source is None or reader.bytes_read > MAX_SCENARIO_BYTES:  # the latter already reported
         return None
+    if source not in reader.templates:  # a template used by several steps is read once
+        reader.templates[source] = _template(reader, source, value, line)
+    template = reader.templates[source]
+    if template is None:
+        return None
+    documents, size = template
+    reader.bytes_read += size
+    if reader.bytes_read > MAX_SCENARIO_BYTES:
+        reader.problem(line, f"the scenario and its manifest templates add up to more than "
+                       f"{MAX_SCENARIO_BYTES // MAX_FILE_BYTES} MiB: apply fewer or smaller "
+                       "templates")
+        return None
+    return Manifest(value, source, documents)
+
+
+def _template(reader: _Reader, source: Path, value: str, line: int
+              ) -> tuple[tuple[Any, ...], int] | None:
+    """The template's documents and size, or None after reporting why it cannot be used."""
+    try:
+        text = read_text_file(source)
+    except UnreadableFile as exc:
+        looked = f" (looked for {source})" if exc.reason == "not found" else ""
+        reader.problem(line, f"manifest template {value!r} {exc.reason}{looked}")
+        return None
+    try:
+        documents = load_all(text)
     except DocumentError as exc:
         reader.problems.append(Problem(str(source), exc.line, exc.reason))
         return None
@@ -243,7 +335,7 @@ def _manifest(reader: _Reader, value: Any, line: int) -> Manifest | None:
             continue
         for message in checks.lint(doc):
             reader.problems.append(Problem(str(source), doc.line, message))
-    return Manifest(value, source, tuple(documents))
+    return tuple(documents), len(text)
 
 
 def _ref(reader: _Reader, value: Any, namespace: str | None, line: int) -> ResourceRef | None:
@@ -278,8 +370,10 @@ def _wait(reader: _Reader, value: Any, line: int) -> WaitFor | None:
             reader.problem(cline, f"condition {ctype!r} must be \"True\", \"False\" or "
                            "{status: ..., reason: ...} (quote True/False)")
     timeout = node.get("timeout", DEFAULT_WAIT_TIMEOUT)
-    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or timeout <= 0:
-        reader.problem(node.line_of("timeout"), "'timeout' must be a positive number of seconds")
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or \
+            not math.isfinite(timeout) or not 0 < timeout <= MAX_WAIT_TIMEOUT:
+        reader.problem(node.line_of("timeout"), "'timeout' must be a number of seconds above 0 "
+                       f"and at most {MAX_WAIT_TIMEOUT:g}")
         timeout = DEFAULT_WAIT_TIMEOUT
     if ref is None or not conditions:
         if ref is not None:
@@ -295,12 +389,16 @@ def _request_step(reader: _Reader, node: LineDict, base: dict[str, str]) -> Requ
     reader.unknown_keys(spec, REQUEST_KEYS, "'request'")
     method = reader.text(spec, "method", required=False, default="POST").upper()
     path = reader.text(spec, "path")
-    if path and not path.startswith("/"):
-        reader.problem(spec.line_of("path"), f"request path {path!r} must start with /")
     headers = spec.get("headers") or {}
     if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
         reader.problem(spec.line_of("headers"), "'headers' must map header names to text")
         headers = {}
+    for where, message in checks.request_problems(method, path, tuple(headers.items())):
+        if where in ("method", "path"):
+            reader.problem(spec.line_of(where), message)
+        else:
+            reader.problem(headers.line_of(where) if isinstance(headers, LineDict)
+                           else spec.line_of("headers"), message)
     stream = spec.get("stream", False)
     if not isinstance(stream, bool):
         reader.problem(spec.line_of("stream"), "'stream' must be true or false")

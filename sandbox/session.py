@@ -37,6 +37,7 @@ from sandbox.scenarios import (
 )
 from sandbox.settings import Settings
 from sandbox.sim import admission
+from sandbox.textfiles import MAX_FILE_BYTES
 from sandbox.transcript import Transcript, default_path
 
 if TYPE_CHECKING:  # keeps httpx and the runner out of the app's start-up
@@ -147,7 +148,14 @@ class Session:
         return shown_yaml(docs, ctx)
 
     def parse_edit(self, scenario: Scenario, text: str) -> list[dict[str, Any]]:
-        """Validate edited YAML as the API server and the sandbox would; raise with the reason."""
+        """Validate edited YAML as the API server and the sandbox would; raise with the reason.
+
+        Fast on any paste: the size is capped, and anchors, aliases and deep nesting are refused
+        while parsing, so an alias bomb cannot expand.
+        """
+        if len(text) > MAX_FILE_BYTES:
+            raise ManifestRejected(f"the manifest is larger than {MAX_FILE_BYTES // 1024} KiB",
+                                   "paste the manifest for this step only")
         try:
             docs = load_all(text)
         except DocumentError as exc:
@@ -245,6 +253,10 @@ class Session:
                 payload = body
         spec = RequestSpec(method.upper(), path if path.startswith("/") else "/" + path,
                            tuple(headers), payload if body.strip() else None, stream)
+        problems = checks.request_problems(spec.method, spec.path, spec.headers)
+        if problems:
+            raise SandboxError("the request cannot be sent: " + "; ".join(m for _, m in problems),
+                               "fix the request and send it again")
         ctx = self.context(scenario)
         request = render_request(spec, ctx)
         view = view_request(request, self.runtime.gateway_url, ctx)

@@ -1,0 +1,50 @@
+"""The app never stays on "detecting the runtime…" when the start-up fails, for any reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sandbox.app import make_app
+from sandbox.catalog import Catalog
+from sandbox.screens.dialogs import ErrorDialog
+from sandbox.settings import Settings
+from tests.conftest import TOKEN
+from tests.ui.conftest import screen_text, settle
+from tests.unit.test_catalog import GOOD, ROUTE, write
+
+SIZE = (120, 40)
+
+
+def no_runtime(settings: Settings, name: str) -> object:
+    raise AssertionError("the start-up failed: no runtime should be made")
+
+
+async def test_a_latin1_manifest_template_shows_what_to_do(tmp_path: Path) -> None:
+    (tmp_path / "mine" / "manifests").mkdir(parents=True)
+    (tmp_path / "mine" / "manifests" / "route.yaml").write_bytes(
+        ROUTE.replace("spec: {}", "spec: {note: café}").encode("latin-1"))
+    write(tmp_path / "mine", "mine.yaml", GOOD)
+    settings = Settings(runtime="sim", token=TOKEN, scenario_dirs=(tmp_path / "mine",))
+    app = make_app(settings, runtime_factory=no_runtime,  # type: ignore[arg-type]
+                   detect=lambda requested: ("sim", None))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorDialog)
+        text = screen_text(app)
+        assert "save it as UTF-8" in text and "Traceback" not in text
+
+
+async def test_an_unexpected_error_while_starting_is_shown_not_swallowed() -> None:
+    def broken_catalog() -> Catalog:
+        raise UnicodeDecodeError("utf-8", b"\xe9", 0, 1, "invalid continuation byte")
+
+    app = make_app(Settings(runtime="sim", token=TOKEN), broken_catalog,
+                   no_runtime,  # type: ignore[arg-type]
+                   lambda requested: ("sim", None))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorDialog)
+        assert "unexpected UnicodeDecodeError" in screen_text(app)
+        await pilot.press("enter")  # Quit
+        await settle(pilot)
+    assert app.return_code == 2
