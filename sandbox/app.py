@@ -37,6 +37,8 @@ ACTIONS = (
     ("Copy request as curl", "Copy the last request as a keyless curl command", "copy_curl"),
     ("Write transcript", "Save everything run so far as Markdown, keys masked", "write_transcript"),
     ("Reveal or hide keys", "Show the keys in the manifest (for presenters)", "reveal"),
+    ("What changed between profiles", "This scenario's manifests under the other API profile, "
+     "as a diff", "compare_profiles"),
     ("Reset scenario", "Delete the scenario's resources and start it again", "reset"),
 )
 
@@ -111,7 +113,8 @@ class SandboxApp(App[None]):
                 screen.emit(event)  # type: ignore[arg-type]
 
         assert self.catalog is not None
-        session = Session(self.settings, self.catalog, runtime, emit)
+        session = Session(self.settings, self.catalog.for_profile(self.settings.profile),
+                          runtime, emit)
         screen = WalkthroughScreen(session)
         self.push_screen(screen)
 

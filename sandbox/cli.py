@@ -103,6 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     manifests = sub.add_parser(
         "manifests", parents=[common], help="print a scenario's rendered manifests")
     manifests.add_argument("scenario_id", metavar="SCENARIO")
+    manifests.add_argument("--compare", action="store_true",
+                           help="show what changes under the other API profile, as a diff of "
+                                "the documented manifests (keys masked)")
     manifests.add_argument("--show-secrets", action="store_true",
                            help="print keys unmasked (careful on a projector)")
 
@@ -228,7 +231,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from sandbox import headless
 
     if args.command == "manifests":
-        return headless.manifests(settings, args.scenario_id, args.show_secrets)
+        return headless.manifests(settings, args.scenario_id, args.show_secrets, args.compare)
     if args.command == "scenarios":
         return headless.scenarios(settings, args.check)
     if args.command in ("up", "forward", "down", "status"):

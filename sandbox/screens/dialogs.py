@@ -1,4 +1,5 @@
-"""Modal dialogs: errors with what to do next, the manifest editor, the custom request form."""
+"""Modal dialogs: errors with what to do next, the manifest editor, the custom request form,
+and the profile diff viewer."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import ClassVar
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
@@ -44,6 +45,34 @@ class ErrorDialog(ModalScreen[str]):
 
     def action_choose(self, choice: str) -> None:
         self.dismiss(choice)
+
+
+class DiffViewer(ModalScreen[None]):
+    """What changed between two API profiles: a scenario's manifests as a unified diff."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Close")]
+
+    def __init__(self, title: str, diff: str) -> None:
+        super().__init__()
+        self.title_text, self.diff = title, diff
+
+    def compose(self) -> ComposeResult:
+        from rich.syntax import Syntax
+
+        with Vertical(classes="dialog"):
+            yield Static(f"[b]{self.title_text}[/b]", classes="dialog-title")
+            with VerticalScroll(id="diff"):
+                yield Static(Syntax(self.diff, "diff", theme="ansi_dark", word_wrap=True),
+                             id="diff-text")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", id="close", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    @on(Button.Pressed, "#close")
+    def _close(self) -> None:
+        self.dismiss(None)
 
 
 class ManifestEditor(ModalScreen[str | None]):
