@@ -95,7 +95,15 @@ def load_catalog(extra_dirs: Sequence[Path] = (), include_builtin: bool = True,
 def _profile_dirs(directory: Path) -> list[Path]:
     """A scenario directory's subdirectories named after a profile: its versions for that
     profile, beside (or instead of) the default profile's files at the top."""
-    return [directory / name for name in PROFILES if (directory / name).is_dir()]
+    return [directory / name for name in PROFILES if _is_dir(directory / name)]
+
+
+def _is_dir(path: Path) -> bool:
+    """False for what cannot be looked at: an unreadable folder is named by the listing."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 def _wrong_folder(scenario: Scenario, directory: Path) -> str:
