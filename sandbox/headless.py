@@ -205,8 +205,9 @@ async def cluster_command(command: str, settings: Settings) -> int:
     if name == "auto":
         name = "cluster" if settings.context else "kind"
     if name == "sim":
-        print("The simulated runtime keeps nothing running between commands: `agw-sandbox run "
-              "--runtime sim` and the app start it and stop it themselves.")
+        print(f"The simulated runtime (profile {settings.profile}) keeps nothing running "
+              "between commands: `agw-sandbox run --runtime sim` and the app start it and stop "
+              "it themselves.")
         return 0
     from sandbox.kube.runtime import KubeRuntime
 

@@ -77,3 +77,8 @@ def test_an_unknown_profile_is_a_usage_error(cli_env: dict[str, str]) -> None:
     assert result.returncode == 2
     assert "invalid choice: 'agentgateway-v9'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_status_names_the_profile(cli_env: dict[str, str]) -> None:
+    result = run_cli("status", "--runtime", "sim", *V1_4, env=cli_env)
+    assert result.returncode == 0 and "(profile agentgateway-v1.4)" in result.stdout

@@ -238,3 +238,20 @@ def test_one_kind_cluster_per_profile() -> None:
     assert install.refused_downgrade("v1.6.0", "v1.5.1")
     assert not install.refused_downgrade("v1.4.0", "v1.6.0")
     assert not install.refused_downgrade("v1.6.1", "v1.6.0")
+
+
+async def test_status_names_the_profile_and_checks_its_names(
+        fakes: Path, kmock: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from sandbox import headless
+    from sandbox.settings import Settings
+
+    async with controller(AgentgatewayDouble(kmock)):
+        await kind().up(lambda line: None, forward=False)
+        settings = Settings(runtime="kind", port=free_port(), token=TOKEN,
+                            cluster_name="agw-sandbox-v1-4", profile="agentgateway-v1.4")
+        capsys.readouterr()
+        code = await headless.cluster_command("status", settings)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.splitlines()[0].startswith("· profile agentgateway-v1.4")
+    assert "agentgateway-system/agentgateway-proxy" in out
