@@ -2,7 +2,9 @@
 
 A profile is a parameter, not a fork: it names the versions to install, where the gateway lives,
 and where a provider's upstream host/port go in a backend manifest. Scenarios say which profile
-their manifests are written for.
+their manifests are written for. The little behaviour that differs between the controllers (how
+a backend's auth is translated, their status messages, the gateway's answer for a backend it
+does not have) is a named strategy on the profile: ``backend_api`` (sandbox/backend_api.py).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """The simulated control plane: an in-memory cluster that admits, stores and reconciles.
 
-It plays both the API server (admission with the same schema rules) and the kgateway controller
-(the status conditions it writes, and the translated configuration the gateway serves).
+It plays both the API server (admission with the same schema rules) and the profile's controller
+(kgateway v2.1 or agentgateway v1.4: the status conditions it writes, and the translated
+configuration the gateway serves), through the profile's ``backend_api`` strategy.
 """
 
 from __future__ import annotations
