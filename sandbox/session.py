@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sandbox import checks
@@ -52,15 +52,27 @@ class ScenarioProgress:
         return "▶" if self.outcomes else " "
 
 
+RuntimeFactory = Callable[[Settings, str], Runtime]
+SETUP = "setup"  # the scenario that creates the Gateway every other scenario attaches to
+
+
 class Session:
+    """One user's run of the app: the runtime, the walkthrough over it, and where they are.
+
+    The UI calls its methods and receives :mod:`sandbox.events` through ``emit``; it never
+    builds a runtime itself (:meth:`restart_on_port` does that through ``runtime_factory``).
+    """
+
     def __init__(self, settings: Settings, catalog: Catalog, runtime: Runtime,
                  emit: Callable[[Event], None],
-                 client_factory: Callable[[], httpx.AsyncClient] | None = None) -> None:
+                 client_factory: Callable[[], httpx.AsyncClient] | None = None,
+                 runtime_factory: RuntimeFactory | None = None) -> None:
         self.settings = settings
         self.catalog = catalog
         self.runtime = runtime
         self.emit = emit
         self._client_factory = client_factory
+        self._runtime_factory = runtime_factory
         self._client: httpx.AsyncClient | None = None
         self._walkthrough: Walkthrough | None = None
         self._states: dict[str, ScenarioState] = {}
@@ -80,6 +92,29 @@ class Session:
                                         self.settings.token, self.settings.provider,
                                         self.settings.overrides)
         self.started = True
+
+    async def restart_on_port(self, port: int, progress: Progress) -> None:
+        """Stop what a failed start left behind and start the same runtime on ``port`` (0: free)."""
+        if self._runtime_factory is None:
+            raise SandboxError("this session cannot rebuild its runtime",
+                               "quit and start agw-sandbox again with --port 0")
+        await self.close()
+        self.settings = replace(self.settings, port=port)
+        self.runtime = self._runtime_factory(self.settings, self.runtime.name)
+        await self.start(progress)
+
+    async def missing_setup(self, scenario: Scenario) -> Scenario | None:
+        """The setup scenario when ``scenario`` needs its Gateway and it does not exist yet."""
+        if scenario.id == SETUP or SETUP not in self.catalog.ids:
+            return None
+        setup = self.catalog.get(SETUP)
+        if self.current_step(setup) is None:
+            return None
+        profile = self.context(scenario).profile
+        gateway = ResourceRef("Gateway", profile.gateway_name, profile.namespace)
+        if (await self.runtime.status(gateway)).exists:  # a reused cluster may have it already
+            return None
+        return setup
 
     async def close(self) -> None:
         if self._client is not None:

@@ -1,0 +1,120 @@
+"""The experimenter's actions on the walkthrough: edit a manifest, send a request, copy as curl.
+
+A base class of :class:`~sandbox.screens.walkthrough.WalkthroughScreen`, kept apart so the
+guided path and the free-form one each read on their own.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from textual import on, work
+from textual.screen import Screen
+
+from sandbox.errors import SandboxError
+from sandbox.scenarios import ApplyStep, RequestStep, Scenario
+from sandbox.screens.dialogs import CustomRequest, CustomRequestForm, ManifestEditor
+from sandbox.session import parse_headers
+from sandbox.widgets.status_bar import StatusBar
+from sandbox.widgets.step_panel import StepPanel
+
+if TYPE_CHECKING:
+    from sandbox.presenter import WalkthroughPresenter
+    from sandbox.session import Session
+
+DEFAULT_BODY = ('{\n  "model": "",\n  "messages": [\n    {"role": "user", "content": '
+                '"Write a short haiku about cloud computing."}\n  ]\n}')
+
+
+class ExperimentActions(Screen[None]):
+    """Edit, custom request and copy as curl, for a screen with a session (it binds the keys)."""
+
+    session: Session
+    presenter: WalkthroughPresenter
+    selected: Scenario
+
+    def _ready(self) -> bool:
+        raise NotImplementedError
+
+    def _refresh(self) -> None:
+        raise NotImplementedError
+
+    @on(StepPanel.EditManifest)
+    def action_edit(self) -> None:
+        step = self.presenter.editable_step(self.selected)
+        if step is None or not self._ready():
+            self.notify("This scenario has no manifest to edit at this point.")
+            return
+        scenario, session = self.selected, self.session
+
+        def validate(text: str) -> str | None:  # runs in the editor's worker thread
+            try:
+                session.parse_edit(scenario, text)
+            except SandboxError as exc:
+                return f"{exc.message}" + (f"\n→ {exc.hint}" if exc.hint else "")
+            return None
+
+        def applied(text: str | None) -> None:
+            if text is not None:
+                self._apply_edit(scenario, step, text)
+
+        self.app.push_screen(ManifestEditor(step.title, session.editable_text(scenario, step),
+                                            validate), applied)
+
+    @work(exclusive=True, group="step", exit_on_error=False)
+    async def _apply_edit(self, scenario: Scenario, step: ApplyStep, text: str) -> None:
+        docs = self.session.parse_edit(scenario, text)
+        self.session.save_edit(scenario, step, docs)
+        outcome = await self.session.apply_edit(scenario, step)
+        self._refresh()
+        if outcome != "failed":
+            self.notify("Applied. Watch the status; the next request uses the new manifest.",
+                        title="Manifest applied")
+
+    def action_custom_request(self) -> None:
+        if not self._ready():
+            return
+        spec = next((s.request for s in self.selected.steps if isinstance(s, RequestStep)
+                     and s.request.path != "/"), None)
+        headers = "\n".join(f"{k}: {v}" for k, v in spec.headers) if spec else ""
+        initial = CustomRequest("POST", spec.path if spec else "/openai", headers,
+                                DEFAULT_BODY, False)
+
+        def send(request: CustomRequest | None) -> None:
+            if request is not None:
+                self._send(request)
+
+        self.app.push_screen(CustomRequestForm(initial), send)
+
+    @work(exclusive=True, group="request", exit_on_error=False)
+    async def _send(self, request: CustomRequest) -> None:
+        headers = parse_headers(request.headers)
+        bar = self.query_one(StatusBar)
+        bar.busy = f"{request.method} {request.path}…"
+        try:
+            await self.session.send_custom(self.selected, request.method, request.path,
+                                           headers, request.body, request.stream)
+        finally:
+            bar.busy = ""
+
+    def action_copy_curl(self) -> None:
+        request = self.session.last_request
+        if request is None:
+            self.notify("Nothing sent yet: run a request step or press t.")
+            return
+        self.app.copy_to_clipboard(request.curl)
+        saved = save_last_curl(request.curl)
+        self.notify(f"Copied as curl (terminal clipboard). Also saved to {saved} in case your "
+                    "terminal has no clipboard support.", title="Copied")
+
+
+def save_last_curl(command: str) -> Path:
+    """The clipboard fallback: a keyless script file the user can open or run."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    path = base / "agw-sandbox" / "last-request.sh"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"#!/bin/sh\n# export AGW_SANDBOX_TOKEN first (or OPENAI_API_KEY)\n"
+                    f"{command}\n")
+    return path
