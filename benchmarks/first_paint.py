@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from terminal import HELLO_APP, HELLO_TEXT, paint_time
+from terminal import HELLO_APP, HELLO_TEXT, Server, paint_time
 
 WELCOME = "Welcome to agw-sandbox"
 TARGET = 1.5
@@ -33,7 +33,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=7, help="launches of each (at least 5)")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, Server():
         hello_file = Path(tmp) / "hello.py"
         hello_file.write_text(HELLO_APP)
         hello_cmd = [sys.executable, str(hello_file)]

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from terminal import HELLO_APP, HELLO_TEXT, Pane, idle_ticks
+from terminal import HELLO_APP, HELLO_TEXT, Pane, Server, idle_ticks
 
 TARGET = 10  # ticks in 10 s
 SETTLE = 3.0  # seconds for the last notification and status updates to pass
@@ -57,8 +57,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
-    bare = bare_app(args.seconds)
-    ours = sandbox_after_setup(args.seconds)
+    with Server():
+        bare = bare_app(args.seconds)
+        ours = sandbox_after_setup(args.seconds)
     print(f"bare Textual app: {bare} ticks in {args.seconds:g} s")
     print(f"agw-sandbox:      {ours} ticks in {args.seconds:g} s, idle on the main screen "
           f"after setup (target <= {TARGET})")

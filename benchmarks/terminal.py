@@ -14,6 +14,26 @@ import uuid
 from pathlib import Path
 
 POLL = 0.005  # seconds between screen reads while timing a paint
+# A tmux server of our own, so other tmux users on the machine neither see nor disturb ours.
+SOCKET = f"agw-bench-{uuid.uuid4().hex[:6]}"
+
+
+def tmux(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True,
+                          check=check)
+
+
+class Server:
+    """Keeps our tmux server up between launches (it exits with its last session)."""
+
+    def __enter__(self) -> Server:
+        if shutil.which("tmux") is None:
+            raise SystemExit("tmux is needed: apt-get install -y tmux")
+        tmux("new-session", "-d", "-s", "keeper", "sleep 3600")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        tmux("kill-server", check=False)
 
 
 class Pane:
@@ -21,27 +41,21 @@ class Pane:
 
     def __init__(self, command: list[str], width: int = 120, height: int = 40,
                  keep_open: bool = False) -> None:
-        if shutil.which("tmux") is None:
-            raise SystemExit("tmux is needed: apt-get install -y tmux")
         self.name = "bench-" + uuid.uuid4().hex[:8]
         line = " ".join(map(shlex.quote, command))
         # keep_open leaves the last screen readable if the command dies; exec makes the pane's
         # pid the command's own, for reading its CPU ticks.
         shell = f"{line}; sleep 30" if keep_open else f"exec {line}"
-        subprocess.run(["tmux", "new-session", "-d", "-s", self.name, "-x", str(width),
-                        "-y", str(height), shell], check=True)
+        tmux("new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), shell)
 
     def screen(self) -> str:
-        return subprocess.run(["tmux", "capture-pane", "-t", self.name, "-p"],
-                              capture_output=True, text=True).stdout
+        return tmux("capture-pane", "-t", self.name, "-p", check=False).stdout
 
     def pid(self) -> int:
-        out = subprocess.run(["tmux", "display", "-p", "-t", self.name, "#{pane_pid}"],
-                             capture_output=True, text=True, check=True).stdout
-        return int(out.strip())
+        return int(tmux("display", "-p", "-t", self.name, "#{pane_pid}").stdout.strip())
 
     def keys(self, *keys: str) -> None:
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+        tmux("send-keys", "-t", self.name, *keys)
 
     def wait_for(self, text: str, timeout: float = 20.0) -> float:
         """Seconds until ``text`` is on the screen; raises when it never shows."""
@@ -53,7 +67,7 @@ class Pane:
         raise RuntimeError(f"{text!r} never appeared; the screen was:\n{self.screen()}")
 
     def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        tmux("kill-session", "-t", self.name, check=False)
 
     def __enter__(self) -> Pane:
         return self

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.markup import escape
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from sandbox.settings import Settings
 from sandbox.welcome import RUNTIME_LABELS, describe_key, key_for, key_origin, setup_plan
@@ -55,7 +55,8 @@ class ProviderScreen(Screen[ProviderChoice | None]):
         self._prefilled = key_for("openai", settings.token, env)
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        # No header or footer here: the welcome is the title and the keys are in the hint
+        # line; they are the slowest widgets to style, and this screen must paint at once.
         with VerticalScroll(id="provider-form"):
             yield Static("[b]Welcome to agw-sandbox[/b]\nA guided tour of the three ways to "
                          "give agentgateway an LLM provider API key: inline, in a Secret, "
@@ -68,15 +69,14 @@ class ProviderScreen(Screen[ProviderChoice | None]):
                 yield RadioButton("OpenAI (your key, real calls)",
                                   value=self.settings.provider == "openai", id="openai")
             with Vertical(id="key-row"):
-                yield Label("OpenAI API key", id="key-label")
-                yield Input(self._prefilled, password=True, compact=True,
-                            placeholder="sk-… (or set OPENAI_API_KEY)", id="key")
+                yield Label("OpenAI API key", id="key-label")  # the input comes with OpenAI
             yield Static(id="key-source")
             yield Static(id="plan")
             with Horizontal(id="provider-buttons"):
                 yield Button("Start", id="start", variant="primary", disabled=True, compact=True)
                 yield Button("Quit", id="quit", compact=True)
-        yield Footer()
+            yield Static("[$text-muted]m mock · o OpenAI · Enter start · Esc quit · "
+                         "F1 help[/]", id="provider-keys")
 
     def on_resize(self) -> None:
         self.set_class(self.size.height < 30, "-short")
@@ -104,7 +104,7 @@ class ProviderScreen(Screen[ProviderChoice | None]):
     def action_pick(self, provider: str) -> None:
         self.query_one(f"#{provider}", RadioButton).value = True
         if provider == "openai":
-            self.query_one("#key", Input).focus()
+            self._key_input().focus()
 
     def action_quit(self) -> None:
         self.dismiss(None)
@@ -116,17 +116,29 @@ class ProviderScreen(Screen[ProviderChoice | None]):
     def chosen_key(self) -> tuple[str, str]:
         """The key Start would use and where it came from."""
         if self.provider == "openai":
-            key = self.query_one("#key", Input).value.strip()
+            key = self._key_input().value.strip()
             origin = key_origin(key, self.env) if key == self._prefilled else "typed"
             return key, origin
         key = key_for("mock", self.settings.token, self.env)
         return key, key_origin(key, self.env)
+
+    def _key_input(self) -> Input:
+        """The masked key field, created the first time OpenAI is chosen."""
+        found = self.query("#key").results(Input)
+        for key in found:
+            return key
+        key = Input(self._prefilled, password=True, compact=True,
+                    placeholder="sk-… (or set OPENAI_API_KEY)", id="key")
+        self.query_one("#key-row").mount(key)
+        return key
 
     @on(RadioSet.Changed)
     @on(Input.Changed, "#key")
     def _provider_changed(self) -> None:
         openai = self.provider == "openai"
         self.query_one("#key-row").display = openai
+        if openai:
+            self._key_input()
         key, origin = self.chosen_key()
         described = describe_key(key, origin) if key else "your OpenAI key (none given yet)"
         self.query_one("#key-source", Static).update(f"Key: {escape(described)}")
@@ -149,6 +161,6 @@ class ProviderScreen(Screen[ProviderChoice | None]):
             self.notify("Type your OpenAI API key, set AGW_SANDBOX_TOKEN or OPENAI_API_KEY, "
                         "or choose the mock provider.", title="A key is needed",
                         severity="error")
-            self.query_one("#key", Input).focus()
+            self._key_input().focus()
             return
         self.dismiss(ProviderChoice(self.provider, key))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from importlib.resources import files
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
@@ -56,6 +58,7 @@ class WalkthroughScreen(ExperimentActions):
     post their own messages (``StepPanel.RunStep``, ``ScenarioList.Chosen`` …) handled here.
     """
 
+    CSS_PATH = Path(str(files("sandbox.assets") / "walkthrough.tcss"))
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "run_step", "Run step"),
         Binding("s", "skip", "Skip"),
