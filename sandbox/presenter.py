@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from sandbox.errors import PortInUse, SandboxError
 from sandbox.events import StepFinished
-from sandbox.render import upstream_note
-from sandbox.scenarios import ApplyStep, Scenario, step_kind
-from sandbox.session import Session, describe_step
+from sandbox.render import Context, upstream_note
+from sandbox.scenarios import (
+    ApplyStep,
+    CleanupStep,
+    RequestStep,
+    Scenario,
+    Step,
+    WaitStep,
+    step_kind,
+)
+from sandbox.session import Session
 
 
 @dataclass(frozen=True)
@@ -148,3 +157,36 @@ class WalkthroughPresenter:
             return ""
         short = last.detail if len(last.detail) <= 60 else ""
         return f"{last.title}: {last.outcome}" + (f" ({short})" if short else "")
+
+
+def describe_step(step: Step, ctx: Context) -> str:
+    """A one-paragraph plain description of what the step will do (for the step panel)."""
+    if isinstance(step, WaitStep):
+        return "\n".join(f"wait for {w.ref}: " + ", ".join(str(c) for c in w.conditions)
+                         + f" (up to {w.timeout:g}s)" for w in step.waits)
+    if isinstance(step, CleanupStep):
+        return "delete everything this scenario applied, newest first"
+    if isinstance(step, RequestStep):
+        expect = step.expect.status
+        return f"send {step.request.method} {step.request.path}" + (
+            f" and expect {expect}" if expect else "")
+    return ""
+
+
+Choices = tuple[tuple[str, str], ...]  # (id, button label), the first is the default
+
+
+def setup_question(scenario: Scenario, setup: Scenario) -> tuple[str, str, str, Choices]:
+    """Title, message, hint and choices when a scenario is started before its setup."""
+    return ("Run the setup first?",
+            f"“{scenario.title}” attaches to the Gateway that “{setup.title}” creates, and that "
+            "Gateway does not exist yet: its waits could never succeed.",
+            "Run setup first, then this scenario; or run it anyway to see what fails.",
+            (("setup", "Run setup first"), ("anyway", "Run anyway"), ("cancel", "Cancel")))
+
+
+def start_failure_choices(error: SandboxError) -> Choices:
+    """Only a taken port is fixed by another port; anything else would fail the same way."""
+    if isinstance(error, PortInUse):
+        return (("free-port", "Retry on a free port"), ("quit", "Quit"))
+    return (("quit", "Quit"), ("retry", "Try again"))

@@ -21,7 +21,6 @@ from sandbox.scenarios import (
     ApplyStep,
     CleanupStep,
     RequestSpec,
-    RequestStep,
     ResourceRef,
     Scenario,
     Step,
@@ -293,17 +292,3 @@ def parse_headers(text: str) -> list[tuple[str, str]]:
                                "write one header per line, like 'Authorization: Bearer ${token}'")
         headers.append((name.strip(), value.strip()))
     return headers
-
-
-def describe_step(step: Step, ctx: Context) -> str:
-    """A one-paragraph plain description of what the step will do (for the step panel)."""
-    if isinstance(step, WaitStep):
-        return "\n".join(f"wait for {w.ref}: " + ", ".join(str(c) for c in w.conditions)
-                         + f" (up to {w.timeout:g}s)" for w in step.waits)
-    if isinstance(step, CleanupStep):
-        return "delete everything this scenario applied, newest first"
-    if isinstance(step, RequestStep):
-        expect = step.expect.status
-        return f"send {step.request.method} {step.request.path}" + (
-            f" and expect {expect}" if expect else "")
-    return ""

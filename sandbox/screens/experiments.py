@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
 from sandbox.errors import SandboxError
 from sandbox.scenarios import ApplyStep, RequestStep, Scenario
-from sandbox.screens.dialogs import CustomRequest, CustomRequestForm, ManifestEditor
+from sandbox.screens.dialogs import CustomRequest, CustomRequestForm, ErrorDialog, ManifestEditor
 from sandbox.session import parse_headers
 from sandbox.widgets.status_bar import StatusBar
 from sandbox.widgets.step_panel import StepPanel
@@ -29,17 +30,35 @@ DEFAULT_BODY = ('{\n  "model": "",\n  "messages": [\n    {"role": "user", "conte
 
 
 class ExperimentActions(Screen[None]):
-    """Edit, custom request and copy as curl, for a screen with a session (it binds the keys)."""
+    """Edit, custom request and copy as curl, for a screen with a session (it binds the keys).
+
+    Also what every action needs: the runtime-started check and the report of a failed worker.
+    """
 
     session: Session
     presenter: WalkthroughPresenter
     selected: Scenario
 
-    def _ready(self) -> bool:
-        raise NotImplementedError
-
     def _refresh(self) -> None:
         raise NotImplementedError
+
+    def _ready(self) -> bool:
+        if not self.session.started:
+            self.notify("The runtime is still starting…", severity="warning")
+        return self.session.started
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        masker = self.session.context(self.selected).masker
+        if isinstance(error, SandboxError):
+            self.notify(masker(error.hint or "see the step panel"), title=masker(error.message),
+                        severity="error", timeout=10)
+        else:
+            self.app.push_screen(ErrorDialog(
+                "Something went wrong", masker(f"{type(error).__name__}: {error}"),
+                "this is a bug in agw-sandbox; the session is still usable"))
 
     @on(StepPanel.EditManifest)
     def action_edit(self) -> None:

@@ -13,9 +13,8 @@ from textual.containers import Horizontal
 from textual.events import Resize
 from textual.message import Message
 from textual.widgets import Footer, Header, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
 
-from sandbox.errors import PortInUse, SandboxError
+from sandbox.errors import SandboxError
 from sandbox.events import (
     CommandLogged,
     Event,
@@ -27,7 +26,7 @@ from sandbox.events import (
     StatusChanged,
     StepFinished,
 )
-from sandbox.presenter import WalkthroughPresenter
+from sandbox.presenter import WalkthroughPresenter, setup_question, start_failure_choices
 from sandbox.scenarios import Scenario, step_kind
 from sandbox.screens.dialogs import ErrorDialog, QuestionDialog
 from sandbox.screens.experiments import ExperimentActions
@@ -131,12 +130,9 @@ class WalkthroughScreen(ExperimentActions):
                 await self.session.restart_on_port(port, self._progress)
         except SandboxError as exc:
             bar.cluster = "failed"
-            # Only a taken port is fixed by another port; anything else would fail again.
-            choices = ((("free-port", "Retry on a free port"), ("quit", "Quit"))
-                       if isinstance(exc, PortInUse)
-                       else (("quit", "Quit"), ("retry", "Try again")))
             self.app.push_screen(ErrorDialog("The runtime could not start", exc.message,
-                                             exc.hint, choices), self._start_failed)
+                                             exc.hint, start_failure_choices(exc)),
+                                 self._start_failed)
             return
         finally:
             bar.busy = ""
@@ -146,10 +142,8 @@ class WalkthroughScreen(ExperimentActions):
         self.check_gateway()
 
     def _start_failed(self, choice: str | None) -> None:
-        if choice == "free-port":
-            self.start_runtime(port=0)
-        elif choice == "retry":
-            self.start_runtime(port=self.session.settings.port)
+        if choice in ("free-port", "retry"):  # a free port, or the same one again
+            self.start_runtime(port=0 if choice == "free-port" else self.session.settings.port)
         else:
             self.app.exit(return_code=2)  # the session never started: say so to the shell
 
@@ -224,13 +218,8 @@ class WalkthroughScreen(ExperimentActions):
     async def _run(self, scenario: Scenario, rest: bool) -> None:
         setup = await self.session.missing_setup(scenario)
         if setup is not None and scenario.id not in self._without_setup:
-            choice = await self.app.push_screen_wait(QuestionDialog(
-                "Run the setup first?",
-                f"“{scenario.title}” attaches to the Gateway that “{setup.title}” creates, and "
-                "that Gateway does not exist yet: its waits could never succeed.",
-                "Run setup first, then this scenario; or run it anyway to see what fails.",
-                (("setup", "Run setup first"), ("anyway", "Run anyway"),
-                 ("cancel", "Cancel"))))
+            choice = await self.app.push_screen_wait(
+                QuestionDialog(*setup_question(scenario, setup)))
             if choice == "anyway":
                 self._without_setup.add(scenario.id)
             elif choice != "setup" or await self._steps(setup, rest=True) == "failed":
@@ -308,21 +297,3 @@ class WalkthroughScreen(ExperimentActions):
 
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
-
-    def _ready(self) -> bool:
-        if not self.session.started:
-            self.notify("The runtime is still starting…", severity="warning")
-        return self.session.started
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state != WorkerState.ERROR:
-            return
-        error = event.worker.error
-        masker = self.session.context(self.selected).masker
-        if isinstance(error, SandboxError):
-            self.notify(masker(error.hint or "see the step panel"), title=masker(error.message),
-                        severity="error", timeout=10)
-        else:
-            self.app.push_screen(ErrorDialog(
-                "Something went wrong", masker(f"{type(error).__name__}: {error}"),
-                "this is a bug in agw-sandbox; the session is still usable"))
