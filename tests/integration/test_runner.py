@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 
 from sandbox.catalog import load_catalog
 from sandbox.events import (
@@ -117,3 +118,15 @@ async def test_streamed_tokens_arrive_as_chunks(sim: SimRuntime) -> None:
     assert len(chunks) > 10 and "sk-…c5Ge" in "".join(chunks)
     sent = [e for e in events if isinstance(e, RequestSent)][-1]
     assert '"stream": true' in sent.request.body
+
+
+async def test_a_route_wait_without_the_gateway_fails_at_once_and_says_why(
+        sim: SimRuntime) -> None:
+    started = time.monotonic()
+    events, results = await run(sim, "inline")  # no setup: the Gateway does not exist
+    assert time.monotonic() - started < 10  # not the wait's 180 s timeout
+    failed = next(e for e in events if isinstance(e, StepFinished) and e.outcome == "failed")
+    assert failed.step_id == "ready"
+    assert "Gateway kgateway-system/agentgateway, which does not exist" in failed.detail
+    assert "run the setup scenario first" in failed.hint
+    assert not results[0].passed

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -448,3 +450,29 @@ async def test_the_step_buttons_fit_at_80x24(make: AppFactory) -> None:
         row = next(line for line in screen_text(app).splitlines() if "Run" in line
                    and "Skip" in line)
         assert "Reset x" in row and "Re…" not in row
+
+
+async def test_the_main_screen_sits_still_when_nothing_happens(make: AppFactory) -> None:
+    """Idle after setup, the app uses (almost) no CPU: nothing animates, polls stay rare."""
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        await run_scenario(pilot, screen, "setup", [])
+        await pilot.pause(0.5)  # the last refreshes of the run pass
+        before = time.process_time()
+        await asyncio.sleep(2.0)
+        used = time.process_time() - before
+    assert used < 0.06, f"{used:.3f} CPU-seconds in 2 s of idling"
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+async def test_each_progress_counter_stays_on_its_title_line(
+        make: AppFactory, size: tuple[int, int]) -> None:
+    app = make()
+    async with app.run_test(size=size) as pilot:
+        screen = await start(pilot)
+        lines = screen_text(app).splitlines()
+        for scenario in screen.scenarios:
+            start_of_title = " ".join(scenario.title.split()[:2])
+            row = next(line for line in lines if f"  {start_of_title} " in line.split("││")[0])
+            assert f"0/{len(scenario.steps)}" in row, row
