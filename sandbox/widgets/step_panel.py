@@ -58,6 +58,10 @@ manifest (keys masked; **v** reveals them for a presenter); **e** edits it befor
         "run": RunStep, "skip": SkipStep, "check": CheckStatus, "edit": EditManifest,
         "reset": ResetScenario}
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: tuple[str, str] = ("", "")
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="step-scroll"):
             yield Static(id="step-header")
@@ -106,6 +110,12 @@ manifest (keys masked; **v** reveals them for a presenter); **e** edits it befor
         self._set("#step-note", escape("note: " + view.note) if view.note else "")
         self._set("#step-result", _result(view))
         self.set_class(view.outcome == "failed", "-failed")
+        scroll = self.query_one("#step-scroll")
+        if view.done or view.outcome == "failed":  # what to do next, even on a short screen
+            scroll.call_after_refresh(scroll.scroll_end, animate=False)
+        elif (view.scenario_title, view.heading) != self._shown:  # a new step reads from the top
+            scroll.scroll_home(animate=False)
+        self._shown = (view.scenario_title, view.heading)
         self.query_one("#step-result").set_class(view.done, "-done")
         self.query_one("#edit", Button).disabled = not view.can_edit
         self.query_one("#run", Button).disabled = view.done
