@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
@@ -15,6 +17,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 from textual.worker import get_current_worker
 
+CSS = Path(str(files("sandbox.assets") / "dialogs.tcss"))
+
 
 class ErrorDialog(ModalScreen[str]):
     """An error the user can act on: the message, a hint, and a choice of what to do.
@@ -22,6 +26,8 @@ class ErrorDialog(ModalScreen[str]):
     Dismissed with the chosen id ("close" on Escape). A long message scrolls; the buttons
     always stay on screen.
     """
+
+    CSS_PATH = CSS
 
     tone = "-error"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "choose('close')", "Close")]
@@ -62,6 +68,8 @@ class QuestionDialog(ErrorDialog):
 
 class ManifestEditor(ModalScreen[str | None]):
     """Edit a step's manifest; keys stay as ${token} placeholders so none is shown."""
+
+    CSS_PATH = CSS
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel"),
                 Binding("ctrl+s", "apply", "Validate and apply", priority=True),
@@ -141,6 +149,8 @@ class CustomRequest:
 
 class CustomRequestForm(ModalScreen[CustomRequest | None]):
     """Method, path, headers and body of a request of your own; dismissed with it, or None."""
+
+    CSS_PATH = CSS
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel"),
                 Binding("ctrl+s", "send", "Send", priority=True)]

@@ -18,10 +18,10 @@ from sandbox.errors import RuntimeUnavailable, SandboxError
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.runtime import Progress
 from sandbox.scenarios import ResourceRef
-from sandbox.settings import DEMO_TOKEN, resolve_token
 from sandbox.screens.dialogs import CustomRequestForm, ErrorDialog, ManifestEditor, QuestionDialog
 from sandbox.screens.provider import ProviderScreen
 from sandbox.screens.walkthrough import WalkthroughScreen
+from sandbox.settings import DEMO_TOKEN, resolve_token
 from sandbox.sim.runtime import SimRuntime
 from sandbox.widgets.exchange_panes import ResponsePane
 from sandbox.widgets.status_bar import StatusBar
