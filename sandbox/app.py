@@ -5,8 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from importlib.resources import files
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
@@ -15,6 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
 from sandbox.errors import SandboxError
+from sandbox.screens import ASSETS
 from sandbox.screens.provider import ProviderChoice, ProviderScreen
 from sandbox.settings import Settings
 from sandbox.welcome import RUNTIME_LABELS
@@ -51,7 +50,7 @@ class SandboxApp(App[None]):
     """
 
     TITLE = "agw-sandbox"
-    CSS_PATH = Path(str(files("sandbox.assets") / "app.tcss"))
+    CSS_PATH = ASSETS / "app.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("f1", "toggle_help", "Help"),
                                              Binding("ctrl+q", "quit", "Quit")]
 

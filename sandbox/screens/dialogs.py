@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.resources import files
-from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
@@ -17,7 +15,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 from textual.worker import get_current_worker
 
-CSS = Path(str(files("sandbox.assets") / "dialogs.tcss"))
+from sandbox.screens import ASSETS
+
+CSS = ASSETS / "dialogs.tcss"
 
 
 class ErrorDialog(ModalScreen[str]):

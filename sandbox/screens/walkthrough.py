@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from importlib.resources import files
-from pathlib import Path
 from typing import ClassVar
 
 from textual import on, work
@@ -28,6 +26,7 @@ from sandbox.events import (
 )
 from sandbox.presenter import WalkthroughPresenter, setup_question, start_failure_choices
 from sandbox.scenarios import Scenario, step_kind
+from sandbox.screens import ASSETS
 from sandbox.screens.dialogs import ErrorDialog, QuestionDialog
 from sandbox.screens.experiments import ExperimentActions
 from sandbox.session import Session
@@ -57,7 +56,7 @@ class WalkthroughScreen(ExperimentActions):
     post their own messages (``StepPanel.RunStep``, ``ScenarioList.Chosen`` …) handled here.
     """
 
-    CSS_PATH = Path(str(files("sandbox.assets") / "walkthrough.tcss"))
+    CSS_PATH = ASSETS / "walkthrough.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("n", "run_step", "Run step"),
         Binding("s", "skip", "Skip"),
