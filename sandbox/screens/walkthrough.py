@@ -68,6 +68,7 @@ class WalkthroughScreen(ExperimentActions):
         Binding("z", "zoom", "Zoom pane", show=False),
         Binding("x", "reset", "Reset", show=False),
         Binding("g", "run_rest", "Run rest", show=False),
+        Binding("enter", "next_scenario", "Next scenario", show=False),
         Binding("1", "tab('exchange')", "Request/Response", show=False),
         Binding("2", "tab('status')", "Status", show=False),
         Binding("3", "tab('commands')", "Commands", show=False),
@@ -193,11 +194,10 @@ class WalkthroughScreen(ExperimentActions):
         self.query_one(StepPanel).show(self.presenter.step_view(self.selected))
 
     @on(ScenarioList.Chosen)
-    def _scenario_chosen(self, message: ScenarioList.Chosen) -> None:
+    def action_next_scenario(self) -> None:
         """Enter on a finished scenario moves on to the next unfinished one."""
-        scenario = self.session.catalog.get(message.scenario_id)
-        following = self.presenter.next_scenario(scenario)
-        if self.presenter.is_done(scenario) and following is not None:
+        following = self.presenter.next_scenario(self.selected)
+        if self.presenter.is_done(self.selected) and following is not None:
             self.query_one(ScenarioList).select_id(following.id)
 
     def on_resize(self, event: Resize) -> None:

@@ -476,3 +476,17 @@ async def test_each_progress_counter_stays_on_its_title_line(
             start_of_title = " ".join(scenario.title.split()[:2])
             row = next(line for line in lines if f"  {start_of_title} " in line.split("││")[0])
             assert f"0/{len(scenario.steps)}" in row, row
+
+
+async def test_enter_moves_on_wherever_the_focus_is(make: AppFactory) -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        await run_scenario(pilot, screen, "setup", [])
+        screen.query_one(ResponsePane).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.selected.id == "inline"
+        await pilot.press("enter")  # inline is not finished: Enter does nothing more
+        await pilot.pause()
+        assert screen.selected.id == "inline"
