@@ -212,6 +212,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         port = GATEWAY_PORT if args.port is None else args.port
         return asyncio.run(headless.doctor(port, args.cluster_name))
     settings = settings_from(args)
+    if args.command is None:  # the app paints first; the CLI's modules would only delay it
+        return _open_app(settings)
     from sandbox import headless
 
     if args.command == "manifests":
