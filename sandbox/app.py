@@ -1,26 +1,26 @@
-"""The Textual app: a thin shell that picks the runtime and hands over to the screens."""
+"""The Textual app: a thin shell that shows the welcome, detects the runtime, hands over."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from importlib.resources import files
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
 from textual import work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import Footer, Header, LoadingIndicator
 
 from sandbox.errors import SandboxError
+from sandbox.screens import ASSETS
+from sandbox.screens.provider import ProviderChoice, ProviderScreen
 from sandbox.settings import Settings
+from sandbox.welcome import RUNTIME_LABELS
 
 if TYPE_CHECKING:  # the rest loads after the first paint
     from sandbox.catalog import Catalog
     from sandbox.runtime import Runtime
-    from sandbox.screens.provider import ProviderChoice
 
 RuntimeFactory = Callable[[Settings, str], "Runtime"]
 Detect = Callable[[str], tuple[str, "str | None"]]
@@ -44,8 +44,16 @@ ACTIONS = (
 
 
 class SandboxApp(App[None]):
+    """The agw-sandbox terminal app.
+
+    The welcome screen paints first; the scenarios and the runtime detection (the Docker probe
+    can take seconds) load behind it after the first frame. Start hands the chosen provider to
+    a :class:`~sandbox.session.Session` shown by the walkthrough screen. Exits with 2 when it
+    cannot start (bad scenario files, a runtime that failed to come up).
+    """
+
     TITLE = "agw-sandbox"
-    CSS_PATH = Path(str(files("sandbox.assets") / "app.tcss"))
+    CSS_PATH = ASSETS / "app.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("f1", "toggle_help", "Help"),
                                              Binding("ctrl+q", "quit", "Quit")]
 
@@ -57,19 +65,20 @@ class SandboxApp(App[None]):
         self.runtime_factory = runtime_factory
         self.detect = detect
         self.catalog: Catalog | None = None
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield LoadingIndicator()
-        yield Footer()
+        self.detected: str | None = None
+        self._choice: ProviderChoice | None = None
 
     def on_mount(self) -> None:
         self.sub_title = "detecting the runtime…"
+        self.push_screen(ProviderScreen(self.settings, os.environ), self._chosen)
+
+    def on_ready(self) -> None:
+        """The first frame is on screen: now the slow part."""
         self.prepare()
 
     @work(thread=True, exit_on_error=False)
     def prepare(self) -> None:
-        """Scenarios and the Docker probe (which can take seconds) load after the first paint."""
+        """Load the scenarios and detect the runtime, off the UI thread."""
         try:
             self.catalog = self.load_catalog()
             runtime, notice = self.detect(self.settings.runtime)
@@ -82,7 +91,7 @@ class SandboxApp(App[None]):
                 "runtime", "this is a bug in agw-sandbox; `agw-sandbox scenarios` shows the "
                 "details"))
             return
-        self.call_from_thread(self._choose_provider, runtime, notice)
+        self.call_from_thread(self._detected, runtime, notice)
 
     def _cannot_start(self, error: SandboxError) -> None:
         from sandbox.screens.dialogs import ErrorDialog
@@ -90,31 +99,39 @@ class SandboxApp(App[None]):
         self.push_screen(ErrorDialog("agw-sandbox cannot start", error.message, error.hint,
                                      (("quit", "Quit"),)), lambda _: self.exit(return_code=2))
 
-    def _choose_provider(self, runtime: str, notice: str | None) -> None:
-        from sandbox.screens.provider import ProviderScreen
+    def _detected(self, runtime: str, notice: str | None) -> None:
+        self.detected = runtime
+        self.sub_title = RUNTIME_LABELS.get(runtime, runtime)
+        for screen in self.screen_stack:
+            if isinstance(screen, ProviderScreen):
+                screen.runtime_detected(runtime, notice)
+        if self._choice is not None:
+            self._start()
 
-        self.sub_title = {"sim": "simulated"}.get(runtime, runtime)
-        self.push_screen(ProviderScreen(self.settings, runtime, notice), self._start)
-
-    def _start(self, choice: ProviderChoice | None) -> None:
+    def _chosen(self, choice: ProviderChoice | None) -> None:
         if choice is None:
             self.exit()
             return
+        self._choice = choice
+        if self.detected is not None:
+            self._start()
+
+    def _start(self) -> None:
         from sandbox.screens.walkthrough import WalkthroughScreen
         from sandbox.session import Session
 
-        self.settings = replace(self.settings, provider=choice.provider, token=choice.token,
-                                profile=choice.profile)
-        runtime = self.runtime_factory(self.settings, choice.runtime)
+        assert self._choice is not None and self.catalog is not None and self.detected
+        self.settings = replace(self.settings, provider=self._choice.provider,
+                                token=self._choice.token, profile=self._choice.profile)
+        runtime = self.runtime_factory(self.settings, self.detected)
         screen: WalkthroughScreen | None = None
 
         def emit(event: object) -> None:
             if screen is not None:
                 screen.emit(event)  # type: ignore[arg-type]
 
-        assert self.catalog is not None
         session = Session(self.settings, self.catalog.for_profile(self.settings.profile),
-                          runtime, emit)
+                          runtime, emit, runtime_factory=self.runtime_factory)
         screen = WalkthroughScreen(session)
         self.push_screen(screen)
 
@@ -141,9 +158,10 @@ def make_app(settings: Settings, load_catalog: CatalogLoader | None = None,
 
             return load(settings.scenario_dirs)
     if runtime_factory is None:
-        from sandbox.factory import make_runtime
+        def runtime_factory(chosen: Settings, name: str) -> Runtime:
+            from sandbox.factory import make_runtime
 
-        runtime_factory = make_runtime
+            return make_runtime(chosen, name)
     if detect is None:
         from sandbox.settings import choose_runtime
 

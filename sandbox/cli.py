@@ -228,6 +228,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         port = GATEWAY_PORT if args.port is None else args.port
         return asyncio.run(headless.doctor(port, _cluster_name(args)))
     settings = settings_from(args)
+    if args.command is None:  # the app paints first; the CLI's modules would only delay it
+        return _open_app(settings)
     from sandbox import headless
 
     if args.command == "manifests":

@@ -190,12 +190,28 @@ class Walkthrough:
     async def _wait(self, state: ScenarioState, step: WaitStep) -> str:
         reached = []
         for wait in step.waits:
+            await self._check_attachable(state, wait.ref)
             self.emit(CommandLogged(shell_equivalents.wait(wait)))
             final = self._masked(await poll_until_satisfied(self.runtime, wait,
                                                             self._status_changed))
             reached.append(f"{wait.ref}: " + ", ".join(str(final.condition(c.type))
                                                        for c in wait.conditions))
         return "; ".join(reached)
+
+    async def _check_attachable(self, state: ScenarioState, ref: ResourceRef) -> None:
+        """Fail at once, saying why, when a route waits for a Gateway that does not exist.
+
+        No controller writes a route's status without its Gateway, so the wait could only
+        time out.
+        """
+        if ref.kind != "HTTPRoute":
+            return
+        profile = state.ctx.profile
+        gateway = ResourceRef("Gateway", profile.gateway_name, profile.namespace)
+        if not (await self.runtime.status(gateway)).exists:
+            raise StepFailed(f"{ref} attaches to {gateway}, which does not exist, so no "
+                             "controller will write its status",
+                             "run the setup scenario first: it creates the Gateway")
 
     def _status_changed(self, status: ResourceStatus) -> None:
         status = self._masked(status)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,6 @@ from sandbox.scenarios import (
     ApplyStep,
     CleanupStep,
     RequestSpec,
-    RequestStep,
     ResourceRef,
     Scenario,
     Step,
@@ -61,15 +60,27 @@ class ScenarioProgress:
         return "▶" if self.outcomes else " "
 
 
+RuntimeFactory = Callable[[Settings, str], Runtime]
+SETUP = "setup"  # the scenario that creates the Gateway every other scenario attaches to
+
+
 class Session:
+    """One user's run of the app: the runtime, the walkthrough over it, and where they are.
+
+    The UI calls its methods and receives :mod:`sandbox.events` through ``emit``; it never
+    builds a runtime itself (:meth:`restart_on_port` does that through ``runtime_factory``).
+    """
+
     def __init__(self, settings: Settings, catalog: Catalog, runtime: Runtime,
                  emit: Callable[[Event], None],
-                 client_factory: Callable[[], AsyncClient] | None = None) -> None:
+                 client_factory: Callable[[], AsyncClient] | None = None,
+                 runtime_factory: RuntimeFactory | None = None) -> None:
         self.settings = settings
         self.catalog = catalog
         self.runtime = runtime
         self.emit = emit
         self._client_factory = client_factory
+        self._runtime_factory = runtime_factory
         self._client: AsyncClient | None = None
         self._walkthrough: Walkthrough | None = None
         self._states: dict[str, ScenarioState] = {}
@@ -90,6 +101,29 @@ class Session:
                                         self.settings.token, self.settings.provider,
                                         self.settings.overrides)
         self.started = True
+
+    async def restart_on_port(self, port: int, progress: Progress) -> None:
+        """Stop what a failed start left behind and start the same runtime on ``port`` (0: free)."""
+        if self._runtime_factory is None:
+            raise SandboxError("this session cannot rebuild its runtime",
+                               "quit and start agw-sandbox again with --port 0")
+        await self.close()
+        self.settings = replace(self.settings, port=port)
+        self.runtime = self._runtime_factory(self.settings, self.runtime.name)
+        await self.start(progress)
+
+    async def missing_setup(self, scenario: Scenario) -> Scenario | None:
+        """The setup scenario when ``scenario`` needs its Gateway and it does not exist yet."""
+        if scenario.id == SETUP or SETUP not in self.catalog.ids:
+            return None
+        setup = self.catalog.get(SETUP)
+        if self.current_step(setup) is None:
+            return None
+        profile = self.context(scenario).profile
+        gateway = ResourceRef("Gateway", profile.gateway_name, profile.namespace)
+        if (await self.runtime.status(gateway)).exists:  # a reused cluster may have it already
+            return None
+        return setup
 
     async def close(self) -> None:
         if self._client is not None:
@@ -293,17 +327,3 @@ def parse_headers(text: str) -> list[tuple[str, str]]:
                                "write one header per line, like 'Authorization: Bearer ${token}'")
         headers.append((name.strip(), value.strip()))
     return headers
-
-
-def describe_step(step: Step, ctx: Context) -> str:
-    """A one-paragraph plain description of what the step will do (for the step panel)."""
-    if isinstance(step, WaitStep):
-        return "\n".join(f"wait for {w.ref}: " + ", ".join(str(c) for c in w.conditions)
-                         + f" (up to {w.timeout:g}s)" for w in step.waits)
-    if isinstance(step, CleanupStep):
-        return "delete everything this scenario applied, newest first"
-    if isinstance(step, RequestStep):
-        expect = step.expect.status
-        return f"send {step.request.method} {step.request.path}" + (
-            f" and expect {expect}" if expect else "")
-    return ""

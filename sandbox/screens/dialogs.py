@@ -7,17 +7,30 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
+from textual.worker import get_current_worker
+
+from sandbox.screens import ASSETS
+
+CSS = ASSETS / "dialogs.tcss"
 
 
 class ErrorDialog(ModalScreen[str]):
-    """An error the user can act on: the message, a hint, and a choice of what to do."""
+    """An error the user can act on: the message, a hint, and a choice of what to do.
 
+    Dismissed with the chosen id ("close" on Escape). A long message scrolls; the buttons
+    always stay on screen.
+    """
+
+    CSS_PATH = CSS
+
+    tone = "-error"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "choose('close')", "Close")]
 
     def __init__(self, title: str, message: str, hint: str,
@@ -26,9 +39,10 @@ class ErrorDialog(ModalScreen[str]):
         self.title_text, self.message, self.hint, self.choices = title, message, hint, choices
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog -error"):
-            yield Static(f"[b]{self.title_text}[/b]", classes="dialog-title")
-            yield Static(self.message, markup=False)
+        with Vertical(classes=f"dialog {self.tone}"):
+            yield Static(self.title_text, markup=False, classes="dialog-title")
+            with VerticalScroll(classes="dialog-body"):
+                yield Static(self.message, markup=False)
             if self.hint:
                 yield Static(f"→ {self.hint}", markup=False, classes="hint")
             with Horizontal(classes="dialog-buttons"):
@@ -73,10 +87,16 @@ class DiffViewer(ModalScreen[None]):
     @on(Button.Pressed, "#close")
     def _close(self) -> None:
         self.dismiss(None)
+class QuestionDialog(ErrorDialog):
+    """The same layout for a question that is not an error (a neutral border)."""
+
+    tone = "-question"
 
 
 class ManifestEditor(ModalScreen[str | None]):
     """Edit a step's manifest; keys stay as ${token} placeholders so none is shown."""
+
+    CSS_PATH = CSS
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel"),
                 Binding("ctrl+s", "apply", "Validate and apply", priority=True),
@@ -97,11 +117,11 @@ placeholders and are filled in when applied. **Escape** cancels.
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -editor"):
-            yield Static(f"[b]Edit: {self.title_text}[/b]   [dim]ctrl+t validate · ctrl+s "
-                         "apply · esc cancel[/]", classes="dialog-title")
+            yield Static(f"Edit: {escape(self.title_text)}   [$text-muted]ctrl+t validate · "
+                         "ctrl+s apply · esc cancel[/]", classes="dialog-title")
             yield TextArea(self.text, id="manifest-editor", tab_behavior="indent",
                            show_line_numbers=True)
-            yield Static(id="editor-result")
+            yield Static(id="editor-result", markup=False)
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Apply (ctrl+s)", id="apply", variant="primary")
                 yield Button("Validate (ctrl+t)", id="validate")
@@ -110,22 +130,33 @@ placeholders and are filled in when applied. **Escape** cancels.
     def on_mount(self) -> None:
         self.query_one(TextArea).focus()
 
-    def _check(self) -> bool:
-        text = self.query_one(TextArea).text
+    def _check(self, then_apply: bool) -> None:
+        result = self.query_one("#editor-result", Static)
+        result.remove_class("-failed")
+        result.update("validating…")
+        self._validate_off_the_ui_thread(self.query_one(TextArea).text, then_apply)
+
+    @work(thread=True, exclusive=True, group="validate", exit_on_error=False)
+    def _validate_off_the_ui_thread(self, text: str, then_apply: bool) -> None:
+        """Validation parses YAML and checks a schema: it must never freeze the screen."""
         problem = self._validate(text)
+        if not get_current_worker().is_cancelled:  # a newer validation replaced this one
+            self.app.call_from_thread(self._validated, text, problem, then_apply)
+
+    def _validated(self, text: str, problem: str | None, then_apply: bool) -> None:
         result = self.query_one("#editor-result", Static)
         result.set_class(problem is not None, "-failed")
         result.update(f"✗ {problem}" if problem else "✓ valid: ready to apply")
-        return problem is None
+        if problem is None and then_apply:
+            self.dismiss(text)
 
     @on(Button.Pressed, "#validate")
     def action_validate(self) -> None:
-        self._check()
+        self._check(then_apply=False)
 
     @on(Button.Pressed, "#apply")
     def action_apply(self) -> None:
-        if self._check():
-            self.dismiss(self.query_one(TextArea).text)
+        self._check(then_apply=True)
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:
@@ -134,6 +165,8 @@ placeholders and are filled in when applied. **Escape** cancels.
 
 @dataclass(frozen=True)
 class CustomRequest:
+    """What the custom request form holds: headers are ``Name: value`` lines as typed."""
+
     method: str
     path: str
     headers: str
@@ -142,6 +175,10 @@ class CustomRequest:
 
 
 class CustomRequestForm(ModalScreen[CustomRequest | None]):
+    """Method, path, headers and body of a request of your own; dismissed with it, or None."""
+
+    CSS_PATH = CSS
+
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel"),
                 Binding("ctrl+s", "send", "Send", priority=True)]
     HELP = """
@@ -157,7 +194,7 @@ sandbox's key and is filled in when sent; the panes show it masked. **ctrl+s** s
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -request"):
-            yield Static("[b]Send a request to the gateway[/b]   [dim]ctrl+s send · esc "
+            yield Static("Send a request to the gateway   [$text-muted]ctrl+s send · esc "
                          "cancel[/]", classes="dialog-title")
             with Horizontal(id="request-line"):
                 yield Select([(m, m) for m in ("POST", "GET", "PUT", "DELETE")],

@@ -7,6 +7,8 @@ from textual.widgets import RichLog
 
 
 class CommandLog(RichLog):
+    """A scrolling log of shell-pasteable commands, highlighted as bash."""
+
     HELP = """
 ## Commands
 
@@ -17,9 +19,7 @@ export that variable and paste.
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(wrap=True, markup=False, highlight=False, **kwargs)  # type: ignore[arg-type]
-        self.commands: list[str] = []
 
     def add(self, command: str) -> None:
-        self.commands.append(command)
         self.write(Syntax(command, "bash", theme="ansi_dark", word_wrap=True,
                           background_color="default"))

@@ -11,11 +11,12 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from sandbox.events import RequestView, ResponseView
+from sandbox.widgets.theme import theme_style
 
 
-def _headers(headers: tuple[tuple[str, str], ...]) -> Table:
+def _headers(headers: tuple[tuple[str, str], ...], name_style: str) -> Table:
     table = Table.grid(padding=(0, 1))
-    table.add_column(style="bold cyan", no_wrap=True)
+    table.add_column(style=name_style, no_wrap=True)
     table.add_column(overflow="fold")
     for name, value in headers:
         table.add_row(f"{name}:", value)
@@ -29,6 +30,8 @@ def _body(text: str, theme: str = "ansi_dark") -> RenderableType:
 
 
 class RequestPane(VerticalScroll):
+    """Shows the ``request`` set on it: method, URL, headers (masked) and body."""
+
     HELP = """
 ## Request
 
@@ -46,14 +49,17 @@ Press **y** to copy it as a `curl` command; the command refers to `$AGW_SANDBOX_
         if request is None:
             return
         parts: list[RenderableType] = [
-            Text.assemble((request.method, "bold magenta"), " ", (request.url, "bold")),
-            _headers(request.headers)]
+            Text.assemble((request.method, theme_style(self.app, "secondary", "bold")), " ",
+                          (request.url, "bold")),
+            _headers(request.headers, theme_style(self.app, "accent", "bold"))]
         if request.body:
             parts += [Text(""), _body(request.body)]
         self.query_one("#request-body", Static).update(Group(*parts))
 
 
 class ResponsePane(VerticalScroll):
+    """Shows the ``response`` set on it, or the chunks of a stream as they arrive."""
+
     HELP = """
 ## Response
 
@@ -84,14 +90,14 @@ received, masked, so you can see where the key came from.
         ok = response.status < 400
         self.set_class(ok, "-ok")
         self.set_class(not ok, "-error")
-        style = "bold green" if ok else "bold red"
+        style = theme_style(self.app, "success" if ok else "error", "bold")
         parts: list[RenderableType] = [
             Text.assemble((f"{response.status} {response.reason}", style),
                           f"  {response.latency_ms:.0f} ms",
                           (f"  model {response.model}" if response.model else "", "dim"))]
         if response.content:  # the answer (or the provider's error message) first
             parts += [Text(""), Text(response.content, style="bold")]
-        parts += [Text(""), _headers(response.headers)]
+        parts += [Text(""), _headers(response.headers, theme_style(self.app, "accent", "bold"))]
         if not getattr(self, "_streamed", ""):
             parts += [Text(""), _body(response.body)]
         self._streamed = ""

@@ -5,10 +5,16 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.reactive import reactive
-from textual.widgets import LoadingIndicator, Static
+from textual.timer import Timer
+from textual.widgets import Static
+
+SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
+SPIN_FPS = 8  # smooth enough to say "working"; nothing ticks while idle
 
 
 class StatusBar(Horizontal):
+    """Reactive fields set by the walkthrough screen; ``busy`` shows a spinner while set."""
+
     runtime: reactive[str] = reactive("detecting…")
     cluster: reactive[str] = reactive("starting")
     gateway: reactive[str] = reactive("unknown")
@@ -16,13 +22,18 @@ class StatusBar(Horizontal):
     profile: reactive[str] = reactive("")  # the API profile, e.g. agentgateway-v1.4
     busy: reactive[str] = reactive("")
 
+    def __init__(self, **kwargs: str) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._spin_timer: Timer | None = None
+        self._frame = 0
+
     def compose(self) -> ComposeResult:
-        yield LoadingIndicator(id="busy-indicator")
+        yield Static(id="busy-indicator")
         yield Static(id="status-text")
 
     def _refresh_text(self) -> None:
-        dot = {"healthy": "[green]●[/]", "down": "[red]●[/]"}.get(self.gateway.split(" ")[0],
-                                                                  "[yellow]●[/]")
+        state = self.gateway.split(" ")[0]
+        dot = {"healthy": "[$success]●[/]", "down": "[$error]●[/]"}.get(state, "[$warning]●[/]")
         if self.size.width and self.size.width < 100:
             port = self.gateway.rpartition(":")[2] if "://" in self.gateway else "?"
             parts = [f"[b]{self.runtime}[/]", self.cluster, f"gateway {dot} :{port}",
@@ -35,10 +46,25 @@ class StatusBar(Horizontal):
         if self.busy:
             parts.insert(0, f"[b]{self.busy}[/]")
         self.query_one("#status-text", Static).update("  ·  ".join(parts))
-        self.query_one("#busy-indicator").display = bool(self.busy)
+
+    def _spin(self) -> None:
+        self._frame = (self._frame + 1) % len(SPINNER)
+        self.query_one("#busy-indicator", Static).update(SPINNER[self._frame])
+
+    def watch_busy(self, busy: str) -> None:
+        if not self.is_mounted:
+            return
+        indicator = self.query_one("#busy-indicator", Static)
+        indicator.display = bool(busy)
+        if busy and self._spin_timer is None:
+            self._spin_timer = self.set_interval(1 / SPIN_FPS, self._spin)
+        elif not busy and self._spin_timer is not None:
+            self._spin_timer.stop()
+            self._spin_timer = None
+        self._refresh_text()
 
     def on_mount(self) -> None:
-        self._refresh_text()
+        self.watch_busy(self.busy)
 
     def on_resize(self) -> None:
         self._refresh_text()
@@ -47,4 +73,4 @@ class StatusBar(Horizontal):
         if self.is_mounted:
             self._refresh_text()
 
-    watch_cluster = watch_gateway = watch_provider = watch_busy = watch_profile = watch_runtime
+    watch_cluster = watch_gateway = watch_provider = watch_profile = watch_runtime

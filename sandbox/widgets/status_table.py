@@ -7,11 +7,14 @@ from textual.widgets import DataTable
 
 from sandbox.runtime import Condition
 from sandbox.scenarios import ResourceRef
+from sandbox.widgets.theme import theme_style
 
-STYLES = {"True": "bold green", "False": "bold red", "Unknown": "yellow"}
+STYLES = {"True": ("success", "bold"), "False": ("error", "bold"), "Unknown": ("warning", "")}
 
 
 class StatusTable(DataTable[Text | str]):
+    """One row per condition of each resource, replaced as new status arrives."""
+
     HELP = """
 ## Resource status
 
@@ -34,12 +37,17 @@ the message column says which object. Press **c** to read them again.
             self.add_row(name, "—", Text("absent", style="dim"), "", "", key=f"{name}|-")
             return
         if not conditions:
-            self.add_row(name, "—", Text("no status yet", style="yellow"), "", "",
+            self.add_row(name, "—", Text("no status yet", style=theme_style(self.app, "warning")),
+                         "", "",
                          key=f"{name}|-")
         for condition in conditions:
             self.add_row(name, condition.type,
-                         Text(condition.status, style=STYLES.get(condition.status, "")),
+                         Text(condition.status, style=self._style(condition.status)),
                          condition.reason, condition.message, key=f"{name}|{condition.type}")
+
+    def _style(self, status: str) -> str:
+        variable, extra = STYLES.get(status, ("", ""))
+        return theme_style(self.app, variable, extra) if variable else ""
 
     def forget(self, ref: ResourceRef) -> None:
         name = f"{ref.kind}/{ref.name}"

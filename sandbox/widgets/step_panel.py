@@ -2,40 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import ClassVar, Literal
 
-from rich.console import Group, RenderableType
 from rich.syntax import Syntax
-from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.markup import escape
+from textual.message import Message
 from textual.widgets import Button, Static
 
+from sandbox.presenter import StepView
 
-@dataclass(frozen=True)
-class StepView:
-    """Everything the panel shows, computed by the screen (attributes go down)."""
-
-    scenario_title: str
-    summary: str
-    security: str
-    heading: str  # "Step 2 of 7 · apply"
-    title: str
-    explain: str = ""
-    manifest: str | None = None  # masked unless revealed
-    revealed: bool = False
-    description: str = ""
-    note: str | None = None
-    outcome: str | None = None  # only "failed" is shown
-    detail: str = ""
-    hint: str = ""
-    can_edit: bool = False
-    done: bool = False
-    first: bool = False
-    previous: str = ""  # how the step before this one went
+Variant = Literal["default", "primary", "warning"]
+# (button id, label, narrow label, variant): the narrow labels fit the panel at 80 columns.
+BUTTONS: tuple[tuple[str, str, str, Variant], ...] = (
+    ("run", "Run step (n)", "Run n", "primary"), ("skip", "Skip (s)", "Skip s", "default"),
+    ("check", "Check (c)", "Check c", "default"), ("edit", "Edit (e)", "Edit e", "default"),
+    ("reset", "Reset (x)", "Reset x", "warning"))
+NARROW = 66  # below this width the long labels no longer fit on one line
 
 
 class StepPanel(Vertical):
+    """Shows a :class:`~sandbox.presenter.StepView`; its buttons post the messages below.
+
+    Colours come from the theme through classes and ``$variables`` (see assets/app.tcss).
+    """
+
     HELP = """
 ## The current step
 
@@ -46,48 +39,93 @@ manifest (keys masked; **v** reveals them for a presenter); **e** edits it befor
 - **e** edit the manifest · **v** reveal keys · **t** send your own request · **y** copy as curl
 """
 
+    class RunStep(Message):
+        """The user asked to run the current step."""
+
+    class SkipStep(Message):
+        """The user asked to skip the current step."""
+
+    class CheckStatus(Message):
+        """The user asked to read the resources' conditions again."""
+
+    class EditManifest(Message):
+        """The user asked to edit the step's manifest."""
+
+    class ResetScenario(Message):
+        """The user asked to delete the scenario's resources and start again."""
+
+    MESSAGES: ClassVar[dict[str, type[Message]]] = {
+        "run": RunStep, "skip": SkipStep, "check": CheckStatus, "edit": EditManifest,
+        "reset": ResetScenario}
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: tuple[str, str] = ("", "")
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="step-scroll"):
             yield Static(id="step-header")
-            yield Static(id="step-body")
+            yield Static(id="step-explain")
+            yield Static(id="step-description")
+            yield Static(id="step-revealed")
+            yield Static(id="step-manifest")
+            yield Static(id="step-note")
             yield Static(id="step-result")
         with Horizontal(id="step-buttons"):
-            yield Button("Run step (n)", id="run", variant="primary", compact=True)
-            yield Button("Skip (s)", id="skip", compact=True)
-            yield Button("Check (c)", id="check", compact=True)
-            yield Button("Edit (e)", id="edit", compact=True)
-            yield Button("Reset (x)", id="reset", variant="warning", compact=True)
+            for button_id, label, _, variant in BUTTONS:
+                yield Button(label, id=button_id, compact=True, variant=variant)
+
+    def on_resize(self) -> None:
+        narrow = self.size.width < NARROW
+        for button_id, label, short, _ in BUTTONS:
+            button = self.query_one(f"#{button_id}", Button)
+            button.label = short if narrow else label
+            button.refresh(layout=True)  # a new label changes the button's auto width
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        message = self.MESSAGES.get(event.button.id or "")
+        if message is not None:
+            self.post_message(message())
 
     def show(self, view: StepView) -> None:
-        lines: list[RenderableType] = [Text(view.scenario_title, style="bold")]
+        lines = [f"[b]{escape(view.scenario_title)}[/]"]
         if view.previous:
-            lines.append(Text("done: " + view.previous, style="green"))
-        if view.first or view.done:  # the overview matters at the start and at the end
-            lines += [Text(view.summary, style="italic"),
-                      Text.assemble(("Security: ", "bold yellow"), view.security)]
-        lines.append(Text.assemble((view.heading + "  ", "dim"),
-                                   (view.title, "bold underline")))
-        header = Group(*lines)
-        self.query_one("#step-header", Static).update(header)
-        body: list[RenderableType] = []
-        if view.explain:
-            body.append(Text(reflow(view.explain)))
-        if view.description:
-            body += [Text(""), Text(view.description, style="cyan")]
+            lines.append(f"[$success]done: {escape(view.previous)}[/]")
+        if view.show_overview:
+            lines += [f"[i]{escape(view.summary.strip())}[/]",
+                      f"[b $warning]Security:[/] {escape(view.security.strip())}"]
+        lines.append(f"[$text-muted]{escape(view.heading)}[/]  [b u]{escape(view.title)}[/]")
+        self._set("#step-header", "\n".join(lines))
+        self._set("#step-explain", escape(reflow(view.explain)) if view.explain else "")
+        self._set("#step-description", escape(view.description))
+        self._set("#step-revealed", " keys revealed on screen (v hides them) "
+                  if view.manifest is not None and view.revealed else "")
+        manifest = self.query_one("#step-manifest", Static)
+        manifest.display = view.manifest is not None
         if view.manifest is not None:
-            if view.revealed:
-                body += [Text(""), Text(" keys revealed on screen (v hides them) ",
-                                        style="bold white on red")]
-            body += [Text(""), Syntax(view.manifest.rstrip(), "yaml", theme="ansi_dark",
-                                      word_wrap=True, background_color="default")]
-        if view.note:
-            body += [Text(""), Text("note: " + view.note, style="dim italic")]
-        self.query_one("#step-body", Static).update(Group(*body))
-        self.query_one("#step-result", Static).update(_result(view))
+            manifest.update(Syntax(view.manifest.rstrip(), "yaml", theme="ansi_dark",
+                                   word_wrap=True, background_color="default"))
+        self._set("#step-note", escape("note: " + view.note) if view.note else "")
+        self._set("#step-result", _result(view))
         self.set_class(view.outcome == "failed", "-failed")
+        scroll = self.query_one("#step-scroll")
+        if view.done or view.outcome == "failed":  # what to do next, even on a short screen
+            scroll.call_after_refresh(scroll.scroll_end, animate=False)
+        elif (view.scenario_title, view.heading) != self._shown:  # a new step reads from the top
+            scroll.scroll_home(animate=False)
+        self._shown = (view.scenario_title, view.heading)
+        self.query_one("#step-result").set_class(view.done, "-done")
         self.query_one("#edit", Button).disabled = not view.can_edit
         self.query_one("#run", Button).disabled = view.done
         self.query_one("#skip", Button).disabled = view.done
+
+    def _set(self, selector: str, markup: str) -> None:
+        """Empty parts take no room, so the panel reads top to bottom without gaps."""
+        static = self.query_one(selector, Static)
+        static.display = bool(markup)
+        static.update(markup)
 
     def set_running(self, running: bool) -> None:
         """While a step runs only Reset stays live; ``show`` re-enables the rest after."""
@@ -97,17 +135,16 @@ manifest (keys masked; **v** reveals them for a presenter); **e** edits it befor
                 button.disabled = running
 
 
-def _result(view: StepView) -> RenderableType:
+def _result(view: StepView) -> str:
     if view.done:
-        return Text("\nScenario complete. Pick the next one in the list, or press x to reset "
-                    "this one.", style="bold green")
+        return f"[b]{escape(view.closing)}[/]"
     if view.outcome == "failed":
-        parts = [Text("\n✗ " + view.detail, style="bold red")]
+        parts = [f"[b $error]✗ {escape(view.detail)}[/]"]
         if view.hint:
-            parts.append(Text("→ " + view.hint, style="yellow"))
-        parts.append(Text("Fix it and press n to retry, or s to skip.", style="dim"))
-        return Group(*parts)
-    return Text("")
+            parts.append(f"[$warning]→ {escape(view.hint)}[/]")
+        parts.append("[$text-muted]Fix it and press n to retry, or s to skip.[/]")
+        return "\n".join(parts)
+    return ""
 
 
 def reflow(text: str) -> str:

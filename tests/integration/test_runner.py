@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import replace
 
 from sandbox.catalog import load_catalog
@@ -144,3 +145,15 @@ async def test_condition_messages_from_the_controller_are_masked() -> None:
     assert changed and all("(saw Bearer sk-…" in c.message for e in changed
                            for c in e.conditions)
     assert TOKEN not in repr(events)
+
+
+async def test_a_route_wait_without_the_gateway_fails_at_once_and_says_why(
+        sim: SimRuntime) -> None:
+    started = time.monotonic()
+    events, results = await run(sim, "inline")  # no setup: the Gateway does not exist
+    assert time.monotonic() - started < 10  # not the wait's 180 s timeout
+    failed = next(e for e in events if isinstance(e, StepFinished) and e.outcome == "failed")
+    assert failed.step_id == "ready"
+    assert "Gateway kgateway-system/agentgateway, which does not exist" in failed.detail
+    assert "run the setup scenario first" in failed.hint
+    assert not results[0].passed

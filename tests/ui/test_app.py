@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -10,19 +13,32 @@ from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
 from sandbox.app import SandboxApp
+from sandbox.catalog import Catalog
+from sandbox.errors import RuntimeUnavailable, SandboxError
 from sandbox.profiles import DEFAULT_PROFILE
+from sandbox.runtime import Progress
 from sandbox.scenarios import ResourceRef
-from sandbox.screens.dialogs import CustomRequestForm, ErrorDialog, ManifestEditor
+from sandbox.screens.dialogs import CustomRequestForm, ErrorDialog, ManifestEditor, QuestionDialog
 from sandbox.screens.provider import ProviderScreen
 from sandbox.screens.walkthrough import WalkthroughScreen
+from sandbox.settings import DEMO_TOKEN, resolve_token
 from sandbox.sim.runtime import SimRuntime
 from sandbox.widgets.exchange_panes import ResponsePane
 from sandbox.widgets.status_bar import StatusBar
 from sandbox.widgets.status_table import StatusTable
-from tests.conftest import TOKEN
+from tests.conftest import OTHER_TOKEN, TOKEN
 from tests.ui.conftest import AppFactory, notices, screen_text, settle
 
 SIZE = (120, 40)
+
+
+async def until_dialog(pilot: Pilot[None], kind: type[object]) -> None:
+    """Pause until a dialog is up (its worker is waiting for the answer, so don't settle)."""
+    for _ in range(200):
+        if isinstance(pilot.app.screen, kind):
+            return
+        await pilot.pause(0.01)
+    raise AssertionError(f"no {kind.__name__}; the screen shows:\n{screen_text(pilot.app)}")
 
 
 async def start(pilot: Pilot[None]) -> WalkthroughScreen:
@@ -90,8 +106,11 @@ async def test_a_failed_step_explains_itself_and_can_be_retried(make: AppFactory
     app = make()
     async with app.run_test(size=SIZE) as pilot:
         screen = await start(pilot)
-        await pilot.press("down")  # inline, before the setup created the Gateway
-        for key in ("n", "n", "n", "s", "n"):  # skip the wait; ask with no route in place
+        await pilot.press("down", "n")  # inline, before the setup created the Gateway
+        await until_dialog(pilot, QuestionDialog)
+        await pilot.click("#choice-anyway")
+        await settle(pilot)
+        for key in ("n", "n", "s", "n"):  # skip the wait; ask with no route in place
             await pilot.press(key)
             await settle(pilot)
         assert screen.session.progress["inline"].index == 4  # the request did not pass
@@ -109,6 +128,8 @@ async def test_reveal_shows_the_key_only_while_toggled(make: AppFactory) -> None
     async with app.run_test(size=(120, 60)) as pilot:
         await start(pilot)
         await pilot.press("down", "n")  # inline: past the explanation, at the Backend
+        await until_dialog(pilot, QuestionDialog)  # no setup yet: run it anyway
+        await pilot.click("#choice-anyway")
         await settle(pilot)
         assert "inline: sk-…c5Ge" in screen_text(app)
         await pilot.press("v")
@@ -137,7 +158,7 @@ async def test_edit_validate_reapply_and_see_the_next_response_change(make: AppF
         assert "${token}" not in area.text and TOKEN not in area.text
         area.text = area.text.replace("type: PathPrefix", "type: Prefix")
         await pilot.press("ctrl+t")
-        await pilot.pause()
+        await settle(pilot)
         assert 'Unsupported value: "Prefix"' in screen_text(app)
         area.text = area.text.replace("type: Prefix", "type: PathPrefix").replace(
             "value: /openai", "value: /llm")
@@ -280,7 +301,7 @@ async def test_quitting_stops_the_gateway_and_the_mock(make: AppFactory) -> None
 
 
 async def test_openai_key_is_typed_masked_and_never_shown(make: AppFactory) -> None:
-    app = make(provider="openai")
+    app = make(provider="openai", token=DEMO_TOKEN)  # no --token, no key in the environment
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
         screen = app.screen
@@ -303,3 +324,169 @@ def test_no_color_is_honoured(make: AppFactory, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("NO_COLOR", "1")
     app: SandboxApp = make()
     assert app.no_color
+
+
+async def test_run_rest_before_setup_offers_the_setup_and_then_finishes(
+        make: AppFactory) -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        await pilot.press("down", "g")  # inline; the Gateway does not exist yet
+        await until_dialog(pilot, QuestionDialog)
+        assert "Gateway" in screen_text(app) and "Run setup first" in screen_text(app)
+        await pilot.press("enter")  # the first choice: run setup first
+        await settle(pilot)
+        for scenario_id in ("setup", "inline"):
+            scenario = screen.session.catalog.get(scenario_id)
+            assert screen.session.progress[scenario_id].index == len(scenario.steps)
+
+
+async def test_a_route_wait_without_its_gateway_fails_at_once_saying_why(
+        make: AppFactory) -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        await pilot.press("down", "g")
+        await until_dialog(pilot, QuestionDialog)
+        await pilot.click("#choice-anyway")
+        await settle(pilot)  # returns: the wait fails now instead of after its 180 s timeout
+        assert screen.session.progress["inline"].outcomes["ready"] == "failed"
+        text = screen_text(app)
+        assert "does not exist" in text and "run the setup scenario first" in text
+
+
+async def test_enter_on_a_finished_scenario_moves_to_the_next(make: AppFactory) -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        await run_scenario(pilot, screen, "setup", [])
+        assert "Press Enter for the next one: Key inline in the" in screen_text(app)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.selected.id == "inline"
+        assert "Step 1 of 7" in screen_text(app)
+
+
+class BrokenRuntime(SimRuntime):
+    """Fails the way kind does when Docker is missing: not a port problem."""
+
+    async def up(self, progress: Progress) -> None:
+        raise RuntimeUnavailable("the Docker daemon is not reachable", "start Docker")
+
+
+async def test_a_start_failure_that_is_not_the_port_offers_no_free_port_and_exits_2(
+        make: AppFactory) -> None:
+    app = make(runtime=BrokenRuntime(DEFAULT_PROFILE, 0, "mock", [TOKEN]))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorDialog)
+        text = screen_text(app)
+        assert "Docker daemon is not reachable" in text and "free port" not in text
+        await pilot.press("enter")  # Quit, the first choice
+        await settle(pilot)
+    assert app.return_code == 2
+
+
+async def test_the_scenario_errors_dialog_keeps_its_hint_and_quit_at_80x24(
+        make: AppFactory) -> None:
+    app = make()
+    problems = "\n".join(f"  bad.yaml:{n}: problem number {n}" for n in range(1, 40))
+
+    def broken() -> Catalog:
+        raise SandboxError(f"39 problems in scenario files:\n{problems}",
+                           "fix the files listed above and start again")
+
+    app.load_catalog = broken
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ErrorDialog)
+        text = screen_text(app)
+        assert "problem number 1" in text and "problem number 39" not in text  # it scrolls
+        assert "fix the files listed above" in text and "Quit" in text
+        await pilot.press("enter")
+        await settle(pilot)
+    assert app.return_code == 2
+
+
+@pytest.mark.parametrize(("env", "flag", "source"), [
+    ({"AGW_SANDBOX_TOKEN": TOKEN}, None, "from AGW_SANDBOX_TOKEN"),
+    ({"OPENAI_API_KEY": OTHER_TOKEN}, TOKEN, "from --token"),  # the flag beats the variable
+])
+async def test_the_first_screen_names_the_key_masked_and_its_source(
+        make: AppFactory, monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+        flag: str | None, source: str) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    app = make(provider="openai", token=resolve_token("openai", flag, os.environ))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        text = screen_text(app)
+        assert f"your key sk-…c5Ge, {source}" in text and "demo key" not in text
+        assert TOKEN not in text and OTHER_TOKEN not in text
+        assert app.screen.query_one("#key", Input).value == TOKEN  # prefilled, shown masked
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.settings.token == TOKEN
+
+
+async def test_the_custom_request_body_has_room_at_80x24(make: AppFactory) -> None:
+    app = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(pilot)
+        await pilot.press("t")
+        await settle(pilot)
+        assert isinstance(app.screen, CustomRequestForm)
+        assert app.screen.query_one("#body", TextArea).size.height >= 5
+        assert "Send (ctrl+s)" in screen_text(app)
+
+
+async def test_the_step_buttons_fit_at_80x24(make: AppFactory) -> None:
+    app = make()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await start(pilot)
+        await settle(pilot)
+        row = next(line for line in screen_text(app).splitlines() if "Run" in line
+                   and "Skip" in line)
+        assert "Reset x" in row and "Re…" not in row
+
+
+async def test_the_main_screen_sits_still_when_nothing_happens(make: AppFactory) -> None:
+    """Idle after setup, the app uses (almost) no CPU: nothing animates, polls stay rare."""
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        await run_scenario(pilot, screen, "setup", [])
+        await pilot.pause(0.5)  # the last refreshes of the run pass
+        before = time.process_time()
+        await asyncio.sleep(2.0)
+        used = time.process_time() - before
+    assert used < 0.06, f"{used:.3f} CPU-seconds in 2 s of idling"
+
+
+@pytest.mark.parametrize("size", [(120, 40), (80, 24)], ids=["120x40", "80x24"])
+async def test_each_progress_counter_stays_on_its_title_line(
+        make: AppFactory, size: tuple[int, int]) -> None:
+    app = make()
+    async with app.run_test(size=size) as pilot:
+        screen = await start(pilot)
+        lines = screen_text(app).splitlines()
+        for scenario in screen.scenarios:
+            start_of_title = " ".join(scenario.title.split()[:2])
+            row = next(line for line in lines if f"  {start_of_title} " in line.split("││")[0])
+            assert f"0/{len(scenario.steps)}" in row, row
+
+
+async def test_enter_moves_on_wherever_the_focus_is(make: AppFactory) -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        await run_scenario(pilot, screen, "setup", [])
+        screen.query_one(ResponsePane).focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert screen.selected.id == "inline"
+        await pilot.press("enter")  # inline is not finished: Enter does nothing more
+        await pilot.pause()
+        assert screen.selected.id == "inline"

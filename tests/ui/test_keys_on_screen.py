@@ -19,7 +19,7 @@ from sandbox.screens.provider import ProviderScreen
 from sandbox.screens.walkthrough import WalkthroughScreen
 from sandbox.settings import Settings
 from sandbox.sim.runtime import SimRuntime
-from tests.ui.conftest import notices, screen_text, settle
+from tests.ui.conftest import notices, record_notifications, screen_text, settle
 
 CORE = "canary-7f3a9c1e55d24b"
 ODD_KEY = f"*sk-{CORE}'\"$(id)`id`\\"  # YAML quotes it and doubles the ', JSON escapes " and \
@@ -32,8 +32,10 @@ def app_with(token: str, provider: str = "mock") -> SandboxApp:
         return SimRuntime(DEFAULT_PROFILE, chosen.port, chosen.provider, [chosen.token],
                           token_delay=0.0)
 
-    return make_app(settings, load_catalog, runtime_factory,
-                    lambda requested: ("sim", "Docker is not reachable (test)"))
+    app = make_app(settings, load_catalog, runtime_factory,
+                   lambda requested: ("sim", "Docker is not reachable (test)"))
+    record_notifications(app)
+    return app
 
 
 async def test_the_step_pane_masks_a_key_that_yaml_would_quote() -> None:
@@ -41,6 +43,8 @@ async def test_the_step_pane_masks_a_key_that_yaml_would_quote() -> None:
     async with app.run_test(size=(120, 60)) as pilot:
         await settle(pilot)
         await pilot.press("enter")
+        await settle(pilot)
+        await pilot.press("g")  # setup first: the inline scenario needs its Gateway
         await settle(pilot)
         await pilot.press("down", "n")  # inline: past the explanation, at the Backend
         await settle(pilot)

@@ -1,0 +1,111 @@
+"""Drive a command in a fresh tmux pane and read its screen, as a person at a terminal would.
+
+The benchmarks measure from outside the process: interpreter start, imports, the CLI and the
+first frame all count, and the screen is read with ``tmux capture-pane``.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+POLL = 0.005  # seconds between screen reads while timing a paint
+# A tmux server of our own, so other tmux users on the machine neither see nor disturb ours.
+SOCKET = f"agw-bench-{uuid.uuid4().hex[:6]}"
+
+
+def tmux(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True,
+                          check=check)
+
+
+class Server:
+    """Keeps our tmux server up between launches (it exits with its last session)."""
+
+    def __enter__(self) -> Server:
+        if shutil.which("tmux") is None:
+            raise SystemExit("tmux is needed: apt-get install -y tmux")
+        tmux("new-session", "-d", "-s", "keeper", "sleep 3600")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        tmux("kill-server", check=False)
+
+
+class Pane:
+    """One tmux session running one command; the pane's process is the command itself."""
+
+    def __init__(self, command: list[str], width: int = 120, height: int = 40,
+                 keep_open: bool = False) -> None:
+        self.name = "bench-" + uuid.uuid4().hex[:8]
+        line = " ".join(map(shlex.quote, command))
+        # keep_open leaves the last screen readable if the command dies; exec makes the pane's
+        # pid the command's own, for reading its CPU ticks.
+        shell = f"{line}; sleep 30" if keep_open else f"exec {line}"
+        tmux("new-session", "-d", "-s", self.name, "-x", str(width), "-y", str(height), shell)
+
+    def screen(self) -> str:
+        return tmux("capture-pane", "-t", self.name, "-p", check=False).stdout
+
+    def pid(self) -> int:
+        return int(tmux("display", "-p", "-t", self.name, "#{pane_pid}").stdout.strip())
+
+    def keys(self, *keys: str) -> None:
+        tmux("send-keys", "-t", self.name, *keys)
+
+    def wait_for(self, text: str, timeout: float = 20.0) -> float:
+        """Seconds until ``text`` is on the screen; raises when it never shows."""
+        start = time.perf_counter()
+        while time.perf_counter() - start < timeout:
+            if text in self.screen():
+                return time.perf_counter() - start
+            time.sleep(POLL)
+        raise RuntimeError(f"{text!r} never appeared; the screen was:\n{self.screen()}")
+
+    def close(self) -> None:
+        tmux("kill-session", "-t", self.name, check=False)
+
+    def __enter__(self) -> Pane:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def paint_time(text: str, command: list[str]) -> float:
+    """Seconds from launching ``command`` until ``text`` is on its screen (20 s limit)."""
+    start = time.perf_counter()
+    with Pane(command, keep_open=True) as pane:
+        pane.wait_for(text)
+        return time.perf_counter() - start
+
+
+def cpu_ticks(pid: int) -> int:
+    """User plus system CPU ticks used so far (100 ticks = 1 CPU-second on Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return int(fields[11]) + int(fields[12])  # utime, stime: fields 14 and 15 of the line
+
+
+def idle_ticks(pid: int, seconds: float) -> int:
+    before = cpu_ticks(pid)
+    time.sleep(seconds)
+    return cpu_ticks(pid) - before
+
+
+HELLO_APP = '''
+from textual.app import App
+from textual.widgets import Static
+
+
+class Hello(App[None]):
+    def compose(self):
+        yield Static("Hello from a bare Textual app")
+
+
+Hello().run()
+'''
+HELLO_TEXT = "Hello from a bare Textual app"
