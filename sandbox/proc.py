@@ -59,3 +59,18 @@ async def run(argv: Sequence[str], *, timeout: float = 60.0, check: bool = True,
     if check and result.returncode != 0:
         raise CommandFailed(argv, result.returncode, result.stderr or result.stdout)
     return result
+
+
+async def start_piped(argv: Sequence[str], env: Mapping[str, str]) -> asyncio.subprocess.Process:
+    """Start ``argv`` with piped standard streams, in a session (process group) of its own.
+
+    Its own group lets the caller stop it together with everything it started, and keeps a
+    Ctrl+C meant for the caller away from it. ``env`` is the child's whole environment.
+    """
+    try:
+        return await asyncio.create_subprocess_exec(
+            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env=dict(env), start_new_session=True)
+    except FileNotFoundError as exc:
+        raise RuntimeUnavailable(f"`{argv[0]}` is not installed (not found on PATH)",
+                                 INSTALL_HINTS.get(argv[0], f"install {argv[0]}")) from exc
