@@ -308,6 +308,9 @@ class WalkthroughScreen(Screen[None]):
         self.notify(f"{scenario.title}: resources deleted, back to step 1.")
 
     def action_reveal(self) -> None:
+        if self.app.is_web:  # `serve`: whoever reaches the page must not read the key
+            self.notify("Keys stay masked in a browser session.", title="Keys masked")
+            return
         self.revealed = not self.revealed
         self._refresh()
         if self.revealed:

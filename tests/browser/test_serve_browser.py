@@ -23,7 +23,8 @@ import pytest
 
 from sandbox.masking import mask_key
 
-CHROMIUM = os.environ.get("AGW_SANDBOX_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM = (os.environ.get("AGW_SANDBOX_CHROMIUM") or shutil.which("chromium")
+            or "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 CANARY = "sk-test-canary-Pq7Wm2Xz9Lk4Vb8Nc3Jh6Tf1"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -147,8 +148,11 @@ def test_a_presenter_serves_the_app_and_an_attendee_runs_it_in_chromium(
         press_until(page, "n", f"Step {step} of 4")
     press_until(page, "n", "4 of 4 steps")
     press_until(page, "ArrowDown", "Key inline in the Backend")
-    text = ""
-    for step in range(2, 8):
+    text = press_until(page, "n", "Step 2 of 7")
+    assert f"inline: {mask_key(CANARY)}" in text  # the Backend's manifest, key masked
+    text = press_until(page, "v", "Keys stay masked in a browser session")
+    assert CANARY not in text  # Reveal is for a presenter's own terminal, not a served page
+    for step in range(3, 8):
         text = press_until(page, "n", f"Step {step} of 7")
     text = press_until(page, "n", "7 of 7 steps")
 
