@@ -25,6 +25,7 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
 from sandbox import proc, stdio
+from sandbox.catalog import load_catalog
 from sandbox.errors import PortInUse, SandboxError
 from sandbox.settings import Settings
 
@@ -71,7 +72,7 @@ def child_argv(settings: Settings, gateway_port: int) -> list[str]:
             "--provider", settings.provider, "--port", str(gateway_port),
             "--cluster-name", settings.cluster_name]
     for directory in settings.scenario_dirs:
-        argv += ["--scenarios", str(directory)]
+        argv += ["--scenarios", str(directory.resolve())]
     if settings.context:
         argv += ["--context", settings.context]
     if settings.install_kgateway:
@@ -106,6 +107,12 @@ class AppProcess(AppService):
         # Keep reading after the tab closed: an app blocked writing to us could not quit.
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self.remote_write_bytes(payload)
+
+    async def run(self) -> None:
+        await super().run()
+        # The app has gone (quit, failed to start, killed): the page says "Session ended".
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.remote_close()
 
     async def on_meta(self, data: bytes) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
@@ -218,6 +225,7 @@ def _size(request: web.Request, name: str, default: int) -> int:
 def serve(settings: Settings, options: ServeOptions) -> int:
     """Serve until Ctrl+C, SIGTERM or SIGHUP; then stop every app and free the port."""
     warning = check_host(options)
+    load_catalog(settings.scenario_dirs)  # a broken scenario file is reported here, not per tab
     if warning:
         stdio.say(f"agw-sandbox: {warning}")
     server = SandboxServer(settings, options)
@@ -255,10 +263,20 @@ async def _serve(server: SandboxServer, options: ServeOptions, stop: _StopEvent)
             raise PortInUse(f"cannot listen on {options.host}:{options.port}: "
                             f"{exc.strerror or exc}",
                             "pick another port with --port, or stop what holds this one") from exc
-        host = f"[{options.host}]" if ":" in options.host else options.host
-        print(f"agw-sandbox: serving the app on http://{host}:{options.port}/ "
-              "(one app per browser tab; Ctrl+C stops them all)", flush=True)
+        print(f"agw-sandbox: serving the app on {_page_address(runner, options)} (one app per "
+              "browser tab; Ctrl+C stops them all)", flush=True)
         await stop.wait()
     finally:
         await server.stop_sessions()
         await runner.cleanup()
+
+
+def _page_address(runner: web.AppRunner, options: ServeOptions) -> str:
+    """The address to open; with --port 0, the port the system picked."""
+    port = options.port
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            port = int(address[1])
+    if options.host in ("0.0.0.0", "::"):
+        return f"every address of this machine, port {port} (here: http://127.0.0.1:{port}/)"
+    return f"http://{f'[{options.host}]' if ':' in options.host else options.host}:{port}/"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -19,8 +20,9 @@ from typing import Any
 
 import aiohttp
 import pytest
+from textual_serve.download_manager import DownloadManager
 
-from sandbox.serve import child_argv, child_environment
+from sandbox.serve import AppProcess, child_argv, child_environment
 from sandbox.settings import Settings
 from tests.conftest import TOKEN
 from tests.helpers import run_cli
@@ -108,7 +110,7 @@ def test_the_key_is_in_the_apps_environment_not_its_command_line() -> None:
     argv = child_argv(settings, 0)
     env = child_environment(settings, {"AGW_SANDBOX_TOKEN": "sk-test-old", "HOME": "/h"})
     assert TOKEN not in " ".join(argv) and "--token" not in argv
-    assert argv[-2:] == ["--scenarios", "extra"]
+    assert argv[-2:] == ["--scenarios", str(Path("extra").resolve())]
     assert env["AGW_SANDBOX_TOKEN"] == TOKEN and env["HOME"] == "/h"
 
 
@@ -259,3 +261,63 @@ def test_a_taken_port_is_reported(cli_env: dict[str, str]) -> None:
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "--port" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_port_0_serves_on_a_free_port_and_says_which(cli_env: dict[str, str]) -> None:
+    process = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--port", "0"],
+                               env=cli_env, text=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match and int(match[1]) != 0, line
+        with socket.create_connection(("127.0.0.1", int(match[1])), timeout=5) as page:
+            page.sendall(b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+            assert page.recv(100).split(b"\r\n")[0].endswith(b" 200 OK")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)
+
+
+def test_a_broken_scenario_directory_is_reported_before_serving(cli_env: dict[str, str],
+                                                                 tmp_path: Path) -> None:
+    result = run_cli("serve", "--port", "0", "--scenarios", str(tmp_path / "missing"),
+                     env=cli_env)
+    assert result.returncode == 2
+    assert "not a directory of scenario files" in result.stderr
+    assert "serving" not in result.stdout
+
+
+async def test_an_app_that_dies_ends_its_tabs_session(
+        serve: tuple[subprocess.Popen[str], int]) -> None:
+    process, port = serve
+    async with aiohttp.ClientSession() as session:
+        websocket = await open_tab(session, port)
+        os.kill(await the_app(process.pid), signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not websocket.closed and time.monotonic() < deadline:
+            await websocket.receive(timeout=deadline - time.monotonic())
+        assert websocket.closed  # the page shows "Session ended" instead of a frozen screen
+    await eventually(lambda: children(process.pid) == [], 5, "the dead app to be reaped")
+    assert process.poll() is None
+
+
+async def test_an_app_still_drawing_after_its_tab_closed_is_read_to_the_end() -> None:
+    """Its output must be drained: an app blocked on a full pipe could not quit."""
+
+    async def tab_gone(data: bytes | str) -> None:
+        raise ConnectionResetError("Cannot write to closing transport")
+
+    async def close() -> None:
+        pass
+
+    frame = b"D" + (60_000).to_bytes(4, "big") + b"x" * 60_000
+    script = ("import sys; out = sys.stdout.buffer; out.write(b'__GANGLION__\\n'); "
+              f"[out.write({frame!r}) for _ in range(40)]; out.flush()")
+    app = AppProcess([sys.executable, "-c", script], dict(os.environ), write_bytes=tab_gone,
+                     write_str=tab_gone, close=close, download_manager=DownloadManager())
+    await app.start(80, 24)
+    assert app._process is not None
+    assert await asyncio.wait_for(app._process.wait(), 10) == 0  # 2.4 MB written, none blocked
+    await app.stop()
