@@ -171,6 +171,10 @@ class SandboxServer(Server):
     async def on_startup(self, app: web.Application) -> None:
         """Say where to point the browser (textual-serve would print the command line)."""
 
+    async def on_shutdown(self, app: web.Application) -> None:
+        """No new tab by now (the port is closed): stop every app before the handlers end."""
+        await self.stop_sessions()
+
     async def handle_index(self, request: web.Request) -> Any:
         if not self._allowed_host(request):
             raise web.HTTPForbidden(text="this address is not served here\n")
@@ -181,7 +185,8 @@ class SandboxServer(Server):
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
         if not self._allowed_host(request) or not _same_origin(request):
             raise web.HTTPForbidden(text="the sandbox is driven from its own page only\n")
-        websocket = web.WebSocketResponse(heartbeat=15)
+        # heartbeat: a tab that vanished without closing (a laptop lid) ends within ~30 s.
+        websocket = web.WebSocketResponse(heartbeat=15, timeout=TERM_GRACE)
         await websocket.prepare(request)
         session = AppProcess(self.argv, self.env, write_bytes=websocket.send_bytes,
                              write_str=websocket.send_str, close=websocket.close,
@@ -238,18 +243,21 @@ def serve(settings: Settings, options: ServeOptions) -> int:
 
 
 class _StopEvent:
-    """An asyncio.Event made before its loop exists, set from a signal handler."""
+    """A stop request from a signal handler, kept if it comes before the loop waits for it."""
 
     def __init__(self) -> None:
+        self.requested = False
         self.event: asyncio.Event | None = None
 
     def set(self, code: int) -> None:
+        self.requested = True
         if self.event is not None:
             self.event.set()
 
     async def wait(self) -> None:
         self.event = asyncio.Event()
-        await self.event.wait()
+        if not self.requested:
+            await self.event.wait()
 
 
 async def _serve(server: SandboxServer, options: ServeOptions, stop: _StopEvent) -> None:
@@ -267,7 +275,6 @@ async def _serve(server: SandboxServer, options: ServeOptions, stop: _StopEvent)
               "browser tab; Ctrl+C stops them all)", flush=True)
         await stop.wait()
     finally:
-        await server.stop_sessions()
         await runner.cleanup()
 
 
