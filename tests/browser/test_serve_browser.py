@@ -160,11 +160,18 @@ def test_a_presenter_serves_the_app_and_an_attendee_runs_it_in_chromium(
     page.screenshot(path=str(ARTIFACTS / "serve-inline.png"))
     assert re.search(r"\b200 OK\b", text), text
     assert mask_key(CANARY) in text, text
-    for where in (text, page.content(), page.inner_text("body")):
+    served_html = page.request.get(f"http://127.0.0.1:{port}/").text()
+    for where in (text, page.content(), page.inner_text("body"), served_html):
         assert CANARY not in where
 
     (app,) = children(serve.pid)
     assert CANARY not in Path(f"/proc/{app}/cmdline").read_text()
+    gateway = re.search(r"gateway \S+ healthy http://127\.0\.0\.1:(\d+)", text)
+    assert gateway and listening(int(gateway[1])), text
     page.close()
     wait_until(lambda: not alive(app), 10, "the app process to end after the tab closed")
     assert serve.poll() is None and children(serve.pid) == []
+    assert not listening(int(gateway[1]))  # the app's gateway went with it
+    serve.send_signal(signal.SIGTERM)
+    serve.wait(timeout=15)
+    assert not listening(port)
