@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 from textual_serve.download_manager import DownloadManager
 
-from sandbox.serve import AppProcess, child_argv, child_environment
+from sandbox.serve import AppProcess, child_argv, child_environment, is_loopback
 from sandbox.settings import Settings
 from tests.conftest import TOKEN
 from tests.helpers import run_cli
@@ -196,7 +196,8 @@ async def test_closing_the_tab_ends_its_app(serve: tuple[subprocess.Popen[str], 
     assert process.poll() is None and group_members(app) == []
 
 
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130),
+                                              (signal.SIGHUP, 129)])
 async def test_stopping_serve_ends_every_app_and_frees_the_port(
         serve: tuple[subprocess.Popen[str], int], signum: int, code: int) -> None:
     process, port = serve
@@ -227,6 +228,14 @@ async def test_a_page_from_elsewhere_cannot_drive_the_sandbox(
                                headers={"Host": f"rebound.example:{port}"}) as response:
             assert response.status == 403
     assert children(process.pid) == []
+
+
+@pytest.mark.parametrize(("host", "loopback"), [
+    ("127.0.0.1", True), ("127.0.0.2", True), ("::1", True), ("[::1]", True), ("localhost", True),
+    ("LOCALHOST", True), ("0.0.0.0", False), ("::", False), ("192.168.1.10", False),
+    ("localhost.attacker.example", False), ("", False)])
+def test_only_loopback_addresses_count_as_this_machine(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
 
 
 def test_a_non_loopback_address_needs_public(cli_env: dict[str, str]) -> None:
