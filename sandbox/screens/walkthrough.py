@@ -278,6 +278,9 @@ class WalkthroughScreen(ExperimentActions):
         self.notify(f"{scenario.title}: resources deleted, back to step 1.")
 
     def action_reveal(self) -> None:
+        if self.app.is_web:  # `serve`: whoever reaches the page must not read the key
+            self.notify("Keys stay masked in a browser session.", title="Keys masked")
+            return
         self.presenter.revealed = not self.presenter.revealed
         self._refresh()
         if self.presenter.revealed:
