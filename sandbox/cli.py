@@ -17,6 +17,7 @@ from sandbox.settings import PROVIDERS, RUNTIMES, Settings, choose_runtime, reso
 
 GATEWAY_PORT = 8080  # --port when not given; the mock provider's own default differs
 MOCK_PORT = 8000
+SERVE_PORT = 8000
 
 
 def port_number(text: str) -> int:
@@ -42,7 +43,8 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         help="mock (free, offline) or openai (real key, real calls)")
     parser.add_argument("--port", type=port_number, default=default(None),
                         help="local port of the gateway, 0 to 65535 (default 8080; 0 picks a "
-                             "free one with --runtime sim; mock-provider: default 8000)")
+                             "free one with --runtime sim; mock-provider and serve: their own "
+                             "port, default 8000)")
     parser.add_argument("--scenarios", type=Path, action="append", default=default([]),
                         metavar="DIR", help="an extra directory of scenario files (repeatable)")
     parser.add_argument("--token", default=default(None),
@@ -119,6 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
     mock.add_argument("--host", default="127.0.0.1")
     mock.add_argument("--accept-key", action="append", default=[], metavar="KEY",
                       help="a key to accept (default: the sandbox token)")
+
+    serve = sub.add_parser(
+        "serve", parents=[common],
+        help="serve the app to web browsers, one app per tab (workshops); --port is the page's")
+    serve.add_argument("--host", default=None,
+                       help="address to listen on (default 127.0.0.1, this machine only; another "
+                            "needs --public)")
+    serve.add_argument("--public", action="store_true",
+                       help="serve other machines too (--host defaults to 0.0.0.0): anyone who "
+                            "can reach the port drives the sandbox and its key")
+    serve.add_argument("--gateway-port", type=port_number, default=0, metavar="PORT",
+                       help="each app's local gateway port (default 0: a free one per tab)")
 
     sub.add_parser("doctor", parents=[common],
                    help="check Docker, kind, helm, kubectl and the port")
@@ -238,6 +252,13 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         return headless.scenarios(settings, args.check)
     if args.command in ("up", "forward", "down", "status"):
         return asyncio.run(headless.cluster_command(args.command, settings))
+    if args.command == "serve":
+        from sandbox import serve
+
+        host = args.host or ("0.0.0.0" if args.public else "127.0.0.1")
+        port = SERVE_PORT if args.port is None else args.port
+        return serve.serve(settings, serve.ServeOptions(host, port, args.public,
+                                                        args.gateway_port))
     if args.command == "run":
         if not args.all and not args.scenario_ids:
             parser.error("run needs scenario ids or --all")

@@ -60,6 +60,7 @@ class ProviderScreen(Screen[ProviderChoice | None]):
         self.settings = settings
         self.env = env
         self.notice: str | None = None
+        self._start_when_detected = False
         self._prefilled = key_for("openai", settings.token, env)
 
     def compose(self) -> ComposeResult:
@@ -87,7 +88,7 @@ class ProviderScreen(Screen[ProviderChoice | None]):
                                       id=profile.name.replace(".", "_"))
             yield Static(id="plan")
             with Horizontal(id="provider-buttons"):
-                yield Button("Start", id="start", variant="primary", disabled=True, compact=True)
+                yield Button("Start", id="start", variant="primary", compact=True)
                 yield Button("Quit", id="quit", compact=True)
             yield Static("[$text-muted]m mock · o OpenAI · Enter start · Esc quit · "
                          "F1 help[/]", id="provider-keys")
@@ -97,7 +98,8 @@ class ProviderScreen(Screen[ProviderChoice | None]):
 
     def on_mount(self) -> None:
         self._provider_changed()
-        self.query_one("#quit", Button).focus()
+        # Enter starts, even when pressed before the runtime is known: Start waits for it.
+        self.query_one("#start", Button).focus()
 
     def runtime_detected(self, runtime: str, notice: str | None) -> None:
         """Attributes down: the app tells the screen which runtime it found, and why."""
@@ -109,11 +111,9 @@ class ProviderScreen(Screen[ProviderChoice | None]):
         if self.notice:
             text += f"\n[$text-muted]{escape(self.notice)}[/]"
         self.query_one("#runtime-line", Static).update(text)
-        start = self.query_one("#start", Button)
-        start.disabled = False
-        if self.focused is None or self.focused.id == "quit":
-            start.focus()
         self._provider_changed()
+        if self._start_when_detected:
+            self.action_start()
 
     def action_pick(self, provider: str) -> None:
         self.query_one(f"#{provider}", RadioButton).value = True
@@ -174,8 +174,9 @@ class ProviderScreen(Screen[ProviderChoice | None]):
     @on(Button.Pressed, "#start")
     @on(Input.Submitted, "#key")
     def action_start(self) -> None:
-        if self.runtime is None:
-            self.notify("Still detecting the runtime; Start is ready in a moment.")
+        if self.runtime is None:  # pressed before detection ended: start as soon as it has
+            self._start_when_detected = True
+            self.query_one("#runtime-line", Static).update("Runtime: detecting… then starting")
             return
         key, _ = self.chosen_key()
         if not key:

@@ -296,6 +296,9 @@ class WalkthroughScreen(ExperimentActions):
             f"{', '.join(o.profile for o in others)}", diff))
 
     def action_reveal(self) -> None:
+        if self.app.is_web:  # `serve`: whoever reaches the page must not read the key
+            self.notify("Keys stay masked in a browser session.", title="Keys masked")
+            return
         self.presenter.revealed = not self.presenter.revealed
         self._refresh()
         if self.presenter.revealed:

@@ -12,16 +12,16 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
-from sandbox.app import SandboxApp
-from sandbox.catalog import Catalog
+from sandbox.app import SandboxApp, make_app
+from sandbox.catalog import Catalog, load_catalog
 from sandbox.errors import RuntimeUnavailable, SandboxError
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.runtime import Progress
+from sandbox.runtime import Progress, Runtime
 from sandbox.scenarios import ResourceRef
 from sandbox.screens.dialogs import CustomRequestForm, ErrorDialog, ManifestEditor, QuestionDialog
 from sandbox.screens.provider import ProviderScreen
 from sandbox.screens.walkthrough import WalkthroughScreen
-from sandbox.settings import DEMO_TOKEN, resolve_token
+from sandbox.settings import DEMO_TOKEN, Settings, resolve_token
 from sandbox.sim.runtime import SimRuntime
 from sandbox.widgets.exchange_panes import ResponsePane
 from sandbox.widgets.status_bar import StatusBar
@@ -490,3 +490,31 @@ async def test_enter_moves_on_wherever_the_focus_is(make: AppFactory) -> None:
         await pilot.press("enter")  # inline is not finished: Enter does nothing more
         await pilot.pause()
         assert screen.selected.id == "inline"
+
+
+async def test_enter_before_the_runtime_is_detected_starts_once_it_is() -> None:
+    """A quick Enter on the first screen must start the tour, never press Quit."""
+    import threading
+
+    detected = threading.Event()
+
+    def slow_detect(requested: str) -> tuple[str, str | None]:
+        detected.wait(10)
+        return "sim", None
+
+    def runtime_factory(chosen: Settings, name: str) -> Runtime:
+        return SimRuntime(DEFAULT_PROFILE, chosen.port, chosen.provider, [chosen.token],
+                          token_delay=0.0, preflight=False)
+
+    app = make_app(Settings(runtime="sim", provider="mock", port=0, token=TOKEN),
+                   load_catalog, runtime_factory, slow_detect)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, ProviderScreen)
+        await pilot.press("enter")  # before detection has ended
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, ProviderScreen)
+        assert "detecting… then starting" in screen_text(app)
+        detected.set()
+        await settle(pilot)
+        assert isinstance(app.screen, WalkthroughScreen)
