@@ -32,6 +32,22 @@ class Catalog:
     def ids(self) -> tuple[str, ...]:
         return tuple(s.id for s in self.scenarios)
 
+    def prerequisites(self, scenario: Scenario) -> list[Scenario]:
+        """What ``scenario`` needs, transitively, in the order to run it (itself left out)."""
+        order: list[Scenario] = []
+
+        def visit(current: Scenario, path: tuple[str, ...]) -> None:
+            for need in current.needs:
+                if need in path:  # a cycle: say nothing more of it, running once is enough
+                    continue
+                needed = self.get(need)
+                visit(needed, (*path, need))
+                if needed not in order:
+                    order.append(needed)
+
+        visit(scenario, (scenario.id,))
+        return [s for s in order if s.id != scenario.id]
+
 
 def load_catalog(extra_dirs: Sequence[Path] = (), include_builtin: bool = True) -> Catalog:
     """Load the built-in scenarios plus each extra directory; raise with every problem found."""
@@ -58,6 +74,10 @@ def load_catalog(extra_dirs: Sequence[Path] = (), include_builtin: bool = True) 
                 continue
             seen[scenario.id] = path
             scenarios.append(scenario)
+    for scenario in scenarios:
+        problems.extend(Problem(str(scenario.source), None,
+                                f"'needs' names {need!r}, which no scenario has as its id")
+                        for need in scenario.needs if need not in seen)
     if problems:
         raise ScenarioError(problems)
     return Catalog(tuple(sorted(scenarios, key=lambda s: (s.order, s.id))))

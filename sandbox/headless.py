@@ -55,8 +55,10 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
     chosen = _select(catalog, ids, everything)
     # Checked before anything runs: a typo in the path must not cost a whole walkthrough.
     target = transcript.check_writable(transcript_path) if transcript_path else None
-    if not everything and "setup" in catalog.ids and chosen and chosen[0].id != "setup":
-        chosen.insert(0, catalog.get("setup"))  # every scenario needs the Gateway first
+    if not everything:  # what they need first, as the scenarios declare it (`needs:`)
+        ids = dict.fromkeys(needed.id for scenario in chosen
+                            for needed in (*catalog.prerequisites(scenario), scenario))
+        chosen = [catalog.get(scenario_id) for scenario_id in ids]
     check_overrides(chosen, settings.overrides)
     runtime = make_runtime(settings, runtime_name, ask=ask_on_terminal)
     text = TextReport(sys.stdout, verbose) if not as_json else None

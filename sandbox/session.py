@@ -61,7 +61,6 @@ class ScenarioProgress:
 
 
 RuntimeFactory = Callable[[Settings, str], Runtime]
-SETUP = "setup"  # the scenario that creates the Gateway every other scenario attaches to
 
 
 class Session:
@@ -112,18 +111,24 @@ class Session:
         self.runtime = self._runtime_factory(self.settings, self.runtime.name)
         await self.start(progress)
 
-    async def missing_setup(self, scenario: Scenario) -> Scenario | None:
-        """The setup scenario when ``scenario`` needs its Gateway and it does not exist yet."""
-        if scenario.id == SETUP or SETUP not in self.catalog.ids:
-            return None
-        setup = self.catalog.get(SETUP)
-        if self.current_step(setup) is None:
-            return None
-        profile = self.context(scenario).profile
-        gateway = ResourceRef("Gateway", profile.gateway_name, profile.namespace)
-        if (await self.runtime.status(gateway)).exists:  # a reused cluster may have it already
-            return None
-        return setup
+    async def missing_prerequisite(self, scenario: Scenario) -> Scenario | None:
+        """The first scenario that ``scenario`` needs (its ``needs:``) and that is not there yet:
+        neither run to its end in this session nor found already applied (a reused cluster)."""
+        for needed in self.catalog.prerequisites(scenario):
+            if self.current_step(needed) is not None and not await self._applied(needed):
+                return needed
+        return None
+
+    async def _applied(self, scenario: Scenario) -> bool:
+        """Whether everything the scenario applies exists already."""
+        refs = [ResourceRef(str(doc.get("kind")), str(doc["metadata"].get("name")),
+                            str(doc["metadata"].get("namespace") or ""))
+                for step in scenario.steps if isinstance(step, ApplyStep)
+                for doc in self.documents(scenario, step)]
+        for ref in refs:
+            if not (await self.runtime.status(ref)).exists:
+                return False
+        return bool(refs)
 
     async def close(self) -> None:
         if self._client is not None:

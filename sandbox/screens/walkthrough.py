@@ -216,7 +216,7 @@ class WalkthroughScreen(ExperimentActions):
 
     @work(exclusive=True, group="step", exit_on_error=False)
     async def _run(self, scenario: Scenario, rest: bool) -> None:
-        setup = await self.session.missing_setup(scenario)
+        setup = await self.session.missing_prerequisite(scenario)
         if setup is not None and scenario.id not in self._without_setup:
             choice = await self.app.push_screen_wait(
                 QuestionDialog(*setup_question(scenario, setup)))
