@@ -37,7 +37,8 @@ from sandbox.scenarios import (
 from sandbox.settings import Settings
 from sandbox.sim import admission
 from sandbox.textfiles import MAX_FILE_BYTES
-from sandbox.transcript import Transcript, default_path
+from sandbox.transcript import Transcript
+from sandbox.transcript_file import default_path
 
 if TYPE_CHECKING:  # keeps httpx and the runner out of the app's start-up
     from sandbox.http_client import AsyncClient
