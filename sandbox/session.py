@@ -1,6 +1,8 @@
 """One interactive session: a runtime, a walkthrough and each scenario's progress.
 
 Free of any UI import: the terminal app drives it, and tests drive it the same way.
+It is a little over 300 lines because it is the app's one facade over the core: the screens call
+nothing else, so every action a screen offers has its method here.
 """
 
 from __future__ import annotations

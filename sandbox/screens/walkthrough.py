@@ -277,16 +277,6 @@ class WalkthroughScreen(ExperimentActions):
         self._refresh()
         self.notify(f"{scenario.title}: resources deleted, back to step 1.")
 
-    def action_reveal(self) -> None:
-        if self.app.is_web:  # `serve`: whoever reaches the page must not read the key
-            self.notify("Keys stay masked in a browser session.", title="Keys masked")
-            return
-        self.presenter.revealed = not self.presenter.revealed
-        self._refresh()
-        if self.presenter.revealed:
-            self.notify("Keys are visible in the manifest. Press v again to hide them.",
-                        title="Keys revealed", severity="warning")
-
     def action_zoom(self) -> None:
         """Maximize the focused pane (the response pane when nothing zoomable has focus)."""
         if self.maximized is not None:
