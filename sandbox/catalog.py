@@ -41,6 +41,22 @@ class Catalog:
         """The same scenarios, seen from another profile."""
         return _split((*self.scenarios, *self.others), profile)
 
+    def prerequisites(self, scenario: Scenario) -> list[Scenario]:
+        """What ``scenario`` needs, transitively, in the order to run it (itself left out)."""
+        order: list[Scenario] = []
+
+        def visit(current: Scenario, path: tuple[str, ...]) -> None:
+            for need in current.needs:
+                if need in path:  # a cycle: say nothing more of it, running once is enough
+                    continue
+                needed = self.get(need)
+                visit(needed, (*path, need))
+                if needed not in order:
+                    order.append(needed)
+
+        visit(scenario, (scenario.id,))
+        return [s for s in order if s.id != scenario.id]
+
     @property
     def missing(self) -> tuple[tuple[Scenario, tuple[str, ...]], ...]:
         """Scenarios with no version for this profile, each with the profiles that have one."""
@@ -87,6 +103,10 @@ def load_catalog(extra_dirs: Sequence[Path] = (), include_builtin: bool = True,
                 continue
             seen[key] = path
             scenarios.append(scenario)
+    for scenario in scenarios:  # a need is met within the scenario's own profile
+        problems.extend(Problem(str(scenario.source), None,
+                                f"'needs' names {need!r}, which no scenario has as its id")
+                        for need in scenario.needs if (scenario.profile, need) not in seen)
     if problems:
         raise ScenarioError(problems)
     return _split(scenarios, profile)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sandbox import transcript
+from sandbox import transcript, transcript_file
 from sandbox.catalog import Catalog, load_catalog
 from sandbox.console import JsonReport, TextReport
 from sandbox.documents import dump_all
@@ -62,9 +62,11 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
     catalog = load_catalog(settings.scenario_dirs, profile=settings.profile)
     chosen = _select(catalog, ids, everything)
     # Checked before anything runs: a typo in the path must not cost a whole walkthrough.
-    target = transcript.check_writable(transcript_path) if transcript_path else None
-    if not everything and "setup" in catalog.ids and chosen and chosen[0].id != "setup":
-        chosen.insert(0, catalog.get("setup"))  # every scenario needs the Gateway first
+    target = transcript_file.check_writable(transcript_path) if transcript_path else None
+    if not everything:  # what they need first, as the scenarios declare it (`needs:`)
+        wanted = dict.fromkeys(needed.id for scenario in chosen
+                               for needed in (*catalog.prerequisites(scenario), scenario))
+        chosen = [catalog.get(scenario_id) for scenario_id in wanted]
     check_overrides(chosen, settings.overrides)
     runtime = make_runtime(settings, runtime_name, ask=ask_on_terminal)
     text = TextReport(sys.stdout, verbose) if not as_json else None

@@ -9,6 +9,9 @@ It checks the ``Authorization`` header the way the real provider does (no key: 4
 form, so a learner can see where the key came from in each scenario. Accepted keys come from
 ``--accept-key`` or the ``MOCK_PROVIDER_KEYS`` environment variable (comma-separated); they are
 never printed.
+
+It is longer than our other modules (about 500 lines) because it has to be one self-contained
+file: the HTTP hardening it shares with the sim gateway lives here for the same reason.
 """
 
 from __future__ import annotations

@@ -177,12 +177,12 @@ Choices = tuple[tuple[str, str], ...]  # (id, button label), the first is the de
 
 
 def setup_question(scenario: Scenario, setup: Scenario) -> tuple[str, str, str, Choices]:
-    """Title, message, hint and choices when a scenario is started before its setup."""
-    return ("Run the setup first?",
-            f"“{scenario.title}” attaches to the Gateway that “{setup.title}” creates, and that "
-            "Gateway does not exist yet: its waits could never succeed.",
-            "Run setup first, then this scenario; or run it anyway to see what fails.",
-            (("setup", "Run setup first"), ("anyway", "Run anyway"), ("cancel", "Cancel")))
+    """Title, message, hint and choices when a scenario is started before what it needs."""
+    return (f"Run “{setup.title}” first?",
+            f"“{scenario.title}” needs what “{setup.title}” creates, and that does not exist "
+            "yet: its waits could never succeed.",
+            f"Run “{setup.title}” first, then this scenario; or run it anyway to see what fails.",
+            (("setup", f"Run {setup.id} first"), ("anyway", "Run anyway"), ("cancel", "Cancel")))
 
 
 def start_failure_choices(error: SandboxError) -> Choices:

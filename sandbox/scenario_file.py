@@ -35,7 +35,8 @@ PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 BUILTIN_VARIABLES = (
     Variable("token", "the provider API key (--token, AGW_SANDBOX_TOKEN)", secret=True),
 )
-SCENARIO_KEYS = {"id", "title", "summary", "security", "order", "profile", "variables", "steps"}
+SCENARIO_KEYS = {"id", "title", "summary", "security", "order", "profile", "needs", "variables",
+                 "steps"}
 STEP_KEYS = {"id", "title", "explain", "expect", "expect_with_mock"}
 ACTIONS = ("apply", "wait", "request", "delete", "cleanup")
 REQUEST_KEYS = {"method", "path", "headers", "body", "stream"}
@@ -194,6 +195,7 @@ def _load(reader: _Reader) -> Scenario | None:
         reader.problem(node.line_of("order"), "'order' must be a whole number")
         order = 100
     texts = {key: reader.text(node, key) for key in ("title", "summary", "security")}
+    needs = _needs(reader, node, scenario_id)
     variables = _variables(reader, node)
     steps = _steps(reader, node)
     known = {v.name for v in variables}
@@ -204,8 +206,21 @@ def _load(reader: _Reader) -> Scenario | None:
     return Scenario(
         id=scenario_id, title=texts["title"], summary=texts["summary"],
         security=texts["security"], order=order, profile=profile,
-        variables=variables, steps=steps, source=path,
+        variables=variables, steps=steps, source=path, needs=needs,
     )
+
+
+def _needs(reader: _Reader, node: LineDict, scenario_id: str) -> tuple[str, ...]:
+    """Scenario ids that must run first; whether they exist is checked once all are loaded."""
+    needs = []
+    for value in reader.listing(node, "needs"):
+        if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
+            reader.problem(node.line_of("needs"), f"'needs' lists scenario ids, not {value!r}")
+        elif value == scenario_id:
+            reader.problem(node.line_of("needs"), "a scenario cannot need itself")
+        else:
+            needs.append(value)
+    return tuple(dict.fromkeys(needs))
 
 
 def _variables(reader: _Reader, node: LineDict) -> tuple[Variable, ...]:

@@ -134,6 +134,8 @@ class Scenario:
     variables: tuple[Variable, ...]
     steps: tuple[Step, ...]
     source: Path
+    # Scenarios that must have run first (``setup`` creates the Gateway the others attach to).
+    needs: tuple[str, ...] = ()
 
     @property
     def secret_variables(self) -> tuple[str, ...]:

@@ -1,6 +1,8 @@
 """One interactive session: a runtime, a walkthrough and each scenario's progress.
 
 Free of any UI import: the terminal app drives it, and tests drive it the same way.
+It is a little over 300 lines because it is the app's one facade over the core: the screens call
+nothing else, so every action a screen offers has its method here.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ from sandbox.scenarios import (
 from sandbox.settings import Settings
 from sandbox.sim import admission
 from sandbox.textfiles import MAX_FILE_BYTES
-from sandbox.transcript import Transcript, default_path
+from sandbox.transcript import Transcript
+from sandbox.transcript_file import default_path
 
 if TYPE_CHECKING:  # keeps httpx and the runner out of the app's start-up
     from sandbox.http_client import AsyncClient
@@ -61,7 +64,6 @@ class ScenarioProgress:
 
 
 RuntimeFactory = Callable[[Settings, str], Runtime]
-SETUP = "setup"  # the scenario that creates the Gateway every other scenario attaches to
 
 
 class Session:
@@ -112,18 +114,24 @@ class Session:
         self.runtime = self._runtime_factory(self.settings, self.runtime.name)
         await self.start(progress)
 
-    async def missing_setup(self, scenario: Scenario) -> Scenario | None:
-        """The setup scenario when ``scenario`` needs its Gateway and it does not exist yet."""
-        if scenario.id == SETUP or SETUP not in self.catalog.ids:
-            return None
-        setup = self.catalog.get(SETUP)
-        if self.current_step(setup) is None:
-            return None
-        profile = self.context(scenario).profile
-        gateway = ResourceRef("Gateway", profile.gateway_name, profile.namespace)
-        if (await self.runtime.status(gateway)).exists:  # a reused cluster may have it already
-            return None
-        return setup
+    async def missing_prerequisite(self, scenario: Scenario) -> Scenario | None:
+        """The first scenario that ``scenario`` needs (its ``needs:``) and that is not there yet:
+        neither run to its end in this session nor found already applied (a reused cluster)."""
+        for needed in self.catalog.prerequisites(scenario):
+            if self.current_step(needed) is not None and not await self._applied(needed):
+                return needed
+        return None
+
+    async def _applied(self, scenario: Scenario) -> bool:
+        """Whether everything the scenario applies exists already."""
+        refs = [ResourceRef(str(doc.get("kind")), str(doc["metadata"].get("name")),
+                            str(doc["metadata"].get("namespace") or ""))
+                for step in scenario.steps if isinstance(step, ApplyStep)
+                for doc in self.documents(scenario, step)]
+        for ref in refs:
+            if not (await self.runtime.status(ref)).exists:
+                return False
+        return bool(refs)
 
     async def close(self) -> None:
         if self._client is not None:

@@ -1,25 +1,18 @@
 """A Markdown transcript of a walkthrough, built from its events: to keep or to paste into a PR.
 
-Every event's text is already masked (see :mod:`sandbox.events`); this module only decides how it
-is written. Text from scenario files, the provider or the controller is untrusted: outside code
-blocks it is escaped, so it cannot become a heading, a link or raw HTML, and each code block's
-fence is longer than any run of backticks inside it, so no content can close it early.
+Every event's text is already masked (see :mod:`sandbox.events`); this module only decides what
+is written, :mod:`sandbox.markdown` how untrusted text is made safe in Markdown, and
+:mod:`sandbox.transcript_file` how the file is written.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import re
-import secrets
-import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sandbox import __version__
-from sandbox.errors import SandboxError
 from sandbox.events import (
     CommandLogged,
     Event,
@@ -35,6 +28,8 @@ from sandbox.events import (
     StepFinished,
     StepStarted,
 )
+from sandbox.markdown import code, escape, fenced, one_line
+from sandbox.transcript_file import write_atomically
 
 # The response headers worth keeping: who answered, what it sent, why it refused or throttled.
 HEADERS_THAT_MATTER = frozenset({"content-type", "server", "www-authenticate", "retry-after",
@@ -42,58 +37,6 @@ HEADERS_THAT_MATTER = frozenset({"content-type", "server", "www-authenticate", "
 HEADER_PREFIXES = ("x-ratelimit-",)
 BODY_LIMIT = 8000  # characters of a body kept; GitHub takes 65,536 in a pull request's text
 MARKS = {"passed": "✓", "failed": "✗", "skipped": "–"}
-
-
-# -- Markdown pieces -------------------------------------------------------------------------------
-# Control characters could rewrite a terminal that `cat`s the file; bidirectional overrides make
-# text read differently from what it is (GitHub warns about them). Both are written as escapes.
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-_ACTIVE = re.compile(r"([\\`*_\[\]<>#|~&$])")  # $: GitHub renders $…$ as maths
-_LINE_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
-
-
-def clean(text: str) -> str:
-    """``text`` with invisible and control characters (not tabs or line breaks) made visible."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
-
-
-def escape(text: str) -> str:
-    """Untrusted text as a Markdown paragraph that renders exactly as written, line by line."""
-    lines = []
-    for line in clean(text).split("\n"):
-        line = _ACTIVE.sub(r"\\\1", line.strip())
-        # What starts a line could start a list, a heading underline or a rule: escape it too.
-        lines.append(_LINE_START.sub(lambda m: m.group(0) + "\\" if m.group(0).isdigit()
-                                     else "\\" + m.group(0), line))
-    paragraphs = re.split(r"\n{2,}", "\n".join(lines).strip("\n"))
-    return "\n\n".join(p for p in paragraphs if p)
-
-
-def one_line(text: str) -> str:
-    """Untrusted text for a heading or a list item: on one line, escaped."""
-    return escape(" ".join(clean(text).split()))
-
-
-def code(text: str) -> str:
-    """An inline code span that no backtick in ``text`` can end early."""
-    text = " ".join(clean(text).split())
-    if not text:
-        return ""
-    ticks = "`" * (_longest_run(text, "`") + 1)
-    pad = " " if text.startswith(("`", " ")) or text.endswith(("`", " ")) else ""
-    return f"{ticks}{pad}{text}{pad}{ticks}"
-
-
-def fenced(text: str, info: str = "") -> str:
-    """A fenced code block whose fence is longer than any run of backticks in ``text``."""
-    body = clean(text).rstrip("\n")
-    fence = "`" * max(3, _longest_run(body, "`") + 1)
-    return f"{fence}{info}\n{body}\n{fence}"
-
-
-def _longest_run(text: str, char: str) -> int:
-    return max((len(run) for run in re.findall(f"{re.escape(char)}+", text)), default=0)
 
 
 def _limited(body: str) -> str:
@@ -354,99 +297,3 @@ def _outcome_lines(finished: StepFinished) -> list[str]:
     if finished.hint:
         lines += [f"**Hint:** {one_line(finished.hint)}", ""]
     return lines
-
-
-# -- writing the file ------------------------------------------------------------------------------
-def default_path(now: datetime | None = None) -> Path:
-    """``./agw-sandbox-transcript-<UTC time>.md``, or the cache directory if . is read-only."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    name = f"agw-sandbox-transcript-{stamp}.md"
-    try:
-        return check_writable(Path.cwd() / name)
-    except (SandboxError, OSError):
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-        folder = base / "agw-sandbox" / "transcripts"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise SandboxError(f"neither the current directory nor {folder} can be written "
-                               f"({exc.strerror or exc})",
-                               "start the sandbox in a writable directory, or point "
-                               "XDG_CACHE_HOME at one") from exc
-        return folder / name
-
-
-def check_writable(path: Path) -> Path:
-    """The file ``path`` names, once a file can be created beside it; else a clear error."""
-    try:
-        target = _resolved(Path(path).expanduser())
-        if target.is_dir():
-            raise SandboxError(f"the transcript path {str(path)!r} is a directory",
-                               f"give a file name, like {str(Path(path) / 'transcript.md')!r}")
-        if target.exists() and not target.is_file():
-            raise SandboxError(f"the transcript path {str(path)!r} is not a regular file",
-                               "give the path of a new or an existing .md file")
-        if not target.parent.is_dir():
-            problem = "is not a directory" if target.parent.exists() else "does not exist"
-            raise SandboxError(f"the transcript's directory {str(target.parent)!r} {problem}",
-                               "create the directory first, or choose another path")
-    except ValueError as exc:  # a NUL character: no file can be called that
-        raise SandboxError("the transcript path holds a NUL character",
-                           "give a path without control characters") from exc
-    except RuntimeError as exc:  # ~user for a user who does not exist
-        raise SandboxError(f"the transcript path {str(path)!r} starts with a ~ that names no "
-                           "home directory", "give the full path") from exc
-    except OSError as exc:  # too long a name, a loop of links, a directory that cannot be read
-        raise _write_error(Path(path), exc) from exc
-    _remove(_create_beside(target))  # the only sure test of permissions and read-only mounts
-    return target
-
-
-def _resolved(path: Path) -> Path:
-    """Where ``path`` leads: a link is written through, to the file it points at."""
-    try:
-        return Path(os.path.realpath(path, strict=True))
-    except (FileNotFoundError, NotADirectoryError):  # a new file: resolve what exists
-        return Path(os.path.realpath(path))
-
-
-def write_atomically(path: Path, text: str) -> Path:
-    """Write ``text`` to a new file beside ``path``, then rename it over: never a half file."""
-    target = check_writable(path)
-    temporary = _create_beside(target)
-    try:
-        with temporary.open("w", encoding="utf-8", newline="\n") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        with contextlib.suppress(FileNotFoundError):  # keep the mode of a file written over
-            temporary.chmod(stat.S_IMODE(target.stat().st_mode))
-        temporary.replace(target)
-    except OSError as exc:
-        _remove(temporary)
-        raise _write_error(target, exc) from exc
-    except BaseException:
-        _remove(temporary)
-        raise
-    return target
-
-
-def _create_beside(target: Path) -> Path:
-    """A new empty file in ``target``'s directory, created with the user's umask."""
-    temporary = target.parent / f".agw-sandbox-transcript-{secrets.token_hex(6)}.tmp"
-    try:
-        os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-    except OSError as exc:
-        raise _write_error(target, exc) from exc
-    return temporary
-
-
-def _write_error(target: Path, exc: OSError) -> SandboxError:
-    reason = exc.strerror or type(exc).__name__
-    return SandboxError(f"cannot write the transcript to {str(target)!r}: {reason}",
-                        "choose a path in a directory you can write to (and with free space)")
-
-
-def _remove(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()

@@ -2,6 +2,9 @@
 
 Only this module imports ``kubernetes``. Calls block; runtimes run them in a thread. Results are
 our own small types, never ``V1...`` objects.
+
+Over 300 lines because it is the kubernetes client's only boundary: every call that library
+makes for us (apply, get, delete and wait, ownership checks, kubeconfig errors) stays behind it.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ DEFAULT_BODY = ('{\n  "model": "",\n  "messages": [\n    {"role": "user", "conte
 
 
 class ExperimentActions(Screen[None]):
-    """Edit, custom request and copy as curl, for a screen with a session (it binds the keys).
+    """Edit, custom request, copy as curl, transcript and reveal, for a screen with a session.
 
     Also what every action needs: the runtime-started check and the report of a failed worker.
     """
@@ -41,6 +41,16 @@ class ExperimentActions(Screen[None]):
 
     def _refresh(self) -> None:
         raise NotImplementedError
+
+    def action_reveal(self) -> None:
+        if self.app.is_web:  # `serve`: whoever reaches the page must not read the key
+            self.notify("Keys stay masked in a browser session.", title="Keys masked")
+            return
+        self.presenter.revealed = not self.presenter.revealed
+        self._refresh()
+        if self.presenter.revealed:
+            self.notify("Keys are visible in the manifest. Press v again to hide them.",
+                        title="Keys revealed", severity="warning")
 
     def _ready(self) -> bool:
         if not self.session.started:

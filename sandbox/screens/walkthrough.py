@@ -218,7 +218,7 @@ class WalkthroughScreen(ExperimentActions):
 
     @work(exclusive=True, group="step", exit_on_error=False)
     async def _run(self, scenario: Scenario, rest: bool) -> None:
-        setup = await self.session.missing_setup(scenario)
+        setup = await self.session.missing_prerequisite(scenario)
         if setup is not None and scenario.id not in self._without_setup:
             choice = await self.app.push_screen_wait(
                 QuestionDialog(*setup_question(scenario, setup)))
@@ -294,16 +294,6 @@ class WalkthroughScreen(ExperimentActions):
         self.app.push_screen(DiffViewer(
             f"What changed: {scenario.id} from {scenario.profile} to "
             f"{', '.join(o.profile for o in others)}", diff))
-
-    def action_reveal(self) -> None:
-        if self.app.is_web:  # `serve`: whoever reaches the page must not read the key
-            self.notify("Keys stay masked in a browser session.", title="Keys masked")
-            return
-        self.presenter.revealed = not self.presenter.revealed
-        self._refresh()
-        if self.presenter.revealed:
-            self.notify("Keys are visible in the manifest. Press v again to hide them.",
-                        title="Keys revealed", severity="warning")
 
     def action_zoom(self) -> None:
         """Maximize the focused pane (the response pane when nothing zoomable has focus)."""

@@ -85,7 +85,7 @@ def test_an_invalid_workshop_directory_is_reported_not_skipped(
     broken.write_text(broken.read_text().replace("    wait:", "    wiat:"))
     result = run_cli("run", "--all", *SIM, "--scenarios", str(tmp_path / "w"), env=cli_env)
     assert result.returncode == 2
-    assert f"{broken}:25: unknown key 'wiat'" in result.stderr
+    assert f"{broken}:26: unknown key 'wiat'" in result.stderr
     assert "Traceback" not in result.stderr
     checked = run_cli("scenarios", "--check", str(tmp_path / "w"), env=cli_env)
     assert checked.returncode == 2 and "unknown key 'wiat'" in checked.stderr

@@ -41,16 +41,16 @@ async def test_a_taken_port_is_left_for_a_free_one_by_the_session_itself() -> No
             await session.close()
 
 
-async def test_setup_is_missing_until_its_gateway_exists() -> None:
+async def test_setup_is_missing_until_what_it_applies_exists() -> None:
     settings = Settings(runtime="sim", port=0, token=TOKEN)
     session = Session(settings, load_catalog(), sim_factory(settings, "sim"), lambda e: None)
     await session.start(lambda line: None)
     try:
         inline, setup = session.catalog.get("inline"), session.catalog.get("setup")
-        assert await session.missing_setup(inline) is setup
-        assert await session.missing_setup(setup) is None
+        assert await session.missing_prerequisite(inline) is setup
+        assert await session.missing_prerequisite(setup) is None
         await session.run_current(setup)  # the explanation
         await session.run_current(setup)  # applies the Gateway
-        assert await session.missing_setup(inline) is None
+        assert await session.missing_prerequisite(inline) is None
     finally:
         await session.close()

@@ -333,7 +333,8 @@ async def test_run_rest_before_setup_offers_the_setup_and_then_finishes(
         screen = await start(pilot)
         await pilot.press("down", "g")  # inline; the Gateway does not exist yet
         await until_dialog(pilot, QuestionDialog)
-        assert "Gateway" in screen_text(app) and "Run setup first" in screen_text(app)
+        text = screen_text(app)
+        assert "needs what “Set up the gateway” creates" in text and "Run setup first" in text
         await pilot.press("enter")  # the first choice: run setup first
         await settle(pilot)
         for scenario_id in ("setup", "inline"):

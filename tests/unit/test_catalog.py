@@ -112,3 +112,36 @@ def test_template_with_a_mismatched_auth_token_is_reported(tmp_path: Path) -> No
 
 def test_builtin_dir_is_the_repository_scenarios_in_a_checkout() -> None:
     assert (builtin_dir() / "inline.yaml").is_file()
+
+
+def test_what_a_scenario_needs_is_declared_in_its_file() -> None:
+    catalog = load_catalog()
+    for scenario_id in ("inline", "secret", "passthrough"):
+        assert catalog.get(scenario_id).needs == ("setup",)
+        assert [s.id for s in catalog.prerequisites(catalog.get(scenario_id))] == ["setup"]
+    assert catalog.prerequisites(catalog.get("setup")) == []
+
+
+def test_needs_run_in_order_transitively_and_a_cycle_does_not_loop(tmp_path: Path) -> None:
+    write(tmp_path / "manifests", "route.yaml", ROUTE)
+    write(tmp_path, "a.yaml", GOOD.replace("my-scenario", "first"))
+    write(tmp_path, "b.yaml", GOOD.replace("id: my-scenario", "id: second\nneeds: [first]"))
+    write(tmp_path, "c.yaml", GOOD.replace("id: my-scenario", "id: third\nneeds: [second, c2]"))
+    write(tmp_path, "d.yaml", GOOD.replace("id: my-scenario", "id: c2\nneeds: [third]"))
+    catalog = load_catalog([tmp_path], include_builtin=False)
+    assert [s.id for s in catalog.prerequisites(catalog.get("third"))] == ["first", "second",
+                                                                          "c2"]
+
+
+@pytest.mark.parametrize(("needs", "problem"), [
+    ("[nosuch]", "'needs' names 'nosuch', which no scenario has as its id"),
+    ("[My Setup]", "'needs' lists scenario ids, not 'My Setup'"),
+    ("[my-scenario]", "a scenario cannot need itself"),
+])
+def test_a_wrong_need_is_reported_with_its_file(tmp_path: Path, needs: str,
+                                                problem: str) -> None:
+    write(tmp_path / "manifests", "route.yaml", ROUTE)
+    path = write(tmp_path, "s.yaml", GOOD.replace("summary: s", f"needs: {needs}\nsummary: s"))
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog([tmp_path], include_builtin=False)
+    assert problem in str(caught.value) and str(path) in str(caught.value)

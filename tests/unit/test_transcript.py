@@ -29,9 +29,11 @@ from sandbox.events import (
     StepFinished,
     StepStarted,
 )
+from sandbox.markdown import code, escape, fenced
 from sandbox.runtime import Condition
 from sandbox.scenarios import ResourceRef
-from sandbox.transcript import Transcript, code, escape, fenced, write_atomically
+from sandbox.transcript import Transcript
+from sandbox.transcript_file import write_atomically
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 HOSTILE = ("*bold* _em_ `code` <script>alert(1)</script> <img src=x onerror=alert(1)> "
