@@ -37,6 +37,8 @@ ACTIONS = (
     ("Copy request as curl", "Copy the last request as a keyless curl command", "copy_curl"),
     ("Write transcript", "Save everything run so far as Markdown, keys masked", "write_transcript"),
     ("Reveal or hide keys", "Show the keys in the manifest (for presenters)", "reveal"),
+    ("What changed between profiles", "This scenario's manifests under the other API profile, "
+     "as a diff", "compare_profiles"),
     ("Reset scenario", "Delete the scenario's resources and start it again", "reset"),
 )
 
@@ -120,7 +122,7 @@ class SandboxApp(App[None]):
 
         assert self._choice is not None and self.catalog is not None and self.detected
         self.settings = replace(self.settings, provider=self._choice.provider,
-                                token=self._choice.token)
+                                token=self._choice.token, profile=self._choice.profile)
         runtime = self.runtime_factory(self.settings, self.detected)
         screen: WalkthroughScreen | None = None
 
@@ -128,8 +130,8 @@ class SandboxApp(App[None]):
             if screen is not None:
                 screen.emit(event)  # type: ignore[arg-type]
 
-        session = Session(self.settings, self.catalog, runtime, emit,
-                          runtime_factory=self.runtime_factory)
+        session = Session(self.settings, self.catalog.for_profile(self.settings.profile),
+                          runtime, emit, runtime_factory=self.runtime_factory)
         screen = WalkthroughScreen(session)
         self.push_screen(screen)
 

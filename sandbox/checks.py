@@ -63,6 +63,8 @@ def lint(doc: Mapping[str, Any]) -> list[str]:
             if isinstance(settings, Mapping) and isinstance(settings.get("authToken"), Mapping):
                 where = f"spec.ai.llm.{provider}.authToken"
                 problems += _auth_token_problems(settings["authToken"], where)
+    elif kind == "AgentgatewayBackend":
+        problems += _agentgateway_backend_problems(spec)
     elif kind == "HTTPRoute":
         for r, rule in enumerate(spec.get("rules") or []):
             for b, ref in enumerate((rule or {}).get("backendRefs") or []):
@@ -76,6 +78,28 @@ def lint(doc: Mapping[str, Any]) -> list[str]:
         if "authorization" in lowered and "Authorization" not in data:
             problems.append(f"the Secret's key is {lowered['authorization']!r} but the gateway "
                             "reads exactly 'Authorization' (case-sensitive): rename the key")
+    return problems
+
+
+AUTH_MODES = ("key", "secretRef", "passthrough")
+
+
+def _agentgateway_backend_problems(spec: Mapping[str, Any]) -> list[str]:
+    """The CEL rules of AgentgatewayBackend that the sandbox's schema checks cannot see."""
+    problems = []
+    auth = _dig(spec, "policies", "auth") or {}
+    given = [mode for mode in AUTH_MODES if mode in auth]
+    if len(given) > 1:
+        problems.append(f"spec.policies.auth sets {' and '.join(given)}: keep exactly one "
+                        "(key inline, secretRef to a Secret, or passthrough: {})")
+    secret_ref = auth.get("secretRef")
+    if "secretRef" in auth and not (isinstance(secret_ref, Mapping) and secret_ref.get("name")):
+        problems.append("spec.policies.auth.secretRef.name is not set: name the Secret that "
+                        "holds the key")
+    provider = _dig(spec, "ai", "provider") or {}
+    if ("host" in provider) != ("port" in provider):
+        problems.append("spec.ai.provider sets only one of host and port: set both together "
+                        "(or neither, for the provider's own endpoint)")
     return problems
 
 

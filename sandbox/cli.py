@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sandbox import __version__, stdio
 from sandbox.errors import SandboxError
+from sandbox.profiles import DEFAULT_PROFILE, PROFILES
 from sandbox.settings import PROVIDERS, RUNTIMES, Settings, choose_runtime, resolve_token
 
 GATEWAY_PORT = 8080  # --port when not given; the mock provider's own default differs
@@ -52,7 +53,12 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                              "history)")
     parser.add_argument("--context", default=default(None),
                         help="kubeconfig context for --runtime cluster")
-    parser.add_argument("--cluster-name", default=default("agw-sandbox"), help="kind cluster name")
+    parser.add_argument("--profile", choices=list(PROFILES), default=default(DEFAULT_PROFILE.name),
+                        help="the API the scenarios teach: kgateway-v2.1 (the default: kgateway's "
+                             "'Manage API keys' guide) or agentgateway-v1.4 (today's release)")
+    parser.add_argument("--cluster-name", default=default(None),
+                        help="kind cluster name (default: one per profile, agw-sandbox for "
+                             "kgateway-v2.1 and agw-sandbox-v1-4 for agentgateway-v1.4)")
     parser.add_argument("--install-kgateway", action="store_true", default=default(False),
                         help="with --context: install kgateway if it is missing, without asking")
     parser.add_argument("--yes", "-y", action="store_true", default=default(False),
@@ -60,10 +66,12 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                              "scripts); without it the sandbox shows the API server and asks")
     parser.add_argument("--namespace", default=default(None), metavar="NAME",
                         help="put the sandbox's resources in a namespace of "
-                             "its own instead of the guide's kgateway-system")
+                             "its own instead of the guide's (kgateway-system, or "
+                             "agentgateway-system with --profile agentgateway-v1.4)")
     parser.add_argument("--gateway", default=default(None), metavar="NAME",
                         help="name the sandbox's Gateway NAME instead of the "
-                             "guide's agentgateway")
+                             "guide's (agentgateway, or agentgateway-proxy with "
+                             "--profile agentgateway-v1.4)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     manifests = sub.add_parser(
         "manifests", parents=[common], help="print a scenario's rendered manifests")
     manifests.add_argument("scenario_id", metavar="SCENARIO")
+    manifests.add_argument("--compare", action="store_true",
+                           help="show what changes under the other API profile, as a diff of "
+                                "the documented manifests (keys masked)")
     manifests.add_argument("--show-secrets", action="store_true",
                            help="print keys unmasked (careful on a projector)")
 
@@ -155,10 +166,15 @@ def settings_from(args: argparse.Namespace) -> Settings:
         runtime=args.runtime, provider=args.provider, port=port,
         token=resolve_token(args.provider, args.token, os.environ),
         scenario_dirs=tuple(args.scenarios), context=args.context,
-        cluster_name=args.cluster_name, overrides=_overrides(getattr(args, "set", [])),
+        cluster_name=_cluster_name(args), overrides=_overrides(getattr(args, "set", [])),
         install_kgateway=args.install_kgateway, assume_yes=args.yes,
-        namespace=args.namespace, gateway=args.gateway,
+        namespace=args.namespace, gateway=args.gateway, profile=args.profile,
     )
+
+
+def _cluster_name(args: argparse.Namespace) -> str:
+    """One kind cluster per profile: their Gateway API CRDs cannot share a cluster."""
+    return str(args.cluster_name or PROFILES[args.profile].cluster_name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -224,14 +240,14 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from sandbox import headless
 
         port = GATEWAY_PORT if args.port is None else args.port
-        return asyncio.run(headless.doctor(port, args.cluster_name))
+        return asyncio.run(headless.doctor(port, _cluster_name(args)))
     settings = settings_from(args)
     if args.command is None:  # the app paints first; the CLI's modules would only delay it
         return _open_app(settings)
     from sandbox import headless
 
     if args.command == "manifests":
-        return headless.manifests(settings, args.scenario_id, args.show_secrets)
+        return headless.manifests(settings, args.scenario_id, args.show_secrets, args.compare)
     if args.command == "scenarios":
         return headless.scenarios(settings, args.check)
     if args.command in ("up", "forward", "down", "status"):

@@ -5,14 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sandbox.errors import RuntimeUnavailable
-from sandbox.profiles import DEFAULT_PROFILE, Profile
+from sandbox.profiles import Profile
 from sandbox.runtime import Runtime
 from sandbox.settings import Settings
 
 
-def make_runtime(settings: Settings, name: str, profile: Profile = DEFAULT_PROFILE,
+def make_runtime(settings: Settings, name: str, profile: Profile | None = None,
                  ask: Callable[[str], bool] | None = None) -> Runtime:
-    """``ask`` is how a cluster runtime asks before installing into a cluster you brought."""
+    """``ask`` is how a cluster runtime asks before installing into a cluster you brought.
+
+    The profile is the settings' unless one is given.
+    """
+    profile = profile or settings.api_profile
     if name == "sim":
         from sandbox.sim.runtime import SimRuntime
 

@@ -32,13 +32,21 @@ if TYPE_CHECKING:
 def _select(catalog: Catalog, ids: Sequence[str], everything: bool) -> list[Scenario]:
     if everything:
         return list(catalog.scenarios)
-    chosen = []
-    for scenario_id in ids:
-        try:
-            chosen.append(catalog.get(scenario_id))
-        except KeyError as exc:
-            raise SandboxError(str(exc.args[0]), "`agw-sandbox scenarios` lists them") from exc
-    return chosen
+    return [_scenario(catalog, scenario_id) for scenario_id in ids]
+
+
+def _scenario(catalog: Catalog, scenario_id: str) -> Scenario:
+    """The scenario by id, or a message that says whether another profile has it."""
+    try:
+        return catalog.get(scenario_id)
+    except KeyError as exc:
+        elsewhere = [p for s, profiles in catalog.missing if s.id == scenario_id for p in profiles]
+        if elsewhere:
+            raise SandboxError(
+                f"scenario {scenario_id!r} has no version for the {catalog.profile} profile "
+                f"(it is written for {', '.join(elsewhere)})",
+                f"rerun with --profile {elsewhere[0]}") from exc
+        raise SandboxError(str(exc.args[0]), "`agw-sandbox scenarios` lists them") from exc
 
 
 async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everything: bool,
@@ -51,7 +59,7 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
     if compare_sim:
         compare.check_usable(runtime_name, settings.provider)
 
-    catalog = load_catalog(settings.scenario_dirs)
+    catalog = load_catalog(settings.scenario_dirs, profile=settings.profile)
     chosen = _select(catalog, ids, everything)
     # Checked before anything runs: a typo in the path must not cost a whole walkthrough.
     target = transcript_file.check_writable(transcript_path) if transcript_path else None
@@ -62,8 +70,8 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
     check_overrides(chosen, settings.overrides)
     runtime = make_runtime(settings, runtime_name, ask=ask_on_terminal)
     text = TextReport(sys.stdout, verbose) if not as_json else None
-    report = JsonReport({"runtime": runtime.name, "label": runtime.label,
-                         "provider": settings.provider})
+    report = JsonReport({"profile": settings.profile, "runtime": runtime.name,
+                         "label": runtime.label, "provider": settings.provider})
 
     recorder = compare.Recorder()
     record = transcript.Transcript()
@@ -80,7 +88,8 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
 
     results: list[ScenarioFinished] = []
     if text is not None:
-        print(f"agw-sandbox · runtime: {runtime.label} · provider: {settings.provider}")
+        print(f"agw-sandbox · profile: {settings.profile} · runtime: {runtime.label} · "
+              f"provider: {settings.provider}")
     try:
         await runtime.up(on_progress)
         report.document["gateway_url"] = runtime.gateway_url
@@ -110,13 +119,13 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
     return 0 if results and all(r.passed for r in results) and not disagree else 1
 
 
-def manifests(settings: Settings, scenario_id: str, show_secrets: bool) -> int:
+def manifests(settings: Settings, scenario_id: str, show_secrets: bool,
+              compare: bool = False) -> int:
     """Print what each apply step would apply, as the mock provider or OpenAI needs it."""
-    catalog = load_catalog(settings.scenario_dirs)
-    try:
-        scenario = catalog.get(scenario_id)
-    except KeyError as exc:
-        raise SandboxError(str(exc.args[0]), "`agw-sandbox scenarios` lists them") from exc
+    catalog = load_catalog(settings.scenario_dirs, profile=settings.profile)
+    if compare:
+        return _compare_profiles(catalog, scenario_id, settings)
+    scenario = _scenario(catalog, scenario_id)
     from sandbox.kube.mock_deployment import in_cluster_address
 
     # Nothing runs here: render for a cluster (kind or yours), where a manifest can be applied.
@@ -135,12 +144,33 @@ def manifests(settings: Settings, scenario_id: str, show_secrets: bool) -> int:
     return 0
 
 
+def _compare_profiles(catalog: Catalog, scenario_id: str, settings: Settings) -> int:
+    """The scenario's documented manifests under every other profile, as diffs from this one."""
+    from sandbox.profile_diff import manifests_diff
+
+    mine = _scenario(catalog, scenario_id)
+    others = [s for s in catalog.others if s.id == scenario_id]
+    if not others:
+        raise SandboxError(f"scenario {scenario_id!r} has no version for any other profile",
+                           "`agw-sandbox scenarios` says which profiles each one has")
+    for other in others:
+        print(manifests_diff(mine, other, settings.token), end="")
+    return 0
+
+
 def scenarios(settings: Settings, check_dirs: Sequence[Path]) -> int:
-    catalog = load_catalog([*settings.scenario_dirs, *check_dirs])
+    from sandbox.catalog import builtin_dir
+
+    catalog = load_catalog([*settings.scenario_dirs, *check_dirs], profile=settings.profile)
+    print(f"Scenarios for the {catalog.profile} profile ({settings.api_profile.description}):")
+    builtin = builtin_dir().resolve()
     for scenario in catalog.scenarios:
-        origin = "" if scenario.source.parent.name == "scenarios" and not check_dirs else \
-            f"  ({scenario.source})"
+        origin = "" if scenario.source.resolve().is_relative_to(builtin) and not check_dirs \
+            else f"  ({scenario.source})"
         print(f"{scenario.id:<14} {scenario.title}{origin}")
+    for scenario, profiles in catalog.missing:
+        print(f"{scenario.id:<14} – no version for {catalog.profile} (written for "
+              f"{', '.join(profiles)}: --profile {profiles[0]})")
     if check_dirs:
         print(f"{len(check_dirs)} director{'y' if len(check_dirs) == 1 else 'ies'} checked: "
               "no problems")
@@ -177,8 +207,9 @@ async def cluster_command(command: str, settings: Settings) -> int:
     if name == "auto":
         name = "cluster" if settings.context else "kind"
     if name == "sim":
-        print("The simulated runtime keeps nothing running between commands: `agw-sandbox run "
-              "--runtime sim` and the app start it and stop it themselves.")
+        print(f"The simulated runtime (profile {settings.profile}) keeps nothing running "
+              "between commands: `agw-sandbox run --runtime sim` and the app start it and stop "
+              "it themselves.")
         return 0
     from sandbox.kube.runtime import KubeRuntime
 
@@ -188,7 +219,8 @@ async def cluster_command(command: str, settings: Settings) -> int:
         return await _down(runtime)
     if command == "status":
         return await _status(runtime)
-    print(f"agw-sandbox {command} · runtime: {runtime.label} · provider: {settings.provider}")
+    print(f"agw-sandbox {command} · profile: {settings.profile} · runtime: {runtime.label} · "
+          f"provider: {settings.provider}")
     try:
         await runtime.up(lambda line: print(f"  {line}", flush=True),
                          forward=command == "forward")
@@ -221,6 +253,7 @@ async def _down(runtime: KubeRuntime) -> int:
 
 
 async def _status(runtime: KubeRuntime) -> int:
+    print(f"· profile {runtime.profile.name}: {runtime.profile.description}")
     healthy = True
     for check in await runtime.health():
         healthy &= check.ok

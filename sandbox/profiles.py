@@ -2,14 +2,20 @@
 
 A profile is a parameter, not a fork: it names the versions to install, where the gateway lives,
 and where a provider's upstream host/port go in a backend manifest. Scenarios say which profile
-their manifests are written for.
+their manifests are written for. The little behaviour that differs between the controllers (how
+a backend's auth is translated, their status messages, the gateway's answer for a backend it
+does not have) is a named strategy on the profile: ``backend_api`` (sandbox/backend_api.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from sandbox.backend_api import AgentgatewayBackends, BackendApi, KgatewayBackends
 
 FIELD_MANAGER = "agw-sandbox"
+KGATEWAY_BACKENDS = KgatewayBackends()
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,21 @@ class Profile:
     backend_kind: str
     # Where an LLM provider's upstream host/port are set inside a backend manifest.
     upstream_path: tuple[str, ...]
+    backend_plural: str = "backends"
+    cluster_name: str = "agw-sandbox"  # the kind cluster: one per profile (see README)
+    gateway_class_accepted: str = "GatewayClass accepted by kgateway controller"
+    # Set beside host/port when the mock provider stands in for OpenAI.
+    upstream_extra: tuple[tuple[str, Any], ...] = ()
+    # The behaviour that differs: how the controller translates a backend, and its words.
+    backend_api: BackendApi = KGATEWAY_BACKENDS
+    title: str = "kgateway v2.1"
+    releases: tuple[str, str] = ("kgateway-crds", "kgateway")  # Helm: the CRDs, the controller
+    # Where the built-in scenarios for this profile live, under the scenarios directory.
+    scenario_dir: str = ""
+
+    @property
+    def backend_group(self) -> str:
+        return self.backend_api_version.rpartition("/")[0]
 
 
 KGATEWAY_V2_1 = Profile(
@@ -79,5 +100,46 @@ KGATEWAY_V2_1 = Profile(
     upstream_path=("spec", "ai", "llm"),
 )
 
-PROFILES = {p.name: p for p in (KGATEWAY_V2_1,)}
+AGENTGATEWAY_V1_4 = Profile(
+    name="agentgateway-v1.4",
+    description="agentgateway v1.4.x, its own API group (AgentgatewayBackend.agentgateway.dev)",
+    pins=Pins(
+        kind="v0.30.0",
+        # Inside both profiles' Kubernetes ranges (1.31-1.34 and 1.31-1.36).
+        node_image=KGATEWAY_V2_1.pins.node_image,
+        gateway_api="v1.6.0",
+        gateway_api_crds_url=(
+            "https://github.com/kubernetes-sigs/gateway-api/releases/download/"
+            "v1.6.0/standard-install.yaml"
+        ),
+        crd_chart="oci://cr.agentgateway.dev/charts/agentgateway-crds",
+        chart="oci://cr.agentgateway.dev/charts/agentgateway",
+        chart_version="v1.4.1",
+        controller_image="cr.agentgateway.dev/controller:v1.4.1",
+        proxy_image="cr.agentgateway.dev/agentgateway:v1.4.1",
+        helm_min="3.12.0",
+        helm_values=(),
+    ),
+    namespace="agentgateway-system",
+    gateway_name="agentgateway-proxy",
+    gateway_class="agentgateway",
+    gateway_port=80,
+    proxy_deployment="agentgateway-proxy",
+    controller_deployment="agentgateway",
+    controller_name="agentgateway.dev/agentgateway",
+    backend_api_version="agentgateway.dev/v1alpha1",
+    backend_kind="AgentgatewayBackend",
+    upstream_path=("spec", "ai", "provider"),
+    backend_plural="agentgatewaybackends",
+    cluster_name="agw-sandbox-v1-4",
+    gateway_class_accepted="GatewayClass accepted by agentgateway controller",
+    # With a host override the path is not rewritten unless `path` says so.
+    upstream_extra=(("path", "/v1/chat/completions"),),
+    backend_api=AgentgatewayBackends(),
+    title="agentgateway v1.4",
+    releases=("agentgateway-crds", "agentgateway"),
+    scenario_dir="agentgateway-v1.4",
+)
+
+PROFILES = {p.name: p for p in (KGATEWAY_V2_1, AGENTGATEWAY_V1_4)}
 DEFAULT_PROFILE = KGATEWAY_V2_1

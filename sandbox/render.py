@@ -103,6 +103,7 @@ def with_upstream(doc: dict[str, Any], ctx: Context) -> dict[str, Any]:
         node = node[key]
     if isinstance(node, dict):
         node["host"], node["port"] = ctx.mock_upstream
+        node.update(ctx.profile.upstream_extra)
     return doc
 
 
@@ -111,7 +112,8 @@ def upstream_note(ctx: Context) -> str | None:
         return None
     where = ".".join(ctx.profile.upstream_path)
     host, port = ctx.mock_upstream
-    return (f"Differs from the documented manifest: {where}.host/port ({host}:{port}) send the "
+    fields = "/".join(("host", "port", *(name for name, _ in ctx.profile.upstream_extra)))
+    return (f"Differs from the documented manifest: {where}.{fields} ({host}:{port}) send the "
             "gateway to the mock provider instead of api.openai.com. Everything else is as "
             "documented.")
 

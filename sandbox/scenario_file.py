@@ -58,6 +58,7 @@ class _Reader:
         self.start = len(problems)
         self.bytes_read = 0
         self.templates: dict[Path, tuple[tuple[Any, ...], int] | None] = {}
+        self.namespace = DEFAULT_PROFILE.namespace  # of a resource written Kind/name
 
     @property
     def ok(self) -> bool:
@@ -187,6 +188,8 @@ def _load(reader: _Reader) -> Scenario | None:
     if profile not in PROFILES:
         reader.problem(node.line_of("profile"),
                        f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+    else:
+        reader.namespace = PROFILES[profile].namespace
     order = node.get("order", 100)
     if not isinstance(order, int) or isinstance(order, bool):
         reader.problem(node.line_of("order"), "'order' must be a whole number")
@@ -361,7 +364,7 @@ def _ref(reader: _Reader, value: Any, namespace: str | None, line: int) -> Resou
         return None
     if len(parts) == 3:
         return ResourceRef(parts[0], parts[2], parts[1])
-    return ResourceRef(parts[0], parts[1], namespace or DEFAULT_PROFILE.namespace)
+    return ResourceRef(parts[0], parts[1], namespace or reader.namespace)
 
 
 def _wait(reader: _Reader, value: Any, line: int) -> WaitFor | None:

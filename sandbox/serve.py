@@ -70,7 +70,7 @@ def child_argv(settings: Settings, gateway_port: int) -> list[str]:
     """The app's command line: the settings, never the key."""
     argv = [sys.executable, "-m", "sandbox", "--runtime", settings.runtime,
             "--provider", settings.provider, "--port", str(gateway_port),
-            "--cluster-name", settings.cluster_name]
+            "--cluster-name", settings.cluster_name, "--profile", settings.profile]
     for directory in settings.scenario_dirs:
         argv += ["--scenarios", str(directory.resolve())]
     if settings.context:

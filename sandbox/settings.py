@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.errors import RuntimeUnavailable, SandboxError
+from sandbox.profiles import DEFAULT_PROFILE, PROFILES, Profile
 
 DEMO_TOKEN = "sk-test-agw-sandbox-demo-key-0001"
 RUNTIMES = ("auto", "kind", "cluster", "sim")
@@ -31,6 +32,11 @@ class Settings:
     assume_yes: bool = False  # agree in advance to write to the cluster you brought (--yes)
     namespace: str | None = None  # the sandbox's own namespace on a cluster you brought
     gateway: str | None = None  # ... and its own Gateway name
+    profile: str = DEFAULT_PROFILE.name  # which API (and versions) the scenarios teach
+
+    @property
+    def api_profile(self) -> Profile:
+        return PROFILES[self.profile]
 
 
 def resolve_token(provider: str, given: str | None, env: Mapping[str, str]) -> str:

@@ -47,8 +47,10 @@ def describe_key(token: str, origin: str) -> str:
     return f"your key {mask_key(token)}, {where}"
 
 
-def setup_plan(runtime: str | None, port: int, openai: bool) -> list[str]:
-    """What pressing Start will do, step by step (``runtime`` is None while still detecting)."""
+def setup_plan(runtime: str | None, port: int, openai: bool,
+               profile: str = "kgateway and agentgateway") -> list[str]:
+    """What pressing Start will do, step by step (``runtime`` is None while still detecting);
+    ``profile`` names what is installed or simulated (the API profile's title)."""
     upstream = "api.openai.com" if openai else "the mock provider on this machine"
     send = f"send requests through the gateway to {upstream}, with the key above"
     if runtime is None:
@@ -56,8 +58,8 @@ def setup_plan(runtime: str | None, port: int, openai: bool) -> list[str]:
     if runtime == "sim":
         where = f"127.0.0.1:{port}" if port else "a free local port"
         return [f"start the simulated gateway on {where}",
-                "start the simulated control plane (GatewayClass agentgateway)", send]
+                f"start the simulated {profile} control plane (GatewayClass agentgateway)", send]
     forward = f"127.0.0.1:{port}" if port else "a free local port"
-    first = ("create (or reuse) the kind cluster with kgateway and agentgateway"
-             if runtime == "kind" else "use your cluster (kgateway installed only if you agree)")
+    first = (f"create (or reuse) the kind cluster with {profile}"
+             if runtime == "kind" else f"use your cluster ({profile} installed only if you agree)")
     return [first, f"port-forward the gateway to {forward}", send]

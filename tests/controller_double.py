@@ -74,6 +74,12 @@ class ControllerDouble:
     Subclasses may override one method to write something else on purpose (the compare tests do).
     """
 
+    controller_name = CONTROLLER_NAME
+    namespace = NAMESPACE
+    controller_deployment = "kgateway"
+    backend_plural = "backends"
+    gateway_class_message = "GatewayClass accepted by kgateway controller"
+
     def __init__(self, emulator: Any, ready: bool = True, programmed: bool = True) -> None:
         self.emulator = emulator
         self.ready = ready
@@ -113,8 +119,8 @@ class ControllerDouble:
             self.emulator.objects[key] = {
                 "apiVersion": f"{GATEWAY_API}/v1", "kind": "GatewayClass",
                 "metadata": {"name": GATEWAY_CLASS, "generation": 1},
-                "spec": {"controllerName": CONTROLLER_NAME}}
-        self._deployment(NAMESPACE, "kgateway")
+                "spec": {"controllerName": self.controller_name}}
+        self._deployment(self.namespace, self.controller_deployment)
 
     def _deployment(self, namespace: str, name: str) -> None:
         key = self._key("apps", "v1", "deployments", namespace, name)
@@ -142,13 +148,13 @@ class ControllerDouble:
     def reconcile(self) -> None:
         self.install()
         for gateway_class in self._live("gatewayclasses"):
-            if gateway_class["spec"].get("controllerName") == CONTROLLER_NAME:
+            if gateway_class["spec"].get("controllerName") == self.controller_name:
                 self._write(gateway_class, {"conditions": [condition(
-                    "Accepted", True, "Accepted", "GatewayClass accepted by kgateway controller",
+                    "Accepted", True, "Accepted", self.gateway_class_message,
                     _generation(gateway_class))]})
         gateways = [g for g in self._live("gateways")
                     if g["spec"].get("gatewayClassName") == GATEWAY_CLASS]
-        for backend in self._live("backends"):
+        for backend in self._live(self.backend_plural):
             self._reconcile_backend(backend)
         attached: dict[tuple[str, str], int] = {}
         for route in self._live("httproutes"):
@@ -231,7 +237,7 @@ class ControllerDouble:
             written = {k: v for k, v in parent.items() if k != "sectionName"}
             written.update(group=GATEWAY_API, kind="Gateway", namespace=parent_ns)
             unresolved = self._unresolved(route)
-            parents.append({"parentRef": written, "controllerName": CONTROLLER_NAME,
+            parents.append({"parentRef": written, "controllerName": self.controller_name,
                             "conditions": [
                                 condition("Accepted", True, "Accepted", "", generation),
                                 condition("ResolvedRefs", unresolved is None,
@@ -240,7 +246,7 @@ class ControllerDouble:
                             ]})
             attached.append((parent_ns, str(parent.get("name"))))
         others = [p for p in (route.get("status") or {}).get("parents", [])
-                  if p.get("controllerName") != CONTROLLER_NAME]
+                  if p.get("controllerName") != self.controller_name]
         self._write(route, {"parents": others + parents})
         return attached
 
@@ -291,3 +297,67 @@ def _without_times(value: Any) -> Any:
     if isinstance(value, list):
         return [_without_times(v) for v in value]
     return value
+
+
+AGW_CONTROLLER_NAME = "agentgateway.dev/agentgateway"
+AGW_NAMESPACE = "agentgateway-system"
+AGW_API = "agentgateway.dev"
+
+
+class AgentgatewayDouble(ControllerDouble):
+    """agentgateway v1.4.1's status writes, from ``../shared/upstream/agentgateway-v1.4.md`` §5.
+
+    - GatewayClass ``agentgateway`` with controllerName ``agentgateway.dev/agentgateway``,
+      Accepted "GatewayClass accepted by agentgateway controller"
+      (``controller/pkg/reports/status.go``); the controller Deployment is ``agentgateway``.
+    - AgentgatewayBackends (``syncer/backend/backend_plugin.go TranslateAgwBackend``): Accepted
+      "Backend successfully accepted", or on a translation error ``Accepted=False``,
+      ``TranslationError``, ``failed to translate backend: <err>``, both with
+      observedGeneration. The errors: ``secret <ns>/<name> not found`` and ``secret <ns>/<name>
+      missing Authorization value`` (``kubeutils.GetSecretDataAuth``: trimmed, then a leading
+      "Bearer " removed; empty means missing).
+    - HTTPRoutes: as kgateway's agentgateway syncer, but a missing backend reads
+      ``Backend not found: <ns>/<name>`` and a backendRef ``port`` is ignored
+      (``reference_indexes.go``, ``translator/conversion.go``).
+    """
+
+    controller_name = AGW_CONTROLLER_NAME
+    namespace = AGW_NAMESPACE
+    controller_deployment = "agentgateway"
+    backend_plural = "agentgatewaybackends"
+    gateway_class_message = "GatewayClass accepted by agentgateway controller"
+
+    def _reconcile_backend(self, backend: dict[str, Any]) -> None:
+        meta = backend["metadata"]
+        auth = (((backend.get("spec") or {}).get("policies") or {}).get("auth")) or {}
+        error = None
+        if "secretRef" in auth:
+            name = str(auth["secretRef"].get("name", ""))
+            key = str(auth["secretRef"].get("key") or "Authorization")
+            found = self._find("secrets", meta["namespace"], name)
+            value = secret_data(found).get(key, "").strip()
+            if key == "Authorization":
+                value = value.removeprefix("Bearer ").strip()
+            if found is None:
+                error = f"secret {meta['namespace']}/{name} not found"
+            elif not value:
+                error = f"secret {meta['namespace']}/{name} missing {key} value"
+        if error is None:
+            written = condition("Accepted", True, "Accepted", "Backend successfully accepted",
+                                _generation(backend))
+        else:
+            written = condition("Accepted", False, "TranslationError",
+                                f"failed to translate backend: {error}", _generation(backend))
+        self._write(backend, {"conditions": [written]})
+
+    def _unresolved(self, route: dict[str, Any]) -> str | None:
+        namespace = route["metadata"]["namespace"]
+        for rule in route["spec"].get("rules", []):
+            for ref in rule.get("backendRefs", []):
+                if (ref.get("group"), ref.get("kind")) != (AGW_API, "AgentgatewayBackend"):
+                    continue
+                name = str(ref.get("name"))
+                if self._find(self.backend_plural, ref.get("namespace") or namespace,
+                              name) is None:
+                    return f"Backend not found: {namespace}/{name}"
+        return None

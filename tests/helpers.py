@@ -63,3 +63,55 @@ GATEWAY = {
         {"name": "http", "port": 8080, "protocol": "HTTP",
          "allowedRoutes": {"namespaces": {"from": "All"}}}]},
 }
+
+
+# agentgateway v1.4 shapes, as the docs' "API keys" page writes them.
+AGW_NAMESPACE = "agentgateway-system"
+
+
+def agw_backend(auth: Mapping[str, Any] | None, host: str | None = None,
+                port: int | None = None, path: str | None = "/v1/chat/completions",
+                model: str = "gpt-3.5-turbo", name: str = "openai") -> dict[str, Any]:
+    """An AgentgatewayBackend; ``auth`` is ``spec.policies.auth`` (None: no policies)."""
+    provider: dict[str, Any] = {"openai": {"model": model}}
+    if host is not None:
+        provider.update(host=host, port=port)
+        if path is not None:
+            provider["path"] = path
+    spec: dict[str, Any] = {"ai": {"provider": provider}}
+    if auth is not None:
+        spec["policies"] = {"auth": dict(auth)}
+    return {"apiVersion": "agentgateway.dev/v1alpha1", "kind": "AgentgatewayBackend",
+            "metadata": {"name": name, "namespace": AGW_NAMESPACE}, "spec": spec}
+
+
+def agw_route(backend_name: str = "openai", prefix: str = "/openai", rewrite: bool = False,
+              **ref_extra: Any) -> dict[str, Any]:
+    """The docs' HTTPRoute; ``rewrite`` adds the inline section's ReplacePrefixMatch."""
+    rule: dict[str, Any] = {
+        "matches": [{"path": {"type": "PathPrefix", "value": prefix}}],
+        "backendRefs": [{"name": backend_name, "namespace": AGW_NAMESPACE,
+                         "group": "agentgateway.dev", "kind": "AgentgatewayBackend",
+                         **ref_extra}]}
+    if rewrite:
+        rule["filters"] = [{"type": "URLRewrite", "urlRewrite": {"path": {
+            "type": "ReplacePrefixMatch", "replacePrefixMatch": "/v1/chat/completions"}}}]
+    return {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+            "metadata": {"name": "openai", "namespace": AGW_NAMESPACE},
+            "spec": {"parentRefs": [{"name": "agentgateway-proxy",
+                                     "namespace": AGW_NAMESPACE}],
+                     "rules": [rule]}}
+
+
+def agw_secret(value: str, key: str = "Authorization") -> dict[str, Any]:
+    return {**secret(value, key), "metadata": {"name": "openai-secret",
+                                               "namespace": AGW_NAMESPACE}}
+
+
+AGW_GATEWAY = {
+    "apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+    "metadata": {"name": "agentgateway-proxy", "namespace": AGW_NAMESPACE},
+    "spec": {"gatewayClassName": "agentgateway", "listeners": [
+        {"protocol": "HTTP", "port": 80, "name": "http",
+         "allowedRoutes": {"namespaces": {"from": "All"}}}]},
+}

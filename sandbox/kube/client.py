@@ -55,6 +55,7 @@ RESOURCES = {
     "HTTPRoute": Resource("gateway.networking.k8s.io", "v1", "httproutes"),
     "ReferenceGrant": Resource("gateway.networking.k8s.io", "v1beta1", "referencegrants"),
     "Backend": Resource("gateway.kgateway.dev", "v1alpha1", "backends"),
+    "AgentgatewayBackend": Resource("agentgateway.dev", "v1alpha1", "agentgatewaybackends"),
     # The Gateway API bundle also carries an admission policy guarding upgrades.
     "ValidatingAdmissionPolicy": Resource("admissionregistration.k8s.io", "v1",
                                           "validatingadmissionpolicies", namespaced=False),

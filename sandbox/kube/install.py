@@ -16,10 +16,14 @@ from sandbox.errors import RuntimeUnavailable
 from sandbox.kube import cluster
 from sandbox.kube.client import Kube
 from sandbox.proc import Echo
-from sandbox.profiles import Profile
+from sandbox.profiles import PROFILES, Profile
 
 BUNDLE_VERSION = "gateway.networking.k8s.io/bundle-version"
 Fetch = Callable[[str], Awaitable[str]]
+# Since v1.5 the Gateway API install carries the ValidatingAdmissionPolicy
+# safe-upgrades.gateway.networking.k8s.io; v1.6.0's denies every bundle-version matching
+# `v1.[0-5].\d+`, i.e. any older minor release.
+SAFE_UPGRADES_FROM = (1, 5)
 
 
 async def gateway_api_crds(kube: Kube, profile: Profile, fetch: Fetch | None,
@@ -31,7 +35,10 @@ async def gateway_api_crds(kube: Kube, profile: Profile, fetch: Fetch | None,
     found = ((crd or {}).get("metadata") or {}).get("annotations", {}).get(BUNDLE_VERSION)
     if found == wanted:
         return "already installed"
-    if found and not agrees(f"Upgrade the Gateway API CRDs from {found} to {wanted}?"):
+    if found and refused_downgrade(found, wanted):
+        raise downgrade_refused(found, profile)
+    if found and not agrees(f"Upgrade the Gateway API CRDs from {found} to {wanted}?"
+                            + _one_way(found, wanted)):
         raise RuntimeUnavailable(f"the cluster has Gateway API {found}, not {wanted}",
                                  "rerun with consent to upgrade, or use a cluster with "
                                  f"Gateway API {wanted}")
@@ -47,6 +54,36 @@ async def gateway_api_crds(kube: Kube, profile: Profile, fetch: Fetch | None,
     return f"applied {len(documents)} objects"
 
 
+def refused_downgrade(found: str, wanted: str) -> bool:
+    """Whether the installed CRDs' admission policy refuses the CRDs ``wanted``."""
+    installed = _minor(found)
+    return installed >= SAFE_UPGRADES_FROM and _minor(wanted) < installed
+
+
+def downgrade_refused(found: str, profile: Profile) -> RuntimeUnavailable:
+    """A cluster with Gateway API >= v1.5 cannot take the older CRDs this profile pins."""
+    fits = [p.name for p in PROFILES.values() if p.pins.gateway_api == found]
+    return RuntimeUnavailable(
+        f"the cluster has the Gateway API {found} CRDs, and their admission policy "
+        "(ValidatingAdmissionPolicy safe-upgrades.gateway.networking.k8s.io) refuses the older "
+        f"{profile.pins.gateway_api} CRDs that the {profile.name} profile needs",
+        "use a separate cluster for each profile (kind: the default --cluster-name is "
+        f"{profile.cluster_name} for {profile.name})"
+        + (f", or use this cluster with --profile {fits[0]}" if fits else ""))
+
+
+def _one_way(found: str, wanted: str) -> str:
+    if _minor(found) < SAFE_UPGRADES_FROM <= _minor(wanted):
+        return (f" (one way: from {wanted} on, the cluster refuses Gateway API CRDs older than "
+                "v1.5.0, so it cannot go back)")
+    return ""
+
+
+def _minor(version: str) -> tuple[int, ...]:
+    """``v1.6.0`` -> (1, 6)."""
+    return tuple(int(n) for n in version.lstrip("v").split(".")[:2] if n.isdigit())
+
+
 @dataclass(frozen=True)
 class Charts:
     """Brings the profile's two releases to the pinned version, asking before any change."""
@@ -60,8 +97,9 @@ class Charts:
     async def ensure(self) -> str:
         pins = self.profile.pins
         results = []
-        for release, chart, values in (("kgateway-crds", pins.crd_chart, ()),
-                                       ("kgateway", pins.chart, pins.helm_values)):
+        crds, controller = self.profile.releases
+        for release, chart, values in ((crds, pins.crd_chart, ()),
+                                       (controller, pins.chart, pins.helm_values)):
             found = await cluster.helm_release(release, self.profile, self.kubeconfig,
                                                self.context)
             if found is not None and found.stuck:

@@ -18,8 +18,10 @@ def in_cluster_address(namespace: str) -> tuple[str, int]:
     return f"mock-provider.{namespace}.svc.cluster.local", MOCK_PORT
 
 
-def mock_provider_manifests(token: str) -> list[dict[str, Any]]:
-    """The ConfigMap (code), Secret (accepted key), Deployment and Service of the mock."""
+def mock_provider_manifests(token: str, namespace: str = "kgateway-system"
+                            ) -> list[dict[str, Any]]:
+    """The ConfigMap (code), Secret (accepted key), Deployment and Service of the mock, in
+    ``namespace`` (the profile's, beside its gateway)."""
     from sandbox import mock_provider
 
     docs = load_all((Path(str(files("sandbox.assets"))) / "mock-provider.yaml").read_text())
@@ -28,6 +30,7 @@ def mock_provider_manifests(token: str) -> list[dict[str, Any]]:
     # code roll the pod, as Helm charts do with checksum/config.
     checksum = hashlib.sha256(b"\0".join([source.encode(), token.encode()])).hexdigest()
     for doc in docs:
+        doc["metadata"]["namespace"] = namespace
         if doc["kind"] == "ConfigMap":
             doc["data"] = {"mock_provider.py": source}
         elif doc["kind"] == "Secret":

@@ -26,7 +26,7 @@ from sandbox.kube.placement import Placement
 from sandbox.kube.portforward import PortForward
 from sandbox.kube.preflight import Check
 from sandbox.polling import Deadline, poll_async
-from sandbox.profiles import FIELD_MANAGER, Profile
+from sandbox.profiles import FIELD_MANAGER, PROFILES, Profile
 from sandbox.runtime import Applied, Progress, ResourceStatus
 from sandbox.scenarios import ResourceRef
 
@@ -83,9 +83,10 @@ class KubeRuntime:
             self._confirm_target()
         await self._phase(progress, f"Gateway API CRDs {self.profile.pins.gateway_api}",
                           self._gateway_api_crds)
-        await self._phase(progress, f"kgateway {self.profile.pins.chart_version} charts",
+        release = self.profile.releases[1]
+        await self._phase(progress, f"{release} {self.profile.pins.chart_version} charts",
                           self._kgateway_charts)
-        await self._phase(progress, "kgateway controller ready", self._controller_ready)
+        await self._phase(progress, f"{release} controller ready", self._controller_ready)
         await self._phase(progress, f"GatewayClass {self.profile.gateway_class} accepted",
                           self._gateway_class_accepted)
         if self.placement.namespace != self.profile.namespace:
@@ -175,7 +176,9 @@ class KubeRuntime:
         return self.kube
 
     async def _check_api(self) -> str:
-        return f"Kubernetes {await asyncio.to_thread(self._kube.server_version)}"
+        version = await asyncio.to_thread(self._kube.server_version)
+        await self._check_gateway_class_owner()
+        return f"Kubernetes {version}"
 
     async def _gateway_api_crds(self) -> str:
         return await gateway_api_crds(self._kube, self.profile, self.fetch, self._agrees,
@@ -195,6 +198,20 @@ class KubeRuntime:
     async def _gateway_class_accepted(self) -> str:
         ref = ResourceRef("GatewayClass", self.profile.gateway_class, "")
         return await self._wait_condition(ref, "Accepted", READY_TIMEOUT)
+
+    async def _check_gateway_class_owner(self) -> None:
+        """Both profiles' controllers claim the GatewayClass `agentgateway`: refuse to install
+        one beside the other (before anything is changed)."""
+        name = self.profile.gateway_class
+        found = await asyncio.to_thread(self._kube.get, "GatewayClass", "", name)
+        owner = ((found or {}).get("spec") or {}).get("controllerName")
+        if owner and owner != self.profile.controller_name:
+            raise RuntimeUnavailable(
+                f"GatewayClass {name} belongs to {owner}, not to "
+                f"{self.profile.controller_name} ({self.profile.name})"
+                + _owned_by_profile(owner),
+                "use a separate cluster for each profile (kind: --cluster-name), or remove the "
+                "other installation first")
 
     async def _wait_condition(self, ref: ResourceRef, ctype: str, timeout: float) -> str:
         seen: list[ResourceStatus] = []
@@ -217,7 +234,7 @@ class KubeRuntime:
         return await poll_async(true_now, Deadline(timeout, 1.0, ceiling=1.0), timed_out)
 
     async def _gateway_programmed(self) -> str:
-        manifest = builtin_dir() / "manifests" / "gateway.yaml"
+        manifest = builtin_dir() / self.profile.scenario_dir / "manifests" / "gateway.yaml"
         for doc in load_all(manifest.read_text()):
             await asyncio.to_thread(self._kube.apply, self.placement.doc(doc))
         ref = ResourceRef("Gateway", self.placement.gateway, self.placement.namespace)
@@ -229,7 +246,7 @@ class KubeRuntime:
                                        self.placement.proxy_deployment, READY_TIMEOUT)
 
     async def _mock_provider(self) -> str:
-        for doc in mock_provider_manifests(self.token):
+        for doc in mock_provider_manifests(self.token, self.profile.namespace):
             await asyncio.to_thread(self._kube.apply, self.placement.doc(doc))
         return await asyncio.to_thread(self._kube.wait_deployment, self.placement.namespace,
                                        "mock-provider", READY_TIMEOUT)
@@ -349,6 +366,11 @@ class KindRuntime(KubeRuntime):
     async def remove(self, progress: Progress) -> list[str]:
         """Delete the kind cluster `up` created; [] when there is none."""
         return await health.remove_kind_cluster(self, progress)
+
+
+def _owned_by_profile(controller: str) -> str:
+    other = next((p.name for p in PROFILES.values() if p.controller_name == controller), None)
+    return f": the {other} profile is installed on this cluster" if other else ""
 
 
 def _version(text: str) -> tuple[int, ...]:

@@ -1,4 +1,5 @@
-"""Modal dialogs: errors with what to do next, the manifest editor, the custom request form."""
+"""Modal dialogs: errors with what to do next, the manifest editor, the custom request form,
+and the profile diff viewer."""
 
 from __future__ import annotations
 
@@ -60,6 +61,32 @@ class ErrorDialog(ModalScreen[str]):
         self.dismiss(choice)
 
 
+class DiffViewer(ModalScreen[None]):
+    """What changed between two API profiles: a scenario's manifests as a unified diff."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "dismiss", "Close")]
+
+    def __init__(self, title: str, diff: str) -> None:
+        super().__init__()
+        self.title_text, self.diff = title, diff
+
+    def compose(self) -> ComposeResult:
+        from rich.syntax import Syntax
+
+        with Vertical(classes="dialog"):
+            yield Static(f"[b]{self.title_text}[/b]", classes="dialog-title")
+            with VerticalScroll(id="diff"):
+                yield Static(Syntax(self.diff, "diff", theme="ansi_dark", word_wrap=True),
+                             id="diff-text")
+            with Horizontal(classes="dialog-buttons"):
+                yield Button("Close", id="close", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    @on(Button.Pressed, "#close")
+    def _close(self) -> None:
+        self.dismiss(None)
 class QuestionDialog(ErrorDialog):
     """The same layout for a question that is not an error (a neutral border)."""
 

@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from sandbox.errors import SandboxError
+from sandbox.profiles import DEFAULT_PROFILE, PROFILES
 from sandbox.settings import Settings, check_key
 from sandbox.welcome import RUNTIME_LABELS, describe_key, key_for, key_origin, setup_plan
 
@@ -26,6 +27,7 @@ class ProviderChoice:
 
     provider: str
     token: str
+    profile: str = DEFAULT_PROFILE.name  # the API the walkthrough teaches
 
 
 class ProviderScreen(Screen[ProviderChoice | None]):
@@ -45,6 +47,11 @@ class ProviderScreen(Screen[ProviderChoice | None]):
 - **OpenAI**: real calls with your own key, taken like the CLI does: `--token`, then
   `AGW_SANDBOX_TOKEN`, then `OPENAI_API_KEY`, or typed in the masked field. It is never shown
   or written to disk.
+
+## Choose an API profile
+
+- **kgateway v2.1**: the `Backend` API of kgateway's "Manage API keys" guide.
+- **agentgateway v1.4**: today's release, with its own `AgentgatewayBackend` API.
 """
     runtime: reactive[str | None] = reactive(None, init=False)
 
@@ -73,6 +80,12 @@ class ProviderScreen(Screen[ProviderChoice | None]):
             with Vertical(id="key-row"):
                 yield Label("OpenAI API key", id="key-label")  # the input comes with OpenAI
             yield Static(id="key-source")
+            yield Label("API profile")
+            with RadioSet(id="profile", compact=True):
+                for profile in PROFILES.values():
+                    yield RadioButton(f"{profile.title} ({profile.backend_kind})",
+                                      value=profile.name == self.settings.profile,
+                                      id=profile.name.replace(".", "_"))
             yield Static(id="plan")
             with Horizontal(id="provider-buttons"):
                 yield Button("Start", id="start", variant="primary", compact=True)
@@ -114,6 +127,13 @@ class ProviderScreen(Screen[ProviderChoice | None]):
     def provider(self) -> str:
         return "openai" if self.query_one("#openai", RadioButton).value else "mock"
 
+    @property
+    def profile(self) -> str:
+        pressed = self.query_one("#profile", RadioSet).pressed_button
+        return next((name for name in PROFILES
+                     if pressed is not None and pressed.id == name.replace(".", "_")),
+                    self.settings.profile)
+
     def chosen_key(self) -> tuple[str, str]:
         """The key Start would use and where it came from."""
         if self.provider == "openai":
@@ -143,7 +163,7 @@ class ProviderScreen(Screen[ProviderChoice | None]):
         key, origin = self.chosen_key()
         described = describe_key(key, origin) if key else "your OpenAI key (none given yet)"
         self.query_one("#key-source", Static).update(f"Key: {escape(described)}")
-        steps = setup_plan(self.runtime, self.settings.port, openai)
+        steps = setup_plan(self.runtime, self.settings.port, openai, PROFILES[self.profile].title)
         self.query_one("#plan", Static).update("[b]What the setup will do[/b]\n" + "\n".join(
             f"  {n}. {s}" for n, s in enumerate(steps, start=1)))
 
@@ -171,4 +191,4 @@ class ProviderScreen(Screen[ProviderChoice | None]):
             self.notify(exc.hint, title=exc.message, severity="error")
             self._key_input().focus()
             return
-        self.dismiss(ProviderChoice(self.provider, key))
+        self.dismiss(ProviderChoice(self.provider, key, self.profile))

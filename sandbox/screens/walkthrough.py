@@ -66,6 +66,7 @@ class WalkthroughScreen(ExperimentActions):
         Binding("y", "copy_curl", "Copy curl"),
         Binding("w", "write_transcript", "Transcript", show=False),
         Binding("v", "reveal", "Reveal keys", show=False),
+        Binding("d", "compare_profiles", "What changed", show=False),
         Binding("z", "zoom", "Zoom pane", show=False),
         Binding("x", "reset", "Reset", show=False),
         Binding("g", "run_rest", "Run rest", show=False),
@@ -108,6 +109,7 @@ class WalkthroughScreen(ExperimentActions):
         bar = self.query_one(StatusBar)
         bar.runtime = self.session.runtime.label
         bar.provider = self.session.settings.provider
+        bar.profile = self.session.settings.profile
         self._refresh()
         self.query_one(ScenarioList).focus()
         self.start_runtime()
@@ -276,6 +278,22 @@ class WalkthroughScreen(ExperimentActions):
         self.presenter.forget(scenario.id)
         self._refresh()
         self.notify(f"{scenario.title}: resources deleted, back to step 1.")
+
+    def action_compare_profiles(self) -> None:
+        """The selected scenario's manifests under the other API profile, as a diff."""
+        from sandbox.profile_diff import manifests_diff
+        from sandbox.screens.dialogs import DiffViewer
+
+        scenario = self.selected
+        others = [s for s in self.session.catalog.others if s.id == scenario.id]
+        if not others:
+            self.notify(f"{scenario.title} has no version for another API profile.")
+            return
+        diff = "".join(manifests_diff(scenario, other, self.session.settings.token)
+                       for other in others)
+        self.app.push_screen(DiffViewer(
+            f"What changed: {scenario.id} from {scenario.profile} to "
+            f"{', '.join(o.profile for o in others)}", diff))
 
     def action_zoom(self) -> None:
         """Maximize the focused pane (the response pane when nothing zoomable has focus)."""

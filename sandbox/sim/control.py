@@ -1,7 +1,8 @@
 """The simulated control plane: an in-memory cluster that admits, stores and reconciles.
 
-It plays both the API server (admission with the same schema rules) and the kgateway controller
-(the status conditions it writes, and the translated configuration the gateway serves).
+It plays both the API server (admission with the same schema rules) and the profile's controller
+(kgateway v2.1 or agentgateway v1.4: the status conditions it writes, and the translated
+configuration the gateway serves), through the profile's ``backend_api`` strategy.
 """
 
 from __future__ import annotations
@@ -13,14 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.backend_api import Verdict
 from sandbox.errors import ManifestRejected
-from sandbox.profiles import Profile
+from sandbox.profiles import PROFILES, Profile
 from sandbox.sim.admission import admit
 
 Key = tuple[str, str, str]  # kind, namespace, name
-BACKEND_GROUP = "gateway.kgateway.dev"
 GATEWAY_GROUP = "gateway.networking.k8s.io"
-GATEWAY_CLASS_ACCEPTED = "GatewayClass accepted by kgateway controller"
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,8 @@ class Upstream:
     model: str | None
     host: str | None
     port: int | None
-    path: str
-    auth: str  # "set" (Inline or SecretRef resolved), "passthrough" or "none" (policy dropped)
+    path: str | None  # None: the path as the route leaves it (a host override without `path`)
+    auth: str  # "set" (a key or a resolved Secret), "passthrough" or "none" (no auth policy)
     key: str | None  # the key the gateway sets, when auth == "set"
 
 
@@ -47,6 +47,17 @@ class Route:
     method: str | None
     rewrite: str | None  # ReplaceFullPath target, if any
     upstream: Upstream | None  # None: the backend could not be resolved
+    prefix_rewrite: str | None = None  # ReplacePrefixMatch target, if any
+
+    def rewritten(self, path: str) -> str:
+        """The request path after the rule's URLRewrite, as the proxy sends it upstream."""
+        path, _, query = path.partition("?")
+        if self.rewrite is not None:
+            path = self.rewrite
+        elif self.prefix_rewrite is not None and self.match_type == "PathPrefix":
+            rest = path[len(self.value.rstrip("/")):]
+            path = self.prefix_rewrite.rstrip("/") + rest if rest else self.prefix_rewrite
+        return f"{path}?{query}" if query else path
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method != method:
@@ -69,16 +80,6 @@ def _condition(ctype: str, ok: bool, reason: str, message: str, generation: int 
     return condition
 
 
-def missing_secret_message(name: str) -> str:
-    """kgateway's words for a SecretRef to a Secret that does not exist (inner quotes as is)."""
-    return f'Backend error: "failed to find secret {name}: Secret "{name}" not found"'
-
-
-def backend_not_found_message(namespace: str, name: str) -> str:
-    """The agentgateway translator's ResolvedRefs message for a Backend it cannot find."""
-    return f"kgateway Backend not found: {namespace}/{name}"
-
-
 class SimCluster:
     """Thread-safe store of resources plus the controller's reconcile loop, run on each change."""
 
@@ -95,6 +96,7 @@ class SimCluster:
 
     # -- API server --------------------------------------------------------------------------
     def apply(self, doc: Mapping[str, Any]) -> tuple[Key, str]:
+        self._refuse_other_profiles_kinds(doc)
         doc = admit(doc, self._previous(doc), self.profile.name).object
         metadata = doc["metadata"]
         namespace = str(metadata.get("namespace") or "default")
@@ -115,6 +117,22 @@ class SimCluster:
             self._put(desired, namespace, previous=existing)
             self._reconcile()
             return key, "configured" if existing is not None else "created"
+
+    def _refuse_other_profiles_kinds(self, doc: Mapping[str, Any]) -> None:
+        """Each profile installs only its own backend CRD: another's is unknown to this cluster
+        (admission says so too; this says which profile the kind belongs to)."""
+        api_version, kind = doc.get("apiVersion"), doc.get("kind")
+        if (api_version, kind) == (self.profile.backend_api_version, self.profile.backend_kind):
+            return
+        other = next((p for p in PROFILES.values()
+                      if (p.backend_api_version, p.backend_kind) == (api_version, kind)), None)
+        if other is not None:
+            raise ManifestRejected(
+                f'no matches for kind "{kind}" in version "{api_version}"',
+                f"{kind} belongs to the {other.name} profile; this cluster runs "
+                f"{self.profile.name}, whose backend is {self.profile.backend_kind} "
+                f"({self.profile.backend_api_version}): rerun with --profile {other.name}, "
+                "or use that profile's manifests")
 
     def _previous(self, doc: Mapping[str, Any]) -> dict[str, Any] | None:
         """The stored object an apply would update, for admission's transition rules."""
@@ -158,12 +176,12 @@ class SimCluster:
     def _reconcile(self) -> None:
         gateway_class = self._objects[("GatewayClass", "", self.profile.gateway_class)]
         gateway_class["status"] = {"conditions": [_condition(
-            "Accepted", True, "Accepted", GATEWAY_CLASS_ACCEPTED,
+            "Accepted", True, "Accepted", self.profile.gateway_class_accepted,
             gateway_class["metadata"]["generation"])]}
         for (kind, _, _), obj in self._objects.items():
             if kind == "Gateway":
                 self._reconcile_gateway(obj)
-            elif kind == "Backend":
+            elif kind == self.profile.backend_kind:
                 self._reconcile_backend(obj)
         routes: list[Route] = []
         for (kind, _, _), obj in self._objects.items():
@@ -189,43 +207,49 @@ class SimCluster:
         }
 
     def _reconcile_backend(self, backend: dict[str, Any]) -> None:
-        """Accepted unless a SecretRef names a Secret that does not exist.
+        """The profile's controller verdict, written as its Accepted condition.
 
-        kgateway checks only that the Secret exists: one without ``Authorization`` leaves the
-        Backend accepted and the auth is dropped silently. The Invalid write replaces the whole
-        list and carries no observedGeneration, as upstream's does.
+        kgateway's Invalid write replaces the whole list and carries no observedGeneration, as
+        upstream's does; agentgateway's TranslationError carries it.
         """
-        missing = self._missing_secret(backend)
-        if missing is None and self._stays_stale(backend):
+        verdict = self._verdict(backend)
+        if verdict is None:
+            return
+        if verdict.accepted and self._stays_stale(backend):
             return
         generation = backend["metadata"]["generation"]
-        condition = (_condition("Accepted", True, "Accepted", "Backend accepted", generation)
-                     if missing is None else
-                     _condition("Accepted", False, "Invalid", missing_secret_message(missing),
-                                None))
-        backend["status"] = {"conditions": [condition]}
+        backend["status"] = {"conditions": [_condition(
+            "Accepted", verdict.accepted, verdict.reason, verdict.message,
+            generation if verdict.observed_generation else None)]}
 
-    def _secret_ref(self, backend: Mapping[str, Any]) -> tuple[str, dict[str, Any] | None
-                                                                 ] | None:
-        """The SecretRef's name and the Secret (None when absent); None for other kinds."""
-        token = _openai(backend).get("authToken", {})
-        if token.get("kind") != "SecretRef":
+    def _verdict(self, backend: Mapping[str, Any]) -> Verdict | None:
+        api = self.profile.backend_api
+        llm = api.read(backend)
+        if llm is None:
             return None
-        name = str((token.get("secretRef") or {}).get("name", ""))
-        return name, self._objects.get(("Secret", backend["metadata"]["namespace"], name))
+        namespace = backend["metadata"]["namespace"]
+        return api.translate(llm, namespace, lambda name: self._secret_data(namespace, name))
 
-    def _missing_secret(self, backend: Mapping[str, Any]) -> str | None:
-        ref = self._secret_ref(backend)
-        return ref[0] if ref is not None and ref[1] is None else None
+    def _secret_data(self, namespace: str, name: str) -> dict[str, str] | None:
+        secret = self._objects.get(("Secret", namespace, name))
+        if secret is None:
+            return None
+        return {key: base64.b64decode(value).decode("utf-8", "replace")
+                for key, value in (secret.get("data") or {}).items()}
 
     def _stays_stale(self, backend: Mapping[str, Any]) -> bool:
         """A Secret created with no data after being missing changes nothing kgateway compares
         (an empty map equals a missing one), so the Backend keeps its old Accepted=False."""
-        ref = self._secret_ref(backend)
-        if ref is None or ref[1] is None or (ref[1].get("data") or {}):
+        api = self.profile.backend_api
+        llm = api.read(backend)
+        if not api.stale_on_empty_secret or llm is None or llm.auth.mode != "secret":
+            return False
+        namespace = backend["metadata"]["namespace"]
+        if self._secret_data(namespace, llm.auth.secret or "") != {}:
             return False
         current = (backend.get("status") or {}).get("conditions") or []
-        return any(c.get("message") == missing_secret_message(ref[0]) for c in current)
+        missing = api.missing_secret_message(namespace, llm.auth.secret or "")
+        return any(c.get("message") == missing for c in current)
 
     def _reconcile_route(self, route: dict[str, Any]) -> list[Route]:
         namespace = route["metadata"]["namespace"]
@@ -262,53 +286,45 @@ class SimCluster:
         if target_ns != namespace:
             return "RefNotPermitted", (f"{qualified} {target_ns}/{ref.get('name')} is in another "
                                        "namespace and no ReferenceGrant allows it")
-        if (group, kind) == (BACKEND_GROUP, "Backend"):
-            # A port makes the lookup key miss even when the Backend exists.
-            if "port" not in ref and self._objects.get(
-                    ("Backend", target_ns, ref.get("name", ""))) is not None:
+        api = self.profile.backend_api
+        if (group, kind) == (api.group, api.kind):
+            # kgateway: a port makes the lookup key miss even when the Backend exists.
+            if self._objects.get((kind, target_ns, ref.get("name", ""))) is not None and (
+                    "port" not in ref or not api.port_breaks_lookup):
                 return None
-            return "BackendNotFound", backend_not_found_message(namespace, ref.get("name", ""))
+            return "BackendNotFound", api.not_found_message(namespace, ref.get("name", ""))
         return "BackendNotFound", f'{qualified} "{ref.get("name")}" not found'
 
     def _serve(self, route: Mapping[str, Any], namespace: str) -> list[Route]:
         served: list[Route] = []
         for rule in route["spec"].get("rules", []):
-            rewrite = next((f["urlRewrite"]["path"].get("replaceFullPath")
-                            for f in rule.get("filters", [])
-                            if f.get("type") == "URLRewrite" and "path" in f["urlRewrite"]), None)
+            paths = [f["urlRewrite"]["path"] for f in rule.get("filters", [])
+                     if f.get("type") == "URLRewrite" and "path" in f["urlRewrite"]]
+            rewrite = next((p.get("replaceFullPath") for p in paths), None)
+            prefix_rewrite = next((p.get("replacePrefixMatch") for p in paths
+                                   if p.get("type") == "ReplacePrefixMatch"), None)
             refs = rule.get("backendRefs", [])
             upstream = None
             if refs and self._ref_problem(refs[0], namespace) is None:
-                upstream = self._upstream(self._objects[("Backend", namespace, refs[0]["name"])])
+                upstream = self._upstream(self._objects[(self.profile.backend_kind, namespace,
+                                                         refs[0]["name"])])
             for match in rule.get("matches") or [{}]:
                 path = match.get("path") or {}
                 served.append(Route(
                     f"{namespace}/{route['metadata']['name']}", path.get("type", "PathPrefix"),
-                    path.get("value", "/"), match.get("method"), rewrite, upstream))
+                    path.get("value", "/"), match.get("method"), rewrite, upstream,
+                    prefix_rewrite))
         return served
 
     def _upstream(self, backend: Mapping[str, Any]) -> Upstream | None:
-        llm = backend["spec"].get("ai", {}).get("llm")
-        if not llm or "openai" not in llm:
+        """What the proxy gets for a backend; None when it gets nothing (not served)."""
+        llm = self.profile.backend_api.read(backend)
+        verdict = self._verdict(backend)
+        if llm is None or verdict is None or not verdict.served:
             return None
-        openai = llm["openai"]
-        token = openai.get("authToken", {})
-        auth, key = "passthrough", None
-        if token.get("kind") == "Inline":
-            auth, key = "set", token.get("inline", "")
-        elif token.get("kind") == "SecretRef":
-            secret = self._objects.get(("Secret", backend["metadata"]["namespace"],
-                                        (token.get("secretRef") or {}).get("name", "")))
-            value = _secret_value(secret, "Authorization") if secret else None
-            auth, key = ("none", None) if value is None else ("set", value)
-        if key is not None and key.lower().startswith("bearer "):
-            key = key[7:].strip()
-        if auth == "set" and token.get("kind") == "SecretRef" and not key:
-            auth, key = "none", None  # an empty value (or just "Bearer ") drops the auth too
         return Upstream(
-            f"{backend['metadata']['namespace']}/{backend['metadata']['name']}", "openai",
-            openai.get("model"), llm.get("host"), llm.get("port"),
-            (llm.get("path") or {}).get("full", "/v1/chat/completions"), auth, key)
+            f"{backend['metadata']['namespace']}/{backend['metadata']['name']}", llm.provider,
+            llm.model, llm.host, llm.port, llm.path, verdict.auth, verdict.key)
 
     def config_dump(self) -> dict[str, Any]:
         """The gateway's translated configuration, secrets shown as ``<redacted>``."""
@@ -335,22 +351,11 @@ def _status_parent_ref(parent: Mapping[str, Any], namespace: str) -> dict[str, A
     return written
 
 
-def _openai(backend: Mapping[str, Any]) -> Mapping[str, Any]:
-    llm = (backend.get("spec") or {}).get("ai", {}).get("llm") or {}
-    return llm.get("openai") or {}
-
-
 def _fold_string_data(secret: dict[str, Any]) -> None:
     """As the API server does: stringData is merged into data (base64) and not stored."""
     plain = secret.pop("stringData", None) or {}
     encoded = {k: base64.b64encode(str(v).encode()).decode() for k, v in plain.items()}
     secret["data"] = {**(secret.get("data") or {}), **encoded}
-
-
-def _secret_value(secret: Mapping[str, Any], key: str) -> str | None:
-    if key in (secret.get("data") or {}):
-        return base64.b64decode(secret["data"][key]).decode("utf-8", "replace")
-    return None
 
 
 def _content(obj: Mapping[str, Any]) -> Any:

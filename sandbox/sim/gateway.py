@@ -1,10 +1,11 @@
-"""The simulated gateway: a loopback HTTP proxy that behaves like agentgateway 0.10.x.
+"""The simulated gateway: a loopback HTTP proxy that behaves like agentgateway (each profile's).
 
 It serves what the simulated control plane translated (routes and AI upstreams) and reproduces
 the data-plane behaviour the scenarios teach: the gateway setting (and overwriting) the
 ``Authorization`` header for Inline and SecretRef, passing the client's header through for
-Passthrough, dropping the auth policy when the Secret is missing, 404 for unmatched paths, 500
-for unresolved backends, the OpenAI path and the Backend's model forced on the request.
+Passthrough, dropping the auth policy (v2.1) or the backend (v1.4) when the Secret is missing,
+404 for unmatched paths, the profile's 500 for backends it does not have, the OpenAI path and
+the Backend's model forced on the request.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 
+from sandbox.backend_api import DirectResponse, KgatewayBackends
 from sandbox.mock_provider import GuardedHandler, GuardedServer
 from sandbox.sim.control import Route, Upstream
 
@@ -31,8 +33,11 @@ class SimGateway:
 
     def __init__(self, routes: Callable[[], tuple[Route, ...]], host: str, port: int,
                  openai_address: tuple[str, int] | None = None,
-                 connect_timeout: float = CONNECT_TIMEOUT) -> None:
+                 connect_timeout: float = CONNECT_TIMEOUT,
+                 unresolved: DirectResponse = KgatewayBackends.unresolved) -> None:
         self.routes = routes
+        # The profile's answer for a route whose backend the proxy does not have.
+        self.unresolved = unresolved
         # Where traffic for api.openai.com really goes; tests point it at a loopback port.
         self.openai_address = openai_address or OPENAI_ADDRESS
         self.connect_timeout = connect_timeout
@@ -101,12 +106,17 @@ class _Handler(GuardedHandler):
             self._plain(404, "route not found")
             return
         if route.upstream is None:
-            # The controller's DirectResponse for an unresolved backend: no Content-Type at all.
-            self._plain(500, "Backend service unavailable", content_type=None)
+            # kgateway: a DirectResponse with no Content-Type at all; agentgateway: the proxy's
+            # own "service not found" for a backend it was never sent.
+            answer = self.gateway.unresolved
+            self._plain(answer.status, answer.body, content_type=answer.content_type)
             return
-        self._forward(route.upstream, body)
+        path = route.upstream.path
+        if path is None:  # a host override without `path`: as the route leaves it
+            path = route.rewritten(self.path)
+        self._forward(route.upstream, path, body)
 
-    def _forward(self, upstream: Upstream, body: bytes) -> None:
+    def _forward(self, upstream: Upstream, path: str, body: bytes) -> None:
         headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
         # Passthrough, and a dropped policy (missing Secret), leave the client's header as is.
         if upstream.auth == "set":
@@ -125,13 +135,13 @@ class _Handler(GuardedHandler):
             connection.connect()
             if connection.sock is not None:
                 connection.sock.settimeout(READ_TIMEOUT)
-            connection.request(self.command, upstream.path, body=body, headers=headers)
+            connection.request(self.command, path, body=body, headers=headers)
             response = connection.getresponse()
         except (ValueError, UnicodeError):
             # A key, path or method that HTTP cannot carry: say which part, never its value.
             connection.close()
             self._plain(500, "invalid upstream request: "
-                             f"{unsendable(self.command, upstream.path, headers)}")
+                             f"{unsendable(self.command, path, headers)}")
             return
         except (OSError, http.client.HTTPException) as exc:
             self._plain(503, f"upstream connect error: {host}:{port}: {failure_reason(exc)}")

@@ -44,7 +44,8 @@ class SimRuntime:
         if self.provider == "openai" and self._preflight:
             await self._check_openai_reachable(progress)
         gateway = SimGateway(lambda: self.cluster.routes, LOOPBACK, self.requested_port,
-                             self._openai_address)
+                             self._openai_address,
+                             unresolved=self.profile.backend_api.unresolved)
         try:
             gateway.bind()
         except OSError as exc:

@@ -19,6 +19,7 @@ class StatusBar(Horizontal):
     cluster: reactive[str] = reactive("starting")
     gateway: reactive[str] = reactive("unknown")
     provider: reactive[str] = reactive("")
+    profile: reactive[str] = reactive("")  # the API profile, e.g. agentgateway-v1.4
     busy: reactive[str] = reactive("")
 
     def __init__(self, **kwargs: str) -> None:
@@ -40,6 +41,8 @@ class StatusBar(Horizontal):
         else:
             parts = [f"runtime [b]{self.runtime}[/]", f"cluster {self.cluster}",
                      f"gateway {dot} {self.gateway}", f"provider [b]{self.provider}[/]"]
+        if self.profile:
+            parts.insert(0, f"[b]{self.profile}[/]")
         if self.busy:
             parts.insert(0, f"[b]{self.busy}[/]")
         self.query_one("#status-text", Static).update("  ·  ".join(parts))
@@ -70,4 +73,4 @@ class StatusBar(Horizontal):
         if self.is_mounted:
             self._refresh_text()
 
-    watch_cluster = watch_gateway = watch_provider = watch_runtime
+    watch_cluster = watch_gateway = watch_provider = watch_profile = watch_runtime

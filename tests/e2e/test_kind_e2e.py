@@ -15,7 +15,10 @@ from sandbox.kube.containers import probe_docker
 from tests.helpers import run_cli
 
 pytestmark = pytest.mark.e2e
-CLUSTER = "agw-sandbox-e2e"
+# One cluster per profile (their Gateway API CRDs cannot share one); the workflow's matrix
+# picks a profile with E2E_PROFILE and names the same cluster.
+CLUSTERS = {"kgateway-v2.1": "agw-sandbox-e2e", "agentgateway-v1.4": "agw-sandbox-e2e-v1-4"}
+CHOSEN = [p for p in CLUSTERS if os.environ.get("E2E_PROFILE", p) == p]
 ARTIFACTS = Path(os.environ.get("E2E_ARTIFACTS", "e2e-artifacts"))
 COLLECT = Path(__file__).resolve().parents[2] / ".ci" / "collect-cluster-state.py"
 
@@ -29,8 +32,10 @@ def env() -> dict[str, str]:
     return {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
 
 
-def test_up_all_scenarios_and_down_on_kind(env: dict[str, str]) -> None:
-    common = ("--runtime", "kind", "--cluster-name", CLUSTER, "--port", "18080")
+@pytest.mark.parametrize("profile", CHOSEN)
+def test_up_all_scenarios_and_down_on_kind(env: dict[str, str], profile: str) -> None:
+    common = ("--runtime", "kind", "--cluster-name", CLUSTERS[profile], "--port", "18080",
+              "--profile", profile)
     try:
         up = run_cli("up", *common, env=env, timeout=1200)
         assert up.returncode == 0, up.stdout + up.stderr
@@ -41,20 +46,21 @@ def test_up_all_scenarios_and_down_on_kind(env: dict[str, str]) -> None:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         (ARTIFACTS / "compare-sim.json").write_text(walk.stdout)
         report = json.loads(walk.stdout)
+        assert report["profile"] == profile
         assert [s["passed"] for s in report["scenarios"]] == [True] * 4, walk.stderr
         assert report["compare_sim"]["disagreements"] == [], report["compare_sim"]
         assert walk.returncode == 0, walk.stderr
         status = run_cli("status", *common, env=env, timeout=120)
         assert status.returncode == 0, status.stdout
     except BaseException:
-        save_cluster_state(env)
+        save_cluster_state(env, CLUSTERS[profile])
         raise
     finally:
         down = run_cli("down", *common, env=env, timeout=600)
     assert down.returncode == 0 and "Deleted." in down.stdout
 
 
-def save_cluster_state(env: dict[str, str]) -> None:
+def save_cluster_state(env: dict[str, str], cluster: str) -> None:
     """Before `down` deletes a failed cluster, keep its state beside the comparison."""
-    subprocess.run([sys.executable, str(COLLECT), "--cluster-name", CLUSTER,
+    subprocess.run([sys.executable, str(COLLECT), "--cluster-name", cluster,
                     "--out", str(ARTIFACTS / "cluster-state")], env=env, timeout=300, check=False)

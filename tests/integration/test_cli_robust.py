@@ -90,7 +90,8 @@ def test_an_ascii_only_stdout_gets_ascii_symbols(cli_env: dict[str, str]) -> Non
     result = run_cli("run", "--all", *SIM, env=env)
     no_traceback(result.stderr)
     assert result.returncode == 0, result.stderr
-    assert "agw-sandbox - runtime: simulated - provider: mock" in result.stdout
+    assert ("agw-sandbox - profile: kgateway-v2.1 - runtime: simulated - provider: mock"
+            in result.stdout)
     assert " + passthrough" in result.stdout and "4 passed, 0 failed" in result.stdout
     as_json = run_cli("run", "inline", "--json", *SIM, env=env)
     assert as_json.returncode == 0, as_json.stderr

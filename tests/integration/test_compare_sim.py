@@ -26,19 +26,19 @@ from sandbox.compare import StepRecord, diff, gateway_error
 from sandbox.events import ResponseView
 from sandbox.kube import runtime as kuberuntime
 from sandbox.mock_provider import MockProvider
-from sandbox.profiles import DEFAULT_PROFILE
+from sandbox.profiles import AGENTGATEWAY_V1_4, DEFAULT_PROFILE, Profile
 from sandbox.settings import Settings
 from sandbox.sim.control import Route, SimCluster
 from sandbox.sim.gateway import SimGateway
 from tests.conftest import TOKEN
-from tests.controller_double import ControllerDouble
+from tests.controller_double import AgentgatewayDouble, ControllerDouble
 from tests.helpers import run_cli
 from tests.kubeemu import ApplyingEmulator
 
 pytestmark = pytest.mark.kmock(cls=ApplyingEmulator)
 FAKES = Path(__file__).resolve().parents[1] / "fakes" / "bin"
 CLUSTER_DNS = "mock-provider.kgateway-system.svc.cluster.local"
-SERVED = ("Gateway", "Backend", "HTTPRoute", "Secret")
+SERVED = ("Gateway", "Backend", "AgentgatewayBackend", "HTTPRoute", "Secret")
 
 
 class WrongReasonDouble(ControllerDouble):
@@ -56,19 +56,20 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def loopback_gateway(emulator: Any) -> Iterator[str]:
+def loopback_gateway(emulator: Any, profile: Profile = DEFAULT_PROFILE) -> Iterator[str]:
     """A data plane for what the emulator holds; yields its URL."""
     mock = MockProvider([TOKEN], token_delay=0.0).start()
+    dns = f"mock-provider.{profile.namespace}.svc.cluster.local"
 
     def routes() -> tuple[Route, ...]:
-        cluster = SimCluster(DEFAULT_PROFILE)
+        cluster = SimCluster(profile)
         for obj in [o.raw for o in list(emulator.objects.values()) if not o.deleted]:
             if obj.get("kind") in SERVED and obj["metadata"].get("namespace") in \
                     cluster.namespaces:
                 cluster.apply({k: copy.deepcopy(v) for k, v in obj.items() if k != "status"})
-        return tuple(_local(route, mock.port) for route in cluster.routes)
+        return tuple(_local(route, mock.port, dns) for route in cluster.routes)
 
-    gateway = SimGateway(routes, "127.0.0.1", 0)
+    gateway = SimGateway(routes, "127.0.0.1", 0, unresolved=profile.backend_api.unresolved)
     gateway.bind()
     gateway.start()
     try:
@@ -78,9 +79,9 @@ def loopback_gateway(emulator: Any) -> Iterator[str]:
         mock.stop()
 
 
-def _local(route: Route, mock_port: int) -> Route:
+def _local(route: Route, mock_port: int, dns: str = CLUSTER_DNS) -> Route:
     """Cluster DNS for the in-cluster mock provider resolves to the local one."""
-    if route.upstream is None or route.upstream.host != CLUSTER_DNS:
+    if route.upstream is None or route.upstream.host != dns:
         return route
     return replace(route, upstream=replace(route.upstream, host="127.0.0.1", port=mock_port))
 
@@ -117,7 +118,7 @@ current-context: mine
 async def run_compared(settings: Settings, double: ControllerDouble, kmock: Any,
                        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                        as_json: bool) -> tuple[int, str]:
-    with loopback_gateway(kmock) as url:
+    with loopback_gateway(kmock, settings.api_profile) as url:
         monkeypatch.setenv("FAKE_GATEWAY_URL", url)
         async with double.running():
             code = await headless.run(settings, "cluster", [], True, as_json, False,
@@ -133,6 +134,25 @@ async def test_the_cluster_runtime_and_the_sim_agree_on_every_step(
     code, out = await run_compared(cluster_env, ControllerDouble(kmock), kmock, monkeypatch,
                                    capsys, as_json=True)
     report = json.loads(out)
+    assert [(s["id"], s["passed"]) for s in report["scenarios"]] == [
+        ("setup", True), ("inline", True), ("secret", True), ("passthrough", True)]
+    assert report["compare_sim"]["disagreements"] == []
+    assert report["compare_sim"]["agree"] and report["compare_sim"]["steps"] >= 25
+    assert code == 0
+
+
+async def test_on_agentgateway_v1_4_the_cluster_and_the_sim_agree_on_every_step(
+        cluster_env: Settings, kmock: Any, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    for obj in kmock.objects.values():  # a cluster with the v1.6.0 CRDs this profile pins
+        if obj.raw.get("kind") == "CustomResourceDefinition":
+            obj.patch({"metadata": {"annotations": {
+                "gateway.networking.k8s.io/bundle-version": "v1.6.0"}}})
+    settings = replace(cluster_env, profile=AGENTGATEWAY_V1_4.name)
+    code, out = await run_compared(settings, AgentgatewayDouble(kmock), kmock, monkeypatch,
+                                   capsys, as_json=True)
+    report = json.loads(out)
+    assert report["profile"] == "agentgateway-v1.4"
     assert [(s["id"], s["passed"]) for s in report["scenarios"]] == [
         ("setup", True), ("inline", True), ("secret", True), ("passthrough", True)]
     assert report["compare_sim"]["disagreements"] == []

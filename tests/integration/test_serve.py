@@ -111,6 +111,8 @@ def test_the_key_is_in_the_apps_environment_not_its_command_line() -> None:
     env = child_environment(settings, {"AGW_SANDBOX_TOKEN": "sk-test-old", "HOME": "/h"})
     assert TOKEN not in " ".join(argv) and "--token" not in argv
     assert argv[-2:] == ["--scenarios", str(Path("extra").resolve())]
+    profiled = child_argv(Settings(runtime="sim", profile="agentgateway-v1.4"), 0)
+    assert profiled[profiled.index("--profile") + 1] == "agentgateway-v1.4"
     assert env["AGW_SANDBOX_TOKEN"] == TOKEN and env["HOME"] == "/h"
 
 

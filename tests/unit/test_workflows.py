@@ -91,7 +91,8 @@ def test_every_scenario_is_compared_with_the_simulation() -> None:
 def test_a_failure_uploads_the_cluster_state() -> None:
     test = (REPO / "tests" / "e2e" / "test_kind_e2e.py").read_text()
     # The test deletes its cluster in `finally`: the state is saved before that, on failure.
-    assert test.index("except BaseException:\n        save_cluster_state(env)") < test.index(
+    assert test.index("except BaseException:\n        save_cluster_state(env, CLUSTERS[profile])"
+                      ) < test.index(
         "finally:\n        down = ")
     assert 'ARTIFACTS / "cluster-state"' in test
     left = next(step for step in steps() if "collect-cluster-state.py" in step.get("run", ""))
@@ -101,6 +102,18 @@ def test_a_failure_uploads_the_cluster_state() -> None:
     assert upload["if"] == "always()" and upload["with"]["path"] == "${{ runner.temp }}/artifacts"
     order = steps()
     assert order.index(left) < order.index(upload)
+
+
+def test_every_profile_runs_end_to_end_on_its_own_cluster() -> None:
+    from sandbox.profiles import PROFILES
+    from tests.e2e.test_kind_e2e import CLUSTERS
+
+    workflow = yaml.safe_load((REPO / ".github" / "workflows" / "e2e.yml").read_text())
+    job = workflow["jobs"]["kind"]
+    matrix = {entry["profile"]: entry["cluster"] for entry in job["strategy"]["matrix"]["include"]}
+    assert matrix == CLUSTERS and set(matrix) == set(PROFILES)
+    assert job["env"] == {"E2E_PROFILE": "${{ matrix.profile }}",
+                          "CLUSTER": "${{ matrix.cluster }}"}
 
 
 def test_every_run_block_is_valid_bash() -> None:

@@ -1,0 +1,257 @@
+"""The agentgateway-v1.4 profile on the real runtimes: fake kind/helm/kubectl and the API emulator.
+
+The controller is played by the v1.4 controller double; the Gateway API v1.6.0 bundle is the
+upstream files (CRDs plus the ValidatingAdmissionPolicy and its binding) when ../shared is there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from sandbox.errors import SandboxError
+from sandbox.kube import install
+from sandbox.kube import runtime as kuberuntime
+from sandbox.kube.containers import DockerInfo
+from sandbox.kube.runtime import KindRuntime, KubeRuntime
+from sandbox.profiles import AGENTGATEWAY_V1_4, DEFAULT_PROFILE, Profile
+from sandbox.scenarios import ResourceRef
+from tests.conftest import CRDS, TOKEN
+from tests.controller_double import AgentgatewayDouble, ControllerDouble
+from tests.kubeemu import ApplyingEmulator
+
+pytestmark = pytest.mark.kmock(cls=ApplyingEmulator)
+FAKES = Path(__file__).resolve().parents[1] / "fakes" / "bin"
+DOCKER = DockerInfo("28.2.2", "1.50", 4, 8 * 1024**3, "Docker Desktop")
+V1_6 = CRDS / "gateway-api-v1.6.0"
+
+
+def bundle(version: str) -> str:
+    """A Gateway API standard install: every file concatenated, as hack/build-install-yaml.sh."""
+    if version == "v1.6.0" and V1_6.is_dir():
+        return "\n---\n".join(path.read_text() for path in sorted(V1_6.glob("gateway*.yaml")))
+    return "\n---\n".join(f"""\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: {plural}.gateway.networking.k8s.io
+  annotations: {{gateway.networking.k8s.io/bundle-version: {version}}}
+spec: {{group: gateway.networking.k8s.io}}
+""" for plural in ("gateways", "httproutes"))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kmock: Any) -> Path:
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("PATH", f"{FAKES}:{Path(sys.executable).parent}:/usr/bin:/bin")
+    monkeypatch.setenv("FAKE_LOG", str(log))
+    monkeypatch.setenv("FAKE_STATE", str(tmp_path / "state"))
+    monkeypatch.setenv("FAKE_KUBE_URL", str(kmock.url).rstrip("/"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr("sandbox.kube.containers.probe_docker", lambda *a, **k: DOCKER)
+    monkeypatch.setattr(kuberuntime, "READY_TIMEOUT", 3.0)
+    return log
+
+
+def calls(log: Path, tool: str) -> list[str]:
+    return [line for line in log.read_text().splitlines() if line.startswith(tool + " ")]
+
+
+@contextlib.asynccontextmanager
+async def controller(double: ControllerDouble) -> AsyncIterator[None]:
+    async with double.running():
+        yield
+
+
+def kind(profile: Profile = AGENTGATEWAY_V1_4, port: int | None = None) -> KindRuntime:
+    async def fetch(url: str) -> str:
+        assert url == profile.pins.gateway_api_crds_url
+        return bundle(profile.pins.gateway_api)
+
+    return KindRuntime(profile, port or free_port(), "mock", TOKEN, profile.cluster_name, fetch)
+
+
+def uninstall_controller(emulator: Any) -> None:
+    """What uninstalling the other profile's charts leaves: its GatewayClass goes, the Gateway
+    API CRDs and their admission policy stay."""
+    for (resource, _, name), obj in list(emulator.objects.items()):
+        if resource.plural == "gatewayclasses" and name == "agentgateway" and not obj.deleted:
+            obj.delete()
+
+
+def brought(kmock: Any, tmp_path: Path, profile: Profile,
+            asked: list[str] | None = None) -> KubeRuntime:
+    config = tmp_path / "kubeconfig"
+    config.write_text(f"""apiVersion: v1
+kind: Config
+clusters: [{{cluster: {{server: "{str(kmock.url).rstrip('/')}"}}, name: mine}}]
+contexts: [{{context: {{cluster: mine, user: me}}, name: mine}}]
+users: [{{name: me, user: {{}}}}]
+current-context: mine
+""")
+
+    async def fetch(url: str) -> str:
+        return bundle(profile.pins.gateway_api)
+
+    def agree(question: str) -> bool:
+        if asked is not None:
+            asked.append(question)
+        return True
+
+    return KubeRuntime(profile, free_port(), "mock", TOKEN, config, "mine", fetch, agree,
+                       confirm=lambda question: True)
+
+
+async def test_up_installs_agentgateway_v1_4_and_forwards_port_80(
+        fakes: Path, kmock: Any) -> None:
+    lines: list[str] = []
+    sandbox = kind()
+    async with controller(AgentgatewayDouble(kmock)):
+        try:
+            await sandbox.up(lines.append)
+            async with httpx.AsyncClient(trust_env=False) as client:
+                answer = await client.get(sandbox.gateway_url + "/openai")
+            assert answer.status_code == 404
+        finally:
+            await sandbox.down()
+    done = [line.split(":")[0].split(" (")[0] for line in lines if line.startswith("✓")]
+    assert done == [
+        "✓ preflight", "✓ cluster", "✓ Kubernetes API", "✓ Gateway API CRDs v1.6.0",
+        "✓ agentgateway v1.4.1 charts", "✓ agentgateway controller ready",
+        "✓ GatewayClass agentgateway accepted", "✓ Gateway agentgateway-proxy programmed",
+        "✓ agentgateway proxy rolled out", "✓ mock provider running in the cluster",
+        "✓ port-forward to 127.0.0.1"]
+    assert (f"kind create cluster --name agw-sandbox-v1-4 --image "
+            f"{AGENTGATEWAY_V1_4.pins.node_image} --wait 120s") in calls(fakes, "kind")
+    installs = [c for c in calls(fakes, "helm") if c.startswith("helm upgrade --install")]
+    assert [c.split()[3:11] for c in installs] == [
+        ["agentgateway-crds", "oci://cr.agentgateway.dev/charts/agentgateway-crds",
+         "--version", "v1.4.1", "--namespace", "agentgateway-system", "--create-namespace",
+         "--kubeconfig"],
+        ["agentgateway", "oci://cr.agentgateway.dev/charts/agentgateway",
+         "--version", "v1.4.1", "--namespace", "agentgateway-system", "--create-namespace",
+         "--kubeconfig"]]
+    assert "--set" not in " ".join(installs)  # no values, and never pullPolicy=Always
+    [forward] = [c for c in calls(fakes, "kubectl") if c.startswith("kubectl port-forward")]
+    assert (f"--namespace agentgateway-system deployment/agentgateway-proxy {sandbox.port}:80"
+            in forward)
+    assert sandbox.kube is not None
+    gateway = await asyncio.to_thread(sandbox.kube.get, "Gateway", "agentgateway-system",
+                                      "agentgateway-proxy")
+    assert gateway is not None and gateway["spec"]["listeners"][0]["port"] == 80
+    mock = await asyncio.to_thread(sandbox.kube.get, "Deployment", "agentgateway-system",
+                                   "mock-provider")
+    assert mock is not None
+    assert sandbox.mock_upstream() == ("mock-provider.agentgateway-system.svc.cluster.local",
+                                       8000)
+    status = await sandbox.status(ResourceRef("GatewayClass", "agentgateway", ""))
+    assert status.condition("Accepted") is not None
+
+
+@pytest.mark.skipif(not V1_6.is_dir(), reason="../shared/crds is not beside the repository")
+async def test_the_v1_6_install_yaml_applies_its_admission_policy_too(
+        fakes: Path, kmock: Any) -> None:
+    sandbox = kind()
+    async with controller(AgentgatewayDouble(kmock)):
+        await sandbox.up(lambda line: None, forward=False)
+    assert sandbox.kube is not None
+    for kind_name in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"):
+        found = await asyncio.to_thread(sandbox.kube.get, kind_name, "",
+                                        "safe-upgrades.gateway.networking.k8s.io")
+        assert found is not None, kind_name
+    crd = await asyncio.to_thread(sandbox.kube.get, "CustomResourceDefinition", "",
+                                  "httproutes.gateway.networking.k8s.io")
+    assert crd is not None
+    assert crd["metadata"]["annotations"][install.BUNDLE_VERSION] == "v1.6.0"
+
+
+async def test_a_cluster_with_v1_6_crds_refuses_the_kgateway_profile_and_says_so(
+        fakes: Path, kmock: Any, tmp_path: Path) -> None:
+    """The downgrade is caught before anything is applied or installed."""
+    first = brought(kmock, tmp_path, AGENTGATEWAY_V1_4)
+    async with controller(AgentgatewayDouble(kmock)):
+        await first.up(lambda line: None, forward=False)
+    asked: list[str] = []
+    second = brought(kmock, tmp_path, DEFAULT_PROFILE, asked)
+    helm_before = len(calls(fakes, "helm"))
+    with pytest.raises(SandboxError) as caught:
+        await second.up(lambda line: None, forward=False)
+    assert "the agentgateway-v1.4 profile is installed on this cluster" in caught.value.message
+    # `helm uninstall` leaves the Gateway API CRDs and their admission policy behind.
+    uninstall_controller(kmock)
+    with pytest.raises(SandboxError) as caught:
+        await second.up(lambda line: None, forward=False)
+    message, hint = caught.value.message, caught.value.hint
+    assert "Gateway API v1.6.0 CRDs" in message and "safe-upgrades" in message
+    assert "v1.4.0 CRDs that the kgateway-v2.1 profile needs" in message
+    assert "--profile agentgateway-v1.4" in hint and "agw-sandbox" in hint
+    assert asked == []  # not even offered: the cluster would refuse it
+    assert not [c for c in calls(fakes, "helm")[helm_before:] if c.startswith("helm upgrade")]
+
+
+async def test_a_kgateway_cluster_is_named_and_an_upgrade_is_said_to_be_one_way(
+        fakes: Path, kmock: Any, tmp_path: Path) -> None:
+    first = brought(kmock, tmp_path, DEFAULT_PROFILE)
+    async with controller(ControllerDouble(kmock)):
+        await first.up(lambda line: None, forward=False)
+    # kgateway v2.1 already owns the GatewayClass: named, with what to do, before any change.
+    second = brought(kmock, tmp_path, AGENTGATEWAY_V1_4)
+    with pytest.raises(SandboxError) as caught:
+        await second.up(lambda line: None, forward=False)
+    assert "GatewayClass agentgateway belongs to kgateway.dev/agentgateway" in (
+        caught.value.message)
+    assert "the kgateway-v2.1 profile is installed on this cluster" in caught.value.message
+    assert "separate cluster for each profile" in caught.value.hint
+    assert second.kube is not None
+    crd = await asyncio.to_thread(second.kube.get, "CustomResourceDefinition", "",
+                                  "gateways.gateway.networking.k8s.io")
+    assert crd is not None
+    assert crd["metadata"]["annotations"][install.BUNDLE_VERSION] == "v1.4.0"  # untouched
+    # Without the other controller, the upgrade is offered, and said to be one way.
+    uninstall_controller(kmock)
+    asked: list[str] = []
+    third = brought(kmock, tmp_path, AGENTGATEWAY_V1_4, asked)
+    async with controller(AgentgatewayDouble(kmock)):
+        await third.up(lambda line: None, forward=False)
+    assert asked[0].startswith("Upgrade the Gateway API CRDs from v1.4.0 to v1.6.0?")
+    assert "cannot go back" in asked[0]
+
+
+def test_one_kind_cluster_per_profile() -> None:
+    assert DEFAULT_PROFILE.cluster_name == "agw-sandbox"
+    assert AGENTGATEWAY_V1_4.cluster_name == "agw-sandbox-v1-4"
+    assert install.refused_downgrade("v1.6.0", "v1.4.0")
+    assert install.refused_downgrade("v1.6.0", "v1.5.1")
+    assert not install.refused_downgrade("v1.4.0", "v1.6.0")
+    assert not install.refused_downgrade("v1.6.1", "v1.6.0")
+
+
+async def test_status_names_the_profile_and_checks_its_names(
+        fakes: Path, kmock: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from sandbox import headless
+    from sandbox.settings import Settings
+
+    async with controller(AgentgatewayDouble(kmock)):
+        await kind().up(lambda line: None, forward=False)
+        settings = Settings(runtime="kind", port=free_port(), token=TOKEN,
+                            cluster_name="agw-sandbox-v1-4", profile="agentgateway-v1.4")
+        capsys.readouterr()
+        code = await headless.cluster_command("status", settings)
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert out.splitlines()[0].startswith("· profile agentgateway-v1.4")
+    assert "agentgateway-system/agentgateway-proxy" in out
