@@ -25,6 +25,7 @@ HOSTILE = "$(touch pwned-1) `touch pwned-2` it's \"quoted\" \\ $HOME ; touch pwn
 SCENARIO = """\
 id: hostile
 title: Hostile text
+needs: [setup]
 summary: Scenario text that holds shell syntax.
 security: None.
 steps:
