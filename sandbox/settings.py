@@ -31,6 +31,7 @@ class Settings:
     assume_yes: bool = False  # agree in advance to write to the cluster you brought (--yes)
     namespace: str | None = None  # the sandbox's own namespace on a cluster you brought
     gateway: str | None = None  # ... and its own Gateway name
+    bundle: Path | None = None  # an offline bundle (`prepare`): kind from its files only
 
 
 def resolve_token(provider: str, given: str | None, env: Mapping[str, str]) -> str:
