@@ -71,8 +71,10 @@ def items(profile: Profile) -> list[Item]:
 
 
 def pins_record(profile: Profile) -> dict[str, Any]:
-    """The pins a bundle is made for, as its index records them."""
-    return {**asdict(profile.pins), "mock_images": mock_images()}
+    """The pins a bundle is made for, as its index records them (JSON's lists, not tuples)."""
+    record: dict[str, Any] = json.loads(json.dumps({**asdict(profile.pins),
+                                                    "mock_images": mock_images()}))
+    return record
 
 
 def sha256_of(path: Path) -> str:
