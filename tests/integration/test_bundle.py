@@ -256,3 +256,18 @@ def test_prepare_without_docker_says_so_and_writes_no_index(
     assert ("could not save the image kindest/node:v1.34.0@sha256:" in result.stderr
             or "Docker daemon is not reachable" in result.stderr), result.stderr
     assert not (tmp_path / "b" / INDEX).exists()
+
+
+async def test_prepare_prints_each_file_then_the_total_size_and_time(
+        local_profile: Profile, docker_api: None, fakes: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from sandbox import headless
+
+    monkeypatch.setattr("sandbox.exchange.fetch_text", crd_fetch)  # the download, as online
+    assert await headless.prepare(tmp_path / "b", [local_profile]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"agw-sandbox prepare · {tmp_path}/b · profiles: kgateway-v2.1"
+    assert out[1] == f"  [1/7] image {local_profile.pins.node_image}"
+    assert re.fullmatch(r"Bundle ready: 8 files, \d+\.\d KiB, in \d+\.\ds\. Where the network is "
+                        rf"poor: `agw-sandbox up --bundle {tmp_path}/b`\.", out[-1]), out[-1]
+    assert TOKEN not in (tmp_path / "b" / INDEX).read_text()
