@@ -45,11 +45,12 @@ def _podman(*args: str) -> str:
                           timeout=60).stdout.strip()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def local_profile(podman_socket: str, tmp_path_factory: pytest.TempPathFactory
                   ) -> Iterator[Profile]:
     """The default profile with its images swapped for tiny ones podman has (no pulls here);
-    the node image pinned by tag and digest, as the real pin is."""
+    the node image pinned by tag and digest, as the real pin is. Made afresh for each test: a
+    `load` gives the image back its tag but not the digest it was pulled by."""
     work = tmp_path_factory.mktemp("images")
     refs = {}
     for name in ("node", "controller", "proxy", "python"):
