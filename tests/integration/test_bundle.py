@@ -272,3 +272,18 @@ async def test_prepare_prints_each_file_then_the_total_size_and_time(
     assert re.fullmatch(r"Bundle ready: 8 files, \d+\.\d KiB, in \d+\.\ds\. Where the network is "
                         rf"poor: `agw-sandbox up --bundle {tmp_path}/b`\.", out[-1]), out[-1]
     assert TOKEN not in (tmp_path / "b" / INDEX).read_text()
+
+
+@pytest.mark.parametrize("command", [["up"], ["forward"], ["run", "--all"]])
+def test_bundle_reaches_the_kind_runtime_from_up_forward_and_run(
+        command: list[str], tmp_path: Path) -> None:
+    from sandbox.cli import build_parser, settings_from
+    from sandbox.factory import make_runtime
+
+    settings = settings_from(build_parser().parse_args([*command, "--bundle", str(tmp_path)]))
+    assert (settings.runtime, settings.bundle) == ("kind", tmp_path)  # auto means kind here
+    runtime = make_runtime(settings, settings.runtime)
+    assert isinstance(runtime, KindRuntime) and runtime.bundle_dir == tmp_path
+    with pytest.raises(SandboxError, match="--bundle works with the kind runtime only"):
+        settings_from(build_parser().parse_args([*command, "--bundle", str(tmp_path),
+                                                 "--context", "prod"]))
