@@ -136,12 +136,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("doctor", parents=[common],
                    help="check Docker, kind, helm, kubectl and the port")
-    sub.add_parser("up", parents=[common],
-                   help="create (or reuse) the kind cluster and install kgateway; --context "
-                        "uses your own cluster")
-    sub.add_parser("forward", parents=[common],
-                   help="bring the cluster up and hold a port-forward to the gateway (Ctrl+C "
-                        "stops it)")
+    up = sub.add_parser("up", parents=[common],
+                        help="create (or reuse) the kind cluster and install kgateway; "
+                             "--context uses your own cluster")
+    forward = sub.add_parser("forward", parents=[common],
+                             help="bring the cluster up and hold a port-forward to the gateway "
+                                  "(Ctrl+C stops it)")
+    for command in (run, up, forward):
+        command.add_argument("--bundle", type=Path, default=None, metavar="DIR",
+                             help="kind runtime: take every image, chart and the Gateway API "
+                                  "CRDs from a bundle made by `prepare` (no network)")
+    prepare = sub.add_parser(
+        "prepare", help="save every pinned image, chart and the Gateway API CRDs into DIR, "
+                        "for `up --bundle DIR` where the network is poor (run it online)")
+    prepare.add_argument("directory", type=Path, metavar="DIR")
+    which = prepare.add_mutually_exclusive_group()
+    which.add_argument("--profile", dest="bundle_profile", choices=sorted(PROFILES),
+                       default=DEFAULT_PROFILE.name, help="the profile to prepare for "
+                                                          f"(default {DEFAULT_PROFILE.name})")
+    which.add_argument("--all-profiles", action="store_true", help="every profile")
     sub.add_parser("down", parents=[common], help="delete the sandbox's kind cluster")
     sub.add_parser("status", parents=[common], help="what is running: cluster, charts, gateway")
     return parser
@@ -162,13 +175,22 @@ def settings_from(args: argparse.Namespace) -> Settings:
     if not 0 <= port <= 65535:
         raise SandboxError(f"--port {port} is not a TCP port",
                            "use a number from 0 to 65535 (0 picks a free one)")
+    runtime, bundle = args.runtime, getattr(args, "bundle", None)
+    if bundle is not None:
+        if runtime in ("sim", "cluster") or args.context:
+            raise SandboxError(
+                "--bundle works with the kind runtime only: it creates the cluster from the "
+                "bundle's node image and loads the other images into it",
+                "drop --runtime/--context, or drop --bundle")
+        runtime = "kind"
     return Settings(
-        runtime=args.runtime, provider=args.provider, port=port,
+        runtime=runtime, provider=args.provider, port=port,
         token=resolve_token(args.provider, args.token, os.environ),
         scenario_dirs=tuple(args.scenarios), context=args.context,
         cluster_name=_cluster_name(args), overrides=_overrides(getattr(args, "set", [])),
         install_kgateway=args.install_kgateway, assume_yes=args.yes,
         namespace=args.namespace, gateway=args.gateway, profile=args.profile,
+        bundle=bundle,
     )
 
 
@@ -241,6 +263,11 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
         port = GATEWAY_PORT if args.port is None else args.port
         return asyncio.run(headless.doctor(port, _cluster_name(args)))
+    if args.command == "prepare":
+        from sandbox import headless
+
+        names = sorted(PROFILES) if args.all_profiles else [args.bundle_profile]
+        return asyncio.run(headless.prepare(args.directory, [PROFILES[n] for n in names]))
     settings = settings_from(args)
     if args.command is None:  # the app paints first; the CLI's modules would only delay it
         return _open_app(settings)

@@ -26,7 +26,7 @@ def make_runtime(settings: Settings, name: str, profile: Profile | None = None,
 
         return KindRuntime(profile, settings.port, settings.provider, settings.token,
                            settings.cluster_name, namespace=settings.namespace,
-                           gateway=settings.gateway)
+                           gateway=settings.gateway, bundle=settings.bundle)
     if name == "cluster":
         from sandbox.kube.runtime import KubeRuntime
 

@@ -14,7 +14,7 @@ from sandbox.documents import dump_all
 from sandbox.errors import SandboxError
 from sandbox.events import Event, ScenarioFinished
 from sandbox.factory import make_runtime
-from sandbox.profiles import PROFILES
+from sandbox.profiles import PROFILES, Profile
 from sandbox.render import (
     check_overrides,
     make_context,
@@ -189,6 +189,20 @@ async def doctor(port: int, cluster_name: str) -> int:
     print("\nready for --runtime kind" if ready else
           "\nnot ready for --runtime kind; the offline simulation (--runtime sim) works anyway")
     return 0 if ready else 1
+
+
+async def prepare(directory: Path, profiles: Sequence[Profile]) -> int:
+    """Fill an offline bundle while online; say how big it is and how long it took."""
+    from sandbox.kube.bundle import human_size
+    from sandbox.kube.bundle import prepare as fill
+
+    print(f"agw-sandbox prepare · {directory} · profiles: "
+          f"{', '.join(p.name for p in profiles)}", flush=True)
+    done = await fill(directory, profiles, lambda line: print(f"  {line}", flush=True))
+    print(f"\nBundle ready: {done.files} files, {human_size(done.size)}, in "
+          f"{done.seconds:.1f}s. Where the network is poor: `agw-sandbox up --bundle "
+          f"{directory}`.")
+    return 0
 
 
 def ask_on_terminal(question: str) -> bool:

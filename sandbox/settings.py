@@ -32,6 +32,7 @@ class Settings:
     assume_yes: bool = False  # agree in advance to write to the cluster you brought (--yes)
     namespace: str | None = None  # the sandbox's own namespace on a cluster you brought
     gateway: str | None = None  # ... and its own Gateway name
+    bundle: Path | None = None  # an offline bundle (`prepare`): kind from its files only
     profile: str = DEFAULT_PROFILE.name  # which API (and versions) the scenarios teach
 
     @property

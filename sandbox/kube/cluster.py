@@ -58,15 +58,40 @@ async def kind_clusters() -> list[str]:
             if line.strip() and not line.startswith("No kind clusters")]
 
 
-async def create_cluster(name: str, profile: Profile, echo: Echo | None = None) -> None:
+async def create_cluster(name: str, profile: Profile, echo: Echo | None = None,
+                         image: str | None = None) -> None:
+    """``image``: the node image's reference when it is not the pin itself (a loaded bundle)."""
     try:
         await run(["kind", "create", "cluster", "--name", name, "--image",
-                   profile.pins.node_image, "--wait", "120s"], timeout=CREATE_TIMEOUT,
+                   image or profile.pins.node_image, "--wait", "120s"], timeout=CREATE_TIMEOUT,
                   echo=echo)
     except CommandFailed as exc:
         exc.hint = ("kind could not create the cluster: check that Docker has at least 4 GiB of "
                     f"memory and that the image {profile.pins.node_image.split('@')[0]} can be "
                     "pulled; `kind create cluster` prints more with -v 1")
+        raise
+
+
+async def load_image_archive(name: str, archive: Path, echo: Echo | None = None) -> None:
+    """Put a `docker save` archive into the cluster's node, so no pod pulls that image."""
+    try:
+        await run(["kind", "load", "image-archive", str(archive), "--name", name],
+                  timeout=CREATE_TIMEOUT, echo=echo)
+    except CommandFailed as exc:
+        exc.hint = (f"kind could not load {archive} into the cluster {name}: check that Docker "
+                    "has room for it (`docker system df`)")
+        raise
+
+
+async def helm_pull(chart: str, version: str, destination: Path,
+                    echo: Echo | None = None) -> None:
+    """Download a chart's .tgz into ``destination`` (the offline bundle)."""
+    try:
+        await run(["helm", "pull", chart, "--version", version, "--destination",
+                   str(destination)], timeout=HELM_TIMEOUT, echo=echo)
+    except CommandFailed as exc:
+        exc.hint = (f"Helm could not download {chart} {version}: check the network (the charts "
+                    "are OCI artifacts) and `helm version`")
         raise
 
 

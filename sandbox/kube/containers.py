@@ -178,3 +178,80 @@ def _short(exc: Exception) -> str:
 def _tilde(path: str) -> str:
     home = str(Path.home())
     return "~" + path[len(home):] if home != "/" and path.startswith(home + "/") else path
+
+
+# -- image archives, for the offline bundle -----------------------------------------------------
+ARCHIVE_TIMEOUT = 900  # a kind node image is about 1 GB to pull, save or load
+
+
+def _client(timeout: int = ARCHIVE_TIMEOUT) -> Any:
+    import docker
+    from docker.errors import DockerException
+
+    endpoint = resolve_endpoint()
+    try:
+        return docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls or False,
+                                   timeout=timeout,
+                                   use_ssh_client=endpoint.url.startswith("ssh://"))
+    except DockerException as exc:
+        raise RuntimeUnavailable(
+            f"the Docker daemon is not reachable at {endpoint} ({_short(exc)})",
+            unreachable_hint()) from exc
+
+
+def tag_of(ref: str) -> str:
+    """``name:tag@sha256:…`` -> ``name:tag``: the name an archive carries (digests are not
+    kept by `docker save`/`docker load` in Docker's classic image store)."""
+    return ref.split("@", 1)[0]
+
+
+def save_image(ref: str, dest: Path, progress: Any = None) -> str:
+    """Write ``ref`` as a `docker save` archive to ``dest`` (pulling it first when the daemon
+    does not have it); return the image's id."""
+    from docker.errors import DockerException, ImageNotFound
+
+    client = _client()
+    try:
+        try:
+            image = client.images.get(ref)
+        except ImageNotFound:
+            if progress is not None:
+                progress(f"pulling {ref}")
+            image = client.images.pull(ref)
+        name = tag_of(ref)
+        if name != ref and name not in image.tags:  # pulled by digest: give it its tag back
+            repository, _, tag = name.rpartition(":")
+            image.tag(repository, tag)
+        with dest.open("wb") as out:
+            for chunk in client.api.get_image(name):
+                out.write(chunk)
+        return str(image.id)
+    except (DockerException, OSError) as exc:
+        raise RuntimeUnavailable(f"could not save the image {ref} ({_short(exc)})",
+                                 "check the network and that `docker pull "
+                                 f"{ref}` works, then run `agw-sandbox prepare` again") from exc
+    finally:
+        client.close()
+
+
+def load_image(archive: Path, ref: str) -> str:
+    """Load a `docker save` archive into the daemon; return the reference that now names the
+    image: ``ref`` itself when the daemon resolves it, else its tag (which the archive set)."""
+    from docker.errors import DockerException, ImageNotFound
+
+    client = _client()
+    try:
+        with archive.open("rb") as data:
+            client.images.load(data)
+        try:
+            client.images.get(ref)
+            return ref
+        except ImageNotFound:
+            client.images.get(tag_of(ref))
+            return tag_of(ref)
+    except (DockerException, OSError) as exc:
+        raise RuntimeUnavailable(f"could not load {archive} into Docker ({_short(exc)})",
+                                 "check that Docker has room for it (`docker system df`)"
+                                 ) from exc
+    finally:
+        client.close()

@@ -7,8 +7,8 @@ consent.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sandbox.documents import load_all
@@ -27,8 +27,12 @@ SAFE_UPGRADES_FROM = (1, 5)
 
 
 async def gateway_api_crds(kube: Kube, profile: Profile, fetch: Fetch | None,
-                           agrees: Callable[[str], bool], echo: Echo) -> str:
-    """The pinned Gateway API bundle, applied unless the cluster already has it."""
+                           agrees: Callable[[str], bool], echo: Echo,
+                           source: str | None = None) -> str:
+    """The pinned Gateway API bundle, applied unless the cluster already has it.
+
+    ``source``: where ``fetch`` really reads it from, when not the pinned URL (a bundle's file).
+    """
     crd = await asyncio.to_thread(kube.get, "CustomResourceDefinition", "",
                                   "gateways.gateway.networking.k8s.io")
     wanted = profile.pins.gateway_api
@@ -48,7 +52,7 @@ async def gateway_api_crds(kube: Kube, profile: Profile, fetch: Fetch | None,
         fetch = fetch_text
     text = await fetch(profile.pins.gateway_api_crds_url)
     documents = load_all(text)
-    echo(f"$ kubectl apply --server-side -f {profile.pins.gateway_api_crds_url}")
+    echo(f"$ kubectl apply --server-side -f {source or profile.pins.gateway_api_crds_url}")
     for doc in documents:  # cluster-wide and shared: changed only with consent (above)
         await asyncio.to_thread(kube.apply, doc, False)
     return f"applied {len(documents)} objects"
@@ -93,6 +97,8 @@ class Charts:
     context: str | None
     agrees: Callable[[str], bool]
     echo: Echo
+    # A chart's local .tgz (an offline bundle), by its pinned oci:// reference.
+    local: Mapping[str, Path] = field(default_factory=dict)
 
     async def ensure(self) -> str:
         pins = self.profile.pins
@@ -100,6 +106,7 @@ class Charts:
         crds, controller = self.profile.releases
         for release, chart, values in ((crds, pins.crd_chart, ()),
                                        (controller, pins.chart, pins.helm_values)):
+            chart = str(self.local.get(chart, chart))
             found = await cluster.helm_release(release, self.profile, self.kubeconfig,
                                                self.context)
             if found is not None and found.stuck:
