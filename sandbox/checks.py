@@ -111,6 +111,17 @@ def _dig(value: Any, *keys: str) -> Mapping[str, Any] | None:
     return value if isinstance(value, Mapping) else None
 
 
+# The client frames the body itself: a scenario's own value could only contradict it.
+FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
+
+
+def framing_problem(name: str) -> str | None:
+    if name.lower() not in FRAMING_HEADERS:
+        return None
+    return (f"header {name!r} is set by the client from the body: leave it out (a value of "
+            "your own could only contradict it)")
+
+
 def request_problems(method: str, path: str, headers: Iterable[tuple[str, str]]
                      ) -> list[tuple[str, str]]:
     """``(where, message)`` for each part HTTP cannot carry; ``where`` is method, path or a header.
@@ -134,6 +145,8 @@ def request_problems(method: str, path: str, headers: Iterable[tuple[str, str]]
         if bad := _first_bad(value, _HEADER_VALUE_CHAR):
             problems.append((name, f"header {name!r} holds {bad}: header values are printable "
                                    "ASCII on one line"))
+        if framing := framing_problem(name):
+            problems.append((name, framing))
     return problems
 
 

@@ -50,6 +50,10 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     result.key_lines = {}
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
+        if str(key) in result:  # YAML forbids it, PyYAML keeps the last; kubectl refuses it
+            raise DocumentError(f"the key {str(key)!r} appears twice in one mapping (first on "
+                                f"line {result.key_lines[str(key)]}): keep one",
+                                key_node.start_mark.line + 1)
         result[str(key)] = loader.construct_object(value_node, deep=True)
         result.key_lines[str(key)] = key_node.start_mark.line + 1
     return result

@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Callable
 
-from sandbox import shell_equivalents
+from sandbox import checks, shell_equivalents
 from sandbox.errors import RequestFailed
 from sandbox.events import RequestView, ResponseView
 from sandbox.http_client import (
@@ -92,6 +92,8 @@ def unsendable(request: RenderedRequest) -> str | None:
     for name, value in request.headers:
         if not name or not set(name) <= _TOKEN:
             return f"the header name {name!r} is not a valid HTTP header name"
+        if framing := checks.framing_problem(name):
+            return f"the {framing}"
         for index, char in enumerate(value, 1):
             if not (" " <= char <= "~" or char == "\t"):
                 return f"the {name} header holds {_describe(char)} at position {index}"

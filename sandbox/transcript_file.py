@@ -41,6 +41,10 @@ def check_writable(path: Path) -> Path:
         if target.exists() and not target.is_file():
             raise SandboxError(f"the transcript path {str(path)!r} is not a regular file",
                                "give the path of a new or an existing .md file")
+        if target.exists() and target.suffix.lower() not in (".md", ".markdown"):
+            raise SandboxError(f"{str(path)!r} exists and is not a Markdown file: the transcript "
+                               "will not write over it",
+                               "give a new file name, or an existing .md file to replace")
         if not target.parent.is_dir():
             problem = "is not a directory" if target.parent.exists() else "does not exist"
             raise SandboxError(f"the transcript's directory {str(target.parent)!r} {problem}",

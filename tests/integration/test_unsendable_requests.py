@@ -34,8 +34,12 @@ AUTH = ("Authorization", f"Bearer {TOKEN}")
      "the Authorization header holds a control character (U+000D)"),
     ("GE T", "/openai", (AUTH,), "the method 'GE T' is not a valid HTTP method name"),
     ("POST", "/openai", (AUTH, ("X Note", "x")), "the header name 'X Note' is not a valid"),
+    ("POST", "/openai", (AUTH, ("Content-Length", "1")),
+     "the header 'Content-Length' is set by the client from the body"),
+    ("GET", "/openai", (AUTH, ("transfer-encoding", "chunked")),
+     "the header 'transfer-encoding' is set by the client from the body"),
 ], ids=["crlf-path", "nonascii-header", "zero-width-key", "crlf-key", "bad-method",
-        "bad-header-name"])
+        "bad-header-name", "content-length", "transfer-encoding"])
 async def test_an_unsendable_request_is_a_clear_request_failed(
         sim: SimRuntime, method: str, path: str, headers: tuple[tuple[str, str], ...],
         named: str) -> None:

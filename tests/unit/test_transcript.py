@@ -235,3 +235,15 @@ def test_a_device_is_not_written_over() -> None:
     with pytest.raises(SandboxError, match="not a regular file"):
         write_atomically(Path("/dev/null"), "x")
     assert Path("/dev/null").is_char_device()
+
+
+def test_an_existing_file_that_is_not_markdown_is_not_written_over(tmp_path: Path) -> None:
+    from sandbox.transcript_file import check_writable
+
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text("id: mine\n")
+    with pytest.raises(SandboxError, match="exists and is not a Markdown file"):
+        check_writable(scenario)
+    assert scenario.read_text() == "id: mine\n"
+    (tmp_path / "old.md").write_text("# old\n")
+    assert check_writable(tmp_path / "old.md") == tmp_path / "old.md"  # a transcript: replaced

@@ -299,7 +299,7 @@ def test_an_unreadable_directory_is_reported_as_unreadable(tmp_path: Path) -> No
 
 @pytest.mark.parametrize(("request_yaml", "line", "reason"), ids=[
     "crlf-in-path", "space-in-path", "non-ascii-header", "crlf-header", "bad-header-name",
-    "bad-method"], argvalues=[
+    "bad-method", "content-length"], argvalues=[
     ('path: "/openai\\r\\nX-Injected: 1"', 10, "request path holds '\\r' at position 8"),
     ("path: /open ai", 10, "request path holds ' ' at position 6"),
     ("path: /openai\n      headers:\n        X-Note: café", 12,
@@ -308,6 +308,8 @@ def test_an_unreadable_directory_is_reported_as_unreadable(tmp_path: Path) -> No
      "header 'X-Note' holds '\\n' at position 2"),
     ('path: /openai\n      headers: {"X Note": a}', 11, "header name 'X Note' is not valid"),
     ("path: /openai\n      method: GE T", 11, "request method 'GE T' is not an HTTP method"),
+    ('path: /openai\n      headers: {Content-Length: "5"}', 11,
+     "header 'Content-Length' is set by the client from the body"),
 ])
 def test_a_request_http_cannot_carry_is_refused_on_load(tmp_path: Path, request_yaml: str,
                                                         line: int, reason: str) -> None:
@@ -351,3 +353,13 @@ def test_a_control_character_is_named_with_its_line(tmp_path: Path) -> None:
     assert [(p.line, p.reason) for p in found] == [
         (2, "not valid YAML: the control character '\\x01' is not allowed (is this a text "
             "file?)")]
+
+
+def test_a_key_written_twice_in_one_mapping_is_refused_with_both_lines() -> None:
+    from sandbox.documents import DocumentError, load_all
+
+    text = "steps:\n  - title: Ask\n    expect: {status: 200}\n    expect: {status: 404}\n"
+    with pytest.raises(DocumentError) as caught:
+        load_all(text)
+    assert caught.value.line == 4
+    assert "the key 'expect' appears twice in one mapping (first on line 3)" in caught.value.reason
