@@ -75,8 +75,14 @@ def child_argv(settings: Settings, gateway_port: int) -> list[str]:
         argv += ["--scenarios", str(directory.resolve())]
     if settings.context:
         argv += ["--context", settings.context]
+    if settings.namespace:
+        argv += ["--namespace", settings.namespace]
+    if settings.gateway:
+        argv += ["--gateway", settings.gateway]
     if settings.install_kgateway:
         argv.append("--install-kgateway")
+    if settings.assume_yes:  # nobody in a browser tab can answer the terminal's question
+        argv.append("--yes")
     return argv
 
 
@@ -231,6 +237,9 @@ def serve(settings: Settings, options: ServeOptions) -> int:
     """Serve until Ctrl+C, SIGTERM or SIGHUP; then stop every app and free the port."""
     warning = check_host(options)
     load_catalog(settings.scenario_dirs)  # a broken scenario file is reported here, not per tab
+    if settings.runtime == "cluster" and not settings.context:  # likewise, not in every tab
+        raise SandboxError("--runtime cluster needs --context NAME, for every tab's app",
+                           "pass --context NAME (and --yes: nobody in a tab can confirm)")
     if warning:
         stdio.say(f"agw-sandbox: {warning}")
     server = SandboxServer(settings, options)

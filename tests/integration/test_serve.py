@@ -114,6 +114,10 @@ def test_the_key_is_in_the_apps_environment_not_its_command_line() -> None:
     profiled = child_argv(Settings(runtime="sim", profile="agentgateway-v1.4"), 0)
     assert profiled[profiled.index("--profile") + 1] == "agentgateway-v1.4"
     assert env["AGW_SANDBOX_TOKEN"] == TOKEN and env["HOME"] == "/h"
+    own = child_argv(Settings(runtime="cluster", context="shared", namespace="team-a",
+                              gateway="gw-a", assume_yes=True), 0)
+    assert own[own.index("--namespace") + 1] == "team-a"
+    assert own[own.index("--gateway") + 1] == "gw-a" and "--yes" in own
 
 
 Served = tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]
@@ -297,6 +301,13 @@ def test_a_broken_scenario_directory_is_reported_before_serving(cli_env: dict[st
                      env=cli_env)
     assert result.returncode == 2
     assert "not a directory of scenario files" in result.stderr
+    assert "serving" not in result.stdout
+
+
+def test_a_cluster_without_a_context_is_refused_before_serving(cli_env: dict[str, str]) -> None:
+    result = run_cli("serve", "--port", "0", "--runtime", "cluster", env=cli_env)
+    assert result.returncode == 2
+    assert "--runtime cluster needs --context NAME, for every tab's app" in result.stderr
     assert "serving" not in result.stdout
 
 
