@@ -179,12 +179,13 @@ class Walkthrough:
         note = upstream_note(state.ctx)
         outcomes = []
         for doc in docs:
-            self.emit(CommandLogged(shell_equivalents.apply(doc, state.ctx)))
+            shown = self.runtime.placed(doc)  # what is written, so a pasted command agrees
+            self.emit(CommandLogged(shell_equivalents.apply(shown, state.ctx)))
             applied = await self.runtime.apply(doc)
             if applied.ref not in state.applied:
                 state.applied.append(applied.ref)
             is_backend = doc.get("kind") == state.ctx.profile.backend_kind
-            self.emit(ManifestApplied(applied.ref, applied.outcome, shown_yaml([doc], state.ctx),
+            self.emit(ManifestApplied(applied.ref, applied.outcome, shown_yaml([shown], state.ctx),
                                       note if is_backend else None))
             outcomes.append(f"{applied.ref} {applied.outcome}")
         return "; ".join(outcomes)
@@ -193,7 +194,8 @@ class Walkthrough:
         reached = []
         for wait in step.waits:
             await self._check_attachable(state, wait.ref)
-            self.emit(CommandLogged(shell_equivalents.wait(wait)))
+            self.emit(CommandLogged(shell_equivalents.wait(
+                replace(wait, ref=self.runtime.placed_ref(wait.ref)))))
             final = self._masked(await poll_until_satisfied(self.runtime, wait,
                                                             self._status_changed))
             reached.append(f"{wait.ref}: " + ", ".join(str(final.condition(c.type))
@@ -258,7 +260,7 @@ class Walkthrough:
     async def _delete(self, state: ScenarioState, refs: list[ResourceRef]) -> str:
         done = []
         for ref in refs:
-            self.emit(CommandLogged(shell_equivalents.delete(ref)))
+            self.emit(CommandLogged(shell_equivalents.delete(self.runtime.placed_ref(ref))))
             existed = await self.runtime.delete(ref)
             if ref in state.applied:
                 state.applied.remove(ref)

@@ -284,6 +284,12 @@ class KubeRuntime:
         raise health.refuse_to_remove(self)
 
     # -- the Runtime seam -----------------------------------------------------------------------
+    def placed(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        return self.placement.doc(doc)
+
+    def placed_ref(self, ref: ResourceRef) -> ResourceRef:
+        return self.placement.ref(ref)
+
     async def apply(self, doc: Mapping[str, Any]) -> Applied:
         return await asyncio.to_thread(self._kube.apply, self.placement.doc(doc))
 

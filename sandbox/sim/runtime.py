@@ -84,6 +84,12 @@ class SimRuntime:
                 "check the internet connection (the simulated gateway connects directly and "
                 "does not use an HTTPS proxy), or use --provider mock to stay offline")
 
+    def placed(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        return dict(doc)  # the guide's names: nobody else's objects live here
+
+    def placed_ref(self, ref: ResourceRef) -> ResourceRef:
+        return ref
+
     async def apply(self, doc: Mapping[str, Any]) -> Applied:
         (kind, namespace, name), outcome = self.cluster.apply(doc)
         return Applied(ResourceRef(kind, name, namespace), outcome)

@@ -193,7 +193,7 @@ current-context: shared
                "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
         cli = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "sandbox", "run", "--all", "--runtime", "cluster",
-            "--context", "shared", "--yes", "--port", "0", *own_names, env=env,
+            "--context", "shared", "--yes", "--port", "0", "-v", *own_names, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
         run = asyncio.ensure_future(cli.communicate())
         assert plane.controller is not None
@@ -213,6 +213,11 @@ current-context: shared
         assert kmock.objects[theirs]["spec"]["ai"]["llm"]["openai"]["model"] == "gpt-4o"
         assert not [r for r in list(kmock) if r.method in ("PATCH", "DELETE")
                     and "/namespaces/kgateway-system/" in str(r.url.path)]
+        # What it prints is what it did: pasted, a command goes where the sandbox wrote.
+        commands = [line for line in text.splitlines() if line.startswith("$ kubectl")]
+        assert commands and not [c for c in commands if "kgateway-system" in c], commands
+        assert "$ kubectl wait gateway/agw-sb -n agw-sandbox" in text
+        assert "namespace: kgateway-system" not in text  # nor in the YAML shown as applied
     namespace, gateway = ("agw-sandbox", "agw-sb") if own_names else \
         ("kgateway-system", "agentgateway")
     # status and down read through the runtime: what the run left, nothing written or deleted

@@ -50,6 +50,12 @@ class LaggingGateway:
         await asyncio.sleep(self.lag)
         await self.sim.apply(doc)
 
+    def placed(self, doc: Mapping[str, Any]) -> dict[str, Any]:
+        return self.sim.placed(doc)
+
+    def placed_ref(self, ref: ResourceRef) -> ResourceRef:
+        return self.sim.placed_ref(ref)
+
     async def status(self, ref: ResourceRef) -> ResourceStatus:
         return await self.sim.status(ref)
 
