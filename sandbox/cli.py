@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import sys
 import traceback
 from collections.abc import Sequence
@@ -18,6 +19,16 @@ from sandbox.settings import PROVIDERS, RUNTIMES, Settings, choose_runtime, reso
 GATEWAY_PORT = 8080  # --port when not given; the mock provider's own default differs
 MOCK_PORT = 8000
 SERVE_PORT = 8000
+
+
+def object_name(text: str) -> str:
+    """The type of --namespace and --gateway: a Kubernetes name (RFC 1123 label), checked
+    before anything is written rather than refused by the API server halfway through."""
+    if not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a Kubernetes name: use at most 63 lower-case letters, digits "
+            "and dashes, starting and ending with a letter or digit")
+    return text
 
 
 def port_number(text: str) -> int:
@@ -64,11 +75,11 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--yes", "-y", action="store_true", default=default(False),
                         help="with --context: agree in advance to write to that cluster (for "
                              "scripts); without it the sandbox shows the API server and asks")
-    parser.add_argument("--namespace", default=default(None), metavar="NAME",
+    parser.add_argument("--namespace", default=default(None), metavar="NAME", type=object_name,
                         help="put the sandbox's resources in a namespace of "
                              "its own instead of the guide's (kgateway-system, or "
                              "agentgateway-system with --profile agentgateway-v1.4)")
-    parser.add_argument("--gateway", default=default(None), metavar="NAME",
+    parser.add_argument("--gateway", default=default(None), metavar="NAME", type=object_name,
                         help="name the sandbox's Gateway NAME instead of the "
                              "guide's (agentgateway, or agentgateway-proxy with "
                              "--profile agentgateway-v1.4)")

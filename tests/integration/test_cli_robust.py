@@ -262,3 +262,13 @@ def test_no_traceback_even_for_a_bug(cli_env: dict[str, str], tmp_path: Path) ->
     assert "AGW_SANDBOX_DEBUG=1" in result.stderr
     debug = run_cli("scenarios", env={**env, "AGW_SANDBOX_DEBUG": "1"})
     assert "Traceback" in debug.stderr and debug.returncode == 1
+
+
+@pytest.mark.parametrize("name", ["", "Bad_NS", "x y", "-lead", "a" * 64])
+def test_a_bad_namespace_or_gateway_name_is_refused_before_anything_runs(
+        cli_env: dict[str, str], name: str) -> None:
+    for option in ("--namespace", "--gateway"):
+        result = run_cli("up", "--runtime", "cluster", "--context", "shared", f"{option}={name}",
+                         env=cli_env)
+        assert result.returncode == 2, result.stderr
+        assert "is not a Kubernetes name" in result.stderr and "Traceback" not in result.stderr
