@@ -12,10 +12,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sandbox.errors import CommandFailed, CommandTimedOut, RuntimeUnavailable
+from sandbox.profiles import DEFAULT_PROFILE
 
 INSTALL_HINTS = {
-    "kind": "install kind v0.30.0: https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
-    "helm": "install Helm 3.12 or newer: https://helm.sh/docs/intro/install/",
+    "kind": f"install kind {DEFAULT_PROFILE.pins.kind}: "
+            "https://kind.sigs.k8s.io/docs/user/quick-start/#installation",
+    "helm": f"install Helm {DEFAULT_PROFILE.pins.helm_min.removesuffix('.0')} or newer: "
+            "https://helm.sh/docs/intro/install/",
     "kubectl": "install kubectl: https://kubernetes.io/docs/tasks/tools/",
     "docker": "install Docker: https://docs.docker.com/get-docker/",
 }

@@ -13,7 +13,6 @@ from sandbox.profiles import DEFAULT_PROFILE, PROFILES, Profile
 
 DEMO_TOKEN = "sk-test-agw-sandbox-demo-key-0001"
 RUNTIMES = ("auto", "kind", "cluster", "sim")
-IMPLEMENTED_RUNTIMES = frozenset({"sim", "kind", "cluster"})
 CLUSTER_TOOLS = ("kind", "helm", "kubectl")
 PROVIDERS = ("mock", "openai")
 
@@ -99,11 +98,7 @@ def choose_runtime(requested: str, context: str | None = None) -> tuple[str, str
     """The runtime to use and, for ``auto``, a notice saying why it was chosen."""
     if requested == "auto" and context:
         return "cluster", None
-    if requested != "auto":
-        if requested not in IMPLEMENTED_RUNTIMES:
-            raise RuntimeUnavailable(
-                f"the {requested} runtime is not part of this version of agw-sandbox yet",
-                "use --runtime sim (offline) for now")
+    if requested != "auto":  # argparse allows only RUNTIMES
         return requested, None
     from sandbox.kube.containers import probe_docker
 
