@@ -1,0 +1,17 @@
+"""The README's "How the code is laid out" names every module and folder of the package."""
+
+from __future__ import annotations
+
+from tests.conftest import REPO
+
+
+def test_the_layout_section_matches_the_tree() -> None:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## How the code is laid out", 1)[1].split("\n## ", 1)[0]
+    package = REPO / "sandbox"
+    modules = {p.name for p in package.glob("*.py") if p.stem not in ("__init__", "__main__")}
+    folders = {f"{p.name}/" for p in package.iterdir() if (p / "__init__.py").exists()}
+    missing = sorted(name for name in modules | folders if name not in section)
+    assert missing == [], f"add these to the README's layout section: {missing}"
+    for top in ("scenarios/", "assets/", "examples/", "tools/", "tests/", "benchmarks/"):
+        assert top in section and (REPO / top.rstrip("/")).is_dir()
