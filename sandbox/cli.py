@@ -1,4 +1,8 @@
-"""The composition root: parses arguments, builds the real adapters, runs a subcommand."""
+"""The composition root: parses arguments, builds the real adapters, runs a subcommand.
+
+Over 300 lines because every subcommand's options are declared here, in one parser, so that
+``--help`` and the checks on each option (ports, names, keys) live in one place.
+"""
 
 from __future__ import annotations
 

@@ -30,7 +30,8 @@ DEFAULT_BODY = ('{\n  "model": "",\n  "messages": [\n    {"role": "user", "conte
 
 
 class ExperimentActions(Screen[None]):
-    """Edit, custom request, copy as curl, transcript and reveal, for a screen with a session.
+    """Edit, custom request, copy curl, transcript, reveal and the profile diff, for a screen
+    with a session.
 
     Also what every action needs: the runtime-started check and the report of a failed worker.
     """
@@ -144,6 +145,22 @@ class ExperimentActions(Screen[None]):
             return
         self.notify(f"Copied as curl (terminal clipboard). Also saved to {saved} in case your "
                     "terminal has no clipboard support.", title="Copied")
+
+    def action_compare_profiles(self) -> None:
+        """The selected scenario's manifests under the other API profile, as a diff."""
+        from sandbox.profile_diff import manifests_diff
+        from sandbox.screens.dialogs import DiffViewer
+
+        scenario = self.selected
+        others = [s for s in self.session.catalog.others if s.id == scenario.id]
+        if not others:
+            self.notify(f"{scenario.title} has no version for another API profile.")
+            return
+        diff = "".join(manifests_diff(scenario, other, self.session.settings.token)
+                       for other in others)
+        self.app.push_screen(DiffViewer(
+            f"What changed: {scenario.id} from {scenario.profile} to "
+            f"{', '.join(o.profile for o in others)}", diff))
 
     def action_write_transcript(self) -> None:
         try:

@@ -279,22 +279,6 @@ class WalkthroughScreen(ExperimentActions):
         self._refresh()
         self.notify(f"{scenario.title}: resources deleted, back to step 1.")
 
-    def action_compare_profiles(self) -> None:
-        """The selected scenario's manifests under the other API profile, as a diff."""
-        from sandbox.profile_diff import manifests_diff
-        from sandbox.screens.dialogs import DiffViewer
-
-        scenario = self.selected
-        others = [s for s in self.session.catalog.others if s.id == scenario.id]
-        if not others:
-            self.notify(f"{scenario.title} has no version for another API profile.")
-            return
-        diff = "".join(manifests_diff(scenario, other, self.session.settings.token)
-                       for other in others)
-        self.app.push_screen(DiffViewer(
-            f"What changed: {scenario.id} from {scenario.profile} to "
-            f"{', '.join(o.profile for o in others)}", diff))
-
     def action_zoom(self) -> None:
         """Maximize the focused pane (the response pane when nothing zoomable has focus)."""
         if self.maximized is not None:

@@ -2,7 +2,9 @@
 
 It plays both the API server (admission with the same schema rules) and the profile's controller
 (kgateway v2.1 or agentgateway v1.4: the status conditions it writes, and the translated
-configuration the gateway serves), through the profile's ``backend_api`` strategy.
+configuration the gateway serves), through the profile's ``backend_api`` strategy. It is a
+little over 300 lines because each kind it reconciles (GatewayClass, Gateway, backend, route,
+Secret) has its own reconcile step, and they share the one store.
 """
 
 from __future__ import annotations
