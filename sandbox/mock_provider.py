@@ -400,6 +400,9 @@ class _Handler(GuardedHandler):
         self.wfile.flush()
 
 
+ROLES = ("system", "developer", "user", "assistant", "tool")
+
+
 def _json_bytes(body: dict[str, Any]) -> bytes:
     return json.dumps(body, indent=2, ensure_ascii=False).encode() + b"\n"
 
@@ -414,10 +417,24 @@ def _parse(raw: bytes) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         kind = "an array" if isinstance(request, list) else f"a {type(request).__name__}"
         message = f"Invalid type for body: expected an object, but got {kind} instead."
         return None, _error(message, "invalid_request_error", None)
-    messages = request.get("messages", [])
+    if "messages" not in request:
+        return None, _error("Missing required parameter: 'messages'.", "invalid_request_error",
+                            "missing_required_parameter")
+    messages = request["messages"]
     if not isinstance(messages, list):
         message = "Invalid type for 'messages': expected an array of message objects."
         return None, _error(message, "invalid_request_error", "invalid_type")
+    if not messages:
+        return None, _error("Invalid 'messages': empty array. Expected an array with minimum "
+                            "length 1.", "invalid_request_error", "empty_array")
+    for index, entry in enumerate(messages):
+        if not isinstance(entry, dict) or entry.get("role") not in ROLES:
+            message = (f"Invalid value for 'messages[{index}].role': supported values are "
+                       + ", ".join(f"'{role}'" for role in ROLES) + ".")
+            return None, _error(message, "invalid_request_error", "invalid_value")
+    if not isinstance(request.get("stream", False), bool):
+        return None, _error("Invalid type for 'stream': expected a boolean.",
+                            "invalid_request_error", "invalid_type")
     return request, {}
 
 

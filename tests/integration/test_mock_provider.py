@@ -67,6 +67,22 @@ def test_an_empty_model_is_refused_like_the_real_provider(provider: MockProvider
     assert "model" in response.json()["error"]["message"]
 
 
+@pytest.mark.parametrize(("body", "param"), [
+    ({"model": "gpt-4o"}, "missing_required_parameter"),
+    ({"model": "gpt-4o", "messages": []}, "empty_array"),
+    ({"model": "gpt-4o", "messages": [{}]}, "invalid_value"),
+    ({"model": "gpt-4o", "messages": [{"role": "bogus", "content": "hi"}]}, "invalid_value"),
+    ({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}], "stream": "yes"},
+     "invalid_type"),
+], ids=["no-messages", "empty", "no-role", "bogus-role", "stream-text"])
+def test_a_body_the_real_api_refuses_is_a_400_not_a_completion(
+        provider: MockProvider, body: object, param: str) -> None:
+    response = post(provider, {"Authorization": f"Bearer {TOKEN}"}, body)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and error["code"] == param
+
+
 def test_streaming_sends_chunks_and_ends_with_done(provider: MockProvider) -> None:
     with httpx.stream("POST", f"{provider.url}/v1/chat/completions", trust_env=False,
                       json={**BODY, "stream": True},
