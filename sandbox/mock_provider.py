@@ -72,6 +72,11 @@ class BadRequest(Exception):
         self.message = message
 
 
+# An idle server wakes this often to see whether it should stop; :meth:`GuardedServer.stop`
+# does not wait for it. (At 0.05 s two servers kept an idle app at 4 CPU ticks in 10 s.)
+POLL_INTERVAL = 0.5
+
+
 class GuardedServer(ThreadingHTTPServer):
     """A thread per connection, a listen queue for bursts, and no tracebacks on stderr."""
 
@@ -87,6 +92,20 @@ class GuardedServer(ThreadingHTTPServer):
         error = sys.exc_info()[1]
         if not isinstance(error, (ConnectionError, TimeoutError)):
             self.failures.append(type(error).__name__)
+
+    def serve(self) -> None:
+        """Serve until :meth:`stop`, waking twice a second at most while idle."""
+        self.serve_forever(POLL_INTERVAL)
+
+    def stop(self) -> None:
+        """Stop serving now: a connection to ourselves ends the idle wait at once."""
+        host, port = str(self.server_address[0]), int(self.server_address[1])
+        stopper = threading.Thread(target=self.shutdown, name="stop", daemon=True)
+        stopper.start()
+        while stopper.is_alive():
+            with contextlib.suppress(OSError):
+                socket.create_connection((host, port), timeout=0.2).close()
+            stopper.join(0.05)
 
 
 class GuardedHandler(BaseHTTPRequestHandler):
@@ -258,7 +277,7 @@ class MockProvider:
 
     def start(self) -> MockProvider:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="mock-provider", daemon=True
+            target=self._server.serve, name="mock-provider", daemon=True
         )
         self._thread.start()
         return self
@@ -267,7 +286,7 @@ class MockProvider:
         self._server.serve_forever()
 
     def stop(self) -> None:
-        self._server.shutdown()
+        self._server.stop()
         self._server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -141,7 +141,8 @@ class WalkthroughScreen(ExperimentActions):
             bar.busy = ""
         bar.cluster = "ready"
         self._refresh()
-        self.set_interval(HEALTH_EVERY, self.check_gateway)
+        if self.session.runtime.name != "sim":  # the sim's gateway lives and dies with the app
+            self.set_interval(HEALTH_EVERY, self.check_gateway)
         self.check_gateway()
 
     def _start_failed(self, choice: str | None) -> None:

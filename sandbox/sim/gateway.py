@@ -65,13 +65,13 @@ class SimGateway:
         return tuple(self._server.failures)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
-                                        name="sim-gateway", daemon=True)
+        self._thread = threading.Thread(target=self._server.serve, name="sim-gateway",
+                                        daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         if self._thread is not None:
-            self._server.shutdown()
+            self._server.stop()
             self._thread.join(timeout=5)
         self._server.server_close()
 
