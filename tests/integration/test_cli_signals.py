@@ -49,17 +49,22 @@ async def test_forward_shows_its_address_at_once_and_sigterm_stops_it(
             sys.executable, "-m", "sandbox", "forward", "--runtime", "kind", "--port",
             str(port), env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         assert cli.stdout is not None and cli.stderr is not None
-        seen = ""
-        async with asyncio.timeout(60):
-            while "Press Ctrl+C" not in seen:
-                line = (await cli.stdout.readline()).decode()
-                assert line, seen
-                seen += line
-        assert f"The gateway is at http://127.0.0.1:{port}" in seen
-        assert listening(port)
-        cli.send_signal(signal.SIGTERM)
-        stderr = (await asyncio.wait_for(cli.stderr.read(), 30)).decode()
-        await asyncio.wait_for(cli.wait(), 30)
+        try:
+            seen = ""
+            async with asyncio.timeout(60):
+                while "Press Ctrl+C" not in seen:
+                    line = (await cli.stdout.readline()).decode()
+                    assert line, seen
+                    seen += line
+            assert f"The gateway is at http://127.0.0.1:{port}" in seen
+            assert listening(port)
+            cli.send_signal(signal.SIGTERM)
+            stderr = (await asyncio.wait_for(cli.stderr.read(), 30)).decode()
+            await asyncio.wait_for(cli.wait(), 30)
+        finally:  # a failed assertion must not leave the port-forward running
+            if cli.returncode is None:
+                cli.kill()
+                await cli.wait()
     assert cli.returncode == 143, stderr
     assert "agw-sandbox: stopped by SIGTERM; everything it started has been stopped" in stderr
     assert "Traceback" not in stderr
