@@ -124,3 +124,13 @@ def set_status(emulator: Any, group: str, version: str, plural: str, namespace: 
     """Play the controller: write a status onto a stored object."""
     key = (kmock.resource(group, version, plural), namespace, name)
     emulator.objects[key].patch({"status": status})
+
+
+def install_gateway_api(emulator: Any, version: str = "v1.4.0") -> None:
+    """Play a cluster where the Gateway API CRDs of ``version`` are installed already."""
+    crds = kmock.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+    name = "gateways.gateway.networking.k8s.io"
+    emulator.objects[(crds, None, name)] = {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": name, "annotations": {
+            "gateway.networking.k8s.io/bundle-version": version}}}

@@ -21,7 +21,7 @@ import pytest
 
 from tests.conftest import TOKEN
 from tests.integration.test_kind_runtime import controller, fakes, free_port
-from tests.kubeemu import ApplyingEmulator
+from tests.kubeemu import ApplyingEmulator, install_gateway_api
 
 __all__ = ["fakes"]  # a fixture, used by name
 
@@ -36,12 +36,7 @@ async def test_forward_shows_its_address_at_once_and_sigterm_stops_it(
         fakes: Path, kmock: Any, podman_socket: str) -> None:
     """`agw-sandbox forward | tee log`, later stopped by `kill`: the address line is there
     immediately, and SIGTERM gets a message, exit code 143 and the port-forward gone."""
-    crd = (kmock.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions"), None,
-           "gateways.gateway.networking.k8s.io")
-    kmock.objects[crd] = {"apiVersion": "apiextensions.k8s.io/v1",
-                          "kind": "CustomResourceDefinition",
-                          "metadata": {"name": crd[2], "annotations": {
-                              "gateway.networking.k8s.io/bundle-version": "v1.4.0"}}}
+    install_gateway_api(kmock)
     port = free_port()
     env = {**os.environ, "DOCKER_HOST": podman_socket, "AGW_SANDBOX_TOKEN": TOKEN}
     async with controller(kmock):

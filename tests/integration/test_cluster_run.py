@@ -28,7 +28,7 @@ from sandbox.sim.gateway import SimGateway
 from tests.conftest import TOKEN
 from tests.helpers import run_cli
 from tests.integration.test_kind_runtime import AGW_CONTROLLER, FAKES, _route_status
-from tests.kubeemu import ApplyingEmulator
+from tests.kubeemu import ApplyingEmulator, install_gateway_api
 
 pytestmark = pytest.mark.kmock(cls=ApplyingEmulator)
 GROUPS = {"gateways": "gateway.networking.k8s.io/v1", "httproutes":
@@ -128,11 +128,7 @@ async def _controller(emulator: Any, plane: DataPlane) -> None:
 @contextlib.asynccontextmanager
 async def kgateway(emulator: Any) -> AsyncIterator[DataPlane]:
     """A cluster with kgateway v2.1.3 and agentgateway running, as the sandbox expects it."""
-    crds = kmock.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
-    emulator.objects[(crds, None, "gateways.gateway.networking.k8s.io")] = {
-        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": "gateways.gateway.networking.k8s.io", "annotations": {
-            "gateway.networking.k8s.io/bundle-version": "v1.4.0"}}}
+    install_gateway_api(emulator)
     classes = kmock.resource("gateway.networking.k8s.io", "v1", "gatewayclasses")
     emulator.objects[(classes, None, "agentgateway")] = {
         "apiVersion": "gateway.networking.k8s.io/v1", "kind": "GatewayClass",

@@ -33,7 +33,7 @@ from sandbox.sim.gateway import SimGateway
 from tests.conftest import TOKEN
 from tests.controller_double import AgentgatewayDouble, ControllerDouble
 from tests.helpers import run_cli
-from tests.kubeemu import ApplyingEmulator
+from tests.kubeemu import ApplyingEmulator, install_gateway_api
 
 pytestmark = pytest.mark.kmock(cls=ApplyingEmulator)
 FAKES = Path(__file__).resolve().parents[1] / "fakes" / "bin"
@@ -105,12 +105,7 @@ current-context: mine
     monkeypatch.setenv("FAKE_LOG", str(tmp_path / "calls.log"))
     monkeypatch.setenv("FAKE_STATE", str(tmp_path / "state"))
     monkeypatch.setattr(kuberuntime, "READY_TIMEOUT", 20.0)
-    crd = (kmock.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions"), None,
-           "gateways.gateway.networking.k8s.io")
-    kmock.objects[crd] = {"apiVersion": "apiextensions.k8s.io/v1",
-                          "kind": "CustomResourceDefinition",
-                          "metadata": {"name": crd[2], "annotations": {
-                              "gateway.networking.k8s.io/bundle-version": "v1.4.0"}}}
+    install_gateway_api(kmock)
     return Settings(runtime="cluster", provider="mock", port=free_port(), token=TOKEN,
                     context="mine", install_kgateway=True, assume_yes=True)
 

@@ -24,7 +24,7 @@ from sandbox.kube.runtime import KindRuntime, KubeRuntime
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.scenarios import ResourceRef
 from tests.conftest import TOKEN
-from tests.kubeemu import ApplyingEmulator
+from tests.kubeemu import ApplyingEmulator, install_gateway_api
 
 pytestmark = pytest.mark.kmock(cls=ApplyingEmulator)
 FAKES = Path(__file__).resolve().parents[1] / "fakes" / "bin"
@@ -341,12 +341,7 @@ async def test_preflight_names_a_missing_tool(fakes: Path, kmock: Any,
 async def test_forward_holds_until_ctrl_c_and_leaves_nothing_running(
         fakes: Path, kmock: Any, podman_socket: str, tmp_path: Path) -> None:
     """The CLI as a user runs it: Docker answers (podman), the cluster is the emulator."""
-    crd = (kmock.resource("apiextensions.k8s.io", "v1", "customresourcedefinitions"), None,
-           "gateways.gateway.networking.k8s.io")
-    kmock.objects[crd] = {"apiVersion": "apiextensions.k8s.io/v1",
-                          "kind": "CustomResourceDefinition",
-                          "metadata": {"name": crd[2], "annotations": {
-                              "gateway.networking.k8s.io/bundle-version": "v1.4.0"}}}
+    install_gateway_api(kmock)
     port = free_port()
     env = {**os.environ, "DOCKER_HOST": podman_socket, "AGW_SANDBOX_TOKEN": TOKEN}
     async with controller(kmock):
