@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,18 +17,18 @@ import pytest
 
 from sandbox.errors import SandboxError
 from sandbox.kube import install
-from sandbox.kube import runtime as kuberuntime
-from sandbox.kube.containers import DockerInfo
 from sandbox.kube.runtime import KindRuntime, KubeRuntime
 from sandbox.profiles import AGENTGATEWAY_V1_4, DEFAULT_PROFILE, Profile
 from sandbox.scenarios import ResourceRef
 from tests.conftest import CRDS, TOKEN
 from tests.controller_double import AgentgatewayDouble, ControllerDouble
+from tests.integration.test_kind_runtime import calls, fakes, free_port
 from tests.kubeemu import ApplyingEmulator
+
+__all__ = ["fakes"]  # a fixture, used by name
 
 pytestmark = pytest.mark.kmock(cls=ApplyingEmulator)
 FAKES = Path(__file__).resolve().parents[1] / "fakes" / "bin"
-DOCKER = DockerInfo("28.2.2", "1.50", 4, 8 * 1024**3, "Docker Desktop")
 V1_6 = CRDS / "gateway-api-v1.6.0"
 
 
@@ -46,29 +44,6 @@ metadata:
   annotations: {{gateway.networking.k8s.io/bundle-version: {version}}}
 spec: {{group: gateway.networking.k8s.io}}
 """ for plural in ("gateways", "httproutes"))
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kmock: Any) -> Path:
-    log = tmp_path / "calls.log"
-    monkeypatch.setenv("PATH", f"{FAKES}:{Path(sys.executable).parent}:/usr/bin:/bin")
-    monkeypatch.setenv("FAKE_LOG", str(log))
-    monkeypatch.setenv("FAKE_STATE", str(tmp_path / "state"))
-    monkeypatch.setenv("FAKE_KUBE_URL", str(kmock.url).rstrip("/"))
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    monkeypatch.setattr("sandbox.kube.containers.probe_docker", lambda *a, **k: DOCKER)
-    monkeypatch.setattr(kuberuntime, "READY_TIMEOUT", 3.0)
-    return log
-
-
-def calls(log: Path, tool: str) -> list[str]:
-    return [line for line in log.read_text().splitlines() if line.startswith(tool + " ")]
 
 
 @contextlib.asynccontextmanager
