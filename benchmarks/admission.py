@@ -18,8 +18,8 @@ from typing import Any
 
 import yaml
 
-from sandbox.render import substitute
-from sandbox.sim.admission import admit
+from sandbox.runtimes.sim.admission import admit
+from sandbox.walkthrough.render import substitute
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_MS = 5.0
@@ -54,7 +54,7 @@ def median_ms(doc: dict[str, Any], profile: str | None, runs: int) -> float:
 
 def libraries_loaded_by_app_import() -> list[str]:
     result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import sandbox.app"],
+        [sys.executable, "-X", "importtime", "-c", "import sandbox.tui.app"],
         capture_output=True, text=True, check=True)
     modules = {line.rpartition("|")[2].strip() for line in result.stderr.splitlines()}
     return sorted(m for m in modules if m.split(".")[0] in LIBRARIES)

@@ -28,7 +28,7 @@ VALUE = {"filters": [{"type": "URLRewrite", "urlRewrite": {"path": {
 
 def rules() -> list[str]:
     found: set[str] = set()
-    root = resources.files("sandbox.sim").joinpath("schemas")
+    root = resources.files("sandbox.runtimes.sim").joinpath("schemas")
     for folder in root.iterdir():
         if folder.is_dir():
             for file in folder.iterdir():

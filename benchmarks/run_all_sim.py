@@ -29,7 +29,8 @@ def main() -> int:
             return 1
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     imports = subprocess.run([sys.executable, "-X", "importtime", "-c", "import sandbox.cli, "
-                              "sandbox.headless, sandbox.runner, sandbox.sim.runtime"],
+                              "sandbox.headless, sandbox.walkthrough.runner, "
+                              "sandbox.runtimes.sim.runtime"],
                              capture_output=True, text=True, check=True).stderr
     heavy = [name for name in ("kubernetes", "docker", "textual")
              if f"| {name}\n" in imports or f" {name}\n" in imports]

@@ -295,7 +295,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command in ("up", "forward", "down", "status"):
         return asyncio.run(headless.cluster_command(args.command, settings))
     if args.command == "serve":
-        from sandbox import serve
+        from sandbox.web import serve
 
         host = args.host or ("0.0.0.0" if args.public else "127.0.0.1")
         port = SERVE_PORT if args.port is None else args.port
@@ -320,7 +320,7 @@ def _open_app(settings: Settings) -> int:
     if not _on_a_terminal():
         raise SandboxError("the app needs a terminal (stdin, stdout and stderr must be one)",
                            "use `agw-sandbox run --all` for a walkthrough without the app")
-    from sandbox.app import make_app
+    from sandbox.tui.app import make_app
 
     app = make_app(settings)
     with stdio.call_on_stop_signals(lambda code: app.exit(return_code=code)) as stop:

@@ -7,26 +7,26 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sandbox import transcript, transcript_file
-from sandbox.catalog import Catalog, load_catalog
-from sandbox.console import JsonReport, TextReport
+from sandbox.catalog.loader import Catalog, load_catalog
+from sandbox.catalog.scenarios import ApplyStep, Scenario
 from sandbox.documents import dump_all
 from sandbox.errors import SandboxError
-from sandbox.events import Event, ScenarioFinished
-from sandbox.factory import make_runtime
 from sandbox.profiles import PROFILES, Profile
-from sandbox.render import (
+from sandbox.reports import transcript, transcript_file
+from sandbox.reports.console import JsonReport, TextReport
+from sandbox.runtimes.factory import make_runtime
+from sandbox.settings import Settings
+from sandbox.walkthrough.events import Event, ScenarioFinished
+from sandbox.walkthrough.render import (
     check_overrides,
     make_context,
     render_manifest,
     shown_yaml,
     upstream_note,
 )
-from sandbox.scenarios import ApplyStep, Scenario
-from sandbox.settings import Settings
 
 if TYPE_CHECKING:
-    from sandbox.kube.runtime import KubeRuntime
+    from sandbox.runtimes.kube.runtime import KubeRuntime
 
 
 def _select(catalog: Catalog, ids: Sequence[str], everything: bool) -> list[Scenario]:
@@ -52,9 +52,9 @@ def _scenario(catalog: Catalog, scenario_id: str) -> Scenario:
 async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everything: bool,
               as_json: bool, verbose: bool, compare_sim: bool = False,
               transcript_path: Path | None = None) -> int:
-    from sandbox import compare
-    from sandbox.exchange import new_client
-    from sandbox.runner import Walkthrough
+    from sandbox.reports import compare
+    from sandbox.walkthrough.exchange import new_client
+    from sandbox.walkthrough.runner import Walkthrough
 
     if compare_sim:
         compare.check_usable(runtime_name, settings.provider)
@@ -126,7 +126,7 @@ def manifests(settings: Settings, scenario_id: str, show_secrets: bool,
     if compare:
         return _compare_profiles(catalog, scenario_id, settings)
     scenario = _scenario(catalog, scenario_id)
-    from sandbox.kube.mock_deployment import in_cluster_address
+    from sandbox.runtimes.kube.mock_deployment import in_cluster_address
 
     # Nothing runs here: render for a cluster (kind or yours), where a manifest can be applied.
     upstream = in_cluster_address(PROFILES[scenario.profile].namespace) \
@@ -146,7 +146,7 @@ def manifests(settings: Settings, scenario_id: str, show_secrets: bool,
 
 def _compare_profiles(catalog: Catalog, scenario_id: str, settings: Settings) -> int:
     """The scenario's documented manifests under every other profile, as diffs from this one."""
-    from sandbox.profile_diff import manifests_diff
+    from sandbox.reports.profile_diff import manifests_diff
 
     mine = _scenario(catalog, scenario_id)
     others = [s for s in catalog.others if s.id == scenario_id]
@@ -159,7 +159,7 @@ def _compare_profiles(catalog: Catalog, scenario_id: str, settings: Settings) ->
 
 
 def scenarios(settings: Settings, check_dirs: Sequence[Path]) -> int:
-    from sandbox.catalog import builtin_dir
+    from sandbox.catalog.loader import builtin_dir
 
     catalog = load_catalog([*settings.scenario_dirs, *check_dirs], profile=settings.profile)
     print(f"Scenarios for the {catalog.profile} profile ({settings.api_profile.description}):")
@@ -178,7 +178,7 @@ def scenarios(settings: Settings, check_dirs: Sequence[Path]) -> int:
 
 
 async def doctor(port: int, cluster_name: str) -> int:
-    from sandbox.kube.preflight import diagnose
+    from sandbox.runtimes.kube.preflight import diagnose
 
     checks = await diagnose(port, cluster_name)
     for check in checks:
@@ -193,8 +193,8 @@ async def doctor(port: int, cluster_name: str) -> int:
 
 async def prepare(directory: Path, profiles: Sequence[Profile]) -> int:
     """Fill an offline bundle while online; say how big it is and how long it took."""
-    from sandbox.kube.bundle import human_size
-    from sandbox.kube.bundle import prepare as fill
+    from sandbox.runtimes.kube.bundle import human_size
+    from sandbox.runtimes.kube.bundle import prepare as fill
 
     print(f"agw-sandbox prepare · {directory} · profiles: "
           f"{', '.join(p.name for p in profiles)}", flush=True)
@@ -225,7 +225,7 @@ async def cluster_command(command: str, settings: Settings) -> int:
               "between commands: `agw-sandbox run --runtime sim` and the app start it and stop "
               "it themselves.")
         return 0
-    from sandbox.kube.runtime import KubeRuntime
+    from sandbox.runtimes.kube.runtime import KubeRuntime
 
     runtime = make_runtime(settings, name, ask=ask_on_terminal)
     assert isinstance(runtime, KubeRuntime)

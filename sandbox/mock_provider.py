@@ -52,7 +52,8 @@ RECEIVED_LIMIT = 1000  # the newest requests kept for tests and the UI; older on
 
 
 def mask(key: str) -> str:
-    """Masked form of a key, ``sk-…abcd``; kept in step with ``sandbox.masking.mask_key``."""
+    """Masked form of a key, ``sk-…abcd``; kept in step with
+    ``sandbox.walkthrough.masking.mask_key``."""
     if len(key) <= 8:
         return f"…{key[-2:]}" if len(key) >= 6 else ("…" if key else "")
     prefix = key.split("-", 1)[0] + "-" if "-" in key[:6] else ""

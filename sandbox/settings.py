@@ -100,7 +100,7 @@ def choose_runtime(requested: str, context: str | None = None) -> tuple[str, str
         return "cluster", None
     if requested != "auto":  # argparse allows only RUNTIMES
         return requested, None
-    from sandbox.kube.containers import probe_docker
+    from sandbox.runtimes.kube.containers import probe_docker
 
     try:
         docker = probe_docker(timeout=2.0)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.sim.runtime import SimRuntime
+from sandbox.runtimes.sim.runtime import SimRuntime
 
 REPO = Path(__file__).resolve().parents[1]
 CRDS = REPO.parent / "shared" / "crds"

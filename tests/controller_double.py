@@ -2,7 +2,7 @@
 
 Every document it writes is shaped from upstream's source as recorded in
 ``../shared/upstream/kgateway-v2.1.md`` (its last section, "Re-verified from source", wins), never
-from what the sandbox's own code expects. It is written independently of ``sandbox.sim`` on
+from what the sandbox's own code expects. It is written independently of ``sandbox.runtimes.sim`` on
 purpose: ``tests/integration/test_controller_equivalence.py`` holds the two against each other.
 
 What it plays, and where each fact comes from:

@@ -6,7 +6,7 @@ exactly as a real one would: the structural schema (types, required, enums, patt
 limits, defaults, ``x-kubernetes-*`` markers) and every ``x-kubernetes-validations`` rule with
 its message, messageExpression, reason and fieldPath. Description prose is left out.
 
-    python tools/gen_admission_schemas.py [CRD_DIR] [--out sandbox/sim/schemas] [--check]
+    python tools/gen_admission_schemas.py [CRD_DIR] [--out sandbox/runtimes/sim/schemas] [--check]
 
 ``--check`` writes nothing and exits 1 when the committed files differ from the CRDs.
 """
@@ -24,7 +24,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CRDS = REPO.parent / "shared" / "crds"
-DEFAULT_OUT = REPO / "sandbox" / "sim" / "schemas"
+DEFAULT_OUT = REPO / "sandbox" / "runtimes" / "sim" / "schemas"
 
 # Which CRD files form which set. The top-level files are Gateway API v1.4.0 and kgateway v2.1.x
 # (see ../shared/crds/README.md); the folders are named after what they hold.

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.errors import RuntimeUnavailable
-from sandbox.kube.containers import probe_docker
+from sandbox.runtimes.kube.containers import probe_docker
 from tests.helpers import run_cli
 
 pytestmark = pytest.mark.e2e

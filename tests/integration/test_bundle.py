@@ -19,11 +19,11 @@ import httpx
 import pytest
 
 from sandbox.errors import CommandFailed, SandboxError
-from sandbox.kube import bundle
-from sandbox.kube.bundle import INDEX, Bundle, items, pins_record, prepare
-from sandbox.kube.containers import tag_of
-from sandbox.kube.runtime import KindRuntime
 from sandbox.profiles import DEFAULT_PROFILE, Profile
+from sandbox.runtimes.kube import bundle
+from sandbox.runtimes.kube.bundle import INDEX, Bundle, items, pins_record, prepare
+from sandbox.runtimes.kube.containers import tag_of
+from sandbox.runtimes.kube.runtime import KindRuntime
 from tests.conftest import TOKEN
 from tests.helpers import run_cli
 from tests.integration import test_kind_runtime
@@ -151,7 +151,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", transport)
-    monkeypatch.setattr("sandbox.exchange.fetch_text", fetch_text)
+    monkeypatch.setattr("sandbox.walkthrough.exchange.fetch_text", fetch_text)
     monkeypatch.setenv("FAKE_OFFLINE", "1")  # fake helm refuses oci:// charts
     return attempts
 
@@ -264,7 +264,8 @@ async def test_prepare_prints_each_file_then_the_total_size_and_time(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     from sandbox import headless
 
-    monkeypatch.setattr("sandbox.exchange.fetch_text", crd_fetch)  # the download, as online
+    # the download, as online
+    monkeypatch.setattr("sandbox.walkthrough.exchange.fetch_text", crd_fetch)
     assert await headless.prepare(tmp_path / "b", [local_profile]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"agw-sandbox prepare · {tmp_path}/b · profiles: kgateway-v2.1"
@@ -278,7 +279,7 @@ async def test_prepare_prints_each_file_then_the_total_size_and_time(
 def test_bundle_reaches_the_kind_runtime_from_up_forward_and_run(
         command: list[str], tmp_path: Path) -> None:
     from sandbox.cli import build_parser, settings_from
-    from sandbox.factory import make_runtime
+    from sandbox.runtimes.factory import make_runtime
 
     settings = settings_from(build_parser().parse_args([*command, "--bundle", str(tmp_path)]))
     assert (settings.runtime, settings.bundle) == ("kind", tmp_path)  # auto means kind here

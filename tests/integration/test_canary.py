@@ -17,7 +17,7 @@ from urllib.parse import quote
 import pytest
 import yaml
 
-from sandbox.catalog import load_catalog
+from sandbox.catalog.loader import load_catalog
 from tests.helpers import run_cli
 
 SIM = ("--runtime", "sim", "--port", "0")

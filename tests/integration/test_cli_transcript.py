@@ -11,8 +11,8 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from sandbox.catalog import load_catalog
-from sandbox.scenarios import RequestStep, step_kind
+from sandbox.catalog.loader import load_catalog
+from sandbox.catalog.scenarios import RequestStep, step_kind
 from tests.conftest import TOKEN
 from tests.helpers import run_cli
 from tests.integration.test_canary import ACCEPTED, isolated_env, leaks

@@ -23,8 +23,8 @@ import pytest
 from sandbox.errors import SandboxError
 from sandbox.mock_provider import MockProvider
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.sim.control import Route, SimCluster
-from sandbox.sim.gateway import SimGateway
+from sandbox.runtimes.sim.control import Route, SimCluster
+from sandbox.runtimes.sim.gateway import SimGateway
 from tests.conftest import TOKEN
 from tests.helpers import run_cli
 from tests.integration.test_kind_runtime import AGW_CONTROLLER, FAKES, _route_status

@@ -22,14 +22,14 @@ from typing import Any
 import pytest
 
 from sandbox import headless
-from sandbox.compare import StepRecord, diff, gateway_error
-from sandbox.events import ResponseView
-from sandbox.kube import runtime as kuberuntime
 from sandbox.mock_provider import MockProvider
 from sandbox.profiles import AGENTGATEWAY_V1_4, DEFAULT_PROFILE, Profile
+from sandbox.reports.compare import StepRecord, diff, gateway_error
+from sandbox.runtimes.kube import runtime as kuberuntime
+from sandbox.runtimes.sim.control import Route, SimCluster
+from sandbox.runtimes.sim.gateway import SimGateway
 from sandbox.settings import Settings
-from sandbox.sim.control import Route, SimCluster
-from sandbox.sim.gateway import SimGateway
+from sandbox.walkthrough.events import ResponseView
 from tests.conftest import TOKEN
 from tests.controller_double import AgentgatewayDouble, ControllerDouble
 from tests.helpers import run_cli

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from sandbox.errors import RuntimeUnavailable
-from sandbox.kube.containers import probe_docker, resolve_endpoint
+from sandbox.runtimes.kube.containers import probe_docker, resolve_endpoint
 from tests.helpers import run_cli
 
 CONTEXT = "podman-test"

@@ -21,7 +21,7 @@ import pytest
 
 from sandbox.mock_provider import GuardedHandler, MockProvider
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.sim.runtime import SimRuntime
+from sandbox.runtimes.sim.runtime import SimRuntime
 from tests.conftest import TOKEN
 from tests.helpers import GATEWAY, backend, route
 

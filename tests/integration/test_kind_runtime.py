@@ -16,13 +16,13 @@ import httpx
 import kmock
 import pytest
 
+from sandbox.catalog.scenarios import ResourceRef
 from sandbox.errors import SandboxError
-from sandbox.kube import containers
-from sandbox.kube import runtime as kuberuntime
-from sandbox.kube.containers import DockerInfo
-from sandbox.kube.runtime import KindRuntime, KubeRuntime
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.scenarios import ResourceRef
+from sandbox.runtimes.kube import containers
+from sandbox.runtimes.kube import runtime as kuberuntime
+from sandbox.runtimes.kube.containers import DockerInfo
+from sandbox.runtimes.kube.runtime import KindRuntime, KubeRuntime
 from tests.conftest import TOKEN
 from tests.kubeemu import ApplyingEmulator, install_gateway_api
 
@@ -64,7 +64,7 @@ def fakes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kmock: Any) -> Path:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))  # kind writes into ~/.kube/config
     monkeypatch.delenv("KUBECONFIG", raising=False)
-    monkeypatch.setattr("sandbox.kube.containers.probe_docker", lambda *a, **k: DOCKER)
+    monkeypatch.setattr("sandbox.runtimes.kube.containers.probe_docker", lambda *a, **k: DOCKER)
     monkeypatch.setattr(kuberuntime, "READY_TIMEOUT", 3.0)
     return log
 
@@ -208,10 +208,10 @@ async def test_up_walks_the_readiness_chain_and_forwards_the_gateway(
                                   "--version v2.1.3 --namespace kgateway-system")
     assert "--set agentgateway.enabled=true" in installs[1]
     assert "pullPolicy" not in " ".join(installs)
-    assert sandbox.kube is not None
+    assert sandbox.runtimes.kube is not None
     gateway = await sandbox.status(ResourceRef("Gateway", "agentgateway", "kgateway-system"))
     assert gateway.condition("Programmed") is not None
-    config = await asyncio.to_thread(sandbox.kube.get, "ConfigMap", "kgateway-system",
+    config = await asyncio.to_thread(sandbox.runtimes.kube.get, "ConfigMap", "kgateway-system",
                                      "mock-provider")
     assert config is not None and "class MockProvider" in config["data"]["mock_provider.py"]
     assert sandbox.mock_upstream() == ("mock-provider.kgateway-system.svc.cluster.local", 8000)
@@ -267,7 +267,7 @@ async def test_a_stuck_readiness_stage_times_out_by_name(
 
 async def test_docker_missing_fails_the_first_stage(fakes: Path, kmock: Any,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("sandbox.kube.containers.probe_docker", REAL_PROBE)
+    monkeypatch.setattr("sandbox.runtimes.kube.containers.probe_docker", REAL_PROBE)
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent/docker.sock")
     with pytest.raises(SandboxError) as caught:
         await runtime().up(lambda line: None)
@@ -399,8 +399,8 @@ def seed_release(fakes: Path, name: str, version: str = "v2.1.3", status: str = 
 
 async def test_route_status_from_the_agentgateway_controller_satisfies_a_route_wait(
         fakes: Path, kmock: Any) -> None:
-    from sandbox.runtime import poll_until_satisfied
-    from sandbox.scenarios import ConditionExpectation, WaitFor
+    from sandbox.catalog.scenarios import ConditionExpectation, WaitFor
+    from sandbox.runtimes.runtime import poll_until_satisfied
     from tests.helpers import backend, route
 
     sandbox = runtime()
@@ -438,8 +438,8 @@ async def test_a_second_up_with_another_key_restarts_the_mock_provider(
     from tests.conftest import OTHER_TOKEN
 
     async def template_annotations() -> dict[str, str]:
-        assert sandbox.kube is not None
-        deployment = await asyncio.to_thread(sandbox.kube.get, "Deployment",
+        assert sandbox.runtimes.kube is not None
+        deployment = await asyncio.to_thread(sandbox.runtimes.kube.get, "Deployment",
                                              "kgateway-system", "mock-provider")
         assert deployment is not None
         return dict(deployment["spec"]["template"]["metadata"].get("annotations") or {})
@@ -513,7 +513,7 @@ async def test_a_release_left_pending_is_named_with_the_command_that_repairs_it(
 async def test_a_hung_helm_install_ends_in_our_error_naming_the_stage_and_command(
         fakes: Path, kmock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FAKE_HANG", "helm-install")
-    monkeypatch.setattr("sandbox.kube.cluster.HELM_TIMEOUT", 1.0)
+    monkeypatch.setattr("sandbox.runtimes.kube.cluster.HELM_TIMEOUT", 1.0)
     async with controller(kmock):
         with pytest.raises(SandboxError) as caught:
             await runtime().up(lambda line: None, forward=False)
@@ -537,7 +537,7 @@ async def test_up_says_which_kubeconfig_and_context_kind_wrote_and_made_current(
 
 
 def test_the_kubeconfig_kind_writes_follows_kubectls_rules(tmp_path: Path) -> None:
-    from sandbox.kube.cluster import kind_kubeconfig
+    from sandbox.runtimes.kube.cluster import kind_kubeconfig
 
     first, second = tmp_path / "a", tmp_path / "b"
     assert kind_kubeconfig({"HOME": "/home/me"}) == Path("/home/me/.kube/config")
@@ -680,8 +680,8 @@ async def test_a_backend_someone_else_created_is_never_overwritten_or_deleted(
 
 async def test_a_namespace_and_gateway_of_the_sandboxs_own_leave_the_guides_objects_alone(
         fakes: Path, kmock: Any, tmp_path: Path) -> None:
-    from sandbox.runtime import poll_until_satisfied
-    from sandbox.scenarios import ConditionExpectation, WaitFor
+    from sandbox.catalog.scenarios import ConditionExpectation, WaitFor
+    from sandbox.runtimes.runtime import poll_until_satisfied
     from tests.helpers import GATEWAY, backend, route
 
     their_gateway = someone_elses(kmock, GATEWAY)

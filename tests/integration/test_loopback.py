@@ -14,12 +14,12 @@ from typing import Any, ClassVar
 
 import pytest
 
-from sandbox.catalog import load_catalog
-from sandbox.events import Event, RequestSent
-from sandbox.exchange import new_client
+from sandbox.catalog.loader import load_catalog
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.runner import Walkthrough
-from sandbox.sim.runtime import SimRuntime
+from sandbox.runtimes.sim.runtime import SimRuntime
+from sandbox.walkthrough.events import Event, RequestSent
+from sandbox.walkthrough.exchange import new_client
+from sandbox.walkthrough.runner import Walkthrough
 from tests.conftest import TOKEN
 
 

@@ -12,15 +12,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from sandbox.catalog import load_catalog
+from sandbox.catalog.loader import load_catalog
 from sandbox.errors import RuntimeUnavailable
-from sandbox.events import Event, StepFinished
-from sandbox.exchange import new_client
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.runner import Walkthrough
-from sandbox.sim import gateway
-from sandbox.sim.gateway import CONNECT_TIMEOUT, unreachable
-from sandbox.sim.runtime import SimRuntime
+from sandbox.runtimes.sim import gateway
+from sandbox.runtimes.sim.gateway import CONNECT_TIMEOUT, unreachable
+from sandbox.runtimes.sim.runtime import SimRuntime
+from sandbox.walkthrough.events import Event, StepFinished
+from sandbox.walkthrough.exchange import new_client
+from sandbox.walkthrough.runner import Walkthrough
 from tests.conftest import TOKEN
 
 CATALOG = load_catalog()

@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from sandbox.errors import PortInUse
-from sandbox.kube.portforward import PortForward
+from sandbox.runtimes.kube.portforward import PortForward
 
 FAKES = Path(__file__).resolve().parents[1] / "fakes" / "bin"
 

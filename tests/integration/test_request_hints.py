@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.catalog import load_catalog
+from sandbox.catalog.loader import load_catalog
+from sandbox.catalog.scenarios import Expectation
 from sandbox.errors import RequestFailed
-from sandbox.events import ResponseView
-from sandbox.exchange import new_client, send
-from sandbox.render import Context, RenderedRequest, make_context
-from sandbox.runner import StepFailed, check_response
-from sandbox.scenarios import Expectation
-from sandbox.sim.runtime import SimRuntime
+from sandbox.runtimes.sim.runtime import SimRuntime
+from sandbox.walkthrough.events import ResponseView
+from sandbox.walkthrough.exchange import new_client, send
+from sandbox.walkthrough.render import Context, RenderedRequest, make_context
+from sandbox.walkthrough.runner import StepFailed, check_response
 from tests.conftest import TOKEN
 
 

@@ -6,8 +6,12 @@ import copy
 import time
 from dataclasses import replace
 
-from sandbox.catalog import load_catalog
-from sandbox.events import (
+from sandbox.catalog.loader import load_catalog
+from sandbox.catalog.scenarios import ApplyStep, RequestSpec, RequestStep, ResourceRef
+from sandbox.profiles import DEFAULT_PROFILE
+from sandbox.runtimes.runtime import ResourceStatus
+from sandbox.runtimes.sim.runtime import SimRuntime
+from sandbox.walkthrough.events import (
     Event,
     ManifestApplied,
     RequestSent,
@@ -18,12 +22,8 @@ from sandbox.events import (
     StepFinished,
     StepStarted,
 )
-from sandbox.exchange import new_client
-from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.runner import Walkthrough
-from sandbox.runtime import ResourceStatus
-from sandbox.scenarios import ApplyStep, RequestSpec, RequestStep, ResourceRef
-from sandbox.sim.runtime import SimRuntime
+from sandbox.walkthrough.exchange import new_client
+from sandbox.walkthrough.runner import Walkthrough
 from tests.conftest import TOKEN
 
 CATALOG = load_catalog()

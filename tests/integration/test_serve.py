@@ -22,8 +22,8 @@ import aiohttp
 import pytest
 from textual_serve.download_manager import DownloadManager
 
-from sandbox.serve import AppProcess, child_argv, child_environment, is_loopback
 from sandbox.settings import Settings
+from sandbox.web.serve import AppProcess, child_argv, child_environment, is_loopback
 from tests.conftest import TOKEN
 from tests.helpers import run_cli
 

@@ -6,13 +6,13 @@ import socket
 
 import pytest
 
-from sandbox.catalog import load_catalog
+from sandbox.catalog.loader import load_catalog
 from sandbox.errors import PortInUse
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.runtime import Runtime
-from sandbox.session import Session
+from sandbox.runtimes.runtime import Runtime
+from sandbox.runtimes.sim.runtime import SimRuntime
 from sandbox.settings import Settings
-from sandbox.sim.runtime import SimRuntime
+from sandbox.tui.session import Session
 from tests.conftest import TOKEN
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 from markdown_it import MarkdownIt
 
-from sandbox.catalog import load_catalog
+from sandbox.catalog.loader import load_catalog
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.session import Session
+from sandbox.runtimes.sim.runtime import SimRuntime
 from sandbox.settings import Settings
-from sandbox.sim.runtime import SimRuntime
+from sandbox.tui.session import Session
 from tests.conftest import TOKEN
 from tests.integration.test_canary import leaks
 

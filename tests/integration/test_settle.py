@@ -7,13 +7,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from sandbox.catalog import load_catalog
-from sandbox.events import Event, StepFinished, StepNote
-from sandbox.exchange import new_client
-from sandbox.runner import Walkthrough
-from sandbox.runtime import Applied, Progress, ResourceStatus
-from sandbox.scenarios import ResourceRef, WaitStep
-from sandbox.sim.runtime import SimRuntime
+from sandbox.catalog.loader import load_catalog
+from sandbox.catalog.scenarios import ResourceRef, WaitStep
+from sandbox.runtimes.runtime import Applied, Progress, ResourceStatus
+from sandbox.runtimes.sim.runtime import SimRuntime
+from sandbox.walkthrough.events import Event, StepFinished, StepNote
+from sandbox.walkthrough.exchange import new_client
+from sandbox.walkthrough.runner import Walkthrough
 from tests.conftest import TOKEN
 
 WORKSHOP = Path(__file__).resolve().parents[2] / "examples" / "workshop"

@@ -8,10 +8,10 @@ from typing import Any
 import httpx
 import pytest
 
+from sandbox.catalog.scenarios import ResourceRef
 from sandbox.errors import ManifestRejected, PortInUse
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.scenarios import ResourceRef
-from sandbox.sim.runtime import SimRuntime
+from sandbox.runtimes.sim.runtime import SimRuntime
 from tests.conftest import OTHER_TOKEN, TOKEN
 from tests.helpers import GATEWAY, backend, route, secret
 

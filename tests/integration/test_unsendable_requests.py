@@ -9,13 +9,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from sandbox.catalog import load_catalog
+from sandbox.catalog.loader import load_catalog
 from sandbox.errors import RequestFailed, SandboxError
-from sandbox.events import Event, StepFinished
-from sandbox.exchange import new_client, send
-from sandbox.render import RenderedRequest, make_context
-from sandbox.runner import Walkthrough
-from sandbox.sim.runtime import SimRuntime
+from sandbox.runtimes.sim.runtime import SimRuntime
+from sandbox.walkthrough.events import Event, StepFinished
+from sandbox.walkthrough.exchange import new_client, send
+from sandbox.walkthrough.render import RenderedRequest, make_context
+from sandbox.walkthrough.runner import Walkthrough
 from tests.conftest import TOKEN
 from tests.helpers import GATEWAY, backend, route
 

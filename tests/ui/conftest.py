@@ -14,12 +14,12 @@ import pytest
 from textual.app import App
 from textual.pilot import Pilot
 
-from sandbox.app import SandboxApp, make_app
-from sandbox.catalog import load_catalog
+from sandbox.catalog.loader import load_catalog
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.runtime import Runtime
+from sandbox.runtimes.runtime import Runtime
+from sandbox.runtimes.sim.runtime import SimRuntime
 from sandbox.settings import Settings
-from sandbox.sim.runtime import SimRuntime
+from sandbox.tui.app import SandboxApp, make_app
 from tests.conftest import TOKEN
 
 AppFactory = Callable[..., SandboxApp]

@@ -12,20 +12,25 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
-from sandbox.app import SandboxApp, make_app
-from sandbox.catalog import Catalog, load_catalog
+from sandbox.catalog.loader import Catalog, load_catalog
+from sandbox.catalog.scenarios import ResourceRef
 from sandbox.errors import RuntimeUnavailable, SandboxError
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.runtime import Progress, Runtime
-from sandbox.scenarios import ResourceRef
-from sandbox.screens.dialogs import CustomRequestForm, ErrorDialog, ManifestEditor, QuestionDialog
-from sandbox.screens.provider import ProviderScreen
-from sandbox.screens.walkthrough import WalkthroughScreen
+from sandbox.runtimes.runtime import Progress, Runtime
+from sandbox.runtimes.sim.runtime import SimRuntime
 from sandbox.settings import DEMO_TOKEN, Settings, resolve_token
-from sandbox.sim.runtime import SimRuntime
-from sandbox.widgets.exchange_panes import ResponsePane
-from sandbox.widgets.status_bar import StatusBar
-from sandbox.widgets.status_table import StatusTable
+from sandbox.tui.app import SandboxApp, make_app
+from sandbox.tui.screens.dialogs import (
+    CustomRequestForm,
+    ErrorDialog,
+    ManifestEditor,
+    QuestionDialog,
+)
+from sandbox.tui.screens.provider import ProviderScreen
+from sandbox.tui.screens.walkthrough import WalkthroughScreen
+from sandbox.tui.widgets.exchange_panes import ResponsePane
+from sandbox.tui.widgets.status_bar import StatusBar
+from sandbox.tui.widgets.status_table import StatusTable
 from tests.conftest import OTHER_TOKEN, TOKEN
 from tests.ui.conftest import AppFactory, notices, screen_text, settle
 

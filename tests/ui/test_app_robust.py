@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.screens.walkthrough import WalkthroughScreen
+from sandbox.tui.screens.walkthrough import WalkthroughScreen
 from tests.ui.conftest import AppFactory, notices
 from tests.ui.test_app import SIZE, run_scenario, start
 

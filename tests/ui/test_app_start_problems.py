@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sandbox.app import make_app
-from sandbox.catalog import Catalog
-from sandbox.screens.dialogs import ErrorDialog
+from sandbox.catalog.loader import Catalog
 from sandbox.settings import Settings
+from sandbox.tui.app import make_app
+from sandbox.tui.screens.dialogs import ErrorDialog
 from tests.conftest import TOKEN
 from tests.ui.conftest import screen_text, settle
 from tests.unit.test_catalog import GOOD, ROUTE, write

@@ -6,7 +6,7 @@ import threading
 
 from textual.app import App
 
-from sandbox.screens.dialogs import ManifestEditor
+from sandbox.tui.screens.dialogs import ManifestEditor
 from tests.ui.conftest import screen_text, settle
 
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input
 
-from sandbox.app import SandboxApp, make_app
-from sandbox.catalog import load_catalog
+from sandbox.catalog.loader import load_catalog
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.runtime import Runtime
-from sandbox.screens.provider import ProviderScreen
-from sandbox.screens.walkthrough import WalkthroughScreen
+from sandbox.runtimes.runtime import Runtime
+from sandbox.runtimes.sim.runtime import SimRuntime
 from sandbox.settings import Settings
-from sandbox.sim.runtime import SimRuntime
+from sandbox.tui.app import SandboxApp, make_app
+from sandbox.tui.screens.provider import ProviderScreen
+from sandbox.tui.screens.walkthrough import WalkthroughScreen
 from tests.ui.conftest import notices, record_notifications, screen_text, settle
 
 CORE = "canary-7f3a9c1e55d24b"

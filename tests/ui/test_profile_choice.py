@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from sandbox.app import make_app
-from sandbox.catalog import load_catalog
-from sandbox.runtime import Runtime
-from sandbox.screens.provider import ProviderScreen
-from sandbox.screens.walkthrough import WalkthroughScreen
+from sandbox.catalog.loader import load_catalog
+from sandbox.runtimes.runtime import Runtime
+from sandbox.runtimes.sim.runtime import SimRuntime
 from sandbox.settings import Settings
-from sandbox.sim.runtime import SimRuntime
-from sandbox.widgets.status_bar import StatusBar
+from sandbox.tui.app import make_app
+from sandbox.tui.screens.provider import ProviderScreen
+from sandbox.tui.screens.walkthrough import WalkthroughScreen
+from sandbox.tui.widgets.status_bar import StatusBar
 from tests.conftest import TOKEN
 from tests.ui.conftest import screen_text, settle
 from tests.ui.test_app import SIZE, run_scenario
@@ -46,7 +46,7 @@ async def test_choosing_agentgateway_v1_4_walks_its_scenarios_and_shows_it() -> 
 
 
 async def test_d_shows_what_changed_for_the_selected_scenario_with_keys_masked() -> None:
-    from sandbox.screens.dialogs import DiffViewer
+    from sandbox.tui.screens.dialogs import DiffViewer
 
     def runtime_factory(settings: Settings, name: str) -> Runtime:
         return SimRuntime(settings.api_profile, settings.port, settings.provider,

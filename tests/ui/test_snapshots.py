@@ -16,8 +16,8 @@ from pytest_textual_snapshot import SVGImageExtension
 from syrupy.assertion import SnapshotAssertion
 from textual.pilot import Pilot
 
-from sandbox.app import SandboxApp
-from sandbox.screens.walkthrough import WalkthroughScreen
+from sandbox.tui.app import SandboxApp
+from sandbox.tui.screens.walkthrough import WalkthroughScreen
 from tests.ui.conftest import AppFactory, settle
 
 SIZES = [(80, 24), (120, 40)]

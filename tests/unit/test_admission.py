@@ -14,18 +14,18 @@ import jsonschema
 import pytest
 import yaml
 
-from sandbox import checks
-from sandbox.catalog import load_catalog
-from sandbox.checks import lint
+from sandbox.catalog import checks
+from sandbox.catalog.checks import lint
+from sandbox.catalog.loader import load_catalog
+from sandbox.catalog.scenarios import Scenario
 from sandbox.errors import ManifestRejected
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.scenarios import Scenario
-from sandbox.session import Session
+from sandbox.runtimes.sim.admission import admit, kind_of, unevaluable_rules, validate
+from sandbox.runtimes.sim.cel_rules import check_rule, unevaluable
+from sandbox.runtimes.sim.control import SimCluster
+from sandbox.runtimes.sim.runtime import SimRuntime
 from sandbox.settings import Settings
-from sandbox.sim.admission import admit, kind_of, unevaluable_rules, validate
-from sandbox.sim.cel_rules import check_rule, unevaluable
-from sandbox.sim.control import SimCluster
-from sandbox.sim.runtime import SimRuntime
+from sandbox.tui.session import Session
 from tests.conftest import TOKEN
 from tests.helpers import GATEWAY, backend, route, secret
 
@@ -240,7 +240,7 @@ def test_the_kubernetes_cel_extensions(rule: str, value: Any, holds: bool) -> No
 
 
 def test_schema_facts_are_loaded_lazily_not_at_app_start() -> None:
-    code = ("import sys, sandbox.app, sandbox.session; "
+    code = ("import sys, sandbox.tui.app, sandbox.tui.session; "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('jsonschema', 'cel', 'celpy')))")
     out = subprocess.run([sys.executable, "-X", "importtime", "-c", code], capture_output=True,

@@ -22,9 +22,9 @@ import yaml
 from cel import stdlib
 
 from sandbox.errors import ManifestRejected
-from sandbox.render import substitute
-from sandbox.sim.admission import admit, kind_of
-from sandbox.sim.cel_rules import compile_rule
+from sandbox.runtimes.sim.admission import admit, kind_of
+from sandbox.runtimes.sim.cel_rules import compile_rule
+from sandbox.walkthrough.render import substitute
 from tests.conftest import REPO, TOKEN
 
 AGW = "agentgateway-v1.4"

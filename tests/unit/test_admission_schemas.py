@@ -13,7 +13,7 @@ import yaml
 from tests.conftest import REPO
 
 GENERATOR = REPO / "tools" / "gen_admission_schemas.py"
-SCHEMAS = REPO / "sandbox" / "sim" / "schemas"
+SCHEMAS = REPO / "sandbox" / "runtimes" / "sim" / "schemas"
 
 
 def _check(crds: Path, out: Path) -> subprocess.CompletedProcess[str]:
@@ -61,7 +61,7 @@ def test_the_package_ships_every_generated_file() -> None:
     import tomllib
 
     config = tomllib.loads((REPO / "pyproject.toml").read_text())
-    patterns = config["tool"]["setuptools"]["package-data"]["sandbox.sim"]
-    package = REPO / "sandbox" / "sim"
+    patterns = config["tool"]["setuptools"]["package-data"]["sandbox.runtimes.sim"]
+    package = REPO / "sandbox" / "runtimes" / "sim"
     shipped = {p for pattern in patterns for p in package.glob(pattern)}
     assert set(SCHEMAS.rglob("*.json")) - shipped == set()

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.catalog import builtin_dir, load_catalog
+from sandbox.catalog.loader import builtin_dir, load_catalog
+from sandbox.catalog.scenarios import ApplyStep, CleanupStep, RequestStep, WaitStep
 from sandbox.errors import ScenarioError
-from sandbox.scenarios import ApplyStep, CleanupStep, RequestStep, WaitStep
 from tests.conftest import REPO
 
 GOOD = """\

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.catalog import load_catalog
+from sandbox.catalog.loader import load_catalog
 from sandbox.errors import ScenarioError
 from tests.conftest import REPO
 

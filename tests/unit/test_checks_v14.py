@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox import checks
+from sandbox.catalog import checks
 from tests.helpers import agw_backend
 
 

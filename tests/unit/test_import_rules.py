@@ -43,21 +43,22 @@ def test_the_tree_keeps_every_import_rule(tree: Path) -> None:
 
 
 @pytest.mark.parametrize(("module", "code", "complaint"), [
-    ("sandbox/runner.py", "import docker", "sandbox.runner -> docker"),
-    ("sandbox/kube/cluster.py", "from kubernetes import client",
-     "sandbox.kube.cluster -> kubernetes"),
-    ("sandbox/kube/runtime.py", "import httpx", "sandbox.kube.runtime -> httpx"),
-    ("sandbox/kube/containers.py", "import httpx", "sandbox.kube.containers -> httpx"),
-    ("sandbox/session.py", "from textual.app import App", "sandbox.session -> textual"),
-    ("sandbox/masking.py", "from sandbox.widgets.command_log import CommandLog",
-     "sandbox.masking is not allowed to import sandbox.widgets"),
-    ("sandbox/kube/cluster.py", "import subprocess", "`subprocess` is banned"),
-    ("sandbox/sim/gateway.py", "from asyncio import create_subprocess_exec",
+    ("sandbox/walkthrough/runner.py", "import docker", "sandbox.walkthrough.runner -> docker"),
+    ("sandbox/runtimes/kube/cluster.py", "from kubernetes import client",
+     "sandbox.runtimes.kube.cluster -> kubernetes"),
+    ("sandbox/runtimes/kube/runtime.py", "import httpx", "sandbox.runtimes.kube.runtime -> httpx"),
+    ("sandbox/runtimes/kube/containers.py", "import httpx",
+     "sandbox.runtimes.kube.containers -> httpx"),
+    ("sandbox/tui/session.py", "from textual.app import App", "sandbox.tui.session -> textual"),
+    ("sandbox/walkthrough/masking.py", "from sandbox.tui.widgets.command_log import CommandLog",
+     "sandbox.walkthrough.masking is not allowed to import sandbox.tui.widgets"),
+    ("sandbox/runtimes/kube/cluster.py", "import subprocess", "`subprocess` is banned"),
+    ("sandbox/runtimes/sim/gateway.py", "from asyncio import create_subprocess_exec",
      "`asyncio.create_subprocess_exec` is banned: start processes through sandbox.proc"),
     ("sandbox/headless.py", "import os\nos.system('kind get clusters')", "`os.system` is banned"),
     ("sandbox/cli.py", "from textual_serve.server import Server", "sandbox.cli -> textual_serve"),
     ("sandbox/mock_provider.py", "from aiohttp import web", "sandbox.mock_provider -> aiohttp"),
-    ("sandbox/serve.py", "from textual.app import App", "sandbox.serve -> textual"),
+    ("sandbox/web/serve.py", "from textual.app import App", "sandbox.web.serve -> textual"),
 ])
 def test_a_library_outside_its_boundary_fails_the_rules(tree: Path, module: str, code: str,
                                                          complaint: str) -> None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.catalog import load_catalog
+from sandbox.catalog.loader import load_catalog
 from sandbox.errors import SandboxError
-from sandbox.render import make_context
 from sandbox.settings import DEMO_TOKEN, check_key, resolve_token
+from sandbox.walkthrough.render import make_context
 from tests.conftest import TOKEN
 
 CORE = "canary-7f3a9c1e55d24b"
@@ -70,9 +70,9 @@ def test_objects_that_hold_the_key_keep_it_out_of_their_repr() -> None:
     """Tracebacks with locals (Textual's, rich's) print reprs: none of them may show the key."""
     from rich.pretty import pretty_repr
 
-    from sandbox.render import render_request
-    from sandbox.scenarios import RequestSpec
+    from sandbox.catalog.scenarios import RequestSpec
     from sandbox.settings import Settings
+    from sandbox.walkthrough.render import render_request
 
     ctx = make_context(load_catalog().get("inline"), TOKEN, "mock", None)
     request = render_request(RequestSpec("POST", "/openai", (("Authorization",

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from sandbox.documents import dump
-from sandbox.masking import Masker, mask_key
+from sandbox.walkthrough.masking import Masker, mask_key
 from tests.conftest import TOKEN
 
 CORE = "canary-7f3a9c1e55d24b"  # in every odd key below; the masked form never holds it

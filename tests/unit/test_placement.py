@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sandbox.kube.ownership import created_by_us, owner_of
-from sandbox.kube.placement import Placement
+from sandbox.catalog.scenarios import ResourceRef
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.scenarios import ResourceRef
+from sandbox.runtimes.kube.ownership import created_by_us, owner_of
+from sandbox.runtimes.kube.placement import Placement
 from tests.helpers import GATEWAY, route
 
 OWN = Placement.of(DEFAULT_PROFILE, "agw-sandbox", "agw-sb")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from sandbox.catalog import load_catalog
-from sandbox.events import StepFinished
-from sandbox.presenter import WalkthroughPresenter
+from sandbox.catalog.loader import load_catalog
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.session import Session
+from sandbox.runtimes.sim.runtime import SimRuntime
 from sandbox.settings import Settings
-from sandbox.sim.runtime import SimRuntime
+from sandbox.tui.presenter import WalkthroughPresenter
+from sandbox.tui.session import Session
+from sandbox.walkthrough.events import StepFinished
 from tests.conftest import TOKEN
 
 

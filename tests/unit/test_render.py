@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 import yaml
 
-from sandbox.catalog import load_catalog
-from sandbox.render import make_context, render_manifest, render_request
-from sandbox.scenarios import ApplyStep, RequestStep, Scenario
+from sandbox.catalog.loader import load_catalog
+from sandbox.catalog.scenarios import ApplyStep, RequestStep, Scenario
+from sandbox.walkthrough.render import make_context, render_manifest, render_request
 from tests.conftest import TOKEN
 from tests.helpers import route
 

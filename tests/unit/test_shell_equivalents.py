@@ -8,10 +8,10 @@ import shlex
 
 import yaml
 
-from sandbox.catalog import load_catalog
-from sandbox.render import make_context, masked_request, render_request
-from sandbox.scenarios import ConditionExpectation, RequestSpec, ResourceRef, WaitFor
-from sandbox.shell_equivalents import apply, curl, delete, wait
+from sandbox.catalog.loader import load_catalog
+from sandbox.catalog.scenarios import ConditionExpectation, RequestSpec, ResourceRef, WaitFor
+from sandbox.walkthrough.render import make_context, masked_request, render_request
+from sandbox.walkthrough.shell_equivalents import apply, curl, delete, wait
 from tests.conftest import TOKEN
 
 HOSTILE = "$(touch pwned) `id` it's \"quoted\" \\ ${HOME} ;|&"

@@ -15,8 +15,13 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from sandbox.catalog.scenarios import ResourceRef
 from sandbox.errors import SandboxError
-from sandbox.events import (
+from sandbox.reports.markdown import code, escape, fenced
+from sandbox.reports.transcript import Transcript
+from sandbox.reports.transcript_file import write_atomically
+from sandbox.runtimes.runtime import Condition
+from sandbox.walkthrough.events import (
     CommandLogged,
     ManifestApplied,
     RequestSent,
@@ -29,11 +34,6 @@ from sandbox.events import (
     StepFinished,
     StepStarted,
 )
-from sandbox.markdown import code, escape, fenced
-from sandbox.runtime import Condition
-from sandbox.scenarios import ResourceRef
-from sandbox.transcript import Transcript
-from sandbox.transcript_file import write_atomically
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
 HOSTILE = ("*bold* _em_ `code` <script>alert(1)</script> <img src=x onerror=alert(1)> "
@@ -238,7 +238,7 @@ def test_a_device_is_not_written_over() -> None:
 
 
 def test_an_existing_file_that_is_not_markdown_is_not_written_over(tmp_path: Path) -> None:
-    from sandbox.transcript_file import check_writable
+    from sandbox.reports.transcript_file import check_writable
 
     scenario = tmp_path / "scenario.yaml"
     scenario.write_text("id: mine\n")

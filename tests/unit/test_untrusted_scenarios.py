@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.catalog import load_catalog
+from sandbox.catalog.loader import load_catalog
 from sandbox.errors import ManifestRejected, Problem, SandboxError, ScenarioError
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.session import Session
+from sandbox.runtimes.sim.runtime import SimRuntime
 from sandbox.settings import Settings
-from sandbox.sim.runtime import SimRuntime
+from sandbox.tui.session import Session
 from tests.conftest import TOKEN
 from tests.unit.test_catalog import GOOD, ROUTE, write
 

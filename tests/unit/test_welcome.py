@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sandbox.settings import DEMO_TOKEN, resolve_token
-from sandbox.welcome import describe_key, key_for, key_origin, setup_plan
+from sandbox.tui.welcome import describe_key, key_for, key_origin, setup_plan
 from tests.conftest import OTHER_TOKEN, TOKEN
 
 

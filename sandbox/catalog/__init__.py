@@ -1,0 +1,1 @@
+"""Scenarios as data: read from YAML, checked line by line, every problem reported at once."""

@@ -1,0 +1,155 @@
+"""Loading scenario directories: every problem reported with file, line and reason, none skipped."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from sandbox.catalog.scenario_file import load_file
+from sandbox.catalog.scenarios import Scenario
+from sandbox.errors import Problem, ScenarioError
+from sandbox.profiles import DEFAULT_PROFILE, PROFILES
+
+
+def builtin_dir() -> Path:
+    return Path(str(files("sandbox.builtin_scenarios")))
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The scenarios written for one API profile; ``others`` are those of the other profiles."""
+
+    scenarios: tuple[Scenario, ...]
+    profile: str = DEFAULT_PROFILE.name
+    others: tuple[Scenario, ...] = ()
+
+    def get(self, scenario_id: str) -> Scenario:
+        for scenario in self.scenarios:
+            if scenario.id == scenario_id:
+                return scenario
+        known = ", ".join(s.id for s in self.scenarios)
+        raise KeyError(f"no scenario named {scenario_id!r}; known scenarios: {known}")
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(s.id for s in self.scenarios)
+
+    def for_profile(self, profile: str) -> Catalog:
+        """The same scenarios, seen from another profile."""
+        return _split((*self.scenarios, *self.others), profile)
+
+    def prerequisites(self, scenario: Scenario) -> list[Scenario]:
+        """What ``scenario`` needs, transitively, in the order to run it (itself left out)."""
+        order: list[Scenario] = []
+
+        def visit(current: Scenario, path: tuple[str, ...]) -> None:
+            for need in current.needs:
+                if need in path:  # a cycle: say nothing more of it, running once is enough
+                    continue
+                needed = self.get(need)
+                visit(needed, (*path, need))
+                if needed not in order:
+                    order.append(needed)
+
+        visit(scenario, (scenario.id,))
+        return [s for s in order if s.id != scenario.id]
+
+    @property
+    def missing(self) -> tuple[tuple[Scenario, tuple[str, ...]], ...]:
+        """Scenarios with no version for this profile, each with the profiles that have one."""
+        mine = set(self.ids)
+        found: dict[str, list[Scenario]] = {}
+        for scenario in self.others:
+            if scenario.id not in mine:
+                found.setdefault(scenario.id, []).append(scenario)
+        return tuple((versions[0], tuple(s.profile for s in versions))
+                     for versions in found.values())
+
+
+def load_catalog(extra_dirs: Sequence[Path] = (), include_builtin: bool = True,
+                 profile: str = DEFAULT_PROFILE.name) -> Catalog:
+    """Load the built-in scenarios plus each extra directory; raise with every problem found.
+
+    Every profile's scenarios are loaded (and checked); the catalog shows ``profile``'s.
+    """
+    problems: list[Problem] = []
+    scenarios: list[Scenario] = []
+    dirs = [builtin_dir()] if include_builtin else []
+    for directory in extra_dirs:
+        if not directory.is_dir():
+            problems.append(Problem(str(directory), None, "not a directory of scenario files"))
+            continue
+        dirs.append(directory)
+    dirs += [sub for directory in dirs for sub in _profile_dirs(directory)]
+    seen: dict[tuple[str, str], Path] = {}
+    for directory in dirs:
+        paths = _scenario_files(directory, problems)
+        if paths == [] and directory not in dirs[:1] and not _profile_dirs(directory):
+            problems.append(Problem(str(directory), None, "contains no *.yaml scenario files"))
+        for path in paths or ():
+            scenario = load_file(path, problems)
+            if scenario is None:
+                continue
+            if directory.name in PROFILES and scenario.profile != directory.name:
+                problems.append(Problem(str(path), None, _wrong_folder(scenario, directory)))
+                continue
+            key = (scenario.profile, scenario.id)  # the same id once per profile
+            if key in seen:
+                problems.append(Problem(str(path), None,
+                    f"scenario id {scenario.id!r} is already used by {seen[key]}"))
+                continue
+            seen[key] = path
+            scenarios.append(scenario)
+    for scenario in scenarios:  # a need is met within the scenario's own profile
+        problems.extend(Problem(str(scenario.source), None,
+                                f"'needs' names {need!r}, which no scenario has as its id")
+                        for need in scenario.needs if (scenario.profile, need) not in seen)
+    if problems:
+        raise ScenarioError(problems)
+    return _split(scenarios, profile)
+
+
+def _profile_dirs(directory: Path) -> list[Path]:
+    """A scenario directory's subdirectories named after a profile: its versions for that
+    profile, beside (or instead of) the default profile's files at the top."""
+    return [directory / name for name in PROFILES if _is_dir(directory / name)]
+
+
+def _is_dir(path: Path) -> bool:
+    """False for what cannot be looked at: an unreadable folder is named by the listing."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+def _wrong_folder(scenario: Scenario, directory: Path) -> str:
+    return (f"this file is in the folder for the {directory.name} profile but is written for "
+            f"{scenario.profile}" + (" (the default, as it names no profile)"
+                                     if scenario.profile == DEFAULT_PROFILE.name else "")
+            + f": add `profile: {directory.name}`, or move it")
+
+
+def _split(scenarios: Sequence[Scenario], profile: str) -> Catalog:
+    def order(scenario: Scenario) -> tuple[int, str]:
+        return scenario.order, scenario.id
+
+    return Catalog(tuple(sorted((s for s in scenarios if s.profile == profile), key=order)),
+                   profile,
+                   tuple(sorted((s for s in scenarios if s.profile != profile), key=order)))
+
+
+def _scenario_files(directory: Path, problems: list[Problem]) -> list[Path] | None:
+    """The directory's *.yaml and *.yml files by name, or None after saying why it is unreadable."""
+    try:
+        names = [entry.name for entry in os.scandir(directory)]
+    except OSError as exc:
+        reason = "permission denied" if isinstance(exc, PermissionError) else \
+            (exc.strerror or str(exc))
+        problems.append(Problem(str(directory), None, f"cannot list the directory: {reason}"))
+        return None
+    return [directory / name for suffix in (".yaml", ".yml")
+            for name in sorted(names) if name.endswith(suffix)]

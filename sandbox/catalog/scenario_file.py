@@ -1,0 +1,160 @@
+"""Reading one scenario file into a validated, frozen Scenario (or a list of its problems)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sandbox.catalog.scenario_reader import Reader
+from sandbox.catalog.scenario_steps import read_steps
+from sandbox.catalog.scenarios import (
+    ApplyStep,
+    RequestStep,
+    Scenario,
+    Step,
+    Variable,
+)
+from sandbox.catalog.textfiles import UnreadableFile, read_text_file
+from sandbox.documents import DocumentError, LineDict, load_one
+from sandbox.errors import Problem
+from sandbox.profiles import DEFAULT_PROFILE, PROFILES
+
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+BUILTIN_VARIABLES = (
+    Variable("token", "the provider API key (--token, AGW_SANDBOX_TOKEN)", secret=True),
+)
+SCENARIO_KEYS = {"id", "title", "summary", "security", "order", "profile", "needs", "variables",
+                 "steps"}
+
+
+def load_file(path: Path, problems: list[Problem]) -> Scenario | None:
+    """The scenario in ``path``, or None after adding each of its problems to ``problems``."""
+    reader = Reader(path, problems)
+    try:
+        return _load(reader)
+    finally:
+        reader.in_line_order()
+
+
+def _load(reader: Reader) -> Scenario | None:
+    path = reader.path
+    try:
+        outside = not path.resolve().is_relative_to(path.parent.resolve())
+    except (OSError, RuntimeError):  # a loop of symbolic links: reading it says so
+        outside = False
+    if outside:
+        reader.problem(None, "is a link to a file outside its folder: copy the file into the "
+                       "folder instead")
+        return None
+    try:
+        text = read_text_file(path)
+        reader.bytes_read = len(text)
+        root = load_one(text)
+    except UnreadableFile as exc:
+        reader.problem(exc.line, f"the scenario file {exc.reason}")
+        return None
+    except DocumentError as exc:
+        reader.problem(exc.line, exc.reason)
+        return None
+    node = reader.mapping(root, 1, "a scenario file")
+    if node is None:
+        return None
+    if "apiVersion" in node and "kind" in node:
+        reader.problem(1, "this is a Kubernetes manifest, not a scenario: keep manifest "
+                       "templates in a subdirectory (such as manifests/) beside the scenarios")
+        return None
+    reader.unknown_keys(node, SCENARIO_KEYS, "the scenario")
+    scenario_id = reader.text(node, "id")
+    if scenario_id and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", scenario_id):
+        reader.problem(node.line_of("id"), f"id {scenario_id!r} must be lower-case letters, "
+                       "digits and dashes")
+    profile = reader.text(node, "profile", required=False, default=DEFAULT_PROFILE.name)
+    if profile not in PROFILES:
+        reader.problem(node.line_of("profile"),
+                       f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+    else:
+        reader.namespace = PROFILES[profile].namespace
+    order = node.get("order", 100)
+    if not isinstance(order, int) or isinstance(order, bool):
+        reader.problem(node.line_of("order"), "'order' must be a whole number")
+        order = 100
+    texts = {key: reader.text(node, key) for key in ("title", "summary", "security")}
+    needs = _needs(reader, node, scenario_id)
+    variables = _variables(reader, node)
+    steps = read_steps(reader, node)
+    known = {v.name for v in variables}
+    known |= {f"{v.name}_masked" for v in variables if v.secret}
+    _check_placeholders(reader, node, steps, known)
+    if not reader.ok:
+        return None
+    return Scenario(
+        id=scenario_id, title=texts["title"], summary=texts["summary"],
+        security=texts["security"], order=order, profile=profile,
+        variables=variables, steps=steps, source=path, needs=needs,
+    )
+
+
+def _needs(reader: Reader, node: LineDict, scenario_id: str) -> tuple[str, ...]:
+    """Scenario ids that must run first; whether they exist is checked once all are loaded."""
+    needs = []
+    for value in reader.listing(node, "needs"):
+        if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
+            reader.problem(node.line_of("needs"), f"'needs' lists scenario ids, not {value!r}")
+        elif value == scenario_id:
+            reader.problem(node.line_of("needs"), "a scenario cannot need itself")
+        else:
+            needs.append(value)
+    return tuple(dict.fromkeys(needs))
+
+
+def _variables(reader: Reader, node: LineDict) -> tuple[Variable, ...]:
+    variables = list(BUILTIN_VARIABLES)
+    declared = node.get("variables") or LineDict()
+    table = reader.mapping(declared, node.line_of("variables"), "'variables'")
+    for name, spec in (table or {}).items():
+        line = table.line_of(name) if table is not None else None
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            reader.problem(line, f"variable name {name!r} must be a valid identifier")
+        if any(v.name == name for v in BUILTIN_VARIABLES):
+            reader.problem(line, f"variable {name!r} is built in and cannot be redeclared")
+        spec_node = reader.mapping(spec, line or 0, f"variable {name!r}")
+        if spec_node is None:
+            continue
+        reader.unknown_keys(spec_node, {"description", "secret", "default"}, f"variable {name!r}")
+        secret = spec_node.get("secret", False)
+        if not isinstance(secret, bool):
+            reader.problem(spec_node.line_of("secret"), "'secret' must be true or false")
+        default = spec_node.get("default")
+        variables.append(Variable(
+            name, reader.text(spec_node, "description"), secret is True,
+            None if default is None else str(default),
+        ))
+    return tuple(variables)
+
+
+def placeholders(value: Any) -> set[str]:
+    """Every ``${name}`` in the strings (and mapping keys) of a nested value."""
+    if isinstance(value, str):
+        return set(PLACEHOLDER.findall(value))
+    if isinstance(value, dict):
+        return set().union(*(placeholders(k) | placeholders(v) for k, v in value.items()))
+    if isinstance(value, list | tuple):
+        return set().union(*(placeholders(v) for v in value))
+    return set()
+
+
+def _check_placeholders(reader: Reader, node: LineDict, steps: Sequence[Step],
+                        known: set[str]) -> None:
+    for step in steps:
+        used: set[str] = set()
+        if isinstance(step, ApplyStep):
+            used = placeholders([m.documents for m in step.manifests])
+        elif isinstance(step, RequestStep):
+            used = placeholders([step.request.path, step.request.headers, step.request.body,
+                                 step.expect.contains, step.expect.lacks,
+                                 step.expect_with_mock.contains, step.expect_with_mock.lacks])
+        for name in sorted(used - known):
+            reader.problem(node.line_of("steps"), f"step {step.id!r} uses ${{{name}}}, which is "
+                           f"not a declared variable (known: {', '.join(sorted(known))})")

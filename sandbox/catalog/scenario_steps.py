@@ -1,0 +1,233 @@
+"""Reading a scenario's steps: apply, wait, request with its expectations, delete, cleanup."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from sandbox.catalog import checks
+from sandbox.catalog.scenario_reader import MAX_SCENARIO_BYTES, Reader
+from sandbox.catalog.scenarios import (
+    ApplyStep,
+    CleanupStep,
+    ConditionExpectation,
+    DeleteStep,
+    Expectation,
+    ExplainStep,
+    Manifest,
+    RequestSpec,
+    RequestStep,
+    ResourceRef,
+    Step,
+    WaitFor,
+    WaitStep,
+)
+from sandbox.catalog.textfiles import MAX_FILE_BYTES, UnreadableFile, read_text_file
+from sandbox.documents import DocumentError, LineDict, load_all
+from sandbox.errors import Problem
+
+STEP_KEYS = {"id", "title", "explain", "expect", "expect_with_mock"}
+ACTIONS = ("apply", "wait", "request", "delete", "cleanup")
+REQUEST_KEYS = {"method", "path", "headers", "body", "stream"}
+EXPECT_KEYS = {"status", "model", "contains", "lacks"}
+WAIT_KEYS = {"resource", "namespace", "conditions", "timeout"}
+DEFAULT_WAIT_TIMEOUT = 180.0
+MAX_WAIT_TIMEOUT = 3600.0  # an hour: longer than any rollout, short enough to notice a typo
+
+
+def read_steps(reader: Reader, node: LineDict) -> tuple[Step, ...]:
+    raw_steps = node.get("steps")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        reader.problem(node.line_of("steps"), "'steps' must be a non-empty list of steps")
+        return ()
+    steps: list[Step] = []
+    ids: set[str] = set()
+    for index, raw in enumerate(raw_steps, start=1):
+        step_node = reader.mapping(raw, node.line_of("steps"), f"step {index}")
+        if step_node is None:
+            continue
+        step = _step(reader, step_node, index)
+        if step is None:
+            continue
+        if step.id in ids:
+            reader.problem(step_node.line, f"step id {step.id!r} is used twice")
+        ids.add(step.id)
+        steps.append(step)
+    return tuple(steps)
+
+
+def _step(reader: Reader, node: LineDict, index: int) -> Step | None:
+    reader.unknown_keys(node, STEP_KEYS | set(ACTIONS), f"step {index}")
+    actions = [a for a in ACTIONS if a in node]
+    if len(actions) > 1:
+        reader.problem(node.line, f"step {index} has several actions ({', '.join(actions)}); "
+                       "split it into one step per action")
+        return None
+    action = actions[0] if actions else "explain"
+    base = {
+        "id": reader.text(node, "id", required=False, default=f"{action}-{index}"),
+        "title": reader.text(node, "title"),
+        "explain": reader.text(node, "explain", required=False),
+    }
+    if action != "request":
+        for key in ("expect", "expect_with_mock"):
+            if key in node:
+                reader.problem(node.line_of(key), f"{key!r} only belongs on a request step")
+    if action == "apply":
+        manifests = [_manifest(reader, p, node.line_of("apply")) for p in reader.listing(node,
+                                                                                         "apply")]
+        return ApplyStep(**base, manifests=tuple(m for m in manifests if m is not None))
+    if action == "wait":
+        waits = [_wait(reader, w, node.line_of("wait")) for w in reader.listing(node, "wait")]
+        return WaitStep(**base, waits=tuple(w for w in waits if w is not None))
+    if action == "request":
+        return _request_step(reader, node, base)
+    if action == "delete":
+        refs = [_ref(reader, r, None, node.line_of("delete")) for r in reader.listing(node,
+                                                                                       "delete")]
+        return DeleteStep(**base, refs=tuple(r for r in refs if r is not None))
+    if action == "cleanup":
+        if node.get("cleanup") is not True:
+            reader.problem(node.line_of("cleanup"), "'cleanup' takes the value true")
+        return CleanupStep(**base)
+    if not base["explain"]:
+        reader.problem(node.line, f"step {index} has no action and nothing to explain; "
+                       f"give it 'explain' or one of: {', '.join(ACTIONS)}")
+    return ExplainStep(**base)
+
+
+def _manifest(reader: Reader, value: Any, line: int) -> Manifest | None:
+    if not isinstance(value, str):
+        reader.problem(line, "'apply' lists manifest template paths (text)")
+        return None
+    source = reader.inside_folder(value, line, "manifest template")
+    if source is None or reader.bytes_read > MAX_SCENARIO_BYTES:  # the latter already reported
+        return None
+    if source not in reader.templates:  # a template used by several steps is read once
+        reader.templates[source] = _template(reader, source, value, line)
+    template = reader.templates[source]
+    if template is None:
+        return None
+    documents, size = template
+    reader.bytes_read += size
+    if reader.bytes_read > MAX_SCENARIO_BYTES:
+        reader.problem(line, f"the scenario and its manifest templates add up to more than "
+                       f"{MAX_SCENARIO_BYTES // MAX_FILE_BYTES} MiB: apply fewer or smaller "
+                       "templates")
+        return None
+    return Manifest(value, source, documents)
+
+
+def _template(reader: Reader, source: Path, value: str, line: int
+              ) -> tuple[tuple[Any, ...], int] | None:
+    """The template's documents and size, or None after reporting why it cannot be used."""
+    try:
+        text = read_text_file(source)
+    except UnreadableFile as exc:
+        looked = f" (looked for {source})" if exc.reason == "not found" else ""
+        reader.problem(line, f"manifest template {value!r} {exc.reason}{looked}")
+        return None
+    try:
+        documents = load_all(text)
+    except DocumentError as exc:
+        reader.problems.append(Problem(str(source), exc.line, exc.reason))
+        return None
+    if not documents:
+        reader.problem(line, f"manifest template {value!r} holds no documents")
+    for doc in documents:
+        if not isinstance(doc, LineDict):
+            reader.problems.append(Problem(str(source), None, "a manifest must be a mapping"))
+            continue
+        for message in checks.lint(doc):
+            reader.problems.append(Problem(str(source), doc.line, message))
+    return tuple(documents), len(text)
+
+
+def _ref(reader: Reader, value: Any, namespace: str | None, line: int) -> ResourceRef | None:
+    text = value if isinstance(value, str) else ""
+    parts = text.split("/")
+    if len(parts) not in (2, 3) or not all(parts):
+        reader.problem(line, f"resource {value!r} must be written Kind/name or Kind/namespace/name")
+        return None
+    if len(parts) == 3:
+        return ResourceRef(parts[0], parts[2], parts[1])
+    return ResourceRef(parts[0], parts[1], namespace or reader.namespace)
+
+
+def _wait(reader: Reader, value: Any, line: int) -> WaitFor | None:
+    node = reader.mapping(value, line, "a wait entry")
+    if node is None:
+        return None
+    reader.unknown_keys(node, WAIT_KEYS, "a wait entry")
+    namespace = reader.text(node, "namespace", required=False) or None
+    ref = _ref(reader, node.get("resource"), namespace, node.line_of("resource"))
+    conditions: list[ConditionExpectation] = []
+    table = reader.mapping(node.get("conditions"), node.line_of("conditions"), "'conditions'")
+    for ctype, expected in (table or {}).items():
+        cline = table.line_of(ctype) if table is not None else line
+        if isinstance(expected, str) and expected in ("True", "False", "Unknown"):
+            conditions.append(ConditionExpectation(ctype, expected))
+        elif isinstance(expected, LineDict) and expected.get("status") in ("True", "False"):
+            reason = expected.get("reason")
+            conditions.append(ConditionExpectation(ctype, expected["status"],
+                                                   None if reason is None else str(reason)))
+        else:
+            reader.problem(cline, f"condition {ctype!r} must be \"True\", \"False\" or "
+                           "{status: ..., reason: ...} (quote True/False)")
+    timeout = node.get("timeout", DEFAULT_WAIT_TIMEOUT)
+    if not isinstance(timeout, int | float) or isinstance(timeout, bool) or \
+            not math.isfinite(timeout) or not 0 < timeout <= MAX_WAIT_TIMEOUT:
+        reader.problem(node.line_of("timeout"), "'timeout' must be a number of seconds above 0 "
+                       f"and at most {MAX_WAIT_TIMEOUT:g}")
+        timeout = DEFAULT_WAIT_TIMEOUT
+    if ref is None or not conditions:
+        if ref is not None:
+            reader.problem(node.line, "a wait entry needs at least one condition")
+        return None
+    return WaitFor(ref, tuple(conditions), float(timeout))
+
+
+def _request_step(reader: Reader, node: LineDict, base: dict[str, str]) -> RequestStep | None:
+    spec = reader.mapping(node.get("request"), node.line_of("request"), "'request'")
+    if spec is None:
+        return None
+    reader.unknown_keys(spec, REQUEST_KEYS, "'request'")
+    method = reader.text(spec, "method", required=False, default="POST").upper()
+    path = reader.text(spec, "path")
+    headers = spec.get("headers") or {}
+    if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
+        reader.problem(spec.line_of("headers"), "'headers' must map header names to text")
+        headers = {}
+    for where, message in checks.request_problems(method, path, tuple(headers.items())):
+        if where in ("method", "path"):
+            reader.problem(spec.line_of(where), message)
+        else:
+            reader.problem(headers.line_of(where) if isinstance(headers, LineDict)
+                           else spec.line_of("headers"), message)
+    stream = spec.get("stream", False)
+    if not isinstance(stream, bool):
+        reader.problem(spec.line_of("stream"), "'stream' must be true or false")
+    request = RequestSpec(method, path, tuple(headers.items()), spec.get("body"), stream is True)
+    expect = _expectation(reader, node, "expect")
+    if "expect" not in node:
+        reader.problem(node.line, "a request step needs 'expect' (at least a status)")
+    return RequestStep(**base, request=request, expect=expect,
+                       expect_with_mock=_expectation(reader, node, "expect_with_mock"))
+
+
+def _expectation(reader: Reader, node: LineDict, key: str) -> Expectation:
+    if key not in node:
+        return Expectation()
+    spec = reader.mapping(node.get(key), node.line_of(key), repr(key))
+    if spec is None:
+        return Expectation()
+    reader.unknown_keys(spec, EXPECT_KEYS, repr(key))
+    status = spec.get("status")
+    if status is not None and (not isinstance(status, int) or not 100 <= status <= 599):
+        reader.problem(spec.line_of("status"), "'status' must be an HTTP status code (100-599)")
+        status = None
+    texts = {name: tuple(str(t) for t in reader.listing(spec, name)) for name in ("contains",
+                                                                                   "lacks")}
+    model = reader.text(spec, "model", required=False) or None
+    return Expectation(status, model, texts["contains"], texts["lacks"])

@@ -1,0 +1,146 @@
+"""API profiles: every pinned upstream version and name, in one place so it can be bumped.
+
+A profile is a parameter, not a fork: it names the versions to install, where the gateway lives,
+and where a provider's upstream host/port go in a backend manifest. Scenarios say which profile
+their manifests are written for. The little behaviour that differs between the controllers (how
+a backend's auth is translated, their status messages, the gateway's answer for a backend it
+does not have) is a named strategy on the profile: ``backend_api``
+(sandbox/profiles/backend_api.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.profiles.backend_api import AgentgatewayBackends, BackendApi, KgatewayBackends
+
+FIELD_MANAGER = "agw-sandbox"
+KGATEWAY_BACKENDS = KgatewayBackends()
+
+
+@dataclass(frozen=True)
+class Pins:
+    kind: str
+    node_image: str
+    gateway_api: str
+    gateway_api_crds_url: str
+    crd_chart: str
+    chart: str
+    chart_version: str
+    controller_image: str
+    proxy_image: str
+    helm_min: str
+    helm_values: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    pins: Pins
+    namespace: str
+    gateway_name: str
+    gateway_class: str
+    gateway_port: int
+    proxy_deployment: str
+    controller_deployment: str
+    controller_name: str
+    backend_api_version: str
+    backend_kind: str
+    # Where an LLM provider's upstream host/port are set inside a backend manifest.
+    upstream_path: tuple[str, ...]
+    backend_plural: str = "backends"
+    cluster_name: str = "agw-sandbox"  # the kind cluster: one per profile (see README)
+    gateway_class_accepted: str = "GatewayClass accepted by kgateway controller"
+    # Set beside host/port when the mock provider stands in for OpenAI.
+    upstream_extra: tuple[tuple[str, Any], ...] = ()
+    # The behaviour that differs: how the controller translates a backend, and its words.
+    backend_api: BackendApi = KGATEWAY_BACKENDS
+    title: str = "kgateway v2.1"
+    releases: tuple[str, str] = ("kgateway-crds", "kgateway")  # Helm: the CRDs, the controller
+    # Where the built-in scenarios for this profile live, under the scenarios directory.
+    scenario_dir: str = ""
+
+    @property
+    def backend_group(self) -> str:
+        return self.backend_api_version.rpartition("/")[0]
+
+
+KGATEWAY_V2_1 = Profile(
+    name="kgateway-v2.1",
+    description="kgateway v2.1.x with agentgateway enabled (Backend.gateway.kgateway.dev)",
+    pins=Pins(
+        kind="v0.30.0",
+        node_image=(
+            "kindest/node:v1.34.0@sha256:"
+            "7416a61b42b1662ca6ca89f02028ac133a309a2a30ba309614e8ec94d976dc5a"
+        ),
+        gateway_api="v1.4.0",
+        gateway_api_crds_url=(
+            "https://github.com/kubernetes-sigs/gateway-api/releases/download/"
+            "v1.4.0/standard-install.yaml"
+        ),
+        crd_chart="oci://cr.kgateway.dev/kgateway-dev/charts/kgateway-crds",
+        chart="oci://cr.kgateway.dev/kgateway-dev/charts/kgateway",
+        chart_version="v2.1.3",
+        controller_image="cr.kgateway.dev/kgateway-dev/kgateway:v2.1.3",
+        proxy_image="ghcr.io/agentgateway/agentgateway:0.10.3",
+        helm_min="3.12.0",
+        helm_values=(("agentgateway.enabled", "true"),),
+    ),
+    namespace="kgateway-system",
+    gateway_name="agentgateway",
+    gateway_class="agentgateway",
+    gateway_port=8080,
+    proxy_deployment="agentgateway",
+    controller_deployment="kgateway",
+    controller_name="kgateway.dev/agentgateway",
+    backend_api_version="gateway.kgateway.dev/v1alpha1",
+    backend_kind="Backend",
+    upstream_path=("spec", "ai", "llm"),
+)
+
+AGENTGATEWAY_V1_4 = Profile(
+    name="agentgateway-v1.4",
+    description="agentgateway v1.4.x, its own API group (AgentgatewayBackend.agentgateway.dev)",
+    pins=Pins(
+        kind="v0.30.0",
+        # Inside both profiles' Kubernetes ranges (1.31-1.34 and 1.31-1.36).
+        node_image=KGATEWAY_V2_1.pins.node_image,
+        gateway_api="v1.6.0",
+        gateway_api_crds_url=(
+            "https://github.com/kubernetes-sigs/gateway-api/releases/download/"
+            "v1.6.0/standard-install.yaml"
+        ),
+        crd_chart="oci://cr.agentgateway.dev/charts/agentgateway-crds",
+        chart="oci://cr.agentgateway.dev/charts/agentgateway",
+        chart_version="v1.4.1",
+        controller_image="cr.agentgateway.dev/controller:v1.4.1",
+        proxy_image="cr.agentgateway.dev/agentgateway:v1.4.1",
+        helm_min="3.12.0",
+        helm_values=(),
+    ),
+    namespace="agentgateway-system",
+    gateway_name="agentgateway-proxy",
+    gateway_class="agentgateway",
+    gateway_port=80,
+    proxy_deployment="agentgateway-proxy",
+    controller_deployment="agentgateway",
+    controller_name="agentgateway.dev/agentgateway",
+    backend_api_version="agentgateway.dev/v1alpha1",
+    backend_kind="AgentgatewayBackend",
+    upstream_path=("spec", "ai", "provider"),
+    backend_plural="agentgatewaybackends",
+    cluster_name="agw-sandbox-v1-4",
+    gateway_class_accepted="GatewayClass accepted by agentgateway controller",
+    # With a host override the path is not rewritten unless `path` says so.
+    upstream_extra=(("path", "/v1/chat/completions"),),
+    backend_api=AgentgatewayBackends(),
+    title="agentgateway v1.4",
+    releases=("agentgateway-crds", "agentgateway"),
+    scenario_dir="agentgateway-v1.4",
+)
+
+PROFILES = {p.name: p for p in (KGATEWAY_V2_1, AGENTGATEWAY_V1_4)}
+DEFAULT_PROFILE = KGATEWAY_V2_1

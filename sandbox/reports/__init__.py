@@ -1,0 +1,2 @@
+"""What consumes the walkthrough's events: text and JSON, the Markdown transcript, the sim check
+and the profile diff."""

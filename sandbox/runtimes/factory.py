@@ -1,0 +1,42 @@
+"""Builds the Runtime a Settings object asks for."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sandbox.errors import RuntimeUnavailable
+from sandbox.profiles import Profile
+from sandbox.runtimes.runtime import Runtime
+from sandbox.settings import Settings
+
+
+def make_runtime(settings: Settings, name: str, profile: Profile | None = None,
+                 ask: Callable[[str], bool] | None = None) -> Runtime:
+    """``ask`` is how a cluster runtime asks before installing into a cluster you brought.
+
+    The profile is the settings' unless one is given.
+    """
+    profile = profile or settings.api_profile
+    if name == "sim":
+        from sandbox.runtimes.sim.runtime import SimRuntime
+
+        return SimRuntime(profile, settings.port, settings.provider, [settings.token])
+    if name == "kind":
+        from sandbox.runtimes.kube.runtime import KindRuntime
+
+        return KindRuntime(profile, settings.port, settings.provider, settings.token,
+                           settings.cluster_name, namespace=settings.namespace,
+                           gateway=settings.gateway, bundle=settings.bundle)
+    if name == "cluster":
+        from sandbox.runtimes.kube.runtime import KubeRuntime
+
+        def consent(question: str) -> bool:
+            return settings.install_kgateway or (ask is not None and ask(question))
+
+        def confirm(question: str) -> bool:
+            return settings.assume_yes or (ask is not None and ask(question))
+
+        return KubeRuntime(profile, settings.port, settings.provider, settings.token, None,
+                           settings.context, consent=consent, confirm=confirm,
+                           namespace=settings.namespace, gateway=settings.gateway)
+    raise RuntimeUnavailable(f"unknown runtime {name!r}", "use kind, cluster or sim")

@@ -1,0 +1,255 @@
+"""The offline bundle: every pinned image, chart and manifest in one directory, with their sums.
+
+`prepare` fills it while online; `up --bundle` checks every sum first and then uses only its
+files. The index is written last and atomically, so a bundle whose preparation failed half way
+has no index and is never taken for a complete one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict, dataclass
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from sandbox.documents import load_all
+from sandbox.errors import RuntimeUnavailable, SandboxError
+from sandbox.profiles import Profile
+
+INDEX = "index.json"
+FORMAT = 1
+PREPARE_HINT = "run `agw-sandbox prepare DIR` again while online"
+Progress = Callable[[str], None]
+Fetch = Callable[[str], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class Item:
+    """One file of the bundle and what it holds."""
+
+    kind: str  # image, chart or manifest
+    ref: str  # the image reference, the oci:// chart or the URL it came from
+    version: str  # a chart's version ("" for the others)
+    path: str  # relative to the bundle's directory
+
+
+def mock_images() -> list[str]:
+    """The images the in-cluster mock provider runs (assets/mock-provider.yaml)."""
+    text = (Path(str(files("sandbox.assets"))) / "mock-provider.yaml").read_text()
+    return [str(container["image"]) for doc in load_all(text) if doc.get("kind") == "Deployment"
+            for container in doc["spec"]["template"]["spec"]["containers"]]
+
+
+def _file_name(text: str) -> str:
+    return "".join(c if c.isalnum() or c in ".-" else "_" for c in text)
+
+
+def items(profile: Profile) -> list[Item]:
+    """What a bundle holds for ``profile``: the node image first, then the others."""
+    from sandbox.runtimes.kube.containers import tag_of
+
+    pins = profile.pins
+    images = [pins.node_image, pins.controller_image, pins.proxy_image, *mock_images()]
+    found = [Item("image", ref, "", f"images/{_file_name(tag_of(ref))}.tar")
+             for ref in dict.fromkeys(images)]
+    for chart in (pins.crd_chart, pins.chart):
+        name = chart.rstrip("/").rpartition("/")[2]
+        found.append(Item("chart", chart, pins.chart_version,
+                          f"charts/{_file_name(name)}-{_file_name(pins.chart_version)}.tgz"))
+    url = pins.gateway_api_crds_url
+    found.append(Item("manifest", url, "", f"manifests/gateway-api-{_file_name(pins.gateway_api)}"
+                                           f"-{_file_name(url.rpartition('/')[2])}"))
+    return found
+
+
+def pins_record(profile: Profile) -> dict[str, Any]:
+    """The pins a bundle is made for, as its index records them (JSON's lists, not tuples)."""
+    record: dict[str, Any] = json.loads(json.dumps({**asdict(profile.pins),
+                                                    "mock_images": mock_images()}))
+    return record
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as data:
+        while chunk := data.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# -- prepare (online) ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Prepared:
+    files: int
+    size: int
+    seconds: float
+
+
+async def prepare(root: Path, profiles: Sequence[Profile], progress: Progress,
+                  fetch: Fetch | None = None) -> Prepared:
+    """Fill ``root`` with everything ``profiles`` need, then write its index."""
+    started = time.monotonic()
+    index = root / INDEX
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        index.unlink(missing_ok=True)  # from here on the directory claims nothing
+    except OSError as exc:
+        raise RuntimeUnavailable(f"cannot write the bundle into {root}: {exc.strerror or exc}",
+                                 "choose a writable directory with a few GB free") from exc
+    wanted = list({item.path: item for p in profiles for item in items(p)}.values())
+    entries = []
+    for number, item in enumerate(wanted, 1):
+        progress(f"[{number}/{len(wanted)}] {item.kind} {item.ref}")
+        target = root / item.path
+        await _fetch_item(item, target, progress, fetch)
+        size = target.stat().st_size
+        entries.append({**asdict(item), "size": size,
+                        "sha256": await asyncio.to_thread(sha256_of, target)})
+    document = {"format": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "profiles": {p.name: pins_record(p) for p in profiles}, "files": entries}
+    _write_atomically(index, json.dumps(document, indent=2) + "\n")
+    return Prepared(len(entries) + 1, sum(int(e["size"]) for e in entries) +
+                    index.stat().st_size, time.monotonic() - started)
+
+
+async def _fetch_item(item: Item, target: Path, progress: Progress,
+                      fetch: Fetch | None) -> None:
+    from sandbox.runtimes.kube import cluster, containers
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".part")  # never a whole-looking half file
+    if item.kind == "image":
+        await asyncio.to_thread(containers.save_image, item.ref, partial, progress)
+    elif item.kind == "chart":
+        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".pull-") as pulled:
+            await cluster.helm_pull(item.ref, item.version, Path(pulled), echo=progress)
+            found = sorted(Path(pulled).glob("*.tgz"))
+            if len(found) != 1:
+                raise RuntimeUnavailable(f"`helm pull {item.ref}` left {len(found)} .tgz files",
+                                         "check `helm pull` by hand")
+            shutil.move(found[0], partial)
+    else:
+        from sandbox.walkthrough.exchange import fetch_text
+
+        partial.write_text(await (fetch or fetch_text)(item.ref))
+    partial.replace(target)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    partial = path.with_name(path.name + ".part")
+    with partial.open("w") as out:
+        out.write(text)
+        out.flush()
+        os.fsync(out.fileno())
+    partial.replace(path)
+
+
+# -- use (offline) ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Bundle:
+    """A prepared directory, read through its index."""
+
+    root: Path
+    entries: tuple[dict[str, Any], ...]
+    profiles: dict[str, Any]
+
+    @classmethod
+    def open(cls, root: Path) -> Bundle:
+        index = root / INDEX
+        try:
+            document = json.loads(index.read_text())
+        except FileNotFoundError:
+            raise RuntimeUnavailable(
+                f"{index} does not exist: {root} is not a complete bundle (its preparation did "
+                "not finish, or it is another directory)", PREPARE_HINT) from None
+        except (OSError, ValueError) as exc:
+            raise RuntimeUnavailable(f"{index} cannot be read ({exc})", PREPARE_HINT) from exc
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            raise RuntimeUnavailable(f"{index} is not a bundle index this version reads",
+                                     PREPARE_HINT)
+        entries = tuple(e for e in document.get("files") or [] if isinstance(e, dict))
+        for entry in entries:
+            relative = Path(str(entry.get("path", "")))
+            if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+                raise RuntimeUnavailable(f"{index} names a file outside the bundle: {relative}",
+                                         PREPARE_HINT)
+        return cls(root, entries, dict(document.get("profiles") or {}))
+
+    def check(self, profile: Profile) -> str:
+        """The bundle was made for these pins and every file is whole; else a clear error."""
+        made_for = self.profiles.get(profile.name)
+        if made_for is None:
+            raise RuntimeUnavailable(
+                f"the bundle {self.root} has no profile {profile.name} (it has "
+                f"{', '.join(sorted(self.profiles)) or 'none'})",
+                f"run `agw-sandbox prepare {self.root} --profile {profile.name}` while online")
+        wanted = pins_record(profile)
+        differ = sorted(k for k in wanted.keys() | made_for.keys()
+                        if wanted.get(k) != made_for.get(k))
+        if differ:
+            raise RuntimeUnavailable(
+                f"the bundle {self.root} was made for other pins of {profile.name} ("
+                + ", ".join(f"{k} {made_for.get(k)} where this version pins {wanted.get(k)}"
+                            for k in differ[:3]) + ")", PREPARE_HINT)
+        for item in items(profile):
+            self.path(item)  # listed
+        for entry in self.entries:
+            self._check_file(entry)
+        size = sum(int(e.get("size", 0)) for e in self.entries)
+        return f"{len(self.entries)} files, {human_size(size)}, sums match"
+
+    def _check_file(self, entry: dict[str, Any]) -> None:
+        path = self.root / str(entry["path"])
+        try:
+            size = path.stat().st_size
+        except OSError as exc:
+            raise RuntimeUnavailable(f"the bundle file {path} is missing ({exc.strerror})",
+                                     PREPARE_HINT) from exc
+        if size != entry.get("size") or sha256_of(path) != entry.get("sha256"):
+            raise RuntimeUnavailable(
+                f"the bundle file {path} is damaged: its sha256 is not the one {INDEX} records "
+                "(a copy that was cut short, or a changed file)",
+                f"copy it again from where the bundle was made, or {PREPARE_HINT}")
+
+    def path(self, item: Item) -> Path:
+        if not any(e.get("path") == item.path for e in self.entries):
+            raise RuntimeUnavailable(f"the bundle {self.root} lacks {item.path} ({item.ref})",
+                                     PREPARE_HINT)
+        return self.root / item.path
+
+    def of_kind(self, profile: Profile, kind: str) -> list[tuple[Item, Path]]:
+        return [(item, self.path(item)) for item in items(profile) if item.kind == kind]
+
+    def charts(self, profile: Profile) -> dict[str, Path]:
+        return {item.ref: path for item, path in self.of_kind(profile, "chart")}
+
+    def manifest(self, profile: Profile) -> Path:
+        return self.of_kind(profile, "manifest")[0][1]
+
+    def fetcher(self, profile: Profile) -> Fetch:
+        """A fetch that reads the pinned URL's file from the bundle and refuses any other."""
+        local = {item.ref: path for item, path in self.of_kind(profile, "manifest")}
+
+        async def fetch(url: str) -> str:
+            if url not in local:
+                raise SandboxError(f"{url} is not in the bundle {self.root}", PREPARE_HINT)
+            return await asyncio.to_thread(local[url].read_text)
+
+        return fetch
+
+
+def human_size(size: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GiB"  # not reached
+

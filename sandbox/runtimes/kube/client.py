@@ -1,0 +1,350 @@
+"""The Kubernetes API, through the official client: server-side apply, status, delete, waits.
+
+Only this module imports ``kubernetes``. Calls block; runtimes run them in a thread. Results are
+our own small types, never ``V1...`` objects.
+
+Over 300 lines because it is the kubernetes client's only boundary: every call that library
+makes for us (apply, get, delete and wait, ownership checks, kubeconfig errors) stays behind it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from sandbox.catalog.scenarios import ResourceRef
+from sandbox.errors import ManifestRejected, NotOurs, RuntimeUnavailable, WaitTimeout
+from sandbox.polling import Deadline, poll
+from sandbox.profiles import FIELD_MANAGER
+from sandbox.runtimes.kube.ownership import created_by_us, owner_of
+from sandbox.runtimes.runtime import Applied, ResourceStatus, conditions_of
+
+DELETE_TIMEOUT = 60.0
+
+@dataclass(frozen=True)
+class Resource:
+    group: str
+    version: str
+    plural: str
+    namespaced: bool = True
+
+    def path(self, namespace: str | None, name: str | None = None) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{quote(namespace)}"
+        base += f"/{self.plural}"
+        return base + (f"/{quote(name)}" if name else "")
+
+
+RESOURCES = {
+    "Namespace": Resource("", "v1", "namespaces", namespaced=False),
+    "Secret": Resource("", "v1", "secrets"),
+    "ConfigMap": Resource("", "v1", "configmaps"),
+    "Service": Resource("", "v1", "services"),
+    "Pod": Resource("", "v1", "pods"),
+    "Deployment": Resource("apps", "v1", "deployments"),
+    "CustomResourceDefinition": Resource("apiextensions.k8s.io", "v1",
+                                         "customresourcedefinitions", namespaced=False),
+    "GatewayClass": Resource("gateway.networking.k8s.io", "v1", "gatewayclasses",
+                             namespaced=False),
+    "Gateway": Resource("gateway.networking.k8s.io", "v1", "gateways"),
+    "HTTPRoute": Resource("gateway.networking.k8s.io", "v1", "httproutes"),
+    "ReferenceGrant": Resource("gateway.networking.k8s.io", "v1beta1", "referencegrants"),
+    "Backend": Resource("gateway.kgateway.dev", "v1alpha1", "backends"),
+    "AgentgatewayBackend": Resource("agentgateway.dev", "v1alpha1", "agentgatewaybackends"),
+    # The Gateway API bundle also carries an admission policy guarding upgrades.
+    "ValidatingAdmissionPolicy": Resource("admissionregistration.k8s.io", "v1",
+                                          "validatingadmissionpolicies", namespaced=False),
+    "ValidatingAdmissionPolicyBinding": Resource("admissionregistration.k8s.io", "v1",
+                                                 "validatingadmissionpolicybindings",
+                                                 namespaced=False),
+}
+
+
+def resource_for(kind: str, api_version: str = "", namespaced: bool = True) -> Resource:
+    """The API path pieces of a kind; unknown kinds follow the usual naming conventions."""
+    group, _, version = api_version.rpartition("/")
+    known = RESOURCES.get(kind)
+    if known is not None:
+        if version:  # the manifest's own apiVersion wins over the table's default
+            return Resource(group, version, known.plural, known.namespaced)
+        return known
+    if not version:
+        raise ManifestRejected(f"agw-sandbox does not know the kind {kind!r}",
+                               f"give it an apiVersion, or use one of: {', '.join(RESOURCES)}")
+    lower = kind.lower()
+    plural = lower[:-1] + "ies" if lower.endswith("y") else lower + (
+        "es" if lower.endswith("s") else "s")
+    return Resource(group, version, plural, namespaced)
+
+
+class Kube:
+    """A client for one cluster, built from an explicit kubeconfig file and context.
+
+    With ``owned_only`` (a cluster someone else also uses) it refuses to overwrite or delete
+    an object that exists and was not created by the sandbox.
+    """
+
+    def __init__(self, api_client: Any, controller: str = "", owned_only: bool = False) -> None:
+        self.api = api_client
+        self.controller = controller
+        self.owned_only = owned_only
+
+    @classmethod
+    def connect(cls, kubeconfig: str | None, context: str | None, controller: str = "",
+                owned_only: bool = False) -> Kube:
+        from kubernetes.config import new_client_from_config
+
+        try:
+            client = new_client_from_config(  # type: ignore[no-untyped-call]
+                config_file=kubeconfig, context=context,
+                persist_config=False)
+        except Exception as exc:  # the file is the user's: any shape reaches the client's parser
+            raise kubeconfig_problem(exc, kubeconfig, context) from exc
+        return cls(client, controller, owned_only)
+
+    @classmethod
+    def for_url(cls, url: str, controller: str = "", owned_only: bool = False) -> Kube:
+        """A client for an API server that needs no credentials (tests, local proxies)."""
+        from kubernetes.client import ApiClient, Configuration
+
+        configuration = Configuration()
+        configuration.host = url
+        return cls(ApiClient(configuration), controller, owned_only)
+
+    @property
+    def host(self) -> str:
+        return str(self.api.configuration.host)
+
+    # -- raw requests ---------------------------------------------------------------------------
+    def request(self, method: str, path: str, body: Any = None,
+                query: Mapping[str, str] | None = None, content_type: str = "application/json",
+                timeout: float = 30.0) -> tuple[int, dict[str, Any]]:
+        from urllib3.exceptions import HTTPError
+
+        configuration = self.api.configuration
+        if configuration.refresh_api_key_hook is not None:
+            configuration.refresh_api_key_hook(configuration)
+        headers = {"Accept": "application/json", "Content-Type": content_type,
+                   "User-Agent": "agw-sandbox"}
+        for setting in configuration.auth_settings().values():
+            if setting.get("in") == "header" and setting.get("value"):
+                headers[setting["key"]] = setting["value"]
+        url = self.host + path + (f"?{urlencode(query)}" if query else "")
+        try:
+            response = self.api.rest_client.request(method, url, headers=headers, body=body,
+                                                    _request_timeout=timeout)
+            raw = response.read() if response.data is None else response.data
+        except HTTPError as exc:
+            raise RuntimeUnavailable(
+                f"cannot reach the Kubernetes API at {self.host} ({type(exc).__name__})",
+                "is the cluster running? `kubectl cluster-info` should answer") from exc
+        try:
+            data = json.loads(raw or b"{}")
+        except ValueError:
+            data = {"message": raw.decode(errors="replace")[:300]}
+        return int(response.status), data if isinstance(data, dict) else {"items": data}
+
+    # -- resources ------------------------------------------------------------------------------
+    def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
+        return self._fetch(resource_for(kind), kind, namespace, name)
+
+    def _fetch(self, resource: Resource, kind: str, namespace: str, name: str
+               ) -> dict[str, Any] | None:
+        status, data = self.request("GET", resource.path(namespace, name))
+        if status == 404:
+            return None
+        self._check(status, data, f"read {kind} {namespace}/{name}")
+        return data
+
+    def apply(self, doc: Mapping[str, Any], guard: bool = True) -> Applied:
+        """Server-side apply with our field manager; says created/configured/unchanged.
+
+        ``guard=False`` skips the ownership check for shared objects the user agreed to
+        change (the Gateway API CRDs).
+        """
+        kind = str(doc.get("kind"))
+        metadata = doc.get("metadata") or {}
+        resource = resource_for(kind, str(doc.get("apiVersion", "")), "namespace" in metadata)
+        namespace = str(metadata.get("namespace") or "default") if resource.namespaced else ""
+        name = str(metadata.get("name"))
+        before = self._fetch(resource, kind, namespace, name)
+        if guard:
+            self._check_ours(before, kind, namespace, name, "overwrites")
+        if before is not None and _terminating(before):
+            # Applied now, it would be patched and then removed anyway: let it go first.
+            self._wait_gone(resource, kind, namespace, name, DELETE_TIMEOUT)
+            before = None
+        status, data = self.request(
+            "PATCH", resource.path(namespace, name), body=dict(doc),
+            query={"fieldManager": FIELD_MANAGER, "force": "true"},
+            content_type="application/apply-patch+yaml")
+        self._check(status, data, f"apply {kind} {namespace}/{name}")
+        ref = ResourceRef(kind, name, namespace)
+        if before is None:
+            return Applied(ref, "created")
+        unchanged = _content(before) == _content(data)
+        return Applied(ref, "unchanged" if unchanged else "configured")
+
+    def delete(self, kind: str, namespace: str, name: str,
+               timeout: float = DELETE_TIMEOUT) -> bool:
+        """Delete and wait until the object is gone, so the same name can be applied again.
+
+        Background propagation: the object itself goes as soon as its finalizers allow, and
+        the garbage collector removes what it owns afterwards.
+        """
+        resource = resource_for(kind)
+        if self.owned_only:
+            self._check_ours(self._fetch(resource, kind, namespace, name), kind, namespace, name,
+                             "deletes")
+        status, data = self.request("DELETE", resource.path(namespace, name),
+                                    query={"propagationPolicy": "Background"})
+        if status == 404:
+            return False
+        self._check(status, data, f"delete {kind} {namespace}/{name}")
+        self._wait_gone(resource, kind, namespace, name, timeout)
+        return True
+
+    def _check_ours(self, obj: Mapping[str, Any] | None, kind: str, namespace: str, name: str,
+                    verb: str) -> None:
+        if not self.owned_only or obj is None or created_by_us(obj):
+            return
+        where = f"{namespace}/{name}" if namespace else name
+        raise NotOurs(
+            f"{kind} {where} already exists and belongs to {owner_of(obj)}, not to "
+            f"agw-sandbox: the sandbox never {verb} what it did not create",
+            "give the sandbox a namespace and Gateway of its own (--namespace NAME --gateway "
+            "NAME), or remove that object yourself if it is yours to remove")
+
+    def _wait_gone(self, resource: Resource, kind: str, namespace: str, name: str,
+                   timeout: float) -> None:
+        last: list[Mapping[str, Any]] = []
+
+        def gone() -> bool | None:
+            obj = self._fetch(resource, kind, namespace, name)
+            if obj is None:
+                return True
+            last[:] = [obj]
+            return None
+
+        def timed_out() -> WaitTimeout:
+            finalizers = (last[0].get("metadata") or {}).get("finalizers") or [] if last else []
+            return WaitTimeout(
+                f"{kind} {namespace}/{name} is still being deleted after {timeout:g}s"
+                + (f" (finalizers: {', '.join(map(str, finalizers))})" if finalizers else ""),
+                f"a finalizer holds it: look at `kubectl -n {namespace or 'default'} get "
+                f"{resource.plural}/{name} -o yaml` and at the controller that owns the finalizer")
+
+        poll(gone, Deadline(timeout), timed_out)
+
+    def status(self, ref: ResourceRef) -> ResourceStatus:
+        obj = self.get(ref.kind, ref.namespace, ref.name)
+        if obj is None:
+            return ResourceStatus(ref, exists=False)
+        return ResourceStatus(ref, True, conditions_of(obj, self.controller))
+
+    def deployment_ready(self, namespace: str, name: str) -> tuple[bool, str]:
+        """Whether every replica of the newest generation is updated and available."""
+        obj = self.get("Deployment", namespace, name)
+        if obj is None:
+            return False, "not created yet"
+        spec, status = obj.get("spec") or {}, obj.get("status") or {}
+        wanted = int(spec.get("replicas", 1))
+        updated = int(status.get("updatedReplicas") or 0)
+        available = int(status.get("availableReplicas") or 0)
+        current = int(status.get("observedGeneration") or 0) >= int(
+            (obj.get("metadata") or {}).get("generation") or 0)
+        ready = current and updated >= wanted and available >= wanted
+        return ready, f"{available}/{wanted} available, {updated} updated"
+
+    def wait_deployment(self, namespace: str, name: str, timeout: float,
+                        interval: float = 1.0) -> str:
+        seen = ["not read yet"]
+
+        def rolled_out() -> str | None:
+            ready, seen[0] = self.deployment_ready(namespace, name)
+            return seen[0] if ready else None
+
+        return poll(rolled_out, Deadline(timeout, interval, ceiling=interval), lambda: WaitTimeout(
+            f"deployment {namespace}/{name} not ready after {timeout:g}s ({seen[0]})",
+            f"look at `kubectl -n {namespace} describe deployment/{name}` and its pods' events "
+            "(image pulls are the usual cause)"))
+
+    def server_version(self) -> str:
+        status, data = self.request("GET", "/version")
+        self._check(status, data, "read the server version")
+        return str(data.get("gitVersion", "?"))
+
+    @staticmethod
+    def _check(status: int, data: Mapping[str, Any], action: str) -> None:
+        if 200 <= status < 300:
+            return
+        message = str(data.get("message") or data.get("reason") or f"HTTP {status}")
+        if status in (400, 409, 422):
+            raise ManifestRejected(message, "fix the manifest and apply again")
+        if status in (401, 403):
+            raise RuntimeUnavailable(f"the cluster refused to {action}: {message}",
+                                     "check your kubeconfig credentials and RBAC")
+        if status == 404:
+            raise ManifestRejected(f"cannot {action}: {message}",
+                                   "are the CRDs installed? `agw-sandbox up` installs them")
+        raise RuntimeUnavailable(f"the cluster failed to {action}: {message}",
+                                 "retry; if it persists, check the API server")
+
+
+def kubeconfig_problem(exc: Exception, kubeconfig: str | None,
+                       context: str | None) -> RuntimeUnavailable:
+    """Say which kubeconfig file is wrong and how, for whatever the kubernetes client raised."""
+    from kubernetes.config import ConfigException
+
+    path = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+    where = path if kubeconfig or not os.environ.get("KUBECONFIG") else \
+        f"{path} (from KUBECONFIG)"
+    inspect = "`kubectl config view` shows what kubectl makes of it"
+    text = str(exc)
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:  # a YAML syntax error
+        problem = getattr(exc, "problem", None) or text.splitlines()[0]
+        return RuntimeUnavailable(
+            f"the kubeconfig {mark.name or where} is not valid YAML: {problem} "
+            f"(line {mark.line + 1}, column {mark.column + 1})",
+            f"fix that line, or point KUBECONFIG at another file; {inspect}")
+    if isinstance(exc, UnicodeDecodeError):
+        return RuntimeUnavailable(
+            f"the kubeconfig {where} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start})",
+            "is KUBECONFIG pointing at the right file? A kubeconfig is a YAML text file")
+    if isinstance(exc, OSError):
+        return RuntimeUnavailable(
+            f"cannot read the kubeconfig {exc.filename or where}: {exc.strerror or exc}",
+            "point KUBECONFIG at a readable kubeconfig file")
+    if "No configuration found" in text:
+        return RuntimeUnavailable(
+            f"no kubeconfig found at {where}",
+            "set KUBECONFIG to your kubeconfig file (or create ~/.kube/config); "
+            "without a cluster, `--runtime sim` works offline")
+    if "Expected object with name" in text and "contexts list" in text:
+        return RuntimeUnavailable(
+            f"there is no context {context!r} in the kubeconfig {where}",
+            "`kubectl config get-contexts` lists them; pass one with --context NAME")
+    if "Expected key current-context" in text:
+        return RuntimeUnavailable(
+            f"the kubeconfig {where} has no current context",
+            "pass --context NAME, or choose one with `kubectl config use-context NAME`")
+    if isinstance(exc, ConfigException):
+        return RuntimeUnavailable(f"cannot use the kubeconfig {where}: {text}", inspect)
+    return RuntimeUnavailable(
+        f"the kubeconfig {where} does not have the shape of a kubeconfig (clusters, contexts "
+        "and users must be lists of entries with a name)", inspect)
+
+
+def _terminating(obj: Mapping[str, Any]) -> bool:
+    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+
+
+def _content(obj: Mapping[str, Any]) -> Any:
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status")}

@@ -1,0 +1,175 @@
+"""What the sandbox installs on a cluster: the Gateway API CRDs and the kgateway Helm releases.
+
+Each is checked first (present, stuck, installed without our values) and changed only with
+consent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sandbox.documents import load_all
+from sandbox.errors import RuntimeUnavailable
+from sandbox.proc import Echo
+from sandbox.profiles import PROFILES, Profile
+from sandbox.runtimes.kube import cluster
+from sandbox.runtimes.kube.client import Kube
+
+BUNDLE_VERSION = "gateway.networking.k8s.io/bundle-version"
+Fetch = Callable[[str], Awaitable[str]]
+# Since v1.5 the Gateway API install carries the ValidatingAdmissionPolicy
+# safe-upgrades.gateway.networking.k8s.io; v1.6.0's denies every bundle-version matching
+# `v1.[0-5].\d+`, i.e. any older minor release.
+SAFE_UPGRADES_FROM = (1, 5)
+
+
+async def gateway_api_crds(kube: Kube, profile: Profile, fetch: Fetch | None,
+                           agrees: Callable[[str], bool], echo: Echo,
+                           source: str | None = None) -> str:
+    """The pinned Gateway API bundle, applied unless the cluster already has it.
+
+    ``source``: where ``fetch`` really reads it from, when not the pinned URL (a bundle's file).
+    """
+    crd = await asyncio.to_thread(kube.get, "CustomResourceDefinition", "",
+                                  "gateways.gateway.networking.k8s.io")
+    wanted = profile.pins.gateway_api
+    found = ((crd or {}).get("metadata") or {}).get("annotations", {}).get(BUNDLE_VERSION)
+    if found == wanted:
+        return "already installed"
+    if found and refused_downgrade(found, wanted):
+        raise downgrade_refused(found, profile)
+    if found and not agrees(f"Upgrade the Gateway API CRDs from {found} to {wanted}?"
+                            + _one_way(found, wanted)):
+        raise RuntimeUnavailable(f"the cluster has Gateway API {found}, not {wanted}",
+                                 "rerun with consent to upgrade, or use a cluster with "
+                                 f"Gateway API {wanted}")
+    if fetch is None:
+        from sandbox.walkthrough.exchange import fetch_text
+
+        fetch = fetch_text
+    text = await fetch(profile.pins.gateway_api_crds_url)
+    documents = load_all(text)
+    echo(f"$ kubectl apply --server-side -f {source or profile.pins.gateway_api_crds_url}")
+    for doc in documents:  # cluster-wide and shared: changed only with consent (above)
+        await asyncio.to_thread(kube.apply, doc, False)
+    return f"applied {len(documents)} objects"
+
+
+def refused_downgrade(found: str, wanted: str) -> bool:
+    """Whether the installed CRDs' admission policy refuses the CRDs ``wanted``."""
+    installed = _minor(found)
+    return installed >= SAFE_UPGRADES_FROM and _minor(wanted) < installed
+
+
+def downgrade_refused(found: str, profile: Profile) -> RuntimeUnavailable:
+    """A cluster with Gateway API >= v1.5 cannot take the older CRDs this profile pins."""
+    fits = [p.name for p in PROFILES.values() if p.pins.gateway_api == found]
+    return RuntimeUnavailable(
+        f"the cluster has the Gateway API {found} CRDs, and their admission policy "
+        "(ValidatingAdmissionPolicy safe-upgrades.gateway.networking.k8s.io) refuses the older "
+        f"{profile.pins.gateway_api} CRDs that the {profile.name} profile needs",
+        "use a separate cluster for each profile (kind: the default --cluster-name is "
+        f"{profile.cluster_name} for {profile.name})"
+        + (f", or use this cluster with --profile {fits[0]}" if fits else ""))
+
+
+def _one_way(found: str, wanted: str) -> str:
+    if _minor(found) < SAFE_UPGRADES_FROM <= _minor(wanted):
+        return (f" (one way: from {wanted} on, the cluster refuses Gateway API CRDs older than "
+                "v1.5.0, so it cannot go back)")
+    return ""
+
+
+def _minor(version: str) -> tuple[int, ...]:
+    """``v1.6.0`` -> (1, 6)."""
+    return tuple(int(n) for n in version.lstrip("v").split(".")[:2] if n.isdigit())
+
+
+@dataclass(frozen=True)
+class Charts:
+    """Brings the profile's two releases to the pinned version, asking before any change."""
+
+    profile: Profile
+    kubeconfig: Path | None
+    context: str | None
+    agrees: Callable[[str], bool]
+    echo: Echo
+    # A chart's local .tgz (an offline bundle), by its pinned oci:// reference.
+    local: Mapping[str, Path] = field(default_factory=dict)
+
+    async def ensure(self) -> str:
+        pins = self.profile.pins
+        results = []
+        crds, controller = self.profile.releases
+        for release, chart, values in ((crds, pins.crd_chart, ()),
+                                       (controller, pins.chart, pins.helm_values)):
+            chart = str(self.local.get(chart, chart))
+            found = await cluster.helm_release(release, self.profile, self.kubeconfig,
+                                               self.context)
+            if found is not None and found.stuck:
+                raise RuntimeUnavailable(
+                    f"the Helm release {release} in {self.profile.namespace} is stuck in "
+                    f"{found.status} (an earlier install or upgrade was interrupted), so Helm "
+                    "refuses to touch it",
+                    f"repair it with `{self._repair(found)}`, then run `agw-sandbox up` again")
+            version = found.version if found is not None and found.status == "deployed" \
+                else None
+            if found is not None and version is None:  # e.g. an install that failed
+                version = f"{found.version}, {found.status}"
+            if version == pins.chart_version:
+                results.append(f"{release} present" + await self._check_values(release, chart,
+                                                                              values))
+                continue
+            if not self._may_install(release, version):
+                raise RuntimeUnavailable(
+                    f"{release} {pins.chart_version} is not installed in context "
+                    f"{self.context}" + (f" (found {version})" if version else ""),
+                    "rerun `agw-sandbox up --context ... --install-kgateway` to let the sandbox "
+                    "install it, or install it yourself")
+            await cluster.helm_install(release, chart, self.profile, self.kubeconfig,
+                                       self.context, values, echo=self.echo)
+            results.append(f"{release} installed")
+        return ", ".join(results)
+
+    def _repair(self, release: cluster.Release) -> str:
+        return cluster.repair_command(release, self.profile, self.kubeconfig, self.context)
+
+    async def _check_values(self, release: str, chart: str,
+                            wanted: tuple[tuple[str, str], ...]) -> str:
+        """A release installed without our values (kgateway without agentgateway) is named now,
+        not after minutes of waiting for a GatewayClass that never comes."""
+        if not wanted:
+            return ""
+        values = await cluster.helm_values(release, self.profile, self.kubeconfig, self.context)
+        missing = tuple((key, value) for key, value in wanted
+                        if str(cluster.value_at(values, key)).lower() != value.lower())
+        if not missing:
+            return ""
+        settings = ", ".join(f"{key}={value}" for key, value in missing)
+        command = cluster.helm_command(
+            "upgrade", release, chart, "--version", self.profile.pins.chart_version,
+            "--reuse-values", *[a for k, v in missing for a in ("--set", f"{k}={v}")],
+            profile=self.profile, kubeconfig=self.kubeconfig, context=self.context)
+        if not self.agrees(f"The {release} release lacks {settings} (agentgateway is off). "
+                           f"Run `{command}`?"):
+            raise RuntimeUnavailable(
+                f"{release} {self.profile.pins.chart_version} is installed in context "
+                f"{self.context} without {settings}: it runs only the Envoy gateway, so there "
+                f"is no GatewayClass {self.profile.gateway_class} and nothing would serve the "
+                "sandbox's Gateway",
+                f"enable it with `{command}` (or rerun with --install-kgateway to let the "
+                "sandbox do it)")
+        await cluster.helm_install(release, chart, self.profile, self.kubeconfig, self.context,
+                                   missing, echo=self.echo, reuse_values=True)
+        return f" ({settings} turned on)"
+
+    def _may_install(self, release: str, found: str | None) -> bool:
+        target = f"{self.profile.pins.chart_version} into context {self.context}"
+        if found is None:
+            return self.agrees(f"Install {release} {target}?")
+        if "," in found:  # there, but not deployed
+            return self.agrees(f"Install {release} {target} (found {found})?")
+        return self.agrees(f"Upgrade {release} from {found} to {target}?")

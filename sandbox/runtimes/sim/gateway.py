@@ -1,0 +1,253 @@
+"""The simulated gateway: a loopback HTTP proxy that behaves like agentgateway (each profile's).
+
+It serves what the simulated control plane translated (routes and AI upstreams) and reproduces
+the data-plane behaviour the scenarios teach: the gateway setting (and overwriting) the
+``Authorization`` header for Inline and SecretRef, passing the client's header through for
+Passthrough, dropping the auth policy (v2.1) or the backend (v1.4) when the Secret is missing,
+404 for unmatched paths, the profile's 500 for backends it does not have, the OpenAI path and
+the Backend's model forced on the request.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import threading
+from collections.abc import Callable, Mapping
+
+from sandbox.mock_provider import GuardedHandler, GuardedServer
+from sandbox.profiles.backend_api import DirectResponse, KgatewayBackends
+from sandbox.runtimes.sim.control import Route, Upstream
+
+OPENAI_HOST = "api.openai.com"
+OPENAI_ADDRESS = (OPENAI_HOST, 443)
+CONNECT_TIMEOUT = 3.0  # a provider that does not answer a TCP connect by then is unreachable
+READ_TIMEOUT = 60.0  # a slow completion is not a dead link
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+              "trailers", "transfer-encoding", "upgrade", "host", "content-length"}
+
+
+class SimGateway:
+    """The proxy listener on a background thread; ``routes`` is read on every request."""
+
+    def __init__(self, routes: Callable[[], tuple[Route, ...]], host: str, port: int,
+                 openai_address: tuple[str, int] | None = None,
+                 connect_timeout: float = CONNECT_TIMEOUT,
+                 unresolved: DirectResponse = KgatewayBackends.unresolved) -> None:
+        self.routes = routes
+        # The profile's answer for a route whose backend the proxy does not have.
+        self.unresolved = unresolved
+        # Where traffic for api.openai.com really goes; tests point it at a loopback port.
+        self.openai_address = openai_address or OPENAI_ADDRESS
+        self.connect_timeout = connect_timeout
+        handler = type("Handler", (_Handler,), {"gateway": self})
+        self._server = GuardedServer((host, port), handler, bind_and_activate=False)
+        self._server.allow_reuse_address = True
+        self._thread: threading.Thread | None = None
+
+    def bind(self) -> None:
+        """Bind and listen; raises OSError (EADDRINUSE) when the port is taken."""
+        try:
+            self._server.server_bind()
+            self._server.server_activate()
+        except OSError:
+            self._server.server_close()
+            raise
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def failures(self) -> tuple[str, ...]:
+        """Exceptions that escaped a handler (by type name); empty when every input was handled."""
+        return tuple(self._server.failures)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._server.serve, name="sim-gateway",
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.stop()
+            self._thread.join(timeout=5)
+        self._server.server_close()
+
+
+class _Handler(GuardedHandler):
+    gateway: SimGateway
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """Status line and Date only: the proxy adds no Server header of its own."""
+        self.send_response_only(code, message)
+        self.send_header("Date", self.date_time_string())
+
+    def do_GET(self) -> None:
+        self._proxy()
+
+    def do_POST(self) -> None:
+        self._proxy()
+
+    def do_PUT(self) -> None:
+        self._proxy()
+
+    def do_DELETE(self) -> None:
+        self._proxy()
+
+    def _proxy(self) -> None:
+        body = self.read_body()
+        if body is None:
+            return
+        route = next((r for r in self.gateway.routes() if r.matches(self.command, self.path)),
+                     None)
+        if route is None:
+            self._plain(404, "route not found")
+            return
+        if route.upstream is None:
+            # kgateway: a DirectResponse with no Content-Type at all; agentgateway: the proxy's
+            # own "service not found" for a backend it was never sent.
+            answer = self.gateway.unresolved
+            self._plain(answer.status, answer.body, content_type=answer.content_type)
+            return
+        path = route.upstream.path
+        if path is None:  # a host override without `path`: as the route leaves it
+            path = route.rewritten(self.path)
+        self._forward(route.upstream, path, body)
+
+    def _forward(self, upstream: Upstream, path: str, body: bytes) -> None:
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        # Passthrough, and a dropped policy (missing Secret), leave the client's header as is.
+        if upstream.auth == "set":
+            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+            headers["Authorization"] = f"Bearer {upstream.key}"
+        body = _force_model(body, upstream.model)
+        host = upstream.host or OPENAI_HOST
+        port = upstream.port or 443
+        headers["Host"] = host if port in (80, 443) else f"{host}:{port}"
+        headers["Content-Length"] = str(len(body))
+        connection_type = (http.client.HTTPSConnection if upstream.host is None
+                           else http.client.HTTPConnection)
+        target = (host, port) if upstream.host is not None else self.gateway.openai_address
+        connection = connection_type(*target, timeout=self.gateway.connect_timeout)
+        try:
+            connection.connect()
+            if connection.sock is not None:
+                connection.sock.settimeout(READ_TIMEOUT)
+            connection.request(self.command, path, body=body, headers=headers)
+            response = connection.getresponse()
+        except (ValueError, UnicodeError):
+            # A key, path or method that HTTP cannot carry: say which part, never its value.
+            connection.close()
+            self._plain(500, "invalid upstream request: "
+                             f"{unsendable(self.command, path, headers)}")
+            return
+        except (OSError, http.client.HTTPException) as exc:
+            self._plain(503, f"upstream connect error: {host}:{port}: {failure_reason(exc)}")
+            connection.close()
+            return
+        try:
+            self._relay(response)
+        finally:
+            connection.close()
+
+    def _relay(self, response: http.client.HTTPResponse) -> None:
+        self.send_response(response.status, response.reason)
+        for key, value in response.getheaders():
+            if key.lower() not in HOP_BY_HOP and key.lower() != "date":
+                self.send_header(key, value)
+        length = response.getheader("Content-Length")
+        if length is not None:
+            self.send_header("Content-Length", length)
+            self.end_headers()
+            self.wfile.write(response.read())
+            return
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        while chunk := response.read1(65536):
+            self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+
+    def _plain(self, status: int, text: str, content_type: str | None = "text/plain") -> None:
+        data = text.encode()
+        self.send_response(status)
+        if content_type is not None:
+            self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _force_model(body: bytes, model: str | None) -> bytes:
+    """The Backend's model replaces the request's, as agentgateway does for OpenAI."""
+    if not model:
+        return body
+    try:
+        request = json.loads(body or b"{}")
+    except (ValueError, RecursionError):  # not JSON, or absurdly deep: the provider says so
+        return body
+    if not isinstance(request, dict):
+        return body
+    request["model"] = model
+    return json.dumps(request).encode()
+
+
+def unsendable(method: str, path: str, headers: Mapping[str, str]) -> str:
+    """Which part of a request HTTP cannot carry, by name only (a header may hold a key)."""
+    for name, value in headers.items():
+        if not _printable(value):
+            return (f"the {name} header holds a control or non-ASCII character (check the "
+                    "Backend's key and the request's headers)")
+    if not _printable(path) or " " in path:
+        return "the path holds a space, a control or a non-ASCII character"
+    return f"the method {method!r} is not a valid HTTP method"
+
+
+def _printable(text: str) -> bool:
+    return all(" " <= char <= "~" or char == "\t" for char in text)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """A short reason for a failed connection, as a person would say it."""
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    if isinstance(exc, socket.gaierror):
+        return f"the name does not resolve ({exc.strerror})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return type(exc).__name__
+
+
+def unreachable(address: tuple[str, int], timeout: float = CONNECT_TIMEOUT) -> str | None:
+    """Why a TCP connection to ``address`` cannot be opened within ``timeout`` s, or None.
+
+    The name lookup counts against the timeout too: it runs on a daemon thread, because
+    ``getaddrinfo`` takes no timeout and a dead DNS server holds it for ten seconds or more.
+    """
+    outcome: list[str | None] = []
+
+    def attempt() -> None:
+        try:
+            socket.create_connection(address, timeout=timeout).close()
+        except OSError as exc:
+            outcome.append(failure_reason(exc))
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=attempt, name="reachability", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return outcome[0] if outcome else f"no answer within {timeout:g} s"
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # Only a listener makes the port unusable; connections in TIME_WAIT do not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True

@@ -1,0 +1,170 @@
+"""The Textual app: a thin shell that shows the welcome, detects the runtime, hands over."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING, ClassVar
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+
+from sandbox.errors import SandboxError
+from sandbox.settings import Settings
+from sandbox.tui.screens import ASSETS
+from sandbox.tui.screens.provider import ProviderChoice, ProviderScreen
+from sandbox.tui.welcome import RUNTIME_LABELS
+
+if TYPE_CHECKING:  # the rest loads after the first paint
+    from sandbox.catalog.loader import Catalog
+    from sandbox.runtimes.runtime import Runtime
+
+RuntimeFactory = Callable[[Settings, str], "Runtime"]
+Detect = Callable[[str], tuple[str, "str | None"]]
+CatalogLoader = Callable[[], "Catalog"]
+
+ACTIONS = (
+    ("Run step", "Run the current step for me", "run_step"),
+    ("Run the rest of the scenario", "Run every remaining step until one fails", "run_rest"),
+    ("Skip step", "Move on without running the current step", "skip"),
+    ("Check status", "Read the resources' conditions again", "check"),
+    ("Edit manifest", "Edit, validate and re-apply the step's manifest", "edit"),
+    ("Send a custom request", "Your own path, headers and body, through the gateway",
+     "custom_request"),
+    ("Copy request as curl", "Copy the last request as a keyless curl command", "copy_curl"),
+    ("Write transcript", "Save everything run so far as Markdown, keys masked", "write_transcript"),
+    ("Reveal or hide keys", "Show the keys in the manifest (for presenters)", "reveal"),
+    ("What changed between profiles", "This scenario's manifests under the other API profile, "
+     "as a diff", "compare_profiles"),
+    ("Reset scenario", "Delete the scenario's resources and start it again", "reset"),
+)
+
+
+class SandboxApp(App[None]):
+    """The agw-sandbox terminal app.
+
+    The welcome screen paints first; the scenarios and the runtime detection (the Docker probe
+    can take seconds) load behind it after the first frame. Start hands the chosen provider to
+    a :class:`~sandbox.tui.session.Session` shown by the walkthrough screen. Exits with 2 when it
+    cannot start (bad scenario files, a runtime that failed to come up).
+    """
+
+    TITLE = "agw-sandbox"
+    CSS_PATH = ASSETS / "app.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("f1", "toggle_help", "Help"),
+                                             Binding("ctrl+q", "quit", "Quit")]
+
+    def __init__(self, settings: Settings, load_catalog: CatalogLoader,
+                 runtime_factory: RuntimeFactory, detect: Detect) -> None:
+        super().__init__()
+        self.settings = settings
+        self.load_catalog = load_catalog
+        self.runtime_factory = runtime_factory
+        self.detect = detect
+        self.catalog: Catalog | None = None
+        self.detected: str | None = None
+        self._choice: ProviderChoice | None = None
+
+    def on_mount(self) -> None:
+        self.sub_title = "detecting the runtime…"
+        self.push_screen(ProviderScreen(self.settings, os.environ), self._chosen)
+
+    def on_ready(self) -> None:
+        """The first frame is on screen: now the slow part."""
+        self.prepare()
+
+    @work(thread=True, exit_on_error=False)
+    def prepare(self) -> None:
+        """Load the scenarios and detect the runtime, off the UI thread."""
+        try:
+            self.catalog = self.load_catalog()
+            runtime, notice = self.detect(self.settings.runtime)
+        except SandboxError as exc:
+            self.call_from_thread(self._cannot_start, exc)
+            return
+        except Exception as exc:  # a bug must not leave the app on "detecting the runtime…"
+            self.call_from_thread(self._cannot_start, SandboxError(
+                f"unexpected {type(exc).__name__} while loading the scenarios or detecting the "
+                "runtime", "this is a bug in agw-sandbox; `agw-sandbox scenarios` shows the "
+                "details"))
+            return
+        self.call_from_thread(self._detected, runtime, notice)
+
+    def _cannot_start(self, error: SandboxError) -> None:
+        from sandbox.tui.screens.dialogs import ErrorDialog
+
+        self.push_screen(ErrorDialog("agw-sandbox cannot start", error.message, error.hint,
+                                     (("quit", "Quit"),)), lambda _: self.exit(return_code=2))
+
+    def _detected(self, runtime: str, notice: str | None) -> None:
+        self.detected = runtime
+        self.sub_title = RUNTIME_LABELS.get(runtime, runtime)
+        for screen in self.screen_stack:
+            if isinstance(screen, ProviderScreen):
+                screen.runtime_detected(runtime, notice)
+        if self._choice is not None:
+            self._start()
+
+    def _chosen(self, choice: ProviderChoice | None) -> None:
+        if choice is None:
+            self.exit()
+            return
+        self._choice = choice
+        if self.detected is not None:
+            self._start()
+
+    def _start(self) -> None:
+        from sandbox.tui.screens.walkthrough import WalkthroughScreen
+        from sandbox.tui.session import Session
+
+        assert self._choice is not None and self.catalog is not None and self.detected
+        self.settings = replace(self.settings, provider=self._choice.provider,
+                                token=self._choice.token, profile=self._choice.profile)
+        runtime = self.runtime_factory(self.settings, self.detected)
+        screen: WalkthroughScreen | None = None
+
+        def emit(event: object) -> None:
+            if screen is not None:
+                screen.emit(event)  # type: ignore[arg-type]
+
+        session = Session(self.settings, self.catalog.for_profile(self.settings.profile),
+                          runtime, emit, runtime_factory=self.runtime_factory)
+        screen = WalkthroughScreen(session)
+        self.push_screen(screen)
+
+    def action_toggle_help(self) -> None:
+        if self.screen.query("HelpPanel"):
+            self.action_hide_help_panel()
+        else:
+            self.action_show_help_panel()
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if hasattr(screen, "session"):
+            for title, help_text, action in ACTIONS:
+                yield SystemCommand(title, help_text, getattr(screen, f"action_{action}"))
+
+
+def make_app(settings: Settings, load_catalog: CatalogLoader | None = None,
+             runtime_factory: RuntimeFactory | None = None,
+             detect: Detect | None = None) -> SandboxApp:
+    """The composition root's factory; tests pass fakes for the runtime and the detection."""
+    if load_catalog is None:
+        def load_catalog() -> Catalog:
+            from sandbox.catalog.loader import load_catalog as load
+
+            return load(settings.scenario_dirs)
+    if runtime_factory is None:
+        def runtime_factory(chosen: Settings, name: str) -> Runtime:
+            from sandbox.runtimes.factory import make_runtime
+
+            return make_runtime(chosen, name)
+    if detect is None:
+        from sandbox.settings import choose_runtime
+
+        def detect(requested: str) -> tuple[str, str | None]:
+            return choose_runtime(requested, settings.context)
+    return SandboxApp(settings, load_catalog, runtime_factory, detect)

@@ -1,0 +1,194 @@
+"""The first screen: the welcome, the provider and its key (masked, with its source), the plan."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.markup import escape
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
+
+from sandbox.errors import SandboxError
+from sandbox.profiles import DEFAULT_PROFILE, PROFILES
+from sandbox.settings import Settings, check_key
+from sandbox.tui.welcome import RUNTIME_LABELS, describe_key, key_for, key_origin, setup_plan
+
+
+@dataclass(frozen=True)
+class ProviderChoice:
+    """What the user chose on the first screen: the provider and the key it will use."""
+
+    provider: str
+    token: str
+    profile: str = DEFAULT_PROFILE.name  # the API the walkthrough teaches
+
+
+class ProviderScreen(Screen[ProviderChoice | None]):
+    """Shown at once while the runtime is detected behind it; Start waits for the detection.
+
+    Dismissed with the choice, or None when the user quits.
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "quit", "Quit"),
+                Binding("m", "pick('mock')", "Mock provider"),
+                Binding("o", "pick('openai')", "OpenAI")]
+    HELP = """
+## Choose a provider
+
+- **Mock provider**: runs on your machine, costs nothing, needs no internet. It accepts the
+  sandbox's key and tells you (masked) which key reached it.
+- **OpenAI**: real calls with your own key, taken like the CLI does: `--token`, then
+  `AGW_SANDBOX_TOKEN`, then `OPENAI_API_KEY`, or typed in the masked field. It is never shown
+  or written to disk.
+
+## Choose an API profile
+
+- **kgateway v2.1**: the `Backend` API of kgateway's "Manage API keys" guide.
+- **agentgateway v1.4**: today's release, with its own `AgentgatewayBackend` API.
+"""
+    runtime: reactive[str | None] = reactive(None, init=False)
+
+    def __init__(self, settings: Settings, env: Mapping[str, str]) -> None:
+        super().__init__()
+        self.settings = settings
+        self.env = env
+        self.notice: str | None = None
+        self._start_when_detected = False
+        self._prefilled = key_for("openai", settings.token, env)
+
+    def compose(self) -> ComposeResult:
+        # No header or footer here: the welcome is the title and the keys are in the hint
+        # line; they are the slowest widgets to style, and this screen must paint at once.
+        with VerticalScroll(id="provider-form"):
+            yield Static("[b]Welcome to agw-sandbox[/b]\nA guided tour of the three ways to "
+                         "give agentgateway an LLM provider API key: inline, in a Secret, "
+                         "and passthrough.", id="welcome")
+            yield Static("Runtime: [b]detecting…[/b]", id="runtime-line")
+            yield Label("Provider")
+            with RadioSet(id="provider", compact=True):
+                yield RadioButton("Mock provider (offline, free)",
+                                  value=self.settings.provider != "openai", id="mock")
+                yield RadioButton("OpenAI (your key, real calls)",
+                                  value=self.settings.provider == "openai", id="openai")
+            with Vertical(id="key-row"):
+                yield Label("OpenAI API key", id="key-label")  # the input comes with OpenAI
+            yield Static(id="key-source")
+            yield Label("API profile")
+            with RadioSet(id="profile", compact=True):
+                for profile in PROFILES.values():
+                    yield RadioButton(f"{profile.title} ({profile.backend_kind})",
+                                      value=profile.name == self.settings.profile,
+                                      id=profile.name.replace(".", "_"))
+            yield Static(id="plan")
+            with Horizontal(id="provider-buttons"):
+                yield Button("Start", id="start", variant="primary", compact=True)
+                yield Button("Quit", id="quit", compact=True)
+            yield Static("[$text-muted]m mock · o OpenAI · Enter start · Esc quit · "
+                         "F1 help[/]", id="provider-keys")
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.height < 30, "-short")
+
+    def on_mount(self) -> None:
+        self._provider_changed()
+        # Enter starts, even when pressed before the runtime is known: Start waits for it.
+        self.query_one("#start", Button).focus()
+
+    def runtime_detected(self, runtime: str, notice: str | None) -> None:
+        """Attributes down: the app tells the screen which runtime it found, and why."""
+        self.notice = notice
+        self.runtime = runtime
+
+    def watch_runtime(self, runtime: str | None) -> None:
+        text = f"Runtime: [b]{RUNTIME_LABELS.get(runtime or '', runtime)}[/b]"
+        if self.notice:
+            text += f"\n[$text-muted]{escape(self.notice)}[/]"
+        self.query_one("#runtime-line", Static).update(text)
+        self._provider_changed()
+        if self._start_when_detected:
+            self.action_start()
+
+    def action_pick(self, provider: str) -> None:
+        self.query_one(f"#{provider}", RadioButton).value = True
+        if provider == "openai":
+            self._key_input().focus()
+
+    def action_quit(self) -> None:
+        self.dismiss(None)
+
+    @property
+    def provider(self) -> str:
+        return "openai" if self.query_one("#openai", RadioButton).value else "mock"
+
+    @property
+    def profile(self) -> str:
+        pressed = self.query_one("#profile", RadioSet).pressed_button
+        return next((name for name in PROFILES
+                     if pressed is not None and pressed.id == name.replace(".", "_")),
+                    self.settings.profile)
+
+    def chosen_key(self) -> tuple[str, str]:
+        """The key Start would use and where it came from."""
+        if self.provider == "openai":
+            key = self._key_input().value.strip()
+            origin = key_origin(key, self.env) if key == self._prefilled else "typed"
+            return key, origin
+        key = key_for("mock", self.settings.token, self.env)
+        return key, key_origin(key, self.env)
+
+    def _key_input(self) -> Input:
+        """The masked key field, created the first time OpenAI is chosen."""
+        found = self.query("#key").results(Input)
+        for key in found:
+            return key
+        key = Input(self._prefilled, password=True, compact=True,
+                    placeholder="sk-… (or set OPENAI_API_KEY)", id="key")
+        self.query_one("#key-row").mount(key)
+        return key
+
+    @on(RadioSet.Changed)
+    @on(Input.Changed, "#key")
+    def _provider_changed(self) -> None:
+        openai = self.provider == "openai"
+        self.query_one("#key-row").display = openai
+        if openai:
+            self._key_input()
+        key, origin = self.chosen_key()
+        described = describe_key(key, origin) if key else "your OpenAI key (none given yet)"
+        self.query_one("#key-source", Static).update(f"Key: {escape(described)}")
+        steps = setup_plan(self.runtime, self.settings.port, openai, PROFILES[self.profile].title)
+        self.query_one("#plan", Static).update("[b]What the setup will do[/b]\n" + "\n".join(
+            f"  {n}. {s}" for n, s in enumerate(steps, start=1)))
+
+    @on(Button.Pressed, "#quit")
+    def _quit(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#start")
+    @on(Input.Submitted, "#key")
+    def action_start(self) -> None:
+        if self.runtime is None:  # pressed before detection ended: start as soon as it has
+            self._start_when_detected = True
+            self.query_one("#runtime-line", Static).update("Runtime: detecting… then starting")
+            return
+        key, _ = self.chosen_key()
+        if not key:
+            self.notify("Type your OpenAI API key, set AGW_SANDBOX_TOKEN or OPENAI_API_KEY, "
+                        "or choose the mock provider.", title="A key is needed",
+                        severity="error")
+            self._key_input().focus()
+            return
+        try:
+            key = check_key(key, "the key field")
+        except SandboxError as exc:  # named by position, never shown
+            self.notify(exc.hint, title=exc.message, severity="error")
+            self._key_input().focus()
+            return
+        self.dismiss(ProviderChoice(self.provider, key, self.profile))

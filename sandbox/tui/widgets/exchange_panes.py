@@ -1,0 +1,104 @@
+"""The request pane and the response pane, shown side by side (stacked when narrow)."""
+
+from __future__ import annotations
+
+from rich.console import Group, RenderableType
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from sandbox.tui.widgets.theme import theme_style
+from sandbox.walkthrough.events import RequestView, ResponseView
+
+
+def _headers(headers: tuple[tuple[str, str], ...], name_style: str) -> Table:
+    table = Table.grid(padding=(0, 1))
+    table.add_column(style=name_style, no_wrap=True)
+    table.add_column(overflow="fold")
+    for name, value in headers:
+        table.add_row(f"{name}:", value)
+    return table
+
+
+def _body(text: str, theme: str = "ansi_dark") -> RenderableType:
+    if text.lstrip().startswith(("{", "[")):
+        return Syntax(text, "json", theme=theme, word_wrap=True, background_color="default")
+    return Text(text)
+
+
+class RequestPane(VerticalScroll):
+    """Shows the ``request`` set on it: method, URL, headers (masked) and body."""
+
+    HELP = """
+## Request
+
+What the sandbox sent to the gateway: method, URL, headers (keys masked) and body.
+Press **y** to copy it as a `curl` command; the command refers to `$AGW_SANDBOX_TOKEN`
+(or `$OPENAI_API_KEY`) instead of containing the key.
+"""
+    request: reactive[RequestView | None] = reactive(None)
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static("[dim]No request sent yet. Run a request step, or press t to send your "
+                     "own.[/]", id="request-body")
+
+    def watch_request(self, request: RequestView | None) -> None:
+        if request is None:
+            return
+        parts: list[RenderableType] = [
+            Text.assemble((request.method, theme_style(self.app, "secondary", "bold")), " ",
+                          (request.url, "bold")),
+            _headers(request.headers, theme_style(self.app, "accent", "bold"))]
+        if request.body:
+            parts += [Text(""), _body(request.body)]
+        self.query_one("#request-body", Static).update(Group(*parts))
+
+
+class ResponsePane(VerticalScroll):
+    """Shows the ``response`` set on it, or the chunks of a stream as they arrive."""
+
+    HELP = """
+## Response
+
+What came back through the gateway: status, latency, headers and the body (JSON pretty
+printed). With streaming, the tokens appear as they arrive. The mock provider names the key it
+received, masked, so you can see where the key came from.
+"""
+    response: reactive[ResponseView | None] = reactive(None)
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield Static("[dim]No response yet.[/]", id="response-body")
+
+    def waiting(self) -> None:
+        self.remove_class("-ok", "-error")
+        self._streamed = ""
+        self.query_one("#response-body", Static).update(Text("waiting for the gateway…",
+                                                             style="italic"))
+
+    def chunk(self, text: str) -> None:
+        self._streamed = getattr(self, "_streamed", "") + text
+        self.query_one("#response-body", Static).update(
+            Group(Text("streaming…", style="italic"), Text(self._streamed)))
+        self.scroll_end(animate=False)
+
+    def watch_response(self, response: ResponseView | None) -> None:
+        if response is None:
+            return
+        ok = response.status < 400
+        self.set_class(ok, "-ok")
+        self.set_class(not ok, "-error")
+        style = theme_style(self.app, "success" if ok else "error", "bold")
+        parts: list[RenderableType] = [
+            Text.assemble((f"{response.status} {response.reason}", style),
+                          f"  {response.latency_ms:.0f} ms",
+                          (f"  model {response.model}" if response.model else "", "dim"))]
+        if response.content:  # the answer (or the provider's error message) first
+            parts += [Text(""), Text(response.content, style="bold")]
+        parts += [Text(""), _headers(response.headers, theme_style(self.app, "accent", "bold"))]
+        if not getattr(self, "_streamed", ""):
+            parts += [Text(""), _body(response.body)]
+        self._streamed = ""
+        self.query_one("#response-body", Static).update(Group(*parts))

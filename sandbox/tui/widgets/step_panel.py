@@ -1,0 +1,154 @@
+"""The current step: what it does, why, the manifest it applies, and how it went."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from rich.syntax import Syntax
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.markup import escape
+from textual.message import Message
+from textual.widgets import Button, Static
+
+from sandbox.tui.presenter import StepView
+
+Variant = Literal["default", "primary", "warning"]
+# (button id, label, narrow label, variant): the narrow labels fit the panel at 80 columns.
+BUTTONS: tuple[tuple[str, str, str, Variant], ...] = (
+    ("run", "Run step (n)", "Run n", "primary"), ("skip", "Skip (s)", "Skip s", "default"),
+    ("check", "Check (c)", "Check c", "default"), ("edit", "Edit (e)", "Edit e", "default"),
+    ("reset", "Reset (x)", "Reset x", "warning"))
+NARROW = 66  # below this width the long labels no longer fit on one line
+
+
+class StepPanel(Vertical):
+    """Shows a :class:`~sandbox.tui.presenter.StepView`; its buttons post the messages below.
+
+    Colours come from the theme through classes and ``$variables`` (see assets/app.tcss).
+    """
+
+    HELP = """
+## The current step
+
+Read the explanation, then press **n** to run the step for you. Apply steps show the exact
+manifest (keys masked; **v** reveals them for a presenter); **e** edits it before applying.
+
+- **n** run this step · **s** skip · **c** check status · **x** reset the scenario
+- **e** edit the manifest · **v** reveal keys · **t** send your own request · **y** copy as curl
+"""
+
+    class RunStep(Message):
+        """The user asked to run the current step."""
+
+    class SkipStep(Message):
+        """The user asked to skip the current step."""
+
+    class CheckStatus(Message):
+        """The user asked to read the resources' conditions again."""
+
+    class EditManifest(Message):
+        """The user asked to edit the step's manifest."""
+
+    class ResetScenario(Message):
+        """The user asked to delete the scenario's resources and start again."""
+
+    MESSAGES: ClassVar[dict[str, type[Message]]] = {
+        "run": RunStep, "skip": SkipStep, "check": CheckStatus, "edit": EditManifest,
+        "reset": ResetScenario}
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: tuple[str, str] = ("", "")
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="step-scroll"):
+            yield Static(id="step-header")
+            yield Static(id="step-explain")
+            yield Static(id="step-description")
+            yield Static(id="step-revealed")
+            yield Static(id="step-manifest")
+            yield Static(id="step-note")
+            yield Static(id="step-result")
+        with Horizontal(id="step-buttons"):
+            for button_id, label, _, variant in BUTTONS:
+                yield Button(label, id=button_id, compact=True, variant=variant)
+
+    def on_resize(self) -> None:
+        narrow = self.size.width < NARROW
+        for button_id, label, short, _ in BUTTONS:
+            button = self.query_one(f"#{button_id}", Button)
+            button.label = short if narrow else label
+            button.refresh(layout=True)  # a new label changes the button's auto width
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        message = self.MESSAGES.get(event.button.id or "")
+        if message is not None:
+            self.post_message(message())
+
+    def show(self, view: StepView) -> None:
+        lines = [f"[b]{escape(view.scenario_title)}[/]"]
+        if view.previous:
+            lines.append(f"[$success]done: {escape(view.previous)}[/]")
+        if view.show_overview:
+            lines += [f"[i]{escape(view.summary.strip())}[/]",
+                      f"[b $warning]Security:[/] {escape(view.security.strip())}"]
+        lines.append(f"[$text-muted]{escape(view.heading)}[/]  [b u]{escape(view.title)}[/]")
+        self._set("#step-header", "\n".join(lines))
+        self._set("#step-explain", escape(reflow(view.explain)) if view.explain else "")
+        self._set("#step-description", escape(view.description))
+        self._set("#step-revealed", " keys revealed on screen (v hides them) "
+                  if view.manifest is not None and view.revealed else "")
+        manifest = self.query_one("#step-manifest", Static)
+        manifest.display = view.manifest is not None
+        if view.manifest is not None:
+            manifest.update(Syntax(view.manifest.rstrip(), "yaml", theme="ansi_dark",
+                                   word_wrap=True, background_color="default"))
+        self._set("#step-note", escape("note: " + view.note) if view.note else "")
+        self._set("#step-result", _result(view))
+        self.set_class(view.outcome == "failed", "-failed")
+        scroll = self.query_one("#step-scroll")
+        if view.done or view.outcome == "failed":  # what to do next, even on a short screen
+            scroll.call_after_refresh(scroll.scroll_end, animate=False)
+        elif (view.scenario_title, view.heading) != self._shown:  # a new step reads from the top
+            scroll.scroll_home(animate=False)
+        self._shown = (view.scenario_title, view.heading)
+        self.query_one("#step-result").set_class(view.done, "-done")
+        self.query_one("#edit", Button).disabled = not view.can_edit
+        self.query_one("#run", Button).disabled = view.done
+        self.query_one("#skip", Button).disabled = view.done
+
+    def _set(self, selector: str, markup: str) -> None:
+        """Empty parts take no room, so the panel reads top to bottom without gaps."""
+        static = self.query_one(selector, Static)
+        static.display = bool(markup)
+        static.update(markup)
+
+    def set_running(self, running: bool) -> None:
+        """While a step runs only Reset stays live; ``show`` re-enables the rest after."""
+        self.set_class(running, "-running")
+        for button in self.query(Button):
+            if button.id != "reset":
+                button.disabled = running
+
+
+def _result(view: StepView) -> str:
+    if view.done:
+        return f"[b]{escape(view.closing)}[/]"
+    if view.outcome == "failed":
+        parts = [f"[b $error]✗ {escape(view.detail)}[/]"]
+        if view.hint:
+            parts.append(f"[$warning]→ {escape(view.hint)}[/]")
+        parts.append("[$text-muted]Fix it and press n to retry, or s to skip.[/]")
+        return "\n".join(parts)
+    return ""
+
+
+def reflow(text: str) -> str:
+    """Join the hard-wrapped lines of each paragraph so the terminal wraps them to fit."""
+    paragraphs = [" ".join(line.strip() for line in block.splitlines() if line.strip())
+                  for block in text.strip().split("\n\n")]
+    return "\n\n".join(p for p in paragraphs if p)

@@ -1,0 +1,1 @@
+"""The walkthrough engine: runs a scenario's steps on a runtime and emits typed events."""

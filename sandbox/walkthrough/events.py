@@ -1,0 +1,154 @@
+"""Typed events a walkthrough emits; the CLI and the terminal app both consume them.
+
+Every text field is already masked: a consumer may print any of it as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sandbox.catalog.scenarios import ResourceRef
+from sandbox.runtimes.runtime import Condition
+
+Outcome = Literal["passed", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class RequestView:
+    """What was sent, as the request pane shows it: secrets masked, plus a keyless curl."""
+
+    method: str
+    url: str
+    headers: tuple[tuple[str, str], ...]
+    body: str
+    curl: str  # secrets as $ENV_NAME: runnable once the variable is exported
+
+
+@dataclass(frozen=True)
+class ResponseView:
+    """What came back, as the response pane shows it: status, latency, headers, body."""
+
+    status: int
+    reason: str
+    latency_ms: float
+    headers: tuple[tuple[str, str], ...]
+    body: str
+    content: str  # the assistant's text, assembled from the stream when streaming
+    model: str | None
+
+
+@dataclass(frozen=True)
+class ScenarioStarted:
+    """A scenario begins: its title, summary and security note, and where it runs."""
+
+    scenario_id: str
+    title: str
+    summary: str
+    security: str
+    runtime_label: str
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    """A step begins, with its position, kind and explanation."""
+
+    scenario_id: str
+    step_id: str
+    index: int
+    total: int
+    kind: str
+    title: str
+    explain: str
+
+
+@dataclass(frozen=True)
+class CommandLogged:
+    """A command (or API call) the user could run by hand to do what the step just did."""
+
+    command: str
+
+
+@dataclass(frozen=True)
+class ManifestApplied:
+    """A manifest was applied (created, configured or unchanged), shown as YAML."""
+
+    ref: ResourceRef
+    outcome: str
+    yaml: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class ResourceDeleted:
+    """A cleanup step deleted a resource (or found it already gone)."""
+
+    ref: ResourceRef
+    existed: bool
+
+
+@dataclass(frozen=True)
+class StatusChanged:
+    """A watched resource's status conditions changed while a step waited."""
+
+    ref: ResourceRef
+    exists: bool
+    conditions: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class RequestSent:
+    """A request step sent its request (each retry sends it again)."""
+
+    request: RequestView
+
+
+@dataclass(frozen=True)
+class ResponseChunk:
+    """A piece of a streamed answer, as it arrives."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class ResponseReceived:
+    """The whole answer to a request."""
+
+    response: ResponseView
+
+
+@dataclass(frozen=True)
+class StepNote:
+    """Something a running step wants the user to know now (it is waiting, and why)."""
+
+    scenario_id: str
+    step_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    """A step ended: passed, failed or skipped, with a detail and a hint on failure."""
+
+    scenario_id: str
+    step_id: str
+    title: str
+    kind: str
+    outcome: Outcome
+    detail: str = ""
+    hint: str = ""
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class ScenarioFinished:
+    """A scenario ended; ``passed`` is True only when every step passed."""
+
+    scenario_id: str
+    passed: bool
+    steps: tuple[StepFinished, ...] = field(default=())
+
+
+Event = (ScenarioStarted | StepStarted | CommandLogged | ManifestApplied | ResourceDeleted
+         | StatusChanged | RequestSent | ResponseChunk | ResponseReceived | StepNote
+         | StepFinished | ScenarioFinished)

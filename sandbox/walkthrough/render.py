@@ -1,0 +1,186 @@
+"""Turning scenario templates into the exact manifests and requests for one run."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sandbox.catalog.scenario_file import PLACEHOLDER
+from sandbox.catalog.scenarios import Expectation, Manifest, RequestSpec, RequestStep, Scenario
+from sandbox.documents import dump_all
+from sandbox.errors import SandboxError
+from sandbox.profiles import PROFILES, Profile
+from sandbox.settings import check_key
+from sandbox.walkthrough.masking import Masker, map_strings, mask_key, secret_pattern
+
+TOKEN_ENV = {"mock": "AGW_SANDBOX_TOKEN", "openai": "OPENAI_API_KEY"}
+
+
+@dataclass(frozen=True)
+class Context:
+    """The values a run substitutes, and which of them are secret."""
+
+    values: Mapping[str, str] = field(repr=False)  # holds the keys: kept out of tracebacks
+    secret_names: frozenset[str]
+    provider: str
+    profile: Profile
+    mock_upstream: tuple[str, int] | None = None
+    masker: Masker = field(default_factory=Masker)
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        """Each secret variable that has a value, by name."""
+        return {name: self.values[name] for name in sorted(self.secret_names)
+                if self.values.get(name)}
+
+    def env_name(self, variable: str) -> str:
+        """The shell variable a copied command uses in place of a secret."""
+        return TOKEN_ENV.get(self.provider, "TOKEN") if variable == "token" else variable.upper()
+
+
+def make_context(scenario: Scenario, token: str, provider: str,
+                 mock_upstream: tuple[str, int] | None,
+                 overrides: Mapping[str, str] | None = None) -> Context:
+    values: dict[str, str] = {"token": token}
+    for variable in scenario.variables:
+        if variable.default is not None and variable.name not in values:
+            values[variable.name] = variable.default
+    values.update(overrides or {})
+    secret_names = frozenset(scenario.secret_variables)
+    for name in secret_names:
+        if values.get(name):  # refused up front: an odd character would leak or break things
+            source = f"--set {name}" if name in (overrides or {}) else f"variable {name!r}"
+            values[name] = check_key(values[name], source)
+        values[f"{name}_masked"] = mask_key(values.get(name, ""))
+    masker = Masker(values[name] for name in secret_names if values.get(name))
+    return Context(values, secret_names, provider, PROFILES[scenario.profile], mock_upstream,
+                   masker)
+
+
+def check_overrides(scenarios: Sequence[Scenario], overrides: Mapping[str, str]) -> None:
+    """Refuse a ``--set`` that no chosen scenario would use (a typo would pass unnoticed)."""
+    declared = sorted({v.name for s in scenarios for v in s.variables if v.name != "token"})
+    for name in overrides:
+        if name == "token":
+            raise SandboxError("--set token=... is not how the key is given",
+                               "pass the key with AGW_SANDBOX_TOKEN (or --token): it is then "
+                               "checked and masked")
+        if name not in declared:
+            chosen = ", ".join(s.id for s in scenarios)
+            raise SandboxError(
+                f"--set {name}: no variable named {name!r} in the chosen scenarios ({chosen})",
+                f"variables they declare: {', '.join(declared)}" if declared else
+                "they declare no variables; drop the --set")
+
+
+def substitute(value: Any, values: Mapping[str, str]) -> Any:
+    """Replace ``${name}`` in every string of a nested value (keys included)."""
+    if isinstance(value, str):
+        return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), value)
+    if isinstance(value, Mapping):
+        return {substitute(k, values): substitute(v, values) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [substitute(v, values) for v in value]
+    return value
+
+
+def render_manifest(manifest: Manifest, ctx: Context) -> list[dict[str, Any]]:
+    docs = [substitute(copy.deepcopy(doc), ctx.values) for doc in manifest.documents]
+    return [with_upstream(doc, ctx) for doc in docs]
+
+
+def with_upstream(doc: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """With the mock provider, point an LLM backend at it (``host``/``port``)."""
+    if ctx.mock_upstream is None or doc.get("kind") != ctx.profile.backend_kind:
+        return doc
+    node: Any = doc
+    for key in ctx.profile.upstream_path:
+        if not isinstance(node, dict) or key not in node:
+            return doc
+        node = node[key]
+    if isinstance(node, dict):
+        node["host"], node["port"] = ctx.mock_upstream
+        node.update(ctx.profile.upstream_extra)
+    return doc
+
+
+def upstream_note(ctx: Context) -> str | None:
+    if ctx.mock_upstream is None:
+        return None
+    where = ".".join(ctx.profile.upstream_path)
+    host, port = ctx.mock_upstream
+    fields = "/".join(("host", "port", *(name for name, _ in ctx.profile.upstream_extra)))
+    return (f"Differs from the documented manifest: {where}.{fields} ({host}:{port}) send the "
+            "gateway to the mock provider instead of api.openai.com. Everything else is as "
+            "documented.")
+
+
+@dataclass(frozen=True)
+class RenderedRequest:
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...] = field(repr=False)
+    body: bytes | None = field(repr=False)
+    stream: bool
+    payload: Any = field(default=None, repr=False)  # the body before encoding, for masking
+
+
+def render_request(spec: RequestSpec, ctx: Context) -> RenderedRequest:
+    headers = [(k, str(substitute(v, ctx.values))) for k, v in spec.headers]
+    payload: Any = None
+    if spec.body is not None:
+        payload = substitute(spec.body, ctx.values)
+        if not isinstance(payload, str):
+            if spec.stream and isinstance(payload, dict):
+                payload = {**payload, "stream": True}
+            if not any(k.lower() == "content-type" for k, _ in headers):
+                headers.append(("content-type", "application/json"))
+    return RenderedRequest(spec.method, str(substitute(spec.path, ctx.values)), tuple(headers),
+                           encode_body(payload), spec.stream, payload)
+
+
+def encode_body(payload: Any, compact: bool = False) -> bytes | None:
+    """The bytes sent for a payload: text as it is, anything else as JSON."""
+    if payload is None:
+        return None
+    if isinstance(payload, str):
+        return payload.encode()
+    if compact:
+        return json.dumps(payload, ensure_ascii=False).encode()
+    return json.dumps(payload, indent=2).encode()
+
+
+def masked_request(request: RenderedRequest, ctx: Context) -> RenderedRequest:
+    """The request as it may be shown: secrets masked in the values, before any encoding."""
+    payload = ctx.masker.values(request.payload)
+    return replace(request, path=ctx.masker(request.path),
+                   headers=tuple((ctx.masker(k), ctx.masker(v)) for k, v in request.headers),
+                   body=encode_body(payload), payload=payload)
+
+
+def shown_yaml(docs: Iterable[Any], ctx: Context) -> str:
+    """Manifests as YAML for the screen: every secret masked before the YAML is written."""
+    return dump_all([ctx.masker.values(doc) for doc in docs])
+
+
+def swap_secrets(value: Any, ctx: Context, stand_in: Callable[[str], str]) -> Any:
+    """A copy of ``value`` with each secret, in every string, replaced by ``stand_in(name)``."""
+    secrets = ctx.secrets
+    pattern = secret_pattern(secrets.values())
+    if pattern is None:
+        return value
+    names = {secret: name for name, secret in secrets.items()}
+    return map_strings(value, lambda text: pattern.sub(lambda m: stand_in(names[m.group(0)]),
+                                                       text))
+
+
+def expectation(step: RequestStep, ctx: Context) -> Expectation:
+    merged = step.expect.merged(step.expect_with_mock) if ctx.provider == "mock" else step.expect
+    return Expectation(
+        merged.status, merged.model,
+        tuple(substitute(t, ctx.values) for t in merged.contains),
+        tuple(substitute(t, ctx.values) for t in merged.lacks),
+    )

@@ -1,0 +1,316 @@
+"""The walkthrough runner: executes a scenario's steps against a Runtime and emits events.
+
+Free of any UI: the headless CLI and the terminal app are two consumers of the same events.
+A little over 300 lines: one step kind per method, kept together because they share the
+scenario state and its cleanup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sandbox.catalog import checks
+from sandbox.catalog.scenarios import (
+    ApplyStep,
+    CleanupStep,
+    DeleteStep,
+    Expectation,
+    ExplainStep,
+    RequestStep,
+    ResourceRef,
+    Scenario,
+    Step,
+    WaitStep,
+    step_kind,
+)
+from sandbox.errors import ManifestRejected, SandboxError
+from sandbox.http_client import AsyncClient
+from sandbox.runtimes.runtime import ResourceStatus, Runtime, poll_until_satisfied
+from sandbox.walkthrough import shell_equivalents
+from sandbox.walkthrough.events import (
+    CommandLogged,
+    Event,
+    ManifestApplied,
+    RequestSent,
+    ResourceDeleted,
+    ResponseChunk,
+    ResponseReceived,
+    ResponseView,
+    ScenarioFinished,
+    ScenarioStarted,
+    StatusChanged,
+    StepFinished,
+    StepNote,
+    StepStarted,
+)
+from sandbox.walkthrough.exchange import send, view_request
+from sandbox.walkthrough.masking import Masker
+from sandbox.walkthrough.render import (
+    Context,
+    expectation,
+    make_context,
+    render_manifest,
+    render_request,
+    shown_yaml,
+    upstream_note,
+)
+
+Emit = Callable[[Event], None]
+# A real gateway can report Accepted a moment before its proxy has the new configuration: a
+# request step that sees the wrong answer tries again for this long (never on the sim).
+SETTLE_TIME = 10.0
+SETTLE_INTERVAL = 0.5
+
+
+class StepFailed(SandboxError):
+    """An expectation did not hold; ``message`` says what was expected and what happened."""
+
+
+@dataclass
+class ScenarioState:
+    """What one scenario run has done so far (for cleanup and for the UI's progress marks)."""
+
+    scenario: Scenario
+    ctx: Context
+    applied: list[ResourceRef] = field(default_factory=list)
+    results: dict[str, StepFinished] = field(default_factory=dict)
+
+
+class Walkthrough:
+    """Runs scenarios step by step against one Runtime and emits a typed event for everything.
+
+    It knows nothing of screens: the app's Session and the headless CLI both drive it and only
+    consume its events. ``settle_time`` (real runtimes only) is how long a request step retries
+    while the gateway catches up with a status that is already True.
+    """
+
+    def __init__(self, runtime: Runtime, client: AsyncClient, emit: Emit, token: str,
+                 provider: str, overrides: Mapping[str, str] | None = None,
+                 settle_time: float | None = None) -> None:
+        self.runtime = runtime
+        self.client = client
+        self.emit = emit
+        self.token = token
+        self.provider = provider
+        self.overrides = dict(overrides or {})
+        # The sim applies a change before it answers: a mismatch there is the real answer.
+        self.settle_time = settle_time if settle_time is not None else (
+            0.0 if runtime.name == "sim" else SETTLE_TIME)
+        # A controller's condition message is text from elsewhere: it could quote a key.
+        self._masker = Masker([token])
+
+    def start(self, scenario: Scenario) -> ScenarioState:
+        ctx = make_context(scenario, self.token, self.provider, self.runtime.mock_upstream(),
+                           self.overrides)
+        self._masker = ctx.masker
+        self.emit(ScenarioStarted(scenario.id, scenario.title, scenario.summary,
+                                  scenario.security, self.runtime.label))
+        return ScenarioState(scenario, ctx)
+
+    async def run(self, scenario: Scenario) -> ScenarioFinished:
+        """Every step in order; after a failure only cleanup steps still run."""
+        state = self.start(scenario)
+        failed = False
+        for step in scenario.steps:
+            if failed and not isinstance(step, CleanupStep):
+                self._finish(state, step, "skipped", "an earlier step failed", "", 0.0)
+                continue
+            result = await self.run_step(state, step)
+            failed = failed or result.outcome == "failed"
+        finished = ScenarioFinished(scenario.id, not failed, tuple(state.results.values()))
+        self.emit(finished)
+        return finished
+
+    async def run_step(self, state: ScenarioState, step: Step,
+                       manifests: Sequence[Mapping[str, Any]] | None = None) -> StepFinished:
+        """Run one step. ``manifests`` replaces an apply step's rendered documents (edited)."""
+        scenario = state.scenario
+        index = next((i for i, s in enumerate(scenario.steps) if s.id == step.id), 0)
+        self.emit(StepStarted(scenario.id, step.id, index + 1, len(scenario.steps),
+                              step_kind(step), step.title, step.explain))
+        started = time.perf_counter()
+        try:
+            detail = await self._act(state, step, manifests)
+        except SandboxError as exc:
+            hint = exc.hint
+            return self._finish(state, step, "failed", state.ctx.masker(exc.message),
+                                state.ctx.masker(hint), time.perf_counter() - started)
+        return self._finish(state, step, "passed", detail, "", time.perf_counter() - started)
+
+    def skip(self, state: ScenarioState, step: Step) -> StepFinished:
+        return self._finish(state, step, "skipped", "skipped by the user", "", 0.0)
+
+    def _finish(self, state: ScenarioState, step: Step, outcome: Any, detail: str, hint: str,
+                seconds: float) -> StepFinished:
+        result = StepFinished(state.scenario.id, step.id, step.title, step_kind(step), outcome,
+                              detail, hint, seconds)
+        state.results[step.id] = result
+        self.emit(result)
+        return result
+
+    def rendered(self, state: ScenarioState, step: ApplyStep) -> list[dict[str, Any]]:
+        return [doc for m in step.manifests for doc in render_manifest(m, state.ctx)]
+
+    async def _act(self, state: ScenarioState, step: Step,
+                   manifests: Sequence[Mapping[str, Any]] | None) -> str:
+        if isinstance(step, ExplainStep):
+            return ""
+        if isinstance(step, ApplyStep):
+            docs = list(manifests) if manifests is not None else self.rendered(state, step)
+            return await self.apply(state, docs)
+        if isinstance(step, WaitStep):
+            return await self._wait(state, step)
+        if isinstance(step, RequestStep):
+            return await self._request(state, step)
+        if isinstance(step, DeleteStep):
+            return await self._delete(state, list(step.refs))
+        if isinstance(step, CleanupStep):
+            return await self._delete(state, list(reversed(state.applied)))
+        raise AssertionError(f"unknown step type {type(step).__name__}")
+
+    async def apply(self, state: ScenarioState, docs: Sequence[Mapping[str, Any]]) -> str:
+        """Check, then apply each document; shown masked, logged as a keyless command."""
+        problems = [p for doc in docs for p in checks.lint(doc)]
+        if problems:
+            raise ManifestRejected("; ".join(problems), "edit the manifest and apply again")
+        note = upstream_note(state.ctx)
+        outcomes = []
+        for doc in docs:
+            shown = self.runtime.placed(doc)  # what is written, so a pasted command agrees
+            self.emit(CommandLogged(shell_equivalents.apply(shown, state.ctx)))
+            applied = await self.runtime.apply(doc)
+            if applied.ref not in state.applied:
+                state.applied.append(applied.ref)
+            is_backend = doc.get("kind") == state.ctx.profile.backend_kind
+            self.emit(ManifestApplied(applied.ref, applied.outcome, shown_yaml([shown], state.ctx),
+                                      note if is_backend else None))
+            outcomes.append(f"{applied.ref} {applied.outcome}")
+        return "; ".join(outcomes)
+
+    async def _wait(self, state: ScenarioState, step: WaitStep) -> str:
+        reached = []
+        for wait in step.waits:
+            await self._check_attachable(state, wait.ref)
+            self.emit(CommandLogged(shell_equivalents.wait(
+                replace(wait, ref=self.runtime.placed_ref(wait.ref)))))
+            final = self._masked(await poll_until_satisfied(self.runtime, wait,
+                                                            self._status_changed))
+            reached.append(f"{wait.ref}: " + ", ".join(str(final.condition(c.type))
+                                                       for c in wait.conditions))
+        return "; ".join(reached)
+
+    async def _check_attachable(self, state: ScenarioState, ref: ResourceRef) -> None:
+        """Fail at once, saying why, when a route waits for a Gateway that does not exist.
+
+        No controller writes a route's status without its Gateway, so the wait could only
+        time out.
+        """
+        if ref.kind != "HTTPRoute":
+            return
+        profile = state.ctx.profile
+        gateway = ResourceRef("Gateway", profile.gateway_name, profile.namespace)
+        if not (await self.runtime.status(gateway)).exists:
+            raise StepFailed(f"{ref} attaches to {gateway}, which does not exist, so no "
+                             "controller will write its status",
+                             "run the setup scenario first: it creates the Gateway")
+
+    def _status_changed(self, status: ResourceStatus) -> None:
+        status = self._masked(status)
+        self.emit(StatusChanged(status.ref, status.exists, status.conditions))
+
+    def _masked(self, status: ResourceStatus) -> ResourceStatus:
+        return replace(status, conditions=tuple(replace(c, message=self._masker(c.message))
+                                                for c in status.conditions))
+
+    async def status(self, ref: ResourceRef) -> ResourceStatus:
+        current = await self.runtime.status(ref)
+        self._status_changed(current)
+        return current
+
+    async def _request(self, state: ScenarioState, step: RequestStep) -> str:
+        request = render_request(step.request, state.ctx)
+        view = view_request(request, self.runtime.gateway_url, state.ctx)
+        expect = expectation(step, state.ctx)
+        self.emit(CommandLogged(view.curl))
+        deadline = time.monotonic() + self.settle_time
+        waited = False
+        while True:
+            self.emit(RequestSent(view))
+            response = await send(self.client, request, self.runtime.gateway_url, state.ctx,
+                                  lambda text: self.emit(ResponseChunk(text)))
+            self.emit(ResponseReceived(response))
+            try:
+                return check_response(response, expect, state.ctx)
+            except StepFailed as exc:
+                if time.monotonic() >= deadline:
+                    if waited:
+                        exc.message += (f" (still so after {self.settle_time:g}s of waiting for "
+                                        "the gateway)")
+                    raise
+                if not waited:
+                    waited = True
+                    self.emit(StepNote(state.scenario.id, step.id, state.ctx.masker(
+                        f"{exc.message}; waiting up to {self.settle_time:g}s for the gateway "
+                        "to pick up the change")))
+            await asyncio.sleep(SETTLE_INTERVAL)
+
+    async def _delete(self, state: ScenarioState, refs: list[ResourceRef]) -> str:
+        done = []
+        for ref in refs:
+            self.emit(CommandLogged(shell_equivalents.delete(self.runtime.placed_ref(ref))))
+            existed = await self.runtime.delete(ref)
+            if ref in state.applied:
+                state.applied.remove(ref)
+            self.emit(ResourceDeleted(ref, existed))
+            done.append(f"{ref} {'deleted' if existed else 'was already gone'}")
+        return "; ".join(done) or "nothing to delete"
+
+
+def check_response(response: ResponseView, expect: Expectation, ctx: Context) -> str:
+    """Raise :class:`StepFailed` unless every expectation holds; return what was seen."""
+    seen = f"{response.status} {response.reason} in {response.latency_ms:.0f} ms"
+    text = response.body + "\n" + response.content
+    if expect.status is not None and response.status != expect.status:
+        raise StepFailed(f"expected status {expect.status}, got {seen}",
+                         _status_hint(response, ctx.provider))
+    if expect.model and not (response.model or "").startswith(expect.model):
+        raise StepFailed(f"expected the answer to come from model {expect.model!r}, "
+                         f"got {response.model!r}",
+                         "the Backend's model replaces the request's: check spec.ai.llm")
+    for wanted in expect.contains:
+        if ctx.masker(wanted) not in text:
+            raise StepFailed(f"expected the response to contain {ctx.masker(wanted)!r}; "
+                             f"it did not ({seen})",
+                             "compare the key the provider reports with the one you expected")
+    for unwanted in expect.lacks:
+        if ctx.masker(unwanted) in text:
+            raise StepFailed(f"the response should not contain {ctx.masker(unwanted)!r}",
+                             "the gateway forwarded something it should have replaced")
+    return seen
+
+
+def _status_hint(response: ResponseView, provider: str) -> str:
+    body = response.body
+    if response.status == 401 and "didn't provide an API key" in body:
+        return ("the provider got no key: check the Backend's authToken and, for SecretRef, "
+                "that the Secret exists with the key 'Authorization'")
+    if response.status == 401:
+        return "the provider rejected the key: check --token (or the key in the Secret)"
+    if response.status == 404:
+        return "no route matched the path: check the HTTPRoute's matches"
+    if response.status == 500 and "invalid upstream request" in body:
+        return ("a key, path or header holds a character HTTP cannot carry: retype it without "
+                "control, non-ASCII or invisible characters")
+    if response.status == 500:
+        return "the route's backend did not resolve: check the HTTPRoute's ResolvedRefs condition"
+    if response.status == 503:
+        if provider == "openai" or "api.openai.com" in body:
+            return ("the gateway could not reach api.openai.com: check this machine's internet "
+                    "connection (and proxy), or use --provider mock to work offline")
+        return ("the gateway could not reach the mock provider: is the runtime up? "
+                "(`agw-sandbox status`)")
+    return "look at the response pane for the provider's own explanation"

@@ -1,0 +1,135 @@
+"""The plain commands a user could type to do by hand what the sandbox just did.
+
+Every piece of text meant to be pasted into a shell is built here. Everything is single-quoted
+with ``shlex.quote``; the only text left to the shell is a ``"$VAR"`` standing for a secret
+(``"$AGW_SANDBOX_TOKEN"``), and heredocs are quoted (``<<'EOF'``), so whatever a scenario,
+a manifest or a typed request holds (``$(…)``, backticks, quotes) reaches the tool as text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shlex
+from collections.abc import Mapping
+from typing import Any
+
+from sandbox.catalog.scenarios import ResourceRef, WaitFor
+from sandbox.documents import dump
+from sandbox.errors import SandboxError
+from sandbox.profiles import FIELD_MANAGER
+from sandbox.walkthrough.render import Context, RenderedRequest, swap_secrets
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _env_name(ctx: Context, name: str) -> str:
+    env = ctx.env_name(name)
+    if not _ENV_NAME.fullmatch(env):  # never let a variable name carry shell syntax
+        raise SandboxError(f"secret variable {name!r} has no usable shell variable name",
+                           "name secret variables with letters, digits and underscores")
+    return env
+
+
+class _StandIns:
+    """Markers that take a secret's place in a value and survive JSON or YAML unchanged."""
+
+    def __init__(self, ctx: Context) -> None:
+        self._ctx = ctx
+        self._nonce = secrets.token_hex(8)
+        self._markers: dict[str, str] = {}  # environment variable -> marker
+        self._env: dict[str, str] = {}  # marker -> environment variable
+
+    def __call__(self, name: str) -> str:
+        env = _env_name(self._ctx, name)
+        if env not in self._markers:
+            marker = f"agwsecret{self._nonce}x{len(self._markers)}z"
+            self._markers[env], self._env[marker] = marker, env
+        return self._markers[env]
+
+    def word(self, text: str) -> str:
+        """``text`` single-quoted, each marker replaced by ``"$VAR"`` outside the quotes."""
+        if not self._env:
+            return shlex.quote(text)
+        pattern = re.compile("|".join(re.escape(m) for m in self._env))
+        out, last = [], 0
+        for match in pattern.finditer(text):
+            if match.start() > last:
+                out.append(shlex.quote(text[last:match.start()]))
+            out.append(f'"${self._env[match.group(0)]}"')
+            last = match.end()
+        if last < len(text) or not out:
+            out.append(shlex.quote(text[last:]))
+        return "".join(out)
+
+
+def curl(request: RenderedRequest, base_url: str, ctx: Context) -> str:
+    """A runnable curl; each secret is "$VAR" so the command carries no key."""
+    stand_in = _StandIns(ctx)
+    url = swap_secrets(base_url.rstrip("/") + request.path, ctx, stand_in)
+    parts = ["curl", "-sS"]
+    if request.method != ("POST" if request.body else "GET"):
+        parts += ["-X", shlex.quote(request.method)]
+    parts.append(stand_in.word(url))
+    for key, value in request.headers:
+        parts += ["-H", stand_in.word(swap_secrets(f"{key}: {value}", ctx, stand_in))]
+    body = request.payload
+    if body is None and request.body:
+        body = request.body.decode("utf-8", "replace")
+    if body is not None:
+        payload = swap_secrets(body, ctx, stand_in)
+        text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+        parts += ["-d", stand_in.word(text)]
+    return " ".join(parts)
+
+
+def apply(doc: Mapping[str, Any], ctx: Context) -> str:
+    """``kubectl apply`` of one manifest from a quoted heredoc, with no key in it.
+
+    A secret is written ``${VAR}`` and filled in by ``envsubst``, which substitutes only the
+    variables it is given and runs nothing.
+    """
+    used: list[str] = []
+
+    def stand_in(name: str) -> str:
+        env = _env_name(ctx, name)
+        used.extend([env] if env not in used else [])
+        return "${" + env + "}"
+
+    text = dump(swap_secrets(dict(doc), ctx, stand_in)).rstrip()
+    end = _delimiter(text)
+    kubectl = f"kubectl apply --server-side --field-manager={shlex.quote(FIELD_MANAGER)} -f -"
+    if used:
+        formats = shlex.quote(" ".join(f"${env}" for env in used))
+        return f"envsubst {formats} <<'{end}' | {kubectl}\n{text}\n{end}"
+    return f"{kubectl} <<'{end}'\n{text}\n{end}"
+
+
+def _delimiter(text: str) -> str:
+    """``EOF``, or a variant no line of ``text`` equals, so the heredoc ends where it should."""
+    lines = set(text.splitlines())
+    end, n = "EOF", 0
+    while end in lines:
+        n += 1
+        end = f"EOF{n}"
+    return end
+
+
+def _resource(ref: ResourceRef) -> str:
+    return f"{shlex.quote(ref.kind.lower() + '/' + ref.name)} -n {shlex.quote(ref.namespace)}"
+
+
+def wait(wait_for: WaitFor) -> str:
+    if wait_for.ref.kind == "HTTPRoute":
+        return (f"kubectl get {_resource(wait_for.ref)} "
+                "-o jsonpath='{.status.parents[*].conditions}'")
+    lines = [f"kubectl wait {_resource(wait_for.ref)} "
+             f"{shlex.quote(f'--for=condition={c.type}={c.status}')} "
+             f"--timeout={shlex.quote(f'{wait_for.timeout:g}s')}" for c in wait_for.conditions]
+    return "\n".join(lines)
+
+
+def delete(ref: ResourceRef) -> str:
+    return f"kubectl delete {_resource(ref)} --ignore-not-found"
+

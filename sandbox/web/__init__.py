@@ -1,0 +1,1 @@
+"""The app in a web browser, one app per tab (textual-serve)."""

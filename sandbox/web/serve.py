@@ -1,0 +1,298 @@
+"""``agw-sandbox serve``: the app in a browser tab, one app process per tab, through textual-serve.
+
+The key reaches each app process through its environment only: the command line (which
+textual-serve would print, and which ``ps`` shows) and the page never hold it. Every app process
+runs in a process group of its own; closing its tab or stopping ``serve`` ends the group within
+seconds (quit, then SIGTERM, then SIGKILL), and ``serve`` drains the app's output until it has
+gone, so that an app busy drawing never blocks on a full pipe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import os
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from aiohttp import WSCloseCode, web
+from textual_serve.app_service import AppService
+from textual_serve.server import Server
+
+from sandbox import proc, stdio
+from sandbox.catalog.loader import load_catalog
+from sandbox.errors import PortInUse, SandboxError
+from sandbox.settings import Settings
+
+DRIVER = "sandbox.web.browser_driver:BrowserDriver"
+TITLE = "agw-sandbox"
+QUIT_GRACE = 3.0  # seconds an app has to leave after "quit", before SIGTERM
+TERM_GRACE = 2.0  # and after SIGTERM, before SIGKILL
+LOOPBACK_NAMES = ("localhost",)
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str
+    port: int
+    public: bool = False
+    gateway_port: int = 0  # each tab's app gets a gateway port of its own
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_host(options: ServeOptions) -> str | None:
+    """Refuse a non-loopback address without ``--public``; with it, the warning to print."""
+    if is_loopback(options.host):
+        return None
+    if not options.public:
+        raise SandboxError(
+            f"--host {options.host} is not a loopback address",
+            "add --public to serve other machines (anyone who can reach the port drives the "
+            "sandbox and its key), or leave --host out to serve this machine only")
+    return (f"warning: serving on {options.host}:{options.port}: anyone who can reach this "
+            "port drives the sandbox and uses its key (they never see it, but can spend it)")
+
+
+def child_argv(settings: Settings, gateway_port: int) -> list[str]:
+    """The app's command line: the settings, never the key."""
+    argv = [sys.executable, "-m", "sandbox", "--runtime", settings.runtime,
+            "--provider", settings.provider, "--port", str(gateway_port),
+            "--cluster-name", settings.cluster_name, "--profile", settings.profile]
+    for directory in settings.scenario_dirs:
+        argv += ["--scenarios", str(directory.resolve())]
+    if settings.context:
+        argv += ["--context", settings.context]
+    if settings.namespace:
+        argv += ["--namespace", settings.namespace]
+    if settings.gateway:
+        argv += ["--gateway", settings.gateway]
+    if settings.install_kgateway:
+        argv.append("--install-kgateway")
+    if settings.assume_yes:  # nobody in a browser tab can answer the terminal's question
+        argv.append("--yes")
+    return argv
+
+
+def child_environment(settings: Settings, base: Mapping[str, str]) -> dict[str, str]:
+    """The app's environment: ours, with the key and our web driver."""
+    env = {name: value for name, value in base.items() if name != "AGW_SANDBOX_TOKEN"}
+    env["AGW_SANDBOX_TOKEN"] = settings.token
+    env["TEXTUAL_DRIVER"] = DRIVER
+    return env
+
+
+class AppProcess(AppService):
+    """One tab's app: started without a shell, in its own group, and always stopped in time."""
+
+    def __init__(self, argv: Sequence[str], env: Mapping[str, str], **kwargs: Any) -> None:
+        super().__init__(" ".join(argv[1:]), **kwargs)
+        self.argv = tuple(argv)
+        self.env = dict(env)
+        self._stopping: asyncio.Future[None] | None = None
+
+    async def _open_app_process(self, width: int = 80, height: int = 24) -> Any:
+        env = {**self._build_environment(width, height), **self.env}
+        self._process = process = await proc.start_piped(self.argv, env)
+        self._stdin = process.stdin
+        return process
+
+    async def on_data(self, payload: bytes) -> None:
+        # Keep reading after the tab closed: an app blocked writing to us could not quit.
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.remote_write_bytes(payload)
+
+    async def run(self) -> None:
+        await super().run()
+        # The app has gone (quit, failed to start, killed): the page says "Session ended".
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.remote_close()
+
+    async def on_meta(self, data: bytes) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await super().on_meta(data)
+
+    async def stop(self) -> None:
+        """Idempotent, and shielded: a cancelled caller does not leave the app running."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._stop())
+        await asyncio.shield(self._stopping)
+
+    async def _stop(self) -> None:
+        process, reader = self._process, self._task
+        if process is None or reader is None:
+            return
+        with contextlib.suppress(ConnectionError, RuntimeError, OSError):
+            await self.send_meta({"type": "quit"})
+        for grace, signum in ((QUIT_GRACE, signal.SIGTERM), (TERM_GRACE, signal.SIGKILL)):
+            if await _exited(process, grace):
+                break
+            _signal_group(process.pid, signum)
+        await process.wait()
+        _signal_group(process.pid, signal.SIGKILL)  # whatever it started and left behind
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(reader, TERM_GRACE)
+
+
+class _Process(Protocol):
+    async def wait(self) -> int: ...
+
+
+async def _exited(process: _Process, within: float) -> bool:
+    try:
+        await asyncio.wait_for(process.wait(), within)
+    except TimeoutError:
+        return False
+    return True
+
+
+def _signal_group(pgid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signum)
+
+
+class SandboxServer(Server):
+    """textual-serve's server with our app processes, same-origin checks and a bounded stop."""
+
+    def __init__(self, settings: Settings, options: ServeOptions) -> None:
+        self.argv = child_argv(settings, options.gateway_port)
+        super().__init__(" ".join(self.argv[1:]), host=options.host, port=options.port,
+                         title=TITLE)
+        self.env = child_environment(settings, os.environ)
+        self.options = options
+        self.sessions: dict[AppProcess, web.WebSocketResponse] = {}
+
+    async def on_startup(self, app: web.Application) -> None:
+        """Say where to point the browser (textual-serve would print the command line)."""
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        """No new tab by now (the port is closed): stop every app before the handlers end."""
+        await self.stop_sessions()
+
+    async def handle_index(self, request: web.Request) -> Any:
+        if not self._allowed_host(request):
+            raise web.HTTPForbidden(text="this address is not served here\n")
+        # The page's websocket address is the one the browser used, not the bind address.
+        self.public_url = f"http://{request.host}"
+        return await super().handle_index(request)
+
+    async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
+        if not self._allowed_host(request) or not _same_origin(request):
+            raise web.HTTPForbidden(text="the sandbox is driven from its own page only\n")
+        # heartbeat: a tab that vanished without closing (a laptop lid) ends within ~30 s.
+        websocket = web.WebSocketResponse(heartbeat=15, timeout=TERM_GRACE)
+        await websocket.prepare(request)
+        session = AppProcess(self.argv, self.env, write_bytes=websocket.send_bytes,
+                             write_str=websocket.send_str, close=websocket.close,
+                             download_manager=self.download_manager)
+        self.sessions[session] = websocket
+        try:
+            await session.start(_size(request, "width", 80), _size(request, "height", 24))
+            await self._process_messages(websocket, session)
+        finally:
+            await session.stop()
+            self.sessions.pop(session, None)
+            await websocket.close()
+        return websocket
+
+    def _allowed_host(self, request: web.Request) -> bool:
+        """On loopback, a Host that is not loopback is a DNS-rebinding page: turned away."""
+        if self.options.public:
+            return True
+        host = urlsplit(f"//{request.host}").hostname or ""
+        return is_loopback(host)
+
+    async def stop_sessions(self) -> None:
+        """Stop every app, then close its tab's websocket ("Session ended" in the page)."""
+        sessions = list(self.sessions.items())
+        await asyncio.gather(*(session.stop() for session, _ in sessions), return_exceptions=True)
+        await asyncio.gather(*(websocket.close(code=WSCloseCode.GOING_AWAY)
+                               for _, websocket in sessions), return_exceptions=True)
+
+
+def _same_origin(request: web.Request) -> bool:
+    """Browsers let any page open a websocket to any address; only our own page may drive us."""
+    origin = request.headers.get("Origin")
+    return origin is None or urlsplit(origin).netloc == request.host
+
+
+def _size(request: web.Request, name: str, default: int) -> int:
+    value = request.query.get(name, "")
+    return int(value) if value.isdigit() and 0 < int(value) < 10_000 else default
+
+
+def serve(settings: Settings, options: ServeOptions) -> int:
+    """Serve until Ctrl+C, SIGTERM or SIGHUP; then stop every app and free the port."""
+    warning = check_host(options)
+    load_catalog(settings.scenario_dirs)  # a broken scenario file is reported here, not per tab
+    if settings.runtime == "cluster" and not settings.context:  # likewise, not in every tab
+        raise SandboxError("--runtime cluster needs --context NAME, for every tab's app",
+                           "pass --context NAME (and --yes: nobody in a tab can confirm)")
+    if warning:
+        stdio.say(f"agw-sandbox: {warning}")
+    server = SandboxServer(settings, options)
+    stop = _StopEvent()
+    with stdio.call_on_stop_signals(stop.set) as seen:
+        asyncio.run(_serve(server, options, stop))
+    if seen.signum is not None:
+        raise stdio.Terminated(seen.signum)
+    return 0
+
+
+class _StopEvent:
+    """A stop request from a signal handler, kept if it comes before the loop waits for it."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.event: asyncio.Event | None = None
+
+    def set(self, code: int) -> None:
+        self.requested = True
+        if self.event is not None:
+            self.event.set()
+
+    async def wait(self) -> None:
+        self.event = asyncio.Event()
+        if not self.requested:
+            await self.event.wait()
+
+
+async def _serve(server: SandboxServer, options: ServeOptions, stop: _StopEvent) -> None:
+    runner = web.AppRunner(await server._make_app(), handle_signals=False,
+                           shutdown_timeout=TERM_GRACE, access_log=None)
+    await runner.setup()
+    try:
+        try:
+            await web.TCPSite(runner, options.host, options.port).start()
+        except OSError as exc:
+            raise PortInUse(f"cannot listen on {options.host}:{options.port}: "
+                            f"{exc.strerror or exc}",
+                            "pick another port with --port, or stop what holds this one") from exc
+        print(f"agw-sandbox: serving the app on {_page_address(runner, options)} (one app per "
+              "browser tab; Ctrl+C stops them all)", flush=True)
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def _page_address(runner: web.AppRunner, options: ServeOptions) -> str:
+    """The address to open; with --port 0, the port the system picked."""
+    port = options.port
+    for address in runner.addresses:
+        if isinstance(address, tuple) and len(address) >= 2:
+            port = int(address[1])
+    if options.host in ("0.0.0.0", "::"):
+        return f"every address of this machine, port {port} (here: http://127.0.0.1:{port}/)"
+    return f"http://{f'[{options.host}]' if ':' in options.host else options.host}:{port}/"
