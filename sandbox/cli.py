@@ -17,8 +17,10 @@ from pathlib import Path
 
 from sandbox import __version__, stdio
 from sandbox.errors import SandboxError
+from sandbox.mock import cli as mock_cli
+from sandbox.mock.cli import port_number
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES
-from sandbox.settings import PROVIDERS, RUNTIMES, Settings, choose_runtime, resolve_token
+from sandbox.settings import PROVIDERS, RUNTIMES, Settings, resolve_token
 
 GATEWAY_PORT = 8080  # --port when not given; the mock provider's own default differs
 MOCK_PORT = 8000
@@ -35,13 +37,6 @@ def object_name(text: str) -> str:
     return text
 
 
-def port_number(text: str) -> int:
-    """The type of --port: a TCP port from 0 to 65535 (0: any free one, where that works)."""
-    port = int(text) if text.strip().lstrip("+-").isdigit() else -1
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a TCP port: use a number from 0 to 65535 (0 picks a free one)")
-    return port
 EXIT_INTERNAL = 70  # EX_SOFTWARE from sysexits.h: a bug in agw-sandbox itself
 
 
@@ -267,12 +262,10 @@ def _where(exc: BaseException) -> str:
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "mock-provider":
-        from sandbox import mock_provider
-
         keys = args.accept_key or [resolve_token("mock", args.token, os.environ)]
         port = MOCK_PORT if args.port is None else args.port
-        return mock_provider.main(["--host", args.host, "--port", str(port),
-                                   *[a for k in keys for a in ("--accept-key", k)]])
+        return mock_cli.main(["--host", args.host, "--port", str(port),
+                              *[a for k in keys for a in ("--accept-key", k)]])
     if args.command == "doctor":
         from sandbox import headless
 
@@ -307,6 +300,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if args.all and args.scenario_ids:
             parser.error(f"run takes scenario ids or --all, not both (got "
                          f"{' '.join(args.scenario_ids)} and --all)")
+        from sandbox.runtimes.factory import choose_runtime
+
         runtime, notice = choose_runtime(settings.runtime, settings.context)
         if notice:
             print(f"agw-sandbox: {notice}", file=sys.stderr)

@@ -159,7 +159,7 @@ def _compare_profiles(catalog: Catalog, scenario_id: str, settings: Settings) ->
 
 
 def scenarios(settings: Settings, check_dirs: Sequence[Path]) -> int:
-    from sandbox.catalog.loader import builtin_dir
+    from sandbox.profiles import builtin_dir
 
     catalog = load_catalog([*settings.scenario_dirs, *check_dirs], profile=settings.profile)
     print(f"Scenarios for the {catalog.profile} profile ({settings.api_profile.description}):")

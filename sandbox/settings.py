@@ -8,12 +8,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sandbox.errors import RuntimeUnavailable, SandboxError
+from sandbox.errors import SandboxError
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES, Profile
 
 DEMO_TOKEN = "sk-test-agw-sandbox-demo-key-0001"
 RUNTIMES = ("auto", "kind", "cluster", "sim")
-CLUSTER_TOOLS = ("kind", "helm", "kubectl")
 PROVIDERS = ("mock", "openai")
 
 
@@ -92,25 +91,3 @@ def _describe(char: str) -> str:
     if unicodedata.category(char) in ("Cc", "Cf"):
         return f"an invisible or control character ({code}{' ' + name if name else ''})"
     return f"a non-ASCII character ({code})"
-
-
-def choose_runtime(requested: str, context: str | None = None) -> tuple[str, str | None]:
-    """The runtime to use and, for ``auto``, a notice saying why it was chosen."""
-    if requested == "auto" and context:
-        return "cluster", None
-    if requested != "auto":  # argparse allows only RUNTIMES
-        return requested, None
-    from sandbox.runtimes.kube.containers import probe_docker
-
-    try:
-        docker = probe_docker(timeout=2.0)
-    except RuntimeUnavailable as exc:
-        return "sim", f"{exc.message}; using the simulated runtime (offline, in-process)"
-    import shutil
-
-    missing = [tool for tool in CLUSTER_TOOLS if shutil.which(tool) is None]
-    if missing:
-        return "sim", (f"Docker answers at {docker.endpoint}, but {', '.join(missing)} "
-                       f"{'is' if len(missing) == 1 else 'are'} not installed (see "
-                       "`agw-sandbox doctor`); using the simulated runtime")
-    return "kind", f"Docker answers at {docker.endpoint}; using the kind runtime"

@@ -5,17 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib.resources import files
 from pathlib import Path
 
 from sandbox.catalog.scenario_file import load_file
 from sandbox.catalog.scenarios import Scenario
 from sandbox.errors import Problem, ScenarioError
-from sandbox.profiles import DEFAULT_PROFILE, PROFILES
-
-
-def builtin_dir() -> Path:
-    return Path(str(files("sandbox.builtin_scenarios")))
+from sandbox.profiles import DEFAULT_PROFILE, PROFILES, builtin_dir
 
 
 @dataclass(frozen=True)

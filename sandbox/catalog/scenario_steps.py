@@ -11,21 +11,19 @@ from sandbox.catalog.scenario_reader import MAX_SCENARIO_BYTES, Reader
 from sandbox.catalog.scenarios import (
     ApplyStep,
     CleanupStep,
-    ConditionExpectation,
     DeleteStep,
     Expectation,
     ExplainStep,
     Manifest,
     RequestSpec,
     RequestStep,
-    ResourceRef,
     Step,
-    WaitFor,
     WaitStep,
 )
 from sandbox.catalog.textfiles import MAX_FILE_BYTES, UnreadableFile, read_text_file
 from sandbox.documents import DocumentError, LineDict, load_all
 from sandbox.errors import Problem
+from sandbox.runtimes.runtime import ConditionExpectation, ResourceRef, WaitFor
 
 STEP_KEYS = {"id", "title", "explain", "expect", "expect_with_mock"}
 ACTIONS = ("apply", "wait", "request", "delete", "cleanup")

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sandbox.runtimes.runtime import ResourceRef, WaitFor
+
 
 @dataclass(frozen=True)
 class Variable:
@@ -15,33 +17,6 @@ class Variable:
     description: str
     secret: bool = False
     default: str | None = None
-
-
-@dataclass(frozen=True)
-class ResourceRef:
-    kind: str
-    name: str
-    namespace: str
-
-    def __str__(self) -> str:
-        return f"{self.kind} {self.namespace}/{self.name}"
-
-
-@dataclass(frozen=True)
-class ConditionExpectation:
-    type: str
-    status: str
-    reason: str | None = None
-
-    def __str__(self) -> str:
-        return f"{self.type}={self.status}" + (f" ({self.reason})" if self.reason else "")
-
-
-@dataclass(frozen=True)
-class WaitFor:
-    ref: ResourceRef
-    conditions: tuple[ConditionExpectation, ...]
-    timeout: float
 
 
 @dataclass(frozen=True)

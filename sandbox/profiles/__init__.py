@@ -11,6 +11,8 @@ does not have) is a named strategy on the profile: ``backend_api``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
 from typing import Any
 
 from sandbox.profiles.backend_api import AgentgatewayBackends, BackendApi, KgatewayBackends
@@ -144,3 +146,8 @@ AGENTGATEWAY_V1_4 = Profile(
 
 PROFILES = {p.name: p for p in (KGATEWAY_V2_1, AGENTGATEWAY_V1_4)}
 DEFAULT_PROFILE = KGATEWAY_V2_1
+
+
+def builtin_dir() -> Path:
+    """The built-in scenarios (package data); each profile's are in its ``scenario_dir``."""
+    return Path(str(files("sandbox.builtin_scenarios")))

@@ -24,7 +24,7 @@ from sandbox.walkthrough.events import (
     StepStarted,
 )
 
-# The mock provider's own words for the key it received (sandbox/mock_provider.py).
+# The mock provider's own words for the key it received (sandbox/mock/openai.py).
 _KEY_SEEN = (re.compile(r"with the API key (\S+) in its Authorization header"),
              re.compile(r"Incorrect API key provided: (\S+?)\. "))
 _NO_KEY = "didn't provide an API key"

@@ -9,6 +9,8 @@ from sandbox.profiles import Profile
 from sandbox.runtimes.runtime import Runtime
 from sandbox.settings import Settings
 
+CLUSTER_TOOLS = ("kind", "helm", "kubectl")
+
 
 def make_runtime(settings: Settings, name: str, profile: Profile | None = None,
                  ask: Callable[[str], bool] | None = None) -> Runtime:
@@ -22,7 +24,7 @@ def make_runtime(settings: Settings, name: str, profile: Profile | None = None,
 
         return SimRuntime(profile, settings.port, settings.provider, [settings.token])
     if name == "kind":
-        from sandbox.runtimes.kube.runtime import KindRuntime
+        from sandbox.runtimes.kube.kind import KindRuntime
 
         return KindRuntime(profile, settings.port, settings.provider, settings.token,
                            settings.cluster_name, namespace=settings.namespace,
@@ -40,3 +42,25 @@ def make_runtime(settings: Settings, name: str, profile: Profile | None = None,
                            settings.context, consent=consent, confirm=confirm,
                            namespace=settings.namespace, gateway=settings.gateway)
     raise RuntimeUnavailable(f"unknown runtime {name!r}", "use kind, cluster or sim")
+
+
+def choose_runtime(requested: str, context: str | None = None) -> tuple[str, str | None]:
+    """The runtime to use and, for ``auto``, a notice saying why it was chosen."""
+    if requested == "auto" and context:
+        return "cluster", None
+    if requested != "auto":  # argparse allows only RUNTIMES
+        return requested, None
+    from sandbox.runtimes.kube.containers import probe_docker
+
+    try:
+        docker = probe_docker(timeout=2.0)
+    except RuntimeUnavailable as exc:
+        return "sim", f"{exc.message}; using the simulated runtime (offline, in-process)"
+    import shutil
+
+    missing = [tool for tool in CLUSTER_TOOLS if shutil.which(tool) is None]
+    if missing:
+        return "sim", (f"Docker answers at {docker.endpoint}, but {', '.join(missing)} "
+                       f"{'is' if len(missing) == 1 else 'are'} not installed (see "
+                       "`agw-sandbox doctor`); using the simulated runtime")
+    return "kind", f"Docker answers at {docker.endpoint}; using the kind runtime"

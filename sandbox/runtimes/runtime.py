@@ -7,11 +7,37 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from sandbox.catalog.scenarios import ConditionExpectation, ResourceRef, WaitFor
 from sandbox.errors import WaitTimeout
 from sandbox.polling import Deadline, poll_async
 
 Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ResourceRef:
+    kind: str
+    name: str
+    namespace: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class ConditionExpectation:
+    type: str
+    status: str
+    reason: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.type}={self.status}" + (f" ({self.reason})" if self.reason else "")
+
+
+@dataclass(frozen=True)
+class WaitFor:
+    ref: ResourceRef
+    conditions: tuple[ConditionExpectation, ...]
+    timeout: float
 
 
 @dataclass(frozen=True)

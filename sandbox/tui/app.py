@@ -163,7 +163,7 @@ def make_app(settings: Settings, load_catalog: CatalogLoader | None = None,
 
             return make_runtime(chosen, name)
     if detect is None:
-        from sandbox.settings import choose_runtime
+        from sandbox.runtimes.factory import choose_runtime
 
         def detect(requested: str) -> tuple[str, str | None]:
             return choose_runtime(requested, settings.context)

@@ -15,21 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from sandbox.catalog import checks
 from sandbox.catalog.loader import Catalog
-from sandbox.catalog.scenarios import (
-    ApplyStep,
-    CleanupStep,
-    RequestSpec,
-    ResourceRef,
-    Scenario,
-    Step,
-    WaitStep,
-)
+from sandbox.catalog.scenarios import ApplyStep, CleanupStep, RequestSpec, Scenario, Step, WaitStep
 from sandbox.catalog.textfiles import MAX_FILE_BYTES
 from sandbox.documents import DocumentError, dump_all, load_all
 from sandbox.errors import ManifestRejected, SandboxError
 from sandbox.reports.transcript import Transcript
 from sandbox.reports.transcript_file import default_path
-from sandbox.runtimes.runtime import Progress, ResourceStatus, Runtime
+from sandbox.runtimes.runtime import Progress, ResourceRef, ResourceStatus, Runtime
 from sandbox.runtimes.sim import admission
 from sandbox.settings import Settings
 from sandbox.walkthrough.events import (

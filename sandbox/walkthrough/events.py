@@ -8,8 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from sandbox.catalog.scenarios import ResourceRef
-from sandbox.runtimes.runtime import Condition
+from sandbox.runtimes.runtime import Condition, ResourceRef
 
 Outcome = Literal["passed", "failed", "skipped"]
 

@@ -153,14 +153,3 @@ def _pretty(body: str) -> str:
     except ValueError:
         return body
 
-
-async def fetch_text(url: str, timeout: float = 60.0) -> str:
-    """Download a small text file (the Gateway API CRD bundle)."""
-    try:
-        async with AsyncClient(timeout=timeout, follow_redirects=True) as client:
-            response = await client.get(url)
-            response.raise_for_status()
-    except HTTPError as exc:
-        raise RequestFailed(f"could not download {url}: {exc}",
-                            "check the internet connection (or a proxy: HTTPS_PROXY)") from exc
-    return response.text

@@ -21,7 +21,6 @@ from sandbox.catalog.scenarios import (
     Expectation,
     ExplainStep,
     RequestStep,
-    ResourceRef,
     Scenario,
     Step,
     WaitStep,
@@ -29,7 +28,7 @@ from sandbox.catalog.scenarios import (
 )
 from sandbox.errors import ManifestRejected, SandboxError
 from sandbox.http_client import AsyncClient
-from sandbox.runtimes.runtime import ResourceStatus, Runtime, poll_until_satisfied
+from sandbox.runtimes.runtime import ResourceRef, ResourceStatus, Runtime, poll_until_satisfied
 from sandbox.walkthrough import shell_equivalents
 from sandbox.walkthrough.events import (
     CommandLogged,

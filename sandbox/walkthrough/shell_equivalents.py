@@ -15,10 +15,10 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.catalog.scenarios import ResourceRef, WaitFor
 from sandbox.documents import dump
 from sandbox.errors import SandboxError
 from sandbox.profiles import FIELD_MANAGER
+from sandbox.runtimes.runtime import ResourceRef, WaitFor
 from sandbox.walkthrough.render import Context, RenderedRequest, swap_secrets
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

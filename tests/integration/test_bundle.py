@@ -23,7 +23,7 @@ from sandbox.profiles import DEFAULT_PROFILE, Profile
 from sandbox.runtimes.kube import bundle
 from sandbox.runtimes.kube.bundle import INDEX, Bundle, items, pins_record, prepare
 from sandbox.runtimes.kube.containers import tag_of
-from sandbox.runtimes.kube.runtime import KindRuntime
+from sandbox.runtimes.kube.kind import KindRuntime
 from tests.conftest import TOKEN
 from tests.helpers import run_cli
 from tests.integration import test_kind_runtime
@@ -151,7 +151,7 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(socket.socket, "connect", connect)
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     monkeypatch.setattr(httpx.AsyncHTTPTransport, "handle_async_request", transport)
-    monkeypatch.setattr("sandbox.walkthrough.exchange.fetch_text", fetch_text)
+    monkeypatch.setattr("sandbox.http_client.fetch_text", fetch_text)
     monkeypatch.setenv("FAKE_OFFLINE", "1")  # fake helm refuses oci:// charts
     return attempts
 
@@ -265,7 +265,7 @@ async def test_prepare_prints_each_file_then_the_total_size_and_time(
     from sandbox import headless
 
     # the download, as online
-    monkeypatch.setattr("sandbox.walkthrough.exchange.fetch_text", crd_fetch)
+    monkeypatch.setattr("sandbox.http_client.fetch_text", crd_fetch)
     assert await headless.prepare(tmp_path / "b", [local_profile]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"agw-sandbox prepare · {tmp_path}/b · profiles: kgateway-v2.1"

@@ -21,7 +21,7 @@ import kmock
 import pytest
 
 from sandbox.errors import SandboxError
-from sandbox.mock_provider import MockProvider
+from sandbox.mock.provider import MockProvider
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.runtimes.sim.control import Route, SimCluster
 from sandbox.runtimes.sim.gateway import SimGateway

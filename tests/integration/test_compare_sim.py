@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from sandbox import headless
-from sandbox.mock_provider import MockProvider
+from sandbox.mock.provider import MockProvider
 from sandbox.profiles import AGENTGATEWAY_V1_4, DEFAULT_PROFILE, Profile
 from sandbox.reports.compare import StepRecord, diff, gateway_error
 from sandbox.runtimes.kube import runtime as kuberuntime

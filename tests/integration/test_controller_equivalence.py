@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 
-from sandbox.catalog.scenarios import ResourceRef
 from sandbox.profiles import AGENTGATEWAY_V1_4, DEFAULT_PROFILE, Profile
 from sandbox.runtimes.kube.client import Kube
-from sandbox.runtimes.runtime import conditions_of
+from sandbox.runtimes.runtime import ResourceRef, conditions_of
 from sandbox.runtimes.sim.control import SimCluster
 from tests.conftest import OTHER_TOKEN, TOKEN
 from tests.controller_double import AgentgatewayDouble, ControllerDouble

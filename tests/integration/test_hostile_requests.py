@@ -19,7 +19,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from sandbox.mock_provider import GuardedHandler, MockProvider
+from sandbox.mock.guarded import GuardedHandler
+from sandbox.mock.provider import MockProvider
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.runtimes.sim.runtime import SimRuntime
 from tests.conftest import TOKEN

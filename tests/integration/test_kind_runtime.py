@@ -16,13 +16,14 @@ import httpx
 import kmock
 import pytest
 
-from sandbox.catalog.scenarios import ResourceRef
 from sandbox.errors import SandboxError
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.runtimes.kube import containers
 from sandbox.runtimes.kube import runtime as kuberuntime
 from sandbox.runtimes.kube.containers import DockerInfo
-from sandbox.runtimes.kube.runtime import KindRuntime, KubeRuntime
+from sandbox.runtimes.kube.kind import KindRuntime
+from sandbox.runtimes.kube.runtime import KubeRuntime
+from sandbox.runtimes.runtime import ResourceRef
 from tests.conftest import TOKEN
 from tests.kubeemu import ApplyingEmulator, install_gateway_api
 
@@ -208,12 +209,14 @@ async def test_up_walks_the_readiness_chain_and_forwards_the_gateway(
                                   "--version v2.1.3 --namespace kgateway-system")
     assert "--set agentgateway.enabled=true" in installs[1]
     assert "pullPolicy" not in " ".join(installs)
-    assert sandbox.runtimes.kube is not None
+    assert sandbox.kube is not None
     gateway = await sandbox.status(ResourceRef("Gateway", "agentgateway", "kgateway-system"))
     assert gateway.condition("Programmed") is not None
-    config = await asyncio.to_thread(sandbox.runtimes.kube.get, "ConfigMap", "kgateway-system",
+    config = await asyncio.to_thread(sandbox.kube.get, "ConfigMap", "kgateway-system",
                                      "mock-provider")
-    assert config is not None and "class MockProvider" in config["data"]["mock_provider.py"]
+    assert config is not None and "class MockProvider" in config["data"]["provider.py"]
+    assert set(config["data"]) == {"__init__.py", "__main__.py", "cli.py", "guarded.py",
+                                   "openai.py", "provider.py"}
     assert sandbox.mock_upstream() == ("mock-provider.kgateway-system.svc.cluster.local", 8000)
 
 
@@ -399,8 +402,7 @@ def seed_release(fakes: Path, name: str, version: str = "v2.1.3", status: str = 
 
 async def test_route_status_from_the_agentgateway_controller_satisfies_a_route_wait(
         fakes: Path, kmock: Any) -> None:
-    from sandbox.catalog.scenarios import ConditionExpectation, WaitFor
-    from sandbox.runtimes.runtime import poll_until_satisfied
+    from sandbox.runtimes.runtime import ConditionExpectation, WaitFor, poll_until_satisfied
     from tests.helpers import backend, route
 
     sandbox = runtime()
@@ -438,8 +440,8 @@ async def test_a_second_up_with_another_key_restarts_the_mock_provider(
     from tests.conftest import OTHER_TOKEN
 
     async def template_annotations() -> dict[str, str]:
-        assert sandbox.runtimes.kube is not None
-        deployment = await asyncio.to_thread(sandbox.runtimes.kube.get, "Deployment",
+        assert sandbox.kube is not None
+        deployment = await asyncio.to_thread(sandbox.kube.get, "Deployment",
                                              "kgateway-system", "mock-provider")
         assert deployment is not None
         return dict(deployment["spec"]["template"]["metadata"].get("annotations") or {})
@@ -680,8 +682,7 @@ async def test_a_backend_someone_else_created_is_never_overwritten_or_deleted(
 
 async def test_a_namespace_and_gateway_of_the_sandboxs_own_leave_the_guides_objects_alone(
         fakes: Path, kmock: Any, tmp_path: Path) -> None:
-    from sandbox.catalog.scenarios import ConditionExpectation, WaitFor
-    from sandbox.runtimes.runtime import poll_until_satisfied
+    from sandbox.runtimes.runtime import ConditionExpectation, WaitFor, poll_until_satisfied
     from tests.helpers import GATEWAY, backend, route
 
     their_gateway = someone_elses(kmock, GATEWAY)

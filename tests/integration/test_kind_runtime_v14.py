@@ -15,11 +15,12 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.catalog.scenarios import ResourceRef
 from sandbox.errors import SandboxError
 from sandbox.profiles import AGENTGATEWAY_V1_4, DEFAULT_PROFILE, Profile
 from sandbox.runtimes.kube import install
-from sandbox.runtimes.kube.runtime import KindRuntime, KubeRuntime
+from sandbox.runtimes.kube.kind import KindRuntime
+from sandbox.runtimes.kube.runtime import KubeRuntime
+from sandbox.runtimes.runtime import ResourceRef
 from tests.conftest import CRDS, TOKEN
 from tests.controller_double import AgentgatewayDouble, ControllerDouble
 from tests.integration.test_kind_runtime import calls, fakes, free_port
@@ -124,11 +125,11 @@ async def test_up_installs_agentgateway_v1_4_and_forwards_port_80(
     [forward] = [c for c in calls(fakes, "kubectl") if c.startswith("kubectl port-forward")]
     assert (f"--namespace agentgateway-system deployment/agentgateway-proxy {sandbox.port}:80"
             in forward)
-    assert sandbox.runtimes.kube is not None
-    gateway = await asyncio.to_thread(sandbox.runtimes.kube.get, "Gateway", "agentgateway-system",
+    assert sandbox.kube is not None
+    gateway = await asyncio.to_thread(sandbox.kube.get, "Gateway", "agentgateway-system",
                                       "agentgateway-proxy")
     assert gateway is not None and gateway["spec"]["listeners"][0]["port"] == 80
-    mock = await asyncio.to_thread(sandbox.runtimes.kube.get, "Deployment", "agentgateway-system",
+    mock = await asyncio.to_thread(sandbox.kube.get, "Deployment", "agentgateway-system",
                                    "mock-provider")
     assert mock is not None
     assert sandbox.mock_upstream() == ("mock-provider.agentgateway-system.svc.cluster.local",
@@ -143,12 +144,12 @@ async def test_the_v1_6_install_yaml_applies_its_admission_policy_too(
     sandbox = kind()
     async with controller(AgentgatewayDouble(kmock)):
         await sandbox.up(lambda line: None, forward=False)
-    assert sandbox.runtimes.kube is not None
+    assert sandbox.kube is not None
     for kind_name in ("ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"):
-        found = await asyncio.to_thread(sandbox.runtimes.kube.get, kind_name, "",
+        found = await asyncio.to_thread(sandbox.kube.get, kind_name, "",
                                         "safe-upgrades.gateway.networking.k8s.io")
         assert found is not None, kind_name
-    crd = await asyncio.to_thread(sandbox.runtimes.kube.get, "CustomResourceDefinition", "",
+    crd = await asyncio.to_thread(sandbox.kube.get, "CustomResourceDefinition", "",
                                   "httproutes.gateway.networking.k8s.io")
     assert crd is not None
     assert crd["metadata"]["annotations"][install.BUNDLE_VERSION] == "v1.6.0"

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from sandbox.catalog.scenarios import ResourceRef
 from sandbox.errors import ManifestRejected, RuntimeUnavailable, WaitTimeout
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.runtimes.kube.client import Kube
+from sandbox.runtimes.runtime import ResourceRef
 from tests.conftest import TOKEN
 from tests.helpers import backend, route, secret
 from tests.kubeemu import ApplyingEmulator, set_status

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from sandbox import mock_provider
-from sandbox.mock_provider import MockProvider
+from sandbox.mock.provider import RECEIVED_LIMIT, MockProvider, Received
+from sandbox.runtimes.kube.mock_deployment import mock_sources
 from tests.conftest import OTHER_TOKEN, TOKEN
 from tests.helpers import run_cli
 
@@ -105,11 +105,22 @@ def test_models_and_health(provider: MockProvider) -> None:
     assert httpx.get(f"{provider.url}/nope", trust_env=False).status_code == 404
 
 
-def test_the_module_imports_only_the_standard_library() -> None:
-    source = Path(mock_provider.__file__).read_text()
-    imports = {line.split()[1].split(".")[0] for line in source.splitlines()
-               if line.startswith(("import ", "from "))}
-    assert imports <= set(sys.stdlib_module_names) | {"__future__"}
+def test_the_package_imports_only_the_standard_library_and_itself() -> None:
+    for name, source in mock_sources().items():
+        imports = {line.split()[1].split(".")[0] for line in source.splitlines()
+                   if line.startswith(("import ", "from "))}
+        assert imports <= set(sys.stdlib_module_names) | {"__future__", ""}, name
+
+
+@pytest.fixture
+def in_cluster(tmp_path: Path) -> list[str]:
+    """The ConfigMap's files as the pod mounts them (/app/mock/), run the way the pod runs them,
+    by an interpreter that sees no site-packages: what runs must be the standard library's."""
+    package = tmp_path / "app" / "mock"
+    package.mkdir(parents=True)
+    for name, source in mock_sources().items():
+        (package / name).write_text(source)
+    return [sys.executable, "-E", "-s", "-S", "-m", "mock"]
 
 
 def _free_port() -> int:
@@ -143,12 +154,13 @@ def test_the_cli_subcommand_serves_the_configured_key(cli_env: dict[str, str]) -
     assert TOKEN not in out + err
 
 
-def test_the_standalone_file_runs_as_a_script_and_reports_a_taken_port() -> None:
+def test_the_in_cluster_copy_runs_and_reports_a_taken_port(in_cluster: list[str],
+                                                            tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        result = subprocess.run([sys.executable, mock_provider.__file__, "--port", str(port)],
+        result = subprocess.run([*in_cluster, "--port", str(port)], cwd=tmp_path / "app",
                                 capture_output=True, text=True, timeout=10, check=False)
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
@@ -156,11 +168,10 @@ def test_the_standalone_file_runs_as_a_script_and_reports_a_taken_port() -> None
 
 
 def test_the_record_of_received_requests_stays_bounded(provider: MockProvider) -> None:
-    for _ in range(mock_provider.RECEIVED_LIMIT + 50):
-        provider.record(mock_provider.Received("POST", "/v1/chat/completions", "sk-…c5Ge",
-                                               "gpt-4o", 200))
+    for _ in range(RECEIVED_LIMIT + 50):
+        provider.record(Received("POST", "/v1/chat/completions", "sk-…c5Ge", "gpt-4o", 200))
     post(provider, {"Authorization": f"Bearer {TOKEN}"})
-    assert len(provider.received) == mock_provider.RECEIVED_LIMIT
+    assert len(provider.received) == RECEIVED_LIMIT
     assert provider.received[-1].model == "gpt-3.5-turbo"  # the newest is kept
 
 
@@ -195,8 +206,9 @@ def test_mock_provider_port_8080_means_8080(cli_env: dict[str, str]) -> None:
     assert "8000" not in out + err
 
 
-def test_the_standalone_file_refuses_a_port_out_of_range() -> None:
-    result = subprocess.run([sys.executable, mock_provider.__file__, "--port", "70000"],
+def test_the_in_cluster_copy_refuses_a_port_out_of_range(in_cluster: list[str],
+                                                          tmp_path: Path) -> None:
+    result = subprocess.run([*in_cluster, "--port", "70000"], cwd=tmp_path / "app",
                             capture_output=True, text=True, timeout=10, check=False)
     assert result.returncode == 2
     assert "0 to 65535" in result.stderr and "Traceback" not in result.stderr

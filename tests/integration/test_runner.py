@@ -7,9 +7,9 @@ import time
 from dataclasses import replace
 
 from sandbox.catalog.loader import load_catalog
-from sandbox.catalog.scenarios import ApplyStep, RequestSpec, RequestStep, ResourceRef
+from sandbox.catalog.scenarios import ApplyStep, RequestSpec, RequestStep
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.runtimes.runtime import ResourceStatus
+from sandbox.runtimes.runtime import ResourceRef, ResourceStatus
 from sandbox.runtimes.sim.runtime import SimRuntime
 from sandbox.walkthrough.events import (
     Event,

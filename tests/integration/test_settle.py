@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.catalog.loader import load_catalog
-from sandbox.catalog.scenarios import ResourceRef, WaitStep
-from sandbox.runtimes.runtime import Applied, Progress, ResourceStatus
+from sandbox.catalog.scenarios import WaitStep
+from sandbox.runtimes.runtime import Applied, Progress, ResourceRef, ResourceStatus
 from sandbox.runtimes.sim.runtime import SimRuntime
 from sandbox.walkthrough.events import Event, StepFinished, StepNote
 from sandbox.walkthrough.exchange import new_client

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.catalog.scenarios import ResourceRef
 from sandbox.errors import ManifestRejected, PortInUse
 from sandbox.profiles import DEFAULT_PROFILE
+from sandbox.runtimes.runtime import ResourceRef
 from sandbox.runtimes.sim.runtime import SimRuntime
 from tests.conftest import OTHER_TOKEN, TOKEN
 from tests.helpers import GATEWAY, backend, route, secret

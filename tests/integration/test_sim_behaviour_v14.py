@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
-from sandbox.catalog.scenarios import ResourceRef
 from sandbox.errors import ManifestRejected
 from sandbox.profiles import AGENTGATEWAY_V1_4
+from sandbox.runtimes.runtime import ResourceRef
 from sandbox.runtimes.sim.runtime import SimRuntime
 from tests.conftest import OTHER_TOKEN, TOKEN
 from tests.helpers import AGW_GATEWAY, agw_backend, agw_route, agw_secret, backend

@@ -13,10 +13,9 @@ from textual.pilot import Pilot
 from textual.widgets import Input, TextArea
 
 from sandbox.catalog.loader import Catalog, load_catalog
-from sandbox.catalog.scenarios import ResourceRef
 from sandbox.errors import RuntimeUnavailable, SandboxError
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.runtimes.runtime import Progress, Runtime
+from sandbox.runtimes.runtime import Progress, ResourceRef, Runtime
 from sandbox.runtimes.sim.runtime import SimRuntime
 from sandbox.settings import DEMO_TOKEN, Settings, resolve_token
 from sandbox.tui.app import SandboxApp, make_app

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.catalog.loader import builtin_dir, load_catalog
+from sandbox.catalog.loader import load_catalog
 from sandbox.catalog.scenarios import ApplyStep, CleanupStep, RequestStep, WaitStep
 from sandbox.errors import ScenarioError
+from sandbox.profiles import builtin_dir
 from tests.conftest import REPO
 
 GOOD = """\

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sandbox.catalog.scenarios import ResourceRef
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.runtimes.kube.ownership import created_by_us, owner_of
 from sandbox.runtimes.kube.placement import Placement
+from sandbox.runtimes.runtime import ResourceRef
 from tests.helpers import GATEWAY, route
 
 OWN = Placement.of(DEFAULT_PROFILE, "agw-sandbox", "agw-sb")

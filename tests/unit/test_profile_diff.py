@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sandbox.catalog.loader import builtin_dir
 from sandbox.catalog.scenario_file import load_file
 from sandbox.catalog.scenarios import Scenario
 from sandbox.errors import Problem
+from sandbox.profiles import builtin_dir
 from sandbox.reports.profile_diff import manifests_diff
 from tests.conftest import TOKEN
 

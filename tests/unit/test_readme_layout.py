@@ -1,4 +1,5 @@
-"""The README's "How the code is laid out" names every module and folder of the package."""
+"""The package stays grouped and small, and the README's "How the code is laid out" names every
+module and folder at its top."""
 
 from __future__ import annotations
 
@@ -15,3 +16,13 @@ def test_the_layout_section_matches_the_tree() -> None:
     assert missing == [], f"add these to the README's layout section: {missing}"
     for top in ("scenarios/", "assets/", "examples/", "tools/", "tests/", "benchmarks/"):
         assert top in section and (REPO / top.rstrip("/")).is_dir()
+
+
+def test_the_package_stays_grouped_and_its_modules_small() -> None:
+    """A dozen modules at the top at most (the rest belong to a family), none over 400 lines."""
+    package = REPO / "sandbox"
+    top = sorted(p.name for p in package.glob("*.py"))
+    assert len(top) <= 12, f"{len(top)} modules directly in sandbox/: {top}"
+    long = {str(p.relative_to(REPO)): n for p in package.rglob("*.py")
+            if (n := len(p.read_text().splitlines())) > 400}
+    assert long == {}

@@ -10,11 +10,10 @@ import jsonschema
 import pytest
 import yaml
 
-from sandbox.catalog.loader import builtin_dir
 from sandbox.catalog.scenario_file import load_file
 from sandbox.catalog.scenarios import ApplyStep, Scenario
 from sandbox.errors import Problem
-from sandbox.profiles import AGENTGATEWAY_V1_4
+from sandbox.profiles import AGENTGATEWAY_V1_4, builtin_dir
 from sandbox.walkthrough.render import make_context, render_manifest, upstream_note
 from tests.conftest import CRDS, TOKEN
 from tests.helpers import AGW_GATEWAY, agw_backend, agw_route, agw_secret

@@ -9,7 +9,8 @@ import shlex
 import yaml
 
 from sandbox.catalog.loader import load_catalog
-from sandbox.catalog.scenarios import ConditionExpectation, RequestSpec, ResourceRef, WaitFor
+from sandbox.catalog.scenarios import RequestSpec
+from sandbox.runtimes.runtime import ConditionExpectation, ResourceRef, WaitFor
 from sandbox.walkthrough.render import make_context, masked_request, render_request
 from sandbox.walkthrough.shell_equivalents import apply, curl, delete, wait
 from tests.conftest import TOKEN

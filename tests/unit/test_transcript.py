@@ -15,12 +15,11 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from sandbox.catalog.scenarios import ResourceRef
 from sandbox.errors import SandboxError
 from sandbox.reports.markdown import code, escape, fenced
 from sandbox.reports.transcript import Transcript
 from sandbox.reports.transcript_file import write_atomically
-from sandbox.runtimes.runtime import Condition
+from sandbox.runtimes.runtime import Condition, ResourceRef
 from sandbox.walkthrough.events import (
     CommandLogged,
     ManifestApplied,

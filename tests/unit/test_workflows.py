@@ -51,7 +51,7 @@ def test_every_file_of_the_real_path_triggers_the_workflow() -> None:
               if path.startswith(("sandbox/", "scenarios/", "assets/", "tests/e2e/"))]
     wanted += ["pyproject.toml", "sandbox/runtimes/kube/runtime.py",
                "sandbox/walkthrough/render.py",
-               "sandbox/mock_provider.py", "sandbox/walkthrough/runner.py", "scenarios/inline.yaml",
+               "sandbox/mock/provider.py", "sandbox/walkthrough/runner.py", "scenarios/inline.yaml",
                "scenarios/manifests/backend-inline.yaml", ".ci/collect-cluster-state.py"]
     on = workflow()[True]  # YAML 1.1 reads the key `on` as True
     for event in ("push", "pull_request"):

@@ -137,7 +137,7 @@ async def _fetch_item(item: Item, target: Path, progress: Progress,
                                          "check `helm pull` by hand")
             shutil.move(found[0], partial)
     else:
-        from sandbox.walkthrough.exchange import fetch_text
+        from sandbox.http_client import fetch_text
 
         partial.write_text(await (fetch or fetch_text)(item.ref))
     partial.replace(target)

@@ -16,12 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from sandbox.catalog.scenarios import ResourceRef
 from sandbox.errors import ManifestRejected, NotOurs, RuntimeUnavailable, WaitTimeout
 from sandbox.polling import Deadline, poll
 from sandbox.profiles import FIELD_MANAGER
 from sandbox.runtimes.kube.ownership import created_by_us, owner_of
-from sandbox.runtimes.runtime import Applied, ResourceStatus, conditions_of
+from sandbox.runtimes.runtime import Applied, ResourceRef, ResourceStatus, conditions_of
 
 DELETE_TIMEOUT = 60.0
 

@@ -47,7 +47,7 @@ async def gateway_api_crds(kube: Kube, profile: Profile, fetch: Fetch | None,
                                  "rerun with consent to upgrade, or use a cluster with "
                                  f"Gateway API {wanted}")
     if fetch is None:
-        from sandbox.walkthrough.exchange import fetch_text
+        from sandbox.http_client import fetch_text
 
         fetch = fetch_text
     text = await fetch(profile.pins.gateway_api_crds_url)

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sandbox.catalog.scenarios import ResourceRef
 from sandbox.profiles import Profile
+from sandbox.runtimes.runtime import ResourceRef
 
 
 @dataclass(frozen=True)

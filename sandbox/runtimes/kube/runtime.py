@@ -3,7 +3,7 @@
 `up` walks the readiness chain with a timed, named phase for each stage: cluster, Gateway API
 CRDs, kgateway charts, controller, GatewayClass, Gateway, proxy, mock provider, port-forward.
 (A little over 300 lines: the chain reads top to bottom in one place; what each stage installs
-lives in install.py, where objects go in placement.py.)
+lives in install.py, where objects go in placement.py, the kind cluster in kind.py.)
 """
 
 from __future__ import annotations
@@ -14,14 +14,10 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sandbox.catalog.loader import builtin_dir
-from sandbox.catalog.scenarios import ResourceRef
 from sandbox.documents import load_all
 from sandbox.errors import RuntimeUnavailable, SandboxError, WaitTimeout
 from sandbox.polling import Deadline, poll_async
-from sandbox.profiles import FIELD_MANAGER, PROFILES, Profile
-from sandbox.runtimes.kube import cluster, health
-from sandbox.runtimes.kube.bundle import Bundle
+from sandbox.profiles import FIELD_MANAGER, PROFILES, Profile, builtin_dir
 from sandbox.runtimes.kube.client import Kube
 from sandbox.runtimes.kube.install import Charts, Fetch, gateway_api_crds
 from sandbox.runtimes.kube.mock_deployment import in_cluster_address, mock_provider_manifests
@@ -29,7 +25,7 @@ from sandbox.runtimes.kube.ownership import MANAGED_BY
 from sandbox.runtimes.kube.placement import Placement
 from sandbox.runtimes.kube.portforward import PortForward
 from sandbox.runtimes.kube.preflight import Check
-from sandbox.runtimes.runtime import Applied, Progress, ResourceStatus
+from sandbox.runtimes.runtime import Applied, Progress, ResourceRef, ResourceStatus
 
 Consent = Callable[[str], bool]
 READY_TIMEOUT = 300.0
@@ -276,12 +272,42 @@ class KubeRuntime:
         return self.kube
 
     async def health(self) -> list[Check]:
-        """What `status` shows: the API server, the controller, the proxy and the Gateway."""
-        return await health.health(self)
+        """What `status` shows: the API server, the controller and proxy Deployments and the
+        Gateway; nothing written."""
+        checks = await self._cluster_checks()
+        if not all(check.ok for check in checks):
+            return checks
+        kube = await self.connect()
+        checks.append(Check("Kubernetes API", True, await asyncio.to_thread(kube.server_version)))
+        profile, place = self.profile, self.placement
+        for namespace, name in ((profile.namespace, profile.controller_deployment),
+                                (place.namespace, place.proxy_deployment)):
+            ready, detail = await asyncio.to_thread(kube.deployment_ready, namespace, name)
+            checks.append(Check(f"deployment {namespace}/{name}", ready, detail))
+        gateway = await asyncio.to_thread(
+            kube.status, ResourceRef("Gateway", place.gateway, place.namespace))
+        programmed = gateway.condition("Programmed")
+        checks.append(Check(
+            f"Gateway {place.namespace}/{place.gateway}",
+            programmed is not None and programmed.status == "True",
+            ", ".join(str(c) for c in gateway.conditions) or "absent",
+            "" if gateway.exists else "run `agw-sandbox up` to create it"))
+        return checks
+
+    async def _cluster_checks(self) -> list[Check]:
+        """What must hold before the API can be asked anything (kind: the cluster exists)."""
+        return []
 
     async def remove(self, progress: Progress) -> list[str]:
-        """What `down` does. A cluster you brought is never deleted."""
-        raise health.refuse_to_remove(self)
+        """What `down` does. A cluster you brought is never deleted: say how to remove only the
+        sandbox's objects."""
+        place, guide = self.placement, self.profile.namespace
+        hint = "each scenario's last step removes what it applied"
+        if place.namespace != guide:
+            hint += (f"; `kubectl --context {self.context} delete namespace {place.namespace}` "
+                     "removes everything the sandbox put in its own namespace")
+        raise SandboxError(
+            f"agw-sandbox never deletes a cluster you brought (context {self.context})", hint)
 
     # -- the Runtime seam -----------------------------------------------------------------------
     def placed(self, doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -316,112 +342,6 @@ class KubeRuntime:
         if self.provider != "mock":
             return None
         return in_cluster_address(self.placement.namespace)
-
-
-class KindRuntime(KubeRuntime):
-    """A kind cluster the sandbox creates (or reuses) with the pinned node image."""
-
-    name = "kind"
-    tools = ("kind", "helm", "kubectl")
-    shares_cluster = False  # the sandbox created this cluster: all of it is ours
-
-    def __init__(self, profile: Profile, port: int, provider: str, token: str,
-                 cluster_name: str, fetch: Fetch | None = None, namespace: str | None = None,
-                 gateway: str | None = None, bundle: Path | None = None) -> None:
-        super().__init__(profile, port, provider, token, cluster.kubeconfig_path(cluster_name),
-                         cluster.context_for(cluster_name), fetch, consent=lambda q: True,
-                         namespace=namespace, gateway=gateway)
-        self.cluster_name = cluster_name
-        self.bundle_dir = bundle  # an offline bundle: every image, chart and CRD from its files
-        self.bundle: Bundle | None = None
-
-    async def up(self, progress: Progress, forward: bool = True) -> None:
-        if self.bundle_dir is not None:  # every sum is checked before anything is created
-            await self._phase(progress, f"offline bundle {self.bundle_dir}", self._open_bundle)
-        await super().up(progress, forward)
-
-    async def _open_bundle(self) -> str:
-        assert self.bundle_dir is not None
-        bundle = await asyncio.to_thread(Bundle.open, self.bundle_dir)
-        detail = await asyncio.to_thread(bundle.check, self.profile)
-        self.bundle = bundle
-        self.fetch = bundle.fetcher(self.profile)
-        return detail
-
-    async def _gateway_api_crds(self) -> str:
-        if self.bundle is None:
-            return await super()._gateway_api_crds()
-        return await gateway_api_crds(self._kube, self.profile, self.fetch, self._agrees,
-                                      self._progress, str(self.bundle.manifest(self.profile)))
-
-    async def _kgateway_charts(self) -> str:
-        if self.bundle is None:
-            return await super()._kgateway_charts()
-        return await Charts(self.profile, self.kubeconfig, self.context, self._agrees,
-                            self._progress, self.bundle.charts(self.profile)).ensure()
-
-    async def _create_cluster(self) -> None:
-        """From the pinned node image, or from the bundle's archive of it (loaded first)."""
-        if self.bundle is None:
-            await cluster.create_cluster(self.cluster_name, self.profile, echo=self._progress)
-            return
-        from sandbox.runtimes.kube.containers import load_image
-
-        (node, archive), *_ = self.bundle.of_kind(self.profile, "image")
-        self._progress(f"loading {archive} into Docker")
-        image = await asyncio.to_thread(load_image, archive, node.ref)
-        await cluster.create_cluster(self.cluster_name, self.profile, echo=self._progress,
-                                     image=image)
-
-    async def _load_images(self) -> str:
-        """The other images go straight into the node: no pod pulls anything."""
-        if self.bundle is None:
-            return ""
-        _, *others = self.bundle.of_kind(self.profile, "image")
-        for _, archive in others:
-            await cluster.load_image_archive(self.cluster_name, archive, echo=self._progress)
-        return f"; {len(others)} images loaded from the bundle"
-
-    @property
-    def label(self) -> str:
-        return "kind"
-
-    async def _preflight(self, forward: bool) -> str:
-        from sandbox.runtimes.kube.containers import probe_docker
-
-        try:
-            info = await asyncio.to_thread(probe_docker)
-        except RuntimeUnavailable as docker:
-            try:
-                await super()._preflight(forward)
-            except RuntimeUnavailable as others:
-                docker.message += "; " + others.message
-            raise docker from None
-        tools = await super()._preflight(forward)
-        return f"Docker {info.version}, {tools}"
-
-    async def _prepare_cluster(self) -> str:
-        existing = await cluster.kind_clusters()
-        context = cluster.context_for(self.cluster_name)
-        if self.cluster_name in existing:
-            outcome = f"kind cluster {self.cluster_name} reused (context {context})"
-        else:
-            await self._create_cluster()
-            # kind's own default, worth saying: it changes what plain `kubectl` talks to.
-            outcome = (f"kind cluster {self.cluster_name} created; kind wrote context {context} "
-                       f"into {cluster.kind_kubeconfig()} and made it current")
-        self.kubeconfig = await cluster.export_kubeconfig(self.cluster_name)
-        return outcome + await self._load_images()
-
-
-    async def connect(self) -> Kube:
-        if self.kube is None:
-            self.kubeconfig = await cluster.export_kubeconfig(self.cluster_name)
-        return await super().connect()
-
-    async def remove(self, progress: Progress) -> list[str]:
-        """Delete the kind cluster `up` created; [] when there is none."""
-        return await health.remove_kind_cluster(self, progress)
 
 
 def _owned_by_profile(controller: str) -> str:

@@ -16,7 +16,7 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 
-from sandbox.mock_provider import GuardedHandler, GuardedServer
+from sandbox.mock.guarded import GuardedHandler, GuardedServer
 from sandbox.profiles.backend_api import DirectResponse, KgatewayBackends
 from sandbox.runtimes.sim.control import Route, Upstream
 
@@ -241,13 +241,3 @@ def unreachable(address: tuple[str, int], timeout: float = CONNECT_TIMEOUT) -> s
     thread.join(timeout)
     return outcome[0] if outcome else f"no answer within {timeout:g} s"
 
-
-def port_is_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        # Only a listener makes the port unusable; connections in TIME_WAIT do not.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True

@@ -7,11 +7,10 @@ import errno
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from sandbox.catalog.scenarios import ResourceRef
 from sandbox.errors import PortInUse, RuntimeUnavailable
-from sandbox.mock_provider import MockProvider
+from sandbox.mock.provider import MockProvider
 from sandbox.profiles import Profile
-from sandbox.runtimes.runtime import Applied, Progress, ResourceStatus, conditions_of
+from sandbox.runtimes.runtime import Applied, Progress, ResourceRef, ResourceStatus, conditions_of
 from sandbox.runtimes.sim.control import SimCluster
 from sandbox.runtimes.sim.gateway import OPENAI_ADDRESS, SimGateway, unreachable
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import DataTable
 
-from sandbox.catalog.scenarios import ResourceRef
-from sandbox.runtimes.runtime import Condition
+from sandbox.runtimes.runtime import Condition, ResourceRef
 from sandbox.tui.widgets.theme import theme_style
 
 STYLES = {"True": ("success", "bold"), "False": ("error", "bold"), "Unknown": ("warning", "")}

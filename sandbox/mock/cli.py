@@ -1,0 +1,55 @@
+"""The mock provider's command line: ``python -m mock`` in the cluster, ``agw-sandbox
+mock-provider`` here. Accepted keys come from ``--accept-key`` or the ``MOCK_PROVIDER_KEYS``
+environment variable (comma-separated); they are never printed."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+import signal
+import sys
+from collections.abc import Sequence
+
+
+def port_number(text: str) -> int:
+    """An argparse type: a TCP port from 0 to 65535, where 0 means any free port."""
+    port = int(text) if text.strip().lstrip("+-").isdigit() else -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a TCP port: use a number from 0 to 65535 (0 picks a free one)")
+    return port
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="mock-provider", description="OpenAI-compatible mock provider that reveals masked keys"
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=port_number, default=8000,
+                        help="TCP port, 0 to 65535 (0 picks a free one)")
+    parser.add_argument("--accept-key", action="append", default=[],
+                        help="an API key to accept (repeatable); also MOCK_PROVIDER_KEYS")
+    args = parser.parse_args(argv)
+    from .provider import MockProvider
+
+    keys = [*args.accept_key, *os.environ.get("MOCK_PROVIDER_KEYS", "").split(",")]
+    try:
+        provider = MockProvider(keys, host=args.host, port=args.port)
+    except OSError as exc:
+        taken = exc.errno in (errno.EADDRINUSE, errno.EACCES)
+        print(f"mock-provider: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}. "
+              + ("Pass --port with a free port (0 picks one)." if taken else
+                 "Pass --host with an address of this machine, such as 127.0.0.1."),
+              file=sys.stderr)
+        return 2
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print(f"mock provider listening on {provider.url} "
+          f"({len(provider.accepted_keys)} accepted key(s))", flush=True)
+    try:
+        provider.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        provider._server.server_close()
+    return 0

@@ -1,0 +1,129 @@
+"""The OpenAI chat-completions API as the mock speaks it: paths, error bodies, what a valid request
+body is, completions and stream chunks, and how a key is checked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from typing import Any
+
+HEALTH_PATH = "/healthz"
+COMPLETIONS_PATH = "/v1/chat/completions"
+MODELS_PATH = "/v1/models"
+MODELS = ("gpt-3.5-turbo", "gpt-4o-mini", "gpt-4o")
+CREATED = 1_700_000_000  # fixed, so every answer is byte-for-byte reproducible
+NO_KEY_MESSAGE = (
+    "You didn't provide an API key. Send it in the Authorization header as "
+    "'Bearer YOUR_KEY'. (mock provider)"
+)
+BAD_JSON_MESSAGE = (
+    "We could not parse the JSON body of your request. The OpenAI API expects a JSON object "
+    "as the payload. (mock provider)"
+)
+ROLES = ("system", "developer", "user", "assistant", "tool")
+
+
+def mask(key: str) -> str:
+    """Masked form of a key, ``sk-…abcd``; kept in step with
+    ``sandbox.walkthrough.masking.mask_key``."""
+    if len(key) <= 8:
+        return f"…{key[-2:]}" if len(key) >= 6 else ("…" if key else "")
+    prefix = key.split("-", 1)[0] + "-" if "-" in key[:6] else ""
+    return f"{prefix}…{key[-4:]}"
+
+
+def error(message: str, kind: str, code: str | None) -> dict[str, Any]:
+    """An error body in OpenAI's shape."""
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+def check_key(authorization: str | None, accepted: frozenset[str]
+              ) -> tuple[int, dict[str, Any] | None, str]:
+    """Return (status, error body or None, masked key) the way the real provider decides."""
+    if not authorization or not authorization.strip():
+        return 401, error(NO_KEY_MESSAGE, "invalid_request_error", None), ""
+    scheme, _, key = authorization.strip().partition(" ")
+    key = key.strip() if scheme.lower() == "bearer" else authorization.strip()
+    if key not in accepted:
+        message = f"Incorrect API key provided: {mask(key)}. (mock provider)"
+        return 401, error(message, "invalid_request_error", "invalid_api_key"), mask(key)
+    return 200, None, mask(key)
+
+
+def completion_text(masked_key: str, model: str) -> str:
+    return (
+        f"Hello from the mock provider, answering as {model}. "
+        f"The request reached me with the API key {masked_key} in its Authorization header."
+    )
+
+
+def json_bytes(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, indent=2, ensure_ascii=False).encode() + b"\n"
+
+
+def parse(raw: bytes) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The request object, or None and the 400 error the real API gives for this body."""
+    try:
+        request = json.loads(raw or b"{}")
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, or absurdly deep
+        return None, error(BAD_JSON_MESSAGE, "invalid_request_error", None)
+    if not isinstance(request, dict):
+        kind = "an array" if isinstance(request, list) else f"a {type(request).__name__}"
+        message = f"Invalid type for body: expected an object, but got {kind} instead."
+        return None, error(message, "invalid_request_error", None)
+    if "messages" not in request:
+        return None, error("Missing required parameter: 'messages'.", "invalid_request_error",
+                            "missing_required_parameter")
+    messages = request["messages"]
+    if not isinstance(messages, list):
+        message = "Invalid type for 'messages': expected an array of message objects."
+        return None, error(message, "invalid_request_error", "invalid_type")
+    if not messages:
+        return None, error("Invalid 'messages': empty array. Expected an array with minimum "
+                            "length 1.", "invalid_request_error", "empty_array")
+    for index, entry in enumerate(messages):
+        if not isinstance(entry, dict) or entry.get("role") not in ROLES:
+            message = (f"Invalid value for 'messages[{index}].role': supported values are "
+                       + ", ".join(f"'{role}'" for role in ROLES) + ".")
+            return None, error(message, "invalid_request_error", "invalid_value")
+    if not isinstance(request.get("stream", False), bool):
+        return None, error("Invalid type for 'stream': expected a boolean.",
+                            "invalid_request_error", "invalid_type")
+    return request, {}
+
+
+def deltas(text: str) -> Iterable[tuple[dict[str, str], str | None]]:
+    yield {"role": "assistant", "content": ""}, None
+    words = text.split(" ")
+    for index, word in enumerate(words):
+        yield {"content": word if index == 0 else f" {word}"}, None
+    yield {}, "stop"
+
+
+def completion_id(request: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(request.get("messages"), sort_keys=True).encode())
+    return f"chatcmpl-mock-{digest.hexdigest()[:12]}"
+
+
+def completion(model: str, text: str, request: dict[str, Any]) -> dict[str, Any]:
+    messages = request.get("messages") or []
+    prompt_tokens = sum(len(str(m.get("content", "")).split()) for m in messages
+                        if isinstance(m, dict))
+    completion_tokens = len(text.split())
+    return {
+        "id": completion_id(request),
+        "object": "chat.completion",
+        "created": CREATED,
+        "model": model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": text},
+            "finish_reason": "stop",
+        }],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
