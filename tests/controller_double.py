@@ -1,8 +1,8 @@
 """A test double of kgateway v2.1.x (agentgateway enabled) that writes status into the API emulator.
 
-Every document it writes is shaped from upstream's source as recorded in
-``../shared/upstream/kgateway-v2.1.md`` (its last section, "Re-verified from source", wins), never
-from what the sandbox's own code expects. It is written independently of ``sandbox.runtimes.sim`` on
+Every document it writes is shaped from upstream's source as recorded in the upstream fact sheet
+``kgateway-v2.1.md`` (its last section, "Re-verified from source", wins), never from what the
+sandbox's own code expects. It is written independently of ``sandbox.runtimes.sim`` on
 purpose: ``tests/integration/test_controller_equivalence.py`` holds the two against each other.
 
 What it plays, and where each fact comes from:
@@ -305,7 +305,8 @@ AGW_API = "agentgateway.dev"
 
 
 class AgentgatewayDouble(ControllerDouble):
-    """agentgateway v1.4.1's status writes, from ``../shared/upstream/agentgateway-v1.4.md`` §5.
+    """agentgateway v1.4.1's status writes, from the upstream fact sheet ``agentgateway-v1.4.md``
+    §5.
 
     - GatewayClass ``agentgateway`` with controllerName ``agentgateway.dev/agentgateway``,
       Accepted "GatewayClass accepted by agentgateway controller"

@@ -1,7 +1,7 @@
 """The agentgateway-v1.4 profile on the real runtimes: fake kind/helm/kubectl and the API emulator.
 
 The controller is played by the v1.4 controller double; the Gateway API v1.6.0 bundle is the
-upstream files (CRDs plus the ValidatingAdmissionPolicy and its binding) when ../shared is there.
+project's copy of the upstream files (CRDs plus the ValidatingAdmissionPolicy and its binding).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ V1_6 = CRDS / "gateway-api-v1.6.0"
 
 def bundle(version: str) -> str:
     """A Gateway API standard install: every file concatenated, as hack/build-install-yaml.sh."""
-    if version == "v1.6.0" and V1_6.is_dir():
+    if version == "v1.6.0":
         return "\n---\n".join(path.read_text() for path in sorted(V1_6.glob("gateway*.yaml")))
     return "\n---\n".join(f"""\
 apiVersion: apiextensions.k8s.io/v1
@@ -138,7 +138,6 @@ async def test_up_installs_agentgateway_v1_4_and_forwards_port_80(
     assert status.condition("Accepted") is not None
 
 
-@pytest.mark.skipif(not V1_6.is_dir(), reason="../shared/crds is not beside the repository")
 async def test_the_v1_6_install_yaml_applies_its_admission_policy_too(
         fakes: Path, kmock: Any) -> None:
     sandbox = kind()

@@ -263,9 +263,9 @@ def test_invalid_manifests_are_rejected_like_the_api_server(
 
 @functools.cache
 def _schema(crds: Path, kind: str) -> dict[str, Any]:
-    name = {"Backend": "gateway.kgateway.dev_backends.yaml",
-            "HTTPRoute": "gateway.networking.k8s.io_httproutes.yaml",
-            "Gateway": "gateway.networking.k8s.io_gateways.yaml"}[kind]
+    name = {"Backend": "kgateway-v2.1/gateway.kgateway.dev_backends.yaml",
+            "HTTPRoute": "gateway-api-v1.4.0/gateway.networking.k8s.io_httproutes.yaml",
+            "Gateway": "gateway-api-v1.4.0/gateway.networking.k8s.io_gateways.yaml"}[kind]
     crd = yaml.safe_load((crds / name).read_text())
     return next(v["schema"]["openAPIV3Schema"] for v in crd["spec"]["versions"] if v["storage"])
 

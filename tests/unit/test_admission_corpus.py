@@ -1,8 +1,9 @@
 """The sim's admission agrees with the upstream CRD files on a corpus of manifests and mutations.
 
-The oracle here validates each document directly against the CRD file in ../shared/crds with the
-same libraries (jsonschema for the structure, the CEL library for the rules), independently of
-the generated package data and of admission's own walk.
+The oracle here validates each document directly against the project's copy of the upstream CRD
+file (sandbox/runtimes/sim/crds, derived with only the prose left out) with the same libraries
+(jsonschema for the structure, the CEL library for the rules), independently of the generated
+package data and of admission's own walk.
 """
 
 from __future__ import annotations
@@ -341,7 +342,8 @@ CASES = [
 
 
 # -- the oracle: the CRD file, read now, with jsonschema and the CEL library directly -------
-CRD_FILES = {KGW: {"gateway.networking.k8s.io": ".", "gateway.kgateway.dev": "."},
+CRD_FILES = {KGW: {"gateway.networking.k8s.io": "gateway-api-v1.4.0",
+                   "gateway.kgateway.dev": "kgateway-v2.1"},
              AGW: {"gateway.networking.k8s.io": "gateway-api-v1.6.0",
                    "agentgateway.dev": "agentgateway-v1.4.1"}}
 
