@@ -4,7 +4,17 @@ the gateway client; ``fetch_text`` downloads the install files)."""
 
 from __future__ import annotations
 
-from httpx import (
+import sys
+
+from sandbox.errors import RequestFailed
+
+# httpx's __init__ imports its command-line client (click, rich, pygments: about 100 ms) whenever
+# those are installed, as Textual's dependencies make them here. A None entry makes that one
+# import fail, and httpx then defines a stub `main` instead, exactly as when they are missing:
+# the sandbox uses httpx as a library only.
+sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+
+from httpx import (  # noqa: E402
     AsyncBaseTransport,
     AsyncClient,
     HTTPError,
@@ -12,8 +22,6 @@ from httpx import (
     LocalProtocolError,
     Timeout,
 )
-
-from sandbox.errors import RequestFailed
 
 __all__ = ["AsyncBaseTransport", "AsyncClient", "HTTPError", "InvalidURL", "LocalProtocolError",
            "Timeout", "fetch_text"]

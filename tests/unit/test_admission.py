@@ -347,3 +347,32 @@ def test_the_edit_dialog_labels_the_sandboxs_own_checks() -> None:
         session.parse_edit(scenario, yaml.safe_dump(doc))
     assert caught.value.message.startswith(f"{checks.LABEL}: spec.ai.llm.openai.authToken.kind "
                                            "is Inline but")
+
+
+def test_admission_loads_the_cel_evaluator_without_its_command_line() -> None:
+    """`import cel` pulls its REPL (prompt_toolkit, typer) in: the sim never pays for it."""
+    code = ("import sys; from sandbox.runtimes.sim.admission import admit; "
+            "admit({'apiVersion': 'gateway.networking.k8s.io/v1', 'kind': 'HTTPRoute', "
+            "'metadata': {'name': 'r', 'namespace': 'kgateway-system'}, 'spec': {}}); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('prompt_toolkit', 'typer', 'click')), 'cel.cel' in sys.modules, "
+            "sys.modules['cel.cli'].__doc__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ("[] True not loaded: the sandbox evaluates CEL, it does not run "
+                                  "the CEL REPL")
+
+
+def test_each_kind_s_validator_is_built_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sandbox.runtimes.sim import structural
+
+    built: list[object] = []
+    real = structural._validator_class()
+    monkeypatch.setattr(structural, "_VALIDATORS", {})
+    monkeypatch.setattr(structural, "_validator_class",
+                        lambda: lambda *a, **k: built.append(a) or real(*a, **k))
+    route = {"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+             "metadata": {"name": "r", "namespace": "kgateway-system"}, "spec": {}}
+    for name in ("one", "two", "three"):
+        admit({**route, "metadata": {**route["metadata"], "name": name}})
+    admit({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}})
+    assert len(built) == 2  # one HTTPRoute validator for three routes, one for the Secret

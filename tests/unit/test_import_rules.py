@@ -110,3 +110,16 @@ def test_a_module_outside_every_layer_fails_the_rules(tree: Path, new: str) -> N
     complaints = lint(tree)
     assert "are not listed as layers" in complaints
     assert new.removesuffix(".py").removesuffix("/__init__").replace("/", ".") in complaints
+
+
+def test_the_http_client_loads_httpx_without_its_command_line() -> None:
+    """httpx imports its CLI (click, rich, pygments) when they are installed: not for us."""
+    code = ("import sys, sandbox.http_client; print(sorted(m for m, v in sys.modules.items() "
+            "if v is not None and (m.split('.')[0] in ('click', 'pygments', 'rich') "
+            "or m == 'httpx._main')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
+    import httpx
+
+    assert callable(httpx.main)  # httpx's own stand-in, as without the CLI's dependencies

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
+import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -81,24 +83,36 @@ def _message(rule: Mapping[str, Any], variables: dict[str, Any]) -> str:
     return str(rule.get("message") or f"failed rule: {rule['rule'].strip()}")
 
 
-@functools.lru_cache(maxsize=2048)
-def compile_rule(source: str) -> cel.Program:
+@functools.cache
+def _cel() -> Any:
+    """The library, imported on first use and without its command line.
+
+    The package's ``__init__`` imports its interactive REPL (``cel.cli``: prompt_toolkit and
+    typer, about 150 ms and several MiB) before the evaluator; the package gives no other way
+    in. A stand-in for that one module lets the evaluator and its standard library load alone.
+    """
+    sys.modules.setdefault("cel.cli", types.ModuleType(
+        "cel.cli", "not loaded: the sandbox evaluates CEL, it does not run the CEL REPL"))
     import cel
 
-    return cel.compile(source)
+    return cel
+
+
+@functools.lru_cache(maxsize=2048)
+def compile_rule(source: str) -> cel.Program:
+    program: cel.Program = _cel().compile(source)
+    return program
 
 
 def _context(variables: dict[str, Any]) -> cel.Context:
-    import cel
-
-    return cel.Context(variables=variables, functions=_functions())
+    context: cel.Context = _cel().Context(variables=variables, functions=_functions())
+    return context
 
 
 @functools.cache
 def _functions() -> dict[str, Callable[..., Any]]:
     """The cel-go extension functions Kubernetes adds, beyond the library's own."""
-    from cel import stdlib
-
+    stdlib = _cel().stdlib  # loaded by the package's __init__
     return {**stdlib.STDLIB_FUNCTIONS, **KUBERNETES_FUNCTIONS}
 
 

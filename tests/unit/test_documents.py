@@ -1,0 +1,68 @@
+"""YAML with line numbers: libyaml's fast parser and the pure-Python one read the same documents,
+with the same lines, and refuse the same things in the same words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from sandbox import documents
+from sandbox.documents import MAX_DEPTH, DocumentError, LineDict, load_all
+from tests.conftest import CRDS, REPO
+
+TEXTS = sorted([*REPO.glob("scenarios/**/*.yaml"), *REPO.glob("examples/**/*.yaml"),
+                *REPO.glob("assets/*.yaml"), *CRDS.glob("*/gateway.kgateway.dev_backends.yaml")])
+
+
+def lines(value: Any) -> Any:
+    """Every mapping's own line and its keys' lines, beside the values."""
+    if isinstance(value, LineDict):
+        return {"@": value.line, **{k: (value.key_lines[k], lines(v)) for k, v in value.items()}}
+    if isinstance(value, list):
+        return [lines(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("path", TEXTS, ids=lambda p: str(p.relative_to(REPO)))
+def test_both_parsers_read_the_same_documents_and_lines(path: Path) -> None:
+    text = path.read_text()
+    assert lines(load_all(text)) == lines(documents._load_all_slowly(text))
+
+
+REFUSED = [
+    ("a: &x 1\nb: *x\n", "YAML anchors and aliases", 1),
+    ("a: 1\nb: &only 2\n", "YAML anchors and aliases", 2),
+    ("base: &b {x: 1}\nother:\n  <<: *b\n", "YAML anchors and aliases", 1),
+    ("x:" + " [" * MAX_DEPTH + "1" + "]" * MAX_DEPTH + "\n", "nested more than 100", 1),
+    ("a: 1\na: 2\n", "the key 'a' appears twice", 2),
+    ("a: [1, 2\n", "not valid YAML", None),
+    ("a: \x07\n", "control character", 1),
+    ("key: 'unterminated\n", "not valid YAML", None),
+]
+
+
+@pytest.mark.parametrize(("text", "reason", "line"), REFUSED)
+def test_both_parsers_refuse_the_same_input_in_the_same_words(text: str, reason: str,
+                                                             line: int | None) -> None:
+    with pytest.raises(DocumentError) as fast:
+        load_all(text)
+    with pytest.raises(DocumentError) as slow:
+        documents._load_all_slowly(text)
+    assert reason in fast.value.reason
+    assert (fast.value.reason, fast.value.line) == (slow.value.reason, slow.value.line)
+    if line is not None:
+        assert fast.value.line == line
+
+
+@pytest.mark.parametrize("nesting", range(MAX_DEPTH - 3, MAX_DEPTH + 2))
+def test_the_depth_limit_falls_at_the_same_place(nesting: int) -> None:
+    text = "x:" + " [" * nesting + "1" + "]" * nesting + "\n"
+    outcomes = []
+    for load in (load_all, documents._load_all_slowly):
+        try:
+            outcomes.append(lines(load(text)))
+        except DocumentError as refused:
+            outcomes.append((refused.reason, refused.line))
+    assert outcomes[0] == outcomes[1]
