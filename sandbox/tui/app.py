@@ -163,8 +163,8 @@ def make_app(settings: Settings, load_catalog: CatalogLoader | None = None,
 
             return make_runtime(chosen, name)
     if detect is None:
-        from sandbox.runtimes.factory import choose_runtime
-
         def detect(requested: str) -> tuple[str, str | None]:
+            from sandbox.runtimes.factory import choose_runtime
+
             return choose_runtime(requested, settings.context)
     return SandboxApp(settings, load_catalog, runtime_factory, detect)
