@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -74,7 +75,11 @@ def _start(prof: Profile, kubeconfig: Path, files: list[Path], built: dict[str, 
     folder.mkdir(parents=True, mode=0o700)
     argv = _harness_argv(prof, kubeconfig, files, built, folder)
     log(f"starting etcd and kube-apiserver for profile {prof.name} …")
-    pid = processes.spawn_detached(argv, folder / "harness.log")
+    # envtest makes temporary folders (webhook certificates) that an abort would leave behind:
+    # inside the run folder, down removes them with the rest.
+    (folder / "tmp").mkdir()
+    env = {**os.environ, "TMPDIR": str(folder / "tmp")}
+    pid = processes.spawn_detached(argv, folder / "harness.log", env)
     harness = Proc.of("tier-harness", pid) or Proc("tier-harness", pid, 0)
     info = TierInfo(profile=prof.name, kubeconfig=kubeconfig, context=_context(prof),
                     namespace=prof.namespace, run_dir=folder, harness=harness)

@@ -62,10 +62,10 @@ def run(argv: list[str], *, cwd: Path | None = None, env: dict[str, str] | None 
     return Completed(tuple(argv), done.returncode, done.stdout, done.stderr)
 
 
-def spawn_detached(argv: list[str], log: Path) -> int:
+def spawn_detached(argv: list[str], log: Path, env: dict[str, str] | None = None) -> int:
     """Start argv in a session of its own (Ctrl+C and the caller's exit do not reach it)."""
     with log.open("ab") as out:
-        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, env=env,
                                  stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
     _spawned[child.pid] = child
     return child.pid
