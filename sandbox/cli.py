@@ -304,7 +304,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
         runtime, notice = choose_runtime(settings.runtime, settings.context)
         if notice:
-            print(f"agw-sandbox: {notice}", file=sys.stderr)
+            stdio.say(f"agw-sandbox: {notice}")
         return asyncio.run(headless.run(settings, runtime, args.scenario_ids, args.all,
                                         args.json, args.verbose, args.compare_sim,
                                         args.transcript))
