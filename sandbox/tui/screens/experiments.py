@@ -7,6 +7,7 @@ guided path and the free-form one each read on their own.
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,8 @@ from sandbox.tui.screens.dialogs import (
 from sandbox.tui.session import parse_headers
 from sandbox.tui.widgets.status_bar import StatusBar
 from sandbox.tui.widgets.step_panel import StepPanel
+from sandbox.untrusted import visible
+from sandbox.walkthrough.shell_equivalents import variables_in
 
 if TYPE_CHECKING:
     from sandbox.tui.presenter import WalkthroughPresenter
@@ -140,16 +143,20 @@ class ExperimentActions(Screen[None]):
             self.notify("Nothing sent yet: run a request step or press t.", markup=False)
             return
         self.app.copy_to_clipboard(request.curl)
+        note = self.session.last_request_note()  # a later step removed its route
         try:
-            saved = save_last_curl(request.curl)
+            saved = save_last_curl(request.curl, note)
         except OSError as exc:  # a read-only or full cache: the clipboard copy still happened
             self.notify(f"Copied as curl (terminal clipboard), but the fallback file "
                         f"{last_curl_path()} could not be written: {exc.strerror or exc}. "
-                        "Check that $XDG_CACHE_HOME (or ~/.cache) is writable.",
+                        "Check that $XDG_CACHE_HOME (or ~/.cache) is writable."
+                        + (f" {note}" if note else ""),
                         title="Copied", severity="warning", markup=False)
             return
         self.notify(f"Copied as curl (terminal clipboard). Also saved to {saved} in case your "
-                    "terminal has no clipboard support.", title="Copied", markup=False)
+                    "terminal has no clipboard support." + (f" {note}" if note else ""),
+                    title="Copied", severity="warning" if note else "information",
+                    timeout=15 if note else None, markup=False)
 
     def action_compare_profiles(self) -> None:
         """The selected scenario's manifests under the other API profile, as a diff."""
@@ -182,10 +189,21 @@ def last_curl_path() -> Path:
     return base / "agw-sandbox" / "last-request.sh"
 
 
-def save_last_curl(command: str) -> Path:
-    """The clipboard fallback: a keyless script file the user can open or run."""
+def save_last_curl(command: str, note: str | None = None) -> Path:
+    """The clipboard fallback: a keyless script file the user can open or run.
+
+    It says which variables to export (only those the command reads) and, with ``note``, why
+    the request would not get the answer it got.
+    """
+    lines = ["#!/bin/sh", "# The last request agw-sandbox sent through the gateway."]
+    variables = variables_in(command)
+    if variables:
+        lines.append(f"# export {' and '.join(variables)} first: the command reads the key from "
+                     f"{'it' if len(variables) == 1 else 'them'} (it holds no key itself).")
+    if note:  # on comment lines whatever it quotes: a line break must not end the comment
+        lines += [f"# {line}" for line in textwrap.wrap(" ".join(visible(note).split()), 96,
+                                                         break_on_hyphens=False)]
     path = last_curl_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"#!/bin/sh\n# export AGW_SANDBOX_TOKEN first (or OPENAI_API_KEY)\n"
-                    f"{command}\n")
+    path.write_text("\n".join([*lines, command]) + "\n")
     return path
