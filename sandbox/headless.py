@@ -135,13 +135,15 @@ def manifests(settings: Settings, scenario_id: str, show_secrets: bool,
         return _compare_profiles(catalog, scenario_id, settings)
     scenario = _scenario(catalog, scenario_id)
     from sandbox.runtimes.kube.mock_deployment import in_cluster_address
+    from sandbox.runtimes.placement import Placement
 
-    # Nothing runs here: render for a cluster (kind or yours), where a manifest can be applied.
-    upstream = in_cluster_address(PROFILES[scenario.profile].namespace) \
-        if settings.provider == "mock" else None
+    # Nothing runs here: render for a cluster (kind or yours), where a manifest can be applied,
+    # with the objects where --namespace and --gateway put them, as `run` would apply them.
+    placement = Placement.of(PROFILES[scenario.profile], settings.namespace, settings.gateway)
+    upstream = in_cluster_address(placement.namespace) if settings.provider == "mock" else None
     ctx = make_context(scenario, settings.token, settings.provider, upstream,
                        settings.overrides)
-    docs = [doc for step in scenario.steps if isinstance(step, ApplyStep)
+    docs = [placement.doc(doc) for step in scenario.steps if isinstance(step, ApplyStep)
             for manifest in step.manifests for doc in render_manifest(manifest, ctx)]
     note = upstream_note(ctx)
     if note:
