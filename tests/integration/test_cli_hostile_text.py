@@ -87,3 +87,14 @@ def test_run_json_escapes_them_and_stays_the_same_document(cli_env: dict[str, st
     document = json.loads(out)
     ask = next(s for s in document["scenarios"][-1]["steps"] if s["id"] == "ask")
     assert ask["response"]["model"] == ANSWER
+
+
+def test_ids_and_names_from_the_command_line_are_quoted_without_escapes(
+        cli_env: dict[str, str]) -> None:
+    code, out, err = cli("run", f"x{OSC0}", "--all", env=cli_env)  # an argparse error
+    assert code == 2 and no_raw(out + err)
+    assert "got x\\u001b]0;OWNED-TITLE\\u0007 and --all" in err.decode()
+    code, out, err = cli("run", "setup", "--runtime", "cluster", "--yes", "--context",
+                         f"c{OSC0}", env=cli_env)  # fails at the preflight, after the header
+    assert code == 2 and no_raw(out + err)
+    assert "runtime: cluster c\\u001b]0;OWNED-TITLE\\u0007" in out.decode()
