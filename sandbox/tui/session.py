@@ -92,6 +92,7 @@ class Session:
         self.last_request: RequestView | None = None
         self._step: StepStarted | None = None  # the step that is running, or ran last
         self._resetting: Scenario | None = None
+        self._routed = False  # the last request went through a route (not the gateway's 404)
         # A route deleted after the last request was sent: which, by what, how to get it back.
         self._route_gone: tuple[ResourceRef, str, str] | None = None
         self.started = False
@@ -149,9 +150,12 @@ class Session:
         if isinstance(event, StepStarted):
             self._step = event
         elif isinstance(event, RequestSent):
-            self.last_request, self._route_gone = event.request, None
+            self.last_request, self._route_gone, self._routed = event.request, None, False
+        elif isinstance(event, ResponseReceived):  # the gateway's own 404 is not JSON
+            response = event.response
+            self._routed = response.status != 404 or response.body.lstrip().startswith("{")
         elif isinstance(event, ResourceDeleted) and event.ref.kind == "HTTPRoute" \
-                and event.existed and self.last_request is not None:
+                and event.existed and self._routed:
             self._route_gone = (self.runtime.placed_ref(event.ref), *self._deleted_by())
         elif isinstance(event, ManifestApplied) and self._route_gone is not None \
                 and event.ref == self._route_gone[0]:

@@ -6,9 +6,12 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+from textual.widgets import Input
+
+from sandbox.tui.screens.dialogs import CustomRequestForm
 from tests.conftest import TOKEN
 from tests.ui.conftest import AppFactory, notices, settle
-from tests.ui.test_app import SIZE, run_scenario, start
+from tests.ui.test_app import SIZE, run_scenario, start, until_dialog
 
 PASSTHROUGH = "“Passthrough of the client's own token”"
 
@@ -90,3 +93,22 @@ async def test_the_script_asks_for_the_key_only_when_the_command_reads_it(
         assert '"$AGW_SANDBOX_TOKEN"' in app.clipboard
         assert "# export AGW_SANDBOX_TOKEN first: the command reads the key from it" in \
             script(tmp_path)
+
+
+async def test_a_request_no_route_took_gets_no_such_note(make: AppFactory) -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await start(pilot)
+        await run_scenario(pilot, screen, "setup", [])
+        await pilot.press("down")  # inline, up to its route being ready
+        for _ in range(4):
+            await pilot.press("n")
+            await settle(pilot)
+        await pilot.press("t")  # a path no route matches: the gateway's own 404
+        await until_dialog(pilot, CustomRequestForm)
+        app.screen.query_one("#path", Input).value = "/elsewhere"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        await pilot.press("x", "y")
+        await settle(pilot)
+        assert "Copied as curl" in notices(app) and "removed" not in notices(app)
