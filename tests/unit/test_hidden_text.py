@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from sandbox import headless
 from sandbox.catalog.loader import load_catalog
+from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.reports import markdown
 from sandbox.reports.console import JsonReport, TextReport
+from sandbox.runtimes.kube.preflight import Check
 from sandbox.runtimes.runtime import Condition, ResourceRef
 from sandbox.untrusted import visible
 from sandbox.walkthrough.events import (
@@ -165,3 +168,19 @@ def test_the_json_report_escapes_c1_and_bidirectional_controls_too() -> None:
     step = document["scenarios"][0]["steps"][0]
     assert document["scenarios"][0]["title"] == f"T {HOSTILE}"  # the same text, escaped
     assert step["response"]["model"] == f"gpt-4o {HOSTILE}"
+
+
+class _ClusterSaying:
+    """A cluster runtime whose health report quotes what the cluster holds."""
+
+    profile = DEFAULT_PROFILE
+
+    async def health(self) -> list[Check]:
+        return [Check(f"Gateway ns/{HOSTILE}", False, f"Accepted=False: {HOSTILE}", HOSTILE)]
+
+
+async def test_status_shows_what_the_cluster_says_with_escapes(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert await headless._status(_ClusterSaying()) == 1  # type: ignore[arg-type]
+    out = capsys.readouterr().out
+    assert raw_in(out) == [] and "✗ Gateway ns/a\\u001b]52;c;" in out
