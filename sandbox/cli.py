@@ -21,6 +21,7 @@ from sandbox.mock import cli as mock_cli
 from sandbox.mock.cli import port_number
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES
 from sandbox.settings import PROVIDERS, RUNTIMES, Settings, resolve_token
+from sandbox.untrusted import visible
 
 GATEWAY_PORT = 8080  # --port when not given; the mock provider's own default differs
 MOCK_PORT = 8000
@@ -298,13 +299,13 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         if not args.all and not args.scenario_ids:
             parser.error("run needs scenario ids or --all")
         if args.all and args.scenario_ids:
-            parser.error(f"run takes scenario ids or --all, not both (got "
-                         f"{' '.join(args.scenario_ids)} and --all)")
+            parser.error(visible(f"run takes scenario ids or --all, not both (got "
+                                 f"{' '.join(args.scenario_ids)} and --all)"))
         from sandbox.runtimes.factory import choose_runtime
 
         runtime, notice = choose_runtime(settings.runtime, settings.context)
         if notice:
-            print(f"agw-sandbox: {notice}", file=sys.stderr)
+            stdio.say(f"agw-sandbox: {notice}")
         return asyncio.run(headless.run(settings, runtime, args.scenario_ids, args.all,
                                         args.json, args.verbose, args.compare_sim,
                                         args.transcript))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 from sandbox.catalog.loader import Catalog, load_catalog
 from sandbox.catalog.scenarios import ApplyStep, Scenario
@@ -16,6 +16,7 @@ from sandbox.reports import transcript, transcript_file
 from sandbox.reports.console import JsonReport, TextReport
 from sandbox.runtimes.factory import make_runtime
 from sandbox.settings import Settings
+from sandbox.untrusted import visible
 from sandbox.walkthrough.events import Event, ScenarioFinished
 from sandbox.walkthrough.render import (
     check_overrides,
@@ -27,6 +28,13 @@ from sandbox.walkthrough.render import (
 
 if TYPE_CHECKING:
     from sandbox.runtimes.kube.runtime import KubeRuntime
+
+
+def show(text: str = "", *, file: TextIO | None = None, end: str = "\n",
+         flush: bool = False) -> None:
+    """``print`` for text that holds names, titles or answers from outside: each hidden
+    character (a control character, a bidirectional override) is shown as an escape."""
+    print(visible(text), file=file or sys.stdout, end=end, flush=flush)
 
 
 def _select(catalog: Catalog, ids: Sequence[str], everything: bool) -> list[Scenario]:
@@ -84,12 +92,12 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
             text(event)
 
     def on_progress(message: str) -> None:
-        print(f"  {message}", flush=True, file=sys.stdout if text is not None else sys.stderr)
+        show(f"  {message}", flush=True, file=sys.stdout if text is not None else sys.stderr)
 
     results: list[ScenarioFinished] = []
     if text is not None:
-        print(f"agw-sandbox · profile: {settings.profile} · runtime: {runtime.label} · "
-              f"provider: {settings.provider}")
+        show(f"agw-sandbox · profile: {settings.profile} · runtime: {runtime.label} · "
+             f"provider: {settings.provider}")
     try:
         await runtime.up(on_progress)
         report.document["gateway_url"] = runtime.gateway_url
@@ -106,13 +114,13 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
     if text is not None:
         text.summary(results)
         for line in comparison.lines() if comparison is not None else ():
-            print(line)
+            show(line)
     if target is not None:  # after the summary: if the disk is full, the results are shown
         report.document["transcript"] = str(record.write(
             target, [("provider", settings.provider),
                      ("gateway", report.document.get("gateway_url", ""))]))
         if text is not None:
-            print(f"Transcript (keys masked) written to {target}")
+            show(f"Transcript (keys masked) written to {target}")
     if text is None:
         report.dump(sys.stdout)
     disagree = comparison is not None and bool(comparison.disagreements)
@@ -127,20 +135,22 @@ def manifests(settings: Settings, scenario_id: str, show_secrets: bool,
         return _compare_profiles(catalog, scenario_id, settings)
     scenario = _scenario(catalog, scenario_id)
     from sandbox.runtimes.kube.mock_deployment import in_cluster_address
+    from sandbox.runtimes.placement import Placement
 
-    # Nothing runs here: render for a cluster (kind or yours), where a manifest can be applied.
-    upstream = in_cluster_address(PROFILES[scenario.profile].namespace) \
-        if settings.provider == "mock" else None
+    # Nothing runs here: render for a cluster (kind or yours), where a manifest can be applied,
+    # with the objects where --namespace and --gateway put them, as `run` would apply them.
+    placement = Placement.of(PROFILES[scenario.profile], settings.namespace, settings.gateway)
+    upstream = in_cluster_address(placement.namespace) if settings.provider == "mock" else None
     ctx = make_context(scenario, settings.token, settings.provider, upstream,
                        settings.overrides)
-    docs = [doc for step in scenario.steps if isinstance(step, ApplyStep)
+    docs = [placement.doc(doc) for step in scenario.steps if isinstance(step, ApplyStep)
             for manifest in step.manifests for doc in render_manifest(manifest, ctx)]
     note = upstream_note(ctx)
     if note:
-        print(f"# {note} Rendered for the kind and cluster runtimes, where `up` runs the mock "
-              "provider as a Service; the simulated runtime uses a loopback address instead.",
-              file=sys.stderr)
-    print(dump_all(docs) if show_secrets else shown_yaml(docs, ctx), end="")
+        show(f"# {note} Rendered for the kind and cluster runtimes, where `up` runs the mock "
+             "provider as a Service; the simulated runtime uses a loopback address instead.",
+             file=sys.stderr)
+    show(dump_all(docs) if show_secrets else shown_yaml(docs, ctx), end="")
     return 0
 
 
@@ -154,7 +164,7 @@ def _compare_profiles(catalog: Catalog, scenario_id: str, settings: Settings) ->
         raise SandboxError(f"scenario {scenario_id!r} has no version for any other profile",
                            "`agw-sandbox scenarios` says which profiles each one has")
     for other in others:
-        print(manifests_diff(mine, other, settings.token), end="")
+        show(manifests_diff(mine, other, settings.token), end="")
     return 0
 
 
@@ -162,18 +172,18 @@ def scenarios(settings: Settings, check_dirs: Sequence[Path]) -> int:
     from sandbox.profiles import builtin_dir
 
     catalog = load_catalog([*settings.scenario_dirs, *check_dirs], profile=settings.profile)
-    print(f"Scenarios for the {catalog.profile} profile ({settings.api_profile.description}):")
+    show(f"Scenarios for the {catalog.profile} profile ({settings.api_profile.description}):")
     builtin = builtin_dir().resolve()
     for scenario in catalog.scenarios:
         origin = "" if scenario.source.resolve().is_relative_to(builtin) and not check_dirs \
             else f"  ({scenario.source})"
-        print(f"{scenario.id:<14} {scenario.title}{origin}")
+        show(f"{scenario.id:<14} {scenario.title}{origin}")
     for scenario, profiles in catalog.missing:
-        print(f"{scenario.id:<14} – no version for {catalog.profile} (written for "
-              f"{', '.join(profiles)}: --profile {profiles[0]})")
+        show(f"{scenario.id:<14} – no version for {catalog.profile} (written for "
+             f"{', '.join(profiles)}: --profile {profiles[0]})")
     if check_dirs:
-        print(f"{len(check_dirs)} director{'y' if len(check_dirs) == 1 else 'ies'} checked: "
-              "no problems")
+        show(f"{len(check_dirs)} director{'y' if len(check_dirs) == 1 else 'ies'} checked: "
+             "no problems")
     return 0
 
 
@@ -182,12 +192,12 @@ async def doctor(port: int, cluster_name: str) -> int:
 
     checks = await diagnose(port, cluster_name)
     for check in checks:
-        print(f"{'✓' if check.ok else '✗'} {check.name:<8} {check.detail}")
+        show(f"{'✓' if check.ok else '✗'} {check.name:<8} {check.detail}")
         if check.hint:
-            print(f"  {'':<8} → {check.hint}")
+            show(f"  {'':<8} → {check.hint}")
     ready = all(c.ok for c in checks)
-    print("\nready for --runtime kind" if ready else
-          "\nnot ready for --runtime kind; the offline simulation (--runtime sim) works anyway")
+    show("\nready for --runtime kind" if ready else
+         "\nnot ready for --runtime kind; the offline simulation (--runtime sim) works anyway")
     return 0 if ready else 1
 
 
@@ -209,7 +219,7 @@ def ask_on_terminal(question: str) -> bool:
     """Ask a yes/no question when a person is at the terminal; never assume yes otherwise."""
     if not sys.stdin.isatty():
         return False
-    answer = input(f"{question} [y/N] ")
+    answer = input(visible(f"{question} [y/N] "))
     return answer.strip().lower() in ("y", "yes")
 
 
@@ -221,9 +231,9 @@ async def cluster_command(command: str, settings: Settings) -> int:
     if name == "auto":
         name = "cluster" if settings.context else "kind"
     if name == "sim":
-        print(f"The simulated runtime (profile {settings.profile}) keeps nothing running "
-              "between commands: `agw-sandbox run --runtime sim` and the app start it and stop "
-              "it themselves.")
+        show(f"The simulated runtime (profile {settings.profile}) keeps nothing running "
+             "between commands: `agw-sandbox run --runtime sim` and the app start it and stop "
+             "it themselves.")
         return 0
     from sandbox.runtimes.kube.runtime import KubeRuntime
 
@@ -233,44 +243,44 @@ async def cluster_command(command: str, settings: Settings) -> int:
         return await _down(runtime)
     if command == "status":
         return await _status(runtime)
-    print(f"agw-sandbox {command} · profile: {settings.profile} · runtime: {runtime.label} · "
-          f"provider: {settings.provider}")
+    show(f"agw-sandbox {command} · profile: {settings.profile} · runtime: {runtime.label} · "
+         f"provider: {settings.provider}")
     try:
-        await runtime.up(lambda line: print(f"  {line}", flush=True),
+        await runtime.up(lambda line: show(f"  {line}", flush=True),
                          forward=command == "forward")
         if command == "forward":
-            print(f"\nThe gateway is at {runtime.gateway_url} — for example:\n  curl -i "
-                  f"{runtime.gateway_url}/openai\nPress Ctrl+C to stop the port-forward.",
-                  flush=True)
+            show(f"\nThe gateway is at {runtime.gateway_url} — for example:\n  curl -i "
+                 f"{runtime.gateway_url}/openai\nPress Ctrl+C to stop the port-forward.",
+                 flush=True)
             shown = runtime.forward_state
             while True:  # report reconnects (a restarted pod) until Ctrl+C
                 await asyncio.sleep(1.0)
                 if runtime.forward_state != shown:
                     shown = runtime.forward_state
-                    print(f"  port-forward: {shown}", flush=True)
+                    show(f"  port-forward: {shown}", flush=True)
     finally:
         await runtime.down()
     total = sum(seconds for _, seconds in runtime.timings)
-    print(f"\nReady in {total:.1f}s. Next: `agw-sandbox run --all --runtime {name}` or "
-          "`agw-sandbox forward` for a port-forward to the gateway.")
+    show(f"\nReady in {total:.1f}s. Next: `agw-sandbox run --all --runtime {name}` or "
+         "`agw-sandbox forward` for a port-forward to the gateway.")
     return 0
 
 
 async def _down(runtime: KubeRuntime) -> int:
-    removed = await runtime.remove(lambda line: print(line, flush=True))
+    removed = await runtime.remove(lambda line: show(line, flush=True))
     if not removed:
         return 0
     for item in removed:
-        print(f"  removed {item}")
-    print("Deleted.")
+        show(f"  removed {item}")
+    show("Deleted.")
     return 0
 
 
 async def _status(runtime: KubeRuntime) -> int:
-    print(f"· profile {runtime.profile.name}: {runtime.profile.description}")
+    show(f"· profile {runtime.profile.name}: {runtime.profile.description}")
     healthy = True
     for check in await runtime.health():
         healthy &= check.ok
-        print(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}"
-              + (f" ({check.hint})" if check.hint else ""))
+        show(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}"
+             + (f" ({check.hint})" if check.hint else ""))
     return 0 if healthy else 1

@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
 
+from sandbox.untrusted import visible
+
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
                      if hasattr(signal, name))  # Windows has no SIGHUP
@@ -81,9 +83,13 @@ def _reopen_as_devnull(fd: int) -> None:
 
 
 def say(message: str) -> None:
-    """Write a message to stderr; a stderr that is gone (closed pipe, hung-up terminal) is fine."""
+    """Write a message to stderr; a stderr that is gone (closed pipe, hung-up terminal) is fine.
+
+    Messages quote what was given (a path, a name, a problem in a scenario file): a control
+    character in it is shown as an escape, never sent to the terminal.
+    """
     with contextlib.suppress(OSError, ValueError):
-        print(message, file=sys.stderr, flush=True)
+        print(visible(message), file=sys.stderr, flush=True)
 
 
 def discard_stdout() -> None:

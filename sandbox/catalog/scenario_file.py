@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sandbox.catalog.hidden_characters import hidden_characters
 from sandbox.catalog.scenario_reader import Reader
 from sandbox.catalog.scenario_steps import read_steps
 from sandbox.catalog.scenarios import (
@@ -27,6 +28,13 @@ BUILTIN_VARIABLES = (
 )
 SCENARIO_KEYS = {"id", "title", "summary", "security", "order", "profile", "needs", "variables",
                  "steps"}
+# Shown on one line (a list row, a heading, a status line): no tabs or line breaks either.
+ONE_LINE_FIELDS = re.compile(r"title|steps\[\d+\]\.(id|title|(expect|expect_with_mock)\.model"
+                             r"|wait\[\d+\]\.(resource|namespace)|delete\[\d+\])")
+# Checked more strictly elsewhere: ids and names by their patterns, apply paths as paths,
+# requests as HTTP (request_problems).
+CHECKED_ELSEWHERE = re.compile(r"id|profile|needs"
+                               r"|steps\[\d+\]\.(apply|request\.(method|path|headers))")
 
 
 def load_file(path: Path, problems: list[Problem]) -> Scenario | None:
@@ -66,6 +74,10 @@ def _load(reader: Reader) -> Scenario | None:
                        "templates in a subdirectory (such as manifests/) beside the scenarios")
         return None
     reader.unknown_keys(node, SCENARIO_KEYS, "the scenario")
+    for line, reason in hidden_characters(node, node.line,
+                                          lambda where: bool(ONE_LINE_FIELDS.fullmatch(where)),
+                                          lambda where: bool(CHECKED_ELSEWHERE.fullmatch(where))):
+        reader.problem(line, reason)
     scenario_id = reader.text(node, "id")
     if scenario_id and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", scenario_id):
         reader.problem(node.line_of("id"), f"id {scenario_id!r} must be lower-case letters, "

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.catalog import checks
+from sandbox.catalog.hidden_characters import hidden_characters
 from sandbox.catalog.scenario_reader import MAX_SCENARIO_BYTES, Reader
 from sandbox.catalog.scenarios import (
     ApplyStep,
@@ -137,6 +138,8 @@ def _template(reader: Reader, source: Path, value: str, line: int
         if not isinstance(doc, LineDict):
             reader.problems.append(Problem(str(source), None, "a manifest must be a mapping"))
             continue
+        for at, reason in hidden_characters(doc, doc.line):
+            reader.problems.append(Problem(str(source), at, reason))
         for message in checks.lint(doc):
             reader.problems.append(Problem(str(source), doc.line, message))
     return tuple(documents), len(text)

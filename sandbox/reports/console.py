@@ -9,6 +9,7 @@ import textwrap
 from dataclasses import asdict
 from typing import Any, TextIO
 
+from sandbox.untrusted import visible
 from sandbox.walkthrough.events import (
     CommandLogged,
     Event,
@@ -29,7 +30,11 @@ MARKS = {"passed": "✓", "failed": "✗", "skipped": "–"}
 
 
 class TextReport:
-    """Prints each step as it happens."""
+    """Prints each step as it happens.
+
+    Titles, explanations, responses and conditions come from scenario files, a provider or a
+    cluster: every line goes out with its hidden characters made visible (``\\u001b``).
+    """
 
     def __init__(self, out: TextIO = sys.stdout, verbose: bool = False) -> None:
         self.out = out
@@ -41,7 +46,8 @@ class TextReport:
             self.out.write("\n")
             self._streaming = False
         pad = " " * indent
-        self.out.write("\n".join(pad + line if line else "" for line in text.splitlines()) + "\n"
+        lines = visible(text).splitlines()
+        self.out.write("\n".join(pad + line if line else "" for line in lines) + "\n"
                        if text else "\n")
         self.out.flush()
 
@@ -79,7 +85,7 @@ class TextReport:
                 if not self._streaming:
                     self.out.write(" " * 5 + "stream:   ")
                     self._streaming = True
-                self.out.write(event.text)
+                self.out.write(visible(event.text))
                 self.out.flush()
             case ResponseReceived():
                 r = event.response
@@ -157,8 +163,9 @@ class JsonReport:
     def dump(self, out: TextIO = sys.stdout) -> None:
         scenarios = self.document["scenarios"]
         self.document["passed"] = bool(scenarios) and all(s["passed"] for s in scenarios)
-        # Escapes keep the document valid JSON on a stream that cannot encode "…" or "✓".
-        json.dump(self.document, out, indent=2, ensure_ascii=not _is_unicode(out))
+        # Escapes keep the document valid JSON on a stream that cannot encode "…" or "✓". JSON
+        # escapes C0 controls itself; C1 and bidirectional controls get the same \uXXXX escape.
+        out.write(visible(json.dumps(self.document, indent=2, ensure_ascii=not _is_unicode(out))))
         out.write("\n")
 
 

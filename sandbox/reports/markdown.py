@@ -10,16 +10,12 @@ from __future__ import annotations
 import re
 
 # Control characters could rewrite a terminal that `cat`s the file; bidirectional overrides make
-# text read differently from what it is (GitHub warns about them). Both are written as escapes.
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# text read differently from what it is (GitHub warns about them). Both are written as escapes,
+# the same way as everywhere else text from outside is shown.
+from sandbox.untrusted import visible as clean
+
 _ACTIVE = re.compile(r"([\\`*_\[\]<>#|~&$])")  # $: GitHub renders $…$ as maths
 _LINE_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
-
-
-def clean(text: str) -> str:
-    """``text`` with invisible and control characters (not tabs or line breaks) made visible."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def escape(text: str) -> str:

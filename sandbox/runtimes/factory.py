@@ -22,7 +22,8 @@ def make_runtime(settings: Settings, name: str, profile: Profile | None = None,
     if name == "sim":
         from sandbox.runtimes.sim.runtime import SimRuntime
 
-        return SimRuntime(profile, settings.port, settings.provider, [settings.token])
+        return SimRuntime(profile, settings.port, settings.provider, [settings.token],
+                          namespace=settings.namespace, gateway=settings.gateway)
     if name == "kind":
         from sandbox.runtimes.kube.kind import KindRuntime
 

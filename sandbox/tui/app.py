@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from sandbox.errors import SandboxError
@@ -17,6 +18,7 @@ from sandbox.settings import Settings
 from sandbox.tui.screens import ASSETS
 from sandbox.tui.screens.provider import ProviderChoice, ProviderScreen
 from sandbox.tui.welcome import RUNTIME_LABELS
+from sandbox.untrusted import visible
 
 if TYPE_CHECKING:  # the rest loads after the first paint
     from sandbox.catalog.loader import Catalog
@@ -134,6 +136,15 @@ class SandboxApp(App[None]):
                           runtime, emit, runtime_factory=self.runtime_factory)
         screen = WalkthroughScreen(session)
         self.push_screen(screen)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Notifications quote titles, paths and errors: hidden characters show as escapes.
+
+        (Our screens also pass ``markup=False``: what they quote is never markup.)
+        """
+        super().notify(visible(message), title=visible(title), severity=severity,
+                       timeout=timeout, markup=markup)
 
     def action_toggle_help(self) -> None:
         if self.screen.query("HelpPanel"):

@@ -26,10 +26,13 @@ from sandbox.runtimes.sim import admission
 from sandbox.settings import Settings
 from sandbox.walkthrough.events import (
     Event,
+    ManifestApplied,
     RequestSent,
     RequestView,
+    ResourceDeleted,
     ResponseChunk,
     ResponseReceived,
+    StepStarted,
 )
 from sandbox.walkthrough.render import (
     Context,
@@ -87,6 +90,11 @@ class Session:
         self.progress: dict[str, ScenarioProgress] = {
             s.id: ScenarioProgress() for s in catalog.scenarios}
         self.last_request: RequestView | None = None
+        self._step: StepStarted | None = None  # the step that is running, or ran last
+        self._resetting: Scenario | None = None
+        self._routed = False  # the last request went through a route (not the gateway's 404)
+        # A route deleted after the last request was sent: which, by what, how to get it back.
+        self._route_gone: tuple[ResourceRef, str, str] | None = None
         self.started = False
         self.transcript = Transcript()  # everything run so far, for write_transcript
 
@@ -139,10 +147,41 @@ class Session:
         self.started = False
 
     def _emit(self, event: Event) -> None:
-        if isinstance(event, RequestSent):
-            self.last_request = event.request
+        if isinstance(event, StepStarted):
+            self._step = event
+        elif isinstance(event, RequestSent):
+            self.last_request, self._route_gone, self._routed = event.request, None, False
+        elif isinstance(event, ResponseReceived):  # the gateway's own 404 is not JSON
+            response = event.response
+            self._routed = response.status != 404 or response.body.lstrip().startswith("{")
+        elif isinstance(event, ResourceDeleted) and event.ref.kind == "HTTPRoute" \
+                and event.existed and self._routed:
+            self._route_gone = (self.runtime.placed_ref(event.ref), *self._deleted_by())
+        elif isinstance(event, ManifestApplied) and self._route_gone is not None \
+                and event.ref == self._route_gone[0]:
+            self._route_gone = None
         self.transcript(event)
         self.emit(event)
+
+    def _deleted_by(self) -> tuple[str, str]:
+        """What is deleting resources now, and how the learner gets them back."""
+        if self._resetting is not None:
+            return f"Resetting “{self._resetting.title}”", "run its steps again (n)"
+        step = self._step
+        title = next((f"“{s.title}”" for s in self.catalog.scenarios
+                      if step is not None and s.id == step.scenario_id), "its scenario")
+        by = (f"The cleanup step of {title}" if step is None or step.kind == "cleanup"
+              else f"The step “{step.title}” of {title}")
+        return by, f"select {title}, press x to reset it and n to run its steps again"
+
+    def last_request_note(self) -> str | None:
+        """What a learner needs to know before sending the last request again: that a later
+        step removed its route (sent now, it gets 404), and how to bring the route back."""
+        if self._route_gone is None:
+            return None
+        ref, by, again = self._route_gone
+        return (f"{by} removed {ref}, the route this request was sent through: sent again, it "
+                f"gets 404 (route not found). To bring the route back, {again}.")
 
     @property
     def walkthrough(self) -> Walkthrough:
@@ -264,7 +303,11 @@ class Session:
         """Delete what the scenario applied and start it again from its first step."""
         cleanup = CleanupStep("reset", "Reset the scenario", "")
         if scenario.id in self._states:
-            await self.walkthrough.run_step(self._states.pop(scenario.id), cleanup)
+            self._resetting = scenario
+            try:
+                await self.walkthrough.run_step(self._states.pop(scenario.id), cleanup)
+            finally:
+                self._resetting = None
             self.transcript.reset(scenario.id)
         self.progress[scenario.id] = ScenarioProgress()
 

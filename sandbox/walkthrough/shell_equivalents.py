@@ -84,6 +84,29 @@ def curl(request: RenderedRequest, base_url: str, ctx: Context) -> str:
     return " ".join(parts)
 
 
+def variables_in(command: str) -> list[str]:
+    """The shell variables a command built here expands: each ``"$VAR"`` outside single quotes.
+
+    (Inside single quotes, ``"$VAR"`` is text the command sends, not a variable.)
+    """
+    found: list[str] = []
+    index, single = 0, False
+    while index < len(command):
+        char = command[index]
+        if single:
+            single = char != "'"
+        elif char == "'":
+            single = True
+        elif char == '"':
+            end = command.find('"', index + 1)
+            word = command[index + 1:end if end >= 0 else len(command)]
+            if word.startswith("$") and _ENV_NAME.fullmatch(word[1:]):
+                found.append(word[1:])
+            index = end if end >= 0 else len(command)
+        index += 1
+    return list(dict.fromkeys(found))
+
+
 def apply(doc: Mapping[str, Any], ctx: Context) -> str:
     """``kubectl apply`` of one manifest from a quoted heredoc, with no key in it.
 

@@ -70,6 +70,30 @@ def test_manifests_for_the_mock_can_be_applied_to_a_cluster(cli_env: dict[str, s
     assert "Rendered for the kind and cluster runtimes" in result.stderr
 
 
+def test_manifests_put_the_objects_where_namespace_and_gateway_say(
+        cli_env: dict[str, str]) -> None:
+    result = run_cli("manifests", "inline", "--namespace", "agw-sandbox", "--gateway", "agw-sb",
+                     env=cli_env)
+    assert result.returncode == 0, result.stderr
+    backend, route = yaml.safe_load_all(result.stdout)
+    assert backend["metadata"]["namespace"] == route["metadata"]["namespace"] == "agw-sandbox"
+    assert route["spec"]["parentRefs"] == [{"name": "agw-sb", "namespace": "agw-sandbox"}]
+    assert route["spec"]["rules"][0]["backendRefs"][0]["namespace"] == "agw-sandbox"
+    # The mock provider runs beside them, as `up --namespace` puts it.
+    assert backend["spec"]["ai"]["llm"]["host"] == "mock-provider.agw-sandbox.svc.cluster.local"
+    assert "kgateway-system" not in result.stdout + result.stderr
+
+
+def test_the_simulation_places_its_objects_as_a_cluster_would(cli_env: dict[str, str]) -> None:
+    result = run_cli("run", "--all", *SIM, "-v", "--namespace", "agw-sandbox", "--gateway",
+                     "agw-sb", env=cli_env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "simulated namespace agw-sandbox created" in result.stdout
+    assert "$ kubectl wait gateway/agw-sb -n agw-sandbox" in result.stdout
+    assert "status Gateway agw-sandbox/agw-sb: Accepted=True" in result.stdout
+    assert "namespace: kgateway-system" not in result.stdout
+
+
 def test_a_workshop_directory_runs_like_the_builtin_ones(cli_env: dict[str, str]) -> None:
     result = run_cli("run", "rotate-key", *SIM, "--scenarios", str(REPO / "examples/workshop"),
                      env=cli_env)

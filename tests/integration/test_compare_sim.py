@@ -56,13 +56,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def loopback_gateway(emulator: Any, profile: Profile = DEFAULT_PROFILE) -> Iterator[str]:
-    """A data plane for what the emulator holds; yields its URL."""
+def loopback_gateway(emulator: Any, profile: Profile = DEFAULT_PROFILE,
+                     namespace: str | None = None) -> Iterator[str]:
+    """A data plane for what the emulator holds (``namespace``: the sandbox's own); yields its
+    URL."""
     mock = MockProvider([TOKEN], token_delay=0.0).start()
-    dns = f"mock-provider.{profile.namespace}.svc.cluster.local"
+    dns = f"mock-provider.{namespace or profile.namespace}.svc.cluster.local"
 
     def routes() -> tuple[Route, ...]:
         cluster = SimCluster(profile)
+        cluster.namespaces.add(namespace or profile.namespace)
         for obj in [o.raw for o in list(emulator.objects.values()) if not o.deleted]:
             if obj.get("kind") in SERVED and obj["metadata"].get("namespace") in \
                     cluster.namespaces:
@@ -113,7 +116,7 @@ current-context: mine
 async def run_compared(settings: Settings, double: ControllerDouble, kmock: Any,
                        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
                        as_json: bool) -> tuple[int, str]:
-    with loopback_gateway(kmock, settings.api_profile) as url:
+    with loopback_gateway(kmock, settings.api_profile, settings.namespace) as url:
         monkeypatch.setenv("FAKE_GATEWAY_URL", url)
         async with double.running():
             code = await headless.run(settings, "cluster", [], True, as_json, False,
@@ -152,6 +155,24 @@ async def test_on_agentgateway_v1_4_the_cluster_and_the_sim_agree_on_every_step(
         ("setup", True), ("inline", True), ("secret", True), ("passthrough", True)]
     assert report["compare_sim"]["disagreements"] == []
     assert report["compare_sim"]["agree"] and report["compare_sim"]["steps"] >= 25
+    assert code == 0
+
+
+async def test_with_names_of_its_own_the_cluster_and_the_sim_still_agree(
+        cluster_env: Settings, kmock: Any, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The private simulation places its objects as the cluster run did (--namespace, --gateway)."""
+    settings = replace(cluster_env, namespace="agw-sandbox", gateway="agw-sb")
+    code, out = await run_compared(settings, ControllerDouble(kmock), kmock, monkeypatch,
+                                   capsys, as_json=True)
+    report = json.loads(out)
+    assert [(s["id"], s["passed"]) for s in report["scenarios"]] == [
+        ("setup", True), ("inline", True), ("secret", True), ("passthrough", True)]
+    assert report["compare_sim"]["disagreements"] == []
+    waited = [status["resource"] for scenario in report["scenarios"]
+              for step in scenario["steps"] for status in step["status"]]
+    assert "Gateway agw-sandbox/agw-sb" in waited
+    assert not [r for r in waited if "kgateway-system" in r], waited
     assert code == 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.runtimes.kube.ownership import created_by_us, owner_of
-from sandbox.runtimes.kube.placement import Placement
+from sandbox.runtimes.placement import Placement
 from sandbox.runtimes.runtime import ResourceRef
 from tests.helpers import GATEWAY, route
 

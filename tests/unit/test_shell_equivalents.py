@@ -12,7 +12,7 @@ from sandbox.catalog.loader import load_catalog
 from sandbox.catalog.scenarios import RequestSpec
 from sandbox.runtimes.runtime import ConditionExpectation, ResourceRef, WaitFor
 from sandbox.walkthrough.render import make_context, masked_request, render_request
-from sandbox.walkthrough.shell_equivalents import apply, curl, delete, wait
+from sandbox.walkthrough.shell_equivalents import apply, curl, delete, variables_in, wait
 from tests.conftest import TOKEN
 
 HOSTILE = "$(touch pwned) `id` it's \"quoted\" \\ ${HOME} ;|&"
@@ -63,3 +63,13 @@ def test_resource_names_and_conditions_are_quoted() -> None:
                                         "ns`id`", "--ignore-not-found"]
     command = wait(WaitFor(ref, (ConditionExpectation("Ready$(id)", "True"),), 30.0))
     assert shlex.split(command)[5] == "--for=condition=Ready$(id)=True"
+
+
+def test_the_variables_a_curl_reads_are_only_those_outside_its_quotes() -> None:
+    spec = RequestSpec("POST", "/openai", (("X-Note", f'"$NOT_READ" {HOSTILE}'),
+                                           ("Authorization", "Bearer ${token}")),
+                       {"note": '"$ALSO_NOT_READ"'}, False)
+    command = curl(render_request(spec, CTX), "http://127.0.0.1:8080", CTX)
+    assert variables_in(command) == ["AGW_SANDBOX_TOKEN"]
+    keyless = RequestSpec("GET", "/openai", (("X-Note", HOSTILE),), None, False)
+    assert variables_in(curl(render_request(keyless, CTX), "http://127.0.0.1:8080", CTX)) == []

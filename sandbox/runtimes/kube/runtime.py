@@ -3,7 +3,7 @@
 `up` walks the readiness chain with a timed, named phase for each stage: cluster, Gateway API
 CRDs, kgateway charts, controller, GatewayClass, Gateway, proxy, mock provider, port-forward.
 (A little over 300 lines: the chain reads top to bottom in one place; what each stage installs
-lives in install.py, where objects go in placement.py, the kind cluster in kind.py.)
+lives in install.py, where objects go in ../placement.py, the kind cluster in kind.py.)
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from sandbox.runtimes.kube.client import Kube
 from sandbox.runtimes.kube.install import Charts, Fetch, gateway_api_crds
 from sandbox.runtimes.kube.mock_deployment import in_cluster_address, mock_provider_manifests
 from sandbox.runtimes.kube.ownership import MANAGED_BY
-from sandbox.runtimes.kube.placement import Placement
 from sandbox.runtimes.kube.portforward import PortForward
 from sandbox.runtimes.kube.preflight import Check
+from sandbox.runtimes.placement import Placement
 from sandbox.runtimes.runtime import Applied, Progress, ResourceRef, ResourceStatus
 
 Consent = Callable[[str], bool]

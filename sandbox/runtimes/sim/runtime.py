@@ -10,6 +10,7 @@ from typing import Any
 from sandbox.errors import PortInUse, RuntimeUnavailable
 from sandbox.mock.provider import MockProvider
 from sandbox.profiles import Profile
+from sandbox.runtimes.placement import Placement
 from sandbox.runtimes.runtime import Applied, Progress, ResourceRef, ResourceStatus, conditions_of
 from sandbox.runtimes.sim.control import SimCluster
 from sandbox.runtimes.sim.gateway import OPENAI_ADDRESS, SimGateway, unreachable
@@ -27,8 +28,10 @@ class SimRuntime:
     def __init__(self, profile: Profile, port: int, provider: str,
                  accepted_keys: Iterable[str] = (), token_delay: float = 0.02,
                  mock_port: int = 0, openai_address: tuple[str, int] | None = None,
-                 preflight: bool = True) -> None:
+                 preflight: bool = True, namespace: str | None = None,
+                 gateway: str | None = None) -> None:
         self.profile = profile
+        self.placement = Placement.of(profile, namespace, gateway)
         self.provider = provider
         self.requested_port = port
         self.cluster = SimCluster(profile)
@@ -69,6 +72,9 @@ class SimRuntime:
                 self.gateway = None
                 raise
             progress(f"mock provider listening on {self.mock.url}")
+        if self.placement.namespace not in self.cluster.namespaces:  # as `up` does on a cluster
+            self.cluster.namespaces.add(self.placement.namespace)
+            progress(f"simulated namespace {self.placement.namespace} created")
         progress(f"simulated control plane ready (GatewayClass {self.profile.gateway_class} "
                  "Accepted)")
 
@@ -85,22 +91,24 @@ class SimRuntime:
                 "does not use an HTTPS proxy), or use --provider mock to stay offline")
 
     def placed(self, doc: Mapping[str, Any]) -> dict[str, Any]:
-        return dict(doc)  # the guide's names: nobody else's objects live here
+        return self.placement.doc(doc)
 
     def placed_ref(self, ref: ResourceRef) -> ResourceRef:
-        return ref
+        return self.placement.ref(ref)
 
     async def apply(self, doc: Mapping[str, Any]) -> Applied:
-        (kind, namespace, name), outcome = self.cluster.apply(doc)
+        (kind, namespace, name), outcome = self.cluster.apply(self.placement.doc(doc))
         return Applied(ResourceRef(kind, name, namespace), outcome)
 
     async def status(self, ref: ResourceRef) -> ResourceStatus:
+        ref = self.placement.ref(ref)
         obj = self.cluster.get(ref.kind, ref.namespace, ref.name)
         if obj is None:
             return ResourceStatus(ref, exists=False)
         return ResourceStatus(ref, True, conditions_of(obj, self.profile.controller_name))
 
     async def delete(self, ref: ResourceRef) -> bool:
+        ref = self.placement.ref(ref)
         return self.cluster.delete(ref.kind, ref.namespace, ref.name)
 
     async def down(self) -> None:

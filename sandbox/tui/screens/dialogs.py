@@ -11,12 +11,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 from textual.worker import get_current_worker
 
 from sandbox.tui.screens import ASSETS
+from sandbox.tui.widgets.plain import filled, plain
+from sandbox.untrusted import visible
 
 CSS = ASSETS / "dialogs.tcss"
 
@@ -40,11 +41,11 @@ class ErrorDialog(ModalScreen[str]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes=f"dialog {self.tone}"):
-            yield Static(self.title_text, markup=False, classes="dialog-title")
+            yield Static(plain(self.title_text), classes="dialog-title")
             with VerticalScroll(classes="dialog-body"):
-                yield Static(self.message, markup=False)
+                yield Static(plain(self.message))
             if self.hint:
-                yield Static(f"→ {self.hint}", markup=False, classes="hint")
+                yield Static(plain(f"→ {self.hint}"), classes="hint")
             with Horizontal(classes="dialog-buttons"):
                 for choice, label in self.choices:
                     yield Button(label, id=f"choice-{choice}",
@@ -74,9 +75,9 @@ class DiffViewer(ModalScreen[None]):
         from rich.syntax import Syntax
 
         with Vertical(classes="dialog"):
-            yield Static(f"[b]{self.title_text}[/b]", classes="dialog-title")
+            yield Static(filled("[b]$title[/b]", title=self.title_text), classes="dialog-title")
             with VerticalScroll(id="diff"):
-                yield Static(Syntax(self.diff, "diff", theme="ansi_dark", word_wrap=True),
+                yield Static(Syntax(visible(self.diff), "diff", theme="ansi_dark", word_wrap=True),
                              id="diff-text")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Close", id="close", variant="primary")
@@ -117,8 +118,8 @@ placeholders and are filled in when applied. **Escape** cancels.
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -editor"):
-            yield Static(f"Edit: {escape(self.title_text)}   [$text-muted]ctrl+t validate · "
-                         "ctrl+s apply · esc cancel[/]", classes="dialog-title")
+            yield Static(filled("Edit: $title   [$text-muted]ctrl+t validate · ctrl+s apply · "
+                                "esc cancel[/]", title=self.title_text), classes="dialog-title")
             yield TextArea(self.text, id="manifest-editor", tab_behavior="indent",
                            show_line_numbers=True)
             yield Static(id="editor-result", markup=False)
@@ -146,7 +147,7 @@ placeholders and are filled in when applied. **Escape** cancels.
     def _validated(self, text: str, problem: str | None, then_apply: bool) -> None:
         result = self.query_one("#editor-result", Static)
         result.set_class(problem is not None, "-failed")
-        result.update(f"✗ {problem}" if problem else "✓ valid: ready to apply")
+        result.update(plain(f"✗ {problem}" if problem else "✓ valid: ready to apply"))
         if problem is None and then_apply:
             self.dismiss(text)
 

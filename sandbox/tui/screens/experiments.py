@@ -7,6 +7,7 @@ guided path and the free-form one each read on their own.
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,8 @@ from sandbox.tui.screens.dialogs import (
 from sandbox.tui.session import parse_headers
 from sandbox.tui.widgets.status_bar import StatusBar
 from sandbox.tui.widgets.step_panel import StepPanel
+from sandbox.untrusted import visible
+from sandbox.walkthrough.shell_equivalents import variables_in
 
 if TYPE_CHECKING:
     from sandbox.tui.presenter import WalkthroughPresenter
@@ -50,17 +53,17 @@ class ExperimentActions(Screen[None]):
 
     def action_reveal(self) -> None:
         if self.app.is_web:  # `serve`: whoever reaches the page must not read the key
-            self.notify("Keys stay masked in a browser session.", title="Keys masked")
+            self.notify("Keys stay masked in a browser session.", title="Keys masked", markup=False)
             return
         self.presenter.revealed = not self.presenter.revealed
         self._refresh()
         if self.presenter.revealed:
             self.notify("Keys are visible in the manifest. Press v again to hide them.",
-                        title="Keys revealed", severity="warning")
+                        title="Keys revealed", severity="warning", markup=False)
 
     def _ready(self) -> bool:
         if not self.session.started:
-            self.notify("The runtime is still starting…", severity="warning")
+            self.notify("The runtime is still starting…", severity="warning", markup=False)
         return self.session.started
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
@@ -70,7 +73,7 @@ class ExperimentActions(Screen[None]):
         masker = self.session.context(self.selected).masker
         if isinstance(error, SandboxError):
             self.notify(masker(error.hint or "see the step panel"), title=masker(error.message),
-                        severity="error", timeout=10)
+                        severity="error", timeout=10, markup=False)
         else:
             self.app.push_screen(ErrorDialog(
                 "Something went wrong", masker(f"{type(error).__name__}: {error}"),
@@ -80,7 +83,7 @@ class ExperimentActions(Screen[None]):
     def action_edit(self) -> None:
         step = self.presenter.editable_step(self.selected)
         if step is None or not self._ready():
-            self.notify("This scenario has no manifest to edit at this point.")
+            self.notify("This scenario has no manifest to edit at this point.", markup=False)
             return
         scenario, session = self.selected, self.session
 
@@ -106,7 +109,7 @@ class ExperimentActions(Screen[None]):
         self._refresh()
         if outcome != "failed":
             self.notify("Applied. Watch the status; the next request uses the new manifest.",
-                        title="Manifest applied")
+                        title="Manifest applied", markup=False)
 
     def action_custom_request(self) -> None:
         if not self._ready():
@@ -137,19 +140,23 @@ class ExperimentActions(Screen[None]):
     def action_copy_curl(self) -> None:
         request = self.session.last_request
         if request is None:
-            self.notify("Nothing sent yet: run a request step or press t.")
+            self.notify("Nothing sent yet: run a request step or press t.", markup=False)
             return
         self.app.copy_to_clipboard(request.curl)
+        note = self.session.last_request_note()  # a later step removed its route
         try:
-            saved = save_last_curl(request.curl)
+            saved = save_last_curl(request.curl, note)
         except OSError as exc:  # a read-only or full cache: the clipboard copy still happened
             self.notify(f"Copied as curl (terminal clipboard), but the fallback file "
                         f"{last_curl_path()} could not be written: {exc.strerror or exc}. "
-                        "Check that $XDG_CACHE_HOME (or ~/.cache) is writable.",
-                        title="Copied", severity="warning")
+                        "Check that $XDG_CACHE_HOME (or ~/.cache) is writable."
+                        + (f" {note}" if note else ""),
+                        title="Copied", severity="warning", markup=False)
             return
         self.notify(f"Copied as curl (terminal clipboard). Also saved to {saved} in case your "
-                    "terminal has no clipboard support.", title="Copied")
+                    "terminal has no clipboard support." + (f" {note}" if note else ""),
+                    title="Copied", severity="warning" if note else "information",
+                    timeout=15 if note else None, markup=False)
 
     def action_compare_profiles(self) -> None:
         """The selected scenario's manifests under the other API profile, as a diff."""
@@ -159,7 +166,7 @@ class ExperimentActions(Screen[None]):
         scenario = self.selected
         others = [s for s in self.session.catalog.others if s.id == scenario.id]
         if not others:
-            self.notify(f"{scenario.title} has no version for another API profile.")
+            self.notify(f"{scenario.title} has no version for another API profile.", markup=False)
             return
         diff = "".join(manifests_diff(scenario, other, self.session.settings.token)
                        for other in others)
@@ -171,10 +178,10 @@ class ExperimentActions(Screen[None]):
         try:
             path = self.session.write_transcript()
         except SandboxError as exc:
-            self.notify(exc.hint, title=exc.message, severity="error", timeout=10)
+            self.notify(exc.hint, title=exc.message, severity="error", timeout=10, markup=False)
             return
         self.notify(f"Everything run so far, keys masked, in Markdown: {path}",
-                    title="Transcript written", timeout=10)
+                    title="Transcript written", timeout=10, markup=False)
 
 
 def last_curl_path() -> Path:
@@ -182,10 +189,21 @@ def last_curl_path() -> Path:
     return base / "agw-sandbox" / "last-request.sh"
 
 
-def save_last_curl(command: str) -> Path:
-    """The clipboard fallback: a keyless script file the user can open or run."""
+def save_last_curl(command: str, note: str | None = None) -> Path:
+    """The clipboard fallback: a keyless script file the user can open or run.
+
+    It says which variables to export (only those the command reads) and, with ``note``, why
+    the request would not get the answer it got.
+    """
+    lines = ["#!/bin/sh", "# The last request agw-sandbox sent through the gateway."]
+    variables = variables_in(command)
+    if variables:
+        lines.append(f"# export {' and '.join(variables)} first: the command reads the key from "
+                     f"{'it' if len(variables) == 1 else 'them'} (it holds no key itself).")
+    if note:  # on comment lines whatever it quotes: a line break must not end the comment
+        lines += [f"# {line}" for line in textwrap.wrap(" ".join(visible(note).split()), 96,
+                                                         break_on_hyphens=False)]
     path = last_curl_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"#!/bin/sh\n# export AGW_SANDBOX_TOKEN first (or OPENAI_API_KEY)\n"
-                    f"{command}\n")
+    path.write_text("\n".join([*lines, command]) + "\n")
     return path

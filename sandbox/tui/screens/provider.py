@@ -10,7 +10,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.markup import escape
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
@@ -19,6 +18,7 @@ from sandbox.errors import SandboxError
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES
 from sandbox.settings import Settings, check_key
 from sandbox.tui.welcome import RUNTIME_LABELS, describe_key, key_for, key_origin, setup_plan
+from sandbox.tui.widgets.plain import filled
 
 
 @dataclass(frozen=True)
@@ -107,10 +107,10 @@ class ProviderScreen(Screen[ProviderChoice | None]):
         self.runtime = runtime
 
     def watch_runtime(self, runtime: str | None) -> None:
-        text = f"Runtime: [b]{RUNTIME_LABELS.get(runtime or '', runtime)}[/b]"
-        if self.notice:
-            text += f"\n[$text-muted]{escape(self.notice)}[/]"
-        self.query_one("#runtime-line", Static).update(text)
+        text = "Runtime: [b]$runtime[/b]" + ("\n[$text-muted]$notice[/]" if self.notice else "")
+        label = RUNTIME_LABELS.get(runtime or "", runtime or "")
+        self.query_one("#runtime-line", Static).update(filled(text, runtime=label,
+                                                              notice=self.notice or ""))
         self._provider_changed()
         if self._start_when_detected:
             self.action_start()
@@ -162,7 +162,7 @@ class ProviderScreen(Screen[ProviderChoice | None]):
             self._key_input()
         key, origin = self.chosen_key()
         described = describe_key(key, origin) if key else "your OpenAI key (none given yet)"
-        self.query_one("#key-source", Static).update(f"Key: {escape(described)}")
+        self.query_one("#key-source", Static).update(filled("Key: $key", key=described))
         steps = setup_plan(self.runtime, self.settings.port, openai, PROFILES[self.profile].title)
         self.query_one("#plan", Static).update("[b]What the setup will do[/b]\n" + "\n".join(
             f"  {n}. {s}" for n, s in enumerate(steps, start=1)))
@@ -182,13 +182,13 @@ class ProviderScreen(Screen[ProviderChoice | None]):
         if not key:
             self.notify("Type your OpenAI API key, set AGW_SANDBOX_TOKEN or OPENAI_API_KEY, "
                         "or choose the mock provider.", title="A key is needed",
-                        severity="error")
+                        severity="error", markup=False)
             self._key_input().focus()
             return
         try:
             key = check_key(key, "the key field")
         except SandboxError as exc:  # named by position, never shown
-            self.notify(exc.hint, title=exc.message, severity="error")
+            self.notify(exc.hint, title=exc.message, severity="error", markup=False)
             self._key_input().focus()
             return
         self.dismiss(ProviderChoice(self.provider, key, self.profile))

@@ -261,7 +261,7 @@ class WalkthroughScreen(ExperimentActions):
     async def _check(self) -> None:
         statuses = await self.session.check(self.selected)
         if not statuses:
-            self.notify("This scenario has no resources to check yet.")
+            self.notify("This scenario has no resources to check yet.", markup=False)
         self.action_tab("status")
 
     @on(StepPanel.ResetScenario)
@@ -278,7 +278,7 @@ class WalkthroughScreen(ExperimentActions):
             self.query_one(StatusBar).busy = ""
         self.presenter.forget(scenario.id)
         self._refresh()
-        self.notify(f"{scenario.title}: resources deleted, back to step 1.")
+        self.notify(f"{scenario.title}: resources deleted, back to step 1.", markup=False)
 
     def action_zoom(self) -> None:
         """Maximize the focused pane (the response pane when nothing zoomable has focus)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from rich.syntax import Syntax
 from textual.widgets import RichLog
 
+from sandbox.untrusted import visible
+
 
 class CommandLog(RichLog):
     """A scrolling log of shell-pasteable commands, highlighted as bash."""
@@ -21,5 +23,6 @@ export that variable and paste.
         super().__init__(wrap=True, markup=False, highlight=False, **kwargs)  # type: ignore[arg-type]
 
     def add(self, command: str) -> None:
-        self.write(Syntax(command, "bash", theme="ansi_dark", word_wrap=True,
+        """``command`` holds names and text from scenarios: hidden characters become escapes."""
+        self.write(Syntax(visible(command), "bash", theme="ansi_dark", word_wrap=True,
                           background_color="default"))

@@ -1,4 +1,8 @@
-"""The request pane and the response pane, shown side by side (stacked when narrow)."""
+"""The request pane and the response pane, shown side by side (stacked when narrow).
+
+Everything in them came from outside (a scenario, a typed request, the gateway, the provider):
+it is shown as written, never as markup, with hidden characters as escapes.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +14,9 @@ from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from sandbox.tui.widgets.plain import plain_rich
 from sandbox.tui.widgets.theme import theme_style
+from sandbox.untrusted import visible
 from sandbox.walkthrough.events import RequestView, ResponseView
 
 
@@ -18,12 +24,13 @@ def _headers(headers: tuple[tuple[str, str], ...], name_style: str) -> Table:
     table = Table.grid(padding=(0, 1))
     table.add_column(style=name_style, no_wrap=True)
     table.add_column(overflow="fold")
-    for name, value in headers:
-        table.add_row(f"{name}:", value)
+    for name, value in headers:  # Text cells: a str cell would be read as markup
+        table.add_row(plain_rich(f"{name}:"), plain_rich(value))
     return table
 
 
 def _body(text: str, theme: str = "ansi_dark") -> RenderableType:
+    text = visible(text)
     if text.lstrip().startswith(("{", "[")):
         return Syntax(text, "json", theme=theme, word_wrap=True, background_color="default")
     return Text(text)
@@ -49,8 +56,8 @@ Press **y** to copy it as a `curl` command; the command refers to `$AGW_SANDBOX_
         if request is None:
             return
         parts: list[RenderableType] = [
-            Text.assemble((request.method, theme_style(self.app, "secondary", "bold")), " ",
-                          (request.url, "bold")),
+            Text.assemble((visible(request.method), theme_style(self.app, "secondary", "bold")),
+                          " ", (visible(request.url), "bold")),
             _headers(request.headers, theme_style(self.app, "accent", "bold"))]
         if request.body:
             parts += [Text(""), _body(request.body)]
@@ -81,7 +88,7 @@ received, masked, so you can see where the key came from.
     def chunk(self, text: str) -> None:
         self._streamed = getattr(self, "_streamed", "") + text
         self.query_one("#response-body", Static).update(
-            Group(Text("streaming…", style="italic"), Text(self._streamed)))
+            Group(Text("streaming…", style="italic"), plain_rich(self._streamed)))
         self.scroll_end(animate=False)
 
     def watch_response(self, response: ResponseView | None) -> None:
@@ -92,11 +99,11 @@ received, masked, so you can see where the key came from.
         self.set_class(not ok, "-error")
         style = theme_style(self.app, "success" if ok else "error", "bold")
         parts: list[RenderableType] = [
-            Text.assemble((f"{response.status} {response.reason}", style),
+            Text.assemble((visible(f"{response.status} {response.reason}"), style),
                           f"  {response.latency_ms:.0f} ms",
-                          (f"  model {response.model}" if response.model else "", "dim"))]
+                          (visible(f"  model {response.model}") if response.model else "", "dim"))]
         if response.content:  # the answer (or the provider's error message) first
-            parts += [Text(""), Text(response.content, style="bold")]
+            parts += [Text(""), plain_rich(response.content, style="bold")]
         parts += [Text(""), _headers(response.headers, theme_style(self.app, "accent", "bold"))]
         if not getattr(self, "_streamed", ""):
             parts += [Text(""), _body(response.body)]

@@ -9,6 +9,7 @@ from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from sandbox.tui.presenter import ScenarioRow
+from sandbox.tui.widgets.plain import plain_rich
 
 
 class ScenarioList(OptionList):
@@ -71,5 +72,5 @@ def _prompt(row: ScenarioRow) -> Table:
     grid.add_column(width=1, no_wrap=True)
     grid.add_column(ratio=1)
     grid.add_column(justify="right", no_wrap=True, style="dim")
-    grid.add_row(row.mark, row.title, row.progress)
+    grid.add_row(row.mark, plain_rich(row.title), row.progress)  # a str cell would be markup
     return grid

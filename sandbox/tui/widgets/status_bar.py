@@ -8,6 +8,8 @@ from textual.reactive import reactive
 from textual.timer import Timer
 from textual.widgets import Static
 
+from sandbox.tui.widgets.plain import filled
+
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 SPIN_FPS = 8  # smooth enough to say "working"; nothing ticks while idle
 
@@ -32,20 +34,23 @@ class StatusBar(Horizontal):
         yield Static(id="status-text")
 
     def _refresh_text(self) -> None:
+        # The fields hold names from outside (a step's title, a kubeconfig context, a URL):
+        # they fill the markup's $variables as plain text.
         state = self.gateway.split(" ")[0]
         dot = {"healthy": "[$success]●[/]", "down": "[$error]●[/]"}.get(state, "[$warning]●[/]")
+        port = self.gateway.rpartition(":")[2] if "://" in self.gateway else "?"
         if self.size.width and self.size.width < 100:
-            port = self.gateway.rpartition(":")[2] if "://" in self.gateway else "?"
-            parts = [f"[b]{self.runtime}[/]", self.cluster, f"gateway {dot} :{port}",
-                     f"[b]{self.provider}[/]"]
+            parts = ["[b]$runtime[/]", "$cluster", f"gateway {dot} :$port", "[b]$provider[/]"]
         else:
-            parts = [f"runtime [b]{self.runtime}[/]", f"cluster {self.cluster}",
-                     f"gateway {dot} {self.gateway}", f"provider [b]{self.provider}[/]"]
+            parts = ["runtime [b]$runtime[/]", "cluster $cluster", f"gateway {dot} $gateway",
+                     "provider [b]$provider[/]"]
         if self.profile:
-            parts.insert(0, f"[b]{self.profile}[/]")
+            parts.insert(0, "[b]$profile[/]")
         if self.busy:
-            parts.insert(0, f"[b]{self.busy}[/]")
-        self.query_one("#status-text", Static).update("  ·  ".join(parts))
+            parts.insert(0, "[b]$busy[/]")
+        self.query_one("#status-text", Static).update(filled(
+            "  ·  ".join(parts), runtime=self.runtime, cluster=self.cluster, port=port,
+            gateway=self.gateway, provider=self.provider, profile=self.profile, busy=self.busy))
 
     def _spin(self) -> None:
         self._frame = (self._frame + 1) % len(SPINNER)

@@ -6,13 +6,18 @@ from rich.text import Text
 from textual.widgets import DataTable
 
 from sandbox.runtimes.runtime import Condition, ResourceRef
+from sandbox.tui.widgets.plain import plain_rich
 from sandbox.tui.widgets.theme import theme_style
 
 STYLES = {"True": ("success", "bold"), "False": ("error", "bold"), "Unknown": ("warning", "")}
 
 
 class StatusTable(DataTable[Text | str]):
-    """One row per condition of each resource, replaced as new status arrives."""
+    """One row per condition of each resource, replaced as new status arrives.
+
+    Names, reasons and messages come from the cluster: every cell is a ``Text``, since the table
+    reads a ``str`` cell as markup.
+    """
 
     HELP = """
 ## Resource status
@@ -33,16 +38,18 @@ the message column says which object. Press **c** to read them again.
         for key in [k for k in self.rows if str(k.value).startswith(f"{name}|")]:
             self.remove_row(key)
         if not exists:
-            self.add_row(name, "—", Text("absent", style="dim"), "", "", key=f"{name}|-")
+            self.add_row(plain_rich(name), "—", Text("absent", style="dim"), "", "",
+                         key=f"{name}|-")
             return
         if not conditions:
-            self.add_row(name, "—", Text("no status yet", style=theme_style(self.app, "warning")),
-                         "", "",
+            self.add_row(plain_rich(name), "—",
+                         Text("no status yet", style=theme_style(self.app, "warning")), "", "",
                          key=f"{name}|-")
         for condition in conditions:
-            self.add_row(name, condition.type,
-                         Text(condition.status, style=self._style(condition.status)),
-                         condition.reason, condition.message, key=f"{name}|{condition.type}")
+            self.add_row(plain_rich(name), plain_rich(condition.type),
+                         plain_rich(condition.status, style=self._style(condition.status)),
+                         plain_rich(condition.reason), plain_rich(condition.message),
+                         key=f"{name}|{condition.type}")
 
     def _style(self, status: str) -> str:
         variable, extra = STYLES.get(status, ("", ""))

@@ -8,11 +8,13 @@ from rich.syntax import Syntax
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.markup import escape
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Static
 
 from sandbox.tui.presenter import StepView
+from sandbox.tui.widgets.plain import filled, plain
+from sandbox.untrusted import visible
 
 Variant = Literal["default", "primary", "warning"]
 # (button id, label, narrow label, variant): the narrow labels fit the panel at 80 columns.
@@ -90,24 +92,26 @@ manifest (keys masked; **v** reveals them for a presenter); **e** edits it befor
             self.post_message(message())
 
     def show(self, view: StepView) -> None:
-        lines = [f"[b]{escape(view.scenario_title)}[/]"]
+        lines = ["[b]$scenario[/]"]
         if view.previous:
-            lines.append(f"[$success]done: {escape(view.previous)}[/]")
+            lines.append("[$success]done: $previous[/]")
         if view.show_overview:
-            lines += [f"[i]{escape(view.summary.strip())}[/]",
-                      f"[b $warning]Security:[/] {escape(view.security.strip())}"]
-        lines.append(f"[$text-muted]{escape(view.heading)}[/]  [b u]{escape(view.title)}[/]")
-        self._set("#step-header", "\n".join(lines))
-        self._set("#step-explain", escape(reflow(view.explain)) if view.explain else "")
-        self._set("#step-description", escape(view.description))
-        self._set("#step-revealed", " keys revealed on screen (v hides them) "
-                  if view.manifest is not None and view.revealed else "")
+            lines += ["[i]$summary[/]", "[b $warning]Security:[/] $security"]
+        lines.append("[$text-muted]$heading[/]  [b u]$title[/]")
+        self._set("#step-header", filled(
+            "\n".join(lines), scenario=view.scenario_title, previous=view.previous,
+            summary=view.summary.strip(), security=view.security.strip(), heading=view.heading,
+            title=view.title))
+        self._set("#step-explain", plain(reflow(view.explain)) if view.explain else Content())
+        self._set("#step-description", plain(view.description))
+        self._set("#step-revealed", Content(" keys revealed on screen (v hides them) ")
+                  if view.manifest is not None and view.revealed else Content())
         manifest = self.query_one("#step-manifest", Static)
         manifest.display = view.manifest is not None
         if view.manifest is not None:
-            manifest.update(Syntax(view.manifest.rstrip(), "yaml", theme="ansi_dark",
+            manifest.update(Syntax(visible(view.manifest.rstrip()), "yaml", theme="ansi_dark",
                                    word_wrap=True, background_color="default"))
-        self._set("#step-note", escape("note: " + view.note) if view.note else "")
+        self._set("#step-note", plain("note: " + view.note) if view.note else Content())
         self._set("#step-result", _result(view))
         self.set_class(view.outcome == "failed", "-failed")
         scroll = self.query_one("#step-scroll")
@@ -121,11 +125,11 @@ manifest (keys masked; **v** reveals them for a presenter); **e** edits it befor
         self.query_one("#run", Button).disabled = view.done
         self.query_one("#skip", Button).disabled = view.done
 
-    def _set(self, selector: str, markup: str) -> None:
+    def _set(self, selector: str, content: Content) -> None:
         """Empty parts take no room, so the panel reads top to bottom without gaps."""
         static = self.query_one(selector, Static)
-        static.display = bool(markup)
-        static.update(markup)
+        static.display = bool(content)
+        static.update(content)
 
     def set_running(self, running: bool) -> None:
         """While a step runs only Reset stays live; ``show`` re-enables the rest after."""
@@ -135,16 +139,16 @@ manifest (keys masked; **v** reveals them for a presenter); **e** edits it befor
                 button.disabled = running
 
 
-def _result(view: StepView) -> str:
+def _result(view: StepView) -> Content:
     if view.done:
-        return f"[b]{escape(view.closing)}[/]"
+        return filled("[b]$closing[/]", closing=view.closing)
     if view.outcome == "failed":
-        parts = [f"[b $error]✗ {escape(view.detail)}[/]"]
+        lines = ["[b $error]✗ $detail[/]"]
         if view.hint:
-            parts.append(f"[$warning]→ {escape(view.hint)}[/]")
-        parts.append("[$text-muted]Fix it and press n to retry, or s to skip.[/]")
-        return "\n".join(parts)
-    return ""
+            lines.append("[$warning]→ $hint[/]")
+        lines.append("[$text-muted]Fix it and press n to retry, or s to skip.[/]")
+        return filled("\n".join(lines), detail=view.detail, hint=view.hint)
+    return Content()
 
 
 def reflow(text: str) -> str:

@@ -1,4 +1,8 @@
-"""Where the sandbox's objects go: the guide's namespace and Gateway, or names of its own."""
+"""Where the sandbox's objects go: the guide's namespace and Gateway, or names of its own.
+
+Every runtime places them the same way, the simulation included, so that a run on a cluster and
+its check on the simulation (``--compare-sim``) name the same objects.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,54 @@
+"""Finding hidden characters (control characters, bidirectional controls) in a loaded YAML file.
+
+Every string of a scenario file and of its manifest templates reaches a terminal: titles and
+explanations, request bodies, manifests shown as applied. YAML escapes (``"\\e"``, ``"\\x9b"``,
+``"\\u202e"``) write characters a terminal acts on, so a scenario folder from someone else could
+set the clipboard a learner pastes from. Loading refuses them, naming the line and the position.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sandbox.documents import LineDict
+from sandbox.untrusted import describe, first_hidden
+
+CONTROL = ("a terminal acts on it (it could set the clipboard or the window title): remove it "
+           "(YAML escapes such as \"\\e\" or \"\\x9b\" write one)")
+BIDI = "it makes the text read in another order than it is written: remove it"
+ONE_LINE = "it is shown on one line: write it without tabs and line breaks"
+
+
+def hidden_characters(value: Any, line: int, one_line: Callable[[str], bool] = lambda _: False,
+                      skip: Callable[[str], bool] = lambda _: False, where: str = ""
+                      ) -> Iterator[tuple[int, str]]:
+    """``(line, reason)`` for each string of ``value`` (keys too) holding a hidden character.
+
+    ``where`` is the dotted path of ``value`` (``steps[2].title``); ``one_line(where)`` says
+    whether that string must also be free of tabs and line breaks, and ``skip(where)`` leaves
+    out what other checks already look at more strictly.
+    """
+    if skip(where):
+        return
+    if isinstance(value, str):
+        yield from _check(value, line, repr(where or "the text"), one_line(where))
+    elif isinstance(value, LineDict):
+        for key, item in value.items():
+            inner = f"{where}.{key}" if where else key
+            yield from _check(key, value.line_of(key), f"the key {key!r}", False)
+            yield from hidden_characters(item, value.line_of(key), one_line, skip, inner)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            at = item.line if isinstance(item, LineDict) else line
+            yield from hidden_characters(item, at, one_line, skip, f"{where}[{index}]")
+
+
+def _check(text: str, line: int, label: str, one_line: bool) -> Iterator[tuple[int, str]]:
+    shown = text.strip() if one_line else text  # the blanks around a title are dropped anyway
+    found = first_hidden(shown, one_line)
+    if found is None:
+        return
+    position, char = found
+    why = ONE_LINE if char in "\t\n" else CONTROL if ord(char) <= 0x9f else BIDI
+    yield line, f"{label} holds {describe(char)} at position {position}: {why}"
