@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from sandbox.profiles.llm_requests import (
     COMPLETIONS,
+    OPENAI_BASE_PATH,
     OPENAI_PATH,
     DirectResponse,
     UpstreamFailure,
@@ -93,6 +94,21 @@ class BackendApi(Protocol):
     def route_type(self, llm: LlmBackend, path: str) -> str: ...
     def upstream_path(self, llm: LlmBackend, path: str, route_type: str) -> str: ...
     def unreachable(self, failure: UpstreamFailure) -> DirectResponse: ...
+    def redirect(self, provider: dict[str, Any], address: tuple[str, int]) -> tuple[str, ...]: ...
+
+
+# Where each provider's requests go when nothing overrides the host (agentgateway's
+# DEFAULT_HOSTs and get_host), for the note beside a manifest the mock provider redirects.
+PROVIDER_ENDPOINTS = {"openai": "api.openai.com", "anthropic": "api.anthropic.com",
+                      "gemini": "generativelanguage.googleapis.com",
+                      "vertexai": "Vertex AI (aiplatform.googleapis.com)",
+                      "bedrock": "Amazon Bedrock (bedrock-runtime.<region>.amazonaws.com)",
+                      "azureopenai": "the Azure OpenAI endpoint",
+                      "azure": "the Azure endpoint"}
+
+
+def provider_endpoint(provider: str) -> str:
+    return PROVIDER_ENDPOINTS.get(provider, f"the {provider} provider's own endpoint")
 
 
 def _dig(value: Any, *keys: str) -> Mapping[str, Any]:
@@ -216,6 +232,12 @@ class KgatewayBackends:
     def unreachable(self, failure: UpstreamFailure) -> DirectResponse:
         return kgateway_unreachable(failure)
 
+    def redirect(self, provider: dict[str, Any], address: tuple[str, int]) -> tuple[str, ...]:
+        """Point ``spec.ai.llm`` at the mock: plain HTTP, the route's path (the scenarios'
+        URLRewrite makes it the OpenAI path)."""
+        provider["host"], provider["port"] = address
+        return "host", "port"
+
 
 AGW_PROVIDERS = ("openai", "azureopenai", "azure", "anthropic", "gemini", "vertexai",
                  "bedrock")
@@ -328,3 +350,14 @@ class AgentgatewayBackends:
 
     def unreachable(self, failure: UpstreamFailure) -> DirectResponse:
         return agentgateway_unreachable(failure)
+
+    def redirect(self, provider: dict[str, Any], address: tuple[str, int]) -> tuple[str, ...]:
+        """Point ``spec.ai.provider`` at the mock. A host override leaves the path alone, so
+        the OpenAI path is set too: as ``path``, or, where the author wrote ``pathPrefix``
+        (the CRD refuses both), as the prefix that stands for ``/v1``."""
+        provider["host"], provider["port"] = address
+        if "pathPrefix" in provider:
+            provider["pathPrefix"] = OPENAI_BASE_PATH
+            return "host", "port", "pathPrefix"
+        provider["path"] = OPENAI_PATH
+        return "host", "port", "path"
