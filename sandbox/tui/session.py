@@ -210,7 +210,7 @@ class Session:
             admission.admit(doc, profile=scenario.profile)
             problems = checks.lint(doc)
             if problems:
-                raise ManifestRejected(f"{checks.LABEL}: " + "; ".join(problems),
+                raise ManifestRejected("; ".join(problems),  # each one says whose it is
                                        "edit the manifest and validate again")
         return rendered
 

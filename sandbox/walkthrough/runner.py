@@ -324,6 +324,11 @@ def _status_hint(response: ResponseView, provider: str) -> str:
                 "control, non-ASCII or invisible characters")
     if response.status == 500:
         return "the route's backend did not resolve: check the HTTPRoute's ResolvedRefs condition"
+    if response.status == 501 and body.startswith("not simulated: "):
+        return "the simulated runtime does not reproduce this request: run it with --runtime kind"
+    if response.status == 503 and "failed to parse header value" in body:
+        return ("the Backend's key holds a character HTTP cannot carry (a line break or another "
+                "control character): fix the key in the Backend or its Secret")
     if response.status == 503:
         if provider == "openai" or "api.openai.com" in body:
             return ("the gateway could not reach api.openai.com: check this machine's internet "
