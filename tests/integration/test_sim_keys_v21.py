@@ -112,3 +112,13 @@ async def test_path_full_replaces_the_path_with_a_host_override(sim: SimRuntime)
         await sim.apply(each)
     assert (await ask(sim, "/openai?x=1")).status_code == 200
     assert last_path(sim) == "/v1/chat/completions"
+
+
+async def test_the_backends_accepted_condition_carries_no_observed_generation(
+        sim: SimRuntime) -> None:
+    """``pluginutils.BuildCondition`` sets none, Accepted or Invalid alike."""
+    await setup(sim, {"kind": "Passthrough"})
+    stored = sim.cluster.get("Backend", "kgateway-system", "openai")
+    assert stored is not None
+    [condition] = stored["status"]["conditions"]
+    assert condition["message"] == "Backend accepted" and "observedGeneration" not in condition

@@ -1,4 +1,5 @@
-"""A wait never passes on the status of an earlier version of an object.
+"""Conditions as upstream writes them, and a wait that never passes on the status of an earlier
+version of an object.
 
 A condition whose ``observedGeneration`` is older than the object's ``metadata.generation`` was
 written before the controller saw the current spec: an edited and re-applied manifest must wait
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 
 from sandbox.errors import WaitTimeout
-from sandbox.profiles import AGENTGATEWAY_V1_4
+from sandbox.profiles import AGENTGATEWAY_V1_4, DEFAULT_PROFILE, Profile
 from sandbox.runtimes.kube.client import Kube
 from sandbox.runtimes.runtime import (
     ConditionExpectation,
@@ -27,7 +28,7 @@ from sandbox.runtimes.runtime import (
 from sandbox.runtimes.sim.control import SimCluster
 from tests.conftest import TOKEN
 from tests.controller_double import AgentgatewayDouble
-from tests.helpers import AGW_GATEWAY, agw_backend, agw_route
+from tests.helpers import AGW_GATEWAY, GATEWAY, agw_backend, agw_route
 from tests.kubeemu import ApplyingEmulator
 
 BACKEND = ResourceRef("AgentgatewayBackend", "openai", "agentgateway-system")
@@ -107,3 +108,24 @@ def test_the_sim_writes_the_current_generation_on_every_condition_it_sets() -> N
     backend = cluster.get("AgentgatewayBackend", "agentgateway-system", "openai")
     assert backend is not None and backend["metadata"]["generation"] == 2
     assert backend["status"]["conditions"][0]["observedGeneration"] == 2
+
+
+@pytest.mark.parametrize("profile", [DEFAULT_PROFILE, AGENTGATEWAY_V1_4], ids=lambda p: p.name)
+def test_gateway_conditions_are_worded_as_both_controllers_write_them(profile: Profile) -> None:
+    """translator/testdata/gateways/*.yaml: Accepted with no message, Programmed with the
+    reports constant, each listener "No errors found"; all at the Gateway's generation."""
+    cluster = SimCluster(profile)
+    cluster.apply(GATEWAY if profile is DEFAULT_PROFILE else AGW_GATEWAY)
+    gateway = cluster.get("Gateway", profile.namespace, profile.gateway_name)
+    assert gateway is not None
+    assert [(c["type"], c["status"], c["reason"], c["message"], c["observedGeneration"])
+            for c in gateway["status"]["conditions"]] == [
+        ("Accepted", "True", "Accepted", "", 1),
+        ("Programmed", "True", "Programmed", "Successfully programmed Gateway", 1)]
+    [listener] = gateway["status"]["listeners"]
+    assert [(c["type"], c["status"], c["reason"], c["message"])
+            for c in listener["conditions"]] == [
+        ("Accepted", "True", "Accepted", "No errors found"),
+        ("Conflicted", "False", "NoConflicts", "No errors found"),
+        ("Programmed", "True", "Programmed", "No errors found"),
+        ("ResolvedRefs", "True", "ResolvedRefs", "No errors found")]
