@@ -145,7 +145,7 @@ def manifests(settings: Settings, scenario_id: str, show_secrets: bool,
                        settings.overrides)
     docs = [placement.doc(doc) for step in scenario.steps if isinstance(step, ApplyStep)
             for manifest in step.manifests for doc in render_manifest(manifest, ctx)]
-    note = upstream_note(ctx)
+    note = upstream_note(ctx, docs)
     if note:
         show(f"# {note} Rendered for the kind and cluster runtimes, where `up` runs the mock "
              "provider as a Service; the simulated runtime uses a loopback address instead.",

@@ -9,11 +9,14 @@ What it plays, and where each fact comes from:
 - GatewayClass ``agentgateway``, created by the controller with controllerName
   ``kgateway.dev/agentgateway`` and set Accepted (``controller/start.go:433-441``,
   ``controller.go:640-647``).
-- Gateways of that class: Accepted and Programmed even while the LoadBalancer Service is pending
-  (no ``addresses``); the proxy Deployment is named after the Gateway, in its namespace
-  (``status_syncer.go:446-470``, ``deployer/gateway_parameters.go:95-96``).
-- Backends: Accepted unless a SecretRef names a Secret that does not exist; the Invalid write
-  replaces the whole list and carries no observedGeneration (``pluginutils/status.go:22-36``).
+- Gateways of that class: Accepted (message "") and Programmed ("Successfully programmed
+  Gateway") even while the LoadBalancer Service is pending (no ``addresses``); each listener's
+  conditions say "No errors found" (the translator's ``BuildListener``); the proxy Deployment
+  is named after the Gateway, in its namespace (``status_syncer.go:446-470``,
+  ``deployer/gateway_parameters.go:95-96``).
+- Backends: Accepted unless a SecretRef (of any provider with an ``authToken``) names a Secret
+  that does not exist; the write replaces the whole list and, Accepted or Invalid, carries no
+  observedGeneration (``pluginutils.BuildCondition``, ``plugins/backend/status.go``).
   The status is recomputed only when the translation's inputs change, and an empty Secret
   compares equal to a missing one (``ai/ai_backend.go:33-65``), so a Secret created empty after
   being missing leaves the stale Accepted=False.
@@ -60,12 +63,27 @@ def condition(ctype: str, status: bool, reason: str, message: str,
     return written
 
 
-def secret_data(secret: Mapping[str, Any] | None) -> dict[str, str]:
-    """The Secret's data as the API server stores it (stringData folded in), decoded."""
+def secret_data(secret: Mapping[str, Any] | None) -> dict[str, bytes]:
+    """The Secret's data as the API server stores it (stringData folded in): bytes."""
     if secret is None:
         return {}
-    decoded = {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
-    return {**decoded, **{k: str(v) for k, v in (secret.get("stringData") or {}).items()}}
+    decoded = {k: base64.b64decode(v) for k, v in (secret.get("data") or {}).items()}
+    return {**decoded, **{k: str(v).encode() for k, v in
+                          (secret.get("stringData") or {}).items()}}
+
+
+def data_value(data: Mapping[str, bytes], key: str) -> str | None:
+    """``kubeutils.GetSecretDataValue``: trimmed, or None when absent or not valid UTF-8."""
+    if key not in data:
+        return None
+    try:
+        return data[key].decode("utf-8").strip()
+    except UnicodeDecodeError:
+        return None
+
+
+# The providers whose authToken the Envoy-side backend plugin resolves (getAISecretRef).
+AUTH_TOKEN_PROVIDERS = ("openai", "anthropic", "azureopenai", "gemini", "vertexai")
 
 
 class ControllerDouble:
@@ -173,50 +191,49 @@ class ControllerDouble:
 
     # -- Gateway --------------------------------------------------------------------------------
     def gateway_status(self, gateway: dict[str, Any], attached_routes: int) -> dict[str, Any]:
-        """Accepted and Programmed although the LoadBalancer is pending: no addresses.
-
-        The messages are kgateway's reports constants; the notes pin only types and reasons.
-        """
+        """Accepted and Programmed although the LoadBalancer is pending: no addresses."""
         generation = _generation(gateway)
         listeners = [{
             "name": listener.get("name"),
             "attachedRoutes": attached_routes,
             "supportedKinds": [{"group": GATEWAY_API, "kind": kind} for kind in LISTENER_KINDS],
             "conditions": [
-                condition("Accepted", True, "Accepted", "", generation),
-                condition("Conflicted", False, "NoConflicts", "", generation),
-                condition("ResolvedRefs", True, "ResolvedRefs", "", generation),
-                condition("Programmed", True, "Programmed", "", generation)],
+                condition("Accepted", True, "Accepted", "No errors found", generation),
+                condition("Conflicted", False, "NoConflicts", "No errors found", generation),
+                condition("Programmed", True, "Programmed", "No errors found", generation),
+                condition("ResolvedRefs", True, "ResolvedRefs", "No errors found", generation)],
         } for listener in gateway["spec"].get("listeners", [])]
         return {"conditions": [
-            condition("Accepted", True, "Accepted", "Successfully accepted Gateway", generation),
+            condition("Accepted", True, "Accepted", "", generation),
             condition("Programmed", True, "Programmed", "Successfully programmed Gateway",
                       generation)], "listeners": listeners}
 
     # -- Backend --------------------------------------------------------------------------------
     def _reconcile_backend(self, backend: dict[str, Any]) -> None:
         meta = backend["metadata"]
-        token = (((backend.get("spec") or {}).get("ai") or {}).get("llm") or {}).get(
-            "openai", {}).get("authToken") or {}
+        llm = ((backend.get("spec") or {}).get("ai") or {}).get("llm") or {}
+        provider = next((llm[name] for name in AUTH_TOKEN_PROVIDERS if name in llm), {})
+        token = provider.get("authToken") or {}
         secret: dict[str, Any] | None = None
         secret_name = ""
-        if token.get("kind") == "SecretRef":
+        if token.get("kind") == "SecretRef" and token.get("secretRef") is not None:
             secret_name = str((token.get("secretRef") or {}).get("name", ""))
             secret = self._find("secrets", meta["namespace"], secret_name)
         # krt recomputes only when an input changes; an empty data map equals a missing Secret.
-        inputs = json.dumps([backend.get("spec"), secret_data(secret)], sort_keys=True)
+        inputs = json.dumps([backend.get("spec"), {k: v.hex() for k, v in
+                                                   secret_data(secret).items()}], sort_keys=True)
         key = (meta["namespace"], meta["name"])
         if self._backend_inputs.get(key) == inputs and backend.get("status"):
             return
         self._backend_inputs[key] = inputs
-        if token.get("kind") == "SecretRef" and secret is None:
+        if secret_name and secret is None:
             self._write(backend, {"conditions": [self.backend_invalid(secret_name)]})
         else:
             self._write(backend, {"conditions": [self.backend_accepted(
                 backend, token.get("kind", ""))]})
 
     def backend_accepted(self, backend: dict[str, Any], auth_kind: str) -> dict[str, Any]:
-        return condition("Accepted", True, "Accepted", "Backend accepted", _generation(backend))
+        return condition("Accepted", True, "Accepted", "Backend accepted", None)
 
     def backend_invalid(self, secret_name: str) -> dict[str, Any]:
         message = (f'Backend error: "failed to find secret {secret_name}: Secret '
@@ -237,12 +254,12 @@ class ControllerDouble:
             written = {k: v for k, v in parent.items() if k != "sectionName"}
             written.update(group=GATEWAY_API, kind="Gateway", namespace=parent_ns)
             unresolved = self._unresolved(route)
+            reason, message = unresolved or ("ResolvedRefs", "")
             parents.append({"parentRef": written, "controllerName": self.controller_name,
                             "conditions": [
                                 condition("Accepted", True, "Accepted", "", generation),
-                                condition("ResolvedRefs", unresolved is None,
-                                          "ResolvedRefs" if unresolved is None
-                                          else "BackendNotFound", unresolved or "", generation),
+                                condition("ResolvedRefs", unresolved is None, reason, message,
+                                          generation),
                             ]})
             attached.append((parent_ns, str(parent.get("name"))))
         others = [p for p in (route.get("status") or {}).get("parents", [])
@@ -250,7 +267,8 @@ class ControllerDouble:
         self._write(route, {"parents": others + parents})
         return attached
 
-    def _unresolved(self, route: dict[str, Any]) -> str | None:
+    def _unresolved(self, route: dict[str, Any]) -> tuple[str, str] | None:
+        """(reason, message) of ResolvedRefs=False, or None when every backendRef resolves."""
         namespace = route["metadata"]["namespace"]
         for rule in route["spec"].get("rules", []):
             for ref in rule.get("backendRefs", []):
@@ -260,7 +278,7 @@ class ControllerDouble:
                 found = self._find("backends", ref.get("namespace") or namespace, name)
                 # The lookup is keyed with the ref's port: a port never matches a Backend.
                 if found is None or "port" in ref:
-                    return f"kgateway Backend not found: {namespace}/{name}"
+                    return "BackendNotFound", f"kgateway Backend not found: {namespace}/{name}"
         return None
 
     # -- kubelet --------------------------------------------------------------------------------
@@ -336,8 +354,8 @@ class AgentgatewayDouble(ControllerDouble):
             name = str(auth["secretRef"].get("name", ""))
             key = str(auth["secretRef"].get("key") or "Authorization")
             found = self._find("secrets", meta["namespace"], name)
-            value = secret_data(found).get(key, "").strip()
-            if key == "Authorization":
+            value = data_value(secret_data(found), key) or ""
+            if key == "Authorization":  # GetSecretDataAuth
                 value = value.removeprefix("Bearer ").strip()
             if found is None:
                 error = f"secret {meta['namespace']}/{name} not found"
@@ -351,14 +369,40 @@ class AgentgatewayDouble(ControllerDouble):
                                 f"failed to translate backend: {error}", _generation(backend))
         self._write(backend, {"conditions": [written]})
 
-    def _unresolved(self, route: dict[str, Any]) -> str | None:
+    def _unresolved(self, route: dict[str, Any]) -> tuple[str, str] | None:
+        """``buildAgwDestination``: each invalid backendRef replaces the last one's condition."""
         namespace = route["metadata"]["namespace"]
+        last = None
         for rule in route["spec"].get("rules", []):
             for ref in rule.get("backendRefs", []):
-                if (ref.get("group"), ref.get("kind")) != (AGW_API, "AgentgatewayBackend"):
-                    continue
-                name = str(ref.get("name"))
-                if self._find(self.backend_plural, ref.get("namespace") or namespace,
-                              name) is None:
-                    return f"Backend not found: {namespace}/{name}"
-        return None
+                last = self._ref_error(ref, namespace) or last
+        return last
+
+    def _ref_error(self, ref: dict[str, Any], namespace: str) -> tuple[str, str] | None:
+        group, kind = ref.get("group") or "", ref.get("kind") or "Service"
+        name, target = str(ref.get("name")), str(ref.get("namespace") or namespace)
+        if target != namespace and not self._granted(namespace, group, kind, name, target):
+            return "RefNotPermitted", (f"backendRef {target}/{name} not accessible to a "
+                                       f'HTTPRoute in namespace "{namespace}" (missing a '
+                                       "ReferenceGrant?)")
+        if (group, kind) == (AGW_API, "AgentgatewayBackend"):
+            if self._find(self.backend_plural, target, name) is None:
+                return "BackendNotFound", f"Backend not found: {target}/{name}"
+            return None
+        if (group, kind) == ("", "Service"):
+            if self._find("services", target, name) is None:
+                return "BackendNotFound", f"backend({name}.{target}.svc.cluster.local) not found"
+            return None
+        return "InvalidKind", f'referencing unsupported backendRef: group "{group}" kind "{kind}"'
+
+    def _granted(self, namespace: str, group: str, kind: str, name: str, target: str) -> bool:
+        for grant in self._live("referencegrants"):
+            if grant["metadata"].get("namespace") != target:
+                continue
+            spec = grant.get("spec") or {}
+            if any(f.get("group") == GATEWAY_API and f.get("kind") == "HTTPRoute"
+                   and f.get("namespace") == namespace for f in spec.get("from") or []) and any(
+                    (t.get("group") or "") == group and t.get("kind") == kind
+                    and t.get("name") in (None, "", name) for t in spec.get("to") or []):
+                return True
+        return False

@@ -1,9 +1,13 @@
-"""The sandbox's own manifest and request checks, run before anything is applied or sent.
+"""Manifest and request checks run before anything is applied or sent (and when a scenario
+folder loads).
 
-The API server accepts some manifests that cannot work (it does not check that an authToken's
-``kind`` matches the field given, for instance). These checks catch them with a message that says
-what is wrong and what to change. Requests are checked the same way: a header that HTTP cannot
-carry is a problem in the scenario, found when it loads, not a crash when it is sent.
+Two sorts, and each message says which it is. A few of the CRDs' own rules are checked here so a
+scenario folder is refused when it loads, not when it runs: those read exactly as the API server
+words its refusal. The rest are the sandbox's own: the API server accepts some manifests that
+cannot work (it does not check that an authToken's ``kind`` matches the field given, for
+instance), and these say so under ``LABEL``, with what to change. Requests are checked the same
+way: a header that HTTP cannot carry is a problem in the scenario, found when it loads, not a
+crash when it is sent.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-# How these problems are introduced, so that no one takes them for the API server's words.
+# How the sandbox's own problems are introduced, so no one takes them for the API server's.
 LABEL = "agw-sandbox's own check (a real cluster would accept this manifest)"
+# kubectl refuses these itself, before any request: its words.
+KUBECTL = "kubectl refuses it: error validating data: "
 # RFC 9110 token characters: what a method or a header name may hold.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _PATH_CHAR = re.compile(r"[\x21-\x7e]")
@@ -22,15 +28,34 @@ _HEADER_VALUE_CHAR = re.compile(r"[\x20-\x7e\t]")
 
 def structural(doc: Mapping[str, Any]) -> list[str]:
     """The minimum every Kubernetes manifest needs."""
-    problems = [f"manifest has no {key!r}" for key in ("apiVersion", "kind")
+    problems = [f"{KUBECTL}{key} not set" for key in ("apiVersion", "kind")
                 if not isinstance(doc.get(key), str) or not doc.get(key)]
     metadata = doc.get("metadata")
     if not isinstance(metadata, Mapping) or not isinstance(metadata.get("name"), str):
-        problems.append("manifest has no metadata.name")
+        problems.append("the API server refuses it: resource name may not be empty "
+                        "(metadata.name)")
     return problems
 
 
-def _auth_token_problems(token: Mapping[str, Any], where: str) -> list[str]:
+def own(problem: str) -> str:
+    return f"{LABEL}: {problem}"
+
+
+def invalid(doc: Mapping[str, Any], group: str, where: str, body: str) -> str:
+    """The API server's refusal of one field, as ``kubectl apply`` prints it."""
+    name = (doc.get("metadata") or {}).get("name", "")
+    return f'{doc.get("kind")}.{group} "{name}" is invalid: {where}: {body}'
+
+
+def _auth_token_problems(doc: Mapping[str, Any], token: Mapping[str, Any],
+                         where: str) -> list[str]:
+    if "inline" in token and "secretRef" in token:  # the CRD's own rule
+        return [invalid(doc, "gateway.kgateway.dev", where, 'Invalid value: "object": at most '
+                        "one of the fields in [inline secretRef] may be set")]
+    return [own(problem) for problem in _auth_token_kind_problems(token, where)]
+
+
+def _auth_token_kind_problems(token: Mapping[str, Any], where: str) -> list[str]:
     kind = token.get("kind")
     has_inline = bool(token.get("inline"))
     secret_ref = token.get("secretRef")
@@ -62,44 +87,53 @@ def lint(doc: Mapping[str, Any]) -> list[str]:
         for provider, settings in (llm or {}).items():
             if isinstance(settings, Mapping) and isinstance(settings.get("authToken"), Mapping):
                 where = f"spec.ai.llm.{provider}.authToken"
-                problems += _auth_token_problems(settings["authToken"], where)
+                problems += _auth_token_problems(doc, settings["authToken"], where)
     elif kind == "AgentgatewayBackend":
-        problems += _agentgateway_backend_problems(spec)
+        problems += _agentgateway_backend_problems(doc, spec)
     elif kind == "HTTPRoute":
         for r, rule in enumerate(spec.get("rules") or []):
             for b, ref in enumerate((rule or {}).get("backendRefs") or []):
                 if isinstance(ref, Mapping) and ref.get("kind") == "Backend" and "port" in ref:
-                    problems.append(f"spec.rules[{r}].backendRefs[{b}] points at a Backend and "
-                                    "sets a port: remove the port (it makes the route fail "
-                                    "with BackendNotFound)")
+                    problems.append(own(f"spec.rules[{r}].backendRefs[{b}] points at a Backend "
+                                        "and sets a port: remove the port (it makes the route "
+                                        "fail with BackendNotFound)"))
     elif kind == "Secret":
         data = {**(doc.get("data") or {}), **(doc.get("stringData") or {})}
         lowered = {k.lower(): k for k in data}
         if "authorization" in lowered and "Authorization" not in data:
-            problems.append(f"the Secret's key is {lowered['authorization']!r} but the gateway "
-                            "reads exactly 'Authorization' (case-sensitive): rename the key")
+            problems.append(own(f"the Secret's key is {lowered['authorization']!r} but the "
+                                "gateway reads exactly 'Authorization' (case-sensitive): "
+                                "rename the key"))
     return problems
 
 
-AUTH_MODES = ("key", "secretRef", "passthrough")
+AUTH_MODES = ("key", "secretRef", "passthrough", "aws", "azure", "gcp", "oauthTokenExchange",
+              "crossAppAccess")
+AGW_GROUP = "agentgateway.dev"
+CEL_NOT_RUN = ('<nil>: Invalid value: "null": some validation rules were not checked because '
+               "the object was invalid; correct the existing errors to complete validation")
 
 
-def _agentgateway_backend_problems(spec: Mapping[str, Any]) -> list[str]:
-    """The CEL rules of AgentgatewayBackend that the sandbox's schema checks cannot see."""
+def _agentgateway_backend_problems(doc: Mapping[str, Any], spec: Mapping[str, Any]
+                                   ) -> list[str]:
+    """Three of AgentgatewayBackend's CRD rules, in the API server's words: a scenario folder
+    that breaks them is refused when it loads."""
     problems = []
     auth = _dig(spec, "policies", "auth") or {}
-    given = [mode for mode in AUTH_MODES if mode in auth]
-    if len(given) > 1:
-        problems.append(f"spec.policies.auth sets {' and '.join(given)}: keep exactly one "
-                        "(key inline, secretRef to a Secret, or passthrough: {})")
+    if sum(mode in auth for mode in AUTH_MODES) > 1:
+        problems.append(invalid(doc, AGW_GROUP, "spec.policies.auth",
+                                'Invalid value: "object": at most one of the fields in '
+                                f"[{' '.join(AUTH_MODES)}] may be set"))
     secret_ref = auth.get("secretRef")
-    if "secretRef" in auth and not (isinstance(secret_ref, Mapping) and secret_ref.get("name")):
-        problems.append("spec.policies.auth.secretRef.name is not set: name the Secret that "
-                        "holds the key")
+    if isinstance(secret_ref, Mapping) and "name" not in secret_ref:
+        # A missing required field stops the API server before the CEL rules, and it says so.
+        problems.append(invalid(doc, AGW_GROUP, "[spec.policies.auth.secretRef.name",
+                                f"Required value, {CEL_NOT_RUN}]"))
+        return problems
     provider = _dig(spec, "ai", "provider") or {}
     if ("host" in provider) != ("port" in provider):
-        problems.append("spec.ai.provider sets only one of host and port: set both together "
-                        "(or neither, for the provider's own endpoint)")
+        problems.append(invalid(doc, AGW_GROUP, "spec.ai.provider", 'Invalid value: "object": '
+                                "both host and port must be set together"))
     return problems
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
 
 from sandbox.profiles.backend_api import AgentgatewayBackends, BackendApi, KgatewayBackends
 
@@ -50,13 +49,12 @@ class Profile:
     controller_name: str
     backend_api_version: str
     backend_kind: str
-    # Where an LLM provider's upstream host/port are set inside a backend manifest.
+    # Where an LLM provider's upstream host/port are set inside a backend manifest (the
+    # strategy's `redirect` says what else the mock provider needs there).
     upstream_path: tuple[str, ...]
     backend_plural: str = "backends"
     cluster_name: str = "agw-sandbox"  # the kind cluster: one per profile (see README)
     gateway_class_accepted: str = "GatewayClass accepted by kgateway controller"
-    # Set beside host/port when the mock provider stands in for OpenAI.
-    upstream_extra: tuple[tuple[str, Any], ...] = ()
     # The behaviour that differs: how the controller translates a backend, and its words.
     backend_api: BackendApi = KGATEWAY_BACKENDS
     title: str = "kgateway v2.1"
@@ -136,8 +134,6 @@ AGENTGATEWAY_V1_4 = Profile(
     backend_plural="agentgatewaybackends",
     cluster_name="agw-sandbox-v1-4",
     gateway_class_accepted="GatewayClass accepted by agentgateway controller",
-    # With a host override the path is not rewritten unless `path` says so.
-    upstream_extra=(("path", "/v1/chat/completions"),),
     backend_api=AgentgatewayBackends(),
     title="agentgateway v1.4",
     releases=("agentgateway-crds", "agentgateway"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from sandbox.errors import WaitTimeout
@@ -46,12 +46,16 @@ class Condition:
     status: str
     reason: str = ""
     message: str = ""
+    # Written for an older generation of the object (observedGeneration < generation): the
+    # controller has not yet judged the current spec, so a wait does not count it.
+    stale: bool = False
 
     def __str__(self) -> str:
         text = f"{self.type}={self.status}"
         if self.reason:
             text += f" ({self.reason})"
-        return text + (f": {self.message}" if self.message else "")
+        text += f": {self.message}" if self.message else ""
+        return text + (" [for an earlier version of the object]" if self.stale else "")
 
 
 @dataclass(frozen=True)
@@ -65,7 +69,7 @@ class ResourceStatus:
 
     def satisfies(self, expected: ConditionExpectation) -> bool:
         found = self.condition(expected.type)
-        if found is None or found.status != expected.status:
+        if found is None or found.stale or found.status != expected.status:
             return False
         return expected.reason is None or found.reason == expected.reason
 
@@ -110,15 +114,25 @@ class Runtime(Protocol):
 
 
 def conditions_of(obj: Mapping[str, Any], controller: str) -> tuple[Condition, ...]:
-    """Status conditions, with an HTTPRoute's taken from the parent our controller wrote."""
+    """Status conditions, with an HTTPRoute's taken from the parent our controller wrote; each
+    marked stale when its observedGeneration is older than the object's generation."""
     status = obj.get("status") or {}
     raw = status.get("conditions")
     if raw is None:
         parents = [p for p in status.get("parents") or []
                    if p.get("controllerName") in (None, controller)]
         raw = parents[0].get("conditions", []) if parents else []
+    generation = (obj.get("metadata") or {}).get("generation")
     return tuple(Condition(str(c.get("type", "")), str(c.get("status", "")),
-                           str(c.get("reason", "")), str(c.get("message", ""))) for c in raw)
+                           str(c.get("reason", "")), str(c.get("message", "")),
+                           _older(c.get("observedGeneration"), generation)) for c in raw)
+
+
+def _older(observed: Any, generation: Any) -> bool:
+    """Whether a condition was written for an earlier generation (no observedGeneration: a
+    controller that does not say, like kgateway's Backend status, is taken at its word)."""
+    return (isinstance(observed, int) and isinstance(generation, int)
+            and observed < generation)
 
 
 async def poll_until_satisfied(
@@ -147,6 +161,10 @@ def _timeout_message(wait: WaitFor, current: ResourceStatus) -> str:
         seen = "it does not exist"
     elif not current.conditions:
         seen = "no controller has written its status yet"
+    elif all(c.stale for c in current.conditions):
+        earlier = "; ".join(str(replace(c, stale=False)) for c in current.conditions)
+        seen = ("the controller has not yet written a status for this version of it (the "
+                f"conditions it has are for an earlier one: {earlier})")
     else:
         seen = "its conditions are " + "; ".join(str(c) for c in current.conditions)
     return f"{wait.ref} did not reach {expected} within {wait.timeout:g}s: {seen}"

@@ -138,9 +138,7 @@ class WalkthroughPresenter:
         manifest = note = None
         if isinstance(step, ApplyStep):
             manifest = self.session.manifest_text(scenario, step, self.revealed)
-            documents = self.session.documents(scenario, step)
-            if any(d.get("kind") == ctx.profile.backend_kind for d in documents):
-                note = upstream_note(ctx)
+            note = upstream_note(ctx, self.session.documents(scenario, step))
         failure = self._failures.get(scenario.id)
         if failure is not None and failure.step_id != step.id:
             failure = None

@@ -13,6 +13,7 @@ from sandbox.catalog.scenarios import Expectation, Manifest, RequestSpec, Reques
 from sandbox.documents import dump_all
 from sandbox.errors import SandboxError
 from sandbox.profiles import PROFILES, Profile
+from sandbox.profiles.backend_api import provider_endpoint
 from sandbox.settings import check_key
 from sandbox.walkthrough.masking import Masker, map_strings, mask_key, secret_pattern
 
@@ -87,35 +88,62 @@ def substitute(value: Any, values: Mapping[str, str]) -> Any:
     return value
 
 
+def authored_manifest(manifest: Manifest, ctx: Context) -> list[dict[str, Any]]:
+    """The documents as the scenario's author wrote them, the variables filled in."""
+    return [substitute(copy.deepcopy(doc), ctx.values) for doc in manifest.documents]
+
+
 def render_manifest(manifest: Manifest, ctx: Context) -> list[dict[str, Any]]:
-    docs = [substitute(copy.deepcopy(doc), ctx.values) for doc in manifest.documents]
-    return [with_upstream(doc, ctx) for doc in docs]
+    """The documents as applied and shown: with the mock provider, redirected to it."""
+    return [with_upstream(doc, ctx) for doc in authored_manifest(manifest, ctx)]
 
 
-def with_upstream(doc: dict[str, Any], ctx: Context) -> dict[str, Any]:
-    """With the mock provider, point an LLM backend at it (``host``/``port``)."""
+def _provider_node(doc: Mapping[str, Any], ctx: Context) -> dict[str, Any] | None:
+    """Where an LLM backend's upstream is set (``spec.ai.llm`` or ``spec.ai.provider``)."""
     if ctx.mock_upstream is None or doc.get("kind") != ctx.profile.backend_kind:
-        return doc
+        return None
     node: Any = doc
     for key in ctx.profile.upstream_path:
         if not isinstance(node, dict) or key not in node:
-            return doc
+            return None
         node = node[key]
-    if isinstance(node, dict):
-        node["host"], node["port"] = ctx.mock_upstream
-        node.update(ctx.profile.upstream_extra)
-    return doc
+    return node if isinstance(node, dict) else None
 
 
-def upstream_note(ctx: Context) -> str | None:
-    if ctx.mock_upstream is None:
+def with_upstream(doc: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """With the mock provider, a copy of an LLM backend pointed at it (host, port and what
+    the profile's strategy adds); any other document as it is."""
+    if _provider_node(doc, ctx) is None or ctx.mock_upstream is None:
+        return doc
+    redirected = copy.deepcopy(doc)
+    node = _provider_node(redirected, ctx)
+    assert node is not None
+    ctx.profile.backend_api.redirect(node, ctx.mock_upstream)
+    return redirected
+
+
+def upstream_note(ctx: Context, docs: Iterable[Mapping[str, Any]]) -> str | None:
+    """What the redirect changed in the backends among ``docs``, and whom it stands in for."""
+    notes = []
+    for doc in docs:
+        node = _provider_node(doc, ctx)
+        if node is None or ctx.mock_upstream is None:
+            continue
+        fields = ctx.profile.backend_api.redirect(copy.deepcopy(node), ctx.mock_upstream)
+        llm = ctx.profile.backend_api.read(doc)
+        provider = llm.provider if llm is not None else "openai"
+        host, port = ctx.mock_upstream
+        where = ".".join(ctx.profile.upstream_path)
+        note = (f"Differs from the documented manifest: {where}.{'/'.join(fields)} "
+                f"({host}:{port}) send the gateway to the mock provider instead of "
+                f"{provider_endpoint(provider)}.")
+        if provider != "openai":
+            note += (" The mock speaks only OpenAI's API, so a request through the "
+                     f"{provider} provider fails there.")
+        notes.append(note)
+    if not notes:
         return None
-    where = ".".join(ctx.profile.upstream_path)
-    host, port = ctx.mock_upstream
-    fields = "/".join(("host", "port", *(name for name, _ in ctx.profile.upstream_extra)))
-    return (f"Differs from the documented manifest: {where}.{fields} ({host}:{port}) send the "
-            "gateway to the mock provider instead of api.openai.com. Everything else is as "
-            "documented.")
+    return " ".join(dict.fromkeys(notes)) + " Everything else is as documented."
 
 
 @dataclass(frozen=True)

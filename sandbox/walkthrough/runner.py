@@ -50,12 +50,13 @@ from sandbox.walkthrough.exchange import send, view_request
 from sandbox.walkthrough.masking import Masker
 from sandbox.walkthrough.render import (
     Context,
+    authored_manifest,
     expectation,
     make_context,
-    render_manifest,
     render_request,
     shown_yaml,
     upstream_note,
+    with_upstream,
 )
 
 Emit = Callable[[Event], None]
@@ -152,15 +153,23 @@ class Walkthrough:
         return result
 
     def rendered(self, state: ScenarioState, step: ApplyStep) -> list[dict[str, Any]]:
-        return [doc for m in step.manifests for doc in render_manifest(m, state.ctx)]
+        """The step's documents as applied (with the mock provider, redirected to it)."""
+        return [with_upstream(doc, state.ctx) for doc in self.authored(state, step)]
+
+    def authored(self, state: ScenarioState, step: ApplyStep) -> list[dict[str, Any]]:
+        return [doc for m in step.manifests for doc in authored_manifest(m, state.ctx)]
 
     async def _act(self, state: ScenarioState, step: Step,
                    manifests: Sequence[Mapping[str, Any]] | None) -> str:
         if isinstance(step, ExplainStep):
             return ""
         if isinstance(step, ApplyStep):
-            docs = list(manifests) if manifests is not None else self.rendered(state, step)
-            return await self.apply(state, docs)
+            if manifests is not None:  # edited: judged as the user wrote them, applied so
+                return await self.apply(state, list(manifests))
+            authored = self.authored(state, step)
+            admit_as_written(authored, [with_upstream(d, state.ctx) for d in authored],
+                             state.ctx)
+            return await self.apply(state, [with_upstream(d, state.ctx) for d in authored])
         if isinstance(step, WaitStep):
             return await self._wait(state, step)
         if isinstance(step, RequestStep):
@@ -176,7 +185,6 @@ class Walkthrough:
         problems = [p for doc in docs for p in checks.lint(doc)]
         if problems:
             raise ManifestRejected("; ".join(problems), "edit the manifest and apply again")
-        note = upstream_note(state.ctx)
         outcomes = []
         for doc in docs:
             shown = self.runtime.placed(doc)  # what is written, so a pasted command agrees
@@ -184,9 +192,8 @@ class Walkthrough:
             applied = await self.runtime.apply(doc)
             if applied.ref not in state.applied:
                 state.applied.append(applied.ref)
-            is_backend = doc.get("kind") == state.ctx.profile.backend_kind
             self.emit(ManifestApplied(applied.ref, applied.outcome, shown_yaml([shown], state.ctx),
-                                      note if is_backend else None))
+                                      upstream_note(state.ctx, [doc])))
             outcomes.append(f"{applied.ref} {applied.outcome}")
         return "; ".join(outcomes)
 
@@ -269,6 +276,17 @@ class Walkthrough:
         return "; ".join(done) or "nothing to delete"
 
 
+def admit_as_written(authored: Sequence[Mapping[str, Any]],
+                     applied: Sequence[Mapping[str, Any]], ctx: Context) -> None:
+    """Judge each document the mock-provider redirect changed as its author wrote it, in the
+    API server's words: the redirect must not make a manifest the API server refuses pass."""
+    from sandbox.runtimes.sim import admission  # loaded only when a manifest is redirected
+
+    for written, sent in zip(authored, applied, strict=True):
+        if written != sent:
+            admission.admit(written, profile=ctx.profile.name)
+
+
 def check_response(response: ResponseView, expect: Expectation, ctx: Context) -> str:
     """Raise :class:`StepFailed` unless every expectation holds; return what was seen."""
     seen = f"{response.status} {response.reason} in {response.latency_ms:.0f} ms"
@@ -306,6 +324,11 @@ def _status_hint(response: ResponseView, provider: str) -> str:
                 "control, non-ASCII or invisible characters")
     if response.status == 500:
         return "the route's backend did not resolve: check the HTTPRoute's ResolvedRefs condition"
+    if response.status == 501 and body.startswith("not simulated: "):
+        return "the simulated runtime does not reproduce this request: run it with --runtime kind"
+    if response.status == 503 and "failed to parse header value" in body:
+        return ("the Backend's key holds a character HTTP cannot carry (a line break or another "
+                "control character): fix the key in the Backend or its Secret")
     if response.status == 503:
         if provider == "openai" or "api.openai.com" in body:
             return ("the gateway could not reach api.openai.com: check this machine's internet "

@@ -72,7 +72,7 @@ def loopback_gateway(emulator: Any, profile: Profile = DEFAULT_PROFILE,
                 cluster.apply({k: copy.deepcopy(v) for k, v in obj.items() if k != "status"})
         return tuple(_local(route, mock.port, dns) for route in cluster.routes)
 
-    gateway = SimGateway(routes, "127.0.0.1", 0, unresolved=profile.backend_api.unresolved)
+    gateway = SimGateway(routes, "127.0.0.1", 0, api=profile.backend_api)
     gateway.bind()
     gateway.start()
     try:

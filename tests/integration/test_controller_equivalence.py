@@ -9,6 +9,8 @@ with upstream.
 from __future__ import annotations
 
 import asyncio
+import base64
+import copy
 from typing import Any
 
 import pytest
@@ -35,6 +37,23 @@ pytestmark = pytest.mark.kmock(cls=ApplyingEmulator)
 
 SECRET_REF = {"kind": "SecretRef", "secretRef": {"name": "openai-secret"}}
 EMPTY_SECRET = {**secret(""), "stringData": {}}
+
+
+def binary(doc: dict[str, Any]) -> dict[str, Any]:
+    """The Secret with an Authorization value that is not UTF-8."""
+    written = {k: v for k, v in doc.items() if k != "stringData"}
+    return {**written, "data": {"Authorization": base64.b64encode(b"\xff\xfe").decode()}}
+
+
+def provider(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    """The backend with its OpenAI settings under another provider's name."""
+    written = copy.deepcopy(doc)
+    node = written["spec"]["ai"]["llm" if "llm" in written["spec"]["ai"] else "provider"]
+    node[name] = node.pop("openai")
+    return written
+
+
+BINARY_SECRET = binary(secret(""))
 MOCK = ("mock-provider.kgateway-system.svc.cluster.local", 8000)
 REFS = (ResourceRef("GatewayClass", "agentgateway", ""),
         ResourceRef("Gateway", "agentgateway", "kgateway-system"),
@@ -61,16 +80,37 @@ CASES: dict[str, list[dict[str, Any]]] = {
                                            secret(TOKEN)],
     "secret created empty after being missing": [GATEWAY, backend(SECRET_REF), route(),
                                                  EMPTY_SECRET],
+    "secret value with a trailing newline": [GATEWAY, secret(f"{TOKEN}\n"),
+                                             backend(SECRET_REF), route()],
+    "secret value bearer in lower case": [GATEWAY, secret(f"bearer {TOKEN}"),
+                                          backend(SECRET_REF), route()],
+    "secret value that is not UTF-8": [GATEWAY, BINARY_SECRET, backend(SECRET_REF), route()],
+    "inline key Bearer <key>": [GATEWAY, backend({"kind": "Inline", "inline": f"Bearer {TOKEN}"}),
+                                route()],
+    "anthropic provider": [GATEWAY, provider(backend({"kind": "Inline", "inline": TOKEN}),
+                                             "anthropic"), route()],
+    "anthropic provider, secret missing": [GATEWAY, provider(backend(SECRET_REF), "anthropic"),
+                                           route()],
+    "re-applied with a new model": [GATEWAY, backend({"kind": "Passthrough"}), route(),
+                                    backend({"kind": "Passthrough"}, model="gpt-4o")],
 }
 
 Written = dict[ResourceRef, list[tuple[str, ...]]]
 
 
 def _shape(ref: ResourceRef, conditions: Any) -> list[tuple[str, ...]]:
-    # The notes pin the Gateway's condition types and reasons, not its messages.
-    if ref.kind == "Gateway":
-        return [(c.type, c.status, c.reason) for c in conditions]
-    return [(c.type, c.status, c.reason, c.message) for c in conditions]
+    return [(c.type, c.status, c.reason, c.message, str(c.stale)) for c in conditions]
+
+
+def _generations(obj: Any) -> list[Any]:
+    """Which conditions carry observedGeneration, and whether it is the object's generation."""
+    status = obj.get("status") or {}
+    raw = status.get("conditions")
+    if raw is None:
+        raw = [c for p in status.get("parents") or [] for c in p.get("conditions", [])]
+    generation = obj["metadata"].get("generation") or 1
+    return [c.get("observedGeneration") == generation if "observedGeneration" in c else None
+            for c in raw]
 
 
 def on_the_sim(docs: list[dict[str, Any]], profile: Profile = DEFAULT_PROFILE,
@@ -115,11 +155,9 @@ async def test_the_sim_writes_what_upstream_writes(kmock: Any, row: str) -> None
         [parent] = route_written["status"]["parents"]
         assert (sim_parent["controllerName"], sim_parent["parentRef"]) == (
             parent["controllerName"], parent["parentRef"])
-    backend_written = double_stored[REFS[2]]
-    if backend_written is not None:  # Invalid carries no observedGeneration, Accepted does
-        assert [("observedGeneration" in c) for c in
-                sim_stored[REFS[2]]["status"]["conditions"]] == [
-            ("observedGeneration" in c) for c in backend_written["status"]["conditions"]]
+    for ref in REFS:  # observedGeneration where upstream writes it, and only there
+        if double_stored[ref] is not None:
+            assert _generations(sim_stored[ref]) == _generations(double_stored[ref]), ref
 
 
 async def test_the_double_writes_upstreams_words(kmock: Any) -> None:
@@ -127,19 +165,21 @@ async def test_the_double_writes_upstreams_words(kmock: Any) -> None:
     double, stored = await on_the_double(kmock, CASES["secret missing"])
     assert double[REFS[2]] == [("Accepted", "False", "Invalid",
                                 'Backend error: "failed to find secret openai-secret: '
-                                'Secret "openai-secret" not found"')]
-    assert double[REFS[3]] == [("Accepted", "True", "Accepted", ""),
-                               ("ResolvedRefs", "True", "ResolvedRefs", "")]
+                                'Secret "openai-secret" not found"', "False")]
+    assert double[REFS[3]] == [("Accepted", "True", "Accepted", "", "False"),
+                               ("ResolvedRefs", "True", "ResolvedRefs", "", "False")]
     service = await asyncio.to_thread(Kube.for_url(str(kmock.url).rstrip("/")).get, "Service",
                                       "kgateway-system", "agentgateway")
     assert service is not None and service["spec"]["type"] == "LoadBalancer"
     assert service["status"]["loadBalancer"] == {}  # pending: no ingress on kind
     assert stored[REFS[1]]["status"].get("addresses") is None
-    assert double[REFS[1]] == [("Accepted", "True", "Accepted"),
-                               ("Programmed", "True", "Programmed")]
+    assert double[REFS[1]] == [("Accepted", "True", "Accepted", "", "False"),
+                               ("Programmed", "True", "Programmed",
+                                "Successfully programmed Gateway", "False")]
     missing, _ = await on_the_double(kmock, CASES["route to a missing Backend"])
     assert missing[REFS[3]][1] == ("ResolvedRefs", "False", "BackendNotFound",
-                                   "kgateway Backend not found: kgateway-system/openai-gone")
+                                   "kgateway Backend not found: kgateway-system/openai-gone",
+                                   "False")
 
 
 # DESIGN §4, second column (agentgateway v1.4.1).
@@ -149,6 +189,26 @@ AGW_REFS = (ResourceRef("GatewayClass", "agentgateway", ""),
             ResourceRef("HTTPRoute", "openai", "agentgateway-system"))
 AGW_SECRET_REF = {"secretRef": {"name": "openai-secret"}}
 AGW_MOCK = ("mock-provider.agentgateway-system.svc.cluster.local", 8000)
+# The docs' inline AgentgatewayBackend, as the "API keys" page writes it.
+DOCS_INLINE = agw_backend({"key": TOKEN}, path=None)
+DOCS_INLINE["spec"]["policies"]["ai"] = {"routes": {
+    "/v1/responses": "Responses", "/v1/chat/completions": "Completions", "/v1/models": "Models",
+    "*": "Passthrough"}}
+PATH_PREFIX = agw_backend({"passthrough": {}}, *AGW_MOCK, path=None)
+PATH_PREFIX["spec"]["ai"]["provider"]["pathPrefix"] = "/api/v2"
+ELSEWHERE = {**agw_backend({"key": TOKEN}), "metadata": {"name": "openai",
+                                                        "namespace": "default"}}
+GRANT = {"apiVersion": "gateway.networking.k8s.io/v1beta1", "kind": "ReferenceGrant",
+         "metadata": {"name": "routes", "namespace": "default"},
+         "spec": {"from": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute",
+                            "namespace": "agentgateway-system"}],
+                  "to": [{"group": "agentgateway.dev", "kind": "AgentgatewayBackend"}]}}
+
+
+def agw_route_to(**ref: Any) -> dict[str, Any]:
+    written = agw_route()
+    written["spec"]["rules"][0]["backendRefs"] = [ref]
+    return written
 AGW_CASES: dict[str, list[dict[str, Any]]] = {
     "inline key": [AGW_GATEWAY, agw_backend({"key": TOKEN}), agw_route(rewrite=True)],
     "secret key": [AGW_GATEWAY, agw_secret(TOKEN), agw_backend(AGW_SECRET_REF), agw_route()],
@@ -178,6 +238,28 @@ AGW_CASES: dict[str, list[dict[str, Any]]] = {
     "secret created empty after being missing": [AGW_GATEWAY, agw_backend(AGW_SECRET_REF),
                                                  agw_route(),
                                                  {**agw_secret(""), "stringData": {}}],
+    "secret value that is not UTF-8": [AGW_GATEWAY, binary(agw_secret("")),
+                                       agw_backend(AGW_SECRET_REF), agw_route()],
+    "secretRef.key that is not UTF-8": [
+        AGW_GATEWAY, {**binary(agw_secret("")), "data": {"api-key": BINARY_SECRET["data"][
+            "Authorization"]}},
+        agw_backend({"secretRef": {"name": "openai-secret", "key": "api-key"}}), agw_route()],
+    "anthropic provider": [AGW_GATEWAY, provider(agw_backend({"key": TOKEN}), "anthropic"),
+                           agw_route()],
+    "bedrock provider, secret missing": [
+        AGW_GATEWAY, {**agw_backend(AGW_SECRET_REF), "spec": {
+            "ai": {"provider": {"bedrock": {"model": "m", "region": "us-west-2"}}},
+            "policies": {"auth": AGW_SECRET_REF}}}, agw_route()],
+    "the docs' route types": [AGW_GATEWAY, DOCS_INLINE, agw_route(rewrite=True)],
+    "pathPrefix with a host override": [AGW_GATEWAY, PATH_PREFIX, agw_route()],
+    "backend in another namespace": [AGW_GATEWAY, ELSEWHERE, agw_route(namespace="default")],
+    "backend in another namespace, granted": [AGW_GATEWAY, ELSEWHERE, GRANT,
+                                              agw_route(namespace="default")],
+    "backendRef to a Service": [AGW_GATEWAY, agw_route_to(name="mock", port=8000)],
+    "backendRef to an unsupported kind": [AGW_GATEWAY, agw_route_to(
+        name="x", group="example.com", kind="NotBackend")],
+    "re-applied with a new model": [AGW_GATEWAY, agw_backend({"passthrough": {}}), agw_route(),
+                                    agw_backend({"passthrough": {}}, model="gpt-4o")],
 }
 
 
@@ -193,11 +275,9 @@ async def test_the_sim_writes_what_agentgateway_v1_4_writes(kmock: Any, row: str
     [parent] = route_written["status"]["parents"]
     assert (sim_parent["controllerName"], sim_parent["parentRef"]) == (
         parent["controllerName"], parent["parentRef"])
-    backend_written = double_stored[AGW_REFS[2]]
-    if backend_written is not None:  # agentgateway writes observedGeneration either way
-        assert [("observedGeneration" in c) for c in
-                sim_stored[AGW_REFS[2]]["status"]["conditions"]] == [
-            ("observedGeneration" in c) for c in backend_written["status"]["conditions"]]
+    for ref in AGW_REFS:  # agentgateway writes observedGeneration on every condition
+        if double_stored[ref] is not None:
+            assert _generations(sim_stored[ref]) == _generations(double_stored[ref]), ref
 
 
 async def test_the_agentgateway_double_writes_upstreams_words(kmock: Any) -> None:
@@ -206,12 +286,37 @@ async def test_the_agentgateway_double_writes_upstreams_words(kmock: Any) -> Non
                                      AGW_REFS)
     assert written[AGW_REFS[2]] == [(
         "Accepted", "False", "TranslationError",
-        "failed to translate backend: secret agentgateway-system/openai-secret not found")]
-    assert written[AGW_REFS[3]] == [("Accepted", "True", "Accepted", ""),
-                                    ("ResolvedRefs", "True", "ResolvedRefs", "")]
+        "failed to translate backend: secret agentgateway-system/openai-secret not found",
+        "False")]
+    assert written[AGW_REFS[3]] == [("Accepted", "True", "Accepted", "", "False"),
+                                    ("ResolvedRefs", "True", "ResolvedRefs", "", "False")]
     assert written[AGW_REFS[0]] == [("Accepted", "True", "Accepted",
-                                     "GatewayClass accepted by agentgateway controller")]
+                                     "GatewayClass accepted by agentgateway controller",
+                                     "False")]
     missing, _ = await on_the_double(kmock, [AGW_GATEWAY, agw_route(backend_name="gone")],
                                      AgentgatewayDouble, AGW_REFS)
     assert missing[AGW_REFS[3]][1] == ("ResolvedRefs", "False", "BackendNotFound",
-                                       "Backend not found: agentgateway-system/gone")
+                                       "Backend not found: agentgateway-system/gone", "False")
+
+
+async def test_the_agentgateway_double_resolves_refs_in_upstreams_words(kmock: Any) -> None:
+    """translator/testdata: routes/to-backend-cross-ns.yaml, routes/httproute-missing-dest."""
+    denied, _ = await on_the_double(kmock, AGW_CASES["backend in another namespace"],
+                                    AgentgatewayDouble, AGW_REFS)
+    assert denied[AGW_REFS[3]][1] == (
+        "ResolvedRefs", "False", "RefNotPermitted",
+        'backendRef default/openai not accessible to a HTTPRoute in namespace '
+        '"agentgateway-system" (missing a ReferenceGrant?)', "False")
+    kind, _ = await on_the_double(kmock, AGW_CASES["backendRef to an unsupported kind"],
+                                  AgentgatewayDouble, AGW_REFS)
+    assert kind[AGW_REFS[3]][1] == (
+        "ResolvedRefs", "False", "InvalidKind",
+        'referencing unsupported backendRef: group "example.com" kind "NotBackend"', "False")
+
+
+async def test_the_agentgateway_double_accepts_another_provider(kmock: Any) -> None:
+    """backends/llm-bedrock.yaml: another provider is accepted in the same words."""
+    other, _ = await on_the_double(kmock, AGW_CASES["anthropic provider"], AgentgatewayDouble,
+                                   AGW_REFS)
+    assert other[AGW_REFS[2]] == [("Accepted", "True", "Accepted",
+                                   "Backend successfully accepted", "False")]

@@ -77,3 +77,20 @@ def test_a_503_with_the_mock_points_at_the_runtime() -> None:
     with pytest.raises(StepFailed) as caught:
         check_response(UNAVAILABLE, Expectation(status=200), context("mock"))
     assert "mock provider" in caught.value.hint and "api.openai.com" not in caught.value.hint
+
+
+def test_an_unsendable_backend_key_is_not_blamed_on_reachability() -> None:
+    unsendable = ResponseView(503, "Service Unavailable", 3.0, (),
+                              "processing failed: failed to parse header value", "", None)
+    with pytest.raises(StepFailed) as caught:
+        check_response(unsendable, Expectation(status=200), context("mock"))
+    assert "key" in caught.value.hint and "reach" not in caught.value.hint
+
+
+def test_a_request_the_sim_does_not_reproduce_points_at_kind() -> None:
+    answer = ResponseView(501, "Not Implemented", 1.0, (),
+                          "not simulated: a request through the anthropic provider (works on "
+                          "kind)", "", None)
+    with pytest.raises(StepFailed) as caught:
+        check_response(answer, Expectation(status=200), context("mock"))
+    assert "--runtime kind" in caught.value.hint

@@ -306,14 +306,15 @@ def test_secret_data_must_be_base64() -> None:
     (backend({"kind": "Inline"}), "kind is Inline but spec.ai.llm.openai.authToken.inline is"),
     (backend({"kind": "SecretRef"}), "secretRef.name is not set"),
     (backend({"kind": "Passthrough", "inline": TOKEN}), "kind is Passthrough"),
-    (backend({"kind": "SecretRef", "secretRef": {"name": "s"}, "inline": "x"}),
-     "remove inline"),
+    (backend({"kind": "Inline", "secretRef": {"name": "s"}}), "kind is Inline but"),
     (route(port=8080), "sets a port"),
     (secret(TOKEN, key="authorization"), "case-sensitive"),
 ])
 def test_the_sandbox_catches_what_the_api_server_lets_through(
         doc: dict[str, Any], fragment: str) -> None:
-    assert any(fragment in problem for problem in lint(doc))
+    admit(doc)  # the API server would take it
+    assert any(fragment in problem and problem.startswith(checks.LABEL)
+               for problem in lint(doc))
 
 
 def test_lint_is_quiet_for_the_guide_manifests() -> None:

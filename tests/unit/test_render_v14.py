@@ -70,7 +70,7 @@ def test_the_mock_provider_adds_host_port_and_the_chat_path() -> None:
         "mock-provider.agentgateway-system", 8000, "/v1/chat/completions")
     assert with_mock == documented
     ctx = make_context(scenario("secret"), TOKEN, "mock", ("127.0.0.1", 8000))
-    assert "spec.ai.provider.host/port/path" in (upstream_note(ctx) or "")
+    assert "spec.ai.provider.host/port/path" in (upstream_note(ctx, [with_mock]) or "")
 
 
 @functools.cache

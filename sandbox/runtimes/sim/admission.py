@@ -45,6 +45,7 @@ from typing import Any
 from sandbox.errors import ManifestRejected
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.runtimes.sim import cel_rules
+from sandbox.runtimes.sim.scope import WORKLOAD_KINDS
 from sandbox.runtimes.sim.structural import (
     BLOCKING,
     FieldError,
@@ -107,7 +108,7 @@ class Kind:
 
     @property
     def schema(self) -> dict[str, Any]:
-        return _schema(self.file) if self.file else CORE_SCHEMAS[self.kind]
+        return _schema(self.file) if self.file else CORE_SCHEMAS.get(self.kind, UNCHECKED)
 
 
 @dataclass(frozen=True)
@@ -122,8 +123,13 @@ class Admitted:
         return self.type.kind
 
 
+# Built-in kinds the simulated cluster does not keep are still known to it (a real API server
+# knows them): admitted unchecked here, then refused in the sim's own words (sim/scope.py).
+UNCHECKED: dict[str, Any] = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
 CORE_KINDS = (Kind("v1", "Secret", "secrets", True, None),
-              Kind("v1", "ConfigMap", "configmaps", True, None))
+              Kind("v1", "ConfigMap", "configmaps", True, None),
+              *(Kind(version, kind, kind.lower() + "s", kind != "Namespace", None)
+                for version, kind in sorted(WORKLOAD_KINDS)))
 
 
 @functools.cache

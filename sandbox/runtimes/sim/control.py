@@ -13,62 +13,24 @@ import base64
 import copy
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sandbox.errors import ManifestRejected
 from sandbox.profiles import PROFILES, Profile
-from sandbox.profiles.backend_api import Verdict
+from sandbox.profiles.backend_api import DirectResponse, Verdict
+from sandbox.runtimes.sim import scope
 from sandbox.runtimes.sim.admission import admit
+from sandbox.runtimes.sim.routing import (
+    Resolution,
+    Route,
+    Upstream,
+    matches_of,
+    resolve,
+    status_parent_ref,
+)
 
 Key = tuple[str, str, str]  # kind, namespace, name
-GATEWAY_GROUP = "gateway.networking.k8s.io"
-
-
-@dataclass(frozen=True)
-class Upstream:
-    """Where and how the gateway sends requests for one AI Backend."""
-
-    backend: str  # namespace/name
-    provider: str
-    model: str | None
-    host: str | None
-    port: int | None
-    path: str | None  # None: the path as the route leaves it (a host override without `path`)
-    auth: str  # "set" (a key or a resolved Secret), "passthrough" or "none" (no auth policy)
-    key: str | None  # the key the gateway sets, when auth == "set"
-
-
-@dataclass(frozen=True)
-class Route:
-    """One match of an HTTPRoute rule, as the gateway serves it."""
-
-    route: str  # namespace/name
-    match_type: str
-    value: str
-    method: str | None
-    rewrite: str | None  # ReplaceFullPath target, if any
-    upstream: Upstream | None  # None: the backend could not be resolved
-    prefix_rewrite: str | None = None  # ReplacePrefixMatch target, if any
-
-    def rewritten(self, path: str) -> str:
-        """The request path after the rule's URLRewrite, as the proxy sends it upstream."""
-        path, _, query = path.partition("?")
-        if self.rewrite is not None:
-            path = self.rewrite
-        elif self.prefix_rewrite is not None and self.match_type == "PathPrefix":
-            rest = path[len(self.value.rstrip("/")):]
-            path = self.prefix_rewrite.rstrip("/") + rest if rest else self.prefix_rewrite
-        return f"{path}?{query}" if query else path
-
-    def matches(self, method: str, path: str) -> bool:
-        if self.method and self.method != method:
-            return False
-        path = path.split("?", 1)[0]
-        if self.match_type == "Exact":
-            return path == self.value
-        prefix = self.value.rstrip("/")
-        return path == prefix or path.startswith(prefix + "/") or not prefix
+__all__ = ["Route", "SimCluster", "Upstream"]
 
 
 def _condition(ctype: str, ok: bool, reason: str, message: str, generation: int | None
@@ -100,6 +62,9 @@ class SimCluster:
     def apply(self, doc: Mapping[str, Any]) -> tuple[Key, str]:
         self._refuse_other_profiles_kinds(doc)
         doc = admit(doc, self._previous(doc), self.profile.name).object
+        refusal = scope.refusal(doc, self.profile)
+        if refusal is not None:
+            raise ManifestRejected(refusal, scope.HINT)
         metadata = doc["metadata"]
         namespace = str(metadata.get("namespace") or "default")
         if namespace not in self.namespaces:
@@ -197,22 +162,30 @@ class SimCluster:
         return bool(gateway.get("spec", {}).get("gatewayClassName") == self.profile.gateway_class)
 
     def _reconcile_gateway(self, gateway: dict[str, Any]) -> None:
+        """Accepted with no message and Programmed with the reports constant, as both
+        controllers write them; each listener with the translator's "No errors found"."""
         if not self._ours(gateway):
             return  # another controller's Gateway: kgateway leaves its status alone
         generation = gateway["metadata"]["generation"]
+        fine = "No errors found"
         gateway["status"] = {
-            "conditions": [_condition("Accepted", True, "Accepted", "", generation),
-                           _condition("Programmed", True, "Programmed", "", generation)],
+            "conditions": [
+                _condition("Accepted", True, "Accepted", "", generation),
+                _condition("Programmed", True, "Programmed", "Successfully programmed Gateway",
+                           generation)],
             "listeners": [{"name": listener.get("name"), "attachedRoutes": 0, "conditions": [
-                _condition("Programmed", True, "Programmed", "", generation)]}
+                _condition("Accepted", True, "Accepted", fine, generation),
+                _condition("Conflicted", False, "NoConflicts", fine, generation),
+                _condition("Programmed", True, "Programmed", fine, generation),
+                _condition("ResolvedRefs", True, "ResolvedRefs", fine, generation)]}
                 for listener in gateway["spec"].get("listeners", [])],
         }
 
     def _reconcile_backend(self, backend: dict[str, Any]) -> None:
         """The profile's controller verdict, written as its Accepted condition.
 
-        kgateway's Invalid write replaces the whole list and carries no observedGeneration, as
-        upstream's does; agentgateway's TranslationError carries it.
+        kgateway's writes replace the whole list and carry no observedGeneration, as
+        upstream's do; agentgateway's carry it.
         """
         verdict = self._verdict(backend)
         if verdict is None:
@@ -232,12 +205,12 @@ class SimCluster:
         namespace = backend["metadata"]["namespace"]
         return api.translate(llm, namespace, lambda name: self._secret_data(namespace, name))
 
-    def _secret_data(self, namespace: str, name: str) -> dict[str, str] | None:
+    def _secret_data(self, namespace: str, name: str) -> dict[str, bytes] | None:
+        """The Secret's data as the controller reads it (bytes: a value may not be text)."""
         secret = self._objects.get(("Secret", namespace, name))
         if secret is None:
             return None
-        return {key: base64.b64decode(value).decode("utf-8", "replace")
-                for key, value in (secret.get("data") or {}).items()}
+        return {key: base64.b64decode(value) for key, value in (secret.get("data") or {}).items()}
 
     def _stays_stale(self, backend: Mapping[str, Any]) -> bool:
         """A Secret created with no data after being missing changes nothing kgateway compares
@@ -263,60 +236,43 @@ class SimCluster:
                                          parent.get("name")))
             if gateway is None or not self._ours(gateway):
                 continue
-            problem = next(filter(None, (self._ref_problem(ref, namespace)
-                                         for rule in route["spec"].get("rules", [])
-                                         for ref in rule.get("backendRefs", []))), None)
+            # As upstream, the condition names the last backendRef that did not resolve.
+            problems = [r for rule in route["spec"].get("rules", [])
+                        for r in self._resolutions(rule.get("backendRefs", []), namespace)
+                        if r.backend is None]
+            problem = problems[-1] if problems else None
             parents.append({
-                "parentRef": _status_parent_ref(parent, namespace),
+                "parentRef": status_parent_ref(parent, namespace),
                 "controllerName": self.profile.controller_name,
                 "conditions": [
                     _condition("Accepted", True, "Accepted", "", generation),
                     _condition("ResolvedRefs", problem is None,
-                               "ResolvedRefs" if problem is None else problem[0],
-                               "" if problem is None else problem[1], generation),
+                               "ResolvedRefs" if problem is None else problem.reason,
+                               "" if problem is None else problem.message, generation),
                 ]})
             for listener in gateway.get("status", {}).get("listeners", []):
                 listener["attachedRoutes"] += 1
-            served = self._serve(route, namespace)
+            served = matches_of(route, namespace, lambda refs: self._target(refs, namespace))
         route["status"] = {"parents": parents}
         return served
 
-    def _ref_problem(self, ref: Mapping[str, Any], namespace: str) -> tuple[str, str] | None:
-        group, kind = ref.get("group", ""), ref.get("kind", "Service")
-        target_ns = ref.get("namespace") or namespace
-        qualified = f"{kind}.{group}" if group else kind
-        if target_ns != namespace:
-            return "RefNotPermitted", (f"{qualified} {target_ns}/{ref.get('name')} is in another "
-                                       "namespace and no ReferenceGrant allows it")
-        api = self.profile.backend_api
-        if (group, kind) == (api.group, api.kind):
-            # kgateway: a port makes the lookup key miss even when the Backend exists.
-            if self._objects.get((kind, target_ns, ref.get("name", ""))) is not None and (
-                    "port" not in ref or not api.port_breaks_lookup):
-                return None
-            return "BackendNotFound", api.not_found_message(namespace, ref.get("name", ""))
-        return "BackendNotFound", f'{qualified} "{ref.get("name")}" not found'
+    def _resolutions(self, refs: list[Mapping[str, Any]], namespace: str) -> list[Resolution]:
+        grants = [o for (kind, _, _), o in self._objects.items() if kind == "ReferenceGrant"]
+        return [resolve(ref, namespace, self.profile.backend_api,
+                        lambda k, ns, n: self._objects.get((k, ns, n)), grants)
+                for ref in refs]
 
-    def _serve(self, route: Mapping[str, Any], namespace: str) -> list[Route]:
-        served: list[Route] = []
-        for rule in route["spec"].get("rules", []):
-            paths = [f["urlRewrite"]["path"] for f in rule.get("filters", [])
-                     if f.get("type") == "URLRewrite" and "path" in f["urlRewrite"]]
-            rewrite = next((p.get("replaceFullPath") for p in paths), None)
-            prefix_rewrite = next((p.get("replacePrefixMatch") for p in paths
-                                   if p.get("type") == "ReplacePrefixMatch"), None)
-            refs = rule.get("backendRefs", [])
-            upstream = None
-            if refs and self._ref_problem(refs[0], namespace) is None:
-                upstream = self._upstream(self._objects[(self.profile.backend_kind, namespace,
-                                                         refs[0]["name"])])
-            for match in rule.get("matches") or [{}]:
-                path = match.get("path") or {}
-                served.append(Route(
-                    f"{namespace}/{route['metadata']['name']}", path.get("type", "PathPrefix"),
-                    path.get("value", "/"), match.get("method"), rewrite, upstream,
-                    prefix_rewrite))
-        return served
+    def _target(self, refs: list[Mapping[str, Any]], namespace: str
+                ) -> tuple[Upstream | None, DirectResponse | None]:
+        """What the proxy does for a rule: the first backendRef's upstream, or its answer."""
+        resolutions = self._resolutions(refs[:1], namespace)
+        if not resolutions:
+            return None, None
+        first = resolutions[0]
+        if first.backend is None:
+            return None, first.answer
+        upstream = self._upstream(first.backend)
+        return upstream, None if upstream is not None else self.profile.backend_api.unresolved
 
     def _upstream(self, backend: Mapping[str, Any]) -> Upstream | None:
         """What the proxy gets for a backend; None when it gets nothing (not served)."""
@@ -326,7 +282,7 @@ class SimCluster:
             return None
         return Upstream(
             f"{backend['metadata']['namespace']}/{backend['metadata']['name']}", llm.provider,
-            llm.model, llm.host, llm.port, llm.path, verdict.auth, verdict.key)
+            llm.model, llm.host, llm.port, llm.path, verdict.auth, verdict.key, llm)
 
     def config_dump(self) -> dict[str, Any]:
         """The gateway's translated configuration, secrets shown as ``<redacted>``."""
@@ -336,21 +292,12 @@ class SimCluster:
                 entry: dict[str, Any] = {"route": route.route, "match": {
                     "type": route.match_type, "value": route.value}, "rewrite": route.rewrite}
                 if route.upstream is not None:
-                    upstream = dict(vars(route.upstream))
+                    upstream = {k: v for k, v in vars(route.upstream).items() if k != "llm"}
                     if upstream["key"] is not None:
                         upstream["key"] = "<redacted>"
                     entry["backend"] = upstream
                 routes.append(entry)
             return {"routes": routes}
-
-
-def _status_parent_ref(parent: Mapping[str, Any], namespace: str) -> dict[str, Any]:
-    """The parentRef as the agentgateway syncer writes it: group, kind and namespace filled in,
-    no sectionName (one status entry per Gateway)."""
-    written = {k: v for k, v in parent.items() if k != "sectionName"}
-    written.update(group=GATEWAY_GROUP, kind="Gateway",
-                   namespace=parent.get("namespace") or namespace, name=parent.get("name"))
-    return written
 
 
 def _fold_string_data(secret: dict[str, Any]) -> None:

@@ -4,8 +4,10 @@ It serves what the simulated control plane translated (routes and AI upstreams) 
 the data-plane behaviour the scenarios teach: the gateway setting (and overwriting) the
 ``Authorization`` header for Inline and SecretRef, passing the client's header through for
 Passthrough, dropping the auth policy (v2.1) or the backend (v1.4) when the Secret is missing,
-404 for unmatched paths, the profile's 500 for backends it does not have, the OpenAI path and
-the Backend's model forced on the request.
+404 for unmatched paths, the profile's 500 for backends it does not have, the route type and
+upstream path the profile's proxy picks, the Backend's model forced on a completion, and the
+proxy's own words when the upstream cannot be reached. A request it cannot reproduce (another
+provider's API, a route type the mock does not speak) gets a labelled "not simulated" answer.
 """
 
 from __future__ import annotations
@@ -17,8 +19,16 @@ import threading
 from collections.abc import Callable, Mapping
 
 from sandbox.mock.guarded import GuardedHandler, GuardedServer
-from sandbox.profiles.backend_api import DirectResponse, KgatewayBackends
-from sandbox.runtimes.sim.control import Route, Upstream
+from sandbox.profiles.backend_api import BackendApi, KgatewayBackends
+from sandbox.profiles.llm_requests import (
+    COMPLETIONS,
+    MODELS,
+    MODELS_NOT_IMPLEMENTED,
+    PASSTHROUGH,
+    DirectResponse,
+    UpstreamFailure,
+)
+from sandbox.runtimes.sim.routing import Route, Upstream
 
 OPENAI_HOST = "api.openai.com"
 OPENAI_ADDRESS = (OPENAI_HOST, 443)
@@ -34,10 +44,10 @@ class SimGateway:
     def __init__(self, routes: Callable[[], tuple[Route, ...]], host: str, port: int,
                  openai_address: tuple[str, int] | None = None,
                  connect_timeout: float = CONNECT_TIMEOUT,
-                 unresolved: DirectResponse = KgatewayBackends.unresolved) -> None:
+                 api: BackendApi | None = None) -> None:
         self.routes = routes
-        # The profile's answer for a route whose backend the proxy does not have.
-        self.unresolved = unresolved
+        # The profile's proxy: its own answers, the paths and route types it picks.
+        self.api: BackendApi = api or KgatewayBackends()
         # Where traffic for api.openai.com really goes; tests point it at a loopback port.
         self.openai_address = openai_address or OPENAI_ADDRESS
         self.connect_timeout = connect_timeout
@@ -108,21 +118,45 @@ class _Handler(GuardedHandler):
         if route.upstream is None:
             # kgateway: a DirectResponse with no Content-Type at all; agentgateway: the proxy's
             # own "service not found" for a backend it was never sent.
-            answer = self.gateway.unresolved
-            self._plain(answer.status, answer.body, content_type=answer.content_type)
+            self._answer(route.answer or self.gateway.api.unresolved)
             return
-        path = route.upstream.path
-        if path is None:  # a host override without `path`: as the route leaves it
-            path = route.rewritten(self.path)
-        self._forward(route.upstream, path, body)
+        self._call(route.upstream, route.rewritten(self.path), body)
+
+    def _call(self, upstream: Upstream, path: str, body: bytes) -> None:
+        """The LLM part of the proxy: the route type, then the path and body it sends."""
+        llm, api = upstream.llm, self.gateway.api
+        route_type = COMPLETIONS if llm is None else api.route_type(llm, path)
+        if upstream.provider != "openai":
+            self._answer(not_simulated(f"a request through the {upstream.provider} provider "
+                                       "(the simulated gateway and the mock provider speak "
+                                       "only OpenAI's API)"))
+        elif route_type == MODELS:
+            self._answer(MODELS_NOT_IMPLEMENTED)
+        elif route_type not in (COMPLETIONS, PASSTHROUGH):
+            self._answer(not_simulated(f"the {route_type} route type of "
+                                       "spec.policies.ai.routes"))
+        else:
+            if llm is not None:
+                path = api.upstream_path(llm, path, route_type)
+            elif upstream.path is not None:
+                path = upstream.path
+            if route_type == COMPLETIONS:  # a passthrough body is not parsed, so not rewritten
+                body = _force_model(body, upstream.model)
+            self._forward(upstream, path, body)
 
     def _forward(self, upstream: Upstream, path: str, body: bytes) -> None:
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
+        headers: dict[str, str | bytes] = {k: v for k, v in self.headers.items()
+                                           if k.lower() not in HOP_BY_HOP}
         # Passthrough, and a dropped policy (missing Secret), leave the client's header as is.
         if upstream.auth == "set":
-            headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
-            headers["Authorization"] = f"Bearer {upstream.key}"
-        body = _force_model(body, upstream.model)
+            value = f"Bearer {upstream.key}"
+            if header_value_ok(value):
+                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+                headers["Authorization"] = value.encode()  # as hyper sends it: UTF-8 bytes
+            elif self.gateway.api.unsendable_key_fails:
+                self._answer(UNSENDABLE_KEY)
+                return
+            # else: 0.10.3 inserts the header only when it is a valid value
         host = upstream.host or OPENAI_HOST
         port = upstream.port or 443
         headers["Host"] = host if port in (80, 443) else f"{host}:{port}"
@@ -138,14 +172,14 @@ class _Handler(GuardedHandler):
             connection.request(self.command, path, body=body, headers=headers)
             response = connection.getresponse()
         except (ValueError, UnicodeError):
-            # A key, path or method that HTTP cannot carry: say which part, never its value.
+            # A path or method that HTTP cannot carry: say which part, never a header's value.
             connection.close()
             self._plain(500, "invalid upstream request: "
                              f"{unsendable(self.command, path, headers)}")
             return
         except (OSError, http.client.HTTPException) as exc:
-            self._plain(503, f"upstream connect error: {host}:{port}: {failure_reason(exc)}")
             connection.close()
+            self._answer(self.gateway.api.unreachable(upstream_failure(exc)))
             return
         try:
             self._relay(response)
@@ -179,6 +213,34 @@ class _Handler(GuardedHandler):
         self.end_headers()
         self.wfile.write(data)
 
+    def _answer(self, answer: DirectResponse) -> None:
+        self._plain(answer.status, answer.body, content_type=answer.content_type)
+
+
+# AuthorizationLocation::insert (v1.4.1): ProxyError::Processing of http's InvalidHeaderValue.
+UNSENDABLE_KEY = DirectResponse(503, "processing failed: failed to parse header value",
+                                "text/plain")
+
+
+def not_simulated(what: str) -> DirectResponse:
+    """The sim's own answer for a request it does not reproduce, labelled as such."""
+    return DirectResponse(501, f"not simulated: {what} (works on kind)", "text/plain")
+
+
+def header_value_ok(value: str) -> bool:
+    """``HeaderValue::from_str``: any byte but the controls (tab allowed), non-ASCII too."""
+    return all(char == "\t" or (char >= " " and char != "\x7f") for char in value)
+
+
+def upstream_failure(exc: BaseException) -> UpstreamFailure:
+    """A failed connection as the operating system described it."""
+    if isinstance(exc, socket.gaierror):
+        return UpstreamFailure(failure_reason(exc), name_lookup=True)
+    if isinstance(exc, TimeoutError):
+        return UpstreamFailure("timed out", timed_out=True)
+    errno = exc.errno if isinstance(exc, OSError) else None
+    return UpstreamFailure(failure_reason(exc), errno)
+
 
 def _force_model(body: bytes, model: str | None) -> bytes:
     """The Backend's model replaces the request's, as agentgateway does for OpenAI."""
@@ -194,12 +256,12 @@ def _force_model(body: bytes, model: str | None) -> bytes:
     return json.dumps(request).encode()
 
 
-def unsendable(method: str, path: str, headers: Mapping[str, str]) -> str:
+def unsendable(method: str, path: str, headers: Mapping[str, str | bytes]) -> str:
     """Which part of a request HTTP cannot carry, by name only (a header may hold a key)."""
     for name, value in headers.items():
-        if not _printable(value):
+        if isinstance(value, str) and not _printable(value):
             return (f"the {name} header holds a control or non-ASCII character (check the "
-                    "Backend's key and the request's headers)")
+                    "request's headers)")
     if not _printable(path) or " " in path:
         return "the path holds a space, a control or a non-ASCII character"
     return f"the method {method!r} is not a valid HTTP method"

@@ -48,7 +48,7 @@ class SimRuntime:
             await self._check_openai_reachable(progress)
         gateway = SimGateway(lambda: self.cluster.routes, LOOPBACK, self.requested_port,
                              self._openai_address,
-                             unresolved=self.profile.backend_api.unresolved)
+                             api=self.profile.backend_api)
         try:
             gateway.bind()
         except OSError as exc:
