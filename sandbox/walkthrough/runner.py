@@ -201,12 +201,12 @@ class Walkthrough:
         reached = []
         for wait in step.waits:
             await self._check_attachable(state, wait.ref)
-            self.emit(CommandLogged(shell_equivalents.wait(
-                replace(wait, ref=self.runtime.placed_ref(wait.ref)))))
+            placed = self.runtime.placed_ref(wait.ref)  # what the runtime wrote, and waits on
+            self.emit(CommandLogged(shell_equivalents.wait(replace(wait, ref=placed))))
             final = self._masked(await poll_until_satisfied(self.runtime, wait,
                                                             self._status_changed))
-            reached.append(f"{wait.ref}: " + ", ".join(str(final.condition(c.type))
-                                                       for c in wait.conditions))
+            reached.append(f"{placed}: " + ", ".join(str(final.condition(c.type))
+                                                     for c in wait.conditions))
         return "; ".join(reached)
 
     async def _check_attachable(self, state: ScenarioState, ref: ResourceRef) -> None:

@@ -69,6 +69,8 @@ def curl(request: RenderedRequest, base_url: str, ctx: Context) -> str:
     stand_in = _StandIns(ctx)
     url = swap_secrets(base_url.rstrip("/") + request.path, ctx, stand_in)
     parts = ["curl", "-sS"]
+    if any(glob in url for glob in "[]{}"):
+        parts.append("-g")  # curl reads [] and {} in a URL as a glob: send the path as written
     if request.method != ("POST" if request.body else "GET"):
         parts += ["-X", shlex.quote(request.method)]
     parts.append(stand_in.word(url))

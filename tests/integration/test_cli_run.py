@@ -92,6 +92,11 @@ def test_the_simulation_places_its_objects_as_a_cluster_would(cli_env: dict[str,
     assert "$ kubectl wait gateway/agw-sb -n agw-sandbox" in result.stdout
     assert "status Gateway agw-sandbox/agw-sb: Accepted=True" in result.stdout
     assert "namespace: kgateway-system" not in result.stdout
+    placed = run_cli("run", "setup", *SIM, "--json", "--namespace", "agw-sandbox", "--gateway",
+                     "agw-sb", env=cli_env)
+    (wait,) = [s for s in json.loads(placed.stdout)["scenarios"][0]["steps"]
+               if s["kind"] == "wait"]
+    assert wait["detail"].startswith("Gateway agw-sandbox/agw-sb: Accepted=True")
 
 
 def test_a_workshop_directory_runs_like_the_builtin_ones(cli_env: dict[str, str]) -> None:

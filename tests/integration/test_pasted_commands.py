@@ -170,3 +170,41 @@ def test_a_key_full_of_shell_syntax_reaches_curl_through_the_variable_only(
     assert "touch" not in pasted
     (call,) = run_in_bash(pasted, tmp_path, key)
     assert f"Authorization: Bearer {key}" in call["argv"]
+
+
+@pytest.mark.parametrize("path", ["/openai?filter[model]=gpt", "/openai/{x}", "/openai/[1-3]"])
+def test_a_copied_curl_sends_a_path_with_brackets_as_written(path: str, tmp_path: Path) -> None:
+    """curl reads [] and {} in a URL as a glob (and refuses "[1-3]x" or sends three requests):
+    the copied command turns that off, so the path arrives as the scenario wrote it."""
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from threading import Thread
+
+    from sandbox.catalog.loader import load_catalog
+    from sandbox.catalog.scenarios import RequestSpec
+    from sandbox.walkthrough.render import make_context, render_request
+    from sandbox.walkthrough.shell_equivalents import curl
+
+    seen: list[str] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append(self.path)
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        ctx = make_context(load_catalog().get("inline"), TOKEN, "mock", None)
+        command = curl(render_request(RequestSpec("GET", path), ctx),
+                       f"http://127.0.0.1:{server.server_address[1]}", ctx)
+        done = subprocess.run(["bash", "-c", command], capture_output=True, text=True,
+                              timeout=30, check=False, env={"PATH": "/usr/bin:/bin"})
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 0, done.stderr
+    assert seen == [path]
