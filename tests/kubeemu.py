@@ -42,6 +42,7 @@ class ApplyingEmulator(kmock.KubernetesEmulator):
             async with self._lock:
                 fresh = key not in self._objects or self._objects[key].deleted
                 self._record_manager(request, None if fresh else self._objects[key])
+                self._count_generation(request, None if fresh else self._objects[key])
                 if key not in self._objects:
                     self._objects[key] = request.data
                 elif self._objects[key].deleted:
@@ -87,6 +88,21 @@ class ApplyingEmulator(kmock.KubernetesEmulator):
                         "time": "2026-11-27T08:00:00Z", "fieldsType": "FieldsV1"})
         request.data.setdefault("metadata", {})["managedFields"] = entries
 
+    @staticmethod
+    def _count_generation(request: kmock.Request, existing: Any) -> None:
+        """metadata.generation starts at 1 and grows with every change of the spec, as the API
+        server counts it (controllers report the generation they saw as observedGeneration)."""
+        if not isinstance(request.data, dict) or not isinstance(request.data.get("spec"), dict):
+            return
+        metadata = request.data.setdefault("metadata", {})
+        if existing is None:
+            metadata.setdefault("generation", 1)
+            return
+        before = existing.get("spec") or {}
+        generation = int((existing.get("metadata") or {}).get("generation") or 1)
+        changed = _merged(before, request.data["spec"]) != before
+        metadata["generation"] = generation + 1 if changed else generation
+
     async def _hold(self, request: kmock.Request) -> None:
         key: Any = (request.resource, request.namespace, request.name)
         async with self._lock:
@@ -117,6 +133,19 @@ class ApplyingEmulator(kmock.KubernetesEmulator):
                 raw = obj.raw
                 obj.delete()
                 await self._buses[key[0]].put({"type": "DELETED", "object": raw})
+
+
+def _merged(old: Any, change: Any) -> Any:
+    """A JSON merge patch applied to a copy (what the emulator's patch does to the stored spec)."""
+    if not isinstance(old, dict) or not isinstance(change, dict):
+        return change
+    merged = dict(old)
+    for key, value in change.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = _merged(old.get(key), value)
+    return merged
 
 
 def set_status(emulator: Any, group: str, version: str, plural: str, namespace: str | None,

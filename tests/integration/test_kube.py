@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import pytest
@@ -149,14 +150,106 @@ async def test_deployment_readiness(kube: Kube, kmock: Any) -> None:
     await asyncio.to_thread(kube.apply, deployment)
     ready, detail = await asyncio.to_thread(kube.deployment_ready, "kgateway-system",
                                             "agentgateway")
-    assert not ready and detail == "0/1 available, 0 updated"
+    assert not ready and detail == "waiting for the deployment spec update to be observed"
     with pytest.raises(WaitTimeout, match=r"not ready after 0\.2s"):
         await asyncio.to_thread(kube.wait_deployment, "kgateway-system", "agentgateway", 0.2,
                                 0.05)
     set_status(kmock, "apps", "v1", "deployments", "kgateway-system", "agentgateway",
-               {"observedGeneration": 1, "updatedReplicas": 1, "availableReplicas": 1})
+               {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1,
+                "availableReplicas": 1})
     assert await asyncio.to_thread(kube.wait_deployment, "kgateway-system", "agentgateway",
                                    5, 0.05) == "1/1 available, 1 updated"
+
+
+# A rollout of a one-replica Deployment (maxSurge 25% rounds up to 1, maxUnavailable 25% down
+# to 0): the new pod is created beside the old one, which stays available until the new one is.
+MID_ROLLOUT = {"observedGeneration": 2, "replicas": 2, "updatedReplicas": 1,
+               "readyReplicas": 1, "availableReplicas": 1}
+
+
+@pytest.mark.parametrize(("status", "detail"), [
+    ({**MID_ROLLOUT, "observedGeneration": 1},
+     "waiting for the deployment spec update to be observed"),
+    ({**MID_ROLLOUT, "updatedReplicas": 0, "replicas": 1},
+     "0 out of 1 new replicas have been updated"),
+    (MID_ROLLOUT, "1 old replicas are pending termination"),
+    ({**MID_ROLLOUT, "replicas": 1, "availableReplicas": 0},
+     "0 of 1 updated replicas are available"),
+], ids=["not-observed", "not-updated", "old-replica-serving", "new-not-available"])
+async def test_a_rollout_is_finished_only_when_kubectl_says_so(
+        kube: Kube, kmock: Any, status: dict[str, int], detail: str) -> None:
+    """kubectl/pkg/polymorphichelpers/rollout_status.go, its three tests in its order, after
+    observedGeneration: an old replica still serving is not a finished rollout."""
+    await asyncio.to_thread(kube.apply, {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "mock-provider", "namespace": "kgateway-system", "generation": 2},
+        "spec": {"replicas": 1}})
+    set_status(kmock, "apps", "v1", "deployments", "kgateway-system", "mock-provider", status)
+    assert await asyncio.to_thread(kube.deployment_ready, "kgateway-system",
+                                   "mock-provider") == (False, detail)
+    with pytest.raises(WaitTimeout, match=rf"not ready after 0\.2s \({detail}\)"):
+        await asyncio.to_thread(kube.wait_deployment, "kgateway-system", "mock-provider", 0.2,
+                                0.05)
+
+
+async def test_a_rollout_past_its_progress_deadline_fails_at_once(kube: Kube,
+                                                                  kmock: Any) -> None:
+    await asyncio.to_thread(kube.apply, {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "mock-provider", "namespace": "kgateway-system", "generation": 2},
+        "spec": {"replicas": 1}})
+    set_status(kmock, "apps", "v1", "deployments", "kgateway-system", "mock-provider", {
+        **MID_ROLLOUT, "conditions": [
+            {"type": "Available", "status": "True", "reason": "MinimumReplicasAvailable"},
+            {"type": "Progressing", "status": "False", "reason": "ProgressDeadlineExceeded",
+             "message": 'ReplicaSet "mock-provider-7c9d8f6b5" has timed out progressing.'}]})
+    with pytest.raises(WaitTimeout, match="exceeded its progress deadline") as caught:
+        await asyncio.to_thread(kube.wait_deployment, "kgateway-system", "mock-provider", 30,
+                                0.05)
+    assert "has timed out progressing" in caught.value.message
+
+
+# What the ReplicaSet controller copies onto the Deployment when the API server refuses its pods:
+# the admission error (pod-security-admission's reasons and details) as the condition's message.
+PSA_REFUSAL = (
+    'pods "mock-provider-7c9d8f6b5-x2kqp" is forbidden: violates PodSecurity '
+    '"restricted:latest": allowPrivilegeEscalation != false (container "mock-provider" must set '
+    'securityContext.allowPrivilegeEscalation=false), unrestricted capabilities (container '
+    '"mock-provider" must set securityContext.capabilities.drop=["ALL"]), runAsNonRoot != true '
+    '(pod or container "mock-provider" must set securityContext.runAsNonRoot=true), '
+    'seccompProfile (pod or container "mock-provider" must set '
+    'securityContext.seccompProfile.type to "RuntimeDefault" or "Localhost")')
+REPLICA_FAILURE = {"observedGeneration": 1, "conditions": [
+    {"type": "Available", "status": "False", "reason": "MinimumReplicasUnavailable",
+     "message": "Deployment does not have minimum availability."},
+    {"type": "ReplicaFailure", "status": "True", "reason": "FailedCreate",
+     "message": PSA_REFUSAL},
+    {"type": "Progressing", "status": "True", "reason": "ReplicaSetUpdated",
+     "message": 'ReplicaSet "mock-provider-7c9d8f6b5" is progressing.'}]}
+
+
+async def test_pods_the_cluster_refuses_are_named_with_its_reason_not_image_pulls(
+        kube: Kube, kmock: Any) -> None:
+    await asyncio.to_thread(kube.apply, {
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "mock-provider", "namespace": "kgateway-system", "generation": 1},
+        "spec": {"replicas": 1}})
+    set_status(kmock, "apps", "v1", "deployments", "kgateway-system", "mock-provider",
+               REPLICA_FAILURE)
+    started = time.monotonic()
+    with pytest.raises(WaitTimeout) as caught:
+        await asyncio.to_thread(kube.wait_deployment, "kgateway-system", "mock-provider", 30,
+                                0.05, 0.3)
+    assert time.monotonic() - started < 5, "a refusal that persists is not waited out"
+    message, hint = caught.value.message, caught.value.hint
+    assert "cannot create its pods" in message and 'violates PodSecurity "restricted' in message
+    assert "image pull" not in message + hint
+    assert "kubectl get namespace kgateway-system --show-labels" in hint
+    # Until the grace is over a short FailedCreate (a ServiceAccount not there yet) is waited out,
+    # and a timeout still names it.
+    with pytest.raises(WaitTimeout, match=r"not ready after 0\.2s \(.*violates PodSecurity"):
+        await asyncio.to_thread(kube.wait_deployment, "kgateway-system", "mock-provider", 0.2,
+                                0.05)
 
 
 async def test_api_errors_become_our_errors(kube: Kube, kmock: Any) -> None:

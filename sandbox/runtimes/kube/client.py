@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +21,13 @@ from sandbox.errors import ManifestRejected, NotOurs, RuntimeUnavailable, WaitTi
 from sandbox.polling import Deadline, poll
 from sandbox.profiles import FIELD_MANAGER
 from sandbox.runtimes.kube.ownership import created_by_us, owner_of
+from sandbox.runtimes.kube.rollout import Rollout, rollout_of
 from sandbox.runtimes.runtime import Applied, ResourceRef, ResourceStatus, conditions_of
 
 DELETE_TIMEOUT = 60.0
+# A pod creation refused this long is not the short wait for a new namespace's
+# ServiceAccount: it is a policy (Pod Security, a quota) that waiting will not change.
+REFUSAL_GRACE = 10.0
 
 @dataclass(frozen=True)
 class Resource:
@@ -247,31 +252,50 @@ class Kube:
         return ResourceStatus(ref, True, conditions_of(obj, self.controller))
 
     def deployment_ready(self, namespace: str, name: str) -> tuple[bool, str]:
-        """Whether every replica of the newest generation is updated and available."""
+        """Whether the newest generation has rolled out, in kubectl's words (rollout.py)."""
         obj = self.get("Deployment", namespace, name)
         if obj is None:
             return False, "not created yet"
-        spec, status = obj.get("spec") or {}, obj.get("status") or {}
-        wanted = int(spec.get("replicas", 1))
-        updated = int(status.get("updatedReplicas") or 0)
-        available = int(status.get("availableReplicas") or 0)
-        current = int(status.get("observedGeneration") or 0) >= int(
-            (obj.get("metadata") or {}).get("generation") or 0)
-        ready = current and updated >= wanted and available >= wanted
-        return ready, f"{available}/{wanted} available, {updated} updated"
+        state = rollout_of(obj)
+        return state.done, state.detail
 
     def wait_deployment(self, namespace: str, name: str, timeout: float,
-                        interval: float = 1.0) -> str:
-        seen = ["not read yet"]
+                        interval: float = 1.0, refusal_grace: float = REFUSAL_GRACE) -> str:
+        """Until rolled out; a refusal to create its pods that lasts ``refusal_grace`` seconds
+        (or a passed progress deadline) ends the wait early, with the cluster's own reason."""
+        where = f"deployment {namespace}/{name}"
+        seen = [Rollout(False, "not read yet")]
+        refused_since: list[float] = []
 
         def rolled_out() -> str | None:
-            ready, seen[0] = self.deployment_ready(namespace, name)
-            return seen[0] if ready else None
+            obj = self.get("Deployment", namespace, name)
+            seen[0] = rollout_of(obj) if obj is not None else Rollout(False, "not created yet")
+            state = seen[0]
+            if state.deadline is not None:
+                raise WaitTimeout(f"{where} exceeded its progress deadline: {state.deadline}",
+                                  f"`kubectl -n {namespace} describe deployment/{name}` and "
+                                  "its pods' events say what held it")
+            if state.refused is None:
+                refused_since.clear()
+            elif not refused_since:
+                refused_since.append(time.monotonic())
+            elif time.monotonic() - refused_since[0] >= refusal_grace:
+                raise WaitTimeout(f"{where} cannot create its pods: {state.refused}",
+                                  _refusal_hint(state.refused, namespace, name))
+            return state.detail if state.done else None
 
-        return poll(rolled_out, Deadline(timeout, interval, ceiling=interval), lambda: WaitTimeout(
-            f"deployment {namespace}/{name} not ready after {timeout:g}s ({seen[0]})",
-            f"look at `kubectl -n {namespace} describe deployment/{name}` and its pods' events "
-            "(image pulls are the usual cause)"))
+        def timed_out() -> WaitTimeout:
+            state = seen[0]
+            if state.refused is not None:
+                return WaitTimeout(f"{where} not ready after {timeout:g}s ({state.detail}; its "
+                                   f"pods cannot be created: {state.refused})",
+                                   _refusal_hint(state.refused, namespace, name))
+            return WaitTimeout(
+                f"{where} not ready after {timeout:g}s ({state.detail})",
+                f"look at `kubectl -n {namespace} describe deployment/{name}` and its pods' "
+                "events (image pulls are the usual cause)")
+
+        return poll(rolled_out, Deadline(timeout, interval, ceiling=interval), timed_out)
 
     def server_version(self) -> str:
         status, data = self.request("GET", "/version")
@@ -339,6 +363,15 @@ def kubeconfig_problem(exc: Exception, kubeconfig: str | None,
     return RuntimeUnavailable(
         f"the kubeconfig {where} does not have the shape of a kubeconfig (clusters, contexts "
         "and users must be lists of entries with a name)", inspect)
+
+
+def _refusal_hint(refusal: str, namespace: str, name: str) -> str:
+    if "PodSecurity" in refusal:
+        return (f"the namespace {namespace} enforces a Pod Security level these pods do not meet: "
+                f"`kubectl get namespace {namespace} --show-labels` shows it "
+                "(pod-security.kubernetes.io/enforce)")
+    return (f"`kubectl -n {namespace} describe deployment/{name}` and its ReplicaSet's events say "
+            "why (a quota, an admission policy, a ServiceAccount that does not exist)")
 
 
 def _terminating(obj: Mapping[str, Any]) -> bool:
