@@ -231,3 +231,24 @@ async def test_status_names_the_profile_and_checks_its_names(
     assert code == 0, out
     assert out.splitlines()[0].startswith("· profile agentgateway-v1.4")
     assert "agentgateway-system/agentgateway-proxy" in out
+
+
+@pytest.mark.parametrize("version", ["1.4.1", "v1.4.1"])
+async def test_a_release_installed_as_1_4_1_or_v1_4_1_is_the_pinned_one(
+        fakes: Path, kmock: Any, tmp_path: Path, version: str) -> None:
+    """agentgateway publishes each chart as both 1.4.1 and v1.4.1 (controller/Makefile
+    release-charts), rendering the same images: either is the pinned release."""
+    from tests.integration.test_kind_runtime import seed_release
+    from tests.kubeemu import install_gateway_api
+
+    install_gateway_api(kmock, "v1.6.0")
+    for release in AGENTGATEWAY_V1_4.releases:
+        seed_release(fakes, release, version=version)
+    asked: list[str] = []
+    mine = brought(kmock, tmp_path, AGENTGATEWAY_V1_4, asked)
+    lines: list[str] = []
+    async with controller(AgentgatewayDouble(kmock)):
+        await mine.up(lines.append, forward=False)
+    assert asked == []
+    assert any("agentgateway-crds present, agentgateway present" in line for line in lines)
+    assert not [c for c in calls(fakes, "helm") if c.startswith("helm upgrade")]

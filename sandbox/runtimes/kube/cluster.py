@@ -156,6 +156,12 @@ class Release:
         return self.status.startswith("pending-")
 
 
+def same_chart_version(found: str, pinned: str) -> bool:
+    """agentgateway pushes every chart as both ``1.4.1`` and ``v1.4.1`` (controller/Makefile,
+    release-charts), rendering the same images: a leading ``v`` does not make another version."""
+    return found.removeprefix("v") == pinned.removeprefix("v")
+
+
 async def helm_release(release: str, profile: Profile, kubeconfig: Path | None,
                        context: str | None) -> Release | None:
     """The release in any state (a pending one included), or None when there is none."""

@@ -119,7 +119,7 @@ class Charts:
                 else None
             if found is not None and version is None:  # e.g. an install that failed
                 version = f"{found.version}, {found.status}"
-            if version == pins.chart_version:
+            if version is not None and cluster.same_chart_version(version, pins.chart_version):
                 results.append(f"{release} present" + await self._check_values(release, chart,
                                                                               values))
                 continue
