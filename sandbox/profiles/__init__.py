@@ -34,6 +34,9 @@ class Pins:
     proxy_image: str
     helm_min: str
     helm_values: tuple[tuple[str, str], ...]
+    # The Gateway API minors the release supports (installed CRDs in range, at least the
+    # pinned minor, are used as they are).
+    gateway_api_range: tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ KGATEWAY_V2_1 = Profile(
         proxy_image="ghcr.io/agentgateway/agentgateway:0.10.3",
         helm_min="3.12.0",
         helm_values=(("agentgateway.enabled", "true"),),
+        gateway_api_range=("v1.4", "v1.4"),
     ),
     namespace="kgateway-system",
     gateway_name="agentgateway",
@@ -122,6 +126,8 @@ AGENTGATEWAY_V1_4 = Profile(
         proxy_image="cr.agentgateway.dev/agentgateway:v1.4.1",
         helm_min="3.12.0",
         helm_values=(),
+        # The docs' support matrix for 1.4.x; built against v1.6.1 (go.mod).
+        gateway_api_range=("v1.4", "v1.6"),
     ),
     namespace="agentgateway-system",
     gateway_name="agentgateway-proxy",

@@ -19,31 +19,43 @@ from sandbox.runtimes.kube import cluster
 from sandbox.runtimes.kube.client import Kube
 
 BUNDLE_VERSION = "gateway.networking.k8s.io/bundle-version"
+CHANNEL = "gateway.networking.k8s.io/channel"
 Fetch = Callable[[str], Awaitable[str]]
 # Since v1.5 the Gateway API install carries the ValidatingAdmissionPolicy
 # safe-upgrades.gateway.networking.k8s.io; v1.6.0's denies every bundle-version matching
 # `v1.[0-5].\d+`, i.e. any older minor release.
 SAFE_UPGRADES_FROM = (1, 5)
+POLICY_KNOWN_UP_TO = (1, 6)  # the newest install read (crds/gateway-api-v1.6.0)
 
 
 async def gateway_api_crds(kube: Kube, profile: Profile, fetch: Fetch | None,
                            agrees: Callable[[str], bool], echo: Echo,
                            source: str | None = None) -> str:
-    """The pinned Gateway API bundle, applied unless the cluster already has it.
+    """The pinned Gateway API bundle, applied only where the cluster has none or an older one.
 
+    Installed CRDs whose minor is in the profile's supported range and at least the pinned one
+    are used as they are: applying the pin over them would be a downgrade of cluster-wide CRDs.
     ``source``: where ``fetch`` really reads it from, when not the pinned URL (a bundle's file).
     """
     crd = await asyncio.to_thread(kube.get, "CustomResourceDefinition", "",
                                   "gateways.gateway.networking.k8s.io")
     wanted = profile.pins.gateway_api
-    found = ((crd or {}).get("metadata") or {}).get("annotations", {}).get(BUNDLE_VERSION)
+    annotations = ((crd or {}).get("metadata") or {}).get("annotations") or {}
+    found = annotations.get(BUNDLE_VERSION)
     if found == wanted:
         return "already installed"
-    if found and refused_downgrade(found, wanted):
-        raise downgrade_refused(found, profile)
-    if found and not agrees(f"Upgrade the Gateway API CRDs from {found} to {wanted}?"
-                            + _one_way(found, wanted)):
-        raise RuntimeUnavailable(f"the cluster has Gateway API {found}, not {wanted}",
+    if found and _usable(found, profile):
+        channel = annotations.get(CHANNEL, "standard")
+        return f"{found} installed already" + (f" ({channel} channel)"
+                                               if channel != "standard" else "")
+    if found and _minor(found) > _minor(profile.pins.gateway_api_range[1]):
+        # Never offered: a downgrade. Where the installed policy is known, it is named.
+        known_policy = refused_downgrade(found, wanted) and _minor(found) <= POLICY_KNOWN_UP_TO
+        raise (downgrade_refused if known_policy else newer_than_supported)(found, profile)
+    installed = found or ("of an unknown version" if crd is not None else None)
+    if installed and not agrees(f"Upgrade the Gateway API CRDs from {installed} to {wanted}?"
+                                + _one_way(found or "", wanted)):
+        raise RuntimeUnavailable(f"the cluster has Gateway API {installed}, not {wanted}",
                                  "rerun with consent to upgrade, or use a cluster with "
                                  f"Gateway API {wanted}")
     if fetch is None:
@@ -56,6 +68,23 @@ async def gateway_api_crds(kube: Kube, profile: Profile, fetch: Fetch | None,
     for doc in documents:  # cluster-wide and shared: changed only with consent (above)
         await asyncio.to_thread(kube.apply, doc, False)
     return f"applied {len(documents)} objects"
+
+
+def _usable(found: str, profile: Profile) -> bool:
+    """In the profile's supported range, and not below the pinned minor."""
+    low = max(_minor(profile.pins.gateway_api), _minor(profile.pins.gateway_api_range[0]))
+    return bool(_minor(found)) and low <= _minor(found) <= _minor(
+        profile.pins.gateway_api_range[1])
+
+
+def newer_than_supported(found: str, profile: Profile) -> RuntimeUnavailable:
+    low, high = profile.pins.gateway_api_range
+    return RuntimeUnavailable(
+        f"the cluster has the Gateway API {found} CRDs, newer than the {profile.name} profile "
+        f"supports Gateway API {low} to {high}: the sandbox never installs older CRDs over "
+        "newer ones",
+        "use a cluster whose Gateway API CRDs are in that range (kind: the sandbox's own "
+        f"cluster {profile.cluster_name}, with --runtime kind)")
 
 
 def refused_downgrade(found: str, wanted: str) -> bool:
