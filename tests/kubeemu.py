@@ -13,6 +13,7 @@ import kmock
 FOREGROUND = "foregroundDeletion"
 NAMESPACE_PATH = re.compile(r"/api/v1/namespaces/([^/]+)")
 NAMESPACES = kmock.resource("", "v1", "namespaces")
+BUILT_IN = {"apps/v1/deployments": "Deployment"}
 # Stands for a controller's own finalizer: with background propagation the object still stays
 # until the controller lets it go.
 CONTROLLER_FINALIZER = "gateway.kgateway.dev/finalizer"
@@ -30,6 +31,12 @@ class ApplyingEmulator(kmock.KubernetesEmulator):
 
     linger: float = 0.3
     _reapers: set[asyncio.Task[None]] = attrs.field(factory=set, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        # Served by every API server, with or without objects (listing one gives no items).
+        for key, kind in BUILT_IN.items():
+            self.resources[key] = {"kind": kind, "namespaced": True}
 
     async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
         namespace = NAMESPACE_PATH.fullmatch(str(request.url.path))

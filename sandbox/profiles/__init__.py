@@ -64,12 +64,21 @@ class Profile:
     backend_api: BackendApi = KGATEWAY_BACKENDS
     title: str = "kgateway v2.1"
     releases: tuple[str, str] = ("kgateway-crds", "kgateway")  # Helm: the CRDs, the controller
+    # The controller Deployment's selector labels in the chart (its _helpers.tpl), whatever
+    # the release is called: how an installation under other names is found.
+    controller_labels: tuple[tuple[str, str], ...] = (("kgateway", "kgateway"),
+                                                      ("app.kubernetes.io/name", "kgateway"))
     # Where the built-in scenarios for this profile live, under the scenarios directory.
     scenario_dir: str = ""
 
     @property
     def backend_group(self) -> str:
         return self.backend_api_version.rpartition("/")[0]
+
+    @property
+    def backend_crd(self) -> str:
+        """The CustomResourceDefinition of the backend kind (installed by the CRD chart)."""
+        return f"{self.backend_plural}.{self.backend_group}"
 
 
 KGATEWAY_V2_1 = Profile(
@@ -147,6 +156,8 @@ AGENTGATEWAY_V1_4 = Profile(
     backend_api=AgentgatewayBackends(),
     title="agentgateway v1.4",
     releases=("agentgateway-crds", "agentgateway"),
+    controller_labels=(("agentgateway", "agentgateway"),
+                       ("app.kubernetes.io/name", "agentgateway")),
     scenario_dir="agentgateway-v1.4",
 )
 

@@ -165,6 +165,16 @@ class Kube:
         self._check(status, data, f"read {kind} {namespace}/{name}")
         return data
 
+    def list(self, kind: str, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+        """Every object of ``kind`` in any namespace that carries all of ``labels``."""
+        selector = ",".join(f"{key}={value}" for key, value in labels.items())
+        status, data = self.request("GET", resource_for(kind).path(None),
+                                    query={"labelSelector": selector})
+        self._check(status, data, f"list {kind} objects labelled {selector}")
+        items = [item for item in data.get("items") or [] if isinstance(item, dict)]
+        return [item for item in items if labels.items() <= (
+            (item.get("metadata") or {}).get("labels") or {}).items()]
+
     def apply(self, doc: Mapping[str, Any], guard: bool = True) -> Applied:
         """Server-side apply with our field manager; says created/configured/unchanged.
 
