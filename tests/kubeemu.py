@@ -170,3 +170,9 @@ def install_gateway_api(emulator: Any, version: str = "v1.4.0") -> None:
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
         "metadata": {"name": name, "annotations": {
             "gateway.networking.k8s.io/bundle-version": version}}}
+
+
+def serve_crd(emulator: Any, group: str, version: str, kind: str, plural: str,
+              namespaced: bool = True) -> None:
+    """Play a cluster where this CRD is installed: discovery lists its kind under its plural."""
+    emulator.resources[f"{group}/{version}/{plural}"] = {"kind": kind, "namespaced": namespaced}

@@ -110,11 +110,12 @@ class Runtime(Protocol):
 
 
 def conditions_of(obj: Mapping[str, Any], controller: str) -> tuple[Condition, ...]:
-    """Status conditions, with an HTTPRoute's taken from the parent our controller wrote."""
+    """Status conditions, with an HTTPRoute's taken from the parent our controller wrote (and a
+    policy's from its ancestor, Gateway API's PolicyAncestorStatus)."""
     status = obj.get("status") or {}
     raw = status.get("conditions")
     if raw is None:
-        parents = [p for p in status.get("parents") or []
+        parents = [p for p in status.get("parents") or status.get("ancestors") or []
                    if p.get("controllerName") in (None, controller)]
         raw = parents[0].get("conditions", []) if parents else []
     return tuple(Condition(str(c.get("type", "")), str(c.get("status", "")),

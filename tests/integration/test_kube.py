@@ -14,7 +14,7 @@ from sandbox.runtimes.kube.client import Kube
 from sandbox.runtimes.runtime import ResourceRef
 from tests.conftest import TOKEN
 from tests.helpers import backend, route, secret
-from tests.kubeemu import ApplyingEmulator, set_status
+from tests.kubeemu import ApplyingEmulator, serve_crd, set_status
 
 pytestmark = pytest.mark.kmock(cls=ApplyingEmulator)
 CONTROLLER = DEFAULT_PROFILE.controller_name
@@ -272,19 +272,77 @@ def test_a_missing_context_is_explained(tmp_path: Any) -> None:
         Kube.connect(str(config), "kind-nope")
 
 
-async def test_kinds_outside_the_table_follow_the_naming_conventions(kube: Kube,
-                                                                     kmock: Any) -> None:
+async def test_kinds_outside_the_table_are_found_through_discovery(kube: Kube,
+                                                                  kmock: Any) -> None:
+    """Not by guessing a plural from the kind: the API server's discovery says what serves it."""
+    serve_crd(kmock, "example.dev", "v1", "TrafficPolicy", "trafficpolicies")
+    serve_crd(kmock, "example.dev", "v1", "ClusterWidgetSet", "clusterwidgetsets",
+              namespaced=False)
     policy = {"apiVersion": "admissionregistration.k8s.io/v1beta1",
               "kind": "ValidatingAdmissionPolicy", "metadata": {"name": "safe-upgrades"},
               "spec": {}}
     gateway_policy = {"apiVersion": "example.dev/v1", "kind": "TrafficPolicy",
                       "metadata": {"name": "p", "namespace": "default"}, "spec": {}}
-    await asyncio.to_thread(kube.apply, policy)
-    await asyncio.to_thread(kube.apply, gateway_policy)
+    widgets = {"apiVersion": "example.dev/v1", "kind": "ClusterWidgetSet",
+               "metadata": {"name": "w", "namespace": "ignored"}, "spec": {}}
+    for doc in (policy, gateway_policy, widgets):
+        await asyncio.to_thread(kube.apply, doc)
     paths = [str(r.url.path) for r in list(kmock) if r.method == "PATCH"]
     assert paths == [
         "/apis/admissionregistration.k8s.io/v1beta1/validatingadmissionpolicies/safe-upgrades",
-        "/apis/example.dev/v1/namespaces/default/trafficpolicies/p"]
+        "/apis/example.dev/v1/namespaces/default/trafficpolicies/p",
+        "/apis/example.dev/v1/clusterwidgetsets/w"]
+
+
+async def test_a_kind_the_cluster_does_not_serve_is_refused_as_kubectl_refuses_it(
+        kube: Kube, kmock: Any) -> None:
+    gadget = {"apiVersion": "example.dev/v1", "kind": "Gadget",
+              "metadata": {"name": "g", "namespace": "default"}, "spec": {}}
+    with pytest.raises(ManifestRejected, match=r'^no matches for kind "Gadget" in version '
+                                               r'"example\.dev/v1"') as caught:
+        await asyncio.to_thread(kube.apply, gadget)
+    assert "CRD" in caught.value.hint
+    with pytest.raises(ManifestRejected, match=r"^the cluster serves no kind 'Gadget'"):
+        await asyncio.to_thread(kube.status, ResourceRef("Gadget", "g", "default"))
+    assert not [r for r in list(kmock) if r.method == "PATCH"]
+
+
+# The CRD charts' kinds a scenario may apply beside the backend (agentgateway v1.4.1 and kgateway
+# v2.1.x install/helm/*-crds/templates), as discovery lists them once the charts are installed.
+CHART_KINDS = [
+    ("agentgateway.dev", "AgentgatewayPolicy", "agentgatewaypolicies", "agentgateway-system"),
+    ("agentgateway.dev", "AgentgatewayParameters", "agentgatewayparameters",
+     "agentgateway-system"),
+    ("gateway.kgateway.dev", "TrafficPolicy", "trafficpolicies", "kgateway-system"),
+    ("gateway.kgateway.dev", "GatewayParameters", "gatewayparameters", "kgateway-system"),
+]
+
+
+@pytest.mark.parametrize(("group", "kind", "plural", "namespace"), CHART_KINDS,
+                         ids=[k[1] for k in CHART_KINDS])
+async def test_every_kind_of_the_charts_can_be_applied_read_waited_on_and_deleted(
+        kmock: Any, group: str, kind: str, plural: str, namespace: str) -> None:
+    serve_crd(kmock, group, "v1alpha1", kind, plural)
+    # A fresh client for each step: nothing is remembered from the apply.
+    fresh = lambda: Kube.for_url(str(kmock.url).rstrip("/"), CONTROLLER)  # noqa: E731
+    doc = {"apiVersion": f"{group}/v1alpha1", "kind": kind,
+           "metadata": {"name": "openai", "namespace": namespace}, "spec": {}}
+    assert (await asyncio.to_thread(fresh().apply, doc)).outcome == "created"
+    path = f"/apis/{group}/v1alpha1/namespaces/{namespace}/{plural}/openai"
+    assert str(next(r for r in list(kmock) if r.method == "PATCH").url.path) == path
+    # Policies report per ancestor, as Gateway API's PolicyAncestorStatus.
+    set_status(kmock, group, "v1alpha1", plural, namespace, "openai", {"ancestors": [{
+        "ancestorRef": {"group": "gateway.networking.k8s.io", "kind": "Gateway",
+                        "name": "agentgateway-proxy", "namespace": namespace},
+        "controllerName": CONTROLLER,
+        "conditions": [{"type": "Accepted", "status": "True", "reason": "Accepted",
+                        "message": "Attached to all targets"}]}]})
+    ref = ResourceRef(kind, "openai", namespace)
+    status = await asyncio.to_thread(fresh().status, ref)
+    assert status.exists and [(c.type, c.status) for c in status.conditions] == [
+        ("Accepted", "True")]
+    assert await asyncio.to_thread(fresh().delete, kind, namespace, "openai")
+    assert not (await asyncio.to_thread(fresh().status, ref)).exists
 
 
 async def test_the_sim_writes_route_status_as_the_agentgateway_controller(sim: Any) -> None:

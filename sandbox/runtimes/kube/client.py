@@ -13,13 +13,13 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from sandbox.errors import ManifestRejected, NotOurs, RuntimeUnavailable, WaitTimeout
 from sandbox.polling import Deadline, poll
 from sandbox.profiles import FIELD_MANAGER
+from sandbox.runtimes.kube.kinds import Kinds, Resource
 from sandbox.runtimes.kube.ownership import created_by_us, owner_of
 from sandbox.runtimes.kube.rollout import Rollout, rollout_of
 from sandbox.runtimes.runtime import Applied, ResourceRef, ResourceStatus, conditions_of
@@ -28,63 +28,6 @@ DELETE_TIMEOUT = 60.0
 # A pod creation refused this long is not the short wait for a new namespace's
 # ServiceAccount: it is a policy (Pod Security, a quota) that waiting will not change.
 REFUSAL_GRACE = 10.0
-
-@dataclass(frozen=True)
-class Resource:
-    group: str
-    version: str
-    plural: str
-    namespaced: bool = True
-
-    def path(self, namespace: str | None, name: str | None = None) -> str:
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        if self.namespaced and namespace:
-            base += f"/namespaces/{quote(namespace)}"
-        base += f"/{self.plural}"
-        return base + (f"/{quote(name)}" if name else "")
-
-
-RESOURCES = {
-    "Namespace": Resource("", "v1", "namespaces", namespaced=False),
-    "Secret": Resource("", "v1", "secrets"),
-    "ConfigMap": Resource("", "v1", "configmaps"),
-    "Service": Resource("", "v1", "services"),
-    "Pod": Resource("", "v1", "pods"),
-    "Deployment": Resource("apps", "v1", "deployments"),
-    "CustomResourceDefinition": Resource("apiextensions.k8s.io", "v1",
-                                         "customresourcedefinitions", namespaced=False),
-    "GatewayClass": Resource("gateway.networking.k8s.io", "v1", "gatewayclasses",
-                             namespaced=False),
-    "Gateway": Resource("gateway.networking.k8s.io", "v1", "gateways"),
-    "HTTPRoute": Resource("gateway.networking.k8s.io", "v1", "httproutes"),
-    "ReferenceGrant": Resource("gateway.networking.k8s.io", "v1beta1", "referencegrants"),
-    "Backend": Resource("gateway.kgateway.dev", "v1alpha1", "backends"),
-    "AgentgatewayBackend": Resource("agentgateway.dev", "v1alpha1", "agentgatewaybackends"),
-    # The Gateway API bundle also carries an admission policy guarding upgrades.
-    "ValidatingAdmissionPolicy": Resource("admissionregistration.k8s.io", "v1",
-                                          "validatingadmissionpolicies", namespaced=False),
-    "ValidatingAdmissionPolicyBinding": Resource("admissionregistration.k8s.io", "v1",
-                                                 "validatingadmissionpolicybindings",
-                                                 namespaced=False),
-}
-
-
-def resource_for(kind: str, api_version: str = "", namespaced: bool = True) -> Resource:
-    """The API path pieces of a kind; unknown kinds follow the usual naming conventions."""
-    group, _, version = api_version.rpartition("/")
-    known = RESOURCES.get(kind)
-    if known is not None:
-        if version:  # the manifest's own apiVersion wins over the table's default
-            return Resource(group, version, known.plural, known.namespaced)
-        return known
-    if not version:
-        raise ManifestRejected(f"agw-sandbox does not know the kind {kind!r}",
-                               f"give it an apiVersion, or use one of: {', '.join(RESOURCES)}")
-    lower = kind.lower()
-    plural = lower[:-1] + "ies" if lower.endswith("y") else lower + (
-        "es" if lower.endswith("s") else "s")
-    return Resource(group, version, plural, namespaced)
-
 
 class Kube:
     """A client for one cluster, built from an explicit kubeconfig file and context.
@@ -97,6 +40,7 @@ class Kube:
         self.api = api_client
         self.controller = controller
         self.owned_only = owned_only
+        self.kinds = Kinds(lambda path: self.request("GET", path))
 
     @classmethod
     def connect(cls, kubeconfig: str | None, context: str | None, controller: str = "",
@@ -155,7 +99,7 @@ class Kube:
 
     # -- resources ------------------------------------------------------------------------------
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-        return self._fetch(resource_for(kind), kind, namespace, name)
+        return self._fetch(self.kinds.of_kind(kind), kind, namespace, name)
 
     def _fetch(self, resource: Resource, kind: str, namespace: str, name: str
                ) -> dict[str, Any] | None:
@@ -168,7 +112,7 @@ class Kube:
     def list(self, kind: str, labels: Mapping[str, str]) -> list[dict[str, Any]]:
         """Every object of ``kind`` in any namespace that carries all of ``labels``."""
         selector = ",".join(f"{key}={value}" for key, value in labels.items())
-        status, data = self.request("GET", resource_for(kind).path(None),
+        status, data = self.request("GET", self.kinds.of_kind(kind).path(None),
                                     query={"labelSelector": selector})
         self._check(status, data, f"list {kind} objects labelled {selector}")
         items = [item for item in data.get("items") or [] if isinstance(item, dict)]
@@ -183,7 +127,8 @@ class Kube:
         """
         kind = str(doc.get("kind"))
         metadata = doc.get("metadata") or {}
-        resource = resource_for(kind, str(doc.get("apiVersion", "")), "namespace" in metadata)
+        resource = self.kinds.of_manifest(str(doc.get("apiVersion", "")), kind,
+                                          "namespace" in metadata)
         namespace = str(metadata.get("namespace") or "default") if resource.namespaced else ""
         name = str(metadata.get("name"))
         before = self._fetch(resource, kind, namespace, name)
@@ -211,7 +156,7 @@ class Kube:
         Background propagation: the object itself goes as soon as its finalizers allow, and
         the garbage collector removes what it owns afterwards.
         """
-        resource = resource_for(kind)
+        resource = self.kinds.of_kind(kind)
         if self.owned_only:
             self._check_ours(self._fetch(resource, kind, namespace, name), kind, namespace, name,
                              "deletes")
