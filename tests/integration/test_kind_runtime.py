@@ -308,7 +308,7 @@ current-context: mine
         with pytest.raises(SandboxError) as caught:
             await mine.up(lambda line: None, forward=False)
     assert "kgateway-crds v2.1.3 is not installed in context mine" in caught.value.message
-    assert "--install-kgateway" in caught.value.hint
+    assert "`agw-sandbox up --context ... --install`" in caught.value.hint
     assert asked == ["Install kgateway-crds v2.1.3 into context mine?"]
     assert not [c for c in calls(fakes, "kind")]  # never touches kind
     assert not [c for c in calls(fakes, "helm") if c.startswith("helm upgrade")]

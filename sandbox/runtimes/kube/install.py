@@ -170,8 +170,8 @@ class Charts:
             raise RuntimeUnavailable(
                 f"{release}{release.where_named} {pins.chart_version} is not installed in "
                 f"context {self.context}" + (f" (found {version})" if version else ""),
-                "rerun `agw-sandbox up --context ... --install-kgateway` to let the sandbox "
-                "install it, or install it yourself")
+                "rerun `agw-sandbox up --context ... --install` to let the sandbox install it, "
+                "or install it yourself")
         await cluster.helm_install(release.name, chart, self.profile, self.kubeconfig,
                                    self.context, values, echo=self.echo,
                                    namespace=release.namespace)
@@ -206,8 +206,7 @@ class Charts:
                 f"in context {self.context} without {settings}: it runs only the Envoy gateway, "
                 f"so there is no GatewayClass {self.profile.gateway_class} and nothing would "
                 "serve the sandbox's Gateway",
-                f"enable it with `{command}` (or rerun with --install-kgateway to let the sandbox "
-                "do it)")
+                f"enable it with `{command}` (or rerun with --install to let the sandbox do it)")
         await cluster.helm_install(release.name, chart, self.profile, self.kubeconfig,
                                    self.context, missing, echo=self.echo, reuse_values=True,
                                    namespace=release.namespace)
