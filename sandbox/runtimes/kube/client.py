@@ -20,6 +20,7 @@ from sandbox.errors import ManifestRejected, NotOurs, RuntimeUnavailable, WaitTi
 from sandbox.polling import Deadline, poll
 from sandbox.profiles import FIELD_MANAGER
 from sandbox.runtimes.kube.kinds import Kinds, Resource
+from sandbox.runtimes.kube.kubeconfig import check_kubeconfig
 from sandbox.runtimes.kube.ownership import created_by_us, owner_of
 from sandbox.runtimes.kube.rollout import Rollout, rollout_of
 from sandbox.runtimes.runtime import Applied, ResourceRef, ResourceStatus, conditions_of
@@ -28,6 +29,7 @@ DELETE_TIMEOUT = 60.0
 # A pod creation refused this long is not the short wait for a new namespace's
 # ServiceAccount: it is a policy (Pod Security, a quota) that waiting will not change.
 REFUSAL_GRACE = 10.0
+FIRST_CALL_TIMEOUT = 5.0
 
 class Kube:
     """A client for one cluster, built from an explicit kubeconfig file and context.
@@ -47,6 +49,7 @@ class Kube:
                 owned_only: bool = False) -> Kube:
         from kubernetes.config import new_client_from_config
 
+        check_kubeconfig(kubeconfig)  # a FIFO would block the client's open() for ever
         try:
             client = new_client_from_config(  # type: ignore[no-untyped-call]
                 config_file=kubeconfig, context=context,
@@ -71,8 +74,12 @@ class Kube:
     # -- raw requests ---------------------------------------------------------------------------
     def request(self, method: str, path: str, body: Any = None,
                 query: Mapping[str, str] | None = None, content_type: str = "application/json",
-                timeout: float = 30.0) -> tuple[int, dict[str, Any]]:
+                timeout: float = 30.0, retries: bool = True) -> tuple[int, dict[str, Any]]:
+        """``retries=False``: one attempt within ``timeout`` (the client's default retries a
+        request that timed out three times, two minutes against a server that never answers)."""
+        from urllib3 import Timeout
         from urllib3.exceptions import HTTPError
+        from urllib3.exceptions import TimeoutError as TimedOut
 
         configuration = self.api.configuration
         if configuration.refresh_api_key_hook is not None:
@@ -84,9 +91,18 @@ class Kube:
                 headers[setting["key"]] = setting["value"]
         url = self.host + path + (f"?{urlencode(query)}" if query else "")
         try:
-            response = self.api.rest_client.request(method, url, headers=headers, body=body,
-                                                    _request_timeout=timeout)
+            if retries:
+                response = self.api.rest_client.request(method, url, headers=headers, body=body,
+                                                        _request_timeout=timeout)
+            else:  # a read: no body to encode
+                response = self.api.rest_client.pool_manager.request(
+                    method, url, headers=headers, timeout=Timeout(total=timeout), retries=False)
             raw = response.read() if response.data is None else response.data
+        except TimedOut as exc:
+            raise RuntimeUnavailable(
+                f"the Kubernetes API at {self.host} did not answer within {timeout:g}s (timed "
+                "out)", "is the cluster running and reachable from here (a VPN, a proxy)? "
+                "`kubectl cluster-info` asks the same server") from exc
         except HTTPError as exc:
             raise RuntimeUnavailable(
                 f"cannot reach the Kubernetes API at {self.host} ({type(exc).__name__})",
@@ -253,7 +269,8 @@ class Kube:
         return poll(rolled_out, Deadline(timeout, interval, ceiling=interval), timed_out)
 
     def server_version(self) -> str:
-        status, data = self.request("GET", "/version")
+        """The first call to a cluster: it fails in seconds if the server does not answer."""
+        status, data = self.request("GET", "/version", timeout=FIRST_CALL_TIMEOUT, retries=False)
         self._check(status, data, "read the server version")
         return str(data.get("gitVersion", "?"))
 

@@ -47,7 +47,10 @@ def kind_kubeconfig(env: Mapping[str, str] | None = None) -> Path:
 
 def has_context(kubeconfig: Path, context: str) -> bool:
     from sandbox.documents import load_one
+    from sandbox.runtimes.kube.kubeconfig import file_problem
 
+    if file_problem(kubeconfig) is not None:  # a FIFO would block; say nothing of it here
+        return False
     try:
         config = load_one(kubeconfig.read_text())
     except (OSError, SandboxError):
