@@ -138,3 +138,21 @@ async def test_helm_refusing_crds_another_release_owns_is_explained_not_blamed_o
     hint = caught.value.hint
     assert "network" not in hint
     assert "already belong to the Helm release agw-crds in namespace agw-system" in hint
+
+
+async def test_a_user_who_may_not_list_deployments_cluster_wide_is_still_served(
+        fakes: Path, kmock: Any, tmp_path: Path) -> None:
+    """On a shared cluster RBAC may allow reading a namespace, not listing every one: the
+    controller is then looked for beside its CRDs' release and in the guide's namespace."""
+    install_elsewhere(kmock, fakes)
+    kmock["get /apis/apps/v1/deployments"] << 403 << {
+        "kind": "Status", "reason": "Forbidden", "code": 403,
+        "message": 'deployments.apps is forbidden: User "me" cannot list resource "deployments" '
+                   'in API group "apps" at the cluster scope'}
+    lines: list[str] = []
+    async with controller(InstalledElsewhere(kmock)):
+        await brought(kmock, tmp_path, AGENTGATEWAY_V1_4).up(lines.append, forward=False)
+    assert "✓ agentgateway controller ready: 1/1 available" in "\n".join(lines)
+    listed = [str(r.url.path) for r in list(kmock) if r.method == "GET"
+              and str(r.url.path).endswith("/deployments")]
+    assert "/apis/apps/v1/namespaces/agw-system/deployments" in listed

@@ -125,10 +125,11 @@ class Kube:
         self._check(status, data, f"read {kind} {namespace}/{name}")
         return data
 
-    def list(self, kind: str, labels: Mapping[str, str]) -> list[dict[str, Any]]:
-        """Every object of ``kind`` in any namespace that carries all of ``labels``."""
+    def list(self, kind: str, labels: Mapping[str, str],
+             namespace: str | None = None) -> list[dict[str, Any]]:
+        """Every object of ``kind`` that carries all of ``labels``, in ``namespace`` or in any."""
         selector = ",".join(f"{key}={value}" for key, value in labels.items())
-        status, data = self.request("GET", self.kinds.of_kind(kind).path(None),
+        status, data = self.request("GET", self.kinds.of_kind(kind).path(namespace),
                                     query={"labelSelector": selector})
         self._check(status, data, f"list {kind} objects labelled {selector}")
         items = [item for item in data.get("items") or [] if isinstance(item, dict)]

@@ -55,7 +55,7 @@ def find_installation(kube: Kube, profile: Profile) -> Installation:
     """What is installed and where; blocking (run it in a thread)."""
     guide = Installation.guide(profile)
     crds = _crds_release(kube, profile) or guide.crds
-    found = kube.list("Deployment", dict(profile.controller_labels))
+    found = _controllers(kube, profile, crds)
     if not found:
         return Installation(crds, guide.controller, guide.deployment)
     # Two installations: prefer the one beside the CRDs' release, then the guide's namespace.
@@ -67,6 +67,19 @@ def find_installation(kube: Kube, profile: Profile) -> Installation:
         str((metadata.get("labels") or {}).get("app.kubernetes.io/instance")
             or guide.controller.name), _namespace(deployment))
     return Installation(crds, release, str(metadata.get("name")))
+
+
+def _controllers(kube: Kube, profile: Profile, crds: Release) -> list[dict[str, Any]]:
+    """The controller Deployments, by the chart's labels: in any namespace, or (when RBAC
+    allows no cluster-wide list, as on a shared cluster) beside the CRDs' release and in the
+    guide's namespace."""
+    labels = dict(profile.controller_labels)
+    try:
+        return kube.list("Deployment", labels)
+    except RuntimeUnavailable:
+        namespaces = dict.fromkeys((crds.namespace, profile.namespace))
+        return [d for namespace in namespaces
+                for d in kube.list("Deployment", labels, namespace)]
 
 
 def _crds_release(kube: Kube, profile: Profile) -> Release | None:
