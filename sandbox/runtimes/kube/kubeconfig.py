@@ -36,8 +36,8 @@ def check_kubeconfig(explicit: str | None, env: Mapping[str, str] | None = None)
         if problem is not None:
             raise RuntimeUnavailable(
                 f"the kubeconfig {path}{origin} {problem}",
-                "point KUBECONFIG (or --context's kubeconfig) at your kubeconfig file; output of "
-                "a command (`<(…)`) goes into a file first")
+                "point KUBECONFIG at your kubeconfig file (a regular file; a command's output, "
+                "`<(…)`, goes into a file first)")
 
 
 def file_problem(path: Path) -> str | None:
