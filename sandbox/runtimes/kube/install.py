@@ -17,8 +17,7 @@ from sandbox.proc import Echo
 from sandbox.profiles import PROFILES, Profile
 from sandbox.runtimes.kube import cluster
 from sandbox.runtimes.kube.client import Kube
-from sandbox.runtimes.kube.installation import Installation
-from sandbox.runtimes.kube.installation import Release as InstalledRelease
+from sandbox.runtimes.kube.installation import Installation, ReleaseRef
 
 BUNDLE_VERSION = "gateway.networking.k8s.io/bundle-version"
 CHANNEL = "gateway.networking.k8s.io/channel"
@@ -228,7 +227,7 @@ class _Release:
     that holds it on this cluster."""
 
     chart_name: str
-    target: InstalledRelease
+    target: ReleaseRef
     profile: Profile
 
     @property

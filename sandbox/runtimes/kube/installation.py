@@ -22,7 +22,7 @@ RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
 
 
 @dataclass(frozen=True)
-class Release:
+class ReleaseRef:
     """A Helm release by name and namespace: the chart's own, or where someone installed it."""
 
     name: str
@@ -37,14 +37,14 @@ class Release:
 
 @dataclass(frozen=True)
 class Installation:
-    crds: Release
-    controller: Release
+    crds: ReleaseRef
+    controller: ReleaseRef
     deployment: str  # the controller's Deployment, in the controller release's namespace
 
     @classmethod
     def guide(cls, profile: Profile) -> Installation:
         crds, controller = profile.releases
-        return cls(Release(crds, profile.namespace), Release(controller, profile.namespace),
+        return cls(ReleaseRef(crds, profile.namespace), ReleaseRef(controller, profile.namespace),
                    profile.controller_deployment)
 
     def moved(self, profile: Profile) -> bool:
@@ -63,13 +63,13 @@ def find_installation(kube: Kube, profile: Profile) -> Installation:
                               _namespace(d) != profile.namespace, _namespace(d)))
     deployment = found[0]
     metadata = deployment.get("metadata") or {}
-    release = _helm_release(deployment) or Release(
+    release = _helm_release(deployment) or ReleaseRef(
         str((metadata.get("labels") or {}).get("app.kubernetes.io/instance")
             or guide.controller.name), _namespace(deployment))
     return Installation(crds, release, str(metadata.get("name")))
 
 
-def _controllers(kube: Kube, profile: Profile, crds: Release) -> list[dict[str, Any]]:
+def _controllers(kube: Kube, profile: Profile, crds: ReleaseRef) -> list[dict[str, Any]]:
     """The controller Deployments, by the chart's labels: in any namespace, or (when RBAC
     allows no cluster-wide list, as on a shared cluster) beside the CRDs' release and in the
     guide's namespace."""
@@ -82,7 +82,7 @@ def _controllers(kube: Kube, profile: Profile, crds: Release) -> list[dict[str, 
                 for d in kube.list("Deployment", labels, namespace)]
 
 
-def _crds_release(kube: Kube, profile: Profile) -> Release | None:
+def _crds_release(kube: Kube, profile: Profile) -> ReleaseRef | None:
     crd = kube.get("CustomResourceDefinition", "", profile.backend_crd)
     if crd is None:
         return None
@@ -99,10 +99,10 @@ def _crds_release(kube: Kube, profile: Profile) -> Release | None:
     return release
 
 
-def _helm_release(obj: Mapping[str, Any]) -> Release | None:
+def _helm_release(obj: Mapping[str, Any]) -> ReleaseRef | None:
     annotations = (obj.get("metadata") or {}).get("annotations") or {}
     name, namespace = annotations.get(RELEASE_NAME), annotations.get(RELEASE_NAMESPACE)
-    return Release(str(name), str(namespace)) if name and namespace else None
+    return ReleaseRef(str(name), str(namespace)) if name and namespace else None
 
 
 def _namespace(obj: Mapping[str, Any]) -> str:
