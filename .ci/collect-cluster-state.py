@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Snapshot a sandbox cluster after a failed run: resources as YAML, events, controller and proxy
-logs, for a CI artifact. Keys never reach the snapshot: Secrets are listed by name only, inline
-keys in Backends are replaced before anything is written, and the values of $AGW_SANDBOX_TOKEN and
-$OPENAI_API_KEY are replaced in the logs.
+logs, for a CI artifact. Keys never reach the snapshot: Secrets are listed by name only, inline keys
+(kgateway's Backend ``authToken.inline``, agentgateway's ``policies.auth.key`` and an
+AgentgatewayPolicy's ``backend.auth.key``) are replaced before anything is written, and the
+values of $AGW_SANDBOX_TOKEN and $OPENAI_API_KEY are replaced in the logs.
 
     .ci/collect-cluster-state.py --cluster-name agw-sandbox-e2e --out cluster-state
     .ci/collect-cluster-state.py --context my-cluster --out cluster-state
@@ -31,6 +32,9 @@ KINDS = (
     "httproutes.gateway.networking.k8s.io",
     "backends.gateway.kgateway.dev",
     "trafficpolicies.gateway.kgateway.dev",
+    "agentgatewaybackends.agentgateway.dev",
+    "agentgatewaypolicies.agentgateway.dev",
+    "agentgatewayparameters.agentgateway.dev",
     "deployments.apps",
     "replicasets.apps",
     "pods",
@@ -127,10 +131,14 @@ class Collector:
 
 
 def redact(value: Any, key: str = "") -> Any:
-    """A copy with every inline key replaced (Backend ``authToken.inline``, the guide's field)."""
+    """A copy with every inline key replaced: kgateway's ``authToken.inline`` and agentgateway's
+    ``auth.key`` (BackendAuth, under an AgentgatewayBackend's ``policies`` or an
+    AgentgatewayPolicy's ``backend``), wherever they are nested."""
     if isinstance(value, dict):
         if key == "authToken" and "inline" in value:
             return {**value, "inline": REDACTED}
+        if key == "auth" and value.get("key"):  # `key: ""` means no auth: left to be seen
+            return {**{k: redact(v, k) for k, v in value.items()}, "key": REDACTED}
         return {k: redact(v, k) for k, v in value.items()}
     if isinstance(value, list):
         return [redact(v, key) for v in value]

@@ -70,8 +70,12 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     parser.add_argument("--cluster-name", default=default(None),
                         help="kind cluster name (default: one per profile, agw-sandbox for "
                              "kgateway-v2.1 and agw-sandbox-v1-4 for agentgateway-v1.4)")
+    parser.add_argument("--install", action="store_true", default=default(False),
+                        dest="install_kgateway",
+                        help="with --context: install the profile's charts (kgateway, or "
+                             "agentgateway) if they are missing, without asking")
     parser.add_argument("--install-kgateway", action="store_true", default=default(False),
-                        help="with --context: install kgateway if it is missing, without asking")
+                        dest="install_kgateway", help=argparse.SUPPRESS)  # the old name
     parser.add_argument("--yes", "-y", action="store_true", default=default(False),
                         help="with --context: agree in advance to write to that cluster (for "
                              "scripts); without it the sandbox shows the API server and asks")

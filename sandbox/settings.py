@@ -26,7 +26,7 @@ class Settings:
     context: str | None = None
     cluster_name: str = "agw-sandbox"
     overrides: Mapping[str, str] = field(default_factory=dict)
-    install_kgateway: bool = False  # consent to install kgateway into a cluster you brought
+    install_kgateway: bool = False  # --install: consent to install the charts into your cluster
     assume_yes: bool = False  # agree in advance to write to the cluster you brought (--yes)
     namespace: str | None = None  # the sandbox's own namespace on a cluster you brought
     gateway: str | None = None  # ... and its own Gateway name

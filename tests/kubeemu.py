@@ -13,6 +13,7 @@ import kmock
 FOREGROUND = "foregroundDeletion"
 NAMESPACE_PATH = re.compile(r"/api/v1/namespaces/([^/]+)")
 NAMESPACES = kmock.resource("", "v1", "namespaces")
+BUILT_IN = {"apps/v1/deployments": "Deployment"}
 # Stands for a controller's own finalizer: with background propagation the object still stays
 # until the controller lets it go.
 CONTROLLER_FINALIZER = "gateway.kgateway.dev/finalizer"
@@ -31,6 +32,12 @@ class ApplyingEmulator(kmock.KubernetesEmulator):
     linger: float = 0.3
     _reapers: set[asyncio.Task[None]] = attrs.field(factory=set, init=False)
 
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        # Served by every API server, with or without objects (listing one gives no items).
+        for key, kind in BUILT_IN.items():
+            self.resources[key] = {"kind": kind, "namespaced": True}
+
     async def _handle(self, request: kmock.Request) -> aiohttp.web.StreamResponse:
         namespace = NAMESPACE_PATH.fullmatch(str(request.url.path))
         if namespace is not None:
@@ -42,6 +49,7 @@ class ApplyingEmulator(kmock.KubernetesEmulator):
             async with self._lock:
                 fresh = key not in self._objects or self._objects[key].deleted
                 self._record_manager(request, None if fresh else self._objects[key])
+                self._count_generation(request, None if fresh else self._objects[key])
                 if key not in self._objects:
                     self._objects[key] = request.data
                 elif self._objects[key].deleted:
@@ -87,6 +95,21 @@ class ApplyingEmulator(kmock.KubernetesEmulator):
                         "time": "2026-11-27T08:00:00Z", "fieldsType": "FieldsV1"})
         request.data.setdefault("metadata", {})["managedFields"] = entries
 
+    @staticmethod
+    def _count_generation(request: kmock.Request, existing: Any) -> None:
+        """metadata.generation starts at 1 and grows with every change of the spec, as the API
+        server counts it (controllers report the generation they saw as observedGeneration)."""
+        if not isinstance(request.data, dict) or not isinstance(request.data.get("spec"), dict):
+            return
+        metadata = request.data.setdefault("metadata", {})
+        if existing is None:
+            metadata.setdefault("generation", 1)
+            return
+        before = existing.get("spec") or {}
+        generation = int((existing.get("metadata") or {}).get("generation") or 1)
+        changed = _merged(before, request.data["spec"]) != before
+        metadata["generation"] = generation + 1 if changed else generation
+
     async def _hold(self, request: kmock.Request) -> None:
         key: Any = (request.resource, request.namespace, request.name)
         async with self._lock:
@@ -119,6 +142,19 @@ class ApplyingEmulator(kmock.KubernetesEmulator):
                 await self._buses[key[0]].put({"type": "DELETED", "object": raw})
 
 
+def _merged(old: Any, change: Any) -> Any:
+    """A JSON merge patch applied to a copy (what the emulator's patch does to the stored spec)."""
+    if not isinstance(old, dict) or not isinstance(change, dict):
+        return change
+    merged = dict(old)
+    for key, value in change.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = _merged(old.get(key), value)
+    return merged
+
+
 def set_status(emulator: Any, group: str, version: str, plural: str, namespace: str | None,
                name: str, status: dict[str, Any]) -> None:
     """Play the controller: write a status onto a stored object."""
@@ -134,3 +170,9 @@ def install_gateway_api(emulator: Any, version: str = "v1.4.0") -> None:
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
         "metadata": {"name": name, "annotations": {
             "gateway.networking.k8s.io/bundle-version": version}}}
+
+
+def serve_crd(emulator: Any, group: str, version: str, kind: str, plural: str,
+              namespaced: bool = True) -> None:
+    """Play a cluster where this CRD is installed: discovery lists its kind under its plural."""
+    emulator.resources[f"{group}/{version}/{plural}"] = {"kind": kind, "namespaced": namespaced}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ from sandbox.catalog.scenarios import (
     Step,
     Variable,
 )
+from sandbox.catalog.served import unserved
 from sandbox.catalog.textfiles import UnreadableFile, read_text_file
 from sandbox.documents import DocumentError, LineDict, load_one
 from sandbox.errors import Problem
@@ -96,6 +97,11 @@ def _load(reader: Reader) -> Scenario | None:
     needs = _needs(reader, node, scenario_id)
     variables = _variables(reader, node)
     steps = read_steps(reader, node)
+    if profile in PROFILES:
+        documents = [doc for step in steps if isinstance(step, ApplyStep)
+                     for manifest in step.manifests for doc in manifest.documents
+                     if isinstance(doc, Mapping)]
+        reader.problems.extend(unserved(reader.kind_uses, profile, documents))
     known = {v.name for v in variables}
     known |= {f"{v.name}_masked" for v in variables if v.secret}
     _check_placeholders(reader, node, steps, known)

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from sandbox.catalog.served import KindUse
 from sandbox.catalog.textfiles import MAX_FILE_BYTES
 from sandbox.documents import LineDict
 from sandbox.errors import Problem
@@ -26,6 +27,7 @@ class Reader:
         self.bytes_read = 0
         self.templates: dict[Path, tuple[tuple[Any, ...], int] | None] = {}
         self.namespace = DEFAULT_PROFILE.namespace  # of a resource written Kind/name
+        self.kind_uses: list[KindUse] = []  # checked once the whole scenario is read
 
     @property
     def ok(self) -> bool:

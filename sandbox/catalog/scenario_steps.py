@@ -21,6 +21,7 @@ from sandbox.catalog.scenarios import (
     Step,
     WaitStep,
 )
+from sandbox.catalog.served import KindUse
 from sandbox.catalog.textfiles import MAX_FILE_BYTES, UnreadableFile, read_text_file
 from sandbox.documents import DocumentError, LineDict, load_all
 from sandbox.errors import Problem
@@ -142,6 +143,9 @@ def _template(reader: Reader, source: Path, value: str, line: int
             reader.problems.append(Problem(str(source), at, reason))
         for message in checks.lint(doc):
             reader.problems.append(Problem(str(source), doc.line, message))
+        if isinstance(doc.get("kind"), str) and isinstance(doc.get("apiVersion"), str):
+            reader.kind_uses.append(KindUse(doc["kind"], doc["apiVersion"], str(source),
+                                            doc.line))
     return tuple(documents), len(text)
 
 
@@ -151,6 +155,7 @@ def _ref(reader: Reader, value: Any, namespace: str | None, line: int) -> Resour
     if len(parts) not in (2, 3) or not all(parts):
         reader.problem(line, f"resource {value!r} must be written Kind/name or Kind/namespace/name")
         return None
+    reader.kind_uses.append(KindUse(parts[0], None, str(reader.path), line))
     if len(parts) == 3:
         return ResourceRef(parts[0], parts[2], parts[1])
     return ResourceRef(parts[0], parts[1], namespace or reader.namespace)

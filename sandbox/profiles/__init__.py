@@ -33,6 +33,9 @@ class Pins:
     proxy_image: str
     helm_min: str
     helm_values: tuple[tuple[str, str], ...]
+    # The Gateway API minors the release supports (installed CRDs in range, at least the
+    # pinned minor, are used as they are).
+    gateway_api_range: tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -59,12 +62,21 @@ class Profile:
     backend_api: BackendApi = KGATEWAY_BACKENDS
     title: str = "kgateway v2.1"
     releases: tuple[str, str] = ("kgateway-crds", "kgateway")  # Helm: the CRDs, the controller
+    # The controller Deployment's selector labels in the chart (its _helpers.tpl), whatever
+    # the release is called: how an installation under other names is found.
+    controller_labels: tuple[tuple[str, str], ...] = (("kgateway", "kgateway"),
+                                                      ("app.kubernetes.io/name", "kgateway"))
     # Where the built-in scenarios for this profile live, under the scenarios directory.
     scenario_dir: str = ""
 
     @property
     def backend_group(self) -> str:
         return self.backend_api_version.rpartition("/")[0]
+
+    @property
+    def backend_crd(self) -> str:
+        """The CustomResourceDefinition of the backend kind (installed by the CRD chart)."""
+        return f"{self.backend_plural}.{self.backend_group}"
 
 
 KGATEWAY_V2_1 = Profile(
@@ -88,6 +100,7 @@ KGATEWAY_V2_1 = Profile(
         proxy_image="ghcr.io/agentgateway/agentgateway:0.10.3",
         helm_min="3.12.0",
         helm_values=(("agentgateway.enabled", "true"),),
+        gateway_api_range=("v1.4", "v1.4"),
     ),
     namespace="kgateway-system",
     gateway_name="agentgateway",
@@ -120,6 +133,8 @@ AGENTGATEWAY_V1_4 = Profile(
         proxy_image="cr.agentgateway.dev/agentgateway:v1.4.1",
         helm_min="3.12.0",
         helm_values=(),
+        # The docs' support matrix for 1.4.x; built against v1.6.1 (go.mod).
+        gateway_api_range=("v1.4", "v1.6"),
     ),
     namespace="agentgateway-system",
     gateway_name="agentgateway-proxy",
@@ -137,6 +152,8 @@ AGENTGATEWAY_V1_4 = Profile(
     backend_api=AgentgatewayBackends(),
     title="agentgateway v1.4",
     releases=("agentgateway-crds", "agentgateway"),
+    controller_labels=(("agentgateway", "agentgateway"),
+                       ("app.kubernetes.io/name", "agentgateway")),
     scenario_dir="agentgateway-v1.4",
 )
 

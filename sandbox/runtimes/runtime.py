@@ -114,12 +114,13 @@ class Runtime(Protocol):
 
 
 def conditions_of(obj: Mapping[str, Any], controller: str) -> tuple[Condition, ...]:
-    """Status conditions, with an HTTPRoute's taken from the parent our controller wrote; each
-    marked stale when its observedGeneration is older than the object's generation."""
+    """Status conditions, with an HTTPRoute's taken from the parent our controller wrote (and a
+    policy's from its ancestor, Gateway API's PolicyAncestorStatus); each marked stale when its
+    observedGeneration is older than the object's generation."""
     status = obj.get("status") or {}
     raw = status.get("conditions")
     if raw is None:
-        parents = [p for p in status.get("parents") or []
+        parents = [p for p in status.get("parents") or status.get("ancestors") or []
                    if p.get("controllerName") in (None, controller)]
         raw = parents[0].get("conditions", []) if parents else []
     generation = (obj.get("metadata") or {}).get("generation")

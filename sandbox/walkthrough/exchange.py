@@ -21,6 +21,10 @@ from sandbox.walkthrough.events import RequestView, ResponseView
 from sandbox.walkthrough.render import Context, RenderedRequest, masked_request
 
 
+class GatewayUnreachable(RequestFailed):
+    """No answer came back: the connection failed or broke (a port-forward reconnecting)."""
+
+
 def new_client(transport: AsyncBaseTransport | None = None) -> AsyncClient:
     """One client per run; tests inject a transport, everyone else gets real loopback HTTP."""
     return AsyncClient(transport=transport, timeout=Timeout(90.0, connect=5.0),
@@ -62,7 +66,7 @@ async def send(client: AsyncClient, request: RenderedRequest, base_url: str, ctx
         raise RequestFailed("the request cannot be sent: its method, path or a header holds "
                             "a character HTTP cannot carry", UNSENDABLE_HINT) from exc
     except HTTPError as exc:
-        raise RequestFailed(
+        raise GatewayUnreachable(
             f"could not reach the gateway at {url}: {ctx.masker(str(exc)) or type(exc).__name__}",
             "check that the runtime is up (`agw-sandbox status`) and the port is right",
         ) from exc

@@ -46,7 +46,7 @@ from sandbox.walkthrough.events import (
     StepNote,
     StepStarted,
 )
-from sandbox.walkthrough.exchange import send, view_request
+from sandbox.walkthrough.exchange import GatewayUnreachable, send, view_request
 from sandbox.walkthrough.masking import Masker
 from sandbox.walkthrough.render import (
     Context,
@@ -238,6 +238,8 @@ class Walkthrough:
         return current
 
     async def _request(self, state: ScenarioState, step: RequestStep) -> str:
+        """Send and check; on a real runtime a wrong answer or a failed connection is retried
+        for ``settle_time`` (the gateway catching up, a port-forward reconnecting)."""
         request = render_request(step.request, state.ctx)
         view = view_request(request, self.runtime.gateway_url, state.ctx)
         expect = expectation(step, state.ctx)
@@ -246,22 +248,28 @@ class Walkthrough:
         waited = False
         while True:
             self.emit(RequestSent(view))
-            response = await send(self.client, request, self.runtime.gateway_url, state.ctx,
-                                  lambda text: self.emit(ResponseChunk(text)))
-            self.emit(ResponseReceived(response))
             try:
+                response = await send(self.client, request, self.runtime.gateway_url,
+                                      state.ctx, lambda text: self.emit(ResponseChunk(text)))
+                self.emit(ResponseReceived(response))
                 return check_response(response, expect, state.ctx)
-            except StepFailed as exc:
+            except (StepFailed, GatewayUnreachable) as exc:
+                unreachable = isinstance(exc, GatewayUnreachable)
                 if time.monotonic() >= deadline:
                     if waited:
-                        exc.message += (f" (still so after {self.settle_time:g}s of waiting for "
-                                        "the gateway)")
+                        exc.message += f" (still so after {self.settle_time:g}s" + (
+                            ": the port-forward was reconnecting" if unreachable else
+                            " of waiting for the gateway") + ")"
+                    if waited and unreachable:
+                        exc.hint = ("`agw-sandbox status` says whether the gateway's pod is "
+                                    "running; the port-forward reconnects by itself once it is")
                     raise
                 if not waited:
                     waited = True
+                    awaited = ("the port-forward to reconnect" if unreachable else
+                               "the gateway to pick up the change")
                     self.emit(StepNote(state.scenario.id, step.id, state.ctx.masker(
-                        f"{exc.message}; waiting up to {self.settle_time:g}s for the gateway "
-                        "to pick up the change")))
+                        f"{exc.message}; waiting up to {self.settle_time:g}s for {awaited}")))
             await asyncio.sleep(SETTLE_INTERVAL)
 
     async def _delete(self, state: ScenarioState, refs: list[ResourceRef]) -> str:

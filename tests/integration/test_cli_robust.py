@@ -200,7 +200,7 @@ BROKEN_KUBECONFIGS = {
     "nocurrent.yaml": ("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n",
                        "has no current context"),
     "missing.yaml": (None, "no kubeconfig found at"),
-    "adir": ("dir", "Is a directory"),
+    "adir": ("dir", "is not a regular file (a directory)"),
 }
 
 

@@ -10,6 +10,8 @@ import yaml
 
 from tests.conftest import OTHER_TOKEN, TOKEN
 
+CANARY = "sk-test-Canary7Kq2Wv9Xe4Rt6Yu8Io0PaSd"  # in no key variable: only masking hides it
+
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / ".ci" / "collect-cluster-state.py"
 FAKES = REPO / "tests" / "fakes" / "bin"
@@ -31,6 +33,18 @@ ITEMS = {
         "name": "openai", "namespace": "kgateway-system"}, "spec": {"type": "AI", "ai": {"llm": {
         "openai": {"authToken": {"kind": "Inline", "inline": os.environ["FAKE_INLINE"]}}}}}}],
     "pods": [pod("kgateway-7d9f", 0), pod("agentgateway-5c8b", 2)],
+    # agentgateway v1.4: the key inline in a backend's policies, and in a policy's backend auth
+    "agentgatewaybackends.agentgateway.dev": [{"kind": "AgentgatewayBackend", "metadata": {
+        "name": "openai", "namespace": "agentgateway-system"}, "spec": {"ai": {"provider": {
+        "openai": {"model": "gpt-3.5-turbo"}}}, "policies": {"auth": {
+        "key": os.environ["FAKE_CANARY"]}}}}],
+    "agentgatewaypolicies.agentgateway.dev": [{"kind": "AgentgatewayPolicy", "metadata": {
+        "name": "openai-auth", "namespace": "agentgateway-system"}, "spec": {"targetRefs": [
+        {"group": "agentgateway.dev", "kind": "AgentgatewayBackend", "name": "openai"}],
+        "backend": {"auth": {"key": os.environ["FAKE_CANARY"]}}}}],
+    "agentgatewayparameters.agentgateway.dev": [{"kind": "AgentgatewayParameters", "metadata": {
+        "name": "proxy", "namespace": "agentgateway-system"}, "spec": {"logging": {
+        "level": "debug"}}}],
 }
 if args[0] == "--kubeconfig":
     assert open(args[1]).read().startswith("apiVersion: v1"), "kind's kubeconfig"
@@ -59,14 +73,22 @@ def test_a_failed_run_leaves_resources_events_and_logs_but_no_key(tmp_path: Path
     out = tmp_path / "state"
     env = {"PATH": f"{bin_dir}:{FAKES}:/usr/bin:/bin", "FAKE_LOG": str(tmp_path / "calls"),
            "FAKE_TOKEN": TOKEN, "FAKE_INLINE": OTHER_TOKEN, "FAKE_STATE": str(tmp_path / "kind"),
+           "FAKE_CANARY": CANARY,
            "AGW_SANDBOX_TOKEN": TOKEN}
     done = subprocess.run([sys.executable, str(SCRIPT), "--cluster-name", "agw-sandbox-e2e",
                            "--out", str(out)], env=env, capture_output=True, text=True,
                           timeout=60, check=False)
     assert done.returncode == 0, done.stderr
-    backend, *pods = yaml.safe_load_all((out / "resources.yaml").read_text())
-    assert backend["spec"]["ai"]["llm"]["openai"]["authToken"] == {
+    documents = list(yaml.safe_load_all((out / "resources.yaml").read_text()))
+    by_kind = {d["kind"]: d for d in documents}
+    assert by_kind["Backend"]["spec"]["ai"]["llm"]["openai"]["authToken"] == {
         "kind": "Inline", "inline": "<redacted by collect-cluster-state>"}
+    assert by_kind["AgentgatewayBackend"]["spec"]["policies"]["auth"] == {
+        "key": "<redacted by collect-cluster-state>"}
+    assert by_kind["AgentgatewayPolicy"]["spec"]["backend"]["auth"] == {
+        "key": "<redacted by collect-cluster-state>"}
+    assert by_kind["AgentgatewayParameters"]["spec"] == {"logging": {"level": "debug"}}
+    pods = [d for d in documents if d["kind"] == "Pod"]
     assert [p["metadata"]["name"] for p in pods] == ["kgateway-7d9f", "agentgateway-5c8b"]
     assert "managedFields" not in pods[0]["metadata"]
     assert "openai-secret" in (out / "secrets.txt").read_text()
@@ -80,7 +102,8 @@ def test_a_failed_run_leaves_resources_events_and_logs_but_no_key(tmp_path: Path
     assert "✗ kubectl --kubeconfig" in log and "gatewayclasses" in log
     assert "✗ helm" in log
     written = [p for p in out.rglob("*") if p.is_file()]
-    assert all(TOKEN not in p.read_text() and OTHER_TOKEN not in p.read_text() for p in written)
+    assert all(TOKEN not in p.read_text() and OTHER_TOKEN not in p.read_text()
+               and CANARY not in p.read_text() for p in written)
     assert not any("kubeconfig" in p.name for p in written)
     calls = (tmp_path / "calls").read_text()
     assert "get secrets --all-namespaces\n" in calls and "secrets -o" not in calls

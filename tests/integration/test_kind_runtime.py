@@ -107,9 +107,11 @@ def _route_status(emulator: Any, route: Any) -> dict[str, Any]:
 
 
 async def _controller(emulator: Any, programmed: bool = True, ready: bool = True,
-                      agentgateway: bool = True) -> None:
-    """Plays kgateway: GatewayClass accepted, Gateways programmed, Deployments rolled out,
-    Backends accepted and route status written by the agentgateway controller."""
+                      agentgateway: bool = True, held: frozenset[str] | set[str] = frozenset()
+                      ) -> None:
+    """Plays kgateway: GatewayClass accepted, Gateways programmed, Deployments rolled out (each
+    generation; not those ``held``), Backends accepted and route status written by the
+    agentgateway controller."""
     if agentgateway:  # kgateway creates the class only when agentgateway is enabled
         gwclass = (kmock.resource("gateway.networking.k8s.io", "v1", "gatewayclasses"), None,
                    "agentgateway")
@@ -133,8 +135,10 @@ async def _controller(emulator: Any, programmed: bool = True, ready: bool = True
                 continue
             if resource.plural == "gateways":  # the proxy is named after its Gateway
                 deployment(str(namespace), str(name))
-            if resource.plural == "deployments" and ready and not obj.get("status"):
-                obj.patch({"status": {"observedGeneration": 1, "updatedReplicas": 1,
+            generation = (obj.get("metadata") or {}).get("generation") or 1
+            if (resource.plural == "deployments" and ready and name not in held
+                    and (obj.get("status") or {}).get("observedGeneration") != generation):
+                obj.patch({"status": {"observedGeneration": generation, "updatedReplicas": 1,
                                       "availableReplicas": 1}})
             if resource.plural == "gateways" and programmed and not obj.get("status"):
                 obj.patch({"status": {"conditions": [
@@ -152,7 +156,7 @@ async def _controller(emulator: Any, programmed: bool = True, ready: bool = True
 
 
 @contextlib.asynccontextmanager
-async def controller(emulator: Any, **kwargs: bool) -> AsyncIterator[None]:
+async def controller(emulator: Any, **kwargs: Any) -> AsyncIterator[None]:
     task = asyncio.create_task(_controller(emulator, **kwargs))
     try:
         yield
@@ -304,7 +308,7 @@ current-context: mine
         with pytest.raises(SandboxError) as caught:
             await mine.up(lambda line: None, forward=False)
     assert "kgateway-crds v2.1.3 is not installed in context mine" in caught.value.message
-    assert "--install-kgateway" in caught.value.hint
+    assert "`agw-sandbox up --context ... --install`" in caught.value.hint
     assert asked == ["Install kgateway-crds v2.1.3 into context mine?"]
     assert not [c for c in calls(fakes, "kind")]  # never touches kind
     assert not [c for c in calls(fakes, "helm") if c.startswith("helm upgrade")]
@@ -459,6 +463,73 @@ async def test_a_second_up_with_another_key_restarts_the_mock_provider(
     assert first and first != second, "the pod template did not change with the key"
     assert second == third  # the same key and code leave the pod alone
     assert TOKEN not in str(first) and OTHER_TOKEN not in str(second)
+
+
+async def _stuck_rollout(emulator: Any, name: str) -> None:
+    """Plays the Deployment controller for one Deployment whose new pod never becomes ready:
+    each new generation is observed, the new pod created, and the old pod keeps serving."""
+    key = (kmock.resource("apps", "v1", "deployments"), "kgateway-system", name)
+    while True:
+        if key not in emulator.objects:  # kmock's view of the objects has no get()
+            await asyncio.sleep(0.02)
+            continue
+        obj = emulator.objects[key]
+        generation = (obj.get("metadata") or {}).get("generation")
+        if generation and (obj.get("status") or {}).get("observedGeneration") != generation:
+            obj.patch({"status": {"observedGeneration": generation, "replicas": 2,
+                                  "updatedReplicas": 1, "readyReplicas": 1,
+                                  "availableReplicas": 1}})
+        await asyncio.sleep(0.02)
+
+
+async def test_up_waits_until_the_old_mock_pod_with_the_old_key_is_gone(
+        fakes: Path, kmock: Any) -> None:
+    """A new key rolls the mock provider; until the rollout ends only the old pod answers,
+    with the old key, so the stage is not done."""
+    from tests.conftest import OTHER_TOKEN
+
+    held: set[str] = set()
+    async with controller(kmock, held=held):
+        await runtime().up(lambda line: None, forward=False)
+        held.add("mock-provider")
+        rollout = asyncio.create_task(_stuck_rollout(kmock, "mock-provider"))
+        try:
+            with pytest.raises(SandboxError) as caught:
+                await runtime(token=OTHER_TOKEN).up(lambda line: None, forward=False)
+        finally:
+            rollout.cancel()
+    assert caught.value.message.startswith(
+        "stage “mock provider running in the cluster” failed: deployment "
+        "kgateway-system/mock-provider not ready after 3s (1 old replicas are pending "
+        "termination)")
+
+
+async def test_mock_pods_the_namespace_refuses_are_named_by_the_stage(
+        fakes: Path, kmock: Any) -> None:
+    from tests.integration.test_kube import REPLICA_FAILURE
+
+    deployments = kmock.resource("apps", "v1", "deployments")
+    key = (deployments, "kgateway-system", "mock-provider")
+    async with controller(kmock, ready=False):
+        async def refuse_mock_pods() -> None:  # the rest rolls out; the mock's pods are refused
+            while True:
+                for (resource, _, _), obj in list(kmock.objects.items()):
+                    if resource == deployments and not obj.deleted and not obj.get("status"):
+                        obj.patch({"status": REPLICA_FAILURE if (resource, obj["metadata"][
+                            "namespace"], obj["metadata"]["name"]) == key else {
+                            "observedGeneration": 1, "updatedReplicas": 1,
+                            "availableReplicas": 1}})
+                await asyncio.sleep(0.02)
+
+        refusing = asyncio.create_task(refuse_mock_pods())
+        try:
+            with pytest.raises(SandboxError) as caught:
+                await runtime().up(lambda line: None, forward=False)
+        finally:
+            refusing.cancel()
+    assert caught.value.message.startswith("stage “mock provider running in the cluster” failed")
+    assert 'violates PodSecurity "restricted:latest"' in caught.value.message
+    assert "image pull" not in caught.value.message + caught.value.hint
 
 
 async def test_kgateway_without_agentgateway_is_named_at_once_with_the_helm_command(

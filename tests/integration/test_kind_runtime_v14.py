@@ -230,3 +230,81 @@ async def test_status_names_the_profile_and_checks_its_names(
     assert code == 0, out
     assert out.splitlines()[0].startswith("· profile agentgateway-v1.4")
     assert "agentgateway-system/agentgateway-proxy" in out
+
+
+@pytest.mark.parametrize("version", ["1.4.1", "v1.4.1"])
+async def test_a_release_installed_as_1_4_1_or_v1_4_1_is_the_pinned_one(
+        fakes: Path, kmock: Any, tmp_path: Path, version: str) -> None:
+    """agentgateway publishes each chart as both 1.4.1 and v1.4.1 (controller/Makefile
+    release-charts), rendering the same images: either is the pinned release."""
+    from tests.integration.test_kind_runtime import seed_release
+    from tests.kubeemu import install_gateway_api
+
+    install_gateway_api(kmock, "v1.6.0")
+    for release in AGENTGATEWAY_V1_4.releases:
+        seed_release(fakes, release, version=version)
+    asked: list[str] = []
+    mine = brought(kmock, tmp_path, AGENTGATEWAY_V1_4, asked)
+    lines: list[str] = []
+    async with controller(AgentgatewayDouble(kmock)):
+        await mine.up(lines.append, forward=False)
+    assert asked == []
+    assert any("agentgateway-crds present, agentgateway present" in line for line in lines)
+    assert not [c for c in calls(fakes, "helm") if c.startswith("helm upgrade")]
+
+
+def crd_writes(emulator: Any) -> list[str]:
+    return [str(r.url.path) for r in list(emulator) if r.method == "PATCH"
+            and "/customresourcedefinitions/" in str(r.url.path)]
+
+
+@pytest.mark.parametrize(("profile", "installed"), [
+    (AGENTGATEWAY_V1_4, "v1.6.1"),  # what agentgateway v1.4.1 is built against (go.mod)
+    (DEFAULT_PROFILE, "v1.4.1"),
+])
+async def test_gateway_api_crds_of_the_pinned_minor_or_newer_in_range_are_used_as_they_are(
+        fakes: Path, kmock: Any, tmp_path: Path, profile: Profile, installed: str) -> None:
+    """Installing the pinned v1.6.0 over v1.6.1 would be a downgrade of cluster-wide CRDs."""
+    from tests.kubeemu import install_gateway_api
+
+    install_gateway_api(kmock, installed)
+    asked: list[str] = []
+    lines: list[str] = []
+    double = AgentgatewayDouble(kmock) if profile is AGENTGATEWAY_V1_4 else ControllerDouble(kmock)
+    async with controller(double):
+        await brought(kmock, tmp_path, profile, asked).up(lines.append, forward=False)
+    assert not [q for q in asked if "Gateway API" in q]
+    assert crd_writes(kmock) == []
+    assert any(line.startswith(f"✓ Gateway API CRDs {profile.pins.gateway_api}: {installed} "
+                               "installed already") for line in lines), lines
+
+
+async def test_older_gateway_api_crds_are_upgraded_only_with_consent(
+        fakes: Path, kmock: Any, tmp_path: Path) -> None:
+    from tests.kubeemu import install_gateway_api
+
+    install_gateway_api(kmock, "v1.5.1")  # inside agentgateway v1.4's range, below its pin
+    asked: list[str] = []
+    async with controller(AgentgatewayDouble(kmock)):
+        await brought(kmock, tmp_path, AGENTGATEWAY_V1_4, asked).up(lambda line: None,
+                                                                     forward=False)
+    assert asked[0] == "Upgrade the Gateway API CRDs from v1.5.1 to v1.6.0?"
+    assert crd_writes(kmock)
+
+
+async def test_gateway_api_crds_newer_than_the_profile_supports_are_never_downgraded(
+        fakes: Path, kmock: Any, tmp_path: Path) -> None:
+    from tests.kubeemu import install_gateway_api
+
+    install_gateway_api(kmock, "v1.7.0")
+    asked: list[str] = []
+    with pytest.raises(SandboxError) as caught:
+        await brought(kmock, tmp_path, AGENTGATEWAY_V1_4, asked).up(lambda line: None,
+                                                                     forward=False)
+    message = caught.value.message
+    assert message.startswith("stage “Gateway API CRDs v1.6.0” failed: the cluster has the "
+                              "Gateway API v1.7.0 CRDs")
+    assert "agentgateway-v1.4 profile supports Gateway API v1.4 to v1.6" in message
+    assert "never installs older CRDs over newer ones" in message
+    assert asked == [] and crd_writes(kmock) == []
+    assert not [c for c in calls(fakes, "helm") if c.startswith("helm upgrade")]

@@ -149,3 +149,105 @@ def _profile() -> Any:
     from sandbox.profiles import DEFAULT_PROFILE
 
     return DEFAULT_PROFILE
+
+
+class ReconnectingForward(LaggingGateway):
+    """A "cluster" whose port-forward is reconnecting: nothing listens on the gateway's port
+    until ``after`` seconds have passed (never, with None); then a relay to the gateway."""
+
+    def __init__(self, sim: SimRuntime, after: float | None) -> None:
+        super().__init__(sim, lag=0.0)
+        self.after = after
+        self.port = _free_port()
+        self.forward_state = "reconnecting"
+        self._relay: asyncio.Task[None] | None = None
+
+    async def up(self, progress: Progress) -> None:
+        await self.sim.up(progress)
+        self._relay = asyncio.create_task(self._listen_later())
+
+    async def _listen_later(self) -> None:
+        if self.after is None:
+            return
+        await asyncio.sleep(self.after)
+        target = self.sim.gateway_url.rsplit(":", 1)[1]
+
+        async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1",
+                                                                             int(target))
+
+            async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+                sink.close()
+
+            await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer),
+                                 return_exceptions=True)
+
+        server = await asyncio.start_server(relay, "127.0.0.1", self.port)
+        self.forward_state = "healthy"
+        async with server:
+            await server.serve_forever()
+
+    async def apply(self, doc: Mapping[str, Any]) -> Applied:
+        return await self.sim.apply(doc)
+
+    async def down(self) -> None:
+        if self._relay is not None:
+            self._relay.cancel()
+        await self.sim.down()
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def knock(runtime: Any, settle_time: float | None = None) -> tuple[list[Event],
+                                                                         StepFinished]:
+    catalog = load_catalog()
+    events: list[Event] = []
+    async with new_client() as client:
+        walkthrough = Walkthrough(runtime, client, events.append, TOKEN, "mock",
+                                  settle_time=settle_time)
+        await walkthrough.run(catalog.get("setup"))
+    return events, next(e for e in events if isinstance(e, StepFinished)
+                        and e.step_id == "knock")
+
+
+async def test_a_request_is_retried_while_the_port_forward_reconnects() -> None:
+    forward = ReconnectingForward(SimRuntime(_profile(), 0, "mock", [TOKEN], token_delay=0.0),
+                                  after=1.5)
+    await forward.up(lambda line: None)
+    try:
+        events, step = await knock(forward)
+    finally:
+        await forward.down()
+    assert step.outcome == "passed", step.detail
+    assert step.seconds >= 1.0
+    [note] = [e.text for e in events if isinstance(e, StepNote)]
+    assert note.startswith(f"could not reach the gateway at {forward.gateway_url}/openai")
+    assert "waiting up to 10s for the port-forward to reconnect" in note
+
+
+async def test_a_connection_that_never_comes_back_is_said_to_be_the_port_forward() -> None:
+    forward = ReconnectingForward(SimRuntime(_profile(), 0, "mock", [TOKEN], token_delay=0.0),
+                                  after=None)
+    await forward.up(lambda line: None)
+    try:
+        _, step = await knock(forward, settle_time=1.0)
+    finally:
+        await forward.down()
+    assert step.outcome == "failed"
+    assert step.detail.startswith(f"could not reach the gateway at {forward.gateway_url}/openai")
+    assert "the port-forward was reconnecting" in step.detail
+    assert "still so after 1s" in step.detail
+    assert 1.0 <= step.seconds < 5.0

@@ -11,75 +11,25 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from sandbox.errors import ManifestRejected, NotOurs, RuntimeUnavailable, WaitTimeout
 from sandbox.polling import Deadline, poll
 from sandbox.profiles import FIELD_MANAGER
+from sandbox.runtimes.kube.kinds import Kinds, Resource
+from sandbox.runtimes.kube.kubeconfig import check_kubeconfig
 from sandbox.runtimes.kube.ownership import created_by_us, owner_of
+from sandbox.runtimes.kube.rollout import Rollout, rollout_of
 from sandbox.runtimes.runtime import Applied, ResourceRef, ResourceStatus, conditions_of
 
 DELETE_TIMEOUT = 60.0
-
-@dataclass(frozen=True)
-class Resource:
-    group: str
-    version: str
-    plural: str
-    namespaced: bool = True
-
-    def path(self, namespace: str | None, name: str | None = None) -> str:
-        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
-        if self.namespaced and namespace:
-            base += f"/namespaces/{quote(namespace)}"
-        base += f"/{self.plural}"
-        return base + (f"/{quote(name)}" if name else "")
-
-
-RESOURCES = {
-    "Namespace": Resource("", "v1", "namespaces", namespaced=False),
-    "Secret": Resource("", "v1", "secrets"),
-    "ConfigMap": Resource("", "v1", "configmaps"),
-    "Service": Resource("", "v1", "services"),
-    "Pod": Resource("", "v1", "pods"),
-    "Deployment": Resource("apps", "v1", "deployments"),
-    "CustomResourceDefinition": Resource("apiextensions.k8s.io", "v1",
-                                         "customresourcedefinitions", namespaced=False),
-    "GatewayClass": Resource("gateway.networking.k8s.io", "v1", "gatewayclasses",
-                             namespaced=False),
-    "Gateway": Resource("gateway.networking.k8s.io", "v1", "gateways"),
-    "HTTPRoute": Resource("gateway.networking.k8s.io", "v1", "httproutes"),
-    "ReferenceGrant": Resource("gateway.networking.k8s.io", "v1beta1", "referencegrants"),
-    "Backend": Resource("gateway.kgateway.dev", "v1alpha1", "backends"),
-    "AgentgatewayBackend": Resource("agentgateway.dev", "v1alpha1", "agentgatewaybackends"),
-    # The Gateway API bundle also carries an admission policy guarding upgrades.
-    "ValidatingAdmissionPolicy": Resource("admissionregistration.k8s.io", "v1",
-                                          "validatingadmissionpolicies", namespaced=False),
-    "ValidatingAdmissionPolicyBinding": Resource("admissionregistration.k8s.io", "v1",
-                                                 "validatingadmissionpolicybindings",
-                                                 namespaced=False),
-}
-
-
-def resource_for(kind: str, api_version: str = "", namespaced: bool = True) -> Resource:
-    """The API path pieces of a kind; unknown kinds follow the usual naming conventions."""
-    group, _, version = api_version.rpartition("/")
-    known = RESOURCES.get(kind)
-    if known is not None:
-        if version:  # the manifest's own apiVersion wins over the table's default
-            return Resource(group, version, known.plural, known.namespaced)
-        return known
-    if not version:
-        raise ManifestRejected(f"agw-sandbox does not know the kind {kind!r}",
-                               f"give it an apiVersion, or use one of: {', '.join(RESOURCES)}")
-    lower = kind.lower()
-    plural = lower[:-1] + "ies" if lower.endswith("y") else lower + (
-        "es" if lower.endswith("s") else "s")
-    return Resource(group, version, plural, namespaced)
-
+# A pod creation refused this long is not the short wait for a new namespace's
+# ServiceAccount: it is a policy (Pod Security, a quota) that waiting will not change.
+REFUSAL_GRACE = 10.0
+FIRST_CALL_TIMEOUT = 5.0
 
 class Kube:
     """A client for one cluster, built from an explicit kubeconfig file and context.
@@ -92,12 +42,14 @@ class Kube:
         self.api = api_client
         self.controller = controller
         self.owned_only = owned_only
+        self.kinds = Kinds(lambda path: self.request("GET", path))
 
     @classmethod
     def connect(cls, kubeconfig: str | None, context: str | None, controller: str = "",
                 owned_only: bool = False) -> Kube:
         from kubernetes.config import new_client_from_config
 
+        check_kubeconfig(kubeconfig)  # a FIFO would block the client's open() for ever
         try:
             client = new_client_from_config(  # type: ignore[no-untyped-call]
                 config_file=kubeconfig, context=context,
@@ -122,8 +74,12 @@ class Kube:
     # -- raw requests ---------------------------------------------------------------------------
     def request(self, method: str, path: str, body: Any = None,
                 query: Mapping[str, str] | None = None, content_type: str = "application/json",
-                timeout: float = 30.0) -> tuple[int, dict[str, Any]]:
+                timeout: float = 30.0, retries: bool = True) -> tuple[int, dict[str, Any]]:
+        """``retries=False``: one attempt within ``timeout`` (the client's default retries a
+        request that timed out three times, two minutes against a server that never answers)."""
+        from urllib3 import Timeout
         from urllib3.exceptions import HTTPError
+        from urllib3.exceptions import TimeoutError as TimedOut
 
         configuration = self.api.configuration
         if configuration.refresh_api_key_hook is not None:
@@ -135,9 +91,18 @@ class Kube:
                 headers[setting["key"]] = setting["value"]
         url = self.host + path + (f"?{urlencode(query)}" if query else "")
         try:
-            response = self.api.rest_client.request(method, url, headers=headers, body=body,
-                                                    _request_timeout=timeout)
+            if retries:
+                response = self.api.rest_client.request(method, url, headers=headers, body=body,
+                                                        _request_timeout=timeout)
+            else:  # a read: no body to encode
+                response = self.api.rest_client.pool_manager.request(
+                    method, url, headers=headers, timeout=Timeout(total=timeout), retries=False)
             raw = response.read() if response.data is None else response.data
+        except TimedOut as exc:
+            raise RuntimeUnavailable(
+                f"the Kubernetes API at {self.host} did not answer within {timeout:g}s (timed "
+                "out)", "is the cluster running and reachable from here (a VPN, a proxy)? "
+                "`kubectl cluster-info` asks the same server") from exc
         except HTTPError as exc:
             raise RuntimeUnavailable(
                 f"cannot reach the Kubernetes API at {self.host} ({type(exc).__name__})",
@@ -150,7 +115,7 @@ class Kube:
 
     # -- resources ------------------------------------------------------------------------------
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
-        return self._fetch(resource_for(kind), kind, namespace, name)
+        return self._fetch(self.kinds.of_kind(kind), kind, namespace, name)
 
     def _fetch(self, resource: Resource, kind: str, namespace: str, name: str
                ) -> dict[str, Any] | None:
@@ -160,6 +125,17 @@ class Kube:
         self._check(status, data, f"read {kind} {namespace}/{name}")
         return data
 
+    def list(self, kind: str, labels: Mapping[str, str],
+             namespace: str | None = None) -> list[dict[str, Any]]:
+        """Every object of ``kind`` that carries all of ``labels``, in ``namespace`` or in any."""
+        selector = ",".join(f"{key}={value}" for key, value in labels.items())
+        status, data = self.request("GET", self.kinds.of_kind(kind).path(namespace),
+                                    query={"labelSelector": selector})
+        self._check(status, data, f"list {kind} objects labelled {selector}")
+        items = [item for item in data.get("items") or [] if isinstance(item, dict)]
+        return [item for item in items if labels.items() <= (
+            (item.get("metadata") or {}).get("labels") or {}).items()]
+
     def apply(self, doc: Mapping[str, Any], guard: bool = True) -> Applied:
         """Server-side apply with our field manager; says created/configured/unchanged.
 
@@ -168,7 +144,8 @@ class Kube:
         """
         kind = str(doc.get("kind"))
         metadata = doc.get("metadata") or {}
-        resource = resource_for(kind, str(doc.get("apiVersion", "")), "namespace" in metadata)
+        resource = self.kinds.of_manifest(str(doc.get("apiVersion", "")), kind,
+                                          "namespace" in metadata)
         namespace = str(metadata.get("namespace") or "default") if resource.namespaced else ""
         name = str(metadata.get("name"))
         before = self._fetch(resource, kind, namespace, name)
@@ -196,7 +173,7 @@ class Kube:
         Background propagation: the object itself goes as soon as its finalizers allow, and
         the garbage collector removes what it owns afterwards.
         """
-        resource = resource_for(kind)
+        resource = self.kinds.of_kind(kind)
         if self.owned_only:
             self._check_ours(self._fetch(resource, kind, namespace, name), kind, namespace, name,
                              "deletes")
@@ -247,34 +224,54 @@ class Kube:
         return ResourceStatus(ref, True, conditions_of(obj, self.controller))
 
     def deployment_ready(self, namespace: str, name: str) -> tuple[bool, str]:
-        """Whether every replica of the newest generation is updated and available."""
+        """Whether the newest generation has rolled out, in kubectl's words (rollout.py)."""
         obj = self.get("Deployment", namespace, name)
         if obj is None:
             return False, "not created yet"
-        spec, status = obj.get("spec") or {}, obj.get("status") or {}
-        wanted = int(spec.get("replicas", 1))
-        updated = int(status.get("updatedReplicas") or 0)
-        available = int(status.get("availableReplicas") or 0)
-        current = int(status.get("observedGeneration") or 0) >= int(
-            (obj.get("metadata") or {}).get("generation") or 0)
-        ready = current and updated >= wanted and available >= wanted
-        return ready, f"{available}/{wanted} available, {updated} updated"
+        state = rollout_of(obj)
+        return state.done, state.detail
 
     def wait_deployment(self, namespace: str, name: str, timeout: float,
-                        interval: float = 1.0) -> str:
-        seen = ["not read yet"]
+                        interval: float = 1.0, refusal_grace: float = REFUSAL_GRACE) -> str:
+        """Until rolled out; a refusal to create its pods that lasts ``refusal_grace`` seconds
+        (or a passed progress deadline) ends the wait early, with the cluster's own reason."""
+        where = f"deployment {namespace}/{name}"
+        seen = [Rollout(False, "not read yet")]
+        refused_since: list[float] = []
 
         def rolled_out() -> str | None:
-            ready, seen[0] = self.deployment_ready(namespace, name)
-            return seen[0] if ready else None
+            obj = self.get("Deployment", namespace, name)
+            seen[0] = rollout_of(obj) if obj is not None else Rollout(False, "not created yet")
+            state = seen[0]
+            if state.deadline is not None:
+                raise WaitTimeout(f"{where} exceeded its progress deadline: {state.deadline}",
+                                  f"`kubectl -n {namespace} describe deployment/{name}` and "
+                                  "its pods' events say what held it")
+            if state.refused is None:
+                refused_since.clear()
+            elif not refused_since:
+                refused_since.append(time.monotonic())
+            elif time.monotonic() - refused_since[0] >= refusal_grace:
+                raise WaitTimeout(f"{where} cannot create its pods: {state.refused}",
+                                  _refusal_hint(state.refused, namespace, name))
+            return state.detail if state.done else None
 
-        return poll(rolled_out, Deadline(timeout, interval, ceiling=interval), lambda: WaitTimeout(
-            f"deployment {namespace}/{name} not ready after {timeout:g}s ({seen[0]})",
-            f"look at `kubectl -n {namespace} describe deployment/{name}` and its pods' events "
-            "(image pulls are the usual cause)"))
+        def timed_out() -> WaitTimeout:
+            state = seen[0]
+            if state.refused is not None:
+                return WaitTimeout(f"{where} not ready after {timeout:g}s ({state.detail}; its "
+                                   f"pods cannot be created: {state.refused})",
+                                   _refusal_hint(state.refused, namespace, name))
+            return WaitTimeout(
+                f"{where} not ready after {timeout:g}s ({state.detail})",
+                f"look at `kubectl -n {namespace} describe deployment/{name}` and its pods' "
+                "events (image pulls are the usual cause)")
+
+        return poll(rolled_out, Deadline(timeout, interval, ceiling=interval), timed_out)
 
     def server_version(self) -> str:
-        status, data = self.request("GET", "/version")
+        """The first call to a cluster: it fails in seconds if the server does not answer."""
+        status, data = self.request("GET", "/version", timeout=FIRST_CALL_TIMEOUT, retries=False)
         self._check(status, data, "read the server version")
         return str(data.get("gitVersion", "?"))
 
@@ -339,6 +336,15 @@ def kubeconfig_problem(exc: Exception, kubeconfig: str | None,
     return RuntimeUnavailable(
         f"the kubeconfig {where} does not have the shape of a kubeconfig (clusters, contexts "
         "and users must be lists of entries with a name)", inspect)
+
+
+def _refusal_hint(refusal: str, namespace: str, name: str) -> str:
+    if "PodSecurity" in refusal:
+        return (f"the namespace {namespace} enforces a Pod Security level these pods do not meet: "
+                f"`kubectl get namespace {namespace} --show-labels` shows it "
+                "(pod-security.kubernetes.io/enforce)")
+    return (f"`kubectl -n {namespace} describe deployment/{name}` and its ReplicaSet's events say "
+            "why (a quota, an admission policy, a ServiceAccount that does not exist)")
 
 
 def _terminating(obj: Mapping[str, Any]) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,6 +17,9 @@ from sandbox.profiles import Profile
 
 CREATE_TIMEOUT = 600.0
 HELM_TIMEOUT = 600.0
+# Helm's refusal to install over another release's objects names their owner this way.
+OWNERSHIP = re.compile(r'key "meta\.helm\.sh/(release-name|release-namespace)" must equal '
+                       r'"[^"]*": current value is "([^"]*)"')
 
 
 def context_for(cluster_name: str) -> str:
@@ -43,7 +47,10 @@ def kind_kubeconfig(env: Mapping[str, str] | None = None) -> Path:
 
 def has_context(kubeconfig: Path, context: str) -> bool:
     from sandbox.documents import load_one
+    from sandbox.runtimes.kube.kubeconfig import file_problem
 
+    if file_problem(kubeconfig) is not None:  # a FIFO would block; say nothing of it here
+        return False
     try:
         config = load_one(kubeconfig.read_text())
     except (OSError, SandboxError):
@@ -156,10 +163,20 @@ class Release:
         return self.status.startswith("pending-")
 
 
+def same_chart_version(found: str, pinned: str) -> bool:
+    """agentgateway pushes every chart as both ``1.4.1`` and ``v1.4.1`` (controller/Makefile,
+    release-charts), rendering the same images: a leading ``v`` does not make another version."""
+    return found.removeprefix("v") == pinned.removeprefix("v")
+
+
 async def helm_release(release: str, profile: Profile, kubeconfig: Path | None,
-                       context: str | None) -> Release | None:
-    """The release in any state (a pending one included), or None when there is none."""
-    result = await run(["helm", "list", "--namespace", profile.namespace, "--filter",
+                       context: str | None, namespace: str | None = None) -> Release | None:
+    """The release in any state (a pending one included), or None when there is none.
+
+    ``namespace``: where the release lives when not in the profile's namespace (each function
+    below takes it too).
+    """
+    result = await run(["helm", "list", "--namespace", namespace or profile.namespace, "--filter",
                         f"^{release}$", "--all", "--output", "json",
                         *_helm_target(kubeconfig, context)], timeout=60)
     releases = _json(result.stdout, "helm list")
@@ -179,9 +196,10 @@ async def helm_release_version(release: str, profile: Profile, kubeconfig: Path 
 
 
 async def helm_values(release: str, profile: Profile, kubeconfig: Path | None,
-                      context: str | None) -> dict[str, Any]:
+                      context: str | None, namespace: str | None = None) -> dict[str, Any]:
     """The values a release was rendered with (the chart's defaults included)."""
-    result = await run(["helm", "get", "values", release, "--namespace", profile.namespace,
+    result = await run(["helm", "get", "values", release, "--namespace",
+                        namespace or profile.namespace,
                         "--all", "--output", "json", *_helm_target(kubeconfig, context)],
                        timeout=60)
     values = _json(result.stdout, "helm get values")
@@ -196,20 +214,18 @@ def value_at(values: Mapping[str, Any], dotted: str) -> Any:
 
 
 def helm_command(*args: str, profile: Profile, kubeconfig: Path | None,
-                 context: str | None) -> str:
+                 context: str | None, namespace: str | None = None) -> str:
     """A helm command line to paste, aimed at the same cluster the sandbox uses."""
-    return shlex.join(["helm", *args, "--namespace", profile.namespace,
+    return shlex.join(["helm", *args, "--namespace", namespace or profile.namespace,
                        *_helm_target(kubeconfig, context)])
 
 
 def repair_command(release: Release, profile: Profile, kubeconfig: Path | None,
-                   context: str | None) -> str:
+                   context: str | None, namespace: str | None = None) -> str:
     """What clears a pending release: an interrupted install is removed, an upgrade rolled back."""
-    if release.status == "pending-install":
-        return helm_command("uninstall", release.name, profile=profile, kubeconfig=kubeconfig,
-                            context=context)
-    return helm_command("rollback", release.name, profile=profile, kubeconfig=kubeconfig,
-                        context=context)
+    verb = "uninstall" if release.status == "pending-install" else "rollback"
+    return helm_command(verb, release.name, profile=profile, kubeconfig=kubeconfig,
+                        context=context, namespace=namespace)
 
 
 def _json(text: str, what: str) -> Any:
@@ -222,9 +238,11 @@ def _json(text: str, what: str) -> Any:
 
 async def helm_install(release: str, chart: str, profile: Profile, kubeconfig: Path | None,
                        context: str | None, values: tuple[tuple[str, str], ...] = (),
-                       echo: Echo | None = None, reuse_values: bool = False) -> None:
+                       echo: Echo | None = None, reuse_values: bool = False,
+                       namespace: str | None = None) -> None:
+    namespace = namespace or profile.namespace
     args = ["helm", "upgrade", "--install", release, chart, "--version",
-            profile.pins.chart_version, "--namespace", profile.namespace, "--create-namespace",
+            profile.pins.chart_version, "--namespace", namespace, "--create-namespace",
             *_helm_target(kubeconfig, context)]
     if reuse_values:
         args.append("--reuse-values")
@@ -235,13 +253,28 @@ async def helm_install(release: str, chart: str, profile: Profile, kubeconfig: P
     except CommandTimedOut:
         raise
     except CommandFailed as exc:
-        if "another operation" in exc.stderr:  # a pending release holds Helm's lock
-            exc.hint = (f"an earlier install or upgrade of {release} was interrupted and left "
-                        "it pending; `helm list --all --namespace "
-                        f"{profile.namespace}` shows it, `helm uninstall {release}` (after an "
-                        f"install) or `helm rollback {release}` (after an upgrade) repairs it")
-        else:
-            exc.hint = (f"Helm could not install {chart} {profile.pins.chart_version}: check "
-                        "the network (the charts are OCI artifacts on cr.kgateway.dev) and "
-                        f"Helm >= {profile.pins.helm_min}")
+        exc.hint = _install_hint(exc.stderr, release, chart, profile, namespace)
         raise
+
+
+def _install_hint(stderr: str, release: str, chart: str, profile: Profile,
+                  namespace: str) -> str:
+    if "another operation" in stderr:  # a pending release holds Helm's lock
+        return (f"an earlier install or upgrade of {release} was interrupted and left it "
+                f"pending; `helm list --all --namespace {namespace}` shows it, `helm uninstall "
+                f"{release}` (after an install) or `helm rollback {release}` (after an upgrade) "
+                "repairs it")
+    if "invalid ownership metadata" in stderr:  # pkg/action/validate.go
+        owners = dict(OWNERSHIP.findall(stderr))
+        name, home = owners.get("release-name"), owners.get("release-namespace")
+        owner = (f"already belong to the Helm release {name} in namespace {home}"
+                 if name and home else "were not installed by Helm")
+        return (f"what the chart installs (its CRDs) {owner}: another installation of "
+                f"{profile.title} is on this cluster. Use that one (`helm list -A` shows it), "
+                "or a cluster of the sandbox's own (--runtime kind)")
+    if not chart.startswith("oci://"):  # a bundle's .tgz
+        return (f"Helm could not install {chart}: check that the file is the chart `agw-sandbox "
+                f"prepare` saved, and Helm >= {profile.pins.helm_min}")
+    registry = chart.removeprefix("oci://").split("/")[0]
+    return (f"Helm could not install {chart} {profile.pins.chart_version}: check the network "
+            f"(the charts are OCI artifacts on {registry}) and Helm >= {profile.pins.helm_min}")

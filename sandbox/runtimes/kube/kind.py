@@ -11,7 +11,7 @@ from sandbox.profiles import Profile
 from sandbox.runtimes.kube import cluster
 from sandbox.runtimes.kube.bundle import Bundle
 from sandbox.runtimes.kube.client import Kube
-from sandbox.runtimes.kube.install import Charts, Fetch, gateway_api_crds
+from sandbox.runtimes.kube.install import Fetch, gateway_api_crds
 from sandbox.runtimes.kube.preflight import Check
 from sandbox.runtimes.kube.runtime import KubeRuntime
 from sandbox.runtimes.runtime import Progress
@@ -56,8 +56,7 @@ class KindRuntime(KubeRuntime):
     async def _kgateway_charts(self) -> str:
         if self.bundle is None:
             return await super()._kgateway_charts()
-        return await Charts(self.profile, self.kubeconfig, self.context, self._agrees,
-                            self._progress, self.bundle.charts(self.profile)).ensure()
+        return await self._install_charts(self.bundle.charts(self.profile))
 
     async def _create_cluster(self) -> None:
         """From the pinned node image, or from the bundle's archive of it (loaded first)."""

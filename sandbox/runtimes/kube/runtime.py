@@ -20,6 +20,7 @@ from sandbox.polling import Deadline, poll_async
 from sandbox.profiles import FIELD_MANAGER, PROFILES, Profile, builtin_dir
 from sandbox.runtimes.kube.client import Kube
 from sandbox.runtimes.kube.install import Charts, Fetch, gateway_api_crds
+from sandbox.runtimes.kube.installation import Installation, find_installation
 from sandbox.runtimes.kube.mock_deployment import in_cluster_address, mock_provider_manifests
 from sandbox.runtimes.kube.ownership import MANAGED_BY
 from sandbox.runtimes.kube.portforward import PortForward
@@ -59,6 +60,7 @@ class KubeRuntime:
         self.consent = consent
         self.kube: Kube | None = None
         self.forward: PortForward | None = None
+        self.installation: Installation | None = None  # where the charts are, once looked
         self.forward_state = "not started"
         self.timings: list[tuple[str, float]] = []
         self._progress: Progress = lambda line: None
@@ -86,7 +88,7 @@ class KubeRuntime:
         await self._phase(progress, f"{release} controller ready", self._controller_ready)
         await self._phase(progress, f"GatewayClass {self.profile.gateway_class} accepted",
                           self._gateway_class_accepted)
-        if self.placement.namespace != self.profile.namespace:
+        if self.placement.namespace != self.profile.namespace or self._installed_elsewhere:
             await self._phase(progress, f"namespace {self.placement.namespace}",
                               self._own_namespace)
         await self._phase(progress, f"Gateway {self.placement.gateway} programmed",
@@ -160,7 +162,17 @@ class KubeRuntime:
                 f"not confirmed: nothing was applied to {where}",
                 "answer y when asked, or pass --yes to agree in advance (for scripts)")
 
+    @property
+    def _installed_elsewhere(self) -> bool:
+        """The charts live under other names: no chart created the guide's namespace."""
+        return self.installation is not None and self.installation.moved(self.profile)
+
     async def _own_namespace(self) -> str:
+        if self.placement.namespace == self.profile.namespace:  # the guide's: used if there
+            found = await asyncio.to_thread(self._kube.get, "Namespace", "",
+                                            self.placement.namespace)
+            if found is not None:
+                return "present"
         applied = await asyncio.to_thread(self._kube.apply, {
             "apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": self.placement.namespace, "labels": {MANAGED_BY: FIELD_MANAGER}}})
@@ -185,12 +197,18 @@ class KubeRuntime:
         return self.consent is not None and self.consent(question)
 
     async def _kgateway_charts(self) -> str:
+        return await self._install_charts({})
+
+    async def _install_charts(self, local: Mapping[str, Path]) -> str:
+        """Where the charts already are, under any names (installation.py), brought to the pin."""
+        self.installation = await asyncio.to_thread(find_installation, self._kube, self.profile)
         return await Charts(self.profile, self.kubeconfig, self.context, self._agrees,
-                            self._progress).ensure()
+                            self._progress, local, self.installation).ensure()
 
     async def _controller_ready(self) -> str:
-        return await asyncio.to_thread(self._kube.wait_deployment, self.profile.namespace,
-                                       self.profile.controller_deployment, READY_TIMEOUT)
+        place = self.installation or Installation.guide(self.profile)
+        return await asyncio.to_thread(self._kube.wait_deployment, place.controller.namespace,
+                                       place.deployment, READY_TIMEOUT)
 
     async def _gateway_class_accepted(self) -> str:
         ref = ResourceRef("GatewayClass", self.profile.gateway_class, "")
@@ -279,8 +297,12 @@ class KubeRuntime:
             return checks
         kube = await self.connect()
         checks.append(Check("Kubernetes API", True, await asyncio.to_thread(kube.server_version)))
-        profile, place = self.profile, self.placement
-        for namespace, name in ((profile.namespace, profile.controller_deployment),
+        place = self.placement
+        try:
+            installed = await asyncio.to_thread(find_installation, kube, self.profile)
+        except SandboxError:  # CRDs Helm cannot own: `up` says so; status shows the guide's
+            installed = Installation.guide(self.profile)
+        for namespace, name in ((installed.controller.namespace, installed.deployment),
                                 (place.namespace, place.proxy_deployment)):
             ready, detail = await asyncio.to_thread(kube.deployment_ready, namespace, name)
             checks.append(Check(f"deployment {namespace}/{name}", ready, detail))
