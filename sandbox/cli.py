@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import os
 import re
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -216,6 +217,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head -1`): stop quietly, as `yes` does
         stdio.discard_stdout()
         return stdio.EXIT_BROKEN_PIPE
+    finally:
+        stdio.release_streams()  # a terminal that has gone must not change the exit code
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -318,13 +321,26 @@ def _open_app(settings: Settings) -> int:
     from sandbox.tui.app import make_app
 
     app = make_app(settings)
-    with stdio.call_on_stop_signals(lambda code: app.exit(return_code=code)) as stop:
+    with stdio.call_on_stop_signals(lambda code: app.exit(return_code=code), interrupt=True,
+                                    on_signal=_end_app_within_grace) as stop:
         app.run()
+    if stop.signum == signal.SIGINT:
+        raise KeyboardInterrupt
     if stop.signum is not None:  # said after the app restored the terminal
         raise stdio.Terminated(stop.signum)
+    if app.terminal_gone:
+        return 128 + signal.SIGHUP
     if app.return_code:
         return app.return_code
     return 0
+
+
+def _end_app_within_grace(signum: int) -> None:
+    """A stop signal: should the app not manage to leave in time (its loop stuck on a terminal
+    that has gone), stop what it started and end it anyway."""
+    from sandbox import proc
+
+    stdio.end_process_within(stdio.EXIT_GRACE, 128 + signum, proc.stop_everything_started)
 
 
 def _on_a_terminal() -> bool:

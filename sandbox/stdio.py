@@ -15,6 +15,8 @@ import io
 import os
 import signal
 import sys
+import threading
+import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
@@ -23,6 +25,7 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
                      if hasattr(signal, name))  # Windows has no SIGHUP
 FALLBACK_ERRORS = "agw-sandbox-ascii"
+EXIT_GRACE = 5.0  # seconds a process that has begun to stop has before its watchdog ends it
 
 # The few symbols our output uses, for streams whose encoding lacks them; anything else is "?".
 ASCII_FALLBACK = {"✓": "+", "✗": "x", "–": "-", "—": "--", "·": "-", "━": "=", "…": "...",
@@ -88,9 +91,30 @@ def say(message: str) -> None:
 
 def discard_stdout() -> None:
     """After EPIPE: send what is still buffered to /dev/null, so the exit does not fail again."""
+    _discard(sys.stdout)
+
+
+def release_streams() -> None:
+    """Flush stdout and stderr before Python's own last flush, which ends in exit status 120
+    when it fails; one whose terminal has gone (EIO) or whose reader left goes to /dev/null."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            _discard(stream)
+
+
+def discard_terminal_output() -> None:
+    """The terminal has gone: stdout and stderr go to /dev/null, so that nothing written while
+    the process stops (a last message, an error report) fails or waits on it."""
+    _discard(sys.__stdout__)
+    _discard(sys.__stderr__)
+
+
+def _discard(stream: io.TextIOBase | typing.TextIO | None) -> None:
     with contextlib.suppress(OSError, ValueError, AttributeError):
         null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
+        os.dup2(null, stream.fileno())  # type: ignore[union-attr]  # None: AttributeError
         os.close(null)
 
 
@@ -114,11 +138,15 @@ class Stop:
 
 
 @contextlib.contextmanager
-def call_on_stop_signals(exit_app: Callable[[int], None]) -> Iterator[Stop]:
-    """For an asyncio app: SIGTERM and SIGHUP call ``exit_app(128 + signum)`` on its loop.
+def call_on_stop_signals(exit_app: Callable[[int], None], *, interrupt: bool = False,
+                         on_signal: Callable[[int], None] | None = None) -> Iterator[Stop]:
+    """For an asyncio app: SIGTERM and SIGHUP (and SIGINT with ``interrupt``) call
+    ``exit_app(128 + signum)`` on its loop.
 
     The app then leaves the way its own quit key does, restoring the terminal. Before its loop
-    runs (or after it ended), the signal raises :class:`Terminated` instead.
+    runs (or after it ended), the signal raises :class:`Terminated` instead. ``on_signal(signum)``
+    runs at once, in the handler: where the loop may be too stuck to ever run ``exit_app``, it
+    arms :func:`end_process_within`.
     """
     seen = Stop()
 
@@ -130,15 +158,42 @@ def call_on_stop_signals(exit_app: Callable[[int], None]) -> Iterator[Stop]:
             raise Terminated(signum) from None
         if seen.signum is None:
             seen.signum = signum
+            if on_signal is not None:
+                on_signal(signum)
             loop.call_soon_threadsafe(functools.partial(exit_app, 128 + signum))
 
-    with _handlers(stop):
+    with _handlers(stop, (signal.SIGINT,) if interrupt else ()):
         yield seen
 
 
+_watchdog_lock = threading.RLock()  # re-entrant: a signal handler may interrupt its holder
+_watchdog: threading.Timer | None = None
+
+
+def end_process_within(seconds: float, code: int, last_words: Callable[[], None]) -> None:
+    """Arm, once, the watchdog of a process that has begun to stop: unless it has exited within
+    ``seconds``, ``last_words()`` runs (to stop what it started) and the process ends with
+    ``code``, whatever its other threads are stuck on (a terminal that has gone, a full queue)."""
+    global _watchdog
+    with _watchdog_lock:
+        if _watchdog is not None:
+            return
+        _watchdog = threading.Timer(seconds, _end_process, (code, last_words))
+        _watchdog.daemon = True  # a process that exits in time does not wait for it
+        _watchdog.start()
+
+
+def _end_process(code: int, last_words: Callable[[], None]) -> None:
+    try:
+        last_words()
+    finally:
+        os._exit(code)
+
+
 @contextlib.contextmanager
-def _handlers(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
-    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+def _handlers(handler: Callable[[int, FrameType | None], None],
+              extra: tuple[int, ...] = ()) -> Iterator[None]:
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS + extra}
     try:
         yield
     finally:
