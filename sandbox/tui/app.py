@@ -56,8 +56,9 @@ class SandboxApp(App[None]):
 
     TITLE = "agw-sandbox"
     CSS_PATH = ASSETS / "app.tcss"
+    # ctrl+q has priority: a dialog (a modal screen) or a text area would otherwise keep it.
     BINDINGS: ClassVar[list[BindingType]] = [Binding("f1", "toggle_help", "Help"),
-                                             Binding("ctrl+q", "quit", "Quit")]
+                                             Binding("ctrl+q", "quit", "Quit", priority=True)]
 
     def __init__(self, settings: Settings, load_catalog: CatalogLoader,
                  runtime_factory: RuntimeFactory, detect: Detect) -> None:
