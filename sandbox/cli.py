@@ -38,6 +38,14 @@ def object_name(text: str) -> str:
     return text
 
 
+def tab_count(text: str) -> int:
+    """The type of --max-tabs: a whole number from 1 to 1000."""
+    count = int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else 0
+    if not 1 <= count <= 1000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of tabs from 1 to 1000")
+    return count
+
+
 EXIT_INTERNAL = 70  # EX_SOFTWARE from sysexits.h: a bug in agw-sandbox itself
 
 
@@ -144,6 +152,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "can reach the port drives the sandbox and its key")
     serve.add_argument("--gateway-port", type=port_number, default=0, metavar="PORT",
                        help="each app's local gateway port (default 0: a free one per tab)")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="a name the page may be loaded under besides this machine's own "
+                            "(a DNS name pointing here; repeatable)")
+    serve.add_argument("--max-tabs", type=tab_count, default=None, metavar="N",
+                       help="apps (browser tabs) at once, each some 40 MB (default 40)")
 
     sub.add_parser("doctor", parents=[common],
                    help="check Docker, kind, helm, kubectl and the port")
@@ -295,8 +308,9 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
         host = args.host or ("0.0.0.0" if args.public else "127.0.0.1")
         port = SERVE_PORT if args.port is None else args.port
-        return serve.serve(settings, serve.ServeOptions(host, port, args.public,
-                                                        args.gateway_port))
+        return serve.serve(settings, serve.ServeOptions(
+            host, port, args.public, args.gateway_port, tuple(args.allow_host),
+            args.max_tabs or serve.MAX_TABS))
     if args.command == "run":
         if not args.all and not args.scenario_ids:
             parser.error("run needs scenario ids or --all")

@@ -144,16 +144,19 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
     libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-async def start_piped(argv: Sequence[str], env: Mapping[str, str]) -> asyncio.subprocess.Process:
+async def start_piped(argv: Sequence[str], env: Mapping[str, str], *,
+                      stderr: bool = True) -> asyncio.subprocess.Process:
     """Start ``argv`` with piped standard streams, in a session (process group) of its own.
 
     Its own group lets the caller stop it together with everything it started, and keeps a
     Ctrl+C meant for the caller away from it. ``env`` is the child's whole environment.
+    Without ``stderr``, what the child writes there goes to /dev/null.
     """
     try:
         process = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=dict(env), start_new_session=True)
+            stderr=asyncio.subprocess.PIPE if stderr else asyncio.subprocess.DEVNULL,
+            env=dict(env), start_new_session=True)
     except FileNotFoundError as exc:
         raise RuntimeUnavailable(f"`{argv[0]}` is not installed (not found on PATH)",
                                  INSTALL_HINTS.get(argv[0], f"install {argv[0]}")) from exc
