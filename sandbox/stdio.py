@@ -16,10 +16,14 @@ import os
 import signal
 import sys
 import threading
+import time
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
+from typing import TypeVar
+
+T = TypeVar("T")
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
@@ -206,3 +210,42 @@ def _ignore_repeats() -> None:
     by any child started meanwhile)."""
     for sig in STOP_SIGNALS:
         signal.signal(sig, lambda signum, frame: None)
+
+
+STOP_GRACE = 2.0  # seconds stopped work in a thread has to notice, before the stop goes on
+
+
+async def in_daemon_thread(work: Callable[[threading.Event], T]) -> T:
+    """``work(stop)`` in a thread of its own. Cancelling the await (Ctrl+C, SIGTERM, SIGHUP) sets
+    ``stop`` and returns once the thread has noticed, or after :data:`STOP_GRACE` seconds: a
+    thread still stuck then (a read from a stalled daemon) is a daemon thread, which cannot keep
+    the process alive, where ``asyncio.to_thread`` would hold its exit until the work is done."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+    stop = threading.Event()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not done.done():
+            outcome()
+
+    def run() -> None:
+        try:
+            result = work(stop)
+        except BaseException as exc:  # handed to the awaiting task, which re-raises it
+            error = exc
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+                loop.call_soon_threadsafe(settle, lambda: done.set_exception(error))
+        else:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, lambda: done.set_result(result))
+
+    thread = threading.Thread(target=run, name="agw-sandbox-stoppable", daemon=True)
+    thread.start()
+    try:
+        return await done
+    except asyncio.CancelledError:
+        stop.set()
+        deadline = time.monotonic() + STOP_GRACE
+        while thread.is_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        raise

@@ -15,13 +15,16 @@ import os
 import shutil
 import stat
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from sandbox import stdio
 from sandbox.documents import load_all
 from sandbox.errors import RuntimeUnavailable, SandboxError
 from sandbox.profiles import Profile
@@ -79,10 +82,13 @@ def pins_record(profile: Profile) -> dict[str, Any]:
     return record
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: Path, stop: threading.Event | None = None) -> str:
+    """The file's sha256; "" when ``stop`` is set meanwhile (the caller stopped waiting)."""
     digest = hashlib.sha256()
     with path.open("rb") as data:
         while chunk := data.read(1 << 20):
+            if stop is not None and stop.is_set():
+                return ""
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -114,7 +120,7 @@ async def prepare(root: Path, profiles: Sequence[Profile], progress: Progress,
         await _fetch_item(item, target, progress, fetch)
         size = target.stat().st_size
         entries.append({**asdict(item), "size": size,
-                        "sha256": await asyncio.to_thread(sha256_of, target)})
+                        "sha256": await stdio.in_daemon_thread(partial(sha256_of, target))})
     document = {"format": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "profiles": {p.name: pins_record(p) for p in profiles}, "files": entries}
     _write_atomically(index, json.dumps(document, indent=2) + "\n")
@@ -127,22 +133,26 @@ async def _fetch_item(item: Item, target: Path, progress: Progress,
     from sandbox.runtimes.kube import cluster, containers
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")  # never a whole-looking half file
-    if item.kind == "image":
-        await asyncio.to_thread(containers.save_image, item.ref, partial, progress)
-    elif item.kind == "chart":
-        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".pull-") as pulled:
-            await cluster.helm_pull(item.ref, item.version, Path(pulled), echo=progress)
-            found = sorted(Path(pulled).glob("*.tgz"))
-            if len(found) != 1:
-                raise RuntimeUnavailable(f"`helm pull {item.ref}` left {len(found)} .tgz files",
-                                         "check `helm pull` by hand")
-            shutil.move(found[0], partial)
-    else:
-        from sandbox.http_client import fetch_text
+    part = target.with_name(target.name + ".part")  # never a whole-looking half file
+    try:
+        if item.kind == "image":
+            await stdio.in_daemon_thread(partial(containers.save_image, item.ref, part, progress))
+        elif item.kind == "chart":
+            with tempfile.TemporaryDirectory(dir=target.parent, prefix=".pull-") as pulled:
+                await cluster.helm_pull(item.ref, item.version, Path(pulled), echo=progress)
+                found = sorted(Path(pulled).glob("*.tgz"))
+                if len(found) != 1:
+                    raise RuntimeUnavailable(f"`helm pull {item.ref}` left {len(found)} .tgz "
+                                             "files", "check `helm pull` by hand")
+                shutil.move(found[0], part)
+        else:
+            from sandbox.http_client import fetch_text
 
-        partial.write_text(await (fetch or fetch_text)(item.ref))
-    partial.replace(target)
+            part.write_text(await (fetch or fetch_text)(item.ref))
+    except BaseException:  # a failure or a stop: no half file is left behind
+        part.unlink(missing_ok=True)
+        raise
+    part.replace(target)
 
 
 def _write_atomically(path: Path, text: str) -> None:
