@@ -127,11 +127,21 @@ def raise_on_stop_signals() -> Iterator[None]:
     """Turn SIGTERM and SIGHUP into :class:`Terminated` in the main thread."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
+        global _last_stop
         _ignore_repeats()
+        _last_stop = signum
         raise Terminated(signum)
 
     with _handlers(stop):
         yield
+
+
+_last_stop: int | None = None
+
+
+def stop_reason() -> str:
+    """What is stopping the command, for a record of it: the stop signal, else Ctrl+C."""
+    return signal.Signals(_last_stop).name if _last_stop is not None else "Ctrl+C"
 
 
 @dataclass
