@@ -21,7 +21,7 @@ from sandbox.errors import SandboxError
 from sandbox.mock import cli as mock_cli
 from sandbox.mock.cli import port_number
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES
-from sandbox.settings import PROVIDERS, RUNTIMES, Settings, resolve_token
+from sandbox.settings import PROVIDERS, RUNTIMES, Settings, check_key, resolve_token
 
 GATEWAY_PORT = 8080  # --port when not given; the mock provider's own default differs
 MOCK_PORT = 8000
@@ -137,7 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     mock = sub.add_parser(
         "mock-provider", parents=[common], help="run the OpenAI-compatible mock provider")
-    mock.add_argument("--host", default="127.0.0.1")
+    mock.add_argument("--host", default="127.0.0.1",
+                      help="address to listen on (default 127.0.0.1; ::1 for IPv6; another "
+                           "needs --public)")
+    mock.add_argument("--public", action="store_true",
+                      help="let --host be an address other machines reach (0.0.0.0: all)")
     mock.add_argument("--accept-key", action="append", default=[], metavar="KEY",
                       help="a key to accept (default: the sandbox token)")
 
@@ -278,10 +282,7 @@ def _where(exc: BaseException) -> str:
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "mock-provider":
-        keys = args.accept_key or [resolve_token("mock", args.token, os.environ)]
-        port = MOCK_PORT if args.port is None else args.port
-        return mock_cli.main(["--host", args.host, "--port", str(port),
-                              *[a for k in keys for a in ("--accept-key", k)]])
+        return _mock_provider(args)
     if args.command == "doctor":
         from sandbox import headless
 
@@ -326,6 +327,24 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
                                         args.json, args.verbose, args.compare_sim,
                                         args.transcript))
     return _open_app(settings)
+
+
+def _mock_provider(args: argparse.Namespace) -> int:
+    """The mock provider, with its keys checked as every key is, on loopback unless --public."""
+    from sandbox.web.guard import is_loopback
+
+    keys = ([check_key(key, "--accept-key") for key in args.accept_key]
+            or [resolve_token("mock", args.token, os.environ)])
+    if not is_loopback(args.host):
+        if not args.public:
+            raise SandboxError(f"--host {args.host} is not a loopback address",
+                               "add --public to let other machines reach the mock provider, "
+                               "or leave --host out (127.0.0.1)")
+        stdio.say(f"agw-sandbox: warning: the mock provider on {args.host} answers anyone who "
+                  "can reach it")
+    port = MOCK_PORT if args.port is None else args.port
+    return mock_cli.main(["--host", args.host, "--port", str(port),
+                          *[a for k in keys for a in ("--accept-key", k)]])
 
 
 def _open_app(settings: Settings) -> int:
