@@ -21,7 +21,17 @@ from sandbox.errors import SandboxError
 from sandbox.mock import cli as mock_cli
 from sandbox.mock.cli import port_number
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES
-from sandbox.settings import PROVIDERS, RUNTIMES, Settings, check_key, resolve_token
+from sandbox.settings import (
+    PROVIDERS,
+    RUNTIMES,
+    Settings,
+    check_key,
+    cluster_name,
+    directory,
+    printable,
+    resolve_token,
+    tab_count,
+)
 
 GATEWAY_PORT = 8080  # --port when not given; the mock provider's own default differs
 MOCK_PORT = 8000
@@ -38,19 +48,13 @@ def object_name(text: str) -> str:
     return text
 
 
-def tab_count(text: str) -> int:
-    """The type of --max-tabs: a whole number from 1 to 1000."""
-    count = int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else 0
-    if not 1 <= count <= 1000:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of tabs from 1 to 1000")
-    return count
-
-
 EXIT_INTERNAL = 70  # EX_SOFTWARE from sysexits.h: a bug in agw-sandbox itself
 
 
-def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
-    """The options every subcommand takes, before or after its name."""
+def _global_options(parser: argparse.ArgumentParser, suppress: bool,
+                    profile: bool = True) -> None:
+    """The options every subcommand takes, before or after its name (``prepare`` has a
+    ``--profile`` of its own)."""
 
     def default(value: object) -> object:
         return argparse.SUPPRESS if suppress else value
@@ -70,12 +74,15 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         help="the API key the scenarios use (prefer the AGW_SANDBOX_TOKEN or "
                              "OPENAI_API_KEY environment variables: they stay out of shell "
                              "history)")
-    parser.add_argument("--context", default=default(None),
+    parser.add_argument("--context", default=default(None), type=printable,
                         help="kubeconfig context for --runtime cluster")
-    parser.add_argument("--profile", choices=list(PROFILES), default=default(DEFAULT_PROFILE.name),
-                        help="the API the scenarios teach: kgateway-v2.1 (the default: kgateway's "
-                             "'Manage API keys' guide) or agentgateway-v1.4 (today's release)")
-    parser.add_argument("--cluster-name", default=default(None),
+    if profile:
+        parser.add_argument("--profile", choices=list(PROFILES),
+                            default=default(DEFAULT_PROFILE.name),
+                            help="the API the scenarios teach: kgateway-v2.1 (the default: "
+                                 "kgateway's 'Manage API keys' guide) or agentgateway-v1.4 "
+                                 "(today's release)")
+    parser.add_argument("--cluster-name", default=default(None), type=cluster_name,
                         help="kind cluster name (default: one per profile, agw-sandbox for "
                              "kgateway-v2.1 and agw-sandbox-v1-4 for agentgateway-v1.4)")
     parser.add_argument("--install-kgateway", action="store_true", default=default(False),
@@ -103,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(parser, suppress=False)
     common = argparse.ArgumentParser(add_help=False)
     _global_options(common, suppress=True)
+    common_but_profile = argparse.ArgumentParser(add_help=False)
+    _global_options(common_but_profile, suppress=True, profile=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser(
@@ -175,9 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
                              help="kind runtime: take every image, chart and the Gateway API "
                                   "CRDs from a bundle made by `prepare` (no network)")
     prepare = sub.add_parser(
-        "prepare", help="save every pinned image, chart and the Gateway API CRDs into DIR, "
-                        "for `up --bundle DIR` where the network is poor (run it online)")
-    prepare.add_argument("directory", type=Path, metavar="DIR")
+        "prepare", parents=[common_but_profile],
+        help="save every pinned image, chart and the Gateway API CRDs into DIR, for "
+             "`up --bundle DIR` where the network is poor (run it online)")
+    prepare.add_argument("directory", type=directory, metavar="DIR")
     which = prepare.add_mutually_exclusive_group()
     which.add_argument("--profile", dest="bundle_profile", choices=sorted(PROFILES),
                        default=DEFAULT_PROFILE.name, help="the profile to prepare for "

@@ -106,6 +106,9 @@ async def prepare(root: Path, profiles: Sequence[Profile], progress: Progress,
     """Fill ``root`` with everything ``profiles`` need, then write its index."""
     started = time.monotonic()
     index = root / INDEX
+    if root.exists() and not root.is_dir():
+        raise RuntimeUnavailable(f"{root} is not a directory",
+                                 "give the path of a new or an existing directory")
     try:
         root.mkdir(parents=True, exist_ok=True)
         index.unlink(missing_ok=True)  # from here on the directory claims nothing

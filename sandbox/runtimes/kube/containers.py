@@ -185,7 +185,13 @@ def _tilde(path: str) -> str:
 ARCHIVE_TIMEOUT = 900  # a kind node image is about 1 GB to pull, save or load
 
 
-def _client(timeout: int = ARCHIVE_TIMEOUT) -> Any:
+# `prepare` needs Docker whatever --runtime says: the simulation is no way out for it.
+PREPARE_DOCKER_HINT = ("`prepare` saves the images through Docker, while online: start Docker "
+                       "(Docker Desktop, or `sudo systemctl start docker`), check that "
+                       "`docker info` works, and run it again")
+
+
+def _client(timeout: int = ARCHIVE_TIMEOUT, hint: str | None = None) -> Any:
     import docker
     from docker.errors import DockerException
 
@@ -197,7 +203,7 @@ def _client(timeout: int = ARCHIVE_TIMEOUT) -> Any:
     except DockerException as exc:
         raise RuntimeUnavailable(
             f"the Docker daemon is not reachable at {endpoint} ({_short(exc)})",
-            unreachable_hint()) from exc
+            hint or unreachable_hint()) from exc
 
 
 def tag_of(ref: str) -> str:
@@ -217,7 +223,7 @@ def save_image(ref: str, dest: Path, progress: Any = None,
     from docker.errors import DockerException, ImageNotFound
 
     stop = stop or threading.Event()
-    client = _client()
+    client = _client(hint=PREPARE_DOCKER_HINT)
     try:
         try:
             image = client.images.get(ref)
