@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
+import logging
 import os
 import re
 import signal
@@ -22,6 +23,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp.http_exceptions import HttpProcessingError
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
@@ -230,7 +232,7 @@ class SandboxServer(Server):
                              download_manager=self.download_manager)
         self.sessions[session] = websocket  # counted before the first await: the cap holds
         try:
-            await websocket.prepare(request)
+            await websocket.prepare(request)  # a bad handshake is a 400, and no app starts
             await session.start(_size(request, "width", 80, MAX_WIDTH),
                                 _size(request, "height", 24, MAX_HEIGHT))
             await self._process_messages(websocket, session)
@@ -239,7 +241,8 @@ class SandboxServer(Server):
         finally:
             await session.stop()
             self.sessions.pop(session, None)
-            await websocket.close()
+            if websocket.prepared:
+                await websocket.close()
         return websocket
 
     async def _process_messages(self, websocket: web.WebSocketResponse,
@@ -300,6 +303,28 @@ def _all_tabs_taken(max_tabs: int) -> web.Response:
         f"<body style=\"font-family: monospace\"><h1>{TITLE}</h1><p>{text}</p></body></html>\n"))
 
 
+class _ConsoleLog(logging.Handler):
+    """What aiohttp and textual-serve log, on serve's console as one line each: a request that
+    is not HTTP is the client's business, and a traceback tells a presenter nothing (with
+    AGW_SANDBOX_DEBUG set, they are shown whole)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError | ConnectionError):
+            return
+        cause = f" ({type(error).__name__})" if error is not None else ""
+        stdio.say(f"agw-sandbox: serve: {record.getMessage()}{cause}")
+
+
+def _quiet_logs() -> None:
+    if os.environ.get("AGW_SANDBOX_DEBUG"):
+        return
+    for name in ("aiohttp", "textual-serve"):
+        logger = logging.getLogger(name)
+        logger.handlers = [_ConsoleLog(logging.WARNING)]
+        logger.propagate = False
+
+
 def serve(settings: Settings, options: ServeOptions) -> int:
     """Serve until Ctrl+C, SIGTERM or SIGHUP; then stop every app and free the port."""
     warning = check_host(options)
@@ -310,6 +335,7 @@ def serve(settings: Settings, options: ServeOptions) -> int:
     if warning:
         stdio.say(f"agw-sandbox: {warning}")
     server = SandboxServer(settings, options)
+    _quiet_logs()
     stop = _StopEvent()
     with stdio.call_on_stop_signals(stop.set) as seen:
         asyncio.run(_serve(server, options, stop))

@@ -587,3 +587,31 @@ async def test_the_page_asks_nothing_of_the_internet(
             session.get(f"http://127.0.0.1:{port}/") as response:
         page = await response.text()
     assert "googleapis" not in page and "https://" not in page
+
+
+MALFORMED_HTTP = {
+    "not-http": (b"GARBAGE\r\n\r\n", 400),
+    "tls-hello": (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x5a" * 40, 400),
+    "no-host": (b"GET / HTTP/1.1\r\n\r\n", 400),
+    "huge-header": (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX: " + b"a" * 100_000 + b"\r\n\r\n",
+                    400),
+    "length-and-chunked": (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n"
+                           b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    "websocket-bad-key": (b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                          b"Connection: Upgrade\r\nSec-WebSocket-Key: bad\r\n"
+                          b"Sec-WebSocket-Version: 13\r\n\r\n", 400),
+    "websocket-without-upgrade": (b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 400),
+    "host-not-utf8": (b"GET / HTTP/1.1\r\nHost: \xff\xfe\r\n\r\n", 403),
+    "host-half-bracket": (b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 403),
+}
+
+
+async def test_malformed_http_gets_an_answer_and_the_console_no_traceback(
+        cli_env: dict[str, str]) -> None:
+    async with serving(cli_env) as (process, port):  # serving checks the console at the end
+        for name, (request, status) in MALFORMED_HTTP.items():
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+                client.sendall(request)
+                first = client.recv(200).split(b"\r\n")[0]
+            assert first.split(b" ")[1] == str(status).encode(), (name, first)
+        assert children(process.pid) == []  # no app for a handshake that failed
