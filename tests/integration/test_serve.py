@@ -615,3 +615,23 @@ async def test_malformed_http_gets_an_answer_and_the_console_no_traceback(
                 first = client.recv(200).split(b"\r\n")[0]
             assert first.split(b" ")[1] == str(status).encode(), (name, first)
         assert children(process.pid) == []  # no app for a handshake that failed
+
+
+async def test_tabs_closed_at_any_moment_of_start_up_leave_no_app_behind(
+        cli_env: dict[str, str]) -> None:
+    """Closing a tab while its app starts, at many moments, as a room full of people does."""
+    moments = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 1.6, 2.5] * 2  # seconds after opening
+    async with serving(cli_env) as (process, port), aiohttp.ClientSession() as session:
+        apps: set[int] = set()
+
+        async def open_and_close(moment: float) -> None:
+            websocket = await session.ws_connect(f"http://127.0.0.1:{port}/ws?width=100&height=30")
+            await asyncio.sleep(moment)
+            apps.update(children(process.pid))
+            await websocket.close()
+
+        for start in range(0, len(moments), 5):
+            await asyncio.gather(*(open_and_close(m) for m in moments[start:start + 5]))
+        await eventually(lambda: children(process.pid) == [], 20, "every tab's app to end")
+        assert not any(alive(app) or group_members(app) for app in apps)
+        assert process.poll() is None
