@@ -41,6 +41,7 @@ class Tmux:
 
     def __init__(self, env: dict[str, str]) -> None:
         self.socket = f"agw-test-{os.getpid()}"
+        self.socket_path = ""
         self.env = env
 
     def __call__(self, *args: str) -> str:
@@ -49,6 +50,7 @@ class Tmux:
 
     def launch(self, name: str, command: str) -> int:
         self("new-session", "-d", "-s", name, "-x", "120", "-y", "40", command)
+        self.socket_path = self("display", "-p", "#{socket_path}").strip() or self.socket_path
         return int(self("list-panes", "-t", name, "-F", "#{pane_pid}").split()[0])
 
     def shows(self, name: str, text: str) -> bool:
@@ -56,6 +58,8 @@ class Tmux:
 
     def kill_server(self) -> None:
         self("kill-server")
+        if self.socket_path:  # tmux leaves its socket file behind
+            Path(self.socket_path).unlink(missing_ok=True)
 
 
 @pytest.fixture
