@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import os
 import re
+import signal
 import sys
 import traceback
 from collections.abc import Sequence
@@ -20,7 +21,17 @@ from sandbox.errors import SandboxError
 from sandbox.mock import cli as mock_cli
 from sandbox.mock.cli import port_number
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES
-from sandbox.settings import PROVIDERS, RUNTIMES, Settings, resolve_token
+from sandbox.settings import (
+    PROVIDERS,
+    RUNTIMES,
+    Settings,
+    check_key,
+    cluster_name,
+    directory,
+    printable,
+    resolve_token,
+    tab_count,
+)
 from sandbox.untrusted import visible
 
 GATEWAY_PORT = 8080  # --port when not given; the mock provider's own default differs
@@ -41,8 +52,10 @@ def object_name(text: str) -> str:
 EXIT_INTERNAL = 70  # EX_SOFTWARE from sysexits.h: a bug in agw-sandbox itself
 
 
-def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
-    """The options every subcommand takes, before or after its name."""
+def _global_options(parser: argparse.ArgumentParser, suppress: bool,
+                    profile: bool = True) -> None:
+    """The options every subcommand takes, before or after its name (``prepare`` has a
+    ``--profile`` of its own)."""
 
     def default(value: object) -> object:
         return argparse.SUPPRESS if suppress else value
@@ -62,12 +75,15 @@ def _global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
                         help="the API key the scenarios use (prefer the AGW_SANDBOX_TOKEN or "
                              "OPENAI_API_KEY environment variables: they stay out of shell "
                              "history)")
-    parser.add_argument("--context", default=default(None),
+    parser.add_argument("--context", default=default(None), type=printable,
                         help="kubeconfig context for --runtime cluster")
-    parser.add_argument("--profile", choices=list(PROFILES), default=default(DEFAULT_PROFILE.name),
-                        help="the API the scenarios teach: kgateway-v2.1 (the default: kgateway's "
-                             "'Manage API keys' guide) or agentgateway-v1.4 (today's release)")
-    parser.add_argument("--cluster-name", default=default(None),
+    if profile:
+        parser.add_argument("--profile", choices=list(PROFILES),
+                            default=default(DEFAULT_PROFILE.name),
+                            help="the API the scenarios teach: kgateway-v2.1 (the default: "
+                                 "kgateway's 'Manage API keys' guide) or agentgateway-v1.4 "
+                                 "(today's release)")
+    parser.add_argument("--cluster-name", default=default(None), type=cluster_name,
                         help="kind cluster name (default: one per profile, agw-sandbox for "
                              "kgateway-v2.1 and agw-sandbox-v1-4 for agentgateway-v1.4)")
     parser.add_argument("--install", action="store_true", default=default(False),
@@ -99,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     _global_options(parser, suppress=False)
     common = argparse.ArgumentParser(add_help=False)
     _global_options(common, suppress=True)
+    common_but_profile = argparse.ArgumentParser(add_help=False)
+    _global_options(common_but_profile, suppress=True, profile=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser(
@@ -133,7 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     mock = sub.add_parser(
         "mock-provider", parents=[common], help="run the OpenAI-compatible mock provider")
-    mock.add_argument("--host", default="127.0.0.1")
+    mock.add_argument("--host", default="127.0.0.1",
+                      help="address to listen on (default 127.0.0.1; ::1 for IPv6; another "
+                           "needs --public)")
+    mock.add_argument("--public", action="store_true",
+                      help="let --host be an address other machines reach (0.0.0.0: all)")
     mock.add_argument("--accept-key", action="append", default=[], metavar="KEY",
                       help="a key to accept (default: the sandbox token)")
 
@@ -148,6 +170,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "can reach the port drives the sandbox and its key")
     serve.add_argument("--gateway-port", type=port_number, default=0, metavar="PORT",
                        help="each app's local gateway port (default 0: a free one per tab)")
+    serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       help="a name the page may be loaded under besides this machine's own "
+                            "(a DNS name pointing here; repeatable)")
+    serve.add_argument("--max-tabs", type=tab_count, default=None, metavar="N",
+                       help="apps (browser tabs) at once, each some 40 MB (default 40)")
 
     sub.add_parser("doctor", parents=[common],
                    help="check Docker, kind, helm, kubectl and the port")
@@ -162,9 +189,10 @@ def build_parser() -> argparse.ArgumentParser:
                              help="kind runtime: take every image, chart and the Gateway API "
                                   "CRDs from a bundle made by `prepare` (no network)")
     prepare = sub.add_parser(
-        "prepare", help="save every pinned image, chart and the Gateway API CRDs into DIR, "
-                        "for `up --bundle DIR` where the network is poor (run it online)")
-    prepare.add_argument("directory", type=Path, metavar="DIR")
+        "prepare", parents=[common_but_profile],
+        help="save every pinned image, chart and the Gateway API CRDs into DIR, for "
+             "`up --bundle DIR` where the network is poor (run it online)")
+    prepare.add_argument("directory", type=directory, metavar="DIR")
     which = prepare.add_mutually_exclusive_group()
     which.add_argument("--profile", dest="bundle_profile", choices=sorted(PROFILES),
                        default=DEFAULT_PROFILE.name, help="the profile to prepare for "
@@ -221,6 +249,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head -1`): stop quietly, as `yes` does
         stdio.discard_stdout()
         return stdio.EXIT_BROKEN_PIPE
+    finally:
+        stdio.release_streams()  # a terminal that has gone must not change the exit code
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -267,10 +297,7 @@ def _where(exc: BaseException) -> str:
 
 def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "mock-provider":
-        keys = args.accept_key or [resolve_token("mock", args.token, os.environ)]
-        port = MOCK_PORT if args.port is None else args.port
-        return mock_cli.main(["--host", args.host, "--port", str(port),
-                              *[a for k in keys for a in ("--accept-key", k)]])
+        return _mock_provider(args)
     if args.command == "doctor":
         from sandbox import headless
 
@@ -297,8 +324,9 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
         host = args.host or ("0.0.0.0" if args.public else "127.0.0.1")
         port = SERVE_PORT if args.port is None else args.port
-        return serve.serve(settings, serve.ServeOptions(host, port, args.public,
-                                                        args.gateway_port))
+        return serve.serve(settings, serve.ServeOptions(
+            host, port, args.public, args.gateway_port, tuple(args.allow_host),
+            args.max_tabs or serve.MAX_TABS))
     if args.command == "run":
         if not args.all and not args.scenario_ids:
             parser.error("run needs scenario ids or --all")
@@ -316,6 +344,24 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     return _open_app(settings)
 
 
+def _mock_provider(args: argparse.Namespace) -> int:
+    """The mock provider, with its keys checked as every key is, on loopback unless --public."""
+    from sandbox.web.guard import is_loopback
+
+    keys = ([check_key(key, "--accept-key") for key in args.accept_key]
+            or [resolve_token("mock", args.token, os.environ)])
+    if not is_loopback(args.host):
+        if not args.public:
+            raise SandboxError(f"--host {args.host} is not a loopback address",
+                               "add --public to let other machines reach the mock provider, "
+                               "or leave --host out (127.0.0.1)")
+        stdio.say(f"agw-sandbox: warning: the mock provider on {args.host} answers anyone who "
+                  "can reach it")
+    port = MOCK_PORT if args.port is None else args.port
+    return mock_cli.main(["--host", args.host, "--port", str(port),
+                          *[a for k in keys for a in ("--accept-key", k)]])
+
+
 def _open_app(settings: Settings) -> int:
     if not _on_a_terminal():
         raise SandboxError("the app needs a terminal (stdin, stdout and stderr must be one)",
@@ -323,13 +369,26 @@ def _open_app(settings: Settings) -> int:
     from sandbox.tui.app import make_app
 
     app = make_app(settings)
-    with stdio.call_on_stop_signals(lambda code: app.exit(return_code=code)) as stop:
+    with stdio.call_on_stop_signals(lambda code: app.exit(return_code=code), interrupt=True,
+                                    on_signal=_end_app_within_grace) as stop:
         app.run()
+    if stop.signum == signal.SIGINT:
+        raise KeyboardInterrupt
     if stop.signum is not None:  # said after the app restored the terminal
         raise stdio.Terminated(stop.signum)
+    if app.terminal_gone:
+        return 128 + signal.SIGHUP
     if app.return_code:
         return app.return_code
     return 0
+
+
+def _end_app_within_grace(signum: int) -> None:
+    """A stop signal: should the app not manage to leave in time (its loop stuck on a terminal
+    that has gone), stop what it started and end it anyway."""
+    from sandbox import proc
+
+    stdio.end_process_within(stdio.EXIT_GRACE, 128 + signum, proc.stop_everything_started)
 
 
 def _on_a_terminal() -> bool:

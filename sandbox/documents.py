@@ -139,10 +139,24 @@ def _plain(value: Any) -> Any:
     return value
 
 
+class BlockText(str):
+    """Text that :func:`dump` writes as a literal block (``|-``), so that whatever later takes its
+    place (``envsubst`` filling in a key) is read back as text: never as a number, a boolean,
+    null, an alias or a tag, whatever its first character."""
+
+
+class _Dumper(yaml.SafeDumper):
+    pass
+
+
+_Dumper.add_representer(BlockText, lambda dumper, text: dumper.represent_scalar(
+    "tag:yaml.org,2002:str", str(text), style="|"))
+
+
 def dump(value: Any) -> str:
     """Block-style YAML, keys in the order given, as a person would write it (``…`` as is)."""
-    return yaml.safe_dump(_plain(value), sort_keys=False, default_flow_style=False, width=100,
-                          allow_unicode=True)
+    return yaml.dump(_plain(value), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
+                     width=100, allow_unicode=True)
 
 
 def dump_all(values: Iterator[Any] | list[Any]) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from sandbox import stdio
 from sandbox.catalog.loader import Catalog, load_catalog
 from sandbox.catalog.scenarios import ApplyStep, Scenario
 from sandbox.documents import dump_all
@@ -70,14 +72,16 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
     catalog = load_catalog(settings.scenario_dirs, profile=settings.profile)
     chosen = _select(catalog, ids, everything)
     # Checked before anything runs: a typo in the path must not cost a whole walkthrough.
-    target = transcript_file.check_writable(transcript_path) if transcript_path else None
+    target = TranscriptTarget(transcript_path, as_json) if transcript_path else None
     if not everything:  # what they need first, as the scenarios declare it (`needs:`)
         wanted = dict.fromkeys(needed.id for scenario in chosen
                                for needed in (*catalog.prerequisites(scenario), scenario))
         chosen = [catalog.get(scenario_id) for scenario_id in wanted]
     check_overrides(chosen, settings.overrides)
     runtime = make_runtime(settings, runtime_name, ask=ask_on_terminal)
-    text = TextReport(sys.stdout, verbose) if not as_json else None
+    # With --transcript -, standard output is the transcript's: the report goes to stderr.
+    out = sys.stderr if target is not None and target.to_stdout else sys.stdout
+    text = TextReport(out, verbose) if not as_json else None
     report = JsonReport({"profile": settings.profile, "runtime": runtime.name,
                          "label": runtime.label, "provider": settings.provider})
 
@@ -92,12 +96,16 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
             text(event)
 
     def on_progress(message: str) -> None:
-        show(f"  {message}", flush=True, file=sys.stdout if text is not None else sys.stderr)
+        show(f"  {message}", flush=True, file=out if text is not None else sys.stderr)
+
+    def details() -> list[tuple[str, str]]:
+        return [("provider", settings.provider),
+                ("gateway", str(report.document.get("gateway_url", "")))]
 
     results: list[ScenarioFinished] = []
     if text is not None:
         show(f"agw-sandbox · profile: {settings.profile} · runtime: {runtime.label} · "
-             f"provider: {settings.provider}")
+             f"provider: {settings.provider}", file=out)
     try:
         await runtime.up(on_progress)
         report.document["gateway_url"] = runtime.gateway_url
@@ -106,6 +114,10 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
                                       settings.provider, settings.overrides)
             for scenario in chosen:
                 results.append(await walkthrough.run(scenario))
+    except asyncio.CancelledError:  # Ctrl+C, SIGTERM, SIGHUP: keep what ran, and say so
+        if target is not None:
+            target.write_stopped(record, details())
+        raise
     finally:
         await runtime.down()
     comparison = await compare.compare(settings, chosen, recorder.steps) if compare_sim else None
@@ -114,17 +126,50 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
     if text is not None:
         text.summary(results)
         for line in comparison.lines() if comparison is not None else ():
-            show(line)
+            show(line, file=out)
     if target is not None:  # after the summary: if the disk is full, the results are shown
-        report.document["transcript"] = str(record.write(
-            target, [("provider", settings.provider),
-                     ("gateway", report.document.get("gateway_url", ""))]))
-        if text is not None:
-            show(f"Transcript (keys masked) written to {target}")
+        written = target.write(record, details())
+        report.document["transcript"] = written
+        if text is not None and not target.to_stdout:
+            show(f"Transcript (keys masked) written to {written}", file=out)
     if text is None:
         report.dump(sys.stdout)
     disagree = comparison is not None and bool(comparison.disagreements)
     return 0 if results and all(r.passed for r in results) and not disagree else 1
+
+
+class TranscriptTarget:
+    """Where ``run --transcript`` writes: a file, checked before the run, or standard output
+    (``-``)."""
+
+    def __init__(self, path: Path, as_json: bool) -> None:
+        self.to_stdout = str(path) == "-"
+        if self.to_stdout and as_json:
+            raise SandboxError("--transcript - and --json both want standard output",
+                               "write the transcript to a file (--transcript FILE.md), or "
+                               "leave out one of them")
+        self.path = path if self.to_stdout else transcript_file.check_writable(path)
+
+    def write(self, record: transcript.Transcript, details: Sequence[tuple[str, str]],
+              stopped: str = "") -> str:
+        """Write the record; return where it went, as a person would say it."""
+        if self.to_stdout:
+            sys.stdout.write(record.markdown(details, stopped=stopped))
+            sys.stdout.flush()
+            return "standard output"
+        return str(record.write(self.path, details, stopped=stopped))
+
+    def write_stopped(self, record: transcript.Transcript,
+                      details: Sequence[tuple[str, str]]) -> None:
+        """After a stop: what ran until then, marked as such, and a word about it."""
+        reason = f"stopped by {stdio.stop_reason()}"
+        try:
+            where = self.write(record, details, stopped=reason)
+        except SandboxError as exc:
+            stdio.say(f"agw-sandbox: {reason}; no transcript was written ({exc.message})")
+            return
+        stdio.say(f"agw-sandbox: {reason}; the transcript of what ran until then (keys masked) "
+                  f"is in {where}")
 
 
 def manifests(settings: Settings, scenario_id: str, show_secrets: bool,
@@ -206,10 +251,10 @@ async def prepare(directory: Path, profiles: Sequence[Profile]) -> int:
     from sandbox.runtimes.kube.bundle import human_size
     from sandbox.runtimes.kube.bundle import prepare as fill
 
-    print(f"agw-sandbox prepare · {directory} · profiles: "
+    show(f"agw-sandbox prepare · {directory} · profiles: "
           f"{', '.join(p.name for p in profiles)}", flush=True)
-    done = await fill(directory, profiles, lambda line: print(f"  {line}", flush=True))
-    print(f"\nBundle ready: {done.files} files, {human_size(done.size)}, in "
+    done = await fill(directory, profiles, lambda line: show(f"  {line}", flush=True))
+    show(f"\nBundle ready: {done.files} files, {human_size(done.size)}, in "
           f"{done.seconds:.1f}s. Where the network is poor: `agw-sandbox up --bundle "
           f"{directory}`.")
     return 0
@@ -225,8 +270,6 @@ def ask_on_terminal(question: str) -> bool:
 
 async def cluster_command(command: str, settings: Settings) -> int:
     """up, forward, down and status for the kind runtime (or --context for your own)."""
-    import asyncio
-
     name = settings.runtime
     if name == "auto":
         name = "cluster" if settings.context else "kind"

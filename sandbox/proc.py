@@ -8,6 +8,8 @@ import os
 import shlex
 import signal
 import sys
+import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -23,6 +25,8 @@ INSTALL_HINTS = {
     "docker": "install Docker: https://docs.docker.com/get-docker/",
 }
 Process = asyncio.subprocess.Process
+# Every process started here, for the last resort of a process that cannot stop the usual way.
+_STARTED: weakref.WeakSet[Process] = weakref.WeakSet()
 
 
 @dataclass(frozen=True)
@@ -92,13 +96,15 @@ async def stop(process: Process, grace: float = 5.0) -> None:
 async def _exec(argv: Sequence[str], *, stdin: int, env: Mapping[str, str] | None = None,
                 hint: str = "", **options: object) -> Process:
     try:
-        return await asyncio.create_subprocess_exec(
+        process = await asyncio.create_subprocess_exec(
             *argv, stdin=stdin, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
             env={**os.environ, **env} if env else None, **options)  # type: ignore[arg-type]
     except FileNotFoundError as exc:
         raise RuntimeUnavailable(f"`{argv[0]}` is not installed (not found on PATH)",
                                  hint or INSTALL_HINTS.get(argv[0], f"install {argv[0]}")
                                  ) from exc
+    _STARTED.add(process)
+    return process
 
 
 async def _finish(process: Process, stdin: bytes | None, stdout: bytearray,
@@ -138,16 +144,49 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
     libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-async def start_piped(argv: Sequence[str], env: Mapping[str, str]) -> asyncio.subprocess.Process:
+async def start_piped(argv: Sequence[str], env: Mapping[str, str], *,
+                      stderr: bool = True) -> asyncio.subprocess.Process:
     """Start ``argv`` with piped standard streams, in a session (process group) of its own.
 
     Its own group lets the caller stop it together with everything it started, and keeps a
     Ctrl+C meant for the caller away from it. ``env`` is the child's whole environment.
+    Without ``stderr``, what the child writes there goes to /dev/null.
     """
     try:
-        return await asyncio.create_subprocess_exec(
+        process = await asyncio.create_subprocess_exec(
             *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=dict(env), start_new_session=True)
+            stderr=asyncio.subprocess.PIPE if stderr else asyncio.subprocess.DEVNULL,
+            env=dict(env), start_new_session=True)
     except FileNotFoundError as exc:
         raise RuntimeUnavailable(f"`{argv[0]}` is not installed (not found on PATH)",
                                  INSTALL_HINTS.get(argv[0], f"install {argv[0]}")) from exc
+    _STARTED.add(process)
+    return process
+
+
+def stop_everything_started(grace: float = 1.0) -> None:
+    """The last resort of a process that must end now, from any thread: SIGTERM to every
+    process started here that is still running (to its whole group when it leads one, as the
+    tools run by :func:`run` do), then SIGKILL to those still there after ``grace`` seconds."""
+    for signum in (signal.SIGTERM, signal.SIGKILL):
+        running = [process for process in _snapshot() if process.returncode is None]
+        for process in running:
+            _signal_process(process.pid, signum)
+        if not running or signum == signal.SIGKILL:
+            return
+        time.sleep(grace)  # the loop that would reap them may be stuck: no waiting on them
+
+
+def _snapshot() -> list[Process]:
+    for _ in range(10):  # another thread may start a process meanwhile
+        with contextlib.suppress(RuntimeError):
+            return list(_STARTED)
+    return []
+
+
+def _signal_process(pid: int, signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, signum)
+        else:
+            os.kill(pid, signum)

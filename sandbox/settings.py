@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import re
 import unicodedata
 from collections.abc import Mapping
@@ -91,3 +92,42 @@ def _describe(char: str) -> str:
     if unicodedata.category(char) in ("Cc", "Cf"):
         return f"an invisible or control character ({code}{' ' + name if name else ''})"
     return f"a non-ASCII character ({code})"
+
+
+# -- argparse types of the options that name things: checked as the command line is read --------
+def cluster_name(text: str) -> str:
+    """The type of --cluster-name: a name kind accepts (``^[a-z0-9.-]+$``, at most 50
+    characters, so that ``NAME-control-plane`` is a host name), starting like a name, not an
+    option; it also names a file in the cache."""
+    if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{0,49}", text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a kind cluster name: use at most 50 lower-case letters, digits, "
+            "dots and dashes, starting with a letter or digit")
+    return text
+
+
+def printable(text: str) -> str:
+    """The type of --context: any name a kubeconfig holds, but no control character, which
+    would rewrite the terminal it is printed on."""
+    for position, char in enumerate(text, 1):
+        if unicodedata.category(char) in ("Cc", "Cf"):
+            raise argparse.ArgumentTypeError(
+                f"{text!a} has a control or invisible character (U+{ord(char):04X}) at "
+                f"position {position}: type the name again")
+    return text
+
+
+def directory(text: str) -> Path:
+    """The type of prepare's DIR: an empty one would quietly mean the current directory."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("DIR is empty: give the directory to fill, such as "
+                                         "~/agw-bundle")
+    return Path(text)
+
+
+def tab_count(text: str) -> int:
+    """The type of --max-tabs: a whole number from 1 to 1000."""
+    count = int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else 0
+    if not 1 <= count <= 1000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of tabs from 1 to 1000")
+    return count

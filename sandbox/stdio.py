@@ -15,16 +15,23 @@ import io
 import os
 import signal
 import sys
+import threading
+import time
+import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
+from typing import TypeVar
 
 from sandbox.untrusted import visible
+
+T = TypeVar("T")
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
                      if hasattr(signal, name))  # Windows has no SIGHUP
 FALLBACK_ERRORS = "agw-sandbox-ascii"
+EXIT_GRACE = 5.0  # seconds a process that has begun to stop has before its watchdog ends it
 
 # The few symbols our output uses, for streams whose encoding lacks them; anything else is "?".
 ASCII_FALLBACK = {"✓": "+", "✗": "x", "–": "-", "—": "--", "·": "-", "━": "=", "…": "...",
@@ -94,9 +101,30 @@ def say(message: str) -> None:
 
 def discard_stdout() -> None:
     """After EPIPE: send what is still buffered to /dev/null, so the exit does not fail again."""
+    _discard(sys.stdout)
+
+
+def release_streams() -> None:
+    """Flush stdout and stderr before Python's own last flush, which ends in exit status 120
+    when it fails; one whose terminal has gone (EIO) or whose reader left goes to /dev/null."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            _discard(stream)
+
+
+def discard_terminal_output() -> None:
+    """The terminal has gone: stdout and stderr go to /dev/null, so that nothing written while
+    the process stops (a last message, an error report) fails or waits on it."""
+    _discard(sys.__stdout__)
+    _discard(sys.__stderr__)
+
+
+def _discard(stream: io.TextIOBase | typing.TextIO | None) -> None:
     with contextlib.suppress(OSError, ValueError, AttributeError):
         null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, sys.stdout.fileno())
+        os.dup2(null, stream.fileno())  # type: ignore[union-attr]  # None: AttributeError
         os.close(null)
 
 
@@ -105,11 +133,21 @@ def raise_on_stop_signals() -> Iterator[None]:
     """Turn SIGTERM and SIGHUP into :class:`Terminated` in the main thread."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
+        global _last_stop
         _ignore_repeats()
+        _last_stop = signum
         raise Terminated(signum)
 
     with _handlers(stop):
         yield
+
+
+_last_stop: int | None = None
+
+
+def stop_reason() -> str:
+    """What is stopping the command, for a record of it: the stop signal, else Ctrl+C."""
+    return signal.Signals(_last_stop).name if _last_stop is not None else "Ctrl+C"
 
 
 @dataclass
@@ -120,11 +158,15 @@ class Stop:
 
 
 @contextlib.contextmanager
-def call_on_stop_signals(exit_app: Callable[[int], None]) -> Iterator[Stop]:
-    """For an asyncio app: SIGTERM and SIGHUP call ``exit_app(128 + signum)`` on its loop.
+def call_on_stop_signals(exit_app: Callable[[int], None], *, interrupt: bool = False,
+                         on_signal: Callable[[int], None] | None = None) -> Iterator[Stop]:
+    """For an asyncio app: SIGTERM and SIGHUP (and SIGINT with ``interrupt``) call
+    ``exit_app(128 + signum)`` on its loop.
 
     The app then leaves the way its own quit key does, restoring the terminal. Before its loop
-    runs (or after it ended), the signal raises :class:`Terminated` instead.
+    runs (or after it ended), the signal raises :class:`Terminated` instead. ``on_signal(signum)``
+    runs at once, in the handler: where the loop may be too stuck to ever run ``exit_app``, it
+    arms :func:`end_process_within`.
     """
     seen = Stop()
 
@@ -136,15 +178,42 @@ def call_on_stop_signals(exit_app: Callable[[int], None]) -> Iterator[Stop]:
             raise Terminated(signum) from None
         if seen.signum is None:
             seen.signum = signum
+            if on_signal is not None:
+                on_signal(signum)
             loop.call_soon_threadsafe(functools.partial(exit_app, 128 + signum))
 
-    with _handlers(stop):
+    with _handlers(stop, (signal.SIGINT,) if interrupt else ()):
         yield seen
 
 
+_watchdog_lock = threading.RLock()  # re-entrant: a signal handler may interrupt its holder
+_watchdog: threading.Timer | None = None
+
+
+def end_process_within(seconds: float, code: int, last_words: Callable[[], None]) -> None:
+    """Arm, once, the watchdog of a process that has begun to stop: unless it has exited within
+    ``seconds``, ``last_words()`` runs (to stop what it started) and the process ends with
+    ``code``, whatever its other threads are stuck on (a terminal that has gone, a full queue)."""
+    global _watchdog
+    with _watchdog_lock:
+        if _watchdog is not None:
+            return
+        _watchdog = threading.Timer(seconds, _end_process, (code, last_words))
+        _watchdog.daemon = True  # a process that exits in time does not wait for it
+        _watchdog.start()
+
+
+def _end_process(code: int, last_words: Callable[[], None]) -> None:
+    try:
+        last_words()
+    finally:
+        os._exit(code)
+
+
 @contextlib.contextmanager
-def _handlers(handler: Callable[[int, FrameType | None], None]) -> Iterator[None]:
-    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+def _handlers(handler: Callable[[int, FrameType | None], None],
+              extra: tuple[int, ...] = ()) -> Iterator[None]:
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS + extra}
     try:
         yield
     finally:
@@ -157,3 +226,42 @@ def _ignore_repeats() -> None:
     by any child started meanwhile)."""
     for sig in STOP_SIGNALS:
         signal.signal(sig, lambda signum, frame: None)
+
+
+STOP_GRACE = 2.0  # seconds stopped work in a thread has to notice, before the stop goes on
+
+
+async def in_daemon_thread(work: Callable[[threading.Event], T]) -> T:
+    """``work(stop)`` in a thread of its own. Cancelling the await (Ctrl+C, SIGTERM, SIGHUP) sets
+    ``stop`` and returns once the thread has noticed, or after :data:`STOP_GRACE` seconds: a
+    thread still stuck then (a read from a stalled daemon) is a daemon thread, which cannot keep
+    the process alive, where ``asyncio.to_thread`` would hold its exit until the work is done."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+    stop = threading.Event()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not done.done():
+            outcome()
+
+    def run() -> None:
+        try:
+            result = work(stop)
+        except BaseException as exc:  # handed to the awaiting task, which re-raises it
+            error = exc
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+                loop.call_soon_threadsafe(settle, lambda: done.set_exception(error))
+        else:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(settle, lambda: done.set_result(result))
+
+    thread = threading.Thread(target=run, name="agw-sandbox-stoppable", daemon=True)
+    thread.start()
+    try:
+        return await done
+    except asyncio.CancelledError:
+        stop.set()
+        deadline = time.monotonic() + STOP_GRACE
+        while thread.is_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        raise

@@ -10,6 +10,13 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .provider import MockProvider
+
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))
 
 
 def port_number(text: str) -> int:
@@ -34,6 +41,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .provider import MockProvider
 
     keys = [*args.accept_key, *os.environ.get("MOCK_PROVIDER_KEYS", "").split(",")]
+    if not any(key.strip() for key in keys):  # it would refuse every request: say so now
+        print("mock-provider: no key to accept (--accept-key is blank, MOCK_PROVIDER_KEYS "
+              "unset). Pass --accept-key with the key your client sends.", file=sys.stderr)
+        return 2
     try:
         provider = MockProvider(keys, host=args.host, port=args.port)
     except OSError as exc:
@@ -43,13 +54,33 @@ def main(argv: Sequence[str] | None = None) -> int:
                  "Pass --host with an address of this machine, such as 127.0.0.1."),
               file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"mock provider listening on {provider.url} "
           f"({len(provider.accepted_keys)} accepted key(s))", flush=True)
+    return _serve_until_stopped(provider)
+
+
+class _Stopped(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _serve_until_stopped(provider: MockProvider) -> int:
+    """Serve until Ctrl+C, SIGTERM or SIGHUP; exit 128 + the signal, as a shell expects."""
+    def stop(signum: int, frame: object) -> None:
+        for handled in STOP_SIGNALS:  # a second signal must not cut the close short
+            signal.signal(handled, signal.SIG_IGN)
+        raise _Stopped(signum)
+
+    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
     try:
         provider.serve_forever()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+    except _Stopped as stopped:
+        print(f"mock-provider: stopped by {signal.Signals(stopped.signum).name}",
+              file=sys.stderr, flush=True)
+        return 128 + stopped.signum
     finally:
         provider._server.server_close()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0

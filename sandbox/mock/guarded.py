@@ -5,6 +5,7 @@ gateway both serve through it)."""
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import sys
 import threading
@@ -95,6 +96,23 @@ class GuardedHandler(BaseHTTPRequestHandler):
         finally:
             self._deadline.cancel()
 
+    def parse_request(self) -> bool:
+        """The request line and headers, then the framing RFC 9112 allows; anything else is
+        answered 400 (or 501 for a transfer coding we do not speak) and the connection closed,
+        so that no second request can hide in the body of a first."""
+        if not super().parse_request():
+            return False
+        # A line that is not "name: value" ("Content-Length : 5") ends Python's header parse
+        # early: what follows it would be taken for the body. It is a defect, refused here.
+        problem = (400, "a header line is not 'Name: value' (a space before the colon?)"
+                   ) if self.headers.defects else _framing_problem(
+            self.request_version, self.headers.keys(),
+            self.headers.get_all("Transfer-Encoding") or [], "Content-Length" in self.headers)
+        if problem is not None:
+            self.send_error(*problem)
+            return False
+        return True
+
     def _abandon(self) -> None:
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -129,7 +147,7 @@ class GuardedHandler(BaseHTTPRequestHandler):
         return body
 
     def _read_body(self) -> bytes:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+        if "Transfer-Encoding" in self.headers:  # checked in parse_request: it ends in chunked
             return self._read_chunked()
         values = {v.strip() for v in self.headers.get_all("Content-Length") or []}
         if len(values) > 1:
@@ -181,3 +199,28 @@ class GuardedHandler(BaseHTTPRequestHandler):
         if not line.endswith(b"\n"):
             raise BadRequest(400, "the chunked request body is cut short or malformed")
         return line.decode("latin-1").strip()
+
+
+# RFC 9110 §5.6.2: a field name is a token. A space before the colon (RFC 9112 §5.1) is the
+# usual way to smuggle a header past one parser and into the next.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+def _framing_problem(version: str, names: list[str], transfer_encoding: list[str],
+                     content_length: bool) -> tuple[int, str] | None:
+    """Why RFC 9112 refuses this request's head, as (status, message); None when it is fine."""
+    for name in names:
+        if not _TOKEN.fullmatch(name):
+            return 400, f"the header name {name!r} is not a token (a space before its colon?)"
+    if not transfer_encoding:
+        return None
+    if content_length:  # §6.3: a smuggling attempt, or a broken client
+        return 400, "Transfer-Encoding and Content-Length together"
+    if version == "HTTP/1.0":  # §6.1: HTTP/1.0 has no transfer codings
+        return 400, "Transfer-Encoding in an HTTP/1.0 request"
+    codings = [c.strip().lower() for value in transfer_encoding for c in value.split(",")]
+    if codings[-1:] != ["chunked"] or codings.count("chunked") > 1:  # §6.3, §7.1
+        return 400, "Transfer-Encoding must end with chunked, once"
+    if len(codings) > 1:  # §6.1: a coding we do not understand
+        return 501, f"the transfer coding {codings[0]!r} is not supported"
+    return None

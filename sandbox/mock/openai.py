@@ -64,8 +64,8 @@ def json_bytes(body: dict[str, Any]) -> bytes:
 
 def parse(raw: bytes) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """The request object, or None and the 400 error the real API gives for this body."""
-    try:
-        request = json.loads(raw or b"{}")
+    try:  # NaN and Infinity are Python's extension, not JSON: the real API refuses them
+        request = json.loads(raw or b"{}", parse_constant=_not_json)
     except (ValueError, RecursionError):  # not JSON, not UTF-8, or absurdly deep
         return None, error(BAD_JSON_MESSAGE, "invalid_request_error", None)
     if not isinstance(request, dict):
@@ -91,6 +91,10 @@ def parse(raw: bytes) -> tuple[dict[str, Any] | None, dict[str, Any]]:
         return None, error("Invalid type for 'stream': expected a boolean.",
                             "invalid_request_error", "invalid_type")
     return request, {}
+
+
+def _not_json(constant: str) -> None:
+    raise ValueError(f"{constant} is not JSON")
 
 
 def deltas(text: str) -> Iterable[tuple[dict[str, str], str | None]]:

@@ -4,6 +4,7 @@ completion that names, masked, the key it received."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections import deque
@@ -28,6 +29,10 @@ class Received:
     status: int
 
 
+class _GuardedServer6(GuardedServer):
+    address_family = socket.AF_INET6  # --host ::1 and other IPv6 addresses
+
+
 class MockProvider:
     """An OpenAI-compatible HTTP server on a background thread."""
 
@@ -46,7 +51,8 @@ class MockProvider:
         self._lock = threading.Lock()
         handler = type("Handler", (_Handler,), {"provider": self, "timeout": idle_timeout,
                                                 "request_deadline": request_deadline})
-        self._server = GuardedServer((host, port), handler)
+        server = GuardedServer if ":" not in host else _GuardedServer6
+        self._server = server((host.strip("[]"), port), handler)
         self._thread: threading.Thread | None = None
 
     @property
@@ -60,8 +66,9 @@ class MockProvider:
 
     @property
     def url(self) -> str:
-        host = self._server.server_address[0]
-        return f"http://{host if isinstance(host, str) else host.decode()}:{self.port}"
+        address = self._server.server_address[0]
+        host = address if isinstance(address, str) else address.decode()
+        return f"http://{f'[{host}]' if ':' in host else host}:{self.port}"
 
     def start(self) -> MockProvider:
         self._thread = threading.Thread(

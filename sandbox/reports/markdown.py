@@ -1,21 +1,33 @@
 """Markdown for untrusted text: escaped so it renders as written, code no backtick can end.
 
 Text from scenario files, a provider or a controller is untrusted: outside code blocks it is
-escaped, so it cannot become a heading, a link or raw HTML, and each code block's fence is longer
-than any run of backticks inside it, so no content can close it early.
+escaped, so it cannot become a heading, a link (bare URLs included), a mention or raw HTML, and
+each code block's fence is longer than any run of backticks inside it, so no content can close it
+early.
 """
 
 from __future__ import annotations
 
 import re
 
-# Control characters could rewrite a terminal that `cat`s the file; bidirectional overrides make
-# text read differently from what it is (GitHub warns about them). Both are written as escapes,
-# the same way as everywhere else text from outside is shown.
-from sandbox.untrusted import visible as clean
+from sandbox.untrusted import visible
 
-_ACTIVE = re.compile(r"([\\`*_\[\]<>#|~&$])")  # $: GitHub renders $…$ as maths
+# Control characters could rewrite a terminal that `cat`s the file; bidirectional overrides make
+# text read differently from what it is (GitHub warns about them): both are written as escapes,
+# the same way as everywhere else text from outside is shown (`visible`). In a Markdown file,
+# zero-width and other invisible characters hide inside words too: escaped here as well.
+_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200d\u2028\u2029\u2060-\u2064\ufeff]")
+# $: GitHub renders $…$ as maths; @: a mention notifies whoever it names.
+_ACTIVE = re.compile(r"([\\`*_\[\]<>#|~&$@])")
 _LINE_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
+# What turns bare text into a link (GFM's autolinks, linkify): a scheme's colon, a domain's dot.
+_SCHEME = re.compile(r"(?i)(?<![a-z])(https?|ftps?|mailto|xmpp|file)(?=:)")
+_DOMAIN_DOT = re.compile(r"(?<=[A-Za-z0-9])\.(?=[A-Za-z])")
+
+
+def clean(text: str) -> str:
+    """``text`` with invisible and control characters (not tabs or line breaks) made visible."""
+    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", visible(text))
 
 
 def escape(text: str) -> str:
@@ -23,6 +35,7 @@ def escape(text: str) -> str:
     lines = []
     for line in clean(text).split("\n"):
         line = _ACTIVE.sub(r"\\\1", line.strip())
+        line = _DOMAIN_DOT.sub(r"\\.", _SCHEME.sub(r"\1\\", line))
         # What starts a line could start a list, a heading underline or a rule: escape it too.
         lines.append(_LINE_START.sub(lambda m: m.group(0) + "\\" if m.group(0).isdigit()
                                      else "\\" + m.group(0), line))

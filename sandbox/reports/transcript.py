@@ -170,7 +170,8 @@ class Transcript:
 
     # -- writing it up -----------------------------------------------------------------------------
     def markdown(self, details: Sequence[tuple[str, str]] = (),
-                 now: datetime | None = None) -> str:
+                 now: datetime | None = None, stopped: str = "") -> str:
+        """The whole record; ``stopped`` says why the run ended before it was done."""
         when = (now or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
         facts = [("runtime", self.runtime_label), *details]
         lines = ["# agw-sandbox transcript", "",
@@ -179,6 +180,9 @@ class Transcript:
                  "Keys are masked (`sk-…abcd`). The commands read the key from "
                  "`$AGW_SANDBOX_TOKEN` (`$OPENAI_API_KEY` with OpenAI): export it before "
                  "pasting them.", ""]
+        if stopped:
+            lines += [f"**Stopped before the end** ({one_line(stopped)}): this is what ran until "
+                      "then.", ""]
         if self.empty:
             return "\n".join([*lines, "Nothing has run yet.", ""])
         lines += ["## Summary", ""]
@@ -190,9 +194,9 @@ class Transcript:
         return "\n".join(lines).rstrip("\n") + "\n"
 
     def write(self, path: Path, details: Sequence[tuple[str, str]] = (),
-              now: datetime | None = None) -> Path:
+              now: datetime | None = None, stopped: str = "") -> Path:
         """Write the transcript to ``path`` atomically; return the file written."""
-        return write_atomically(path, self.markdown(details, now))
+        return write_atomically(path, self.markdown(details, now, stopped))
 
 
 def _verdict(scenario: _Scenario) -> str:

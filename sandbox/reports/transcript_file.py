@@ -12,10 +12,15 @@ from pathlib import Path
 from sandbox.errors import SandboxError
 
 
+def default_name(now: datetime | None = None, tab: str = "") -> str:
+    """``agw-sandbox-transcript-<UTC time>.md``; ``tab`` tells apart apps that share a time."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    return f"agw-sandbox-transcript-{stamp}{'-' + tab if tab else ''}.md"
+
+
 def default_path(now: datetime | None = None) -> Path:
     """``./agw-sandbox-transcript-<UTC time>.md``, or the cache directory if . is read-only."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    name = f"agw-sandbox-transcript-{stamp}.md"
+    name = default_name(now)
     try:
         return check_writable(Path.cwd() / name)
     except (SandboxError, OSError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from typing import TYPE_CHECKING, ClassVar
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
@@ -56,8 +58,9 @@ class SandboxApp(App[None]):
 
     TITLE = "agw-sandbox"
     CSS_PATH = ASSETS / "app.tcss"
+    # ctrl+q has priority: a dialog (a modal screen) or a text area would otherwise keep it.
     BINDINGS: ClassVar[list[BindingType]] = [Binding("f1", "toggle_help", "Help"),
-                                             Binding("ctrl+q", "quit", "Quit")]
+                                             Binding("ctrl+q", "quit", "Quit", priority=True)]
 
     def __init__(self, settings: Settings, load_catalog: CatalogLoader,
                  runtime_factory: RuntimeFactory, detect: Detect) -> None:
@@ -69,6 +72,23 @@ class SandboxApp(App[None]):
         self.catalog: Catalog | None = None
         self.detected: str | None = None
         self._choice: ProviderChoice | None = None
+
+    def get_driver_class(self) -> type[Driver]:
+        """Ours where Textual picks its ``LinuxDriver``, which cannot survive a terminal that
+        goes away; Textual's choice otherwise (Windows, serve's web driver, tests)."""
+        chosen = super().get_driver_class()
+        if sys.platform == "win32":
+            return chosen
+        from sandbox.tui.terminal import TerminalDriver
+
+        return TerminalDriver if issubclass(TerminalDriver, chosen) else chosen
+
+    @property
+    def terminal_gone(self) -> bool:
+        """Whether the app ended because its terminal went away (its exit code is then 129, as
+        for SIGHUP, whatever else went wrong on the way out)."""
+        gone = getattr(self._driver, "gone", None)
+        return gone is not None and bool(gone.is_set())
 
     def on_mount(self) -> None:
         self.sub_title = "detecting the runtime…"

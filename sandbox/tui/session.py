@@ -20,7 +20,7 @@ from sandbox.catalog.textfiles import MAX_FILE_BYTES
 from sandbox.documents import DocumentError, dump_all, load_all
 from sandbox.errors import ManifestRejected, SandboxError
 from sandbox.reports.transcript import Transcript
-from sandbox.reports.transcript_file import default_path
+from sandbox.reports.transcript_file import default_path, write_atomically
 from sandbox.runtimes.runtime import Progress, ResourceRef, ResourceStatus, Runtime
 from sandbox.runtimes.sim import admission
 from sandbox.settings import Settings
@@ -358,13 +358,18 @@ class Session:
 
         Without ``path``: a new time-stamped file in the current directory (or the cache).
         """
+        text = self.transcript_markdown()
+        return write_atomically(path or default_path(), text)
+
+    def transcript_markdown(self) -> str:
+        """Everything run so far as Markdown, keys masked (for a browser tab: no file here)."""
         if self.transcript.empty:
             raise SandboxError("nothing has run yet, so there is no transcript to write",
                                "run a step first (n), then write the transcript again")
         details = [("provider", self.settings.provider)]
         if self.started:
             details.append(("gateway", self.runtime.gateway_url))
-        return self.transcript.write(path or default_path(), details)
+        return self.transcript.markdown(details)
 
 
 def parse_headers(text: str) -> list[tuple[str, str]]:

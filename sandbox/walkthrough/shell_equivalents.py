@@ -15,7 +15,7 @@ import shlex
 from collections.abc import Mapping
 from typing import Any
 
-from sandbox.documents import dump
+from sandbox.documents import BlockText, dump
 from sandbox.errors import SandboxError
 from sandbox.profiles import FIELD_MANAGER
 from sandbox.runtimes.runtime import ResourceRef, WaitFor
@@ -122,13 +122,26 @@ def apply(doc: Mapping[str, Any], ctx: Context) -> str:
         used.extend([env] if env not in used else [])
         return "${" + env + "}"
 
-    text = dump(swap_secrets(dict(doc), ctx, stand_in)).rstrip()
+    text = dump(_as_block_text(swap_secrets(dict(doc), ctx, stand_in), used)).rstrip()
     end = _delimiter(text)
     kubectl = f"kubectl apply --server-side --field-manager={shlex.quote(FIELD_MANAGER)} -f -"
     if used:
         formats = shlex.quote(" ".join(f"${env}" for env in used))
         return f"envsubst {formats} <<'{end}' | {kubectl}\n{text}\n{end}"
     return f"{kubectl} <<'{end}'\n{text}\n{end}"
+
+
+def _as_block_text(value: Any, variables: list[str]) -> Any:
+    """Every string that ``envsubst`` will fill in, marked to be written as a literal block: a
+    key such as ``12345678``, ``true``, ``~`` or ``*abc`` would otherwise reach kubectl as a
+    number, a boolean, null or an alias."""
+    if isinstance(value, dict):
+        return {key: _as_block_text(item, variables) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_as_block_text(item, variables) for item in value]
+    if isinstance(value, str) and any("${" + env + "}" in value for env in variables):
+        return BlockText(value)
+    return value
 
 
 def _delimiter(text: str) -> str:

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
+import html
+import logging
 import os
+import re
 import signal
 import sys
 from collections.abc import Mapping, Sequence
@@ -20,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from aiohttp import WSCloseCode, web
+from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp.http_exceptions import HttpProcessingError
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
@@ -28,12 +31,16 @@ from sandbox import proc, stdio
 from sandbox.catalog.loader import load_catalog
 from sandbox.errors import PortInUse, SandboxError
 from sandbox.settings import Settings
+from sandbox.web.guard import MAX_HEIGHT, MAX_WIDTH, HostCheck, dimension, is_loopback, page_message
 
 DRIVER = "sandbox.web.browser_driver:BrowserDriver"
 TITLE = "agw-sandbox"
 QUIT_GRACE = 3.0  # seconds an app has to leave after "quit", before SIGTERM
 TERM_GRACE = 2.0  # and after SIGTERM, before SIGKILL
-LOOPBACK_NAMES = ("localhost",)
+HEADER_TIMEOUT = 10.0  # seconds a connection has to send a whole request (or stay idle)
+MAX_TABS = 40  # apps at once, unless --max-tabs says otherwise: each holds some 40 MB
+# textual-serve's page asks Google for a font: not in a room that may have no internet.
+REMOTE_FONT = re.compile(r"<link[^>]*fonts\.googleapis\.com[^>]*>")
 
 
 @dataclass(frozen=True)
@@ -42,15 +49,8 @@ class ServeOptions:
     port: int
     public: bool = False
     gateway_port: int = 0  # each tab's app gets a gateway port of its own
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+    allow_hosts: tuple[str, ...] = ()  # names the page may be loaded from, besides this machine's
+    max_tabs: int = MAX_TABS
 
 
 def check_host(options: ServeOptions) -> str | None:
@@ -105,7 +105,9 @@ class AppProcess(AppService):
 
     async def _open_app_process(self, width: int = 80, height: int = 24) -> Any:
         env = {**self._build_environment(width, height), **self.env}
-        self._process = process = await proc.start_piped(self.argv, env)
+        # What an app says on stderr (a crash report) is not for serve's console: the tab shows
+        # "Session ended", and a crash report could be anything its page made the app print.
+        self._process = process = await proc.start_piped(self.argv, env, stderr=False)
         self._stdin = process.stdin
         return process
 
@@ -115,10 +117,30 @@ class AppProcess(AppService):
             await self.remote_write_bytes(payload)
 
     async def run(self) -> None:
-        await super().run()
+        with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
+            await self._relay()
         # The app has gone (quit, failed to start, killed): the page says "Session ended".
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self.remote_close()
+
+    async def _relay(self) -> None:
+        """textual-serve's loop, without passing the app's stderr on to serve's console: the
+        app's greeting line, then its packets (data, meta, packed) until it closes stdout."""
+        assert self._process is not None and self._process.stdout is not None
+        stdout = self._process.stdout
+        for _ in range(10):
+            line = await stdout.readline()
+            if not line:
+                return
+            if line == b"__GANGLION__\n":
+                break
+        handlers = {b"D": self.on_data, b"M": self.on_meta, b"P": self.on_packed}
+        while True:
+            kind = await stdout.readexactly(1)
+            size = int.from_bytes(await stdout.readexactly(4), "big")
+            payload = await stdout.readexactly(size)
+            if kind in handlers:
+                await handlers[kind](payload)
 
     async def on_meta(self, data: bytes) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
@@ -172,6 +194,7 @@ class SandboxServer(Server):
                          title=TITLE)
         self.env = child_environment(settings, os.environ)
         self.options = options
+        self.hosts = HostCheck(options.host, options.public, options.allow_hosts)
         self.sessions: dict[AppProcess, web.WebSocketResponse] = {}
 
     async def on_startup(self, app: web.Application) -> None:
@@ -182,37 +205,69 @@ class SandboxServer(Server):
         await self.stop_sessions()
 
     async def handle_index(self, request: web.Request) -> Any:
-        if not self._allowed_host(request):
-            raise web.HTTPForbidden(text="this address is not served here\n")
+        self._check_host(request)
+        if len(self.sessions) >= self.options.max_tabs:
+            return _all_tabs_taken(self.options.max_tabs)
         # The page's websocket address is the one the browser used, not the bind address.
         self.public_url = f"http://{request.host}"
-        return await super().handle_index(request)
+        page = await super().handle_index(request)
+        if isinstance(page, web.Response) and page.text is not None:
+            page.text = REMOTE_FONT.sub("", page.text)
+        return page
+
+    async def handle_download(self, request: web.Request) -> web.StreamResponse:
+        self._check_host(request)  # a transcript delivered to a tab: only to our own page
+        return await super().handle_download(request)
 
     async def handle_websocket(self, request: web.Request) -> web.WebSocketResponse:
-        if not self._allowed_host(request) or not _same_origin(request):
+        self._check_host(request)
+        if not _same_origin(request):
             raise web.HTTPForbidden(text="the sandbox is driven from its own page only\n")
+        if len(self.sessions) >= self.options.max_tabs:
+            raise web.HTTPServiceUnavailable(text=_tabs_taken_text(self.options.max_tabs))
         # heartbeat: a tab that vanished without closing (a laptop lid) ends within ~30 s.
         websocket = web.WebSocketResponse(heartbeat=15, timeout=TERM_GRACE)
-        await websocket.prepare(request)
         session = AppProcess(self.argv, self.env, write_bytes=websocket.send_bytes,
                              write_str=websocket.send_str, close=websocket.close,
                              download_manager=self.download_manager)
-        self.sessions[session] = websocket
+        self.sessions[session] = websocket  # counted before the first await: the cap holds
         try:
-            await session.start(_size(request, "width", 80), _size(request, "height", 24))
+            await websocket.prepare(request)  # a bad handshake is a 400, and no app starts
+            await session.start(_size(request, "width", 80, MAX_WIDTH),
+                                _size(request, "height", 24, MAX_HEIGHT))
             await self._process_messages(websocket, session)
+        except SandboxError as exc:  # the app could not be started: one line, no traceback
+            stdio.say(f"agw-sandbox: a tab's app did not start: {exc}")
         finally:
             await session.stop()
             self.sessions.pop(session, None)
-            await websocket.close()
+            if websocket.prepared:
+                await websocket.close()
         return websocket
 
-    def _allowed_host(self, request: web.Request) -> bool:
-        """On loopback, a Host that is not loopback is a DNS-rebinding page: turned away."""
-        if self.options.public:
-            return True
-        host = urlsplit(f"//{request.host}").hostname or ""
-        return is_loopback(host)
+    async def _process_messages(self, websocket: web.WebSocketResponse,
+                                app_service: AppService) -> None:
+        """Pass the page's messages on to its app; anything the page never sends is dropped."""
+        async for frame in websocket:
+            if frame.type != WSMsgType.TEXT or (message := page_message(frame.data)) is None:
+                continue
+            if message.kind == "stdin":
+                await app_service.send_bytes(message.text.encode("utf-8"))
+            elif message.kind == "resize":
+                await app_service.set_terminal_size(message.width, message.height)
+            elif message.kind == "ping":
+                await websocket.send_json(["pong", message.text])
+            elif message.kind == "blur":
+                await app_service.blur()
+            elif message.kind == "focus":
+                await app_service.focus()
+
+    def _check_host(self, request: web.Request) -> None:
+        """A Host that is not this machine's is a DNS-rebinding page: turned away."""
+        if not self.hosts.allows(request.host):
+            hint = (" (a name of your own: start serve with --allow-host NAME)"
+                    if self.options.public else "")
+            raise web.HTTPForbidden(text=f"this address is not served here{hint}\n")
 
     async def stop_sessions(self) -> None:
         """Stop every app, then close its tab's websocket ("Session ended" in the page)."""
@@ -225,12 +280,49 @@ class SandboxServer(Server):
 def _same_origin(request: web.Request) -> bool:
     """Browsers let any page open a websocket to any address; only our own page may drive us."""
     origin = request.headers.get("Origin")
-    return origin is None or urlsplit(origin).netloc == request.host
+    try:
+        return origin is None or urlsplit(origin).netloc == request.host
+    except ValueError:  # "http://[::1" and the like
+        return False
 
 
-def _size(request: web.Request, name: str, default: int) -> int:
-    value = request.query.get(name, "")
-    return int(value) if value.isdigit() and 0 < int(value) < 10_000 else default
+def _size(request: web.Request, name: str, default: int, limit: int) -> int:
+    return dimension(request.query.get(name, ""), limit) or default
+
+
+def _tabs_taken_text(max_tabs: int) -> str:
+    return (f"All {max_tabs} sessions of this agw-sandbox are in use (each browser tab runs an "
+            "app of its own). Close a tab you no longer need, then reload this page; the "
+            "presenter can allow more with serve --max-tabs.")
+
+
+def _all_tabs_taken(max_tabs: int) -> web.Response:
+    text = html.escape(_tabs_taken_text(max_tabs))
+    return web.Response(status=503, content_type="text/html", text=(
+        f"<!DOCTYPE html>\n<html><head><title>{TITLE}: no free session</title></head>\n"
+        f"<body style=\"font-family: monospace\"><h1>{TITLE}</h1><p>{text}</p></body></html>\n"))
+
+
+class _ConsoleLog(logging.Handler):
+    """What aiohttp and textual-serve log, on serve's console as one line each: a request that
+    is not HTTP is the client's business, and a traceback tells a presenter nothing (with
+    AGW_SANDBOX_DEBUG set, they are shown whole)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, HttpProcessingError | ConnectionError):
+            return
+        cause = f" ({type(error).__name__})" if error is not None else ""
+        stdio.say(f"agw-sandbox: serve: {record.getMessage()}{cause}")
+
+
+def _quiet_logs() -> None:
+    if os.environ.get("AGW_SANDBOX_DEBUG"):
+        return
+    for name in ("aiohttp", "textual-serve"):
+        logger = logging.getLogger(name)
+        logger.handlers = [_ConsoleLog(logging.WARNING)]
+        logger.propagate = False
 
 
 def serve(settings: Settings, options: ServeOptions) -> int:
@@ -243,6 +335,7 @@ def serve(settings: Settings, options: ServeOptions) -> int:
     if warning:
         stdio.say(f"agw-sandbox: {warning}")
     server = SandboxServer(settings, options)
+    _quiet_logs()
     stop = _StopEvent()
     with stdio.call_on_stop_signals(stop.set) as seen:
         asyncio.run(_serve(server, options, stop))
@@ -270,8 +363,11 @@ class _StopEvent:
 
 
 async def _serve(server: SandboxServer, options: ServeOptions, stop: _StopEvent) -> None:
+    # keepalive_timeout: a connection that has not sent a whole request within it is closed,
+    # so half-sent requests cannot hold sockets (aiohttp has no header timeout of its own).
     runner = web.AppRunner(await server._make_app(), handle_signals=False,
-                           shutdown_timeout=TERM_GRACE, access_log=None)
+                           shutdown_timeout=TERM_GRACE, access_log=None,
+                           keepalive_timeout=HEADER_TIMEOUT)
     await runner.setup()
     try:
         try:

@@ -175,3 +175,26 @@ def test_a_presenter_serves_the_app_and_an_attendee_runs_it_in_chromium(
     serve.send_signal(signal.SIGTERM)
     serve.wait(timeout=15)
     assert not listening(port)
+
+
+def test_a_tab_downloads_its_own_transcript_and_asks_nothing_of_the_internet(
+        served: tuple[subprocess.Popen[str], int], page: Any, tmp_path: Path) -> None:
+    _, port = served
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"http://127.0.0.1:{port}/")
+    wait_until(lambda: "Welcome to agw-sandbox" in screen(page), 30, "the welcome screen")
+    page.focus("textarea.xterm-helper-textarea")
+    press_until(page, "Enter", "Set up the gateway")
+    press_until(page, "n", "Step 2 of 4")
+    with page.expect_download(timeout=30_000) as download:
+        page.keyboard.press("w")
+    transcript = Path(download.value.path()).read_text()
+    assert download.value.suggested_filename.startswith("agw-sandbox-transcript-")
+    assert transcript.startswith("# agw-sandbox transcript") and CANARY not in transcript
+    text = wait_until(lambda: "Transcript sent to your browser" in (shown := screen(page))
+                      and shown, 10, "the notification")
+    assert download.value.suggested_filename in text.replace("\n", "")
+    elsewhere = [url for url in requested if not url.startswith(f"http://127.0.0.1:{port}/")
+                 and not url.startswith(f"ws://127.0.0.1:{port}/")]
+    assert elsewhere == []  # no font from the internet: a workshop room may have none

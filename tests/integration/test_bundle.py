@@ -209,6 +209,8 @@ def test_a_whole_bundle_passes_its_check(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("damage", "message"), [
     (lambda root: (root / "charts" / "kgateway-v2.1.3.tgz").write_text("cut short"),
+     "charts/kgateway-v2.1.3.tgz is damaged: it holds 9 bytes where index.json records 63"),
+    (lambda root: (root / "charts" / "kgateway-v2.1.3.tgz").write_text("x" * 63),
      "charts/kgateway-v2.1.3.tgz is damaged: its sha256 is not the one index.json records"),
     (lambda root: (root / "charts" / "kgateway-v2.1.3.tgz").unlink(),
      "charts/kgateway-v2.1.3.tgz is missing"),

@@ -97,9 +97,11 @@ class Terminal:
         os.close(self.master)
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize(("stop", "said"), [
+    (signal.SIGTERM, "stopped by SIGTERM"), (signal.SIGHUP, "stopped by SIGHUP"),
+    (signal.SIGINT, "interrupted")])  # `kill -INT`: Ctrl+C itself is a key in the app
 def test_a_stop_signal_to_the_app_restores_the_terminal(cli_env: dict[str, str],
-                                                        stop: signal.Signals) -> None:
+                                                        stop: signal.Signals, said: str) -> None:
     port = free_port()
     env = {**cli_env, "TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none"}
     terminal = Terminal([sys.executable, "-m", "sandbox", "--runtime", "sim", "--port",
@@ -120,6 +122,6 @@ def test_a_stop_signal_to_the_app_restores_the_terminal(cli_env: dict[str, str],
         terminal.close()
     assert b"\x1b[?1049l" in after  # back to the main screen
     assert b"\x1b[?25h" in after  # cursor shown again
-    assert f"agw-sandbox: stopped by {stop.name}".encode() in after
+    assert f"agw-sandbox: {said}; everything it started has been stopped".encode() in after
     assert b"Traceback" not in terminal.output
     assert not listening(port)  # the simulated gateway stopped with the app

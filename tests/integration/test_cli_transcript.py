@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -102,3 +106,65 @@ def test_a_bad_path_stops_the_run_before_it_starts(cli_env: dict[str, str], tmp_
     assert result.stderr.startswith("agw-sandbox: ") and "hint: " in result.stderr
     assert re.search(message, result.stderr), result.stderr
     assert not list((tmp_path / "folder").iterdir())
+
+
+SLOW = """\
+id: slow
+title: A slow wait
+summary: Waits for a Backend that never comes.
+security: None.
+steps:
+  - id: first
+    title: Say something first
+    explain: Before the wait.
+  - id: wait
+    title: Wait for a Backend that never comes
+    wait:
+      - resource: Backend/never
+        conditions: {Accepted: "True"}
+        timeout: 60
+"""
+
+
+@pytest.mark.parametrize(("signum", "code", "name"), [
+    (signal.SIGINT, 130, "Ctrl+C"), (signal.SIGTERM, 143, "SIGTERM"),
+    (signal.SIGHUP, 129, "SIGHUP")])
+def test_a_stopped_run_keeps_what_ran_in_its_transcript_and_says_so(
+        cli_env: dict[str, str], tmp_path: Path, signum: int, code: int, name: str) -> None:
+    (tmp_path / "slow").mkdir()
+    (tmp_path / "slow" / "slow.yaml").write_text(SLOW)
+    target = tmp_path / "t.md"
+    run = subprocess.Popen([sys.executable, "-m", "sandbox", "run", "slow", *SIM, "--scenarios",
+                            str(tmp_path / "slow"), "--transcript", str(target)], env=cli_env,
+                           cwd=tmp_path, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert run.stdout is not None
+        for line in run.stdout:  # the wait has begun
+            if "Wait for a Backend that never comes" in line:
+                break
+        time.sleep(0.5)
+        run.send_signal(signum)
+        _, err = run.communicate(timeout=30)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert run.returncode == code, err
+    assert (f"agw-sandbox: stopped by {name}; the transcript of what ran until then (keys "
+            f"masked) is in {target}") in err
+    markdown = target.read_text()
+    assert f"**Stopped before the end** (stopped by {name})" in markdown
+    assert "Say something first" in markdown and TOKEN not in markdown
+
+
+def test_transcript_dash_means_standard_output(cli_env: dict[str, str], tmp_path: Path) -> None:
+    result = run_cli("run", "setup", *SIM, "--transcript", "-", env=cli_env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("# agw-sandbox transcript\n")
+    assert "## Summary" in result.stdout and TOKEN not in result.stdout
+    assert "agw-sandbox · profile:" in result.stderr  # the report, out of the transcript's way
+    assert "agw-sandbox · profile:" not in result.stdout
+    assert list(tmp_path.iterdir()) == [tmp_path / "home"]  # no file called "-"
+    both = run_cli("run", "setup", *SIM, "--transcript", "-", "--json", env=cli_env, cwd=tmp_path)
+    assert both.returncode == 2
+    assert "--transcript - and --json both want standard output" in both.stderr

@@ -214,3 +214,65 @@ def test_the_mock_answers_wrong_methods_with_an_openai_style_405(method: str) ->
     assert response.status_code == 405
     assert response.json()["error"]["type"] == "invalid_request_error"
     assert method in response.json()["error"]["message"]
+
+
+BODY_TEXT = b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}'
+SMUGGLED = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+
+
+def framed(*lines: str, version: str = "HTTP/1.1", path: str = "") -> bytes:
+    """A POST whose body is BODY_TEXT sent chunked, then a second request riding after it."""
+    chunked = b"%x\r\n%s\r\n0\r\n\r\n" % (len(BODY_TEXT), BODY_TEXT)
+    request = head(path, *lines).replace(b"HTTP/1.1", version.encode(), 1)
+    return request + chunked + SMUGGLED
+
+
+# (header lines, status): the framing RFC 9112 refuses, then one it only cannot serve.
+REFUSED = {
+    "content-length-and-chunked": (["Content-Length: 5", "Transfer-Encoding: chunked"], 400),
+    "chunked-then-content-length": (["Transfer-Encoding: chunked", "Content-Length: 80"], 400),
+    "xchunked": (["Transfer-Encoding: xchunked"], 400),
+    "chunked-not-last": (["Transfer-Encoding: chunked, identity"], 400),
+    "chunked-twice": (["Transfer-Encoding: chunked", "Transfer-Encoding: chunked"], 400),
+    "empty-coding": (["Transfer-Encoding: "], 400),
+    "space-before-colon": (["Content-Length : 5"], 400),
+    "tab-before-colon": (["Transfer-Encoding\t: chunked"], 400),
+    "gzip-then-chunked": (["Transfer-Encoding: gzip, chunked"], 501),
+}
+
+
+@pytest.mark.parametrize("case", list(REFUSED))
+def test_framing_rfc_9112_refuses_is_answered_once_and_the_connection_closed(
+        target: Target, capfd: pytest.CaptureFixture[str], case: str) -> None:
+    lines, status = REFUSED[case]
+    answer = raw(target.port, framed(*lines, path=target.path))
+    assert status_of(answer) == status, answer[:200]
+    assert answer.count(b"HTTP/1.1 ") == 1  # the riding request got no answer of its own
+    assert b"connection: close" in answer.lower()
+    assert_quiet(target, capfd)
+
+
+def test_transfer_encoding_in_http_1_0_is_refused(target: Target,
+                                                  capfd: pytest.CaptureFixture[str]) -> None:
+    answer = raw(target.port, framed("Transfer-Encoding: chunked", version="HTTP/1.0",
+                                     path=target.path))
+    assert answer.split(b" ", 2)[1] == b"400" and answer.count(b" 400 ") == 1
+    assert_quiet(target, capfd)
+
+
+def test_a_plain_chunked_request_is_still_served_and_the_next_one_too(
+        target: Target, capfd: pytest.CaptureFixture[str]) -> None:
+    last = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    answer = raw(target.port, framed("Transfer-Encoding: chunked", path=target.path)
+                 .replace(SMUGGLED, last))
+    assert status_of(answer) == 200
+    assert answer.count(b"HTTP/1.1 ") == 2  # a well-framed keep-alive request, then the next
+    assert_quiet(target, capfd)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_body_with_nan_is_a_400_like_the_real_api(target: Target, constant: str) -> None:
+    body = BODY_TEXT.decode().replace('"model"', f'"temperature": {constant}, "model"')
+    response = httpx.post(target.url, content=body, headers=AUTH, trust_env=False)
+    assert response.status_code == 400
+    assert "could not parse the JSON body" in response.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import subprocess
 import sys
@@ -149,7 +150,7 @@ def test_the_cli_subcommand_serves_the_configured_key(cli_env: dict[str, str]) -
     finally:
         process.terminate()
         out, err = process.communicate(timeout=10)
-    assert process.returncode == 0
+    assert process.returncode == 143  # 128 + SIGTERM, as README says of every command
     assert f"listening on http://127.0.0.1:{port}" in out
     assert TOKEN not in out + err
 
@@ -160,8 +161,9 @@ def test_the_in_cluster_copy_runs_and_reports_a_taken_port(in_cluster: list[str]
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         port = holder.getsockname()[1]
-        result = subprocess.run([*in_cluster, "--port", str(port)], cwd=tmp_path / "app",
-                                capture_output=True, text=True, timeout=10, check=False)
+        result = subprocess.run([*in_cluster, "--port", str(port), "--accept-key", TOKEN],
+                                cwd=tmp_path / "app", capture_output=True, text=True,
+                                timeout=10, check=False)
     assert result.returncode == 2
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "--port" in result.stderr
     assert "Traceback" not in result.stderr
@@ -212,3 +214,96 @@ def test_the_in_cluster_copy_refuses_a_port_out_of_range(in_cluster: list[str],
                             capture_output=True, text=True, timeout=10, check=False)
     assert result.returncode == 2
     assert "0 to 65535" in result.stderr and "Traceback" not in result.stderr
+
+
+def start_mock(argv: list[str], env: dict[str, str], url: str,
+               cwd: Path | None = None) -> subprocess.Popen[str]:
+    """A mock provider process, once it answers at ``url``."""
+    process = subprocess.Popen(argv, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 15
+    while True:
+        try:
+            httpx.get(url, trust_env=False)
+            return process
+        except httpx.ConnectError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                out, err = process.communicate()
+                raise AssertionError(f"mock-provider did not start: {out} {err}") from None
+            time.sleep(0.05)
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
+                                              (signal.SIGHUP, 129)])
+def test_a_stop_signal_ends_the_mock_provider_with_its_exit_code(
+        cli_env: dict[str, str], in_cluster: list[str], tmp_path: Path, signum: signal.Signals,
+        code: int) -> None:
+    port = _free_port()
+    here = [sys.executable, "-m", "sandbox", "mock-provider", "--port", str(port)]
+    pod = [*in_cluster, "--port", str(port), "--accept-key", TOKEN]
+    for argv, cwd in ((here, None), (pod, tmp_path / "app")):
+        process = start_mock(argv, cli_env, f"http://127.0.0.1:{port}/healthz", cwd)
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=10)
+        assert process.returncode == code, err
+        assert f"mock-provider: stopped by {signum.name}" in err and "Traceback" not in err
+        with socket.socket() as probe:
+            assert probe.connect_ex(("127.0.0.1", port)) != 0  # the port is free again
+
+
+@pytest.mark.parametrize(("key", "said"), [
+    ("", "the key from --accept-key is blank"), ("   ", "the key from --accept-key is blank"),
+    ("Bearer sk-test-c5Ge", "the key from --accept-key starts with 'Bearer '"),
+    ("sk-test-\u200bc5Ge", "has an invisible or control character (U+200B ZERO WIDTH SPACE) at "
+                           "position 9"),
+    ("sk-test-café", "has a non-ASCII character (U+00E9) at position 12")])
+def test_accept_key_is_checked_like_any_key(cli_env: dict[str, str], key: str,
+                                            said: str) -> None:
+    result = run_cli("mock-provider", "--port", "0", "--accept-key", key, env=cli_env,
+                     timeout=20)
+    assert result.returncode == 2
+    assert said in result.stderr and "listening" not in result.stdout
+    assert key.strip() == "" or key not in result.stderr  # never echoed
+
+
+def test_the_in_cluster_copy_refuses_to_accept_no_key(in_cluster: list[str],
+                                                      tmp_path: Path) -> None:
+    result = subprocess.run([*in_cluster, "--port", "0", "--accept-key", "  "],
+                            cwd=tmp_path / "app", capture_output=True, text=True, timeout=10,
+                            check=False, env={"PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2
+    assert "no key to accept" in result.stderr
+
+
+def test_the_mock_provider_listens_on_ipv6_loopback(cli_env: dict[str, str]) -> None:
+    with socket.socket(socket.AF_INET6) as probe:
+        try:
+            probe.bind(("::1", 0))
+        except OSError:
+            pytest.skip("this machine has no IPv6 loopback")
+        port = int(probe.getsockname()[1])
+    process = start_mock([sys.executable, "-m", "sandbox", "mock-provider", "--host", "::1",
+                          "--port", str(port)], cli_env, f"http://[::1]:{port}/healthz")
+    try:
+        response = httpx.post(f"http://[::1]:{port}/v1/chat/completions", json=BODY,
+                              headers={"Authorization": f"Bearer {TOKEN}"}, trust_env=False)
+        assert response.status_code == 200
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=10)
+    assert f"listening on http://[::1]:{port}" in out
+
+
+def test_every_address_needs_public(cli_env: dict[str, str]) -> None:
+    refused = run_cli("mock-provider", "--host", "0.0.0.0", "--port", "0", env=cli_env,
+                      timeout=20)
+    assert refused.returncode == 2
+    assert "--host 0.0.0.0 is not a loopback address" in refused.stderr
+    assert "--public" in refused.stderr
+    port = _free_port()
+    process = start_mock([sys.executable, "-m", "sandbox", "mock-provider", "--host", "0.0.0.0",
+                          "--public", "--port", str(port)], cli_env,
+                         f"http://127.0.0.1:{port}/healthz")
+    process.terminate()
+    _, err = process.communicate(timeout=10)
+    assert "answers anyone who can reach it" in err

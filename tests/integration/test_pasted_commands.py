@@ -208,3 +208,29 @@ def test_a_copied_curl_sends_a_path_with_brackets_as_written(path: str, tmp_path
         server.server_close()
     assert done.returncode == 0, done.stderr
     assert seen == [path]
+
+
+# Keys YAML would read as something else, were the key put in place as a plain scalar: numbers,
+# booleans, null, an anchor, an alias, a tag, flow collections, indicators, a comment.
+ODD_KEYS = ["12345678", "0x1234abcd", "0777", "1e3", ".inf", "true", "yes", "on", "NO", "null",
+            "~", "&abc12345", "*abc12345", "!abc12345", "!!binary", "[abc12345", "{abc12345",
+            "@abc12345", "`abc12345", "|abc12345", ">abc12345", "'abc12345", '"abc12345',
+            "%abc12345", "#abc12345", "abc#12345", "-abc12345", "?abc12345", ":abc12345",
+            "abc:12345", "sk-test-\\back\\slash", "2026-12-04", "=", "<<"]
+
+
+@pytest.mark.skipif(shutil.which("envsubst") is None, reason="envsubst (gettext-base) missing")
+@pytest.mark.parametrize("key", ODD_KEYS)
+def test_a_printed_apply_hands_kubectl_the_key_as_text_whatever_its_shape(
+        key: str, tmp_path: Path) -> None:
+    from sandbox.catalog.loader import load_catalog
+    from sandbox.walkthrough.render import make_context
+    from sandbox.walkthrough.shell_equivalents import apply
+
+    ctx = make_context(load_catalog().get("inline"), key, "mock", None)
+    backend = {"kind": "Backend", "spec": {"authToken": {"kind": "Inline", "inline": key}}}
+    secret = {"kind": "Secret", "stringData": {"Authorization": f"Bearer {key}"}}
+    for manifest in (backend, secret):
+        command = apply(manifest, ctx)
+        (call,) = run_in_bash(command, tmp_path, token=key)
+        assert yaml.safe_load(call["stdin"]) == manifest, call["stdin"]

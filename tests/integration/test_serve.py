@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import signal
@@ -343,3 +344,294 @@ async def test_an_app_still_drawing_after_its_tab_closed_is_read_to_the_end() ->
     assert app._process is not None
     assert await asyncio.wait_for(app._process.wait(), 10) == 0  # 2.4 MB written, none blocked
     await app.stop()
+
+
+# --- what a hostile page or client may send -----------------------------------------------------
+
+@contextlib.asynccontextmanager
+async def serving(cli_env: dict[str, str], *options: str,
+                  cwd: Path | None = None) -> AsyncIterator[tuple[subprocess.Popen[str], int]]:
+    """serve with ``options``; on the way out, stopped, and its console checked for tracebacks."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--runtime", "sim",
+                                "--port", str(port), *options], env=cli_env, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd)
+    console = ""
+    try:
+        await eventually(lambda: listening(port), 20, "serve to listen")
+        yield process, port
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=30)
+        console = out + err
+    assert TOKEN not in console
+    for sign in ("Traceback", "Error handling request", "Exception", "Error:"):
+        assert sign not in console, console
+
+
+async def tab_alive(websocket: aiohttp.ClientWebSocketResponse, stamp: str) -> bool:
+    """A ping answered with its own stamp: the tab and its session still work."""
+    await websocket.send_str(f'["ping", "{stamp}"]')
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        message = await websocket.receive(timeout=deadline - time.monotonic())
+        if message.type == aiohttp.WSMsgType.TEXT and message.data == f'["pong", "{stamp}"]':
+            return True
+        if message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED):
+            return False
+    return False
+
+
+MALFORMED = [
+    "not json", '{"a": 1}', "[]", "[5]", '["stdin", 5]', '["stdin"]', '["stdin", "a", "b"]',
+    '["stdin", "\\ud800"]',  # a lone surrogate: valid JSON, not encodable as UTF-8
+    '["resize", {}]', '["resize", {"width": "x", "height": "y"}]',
+    '["resize", {"width": -1, "height": -1}]', '["resize", {"width": 0, "height": 0}]',
+    '["resize", {"width": true, "height": true}]', '["resize", {"width": 1.5, "height": 2}]',
+    '["resize", [80, 24]]', '["ping", {"x": 1}]', '["ping", "' + "9" * 5000 + '"]',
+    '["quit"]', '["blur", 1]', "[" * 100_000 + "]" * 100_000, '"stdin"', "null",
+]
+
+
+async def test_malformed_messages_are_dropped_and_the_tab_goes_on(cli_env: dict[str, str]) -> None:
+    async with serving(cli_env) as (process, port), aiohttp.ClientSession() as session:
+        websocket = await open_tab(session, port)
+        app = await the_app(process.pid)
+        for number, message in enumerate(MALFORMED):
+            await websocket.send_str(message)
+            assert await tab_alive(websocket, str(number)), message
+        await websocket.send_bytes(b"\x00\xff binary")
+        assert await tab_alive(websocket, "binary")
+        assert alive(app) and process.poll() is None
+        await websocket.close()
+
+
+@pytest.mark.parametrize(("query", "columns", "rows"), [
+    ("width=99999&height=99999", "500", "200"), ("width=501&height=201", "500", "200"),
+    ("width=%C2%B2&height=%D9%A3", "80", "24"),  # ² and Arabic-Indic three: digits, not ASCII
+    ("width=" + "7" * 5000, "80", "24"), ("width=120&height=40", "120", "40")],
+    ids=["huge", "one-over", "not-ascii-digits", "5000-digits", "ordinary"])
+async def test_the_size_in_the_address_is_checked_and_capped(
+        cli_env: dict[str, str], query: str, columns: str, rows: str) -> None:
+    async with serving(cli_env) as (process, port), aiohttp.ClientSession() as session:
+        websocket = await session.ws_connect(f"http://127.0.0.1:{port}/ws?{query}")
+        assert (await websocket.receive(timeout=20)).type == aiohttp.WSMsgType.BINARY
+        app = await the_app(process.pid)
+        environ = dict(item.split(b"=", 1) for item in
+                       Path(f"/proc/{app}/environ").read_bytes().split(b"\0") if b"=" in item)
+        assert (environ[b"COLUMNS"], environ[b"ROWS"]) == (columns.encode(), rows.encode())
+        await websocket.close()
+
+
+async def test_a_huge_resize_costs_no_more_than_the_largest_screen(
+        cli_env: dict[str, str]) -> None:
+    """30000×30000 used to make the tab's app grow to gigabytes (stopped here at 400 MB)."""
+    async with serving(cli_env) as (process, port), aiohttp.ClientSession() as session:
+        websocket = await open_tab(session, port)
+        app = await the_app(process.pid)
+        await asyncio.sleep(1)  # the first screen is drawn
+        await websocket.send_str('["resize", {"width": 30000, "height": 30000}]')
+        peak, deadline = 0, time.monotonic() + 6
+        while time.monotonic() < deadline and peak < 400 and alive(app):
+            with contextlib.suppress(TimeoutError):
+                await websocket.receive(timeout=0.2)
+            peak = max(peak, resident_megabytes(app))
+        assert peak < 400, f"the tab's app grew to {peak} MB"
+        assert await tab_alive(websocket, "after")
+        await websocket.close()
+
+
+def resident_megabytes(pid: int) -> int:
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    return 0
+
+
+async def test_the_number_of_tabs_is_capped_and_the_page_says_so(
+        cli_env: dict[str, str]) -> None:
+    async with serving(cli_env, "--max-tabs", "2") as (process, port), \
+            aiohttp.ClientSession() as session:
+        tabs = [await open_tab(session, port) for _ in range(2)]
+        async with session.get(f"http://127.0.0.1:{port}/") as response:
+            page = await response.text()
+        assert response.status == 503
+        assert "All 2 sessions of this agw-sandbox are in use" in page and "--max-tabs" in page
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await open_tab(session, port)
+        assert refused.value.status == 503
+        assert len(children(process.pid)) == 2
+        await tabs[0].close()
+        await eventually(lambda: len(children(process.pid)) == 1, 10, "the closed tab's app")
+        async with session.get(f"http://127.0.0.1:{port}/") as response:
+            assert response.status == 200
+        await tabs[1].close()
+
+
+def this_machines_address() -> str | None:
+    """A non-loopback address of this machine, if it has one (the route to a test network)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("198.51.100.1", 9))  # nothing is sent: UDP only picks a route
+        except OSError:
+            return None
+        address = str(probe.getsockname()[0])
+    return None if address.startswith("127.") else address
+
+
+async def test_public_serving_still_checks_the_host(cli_env: dict[str, str]) -> None:
+    """--public opens the port to the room, not the page to every name (DNS rebinding)."""
+    async with serving(cli_env, "--public", "--allow-host", "Workshop.Example") as (_, port), \
+            aiohttp.ClientSession() as session:
+        accepted = ["127.0.0.1", "localhost", "[::1]", socket.gethostname(), "workshop.example",
+                    *filter(None, [this_machines_address()])]
+        refused = ["attacker.example", "workshop.example.attacker.example", "203.0.113.9",
+                   "0.0.0.0", "224.0.0.1", "127.0.0.1@attacker.example", "[::1"]
+        for host in accepted + refused:
+            async with session.get(f"http://127.0.0.1:{port}/",
+                                   headers={"Host": f"{host}:{port}"}) as response:
+                assert (response.status == 200) is (host in accepted), (host, response.status)
+        with pytest.raises(aiohttp.WSServerHandshakeError) as rebound:
+            await session.ws_connect(f"http://127.0.0.1:{port}/ws",
+                                     headers={"Host": f"attacker.example:{port}",
+                                              "Origin": f"http://attacker.example:{port}"})
+        assert rebound.value.status == 403
+
+
+async def test_half_sent_requests_are_closed_in_time(cli_env: dict[str, str]) -> None:
+    async with serving(cli_env) as (_, port):
+        loop = asyncio.get_running_loop()
+        half_sent = []
+        for _ in range(30):
+            client = socket.create_connection(("127.0.0.1", port))
+            client.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1\r\n")  # no end
+            client.setblocking(False)
+            half_sent.append(client)
+        async with aiohttp.ClientSession() as session, \
+                session.get(f"http://127.0.0.1:{port}/") as response:
+            assert response.status == 200  # others are served meanwhile
+        try:
+            for client in half_sent:  # closed by the server: end-of-file
+                assert await asyncio.wait_for(loop.sock_recv(client, 100), 20) == b""
+        finally:
+            for client in half_sent:
+                client.close()
+
+
+async def test_each_tab_gets_its_own_transcript_in_its_browser(cli_env: dict[str, str],
+                                                               tmp_path: Path) -> None:
+    """Nothing lands in serve's directory, where two tabs would write over each other."""
+    workdir = tmp_path / "presenter"
+    workdir.mkdir()
+    async with serving(cli_env, cwd=workdir) as (_, port), aiohttp.ClientSession() as session:
+        tabs = [await open_tab(session, port) for _ in range(2)]
+        keys = await asyncio.gather(*(delivered_transcript(tab) for tab in tabs))
+        transcripts = []
+        for key in keys:
+            async with session.get(f"http://127.0.0.1:{port}/download/{key}") as response:
+                transcripts.append((response.headers["Content-Disposition"],
+                                    await response.text()))
+        for tab in tabs:
+            await tab.close()
+    (first, first_text), (second, second_text) = transcripts
+    assert first != second and "agw-sandbox-transcript-" in first
+    assert first_text.startswith("# agw-sandbox transcript") and TOKEN not in first_text
+    assert second_text.startswith("# agw-sandbox transcript")
+    assert list(workdir.iterdir()) == []
+
+
+async def delivered_transcript(tab: aiohttp.ClientWebSocketResponse) -> str:
+    """Start, run a step (n) and ask for the transcript (w) until the app delivers one: its
+    delivery key."""
+    deadline, presses = time.monotonic() + 60, 0
+    while time.monotonic() < deadline:
+        # Enter (Start, once the first screen listens; later the next scenario), n, w, ...
+        await tab.send_str(json.dumps(["stdin", "\rnw"[presses % 3]]))
+        presses += 1
+        pause = time.monotonic() + 1
+        with contextlib.suppress(TimeoutError):
+            while time.monotonic() < pause:
+                message = await tab.receive(timeout=pause - time.monotonic())
+                if message.type == aiohttp.WSMsgType.TEXT and "deliver_file_start" in message.data:
+                    return str(json.loads(message.data)[1])
+                assert message.type in (aiohttp.WSMsgType.BINARY, aiohttp.WSMsgType.TEXT)
+    raise AssertionError("no transcript was delivered")
+
+
+async def test_an_apps_stderr_stays_off_the_servers_console(
+        capfd: pytest.CaptureFixture[str]) -> None:
+    async def discard(data: bytes | str) -> None:
+        pass
+
+    async def close() -> None:
+        pass
+
+    script = ("import sys; sys.stderr.write('Traceback (most recent call last): locals\\n'); "
+              "sys.stdout.write('__GANGLION__\\n'); sys.stdout.flush()")
+    app = AppProcess([sys.executable, "-c", script], dict(os.environ), write_bytes=discard,
+                     write_str=discard, close=close, download_manager=DownloadManager())
+    await app.start(80, 24)
+    assert app._process is not None
+    assert await asyncio.wait_for(app._process.wait(), 10) == 0
+    await app.stop()
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err
+
+
+async def test_the_page_asks_nothing_of_the_internet(
+        serve: tuple[subprocess.Popen[str], int]) -> None:
+    _, port = serve
+    async with aiohttp.ClientSession() as session, \
+            session.get(f"http://127.0.0.1:{port}/") as response:
+        page = await response.text()
+    assert "googleapis" not in page and "https://" not in page
+
+
+MALFORMED_HTTP = {
+    "not-http": (b"GARBAGE\r\n\r\n", 400),
+    "tls-hello": (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x5a" * 40, 400),
+    "no-host": (b"GET / HTTP/1.1\r\n\r\n", 400),
+    "huge-header": (b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX: " + b"a" * 100_000 + b"\r\n\r\n",
+                    400),
+    "length-and-chunked": (b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\n"
+                           b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+    "websocket-bad-key": (b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                          b"Connection: Upgrade\r\nSec-WebSocket-Key: bad\r\n"
+                          b"Sec-WebSocket-Version: 13\r\n\r\n", 400),
+    "websocket-without-upgrade": (b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 400),
+    "host-not-utf8": (b"GET / HTTP/1.1\r\nHost: \xff\xfe\r\n\r\n", 403),
+    "host-half-bracket": (b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 403),
+}
+
+
+async def test_malformed_http_gets_an_answer_and_the_console_no_traceback(
+        cli_env: dict[str, str]) -> None:
+    async with serving(cli_env) as (process, port):  # serving checks the console at the end
+        for name, (request, status) in MALFORMED_HTTP.items():
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as client:
+                client.sendall(request)
+                first = client.recv(200).split(b"\r\n")[0]
+            assert first.split(b" ")[1] == str(status).encode(), (name, first)
+        assert children(process.pid) == []  # no app for a handshake that failed
+
+
+async def test_tabs_closed_at_any_moment_of_start_up_leave_no_app_behind(
+        cli_env: dict[str, str]) -> None:
+    """Closing a tab while its app starts, at many moments, as a room full of people does."""
+    moments = [0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.8, 1.2, 1.6, 2.5] * 2  # seconds after opening
+    async with serving(cli_env) as (process, port), aiohttp.ClientSession() as session:
+        apps: set[int] = set()
+
+        async def open_and_close(moment: float) -> None:
+            websocket = await session.ws_connect(f"http://127.0.0.1:{port}/ws?width=100&height=30")
+            await asyncio.sleep(moment)
+            apps.update(children(process.pid))
+            await websocket.close()
+
+        for start in range(0, len(moments), 5):
+            await asyncio.gather(*(open_and_close(m) for m in moments[start:start + 5]))
+        await eventually(lambda: children(process.pid) == [], 20, "every tab's app to end")
+        assert not any(alive(app) or group_members(app) for app in apps)
+        assert process.poll() is None

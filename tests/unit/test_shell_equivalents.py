@@ -54,7 +54,7 @@ def test_apply_uses_a_quoted_heredoc_and_envsubst_only_for_secrets() -> None:
     command = apply(with_key, CTX)
     assert TOKEN not in command
     assert command.startswith("envsubst '$AGW_SANDBOX_TOKEN' <<'EOF' | kubectl apply ")
-    assert "inline: ${AGW_SANDBOX_TOKEN}" in command
+    assert "inline: |-\n    ${AGW_SANDBOX_TOKEN}\n" in command  # text, whatever the key
 
 
 def test_resource_names_and_conditions_are_quoted() -> None:

@@ -7,6 +7,7 @@ markdown-it (CommonMark plus GFM tables and strikethrough), not by looking at th
 from __future__ import annotations
 
 import os
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -246,3 +247,32 @@ def test_an_existing_file_that_is_not_markdown_is_not_written_over(tmp_path: Pat
     assert scenario.read_text() == "id: mine\n"
     (tmp_path / "old.md").write_text("# old\n")
     assert check_writable(tmp_path / "old.md") == tmp_path / "old.md"  # a transcript: replaced
+
+
+BARE_LINKS = ("Log in at https://evil.example/login or HTTP://EVIL.EXAMPLE, www.evil.com, "
+              "evil.com/path, mailto:root@evil.example, ftp://files.evil.example and "
+              "//evil.example/x; versions v2.1.3 and 0.10.3 stay as they are")
+MENTIONS = "cc @octocat @everyone @org/team (mail admin@evil.example)"
+
+
+@pytest.mark.parametrize("text", [BARE_LINKS, MENTIONS], ids=["bare links", "mentions"])
+def test_bare_links_and_mentions_stay_text(text: str) -> None:
+    """Pasted into a pull request, a transcript must not link elsewhere or notify anyone."""
+    markdown = escape(text)
+    tokens = MarkdownIt("gfm-like").parse(markdown)  # with linkify, as GitHub autolinks
+    assert {t.type for t in inline_tokens(tokens)} & INLINE_TOKENS == set()
+    assert shown_text(tokens) == text
+    assert re.findall(r"(?<!\\)@", markdown) == []  # every @ escaped: no mention
+
+
+def test_version_numbers_keep_their_dots() -> None:
+    assert escape("kgateway v2.1.3 and agentgateway 0.10.3") == (
+        "kgateway v2.1.3 and agentgateway 0.10.3")
+
+
+def test_zero_width_characters_are_made_visible() -> None:
+    text = "sk\u200b-\u200c\u200dkey\u2060 \ufeffend"
+    rendered = escape(text)
+    assert not {"\u200b", "\u200c", "\u200d", "\u2060", "\ufeff"} & set(rendered)
+    for code_point in ("200b", "200c", "200d", "2060", "feff"):
+        assert f"\\u{code_point}" in shown_text(parse(rendered))

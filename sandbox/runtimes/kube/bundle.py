@@ -8,18 +8,23 @@ has no index and is never taken for a complete one.
 from __future__ import annotations
 
 import asyncio
+import errno
 import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
+from functools import partial
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from sandbox import stdio
 from sandbox.documents import load_all
 from sandbox.errors import RuntimeUnavailable, SandboxError
 from sandbox.profiles import Profile
@@ -77,10 +82,13 @@ def pins_record(profile: Profile) -> dict[str, Any]:
     return record
 
 
-def sha256_of(path: Path) -> str:
+def sha256_of(path: Path, stop: threading.Event | None = None) -> str:
+    """The file's sha256; "" when ``stop`` is set meanwhile (the caller stopped waiting)."""
     digest = hashlib.sha256()
     with path.open("rb") as data:
         while chunk := data.read(1 << 20):
+            if stop is not None and stop.is_set():
+                return ""
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -98,6 +106,9 @@ async def prepare(root: Path, profiles: Sequence[Profile], progress: Progress,
     """Fill ``root`` with everything ``profiles`` need, then write its index."""
     started = time.monotonic()
     index = root / INDEX
+    if root.exists() and not root.is_dir():
+        raise RuntimeUnavailable(f"{root} is not a directory",
+                                 "give the path of a new or an existing directory")
     try:
         root.mkdir(parents=True, exist_ok=True)
         index.unlink(missing_ok=True)  # from here on the directory claims nothing
@@ -112,7 +123,7 @@ async def prepare(root: Path, profiles: Sequence[Profile], progress: Progress,
         await _fetch_item(item, target, progress, fetch)
         size = target.stat().st_size
         entries.append({**asdict(item), "size": size,
-                        "sha256": await asyncio.to_thread(sha256_of, target)})
+                        "sha256": await stdio.in_daemon_thread(partial(sha256_of, target))})
     document = {"format": FORMAT, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                 "profiles": {p.name: pins_record(p) for p in profiles}, "files": entries}
     _write_atomically(index, json.dumps(document, indent=2) + "\n")
@@ -125,22 +136,26 @@ async def _fetch_item(item: Item, target: Path, progress: Progress,
     from sandbox.runtimes.kube import cluster, containers
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".part")  # never a whole-looking half file
-    if item.kind == "image":
-        await asyncio.to_thread(containers.save_image, item.ref, partial, progress)
-    elif item.kind == "chart":
-        with tempfile.TemporaryDirectory(dir=target.parent, prefix=".pull-") as pulled:
-            await cluster.helm_pull(item.ref, item.version, Path(pulled), echo=progress)
-            found = sorted(Path(pulled).glob("*.tgz"))
-            if len(found) != 1:
-                raise RuntimeUnavailable(f"`helm pull {item.ref}` left {len(found)} .tgz files",
-                                         "check `helm pull` by hand")
-            shutil.move(found[0], partial)
-    else:
-        from sandbox.http_client import fetch_text
+    part = target.with_name(target.name + ".part")  # never a whole-looking half file
+    try:
+        if item.kind == "image":
+            await stdio.in_daemon_thread(partial(containers.save_image, item.ref, part, progress))
+        elif item.kind == "chart":
+            with tempfile.TemporaryDirectory(dir=target.parent, prefix=".pull-") as pulled:
+                await cluster.helm_pull(item.ref, item.version, Path(pulled), echo=progress)
+                found = sorted(Path(pulled).glob("*.tgz"))
+                if len(found) != 1:
+                    raise RuntimeUnavailable(f"`helm pull {item.ref}` left {len(found)} .tgz "
+                                             "files", "check `helm pull` by hand")
+                shutil.move(found[0], part)
+        else:
+            from sandbox.http_client import fetch_text
 
-        partial.write_text(await (fetch or fetch_text)(item.ref))
-    partial.replace(target)
+            part.write_text(await (fetch or fetch_text)(item.ref))
+    except BaseException:  # a failure or a stop: no half file is left behind
+        part.unlink(missing_ok=True)
+        raise
+    part.replace(target)
 
 
 def _write_atomically(path: Path, text: str) -> None:
@@ -153,9 +168,19 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 # -- use (offline) ------------------------------------------------------------------------------
+MAX_INDEX = 1 << 20  # bytes; a real index is a few KB
+MAX_DEPTH = 8  # nesting of the index document; a real one has 4 levels
+ENTRY_FIELDS = ("kind", "ref", "version", "path", "sha256")
+
+
 @dataclass(frozen=True)
 class Bundle:
-    """A prepared directory, read through its index."""
+    """A prepared directory, read through its index.
+
+    Only regular files inside the directory count: a link is followed only as far as the
+    directory, a FIFO, device or directory is refused, and nothing is read past the size the
+    index records. Whoever handed the directory over may have made any of it.
+    """
 
     root: Path
     entries: tuple[dict[str, Any], ...]
@@ -164,24 +189,19 @@ class Bundle:
     @classmethod
     def open(cls, root: Path) -> Bundle:
         index = root / INDEX
-        try:
-            document = json.loads(index.read_text())
-        except FileNotFoundError:
-            raise RuntimeUnavailable(
-                f"{index} does not exist: {root} is not a complete bundle (its preparation did "
-                "not finish, or it is another directory)", PREPARE_HINT) from None
-        except (OSError, ValueError) as exc:
-            raise RuntimeUnavailable(f"{index} cannot be read ({exc})", PREPARE_HINT) from exc
+        document = _read_index(root, index)
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise RuntimeUnavailable(f"{index} is not a bundle index this version reads",
                                      PREPARE_HINT)
-        entries = tuple(e for e in document.get("files") or [] if isinstance(e, dict))
-        for entry in entries:
-            relative = Path(str(entry.get("path", "")))
-            if relative.is_absolute() or ".." in relative.parts or not relative.parts:
-                raise RuntimeUnavailable(f"{index} names a file outside the bundle: {relative}",
-                                         PREPARE_HINT)
-        return cls(root, entries, dict(document.get("profiles") or {}))
+        files, profiles = document.get("files") or [], document.get("profiles") or {}
+        if not isinstance(files, list) or not isinstance(profiles, dict) or not all(
+                isinstance(pins, dict) for pins in profiles.values()):
+            raise _damaged(index, "its 'files' or 'profiles' are not of the kind prepare writes")
+        entries = tuple(_entry(index, number, entry) for number, entry in enumerate(files, 1))
+        paths = [entry["path"] for entry in entries]
+        if len(set(paths)) != len(paths):
+            raise _damaged(index, "it lists a file twice")
+        return cls(root, entries, dict(profiles))
 
     def check(self, profile: Profile) -> str:
         """The bundle was made for these pins and every file is whole; else a clear error."""
@@ -203,17 +223,25 @@ class Bundle:
             self.path(item)  # listed
         for entry in self.entries:
             self._check_file(entry)
-        size = sum(int(e.get("size", 0)) for e in self.entries)
+        size = sum(int(e["size"]) for e in self.entries)
         return f"{len(self.entries)} files, {human_size(size)}, sums match"
 
     def _check_file(self, entry: dict[str, Any]) -> None:
-        path = self.root / str(entry["path"])
+        path = _inside(self.root, str(entry["path"]))
+        recorded = int(entry["size"])
         try:
-            size = path.stat().st_size
+            with _open_regular(path) as data:
+                size = os.fstat(data.fileno()).st_size
+                if size != recorded:
+                    raise RuntimeUnavailable(
+                        f"the bundle file {path} is damaged: it holds {size} bytes where {INDEX} "
+                        f"records {recorded} (a copy that was cut short, or a changed file)",
+                        f"copy it again from where the bundle was made, or {PREPARE_HINT}")
+                digest = _sha256_up_to(data, recorded)
         except OSError as exc:
-            raise RuntimeUnavailable(f"the bundle file {path} is missing ({exc.strerror})",
+            raise RuntimeUnavailable(f"the bundle file {path} cannot be read ({_reason(exc)})",
                                      PREPARE_HINT) from exc
-        if size != entry.get("size") or sha256_of(path) != entry.get("sha256"):
+        if digest != entry["sha256"]:
             raise RuntimeUnavailable(
                 f"the bundle file {path} is damaged: its sha256 is not the one {INDEX} records "
                 "(a copy that was cut short, or a changed file)",
@@ -223,7 +251,7 @@ class Bundle:
         if not any(e.get("path") == item.path for e in self.entries):
             raise RuntimeUnavailable(f"the bundle {self.root} lacks {item.path} ({item.ref})",
                                      PREPARE_HINT)
-        return self.root / item.path
+        return _inside(self.root, item.path)
 
     def of_kind(self, profile: Profile, kind: str) -> list[tuple[Item, Path]]:
         return [(item, self.path(item)) for item in items(profile) if item.kind == kind]
@@ -244,6 +272,101 @@ class Bundle:
             return await asyncio.to_thread(local[url].read_text)
 
         return fetch
+
+
+def _damaged(index: Path, why: str) -> RuntimeUnavailable:
+    return RuntimeUnavailable(f"{index} is damaged: {why}", PREPARE_HINT)
+
+
+def _inside(root: Path, relative: str) -> Path:
+    """Where ``root / relative`` leads, when that is inside ``root``: a link may point to
+    another file of the bundle, never out of it."""
+    path = root / relative
+    try:
+        resolved = Path(os.path.realpath(path, strict=True))
+        inside = resolved.is_relative_to(os.path.realpath(root, strict=True))
+    except OSError as exc:
+        raise RuntimeUnavailable(f"the bundle file {path} is missing ({exc.strerror})",
+                                 PREPARE_HINT) from exc
+    if not inside:
+        raise RuntimeUnavailable(f"the bundle file {path} is a link to {resolved}, outside "
+                                 "the bundle", PREPARE_HINT)
+    return resolved
+
+
+def _read_index(root: Path, index: Path) -> Any:
+    """The index document: a regular file of at most :data:`MAX_INDEX` bytes, nested no deeper
+    than an index is."""
+    if not os.path.lexists(index):
+        raise RuntimeUnavailable(
+            f"{index} does not exist: {root} is not a complete bundle (its preparation did "
+            "not finish, or it is another directory)", PREPARE_HINT)
+    path = _inside(root, INDEX)
+    try:
+        with _open_regular(path) as data:
+            content = data.read(MAX_INDEX + 1)
+        if len(content) > MAX_INDEX:
+            raise ValueError(f"larger than {human_size(MAX_INDEX)}, which no index is")
+        document = json.loads(content.decode("utf-8"))
+    except RecursionError:
+        raise _damaged(index, "it nests deeper than an index does") from None
+    except (OSError, ValueError) as exc:
+        raise RuntimeUnavailable(f"{index} cannot be read ({_reason(exc)})", PREPARE_HINT) from exc
+    if _depth(document) > MAX_DEPTH:
+        raise _damaged(index, "it nests deeper than an index does")
+    return document
+
+
+def _entry(index: Path, number: int, entry: object) -> dict[str, Any]:
+    """One file of the index, with the types prepare writes; else the index is damaged."""
+    if not isinstance(entry, dict) or not all(isinstance(entry.get(f), str) for f in ENTRY_FIELDS):
+        raise _damaged(index, f"its file {number} is not of the kind prepare writes")
+    size, relative = entry.get("size"), str(entry["path"])
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise _damaged(index, f"its file {number} ({relative!r}) has no size in bytes")
+    if "\0" in relative or not relative:
+        raise _damaged(index, f"its file {number} has a path no file can have ({relative!r})")
+    if Path(relative).is_absolute() or ".." in Path(relative).parts:
+        raise RuntimeUnavailable(f"{index} names a file outside the bundle: {relative}",
+                                 PREPARE_HINT)
+    return entry
+
+
+def _depth(document: Any) -> int:
+    """How deep lists and objects nest, without recursion."""
+    deepest, pending = 0, [(document, 1)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            children = node.values() if isinstance(node, dict) else node
+            pending.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _open_regular(path: Path) -> BinaryIO:
+    """``path`` opened for reading when it is a regular file; a FIFO or a device is refused
+    without waiting on it (a FIFO would block the open, /dev/zero the read, for ever)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
+        raise OSError(errno.EINVAL, f"it is {kind}, not a regular file")
+    return os.fdopen(fd, "rb")
+
+
+def _sha256_up_to(data: BinaryIO, size: int) -> str:
+    """The sha256 of the first ``size`` bytes and any one more (a file that grew meanwhile)."""
+    digest, left = hashlib.sha256(), size + 1
+    while left > 0 and (chunk := data.read(min(1 << 20, left))):
+        digest.update(chunk)
+        left -= len(chunk)
+    return digest.hexdigest()
+
+
+def _reason(exc: Exception) -> str:
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
 def human_size(size: float) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,7 +185,13 @@ def _tilde(path: str) -> str:
 ARCHIVE_TIMEOUT = 900  # a kind node image is about 1 GB to pull, save or load
 
 
-def _client(timeout: int = ARCHIVE_TIMEOUT) -> Any:
+# `prepare` needs Docker whatever --runtime says: the simulation is no way out for it.
+PREPARE_DOCKER_HINT = ("`prepare` saves the images through Docker, while online: start Docker "
+                       "(Docker Desktop, or `sudo systemctl start docker`), check that "
+                       "`docker info` works, and run it again")
+
+
+def _client(timeout: int = ARCHIVE_TIMEOUT, hint: str | None = None) -> Any:
     import docker
     from docker.errors import DockerException
 
@@ -196,7 +203,7 @@ def _client(timeout: int = ARCHIVE_TIMEOUT) -> Any:
     except DockerException as exc:
         raise RuntimeUnavailable(
             f"the Docker daemon is not reachable at {endpoint} ({_short(exc)})",
-            unreachable_hint()) from exc
+            hint or unreachable_hint()) from exc
 
 
 def tag_of(ref: str) -> str:
@@ -205,25 +212,35 @@ def tag_of(ref: str) -> str:
     return ref.split("@", 1)[0]
 
 
-def save_image(ref: str, dest: Path, progress: Any = None) -> str:
+SAVE_CHUNK = 64 * 1024  # bytes per read of an archive: small, so that a stop is seen at once
+
+
+def save_image(ref: str, dest: Path, progress: Any = None,
+               stop: threading.Event | None = None) -> str:
     """Write ``ref`` as a `docker save` archive to ``dest`` (pulling it first when the daemon
-    does not have it); return the image's id."""
+    does not have it); return the image's id. Once ``stop`` is set it returns early, at the
+    next piece of the pull or the archive ("" then: the caller has stopped waiting)."""
     from docker.errors import DockerException, ImageNotFound
 
-    client = _client()
+    stop = stop or threading.Event()
+    client = _client(hint=PREPARE_DOCKER_HINT)
     try:
         try:
             image = client.images.get(ref)
         except ImageNotFound:
             if progress is not None:
                 progress(f"pulling {ref}")
-            image = client.images.pull(ref)
+            image = _pull(client, ref, stop)
+            if image is None:
+                return ""
         name = tag_of(ref)
         if name != ref and name not in image.tags:  # pulled by digest: give it its tag back
             repository, _, tag = name.rpartition(":")
             image.tag(repository, tag)
         with dest.open("wb") as out:
-            for chunk in client.api.get_image(name):
+            for chunk in client.api.get_image(name, chunk_size=SAVE_CHUNK):
+                if stop.is_set():
+                    return ""
                 out.write(chunk)
         return str(image.id)
     except (DockerException, OSError) as exc:
@@ -232,6 +249,19 @@ def save_image(ref: str, dest: Path, progress: Any = None) -> str:
                                  f"{ref}` works, then run `agw-sandbox prepare` again") from exc
     finally:
         client.close()
+
+
+def _pull(client: Any, ref: str, stop: threading.Event) -> Any:
+    """``client.images.pull(ref)``, reading its progress so that a stop is seen between lines;
+    None when stopped."""
+    from docker.utils import parse_repository_tag
+
+    repository, tag = parse_repository_tag(ref)
+    tag = tag or "latest"
+    for _ in client.api.pull(repository, tag=tag, stream=True):
+        if stop.is_set():
+            return None
+    return client.images.get(f"{repository}{'@' if tag.startswith('sha256:') else ':'}{tag}")
 
 
 def load_image(archive: Path, ref: str) -> str:

@@ -6,6 +6,7 @@ guided path and the free-form one each read on their own.
 
 from __future__ import annotations
 
+import io
 import os
 import textwrap
 from pathlib import Path
@@ -17,6 +18,7 @@ from textual.worker import Worker, WorkerState
 
 from sandbox.catalog.scenarios import ApplyStep, RequestStep, Scenario
 from sandbox.errors import SandboxError
+from sandbox.reports.transcript_file import default_name
 from sandbox.tui.screens.dialogs import (
     CustomRequest,
     CustomRequestForm,
@@ -175,6 +177,9 @@ class ExperimentActions(Screen[None]):
             f"{', '.join(o.profile for o in others)}", diff))
 
     def action_write_transcript(self) -> None:
+        if self.app.is_web:  # `serve`: the browser gets the file; the server keeps nothing
+            self._deliver_transcript()
+            return
         try:
             path = self.session.write_transcript()
         except SandboxError as exc:
@@ -182,6 +187,18 @@ class ExperimentActions(Screen[None]):
             return
         self.notify(f"Everything run so far, keys masked, in Markdown: {path}",
                     title="Transcript written", timeout=10, markup=False)
+
+    def _deliver_transcript(self) -> None:
+        try:
+            text = self.session.transcript_markdown()
+        except SandboxError as exc:
+            self.notify(exc.hint, title=exc.message, severity="error", timeout=10)
+            return
+        name = default_name(tab=f"tab{os.getpid()}")  # one app per tab: its own name
+        self.app.deliver_text(io.StringIO(text), save_filename=name, mime_type="text/markdown")
+        self.notify(f"Everything run so far, keys masked, in Markdown: your browser saves it "
+                    f"as {name}", title="Transcript sent to your browser", timeout=10,
+                    markup=False)
 
 
 def last_curl_path() -> Path:

@@ -1,0 +1,107 @@
+"""The app's terminal driver: a terminal that goes away (closed window, killed tmux) ends the app.
+
+Textual's ``LinuxDriver`` writes through a thread fed by a 30-slot queue. When the terminal has
+gone, that thread dies on the first failed write, the queue fills, and the next write blocks the
+app for good, half way through its shutdown (Textual issue 6692 describes the same deadlock).
+Its input loop spins on end-of-file. Here a failed write or a read that finds the terminal gone
+(EIO, end-of-file) drops every later write, stops reading, asks the app to exit as for SIGHUP and
+arms the watchdog that ends the process should that exit not finish in time.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import signal
+import threading
+from codecs import getincrementaldecoder
+from collections.abc import Callable
+from typing import IO, Any
+
+from textual._xterm_parser import XTermParser
+from textual.app import App
+from textual.drivers.linux_driver import LinuxDriver
+
+from sandbox import proc, stdio
+
+HANGUP_EXIT = 128 + signal.SIGHUP  # the exit code of a command whose terminal hung up
+
+
+class TerminalDriver(LinuxDriver):
+    """``LinuxDriver`` that never waits on a terminal that has gone."""
+
+    def __init__(self, app: App[Any], *, debug: bool = False, mouse: bool = True,
+                 size: tuple[int, int] | None = None) -> None:
+        super().__init__(app, debug=debug, mouse=mouse, size=size)
+        self.gone = threading.Event()
+        if self._file is not None:
+            # what the writer thread writes to: a stream that takes failure for the answer
+            self._file = _Output(self._file, self.terminal_gone)  # type: ignore[assignment]
+
+    def terminal_gone(self) -> None:
+        """Stop reading, drop what is still to be written, exit as for SIGHUP, and arm the
+        watchdog. Safe from any thread, and only the first call counts."""
+        if self.gone.is_set():
+            return
+        self.gone.set()
+        self.exit_event.set()  # the input loop ends; disable_input then writes nothing more
+        stdio.discard_terminal_output()  # an error report at exit must not fail on it either
+        stdio.end_process_within(stdio.EXIT_GRACE, HANGUP_EXIT, proc.stop_everything_started)
+        if not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(lambda: self._app.exit(return_code=HANGUP_EXIT))
+
+    def run_input_thread(self) -> None:
+        try:
+            self._read_terminal()
+        except OSError:  # EIO: the terminal was hung up under us
+            self.terminal_gone()
+
+    def _read_terminal(self) -> None:
+        """Textual's input loop, except that end-of-file means the terminal has gone."""
+        parser = XTermParser(self._debug)
+        decode = getincrementaldecoder("utf-8")().decode
+        with selectors.SelectSelector() as selector:
+            selector.register(self.fileno, selectors.EVENT_READ)
+            while not self.exit_event.is_set():
+                if selector.select(0.1):
+                    data = os.read(self.fileno, 4096)
+                    if not data:
+                        self.terminal_gone()
+                        return
+                    for event in parser.feed(decode(data)):
+                        self.process_message(event)
+                for event in parser.tick():
+                    self.process_message(event)
+
+
+class _Output:
+    """The terminal's output stream for Textual's writer thread: a failed write means the
+    terminal has gone, and from then on every write is dropped, so the thread never dies and
+    its queue never fills."""
+
+    def __init__(self, stream: IO[str], gone: Callable[[], None]) -> None:
+        self._stream = stream
+        self._gone = gone
+        self._dropping = False
+
+    def write(self, text: str) -> int:
+        if not self._dropping:
+            try:
+                self._stream.write(text)
+            except (OSError, ValueError):
+                self._drop()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self._dropping:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                self._drop()
+
+    def fileno(self) -> int:
+        return self._stream.fileno()
+
+    def _drop(self) -> None:
+        self._dropping = True
+        self._gone()
