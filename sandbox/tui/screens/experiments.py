@@ -192,7 +192,7 @@ class ExperimentActions(Screen[None]):
         try:
             text = self.session.transcript_markdown()
         except SandboxError as exc:
-            self.notify(exc.hint, title=exc.message, severity="error", timeout=10)
+            self.notify(exc.hint, title=exc.message, severity="error", timeout=10, markup=False)
             return
         name = default_name(tab=f"tab{os.getpid()}")  # one app per tab: its own name
         self.app.deliver_text(io.StringIO(text), save_filename=name, mime_type="text/markdown")
