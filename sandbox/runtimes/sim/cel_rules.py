@@ -200,17 +200,22 @@ def compile_rule(source: str) -> cel.Program:
 # The string literals of a CEL expression (raw and triple-quoted ones too): left untouched.
 _LITERAL = re.compile(r"""[rR]?(?:'\'\'[\s\S]*?'\'\'|"\"\"[\s\S]*?"\"\"|'(?:\\.|[^'\\\n])*'"""
                       r"""|"(?:\\.|[^"\\\n])*")""")
-_DURATION = re.compile(r"(?<![\w.])duration\(")
+_GO_CALLS = re.compile(r"(?<![\w.])(duration|string|size)\(|\.(size)\(\)")
 
 
 def go_parsing(source: str) -> str:
-    """The expression with ``duration(...)`` parsed by Go's rules (cel_library.go_duration):
-    the library's own parser accepts and refuses other strings than Go's."""
+    """The expression with ``duration()``, ``string()`` and ``size()`` as cel-go has them
+    (cel_library.go_duration, go_string, go_size): the library parses other durations than
+    Go, has no string(bool) and counts a string's bytes, not its characters."""
+    def swap(text: str) -> str:
+        return _GO_CALLS.sub(lambda m: f"go{m.group(1).capitalize()}(" if m.group(1)
+                             else ".goSize()", text)
+
     out, last = [], 0
     for literal in _LITERAL.finditer(source):
-        out += [_DURATION.sub("goDuration(", source[last:literal.start()]), literal.group(0)]
+        out += [swap(source[last:literal.start()]), literal.group(0)]
         last = literal.end()
-    return "".join([*out, _DURATION.sub("goDuration(", source[last:])])
+    return "".join([*out, swap(source[last:])])
 
 
 def _context(variables: dict[str, Any]) -> cel.Context:
