@@ -20,13 +20,15 @@ one evaluates a Gateway API rule in about 20 µs against about 550 µs for ``cel
 budget is 5 ms per manifest, with dozens of rules), it has the cross-type numeric equality
 Kubernetes' cel-go has (``1 == 1.0``; ``cel-python`` raises), it ships typed stubs, and its
 optional standard library already carries the Kubernetes string extensions the CRDs use
-(``split``, ``indexOf``, ``lastIndexOf``). The Kubernetes-only functions (``quantity``,
-``isURL``) are added in ``cel_rules.py``. ``benchmarks/admission_cel_libraries.py`` repeats the
-comparison.
+(``split``, ``indexOf``, ``lastIndexOf``). Kubernetes' own functions and cel-go's conversions
+(Go's durations, ``string()``, ``size()`` in characters) are in ``cel_library.py`` and
+``cel_addresses.py``; tests/tier/test_cel_rules.py holds every rule to the real API server.
+``benchmarks/admission_cel_libraries.py`` repeats the comparison.
 
-The structural checks live in ``structural.py`` and the rules in ``cel_rules.py``; both import
-their library on first use, so importing this module costs the app's start-up nothing. What is
-left here (about 370 lines) is the pipeline itself, read top to bottom in the API server's order.
+The structural checks live in ``structural.py``, the API server's compiled-in checks (ObjectMeta,
+Secrets, ConfigMaps) in ``core_checks.py`` and the rules in ``cel_rules.py``; the libraries load
+on first use, so importing this module costs the app's start-up nothing. What is left here
+(about 350 lines) is the pipeline itself, read top to bottom in the API server's order.
 """
 
 from __future__ import annotations

@@ -17,7 +17,9 @@ import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from sandbox.runtimes.sim.cel_library import KUBERNETES_FUNCTIONS, cel_text
+from sandbox.runtimes.sim import cel_addresses as addresses
+from sandbox.runtimes.sim import cel_library as library
+from sandbox.runtimes.sim.cel_library import cel_text
 from sandbox.runtimes.sim.structural import FieldError, nodes
 
 if TYPE_CHECKING:
@@ -238,6 +240,37 @@ def _matches(text: Any, pattern: Any) -> bool:
     return result
 
 
+# Kubernetes' functions and cel-go's conversions, beyond the library's standard library.
+KUBERNETES_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "goDuration": library.go_duration,
+    "goString": library.go_string,
+    "goSize": library.go_size,
+    "quantity": library.quantity,
+    "isQuantity": library.is_quantity,
+    "isLessThan": lambda a, b: a < b,
+    "isGreaterThan": lambda a, b: a > b,
+    "compareTo": lambda a, b: (a > b) - (a < b),
+    "asApproximateFloat": float,
+    "isInteger": lambda q: float(q).is_integer(),
+    "asInteger": int,
+    "isURL": addresses.is_url,
+    "url": addresses.url,
+    **{f"get{name}": addresses.url_part(part) for name, part in (
+        ("Scheme", "scheme"), ("Host", "host"), ("Hostname", "hostname"), ("Port", "port"),
+        ("EscapedPath", "path"))},
+    "isIP": addresses.is_ip,
+    "ip": lambda text: str(addresses.parse_ip(text)),
+    "isCIDR": addresses.is_cidr,
+    "isSorted": library.is_sorted,
+    "min": library.extreme("min", min),
+    "max": library.extreme("max", max),
+    "indexOf": library.index_of,
+    "lastIndexOf": library.last_index_of,
+    "charAt": library.char_at,
+    "substring": library.substring,
+    "find": library.regex_find,
+    "findAll": library.regex_find_all,
+}
 # Functions the library evaluates natively (CEL's standard definitions and macros).
 NATIVE = frozenset({"has", "size", "all", "exists", "exists_one", "map", "filter", "matches",
                     "contains", "startsWith", "endsWith", "duration", "timestamp", "int",
