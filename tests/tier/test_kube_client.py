@@ -184,6 +184,8 @@ async def test_namespace_and_gateway_placement_on_a_shared_cluster(
     runtime = KubeRuntime(profile, 0, "mock", TOKEN, kgateway_tier.info.kubeconfig,
                           kgateway_tier.info.context, namespace=own, gateway="gw-a")
     runtime.kube = _client(kgateway_tier, owned_only=True)
+    # the guide's own Backend (other tests may have made one): untouched by what follows
+    before = runtime.kube.get("Backend", profile.namespace, "openai")
     await runtime._own_namespace()
     gateway = load_all((CRDS.parents[3] / "scenarios" / "manifests" / "gateway.yaml")
                        .read_text())[0]
@@ -199,7 +201,9 @@ async def test_namespace_and_gateway_placement_on_a_shared_cluster(
     assert {r["namespace"] for rule in route["spec"]["rules"] for r in rule["backendRefs"]} == {
         own}
     assert kube.get("Backend", own, "openai") is not None
-    assert kube.get("Backend", profile.namespace, "openai") is None
+    after = kube.get("Backend", profile.namespace, "openai")
+    assert (after or {}).get("metadata", {}).get("resourceVersion") == (
+        before or {}).get("metadata", {}).get("resourceVersion")
     status = await runtime.status(ResourceRef("Backend", "openai", profile.namespace))
     assert status.exists and status.ref.namespace == own
     assert await runtime.delete(ResourceRef("Backend", "openai", profile.namespace)) is True
