@@ -110,7 +110,7 @@ def lint(doc: Mapping[str, Any]) -> list[str]:
 AUTH_MODES = ("key", "secretRef", "passthrough", "aws", "azure", "gcp", "oauthTokenExchange",
               "crossAppAccess")
 AGW_GROUP = "agentgateway.dev"
-CEL_NOT_RUN = ('<nil>: Invalid value: "null": some validation rules were not checked because '
+CEL_NOT_RUN = ("<nil>: Invalid value: null: some validation rules were not checked because "
                "the object was invalid; correct the existing errors to complete validation")
 
 

@@ -38,7 +38,8 @@ async def test_server_side_apply_creates_then_reports_unchanged_and_configured(
     patches = [r for r in list(kmock) if r.method == "PATCH"]
     assert len(patches) == 3
     assert patches[0].headers["Content-Type"] == "application/apply-patch+yaml"
-    assert patches[0].params == {"fieldManager": "agw-sandbox", "force": "true"}
+    assert patches[0].params == {"fieldManager": "agw-sandbox", "force": "true",
+                                 "fieldValidation": "Strict"}  # as kubectl sends it
     assert str(patches[0].url.path) == (
         "/apis/gateway.kgateway.dev/v1alpha1/namespaces/kgateway-system/backends/openai")
 

@@ -30,6 +30,9 @@ DELETE_TIMEOUT = 60.0
 # ServiceAccount: it is a policy (Pod Security, a quota) that waiting will not change.
 REFUSAL_GRACE = 10.0
 FIRST_CALL_TIMEOUT = 5.0
+# Server-side apply answers 500 when the manifest itself cannot be made into its type.
+MANIFEST_FAULTS = ("failed to create typed patch object", "failed to convert new object")
+
 
 class Kube:
     """A client for one cluster, built from an explicit kubeconfig file and context.
@@ -157,7 +160,7 @@ class Kube:
             before = None
         status, data = self.request(
             "PATCH", resource.path(namespace, name), body=dict(doc),
-            query={"fieldManager": FIELD_MANAGER, "force": "true"},
+            query={"fieldManager": FIELD_MANAGER, "force": "true", "fieldValidation": "Strict"},
             content_type="application/apply-patch+yaml")
         self._check(status, data, f"apply {kind} {namespace}/{name}")
         ref = ResourceRef(kind, name, namespace)
@@ -280,6 +283,10 @@ class Kube:
         if 200 <= status < 300:
             return
         message = str(data.get("message") or data.get("reason") or f"HTTP {status}")
+        if status == 500 and message.startswith(MANIFEST_FAULTS):  # server-side apply's 500s
+            raise ManifestRejected(message, "a field name is misspelled or in the wrong place "
+                                            "(names are case-sensitive), or a value has the "
+                                            "wrong type")
         if status in (400, 409, 422):
             raise ManifestRejected(message, "fix the manifest and apply again")
         if status in (401, 403):

@@ -20,23 +20,22 @@ one evaluates a Gateway API rule in about 20 µs against about 550 µs for ``cel
 budget is 5 ms per manifest, with dozens of rules), it has the cross-type numeric equality
 Kubernetes' cel-go has (``1 == 1.0``; ``cel-python`` raises), it ships typed stubs, and its
 optional standard library already carries the Kubernetes string extensions the CRDs use
-(``split``, ``indexOf``, ``lastIndexOf``). The Kubernetes-only functions (``quantity``,
-``isURL``) are added in ``cel_rules.py``. ``benchmarks/admission_cel_libraries.py`` repeats the
-comparison.
+(``split``, ``indexOf``, ``lastIndexOf``). Kubernetes' own functions and cel-go's conversions
+(Go's durations, ``string()``, ``size()`` in characters) are in ``cel_library.py`` and
+``cel_addresses.py``; tests/tier/test_cel_rules.py holds every rule to the real API server.
+``benchmarks/admission_cel_libraries.py`` repeats the comparison.
 
-The structural checks live in ``structural.py`` and the rules in ``cel_rules.py``; both import
-their library on first use, so importing this module costs the app's start-up nothing. What is
-left here (about 370 lines) is the pipeline itself, read top to bottom in the API server's order.
+The structural checks live in ``structural.py``, the API server's compiled-in checks (ObjectMeta,
+Secrets, ConfigMaps) in ``core_checks.py`` and the rules in ``cel_rules.py``; the libraries load
+on first use, so importing this module costs the app's start-up nothing. What is left here
+(about 350 lines) is the pipeline itself, read top to bottom in the API server's order.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import functools
 import json
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from importlib import resources
@@ -45,6 +44,7 @@ from typing import Any
 from sandbox.errors import ManifestRejected
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.runtimes.sim import cel_rules
+from sandbox.runtimes.sim.core_checks import CORE_CHECKS, base64_error_offset, meta_errors
 from sandbox.runtimes.sim.scope import WORKLOAD_KINDS
 from sandbox.runtimes.sim.structural import (
     BLOCKING,
@@ -79,13 +79,8 @@ OBJECT_META = frozenset({
     "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels",
     "annotations", "ownerReferences", "finalizers", "managedFields"})
 UNDECLARED = "field not declared in schema"
-CEL_NOT_RUN = ('<nil>: Invalid value: "null": some validation rules were not checked because '
+CEL_NOT_RUN = ("<nil>: Invalid value: null: some validation rules were not checked because "
                "the object was invalid; correct the existing errors to complete validation")
-DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-DNS_SUBDOMAIN_MESSAGE = (
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "
-    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "
-    r"for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
 
 
 @dataclass(frozen=True)
@@ -180,24 +175,28 @@ def admit(doc: Mapping[str, Any], old: Mapping[str, Any] | None = None,
     kind = kind_of(doc, profile)
     metadata = doc.get("metadata") if isinstance(doc.get("metadata"), Mapping) else {}
     assert isinstance(metadata, Mapping)
-    name = str(metadata.get("name", ""))
+    name = str(metadata.get("name") or "")
+    if not name:  # server-side apply addresses the object by name: nothing else is read
+        raise ManifestRejected("name must be provided",
+                               "give the manifest a metadata.name (apply cannot generate one)")
     schema = kind.schema
     obj = {k: copy.deepcopy(v) for k, v in doc.items() if k != "status"}
+    where = f"{metadata.get('namespace') or ''}/{name}" if kind.namespaced else f"/{name}"
+    gvk = f"{kind.group}/{kind.api_version.rpartition('/')[2]}, Kind={kind.kind}"
     undeclared = list(typed_object_errors(obj, schema))
     if undeclared:
-        where = f"{metadata.get('namespace') or ''}/{name}" if kind.namespaced else f"/{name}"
         listed = (undeclared[0] if len(undeclared) == 1
                   else "errors:\n  " + "\n  ".join(undeclared))
         raise ManifestRejected(
-            f"failed to create typed patch object ({where}; {kind.api_version}, "
-            f"Kind={kind.kind}): {listed}",
+            f"failed to create typed patch object ({where}; {gvk}): {listed}",
             "a field name is misspelled or in the wrong place (names are case-sensitive)")
-    drop_nulls(obj, schema)
+    _check_conversion(obj, kind, where, gvk)
     apply_defaults(obj, schema)
     old_obj = {k: v for k, v in old.items() if k != "status"} if old is not None else None
-    errors = [str(e) for e in validate(obj, schema, old_obj)]
-    if kind.kind == "Secret":
-        errors += _secret_data_errors(obj)
+    found = validate(obj, schema, old_obj)
+    if kind.file is None and kind.kind in CORE_CHECKS:
+        found += CORE_CHECKS[kind.kind](obj)
+    errors = [str(e) for e in found]
     if errors:
         joined = errors[0] if len(errors) == 1 else "[" + ", ".join(errors) + "]"
         raise ManifestRejected(f'{kind.qualified} "{name}" is invalid: {joined}',
@@ -225,23 +224,22 @@ def typed_object_errors(value: Any, schema: Mapping[str, Any], path: str = "") -
     if mismatch:
         yield f"{path}: {mismatch}"
     elif isinstance(value, dict):
-        if schema.get("x-kubernetes-embedded-resource") or path == "":
-            meta = value.get("metadata")
-            if isinstance(meta, dict):
-                yield from (f"{path}.metadata.{k}: {UNDECLARED}" for k in meta
-                            if k not in OBJECT_META)
         props: Mapping[str, Any] = schema.get("properties") or {}
         extra = schema.get("additionalProperties")
         open_ = schema.get("x-kubernetes-preserve-unknown-fields") or extra is True
+        typed_meta = schema.get("x-kubernetes-embedded-resource") or path == ""
         for key, item in value.items():
-            if path == "" and key == "metadata":
-                continue
-            if key in props:
+            if key == "metadata" and typed_meta:
+                yield from _meta_fields(item, path)
+            elif key in props:
                 yield from typed_object_errors(item, props[key], f"{path}.{key}")
             elif isinstance(extra, dict):
                 yield from typed_object_errors(item, extra, f"{path}.{key}")
             elif not open_:
+                # structured-merge-diff stops walking a map at its first undeclared field (in
+                # Go's random map order; here in the document's, one of the orders it may take)
                 yield f"{path}.{key}: {UNDECLARED}"
+                return
     elif isinstance(value, list) and isinstance(schema.get("items"), dict):
         keys = schema.get("x-kubernetes-list-map-keys")
         seen: set[str] = set()
@@ -251,6 +249,14 @@ def typed_object_errors(value: Any, schema: Mapping[str, Any], path: str = "") -
                 yield f"{path}: duplicate entries for key {element}"
             seen.add(element)
             yield from typed_object_errors(item, schema["items"], path + element)
+
+
+def _meta_fields(metadata: Any, path: str) -> Iterator[str]:
+    """ObjectMeta is typed by the API server: the first field it does not have."""
+    if isinstance(metadata, dict):
+        unknown = next((k for k in metadata if k not in OBJECT_META), None)
+        if unknown is not None:
+            yield f"{path}.metadata.{unknown}: {UNDECLARED}"
 
 
 def _type_mismatch(value: Any, schema: Mapping[str, Any]) -> str | None:
@@ -303,29 +309,15 @@ def _smd_element(item: Any, keys: list[str] | None, index: int) -> str:
     return f"[{index}]"
 
 
-def drop_nulls(value: Any, schema: Mapping[str, Any]) -> None:
-    """Remove ``field: null`` where the schema is not nullable: in an apply configuration a
-    null means "not set" (an empty YAML value, ``port:``, is one)."""
-    if isinstance(value, dict):
-        props: Mapping[str, Any] = schema.get("properties") or {}
-        extra = schema.get("additionalProperties")
-        for key in list(value):
-            child = props.get(key) or (extra if isinstance(extra, dict) else {})
-            if value[key] is None and not child.get("nullable"):
-                del value[key]
-            else:
-                drop_nulls(value[key], child)
-    elif isinstance(value, list) and isinstance(schema.get("items"), dict):
-        for item in value:
-            drop_nulls(item, schema["items"])
-
-
 def apply_defaults(value: Any, schema: Mapping[str, Any]) -> None:
-    """Fill in the schema's defaults where a field is absent, as the API server does on decode."""
+    """Fill in the schema's defaults where a field is absent or null (and not nullable), as the
+    API server does. Other nulls stay: server-side apply keeps them, and validation refuses
+    them where the schema does not allow null."""
     if isinstance(value, dict):
         props: Mapping[str, Any] = schema.get("properties") or {}
         for key, child in props.items():
-            if key not in value and "default" in child:
+            unset = key not in value or (value[key] is None and not child.get("nullable"))
+            if unset and "default" in child:
                 value[key] = copy.deepcopy(child["default"])
             if key in value:
                 apply_defaults(value[key], child)
@@ -338,26 +330,6 @@ def apply_defaults(value: Any, schema: Mapping[str, Any]) -> None:
             apply_defaults(item, schema["items"])
 
 
-# -- ObjectMeta -----------------------------------------------------------------------------
-def meta_errors(metadata: Any) -> list[FieldError]:
-    if not isinstance(metadata, Mapping):
-        return [FieldError("metadata.name", "Required value",
-                           "Required value: name or generateName is required")]
-    name = metadata.get("name")
-    if not name and not metadata.get("generateName"):
-        return [FieldError("metadata.name", "Required value",
-                           "Required value: name or generateName is required")]
-    if not isinstance(name, str):
-        return []
-    problems = []
-    if len(name) > 253:
-        problems.append("must be no more than 253 characters")
-    if not DNS_SUBDOMAIN.match(name):
-        problems.append(DNS_SUBDOMAIN_MESSAGE)
-    return [FieldError("metadata.name", "Invalid value", f"Invalid value: {go_value(name)}: {p}")
-            for p in problems]
-
-
 def unevaluable_rules() -> list[str]:
     """Rules in the package data the CEL library cannot evaluate here. Admission refuses an
     object whose rule fails to evaluate, as the API server does, so a test holds this list."""
@@ -366,12 +338,22 @@ def unevaluable_rules() -> list[str]:
         for entry in entries)
 
 
-def _secret_data_errors(doc: Mapping[str, Any]) -> list[str]:
-    errors = []
-    for key, value in (doc.get("data") or {}).items():
-        try:
-            base64.b64decode(str(value), validate=True)
-        except (binascii.Error, ValueError):
-            errors.append(f"data[{key}]: Invalid value: illegal base64 data (use stringData "
-                          "for plain text)")
-    return errors
+# The fields of core kinds that hold bytes: JSON carries them as base64 text.
+BYTES_FIELDS = {"Secret": "data", "ConfigMap": "binaryData"}
+
+
+def _check_conversion(obj: Mapping[str, Any], kind: Kind, where: str, gvk: str) -> None:
+    """A core kind's bytes must be base64: the API server decodes them (keys in sorted order,
+    as Go marshals a map) when it converts the applied object to its Go type."""
+    field = BYTES_FIELDS.get(kind.kind) if kind.file is None else None
+    values = obj.get(field) if field else None
+    if not isinstance(values, Mapping):
+        return
+    for key in sorted(values):
+        offset = base64_error_offset(str(values[key]))
+        if offset is not None:
+            raise ManifestRejected(
+                f"failed to convert new object ({where}; {gvk}) to proper version: unable to "
+                f"convert unstructured object to {gvk}: error decoding from json: illegal "
+                f"base64 data at input byte {offset}",
+                f"{field}.{key} must be base64; put plain text under stringData instead")

@@ -1,9 +1,11 @@
-"""The ``x-kubernetes-validations`` CEL rules of a CRD schema, with Kubernetes' CEL extensions.
+"""The ``x-kubernetes-validations`` CEL rules of a CRD schema, evaluated as kube-apiserver does.
 
 Evaluated with ``common-expression-language`` (see sandbox/runtimes/sim/admission.py for why this
-library), imported on first use. Its optional standard library carries the cel-go string
-extensions the CRDs use (``split``, ``indexOf``, ``lastIndexOf``); the Kubernetes-only functions
-(``quantity`` and its comparisons, ``isURL``) are added here.
+library), imported on first use. Its optional standard library carries cel-go's string, list,
+math and sets extensions; Kubernetes' own functions (quantity, URLs, IPs, lists, regex, the
+global form of ``matches``) and Go's parsing of durations come from ``cel_library.py``. An
+evaluation error is reported in cel-go's words, and where the API server reports it (at the
+rule's node, not at its fieldPath).
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import re
 import sys
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from fractions import Fraction
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
+from sandbox.runtimes.sim import cel_addresses as addresses
+from sandbox.runtimes.sim import cel_library as library
+from sandbox.runtimes.sim.cel_library import cel_text
 from sandbox.runtimes.sim.structural import FieldError, nodes
 
 if TYPE_CHECKING:
@@ -28,7 +31,10 @@ def rule_errors(obj: Mapping[str, Any], schema: Mapping[str, Any],
     """The refusals of every rule on a present value, as the API server words them."""
     errors: list[FieldError] = []
     for value, node, path, old_value in nodes(dict(obj), schema, "", old):
-        for rule in node.get("x-kubernetes-validations") or ():
+        rules = node.get("x-kubernetes-validations") or ()
+        if rules:
+            value, old_value = escaped(value, node), escaped(old_value, node)
+        for rule in rules:
             found = check_rule(rule, value, old_value, node.get("type", ""), path)
             if found is not None:
                 errors.append(found)
@@ -43,43 +49,132 @@ def check_rule(rule: Mapping[str, Any], value: Any, old: Any, schema_type: str, 
     if transition and old is None:
         return None  # a transition rule runs only on an update that has the old value
     variables = {"self": value, **({"oldSelf": old} if transition else {})}
-    # fieldPath is relative (".x.y"); the root has no path, which Go prints as <nil>
-    where = (path + str(rule.get("fieldPath") or "")).lstrip(".") or "<nil>"
     try:
         result = program.execute(_context(variables))
     except Exception as exc:  # the library raises plain KeyError/TypeError/RuntimeError
-        return FieldError(where, "Invalid value",
+        if isinstance(exc, KeyError):
+            exc = KeyError(_first_missing(rule["rule"], value, str(exc.args[0])))
+        # the root has no path, which Go prints as <nil>
+        return FieldError(path or "<nil>", "Invalid value",
                           f'Invalid value: "{schema_type}": {_evaluation_error(exc, rule)}')
     if result is True:
         return None
+    # fieldPath is relative (".x.y"): a refusal, and only a refusal, is reported there
+    where = (path + str(rule.get("fieldPath") or "")).lstrip(".") or "<nil>"
     message = _message(rule, variables)
-    reasons = {"FieldValueForbidden": "Forbidden", "FieldValueRequired": "Required value",
-               "FieldValueDuplicate": "Duplicate value"}
-    reason = reasons.get(str(rule.get("reason", "")))
-    if reason:
-        return FieldError(where, reason, f"{reason}: {message}")
+    reason = str(rule.get("reason", ""))
+    if reason == "FieldValueForbidden":
+        return FieldError(where, "Forbidden", f"Forbidden: {message}")
+    if reason == "FieldValueRequired":
+        return FieldError(where, "Required value", f"Required value: {message}")
+    if reason == "FieldValueDuplicate":  # field.Duplicate shows the value: the schema's type
+        return FieldError(where, "Duplicate value", f'Duplicate value: "{schema_type}"')
     return FieldError(where, "Invalid value", f'Invalid value: "{schema_type}": {message}')
 
 
 def _evaluation_error(exc: Exception, rule: Mapping[str, Any]) -> str:
-    """cel-go's words for a rule that could not be evaluated (an absent key, a wrong type)."""
+    """cel-go's words for a rule that could not be evaluated, as apiextensions wraps them."""
     named = str(rule.get("message") or rule["rule"]).strip()
+    words = cel_text(str(exc)) or _library_words(exc)
+    if words.startswith("no such overload"):
+        return (f"'{words}': call arguments did not match a supported operator, function or "
+                f"macro signature for rule: {named}")
+    return f"{words} evaluating rule: {named}"
+
+
+def _library_words(exc: Exception) -> str:
+    """cel-go's words for what the library raised natively."""
+    text = str(exc)
+    undefined = re.search(r"Undefined variable or function: '(\w+)'", text)
+    if undefined:  # a function called on a value of a type it has no overload for
+        return f"no such overload: {undefined.group(1)}"
     if isinstance(exc, KeyError):
-        return f"no such key: {exc.args[0]} evaluating rule: {named}"
-    if isinstance(exc, TypeError):  # the library says "no such overload" or "unsupported"
-        return ("'no such overload': call arguments did not match a supported operator, "
-                f"function or macro signature for rule: {named}")
-    return f"{exc} evaluating rule: {named}"
+        return f"no such key: {exc.args[0]}"
+    if isinstance(exc, TypeError) or "no such overload" in text.lower():
+        return "no such overload"
+    if isinstance(exc, IndexError):
+        return "index out of bounds: " + text.rpartition(": ")[2]
+    if isinstance(exc, ZeroDivisionError):
+        return "division by zero"
+    if isinstance(exc, OverflowError):
+        return "integer overflow"
+    return text
+
+
+# -- values as Kubernetes hands them to CEL ----------------------------------------------------
+# Property names CEL cannot spell are escaped (k8s.io/apiserver/pkg/cel/escaping.go).
+RESERVED = frozenset({"true", "false", "null", "in", "as", "break", "const", "continue", "else",
+                      "for", "function", "if", "import", "let", "loop", "package", "namespace",
+                      "return", "var", "void", "while"})
+_ESCAPES = {"__": "__underscores__", ".": "__dot__", "-": "__dash__", "/": "__slash__"}
+
+
+def escape_name(name: str) -> str:
+    if name in RESERVED:
+        return f"__{name}__"
+    return re.sub(r"__|[-./]", lambda m: _ESCAPES[m.group(0)], name)
+
+
+def escaped(value: Any, schema: Mapping[str, Any]) -> Any:
+    """``value`` with its declared property names escaped (map keys are left as they are)."""
+    if not _escapes(schema):
+        return value
+    if isinstance(value, dict):
+        props: Mapping[str, Any] = schema.get("properties") or {}
+        extra = schema.get("additionalProperties")
+        if props:
+            return {escape_name(k) if k in props else k:
+                    escaped(v, props.get(k) or {}) for k, v in value.items()}
+        if isinstance(extra, dict):
+            return {k: escaped(v, extra) for k, v in value.items()}
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        return [escaped(item, schema["items"]) for item in value]
+    return value
+
+
+# Whether a schema (by identity; the schema is kept so that its id is not reused) has a
+# property name to escape anywhere below it.
+_ESCAPABLE: dict[int, tuple[Mapping[str, Any], bool]] = {}
+
+
+def _escapes(schema: Mapping[str, Any]) -> bool:
+    cached = _ESCAPABLE.get(id(schema))
+    if cached is None or cached[0] is not schema:
+        props: Mapping[str, Any] = schema.get("properties") or {}
+        children = [*props.values(), *(schema.get(k) for k in ("items", "additionalProperties"))]
+        found = any(escape_name(k) != k for k in props) or any(
+            _escapes(c) for c in children if isinstance(c, Mapping))
+        cached = _ESCAPABLE[id(schema)] = (schema, found)
+    return cached[1]
+
+
+def _first_missing(source: str, value: Any, raised: str) -> str:
+    """cel-go evaluates ``a || b`` (and ``&&``) left to right and keeps the left error; the
+    library keeps the right one. Of the fields the rule reads from ``self`` without has(),
+    the first one missing is the one cel-go names."""
+    if not isinstance(value, dict):
+        return raised
+    read = re.findall(r"(?<!has\()\bself\.(\w+)", source)
+    return next((name for name in read if name not in value), raised)
+
+
+# The longest text a messageExpression may give (celconfig.MaxEvaluatedMessageExpression...).
+MESSAGE_LIMIT = 5 * 1024
 
 
 def _message(rule: Mapping[str, Any], variables: dict[str, Any]) -> str:
+    """The messageExpression's text, trimmed; the rule's message when that fails, is empty,
+    has a line break or is too long (as upstream's evalMessageExpression)."""
     if rule.get("messageExpression"):
         try:
             text = compile_rule(rule["messageExpression"]).execute(_context(variables))
-            if isinstance(text, str) and text.strip():
-                return text
         except Exception:  # upstream falls back to message when messageExpression fails
-            pass
+            text = None
+        if isinstance(text, str):
+            text = text.strip()
+            if text and "\n" not in text and "\r" not in text \
+                    and len(text.encode()) <= MESSAGE_LIMIT:
+                return text
     return str(rule.get("message") or f"failed rule: {rule['rule'].strip()}")
 
 
@@ -100,8 +195,29 @@ def _cel() -> Any:
 
 @functools.lru_cache(maxsize=2048)
 def compile_rule(source: str) -> cel.Program:
-    program: cel.Program = _cel().compile(source)
+    program: cel.Program = _cel().compile(go_parsing(source))
     return program
+
+
+# The string literals of a CEL expression (raw and triple-quoted ones too): left untouched.
+_LITERAL = re.compile(r"""[rR]?(?:'\'\'[\s\S]*?'\'\'|"\"\"[\s\S]*?"\"\"|'(?:\\.|[^'\\\n])*'"""
+                      r"""|"(?:\\.|[^"\\\n])*")""")
+_GO_CALLS = re.compile(r"(?<![\w.])(duration|string|size)\(|\.(size)\(\)")
+
+
+def go_parsing(source: str) -> str:
+    """The expression with ``duration()``, ``string()`` and ``size()`` as cel-go has them
+    (cel_library.go_duration, go_string, go_size): the library parses other durations than
+    Go, has no string(bool) and counts a string's bytes, not its characters."""
+    def swap(text: str) -> str:
+        return _GO_CALLS.sub(lambda m: f"go{m.group(1).capitalize()}(" if m.group(1)
+                             else ".goSize()", text)
+
+    out, last = [], 0
+    for literal in _LITERAL.finditer(source):
+        out += [swap(source[last:literal.start()]), literal.group(0)]
+        last = literal.end()
+    return "".join([*out, swap(source[last:])])
 
 
 def _context(variables: dict[str, Any]) -> cel.Context:
@@ -111,45 +227,49 @@ def _context(variables: dict[str, Any]) -> cel.Context:
 
 @functools.cache
 def _functions() -> dict[str, Callable[..., Any]]:
-    """The cel-go extension functions Kubernetes adds, beyond the library's own."""
+    """cel-go's extensions (the library's standard library), then Kubernetes' own."""
     stdlib = _cel().stdlib  # loaded by the package's __init__
-    return {**stdlib.STDLIB_FUNCTIONS, **KUBERNETES_FUNCTIONS}
+    return {**stdlib.STDLIB_FUNCTIONS, **KUBERNETES_FUNCTIONS, "matches": _matches}
 
 
-# Kubernetes quantities ("100m", "1Gi", "2e3") as exact fractions, compared as numbers.
-_SUFFIXES: dict[str, Fraction] = {
-    "": Fraction(1), "n": Fraction(1, 10**9), "u": Fraction(1, 10**6), "m": Fraction(1, 1000),
-    **{s: Fraction(10 ** (3 * (i + 1))) for i, s in enumerate("kMGTPE")},
-    **{s + "i": Fraction(2 ** (10 * (i + 1))) for i, s in enumerate("KMGTPE")}}
-_QUANTITY = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))(?:([eE][+-]?\d+)|([a-zA-Z]*))$")
+def _matches(text: Any, pattern: Any) -> bool:
+    """The global form ``matches(s, re)``: the library has only the member form, which this
+    calls, so both forms use the same (RE2-like) regular expressions."""
+    result: bool = compile_rule("text.matches(pattern)").execute(
+        {"text": text, "pattern": pattern})
+    return result
 
 
-def quantity(text: str) -> float:
-    found = _QUANTITY.match(text)
-    if not found or (found.group(3) or "") not in _SUFFIXES:
-        raise ValueError(f"invalid quantity: {text}")
-    number = Fraction(found.group(1))
-    if found.group(2):
-        number *= Fraction(10) ** int(found.group(2)[1:])
-    return float(number * _SUFFIXES[found.group(3) or ""])
-
-
-def is_url(text: str) -> bool:
-    try:
-        parts = urlsplit(text)
-    except ValueError:
-        return False
-    return bool(parts.scheme and (parts.netloc or parts.path))
-
-
+# Kubernetes' functions and cel-go's conversions, beyond the library's standard library.
 KUBERNETES_FUNCTIONS: dict[str, Callable[..., Any]] = {
-    "quantity": quantity,
-    "isQuantity": lambda text: bool(_QUANTITY.match(text)),
+    "goDuration": library.go_duration,
+    "goString": library.go_string,
+    "goSize": library.go_size,
+    "quantity": library.quantity,
+    "isQuantity": library.is_quantity,
     "isLessThan": lambda a, b: a < b,
     "isGreaterThan": lambda a, b: a > b,
     "compareTo": lambda a, b: (a > b) - (a < b),
     "asApproximateFloat": float,
-    "isURL": is_url,
+    "isInteger": lambda q: float(q).is_integer(),
+    "asInteger": int,
+    "isURL": addresses.is_url,
+    "url": addresses.url,
+    **{f"get{name}": addresses.url_part(part) for name, part in (
+        ("Scheme", "scheme"), ("Host", "host"), ("Hostname", "hostname"), ("Port", "port"),
+        ("EscapedPath", "path"))},
+    "isIP": addresses.is_ip,
+    "ip": lambda text: str(addresses.parse_ip(text)),
+    "isCIDR": addresses.is_cidr,
+    "isSorted": library.is_sorted,
+    "min": library.extreme("min", min),
+    "max": library.extreme("max", max),
+    "indexOf": library.index_of,
+    "lastIndexOf": library.last_index_of,
+    "charAt": library.char_at,
+    "substring": library.substring,
+    "find": library.regex_find,
+    "findAll": library.regex_find_all,
 }
 # Functions the library evaluates natively (CEL's standard definitions and macros).
 NATIVE = frozenset({"has", "size", "all", "exists", "exists_one", "map", "filter", "matches",

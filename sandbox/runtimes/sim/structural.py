@@ -94,12 +94,6 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _in_range(bits: int) -> Callable[[Any], bool]:
-    def check(value: Any) -> bool:
-        return not _is_int(value) or -(2 ** (bits - 1)) <= value < 2 ** (bits - 1)
-    return check
-
-
 def _ip(version: int) -> Callable[[Any], bool]:
     def check(value: Any) -> bool:
         if not isinstance(value, str):
@@ -117,7 +111,8 @@ def _date_time(value: Any) -> bool:
 
 
 FORMATS: dict[str, Callable[[Any], bool]] = {
-    "int32": _in_range(32), "int64": _in_range(64), "ipv4": _ip(4), "ipv6": _ip(6),
+    # int32 and int64 are not checked: kube-openapi's type validator accepts any integer
+    "ipv4": _ip(4), "ipv6": _ip(6),
     "date-time": _date_time,
 }
 
@@ -151,7 +146,7 @@ def go_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return str(value)
-    return json.dumps(value, sort_keys=True)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def _field_errors(error: Any) -> Iterator[FieldError]:
@@ -164,6 +159,9 @@ def _field_errors(error: Any) -> Iterator[FieldError]:
         for key in limit:
             if isinstance(value, dict) and key not in value:
                 yield FieldError(f"{prefix}{key}", "Required value", "Required value")
+        return
+    if word in COMPOSITE:
+        yield from _composite_errors(error, path)
         return
     if word == "enum":
         # non-string values are shown as their JSON, quoted like the strings
@@ -188,16 +186,47 @@ def _field_errors(error: Any) -> Iterator[FieldError]:
     details = {
         "pattern": f"{path} in body should match '{limit}'",
         "minLength": f"{path} in body should be at least {limit} chars long",
-        "minimum": f"{path} in body should be greater than or equal to {limit}",
-        "maximum": f"{path} in body should be less than or equal to {limit}",
+        "minimum": f"{path} in body should be greater than"
+                   f"{'' if error.schema.get('exclusiveMinimum') else ' or equal to'} {limit}",
+        "maximum": f"{path} in body should be less than"
+                   f"{'' if error.schema.get('exclusiveMaximum') else ' or equal to'} {limit}",
+        "multipleOf": f"{path} in body should be a multiple of {limit}",
         "minItems": f"{path} in body should have at least {limit} items",
         "minProperties": f"{path} in body should have at least {limit} properties",
         "uniqueItems": f"{path} in body shouldn't contain duplicates",
         "format": f"{path} in body must be of type {limit}: {go_value(value)}",
     }
-    shown = go_value(value if isinstance(value, str | int | float) else _json_type(value))
-    yield FieldError(path, "Invalid value",
-                     f"Invalid value: {shown}: {details.get(word, error.message)}")
+    # kube-openapi's error carries the value, the count of items or properties, or nothing
+    shown: Any = value
+    if word in ("minItems", "minProperties"):
+        shown = len(value)
+    elif word == "uniqueItems" or not isinstance(value, str | int | float):
+        shown = ""
+    # a format error is kube-openapi's InvalidType: it blocks the CEL rules as a type error does
+    kind = "Invalid type" if word == "format" else "Invalid value"
+    yield FieldError(path, kind,
+                     f"Invalid value: {go_value(shown)}: {details.get(word, error.message)}")
+
+
+# kube-openapi's words for the composite keywords (schema_messages.go); reported at the root
+COMPOSITE = {"oneOf": '"{}" must validate one and only one schema (oneOf). Found none valid',
+             "anyOf": '"{}" must validate at least one schema (anyOf)',
+             "not": '"{}" must not validate the schema (not)'}
+
+
+def _composite_errors(error: Any, path: str) -> Iterator[FieldError]:
+    """oneOf, anyOf and not, as kube-openapi's schemaPropsValidator reports them: its own
+    message, then the failures of the alternative it found best (here: the one with the fewest
+    failures, the first among equals)."""
+    yield FieldError("<nil>", "Invalid value",
+                     'Invalid value: "": ' + COMPOSITE[error.validator].format(path))
+    branches: dict[int, list[Any]] = {}
+    for sub in error.context or ():
+        branches.setdefault(int(sub.schema_path[0]), []).append(sub)
+    if branches:
+        best = min(branches.items(), key=lambda item: (len(item[1]), item[0]))[1]
+        for sub in best:
+            yield from _field_errors(sub)
 
 
 # -- x-kubernetes-list-type -----------------------------------------------------------------
@@ -209,10 +238,13 @@ def list_type_errors(value: Any, schema: Mapping[str, Any], path: str = "") -> l
         list_type = item_schema.get("x-kubernetes-list-type")
         keys = item_schema.get("x-kubernetes-list-map-keys") or []
         seen: list[Any] = []
+        reported: list[Any] = []
         for index, element in enumerate(item):
-            key = ({k: element.get(k) for k in keys} if list_type == "map"
+            key = ({k: element[k] for k in keys if k in element} if list_type == "map"
                    and isinstance(element, dict) else element)
-            if list_type in ("map", "set") and key in seen:
+            # each repeated key once, at its second occurrence (listtype.validateListSet)
+            if list_type in ("map", "set") and key in seen and key not in reported:
+                reported.append(key)
                 errors.append(FieldError(f"{item_path}[{index}]", "Duplicate value",
                                          f"Duplicate value: {go_value(key)}"))
             seen.append(key)
@@ -245,3 +277,4 @@ def _correlate(item: Any, old: Any, keys: list[str] | None) -> Any:
         return None
     return next((o for o in old if isinstance(o, dict)
                  and all(o.get(k) == item.get(k) for k in keys)), None)
+
