@@ -149,14 +149,24 @@ class _Dumper(yaml.SafeDumper):
     pass
 
 
-_Dumper.add_representer(BlockText, lambda dumper, text: dumper.represent_scalar(
-    "tag:yaml.org,2002:str", str(text), style="|"))
+class _FastDumper(yaml.CSafeDumper):
+    """The same text written by libyaml's emitter: several times faster."""
+
+
+for _dumper in (_Dumper, _FastDumper):
+    _dumper.add_representer(BlockText, lambda dumper, text: dumper.represent_scalar(
+        "tag:yaml.org,2002:str", str(text), style="|"))
 
 
 def dump(value: Any) -> str:
     """Block-style YAML, keys in the order given, as a person would write it (``…`` as is)."""
-    return yaml.dump(_plain(value), Dumper=_Dumper, sort_keys=False, default_flow_style=False,
-                     width=100, allow_unicode=True)
+    return _dump(value, _FastDumper if getattr(yaml, "__with_libyaml__", False) else _Dumper)
+
+
+def _dump(value: Any, dumper: type[yaml.SafeDumper] | type[yaml.CSafeDumper]) -> str:
+    text: str = yaml.dump(_plain(value), Dumper=dumper, sort_keys=False,
+                          default_flow_style=False, width=100, allow_unicode=True)
+    return text
 
 
 def dump_all(values: Iterator[Any] | list[Any]) -> str:

@@ -98,3 +98,45 @@ async def test_the_key_never_reaches_a_listener_on_ipv6_loopback(
     assert urls and all(u.startswith(f"http://127.0.0.1:{squatter}/") for u in urls)
     assert all(f" http://127.0.0.1:{squatter}/" in e.request.curl for e in events
                if isinstance(e, RequestSent))
+
+
+async def test_the_gateway_client_reads_no_ca_bundle_and_never_sends_https_unverified(
+        sim: SimRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gateway is plain HTTP on loopback: the client never reads a certificate store (that
+    cost every run 30 ms), and an https URL fails its certificate check instead of passing."""
+    import ssl
+
+    def no_store(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the gateway client read a certificate store")
+
+    monkeypatch.setattr(ssl.SSLContext, "load_verify_locations", no_store)
+    monkeypatch.setattr(ssl.SSLContext, "set_default_verify_paths", no_store)
+    monkeypatch.setattr(ssl.SSLContext, "load_default_certs", no_store)
+    async with new_client() as client:
+        answer = await client.get(f"{sim.gateway_url}/no-route-here")
+        assert answer.status_code == 404
+        server = _tls_server()
+        try:
+            with pytest.raises(Exception, match="CERTIFICATE_VERIFY_FAILED"):
+                await client.get(f"https://127.0.0.1:{server.server_address[1]}/")
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def _tls_server() -> ThreadingHTTPServer:
+    """A loopback HTTPS server with a certificate nobody vouches for (made by openssl)."""
+    import ssl
+    import subprocess
+    import tempfile
+
+    folder = tempfile.mkdtemp()
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", f"{folder}/k.pem", "-out",
+                    f"{folder}/c.pem"], check=True, capture_output=True)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Squatter)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(f"{folder}/c.pem", f"{folder}/k.pem")
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server

@@ -66,3 +66,22 @@ def test_the_depth_limit_falls_at_the_same_place(nesting: int) -> None:
         except DocumentError as refused:
             outcomes.append((refused.reason, refused.line))
     assert outcomes[0] == outcomes[1]
+
+
+VALUES = [{"key": "sk-…0001", "multi": "line1\nline2\n", "lead": "  space", "long": "x" * 300,
+           "unicode": "ünï — 世界", "none": None, "yes": "yes", "float": "1.0", "empty": "",
+           "list": [], "map": {}, "separator": "ab\u2028cd", "tab": "a\tb",
+           "block": documents.BlockText("${AGW_SANDBOX_TOKEN}"), "number": 7, "bool": True}]
+
+
+@pytest.mark.parametrize("path", TEXTS, ids=lambda p: str(p.relative_to(REPO)))
+def test_both_emitters_write_the_same_text(path: Path) -> None:
+    for doc in load_all(path.read_text()):
+        assert documents.dump(doc) == documents._dump(doc, documents._Dumper)
+
+
+def test_both_emitters_write_odd_values_the_same() -> None:
+    for value in VALUES:
+        text = documents.dump(value)
+        assert text == documents._dump(value, documents._Dumper)
+        assert "block: |-\n  ${AGW_SANDBOX_TOKEN}\n" in text
