@@ -214,10 +214,7 @@ def _overrides(pairs: Sequence[str]) -> dict[str, str]:
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    port = GATEWAY_PORT if args.port is None else args.port
-    if not 0 <= port <= 65535:
-        raise SandboxError(f"--port {port} is not a TCP port",
-                           "use a number from 0 to 65535 (0 picks a free one)")
+    port = GATEWAY_PORT if args.port is None else args.port  # port_number checked its range
     runtime, bundle = args.runtime, getattr(args, "bundle", None)
     if bundle is not None:
         if runtime in ("sim", "cluster") or args.context:

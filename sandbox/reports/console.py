@@ -150,8 +150,8 @@ class JsonReport:
             case ResponseReceived() if self._step is not None:
                 self._step["response"] = asdict(event.response)
             case StepFinished():
-                step = next(s for s in scenarios[-1]["steps"] if s["id"] == event.step_id) \
-                    if any(s["id"] == event.step_id for s in scenarios[-1]["steps"]) else None
+                step = next((s for s in scenarios[-1]["steps"] if s["id"] == event.step_id),
+                            None)
                 if step is None:  # skipped without starting
                     step = {"id": event.step_id, "title": event.title, "kind": event.kind}
                     scenarios[-1]["steps"].append(step)

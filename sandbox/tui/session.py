@@ -244,13 +244,17 @@ class Session:
         if not docs or not all(isinstance(d, dict) for d in docs):
             raise ManifestRejected("the manifest must hold one or more YAML mappings",
                                    "each document needs apiVersion, kind and metadata")
-        rendered = [substitute(doc, self.context(scenario).values) for doc in docs]
-        for doc in rendered:
-            admission.admit(doc, profile=scenario.profile)
-            problems = checks.lint(doc)
-            if problems:
-                raise ManifestRejected("; ".join(problems),  # each one says whose it is
-                                       "edit the manifest and validate again")
+        ctx = self.context(scenario)
+        rendered = [substitute(doc, ctx.values) for doc in docs]
+        try:
+            for doc in rendered:
+                admission.admit(doc, profile=scenario.profile)
+                problems = checks.lint(doc)
+                if problems:
+                    raise ManifestRejected("; ".join(problems),  # each one says whose it is
+                                           "edit the manifest and validate again")
+        except SandboxError as exc:  # the API server's words may quote a value: the key too
+            raise ManifestRejected(ctx.masker(exc.message), ctx.masker(exc.hint)) from None
         return rendered
 
     def save_edit(self, scenario: Scenario, step: ApplyStep, docs: list[dict[str, Any]]) -> None:

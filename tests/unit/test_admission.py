@@ -367,6 +367,23 @@ def test_the_edit_dialog_labels_the_sandboxs_own_checks() -> None:
                                            "is Inline but")
 
 
+@pytest.mark.parametrize("edit", [
+    ("inline: ${token}", "inline:\n            - ${token}"),  # a list where a string goes
+    ("inline: ${token}", "inline: {k: \"${token}\"}"),
+    ("kind: Inline", "kind: ${token}"),  # an enum the API server quotes back
+])
+def test_the_edit_dialog_never_shows_the_key_the_api_server_quotes(
+        edit: tuple[str, str]) -> None:
+    """The API server's words quote the refused value: with the key filled in, it is the key."""
+    session, scenario = _edit_session()
+    text = (scenario.source.parent / "manifests" / "backend-inline.yaml").read_text()
+    assert edit[0] in text
+    with pytest.raises(ManifestRejected) as caught:
+        session.parse_edit(scenario, text.replace(edit[0], edit[1]))
+    shown = caught.value.message + caught.value.hint
+    assert TOKEN not in shown and TOKEN[-4:] in shown  # there, but masked
+
+
 def test_admission_loads_the_cel_evaluator_without_its_command_line() -> None:
     """`import cel` pulls its REPL (prompt_toolkit, typer) in: the sim never pays for it."""
     code = ("import sys; from sandbox.runtimes.sim.admission import admit; "

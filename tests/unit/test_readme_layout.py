@@ -26,3 +26,15 @@ def test_the_package_stays_grouped_and_its_modules_small() -> None:
     long = {str(p.relative_to(REPO)): n for p in package.rglob("*.py")
             if (n := len(p.read_text().splitlines())) > 400}
     assert long == {}
+
+
+def test_every_package_of_the_tree_is_installed() -> None:
+    """setuptools installs the packages pyproject.toml lists: one left out is missing from a
+    wheel or a pipx install (an editable install hides that), and every command fails."""
+    import tomllib
+
+    listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())
+                 ["tool"]["setuptools"]["packages"])
+    found = {".".join(init.parent.relative_to(REPO).parts)
+             for init in (REPO / "sandbox").rglob("__init__.py")}
+    assert found - listed == set()
