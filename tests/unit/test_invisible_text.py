@@ -243,6 +243,8 @@ def test_the_transcript_is_written_with_them_as_escapes(tmp_path: Path) -> None:
     text = written.read_text(encoding="utf-8")
     assert "a\\ud800b\\udfffc\\u2028d\\udb40\\udc68" in text
     assert markdown.code(ODD) == f"`{visible(ODD)}`"
+    # What `serve` hands the browser is this text itself, not the file: it must be UTF-8 too.
+    assert transcript.markdown().encode("utf-8").decode("utf-8") == text
 
 
 def test_a_transcript_file_is_never_refused_for_a_surrogate(tmp_path: Path) -> None:
