@@ -10,6 +10,7 @@ import signal
 from collections.abc import Sequence
 
 from sandbox import stdio
+from sandbox.untrusted import visible
 
 
 class ConsoleLog(logging.Handler):
@@ -45,7 +46,8 @@ def app_ended(returncode: int, argv: Sequence[str]) -> str:
     how = (f"killed by {signal.Signals(-returncode).name}"
            if returncode < 0 and -returncode in signal.valid_signals()
            else f"exit status {returncode}")
-    command = " ".join(shlex.quote(part) for part in ("agw-sandbox", *argv[3:]))
+    # A folder's name is text from elsewhere: shown with its hidden characters as escapes.
+    command = visible(" ".join(shlex.quote(part) for part in ("agw-sandbox", *argv[3:])))
     return (f"agw-sandbox: serve: a tab's app ended unexpectedly ({how}); its tab shows "
             f"\"Session ended.\" (Restart there opens a new one); to see why, run the same app "
             f"in a terminal: {command}")

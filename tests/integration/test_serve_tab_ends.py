@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from textual_serve.download_manager import DownloadManager
 
+from sandbox.web import console
 from sandbox.web.browser_driver import BrowserDriver
 from sandbox.web.serve import AppProcess
 from tests.conftest import TOKEN
@@ -108,3 +109,10 @@ def test_the_browser_gets_what_a_terminal_would_show_for_text_utf8_cannot_carry(
     driver.write("model gpt-4o\ud800 ✓")  # a lone surrogate: no UTF-8 stream can carry it
     assert written == [b"D" + len("model gpt-4o? ✓".encode()).to_bytes(4, "big")
                        + "model gpt-4o? ✓".encode()]
+
+
+def test_the_line_shows_a_folder_name_s_hidden_characters_as_escapes() -> None:
+    argv = [sys.executable, "-m", "sandbox", "--scenarios", "/tmp/talk\x1b]0;PWNED\x07\u202e"]
+    line = console.app_ended(-signal.SIGKILL, argv)
+    assert "--scenarios '/tmp/talk\\u001b]0;PWNED\\u0007\\u202e'" in line
+    assert "\x1b" not in line and "\x07" not in line and "\u202e" not in line
