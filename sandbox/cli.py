@@ -25,9 +25,11 @@ from sandbox.settings import (
     PROVIDERS,
     RUNTIMES,
     Settings,
+    allowed_host,
     check_key,
     cluster_name,
     directory,
+    overrides,
     printable,
     resolve_token,
     tab_count,
@@ -171,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--gateway-port", type=port_number, default=0, metavar="PORT",
                        help="each app's local gateway port (default 0: a free one per tab)")
     serve.add_argument("--allow-host", action="append", default=[], metavar="NAME",
+                       type=allowed_host,
                        help="a name the page may be loaded under besides this machine's own "
                             "(a DNS name pointing here; repeatable)")
     serve.add_argument("--max-tabs", type=tab_count, default=None, metavar="N",
@@ -203,16 +206,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _overrides(pairs: Sequence[str]) -> dict[str, str]:
-    result = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name:
-            raise SandboxError(f"--set {pair!r} is not NAME=VALUE", "write it as --set name=value")
-        result[name.strip()] = value
-    return result
-
-
 def settings_from(args: argparse.Namespace) -> Settings:
     port = GATEWAY_PORT if args.port is None else args.port  # port_number checked its range
     runtime, bundle = args.runtime, getattr(args, "bundle", None)
@@ -227,7 +220,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         runtime=runtime, provider=args.provider, port=port,
         token=resolve_token(args.provider, args.token, os.environ),
         scenario_dirs=tuple(args.scenarios), context=args.context,
-        cluster_name=_cluster_name(args), overrides=_overrides(getattr(args, "set", [])),
+        cluster_name=_cluster_name(args), overrides=overrides(getattr(args, "set", [])),
         install_kgateway=args.install_kgateway, assume_yes=args.yes,
         namespace=args.namespace, gateway=args.gateway, profile=args.profile,
         bundle=bundle,

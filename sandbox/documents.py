@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -59,7 +60,33 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     return result
 
 
+def _construct_object(loader: yaml.constructor.BaseConstructor, node: yaml.Node,
+                      deep: bool = False) -> Any:
+    """PyYAML's construction, with a value Python cannot make (an integer of more digits than
+    ``int()`` reads, a date that does not exist) refused with its line, not a ValueError."""
+    try:
+        return yaml.constructor.BaseConstructor.construct_object(loader, node, deep)
+    except DocumentError:
+        raise
+    except ValueError as exc:
+        raise DocumentError(_unmakeable(node, exc), node.start_mark.line + 1) from exc
+
+
+def _unmakeable(node: yaml.Node, exc: ValueError) -> str:
+    text = str(node.value)
+    if node.tag == "tag:yaml.org,2002:int":  # the only ValueError of int(): too many digits
+        digits = sum(char.isdigit() for char in text)
+        return (f"the number on this line has {digits} digits, more than the "
+                f"{sys.get_int_max_str_digits()} a number may have here: write it in quotes, "
+                "as text")
+    if node.tag == "tag:yaml.org,2002:timestamp":
+        return (f"{text!r} reads as a date (YAML's timestamp) but is not one ({exc}): write it "
+                "in quotes, as text")
+    return f"{text!r} cannot be read ({exc}): write it in quotes, as text"
+
+
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_LineLoader.construct_object = _construct_object  # type: ignore[method-assign,assignment]
 
 
 class _FastLineLoader(yaml.CSafeLoader):
@@ -70,6 +97,7 @@ class _FastLineLoader(yaml.CSafeLoader):
 
 _FastLineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
                                 _construct_mapping)
+_FastLineLoader.construct_object = _construct_object  # type: ignore[method-assign,assignment]
 _OPENS = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
 _CLOSES = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 _NODES = (yaml.ScalarEvent, *_OPENS)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,3 +132,58 @@ def tab_count(text: str) -> int:
     if not 1 <= count <= 1000:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of tabs from 1 to 1000")
     return count
+
+
+def overrides(pairs: Sequence[str]) -> dict[str, str]:
+    """The ``--set NAME=VALUE`` pairs. A value may be any text, but text it must be: bytes that
+    are not UTF-8 reach Python as lone surrogates, which no request, file or screen carries."""
+    result = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SandboxError(f"--set {pair!r} is not NAME=VALUE", "write it as --set name=value")
+        for position, char in enumerate(value, 1):
+            if 0xDC80 <= ord(char) <= 0xDCFF:  # how Python keeps a byte that is not UTF-8
+                raise SandboxError(f"--set {name.strip()}: the value is not UTF-8 text (byte "
+                                   f"0x{ord(char) - 0xDC00:02x} at position {position})",
+                                   "give it as UTF-8 text (check the terminal's or the "
+                                   "script's encoding)")
+        result[name.strip()] = value
+    return result
+
+
+_HOST_NAME = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*")
+
+
+def allowed_host(text: str) -> str:
+    """The type of serve's --allow-host: a host name or an address, as a browser sends it in
+    ``Host`` (lower case, an international name in its ``xn--`` form, no port); a pattern, a
+    port or a URL would never match one, so each is refused saying what to give instead."""
+    given = text.strip()
+    if not given:
+        return ""  # nothing to allow
+    if "*" in given:
+        raise argparse.ArgumentTypeError(
+            f"{given!r} is a pattern: --allow-host takes one host name, such as "
+            "workshop.example (repeat it for each name; nothing else loads the page)")
+    if "/" in given or "@" in given:
+        raise argparse.ArgumentTypeError(f"{given!r} is a URL: give the host name alone, such "
+                                         "as workshop.example")
+    with_port = re.fullmatch(r"\[([^]]*)\]:\d*|([^:]*):\d*", given)
+    if with_port:
+        name = with_port.group(1) or with_port.group(2)
+        raise argparse.ArgumentTypeError(
+            f"{given!r} names a port: give the name alone ({name!r}); the page is served on "
+            "serve's --port whatever the name")
+    try:
+        return str(ipaddress.ip_address(given.strip("[]")))
+    except ValueError:
+        pass
+    try:
+        name = given.rstrip(".").encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        name = ""
+    if not _HOST_NAME.fullmatch(name):
+        raise argparse.ArgumentTypeError(f"{given!r} is not a host name: give a DNS name "
+                                         "(letters, digits, dashes and dots) or an IP address")
+    return name

@@ -2,11 +2,19 @@
 
 A terminal acts on control characters: ``ESC ] 52`` sets the clipboard, ``ESC ] 0`` the window
 title, ``ESC ] 8`` hides a link, ``CSI`` (ESC [ or the single byte U+009B) moves the cursor and
-clears the screen. Bidirectional controls make text read differently from what it is. Such
-characters are *hidden*: scenario files may not hold them (the catalog refuses them on load),
-and whatever is shown from elsewhere (a provider's answer, a cluster's condition, a file name)
-shows each one as an escape, ``\\u001b``, the same way in the terminal, the app, JSON and
-Markdown.
+clears the screen. Bidirectional controls make text read differently from what it is. A lone
+surrogate (``"\\ud800"`` in YAML or JSON) is text that no UTF-8 file, pipe or browser can carry.
+The line and paragraph separators break a line for some programs and not for others. Format
+characters have no glyph: zero-width spaces and joiners, the byte-order mark, the soft hyphen,
+and the tag characters that spell out whole sentences nobody sees. A run of variation selectors
+does the same behind one visible character. Such characters are *hidden*: scenario files may
+not hold them (the catalog refuses them on load), and whatever is shown from elsewhere (a
+provider's answer, a cluster's condition, a file name) shows each one as an escape,
+``\\u001b``, the same way in the terminal, the app, JSON and Markdown.
+
+What shows is kept: a zero-width joiner inside an emoji sequence (👩‍💻) or between letters
+that join (Devanagari, Persian, which also use the non-joiner), a variation selector right
+after the character it varies (❤️), and the tag characters of the three flags made of them.
 """
 
 from __future__ import annotations
@@ -14,11 +22,31 @@ from __future__ import annotations
 import re
 import unicodedata
 
-# C0 controls except tab and line feed, DEL, C1 controls, and the bidirectional marks,
-# embeddings, overrides and isolates (U+061C, U+200E-U+200F, U+202A-U+202E, U+2066-U+2069).
-HIDDEN = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_HIDDEN = re.compile(f"[{HIDDEN}]")
-_HIDDEN_OR_LINE_BREAK = re.compile(f"[{HIDDEN}\t\n]")
+_CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f"  # C0 but tab and line feed, DEL, C1
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_SURROGATES = "\ud800-\udfff"
+_SEPARATORS = "\u2028\u2029"
+# Unicode's format characters (category Cf) other than the bidirectional ones.
+_FORMAT = ("\u00ad\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200d\u2060-\u2064"
+           "\u206a-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
+           "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f")
+_SELECTORS = "\ufe00-\ufe0f\U000e0100-\U000e01ef"
+_ZWNJ, _ZWJ, _VS16 = "\u200c", "\u200d", "\ufe0f"
+# Emoji that join in sequences (an approximation of Extended_Pictographic), skin tones included.
+_PICTOGRAPHS = re.compile("[\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff"
+                          "\u24c2\u25aa-\u27bf\u2934\u2935\u2b05-\u2b55\u3030\u303d\u3297"
+                          "\u3299\U0001f000-\U0001faff]")
+# England, Scotland, Wales: the tag sequences emoji define (a black flag, a region, CANCEL TAG).
+_BLACK_FLAG = "\U0001f3f4"
+_FLAGS = tuple(_BLACK_FLAG + "".join(chr(0xE0000 + ord(c)) for c in region) + "\U000e007f"
+               for region in ("gbeng", "gbsct", "gbwls"))
+_CANDIDATES = f"{_CONTROLS}{_BIDI}{_SURROGATES}{_SEPARATORS}{_FORMAT}{_SELECTORS}"
+_SELECTOR = re.compile(f"[{_SELECTORS}]")
+_TAG = re.compile("[\U000e0020-\U000e007f]")
+_BIDI_CONTROL = re.compile(f"[{_BIDI}]")
+# One character class each, no alternation: the engine skips plain text without backtracking.
+_HIDDEN = re.compile(f"[{_CANDIDATES}]")
+_HIDDEN_OR_LINE_BREAK = re.compile(f"[{_CANDIDATES}\t\n]")
 
 # Control characters have no Unicode name: their usual abbreviations.
 _C0 = ("NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "HT", "LF", "VT", "FF", "CR",
@@ -30,10 +58,12 @@ _C1 = {0x7f: "DEL", 0x85: "NEL", 0x90: "DCS", 0x9b: "CSI", 0x9c: "ST", 0x9d: "OS
 def visible(text: str) -> str:
     """``text`` with each hidden character written as an escape (``\\u001b``).
 
-    Line breaks stay line breaks (a carriage return becomes one) and tabs stay tabs.
+    Line breaks stay line breaks (a carriage return becomes one) and tabs stay tabs. A
+    character beyond U+FFFF is written as JSON writes it, a pair of escapes (``\\udb40\\udc69``
+    for U+E0069), so that JSON stays JSON.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return _HIDDEN.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+    return _HIDDEN.sub(_shown, text)
 
 
 def first_hidden(text: str, one_line: bool = False) -> tuple[int, str] | None:
@@ -41,18 +71,88 @@ def first_hidden(text: str, one_line: bool = False) -> tuple[int, str] | None:
 
     With ``one_line``, a tab or a line break counts as hidden too.
     """
-    found = (_HIDDEN_OR_LINE_BREAK if one_line else _HIDDEN).search(text)
-    return None if found is None else (found.start() + 1, found.group(0))
+    for found in (_HIDDEN_OR_LINE_BREAK if one_line else _HIDDEN).finditer(text):
+        if not _kept(found):
+            return found.start() + 1, found.group(0)
+    return None
+
+
+def kind(char: str) -> str:
+    """What sort of hidden character ``char`` is: ``line break`` (a tab too), ``control``,
+    ``bidi``, ``surrogate``, ``separator`` or ``invisible``."""
+    code = ord(char)
+    if char in "\t\n":
+        return "line break"
+    if code < 0x20 or 0x7f <= code <= 0x9f:
+        return "control"
+    if _BIDI_CONTROL.fullmatch(char):
+        return "bidi"
+    if 0xD800 <= code <= 0xDFFF:
+        return "surrogate"
+    return "separator" if char in _SEPARATORS else "invisible"
 
 
 def describe(char: str) -> str:
     """A hidden character in words: "the control character U+001B (ESC)"."""
     code = ord(char)
+    sort = kind(char)
     if char == "\t":
         return "a tab (U+0009)"
     if char == "\n":
         return "a line break (U+000A)"
-    if code < 0x20 or 0x7f <= code <= 0x9f:
+    if sort == "control":
         name = _C0[code] if code < 0x20 else _C1.get(code)
         return f"the control character U+{code:04X}" + (f" ({name})" if name else "")
-    return f"the bidirectional control U+{code:04X} ({unicodedata.name(char, 'unnamed')})"
+    if sort == "surrogate":
+        return f"a lone surrogate U+{code:04X} (half of a UTF-16 pair)"
+    if sort == "separator":
+        return f"the {'line' if char == chr(0x2028) else 'paragraph'} separator U+{code:04X}"
+    name = unicodedata.name(char, "unnamed")
+    return f"the {'bidirectional control' if sort == 'bidi' else 'invisible character'} " \
+           f"U+{code:04X} ({name})"
+
+
+def _shown(found: re.Match[str]) -> str:
+    char = found.group(0)
+    if _kept(found):
+        return char
+    code = ord(char)
+    if code > 0xFFFF:  # the UTF-16 pair, as JSON and JavaScript write it
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def _kept(found: re.Match[str]) -> bool:
+    """Whether a candidate is part of what shows: a joiner, a variation selector or a tag
+    character in its place."""
+    char, text, at = found.group(0), found.string, found.start()
+    if _TAG.fullmatch(char):
+        return _in_flag(text, at)
+    if char not in (_ZWJ, _ZWNJ) and not _SELECTOR.fullmatch(char):
+        return False
+    before = text[at - 1] if at > 0 else ""
+    after = text[at + 1] if at + 1 < len(text) else ""
+    if char == _ZWNJ:
+        return _joins(before, marks=True) and _joins(after, marks=False)
+    if char == _ZWJ:
+        in_emoji = bool(_PICTOGRAPHS.fullmatch(after or " ")) and (
+            before == _VS16 or bool(_PICTOGRAPHS.fullmatch(before or " ")))
+        return in_emoji or (_joins(before, marks=True) and _joins(after, marks=False))
+    # A selector varies the character before it; a second one, or one after a blank, hides.
+    return bool(before) and unicodedata.category(before)[0] in "LNPS"
+
+
+def _in_flag(text: str, at: int) -> bool:
+    """Whether the tag character at ``at`` belongs to one of the three flags."""
+    start = text.rfind(_BLACK_FLAG, max(0, at - len(_FLAGS[0]) + 1), at)
+    return start >= 0 and any(text.startswith(flag, start) for flag in _FLAGS)
+
+
+def _joins(char: str, marks: bool) -> bool:
+    """A letter of a script whose letters a joiner can hold together (not Latin, Greek or
+    Cyrillic, where a joiner changes nothing); with ``marks``, a combining mark too."""
+    if not char or ord(char) < 0x0590:
+        return False
+    category = unicodedata.category(char)
+    return category.startswith("L") or (marks and category.startswith("M"))

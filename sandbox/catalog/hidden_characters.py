@@ -1,9 +1,11 @@
-"""Finding hidden characters (control characters, bidirectional controls) in a loaded YAML file.
+"""Finding hidden characters (see :mod:`sandbox.untrusted`) in a loaded YAML file.
 
 Every string of a scenario file and of its manifest templates reaches a terminal: titles and
 explanations, request bodies, manifests shown as applied. YAML escapes (``"\\e"``, ``"\\x9b"``,
 ``"\\u202e"``) write characters a terminal acts on, so a scenario folder from someone else could
-set the clipboard a learner pastes from. Loading refuses them, naming the line and the position.
+set the clipboard a learner pastes from; others (``"\\ud800"``, ``"\\u200b"``) write text that
+no transcript can hold, or that nobody sees. Loading refuses them, naming the line and the
+position.
 """
 
 from __future__ import annotations
@@ -12,12 +14,20 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from sandbox.documents import LineDict
-from sandbox.untrusted import describe, first_hidden
+from sandbox.untrusted import describe, first_hidden, kind
 
 CONTROL = ("a terminal acts on it (it could set the clipboard or the window title): remove it "
            "(YAML escapes such as \"\\e\" or \"\\x9b\" write one)")
 BIDI = "it makes the text read in another order than it is written: remove it"
 ONE_LINE = "it is shown on one line: write it without tabs and line breaks"
+SURROGATE = ("no UTF-8 text can hold it, so no transcript or browser could show it: remove it "
+             "(a YAML escape such as \"\\ud800\" writes one)")
+SEPARATOR = ("some programs start a new line there and others show nothing: write a line break "
+             "instead, or a space")
+INVISIBLE = ("it cannot be seen, so the text would hold more than it shows: remove it (a joiner "
+             "inside an emoji or between letters that join is fine)")
+WHY = {"line break": ONE_LINE, "control": CONTROL, "bidi": BIDI, "surrogate": SURROGATE,
+       "separator": SEPARATOR, "invisible": INVISIBLE}
 
 
 def hidden_characters(value: Any, line: int, one_line: Callable[[str], bool] = lambda _: False,
@@ -50,5 +60,4 @@ def _check(text: str, line: int, label: str, one_line: bool) -> Iterator[tuple[i
     if found is None:
         return
     position, char = found
-    why = ONE_LINE if char in "\t\n" else CONTROL if ord(char) <= 0x9f else BIDI
-    yield line, f"{label} holds {describe(char)} at position {position}: {why}"
+    yield line, f"{label} holds {describe(char)} at position {position}: {WHY[kind(char)]}"

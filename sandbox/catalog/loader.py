@@ -79,6 +79,7 @@ def load_catalog(extra_dirs: Sequence[Path] = (), include_builtin: bool = True,
             continue
         dirs.append(directory)
     dirs += [sub for directory in dirs for sub in _profile_dirs(directory)]
+    dirs = _each_once(dirs)
     seen: dict[tuple[str, str], Path] = {}
     for directory in dirs:
         paths = _scenario_files(directory, problems)
@@ -105,6 +106,18 @@ def load_catalog(extra_dirs: Sequence[Path] = (), include_builtin: bool = True,
     if problems:
         raise ScenarioError(problems)
     return _split(scenarios, profile)
+
+
+def _each_once(dirs: Sequence[Path]) -> list[Path]:
+    """The directories without repeats (``--scenarios D --scenarios D``, a link to D, the
+    built-in folder named again): a folder read twice would clash with itself."""
+    found: dict[Path, Path] = {}
+    for directory in dirs:
+        try:
+            found.setdefault(directory.resolve(), directory)
+        except (OSError, RuntimeError):  # a loop of links: listing it says what is wrong
+            found.setdefault(directory, directory)
+    return list(found.values())
 
 
 def _profile_dirs(directory: Path) -> list[Path]:

@@ -84,7 +84,10 @@ class Reader:
         if not isinstance(value, str | int | float) or isinstance(value, bool):
             self.problem(node.line_of(key), f"{key!r} must be text, not {kind_of(value)}")
             return default
-        return str(value).strip()
+        text = str(value).strip()
+        if required and not text:  # shown as a heading or a list row: an empty one says nothing
+            self.problem(node.line_of(key), f"{key!r} is blank: write what it should say")
+        return text
 
     def mapping(self, value: Any, line: int, what: str) -> LineDict | None:
         if isinstance(value, LineDict):

@@ -58,8 +58,11 @@ def completion_text(masked_key: str, model: str) -> str:
     )
 
 
-def json_bytes(body: dict[str, Any]) -> bytes:
-    return json.dumps(body, indent=2, ensure_ascii=False).encode() + b"\n"
+def json_bytes(body: dict[str, Any], indent: int | None = 2) -> bytes:
+    """``body`` as JSON in UTF-8. A lone surrogate echoed from a request (JSON may hold
+    ``"\\ud800"``, UTF-8 cannot) goes back as that same escape."""
+    text = json.dumps(body, indent=indent, ensure_ascii=False)
+    return text.encode(errors="backslashreplace") + b"\n"
 
 
 def parse(raw: bytes) -> tuple[dict[str, Any] | None, dict[str, Any]]:

@@ -3,7 +3,6 @@ completion that names, masked, the key it received."""
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
@@ -192,7 +191,7 @@ class _Handler(GuardedHandler):
                 "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
             }
-            self._write_chunk(f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n".encode())
+            self._write_chunk(b"data: " + openai.json_bytes(chunk, indent=None) + b"\n")
             time.sleep(self.provider.token_delay)
         self._write_chunk(b"data: [DONE]\n\n")
         self._write_chunk(b"")

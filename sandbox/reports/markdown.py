@@ -12,11 +12,6 @@ import re
 
 from sandbox.untrusted import visible
 
-# Control characters could rewrite a terminal that `cat`s the file; bidirectional overrides make
-# text read differently from what it is (GitHub warns about them): both are written as escapes,
-# the same way as everywhere else text from outside is shown (`visible`). In a Markdown file,
-# zero-width and other invisible characters hide inside words too: escaped here as well.
-_INVISIBLE = re.compile("[\u00ad\u180e\u200b-\u200d\u2028\u2029\u2060-\u2064\ufeff]")
 # $: GitHub renders $…$ as maths; @: a mention notifies whoever it names.
 _ACTIVE = re.compile(r"([\\`*_\[\]<>#|~&$@])")
 _LINE_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
@@ -26,8 +21,13 @@ _DOMAIN_DOT = re.compile(r"(?<=[A-Za-z0-9])\.(?=[A-Za-z])")
 
 
 def clean(text: str) -> str:
-    """``text`` with invisible and control characters (not tabs or line breaks) made visible."""
-    return _INVISIBLE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", visible(text))
+    """``text`` with its hidden characters written as escapes, as everywhere else it is shown.
+
+    Control characters could rewrite a terminal that `cat`s the file; bidirectional overrides
+    make text read differently from what it is (GitHub warns about them); zero-width and tag
+    characters hide inside words; a lone surrogate could not be written at all.
+    """
+    return visible(text)
 
 
 def escape(text: str) -> str:

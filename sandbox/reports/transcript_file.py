@@ -75,11 +75,16 @@ def _resolved(path: Path) -> Path:
 
 
 def write_atomically(path: Path, text: str) -> Path:
-    """Write ``text`` to a new file beside ``path``, then rename it over: never a half file."""
+    """Write ``text`` to a new file beside ``path``, then rename it over: never a half file.
+
+    A lone surrogate, which no UTF-8 file can hold, is written as its escape (``\\ud800``), as
+    :func:`sandbox.untrusted.visible` shows it: text from elsewhere never stops the write.
+    """
     target = check_writable(path)
     temporary = _create_beside(target)
     try:
-        with temporary.open("w", encoding="utf-8", newline="\n") as out:
+        with temporary.open("w", encoding="utf-8", errors="backslashreplace",
+                            newline="\n") as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())

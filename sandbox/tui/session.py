@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sandbox.catalog import checks
+from sandbox.catalog.hidden_characters import hidden_characters
 from sandbox.catalog.loader import Catalog
 from sandbox.catalog.scenarios import ApplyStep, CleanupStep, RequestSpec, Scenario, Step, WaitStep
 from sandbox.catalog.textfiles import MAX_FILE_BYTES
@@ -244,6 +245,11 @@ class Session:
         if not docs or not all(isinstance(d, dict) for d in docs):
             raise ManifestRejected("the manifest must hold one or more YAML mappings",
                                    "each document needs apiVersion, kind and metadata")
+        # What a scenario's template may not hold, a pasted manifest may not either.
+        hidden = next((found for doc in docs for found in hidden_characters(doc, doc.line)), None)
+        if hidden is not None:
+            raise ManifestRejected(f"{hidden[1]} (line {hidden[0]})", "validate again once it "
+                                   "is gone")
         ctx = self.context(scenario)
         rendered = [substitute(doc, ctx.values) for doc in docs]
         try:

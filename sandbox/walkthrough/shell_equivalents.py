@@ -81,9 +81,17 @@ def curl(request: RenderedRequest, base_url: str, ctx: Context) -> str:
         body = request.body.decode("utf-8", "replace")
     if body is not None:
         payload = swap_secrets(body, ctx, stand_in)
-        text = payload if isinstance(payload, str) else json.dumps(payload, ensure_ascii=False)
+        text = payload if isinstance(payload, str) else _json_text(payload)
         parts += ["-d", stand_in.word(text)]
     return " ".join(parts)
+
+
+def _json_text(payload: Any) -> str:
+    """JSON as sent, readable: other languages' letters as they are, and a lone surrogate
+    (``"\\ud800"`` in the JSON typed, which no terminal or clipboard can carry) as that same
+    escape, which sends the same JSON."""
+    text = json.dumps(payload, ensure_ascii=False)
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def variables_in(command: str) -> list[str]:

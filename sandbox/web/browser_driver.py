@@ -4,7 +4,9 @@ Textual's ``WebDriver`` reads the session from stdin and draws on stdout. When t
 away (the server stopped, or was killed) its input thread ends quietly on end-of-file and a write
 to the closed stdout fails, yet the app runs on with nobody to see it. Here either one asks the
 app to exit, and a watchdog ends the process and everything it started if that takes too long
-(its main thread may be stuck writing to a pipe nobody reads).
+(its main thread may be stuck writing to a pipe nobody reads). What the app draws reaches the
+browser as it reaches a terminal: a character UTF-8 cannot carry (a lone surrogate) as ``?``,
+never as an error that ends the app.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from textual import messages
 from textual.app import App
 from textual.drivers.web_driver import WebDriver
 
+from sandbox.stdio import FALLBACK_ERRORS
+
 EXIT_GRACE = 5.0  # seconds the app has to leave the usual way once its session is gone
 
 
@@ -30,6 +34,11 @@ class BrowserDriver(WebDriver):
         super().__init__(app, debug=debug, mouse=mouse, size=size)
         self._write = self._write_or_end  # type: ignore[assignment]  # same call, other type
         self._ended = threading.Event()
+
+    def write(self, data: str) -> None:
+        """What the app draws, as a terminal's stream takes it (``stdio.prepare_streams``)."""
+        data_bytes = data.encode("utf-8", errors=FALLBACK_ERRORS)
+        self._write(b"D%s%s" % (len(data_bytes).to_bytes(4, "big"), data_bytes))
 
     def run_input_thread(self) -> None:
         try:

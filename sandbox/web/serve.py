@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import logging
 import os
 import re
 import signal
@@ -31,6 +30,7 @@ from sandbox import proc, stdio
 from sandbox.catalog.loader import load_catalog
 from sandbox.errors import PortInUse, SandboxError
 from sandbox.settings import Settings
+from sandbox.web import console
 from sandbox.web.guard import MAX_HEIGHT, MAX_WIDTH, HostCheck, dimension, is_loopback, page_message
 
 DRIVER = "sandbox.web.browser_driver:BrowserDriver"
@@ -119,9 +119,19 @@ class AppProcess(AppService):
     async def run(self) -> None:
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             await self._relay()
+        await self._say_if_it_died()
         # The app has gone (quit, failed to start, killed): the page says "Session ended".
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self.remote_close()
+
+    async def _say_if_it_died(self) -> None:
+        """One line on serve's console for an app that ended neither by quitting nor by being
+        stopped: its tab only shows "Session ended.", and its stderr is not ours to pass on."""
+        process = self._process
+        if process is None or not await _exited(process, QUIT_GRACE):
+            return  # its output closed, yet it runs: stop() ends it, as it was asked to
+        if process.returncode not in (0, None) and self._stopping is None:
+            stdio.say(console.app_ended(process.returncode, self.argv))
 
     async def _relay(self) -> None:
         """textual-serve's loop, without passing the app's stderr on to serve's console: the
@@ -303,28 +313,6 @@ def _all_tabs_taken(max_tabs: int) -> web.Response:
         f"<body style=\"font-family: monospace\"><h1>{TITLE}</h1><p>{text}</p></body></html>\n"))
 
 
-class _ConsoleLog(logging.Handler):
-    """What aiohttp and textual-serve log, on serve's console as one line each: a request that
-    is not HTTP is the client's business, and a traceback tells a presenter nothing (with
-    AGW_SANDBOX_DEBUG set, they are shown whole)."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        error = record.exc_info[1] if record.exc_info else None
-        if isinstance(error, HttpProcessingError | ConnectionError):
-            return
-        cause = f" ({type(error).__name__})" if error is not None else ""
-        stdio.say(f"agw-sandbox: serve: {record.getMessage()}{cause}")
-
-
-def _quiet_logs() -> None:
-    if os.environ.get("AGW_SANDBOX_DEBUG"):
-        return
-    for name in ("aiohttp", "textual-serve"):
-        logger = logging.getLogger(name)
-        logger.handlers = [_ConsoleLog(logging.WARNING)]
-        logger.propagate = False
-
-
 def serve(settings: Settings, options: ServeOptions) -> int:
     """Serve until Ctrl+C, SIGTERM or SIGHUP; then stop every app and free the port."""
     warning = check_host(options)
@@ -335,7 +323,7 @@ def serve(settings: Settings, options: ServeOptions) -> int:
     if warning:
         stdio.say(f"agw-sandbox: {warning}")
     server = SandboxServer(settings, options)
-    _quiet_logs()
+    console.quiet_logs((HttpProcessingError, ConnectionError))
     stop = _StopEvent()
     with stdio.call_on_stop_signals(stop.set) as seen:
         asyncio.run(_serve(server, options, stop))

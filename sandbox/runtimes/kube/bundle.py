@@ -109,13 +109,17 @@ async def prepare(root: Path, profiles: Sequence[Profile], progress: Progress,
     if root.exists() and not root.is_dir():
         raise RuntimeUnavailable(f"{root} is not a directory",
                                  "give the path of a new or an existing directory")
+    wanted = list({item.path: item for p in profiles for item in items(p)}.values())
     try:
         root.mkdir(parents=True, exist_ok=True)
         index.unlink(missing_ok=True)  # from here on the directory claims nothing
+        for folder in dict.fromkeys((root / item.path).parent for item in wanted):
+            folder.mkdir(exist_ok=True)  # before any download: /proc takes no folder
     except OSError as exc:
-        raise RuntimeUnavailable(f"cannot write the bundle into {root}: {exc.strerror or exc}",
+        where = f" ({exc.filename})" if exc.filename not in (None, str(root)) else ""
+        why = "a file is in the way" if isinstance(exc, FileExistsError) else exc.strerror
+        raise RuntimeUnavailable(f"cannot write the bundle into {root}{where}: {why or exc}",
                                  "choose a writable directory with a few GB free") from exc
-    wanted = list({item.path: item for p in profiles for item in items(p)}.values())
     entries = []
     for number, item in enumerate(wanted, 1):
         progress(f"[{number}/{len(wanted)}] {item.kind} {item.ref}")
@@ -307,7 +311,8 @@ def _read_index(root: Path, index: Path) -> Any:
             content = data.read(MAX_INDEX + 1)
         if len(content) > MAX_INDEX:
             raise ValueError(f"larger than {human_size(MAX_INDEX)}, which no index is")
-        document = json.loads(content.decode("utf-8"))
+        document = json.loads(content.decode("utf-8"),
+                              parse_int=lambda text: _whole_number(index, text))
     except RecursionError:
         raise _damaged(index, "it nests deeper than an index does") from None
     except (OSError, ValueError) as exc:
@@ -315,6 +320,15 @@ def _read_index(root: Path, index: Path) -> Any:
     if _depth(document) > MAX_DEPTH:
         raise _damaged(index, "it nests deeper than an index does")
     return document
+
+
+def _whole_number(index: Path, text: str) -> int:
+    """A JSON integer; one of more digits than ``int()`` reads is damage, said in our words."""
+    try:
+        return int(text)
+    except ValueError:
+        raise _damaged(index, f"it holds a number of {len(text.lstrip('-'))} digits, which no "
+                              "index does") from None
 
 
 def _entry(index: Path, number: int, entry: object) -> dict[str, Any]:

@@ -222,5 +222,6 @@ def save_last_curl(command: str, note: str | None = None) -> Path:
                                                          break_on_hyphens=False)]
     path = last_curl_path()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("\n".join([*lines, command]) + "\n")
+    path.write_text("\n".join([*lines, command]) + "\n", encoding="utf-8",
+                    errors="backslashreplace")  # a lone surrogate never stops the write
     return path
