@@ -119,3 +119,20 @@ def test_a_stop_signal_ends_a_call_the_server_never_answers(
     assert seconds < 3, seconds
     assert command.returncode == code, stderr
     assert "Traceback" not in stderr
+
+
+def test_up_on_a_server_that_stalls_after_version_stops_at_the_api_stage(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    fakes = Path(__file__).resolve().parents[1] / "fakes" / "bin"
+    with hostile_api(silence) as api:
+        config = tmp_path / "kubeconfig"
+        config.write_text(kubeconfig(api.url))
+        started = time.monotonic()
+        result = run_cli("up", "--runtime", "cluster", "--context", "c", "--yes",
+                         env={**cli_env, "KUBECONFIG": str(config),
+                              "PATH": f"{fakes}:{cli_env['PATH']}"}, timeout=60)
+        seconds = time.monotonic() - started
+    assert seconds < 30, seconds
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert (f"stage “Kubernetes API” failed: the Kubernetes API at {api.url} did not answer "
+            "within 10s (timed out)") in result.stderr

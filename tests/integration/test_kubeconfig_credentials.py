@@ -297,3 +297,46 @@ def test_the_gcp_auth_provider_is_refused_before_its_command_runs(
             "longer supports") in result.stderr
     assert "gke-gcloud-auth-plugin" in result.stderr
     assert not pids.exists(), "its command ran"
+
+
+def test_an_expired_oidc_token_is_not_renewed_by_asking_an_issuer_that_never_answers(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    """The client would ask the issuer without a deadline; kubectl renews the token."""
+    import base64
+
+    claims = base64.urlsafe_b64encode(json.dumps({"exp": 1000000000}).encode()).rstrip(b"=")
+    token = f"eyJhbGciOiJub25lIn0.{claims.decode()}.c2ln"
+    with hostile_api(silence, first_call=True) as issuer:
+        config = tmp_path / "kubeconfig"
+        config.write_text(kubeconfig(issuer.url, user=(
+            f"    auth-provider:\n      name: oidc\n      config:\n"
+            f"        id-token: {token}\n        idp-issuer-url: {issuer.url}\n"
+            "        client-id: sandbox\n        refresh-token: r-test-refresh\n")))
+        result, seconds = status(cli_env, config)
+        asked = list(issuer.heads)
+    assert seconds < 15, seconds
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert (f"the oidc id-token of user 'u' in the kubeconfig {config} has expired, and the "
+            "sandbox does not renew it") in result.stderr
+    assert "kubectl get namespaces" in result.stderr
+    assert asked == [], "the issuer was asked"
+
+
+async def test_a_relative_exec_command_starts_in_the_folder_of_the_file_that_names_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As kubectl resolves it: from the user entry's kubeconfig, not the cluster entry's."""
+    from sandbox.runtimes.kube.client import Kube
+
+    script, runs = counting_plugin(tmp_path, None)
+    with hostile_api(silence) as api:
+        whole = kubeconfig(api.url, user=EXEC.format(command=f"./{script.name}",
+                                                     mode="IfAvailable", extra=""))
+        clusters, users = whole.split("users:\n")
+        (tmp_path / "cluster").mkdir()
+        (tmp_path / "cluster" / "config").write_text(clusters)
+        (tmp_path / "users").write_text("apiVersion: v1\nkind: Config\nusers:\n" + users)
+        monkeypatch.setenv("KUBECONFIG", f"{tmp_path / 'cluster' / 'config'}:{tmp_path / 'users'}")
+        kube = await Kube.open(None, "c")
+        assert await stdio.in_thread(kube.server_version) == "v1.34.0"
+    assert runs.read_text().strip() == "1"
+    assert "authorization: Bearer token-1" in api.heads[0]

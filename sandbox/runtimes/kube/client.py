@@ -16,7 +16,6 @@ import json
 import os
 import time
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -32,7 +31,10 @@ from sandbox.runtimes.kube.kubeconfig import (
     USER_FILES,
     Entry,
     check_kubeconfig,
+    expired_oidc,
+    folder_of,
     kubeconfig_problem,
+    refuse_removed_providers,
 )
 from sandbox.runtimes.kube.ownership import created_by_us, owner_of
 from sandbox.runtimes.kube.rollout import Rollout, refusal_hint, rollout_of
@@ -338,7 +340,7 @@ def _checked_loader(config: Any, context: str | None,
             if https:  # the client reads certificates only for https, as the loader does
                 cluster.check_files(CLUSTER_FILES)
             if user is not None:
-                _refuse_removed_providers(user)
+                refuse_removed_providers(user)
                 if https:  # the client takes these two from the cluster's folder
                     Entry(user.kind, user.name, user.fields, user.source,
                           cluster.folder).check_files(USER_FILES[:2])
@@ -348,17 +350,17 @@ def _checked_loader(config: Any, context: str | None,
         def _entries(self) -> tuple[Entry, Entry | None]:
             names = self._current_context["context"]
             cluster = Entry("cluster", str(names["cluster"]), self._cluster.value,
-                            str(self._cluster.path), _folder(self._cluster.path))
+                            str(self._cluster.path), folder_of(self._cluster.path))
             if self._user is None:
                 return cluster, None
             return cluster, Entry("user", str(names["user"]), self._user.value,
-                                  str(self._user.path), _folder(self._user.path))
+                                  str(self._user.path), folder_of(self._user.path))
 
         def _load_from_exec_plugin(self) -> bool | None:
             cluster, user = self._entries()
             if user is None or "exec" not in user.fields:
                 return None
-            got = Plugin.of(user.fields["exec"], cluster.folder,
+            got = Plugin.of(user.fields["exec"], user.folder,
                             f"{user.kind} {user.name!r} in the kubeconfig {user.source}",
                             cluster.fields).obtain(loop)
             if got.token:
@@ -369,24 +371,13 @@ def _checked_loader(config: Any, context: str | None,
                 self.expiry = got.expires
             return True
 
+        def _refresh_oidc(self, provider: Any) -> None:
+            _, user = self._entries()
+            assert user is not None
+            raise expired_oidc(user)  # the client would ask the issuer without a deadline
+
     return CheckedLoader(config_dict=config, active_context=context,  # type: ignore[no-untyped-call]
                          config_base_path=None)
-
-
-def _folder(source: str | None) -> str:
-    """Where a relative path in an entry starts: the folder of the file that holds it."""
-    return str(Path(source).parent.absolute()) if source is not None else ""
-
-
-def _refuse_removed_providers(user: Entry) -> None:
-    """kubectl no longer supports the gcp auth-provider (since 1.26); the client would still run
-    its ``cmd-path`` outside sandbox.proc, without a deadline."""
-    provider = user.fields.get("auth-provider")
-    if isinstance(provider, Mapping) and provider.get("name") == "gcp":
-        raise RuntimeUnavailable(
-            f"user {user.name!r} in the kubeconfig {user.source} uses the gcp auth-provider, "
-            "which kubectl no longer supports", "use the gke-gcloud-auth-plugin exec plugin: "
-            "`gcloud container clusters get-credentials` writes a kubeconfig entry for it")
 
 
 def _terminating(obj: Mapping[str, Any]) -> bool:

@@ -104,6 +104,31 @@ class Entry:
             f"{problem}", hint)
 
 
+def folder_of(source: str | None) -> str:
+    """Where a relative path in an entry starts: the folder of the file that holds it."""
+    return str(Path(source).parent.absolute()) if source is not None else ""
+
+
+def refuse_removed_providers(user: Entry) -> None:
+    """kubectl no longer supports the gcp auth-provider (since 1.26); the client would still run
+    its ``cmd-path`` outside sandbox.proc, without a deadline."""
+    provider = user.fields.get("auth-provider")
+    if isinstance(provider, Mapping) and provider.get("name") == "gcp":
+        raise RuntimeUnavailable(
+            f"user {user.name!r} in the kubeconfig {user.source} uses the gcp auth-provider, "
+            "which kubectl no longer supports", "use the gke-gcloud-auth-plugin exec plugin: "
+            "`gcloud container clusters get-credentials` writes a kubeconfig entry for it")
+
+
+def expired_oidc(user: Entry) -> RuntimeUnavailable:
+    """The oidc auth-provider's id-token has expired: renewing it means asking the issuer, which
+    kubectl does (and writes back to the kubeconfig); the sandbox does not."""
+    return RuntimeUnavailable(
+        f"the oidc id-token of user {user.name!r} in the kubeconfig {user.source} has expired, "
+        "and the sandbox does not renew it", "renew it with kubectl: `kubectl get namespaces` "
+        "with the same context asks the issuer and writes the new token into the kubeconfig")
+
+
 def kubeconfig_problem(exc: Exception, kubeconfig: str | None, context: str | None,
                        client_error: bool) -> RuntimeUnavailable:
     """Say which kubeconfig file is wrong and how, for whatever the kubernetes client raised
