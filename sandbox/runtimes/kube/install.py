@@ -39,7 +39,7 @@ async def gateway_api_crds(kube: Kube, profile: Profile, fetch: Fetch | None,
     ``source``: where ``fetch`` really reads it from, when not the pinned URL (a bundle's file).
     """
     crd = await stdio.in_thread(kube.get, "CustomResourceDefinition", "",
-                                  "gateways.gateway.networking.k8s.io")
+                                "gateways.gateway.networking.k8s.io")
     wanted = profile.pins.gateway_api
     annotations = ((crd or {}).get("metadata") or {}).get("annotations") or {}
     found = annotations.get(BUNDLE_VERSION)

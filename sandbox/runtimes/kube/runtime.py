@@ -172,7 +172,7 @@ class KubeRuntime:
     async def _own_namespace(self) -> str:
         if self.placement.namespace == self.profile.namespace:  # the guide's: used if there
             found = await stdio.in_thread(self._kube.get, "Namespace", "",
-                                            self.placement.namespace)
+                                          self.placement.namespace)
             if found is not None:
                 return "present"
         applied = await stdio.in_thread(self._kube.apply, {
@@ -210,7 +210,7 @@ class KubeRuntime:
     async def _controller_ready(self) -> str:
         place = self.installation or Installation.guide(self.profile)
         return await stdio.in_thread(self._kube.wait_deployment, place.controller.namespace,
-                                       place.deployment, READY_TIMEOUT)
+                                     place.deployment, READY_TIMEOUT)
 
     async def _gateway_class_accepted(self) -> str:
         ref = ResourceRef("GatewayClass", self.profile.gateway_class, "")
@@ -260,13 +260,13 @@ class KubeRuntime:
     async def _proxy_ready(self) -> str:
         # Programmed can turn True before the proxy's pod runs: wait for the rollout too.
         return await stdio.in_thread(self._kube.wait_deployment, self.placement.namespace,
-                                       self.placement.proxy_deployment, READY_TIMEOUT)
+                                     self.placement.proxy_deployment, READY_TIMEOUT)
 
     async def _mock_provider(self) -> str:
         for doc in mock_provider_manifests(self.token, self.profile.namespace):
             await stdio.in_thread(self._kube.apply, self.placement.doc(doc))
         return await stdio.in_thread(self._kube.wait_deployment, self.placement.namespace,
-                                       "mock-provider", READY_TIMEOUT)
+                                     "mock-provider", READY_TIMEOUT)
 
     async def _port_forward(self) -> str:
         def state(value: str) -> None:
