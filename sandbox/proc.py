@@ -42,11 +42,13 @@ Echo = Callable[[str], None]
 
 async def run(argv: Sequence[str], *, timeout: float = 60.0, check: bool = True,
               env: Mapping[str, str] | None = None, stdin: bytes | None = None,
-              echo: Echo | None = None) -> Completed:
+              echo: Echo | None = None, keep: int | None = None) -> Completed:
     """Run ``argv``; raise :class:`CommandFailed` on a non-zero exit when ``check``.
 
     ``echo`` receives the command line first, as a user could type it. A command still running
     at ``timeout`` is killed, with everything it started, and :class:`CommandTimedOut` raised.
+    ``keep`` bounds the bytes kept of each of stdout and stderr (the rest is read and dropped),
+    for a command whose output is not ours to trust.
     """
     if echo is not None:
         echo("$ " + shlex.join(argv))
@@ -56,7 +58,7 @@ async def run(argv: Sequence[str], *, timeout: float = 60.0, check: bool = True,
                           else asyncio.subprocess.DEVNULL, env=env, start_new_session=True)
     stdout, stderr = bytearray(), bytearray()
     try:
-        await asyncio.wait_for(_finish(process, stdin, stdout, stderr), timeout)
+        await asyncio.wait_for(_finish(process, stdin, stdout, stderr, keep), timeout)
     except TimeoutError:
         await _kill_group(process)
         raise CommandTimedOut(argv, timeout, stderr.decode(errors="replace"),
@@ -108,11 +110,11 @@ async def _exec(argv: Sequence[str], *, stdin: int, env: Mapping[str, str] | Non
 
 
 async def _finish(process: Process, stdin: bytes | None, stdout: bytearray,
-                  stderr: bytearray) -> None:
+                  stderr: bytearray, keep: int | None = None) -> None:
     """Feed stdin and collect the output as it comes, so a timeout still has what was said."""
     async def collect(stream: asyncio.StreamReader | None, sink: bytearray) -> None:
         while stream is not None and (chunk := await stream.read(65536)):
-            sink += chunk
+            sink += chunk if keep is None else chunk[:max(0, keep - len(sink))]
 
     if stdin is not None and process.stdin is not None:
         process.stdin.write(stdin)

@@ -21,11 +21,12 @@ import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 from sandbox.untrusted import visible
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
@@ -231,9 +232,17 @@ def _ignore_repeats() -> None:
 STOP_GRACE = 2.0  # seconds stopped work in a thread has to notice, before the stop goes on
 
 
-async def in_daemon_thread(work: Callable[[threading.Event], T]) -> T:
+async def in_thread(call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """``asyncio.to_thread``, in a daemon thread: for blocking work that cannot notice a stop
+    (the kubernetes client's socket reads). A cancelled await returns at once and leaves the
+    thread to end on its own, where ``to_thread`` would hold the process's exit until it is done."""
+    return await in_daemon_thread(lambda stop: call(*args, **kwargs), grace=0.0)
+
+
+async def in_daemon_thread(work: Callable[[threading.Event], T],
+                           grace: float = STOP_GRACE) -> T:
     """``work(stop)`` in a thread of its own. Cancelling the await (Ctrl+C, SIGTERM, SIGHUP) sets
-    ``stop`` and returns once the thread has noticed, or after :data:`STOP_GRACE` seconds: a
+    ``stop`` and returns once the thread has noticed, or after ``grace`` seconds: a
     thread still stuck then (a read from a stalled daemon) is a daemon thread, which cannot keep
     the process alive, where ``asyncio.to_thread`` would hold its exit until the work is done."""
     loop = asyncio.get_running_loop()
@@ -261,7 +270,7 @@ async def in_daemon_thread(work: Callable[[threading.Event], T]) -> T:
         return await done
     except asyncio.CancelledError:
         stop.set()
-        deadline = time.monotonic() + STOP_GRACE
+        deadline = time.monotonic() + grace
         while thread.is_alive() and time.monotonic() < deadline:
             await asyncio.sleep(0.05)
         raise

@@ -1,7 +1,9 @@
 """The Kubernetes API, through the official client: server-side apply, status, delete, waits.
 
-Only this module imports ``kubernetes``. Calls block; runtimes run them in a thread. Results are
-our own small types, never ``V1...`` objects.
+Only this module imports ``kubernetes``. Calls block; runtimes run them in a daemon thread
+(``stdio.in_thread``), so that a stop never waits for one. Results are our own small types, never
+``V1...`` objects. What a call may take and what its answer must be is api_call.py; which files a
+kubeconfig may make the client read, kubeconfig.py; exec credential plugins, exec_plugin.py.
 
 Over 300 lines because it is the kubernetes client's only boundary: every call that library
 makes for us (apply, get, delete and wait, ownership checks, kubeconfig errors) stays behind it.
@@ -9,6 +11,7 @@ makes for us (apply, get, delete and wait, ownership checks, kubeconfig errors) 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import time
@@ -16,13 +19,25 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
-from sandbox.errors import ManifestRejected, NotOurs, RuntimeUnavailable, WaitTimeout
+from sandbox import stdio
+from sandbox.errors import ManifestRejected, NotOurs, RuntimeUnavailable, SandboxError, WaitTimeout
 from sandbox.polling import Deadline, poll
 from sandbox.profiles import FIELD_MANAGER
+from sandbox.runtimes.kube import api_call
+from sandbox.runtimes.kube.exec_plugin import Plugin
 from sandbox.runtimes.kube.kinds import Kinds, Resource
-from sandbox.runtimes.kube.kubeconfig import check_kubeconfig
+from sandbox.runtimes.kube.kubeconfig import (
+    CLUSTER_FILES,
+    USER_FILES,
+    Entry,
+    check_kubeconfig,
+    expired_oidc,
+    folder_of,
+    kubeconfig_problem,
+    refuse_removed_providers,
+)
 from sandbox.runtimes.kube.ownership import created_by_us, owner_of
-from sandbox.runtimes.kube.rollout import Rollout, rollout_of
+from sandbox.runtimes.kube.rollout import Rollout, refusal_hint, rollout_of
 from sandbox.runtimes.runtime import Applied, ResourceRef, ResourceStatus, conditions_of
 
 DELETE_TIMEOUT = 60.0
@@ -30,6 +45,10 @@ DELETE_TIMEOUT = 60.0
 # ServiceAccount: it is a policy (Pod Security, a quota) that waiting will not change.
 REFUSAL_GRACE = 10.0
 FIRST_CALL_TIMEOUT = 5.0
+# Seconds for a whole call, its answer read to the end: a read, and a change (an apply of a CRD
+# with a large schema goes through admission, and its whole object comes back).
+READ_TIMEOUT = 10.0
+WRITE_TIMEOUT = 30.0
 # Server-side apply answers 500 when the manifest itself cannot be made into its type.
 MANIFEST_FAULTS = ("failed to create typed patch object", "failed to convert new object")
 
@@ -48,18 +67,19 @@ class Kube:
         self.kinds = Kinds(lambda path: self.request("GET", path))
 
     @classmethod
+    async def open(cls, kubeconfig: str | None, context: str | None, controller: str = "",
+                   owned_only: bool = False) -> Kube:
+        """The client for a context, built in a thread: a stop ends the wait at once, and an
+        exec plugin runs on this loop, so that the stop reaches it too."""
+        loop = asyncio.get_running_loop()
+        api = await stdio.in_thread(_api_client, kubeconfig, context, loop)
+        return cls(api, controller, owned_only)
+
+    @classmethod
     def connect(cls, kubeconfig: str | None, context: str | None, controller: str = "",
                 owned_only: bool = False) -> Kube:
-        from kubernetes.config import new_client_from_config
-
-        check_kubeconfig(kubeconfig)  # a FIFO would block the client's open() for ever
-        try:
-            client = new_client_from_config(  # type: ignore[no-untyped-call]
-                config_file=kubeconfig, context=context,
-                persist_config=False)
-        except Exception as exc:  # the file is the user's: any shape reaches the client's parser
-            raise kubeconfig_problem(exc, kubeconfig, context) from exc
-        return cls(client, controller, owned_only)
+        """:meth:`open`, for blocking code (tests, tools)."""
+        return cls(_api_client(kubeconfig, context, None), controller, owned_only)
 
     @classmethod
     def for_url(cls, url: str, controller: str = "", owned_only: bool = False) -> Kube:
@@ -77,44 +97,20 @@ class Kube:
     # -- raw requests ---------------------------------------------------------------------------
     def request(self, method: str, path: str, body: Any = None,
                 query: Mapping[str, str] | None = None, content_type: str = "application/json",
-                timeout: float = 30.0, retries: bool = True) -> tuple[int, dict[str, Any]]:
-        """``retries=False``: one attempt within ``timeout`` (the client's default retries a
-        request that timed out three times, two minutes against a server that never answers)."""
-        from urllib3 import Timeout
-        from urllib3.exceptions import HTTPError
-        from urllib3.exceptions import TimeoutError as TimedOut
-
-        configuration = self.api.configuration
-        if configuration.refresh_api_key_hook is not None:
-            configuration.refresh_api_key_hook(configuration)
+                timeout: float | None = None) -> tuple[int, dict[str, Any]]:
+        """One call, within ``timeout`` seconds for the whole answer (by default
+        :data:`READ_TIMEOUT` for a GET, :data:`WRITE_TIMEOUT` for a change); api_call.py says
+        what an answer must be. Never retried: a retry is the caller's decision."""
         headers = {"Accept": "application/json", "Content-Type": content_type,
                    "User-Agent": "agw-sandbox"}
-        for setting in configuration.auth_settings().values():
+        # auth_settings() renews an expired credential first (the loader's refresh hook)
+        for setting in self.api.configuration.auth_settings().values():
             if setting.get("in") == "header" and setting.get("value"):
                 headers[setting["key"]] = setting["value"]
         url = self.host + path + (f"?{urlencode(query)}" if query else "")
-        try:
-            if retries:
-                response = self.api.rest_client.request(method, url, headers=headers, body=body,
-                                                        _request_timeout=timeout)
-            else:  # a read: no body to encode
-                response = self.api.rest_client.pool_manager.request(
-                    method, url, headers=headers, timeout=Timeout(total=timeout), retries=False)
-            raw = response.read() if response.data is None else response.data
-        except TimedOut as exc:
-            raise RuntimeUnavailable(
-                f"the Kubernetes API at {self.host} did not answer within {timeout:g}s (timed "
-                "out)", "is the cluster running and reachable from here (a VPN, a proxy)? "
-                "`kubectl cluster-info` asks the same server") from exc
-        except HTTPError as exc:
-            raise RuntimeUnavailable(
-                f"cannot reach the Kubernetes API at {self.host} ({type(exc).__name__})",
-                "is the cluster running? `kubectl cluster-info` should answer") from exc
-        try:
-            data = json.loads(raw or b"{}")
-        except ValueError:
-            data = {"message": raw.decode(errors="replace")[:300]}
-        return int(response.status), data if isinstance(data, dict) else {"items": data}
+        return api_call.call(self.api.rest_client.pool_manager, self.host, method, url, headers,
+                             None if body is None else json.dumps(body).encode(),
+                             timeout or (READ_TIMEOUT if method == "GET" else WRITE_TIMEOUT))
 
     # -- resources ------------------------------------------------------------------------------
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
@@ -256,7 +252,7 @@ class Kube:
                 refused_since.append(time.monotonic())
             elif time.monotonic() - refused_since[0] >= refusal_grace:
                 raise WaitTimeout(f"{where} cannot create its pods: {state.refused}",
-                                  _refusal_hint(state.refused, namespace, name))
+                                  refusal_hint(state.refused, namespace, name))
             return state.detail if state.done else None
 
         def timed_out() -> WaitTimeout:
@@ -264,7 +260,7 @@ class Kube:
             if state.refused is not None:
                 return WaitTimeout(f"{where} not ready after {timeout:g}s ({state.detail}; its "
                                    f"pods cannot be created: {state.refused})",
-                                   _refusal_hint(state.refused, namespace, name))
+                                   refusal_hint(state.refused, namespace, name))
             return WaitTimeout(
                 f"{where} not ready after {timeout:g}s ({state.detail})",
                 f"look at `kubectl -n {namespace} describe deployment/{name}` and its pods' "
@@ -274,7 +270,7 @@ class Kube:
 
     def server_version(self) -> str:
         """The first call to a cluster: it fails in seconds if the server does not answer."""
-        status, data = self.request("GET", "/version", timeout=FIRST_CALL_TIMEOUT, retries=False)
+        status, data = self.request("GET", "/version", timeout=FIRST_CALL_TIMEOUT)
         self._check(status, data, "read the server version")
         return str(data.get("gitVersion", "?"))
 
@@ -299,59 +295,89 @@ class Kube:
                                  "retry; if it persists, check the API server")
 
 
-def kubeconfig_problem(exc: Exception, kubeconfig: str | None,
-                       context: str | None) -> RuntimeUnavailable:
-    """Say which kubeconfig file is wrong and how, for whatever the kubernetes client raised."""
+def _api_client(kubeconfig: str | None, context: str | None,
+                loop: asyncio.AbstractEventLoop | None) -> Any:
+    """What ``new_client_from_config`` builds, through :func:`_checked_loader`."""
+    from kubernetes.client import ApiClient, Configuration
     from kubernetes.config import ConfigException
+    from kubernetes.config.kube_config import KubeConfigMerger
 
-    path = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
-    where = path if kubeconfig or not os.environ.get("KUBECONFIG") else \
-        f"{path} (from KUBECONFIG)"
-    inspect = "`kubectl config view` shows what kubectl makes of it"
-    text = str(exc)
-    mark = getattr(exc, "problem_mark", None)
-    if mark is not None:  # a YAML syntax error
-        problem = getattr(exc, "problem", None) or text.splitlines()[0]
-        return RuntimeUnavailable(
-            f"the kubeconfig {mark.name or where} is not valid YAML: {problem} "
-            f"(line {mark.line + 1}, column {mark.column + 1})",
-            f"fix that line, or point KUBECONFIG at another file; {inspect}")
-    if isinstance(exc, UnicodeDecodeError):
-        return RuntimeUnavailable(
-            f"the kubeconfig {where} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
-            f"offset {exc.start})",
-            "is KUBECONFIG pointing at the right file? A kubeconfig is a YAML text file")
-    if isinstance(exc, OSError):
-        return RuntimeUnavailable(
-            f"cannot read the kubeconfig {exc.filename or where}: {exc.strerror or exc}",
-            "point KUBECONFIG at a readable kubeconfig file")
-    if "No configuration found" in text:
-        return RuntimeUnavailable(
-            f"no kubeconfig found at {where}",
-            "set KUBECONFIG to your kubeconfig file (or create ~/.kube/config); "
-            "without a cluster, `--runtime sim` works offline")
-    if "Expected object with name" in text and "contexts list" in text:
-        return RuntimeUnavailable(
-            f"there is no context {context!r} in the kubeconfig {where}",
-            "`kubectl config get-contexts` lists them; pass one with --context NAME")
-    if "Expected key current-context" in text:
-        return RuntimeUnavailable(
-            f"the kubeconfig {where} has no current context",
-            "pass --context NAME, or choose one with `kubectl config use-context NAME`")
-    if isinstance(exc, ConfigException):
-        return RuntimeUnavailable(f"cannot use the kubeconfig {where}: {text}", inspect)
-    return RuntimeUnavailable(
-        f"the kubeconfig {where} does not have the shape of a kubeconfig (clusters, contexts "
-        "and users must be lists of entries with a name)", inspect)
+    check_kubeconfig(kubeconfig)  # a FIFO would block the client's open() for ever
+    try:
+        merged = KubeConfigMerger(  # type: ignore[no-untyped-call]
+            kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config")
+        if merged.config is None:
+            raise ConfigException("Invalid kube-config file. No configuration found.")
+        configuration = type.__call__(Configuration)  # as the client's own loader makes it
+        _checked_loader(merged.config, context, loop).load_and_set(configuration)
+    except SandboxError:
+        raise
+    except Exception as exc:  # the file is the user's: any shape reaches the client's parser
+        raise kubeconfig_problem(exc, kubeconfig, context,
+                                 isinstance(exc, ConfigException)) from exc
+    return ApiClient(configuration=configuration)
 
 
-def _refusal_hint(refusal: str, namespace: str, name: str) -> str:
-    if "PodSecurity" in refusal:
-        return (f"the namespace {namespace} enforces a Pod Security level these pods do not meet: "
-                f"`kubectl get namespace {namespace} --show-labels` shows it "
-                "(pod-security.kubernetes.io/enforce)")
-    return (f"`kubectl -n {namespace} describe deployment/{name}` and its ReplicaSet's events say "
-            "why (a quota, an admission policy, a ServiceAccount that does not exist)")
+def _checked_loader(config: Any, context: str | None,
+                    loop: asyncio.AbstractEventLoop | None) -> Any:
+    """The kubernetes client's kubeconfig loader, except that every file the context's entries
+    name is checked before it is read (kubeconfig.py), and an exec plugin runs with a deadline
+    through sandbox.proc (exec_plugin.py), now and whenever its credential has expired."""
+    from kubernetes.config.kube_config import FileOrData, KubeConfigLoader
+
+    def written(content: str) -> str:  # a temporary file, as the client's loader writes one
+        return str(FileOrData({"data": content}, None, "data",  # type: ignore[no-untyped-call]
+                              base64_file_content=False).as_file())
+
+    class CheckedLoader(KubeConfigLoader):
+        _current_context: Any
+        _cluster: Any
+        _user: Any
+
+        def load_and_set(self, configuration: Any) -> None:
+            cluster, user = self._entries()
+            https = str(cluster.fields.get("server", "")).startswith("https")
+            if https:  # the client reads certificates only for https, as the loader does
+                cluster.check_files(CLUSTER_FILES)
+            if user is not None:
+                refuse_removed_providers(user)
+                if https:  # the client takes these two from the cluster's folder
+                    Entry(user.kind, user.name, user.fields, user.source,
+                          cluster.folder).check_files(USER_FILES[:2])
+                user.check_files(USER_FILES[2:])
+            super().load_and_set(configuration)  # type: ignore[no-untyped-call]
+
+        def _entries(self) -> tuple[Entry, Entry | None]:
+            names = self._current_context["context"]
+            cluster = Entry("cluster", str(names["cluster"]), self._cluster.value,
+                            str(self._cluster.path), folder_of(self._cluster.path))
+            if self._user is None:
+                return cluster, None
+            return cluster, Entry("user", str(names["user"]), self._user.value,
+                                  str(self._user.path), folder_of(self._user.path))
+
+        def _load_from_exec_plugin(self) -> bool | None:
+            cluster, user = self._entries()
+            if user is None or "exec" not in user.fields:
+                return None
+            got = Plugin.of(user.fields["exec"], user.folder,
+                            f"{user.kind} {user.name!r} in the kubeconfig {user.source}",
+                            cluster.fields).obtain(loop)
+            if got.token:
+                self.token = f"Bearer {got.token}"
+            else:
+                self.cert_file, self.key_file = written(got.certificate), written(got.key)
+            if got.expires is not None:
+                self.expiry = got.expires
+            return True
+
+        def _refresh_oidc(self, provider: Any) -> None:
+            _, user = self._entries()
+            assert user is not None
+            raise expired_oidc(user)  # the client would ask the issuer without a deadline
+
+    return CheckedLoader(config_dict=config, active_context=context,  # type: ignore[no-untyped-call]
+                         config_base_path=None)
 
 
 def _terminating(obj: Mapping[str, Any]) -> bool:

@@ -183,6 +183,8 @@ def _tilde(path: str) -> str:
 
 # -- image archives, for the offline bundle -----------------------------------------------------
 ARCHIVE_TIMEOUT = 900  # a kind node image is about 1 GB to pull, save or load
+PROBE_TIMEOUT = 3  # seconds for the daemon's first answer, as `doctor` waits for it
+DOCKER_CALL_TIMEOUT = 30  # seconds for an answer to any other call but an image's stream
 
 
 # `prepare` needs Docker whatever --runtime says: the simulation is no way out for it.
@@ -191,19 +193,24 @@ PREPARE_DOCKER_HINT = ("`prepare` saves the images through Docker, while online:
                        "`docker info` works, and run it again")
 
 
-def _client(timeout: int = ARCHIVE_TIMEOUT, hint: str | None = None) -> Any:
+def _client(hint: str | None = None) -> Any:
+    """A client whose calls wait :data:`DOCKER_CALL_TIMEOUT` seconds for an answer, once the
+    daemon has answered its first call (its API version) within :data:`PROBE_TIMEOUT`: an
+    endpoint that accepts and never answers is named in seconds, as `doctor` names it."""
     import docker
     from docker.errors import DockerException
 
     endpoint = resolve_endpoint()
     try:
-        return docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls or False,
-                                   timeout=timeout,
-                                   use_ssh_client=endpoint.url.startswith("ssh://"))
+        client = docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls or False,
+                                     timeout=PROBE_TIMEOUT,
+                                     use_ssh_client=endpoint.url.startswith("ssh://"))
     except DockerException as exc:
         raise RuntimeUnavailable(
             f"the Docker daemon is not reachable at {endpoint} ({_short(exc)})",
             hint or unreachable_hint()) from exc
+    client.api.timeout = DOCKER_CALL_TIMEOUT
+    return client
 
 
 def tag_of(ref: str) -> str:
@@ -237,6 +244,7 @@ def save_image(ref: str, dest: Path, progress: Any = None,
         if name != ref and name not in image.tags:  # pulled by digest: give it its tag back
             repository, _, tag = name.rpartition(":")
             image.tag(repository, tag)
+        client.api.timeout = ARCHIVE_TIMEOUT  # the daemon may pause long between pieces
         with dest.open("wb") as out:
             for chunk in client.api.get_image(name, chunk_size=SAVE_CHUNK):
                 if stop.is_set():
@@ -271,8 +279,10 @@ def load_image(archive: Path, ref: str) -> str:
 
     client = _client()
     try:
+        client.api.timeout = ARCHIVE_TIMEOUT  # the daemon answers once it has read it all
         with archive.open("rb") as data:
             client.images.load(data)
+        client.api.timeout = DOCKER_CALL_TIMEOUT
         try:
             client.images.get(ref)
             return ref

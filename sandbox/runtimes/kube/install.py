@@ -6,11 +6,11 @@ consent.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sandbox import stdio
 from sandbox.documents import load_all
 from sandbox.errors import RuntimeUnavailable
 from sandbox.proc import Echo
@@ -38,8 +38,8 @@ async def gateway_api_crds(kube: Kube, profile: Profile, fetch: Fetch | None,
     are used as they are: applying the pin over them would be a downgrade of cluster-wide CRDs.
     ``source``: where ``fetch`` really reads it from, when not the pinned URL (a bundle's file).
     """
-    crd = await asyncio.to_thread(kube.get, "CustomResourceDefinition", "",
-                                  "gateways.gateway.networking.k8s.io")
+    crd = await stdio.in_thread(kube.get, "CustomResourceDefinition", "",
+                                "gateways.gateway.networking.k8s.io")
     wanted = profile.pins.gateway_api
     annotations = ((crd or {}).get("metadata") or {}).get("annotations") or {}
     found = annotations.get(BUNDLE_VERSION)
@@ -67,7 +67,7 @@ async def gateway_api_crds(kube: Kube, profile: Profile, fetch: Fetch | None,
     documents = load_all(text)
     echo(f"$ kubectl apply --server-side -f {source or profile.pins.gateway_api_crds_url}")
     for doc in documents:  # cluster-wide and shared: changed only with consent (above)
-        await asyncio.to_thread(kube.apply, doc, False)
+        await stdio.in_thread(kube.apply, doc, False)
     return f"applied {len(documents)} objects"
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 from sandbox.errors import RuntimeUnavailable
 from sandbox.profiles import Profile
+from sandbox.runtimes.kube.api_call import NoAnswer
 from sandbox.runtimes.kube.client import Kube
 from sandbox.runtimes.kube.ownership import owner_of
 
@@ -76,6 +77,8 @@ def _controllers(kube: Kube, profile: Profile, crds: ReleaseRef) -> list[dict[st
     labels = dict(profile.controller_labels)
     try:
         return kube.list("Deployment", labels)
+    except NoAnswer:  # not a refusal: the server did not answer
+        raise
     except RuntimeUnavailable:
         namespaces = dict.fromkeys((crds.namespace, profile.namespace))
         return [d for namespace in namespaces

@@ -3,9 +3,9 @@ node image or from an offline bundle."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
+from sandbox import stdio
 from sandbox.errors import RuntimeUnavailable
 from sandbox.profiles import Profile
 from sandbox.runtimes.kube import cluster
@@ -41,8 +41,8 @@ class KindRuntime(KubeRuntime):
 
     async def _open_bundle(self) -> str:
         assert self.bundle_dir is not None
-        bundle = await asyncio.to_thread(Bundle.open, self.bundle_dir)
-        detail = await asyncio.to_thread(bundle.check, self.profile)
+        bundle = await stdio.in_thread(Bundle.open, self.bundle_dir)
+        detail = await stdio.in_thread(bundle.check, self.profile)
         self.bundle = bundle
         self.fetch = bundle.fetcher(self.profile)
         return detail
@@ -67,7 +67,7 @@ class KindRuntime(KubeRuntime):
 
         (node, archive), *_ = self.bundle.of_kind(self.profile, "image")
         self._progress(f"loading {archive} into Docker")
-        image = await asyncio.to_thread(load_image, archive, node.ref)
+        image = await stdio.in_thread(load_image, archive, node.ref)
         await cluster.create_cluster(self.cluster_name, self.profile, echo=self._progress,
                                      image=image)
 
@@ -88,7 +88,7 @@ class KindRuntime(KubeRuntime):
         from sandbox.runtimes.kube.containers import probe_docker
 
         try:
-            info = await asyncio.to_thread(probe_docker)
+            info = await stdio.in_thread(probe_docker)
         except RuntimeUnavailable as docker:
             try:
                 await super()._preflight(forward)

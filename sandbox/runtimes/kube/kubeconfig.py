@@ -1,4 +1,5 @@
-"""Which kubeconfig files the sandbox reads: regular files of a kubeconfig's size, nothing else.
+"""Which files the sandbox reads for a kubeconfig: regular files of a kubeconfig's size, and the
+credential files its entries name, regular and of a credential's size; nothing else.
 
 Opening a FIFO blocks until someone writes to it, a device may never end, and parsing a file of
 hundreds of megabytes takes minutes: each is refused, by name, before anything opens it.
@@ -8,14 +9,22 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sandbox.errors import RuntimeUnavailable
 
 # Real kubeconfigs are kilobytes; a few hundred contexts with embedded certificates stay far
 # below this. 10 MiB took the kubernetes client seconds to parse, 100 MiB minutes.
 MAX_KUBECONFIG_BYTES = 4 * 1024 * 1024
+# A CA bundle of every public root is about 220 KiB; a certificate, a key or a token far less.
+MAX_CREDENTIAL_BYTES = 1024 * 1024
+# The files an entry may name, each with the key that gives the same thing inline (which wins).
+CLUSTER_FILES = (("certificate-authority", "certificate-authority-data"),)
+USER_FILES = (("client-certificate", "client-certificate-data"),
+              ("client-key", "client-key-data"), ("tokenFile", "token"))
 KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a device"),
          (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
 
@@ -40,8 +49,9 @@ def check_kubeconfig(explicit: str | None, env: Mapping[str, str] | None = None)
                 "`<(…)`, goes into a file first)")
 
 
-def file_problem(path: Path) -> str | None:
-    """Why ``path`` must not be read as a kubeconfig (None: it may, or it does not exist)."""
+def file_problem(path: Path, holds: str = "a kubeconfig",
+                 limit: int = MAX_KUBECONFIG_BYTES) -> str | None:
+    """Why ``path`` must not be read as ``holds`` (None: it may, or it does not exist)."""
     try:
         info = path.stat()  # never blocks, unlike opening it
     except FileNotFoundError:
@@ -51,7 +61,114 @@ def file_problem(path: Path) -> str | None:
     for test, name in KINDS:
         if test(info.st_mode):
             return f"is not a regular file ({name})"
-    if info.st_size > MAX_KUBECONFIG_BYTES:
-        return (f"is {info.st_size / 1024**2:.1f} MiB, far more than a kubeconfig holds (the "
-                f"sandbox reads at most {MAX_KUBECONFIG_BYTES // 1024**2} MiB)")
+    if info.st_size > limit:
+        return (f"is {info.st_size / 1024**2:.1f} MiB, far more than {holds} holds (the "
+                f"sandbox reads at most {limit // 1024**2} MiB)")
     return None
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A cluster or user entry of a kubeconfig, and the folder its relative paths start in (the
+    kubernetes client's: that of the file it came from)."""
+
+    kind: str  # "cluster" or "user"
+    name: str
+    fields: Mapping[str, Any]
+    source: str  # the kubeconfig file that holds it
+    folder: str
+
+    def check_files(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Refuse, by name and path, a file it names that is missing or that cannot be read
+        safely (a FIFO, a device, a directory, a huge file); files given inline are not read."""
+        for key, inline in keys:
+            if key not in self.fields or inline in self.fields:
+                continue
+            named = self.fields[key]
+            if not isinstance(named, str):
+                raise self._refusal(key, repr(named), "is not a file name",
+                                    f"write the path of the file as {key}'s value")
+            path = Path(os.path.normpath(Path(self.folder, named)))  # as the client joins them
+            problem = file_problem(path, "a credential file", MAX_CREDENTIAL_BYTES)
+            if problem is None and not path.exists():
+                problem = "does not exist"
+            if problem is not None:
+                raise self._refusal(key, str(path), problem,
+                                    "point it at the file itself, a regular file (a relative "
+                                    "path starts in the kubeconfig's folder), or give the "
+                                    f"content inline as {inline}")
+
+    def _refusal(self, key: str, path: str, problem: str, hint: str) -> RuntimeUnavailable:
+        return RuntimeUnavailable(
+            f"the {key} {path} of {self.kind} {self.name!r} in the kubeconfig {self.source} "
+            f"{problem}", hint)
+
+
+def folder_of(source: str | None) -> str:
+    """Where a relative path in an entry starts: the folder of the file that holds it."""
+    return str(Path(source).parent.absolute()) if source is not None else ""
+
+
+def refuse_removed_providers(user: Entry) -> None:
+    """kubectl no longer supports the gcp auth-provider (since 1.26); the client would still run
+    its ``cmd-path`` outside sandbox.proc, without a deadline."""
+    provider = user.fields.get("auth-provider")
+    if isinstance(provider, Mapping) and provider.get("name") == "gcp":
+        raise RuntimeUnavailable(
+            f"user {user.name!r} in the kubeconfig {user.source} uses the gcp auth-provider, "
+            "which kubectl no longer supports", "use the gke-gcloud-auth-plugin exec plugin: "
+            "`gcloud container clusters get-credentials` writes a kubeconfig entry for it")
+
+
+def expired_oidc(user: Entry) -> RuntimeUnavailable:
+    """The oidc auth-provider's id-token has expired: renewing it means asking the issuer, which
+    kubectl does (and writes back to the kubeconfig); the sandbox does not."""
+    return RuntimeUnavailable(
+        f"the oidc id-token of user {user.name!r} in the kubeconfig {user.source} has expired, "
+        "and the sandbox does not renew it", "renew it with kubectl: `kubectl get namespaces` "
+        "with the same context asks the issuer and writes the new token into the kubeconfig")
+
+
+def kubeconfig_problem(exc: Exception, kubeconfig: str | None, context: str | None,
+                       client_error: bool) -> RuntimeUnavailable:
+    """Say which kubeconfig file is wrong and how, for whatever the kubernetes client raised
+    (``client_error``: one of its own ConfigExceptions)."""
+    path = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+    where = path if kubeconfig or not os.environ.get("KUBECONFIG") else \
+        f"{path} (from KUBECONFIG)"
+    inspect = "`kubectl config view` shows what kubectl makes of it"
+    text = str(exc)
+    mark = getattr(exc, "problem_mark", None)
+    if mark is not None:  # a YAML syntax error
+        problem = getattr(exc, "problem", None) or text.splitlines()[0]
+        return RuntimeUnavailable(
+            f"the kubeconfig {mark.name or where} is not valid YAML: {problem} "
+            f"(line {mark.line + 1}, column {mark.column + 1})",
+            f"fix that line, or point KUBECONFIG at another file; {inspect}")
+    if isinstance(exc, UnicodeDecodeError):
+        return RuntimeUnavailable(
+            f"the kubeconfig {where} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
+            f"offset {exc.start})",
+            "is KUBECONFIG pointing at the right file? A kubeconfig is a YAML text file")
+    if isinstance(exc, OSError):
+        return RuntimeUnavailable(
+            f"cannot read the kubeconfig {exc.filename or where}: {exc.strerror or exc}",
+            "point KUBECONFIG at a readable kubeconfig file")
+    if "No configuration found" in text:
+        return RuntimeUnavailable(
+            f"no kubeconfig found at {where}",
+            "set KUBECONFIG to your kubeconfig file (or create ~/.kube/config); "
+            "without a cluster, `--runtime sim` works offline")
+    if "Expected object with name" in text and "contexts list" in text:
+        return RuntimeUnavailable(
+            f"there is no context {context!r} in the kubeconfig {where}",
+            "`kubectl config get-contexts` lists them; pass one with --context NAME")
+    if "Expected key current-context" in text:
+        return RuntimeUnavailable(
+            f"the kubeconfig {where} has no current context",
+            "pass --context NAME, or choose one with `kubectl config use-context NAME`")
+    if client_error:
+        return RuntimeUnavailable(f"cannot use the kubeconfig {where}: {text}", inspect)
+    return RuntimeUnavailable(
+        f"the kubeconfig {where} does not have the shape of a kubeconfig (clusters, contexts "
+        "and users must be lists of entries with a name)", inspect)

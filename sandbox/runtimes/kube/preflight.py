@@ -7,6 +7,7 @@ import os
 import re
 from dataclasses import dataclass
 
+from sandbox import stdio
 from sandbox.errors import SandboxError
 from sandbox.proc import INSTALL_HINTS, run
 from sandbox.runtimes.kube.containers import KIND_ON_PODMAN, DockerInfo, probe_docker
@@ -86,7 +87,7 @@ async def check_cluster(cluster_name: str) -> Check:
 
 
 async def diagnose(port: int, cluster_name: str = "agw-sandbox") -> list[Check]:
-    docker_check = asyncio.to_thread(check_docker)
+    docker_check = stdio.in_thread(check_docker)
     tools = [check_tool(name) for name in VERSION_COMMANDS]
     results = list(await asyncio.gather(docker_check, *tools))
     if next(c for c in results if c.name == "kind").ok:

@@ -57,3 +57,13 @@ def rollout_of(deployment: Mapping[str, Any]) -> Rollout:
 def _count(section: Mapping[str, Any], key: str, default: int = 0) -> int:
     value = section.get(key)
     return int(value) if isinstance(value, int) and not isinstance(value, bool) else default
+
+
+def refusal_hint(refusal: str, namespace: str, name: str) -> str:
+    """Where to look when a Deployment's pods cannot be created (``refusal``: the reason)."""
+    if "PodSecurity" in refusal:
+        return (f"the namespace {namespace} enforces a Pod Security level these pods do not meet: "
+                f"`kubectl get namespace {namespace} --show-labels` shows it "
+                "(pod-security.kubernetes.io/enforce)")
+    return (f"`kubectl -n {namespace} describe deployment/{name}` and its ReplicaSet's events say "
+            "why (a quota, an admission policy, a ServiceAccount that does not exist)")

@@ -14,10 +14,12 @@ from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from sandbox import stdio
 from sandbox.documents import load_all
 from sandbox.errors import RuntimeUnavailable, SandboxError, WaitTimeout
 from sandbox.polling import Deadline, poll_async
 from sandbox.profiles import FIELD_MANAGER, PROFILES, Profile, builtin_dir
+from sandbox.runtimes.kube.api_call import NoAnswer
 from sandbox.runtimes.kube.client import Kube
 from sandbox.runtimes.kube.install import Charts, Fetch, gateway_api_crds
 from sandbox.runtimes.kube.installation import Installation, find_installation
@@ -136,9 +138,9 @@ class KubeRuntime:
     async def _prepare_and_connect(self) -> str | None:
         """The cluster stage ends only once its kubeconfig and context are known to be usable."""
         detail = await self._prepare_cluster()
-        self.kube = await asyncio.to_thread(Kube.connect, str(self.kubeconfig) if
-                                            self.kubeconfig else None, self.context,
-                                            self.profile.controller_name, self.shares_cluster)
+        self.kube = await Kube.open(str(self.kubeconfig) if self.kubeconfig else None,
+                                    self.context, self.profile.controller_name,
+                                    self.shares_cluster)
         return detail
 
     async def _prepare_cluster(self) -> str | None:
@@ -169,11 +171,11 @@ class KubeRuntime:
 
     async def _own_namespace(self) -> str:
         if self.placement.namespace == self.profile.namespace:  # the guide's: used if there
-            found = await asyncio.to_thread(self._kube.get, "Namespace", "",
-                                            self.placement.namespace)
+            found = await stdio.in_thread(self._kube.get, "Namespace", "",
+                                          self.placement.namespace)
             if found is not None:
                 return "present"
-        applied = await asyncio.to_thread(self._kube.apply, {
+        applied = await stdio.in_thread(self._kube.apply, {
             "apiVersion": "v1", "kind": "Namespace",
             "metadata": {"name": self.placement.namespace, "labels": {MANAGED_BY: FIELD_MANAGER}}})
         return applied.outcome
@@ -185,7 +187,7 @@ class KubeRuntime:
         return self.kube
 
     async def _check_api(self) -> str:
-        version = await asyncio.to_thread(self._kube.server_version)
+        version = await stdio.in_thread(self._kube.server_version)
         await self._check_gateway_class_owner()
         return f"Kubernetes {version}"
 
@@ -201,14 +203,14 @@ class KubeRuntime:
 
     async def _install_charts(self, local: Mapping[str, Path]) -> str:
         """Where the charts already are, under any names (installation.py), brought to the pin."""
-        self.installation = await asyncio.to_thread(find_installation, self._kube, self.profile)
+        self.installation = await stdio.in_thread(find_installation, self._kube, self.profile)
         return await Charts(self.profile, self.kubeconfig, self.context, self._agrees,
                             self._progress, local, self.installation).ensure()
 
     async def _controller_ready(self) -> str:
         place = self.installation or Installation.guide(self.profile)
-        return await asyncio.to_thread(self._kube.wait_deployment, place.controller.namespace,
-                                       place.deployment, READY_TIMEOUT)
+        return await stdio.in_thread(self._kube.wait_deployment, place.controller.namespace,
+                                     place.deployment, READY_TIMEOUT)
 
     async def _gateway_class_accepted(self) -> str:
         ref = ResourceRef("GatewayClass", self.profile.gateway_class, "")
@@ -218,7 +220,7 @@ class KubeRuntime:
         """Both profiles' controllers claim the GatewayClass `agentgateway`: refuse to install
         one beside the other (before anything is changed)."""
         name = self.profile.gateway_class
-        found = await asyncio.to_thread(self._kube.get, "GatewayClass", "", name)
+        found = await stdio.in_thread(self._kube.get, "GatewayClass", "", name)
         owner = ((found or {}).get("spec") or {}).get("controllerName")
         if owner and owner != self.profile.controller_name:
             raise RuntimeUnavailable(
@@ -232,7 +234,7 @@ class KubeRuntime:
         seen: list[ResourceStatus] = []
 
         async def true_now() -> str | None:
-            seen[:] = [await asyncio.to_thread(self._kube.status, ref)]
+            seen[:] = [await stdio.in_thread(self._kube.status, ref)]
             condition = seen[0].condition(ctype)
             return f"{ctype}=True" if condition is not None and condition.status == "True" \
                 else None
@@ -251,20 +253,20 @@ class KubeRuntime:
     async def _gateway_programmed(self) -> str:
         manifest = builtin_dir() / self.profile.scenario_dir / "manifests" / "gateway.yaml"
         for doc in load_all(manifest.read_text()):
-            await asyncio.to_thread(self._kube.apply, self.placement.doc(doc))
+            await stdio.in_thread(self._kube.apply, self.placement.doc(doc))
         ref = ResourceRef("Gateway", self.placement.gateway, self.placement.namespace)
         return await self._wait_condition(ref, "Programmed", READY_TIMEOUT)
 
     async def _proxy_ready(self) -> str:
         # Programmed can turn True before the proxy's pod runs: wait for the rollout too.
-        return await asyncio.to_thread(self._kube.wait_deployment, self.placement.namespace,
-                                       self.placement.proxy_deployment, READY_TIMEOUT)
+        return await stdio.in_thread(self._kube.wait_deployment, self.placement.namespace,
+                                     self.placement.proxy_deployment, READY_TIMEOUT)
 
     async def _mock_provider(self) -> str:
         for doc in mock_provider_manifests(self.token, self.profile.namespace):
-            await asyncio.to_thread(self._kube.apply, self.placement.doc(doc))
-        return await asyncio.to_thread(self._kube.wait_deployment, self.placement.namespace,
-                                       "mock-provider", READY_TIMEOUT)
+            await stdio.in_thread(self._kube.apply, self.placement.doc(doc))
+        return await stdio.in_thread(self._kube.wait_deployment, self.placement.namespace,
+                                     "mock-provider", READY_TIMEOUT)
 
     async def _port_forward(self) -> str:
         def state(value: str) -> None:
@@ -284,9 +286,9 @@ class KubeRuntime:
         Unlike ``up`` it may read the kubeconfig's current context: reading changes nothing.
         """
         if self.kube is None:
-            self.kube = await asyncio.to_thread(Kube.connect, str(self.kubeconfig) if
-                                                self.kubeconfig else None, self.context,
-                                                self.profile.controller_name, self.shares_cluster)
+            self.kube = await Kube.open(str(self.kubeconfig) if self.kubeconfig else None,
+                                        self.context, self.profile.controller_name,
+                                        self.shares_cluster)
         return self.kube
 
     async def health(self) -> list[Check]:
@@ -296,17 +298,19 @@ class KubeRuntime:
         if not all(check.ok for check in checks):
             return checks
         kube = await self.connect()
-        checks.append(Check("Kubernetes API", True, await asyncio.to_thread(kube.server_version)))
+        checks.append(Check("Kubernetes API", True, await stdio.in_thread(kube.server_version)))
         place = self.placement
         try:
-            installed = await asyncio.to_thread(find_installation, kube, self.profile)
+            installed = await stdio.in_thread(find_installation, kube, self.profile)
+        except NoAnswer:  # the server stopped answering: nothing more will be read from it
+            raise
         except SandboxError:  # CRDs Helm cannot own: `up` says so; status shows the guide's
             installed = Installation.guide(self.profile)
         for namespace, name in ((installed.controller.namespace, installed.deployment),
                                 (place.namespace, place.proxy_deployment)):
-            ready, detail = await asyncio.to_thread(kube.deployment_ready, namespace, name)
+            ready, detail = await stdio.in_thread(kube.deployment_ready, namespace, name)
             checks.append(Check(f"deployment {namespace}/{name}", ready, detail))
-        gateway = await asyncio.to_thread(
+        gateway = await stdio.in_thread(
             kube.status, ResourceRef("Gateway", place.gateway, place.namespace))
         programmed = gateway.condition("Programmed")
         checks.append(Check(
@@ -339,14 +343,14 @@ class KubeRuntime:
         return self.placement.ref(ref)
 
     async def apply(self, doc: Mapping[str, Any]) -> Applied:
-        return await asyncio.to_thread(self._kube.apply, self.placement.doc(doc))
+        return await stdio.in_thread(self._kube.apply, self.placement.doc(doc))
 
     async def status(self, ref: ResourceRef) -> ResourceStatus:
-        return await asyncio.to_thread(self._kube.status, self.placement.ref(ref))
+        return await stdio.in_thread(self._kube.status, self.placement.ref(ref))
 
     async def delete(self, ref: ResourceRef) -> bool:
         ref = self.placement.ref(ref)
-        return await asyncio.to_thread(self._kube.delete, ref.kind, ref.namespace, ref.name)
+        return await stdio.in_thread(self._kube.delete, ref.kind, ref.namespace, ref.name)
 
     async def down(self) -> None:
         """Stop what this process started (the port-forward); the cluster stays."""

@@ -1,0 +1,156 @@
+"""One call to the Kubernetes API: a deadline for the whole exchange, a bounded answer, and JSON
+the sandbox can read, or an error that names the server.
+
+urllib3's timeouts hold per read: a server that trickles its answer a byte at a time never trips
+them, and retries multiply them. The exchange runs in a daemon thread that the caller stops
+waiting for at the deadline (the thread stops reading at its next piece, or when the server lets
+go); an answer that is cut short, empty, not JSON, nested too deeply, larger than any real one or
+compressed unasked is refused as unreadable, never taken for the cluster's state.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.errors import RuntimeUnavailable
+
+# A CRD with its whole schema is about 1 MiB of JSON; the sandbox's lists are filtered by label.
+MAX_ANSWER_BYTES = 16 * 1024 * 1024
+PIECE = 64 * 1024
+CHECK_HINT = ("is the cluster running and reachable from here (a VPN, a proxy)? `kubectl "
+              "cluster-info` asks the same server")
+
+
+class NoAnswer(RuntimeUnavailable):
+    """The API server did not answer within the deadline, or its answer cannot be read: the
+    next call to it is not worth waiting for."""
+
+
+@dataclass
+class Exchange:
+    """What the thread doing the call got so far; the caller reads it once the thread is done."""
+
+    status: int = 0  # 0 until the status line and headers have arrived
+    encoding: str = ""
+    body: bytearray = field(default_factory=bytearray)
+    too_large: bool = False
+    failure: BaseException | None = None
+    abandoned: threading.Event = field(default_factory=threading.Event)
+
+
+def call(pool: Any, host: str, method: str, url: str, headers: Mapping[str, str],
+         body: bytes | None, timeout: float) -> tuple[int, dict[str, Any]]:
+    """Send one request through ``pool`` (a urllib3 pool manager); the status and the JSON
+    object answered, once the whole answer is in, within ``timeout`` seconds."""
+    exchange = Exchange()
+    worker = threading.Thread(target=_exchange, name="agw-sandbox-kube-call", daemon=True,
+                              args=(pool, method, url, dict(headers), body, timeout, exchange))
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        exchange.abandoned.set()
+        raise NoAnswer(f"the Kubernetes API at {host} did not answer within {timeout:g}s "
+                       "(timed out)", CHECK_HINT)
+    return exchange.status, _answer(host, method, url.removeprefix(host), exchange, timeout)
+
+
+def _exchange(pool: Any, method: str, url: str, headers: dict[str, str], body: bytes | None,
+              timeout: float, into: Exchange) -> None:
+    """Runs in the call's thread: send, then read pieces until the end, the size limit, or the
+    caller's leaving."""
+    from urllib3 import Timeout
+
+    try:
+        response = pool.request(method, url, headers=headers, body=body, retries=False,
+                                timeout=Timeout(connect=timeout, read=timeout),
+                                preload_content=False, decode_content=False)
+    except BaseException as exc:  # handed to the caller
+        into.failure = exc
+        return
+    finished = False
+    try:
+        into.status = int(response.status)
+        into.encoding = str(response.headers.get("Content-Encoding") or "").lower()
+        while not into.abandoned.is_set():
+            piece = response.read1(PIECE)
+            if not piece:
+                finished = True
+                break
+            into.body += piece
+            if len(into.body) > MAX_ANSWER_BYTES:
+                into.too_large = True
+                break
+    except BaseException as exc:  # a connection cut mid-answer: reported with what came
+        into.failure = exc
+    finally:
+        if finished:
+            response.release_conn()
+        else:  # never hand a half-read connection back to the pool
+            response.close()
+
+
+def _answer(host: str, method: str, path: str, exchange: Exchange,
+            timeout: float) -> dict[str, Any]:
+    from urllib3.exceptions import HTTPError, NewConnectionError
+    from urllib3.exceptions import TimeoutError as TimedOut
+
+    failure = exchange.failure
+    # One read waited as long as the whole call may. (A refused connection is a TimeoutError
+    # too, in urllib3's tree.)
+    if isinstance(failure, TimedOut) and not isinstance(failure, NewConnectionError):
+        raise NoAnswer(f"the Kubernetes API at {host} did not answer within {timeout:g}s "
+                       "(timed out)", CHECK_HINT) from failure
+    if isinstance(failure, HTTPError) and exchange.status:  # the connection broke mid-answer
+        raise _unreadable(host, method, path, f"cut short after {len(exchange.body)} bytes")
+    if isinstance(failure, HTTPError):
+        raise NoAnswer(f"cannot reach the Kubernetes API at {host} ({type(failure).__name__})",
+                       "is the cluster running? `kubectl cluster-info` should answer") from failure
+    if failure is not None:
+        raise failure
+    if exchange.encoding not in ("", "identity"):
+        raise _unreadable(host, method, path, f"compressed ({exchange.encoding}) although "
+                          "the sandbox did not ask for it")
+    if exchange.too_large:
+        raise _unreadable(host, method, path, f"more than {MAX_ANSWER_BYTES // 1024**2} MiB")
+    return _decoded(host, method, path, exchange.status, bytes(exchange.body))
+
+
+def _decoded(host: str, method: str, path: str, status: int, raw: bytes) -> dict[str, Any]:
+    """A success must be one JSON object. A refusal may come from something in front of the
+    server (a proxy's HTML page): its text becomes the message."""
+    success = 200 <= status < 300
+    if not raw:
+        if success:
+            raise _unreadable(host, method, path, "an empty answer")
+        return {}
+    try:
+        data = json.loads(raw)
+    except RecursionError:
+        why = "JSON nested too deeply"
+    except ValueError:
+        start = raw[:40].decode(errors="replace")
+        why = f"not JSON (it begins {start!r})"
+    else:
+        if isinstance(data, dict):
+            return data
+        why = f"a JSON {_json_type(data)} where an object belongs"
+    if success:
+        raise _unreadable(host, method, path, why)
+    return {"message": raw[:300].decode(errors="replace")}
+
+
+def _json_type(value: Any) -> str:
+    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
+        type(value), "number")
+
+
+def _unreadable(host: str, method: str, path: str, why: str) -> NoAnswer:
+    return NoAnswer(
+        f"the Kubernetes API at {host} answered {method} {path.split('?', 1)[0]} with something "
+        f"the sandbox cannot read: {why}",
+        f"is {host} a Kubernetes API server (a proxy, or another service on that address, "
+        "answers differently)? `kubectl get --raw /version` with the same context asks it")

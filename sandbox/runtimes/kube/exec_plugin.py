@@ -1,0 +1,177 @@
+"""Exec credential plugins (a kubeconfig user's ``exec:``), run as kubectl runs them, but through
+sandbox.proc and with a deadline: one that waits for ever (a login nobody sees) is stopped, with
+everything it started, and named with what it said.
+
+The sandbox gives a plugin no terminal: it is told so (``spec.interactive: false``), and one
+that insists on a terminal (``interactiveMode: Always``) is refused before it starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shlex
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sandbox import proc
+from sandbox.errors import CommandTimedOut, RuntimeUnavailable
+
+# A cached token comes back in a second; a plugin that fetches one from a cloud in a few. One
+# still running after this is waiting for something the sandbox cannot give it.
+EXEC_TIMEOUT = 20.0
+MAX_OUTPUT = 1024 * 1024  # bytes kept of what it prints; an ExecCredential is a few KB
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a plugin answered: a bearer token, or a client certificate and key (PEM)."""
+
+    token: str = ""
+    certificate: str = ""
+    key: str = ""
+    expires: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Plugin:
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    api_version: str
+    interactive_mode: str
+    install_hint: str
+    who: str  # "user 'u' in the kubeconfig /path", for every message about it
+
+    @classmethod
+    def of(cls, spec: Any, folder: str, who: str,
+           cluster: Mapping[str, Any] | None = None) -> Plugin:
+        """From the ``exec`` entry; ``cluster`` (its server and CA) is passed on when the
+        entry asks for it (``provideClusterInfo``)."""
+        spec = spec if isinstance(spec, Mapping) else {}
+        command, args, env = spec.get("command"), spec.get("args") or [], spec.get("env") or []
+        if not isinstance(command, str) or not command or not isinstance(args, list):
+            raise RuntimeUnavailable(f"the exec entry of {who} has no command to run",
+                                     "give it `command:` (and `args:` as a list)")
+        if os.sep in command and not Path(command).is_absolute():  # as kubectl: from its folder
+            command = str(Path(folder, command))
+        info: dict[str, Any] = {"interactive": False}
+        if spec.get("provideClusterInfo") and cluster is not None:
+            info["cluster"] = dict(cluster)
+        version = str(spec.get("apiVersion") or "")
+        settings = {str(item.get("name")): str(item.get("value")) for item in env
+                    if isinstance(item, Mapping)} if isinstance(env, list) else {}
+        settings["KUBERNETES_EXEC_INFO"] = json.dumps(
+            {"apiVersion": version, "kind": "ExecCredential", "spec": info}, default=str)
+        return cls((command, *map(str, args)), settings, version,
+                   str(spec.get("interactiveMode") or "IfAvailable"),
+                   str(spec.get("installHint") or ""), who)
+
+    @property
+    def name(self) -> str:
+        return f"the exec credential plugin {self.argv[0]} of {self.who}"
+
+    async def credential(self) -> Credential:
+        """Run it once, within :data:`EXEC_TIMEOUT`."""
+        if self.interactive_mode == "Always":
+            raise RuntimeUnavailable(
+                f"{self.name} needs a terminal (interactiveMode: Always), which the sandbox "
+                "does not give it", "log in with kubectl first (`kubectl get namespaces` with "
+                "the same context runs it on your terminal), or set interactiveMode: IfAvailable")
+        try:
+            done = await proc.run(self.argv, timeout=EXEC_TIMEOUT, check=False, env=self.env,
+                                  keep=MAX_OUTPUT)
+        except CommandTimedOut as exc:
+            raise RuntimeUnavailable(
+                f"{self.name} did not finish within {EXEC_TIMEOUT:g}s and was stopped"
+                + _last_words(exc.stderr, "; its last words: "), self._by_hand) from exc
+        except RuntimeUnavailable as exc:  # not found on PATH
+            raise RuntimeUnavailable(f"{self.name} is not installed (not found on PATH)",
+                                     self.install_hint or "install it, or correct `command` in "
+                                     "the kubeconfig") from exc
+        except OSError as exc:
+            raise RuntimeUnavailable(f"{self.name} cannot be started ({exc.strerror or exc})",
+                                     self._by_hand) from exc
+        if done.returncode != 0:
+            raise RuntimeUnavailable(
+                f"{self.name} failed with exit status {done.returncode}"
+                + _last_words(done.stderr, ": "), self._by_hand)
+        return self._read(done.stdout)
+
+    @property
+    def _by_hand(self) -> str:
+        return (f"run it by hand to see what it needs (a login, a setting): {shlex.join(self.argv)}"
+                "; `kubectl get namespaces` with the same context runs it too")
+
+    def _read(self, output: str) -> Credential:
+        def refused(why: str) -> RuntimeUnavailable:
+            return RuntimeUnavailable(
+                f"{self.name} printed something that is not an ExecCredential ({why})",
+                self._by_hand)
+
+        try:
+            answer = json.loads(output)
+        except (ValueError, RecursionError):
+            raise refused("not JSON") from None
+        if not isinstance(answer, dict) or answer.get("kind") != "ExecCredential":
+            raise refused("no kind: ExecCredential")
+        if answer.get("apiVersion") != self.api_version:
+            raise refused(f"apiVersion {answer.get('apiVersion')!r}, not {self.api_version!r}")
+        status = answer.get("status")
+        status = status if isinstance(status, dict) else {}
+        token, certificate = status.get("token"), status.get("clientCertificateData")
+        key, expires = status.get("clientKeyData"), status.get("expirationTimestamp")
+        if not (isinstance(token, str) and token) and not (
+                isinstance(certificate, str) and isinstance(key, str) and certificate and key):
+            raise refused("no status.token, nor status.clientCertificateData and clientKeyData")
+        try:
+            expiry = datetime.fromisoformat(expires) if isinstance(expires, str) else None
+        except ValueError:
+            raise refused(f"expirationTimestamp {expires!r} is not a time") from None
+        if expiry is not None and expiry.tzinfo is None:
+            raise refused(f"expirationTimestamp {expires!r} has no time zone")
+        if isinstance(token, str) and token:
+            return Credential(token=token, expires=expiry)
+        return Credential(certificate=str(certificate), key=str(key), expires=expiry)
+
+    def obtain(self, loop: asyncio.AbstractEventLoop | None) -> Credential:
+        """:meth:`credential`, from blocking code in a thread (where the kubernetes client
+        asks). On ``loop``, when it runs in another thread: a stop that ends the loop's work
+        stops the plugin too. Otherwise in a loop of its own, in a thread of its own."""
+        if loop is not None and loop.is_running() and not _running_in(loop):
+            return asyncio.run_coroutine_threadsafe(self.credential(), loop).result()
+        result: list[Credential] = []
+        failure: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                result.append(asyncio.run(self.credential()))
+            except BaseException as exc:  # handed to the waiting thread
+                failure.append(exc)
+
+        worker = threading.Thread(target=run, name="agw-sandbox-exec-plugin", daemon=True)
+        worker.start()
+        worker.join()
+        if failure:
+            raise failure[0]
+        return result[0]
+
+
+def _running_in(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
+
+
+def _last_words(said: str, lead: str) -> str:
+    """The last line a plugin wrote (it says what it waits for, or why it failed), shortened."""
+    lines = said.strip().splitlines()
+    if not lines:
+        return ""
+    line = lines[-1].strip()
+    return lead + (line if len(line) <= 300 else line[:299] + "…")
