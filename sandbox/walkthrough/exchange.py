@@ -42,7 +42,7 @@ class Patience:
 
 PATIENCE = Patience()
 CUT_SHORT_HINT = ("the gateway answered, but the answer did not end as it should: the provider "
-                  "(or the connection to it) stopped or stalled half way. Send the request "
+                  "(or the connection to it) broke off, stalled, or kept it open. Send the request "
                   "again; if it keeps happening, what answers at the Backend's address is "
                   "misbehaving")
 
@@ -142,10 +142,9 @@ def _stalled_hint(provider: str) -> str:
             "says what runs; starting the sandbox again brings it back")
 
 
-async def _remind(reading: Reading, patience: Patience, on_note: Callable[[str], None] | None,
+async def _remind(reading: Reading, patience: Patience, on_note: Callable[[str], None],
                   started: float) -> None:
     """Say, now and then, that the answer is still awaited, and what has come so far."""
-    assert on_note is not None
     wait = patience.first_note
     while True:
         await asyncio.sleep(wait)
