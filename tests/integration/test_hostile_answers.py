@@ -235,3 +235,66 @@ def test_a_complete_answer_through_the_gateway_still_passes(
 
     code, out, _ = run(streamed, tmp_path / "s", monkeypatch, capsys, stream_step=True)
     assert code == 0 and "stream:   hello there" in out
+
+
+# -- the same in the app --------------------------------------------------------------------------
+async def _ask_in_the_app(handler: object, tmp_path: Path, while_waiting: float = 0.0
+                          ) -> tuple[str, str]:
+    """Run setup, then the hostile scenario's request step in the app; return what the screen
+    showed ``while_waiting`` seconds after the request went out (if asked), and at the end."""
+    from sandbox.catalog.loader import load_catalog
+    from sandbox.profiles import DEFAULT_PROFILE
+    from sandbox.runtimes.sim.runtime import SimRuntime
+    from sandbox.settings import Settings
+    from sandbox.tui.app import make_app
+    from tests.conftest import TOKEN
+    from tests.hostile_provider import hostile_folder, hostile_provider
+    from tests.ui.conftest import screen_text, settle
+    from tests.ui.test_app import run_scenario
+
+    with hostile_provider(handler) as (_, port):  # type: ignore[arg-type]
+        folder = hostile_folder(tmp_path / "scenarios", port)
+        settings = Settings(runtime="sim", provider="openai", port=0, token=TOKEN,
+                            scenario_dirs=(folder,))
+        app = make_app(settings, lambda: load_catalog((folder,)),
+                       lambda chosen, name: SimRuntime(DEFAULT_PROFILE, 0, "openai", [TOKEN],
+                                                       preflight=False),
+                       lambda requested: ("sim", None))
+        async with app.run_test(size=(200, 50)) as pilot:
+            await settle(pilot)
+            await pilot.press("enter")  # the provider screen: start
+            await settle(pilot)
+            screen = pilot.app.screen
+            await run_scenario(pilot, screen, "setup", [])  # type: ignore[arg-type]
+            while screen.selected.id != "hostile":  # type: ignore[attr-defined]
+                await pilot.press("down")
+            for _ in range(2):  # the Backend, the wait
+                await pilot.press("n")
+                await settle(pilot)
+            await pilot.press("n")  # the request
+            waiting = ""
+            if while_waiting:
+                await asyncio.sleep(while_waiting)
+                await pilot.pause()
+                waiting = screen_text(pilot.app)
+            await settle(pilot)
+            return waiting, screen_text(pilot.app)
+
+
+def test_the_app_says_it_waits_then_that_no_answer_came(
+        impatient: exchange.Patience, tmp_path: Path) -> None:
+    def silent(conn: socket.socket, key: str, stop: threading.Event) -> None:
+        stop.wait(GUARD)
+
+    waiting, shown = asyncio.run(asyncio.wait_for(_ask_in_the_app(silent, tmp_path, 2.0), GUARD))
+    assert "waiting for the gateway…" in waiting
+    assert "no answer yet after 1 s: the gateway has the request and waits for" in waiting
+    assert "no answer within 3 s: the gateway took the request and has sent" in shown
+    assert "no answer yet" not in shown and "waiting for the gateway" not in shown
+    assert "this is a bug" not in shown
+
+
+def test_the_app_shows_json_nested_too_deeply_as_text_with_its_note(tmp_path: Path) -> None:
+    _, shown = asyncio.run(asyncio.wait_for(_ask_in_the_app(deep_list, tmp_path), GUARD))
+    assert "note: the body is JSON nested too deeply to read: shown as text" in shown
+    assert "this is a bug" not in shown and "Something went wrong" not in shown
