@@ -17,14 +17,16 @@ sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
 from httpx import (  # noqa: E402
     AsyncBaseTransport,
     AsyncClient,
+    ConnectError,
+    ConnectTimeout,
     HTTPError,
     InvalidURL,
     LocalProtocolError,
     Timeout,
 )
 
-__all__ = ["AsyncBaseTransport", "AsyncClient", "HTTPError", "InvalidURL", "LocalProtocolError",
-           "Timeout", "fetch_text"]
+__all__ = ["AsyncBaseTransport", "AsyncClient", "ConnectError", "ConnectTimeout", "HTTPError",
+           "InvalidURL", "LocalProtocolError", "Timeout", "fetch_text"]
 
 
 async def fetch_text(url: str, timeout: float = 60.0) -> str:

@@ -171,8 +171,9 @@ def _check_placeholders(reader: Reader, node: LineDict, steps: Sequence[Step],
             used = placeholders([m.documents for m in step.manifests])
         elif isinstance(step, RequestStep):
             used = placeholders([step.request.path, step.request.headers, step.request.body,
-                                 step.expect.contains, step.expect.lacks,
-                                 step.expect_with_mock.contains, step.expect_with_mock.lacks])
+                                 step.expect.model, step.expect.contains, step.expect.lacks,
+                                 step.expect_with_mock.model, step.expect_with_mock.contains,
+                                 step.expect_with_mock.lacks])
         for name in sorted(used - known):
             reader.problem(node.line_of("steps"), f"step {step.id!r} uses ${{{name}}}, which is "
                            f"not a declared variable (known: {', '.join(sorted(known))})")

@@ -91,6 +91,8 @@ class TextReport:
                 r = event.response
                 self._line(f"response: {r.status} {r.reason} in {r.latency_ms:.0f} ms"
                            + (f" · model {r.model}" if r.model else ""), 5)
+                for note in r.notes:
+                    self._line(textwrap.fill("note: " + note, 88), 15)
                 if r.content:
                     self._line(textwrap.fill(r.content, 88), 15)
                 elif r.body:

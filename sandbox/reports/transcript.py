@@ -274,6 +274,7 @@ def _exchange_lines(exchange: _Exchange) -> list[str]:
     lines += [f"**Response:** {code(f'{response.status} {response.reason}')} in "
               f"{response.latency_ms:.0f} ms"
               + (f" · model {code(response.model)}" if response.model else ""), ""]
+    lines += [line for note in response.notes for line in (f"> Note: {one_line(note)}", "")]
     head = [f"HTTP {response.status} {response.reason}".rstrip()]
     head += [f"{name}: {value}" for name, value in _headers(response.headers)]
     lines += [fenced("\n".join(head), "http"), ""]

@@ -33,6 +33,7 @@ from sandbox.walkthrough.events import (
     ResourceDeleted,
     ResponseChunk,
     ResponseReceived,
+    StepNote,
     StepStarted,
 )
 from sandbox.walkthrough.render import (
@@ -345,7 +346,7 @@ class Session:
         if body.strip():
             try:
                 payload = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):  # sent as typed: the gateway says what it is
                 payload = body
         spec = RequestSpec(method.upper(), path if path.startswith("/") else "/" + path,
                            tuple(headers), payload if body.strip() else None, stream)
@@ -359,9 +360,10 @@ class Session:
         self.transcript.activity(scenario.id, scenario.title, "Custom request")
         self._emit(RequestSent(view))
         assert self._client is not None
-        response = await send(self._client, request, self.runtime.gateway_url, ctx,
-                              lambda text: self._emit(ResponseChunk(text)))
-        self._emit(ResponseReceived(response))
+        answer = await send(self._client, request, self.runtime.gateway_url, ctx,
+                            lambda text: self._emit(ResponseChunk(text)),
+                            lambda text: self._emit(StepNote(scenario.id, "custom", text)))
+        self._emit(ResponseReceived(answer.view))  # cut short: its notes say so
 
     def write_transcript(self, path: Path | None = None) -> Path:
         """Write everything run so far as Markdown (keys masked); return the file written.

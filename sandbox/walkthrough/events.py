@@ -35,6 +35,9 @@ class ResponseView:
     body: str
     content: str  # the assistant's text, assembled from the stream when streaming
     model: str | None
+    # What the sandbox says about the answer: cut at the size limit, not JSON after all,
+    # stopped early (and why). Shown beside it.
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

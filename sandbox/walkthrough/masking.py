@@ -91,3 +91,100 @@ class Masker:
     def values(self, value: Any) -> Any:
         """A copy of a nested value (a manifest, a payload) with every secret masked in place."""
         return map_strings(value, self)
+
+    def undecided_from(self, text: str, start: int = 0) -> int:
+        """Where the end of ``text`` could still turn into a secret once more text follows:
+        the start of the longest such tail at or after ``start``, else ``len(text)``.
+
+        A tail is undecided when it is the beginning of a secret, or a short secret whole (the
+        next character says whether it is a word of its own)."""
+        forms = self._replacements
+        longest = max((len(form) for form in forms), default=0)
+        for position in range(max(start, len(text) - longest), len(text)):
+            tail = text[position:]
+            if any(form.startswith(tail) and (len(form) > len(tail) or len(form) < _SHORT)
+                   for form in forms):
+                return position
+        return len(text)
+
+    def pieces(self, pieces: list[str]) -> list[str]:
+        """Each piece masked so that, joined, they read as the joined text masked: a secret
+        split across pieces is masked in the piece where it begins, and the pieces it runs
+        into lose the rest of it."""
+        joined = "".join(pieces)
+        spans = [] if self._pattern is None else [
+            (m.start(), m.end(), self._replacements[m.group(0)])
+            for m in self._pattern.finditer(joined)]
+        out, offset = [], 0
+        for piece in pieces:
+            first, last = offset, offset + len(piece)
+            parts, position = [], first
+            for start, end, masked in spans:
+                if end <= first or start >= last:
+                    continue
+                if start >= first:
+                    parts += [joined[position:start], masked]
+                position = min(end, last)
+            parts.append(joined[position:last])
+            out.append("".join(parts))
+            offset = last
+        return out
+
+    def masked_until(self, text: str, start: int, cut: int) -> tuple[str, int]:
+        """``text[start:cut]`` masked (what precedes ``start`` is context only), and where it
+        ended: beyond ``cut`` when a secret that begins before it runs past it."""
+        if self._pattern is None:
+            return text[start:cut], cut
+        out, position = [], start
+        for match in self._pattern.finditer(text, start):
+            if match.start() >= cut:
+                break
+            out += [text[position:match.start()], self._replacements[match.group(0)]]
+            position = match.end()
+        end = max(cut, position)
+        out.append(text[position:end])
+        return "".join(out), end
+
+    def cut(self, text: str) -> str:
+        """``text`` that stopped early, masked: a tail that begins a secret (four characters of
+        it or more) is masked too, as far as its mask shows it (``sk-…``)."""
+        text = self(text)
+        position = self.undecided_from(text)
+        tail = text[position:]
+        form = next((f for f in self._replacements if f.startswith(tail)), None)
+        if form is None or len(tail) < 4:
+            return text
+        return text[:position] + self._replacements[form].split("…", 1)[0] + "…"
+
+
+class MaskedStream:
+    """Text that arrives in pieces (a streamed answer), masked over the joined text: a secret
+    split across pieces is masked as well as one inside a piece.
+
+    Only a tail that could still become a secret is held back, until the next piece shows it
+    does not (or :meth:`end`): everything else goes out at once.
+    """
+
+    def __init__(self, masker: Masker) -> None:
+        self._masker = masker
+        self._before = ""  # the last character let through: a whole-word match looks at it
+        self._pending = ""
+
+    def feed(self, piece: str) -> str:
+        """What can be shown now that ``piece`` has arrived."""
+        self._pending += piece
+        text, start = self._before + self._pending, len(self._before)
+        shown, end = self._masker.masked_until(text, start,
+                                               self._masker.undecided_from(text, start))
+        if end > start:
+            self._before = text[end - 1]
+        self._pending = text[end:]
+        return shown
+
+    def end(self) -> str:
+        """The rest, at the end of the stream (the beginning of a secret left there is masked)."""
+        text, start = self._before + self._pending, len(self._before)
+        self._before = self._pending = ""
+        shown, end = self._masker.masked_until(text, start,
+                                               self._masker.undecided_from(text, start))
+        return shown + self._masker.cut(text[end:])

@@ -208,7 +208,7 @@ def swap_secrets(value: Any, ctx: Context, stand_in: Callable[[str], str]) -> An
 def expectation(step: RequestStep, ctx: Context) -> Expectation:
     merged = step.expect.merged(step.expect_with_mock) if ctx.provider == "mock" else step.expect
     return Expectation(
-        merged.status, merged.model,
+        merged.status, substitute(merged.model, ctx.values) if merged.model else None,
         tuple(substitute(t, ctx.values) for t in merged.contains),
         tuple(substitute(t, ctx.values) for t in merged.lacks),
     )

@@ -26,10 +26,11 @@ from sandbox.catalog.scenarios import (
     WaitStep,
     step_kind,
 )
-from sandbox.errors import ManifestRejected, SandboxError
+from sandbox.errors import ManifestRejected, RequestFailed, SandboxError
 from sandbox.http_client import AsyncClient
 from sandbox.runtimes.runtime import ResourceRef, ResourceStatus, Runtime, poll_until_satisfied
 from sandbox.walkthrough import shell_equivalents
+from sandbox.walkthrough.answer import Answer
 from sandbox.walkthrough.events import (
     CommandLogged,
     Event,
@@ -46,7 +47,7 @@ from sandbox.walkthrough.events import (
     StepNote,
     StepStarted,
 )
-from sandbox.walkthrough.exchange import GatewayUnreachable, send, view_request
+from sandbox.walkthrough.exchange import CUT_SHORT_HINT, GatewayUnreachable, send, view_request
 from sandbox.walkthrough.masking import Masker
 from sandbox.walkthrough.render import (
     Context,
@@ -55,6 +56,7 @@ from sandbox.walkthrough.render import (
     make_context,
     render_request,
     shown_yaml,
+    swap_secrets,
     upstream_note,
     with_upstream,
 )
@@ -249,10 +251,14 @@ class Walkthrough:
         while True:
             self.emit(RequestSent(view))
             try:
-                response = await send(self.client, request, self.runtime.gateway_url,
-                                      state.ctx, lambda text: self.emit(ResponseChunk(text)))
-                self.emit(ResponseReceived(response))
-                return check_response(response, expect, state.ctx)
+                answer = await send(
+                    self.client, request, self.runtime.gateway_url, state.ctx,
+                    lambda text: self.emit(ResponseChunk(text)),
+                    lambda text: self.emit(StepNote(state.scenario.id, step.id, text)))
+                self.emit(ResponseReceived(answer.view))
+                if answer.cut_short:  # not the provider's whole answer: nothing to judge
+                    raise RequestFailed(answer.cut_short, CUT_SHORT_HINT)
+                return check_response(answer, expect, state.ctx)
             except (StepFailed, GatewayUnreachable) as exc:
                 unreachable = isinstance(exc, GatewayUnreachable)
                 if time.monotonic() >= deadline:
@@ -295,27 +301,45 @@ def admit_as_written(authored: Sequence[Mapping[str, Any]],
             admission.admit(written, profile=ctx.profile.name)
 
 
-def check_response(response: ResponseView, expect: Expectation, ctx: Context) -> str:
-    """Raise :class:`StepFailed` unless every expectation holds; return what was seen."""
+def check_response(answer: Answer, expect: Expectation, ctx: Context) -> str:
+    """Raise :class:`StepFailed` unless every expectation holds; return what was seen.
+
+    Expected text and models are compared with the answer as it came, not as it is shown:
+    ``${token}`` is the key itself (a provider that reports it masked does not contain it),
+    ``${token_masked}`` its masked form.
+    """
+    response = answer.view
     seen = f"{response.status} {response.reason} in {response.latency_ms:.0f} ms"
-    text = response.body + "\n" + response.content
     if expect.status is not None and response.status != expect.status:
         raise StepFailed(f"expected status {expect.status}, got {seen}",
                          _status_hint(response, ctx.provider))
-    if expect.model and not (response.model or "").startswith(expect.model):
-        raise StepFailed(f"expected the answer to come from model {expect.model!r}, "
+    if expect.model and not (answer.model or "").startswith(expect.model):
+        raise StepFailed(f"expected the answer to come from model {_named(expect.model, ctx)}, "
                          f"got {response.model!r}",
                          "the Backend's model replaces the request's: check spec.ai.llm")
     for wanted in expect.contains:
-        if ctx.masker(wanted) not in text:
-            raise StepFailed(f"expected the response to contain {ctx.masker(wanted)!r}; "
-                             f"it did not ({seen})",
-                             "compare the key the provider reports with the one you expected")
+        if wanted not in answer.text:
+            raise StepFailed(f"expected the response to contain {_named(wanted, ctx)}; it did "
+                             f"not ({seen})", _contains_hint(wanted, ctx))
     for unwanted in expect.lacks:
-        if ctx.masker(unwanted) in text:
-            raise StepFailed(f"the response should not contain {ctx.masker(unwanted)!r}",
+        if unwanted in answer.text:
+            raise StepFailed(f"the response should not contain {_named(unwanted, ctx)}",
                              "the gateway forwarded something it should have replaced")
     return seen
+
+
+def _named(expected: str, ctx: Context) -> str:
+    """An expected text as a message shows it: each secret in it by its placeholder."""
+    named = ctx.masker(swap_secrets(expected, ctx, lambda name: f"${{{name}}}"))
+    return repr(named) + (" (the secret itself, not its masked form)"
+                          if named != ctx.masker(expected) else "")
+
+
+def _contains_hint(wanted: str, ctx: Context) -> str:
+    if swap_secrets(wanted, ctx, lambda name: "") != wanted:
+        return ("a provider reports the key it received masked, if at all (the mock does): "
+                "to check which key it got, expect ${token_masked}")
+    return "compare the key the provider reports with the one you expected"
 
 
 def _status_hint(response: ResponseView, provider: str) -> str:

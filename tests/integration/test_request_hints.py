@@ -9,11 +9,17 @@ from sandbox.catalog.loader import load_catalog
 from sandbox.catalog.scenarios import Expectation
 from sandbox.errors import RequestFailed
 from sandbox.runtimes.sim.runtime import SimRuntime
+from sandbox.walkthrough.answer import Answer
 from sandbox.walkthrough.events import ResponseView
 from sandbox.walkthrough.exchange import new_client, send
 from sandbox.walkthrough.render import Context, RenderedRequest, make_context
 from sandbox.walkthrough.runner import StepFailed, check_response
 from tests.conftest import TOKEN
+
+
+def answered(view: ResponseView) -> Answer:
+    """The answer as the runner checks it: its text is the body (no key in these)."""
+    return Answer(view, view.body + "\n" + view.content, view.model)
 
 
 def context(provider: str) -> Context:
@@ -68,14 +74,14 @@ UNAVAILABLE = ResponseView(503, "Service Unavailable", 12.0, (),
 
 def test_a_503_with_the_real_provider_names_openai_not_the_mock() -> None:
     with pytest.raises(StepFailed) as caught:
-        check_response(UNAVAILABLE, Expectation(status=200), context("openai"))
+        check_response(answered(UNAVAILABLE), Expectation(status=200), context("openai"))
     assert "api.openai.com" in caught.value.hint
     assert "mock" not in caught.value.hint.replace("--provider mock", "")
 
 
 def test_a_503_with_the_mock_points_at_the_runtime() -> None:
     with pytest.raises(StepFailed) as caught:
-        check_response(UNAVAILABLE, Expectation(status=200), context("mock"))
+        check_response(answered(UNAVAILABLE), Expectation(status=200), context("mock"))
     assert "mock provider" in caught.value.hint and "api.openai.com" not in caught.value.hint
 
 
@@ -83,7 +89,7 @@ def test_an_unsendable_backend_key_is_not_blamed_on_reachability() -> None:
     unsendable = ResponseView(503, "Service Unavailable", 3.0, (),
                               "processing failed: failed to parse header value", "", None)
     with pytest.raises(StepFailed) as caught:
-        check_response(unsendable, Expectation(status=200), context("mock"))
+        check_response(answered(unsendable), Expectation(status=200), context("mock"))
     assert "key" in caught.value.hint and "reach" not in caught.value.hint
 
 
@@ -92,5 +98,5 @@ def test_a_request_the_sim_does_not_reproduce_points_at_kind() -> None:
                           "not simulated: a request through the anthropic provider (works on "
                           "kind)", "", None)
     with pytest.raises(StepFailed) as caught:
-        check_response(answer, Expectation(status=200), context("mock"))
+        check_response(answered(answer), Expectation(status=200), context("mock"))
     assert "--runtime kind" in caught.value.hint

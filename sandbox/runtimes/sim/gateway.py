@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import select
 import socket
+import ssl
 import threading
+import time
 from collections.abc import Callable, Mapping
 
 from sandbox.mock.guarded import GuardedHandler, GuardedServer
@@ -33,7 +36,11 @@ from sandbox.runtimes.sim.routing import Route, Upstream
 OPENAI_HOST = "api.openai.com"
 OPENAI_ADDRESS = (OPENAI_HOST, 443)
 CONNECT_TIMEOUT = 3.0  # a provider that does not answer a TCP connect by then is unreachable
-READ_TIMEOUT = 60.0  # a slow completion is not a dead link
+# agentgateway sets no timeout on the provider's answer unless a route asks for one: it waits as
+# long as its client does. The sim too, up to this bound (longer than agw-sandbox itself waits
+# for an answer), so that a thread is never held for good.
+READ_TIMEOUT = 300.0
+RELAY_PIECE = 65536
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
               "trailers", "transfer-encoding", "upgrade", "host", "content-length"}
 
@@ -170,6 +177,10 @@ class _Handler(GuardedHandler):
             if connection.sock is not None:
                 connection.sock.settimeout(READ_TIMEOUT)
             connection.request(self.command, path, body=body, headers=headers)
+            if not self._answer_comes(connection):
+                connection.close()
+                self.close_connection = True  # the client left, or waited past any bound
+                return
             response = connection.getresponse()
         except (ValueError, UnicodeError):
             # A path or method that HTTP cannot carry: say which part, never a header's value.
@@ -192,17 +203,54 @@ class _Handler(GuardedHandler):
             if key.lower() not in HOP_BY_HOP and key.lower() != "date":
                 self.send_header(key, value)
         length = response.getheader("Content-Length")
-        if length is not None:
+        if length is not None:  # relayed piece by piece, as it comes: it may be huge
             self.send_header("Content-Length", length)
             self.end_headers()
-            self.wfile.write(response.read())
+            if not self._pieces(response, lambda piece: piece):
+                self.close_connection = True  # cut short upstream: the client sees it end
             return
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        while chunk := response.read1(65536):
-            self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
-            self.wfile.flush()
-        self.wfile.write(b"0\r\n\r\n")
+        if self._pieces(response, lambda piece: f"{len(piece):x}\r\n".encode() + piece
+                        + b"\r\n"):
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.close_connection = True  # no last chunk: the client sees the answer broke off
+
+    def _pieces(self, response: http.client.HTTPResponse,
+                framed: Callable[[bytes], bytes]) -> bool:
+        """Relay the body as it comes; False when the provider's answer broke off."""
+        try:
+            while piece := response.read1(RELAY_PIECE):
+                self.wfile.write(framed(piece))
+                self.wfile.flush()
+        except (OSError, http.client.HTTPException):
+            return False
+        return not response.length  # the provider's Content-Length left unmet: cut short
+
+    def _answer_comes(self, connection: http.client.HTTPConnection) -> bool:
+        """Wait for the provider's first byte while the client is still there (a proxy drops
+        the upstream call when its client leaves); False when the client left first."""
+        upstream = connection.sock
+        if upstream is None or (isinstance(upstream, ssl.SSLSocket) and upstream.pending()):
+            return True
+        watched = [upstream, self.connection]
+        deadline = time.monotonic() + READ_TIMEOUT
+        while (left := deadline - time.monotonic()) > 0:
+            ready, _, _ = select.select(watched, [], [], left)
+            if upstream in ready:
+                return True
+            if ready and self._client_left():
+                return False
+            if ready:  # the client sent more (a next request): only the provider matters now
+                watched = [upstream]
+        return False
+
+    def _client_left(self) -> bool:
+        try:
+            return not self.connection.recv(1, socket.MSG_PEEK)
+        except OSError:
+            return True
 
     def _plain(self, status: int, text: str, content_type: str | None = "text/plain") -> None:
         data = text.encode()

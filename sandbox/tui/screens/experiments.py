@@ -26,6 +26,7 @@ from sandbox.tui.screens.dialogs import (
     ManifestEditor,
 )
 from sandbox.tui.session import parse_headers
+from sandbox.tui.widgets.exchange_panes import ResponsePane
 from sandbox.tui.widgets.status_bar import StatusBar
 from sandbox.tui.widgets.step_panel import StepPanel
 from sandbox.untrusted import visible
@@ -74,6 +75,8 @@ class ExperimentActions(Screen[None]):
         error = event.worker.error
         masker = self.session.context(self.selected).masker
         if isinstance(error, SandboxError):
+            if event.worker.group == "request":  # your own request got no answer
+                self.query_one(ResponsePane).no_answer(masker(error.message))
             self.notify(masker(error.hint or "see the step panel"), title=masker(error.message),
                         severity="error", timeout=10, markup=False)
         else:

@@ -35,6 +35,7 @@ from sandbox.walkthrough.events import (
     ResponseReceived,
     StatusChanged,
     StepFinished,
+    StepNote,
 )
 
 NARROW = 110
@@ -183,7 +184,11 @@ class WalkthroughScreen(ExperimentActions):
             self.query_one(ResponsePane).chunk(event.text)
         elif isinstance(event, ResponseReceived):
             self.query_one(ResponsePane).response = event.response
+        elif isinstance(event, StepNote):
+            self.query_one(ResponsePane).note(event.text)
         elif isinstance(event, StepFinished):
+            if event.kind == "request" and event.outcome == "failed":
+                self.query_one(ResponsePane).no_answer(event.detail)
             self.presenter.step_finished(event)
             self._refresh()
 

@@ -79,17 +79,43 @@ received, masked, so you can see where the key came from.
     def compose(self):  # type: ignore[no-untyped-def]
         yield Static("[dim]No response yet.[/]", id="response-body")
 
+    _waiting = False  # a request is out and its answer not (wholly) in
+    _streamed = ""
+    _note = ""
+
     def waiting(self) -> None:
         self.remove_class("-ok", "-error")
-        self._streamed = ""
-        self.query_one("#response-body", Static).update(Text("waiting for the gateway…",
-                                                             style="italic"))
+        self._waiting, self._streamed, self._note = True, "", ""
+        self._show_progress()
+
+    def note(self, text: str) -> None:
+        """Why the answer takes long, shown under the wait (ignored once it is in)."""
+        if self._waiting:
+            self._note = text
+            self._show_progress()
+
+    def no_answer(self, text: str) -> None:
+        """The request got no answer: say so where the answer would be."""
+        if self._waiting:
+            self._waiting = False
+            self.set_class(True, "-error")
+            self.query_one("#response-body", Static).update(Group(
+                Text("no answer", style=theme_style(self.app, "error", "bold")),
+                plain_rich(text)))
 
     def chunk(self, text: str) -> None:
-        self._streamed = getattr(self, "_streamed", "") + text
-        self.query_one("#response-body", Static).update(
-            Group(Text("streaming…", style="italic"), plain_rich(self._streamed)))
+        self._streamed += text
+        self._show_progress()
         self.scroll_end(animate=False)
+
+    def _show_progress(self) -> None:
+        parts: list[RenderableType] = [
+            Text("streaming…" if self._streamed else "waiting for the gateway…", style="italic")]
+        if self._note:
+            parts.append(plain_rich(self._note, style="dim"))
+        if self._streamed:
+            parts.append(plain_rich(self._streamed))
+        self.query_one("#response-body", Static).update(Group(*parts))
 
     def watch_response(self, response: ResponseView | None) -> None:
         if response is None:
@@ -102,10 +128,11 @@ received, masked, so you can see where the key came from.
             Text.assemble((visible(f"{response.status} {response.reason}"), style),
                           f"  {response.latency_ms:.0f} ms",
                           (visible(f"  model {response.model}") if response.model else "", "dim"))]
+        parts += [plain_rich(f"note: {note}", style="italic") for note in response.notes]
         if response.content:  # the answer (or the provider's error message) first
             parts += [Text(""), plain_rich(response.content, style="bold")]
         parts += [Text(""), _headers(response.headers, theme_style(self.app, "accent", "bold"))]
-        if not getattr(self, "_streamed", ""):
+        if not self._streamed:
             parts += [Text(""), _body(response.body)]
-        self._streamed = ""
+        self._waiting, self._streamed, self._note = False, "", ""
         self.query_one("#response-body", Static).update(Group(*parts))

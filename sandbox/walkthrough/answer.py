@@ -1,0 +1,322 @@
+"""Reading a gateway's answer as it arrives: bounded, decoded, parsed and masked.
+
+The answer is the provider's, relayed by the gateway: text from outside that may be hostile.
+At most :data:`MAX_BODY` bytes of it are decoded and kept (a gzip bomb is inflated no further),
+JSON nested too deeply to parse is shown as text, a key echoed anywhere in it (reason phrase,
+model, header, body, a stream's pieces) is masked, and what was cut or left out is said in a
+note beside it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sandbox.walkthrough.events import ResponseView
+from sandbox.walkthrough.masking import MaskedStream, Masker
+
+MAX_BODY = 1 << 20  # bytes of an answer kept once decoded: far above any chat completion
+INFLATABLE = ("gzip", "x-gzip", "deflate")
+ACCEPT_ENCODING = "gzip, deflate"  # what the client asks for: what Body can inflate
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back: ``view`` for everyone (masked, with notes), and the answer's own text and
+    model, unmasked, for the expectations alone (never shown, never in an event)."""
+
+    view: ResponseView
+    text: str = field(repr=False)
+    model: str | None = field(repr=False)
+    cut_short: str = ""  # why the answer is incomplete; "" when it ended as it should
+
+
+def size(count: int) -> str:
+    """A byte count as a person reads it: 9 bytes, 12.5 KiB, 1 MiB."""
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if count >= scale:
+            return f"{count / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{count} byte" + ("" if count == 1 else "s")
+
+
+class _Inflate:
+    """One gzip or deflate layer, never inflating more than it is asked for at once."""
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        wbits = zlib.MAX_WBITS | 16 if coding != "deflate" else zlib.MAX_WBITS
+        self._zlib = zlib.decompressobj(wbits)
+        self._started = False
+
+    def inflate(self, data: bytes, limit: int) -> tuple[bytes, bool]:
+        """At most ``limit`` bytes of output, and whether more was left in ``data``."""
+        try:
+            out = self._zlib.decompress(data, limit)
+        except zlib.error:
+            if self.coding != "deflate" or self._started:
+                raise
+            # "deflate" without its zlib wrapper, as some servers send it (httpx reads it too)
+            self._zlib, self._started = zlib.decompressobj(-zlib.MAX_WBITS), True
+            return self.inflate(data, limit)
+        self._started = True
+        return out, bool(self._zlib.unconsumed_tail)
+
+
+def _text_encoding(charset: str | None) -> str:
+    """The charset the answer names, if Python knows it as a text encoding; else UTF-8 (a
+    "charset=zlib" would otherwise inflate, and "hex" decode to bytes)."""
+    try:
+        if charset and codecs.lookup(charset)._is_text_encoding:
+            return charset
+    except LookupError:
+        pass
+    return "utf-8"
+
+
+class Body:
+    """An answer's bytes, inflated and decoded to text: at most ``limit`` bytes are kept, and
+    once they are, ``full`` says to read no further."""
+
+    def __init__(self, content_encoding: str, charset: str | None,
+                 limit: int = MAX_BODY) -> None:
+        codings = [c.strip().lower() for c in content_encoding.split(",")]
+        codings = [c for c in codings if c and c != "identity"]
+        self.unreadable = next((c for c in codings if c not in INFLATABLE), None)
+        self._layers = [] if self.unreadable else [_Inflate(c) for c in reversed(codings)]
+        self._decoder = codecs.getincrementaldecoder(_text_encoding(charset))(errors="replace")
+        self.limit = limit
+        self.received = 0  # bytes on the wire
+        self.kept = 0  # bytes once inflated
+        self.full = False
+        self.notes: list[str] = []
+
+    def feed(self, raw: bytes) -> str:
+        """The text ``raw`` adds (nothing once full)."""
+        self.received += len(raw)
+        if self.full:
+            return ""
+        if self.unreadable:
+            self.full = self.received > self.limit
+            return ""
+        data, room = raw, self.limit - self.kept
+        try:
+            for layer in self._layers:
+                data, more = layer.inflate(data, room + 1)
+                self.full = self.full or more
+        except zlib.error as exc:
+            self.notes.append(f"the {layer.coding}-encoded body is damaged ({exc}): shown as "
+                              "far as it could be read")
+            self.full = True
+            return ""
+        if len(data) > room:
+            data, self.full = data[:room], True
+        self.kept += len(data)
+        return self._decoder.decode(data)
+
+    def end(self, announced: str | None) -> str:
+        """The last of the text, and the notes on what was left out."""
+        if self.unreadable:
+            self.notes.append(f"the body is {self.unreadable}-encoded, which agw-sandbox does "
+                              f"not decode: not shown ({size(self.received)} received)")
+            return ""
+        if self.full and not self.notes:
+            how = (f"it inflates to more than that from {size(self.received)} on the wire"
+                   if self._layers else f"{size(int(announced))} announced"
+                   if announced and announced.isdigit() else "the rest was not read")
+            self.notes.append(f"only the first {size(self.limit)} of the body is shown and "
+                              f"checked: the answer was longer ({how})")
+        return "" if self.full else self._decoder.decode(b"", final=True)
+
+
+class Events:
+    """A server-sent event stream, line by line as it arrives: each ``data:`` chunk's delta
+    goes to ``on_chunk`` masked over the joined text, so a key split across chunks is masked."""
+
+    def __init__(self, masker: Masker, on_chunk: Callable[[str], None]) -> None:
+        self._masker = masker
+        self._on_chunk = on_chunk
+        self._stream = MaskedStream(masker)
+        self._lines: list[tuple[str, str]] = []  # each line as it came, and its delta ("")
+        self._partial = ""
+        self.model: str | None = None
+        self._model_read = False
+
+    def feed(self, text: str) -> None:
+        self._partial += text
+        *lines, self._partial = self._partial.split("\n")
+        for line in lines:
+            delta = self._read(line.rstrip("\r"))
+            self._lines.append((line + "\n", delta))
+            if delta:
+                self._show(self._stream.feed(delta))
+
+    def end(self) -> None:
+        self._show(self._stream.end())
+
+    def _show(self, text: str) -> None:
+        if text:
+            self._on_chunk(text)
+
+    def _read(self, line: str) -> str:
+        if not line.startswith("data:") or line[5:].strip() == "[DONE]":
+            return ""
+        try:
+            chunk = parse_json(line[5:])
+        except ValueError:  # not JSON, or nested too deeply: a chunk with no text for us
+            return ""
+        if not self._model_read:  # the first chunk names the model
+            self._model_read = True
+            model = chunk.get("model") if isinstance(chunk, dict) else None
+            self.model = str(model) if model is not None else None
+        try:
+            return str(chunk["choices"][0]["delta"].get("content") or "")
+        except (KeyError, IndexError, TypeError, AttributeError):
+            return ""
+
+    @property
+    def content(self) -> str:
+        """The deltas joined: the assistant's answer, unmasked."""
+        return "".join(delta for _, delta in self._lines)
+
+    @property
+    def body(self) -> str:
+        """The stream as it came, unmasked."""
+        return "".join(line for line, _ in self._lines) + self._partial
+
+    def shown_body(self) -> str:
+        """The stream as it came, masked: a chunk holding part of a split key is rewritten with
+        the part masked, so that no line shows a piece of the key."""
+        deltas = [delta for _, delta in self._lines if delta]
+        masked = iter(self._masker.pieces(deltas))
+        lines = []
+        for line, delta in self._lines:
+            shown = next(masked) if delta else delta
+            lines.append(_with_delta(line, shown) if shown != delta else line)
+        return self._masker("".join(lines) + self._partial)
+
+
+def _with_delta(line: str, content: str) -> str:
+    chunk = parse_json(line[5:])
+    chunk["choices"][0]["delta"]["content"] = content
+    return "data: " + json.dumps(chunk, ensure_ascii=False) + "\n"
+
+
+class _TooDeep(ValueError):
+    """JSON nested deeper than the parser goes."""
+
+
+def parse_json(text: str) -> Any:
+    """``json.loads``; :class:`ValueError` for text that is not JSON, :class:`_TooDeep` (also a
+    ValueError) for JSON nested too deeply to read (json raises RecursionError for it)."""
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        raise _TooDeep("nested too deeply") from exc
+
+
+def read_json(body: str, notes: list[str]) -> tuple[str, Any]:
+    """The body with JSON indented, and the JSON (None when it is not JSON). Text that is not
+    JSON is shown as it came; JSON nested too deeply to read is too, with a note saying so."""
+    try:
+        data = parse_json(body)
+    except _TooDeep:
+        notes.append("the body is JSON nested too deeply to read: shown as text, as it came")
+        return body, None
+    except ValueError:
+        return body, None
+    try:
+        return json.dumps(data, indent=2, ensure_ascii=False), data
+    except RecursionError:  # deep enough to parse, not to print again
+        return body, data
+
+
+def summary(data: Any) -> tuple[str | None, str | None]:
+    """The model a JSON answer names, and its message (the completion, or the error's)."""
+    if not isinstance(data, dict):
+        return None, None
+    model = data.get("model")
+    try:
+        message = data["choices"][0]["message"]["content"]
+    except (KeyError, IndexError, TypeError):
+        error = data.get("error")
+        message = error.get("message") if isinstance(error, dict) else None
+    return (str(model) if model else None), (str(message) if message else None)
+
+
+def masked_headers(headers: Mapping[str, str] | Any, masker: Masker) -> tuple[tuple[str, str],
+                                                                              ...]:
+    """Every header, its name as well as its value masked (a provider may echo the key in
+    either)."""
+    return tuple((masker(name), masker(value)) for name, value in headers.items())
+
+
+class Reading:
+    """One answer as it is read: :meth:`begin` with the status line and headers, :meth:`feed`
+    with each piece from the wire until it says stop, then :meth:`answer`."""
+
+    def __init__(self, masker: Masker, stream: bool, on_chunk: Callable[[str], None]) -> None:
+        self.masker = masker
+        self.stream = stream  # a stream step: its pieces are shown as they arrive
+        self.on_chunk = on_chunk
+        self.begun = False
+        self.status, self.reason, self.latency_ms = 0, "", 0.0
+        self.headers: Mapping[str, str] = {}
+        self.body = Body("", None)
+        self.events: Events | None = None
+        self._text: list[str] = []
+        self.cut_short = ""
+
+    def begin(self, status: int, reason: str, headers: Mapping[str, str], charset: str | None,
+              latency_ms: float) -> None:
+        self.begun = True
+        self.status, self.reason, self.headers, self.latency_ms = (status, reason, headers,
+                                                                   latency_ms)
+        self.body = Body(headers.get("content-encoding", ""), charset)
+        if self.stream or headers.get("content-type", "").lower().startswith(
+                "text/event-stream"):
+            self.events = Events(self.masker, self.on_chunk if self.stream else _ignore)
+
+    def feed(self, raw: bytes) -> bool:
+        """Take a piece of the body; False once no more of it will be kept."""
+        text = self.body.feed(raw)
+        if text and self.events is not None:
+            self.events.feed(text)
+        elif text:
+            self._text.append(text)
+        return not self.body.full
+
+    def stop(self, why: str) -> None:
+        """The answer ended early: ``why``, in words (shown as a note, and the step fails)."""
+        self.cut_short = self.masker(why)
+
+    def answer(self) -> Answer:
+        tail = self.body.end(self.headers.get("content-length"))
+        notes = self.body.notes
+        if self.events is not None:
+            self.events.feed(tail)
+            self.events.end()
+            raw_body, shown_body = self.events.body, self.events.shown_body()
+            content, model, message = self.events.content, self.events.model, None
+        else:
+            raw_body, data = read_json("".join(self._text) + tail, notes)
+            shown_body = self.masker.cut(raw_body)
+            model, message = summary(data)
+            content = ""
+        if self.cut_short:
+            notes.append(self.cut_short)
+        mask = self.masker
+        view = ResponseView(
+            status=self.status, reason=mask(self.reason), latency_ms=self.latency_ms,
+            headers=masked_headers(self.headers, mask), body=shown_body,
+            content=mask.cut(content) if content else mask(message or ""),
+            model=mask(model) if model is not None else None, notes=tuple(notes))
+        return Answer(view, raw_body + "\n" + (content or message or ""), model,
+                      self.cut_short)
+
+
+def _ignore(text: str) -> None:
+    """A non-stream step shows no pieces, even when the answer comes as a stream."""
