@@ -1,9 +1,10 @@
-"""Helpers shared by tests: running the CLI as a user would, manifest fixtures."""
+"""Helpers shared by tests: running and stopping the CLI as a user would, manifest fixtures."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,22 @@ def run_cli(*args: str, env: Mapping[str, str], cwd: Path | None = None,
             timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "sandbox", *args], env=dict(env), cwd=cwd,
                           capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def stop_with(process: subprocess.Popen[str], signum: int,
+              within: float = 15) -> tuple[float, str, str]:
+    """Send a stop signal and wait for the process to end: the seconds that took, and what it
+    wrote to stdout and stderr. One still running after WITHIN seconds is killed, and the wait
+    fails."""
+    process.send_signal(signum)
+    sent = time.monotonic()
+    try:
+        out, err = process.communicate(timeout=within)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
+        raise
+    return time.monotonic() - sent, out, err
 
 
 def load(path: Path) -> Any:

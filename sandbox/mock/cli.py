@@ -59,7 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _serve_until_stopped(provider)
 
 
-class _Stopped(Exception):
+class _Stopped(BaseException):
+    """A stop signal. Not an Exception: the server's own ``except Exception`` (around taking a
+    new connection) would take it for a failed request and serve on, deaf to the next signal."""
+
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
         self.signum = signum

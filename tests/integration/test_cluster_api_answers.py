@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import run_cli
+from tests.helpers import run_cli, stop_with
 from tests.hostile_apiserver import (
     Behaviour,
     array,
@@ -108,10 +108,7 @@ def test_a_stop_signal_ends_a_call_the_server_never_answers(
             while len(api.heads) < 2 and time.monotonic() < deadline:  # past /version
                 time.sleep(0.05)
             assert len(api.heads) >= 2, api.heads
-            command.send_signal(signum)
-            sent = time.monotonic()
-            _, stderr = command.communicate(timeout=15)
-            seconds = time.monotonic() - sent
+            seconds, _, stderr = stop_with(command, signum)
         finally:
             if command.poll() is None:
                 command.kill()

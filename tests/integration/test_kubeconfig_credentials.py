@@ -24,7 +24,7 @@ import pytest
 
 from sandbox import stdio
 from sandbox.errors import RuntimeUnavailable
-from tests.helpers import run_cli
+from tests.helpers import run_cli, stop_with
 from tests.hostile_apiserver import hostile_api, kubeconfig, silence
 
 EXEC = """\
@@ -161,10 +161,7 @@ def test_a_stop_signal_ends_a_command_waiting_on_an_exec_plugin_and_stops_it(
         stderr=subprocess.PIPE, text=True)
     try:
         stopped.extend(started_pids(pids))
-        command.send_signal(signum)
-        sent = time.monotonic()
-        _, stderr = command.communicate(timeout=15)
-        seconds = time.monotonic() - sent
+        seconds, _, stderr = stop_with(command, signum)
     finally:
         if command.poll() is None:
             command.kill()

@@ -307,3 +307,30 @@ def test_every_address_needs_public(cli_env: dict[str, str]) -> None:
     process.terminate()
     _, err = process.communicate(timeout=10)
     assert "answers anyone who can reach it" in err
+
+
+def test_a_stop_signal_while_a_connection_is_being_taken_still_stops_the_provider(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The signal lands inside the server's own `except Exception` (handing a new connection to
+    its thread): the stop must get through, not be taken for a failed request."""
+    from sandbox.mock import cli as mock_cli
+
+    provider = MockProvider([TOKEN], token_delay=0.0)
+    take = provider._server.process_request
+
+    def signalled_mid_take(request: socket.socket, address: object) -> None:
+        signal.raise_signal(signal.SIGTERM)  # its handler runs here, inside process_request
+        take(request, address)
+
+    def served_on(signum: int, frame: object) -> None:
+        raise TimeoutError("the stop was swallowed: the provider served on")
+
+    monkeypatch.setattr(provider._server, "process_request", signalled_mid_take)
+    previous = signal.signal(signal.SIGALRM, served_on)
+    signal.alarm(5)
+    try:
+        with socket.create_connection(("127.0.0.1", provider.port)):
+            assert mock_cli._serve_until_stopped(provider) == 128 + signal.SIGTERM
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

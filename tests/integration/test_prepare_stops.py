@@ -23,6 +23,7 @@ from urllib.parse import unquote
 import pytest
 
 from sandbox.runtimes.kube.bundle import INDEX
+from tests.helpers import stop_with
 
 CHUNK = 64 * 1024
 RATE = 1024 * 1024  # bytes per second
@@ -128,10 +129,7 @@ def test_a_stop_signal_ends_prepare_during_an_image_save(
             time.sleep(0.05)
             part = part or next(iter(bundle.glob("images/*.part")), None)
         assert part is not None and part.stat().st_size >= 256 * 1024
-        prepare.send_signal(signum)
-        sent = time.monotonic()
-        out, err = prepare.communicate(timeout=15)
-        took = time.monotonic() - sent
+        took, out, err = stop_with(prepare, signum)
     finally:
         if prepare.poll() is None:
             prepare.kill()
