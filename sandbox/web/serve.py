@@ -80,7 +80,7 @@ def child_argv(settings: Settings, gateway_port: int) -> list[str]:
     if settings.gateway:
         argv += ["--gateway", settings.gateway]
     if settings.install_kgateway:
-        argv.append("--install-kgateway")
+        argv.append("--install")
     if settings.assume_yes:  # nobody in a browser tab can answer the terminal's question
         argv.append("--yes")
     return argv

@@ -121,6 +121,12 @@ def test_the_key_is_in_the_apps_environment_not_its_command_line() -> None:
     assert own[own.index("--gateway") + 1] == "gw-a" and "--yes" in own
 
 
+def test_the_apps_command_line_uses_the_options_the_help_shows() -> None:
+    """serve's console shows it as the command that runs the same app in a terminal."""
+    argv = child_argv(Settings(runtime="cluster", context="shared", install_kgateway=True), 0)
+    assert "--install" in argv and "--install-kgateway" not in argv
+
+
 Served = tuple[subprocess.Popen[bytes], subprocess.Popen[bytes]]
 
 
