@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -65,11 +67,39 @@ def _construct_object(loader: yaml.constructor.BaseConstructor, node: yaml.Node,
     """PyYAML's construction, with a value Python cannot make (an integer of more digits than
     ``int()`` reads, a date that does not exist) refused with its line, not a ValueError."""
     try:
-        return yaml.constructor.BaseConstructor.construct_object(loader, node, deep)
+        value = yaml.constructor.BaseConstructor.construct_object(loader, node, deep)
     except DocumentError:
         raise
     except ValueError as exc:
         raise DocumentError(_unmakeable(node, exc), node.start_mark.line + 1) from exc
+    if type(value) is int and not writable_number(value):
+        raise DocumentError(_unwritable(value), node.start_mark.line + 1)
+    return value
+
+
+def writable_number(value: int) -> bool:
+    """Whether ``str(value)`` works: hexadecimal, octal, binary and base-60 integers are built
+    without Python's digit limit, which strikes only when the number is written out (as JSON in a
+    request body, as YAML in a manifest), so the loader checks the value, not its notation."""
+    limit = sys.get_int_max_str_digits()
+    return not limit or abs(value) < _power_of_ten(limit)
+
+
+@functools.cache
+def _power_of_ten(digits: int) -> int:
+    return 10 ** digits
+
+
+def decimal_digits(value: int) -> int:
+    """About how many digits ``value`` has in decimal, without writing it out."""
+    return int(abs(value).bit_length() * math.log10(2)) + 1
+
+
+def _unwritable(value: int) -> str:
+    return (f"the number on this line has about {decimal_digits(value)} digits in decimal, "
+            "more than the "
+            f"{sys.get_int_max_str_digits()} digits a number may have here: write it in "
+            "quotes, as text")
 
 
 def _unmakeable(node: yaml.Node, exc: ValueError) -> str:
@@ -181,9 +211,17 @@ class _FastDumper(yaml.CSafeDumper):
     """The same text written by libyaml's emitter: several times faster."""
 
 
+def _represent_int(dumper: yaml.SafeDumper, value: int) -> yaml.ScalarNode:
+    """Decimal as usual; hexadecimal (which YAML reads back as the same number) where decimal
+    would pass Python's digit limit and fail with a ValueError."""
+    text = str(value) if writable_number(value) else f"{'-' if value < 0 else ''}{abs(value):#x}"
+    return dumper.represent_scalar("tag:yaml.org,2002:int", text)
+
+
 for _dumper in (_Dumper, _FastDumper):
     _dumper.add_representer(BlockText, lambda dumper, text: dumper.represent_scalar(
         "tag:yaml.org,2002:str", str(text), style="|"))
+    _dumper.add_representer(int, _represent_int)
 
 
 def dump(value: Any) -> str:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sandbox.catalog.scenario_file import PLACEHOLDER
 from sandbox.catalog.scenarios import Expectation, Manifest, RequestSpec, RequestStep, Scenario
-from sandbox.documents import dump_all
+from sandbox.documents import decimal_digits, dump_all, writable_number
 from sandbox.errors import SandboxError
 from sandbox.profiles import PROFILES, Profile
 from sandbox.profiles.backend_api import provider_endpoint
@@ -176,9 +177,26 @@ def encode_body(payload: Any, compact: bool = False) -> bytes | None:
         return None
     if isinstance(payload, str):
         return payload.encode()
-    if compact:
-        return json.dumps(payload, ensure_ascii=False).encode()
-    return json.dumps(payload, indent=2).encode()
+    try:
+        if compact:
+            return json.dumps(payload, ensure_ascii=False).encode()
+        return json.dumps(payload, indent=2).encode()
+    except ValueError as exc:  # only a number past Python's digit limit: the loader refuses them
+        digits = max((decimal_digits(n) for n in _numbers(payload)), default=0)
+        raise SandboxError(
+            f"the request body holds a number of about {digits} digits, more than the "
+            f"{sys.get_int_max_str_digits()} digits JSON may carry here",
+            "write the number in quotes, as text, in the scenario's request body") from exc
+
+
+def _numbers(value: Any) -> Iterator[int]:
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        for item in value:
+            yield from _numbers(item)
+    elif type(value) is int and not writable_number(value):
+        yield value
 
 
 def masked_request(request: RenderedRequest, ctx: Context) -> RenderedRequest:
