@@ -235,12 +235,17 @@ def _cluster_name(args: argparse.Namespace) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     stdio.prepare_streams()
     try:
-        return _main(argv)
+        code = _main(argv)
     except BrokenPipeError:  # the reader went away (`| head -1`): stop quietly, as `yes` does
         stdio.discard_stdout()
         return stdio.EXIT_BROKEN_PIPE
     finally:
         stdio.release_streams()  # a terminal that has gone must not change the exit code
+    lost = stdio.stdout_lost()  # a full device, `>&-`: the output vanished, so no success
+    if lost is not None:
+        stdio.say(f"agw-sandbox: {lost}")
+        return code or 2
+    return code
 
 
 def _main(argv: Sequence[str] | None) -> int:

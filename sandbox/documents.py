@@ -87,7 +87,8 @@ def writable_number(value: int) -> bool:
 
 @functools.cache
 def _power_of_ten(digits: int) -> int:
-    return 10 ** digits
+    power: int = 10 ** digits
+    return power
 
 
 def decimal_digits(value: int) -> int:
@@ -211,11 +212,12 @@ class _FastDumper(yaml.CSafeDumper):
     """The same text written by libyaml's emitter: several times faster."""
 
 
-def _represent_int(dumper: yaml.SafeDumper, value: int) -> yaml.ScalarNode:
+def _represent_int(dumper: Any, value: int) -> yaml.ScalarNode:
     """Decimal as usual; hexadecimal (which YAML reads back as the same number) where decimal
     would pass Python's digit limit and fail with a ValueError."""
     text = str(value) if writable_number(value) else f"{'-' if value < 0 else ''}{abs(value):#x}"
-    return dumper.represent_scalar("tag:yaml.org,2002:int", text)
+    node: yaml.ScalarNode = dumper.represent_scalar("tag:yaml.org,2002:int", text)
+    return node
 
 
 for _dumper in (_Dumper, _FastDumper):

@@ -73,6 +73,8 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
     chosen = _select(catalog, ids, everything)
     # Checked before anything runs: a typo in the path must not cost a whole walkthrough.
     target = TranscriptTarget(transcript_path, as_json) if transcript_path else None
+    stdio.name_stdout("the transcript" if target is not None and target.to_stdout
+                      else "the report")
     if not everything:  # what they need first, as the scenarios declare it (`needs:`)
         wanted = dict.fromkeys(needed.id for scenario in chosen
                                for needed in (*catalog.prerequisites(scenario), scenario))

@@ -65,13 +65,80 @@ class Terminated(KeyboardInterrupt):
         return 128 + self.signum
 
 
+class _GuardedStdout(io.FileIO):
+    """Descriptor 1, whose write failures (a closed descriptor, a full device, a terminal
+    gone) are kept for one message at the end instead of ending the command in the middle:
+    what it started still stops in order and its files are still written. A reader that left
+    (EPIPE) still raises, for the quiet exit ``| head -1`` expects."""
+
+    lost: str | None = None  # why what was written here did not arrive
+    closed_by_caller = False  # the descriptor was closed when Python started (``>&-``)
+
+    def write(self, data: typing.Any) -> int:
+        size = len(memoryview(data))
+        if self.lost is None and self.closed_by_caller and size:
+            self.lost = "it was closed (>&-)"
+        if self.lost is not None:
+            return size
+        try:
+            return super().write(data) or 0
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            self.lost = exc.strerror or str(exc)
+            return size
+
+
+_stdout_guard: _GuardedStdout | None = None
+_stdout_holds = "the output"
+
+
+def name_stdout(what: str) -> None:
+    """Say what the command writes to standard output (``the report``, ``the transcript``),
+    for the message if it cannot be written."""
+    global _stdout_holds
+    _stdout_holds = what
+
+
+def stdout_lost() -> str | None:
+    """If something written to standard output did not arrive: a message saying so."""
+    if _stdout_guard is None or _stdout_guard.lost is None:
+        return None
+    return (f"cannot write {_stdout_holds} to standard output: {_stdout_guard.lost}\n"
+            "  hint: it is lost; run the command again with standard output open and room to "
+            "write (`> report.txt` on a disk with free space)")
+
+
+def _guard_stdout(closed: bool) -> None:
+    """Put descriptor 1 behind :class:`_GuardedStdout`, unless someone (a test's capture) has
+    already put another stream in place of the interpreter's own."""
+    global _stdout_guard
+    if not closed and (sys.stdout is not sys.__stdout__ or sys.stdout is None
+                       or not isinstance(sys.stdout, io.TextIOWrapper)):
+        return
+    try:
+        if not closed and sys.stdout.fileno() != 1:
+            return
+        encoding = "utf-8" if closed else sys.stdout.encoding
+        guard = _GuardedStdout(1, "w", closefd=False)
+    except (OSError, ValueError):
+        return
+    guard.closed_by_caller = closed
+    _stdout_guard = guard
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(guard), encoding=encoding,
+                                  errors=FALLBACK_ERRORS, line_buffering=True)
+
+
 def prepare_streams() -> None:
     """Give the process usable stdin, stdout and stderr, whatever the caller handed over."""
+    closed = {name: getattr(sys, name) is None for name in ("stdin", "stdout", "stderr")}
     for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
-        if getattr(sys, name) is None:  # the descriptor was closed when Python started
+        if closed[name]:  # the descriptor was closed when Python started
             _reopen_as_devnull(fd)
-            setattr(sys, name, open(fd, "r" if fd == 0 else "w", encoding="utf-8",  # noqa: SIM115
-                                    closefd=False))
+            if fd != 1:
+                setattr(sys, name, open(fd, "r" if fd == 0 else "w",  # noqa: SIM115
+                                        encoding="utf-8", closefd=False))
+    _guard_stdout(closed["stdout"])
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper):
             with contextlib.suppress(ValueError, io.UnsupportedOperation):

@@ -74,15 +74,53 @@ def test_json_into_a_pipe_closed_early_ends_quietly(cli_env: dict[str, str]) -> 
     assert returncode == 141, stderr
 
 
+def shell(command: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["bash", "-c", f'exec "{sys.executable}" -m sandbox {command}'],
+                          env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
 @pytest.mark.parametrize("redirect", [">&-", ">&- 2>&-"])
 def test_closed_standard_descriptors_do_not_crash_a_run(cli_env: dict[str, str],
                                                         redirect: str) -> None:
-    """`agw-sandbox run --all >&-`: the run still happens and its exit code still says how."""
-    command = f'exec "{sys.executable}" -m sandbox run --all --runtime sim --port 0 {redirect}'
-    result = subprocess.run(["bash", "-c", command], env=cli_env, capture_output=True,
-                            text=True, timeout=60, check=False)
+    """`agw-sandbox run --all >&-`: the run still happens, and its exit code says that its
+    report was lost (a command whose output vanishes must not look like a success)."""
+    result = shell(f"run --all --runtime sim --port 0 {redirect}", cli_env)
     no_traceback(result.stderr)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == 2, result.stderr
+    if redirect == ">&-":
+        assert result.stderr.startswith("agw-sandbox: cannot write the report to standard "
+                                        "output: it was closed (>&-)\n"), result.stderr
+
+
+@pytest.mark.parametrize(("command", "what"), ids=["transcript", "scenarios", "manifests"],
+                         argvalues=[
+    ("run inline --runtime sim --port 0 --transcript -", "the transcript"),
+    ("scenarios", "the output"), ("manifests inline --show-secrets", "the output")])
+@pytest.mark.parametrize("stdout", [">&-", ">/dev/full"])
+def test_output_that_cannot_be_written_is_said_on_stderr_with_a_nonzero_exit(
+        cli_env: dict[str, str], command: str, what: str, stdout: str) -> None:
+    result = shell(f"{command} {stdout}", cli_env)
+    no_traceback(result.stderr)
+    assert result.returncode == 2, result.stderr
+    reason = "it was closed (>&-)" if stdout == ">&-" else "No space left on device"
+    assert f"agw-sandbox: cannot write {what} to standard output: {reason}\n" in result.stderr
+    assert "hint: " in result.stderr and "internal error" not in result.stderr
+    assert cli_env["AGW_SANDBOX_TOKEN"] not in result.stderr
+
+
+def test_a_full_device_as_stdout_is_said_and_the_run_still_ends_cleanly(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    """`run … > /dev/full` (a full disk behind `> report.txt`): the run goes on, its transcript
+    file is written, and the lost report is said on stderr with exit 2."""
+    for flags in ("", "--json", "--verbose"):
+        transcript = tmp_path / f"t{len(flags)}.md"
+        result = shell(f"run inline --runtime sim --port 0 {flags} --transcript {transcript} "
+                       ">/dev/full", cli_env)
+        no_traceback(result.stderr)
+        assert result.returncode == 2, result.stderr
+        assert ("agw-sandbox: cannot write the report to standard output: No space left on "
+                "device\n") in result.stderr
+        assert "inline" in transcript.read_text()
 
 
 def test_an_ascii_only_stdout_gets_ascii_symbols(cli_env: dict[str, str]) -> None:
