@@ -12,15 +12,22 @@ not hold them (the catalog refuses them on load), and whatever is shown from els
 provider's answer, a cluster's condition, a file name) shows each one as an escape,
 ``\\u001b``, the same way in the terminal, the app, JSON and Markdown.
 
+The rest of Unicode's default-ignorable characters are hidden too (the Hangul fillers behind
+"invisible" user names, the grapheme joiner), and so are the braille blank, a look-alike of a
+space, and private-use characters, which have no agreed glyph.
+
 What shows is kept: a zero-width joiner inside an emoji sequence (👩‍💻) or between letters
 that join (Devanagari, Persian, which also use the non-joiner), a variation selector right
-after the character it varies (❤️), and the tag characters of the three flags made of them.
+after the character it varies (❤️), and the tag characters of the three flags made of them;
+likewise a Hangul filler inside a syllable of conjoining jamo, a grapheme joiner between two
+combining marks, a braille blank between braille letters.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 
 _CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f"  # C0 but tab and line feed, DEL, C1
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -30,7 +37,16 @@ _SEPARATORS = "\u2028\u2029"
 _FORMAT = ("\u00ad\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200d\u2060-\u2064"
            "\u206a-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f"
            "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f")
+# The rest of Unicode's Default_Ignorable_Code_Point: fillers that show as a blank of their own
+# (the "invisible" user names), a grapheme joiner, Khmer's silent vowels, and the code points
+# kept unassigned for more of them; with the braille blank, a look-alike of a space.
+_IGNORABLE = ("\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u2065\u2800\u3164\uffa0"
+              "\ufff0-\ufff8"
+              "\U000e0000\U000e0002-\U000e001f\U000e0080-\U000e00ff\U000e01f0-\U000e0fff")
+# Private use: no agreed meaning or glyph; each font shows something else, or nothing.
+_PRIVATE_USE = "\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd"
 _SELECTORS = "\ufe00-\ufe0f\U000e0100-\U000e01ef"
+_MONGOLIAN_SELECTORS = "\u180b\u180c\u180d\u180f"  # vary the Mongolian letter before them
 _ZWNJ, _ZWJ, _VS16 = "\u200c", "\u200d", "\ufe0f"
 # Emoji that join in sequences (an approximation of Extended_Pictographic), skin tones included.
 _PICTOGRAPHS = re.compile("[\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff"
@@ -40,7 +56,9 @@ _PICTOGRAPHS = re.compile("[\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u2
 _BLACK_FLAG = "\U0001f3f4"
 _FLAGS = tuple(_BLACK_FLAG + "".join(chr(0xE0000 + ord(c)) for c in region) + "\U000e007f"
                for region in ("gbeng", "gbsct", "gbwls"))
-_CANDIDATES = f"{_CONTROLS}{_BIDI}{_SURROGATES}{_SEPARATORS}{_FORMAT}{_SELECTORS}"
+_CANDIDATES = (f"{_CONTROLS}{_BIDI}{_SURROGATES}{_SEPARATORS}{_FORMAT}{_SELECTORS}{_IGNORABLE}"
+               f"{_PRIVATE_USE}")
+_PRIVATE = re.compile(f"[{_PRIVATE_USE}]")
 _SELECTOR = re.compile(f"[{_SELECTORS}]")
 _TAG = re.compile("[\U000e0020-\U000e007f]")
 _BIDI_CONTROL = re.compile(f"[{_BIDI}]")
@@ -79,7 +97,7 @@ def first_hidden(text: str, one_line: bool = False) -> tuple[int, str] | None:
 
 def kind(char: str) -> str:
     """What sort of hidden character ``char`` is: ``line break`` (a tab too), ``control``,
-    ``bidi``, ``surrogate``, ``separator`` or ``invisible``."""
+    ``bidi``, ``surrogate``, ``private use``, ``separator`` or ``invisible``."""
     code = ord(char)
     if char in "\t\n":
         return "line break"
@@ -89,6 +107,8 @@ def kind(char: str) -> str:
         return "bidi"
     if 0xD800 <= code <= 0xDFFF:
         return "surrogate"
+    if _PRIVATE.fullmatch(char):
+        return "private use"
     return "separator" if char in _SEPARATORS else "invisible"
 
 
@@ -105,6 +125,8 @@ def describe(char: str) -> str:
         return f"the control character U+{code:04X}" + (f" ({name})" if name else "")
     if sort == "surrogate":
         return f"a lone surrogate U+{code:04X} (half of a UTF-16 pair)"
+    if sort == "private use":
+        return f"the private-use character U+{code:04X}"
     if sort == "separator":
         return f"the {'line' if char == chr(0x2028) else 'paragraph'} separator U+{code:04X}"
     name = unicodedata.name(char, "unnamed")
@@ -129,10 +151,12 @@ def _kept(found: re.Match[str]) -> bool:
     char, text, at = found.group(0), found.string, found.start()
     if _TAG.fullmatch(char):
         return _in_flag(text, at)
-    if char not in (_ZWJ, _ZWNJ) and not _SELECTOR.fullmatch(char):
-        return False
     before = text[at - 1] if at > 0 else ""
     after = text[at + 1] if at + 1 < len(text) else ""
+    if char in _IN_PLACE:
+        return _IN_PLACE[char](before, after)
+    if char not in (_ZWJ, _ZWNJ) and not _SELECTOR.fullmatch(char):
+        return False
     if char == _ZWNJ:
         return _joins(before, marks=True) and _joins(after, marks=False)
     if char == _ZWJ:
@@ -141,6 +165,32 @@ def _kept(found: re.Match[str]) -> bool:
         return in_emoji or (_joins(before, marks=True) and _joins(after, marks=False))
     # A selector varies the character before it; a second one, or one after a blank, hides.
     return bool(before) and unicodedata.category(before)[0] in "LNPS"
+
+
+def _between(first: str, last: str) -> Callable[[str], bool]:
+    return lambda char: bool(char) and first <= char <= last
+
+
+_LEADING_JAMO, _VOWEL_JAMO = _between("\u1100", "\u115e"), _between("\u1161", "\u11a7")
+_BRAILLE = _between("\u2801", "\u28ff")
+_MONGOLIAN_LETTER = _between("\u1820", "\u18aa")
+
+
+def _mark(char: str) -> bool:
+    return bool(char) and unicodedata.category(char).startswith("M")
+
+
+# Ignorable characters that are part of what shows where they stand, by (before, after): the
+# Hangul fillers inside a syllable of conjoining jamo, the grapheme joiner keeping two combining
+# marks in their order (Hebrew), the braille blank between braille letters, a Mongolian variation
+# selector after the letter it varies.
+_IN_PLACE: dict[str, Callable[[str, str], bool]] = {
+    "\u115f": lambda before, after: _VOWEL_JAMO(after),
+    "\u1160": lambda before, after: _LEADING_JAMO(before) or before == "\u115f",
+    "\u034f": lambda before, after: _mark(after) and (_mark(before) or before.isalpha()),
+    "\u2800": lambda before, after: _BRAILLE(before) or _BRAILLE(after),
+    **dict.fromkeys(_MONGOLIAN_SELECTORS, lambda before, after: _MONGOLIAN_LETTER(before)),
+}
 
 
 def _in_flag(text: str, at: int) -> bool:

@@ -26,8 +26,10 @@ SEPARATOR = ("some programs start a new line there and others show nothing: writ
              "instead, or a space")
 INVISIBLE = ("it cannot be seen, so the text would hold more than it shows: remove it (a joiner "
              "inside an emoji or between letters that join is fine)")
+PRIVATE_USE = ("it has no agreed meaning or glyph: each font shows something else there, or "
+               "nothing: remove it")
 WHY = {"line break": ONE_LINE, "control": CONTROL, "bidi": BIDI, "surrogate": SURROGATE,
-       "separator": SEPARATOR, "invisible": INVISIBLE}
+       "separator": SEPARATOR, "invisible": INVISIBLE, "private use": PRIVATE_USE}
 
 
 def hidden_characters(value: Any, line: int, one_line: Callable[[str], bool] = lambda _: False,

@@ -58,7 +58,18 @@ KEPT = {
     "Persian": "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # "I want", with a ZWNJ
     "Devanagari": "\u0915\u094d\u200d\u0937",  # a half form held by a ZWJ
     "wide": "鍵の管理 🔑 ｗｉｄｅ",
+    "Mongolian": "\u182d\u180b\u1820",  # a free variation selector after its letter
+    "old Hangul": "\u115f\u1161 \u1100\u1160",  # conjoining jamo with their fillers
+    "Hebrew": "\u05d1\u05b8\u034f\u05b7",  # a grapheme joiner keeping two vowels in order
+    "braille": "\u2803\u2800\u2807",  # the blank between braille letters
 }
+# Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt, 15.1): shown as nothing.
+DEFAULT_IGNORABLE = ((0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+                     (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+                     (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+                     (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+                     (0xE0000, 0xE0FFF))
+PRIVATE_USE = ((0xE000, 0xF8FF), (0xF0000, 0xFFFFD), (0x100000, 0x10FFFD))
 
 
 # -- loading: refused with file, line, field and position ---------------------------------------
@@ -181,6 +192,50 @@ def test_every_format_character_is_hidden_where_it_joins_nothing() -> None:
     shown_raw = [f"U+{code:04X}" for code in range(0x110000)
                  if unicodedata.category(chr(code)) in ("Cf", "Cs", "Zl", "Zp")
                  and chr(code) in visible(f"a{chr(code)}b")]
+    assert shown_raw == []
+
+
+@pytest.mark.parametrize(("char", "described"), ids=[
+    "hangul-filler", "choseong-filler", "jungseong-filler", "halfwidth-filler", "cgj",
+    "braille-blank", "khmer-inherent-vowel", "mongolian-selector-alone", "unassigned-ignorable",
+    "private-use", "private-use-plane-15", "private-use-plane-16"], argvalues=[
+    ("\u3164", "the invisible character U+3164 (HANGUL FILLER)"),
+    ("\u115f", "the invisible character U+115F (HANGUL CHOSEONG FILLER)"),
+    ("\u1160", "the invisible character U+1160 (HANGUL JUNGSEONG FILLER)"),
+    ("\uffa0", "the invisible character U+FFA0 (HALFWIDTH HANGUL FILLER)"),
+    ("\u034f", "the invisible character U+034F (COMBINING GRAPHEME JOINER)"),
+    ("\u2800", "the invisible character U+2800 (BRAILLE PATTERN BLANK)"),
+    ("\u17b4", "the invisible character U+17B4 (KHMER VOWEL INHERENT AQ)"),
+    ("\u180b", "the invisible character U+180B (MONGOLIAN FREE VARIATION SELECTOR ONE)"),
+    ("\ufff0", "the invisible character U+FFF0 (unnamed)"),
+    ("\ue000", "the private-use character U+E000"),
+    ("\U000f0001", "the private-use character U+F0001"),
+    ("\U0010fffd", "the private-use character U+10FFFD"),
+])
+def test_default_ignorable_and_private_use_characters_are_refused_and_escaped(
+        tmp_path: Path, char: str, described: str) -> None:
+    """The characters behind "invisible" names and lookalikes: a Hangul filler shows as a blank
+    of its own width, a private-use character as whatever the font puts there (or nothing)."""
+    write(tmp_path / "manifests", "route.yaml", ROUTE)
+    escaped = char.encode("unicode_escape").decode()  # as YAML writes it in double quotes
+    write(tmp_path, "s.yaml", GOOD.replace("title: Mine", f'title: "Hangul {escaped}filler"')
+          .replace("  - title: Apply", f'  - title: "Ap{escaped}ply"'))
+    [title, step] = problems_of(tmp_path)
+    assert (title.line, step.line) == (2, 6)
+    assert title.reason.startswith(f"'title' holds {described} at position 8: "), title.reason
+    assert step.reason.startswith(f"'steps[0].title' holds {described} at position 3: ")
+    assert "remove it" in step.reason
+    escape = json.dumps(char)[1:-1]  # \u3164, or the UTF-16 pair beyond U+FFFF
+    assert visible(f"user{char}name: {char}") == f"user{escape}name: {escape}"
+
+
+def test_every_default_ignorable_and_private_use_character_is_hidden_between_letters() -> None:
+    """All but the emoji and ideographic variation selectors, kept after the character they
+    vary (see the selector cases above): Mongolian's are kept only after a Mongolian letter."""
+    selectors = {*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)}
+    shown_raw = [f"U+{code:04X}" for first, last in (*DEFAULT_IGNORABLE, *PRIVATE_USE)
+                 for code in range(first, last + 1)
+                 if code not in selectors and chr(code) in visible(f"a{chr(code)}b")]
     assert shown_raw == []
 
 
