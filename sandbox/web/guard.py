@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import json
+import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +18,9 @@ from urllib.parse import urlsplit
 MAX_WIDTH, MAX_HEIGHT = 500, 200  # cells: a 4K screen at a small font; more only eats memory
 MAX_PING = 64  # characters: the page sends a timestamp
 LOOPBACK_NAMES = frozenset({"localhost"})
+# One name or IPv4 address, or one IPv6 address in brackets, then at most a port: what a browser
+# sends. Anything more (a list after a comma, user info, a path, a zone) is refused whole.
+_ONE_HOST = re.compile(r"(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9]{1,5}))?")
 
 
 def is_loopback(host: str) -> bool:
@@ -107,6 +111,9 @@ class HostCheck:
         self._local: dict[str, bool] = {}
 
     def allows(self, host_header: str) -> bool:
+        shape = _ONE_HOST.fullmatch(host_header)
+        if shape is None or int(shape["port"] or 0) > 65535:
+            return False
         try:
             host = urlsplit(f"//{host_header}").hostname or ""
         except ValueError:  # an unbalanced [ or the like

@@ -609,6 +609,8 @@ MALFORMED_HTTP = {
     "websocket-without-upgrade": (b"GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", 400),
     "host-not-utf8": (b"GET / HTTP/1.1\r\nHost: \xff\xfe\r\n\r\n", 403),
     "host-half-bracket": (b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 403),
+    "host-list": (b"GET / HTTP/1.1\r\nHost: 127.0.0.1:80, rebound.example\r\n\r\n", 403),
+    "host-with-a-path": (b"GET / HTTP/1.1\r\nHost: localhost/x@rebound.example\r\n\r\n", 403),
 }
 
 

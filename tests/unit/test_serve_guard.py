@@ -47,3 +47,23 @@ def test_public_serving_answers_this_machines_names_never_any_name() -> None:
     for host in ("attacker.example", "0.0.0.0", "203.0.113.9", "239.1.1.1", "[ff02::1]",
                  f"{socket.gethostname()}.attacker.example"):
         assert not check.allows(host), host
+
+
+@pytest.mark.parametrize("host", [
+    "127.0.0.1:8000, rebound.example", "127.0.0.1, rebound.example", "localhost,localhost",
+    "127.0.0.1 rebound.example", "127.0.0.1:8000 ", " 127.0.0.1", "127.0.0.1\t", "user@127.0.0.1",
+    "rebound.example@127.0.0.1:8000", "127.0.0.1/x", "localhost#frag", "localhost?q=1",
+    "localhost:abc", "localhost:", "localhost:123456", "127.0.0.1:80:80", "[::1]x", "[::1]:80,a",
+    "local%68ost", "[::1%25eth0,a]"])
+def test_a_host_header_must_be_exactly_one_name_or_address_and_port(host: str) -> None:
+    """A Host that lists several (``127.0.0.1:8000, rebound.example``) or carries more than a
+    name and a port is no Host a browser sends: turned away whole, not read up to its comma."""
+    for check in (HostCheck("127.0.0.1", public=False), HostCheck("0.0.0.0", public=True)):
+        assert not check.allows(host), host
+
+
+def test_every_form_of_one_loopback_host_is_still_served() -> None:
+    check = HostCheck("127.0.0.1", public=False)
+    for host in ("127.0.0.1", "127.0.0.1:65535", "LOCALHOST:8000", "[::1]", "[::1]:8000",
+                 "[0:0:0:0:0:0:0:1]:1", "127.0.0.1:08000"):
+        assert check.allows(host), host
