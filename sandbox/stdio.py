@@ -81,7 +81,7 @@ class _GuardedStdout(io.FileIO):
         if self.lost is not None:
             return size
         try:
-            return super().write(data) or 0
+            return super().write(data)
         except BrokenPipeError:
             raise
         except OSError as exc:
