@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sandbox.errors import RuntimeUnavailable
+from sandbox.untrusted import describe, first_hidden, visible
 
 DOCKER_HINT = ("start Docker (Docker Desktop, or `sudo systemctl start docker`) and check that "
                "`docker info` works; or use the offline simulation with --runtime sim")
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 KIND_ON_PODMAN = "KIND_EXPERIMENTAL_PROVIDER=podman"
+MAX_CONFIG_BYTES = 1024 * 1024  # a config.json or a context's meta.json is a few KB
+DOCKER_HOST_HINT = ("set DOCKER_HOST to an address such as unix:///var/run/docker.sock or "
+                    "tcp://HOST:2376, or unset it to use the current Docker context")
 
 
 @dataclass(frozen=True)
@@ -51,7 +56,12 @@ def resolve_endpoint() -> DockerEndpoint:
     from docker.errors import DockerException
     from docker.utils import kwargs_from_env
 
-    if os.environ.get("DOCKER_HOST"):
+    _refuse_unsafe_config()
+    if host := os.environ.get("DOCKER_HOST"):
+        if problem := _address_problem(host):
+            raise RuntimeUnavailable(
+                f"DOCKER_HOST '{visible(host)}' is not a Docker address ({problem})",
+                DOCKER_HOST_HINT)
         try:
             params = kwargs_from_env()
         except DockerException as exc:  # DOCKER_TLS_VERIFY/DOCKER_CERT_PATH that don't add up
@@ -79,15 +89,78 @@ def _current_context() -> tuple[str, str]:
     if not path:
         return "default", ""
     try:
-        name = json.loads(Path(path).read_text()).get("currentContext") or "default"
+        document = json.loads(_read_small(Path(path)))
+        name = document.get("currentContext") or "default"
     except (OSError, ValueError, AttributeError):
         return "default", _tilde(path)  # like the CLI: an unreadable file means "default"
     return str(name), _tilde(path)
 
 
+def _file_problem(path: Path) -> str | None:
+    """Why ``path`` must not be read as a Docker config file (None: it may, or it is missing):
+    a FIFO would block the read for ever and ``/dev/zero`` fill the memory. Only stat: it never
+    blocks."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None  # missing or unreachable: the SDK and the CLI take that as no file
+    if stat.S_ISREG(info.st_mode):
+        return (None if info.st_size <= MAX_CONFIG_BYTES else
+                f"is larger than {MAX_CONFIG_BYTES // 1024**2} MiB (a Docker config is a few KB)")
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"))
+    what = next((what for test, what in kinds if test(info.st_mode)), "something else")
+    return f"is {what}, not a regular file"
+
+
+def _refuse_unsafe_config() -> None:
+    """Refuse Docker's config.json before the SDK reads it (every client reads it on creation)."""
+    from docker.utils.config import find_config_file
+
+    path = find_config_file()
+    if path and (problem := _file_problem(Path(path))):
+        raise RuntimeUnavailable(
+            f"Docker's config file {visible(_tilde(path))} {problem}",
+            "move it away, or point DOCKER_CONFIG at the directory of a real config.json")
+
+
+def _read_small(path: Path) -> str:
+    """The text of a regular file of at most :data:`MAX_CONFIG_BYTES`, checked once it is open
+    (the file may have been swapped since :func:`_file_problem` looked at it)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)  # a FIFO can't block it
+    with os.fdopen(fd, "rb") as data:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        text = data.read(MAX_CONFIG_BYTES + 1)
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ValueError(f"{path} is larger than {MAX_CONFIG_BYTES // 1024**2} MiB")
+    return text.decode("utf-8", errors="replace")
+
+
+def _address_problem(url: str) -> str | None:
+    """Why ``url`` is not an address the docker SDK can use (None: it is one)."""
+    from docker.errors import DockerException
+    from docker.utils import parse_host
+
+    if found := first_hidden(url, one_line=True):
+        return f"it holds {describe(found[1])}"
+    try:
+        parse_host(url, False, tls=False)
+    except ValueError as exc:  # a port that is no number, a bracket left open
+        return "the port is not a number" if "cast to integer" in str(exc) else _short(exc)
+    except DockerException as exc:  # an unknown scheme, no host
+        return _short(exc)
+    return None
+
+
 def _context_endpoint(name: str, where: str) -> DockerEndpoint:
     from docker.context import ContextAPI
+    from docker.context.config import get_meta_file
 
+    if problem := _file_problem(Path(get_meta_file(name))):
+        raise RuntimeUnavailable(f"the Docker {where} cannot be read (its meta.json {problem})",
+                                 "check `docker context ls`")
     try:
         context = ContextAPI.get_context(name)
     except Exception as exc:  # the SDK raises a bare Exception for a corrupted meta.json
@@ -98,24 +171,21 @@ def _context_endpoint(name: str, where: str) -> DockerEndpoint:
             f"the Docker {where} does not exist",
             "pick one that exists: `docker context ls`, then `docker context use NAME` (or set "
             "DOCKER_CONTEXT to it)")
+    if problem := _address_problem(str(context.Host)):
+        raise RuntimeUnavailable(
+            f"the Docker {where} has the host '{visible(str(context.Host))}', which is not a "
+            f"Docker address ({problem})",
+            "fix it with `docker context update`, or pick another one: `docker context ls`")
     return DockerEndpoint(str(context.Host), f"from {where}", context.TLSConfig)
 
 
 def probe_docker(base_url: str | None = None, timeout: float = 3.0) -> DockerInfo:
     """Ask the daemon who it is; raise :class:`RuntimeUnavailable` saying where it was looked
     for and why it can't be used."""
-    import docker  # deferred: ~100 ms of imports that the simulated path never needs
     from docker.errors import DockerException
 
     endpoint = DockerEndpoint(base_url, "as given") if base_url else resolve_endpoint()
-    try:
-        client = docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls or False,
-                                     timeout=int(timeout),
-                                     use_ssh_client=endpoint.url.startswith("ssh://"))
-    except DockerException as exc:
-        raise RuntimeUnavailable(
-            f"the Docker daemon is not reachable at {endpoint} ({_short(exc)})",
-            unreachable_hint()) from exc
+    client = _connect(endpoint, int(timeout), unreachable_hint())
     try:
         client.ping()
         version = client.version()
@@ -197,20 +267,28 @@ def _client(hint: str | None = None) -> Any:
     """A client whose calls wait :data:`DOCKER_CALL_TIMEOUT` seconds for an answer, once the
     daemon has answered its first call (its API version) within :data:`PROBE_TIMEOUT`: an
     endpoint that accepts and never answers is named in seconds, as `doctor` names it."""
-    import docker
-    from docker.errors import DockerException
-
-    endpoint = resolve_endpoint()
-    try:
-        client = docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls or False,
-                                     timeout=PROBE_TIMEOUT,
-                                     use_ssh_client=endpoint.url.startswith("ssh://"))
-    except DockerException as exc:
-        raise RuntimeUnavailable(
-            f"the Docker daemon is not reachable at {endpoint} ({_short(exc)})",
-            hint or unreachable_hint()) from exc
+    client = _connect(resolve_endpoint(), PROBE_TIMEOUT, hint or unreachable_hint())
     client.api.timeout = DOCKER_CALL_TIMEOUT
     return client
+
+
+def _connect(endpoint: DockerEndpoint, timeout: int, hint: str) -> Any:
+    """A docker SDK client for ``endpoint`` (it asks the daemon its API version at once)."""
+    import docker  # deferred: ~100 ms of imports that the simulated path never needs
+    from docker.errors import DockerException
+
+    _refuse_unsafe_config()
+    if problem := _address_problem(endpoint.url):
+        raise RuntimeUnavailable(
+            f"'{visible(endpoint.url)}' ({endpoint.source}) is not a Docker address ({problem})",
+            DOCKER_HOST_HINT)
+    try:
+        return docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls or False,
+                                   timeout=timeout,
+                                   use_ssh_client=endpoint.url.startswith("ssh://"))
+    except (DockerException, ValueError) as exc:
+        raise RuntimeUnavailable(
+            f"the Docker daemon is not reachable at {endpoint} ({_short(exc)})", hint) from exc
 
 
 def tag_of(ref: str) -> str:
