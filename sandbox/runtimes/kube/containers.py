@@ -13,9 +13,10 @@ import stat
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sandbox.errors import RuntimeUnavailable
+from sandbox.runtimes.kube.paced import paced, size_in_words
 from sandbox.untrusted import describe, first_hidden, visible
 
 DOCKER_HINT = ("start Docker (Docker Desktop, or `sudo systemctl start docker`) and check that "
@@ -252,7 +253,10 @@ def _tilde(path: str) -> str:
 
 
 # -- image archives, for the offline bundle -----------------------------------------------------
-ARCHIVE_TIMEOUT = 900  # a kind node image is about 1 GB to pull, save or load
+ARCHIVE_TIMEOUT = 900  # a kind node image is about 1 GB to load
+STALL_SECONDS = 120  # a pull or save with no progress line nor byte for this long is stuck
+ARCHIVE_DEADLINE = 3600  # a pull or save however slowly it progresses: a slow Wi-Fi's hour
+MAX_ARCHIVE_BYTES = 4 * 1024**3  # a kind node image's archive is about 1 GB
 PROBE_TIMEOUT = 3  # seconds for the daemon's first answer, as `doctor` waits for it
 DOCKER_CALL_TIMEOUT = 30  # seconds for an answer to any other call but an image's stream
 
@@ -322,17 +326,13 @@ def save_image(ref: str, dest: Path, progress: Any = None,
         if name != ref and name not in image.tags:  # pulled by digest: give it its tag back
             repository, _, tag = name.rpartition(":")
             image.tag(repository, tag)
-        client.api.timeout = ARCHIVE_TIMEOUT  # the daemon may pause long between pieces
+        client.api.timeout = STALL_SECONDS  # each read of the archive, at most
         with dest.open("wb") as out:
-            for chunk in client.api.get_image(name, chunk_size=SAVE_CHUNK):
-                if stop.is_set():
-                    return ""
-                out.write(chunk)
-        return str(image.id)
+            _write_archive(client, ref, out, stop)
+        return "" if stop.is_set() else str(image.id)
     except (DockerException, OSError) as exc:
         raise RuntimeUnavailable(f"could not save the image {ref} ({_short(exc)})",
-                                 "check the network and that `docker pull "
-                                 f"{ref}` works, then run `agw-sandbox prepare` again") from exc
+                                 _retry_hint(ref)) from exc
     finally:
         client.close()
 
@@ -344,10 +344,33 @@ def _pull(client: Any, ref: str, stop: threading.Event) -> Any:
 
     repository, tag = parse_repository_tag(ref)
     tag = tag or "latest"
-    for _ in client.api.pull(repository, tag=tag, stream=True):
-        if stop.is_set():
-            return None
+    for _ in paced(lambda: client.api.pull(repository, tag=tag, stream=True), f"pulling {ref}",
+                   _retry_hint(ref), stall=STALL_SECONDS, deadline=ARCHIVE_DEADLINE, stop=stop):
+        pass  # progress lines: each one is progress
+    if stop.is_set():
+        return None
     return client.images.get(f"{repository}{'@' if tag.startswith('sha256:') else ':'}{tag}")
+
+
+def _write_archive(client: Any, ref: str, out: BinaryIO, stop: threading.Event) -> None:
+    """The `docker save` archive of ``ref`` into ``out``, at most :data:`MAX_ARCHIVE_BYTES`."""
+    written = 0
+    for chunk in paced(lambda: client.api.get_image(tag_of(ref), chunk_size=SAVE_CHUNK),
+                       f"saving {ref}", _retry_hint(ref), stall=STALL_SECONDS,
+                       deadline=ARCHIVE_DEADLINE, stop=stop):
+        written += len(chunk)
+        if written > MAX_ARCHIVE_BYTES:  # a daemon gone wrong would fill the disk
+            raise RuntimeUnavailable(
+                f"the archive of {ref} grew past {size_in_words(MAX_ARCHIVE_BYTES)}, far more than "
+                "such an image takes; the save was stopped",
+                f"check the image with `docker image ls {tag_of(ref)}` and that DOCKER_HOST is "
+                "your Docker daemon, then run `agw-sandbox prepare` again")
+        out.write(chunk)
+
+
+def _retry_hint(ref: str) -> str:
+    return (f"check the network and that `docker pull {ref}` works, then run "
+            "`agw-sandbox prepare` again")
 
 
 def load_image(archive: Path, ref: str) -> str:
