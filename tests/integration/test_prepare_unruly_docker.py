@@ -79,6 +79,7 @@ class FakeDaemon(BaseHTTPRequestHandler):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
                 if every:
                     self.done.wait(every)
+        self.close_connection = True  # the client's reader, still waiting, sees the end
 
 
 @contextlib.contextmanager
