@@ -132,14 +132,18 @@ def test_an_archive_that_grows_past_the_cap_stops_the_save(
 ])
 def test_a_transfer_without_progress_or_without_end_stops_naming_the_image(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, mode: str, message: str) -> None:
+    said: list[str] = []
     with fake_daemon(mode, monkeypatch):
         started = time.monotonic()
         with pytest.raises(RuntimeUnavailable) as raised:
-            containers.save_image(IMAGE, tmp_path / "node.tar")
+            containers.save_image(IMAGE, tmp_path / "node.tar", said.append)
         seconds = time.monotonic() - started
     assert seconds < 9, seconds
     assert raised.value.message.startswith(message), raised.value.message
     assert "agw-sandbox prepare" in raised.value.hint
+    stalled = [line for line in said if "no progress for 0.5 s" in line]
+    assert stalled == ([f"{message.split(' made')[0]}: no progress for 0.5 s; giving up after "
+                        "1 s without any"] if "stall" in mode else []), said
 
 
 def test_prepare_leaves_no_partial_archive(monkeypatch: pytest.MonkeyPatch,

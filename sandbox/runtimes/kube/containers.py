@@ -90,8 +90,7 @@ def _current_context() -> tuple[str, str]:
     if not path:
         return "default", ""
     try:
-        document = json.loads(_read_small(Path(path)))
-        name = document.get("currentContext") or "default"
+        name = json.loads(_read_small(Path(path))).get("currentContext") or "default"
     except (OSError, ValueError, AttributeError):
         return "default", _tilde(path)  # like the CLI: an unreadable file means "default"
     return str(name), _tilde(path)
@@ -288,8 +287,7 @@ def _connect(endpoint: DockerEndpoint, timeout: int, hint: str) -> Any:
             DOCKER_HOST_HINT)
     try:
         return docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls or False,
-                                   timeout=timeout,
-                                   use_ssh_client=endpoint.url.startswith("ssh://"))
+                                   timeout=timeout, use_ssh_client=endpoint.url.startswith("ssh://"))
     except (DockerException, ValueError) as exc:
         raise RuntimeUnavailable(
             f"the Docker daemon is not reachable at {endpoint} ({_short(exc)})", hint) from exc
@@ -319,7 +317,7 @@ def save_image(ref: str, dest: Path, progress: Any = None,
         except ImageNotFound:
             if progress is not None:
                 progress(f"pulling {ref}")
-            image = _pull(client, ref, stop)
+            image = _pull(client, ref, stop, progress)
             if image is None:
                 return ""
         name = tag_of(ref)
@@ -328,7 +326,7 @@ def save_image(ref: str, dest: Path, progress: Any = None,
             image.tag(repository, tag)
         client.api.timeout = STALL_SECONDS  # each read of the archive, at most
         with dest.open("wb") as out:
-            _write_archive(client, ref, out, stop)
+            _write_archive(client, ref, out, stop, progress)
         return "" if stop.is_set() else str(image.id)
     except (DockerException, OSError) as exc:
         raise RuntimeUnavailable(f"could not save the image {ref} ({_short(exc)})",
@@ -337,7 +335,7 @@ def save_image(ref: str, dest: Path, progress: Any = None,
         client.close()
 
 
-def _pull(client: Any, ref: str, stop: threading.Event) -> Any:
+def _pull(client: Any, ref: str, stop: threading.Event, say: Any) -> Any:
     """``client.images.pull(ref)``, reading its progress so that a stop is seen between lines;
     None when stopped."""
     from docker.utils import parse_repository_tag
@@ -345,19 +343,20 @@ def _pull(client: Any, ref: str, stop: threading.Event) -> Any:
     repository, tag = parse_repository_tag(ref)
     tag = tag or "latest"
     for _ in paced(lambda: client.api.pull(repository, tag=tag, stream=True), f"pulling {ref}",
-                   _retry_hint(ref), stall=STALL_SECONDS, deadline=ARCHIVE_DEADLINE, stop=stop):
+                   _retry_hint(ref), stall=STALL_SECONDS, deadline=ARCHIVE_DEADLINE, stop=stop,
+                   say=say):
         pass  # progress lines: each one is progress
     if stop.is_set():
         return None
     return client.images.get(f"{repository}{'@' if tag.startswith('sha256:') else ':'}{tag}")
 
 
-def _write_archive(client: Any, ref: str, out: BinaryIO, stop: threading.Event) -> None:
+def _write_archive(client: Any, ref: str, out: BinaryIO, stop: threading.Event, say: Any) -> None:
     """The `docker save` archive of ``ref`` into ``out``, at most :data:`MAX_ARCHIVE_BYTES`."""
     written = 0
     for chunk in paced(lambda: client.api.get_image(tag_of(ref), chunk_size=SAVE_CHUNK),
                        f"saving {ref}", _retry_hint(ref), stall=STALL_SECONDS,
-                       deadline=ARCHIVE_DEADLINE, stop=stop):
+                       deadline=ARCHIVE_DEADLINE, stop=stop, say=say):
         written += len(chunk)
         if written > MAX_ARCHIVE_BYTES:  # a daemon gone wrong would fill the disk
             raise RuntimeUnavailable(

@@ -17,16 +17,19 @@ POLL = 0.25  # seconds between looks at the deadlines and the stop event
 
 
 def paced(start: Callable[[], Iterable[Piece]], doing: str, hint: str, *, stall: float,
-          deadline: float, stop: threading.Event) -> Iterator[Piece]:
+          deadline: float, stop: threading.Event,
+          say: Callable[[str], None] | None = None) -> Iterator[Piece]:
     """The pieces of the stream that ``start`` opens, read in a thread of its own (a read that
     blocks cannot be timed otherwise); :class:`RuntimeUnavailable` once ``stall`` seconds pass
-    without a piece or ``deadline`` seconds in all; it ends early once ``stop`` is set. An
-    exception of the stream is raised here as it is."""
+    without a piece or ``deadline`` seconds in all; it ends early once ``stop`` is set. Half way
+    to ``stall`` it tells ``say`` that it is waiting. An exception of the stream is raised here
+    as it is."""
     pieces: queue.Queue[tuple[str, object]] = queue.Queue(maxsize=8)
     abandoned = threading.Event()
     threading.Thread(target=_read, args=(start, pieces, abandoned), daemon=True,
                      name=f"read {doing}").start()
     started = last = time.monotonic()
+    warned = False
     try:
         while not stop.is_set():
             now = time.monotonic()
@@ -34,6 +37,10 @@ def paced(start: Callable[[], Iterable[Piece]], doing: str, hint: str, *, stall:
                 raise RuntimeUnavailable(f"{doing} took more than {duration(deadline)}", hint)
             if now - last > stall:
                 raise RuntimeUnavailable(f"{doing} made no progress for {duration(stall)}", hint)
+            if say is not None and not warned and now - last > stall / 2:
+                warned = True
+                say(f"{doing}: no progress for {duration(stall / 2)}; giving up after "
+                    f"{duration(stall)} without any")
             try:
                 kind, value = pieces.get(timeout=POLL)
             except queue.Empty:
@@ -43,7 +50,7 @@ def paced(start: Callable[[], Iterable[Piece]], doing: str, hint: str, *, stall:
             if kind == _FAILED:
                 raise value  # type: ignore[misc]  # only exceptions are sent as _FAILED
             yield value  # type: ignore[misc]  # only the stream's pieces are sent as _PIECE
-            last = time.monotonic()
+            last, warned = time.monotonic(), False
     finally:
         abandoned.set()  # the reader stops handing pieces over (its read ends on its own)
 
