@@ -9,17 +9,23 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from sandbox.errors import RuntimeUnavailable
+from sandbox.runtimes.kube.paced import paced, size_in_words
+from sandbox.untrusted import describe, first_hidden, visible
 
 DOCKER_HINT = ("start Docker (Docker Desktop, or `sudo systemctl start docker`) and check that "
                "`docker info` works; or use the offline simulation with --runtime sim")
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 KIND_ON_PODMAN = "KIND_EXPERIMENTAL_PROVIDER=podman"
+MAX_CONFIG_BYTES = 1024 * 1024  # a config.json or a context's meta.json is a few KB
+DOCKER_HOST_HINT = ("set DOCKER_HOST to an address such as unix:///var/run/docker.sock or "
+                    "tcp://HOST:2376, or unset it to use the current Docker context")
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,12 @@ def resolve_endpoint() -> DockerEndpoint:
     from docker.errors import DockerException
     from docker.utils import kwargs_from_env
 
-    if os.environ.get("DOCKER_HOST"):
+    _refuse_unsafe_config()
+    if host := os.environ.get("DOCKER_HOST"):
+        if problem := _address_problem(host):
+            raise RuntimeUnavailable(
+                f"DOCKER_HOST '{visible(host)}' is not a Docker address ({problem})",
+                DOCKER_HOST_HINT)
         try:
             params = kwargs_from_env()
         except DockerException as exc:  # DOCKER_TLS_VERIFY/DOCKER_CERT_PATH that don't add up
@@ -79,15 +90,77 @@ def _current_context() -> tuple[str, str]:
     if not path:
         return "default", ""
     try:
-        name = json.loads(Path(path).read_text()).get("currentContext") or "default"
+        name = json.loads(_read_small(Path(path))).get("currentContext") or "default"
     except (OSError, ValueError, AttributeError):
         return "default", _tilde(path)  # like the CLI: an unreadable file means "default"
     return str(name), _tilde(path)
 
 
+def _file_problem(path: Path) -> str | None:
+    """Why ``path`` must not be read as a Docker config file (None: it may, or it is missing):
+    a FIFO would block the read for ever and ``/dev/zero`` fill the memory. Only stat: it never
+    blocks."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None  # missing or unreachable: the SDK and the CLI take that as no file
+    if stat.S_ISREG(info.st_mode):
+        return (None if info.st_size <= MAX_CONFIG_BYTES else
+                f"is larger than {MAX_CONFIG_BYTES // 1024**2} MiB (a Docker config is a few KB)")
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+             (stat.S_ISSOCK, "a socket"))
+    what = next((what for test, what in kinds if test(info.st_mode)), "something else")
+    return f"is {what}, not a regular file"
+
+
+def _refuse_unsafe_config() -> None:
+    """Refuse Docker's config.json before the SDK reads it (every client reads it on creation)."""
+    from docker.utils.config import find_config_file
+
+    path = find_config_file()
+    if path and (problem := _file_problem(Path(path))):
+        raise RuntimeUnavailable(
+            f"Docker's config file {visible(_tilde(path))} {problem}",
+            "move it away, or point DOCKER_CONFIG at the directory of a real config.json")
+
+
+def _read_small(path: Path) -> str:
+    """The text of a regular file of at most :data:`MAX_CONFIG_BYTES`, checked once it is open
+    (the file may have been swapped since :func:`_file_problem` looked at it)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)  # a FIFO can't block it
+    with os.fdopen(fd, "rb") as data:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError(f"{path} is not a regular file")
+        text = data.read(MAX_CONFIG_BYTES + 1)
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ValueError(f"{path} is larger than {MAX_CONFIG_BYTES // 1024**2} MiB")
+    return text.decode("utf-8", errors="replace")
+
+
+def _address_problem(url: str) -> str | None:
+    """Why ``url`` is not an address the docker SDK can use (None: it is one)."""
+    from docker.errors import DockerException
+    from docker.utils import parse_host
+
+    if found := first_hidden(url, one_line=True):
+        return f"it holds {describe(found[1])}"
+    try:
+        parse_host(url, False, tls=False)
+    except ValueError as exc:  # a port that is no number, a bracket left open
+        return "the port is not a number" if "cast to integer" in str(exc) else _short(exc)
+    except DockerException as exc:  # an unknown scheme, no host
+        return _short(exc)
+    return None
+
+
 def _context_endpoint(name: str, where: str) -> DockerEndpoint:
     from docker.context import ContextAPI
+    from docker.context.config import get_meta_file
 
+    if problem := _file_problem(Path(get_meta_file(name))):
+        raise RuntimeUnavailable(f"the Docker {where} cannot be read (its meta.json {problem})",
+                                 "check `docker context ls`")
     try:
         context = ContextAPI.get_context(name)
     except Exception as exc:  # the SDK raises a bare Exception for a corrupted meta.json
@@ -98,24 +171,21 @@ def _context_endpoint(name: str, where: str) -> DockerEndpoint:
             f"the Docker {where} does not exist",
             "pick one that exists: `docker context ls`, then `docker context use NAME` (or set "
             "DOCKER_CONTEXT to it)")
+    if problem := _address_problem(str(context.Host)):
+        raise RuntimeUnavailable(
+            f"the Docker {where} has the host '{visible(str(context.Host))}', which is not a "
+            f"Docker address ({problem})",
+            "fix it with `docker context update`, or pick another one: `docker context ls`")
     return DockerEndpoint(str(context.Host), f"from {where}", context.TLSConfig)
 
 
 def probe_docker(base_url: str | None = None, timeout: float = 3.0) -> DockerInfo:
     """Ask the daemon who it is; raise :class:`RuntimeUnavailable` saying where it was looked
     for and why it can't be used."""
-    import docker  # deferred: ~100 ms of imports that the simulated path never needs
     from docker.errors import DockerException
 
     endpoint = DockerEndpoint(base_url, "as given") if base_url else resolve_endpoint()
-    try:
-        client = docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls or False,
-                                     timeout=int(timeout),
-                                     use_ssh_client=endpoint.url.startswith("ssh://"))
-    except DockerException as exc:
-        raise RuntimeUnavailable(
-            f"the Docker daemon is not reachable at {endpoint} ({_short(exc)})",
-            unreachable_hint()) from exc
+    client = _connect(endpoint, int(timeout), unreachable_hint())
     try:
         client.ping()
         version = client.version()
@@ -182,7 +252,10 @@ def _tilde(path: str) -> str:
 
 
 # -- image archives, for the offline bundle -----------------------------------------------------
-ARCHIVE_TIMEOUT = 900  # a kind node image is about 1 GB to pull, save or load
+ARCHIVE_TIMEOUT = 900  # a kind node image is about 1 GB to load
+STALL_SECONDS = 120  # a pull or save with no progress line nor byte for this long is stuck
+ARCHIVE_DEADLINE = 3600  # a pull or save however slowly it progresses: a slow Wi-Fi's hour
+MAX_ARCHIVE_BYTES = 4 * 1024**3  # a kind node image's archive is about 1 GB
 PROBE_TIMEOUT = 3  # seconds for the daemon's first answer, as `doctor` waits for it
 DOCKER_CALL_TIMEOUT = 30  # seconds for an answer to any other call but an image's stream
 
@@ -197,20 +270,27 @@ def _client(hint: str | None = None) -> Any:
     """A client whose calls wait :data:`DOCKER_CALL_TIMEOUT` seconds for an answer, once the
     daemon has answered its first call (its API version) within :data:`PROBE_TIMEOUT`: an
     endpoint that accepts and never answers is named in seconds, as `doctor` names it."""
-    import docker
-    from docker.errors import DockerException
-
-    endpoint = resolve_endpoint()
-    try:
-        client = docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls or False,
-                                     timeout=PROBE_TIMEOUT,
-                                     use_ssh_client=endpoint.url.startswith("ssh://"))
-    except DockerException as exc:
-        raise RuntimeUnavailable(
-            f"the Docker daemon is not reachable at {endpoint} ({_short(exc)})",
-            hint or unreachable_hint()) from exc
+    client = _connect(resolve_endpoint(), PROBE_TIMEOUT, hint or unreachable_hint())
     client.api.timeout = DOCKER_CALL_TIMEOUT
     return client
+
+
+def _connect(endpoint: DockerEndpoint, timeout: int, hint: str) -> Any:
+    """A docker SDK client for ``endpoint`` (it asks the daemon its API version at once)."""
+    import docker  # deferred: ~100 ms of imports that the simulated path never needs
+    from docker.errors import DockerException
+
+    _refuse_unsafe_config()
+    if problem := _address_problem(endpoint.url):
+        raise RuntimeUnavailable(
+            f"'{visible(endpoint.url)}' ({endpoint.source}) is not a Docker address ({problem})",
+            DOCKER_HOST_HINT)
+    try:
+        return docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls or False,
+                                   timeout=timeout, use_ssh_client=endpoint.url.startswith("ssh://"))
+    except (DockerException, ValueError) as exc:
+        raise RuntimeUnavailable(
+            f"the Docker daemon is not reachable at {endpoint} ({_short(exc)})", hint) from exc
 
 
 def tag_of(ref: str) -> str:
@@ -237,39 +317,59 @@ def save_image(ref: str, dest: Path, progress: Any = None,
         except ImageNotFound:
             if progress is not None:
                 progress(f"pulling {ref}")
-            image = _pull(client, ref, stop)
+            image = _pull(client, ref, stop, progress)
             if image is None:
                 return ""
         name = tag_of(ref)
         if name != ref and name not in image.tags:  # pulled by digest: give it its tag back
             repository, _, tag = name.rpartition(":")
             image.tag(repository, tag)
-        client.api.timeout = ARCHIVE_TIMEOUT  # the daemon may pause long between pieces
+        client.api.timeout = STALL_SECONDS  # each read of the archive, at most
         with dest.open("wb") as out:
-            for chunk in client.api.get_image(name, chunk_size=SAVE_CHUNK):
-                if stop.is_set():
-                    return ""
-                out.write(chunk)
-        return str(image.id)
+            _write_archive(client, ref, out, stop, progress)
+        return "" if stop.is_set() else str(image.id)
     except (DockerException, OSError) as exc:
         raise RuntimeUnavailable(f"could not save the image {ref} ({_short(exc)})",
-                                 "check the network and that `docker pull "
-                                 f"{ref}` works, then run `agw-sandbox prepare` again") from exc
+                                 _retry_hint(ref)) from exc
     finally:
         client.close()
 
 
-def _pull(client: Any, ref: str, stop: threading.Event) -> Any:
+def _pull(client: Any, ref: str, stop: threading.Event, say: Any) -> Any:
     """``client.images.pull(ref)``, reading its progress so that a stop is seen between lines;
     None when stopped."""
     from docker.utils import parse_repository_tag
 
     repository, tag = parse_repository_tag(ref)
     tag = tag or "latest"
-    for _ in client.api.pull(repository, tag=tag, stream=True):
-        if stop.is_set():
-            return None
+    for _ in paced(lambda: client.api.pull(repository, tag=tag, stream=True), f"pulling {ref}",
+                   _retry_hint(ref), stall=STALL_SECONDS, deadline=ARCHIVE_DEADLINE, stop=stop,
+                   say=say):
+        pass  # progress lines: each one is progress
+    if stop.is_set():
+        return None
     return client.images.get(f"{repository}{'@' if tag.startswith('sha256:') else ':'}{tag}")
+
+
+def _write_archive(client: Any, ref: str, out: BinaryIO, stop: threading.Event, say: Any) -> None:
+    """The `docker save` archive of ``ref`` into ``out``, at most :data:`MAX_ARCHIVE_BYTES`."""
+    written = 0
+    for chunk in paced(lambda: client.api.get_image(tag_of(ref), chunk_size=SAVE_CHUNK),
+                       f"saving {ref}", _retry_hint(ref), stall=STALL_SECONDS,
+                       deadline=ARCHIVE_DEADLINE, stop=stop, say=say):
+        written += len(chunk)
+        if written > MAX_ARCHIVE_BYTES:  # a daemon gone wrong would fill the disk
+            raise RuntimeUnavailable(
+                f"the archive of {ref} grew past {size_in_words(MAX_ARCHIVE_BYTES)}, far more than "
+                "such an image takes; the save was stopped",
+                f"check the image with `docker image ls {tag_of(ref)}` and that DOCKER_HOST is "
+                "your Docker daemon, then run `agw-sandbox prepare` again")
+        out.write(chunk)
+
+
+def _retry_hint(ref: str) -> str:
+    return (f"check the network and that `docker pull {ref}` works, then run "
+            "`agw-sandbox prepare` again")
 
 
 def load_image(archive: Path, ref: str) -> str:
