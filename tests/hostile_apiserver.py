@@ -93,9 +93,11 @@ def gzipped(conn: socket.socket, path: str) -> None:
 class HostileApi:
     """Serves ``behaviour`` on every path (``/version`` too when ``first_call``)."""
 
-    def __init__(self, behaviour: Behaviour, first_call: bool = False) -> None:
+    def __init__(self, behaviour: Callable[..., None], first_call: bool = False,
+                 with_head: bool = False) -> None:
         self.behaviour = behaviour
         self.first_call = first_call
+        self.with_head = with_head  # the behaviour also gets the request's line and headers
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(32)
@@ -126,7 +128,10 @@ class HostileApi:
                 if path.startswith("/version") and not self.first_call:
                     answer(conn, json.dumps(VERSION).encode())
                     continue
-                self.behaviour(conn, path)
+                if self.with_head:
+                    self.behaviour(conn, path, text)  # type: ignore[call-arg]
+                else:
+                    self.behaviour(conn, path)
                 return
 
     def close(self) -> None:
@@ -138,8 +143,9 @@ class HostileApi:
 
 
 @contextlib.contextmanager
-def hostile_api(behaviour: Behaviour, first_call: bool = False) -> Iterator[HostileApi]:
-    server = HostileApi(behaviour, first_call)
+def hostile_api(behaviour: Callable[..., None], first_call: bool = False,
+                with_head: bool = False) -> Iterator[HostileApi]:
+    server = HostileApi(behaviour, first_call, with_head)
     try:
         yield server
     finally:
