@@ -157,3 +157,34 @@ def kubeconfig(server: str, user: str = "    token: kc-test-token\n", cluster: s
     return (f"apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n"
             f"    server: {server}\n{cluster}contexts:\n- name: c\n  context: {{cluster: c, "
             f"user: u}}\ncurrent-context: c\nusers:\n- name: u\n  user:\n{user}")
+
+
+def status_for_everything(conn: socket.socket, path: str) -> None:
+    """200 with a Status object, whatever was asked for (a proxy or webhook that answers so)."""
+    answer(conn, json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                             "message": "no such thing", "code": 404}).encode())
+
+
+def kind_asked(path: str) -> str:
+    """The kind of object (or list) that ``path`` asks for: those `status` reads."""
+    kind = "CustomResourceDefinition" if "/customresourcedefinitions" in path else "Deployment"
+    return kind + "List" if "labelSelector" in path else kind
+
+
+def sections_of_the_wrong_type(conn: socket.socket, path: str) -> None:
+    """The kind asked for, with a status that is a string and a spec that is a list."""
+    kind = kind_asked(path)
+    answer(conn, json.dumps({"kind": kind, "apiVersion": "apps/v1", "items": [],
+                             "metadata": {"name": "x", "generation": 1},
+                             "spec": ["replicas"], "status": "Failure"}).encode())
+
+
+def not_a_number(conn: socket.socket, path: str) -> None:
+    """A Deployment whose counts are NaN and Infinity: Python's json reads them, JSON has none."""
+    kind = kind_asked(path)
+    text = json.dumps({"kind": kind, "apiVersion": "apps/v1", "items": [],
+                       "metadata": {"name": "x", "generation": "G"}, "spec": {"replicas": 1},
+                       "status": {"replicas": "I", "updatedReplicas": "-I"}})
+    for placeholder, constant in (('"G"', "NaN"), ('"-I"', "-Infinity"), ('"I"', "Infinity")):
+        text = text.replace(placeholder, constant)
+    answer(conn, text.encode())

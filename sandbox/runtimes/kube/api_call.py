@@ -131,9 +131,11 @@ def _decoded(host: str, method: str, path: str, status: int, raw: bytes) -> dict
             raise _unreadable(host, method, path, "an empty answer")
         return {}
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_a_number)
     except RecursionError:
         why = "JSON nested too deeply"
+    except NotANumber as exc:
+        why = f"not JSON ({exc} where a number belongs)"
     except ValueError:
         start = raw[:40].decode(errors="replace")
         why = f"not JSON (it begins {start!r})"
@@ -146,9 +148,33 @@ def _decoded(host: str, method: str, path: str, status: int, raw: bytes) -> dict
     return {"message": raw[:300].decode(errors="replace")}
 
 
+class NotANumber(ValueError):
+    """NaN or ±Infinity: Python's json reads them, but they are not JSON, and no count."""
+
+
+def _not_a_number(constant: str) -> Any:
+    raise NotANumber(constant)
+
+
+def expect(host: str, method: str, path: str, data: dict[str, Any], kind: str) -> dict[str, Any]:
+    """``data`` if it is an object of ``kind`` whose sections are objects, as every object the
+    sandbox asks for is; anything else (a Status answered with 200, a status that is a string)
+    is refused as unreadable, never read as the cluster's state."""
+    got = data.get("kind")
+    if got is not None and got != kind:  # (an answer without a kind says nothing against it)
+        raise _unreadable(host, method, path, f"an object of kind {got!r} where a {kind} belongs")
+    for section, shape in (("metadata", dict), ("spec", dict), ("status", dict),
+                           ("items", list)):
+        value = data.get(section)
+        if value is not None and not isinstance(value, shape):
+            raise _unreadable(host, method, path, f"its {section} is a JSON "
+                              f"{_json_type(value)} where an {_json_type(shape())} belongs")
+    return data
+
+
 def _json_type(value: Any) -> str:
-    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number")
+    return {list: "array", dict: "object", str: "string", bool: "boolean",
+            type(None): "null"}.get(type(value), "number")
 
 
 def _unreadable(host: str, method: str, path: str, why: str) -> NoAnswer:

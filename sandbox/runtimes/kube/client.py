@@ -130,19 +130,21 @@ class Kube:
 
     def _fetch(self, resource: Resource, kind: str, namespace: str, name: str
                ) -> dict[str, Any] | None:
-        status, data = self.request("GET", resource.path(namespace, name))
+        path = resource.path(namespace, name)
+        status, data = self.request("GET", path)
         if status == 404:
             return None
         api_call.check(status, data, f"read {kind} {namespace}/{name}")
-        return data
+        return api_call.expect(self.host, "GET", path, data, kind)
 
     def list(self, kind: str, labels: Mapping[str, str],
              namespace: str | None = None) -> list[dict[str, Any]]:
         """Every object of ``kind`` that carries all of ``labels``, in ``namespace`` or in any."""
         selector = ",".join(f"{key}={value}" for key, value in labels.items())
-        status, data = self.request("GET", self.kinds.of_kind(kind).path(namespace),
-                                    query={"labelSelector": selector})
+        path = self.kinds.of_kind(kind).path(namespace)
+        status, data = self.request("GET", path, query={"labelSelector": selector})
         api_call.check(status, data, f"list {kind} objects labelled {selector}")
+        api_call.expect(self.host, "GET", path, data, f"{kind}List")
         items = [item for item in data.get("items") or [] if isinstance(item, dict)]
         return [item for item in items if labels.items() <= (
             (item.get("metadata") or {}).get("labels") or {}).items()]
@@ -166,11 +168,13 @@ class Kube:
             # Applied now, it would be patched and then removed anyway: let it go first.
             self._wait_gone(resource, kind, namespace, name, DELETE_TIMEOUT)
             before = None
+        path = resource.path(namespace, name)
         status, data = self.request(
-            "PATCH", resource.path(namespace, name), body=dict(doc),
+            "PATCH", path, body=dict(doc),
             query={"fieldManager": FIELD_MANAGER, "force": "true", "fieldValidation": "Strict"},
             content_type="application/apply-patch+yaml")
         api_call.check(status, data, f"apply {kind} {namespace}/{name}")
+        api_call.expect(self.host, "PATCH", path, data, kind)
         ref = ResourceRef(kind, name, namespace)
         if before is None:
             return Applied(ref, "created")
