@@ -93,9 +93,11 @@ def gzipped(conn: socket.socket, path: str) -> None:
 class HostileApi:
     """Serves ``behaviour`` on every path (``/version`` too when ``first_call``)."""
 
-    def __init__(self, behaviour: Behaviour, first_call: bool = False) -> None:
+    def __init__(self, behaviour: Callable[..., None], first_call: bool = False,
+                 with_head: bool = False) -> None:
         self.behaviour = behaviour
         self.first_call = first_call
+        self.with_head = with_head  # the behaviour also gets the request's line and headers
         self.listener = socket.socket()
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(32)
@@ -126,7 +128,10 @@ class HostileApi:
                 if path.startswith("/version") and not self.first_call:
                     answer(conn, json.dumps(VERSION).encode())
                     continue
-                self.behaviour(conn, path)
+                if self.with_head:
+                    self.behaviour(conn, path, text)  # type: ignore[call-arg]
+                else:
+                    self.behaviour(conn, path)
                 return
 
     def close(self) -> None:
@@ -138,8 +143,9 @@ class HostileApi:
 
 
 @contextlib.contextmanager
-def hostile_api(behaviour: Behaviour, first_call: bool = False) -> Iterator[HostileApi]:
-    server = HostileApi(behaviour, first_call)
+def hostile_api(behaviour: Callable[..., None], first_call: bool = False,
+                with_head: bool = False) -> Iterator[HostileApi]:
+    server = HostileApi(behaviour, first_call, with_head)
     try:
         yield server
     finally:
@@ -151,3 +157,34 @@ def kubeconfig(server: str, user: str = "    token: kc-test-token\n", cluster: s
     return (f"apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n"
             f"    server: {server}\n{cluster}contexts:\n- name: c\n  context: {{cluster: c, "
             f"user: u}}\ncurrent-context: c\nusers:\n- name: u\n  user:\n{user}")
+
+
+def status_for_everything(conn: socket.socket, path: str) -> None:
+    """200 with a Status object, whatever was asked for (a proxy or webhook that answers so)."""
+    answer(conn, json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+                             "message": "no such thing", "code": 404}).encode())
+
+
+def kind_asked(path: str) -> str:
+    """The kind of object (or list) that ``path`` asks for: those `status` reads."""
+    kind = "CustomResourceDefinition" if "/customresourcedefinitions" in path else "Deployment"
+    return kind + "List" if "labelSelector" in path else kind
+
+
+def sections_of_the_wrong_type(conn: socket.socket, path: str) -> None:
+    """The kind asked for, with a status that is a string and a spec that is a list."""
+    kind = kind_asked(path)
+    answer(conn, json.dumps({"kind": kind, "apiVersion": "apps/v1", "items": [],
+                             "metadata": {"name": "x", "generation": 1},
+                             "spec": ["replicas"], "status": "Failure"}).encode())
+
+
+def not_a_number(conn: socket.socket, path: str) -> None:
+    """A Deployment whose counts are NaN and Infinity: Python's json reads them, JSON has none."""
+    kind = kind_asked(path)
+    text = json.dumps({"kind": kind, "apiVersion": "apps/v1", "items": [],
+                       "metadata": {"name": "x", "generation": "G"}, "spec": {"replicas": 1},
+                       "status": {"replicas": "I", "updatedReplicas": "-I"}})
+    for placeholder, constant in (('"G"', "NaN"), ('"-I"', "-Infinity"), ('"I"', "Infinity")):
+        text = text.replace(placeholder, constant)
+    answer(conn, text.encode())

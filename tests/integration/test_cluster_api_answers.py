@@ -29,7 +29,10 @@ from tests.hostile_apiserver import (
     html,
     huge,
     kubeconfig,
+    not_a_number,
+    sections_of_the_wrong_type,
     silence,
+    status_for_everything,
     trickled_body,
     trickled_headers,
 )
@@ -74,8 +77,11 @@ def test_every_call_has_a_deadline_for_the_whole_answer(
     (deep, False, "JSON nested too deeply"),
     (gzipped, False, "compressed (gzip) although the sandbox did not ask for it"),
     (huge, False, "more than 16 MiB"),
+    (status_for_everything, False, "an object of kind 'Status' where a CustomResourceDefinition "),
+    (sections_of_the_wrong_type, False, "its spec is a JSON array where an object belongs"),
+    (not_a_number, False, "not JSON (NaN where a number belongs)"),
 ], ids=["headers-then-close", "cut-short", "html-first", "html-later", "empty", "array", "deep",
-        "gzip", "huge"])
+        "gzip", "huge", "kind-status", "sections-wrong-type", "nan"])
 def test_an_answer_that_cannot_be_read_is_refused_naming_the_server(
         cli_env: dict[str, str], tmp_path: Path, behaviour: Behaviour, first_call: bool,
         why: str) -> None:

@@ -15,12 +15,15 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
-from sandbox.errors import RuntimeUnavailable
+from sandbox.errors import ManifestRejected, RuntimeUnavailable
 
 # A CRD with its whole schema is about 1 MiB of JSON; the sandbox's lists are filtered by label.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 PIECE = 64 * 1024
+# Server-side apply answers 500 when the manifest itself cannot be made into its type.
+MANIFEST_FAULTS = ("failed to create typed patch object", "failed to convert new object")
 CHECK_HINT = ("is the cluster running and reachable from here (a VPN, a proxy)? `kubectl "
               "cluster-info` asks the same server")
 
@@ -55,7 +58,7 @@ def call(pool: Any, host: str, method: str, url: str, headers: Mapping[str, str]
         exchange.abandoned.set()
         raise NoAnswer(f"the Kubernetes API at {host} did not answer within {timeout:g}s "
                        "(timed out)", CHECK_HINT)
-    return exchange.status, _answer(host, method, url.removeprefix(host), exchange, timeout)
+    return exchange.status, _answer(host, method, urlsplit(url).path, exchange, timeout)
 
 
 def _exchange(pool: Any, method: str, url: str, headers: dict[str, str], body: bytes | None,
@@ -128,9 +131,11 @@ def _decoded(host: str, method: str, path: str, status: int, raw: bytes) -> dict
             raise _unreadable(host, method, path, "an empty answer")
         return {}
     try:
-        data = json.loads(raw)
+        data = json.loads(raw, parse_constant=_not_a_number)
     except RecursionError:
         why = "JSON nested too deeply"
+    except NotANumber as exc:
+        why = f"not JSON ({exc} where a number belongs)"
     except ValueError:
         start = raw[:40].decode(errors="replace")
         why = f"not JSON (it begins {start!r})"
@@ -143,9 +148,33 @@ def _decoded(host: str, method: str, path: str, status: int, raw: bytes) -> dict
     return {"message": raw[:300].decode(errors="replace")}
 
 
+class NotANumber(ValueError):
+    """NaN or ±Infinity: Python's json reads them, but they are not JSON, and no count."""
+
+
+def _not_a_number(constant: str) -> Any:
+    raise NotANumber(constant)
+
+
+def expect(host: str, method: str, path: str, data: dict[str, Any], kind: str) -> dict[str, Any]:
+    """``data`` if it is an object of ``kind`` whose sections are objects, as every object the
+    sandbox asks for is; anything else (a Status answered with 200, a status that is a string)
+    is refused as unreadable, never read as the cluster's state."""
+    got = data.get("kind")
+    if got is not None and got != kind:  # (an answer without a kind says nothing against it)
+        raise _unreadable(host, method, path, f"an object of kind {got!r} where a {kind} belongs")
+    for section, shape in (("metadata", dict), ("spec", dict), ("status", dict),
+                           ("items", list)):
+        value = data.get(section)
+        if value is not None and not isinstance(value, shape):
+            raise _unreadable(host, method, path, f"its {section} is a JSON "
+                              f"{_json_type(value)} where an {_json_type(shape())} belongs")
+    return data
+
+
 def _json_type(value: Any) -> str:
-    return {list: "array", str: "string", bool: "boolean", type(None): "null"}.get(
-        type(value), "number")
+    return {list: "array", dict: "object", str: "string", bool: "boolean",
+            type(None): "null"}.get(type(value), "number")
 
 
 def _unreadable(host: str, method: str, path: str, why: str) -> NoAnswer:
@@ -154,3 +183,24 @@ def _unreadable(host: str, method: str, path: str, why: str) -> NoAnswer:
         f"the sandbox cannot read: {why}",
         f"is {host} a Kubernetes API server (a proxy, or another service on that address, "
         "answers differently)? `kubectl get --raw /version` with the same context asks it")
+
+
+def check(status: int, data: Mapping[str, Any], action: str) -> None:
+    """Refuse an answer that is not a success, with the server's own words and what to do."""
+    if 200 <= status < 300:
+        return
+    message = str(data.get("message") or data.get("reason") or f"HTTP {status}")
+    if status == 500 and message.startswith(MANIFEST_FAULTS):  # server-side apply's 500s
+        raise ManifestRejected(message, "a field name is misspelled or in the wrong place "
+                                        "(names are case-sensitive), or a value has the "
+                                        "wrong type")
+    if status in (400, 409, 422):
+        raise ManifestRejected(message, "fix the manifest and apply again")
+    if status in (401, 403):
+        raise RuntimeUnavailable(f"the cluster refused to {action}: {message}",
+                                 "check your kubeconfig credentials and RBAC")
+    if status == 404:
+        raise ManifestRejected(f"cannot {action}: {message}",
+                               "are the CRDs installed? `agw-sandbox up` installs them")
+    raise RuntimeUnavailable(f"the cluster failed to {action}: {message}",
+                             "retry; if it persists, check the API server")

@@ -15,12 +15,12 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 from sandbox import stdio
-from sandbox.errors import ManifestRejected, NotOurs, RuntimeUnavailable, SandboxError, WaitTimeout
+from sandbox.errors import NotOurs, SandboxError, WaitTimeout
 from sandbox.polling import Deadline, poll
 from sandbox.profiles import FIELD_MANAGER
 from sandbox.runtimes.kube import api_call
@@ -38,6 +38,7 @@ from sandbox.runtimes.kube.kubeconfig import (
 )
 from sandbox.runtimes.kube.ownership import created_by_us, owner_of
 from sandbox.runtimes.kube.rollout import Rollout, refusal_hint, rollout_of
+from sandbox.runtimes.kube.secrets import Secrets, shown_url
 from sandbox.runtimes.runtime import Applied, ResourceRef, ResourceStatus, conditions_of
 
 DELETE_TIMEOUT = 60.0
@@ -49,37 +50,41 @@ FIRST_CALL_TIMEOUT = 5.0
 # with a large schema goes through admission, and its whole object comes back).
 READ_TIMEOUT = 10.0
 WRITE_TIMEOUT = 30.0
-# Server-side apply answers 500 when the manifest itself cannot be made into its type.
-MANIFEST_FAULTS = ("failed to create typed patch object", "failed to convert new object")
 
 
 class Kube:
     """A client for one cluster, built from an explicit kubeconfig file and context.
 
     With ``owned_only`` (a cluster someone else also uses) it refuses to overwrite or delete
-    an object that exists and was not created by the sandbox.
+    an object that exists and was not created by the sandbox. ``secrets`` (secrets.py) are
+    masked in every answer and every error.
     """
 
-    def __init__(self, api_client: Any, controller: str = "", owned_only: bool = False) -> None:
+    def __init__(self, api_client: Any, controller: str = "", owned_only: bool = False,
+                 secrets: Secrets | None = None) -> None:
         self.api = api_client
         self.controller = controller
         self.owned_only = owned_only
+        self.secrets = secrets or Secrets()
+        self.secrets.add_url(str(api_client.configuration.host))
         self.kinds = Kinds(lambda path: self.request("GET", path))
 
     @classmethod
     async def open(cls, kubeconfig: str | None, context: str | None, controller: str = "",
-                   owned_only: bool = False) -> Kube:
+                   owned_only: bool = False, secrets: Iterable[str] = ()) -> Kube:
         """The client for a context, built in a thread: a stop ends the wait at once, and an
-        exec plugin runs on this loop, so that the stop reaches it too."""
-        loop = asyncio.get_running_loop()
-        api = await stdio.in_thread(_api_client, kubeconfig, context, loop)
-        return cls(api, controller, owned_only)
+        exec plugin runs on this loop, so that the stop reaches it too. ``secrets`` (the
+        sandbox's key) are masked with the kubeconfig's own."""
+        loop, known = asyncio.get_running_loop(), Secrets(secrets)
+        api = await stdio.in_thread(_api_client, kubeconfig, context, loop, known)
+        return cls(api, controller, owned_only, known)
 
     @classmethod
     def connect(cls, kubeconfig: str | None, context: str | None, controller: str = "",
                 owned_only: bool = False) -> Kube:
         """:meth:`open`, for blocking code (tests, tools)."""
-        return cls(_api_client(kubeconfig, context, None), controller, owned_only)
+        known = Secrets()
+        return cls(_api_client(kubeconfig, context, None, known), controller, owned_only, known)
 
     @classmethod
     def for_url(cls, url: str, controller: str = "", owned_only: bool = False) -> Kube:
@@ -92,7 +97,8 @@ class Kube:
 
     @property
     def host(self) -> str:
-        return str(self.api.configuration.host)
+        """The API server's URL as messages name it (without a user and password)."""
+        return shown_url(str(self.api.configuration.host))
 
     # -- raw requests ---------------------------------------------------------------------------
     def request(self, method: str, path: str, body: Any = None,
@@ -100,17 +106,23 @@ class Kube:
                 timeout: float | None = None) -> tuple[int, dict[str, Any]]:
         """One call, within ``timeout`` seconds for the whole answer (by default
         :data:`READ_TIMEOUT` for a GET, :data:`WRITE_TIMEOUT` for a change); api_call.py says
-        what an answer must be. Never retried: a retry is the caller's decision."""
+        what an answer must be. Never retried: a retry is the caller's decision. The answer
+        and any error come with every secret masked: nothing read from here prints one."""
         headers = {"Accept": "application/json", "Content-Type": content_type,
                    "User-Agent": "agw-sandbox"}
-        # auth_settings() renews an expired credential first (the loader's refresh hook)
-        for setting in self.api.configuration.auth_settings().values():
-            if setting.get("in") == "header" and setting.get("value"):
-                headers[setting["key"]] = setting["value"]
-        url = self.host + path + (f"?{urlencode(query)}" if query else "")
-        return api_call.call(self.api.rest_client.pool_manager, self.host, method, url, headers,
-                             None if body is None else json.dumps(body).encode(),
-                             timeout or (READ_TIMEOUT if method == "GET" else WRITE_TIMEOUT))
+        with self.secrets.masking():
+            # auth_settings() renews an expired credential first (the loader's refresh hook)
+            for setting in self.api.configuration.auth_settings().values():
+                if setting.get("in") == "header" and setting.get("value"):
+                    headers[setting["key"]] = setting["value"]
+                    self.secrets.add_header(str(setting["value"]))
+            url = (str(self.api.configuration.host) + path
+                   + (f"?{urlencode(query)}" if query else ""))
+            status, data = api_call.call(
+                self.api.rest_client.pool_manager, self.host, method, url, headers,
+                None if body is None else json.dumps(body).encode(),
+                timeout or (READ_TIMEOUT if method == "GET" else WRITE_TIMEOUT))
+        return status, self.secrets.values(data)
 
     # -- resources ------------------------------------------------------------------------------
     def get(self, kind: str, namespace: str, name: str) -> dict[str, Any] | None:
@@ -118,19 +130,21 @@ class Kube:
 
     def _fetch(self, resource: Resource, kind: str, namespace: str, name: str
                ) -> dict[str, Any] | None:
-        status, data = self.request("GET", resource.path(namespace, name))
+        path = resource.path(namespace, name)
+        status, data = self.request("GET", path)
         if status == 404:
             return None
-        self._check(status, data, f"read {kind} {namespace}/{name}")
-        return data
+        api_call.check(status, data, f"read {kind} {namespace}/{name}")
+        return api_call.expect(self.host, "GET", path, data, kind)
 
     def list(self, kind: str, labels: Mapping[str, str],
              namespace: str | None = None) -> list[dict[str, Any]]:
         """Every object of ``kind`` that carries all of ``labels``, in ``namespace`` or in any."""
         selector = ",".join(f"{key}={value}" for key, value in labels.items())
-        status, data = self.request("GET", self.kinds.of_kind(kind).path(namespace),
-                                    query={"labelSelector": selector})
-        self._check(status, data, f"list {kind} objects labelled {selector}")
+        path = self.kinds.of_kind(kind).path(namespace)
+        status, data = self.request("GET", path, query={"labelSelector": selector})
+        api_call.check(status, data, f"list {kind} objects labelled {selector}")
+        api_call.expect(self.host, "GET", path, data, f"{kind}List")
         items = [item for item in data.get("items") or [] if isinstance(item, dict)]
         return [item for item in items if labels.items() <= (
             (item.get("metadata") or {}).get("labels") or {}).items()]
@@ -154,11 +168,13 @@ class Kube:
             # Applied now, it would be patched and then removed anyway: let it go first.
             self._wait_gone(resource, kind, namespace, name, DELETE_TIMEOUT)
             before = None
+        path = resource.path(namespace, name)
         status, data = self.request(
-            "PATCH", resource.path(namespace, name), body=dict(doc),
+            "PATCH", path, body=dict(doc),
             query={"fieldManager": FIELD_MANAGER, "force": "true", "fieldValidation": "Strict"},
             content_type="application/apply-patch+yaml")
-        self._check(status, data, f"apply {kind} {namespace}/{name}")
+        api_call.check(status, data, f"apply {kind} {namespace}/{name}")
+        api_call.expect(self.host, "PATCH", path, data, kind)
         ref = ResourceRef(kind, name, namespace)
         if before is None:
             return Applied(ref, "created")
@@ -180,7 +196,7 @@ class Kube:
                                     query={"propagationPolicy": "Background"})
         if status == 404:
             return False
-        self._check(status, data, f"delete {kind} {namespace}/{name}")
+        api_call.check(status, data, f"delete {kind} {namespace}/{name}")
         self._wait_gone(resource, kind, namespace, name, timeout)
         return True
 
@@ -271,55 +287,38 @@ class Kube:
     def server_version(self) -> str:
         """The first call to a cluster: it fails in seconds if the server does not answer."""
         status, data = self.request("GET", "/version", timeout=FIRST_CALL_TIMEOUT)
-        self._check(status, data, "read the server version")
+        api_call.check(status, data, "read the server version")
         return str(data.get("gitVersion", "?"))
-
-    @staticmethod
-    def _check(status: int, data: Mapping[str, Any], action: str) -> None:
-        if 200 <= status < 300:
-            return
-        message = str(data.get("message") or data.get("reason") or f"HTTP {status}")
-        if status == 500 and message.startswith(MANIFEST_FAULTS):  # server-side apply's 500s
-            raise ManifestRejected(message, "a field name is misspelled or in the wrong place "
-                                            "(names are case-sensitive), or a value has the "
-                                            "wrong type")
-        if status in (400, 409, 422):
-            raise ManifestRejected(message, "fix the manifest and apply again")
-        if status in (401, 403):
-            raise RuntimeUnavailable(f"the cluster refused to {action}: {message}",
-                                     "check your kubeconfig credentials and RBAC")
-        if status == 404:
-            raise ManifestRejected(f"cannot {action}: {message}",
-                                   "are the CRDs installed? `agw-sandbox up` installs them")
-        raise RuntimeUnavailable(f"the cluster failed to {action}: {message}",
-                                 "retry; if it persists, check the API server")
 
 
 def _api_client(kubeconfig: str | None, context: str | None,
-                loop: asyncio.AbstractEventLoop | None) -> Any:
-    """What ``new_client_from_config`` builds, through :func:`_checked_loader`."""
+                loop: asyncio.AbstractEventLoop | None, secrets: Secrets) -> Any:
+    """What ``new_client_from_config`` builds, through :func:`_checked_loader`; the
+    kubeconfig's credentials are added to ``secrets``, and masked in what it raises."""
     from kubernetes.client import ApiClient, Configuration
     from kubernetes.config import ConfigException
     from kubernetes.config.kube_config import KubeConfigMerger
 
     check_kubeconfig(kubeconfig)  # a FIFO would block the client's open() for ever
-    try:
-        merged = KubeConfigMerger(  # type: ignore[no-untyped-call]
-            kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config")
-        if merged.config is None:
-            raise ConfigException("Invalid kube-config file. No configuration found.")
-        configuration = type.__call__(Configuration)  # as the client's own loader makes it
-        _checked_loader(merged.config, context, loop).load_and_set(configuration)
-    except SandboxError:
-        raise
-    except Exception as exc:  # the file is the user's: any shape reaches the client's parser
-        raise kubeconfig_problem(exc, kubeconfig, context,
-                                 isinstance(exc, ConfigException)) from exc
+    with secrets.masking():
+        try:
+            merged = KubeConfigMerger(  # type: ignore[no-untyped-call]
+                kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config")
+            if merged.config is None:
+                raise ConfigException("Invalid kube-config file. No configuration found.")
+            secrets.add_kubeconfig(merged.config.value)
+            configuration = type.__call__(Configuration)  # as the client's own loader makes it
+            _checked_loader(merged.config, context, loop, secrets).load_and_set(configuration)
+        except SandboxError:
+            raise
+        except Exception as exc:  # the file is the user's: any shape reaches its parser
+            raise kubeconfig_problem(exc, kubeconfig, context,
+                                     isinstance(exc, ConfigException)) from exc
     return ApiClient(configuration=configuration)
 
 
-def _checked_loader(config: Any, context: str | None,
-                    loop: asyncio.AbstractEventLoop | None) -> Any:
+def _checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEventLoop | None,
+                    secrets: Secrets) -> Any:
     """The kubernetes client's kubeconfig loader, except that every file the context's entries
     name is checked before it is read (kubeconfig.py), and an exec plugin runs with a deadline
     through sandbox.proc (exec_plugin.py), now and whenever its credential has expired."""
@@ -363,6 +362,8 @@ def _checked_loader(config: Any, context: str | None,
             got = Plugin.of(user.fields["exec"], user.folder,
                             f"{user.kind} {user.name!r} in the kubeconfig {user.source}",
                             cluster.fields).obtain(loop)
+            secrets.add(got.token)
+            secrets.add(got.key)
             if got.token:
                 self.token = f"Bearer {got.token}"
             else:

@@ -8,6 +8,7 @@ hundreds of megabytes takes minutes: each is refused, by name, before anything o
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,11 @@ MAX_CREDENTIAL_BYTES = 1024 * 1024
 CLUSTER_FILES = (("certificate-authority", "certificate-authority-data"),)
 USER_FILES = (("client-certificate", "client-certificate-data"),
               ("client-key", "client-key-data"), ("tokenFile", "token"))
+# The kernel's own filesystems: their files look regular, of size 0, and reading one may block
+# for ever (/proc/kmsg) or never end. (A bind mount of one elsewhere is found by its device.)
+KERNEL_FILESYSTEMS = ("/proc", "/sys")
+# Python reads at most this many digits of a number (sys.int_info.default_max_str_digits).
+MAX_DIGITS = 4300
 KINDS = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a device"),
          (stat.S_ISBLK, "a device"), (stat.S_ISSOCK, "a socket"))
 
@@ -61,9 +67,25 @@ def file_problem(path: Path, holds: str = "a kubeconfig",
     for test, name in KINDS:
         if test(info.st_mode):
             return f"is not a regular file ({name})"
+    kernel = _kernel_filesystem(path, info)
+    if kernel is not None:
+        return f"is not a regular file (a file of the kernel's {kernel}, which may never end)"
     if info.st_size > limit:
         return (f"is {info.st_size / 1024**2:.1f} MiB, far more than {holds} holds (the "
                 f"sandbox reads at most {limit // 1024**2} MiB)")
+    return None
+
+
+def _kernel_filesystem(path: Path, info: os.stat_result) -> str | None:
+    """The kernel filesystem (/proc, /sys) that holds ``path``, if one does."""
+    resolved = Path(os.path.realpath(path))
+    for root in KERNEL_FILESYSTEMS:
+        try:
+            mounted = Path(root).stat().st_dev
+        except OSError:
+            continue
+        if resolved.is_relative_to(root) or info.st_dev == mounted:
+            return root
     return None
 
 
@@ -110,14 +132,23 @@ def folder_of(source: str | None) -> str:
 
 
 def refuse_removed_providers(user: Entry) -> None:
-    """kubectl no longer supports the gcp auth-provider (since 1.26); the client would still run
-    its ``cmd-path`` outside sandbox.proc, without a deadline."""
+    """kubectl no longer supports the gcp and azure auth-providers (since 1.26): the client would
+    run gcp's ``cmd-path`` outside sandbox.proc, without a deadline, and sends no credential at
+    all for azure, so that the cluster's refusal would blame the kubeconfig's credentials."""
     provider = user.fields.get("auth-provider")
-    if isinstance(provider, Mapping) and provider.get("name") == "gcp":
+    name = provider.get("name") if isinstance(provider, Mapping) else None
+    if name in REMOVED_PROVIDERS:
         raise RuntimeUnavailable(
-            f"user {user.name!r} in the kubeconfig {user.source} uses the gcp auth-provider, "
-            "which kubectl no longer supports", "use the gke-gcloud-auth-plugin exec plugin: "
-            "`gcloud container clusters get-credentials` writes a kubeconfig entry for it")
+            f"user {user.name!r} in the kubeconfig {user.source} uses the {name} auth-provider, "
+            "which kubectl no longer supports", REMOVED_PROVIDERS[name])
+
+
+REMOVED_PROVIDERS = {
+    "gcp": "use the gke-gcloud-auth-plugin exec plugin: `gcloud container clusters "
+           "get-credentials` writes a kubeconfig entry for it",
+    "azure": "use the kubelogin exec plugin: `kubelogin convert-kubeconfig -l azurecli` "
+             "rewrites the entry for it (`az aks get-credentials` writes one too)",
+}
 
 
 def expired_oidc(user: Entry) -> RuntimeUnavailable:
@@ -145,6 +176,15 @@ def kubeconfig_problem(exc: Exception, kubeconfig: str | None, context: str | No
             f"the kubeconfig {mark.name or where} is not valid YAML: {problem} "
             f"(line {mark.line + 1}, column {mark.column + 1})",
             f"fix that line, or point KUBECONFIG at another file; {inspect}")
+    if isinstance(exc, RecursionError):
+        return RuntimeUnavailable(
+            f"the kubeconfig {where} is nested too deeply to be read (lists or maps inside each "
+            "other thousands of levels deep; a kubeconfig has a handful)",
+            f"point KUBECONFIG at your kubeconfig file; {inspect}")
+    if isinstance(exc, ValueError) and "integer string conversion" in text:
+        return RuntimeUnavailable(
+            f"the kubeconfig {where} holds {_longest_number(kubeconfig)} (the most Python reads "
+            f"is {MAX_DIGITS})", f"remove that number, or write it in quotes; {inspect}")
     if isinstance(exc, UnicodeDecodeError):
         return RuntimeUnavailable(
             f"the kubeconfig {where} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at "
@@ -172,3 +212,22 @@ def kubeconfig_problem(exc: Exception, kubeconfig: str | None, context: str | No
     return RuntimeUnavailable(
         f"the kubeconfig {where} does not have the shape of a kubeconfig (clusters, contexts "
         "and users must be lists of entries with a name)", inspect)
+
+
+def _longest_number(kubeconfig: str | None) -> str:
+    """"a number of N digits on line L" for the longest number in the kubeconfig's files (each
+    already checked: regular and of a kubeconfig's size)."""
+    paths = [kubeconfig] if kubeconfig else (os.environ.get("KUBECONFIG") or "").split(
+        os.pathsep) or ["~/.kube/config"]
+    found = (0, 0)
+    for path in filter(None, paths):
+        try:
+            lines = Path(path).expanduser().read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        for number, line in enumerate(lines, 1):
+            longest = max(map(len, re.findall(r"\d+", line)), default=0)
+            found = max(found, (longest, -number))
+    if found[0] <= MAX_DIGITS:
+        return "a number too long to read"
+    return f"a number of {found[0]} digits on line {-found[1]}"

@@ -140,7 +140,7 @@ class KubeRuntime:
         detail = await self._prepare_cluster()
         self.kube = await Kube.open(str(self.kubeconfig) if self.kubeconfig else None,
                                     self.context, self.profile.controller_name,
-                                    self.shares_cluster)
+                                    self.shares_cluster, [self.token])
         return detail
 
     async def _prepare_cluster(self) -> str | None:
@@ -288,7 +288,7 @@ class KubeRuntime:
         if self.kube is None:
             self.kube = await Kube.open(str(self.kubeconfig) if self.kubeconfig else None,
                                         self.context, self.profile.controller_name,
-                                        self.shares_cluster)
+                                        self.shares_cluster, [self.token])
         return self.kube
 
     async def health(self) -> list[Check]:

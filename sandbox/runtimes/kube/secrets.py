@@ -1,0 +1,139 @@
+"""The secrets a cluster client knows, masked in everything the cluster commands print.
+
+They are the sandbox's own key and every credential the kubeconfig holds or an exec plugin
+returns: a bearer token, a password (and the ``user:password`` that Basic auth encodes), a
+password in the server's URL, a client key. An API server may echo any of them in a message, an
+exec plugin may print them when it fails: :meth:`Secrets.masking` masks the errors raised inside
+it and :meth:`Secrets.values` an answer's strings, each secret in every written form shown as the
+provider key is (``sk-…abcd``). (The walkthrough's masker is a layer above the runtimes.)
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
+
+from sandbox.errors import SandboxError
+from sandbox.mock.openai import mask
+
+# Below this length a secret is matched only as a whole word: masking "pw" leaves "pwd" be.
+SHORT = 8
+# The keys of a user entry whose values are credentials (auth-provider configs hold more).
+USER_SECRETS = ("token", "password", "client-key-data")
+
+
+class Secrets:
+    """Secrets, and how each one looks once something has written it: base64 (of it and of
+    ``Bearer`` + it), JSON and URL escapes."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._forms: dict[str, str] = {}
+        self._pattern: re.Pattern[str] | None = None
+        for secret in secrets:
+            self.add(secret)
+
+    def add(self, secret: str) -> None:
+        secret = secret.strip()
+        if not secret or secret in self._forms:
+            return
+        masked = mask(secret)
+        self._forms.setdefault(secret, masked)
+        for text in (secret, f"Bearer {secret}"):
+            self._forms.setdefault(base64.b64encode(text.encode()).decode(),
+                                   f"<base64 of {masked}>")
+        for escaped in (json.dumps(secret)[1:-1], quote(secret, safe="")):
+            self._forms.setdefault(escaped, masked)
+        forms = sorted(self._forms, key=len, reverse=True)
+        self._pattern = re.compile("|".join(
+            re.escape(f) if len(f) >= SHORT else rf"(?<![\w-]){re.escape(f)}(?![\w-])"
+            for f in forms))
+
+    def add_header(self, value: str) -> None:
+        """An Authorization header's credential: a bearer token, or Basic's user and password."""
+        scheme, _, credential = value.strip().partition(" ")
+        if scheme.lower() != "basic":
+            self.add(credential or scheme)
+            return
+        try:
+            pair = base64.b64decode(credential, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            self.add(credential)
+            return
+        self._add_pair(pair)
+
+    def add_kubeconfig(self, config: Any) -> None:
+        """Every credential a kubeconfig (its merged dict) holds, in whichever entry: any of
+        them may be the one a context uses, and none is ever worth printing."""
+        config = config if isinstance(config, Mapping) else {}
+        for entry in _entries(config, "users", "user"):
+            for key in USER_SECRETS:
+                if isinstance(entry.get(key), str):
+                    self.add(entry[key])
+            if isinstance(entry.get("username"), str) and isinstance(entry.get("password"), str):
+                self._add_pair(f"{entry['username']}:{entry['password']}")
+            provider = entry.get("auth-provider")
+            settings = provider.get("config") if isinstance(provider, Mapping) else None
+            for value in (settings or {}).values() if isinstance(settings, Mapping) else ():
+                if isinstance(value, str) and len(value) >= SHORT:
+                    self.add(value)
+        for entry in _entries(config, "clusters", "cluster"):
+            if isinstance(entry.get("server"), str):
+                self.add_url(entry["server"])
+
+    def add_url(self, url: str) -> None:
+        """The password (and user) a URL carries before its host."""
+        userinfo = urlsplit(url).netloc.rpartition("@")[0] if "@" in url else ""
+        if userinfo:
+            self._add_pair(userinfo)
+            self._add_pair(unquote(userinfo))
+
+    def _add_pair(self, pair: str) -> None:
+        self.add(pair)
+        self.add(pair.partition(":")[2])
+
+    def __call__(self, text: str) -> str:
+        if self._pattern is None or not text:
+            return text
+        return self._pattern.sub(lambda match: self._forms[match.group(0)], text)
+
+    def values(self, value: Any) -> Any:
+        """A copy of a nested value (an API answer) with every string masked."""
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, Mapping):
+            return {self.values(k): self.values(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.values(item) for item in value]
+        return value
+
+    @contextlib.contextmanager
+    def masking(self) -> Iterator[None]:
+        """The errors raised inside, their message and hint masked."""
+        try:
+            yield
+        except SandboxError as exc:
+            exc.message, exc.hint = self(exc.message), self(exc.hint)
+            exc.args = (exc.message,)
+            raise
+
+
+def shown_url(url: str) -> str:
+    """``url`` without the user and password it may carry: the form every message names."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _entries(config: Mapping[str, Any], section: str, key: str) -> Iterator[Mapping[str, Any]]:
+    items = config.get(section)
+    for item in items if isinstance(items, list) else ():
+        entry = item.get(key) if isinstance(item, Mapping) else None
+        if isinstance(entry, Mapping):
+            yield entry
