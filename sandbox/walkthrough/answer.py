@@ -188,15 +188,16 @@ class Events:
         return "".join(line for line, _ in self._lines) + self._partial
 
     def shown_body(self) -> str:
-        """The stream as it came, masked: a chunk holding part of a split key is rewritten with
-        the part masked, so that no line shows a piece of the key."""
+        """The stream as it came, masked as the streamed text is shown: a chunk holding part of
+        a split key, or the beginning of a key the stream broke off in, is rewritten with the
+        part masked, so that no line shows a piece of the key."""
         deltas = [delta for _, delta in self._lines if delta]
         masked = iter(self._masker.pieces(deltas))
         lines = []
         for line, delta in self._lines:
             shown = next(masked) if delta else delta
             lines.append(_with_delta(line, shown) if shown != delta else line)
-        return self._masker("".join(lines) + self._partial)
+        return self._masker.cut("".join(lines) + self._partial)
 
 
 def _with_delta(line: str, content: str) -> str:

@@ -108,13 +108,17 @@ class Masker:
         return len(text)
 
     def pieces(self, pieces: list[str]) -> list[str]:
-        """Each piece masked so that, joined, they read as the joined text masked: a secret
-        split across pieces is masked in the piece where it begins, and the pieces it runs
-        into lose the rest of it."""
+        """Each piece masked so that, joined, they read as the joined text masked with
+        :meth:`cut` (the pieces are all there is): a secret split across pieces is masked in
+        the piece where it begins, the pieces it runs into lose the rest of it, and so does the
+        beginning of a secret the last pieces end with."""
         joined = "".join(pieces)
         spans = [] if self._pattern is None else [
             (m.start(), m.end(), self._replacements[m.group(0)])
             for m in self._pattern.finditer(joined)]
+        tail = self._cut_tail(joined, spans[-1][1] if spans else 0)
+        if tail is not None:
+            spans.append(tail)
         out, offset = [], 0
         for piece in pieces:
             first, last = offset, offset + len(piece)
@@ -149,12 +153,18 @@ class Masker:
         """``text`` that stopped early, masked: a tail that begins a secret (four characters of
         it or more) is masked too, as far as its mask shows it (``sk-…``)."""
         text = self(text)
-        position = self.undecided_from(text)
+        tail = self._cut_tail(text)
+        return text if tail is None else text[:tail[0]] + tail[2]
+
+    def _cut_tail(self, text: str, start: int = 0) -> tuple[int, int, str] | None:
+        """Where the end of ``text`` (at or after ``start``) begins a secret, four characters
+        of it or more, and how that beginning is masked: None when it does not."""
+        position = self.undecided_from(text, start)
         tail = text[position:]
         form = next((f for f in self._replacements if f.startswith(tail)), None)
         if form is None or len(tail) < 4:
-            return text
-        return text[:position] + self._replacements[form].split("…", 1)[0] + "…"
+            return None
+        return position, len(text), self._replacements[form].split("…", 1)[0] + "…"
 
 
 class MaskedStream:
