@@ -65,6 +65,11 @@ class _Inflate:
         self._started = True
         return out, bool(self._zlib.unconsumed_tail)
 
+    @property
+    def ended(self) -> bool:
+        """Whether the encoded stream's own end has come (a body cut short never gets there)."""
+        return self._zlib.eof
+
 
 def _text_encoding(charset: str | None) -> str:
     """The charset the answer names, if Python knows it as a text encoding; else UTF-8 (a
@@ -123,6 +128,10 @@ class Body:
             self.notes.append(f"the body is {self.unreadable}-encoded, which agw-sandbox does "
                               f"not decode: not shown ({size(self.received)} received)")
             return ""
+        unended = next((layer for layer in self._layers if not layer.ended), None)
+        if unended is not None and not self.full and not self.notes:
+            self.notes.append(f"the {unended.coding}-encoded body ends before its end: shown "
+                              "as far as it could be read")
         if self.full and not self.notes:
             how = (f"it inflates to more than that from {size(self.received)} on the wire"
                    if self._layers else f"{size(int(announced))} announced"

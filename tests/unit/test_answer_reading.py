@@ -107,3 +107,24 @@ def test_json_nested_too_deeply_is_text_with_a_note_and_merely_deep_json_is_inde
     notes.clear()
     fine = "[" * 50 + "]" * 50
     assert read_json(fine, notes)[0].startswith("[\n  [") and notes == []
+
+
+@pytest.mark.parametrize(("coding", "encoded"), [
+    ("gzip", gzip.compress(json.dumps({"n": list(range(3000))}).encode())),
+    ("deflate", zlib.compress(json.dumps({"n": list(range(3000))}).encode())),
+    ("gzip, gzip", gzip.compress(gzip.compress(json.dumps({"n": list(range(3000))}).encode()))),
+], ids=["gzip", "deflate", "twice"])
+@pytest.mark.parametrize("kept", [0.5, 0.97])
+def test_an_encoded_body_cut_short_is_shown_as_far_as_it_goes_with_a_note(
+        coding: str, encoded: bytes, kept: float) -> None:
+    body = Body(coding, None)
+    text = read(body, encoded[:int(len(encoded) * kept)], piece=100)
+    assert text.startswith('{"n": [0, 1, 2') and not text.endswith("]}")
+    layer = coding.split(",")[0]
+    assert body.notes == [f"the {layer}-encoded body ends before its end: shown as far as it "
+                          "could be read"]
+
+
+def test_a_whole_encoded_body_has_no_note() -> None:
+    body = Body("gzip", None)
+    assert read(body, gzip.compress(b"[1]"), piece=1) == "[1]" and body.notes == []
