@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.walkthrough.events import ResponseView
-from sandbox.walkthrough.masking import MaskedStream, Masker
+from sandbox.walkthrough.masking import Masker
+from sandbox.walkthrough.sse import Events, TooDeep, parse_json
 
 MAX_BODY = 1 << 20  # bytes of an answer kept once decoded: far above any chat completion
 INFLATABLE = ("gzip", "x-gzip", "deflate")
@@ -141,99 +142,12 @@ class Body:
         return "" if self.full else self._decoder.decode(b"", final=True)
 
 
-class Events:
-    """A server-sent event stream, line by line as it arrives: each ``data:`` chunk's delta
-    goes to ``on_chunk`` masked over the joined text, so a key split across chunks is masked."""
-
-    def __init__(self, masker: Masker, on_chunk: Callable[[str], None]) -> None:
-        self._masker = masker
-        self._on_chunk = on_chunk
-        self._stream = MaskedStream(masker)
-        self._lines: list[tuple[str, str]] = []  # each line as it came, and its delta ("")
-        self._partial = ""
-        self.model: str | None = None
-        self._model_read = False
-
-    def feed(self, text: str) -> None:
-        self._partial += text
-        *lines, self._partial = self._partial.split("\n")
-        for line in lines:
-            delta = self._read(line.rstrip("\r"))
-            self._lines.append((line + "\n", delta))
-            if delta:
-                self._show(self._stream.feed(delta))
-
-    def end(self) -> None:
-        self._show(self._stream.end())
-
-    def _show(self, text: str) -> None:
-        if text:
-            self._on_chunk(text)
-
-    def _read(self, line: str) -> str:
-        if not line.startswith("data:") or line[5:].strip() == "[DONE]":
-            return ""
-        try:
-            chunk = parse_json(line[5:])
-        except ValueError:  # not JSON, or nested too deeply: a chunk with no text for us
-            return ""
-        if not self._model_read:  # the first chunk names the model
-            self._model_read = True
-            model = chunk.get("model") if isinstance(chunk, dict) else None
-            self.model = str(model) if model is not None else None
-        try:
-            return str(chunk["choices"][0]["delta"].get("content") or "")
-        except (KeyError, IndexError, TypeError, AttributeError):
-            return ""
-
-    @property
-    def content(self) -> str:
-        """The deltas joined: the assistant's answer, unmasked."""
-        return "".join(delta for _, delta in self._lines)
-
-    @property
-    def body(self) -> str:
-        """The stream as it came, unmasked."""
-        return "".join(line for line, _ in self._lines) + self._partial
-
-    def shown_body(self) -> str:
-        """The stream as it came, masked as the streamed text is shown: a chunk holding part of
-        a split key, or the beginning of a key the stream broke off in, is rewritten with the
-        part masked, so that no line shows a piece of the key."""
-        deltas = [delta for _, delta in self._lines if delta]
-        masked = iter(self._masker.pieces(deltas))
-        lines = []
-        for line, delta in self._lines:
-            shown = next(masked) if delta else delta
-            lines.append(_with_delta(line, shown) if shown != delta else line)
-        return self._masker.cut("".join(lines) + self._partial)
-
-
-def _with_delta(line: str, content: str) -> str:
-    chunk = parse_json(line[5:])
-    chunk["choices"][0]["delta"]["content"] = content
-    return "data: " + json.dumps(chunk, ensure_ascii=False) + "\n"
-
-
-class _TooDeep(ValueError):
-    """JSON nested deeper than the parser goes."""
-
-
-def parse_json(text: str) -> Any:
-    """``json.loads``; :class:`ValueError` for text that is not JSON, :class:`_TooDeep` (also a
-    ValueError) for JSON nested too deeply to read (json raises RecursionError for it)."""
-    try:
-        return json.loads(text)
-    except RecursionError as exc:
-        raise _TooDeep("nested too deeply") from exc
-
-
 def read_json(body: str, notes: list[str]) -> tuple[str, Any]:
     """The body with JSON indented, and the JSON (None when it is not JSON). Text that is not
     JSON is shown as it came; JSON nested too deeply to read is too, with a note saying so."""
     try:
         data = parse_json(body)
-    except _TooDeep:
+    except TooDeep:
         notes.append("the body is JSON nested too deeply to read: shown as text, as it came")
         return body, None
     except ValueError:

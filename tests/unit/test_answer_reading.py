@@ -10,8 +10,9 @@ import zlib
 
 import pytest
 
-from sandbox.walkthrough.answer import MAX_BODY, Body, Events, read_json
+from sandbox.walkthrough.answer import MAX_BODY, Body, read_json
 from sandbox.walkthrough.masking import Masker
+from sandbox.walkthrough.sse import Events
 from tests.conftest import TOKEN
 from tests.hostile_provider import gzip_of_zeros, sse_event
 
@@ -128,3 +129,34 @@ def test_an_encoded_body_cut_short_is_shown_as_far_as_it_goes_with_a_note(
 def test_a_whole_encoded_body_has_no_note() -> None:
     body = Body("gzip", None)
     assert read(body, gzip.compress(b"[1]"), piece=1) == "[1]" and body.notes == []
+
+
+def _events_of(stream: str, piece: int) -> tuple[list[str], Events]:
+    shown: list[str] = []
+    events = Events(Masker([TOKEN]), shown.append)
+    for start in range(0, len(stream), piece):
+        events.feed(stream[start:start + piece])
+    events.end()
+    return shown, events
+
+
+def _event(content: str) -> str:
+    return sse_event(content).decode().removesuffix("\n\n")
+
+
+@pytest.mark.parametrize("piece", [1, 2, 7, 4096])
+@pytest.mark.parametrize(("name", "end"), [("LF", "\n"), ("CRLF", "\r\n"), ("CR", "\r")])
+@pytest.mark.parametrize("bom", ["", "\ufeff"], ids=["no-bom", "bom"])
+def test_a_stream_is_read_whatever_its_line_ends_and_after_a_leading_bom(
+        name: str, end: str, bom: str, piece: int) -> None:
+    """SSE allows CR, LF and CRLF line ends and one byte order mark before the stream."""
+    half = len(TOKEN) // 2
+    stream = bom + ": a comment" + end + "".join(
+        _event(content) + end + end for content in ("key: ", TOKEN[:half], TOKEN[half:], " !")
+    ) + "data: [DONE]" + end + end
+    shown, events = _events_of(stream, piece)
+    assert "".join(shown) == "key: sk-…c5Ge !" and events.model == "gpt-4o-mini"
+    body = events.shown_body()
+    assert TOKEN[:half] not in body and TOKEN[half:] not in body
+    assert body.count("data: ") == 5 and "\ufeff" not in body
+
