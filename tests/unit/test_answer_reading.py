@@ -160,3 +160,15 @@ def test_a_stream_is_read_whatever_its_line_ends_and_after_a_leading_bom(
     assert TOKEN[:half] not in body and TOKEN[half:] not in body
     assert body.count("data: ") == 5 and "\ufeff" not in body
 
+
+
+def test_an_event_written_over_several_data_lines_is_read_as_one() -> None:
+    """The SSE format joins an event's data lines with a line feed: here a JSON document
+    written over three lines, its text split over two."""
+    half = len(TOKEN) // 2
+    stream = ('data: {"model": "m",\ndata: "choices": [{"delta": {"content": "hi '
+              + TOKEN[:half] + '\ndata: ' + TOKEN[half:] + '"}}]}\n\ndata: [DONE]\n\n')
+    shown, events = _events_of(stream, 5)
+    assert "".join(shown) == "hi sk-…c5Ge" and events.model == "m"
+    body = events.shown_body()
+    assert TOKEN[:half] not in body and TOKEN[half:] not in body and "sk-…c5Ge" in body
