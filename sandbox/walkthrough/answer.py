@@ -21,6 +21,10 @@ from sandbox.walkthrough.masking import Masker
 from sandbox.walkthrough.sse import Events, TooDeep, parse_json
 
 MAX_BODY = 1 << 20  # bytes of an answer kept once decoded: far above any chat completion
+# Pieces of an answer read from the wire: a long streamed completion comes in a few thousand;
+# each costs the HTTP client (and the gateway relaying it) far more than its bytes, so an answer
+# sent a byte at a time would take most of a minute to reach MAX_BODY.
+MAX_PIECES = 1 << 16
 INFLATABLE = ("gzip", "x-gzip", "deflate")
 ACCEPT_ENCODING = "gzip, deflate"  # what the client asks for: what Body can inflate
 
@@ -96,6 +100,7 @@ class Body:
         self._decoder = codecs.getincrementaldecoder(_text_encoding(charset))(errors="replace")
         self.limit = limit
         self.received = 0  # bytes on the wire
+        self.pieces = 0  # pieces from the wire
         self.kept = 0  # bytes once inflated
         self.full = False
         self.notes: list[str] = []
@@ -103,8 +108,14 @@ class Body:
     def feed(self, raw: bytes) -> str:
         """The text ``raw`` adds (nothing once full)."""
         self.received += len(raw)
+        self.pieces += 1
         if self.full:
             return ""
+        if self.pieces >= MAX_PIECES:
+            self.full = True
+            self.notes.append(f"the answer came in more than {MAX_PIECES} pieces "
+                              f"({size(self.received // self.pieces)} each on average): only "
+                              f"the first {size(self.received)} of it is shown and checked")
         if self.unreadable:
             self.full = self.received > self.limit
             return ""

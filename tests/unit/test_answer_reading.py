@@ -172,3 +172,22 @@ def test_an_event_written_over_several_data_lines_is_read_as_one() -> None:
     assert "".join(shown) == "hi sk-…c5Ge" and events.model == "m"
     body = events.shown_body()
     assert TOKEN[:half] not in body and TOKEN[half:] not in body and "sk-…c5Ge" in body
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/event-stream"])
+def test_an_answer_in_tiny_pieces_is_read_no_further_than_a_number_of_pieces(
+        content_type: str) -> None:
+    """Each piece costs the HTTP client (and the gateway relaying it) far more than its byte:
+    2 MiB one byte at a time would take most of a minute, so pieces count against a bound."""
+    from sandbox.walkthrough.answer import MAX_PIECES, Reading
+
+    data = b'{"x": "' + b"ab" * (1 << 20) + b'"}'
+    reading = Reading(Masker([TOKEN]), False, lambda text: None)
+    reading.begin(200, "OK", {"content-type": content_type}, None, 1.0)
+    fed = 0
+    while fed < len(data) and reading.feed(data[fed:fed + 1]):
+        fed += 1
+    assert fed + 1 == MAX_PIECES < 1 << 17
+    notes = reading.answer().view.notes
+    assert notes == (f"the answer came in more than {MAX_PIECES} pieces (1 byte each on "
+                     "average): only the first 64 KiB of it is shown and checked",)
