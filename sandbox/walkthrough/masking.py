@@ -89,7 +89,7 @@ class Masker:
             self._replacements.setdefault(form, masked)
         self._pattern = secret_pattern(self._replacements)
         if len(secret) >= _SHORT:
-            filler = f"(?:{_FILLER.pattern})*"
+            filler = f"(?:{_FILLER.pattern})*+"  # possessive: no backtracking into it
             self._disguised.append((secret, re.compile(filler.join(re.escape(c)
                                                                    for c in secret)),
                                     mask_key(secret)))

@@ -59,3 +59,13 @@ def test_plain_text_with_hidden_characters_is_left_alone() -> None:
 
 def test_a_disguised_beginning_of_a_key_at_the_end_is_masked_as_cut() -> None:
     assert Masker([TOKEN]).cut(f"a {TOKEN[:6]}\u200b{TOKEN[6:-1]}") == "a sk-…"
+
+
+@pytest.mark.parametrize("run", ["\r\n", "\u200b", "\x1b[0m", "\r\ndata:\r"])
+def test_long_runs_of_what_may_split_a_key_cost_no_time(run: str) -> None:
+    import time
+
+    text = ("s" + run * 200 + "k-x ") * 200
+    started = time.process_time()
+    assert Masker([TOKEN])(text) == text
+    assert time.process_time() - started < 1
