@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -117,8 +118,11 @@ class Masker:
         spans = [(m.start(), m.end(), self._replacements[m.group(0)])
                  for m in self._pattern.finditer(text, start)]
         for _, pattern, masked in self._disguised:
+            taken = sorted(spans)  # apart from each other: one look finds an overlap
+            starts = [begin for begin, _, _ in taken]
             for m in pattern.finditer(text, start):
-                if not any(m.start() < end and begin < m.end() for begin, end, _ in spans):
+                at = bisect.bisect_left(starts, m.end())  # the spans that begin before its end
+                if at == 0 or taken[at - 1][1] <= m.start():
                     spans.append((m.start(), m.end(), masked))
         return sorted(spans)
 

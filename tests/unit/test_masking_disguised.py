@@ -69,3 +69,13 @@ def test_long_runs_of_what_may_split_a_key_cost_no_time(run: str) -> None:
     started = time.process_time()
     assert Masker([TOKEN])(text) == text
     assert time.process_time() - started < 1
+
+
+def test_an_answer_full_of_echoed_keys_is_masked_in_no_time() -> None:
+    import time
+
+    text = f"{TOKEN} {TOKEN[:9]}\u200b{TOKEN[9:]} " * 20000
+    started = time.process_time()
+    shown = Masker([TOKEN])(text)
+    assert shown == f"{MASKED} {MASKED} " * 20000
+    assert time.process_time() - started < 2
