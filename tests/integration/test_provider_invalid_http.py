@@ -55,6 +55,11 @@ def reset_after_headers(conn: socket.socket, key: str, stop: threading.Event) ->
     conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
 
+def headers_cut(conn: socket.socket, key: str, stop: threading.Event) -> None:
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: applic")
+    conn.shutdown(socket.SHUT_WR)
+
+
 def header_too_long(conn: socket.socket, key: str, stop: threading.Event) -> None:
     head(conn, "HTTP/1.1 200 OK", [*JSON, ("X-Big", "a" * 200_000)], b"{}")
 
@@ -62,7 +67,7 @@ def header_too_long(conn: socket.socket, key: str, stop: threading.Event) -> Non
 INVALID = {"switching": switching, "lengths-disagree": lengths_disagree,
            "length-negative": length_negative, "status-line-cut": status_line_cut,
            "status-out-of-range": status_out_of_range, "reset-after-headers": reset_after_headers,
-           "header-too-long": header_too_long}
+           "header-too-long": header_too_long, "headers-cut": headers_cut}
 
 
 @pytest.mark.parametrize("answer", list(INVALID))

@@ -4,6 +4,8 @@ answers before it passed over, an answer that is not valid HTTP refused rather t
 from __future__ import annotations
 
 import http.client
+import socket
+from typing import Any
 
 MAX_INFORMATIONAL = 100  # 1xx answers passed over before the answer is said to be broken
 _MAX_LINE = 65536
@@ -13,11 +15,38 @@ class InvalidAnswer(http.client.HTTPException):
     """The provider's answer is not valid HTTP."""
 
 
+class _Watched:
+    """The answer's stream, noting whether a line read from it met its end."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.ended = False
+
+    def readline(self, limit: int = -1) -> bytes:
+        line: bytes = self._stream.readline(limit)
+        self.ended = self.ended or not line
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 class ProviderResponse(http.client.HTTPResponse):
     """An answer whose 1xx answers (102, 103 …) are passed over, as hyper does, but a 101 to a
-    request that asked for no upgrade, or a flood of them, is refused."""
+    request that asked for no upgrade, a flood of them, or a head cut short is refused
+    (http.client takes the end of the connection for the end of the headers)."""
 
     _informational = 0
+
+    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        self._watched = _Watched(self.fp)
+        self.fp = self._watched  # type: ignore[assignment]
+
+    def begin(self) -> None:
+        super().begin()
+        if self._watched.ended:
+            raise InvalidAnswer("the answer ended before its headers did")
 
     def _read_status(self) -> tuple[str, int, str]:
         while True:
