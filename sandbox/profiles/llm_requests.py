@@ -42,6 +42,10 @@ class UpstreamFailure:
 # Both versions answer a Models route with the same JSON (httpproxy.rs).
 MODELS_NOT_IMPLEMENTED = DirectResponse(501, "{\"error\":\"Route 'Models' not implemented\"}",
                                         "application/json")
+# An answer hyper cannot read (cut in its head, reset, malformed): hyper_util's legacy client
+# error of kind SendRequest, in ``upstream call failed: {0}``.
+UPSTREAM_ANSWER_INVALID = DirectResponse(503, "upstream call failed: client error (SendRequest)",
+                                         "text/plain")
 DNS_FAILED = DirectResponse(503, "backends required DNS resolution which failed", "text/plain")
 
 

@@ -17,9 +17,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sandbox.walkthrough.events import ResponseView
-from sandbox.walkthrough.masking import MaskedStream, Masker
+from sandbox.walkthrough.masking import Masker
+from sandbox.walkthrough.sse import Events, TooDeep, parse_json
 
 MAX_BODY = 1 << 20  # bytes of an answer kept once decoded: far above any chat completion
+# Pieces of an answer read from the wire: a long streamed completion comes in a few thousand;
+# each costs the HTTP client (and the gateway relaying it) far more than its bytes, so an answer
+# sent a byte at a time would take most of a minute to reach MAX_BODY.
+MAX_PIECES = 1 << 16
 INFLATABLE = ("gzip", "x-gzip", "deflate")
 ACCEPT_ENCODING = "gzip, deflate"  # what the client asks for: what Body can inflate
 
@@ -65,6 +70,11 @@ class _Inflate:
         self._started = True
         return out, bool(self._zlib.unconsumed_tail)
 
+    @property
+    def ended(self) -> bool:
+        """Whether the encoded stream's own end has come (a body cut short never gets there)."""
+        return self._zlib.eof
+
 
 def _text_encoding(charset: str | None) -> str:
     """The charset the answer names, if Python knows it as a text encoding; else UTF-8 (a
@@ -90,6 +100,7 @@ class Body:
         self._decoder = codecs.getincrementaldecoder(_text_encoding(charset))(errors="replace")
         self.limit = limit
         self.received = 0  # bytes on the wire
+        self.pieces = 0  # pieces from the wire
         self.kept = 0  # bytes once inflated
         self.full = False
         self.notes: list[str] = []
@@ -97,8 +108,14 @@ class Body:
     def feed(self, raw: bytes) -> str:
         """The text ``raw`` adds (nothing once full)."""
         self.received += len(raw)
+        self.pieces += 1
         if self.full:
             return ""
+        if self.pieces >= MAX_PIECES:
+            self.full = True
+            self.notes.append(f"the answer came in more than {MAX_PIECES} pieces "
+                              f"({size(self.received // self.pieces)} each on average): only "
+                              f"the first {size(self.received)} of it is shown and checked")
         if self.unreadable:
             self.full = self.received > self.limit
             return ""
@@ -123,6 +140,10 @@ class Body:
             self.notes.append(f"the body is {self.unreadable}-encoded, which agw-sandbox does "
                               f"not decode: not shown ({size(self.received)} received)")
             return ""
+        unended = next((layer for layer in self._layers if not layer.ended), None)
+        if unended is not None and not self.full and not self.notes:
+            self.notes.append(f"the {unended.coding}-encoded body ends before its end: shown "
+                              "as far as it could be read")
         if self.full and not self.notes:
             how = (f"it inflates to more than that from {size(self.received)} on the wire"
                    if self._layers else f"{size(int(announced))} announced"
@@ -132,98 +153,12 @@ class Body:
         return "" if self.full else self._decoder.decode(b"", final=True)
 
 
-class Events:
-    """A server-sent event stream, line by line as it arrives: each ``data:`` chunk's delta
-    goes to ``on_chunk`` masked over the joined text, so a key split across chunks is masked."""
-
-    def __init__(self, masker: Masker, on_chunk: Callable[[str], None]) -> None:
-        self._masker = masker
-        self._on_chunk = on_chunk
-        self._stream = MaskedStream(masker)
-        self._lines: list[tuple[str, str]] = []  # each line as it came, and its delta ("")
-        self._partial = ""
-        self.model: str | None = None
-        self._model_read = False
-
-    def feed(self, text: str) -> None:
-        self._partial += text
-        *lines, self._partial = self._partial.split("\n")
-        for line in lines:
-            delta = self._read(line.rstrip("\r"))
-            self._lines.append((line + "\n", delta))
-            if delta:
-                self._show(self._stream.feed(delta))
-
-    def end(self) -> None:
-        self._show(self._stream.end())
-
-    def _show(self, text: str) -> None:
-        if text:
-            self._on_chunk(text)
-
-    def _read(self, line: str) -> str:
-        if not line.startswith("data:") or line[5:].strip() == "[DONE]":
-            return ""
-        try:
-            chunk = parse_json(line[5:])
-        except ValueError:  # not JSON, or nested too deeply: a chunk with no text for us
-            return ""
-        if not self._model_read:  # the first chunk names the model
-            self._model_read = True
-            model = chunk.get("model") if isinstance(chunk, dict) else None
-            self.model = str(model) if model is not None else None
-        try:
-            return str(chunk["choices"][0]["delta"].get("content") or "")
-        except (KeyError, IndexError, TypeError, AttributeError):
-            return ""
-
-    @property
-    def content(self) -> str:
-        """The deltas joined: the assistant's answer, unmasked."""
-        return "".join(delta for _, delta in self._lines)
-
-    @property
-    def body(self) -> str:
-        """The stream as it came, unmasked."""
-        return "".join(line for line, _ in self._lines) + self._partial
-
-    def shown_body(self) -> str:
-        """The stream as it came, masked: a chunk holding part of a split key is rewritten with
-        the part masked, so that no line shows a piece of the key."""
-        deltas = [delta for _, delta in self._lines if delta]
-        masked = iter(self._masker.pieces(deltas))
-        lines = []
-        for line, delta in self._lines:
-            shown = next(masked) if delta else delta
-            lines.append(_with_delta(line, shown) if shown != delta else line)
-        return self._masker("".join(lines) + self._partial)
-
-
-def _with_delta(line: str, content: str) -> str:
-    chunk = parse_json(line[5:])
-    chunk["choices"][0]["delta"]["content"] = content
-    return "data: " + json.dumps(chunk, ensure_ascii=False) + "\n"
-
-
-class _TooDeep(ValueError):
-    """JSON nested deeper than the parser goes."""
-
-
-def parse_json(text: str) -> Any:
-    """``json.loads``; :class:`ValueError` for text that is not JSON, :class:`_TooDeep` (also a
-    ValueError) for JSON nested too deeply to read (json raises RecursionError for it)."""
-    try:
-        return json.loads(text)
-    except RecursionError as exc:
-        raise _TooDeep("nested too deeply") from exc
-
-
 def read_json(body: str, notes: list[str]) -> tuple[str, Any]:
     """The body with JSON indented, and the JSON (None when it is not JSON). Text that is not
     JSON is shown as it came; JSON nested too deeply to read is too, with a note saying so."""
     try:
         data = parse_json(body)
-    except _TooDeep:
+    except TooDeep:
         notes.append("the body is JSON nested too deeply to read: shown as text, as it came")
         return body, None
     except ValueError:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping
@@ -11,6 +12,16 @@ from urllib.parse import quote
 
 # Below this length a key is matched only as a whole word, so masking "abc" leaves "cabin" be.
 _SHORT = 8
+# What may split a key and still leave it readable: characters that show as nothing (format
+# characters, joiners, bidi marks, variation selectors, fillers), raw or as a JSON escape;
+# terminal escape sequences, raw or escaped; an SSE line break with its next "data:" field.
+_INVISIBLE = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+              "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0")
+_ESC = r"(?:\x1b|\\u001[bB]|\\x1[bB]|\\033|\\e)"
+_FILLER = re.compile(
+    rf"[{_INVISIBLE}]|\\u(?:00[aA][dD]|034[fF]|061[cC]|200[b-fB-F]|202[a-eA-E]|206[0-9a-fA-F]"
+    rf"|[fF][eE]0[0-9a-fA-F]|[fF][eE][fF][fF])|{_ESC}\[[0-?]*[ -/]*[@-~]"
+    rf"|{_ESC}\][^\x07\x1b]{{0,200}}?(?:\x07|\\u0007|{_ESC}\\\\?)|(?:\r\n?|\n)(?:data: ?)?")
 
 
 def mask_key(key: str) -> str:
@@ -67,6 +78,7 @@ class Masker:
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._replacements: dict[str, str] = {}
         self._pattern: re.Pattern[str] | None = None
+        self._disguised: list[tuple[str, re.Pattern[str], str]] = []  # keys, fillers inside
         for secret in secrets:
             self.add(secret)
 
@@ -77,6 +89,11 @@ class Masker:
         for form, masked in written_forms(secret).items():
             self._replacements.setdefault(form, masked)
         self._pattern = secret_pattern(self._replacements)
+        if len(secret) >= _SHORT:
+            filler = f"(?:{_FILLER.pattern})*+"  # possessive: no backtracking into it
+            self._disguised.append((secret, re.compile(filler.join(re.escape(c)
+                                                                   for c in secret)),
+                                    mask_key(secret)))
 
     def __call__(self, text: str) -> str:
         """``text`` with every secret, and every encoded form of it, replaced by its mask.
@@ -86,7 +103,28 @@ class Masker:
         """
         if self._pattern is None or not text:
             return text
-        return self._pattern.sub(lambda m: self._replacements[m.group(0)], text)
+        out, position = [], 0
+        for start, end, masked in self._spans(text):
+            out += [text[position:start], masked]
+            position = end
+        out.append(text[position:])
+        return "".join(out)
+
+    def _spans(self, text: str, start: int = 0) -> list[tuple[int, int, str]]:
+        """Where secrets are in ``text`` (from ``start``), in order, and their masks: every
+        written form, and each key split by characters that show as nothing."""
+        if self._pattern is None:
+            return []
+        spans = [(m.start(), m.end(), self._replacements[m.group(0)])
+                 for m in self._pattern.finditer(text, start)]
+        for _, pattern, masked in self._disguised:
+            taken = sorted(spans)  # apart from each other: one look finds an overlap
+            starts = [begin for begin, _, _ in taken]
+            for m in pattern.finditer(text, start):
+                at = bisect.bisect_left(starts, m.end())  # the spans that begin before its end
+                if at == 0 or taken[at - 1][1] <= m.start():
+                    spans.append((m.start(), m.end(), masked))
+        return sorted(spans)
 
     def values(self, value: Any) -> Any:
         """A copy of a nested value (a manifest, a payload) with every secret masked in place."""
@@ -100,6 +138,9 @@ class Masker:
         next character says whether it is a word of its own)."""
         forms = self._replacements
         longest = max((len(form) for form in forms), default=0)
+        window = max(start, len(text) - 4 * longest)
+        if self._disguised and _FILLER.search(text, window):
+            return self._undecided_disguised(text, window)
         for position in range(max(start, len(text) - longest), len(text)):
             tail = text[position:]
             if any(form.startswith(tail) and (len(form) > len(tail) or len(form) < _SHORT)
@@ -107,14 +148,29 @@ class Masker:
                 return position
         return len(text)
 
+    def _undecided_disguised(self, text: str, window: int) -> int:
+        """:meth:`undecided_from` where fillers may split the beginning of a key: a tail that
+        begins a key once they are taken out (a filler at its end may be followed by more)."""
+        firsts = {secret[0] for secret, _, _ in self._disguised}
+        for position in range(window, len(text)):
+            if text[position] not in firsts:
+                continue
+            tail = _FILLER.sub("", text[position:])
+            if any(secret.startswith(tail) and len(secret) > len(tail)
+                   for secret, _, _ in self._disguised):
+                return position
+        return len(text)
+
     def pieces(self, pieces: list[str]) -> list[str]:
-        """Each piece masked so that, joined, they read as the joined text masked: a secret
-        split across pieces is masked in the piece where it begins, and the pieces it runs
-        into lose the rest of it."""
+        """Each piece masked so that, joined, they read as the joined text masked with
+        :meth:`cut` (the pieces are all there is): a secret split across pieces is masked in
+        the piece where it begins, the pieces it runs into lose the rest of it, and so does the
+        beginning of a secret the last pieces end with."""
         joined = "".join(pieces)
-        spans = [] if self._pattern is None else [
-            (m.start(), m.end(), self._replacements[m.group(0)])
-            for m in self._pattern.finditer(joined)]
+        spans = self._spans(joined)
+        tail = self._cut_tail(joined, spans[-1][1] if spans else 0)
+        if tail is not None:
+            spans.append(tail)
         out, offset = [], 0
         for piece in pieces:
             first, last = offset, offset + len(piece)
@@ -136,11 +192,11 @@ class Masker:
         if self._pattern is None:
             return text[start:cut], cut
         out, position = [], start
-        for match in self._pattern.finditer(text, start):
-            if match.start() >= cut:
+        for begin, finish, masked in self._spans(text, start):
+            if begin >= cut:
                 break
-            out += [text[position:match.start()], self._replacements[match.group(0)]]
-            position = match.end()
+            out += [text[position:begin], masked]
+            position = finish
         end = max(cut, position)
         out.append(text[position:end])
         return "".join(out), end
@@ -149,12 +205,18 @@ class Masker:
         """``text`` that stopped early, masked: a tail that begins a secret (four characters of
         it or more) is masked too, as far as its mask shows it (``sk-…``)."""
         text = self(text)
-        position = self.undecided_from(text)
-        tail = text[position:]
+        tail = self._cut_tail(text)
+        return text if tail is None else text[:tail[0]] + tail[2]
+
+    def _cut_tail(self, text: str, start: int = 0) -> tuple[int, int, str] | None:
+        """Where the end of ``text`` (at or after ``start``) begins a secret, four characters
+        of it or more, and how that beginning is masked: None when it does not."""
+        position = self.undecided_from(text, start)
+        tail = _FILLER.sub("", text[position:])
         form = next((f for f in self._replacements if f.startswith(tail)), None)
         if form is None or len(tail) < 4:
-            return text
-        return text[:position] + self._replacements[form].split("…", 1)[0] + "…"
+            return None
+        return position, len(text), self._replacements[form].split("…", 1)[0] + "…"
 
 
 class MaskedStream:

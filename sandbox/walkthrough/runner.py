@@ -361,6 +361,11 @@ def _status_hint(response: ResponseView, provider: str) -> str:
     if response.status == 503 and "failed to parse header value" in body:
         return ("the Backend's key holds a character HTTP cannot carry (a line break or another "
                 "control character): fix the key in the Backend or its Secret")
+    if response.status == 503 and "(SendRequest)" in body:
+        return ("the provider's answer was not valid HTTP (it broke off or was reset before its "
+                "headers ended, or they were malformed), so the gateway answered for it: what "
+                "answers at the Backend's address is misbehaving; send the request again"
+                + (", or use --provider mock to work offline" if provider == "openai" else ""))
     if response.status == 503:
         if provider == "openai" or "api.openai.com" in body:
             return ("the gateway could not reach api.openai.com: check this machine's internet "

@@ -28,9 +28,11 @@ from sandbox.profiles.llm_requests import (
     MODELS,
     MODELS_NOT_IMPLEMENTED,
     PASSTHROUGH,
+    UPSTREAM_ANSWER_INVALID,
     DirectResponse,
     UpstreamFailure,
 )
+from sandbox.runtimes.sim.provider_answer import ProviderResponse, body_length
 from sandbox.runtimes.sim.routing import Route, Upstream
 
 OPENAI_HOST = "api.openai.com"
@@ -177,11 +179,6 @@ class _Handler(GuardedHandler):
             if connection.sock is not None:
                 connection.sock.settimeout(READ_TIMEOUT)
             connection.request(self.command, path, body=body, headers=headers)
-            if not self._answer_comes(connection):
-                connection.close()
-                self.close_connection = True  # the client left, or waited past any bound
-                return
-            response = connection.getresponse()
         except (ValueError, UnicodeError):
             # A path or method that HTTP cannot carry: say which part, never a header's value.
             connection.close()
@@ -193,16 +190,30 @@ class _Handler(GuardedHandler):
             self._answer(self.gateway.api.unreachable(upstream_failure(exc)))
             return
         try:
-            self._relay(response)
+            self._answer_from(connection)
         finally:
             connection.close()
 
-    def _relay(self, response: http.client.HTTPResponse) -> None:
+    def _answer_from(self, connection: http.client.HTTPConnection) -> None:
+        """Relay the provider's answer; one that is not valid HTTP (cut in its head, reset,
+        malformed) gets the proxy's own answer instead, as hyper refuses to read it."""
+        if not self._answer_comes(connection):
+            self.close_connection = True  # the client left, or waited past any bound
+            return
+        connection.response_class = ProviderResponse
+        try:
+            response = connection.getresponse()
+            length = body_length(response)
+        except (OSError, http.client.HTTPException):
+            self._answer(UPSTREAM_ANSWER_INVALID)
+            return
+        self._relay(response, length)
+
+    def _relay(self, response: http.client.HTTPResponse, length: str | None) -> None:
         self.send_response(response.status, response.reason)
         for key, value in response.getheaders():
             if key.lower() not in HOP_BY_HOP and key.lower() != "date":
                 self.send_header(key, value)
-        length = response.getheader("Content-Length")
         if length is not None:  # relayed piece by piece, as it comes: it may be huge
             self.send_header("Content-Length", length)
             self.end_headers()

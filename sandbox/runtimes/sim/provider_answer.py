@@ -1,0 +1,85 @@
+"""A provider's answer read as agentgateway's HTTP client (hyper) reads it: informational
+answers before it passed over, an answer that is not valid HTTP refused rather than relayed."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+from typing import Any
+
+MAX_INFORMATIONAL = 100  # 1xx answers passed over before the answer is said to be broken
+_MAX_LINE = 65536
+
+
+class InvalidAnswer(http.client.HTTPException):
+    """The provider's answer is not valid HTTP."""
+
+
+class _Watched:
+    """The answer's stream, noting whether a line read from it met its end."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.ended = False
+
+    def readline(self, limit: int = -1) -> bytes:
+        line: bytes = self._stream.readline(limit)
+        self.ended = self.ended or not line
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+class ProviderResponse(http.client.HTTPResponse):
+    """An answer whose 1xx answers (102, 103 …) are passed over, as hyper does, but a 101 to a
+    request that asked for no upgrade, a flood of them, or a head cut short is refused
+    (http.client takes the end of the connection for the end of the headers)."""
+
+    _informational = 0
+
+    def __init__(self, sock: socket.socket, *args: Any, **kwargs: Any) -> None:
+        super().__init__(sock, *args, **kwargs)
+        self._watched = _Watched(self.fp)
+        self.fp = self._watched  # type: ignore[assignment]
+
+    def begin(self) -> None:
+        super().begin()
+        if self._watched.ended:
+            raise InvalidAnswer("the answer ended before its headers did")
+
+    def _read_status(self) -> tuple[str, int, str]:
+        while True:
+            # http.client's own status-line reader (typeshed does not list it)
+            version, status, reason = super()._read_status()  # type: ignore[misc]
+            if status == 101:
+                raise InvalidAnswer("101 Switching Protocols to a request that asked for none")
+            if status == 100 or status >= 200:
+                return version, status, reason  # begin() passes over a 100 itself
+            self._informational += 1
+            if self._informational > MAX_INFORMATIONAL:
+                raise InvalidAnswer(f"more than {MAX_INFORMATIONAL} informational answers")
+            self._skip_headers()
+
+    def _skip_headers(self) -> None:
+        while True:
+            line = self.fp.readline(_MAX_LINE + 1)
+            if len(line) > _MAX_LINE:
+                raise http.client.LineTooLong("header line")
+            if line in (b"\r\n", b"\n", b""):
+                return
+
+
+def body_length(response: http.client.HTTPResponse) -> str | None:
+    """The Content-Length to relay: None for a chunked answer (Transfer-Encoding wins over a
+    length, RFC 9112 6.3) or one without; InvalidAnswer when the lengths given disagree or are
+    not whole numbers."""
+    if response.chunked:
+        return None
+    values = {value.strip() for header in response.msg.get_all("Content-Length") or []
+              for value in header.split(",")}
+    if not values:
+        return None
+    if len(values) > 1 or not all(value.isdigit() and value.isascii() for value in values):
+        raise InvalidAnswer("its Content-Length is not one whole number")
+    return values.pop()

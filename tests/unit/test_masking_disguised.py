@@ -1,0 +1,81 @@
+"""A key split by characters that show as nothing (zero-width, soft hyphen, joiners, bidi
+marks), by terminal escape sequences, or by an SSE line break, is still masked: raw, and as the
+JSON escapes a body re-indented shows them."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sandbox.walkthrough.masking import MaskedStream, Masker
+from tests.conftest import TOKEN
+
+MASKED = "sk-…c5Ge"
+HALF = len(TOKEN) // 2
+SPLITS = {
+    "zero-width space": "\u200b", "soft hyphen": "\u00ad", "word joiner": "\u2060",
+    "byte order mark": "\ufeff", "right-to-left mark": "\u200f", "variation selector": "\ufe0f",
+    "SGR reset": "\x1b[0m", "SGR colour": "\x1b[38;5;196m", "OSC title": "\x1b]0;x\x07",
+    "two at once": "\u200b\x1b[1m\u200d", "SSE data line": "\ndata: ",
+    "CRLF data line": "\r\ndata:",
+}
+
+
+def _leaks(text: str) -> bool:
+    return any(TOKEN[i:i + 8] in text.replace("\\u", "") for i in range(3, len(TOKEN) - 7))
+
+
+@pytest.mark.parametrize("split", list(SPLITS))
+def test_a_key_split_by_what_shows_as_nothing_is_masked(split: str) -> None:
+    masker = Masker([TOKEN])
+    text = f"your key {TOKEN[:HALF]}{SPLITS[split]}{TOKEN[HALF:]} ok"
+    assert masker(text) == f"your key {MASKED} ok"
+    several = masker(f"{TOKEN[:5]}{SPLITS[split]}{TOKEN[5:HALF]}{SPLITS[split]}{TOKEN[HALF:]}")
+    assert several == MASKED
+
+
+@pytest.mark.parametrize("split", ["\u200b", "\u00ad", "\x1b[0m", "\u202e"])
+def test_the_json_escaped_split_is_masked_in_a_reindented_body(split: str) -> None:
+    body = json.dumps({"content": TOKEN[:HALF] + split + TOKEN[HALF:]}, indent=2)
+    assert "\\u" in body
+    shown = Masker([TOKEN])(body)
+    assert MASKED in shown and not _leaks(shown), shown
+
+
+@pytest.mark.parametrize("split", ["\u200b", "\x1b[0m"])
+def test_a_disguised_key_split_across_stream_pieces_is_masked(split: str) -> None:
+    stream = MaskedStream(Masker([TOKEN]))
+    pieces = ["key ", TOKEN[:HALF], split, TOKEN[HALF:HALF + 3], split, TOKEN[HALF + 3:], "!"]
+    shown = "".join(stream.feed(piece) for piece in pieces) + stream.end()
+    assert shown == f"key {MASKED}!"
+
+
+def test_plain_text_with_hidden_characters_is_left_alone() -> None:
+    masker = Masker([TOKEN])
+    text = "sk-test\u200b is a prefix, \x1b[1mbold\x1b[0m and a\u00adword"
+    assert masker(text) == text
+
+
+def test_a_disguised_beginning_of_a_key_at_the_end_is_masked_as_cut() -> None:
+    assert Masker([TOKEN]).cut(f"a {TOKEN[:6]}\u200b{TOKEN[6:-1]}") == "a sk-…"
+
+
+@pytest.mark.parametrize("run", ["\r\n", "\u200b", "\x1b[0m", "\r\ndata:\r"])
+def test_long_runs_of_what_may_split_a_key_cost_no_time(run: str) -> None:
+    import time
+
+    text = ("s" + run * 200 + "k-x ") * 200
+    started = time.process_time()
+    assert Masker([TOKEN])(text) == text
+    assert time.process_time() - started < 1
+
+
+def test_an_answer_full_of_echoed_keys_is_masked_in_no_time() -> None:
+    import time
+
+    text = f"{TOKEN} {TOKEN[:9]}\u200b{TOKEN[9:]} " * 20000
+    started = time.process_time()
+    shown = Masker([TOKEN])(text)
+    assert shown == f"{MASKED} {MASKED} " * 20000
+    assert time.process_time() - started < 2
