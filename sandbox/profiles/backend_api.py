@@ -18,17 +18,21 @@ from sandbox.profiles.llm_requests import (
     COMPLETIONS,
     OPENAI_BASE_PATH,
     OPENAI_PATH,
+    BrokenAnswer,
     DirectResponse,
     UpstreamFailure,
+    agentgateway_answer_invalid,
     agentgateway_path,
     agentgateway_unreachable,
+    kgateway_answer_invalid,
     kgateway_path,
     kgateway_unreachable,
     resolve_route,
 )
 
 __all__ = ["COMPLETIONS", "OPENAI_PATH", "AgentgatewayBackends", "Auth", "BackendApi",
-           "DirectResponse", "KgatewayBackends", "LlmBackend", "UpstreamFailure", "Verdict"]
+           "BrokenAnswer", "DirectResponse", "KgatewayBackends", "LlmBackend", "UpstreamFailure",
+           "Verdict"]
 
 DEFAULT_SECRET_KEY = "Authorization"
 
@@ -94,6 +98,7 @@ class BackendApi(Protocol):
     def route_type(self, llm: LlmBackend, path: str) -> str: ...
     def upstream_path(self, llm: LlmBackend, path: str, route_type: str) -> str: ...
     def unreachable(self, failure: UpstreamFailure) -> DirectResponse: ...
+    def answer_invalid(self, answer: BrokenAnswer) -> DirectResponse: ...
     def redirect(self, provider: dict[str, Any], address: tuple[str, int]) -> tuple[str, ...]: ...
 
 
@@ -232,6 +237,9 @@ class KgatewayBackends:
     def unreachable(self, failure: UpstreamFailure) -> DirectResponse:
         return kgateway_unreachable(failure)
 
+    def answer_invalid(self, answer: BrokenAnswer) -> DirectResponse:
+        return kgateway_answer_invalid(answer)
+
     def redirect(self, provider: dict[str, Any], address: tuple[str, int]) -> tuple[str, ...]:
         """Point ``spec.ai.llm`` at the mock: plain HTTP, the route's path (the scenarios'
         URLRewrite makes it the OpenAI path)."""
@@ -350,6 +358,9 @@ class AgentgatewayBackends:
 
     def unreachable(self, failure: UpstreamFailure) -> DirectResponse:
         return agentgateway_unreachable(failure)
+
+    def answer_invalid(self, answer: BrokenAnswer) -> DirectResponse:
+        return agentgateway_answer_invalid(answer)
 
     def redirect(self, provider: dict[str, Any], address: tuple[str, int]) -> tuple[str, ...]:
         """Point ``spec.ai.provider`` at the mock. A host override leaves the path alone, so

@@ -42,10 +42,6 @@ class UpstreamFailure:
 # Both versions answer a Models route with the same JSON (httpproxy.rs).
 MODELS_NOT_IMPLEMENTED = DirectResponse(501, "{\"error\":\"Route 'Models' not implemented\"}",
                                         "application/json")
-# An answer hyper cannot read (cut in its head, reset, malformed): hyper_util's legacy client
-# error of kind SendRequest, in ``upstream call failed: {0}``.
-UPSTREAM_ANSWER_INVALID = DirectResponse(503, "upstream call failed: client error (SendRequest)",
-                                         "text/plain")
 DNS_FAILED = DirectResponse(503, "backends required DNS resolution which failed", "text/plain")
 
 
@@ -96,11 +92,35 @@ def agentgateway_path(host_override: bool, full_path: str | None, prefix: str | 
     return base + OPENAI_SUFFIXES.get(route_type, "/chat/completions") + tail
 
 
+@dataclass(frozen=True)
+class BrokenAnswer:
+    """A provider's answer hyper refuses to read: its error's description (``Kind::Io``'s
+    ``connection error``, ``Kind::IncompleteMessage``'s ``connection closed before message
+    completed``, a ``Parse`` kind's …) and, for ``Io``, the io::Error under it."""
+
+    description: str
+    cause: str | None = None
+
+
 def kgateway_unreachable(failure: UpstreamFailure) -> DirectResponse:
-    """0.10.3: ``upstream call failed: {0}`` with hyper's Display of a connect error."""
-    if failure.name_lookup:
-        return DNS_FAILED
-    return DirectResponse(503, "upstream call failed: client error (Connect)", "text/plain")
+    """0.10.3: ``upstream call failed: {0}``, the Display of its hyper-util fork's client error
+    (``crates/hyper-util-fork/src/client/legacy/client.rs``): ``{kind:?}: {cause}``, so
+    ``Connect: <the dial's io::Error>`` as in v1.4.1."""
+    return agentgateway_unreachable(failure)
+
+
+def kgateway_answer_invalid(answer: BrokenAnswer) -> DirectResponse:
+    """0.10.3: the fork's Display, ``SendRequest: <hyper::Error's description>``."""
+    return DirectResponse(503, f"upstream call failed: SendRequest: {answer.description}",
+                          "text/plain")
+
+
+def agentgateway_answer_invalid(answer: BrokenAnswer) -> DirectResponse:
+    """v1.4.1: the pool's Debug (``crates/pool/src/client.rs``), which adds the source of a
+    hyper error that has one: ``SendRequest: connection error: <io::Error>``."""
+    cause = f": {answer.cause}" if answer.cause else ""
+    return DirectResponse(503, f"upstream call failed: SendRequest: {answer.description}{cause}",
+                          "text/plain")
 
 
 def agentgateway_unreachable(failure: UpstreamFailure) -> DirectResponse:

@@ -361,7 +361,7 @@ def _status_hint(response: ResponseView, provider: str) -> str:
     if response.status == 503 and "failed to parse header value" in body:
         return ("the Backend's key holds a character HTTP cannot carry (a line break or another "
                 "control character): fix the key in the Backend or its Secret")
-    if response.status == 503 and "(SendRequest)" in body:
+    if response.status == 503 and "upstream call failed: SendRequest: " in body:
         return ("the provider's answer was not valid HTTP (it broke off or was reset before its "
                 "headers ended, or they were malformed), so the gateway answered for it: what "
                 "answers at the Backend's address is misbehaving; send the request again"

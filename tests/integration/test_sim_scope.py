@@ -271,9 +271,9 @@ async def test_an_unreachable_upstream_gets_each_proxys_own_words(
     for each in (GATEWAY, backend({"kind": "Inline", "inline": TOKEN}, "127.0.0.1", port),
                  route()):
         await sim.apply(each)
-    response = await ask(sim)
-    assert (response.status_code, response.text) == (
-        503, "upstream call failed: client error (Connect)")
+    response = await ask(sim)  # 0.10.3's fork of hyper-util prints its error as 1.4.1's pool does
+    assert response.status_code == 503
+    assert response.text.startswith("upstream call failed: Connect: Connection refused (os ")
 
 
 # -- kgateway v2.1 ------------------------------------------------------------------------------

@@ -28,11 +28,10 @@ from sandbox.profiles.llm_requests import (
     MODELS,
     MODELS_NOT_IMPLEMENTED,
     PASSTHROUGH,
-    UPSTREAM_ANSWER_INVALID,
     DirectResponse,
     UpstreamFailure,
 )
-from sandbox.runtimes.sim.provider_answer import ProviderResponse, body_length
+from sandbox.runtimes.sim.provider_answer import ProviderResponse, body_length, hyper_error
 from sandbox.runtimes.sim.routing import Route, Upstream
 
 OPENAI_HOST = "api.openai.com"
@@ -204,8 +203,8 @@ class _Handler(GuardedHandler):
         try:
             response = connection.getresponse()
             length = body_length(response)
-        except (OSError, http.client.HTTPException):
-            self._answer(UPSTREAM_ANSWER_INVALID)
+        except (OSError, http.client.HTTPException) as exc:
+            self._answer(self.gateway.api.answer_invalid(hyper_error(exc)))
             return
         self._relay(response, length)
 

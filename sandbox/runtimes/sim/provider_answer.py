@@ -7,12 +7,45 @@ import http.client
 import socket
 from typing import Any
 
+from sandbox.profiles.llm_requests import BrokenAnswer
+
 MAX_INFORMATIONAL = 100  # 1xx answers passed over before the answer is said to be broken
 _MAX_LINE = 65536
 
 
 class InvalidAnswer(http.client.HTTPException):
-    """The provider's answer is not valid HTTP."""
+    """The provider's answer is not valid HTTP; ``description`` is what hyper says of it."""
+
+    def __init__(self, reason: str, description: str) -> None:
+        super().__init__(reason)
+        self.description = description
+
+
+# hyper 1.7's words (src/error.rs, ``Error::description``) for what the answer's head breaks
+INCOMPLETE = "connection closed before message completed"
+UNEXPECTED = "received unexpected message from connection"
+TOO_LARGE = "message head is too large"
+BAD_STATUS = "invalid HTTP status-code parsed"
+BAD_VERSION = "invalid HTTP version parsed"
+BAD_LENGTH = "invalid content-length parsed"
+
+
+def hyper_error(exc: BaseException) -> BrokenAnswer:
+    """What hyper's client reports for an answer that broke in this way."""
+    if isinstance(exc, InvalidAnswer):
+        return BrokenAnswer(exc.description)
+    if isinstance(exc, (http.client.RemoteDisconnected, http.client.IncompleteRead)):
+        return BrokenAnswer(INCOMPLETE)
+    if isinstance(exc, http.client.BadStatusLine):
+        line = str(exc.args[0]) if exc.args else ""
+        if not line.endswith("\n"):
+            return BrokenAnswer(INCOMPLETE)  # the connection ended inside the status line
+        return BrokenAnswer(BAD_STATUS if line.startswith("HTTP/1.") else BAD_VERSION)
+    if isinstance(exc, http.client.HTTPException):  # a line over 64 KiB, over 100 headers
+        return BrokenAnswer(TOO_LARGE)
+    if isinstance(exc, OSError) and exc.errno is not None:  # a reset: hyper's Kind::Io
+        return BrokenAnswer("connection error", f"{exc.strerror} (os error {exc.errno})")
+    return BrokenAnswer(INCOMPLETE)
 
 
 class _Watched:
@@ -46,19 +79,21 @@ class ProviderResponse(http.client.HTTPResponse):
     def begin(self) -> None:
         super().begin()
         if self._watched.ended:
-            raise InvalidAnswer("the answer ended before its headers did")
+            raise InvalidAnswer("the answer ended before its headers did", INCOMPLETE)
 
     def _read_status(self) -> tuple[str, int, str]:
         while True:
             # http.client's own status-line reader (typeshed does not list it)
             version, status, reason = super()._read_status()  # type: ignore[misc]
             if status == 101:
-                raise InvalidAnswer("101 Switching Protocols to a request that asked for none")
+                raise InvalidAnswer("101 Switching Protocols to a request that asked for none",
+                                    UNEXPECTED)
             if status == 100 or status >= 200:
                 return version, status, reason  # begin() passes over a 100 itself
             self._informational += 1
             if self._informational > MAX_INFORMATIONAL:
-                raise InvalidAnswer(f"more than {MAX_INFORMATIONAL} informational answers")
+                raise InvalidAnswer(f"more than {MAX_INFORMATIONAL} informational answers",
+                                    TOO_LARGE)
             self._skip_headers()
 
     def _skip_headers(self) -> None:
@@ -81,5 +116,5 @@ def body_length(response: http.client.HTTPResponse) -> str | None:
     if not values:
         return None
     if len(values) > 1 or not all(value.isdigit() and value.isascii() for value in values):
-        raise InvalidAnswer("its Content-Length is not one whole number")
+        raise InvalidAnswer("its Content-Length is not one whole number", BAD_LENGTH)
     return values.pop()
