@@ -17,7 +17,7 @@ import pytest
 from sandbox.mock.provider import RECEIVED_LIMIT, MockProvider, Received
 from sandbox.runtimes.kube.mock_deployment import mock_sources
 from tests.conftest import OTHER_TOKEN, TOKEN
-from tests.helpers import run_cli
+from tests.helpers import run_cli, stop_with
 
 BODY = {"model": "gpt-3.5-turbo", "messages": [{"role": "user", "content": "hi"}]}
 
@@ -243,8 +243,7 @@ def test_a_stop_signal_ends_the_mock_provider_with_its_exit_code(
     pod = [*in_cluster, "--port", str(port), "--accept-key", TOKEN]
     for argv, cwd in ((here, None), (pod, tmp_path / "app")):
         process = start_mock(argv, cli_env, f"http://127.0.0.1:{port}/healthz", cwd)
-        process.send_signal(signum)
-        _, err = process.communicate(timeout=10)
+        _, _, err = stop_with(process, signum, within=10)  # killed, should it not stop
         assert process.returncode == code, err
         assert f"mock-provider: stopped by {signum.name}" in err and "Traceback" not in err
         with socket.socket() as probe:
