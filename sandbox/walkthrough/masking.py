@@ -72,6 +72,19 @@ def written_forms(secret: str) -> dict[str, str]:
     return forms
 
 
+# A key cut short still gives most of it away: its beginnings down to half its length (and at
+# least this many characters) are masked wherever they stand, not only at the end of a text.
+_CUT_LEAST = 12
+
+
+def cut_forms(secret: str) -> dict[str, str]:
+    """The beginnings of a key that a cut answer (a model name, an error event) may hold, each
+    masked without the last four it lacks."""
+    masked = mask_key(secret).split("…", 1)[0] + "…"
+    shortest = max(_CUT_LEAST, len(secret) // 2)
+    return {secret[:length]: masked for length in range(shortest, len(secret))}
+
+
 class Masker:
     """Masks known secrets: in values before they are serialised, and in text from elsewhere."""
 
@@ -79,6 +92,8 @@ class Masker:
         self._replacements: dict[str, str] = {}
         self._pattern: re.Pattern[str] | None = None
         self._disguised: list[tuple[str, re.Pattern[str], str]] = []  # keys, fillers inside
+        self._cut: dict[str, str] = {}  # beginnings of keys, found where nothing longer is
+        self._cut_pattern: re.Pattern[str] | None = None
         for secret in secrets:
             self.add(secret)
 
@@ -89,6 +104,9 @@ class Masker:
         for form, masked in written_forms(secret).items():
             self._replacements.setdefault(form, masked)
         self._pattern = secret_pattern(self._replacements)
+        for form, masked in cut_forms(secret).items():
+            self._cut.setdefault(form, masked)
+        self._cut_pattern = secret_pattern(self._cut)
         if len(secret) >= _SHORT:
             filler = f"(?:{_FILLER.pattern})*+"  # possessive: no backtracking into it
             self._disguised.append((secret, re.compile(filler.join(re.escape(c)
@@ -117,13 +135,17 @@ class Masker:
             return []
         spans = [(m.start(), m.end(), self._replacements[m.group(0)])
                  for m in self._pattern.finditer(text, start)]
-        for _, pattern, masked in self._disguised:
+        found: list[tuple[re.Pattern[str], str | None]] = [
+            (pattern, masked) for _, pattern, masked in self._disguised]
+        if self._cut_pattern is not None:  # last: a whole key, disguised or not, comes first
+            found.append((self._cut_pattern, None))  # None: each beginning's own mask
+        for pattern, masked in found:
             taken = sorted(spans)  # apart from each other: one look finds an overlap
             starts = [begin for begin, _, _ in taken]
             for m in pattern.finditer(text, start):
                 at = bisect.bisect_left(starts, m.end())  # the spans that begin before its end
                 if at == 0 or taken[at - 1][1] <= m.start():
-                    spans.append((m.start(), m.end(), masked))
+                    spans.append((m.start(), m.end(), masked or self._cut[m.group(0)]))
         return sorted(spans)
 
     def values(self, value: Any) -> Any:

@@ -58,9 +58,24 @@ def cut_inside_a_json_escape(conn: socket.socket, key: str, stop: threading.Even
                  + '"}}]}\n\n').encode())
 
 
+def model_is_the_cut_key(conn: socket.socket, key: str, stop: threading.Event) -> None:
+    """The key, less its last character, as the stream's model: a whole field, not a tail."""
+    _stream_head(conn)
+    chunk(conn, sse_event("a ", model=key[:-1]))
+
+
+def error_event_holds_the_cut_key(conn: socket.socket, key: str, stop: threading.Event) -> None:
+    _stream_head(conn)
+    chunk(conn, sse_event("a "))
+    error = {"error": {"message": f"key {key[:-3]} over quota", "type": "insufficient_quota"}}
+    chunk(conn, f"data: {json.dumps(error)}\n\n".encode())
+
+
 CUTS = {"last-char-missing": last_char_missing, "prefix-over-two-deltas": prefix_over_two_deltas,
         "cut-inside-the-line": cut_inside_the_line,
-        "cut-inside-a-json-escape": cut_inside_a_json_escape}
+        "cut-inside-a-json-escape": cut_inside_a_json_escape,
+        "model-is-the-cut-key": model_is_the_cut_key,
+        "error-event-holds-the-cut-key": error_event_holds_the_cut_key}
 
 
 @pytest.mark.parametrize("cut", list(CUTS))
