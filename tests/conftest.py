@@ -84,3 +84,15 @@ def podman_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     yield f"unix://{socket}"
     service.terminate()
     service.wait(timeout=10)
+
+
+@pytest.fixture
+def no_docker_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """This process with no Docker settings at all and an empty HOME; returns ~/.docker."""
+    for name in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_TLS_VERIFY",
+                 "DOCKER_CERT_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    (home / ".docker").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    return home / ".docker"

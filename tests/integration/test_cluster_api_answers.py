@@ -46,6 +46,18 @@ def status(env: dict[str, str], config: Path, timeout: float = 60
     return result, time.monotonic() - started
 
 
+def status_against(behaviour: Behaviour, first_call: bool, env: dict[str, str], tmp_path: Path
+                   ) -> tuple[str, subprocess.CompletedProcess[str]]:
+    """`status` against a hostile API server: its URL, and what the command did (bounded)."""
+    with hostile_api(behaviour, first_call) as api:
+        config = tmp_path / "kubeconfig"
+        config.write_text(kubeconfig(api.url))
+        result, seconds = status(env, config)
+    assert seconds < 25, seconds
+    assert result.returncode == 2, result.stdout + result.stderr
+    return api.url, result
+
+
 @pytest.mark.parametrize(("behaviour", "first_call", "limit"), [
     (silence, False, "10s"),
     (trickled_headers, True, "5s"),
@@ -56,13 +68,8 @@ def status(env: dict[str, str], config: Path, timeout: float = 60
 def test_every_call_has_a_deadline_for_the_whole_answer(
         cli_env: dict[str, str], tmp_path: Path, behaviour: Behaviour, first_call: bool,
         limit: str) -> None:
-    with hostile_api(behaviour, first_call) as api:
-        config = tmp_path / "kubeconfig"
-        config.write_text(kubeconfig(api.url))
-        result, seconds = status(cli_env, config)
-    assert seconds < 25, seconds
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert f"the Kubernetes API at {api.url} did not answer within {limit} (timed out)" in (
+    url, result = status_against(behaviour, first_call, cli_env, tmp_path)
+    assert f"the Kubernetes API at {url} did not answer within {limit} (timed out)" in (
         result.stderr)
     assert "✓ Kubernetes API" not in result.stdout
 
@@ -85,13 +92,8 @@ def test_every_call_has_a_deadline_for_the_whole_answer(
 def test_an_answer_that_cannot_be_read_is_refused_naming_the_server(
         cli_env: dict[str, str], tmp_path: Path, behaviour: Behaviour, first_call: bool,
         why: str) -> None:
-    with hostile_api(behaviour, first_call) as api:
-        config = tmp_path / "kubeconfig"
-        config.write_text(kubeconfig(api.url))
-        result, seconds = status(cli_env, config)
-    assert seconds < 25, seconds
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert f"the Kubernetes API at {api.url} answered GET " in result.stderr
+    url, result = status_against(behaviour, first_call, cli_env, tmp_path)
+    assert f"the Kubernetes API at {url} answered GET " in result.stderr
     assert "with something the sandbox cannot read: " + why in result.stderr
     assert "✓ Kubernetes API" not in result.stdout
     assert "replicas have been updated" not in result.stdout

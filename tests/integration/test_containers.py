@@ -32,18 +32,6 @@ def write_context(config_dir: Path, name: str, host: str, current: str | None = 
         (config_dir / "config.json").write_text(json.dumps({"currentContext": current}))
 
 
-@pytest.fixture
-def no_docker_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """This process with no Docker settings at all and an empty HOME; returns ~/.docker."""
-    for name in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_TLS_VERIFY",
-                 "DOCKER_CERT_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    home = tmp_path / "home"
-    (home / ".docker").mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(home))
-    return home / ".docker"
-
-
 def test_probe_reads_version_cpus_and_memory_from_the_daemon(podman_socket: str) -> None:
     info = probe_docker(podman_socket)
     assert info.version.count(".") >= 1 and info.api_version.startswith("1.")

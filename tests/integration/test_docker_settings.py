@@ -18,18 +18,6 @@ from sandbox.runtimes.kube.containers import probe_docker, resolve_endpoint
 from tests.helpers import run_cli
 
 
-@pytest.fixture
-def docker_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No Docker settings and an empty HOME; returns ~/.docker."""
-    for name in ("DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_CONFIG", "DOCKER_TLS_VERIFY",
-                 "DOCKER_CERT_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    home = tmp_path / "home"
-    (home / ".docker").mkdir(parents=True)
-    monkeypatch.setenv("HOME", str(home))
-    return home / ".docker"
-
-
 @pytest.mark.parametrize(("host", "shown", "why"), [
     ("tcp://127.0.0.1:abc", "tcp://127.0.0.1:abc", "the port is not a number"),
     ("tcp://[::1", "tcp://[::1", "Invalid IPv6 URL"),
@@ -40,7 +28,7 @@ def docker_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     ("unix:///run/docker.sock\u202e", "unix:///run/docker.sock\\u202e",
      "the bidirectional control U+202E"),
 ])
-def test_a_docker_host_that_is_no_address_is_named(docker_env: Path,
+def test_a_docker_host_that_is_no_address_is_named(no_docker_env: Path,
                                                    monkeypatch: pytest.MonkeyPatch,
                                                    host: str, shown: str, why: str) -> None:
     monkeypatch.setenv("DOCKER_HOST", host)
@@ -54,13 +42,13 @@ def test_a_docker_host_that_is_no_address_is_named(docker_env: Path,
         assert "DOCKER_HOST" in caught.value.hint and "unset" in caught.value.hint
 
 
-def test_a_context_whose_host_is_no_address_is_named(docker_env: Path) -> None:
-    meta = docker_env / "contexts" / "meta" / hashlib.sha256(b"broken").hexdigest()
+def test_a_context_whose_host_is_no_address_is_named(no_docker_env: Path) -> None:
+    meta = no_docker_env / "contexts" / "meta" / hashlib.sha256(b"broken").hexdigest()
     meta.mkdir(parents=True)
     (meta / "meta.json").write_text(json.dumps({
         "Name": "broken", "Metadata": {},
         "Endpoints": {"docker": {"Host": "tcp://[::1", "SkipTLSVerify": False}}}))
-    (docker_env / "config.json").write_text(json.dumps({"currentContext": "broken"}))
+    (no_docker_env / "config.json").write_text(json.dumps({"currentContext": "broken"}))
     with pytest.raises(RuntimeUnavailable) as caught:
         probe_docker()
     assert caught.value.message.startswith(
@@ -83,8 +71,8 @@ def test_doctor_and_the_default_runtime_on_a_malformed_docker_host(
 
 
 @pytest.mark.parametrize("kind", ["fifo", "dev-zero", "huge", "directory"])
-def test_a_config_json_that_is_no_config_is_refused_at_once(docker_env: Path, kind: str) -> None:
-    config = docker_env / "config.json"
+def test_a_config_json_that_is_no_config_is_refused_at_once(no_docker_env: Path, kind: str) -> None:
+    config = no_docker_env / "config.json"
     if kind == "fifo":
         os.mkfifo(config)
     elif kind == "dev-zero":
@@ -120,12 +108,12 @@ def test_docker_config_names_its_own_file_and_the_default_runtime_falls_back(
             "not a regular file; using the simulated runtime") in run.stderr
 
 
-def test_a_context_meta_json_that_is_too_large_is_refused(docker_env: Path) -> None:
-    meta = docker_env / "contexts" / "meta" / hashlib.sha256(b"big").hexdigest()
+def test_a_context_meta_json_that_is_too_large_is_refused(no_docker_env: Path) -> None:
+    meta = no_docker_env / "contexts" / "meta" / hashlib.sha256(b"big").hexdigest()
     meta.mkdir(parents=True)
     with (meta / "meta.json").open("wb") as out:
         out.truncate(2 * 1024 * 1024)
-    (docker_env / "config.json").write_text(json.dumps({"currentContext": "big"}))
+    (no_docker_env / "config.json").write_text(json.dumps({"currentContext": "big"}))
     with pytest.raises(RuntimeUnavailable) as caught:
         resolve_endpoint()
     assert caught.value.message.startswith("the Docker context big (currentContext in "
