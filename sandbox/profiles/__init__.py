@@ -11,12 +11,23 @@ does not have) is a named strategy on the profile: ``backend_api``
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
-from sandbox.profiles.backend_api import AgentgatewayBackends, BackendApi, KgatewayBackends
+if TYPE_CHECKING:  # the strategies load with the first use: the app's first screen needs none
+    from sandbox.profiles.backend_api import BackendApi
 
 FIELD_MANAGER = "agw-sandbox"
-KGATEWAY_BACKENDS = KgatewayBackends()
+Strategy = Literal["kgateway", "agentgateway"]
+
+
+@cache
+def backend_strategy(name: Strategy) -> BackendApi:
+    """The one instance of the named controller's strategy (``backend_api.py``)."""
+    from sandbox.profiles.backend_api import AgentgatewayBackends, KgatewayBackends
+
+    return KgatewayBackends() if name == "kgateway" else AgentgatewayBackends()
 
 
 @dataclass(frozen=True)
@@ -57,8 +68,9 @@ class Profile:
     backend_plural: str = "backends"
     cluster_name: str = "agw-sandbox"  # the kind cluster: one per profile (see README)
     gateway_class_accepted: str = "GatewayClass accepted by kgateway controller"
-    # The behaviour that differs: how the controller translates a backend, and its words.
-    backend_api: BackendApi = KGATEWAY_BACKENDS
+    # The behaviour that differs: how the controller translates a backend, and its words
+    # (the ``backend_api`` strategy of that name).
+    strategy: Strategy = "kgateway"
     title: str = "kgateway v2.1"
     releases: tuple[str, str] = ("kgateway-crds", "kgateway")  # Helm: the CRDs, the controller
     # The controller Deployment's selector labels in the chart (its _helpers.tpl), whatever
@@ -67,6 +79,10 @@ class Profile:
                                                       ("app.kubernetes.io/name", "kgateway"))
     # Where the built-in scenarios for this profile live, under the scenarios directory.
     scenario_dir: str = ""
+
+    @property
+    def backend_api(self) -> BackendApi:
+        return backend_strategy(self.strategy)
 
     @property
     def backend_group(self) -> str:
@@ -148,7 +164,7 @@ AGENTGATEWAY_V1_4 = Profile(
     backend_plural="agentgatewaybackends",
     cluster_name="agw-sandbox-v1-4",
     gateway_class_accepted="GatewayClass accepted by agentgateway controller",
-    backend_api=AgentgatewayBackends(),
+    strategy="agentgateway",
     title="agentgateway v1.4",
     releases=("agentgateway-crds", "agentgateway"),
     controller_labels=(("agentgateway", "agentgateway"),

@@ -90,9 +90,13 @@ class SandboxApp(App[None]):
         gone = getattr(self._driver, "gone", None)
         return gone is not None and bool(gone.is_set())
 
+    def get_default_screen(self) -> ProviderScreen:
+        """The first screen is the provider choice itself, not a blank screen it would be
+        pushed onto: one screen less to build and style before the first paint."""
+        return ProviderScreen(self.settings, os.environ, self._chosen)
+
     def on_mount(self) -> None:
         self.sub_title = "detecting the runtime…"
-        self.push_screen(ProviderScreen(self.settings, os.environ), self._chosen)
 
     def on_ready(self) -> None:
         """The first frame is on screen: now the slow part."""

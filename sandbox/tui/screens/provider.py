@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -10,6 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
@@ -30,11 +31,14 @@ class ProviderChoice:
     profile: str = DEFAULT_PROFILE.name  # the API the walkthrough teaches
 
 
-class ProviderScreen(Screen[ProviderChoice | None]):
+class ProviderScreen(Screen[None]):
     """Shown at once while the runtime is detected behind it; Start waits for the detection.
 
-    Dismissed with the choice, or None when the user quits.
+    It is the app's first screen (its default screen: no other is built before it paints) and
+    stays under the walkthrough. It hands ``chosen`` the choice, or None when the user quits.
     """
+
+    AUTO_FOCUS = "#start"  # Enter starts, even before the runtime is known: Start waits for it
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "quit", "Quit"),
                 Binding("m", "pick('mock')", "Mock provider"),
@@ -55,10 +59,12 @@ class ProviderScreen(Screen[ProviderChoice | None]):
 """
     runtime: reactive[str | None] = reactive(None, init=False)
 
-    def __init__(self, settings: Settings, env: Mapping[str, str]) -> None:
+    def __init__(self, settings: Settings, env: Mapping[str, str],
+                 chosen: Callable[[ProviderChoice | None], None]) -> None:
         super().__init__()
         self.settings = settings
         self.env = env
+        self.chosen = chosen
         self.notice: str | None = None
         self._start_when_detected = False
         self._prefilled = key_for("openai", settings.token, env)
@@ -77,16 +83,21 @@ class ProviderScreen(Screen[ProviderChoice | None]):
                                   value=self.settings.provider != "openai", id="mock")
                 yield RadioButton("OpenAI (your key, real calls)",
                                   value=self.settings.provider == "openai", id="openai")
-            with Vertical(id="key-row"):
+            openai = self.settings.provider == "openai"
+            with self._hidden_unless(openai, Vertical(id="key-row")):
                 yield Label("OpenAI API key", id="key-label")  # the input comes with OpenAI
-            yield Static(id="key-source")
+                if openai:
+                    yield self._new_key_input()
+            # what chosen_key() will say once the widgets are there
+            key = self._prefilled if openai else key_for("mock", self.settings.token, self.env)
+            yield Static(self._key_text(key, key_origin(key, self.env)), id="key-source")
             yield Label("API profile")
             with RadioSet(id="profile", compact=True):
                 for profile in PROFILES.values():
                     yield RadioButton(f"{profile.title} ({profile.backend_kind})",
                                       value=profile.name == self.settings.profile,
                                       id=profile.name.replace(".", "_"))
-            yield Static(id="plan")
+            yield Static(self._plan_text(openai, self.settings.profile), id="plan")
             with Horizontal(id="provider-buttons"):
                 yield Button("Start", id="start", variant="primary", compact=True)
                 yield Button("Quit", id="quit", compact=True)
@@ -96,10 +107,10 @@ class ProviderScreen(Screen[ProviderChoice | None]):
     def on_resize(self) -> None:
         self.set_class(self.size.height < 30, "-short")
 
-    def on_mount(self) -> None:
-        self._provider_changed()
-        # Enter starts, even when pressed before the runtime is known: Start waits for it.
-        self.query_one("#start", Button).focus()
+    @staticmethod
+    def _hidden_unless(shown: bool, row: Vertical) -> Vertical:
+        row.display = shown
+        return row
 
     def runtime_detected(self, runtime: str, notice: str | None) -> None:
         """Attributes down: the app tells the screen which runtime it found, and why."""
@@ -121,7 +132,7 @@ class ProviderScreen(Screen[ProviderChoice | None]):
             self._key_input().focus()
 
     def action_quit(self) -> None:
-        self.dismiss(None)
+        self.chosen(None)
 
     @property
     def provider(self) -> str:
@@ -148,10 +159,13 @@ class ProviderScreen(Screen[ProviderChoice | None]):
         found = self.query("#key").results(Input)
         for key in found:
             return key
-        key = Input(self._prefilled, password=True, compact=True,
-                    placeholder="sk-… (or set OPENAI_API_KEY)", id="key")
+        key = self._new_key_input()
         self.query_one("#key-row").mount(key)
         return key
+
+    def _new_key_input(self) -> Input:
+        return Input(self._prefilled, password=True, compact=True,
+                     placeholder="sk-… (or set OPENAI_API_KEY)", id="key")
 
     @on(RadioSet.Changed)
     @on(Input.Changed, "#key")
@@ -160,16 +174,22 @@ class ProviderScreen(Screen[ProviderChoice | None]):
         self.query_one("#key-row").display = openai
         if openai:
             self._key_input()
-        key, origin = self.chosen_key()
+        self.query_one("#key-source", Static).update(self._key_text(*self.chosen_key()))
+        self.query_one("#plan", Static).update(self._plan_text(openai, self.profile))
+
+    def _key_text(self, key: str, origin: str) -> Content:
+        """Which key Start would use, masked, and where it came from."""
         described = describe_key(key, origin) if key else "your OpenAI key (none given yet)"
-        self.query_one("#key-source", Static).update(filled("Key: $key", key=described))
-        steps = setup_plan(self.runtime, self.settings.port, openai, PROFILES[self.profile].title)
-        self.query_one("#plan", Static).update("[b]What the setup will do[/b]\n" + "\n".join(
-            f"  {n}. {s}" for n, s in enumerate(steps, start=1)))
+        return filled("Key: $key", key=described)
+
+    def _plan_text(self, openai: bool, profile: str) -> str:
+        steps = setup_plan(self.runtime, self.settings.port, openai, PROFILES[profile].title)
+        return "[b]What the setup will do[/b]\n" + "\n".join(
+            f"  {n}. {s}" for n, s in enumerate(steps, start=1))
 
     @on(Button.Pressed, "#quit")
     def _quit(self) -> None:
-        self.dismiss(None)
+        self.chosen(None)
 
     @on(Button.Pressed, "#start")
     @on(Input.Submitted, "#key")
@@ -191,4 +211,4 @@ class ProviderScreen(Screen[ProviderChoice | None]):
             self.notify(exc.hint, title=exc.message, severity="error", markup=False)
             self._key_input().focus()
             return
-        self.dismiss(ProviderChoice(self.provider, key, self.profile))
+        self.chosen(ProviderChoice(self.provider, key, self.profile))
