@@ -1,8 +1,9 @@
 """Time until the first useful screen: `agw-sandbox --port 0` against a bare Textual app.
 
 Run by hand: `python benchmarks/first_paint.py [--runs N]` (needs tmux). Each launch is a fresh
-process in a fresh 120x40 tmux pane; the clock stops when "Welcome to agw-sandbox" is on the
-screen (for the bare app: its one line of text), read from outside with `tmux capture-pane`.
+process in a fresh 120x40 tmux pane; the clock stops when the whole first screen is there, from
+"Welcome to agw-sandbox" to the key hints on its last line (for the bare app: its one line of
+text), read from outside with `tmux capture-pane`.
 The two are launched alternately and the medians compared. Target: at most 1.25x the bare app.
 """
 
@@ -19,7 +20,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from terminal import HELLO_APP, HELLO_TEXT, Server, paint_time
 
-WELCOME = "Welcome to agw-sandbox"
+# The first screen's title and the hint line that ends it: a screen painted in parts would not
+# count before its last part is there.
+FIRST_SCREEN = "Welcome to agw-sandbox", "Esc quit · F1 help"
 TARGET = 1.25
 
 
@@ -38,12 +41,12 @@ def main() -> int:
         hello_file.write_text(HELLO_APP)
         hello_cmd = [sys.executable, str(hello_file)]
         paint_time(HELLO_TEXT, hello_cmd)  # warm the file cache for both
-        paint_time(WELCOME, sandbox_command())
+        paint_time(FIRST_SCREEN, sandbox_command())
         hello: list[float] = []
         sandbox: list[float] = []
         for _ in range(max(args.runs, 5)):
             hello.append(paint_time(HELLO_TEXT, hello_cmd))
-            sandbox.append(paint_time(WELCOME, sandbox_command()))
+            sandbox.append(paint_time(FIRST_SCREEN, sandbox_command()))
     bare, ours = statistics.median(hello), statistics.median(sandbox)
     ratio = ours / bare
     print(f"bare Textual app: {bare * 1000:.0f} ms (median of {len(hello)}: "

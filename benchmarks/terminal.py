@@ -13,14 +13,17 @@ import time
 import uuid
 from pathlib import Path
 
+from environment import user_environment
+
 POLL = 0.005  # seconds between screen reads while timing a paint
 # A tmux server of our own, so other tmux users on the machine neither see nor disturb ours.
 SOCKET = f"agw-bench-{uuid.uuid4().hex[:6]}"
 
 
 def tmux(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    # The server started by the first call passes its environment on to every pane.
     return subprocess.run(["tmux", "-L", SOCKET, *args], capture_output=True, text=True,
-                          check=check)
+                          check=check, env=user_environment())
 
 
 class Server:
@@ -57,14 +60,15 @@ class Pane:
     def keys(self, *keys: str) -> None:
         tmux("send-keys", "-t", self.name, *keys)
 
-    def wait_for(self, text: str, timeout: float = 20.0) -> float:
-        """Seconds until ``text`` is on the screen; raises when it never shows."""
+    def wait_for(self, *texts: str, timeout: float = 20.0) -> float:
+        """Seconds until every one of ``texts`` is on the screen; raises when they never are."""
         start = time.perf_counter()
         while time.perf_counter() - start < timeout:
-            if text in self.screen():
+            screen = self.screen()
+            if all(text in screen for text in texts):
                 return time.perf_counter() - start
             time.sleep(POLL)
-        raise RuntimeError(f"{text!r} never appeared; the screen was:\n{self.screen()}")
+        raise RuntimeError(f"{texts!r} never appeared; the screen was:\n{self.screen()}")
 
     def close(self) -> None:
         tmux("kill-session", "-t", self.name, check=False)
@@ -76,11 +80,11 @@ class Pane:
         self.close()
 
 
-def paint_time(text: str, command: list[str]) -> float:
-    """Seconds from launching ``command`` until ``text`` is on its screen (20 s limit)."""
+def paint_time(texts: str | tuple[str, ...], command: list[str]) -> float:
+    """Seconds from launching ``command`` until ``texts`` are on its screen (20 s limit)."""
     start = time.perf_counter()
     with Pane(command, keep_open=True) as pane:
-        pane.wait_for(text)
+        pane.wait_for(*((texts,) if isinstance(texts, str) else texts))
         return time.perf_counter() - start
 
 
