@@ -24,7 +24,8 @@ import pytest
 from textual_serve.download_manager import DownloadManager
 
 from sandbox.settings import Settings
-from sandbox.web.serve import AppProcess, child_argv, child_environment, is_loopback
+from sandbox.web.app_process import AppProcess
+from sandbox.web.serve import child_argv, child_environment, is_loopback
 from tests.conftest import TOKEN
 from tests.helpers import run_cli
 

@@ -16,7 +16,7 @@ from textual_serve.download_manager import DownloadManager
 
 from sandbox.web import console
 from sandbox.web.browser_driver import BrowserDriver
-from sandbox.web.serve import AppProcess
+from sandbox.web.app_process import AppProcess
 from tests.conftest import TOKEN
 from tests.integration.test_serve import children, eventually, free_port, listening, open_tab
 
