@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 from collections.abc import Mapping, Sequence
@@ -28,6 +29,8 @@ class AppProcess(AppService):
         self.argv = tuple(argv)
         self.env = dict(env)
         self._stopping: asyncio.Future[None] | None = None
+        self._leaving = False  # the app began to end by itself: its exit packet, or its output
+        self._asked = False  # serve asked it to stop (its tab closed, serve stopping) before that
 
     async def _open_app_process(self, width: int = 80, height: int = 24) -> Any:
         env = {**self._build_environment(width, height), **self.env}
@@ -45,18 +48,20 @@ class AppProcess(AppService):
     async def run(self) -> None:
         with contextlib.suppress(asyncio.IncompleteReadError, ConnectionError):
             await self._relay()
+        self._leaving = True
         await self._say_if_it_died()
         # The app has gone (quit, failed to start, killed): the page says "Session ended".
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self.remote_close()
 
     async def _say_if_it_died(self) -> None:
-        """One line on serve's console for an app that ended neither by quitting nor by being
-        stopped: its tab only shows "Session ended.", and its stderr is not ours to pass on."""
+        """One line on serve's console for an app that failed or was stopped from outside (a
+        crash, an administrator's kill, a hang-up) rather than quitting or being stopped by us:
+        its tab only shows "Session ended.", and its stderr is not ours to pass on."""
         process = self._process
         if process is None or not await _exited(process, QUIT_GRACE):
             return  # its output closed, yet it runs: stop() ends it, as it was asked to
-        if process.returncode not in (0, None) and self._stopping is None:
+        if process.returncode not in (0, None) and not self._asked:
             stdio.say(console.app_ended(process.returncode, self.argv))
 
     async def _relay(self) -> None:
@@ -79,12 +84,18 @@ class AppProcess(AppService):
                 await handlers[kind](payload)
 
     async def on_meta(self, data: bytes) -> None:
+        # An app that leaves (its quit key, or a signal it was sent) says so before it ends;
+        # textual-serve then closes its tab, whose handler stops the app: not a stop we asked.
+        if _says_exit(data):
+            self._leaving = True
         with contextlib.suppress(ConnectionError, RuntimeError):
             await super().on_meta(data)
 
     async def stop(self) -> None:
         """Idempotent, and shielded: a cancelled caller does not leave the app running."""
         if self._stopping is None:
+            running = self._process is not None and self._process.returncode is None
+            self._asked = running and not self._leaving
             self._stopping = asyncio.ensure_future(self._stop())
         await asyncio.shield(self._stopping)
 
@@ -114,6 +125,15 @@ async def _exited(process: _Process, within: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+def _says_exit(meta: bytes) -> bool:
+    """Whether a meta packet is the app's "exit" (what it sends as it ends)."""
+    try:
+        packet = json.loads(meta)
+    except ValueError:
+        return False
+    return isinstance(packet, dict) and packet.get("type") == "exit"
 
 
 def _signal_group(pgid: int, signum: int) -> None:

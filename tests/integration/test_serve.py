@@ -140,6 +140,18 @@ def test_an_app_whose_session_ends_exits_by_itself(served_app: Served) -> None:
     assert group_members(app.pid) == []
 
 
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129),
+                                              (signal.SIGINT, 130)])
+def test_a_served_app_stopped_by_a_signal_says_so_in_its_exit_status(
+        served_app: Served, signum: int, code: int) -> None:
+    """As in a terminal: 128 + the signal, never the 0 of a quit its tab asked for (Textual's web
+    driver would take SIGTERM and SIGINT for a quit), and nothing it started stays."""
+    app, _ = served_app
+    app.send_signal(signum)
+    assert app.wait(timeout=10) == code
+    assert group_members(app.pid) == []
+
+
 def test_an_app_whose_server_was_killed_exits_with_its_group(served_app: Served) -> None:
     """The server gone without a word (SIGKILL): stdin ends and writes fail; nothing stays."""
     app, reader = served_app
