@@ -236,6 +236,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     stdio.prepare_streams()
     try:
         code = _main(argv)
+    except SystemExit as exc:  # argparse after --help or --version: their text may be lost too
+        code = exc.code if isinstance(exc.code, int) else int(exc.code is not None)
     except BrokenPipeError:  # the reader went away (`| head -1`): stop quietly, as `yes` does
         stdio.discard_stdout()
         return stdio.EXIT_BROKEN_PIPE

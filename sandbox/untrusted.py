@@ -18,7 +18,8 @@ space, and private-use characters, which have no agreed glyph.
 
 What shows is kept: a zero-width joiner inside an emoji sequence (👩‍💻) or between letters
 that join (Devanagari, Persian, which also use the non-joiner), a variation selector right
-after the character it varies (❤️), and the tag characters of the three flags made of them;
+after the character it varies (❤️; the emoji ones, VS15 and VS16, only after a character with
+an emoji form, as a joiner joins only emoji), and the tag characters of the three flags;
 likewise a Hangul filler inside a syllable of conjoining jamo, a grapheme joiner between two
 combining marks, a braille blank between braille letters.
 """
@@ -48,7 +49,10 @@ _PRIVATE_USE = "\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd"
 _SELECTORS = "\ufe00-\ufe0f\U000e0100-\U000e01ef"
 _MONGOLIAN_SELECTORS = "\u180b\u180c\u180d\u180f"  # vary the Mongolian letter before them
 _ZWNJ, _ZWJ, _VS16 = "\u200c", "\u200d", "\ufe0f"
+_EMOJI_SELECTORS = "\ufe0e\ufe0f"  # VS15, VS16: text or emoji glyph of what has both
 # Emoji that join in sequences (an approximation of Extended_Pictographic), skin tones included.
+# Every character with an emoji variation sequence is one of them or a keycap's base (0-9 # *).
+_KEYCAP_BASES = "0123456789#*"
 _PICTOGRAPHS = re.compile("[\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff"
                           "\u24c2\u25aa-\u27bf\u2934\u2935\u2b05-\u2b55\u3030\u303d\u3297"
                           "\u3299\U0001f000-\U0001faff]")
@@ -164,6 +168,9 @@ def _kept(found: re.Match[str]) -> bool:
             before == _VS16 or bool(_PICTOGRAPHS.fullmatch(before or " ")))
         return in_emoji or (_joins(before, marks=True) and _joins(after, marks=False))
     # A selector varies the character before it; a second one, or one after a blank, hides.
+    # VS15 and VS16 vary only what has an emoji form: in a word they join nothing and hide.
+    if char in _EMOJI_SELECTORS:
+        return bool(before) and (before in _KEYCAP_BASES or bool(_PICTOGRAPHS.fullmatch(before)))
     return bool(before) and unicodedata.category(before)[0] in "LNPS"
 
 

@@ -25,7 +25,8 @@ SURROGATE = ("no UTF-8 text can hold it, so no transcript or browser could show 
 SEPARATOR = ("some programs start a new line there and others show nothing: write a line break "
              "instead, or a space")
 INVISIBLE = ("it cannot be seen, so the text would hold more than it shows: remove it (a joiner "
-             "inside an emoji or between letters that join is fine)")
+             "inside an emoji or between letters that join is fine, and so is a variation "
+             "selector right after an emoji)")
 PRIVATE_USE = ("it has no agreed meaning or glyph: each font shows something else there, or "
                "nothing: remove it")
 WHY = {"line break": ONE_LINE, "control": CONTROL, "bidi": BIDI, "surrogate": SURROGATE,

@@ -34,13 +34,12 @@ def read_text_file(path: Path, limit: int = MAX_FILE_BYTES) -> str:
     """
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
-    except OSError as exc:
-        raise UnreadableFile(_open_failure(exc)) from exc
+    except OSError as exc:  # a socket cannot be opened at all (ENXIO): say what it is
+        raise UnreadableFile(_not_regular(path) or _open_failure(exc)) from exc
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
-        what = next((what for test, what in _NOT_REGULAR if test(mode)), "something else")
-        raise UnreadableFile(f"is {what}, not a regular file")
+        raise UnreadableFile(_kind_problem(mode))
     with os.fdopen(fd, "rb") as handle:
         try:
             data = handle.read(limit + 1)  # one byte more tells a file that is too large
@@ -61,6 +60,20 @@ def decode(data: bytes) -> str:
         line = data.count(b"\n", 0, exc.start) + 1
         raise UnreadableFile(f"is not UTF-8 text (byte 0x{data[exc.start]:02x} on line {line}): "
                              "save it as UTF-8", line) from exc
+
+
+def _kind_problem(mode: int) -> str:
+    what = next((what for test, what in _NOT_REGULAR if test(mode)), "something else")
+    return f"is {what}, not a regular file"
+
+
+def _not_regular(path: Path) -> str | None:
+    """What ``path`` is when it is not a regular file, found without opening it."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    return None if stat.S_ISREG(mode) else _kind_problem(mode)
 
 
 def _open_failure(exc: OSError) -> str:

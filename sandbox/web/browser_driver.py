@@ -35,6 +35,18 @@ class BrowserDriver(WebDriver):
         self._write = self._write_or_end  # type: ignore[assignment]  # same call, other type
         self._ended = threading.Event()
 
+    def start_application_mode(self) -> None:
+        """Textual's, but SIGTERM and SIGINT go to the handlers the app's command installed:
+        Textual's own would end the app as if its tab had quit it (exit status 0), where the
+        command ends it as in a terminal (128 + the signal) and stops what it started."""
+        ours = {signum: handler for signum in (signal.SIGTERM, signal.SIGINT)
+                if callable(handler := signal.getsignal(signum))
+                and handler is not signal.default_int_handler}
+        super().start_application_mode()
+        loop = asyncio.get_running_loop()
+        for signum, handler in ours.items():  # through the loop, which its wake-up fd wakes
+            loop.add_signal_handler(signum, handler, signum, None)
+
     def write(self, data: str) -> None:
         """What the app draws, as a terminal's stream takes it (``stdio.prepare_streams``)."""
         data_bytes = data.encode("utf-8", errors=FALLBACK_ERRORS)

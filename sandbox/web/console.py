@@ -43,11 +43,19 @@ def quiet_logs(ignored: tuple[type[BaseException], ...]) -> None:
 def app_ended(returncode: int, argv: Sequence[str]) -> str:
     """The line for a tab's app that ended by itself (a crash, a kill) with ``returncode``;
     ``argv`` is how serve started it (``python -m sandbox ...``), which holds no key."""
-    how = (f"killed by {signal.Signals(-returncode).name}"
-           if returncode < 0 and -returncode in signal.valid_signals()
-           else f"exit status {returncode}")
     # A folder's name is text from elsewhere: shown with its hidden characters as escapes.
     command = visible(" ".join(shlex.quote(part) for part in ("agw-sandbox", *argv[3:])))
-    return (f"agw-sandbox: serve: a tab's app ended unexpectedly ({how}); its tab shows "
-            f"\"Session ended.\" (Restart there opens a new one); to see why, run the same app "
-            f"in a terminal: {command}")
+    return (f"agw-sandbox: serve: a tab's app ended unexpectedly ({_how(returncode)}); its tab "
+            f"shows \"Session ended.\" (Restart there opens a new one); to see why, run the same "
+            f"app in a terminal: {command}")
+
+
+def _how(returncode: int) -> str:
+    """How the app ended: a signal that killed it, one it caught and left on (exiting with
+    128 + the signal, as a shell reports it), or an exit status."""
+    if returncode < 0 and -returncode in signal.valid_signals():
+        return f"killed by {signal.Signals(-returncode).name}"
+    caught = returncode - 128
+    if caught in (signal.SIGINT, *stdio.STOP_SIGNALS):
+        return f"stopped by {signal.Signals(caught).name}, exit status {returncode}"
+    return f"exit status {returncode}"

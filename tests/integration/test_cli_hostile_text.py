@@ -55,6 +55,18 @@ def test_check_names_each_hidden_character_and_writes_none(cli_env: dict[str, st
         in message
 
 
+def test_check_shows_an_emoji_selector_in_a_header_name_as_an_escape(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    folder = echo_scenario(tmp_path / "selector")
+    text = (folder / "echo.yaml").read_text()
+    (folder / "echo.yaml").write_text(text.replace("      path: /openai", '      path: /openai\n'
+                                                   '      headers: {"x\\uFE0Fa": b}', 1))
+    code, out, err = cli("scenarios", "--check", str(folder), env=cli_env)
+    assert code == 2 and "\ufe0f".encode() not in out + err
+    assert "header name 'x\\ufe0fa' is not valid: use letters, digits and dashes" \
+        in err.decode()
+
+
 def test_an_error_quoting_a_path_writes_no_escape(cli_env: dict[str, str],
                                                   tmp_path: Path) -> None:
     code, out, err = cli("run", "setup", "--runtime", "sim", "--scenarios",

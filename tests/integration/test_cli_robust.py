@@ -92,10 +92,11 @@ def test_closed_standard_descriptors_do_not_crash_a_run(cli_env: dict[str, str],
                                         "output: it was closed (>&-)\n"), result.stderr
 
 
-@pytest.mark.parametrize(("command", "what"), ids=["transcript", "scenarios", "manifests"],
-                         argvalues=[
+@pytest.mark.parametrize(("command", "what"), ids=[
+    "transcript", "scenarios", "manifests", "version", "help", "a-command-s-help"], argvalues=[
     ("run inline --runtime sim --port 0 --transcript -", "the transcript"),
-    ("scenarios", "the output"), ("manifests inline --show-secrets", "the output")])
+    ("scenarios", "the output"), ("manifests inline --show-secrets", "the output"),
+    ("--version", "the output"), ("--help", "the output"), ("doctor --help", "the output")])
 @pytest.mark.parametrize("stdout", [">&-", ">/dev/full"])
 def test_output_that_cannot_be_written_is_said_on_stderr_with_a_nonzero_exit(
         cli_env: dict[str, str], command: str, what: str, stdout: str) -> None:

@@ -1,9 +1,12 @@
 """A kubeconfig the sandbox cannot use is named with what is wrong with it: a number too long
 to read, nesting deeper than any kubeconfig, a credential file on a kernel filesystem (whose
-files look regular and may block for ever), an auth-provider kubectl no longer supports."""
+files look regular and may block for ever), an auth-provider kubectl no longer supports, an oidc
+id-token that is not a JWT (kubectl refuses it; the client would silently send nothing)."""
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 from pathlib import Path
 
@@ -11,7 +14,8 @@ import pytest
 
 from sandbox.errors import RuntimeUnavailable
 from sandbox.runtimes.kube.client import Kube
-from tests.hostile_apiserver import kubeconfig
+from tests.conftest import TOKEN
+from tests.hostile_apiserver import hostile_api, kubeconfig, silence
 
 
 def refusal(config: Path) -> str:
@@ -66,3 +70,55 @@ def test_an_auth_provider_kubectl_dropped_is_refused(tmp_path: Path, name: str) 
     text = refusal(config)
     assert f"uses the {name} auth-provider, which kubectl no longer supports" in text
     assert "at-test-Rf4Kd9Lq2Wz7" not in text
+
+
+def jwt_part(value: object) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).rstrip(b"=").decode()
+
+
+HEADER = jwt_part({"alg": "RS256"})
+LATER = jwt_part({"exp": int(time.time()) + 3600, "sub": "ada"})
+
+
+def oidc(id_token: str | None) -> str:
+    token = "" if id_token is None else f"        id-token: {json.dumps(id_token)}\n"
+    return (f"    auth-provider:\n      name: oidc\n      config:\n{token}"
+            "        idp-issuer-url: http://127.0.0.1:9\n        client-id: sandbox\n")
+
+
+@pytest.mark.parametrize("id_token", [
+    TOKEN, "ot-test-Rf4Kd9Lq2Wz7.c2ln", f"{HEADER}.{LATER}.c2ln.more",
+    f"{HEADER}.{LATER}+/.c2ln", f"{HEADER}.bm90IEpTT04.c2ln", f"{HEADER}.{jwt_part([1])}.c2ln",
+    f"{HEADER}.abcde.c2ln",
+], ids=["the-provider-key", "two-parts", "four-parts", "payload-not-base64url",
+        "payload-not-json", "payload-not-an-object", "payload-of-impossible-length"])
+def test_an_oidc_id_token_that_is_not_a_jwt_is_refused(tmp_path: Path, id_token: str) -> None:
+    """The kubernetes client sends no credentials for it, without a word, and the API server's
+    401 then blames the credentials; kubectl says "ID Token is not a valid JWT"."""
+    config = tmp_path / "kubeconfig"
+    config.write_text(kubeconfig("http://127.0.0.1:9", user=oidc(id_token)))
+    text = refusal(config)
+    assert (f"the oidc id-token of user 'u' in the kubeconfig {config} is not a JWT") in text, text
+    assert "ID Token is not a valid JWT" in text and "hint: " in text
+    assert id_token not in text and "Rf4Kd9Lq2Wz7" not in text
+
+
+@pytest.mark.parametrize("id_token", [None, ""], ids=["missing", "empty"])
+def test_an_oidc_provider_without_an_id_token_is_refused(tmp_path: Path,
+                                                         id_token: str | None) -> None:
+    config = tmp_path / "kubeconfig"
+    config.write_text(kubeconfig("http://127.0.0.1:9", user=oidc(id_token)))
+    text = refusal(config)
+    assert f"the oidc auth-provider of user 'u' in the kubeconfig {config} holds no id-token" \
+        in text, text
+    assert "kubectl get namespaces" in text
+
+
+def test_an_oidc_id_token_that_is_a_jwt_is_sent(tmp_path: Path) -> None:
+    token = f"{HEADER}.{LATER}.c2ln-_"
+    with hostile_api(silence) as api:
+        config = tmp_path / "kubeconfig"
+        config.write_text(kubeconfig(api.url, user=oidc(token)))
+        Kube.connect(str(config), "c").server_version()
+        heads = list(api.heads)
+    assert f"authorization: bearer {token}".lower() in heads[0].lower()

@@ -24,7 +24,8 @@ import pytest
 from textual_serve.download_manager import DownloadManager
 
 from sandbox.settings import Settings
-from sandbox.web.serve import AppProcess, child_argv, child_environment, is_loopback
+from sandbox.web.app_process import AppProcess
+from sandbox.web.serve import child_argv, child_environment, is_loopback
 from tests.conftest import TOKEN
 from tests.helpers import run_cli
 
@@ -136,6 +137,18 @@ def test_an_app_whose_session_ends_exits_by_itself(served_app: Served) -> None:
     assert app.stdin is not None
     app.stdin.close()
     app.wait(timeout=10)
+    assert group_members(app.pid) == []
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129),
+                                              (signal.SIGINT, 130)])
+def test_a_served_app_stopped_by_a_signal_says_so_in_its_exit_status(
+        served_app: Served, signum: int, code: int) -> None:
+    """As in a terminal: 128 + the signal, never the 0 of a quit its tab asked for (Textual's web
+    driver would take SIGTERM and SIGINT for a quit), and nothing it started stays."""
+    app, _ = served_app
+    app.send_signal(signum)
+    assert app.wait(timeout=10) == code
     assert group_members(app.pid) == []
 
 

@@ -54,6 +54,10 @@ KEPT = {
     "skin tone": "\U0001f44b\U0001f3fd",
     "red heart": "\u2764\ufe0f",
     "keycap": "1\ufe0f\u20e3",
+    "hash keycap": "#\ufe0f\u20e3",
+    "text-style heart": "\u2764\ufe0e",  # VS15 asks for the text glyph: as visible as VS16
+    "copyright as emoji": "\u00a9\ufe0f",
+    "eye in speech bubble": "\U0001f441\ufe0f\u200d\U0001f5e8\ufe0f",
     "England": ENGLAND,
     "Persian": "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645",  # "I want", with a ZWNJ
     "Devanagari": "\u0915\u094d\u200d\u0937",  # a half form held by a ZWJ
@@ -78,7 +82,8 @@ PRIVATE_USE = ((0xE000, 0xF8FF), (0xF0000, 0xFFFFD), (0x100000, 0x10FFFD))
     "surrogate-title", "low-surrogate-summary", "surrogate-in-a-default", "surrogate-as-a-key",
     "line-separator-title", "paragraph-separator-explain", "tags-summary", "zero-width-title",
     "bom-inside-security", "soft-hyphen-expectation", "word-joiner-step-title",
-    "joiner-between-latin-letters", "annotation-anchor", "selector-run"], argvalues=[
+    "joiner-between-latin-letters", "annotation-anchor", "selector-run", "emoji-selector-in-a-word",
+    "text-selector-after-a-letter", "emoji-selector-after-an-ideograph"], argvalues=[
     ("title: Mine", 'title: "A \\ud800 B"', 2,
      "'title' holds a lone surrogate U+D800 (half of a UTF-16 pair) at position 3"),
     ("summary: s", 'summary: "s\\udfff"', 3,
@@ -111,6 +116,13 @@ PRIVATE_USE = ((0xE000, 0xF8FF), (0xF0000, 0xFFFFD), (0x100000, 0x10FFFD))
      "position 2"),
     ("summary: s", 'summary: "\\U0001F600\\uFE0F\\uFE01\\U000E0100"', 3,
      "'summary' holds the invisible character U+FE01 (VARIATION SELECTOR-2) at position 3"),
+    ("title: Mine", 'title: "Stream\\uFE0Fing answer"', 2,
+     "'title' holds the invisible character U+FE0F (VARIATION SELECTOR-16) at position 7"),
+    ("  - title: Apply", '  - title: "Apply\\uFE0E"', 6,
+     "'steps[0].title' holds the invisible character U+FE0E (VARIATION SELECTOR-15) at "
+     "position 6"),
+    ("security: t", 'security: "\u9375\\uFE0F"', 4,
+     "'security' holds the invisible character U+FE0F (VARIATION SELECTOR-16) at position 2"),
 ])
 def test_loading_refuses_what_cannot_be_carried_or_seen(tmp_path: Path, old: str, new: str,
                                                         line: int, reason: str) -> None:
@@ -131,6 +143,7 @@ def test_each_problem_says_why_and_what_to_do(tmp_path: Path) -> None:
     assert "remove it" in surrogate
     assert "start a new line there" in separator and "write a line break" in separator
     assert "cannot be seen" in invisible and "remove it" in invisible
+    assert "a variation selector right after an emoji" in invisible  # what may stay
 
 
 def test_a_manifest_template_may_not_hold_them_either(tmp_path: Path) -> None:
@@ -170,6 +183,8 @@ def test_emoji_and_joining_scripts_load_as_written(tmp_path: Path) -> None:
     ("\ufe0f at the start, after a space \ufe0f", "\\ufe0f at the start, after a space "
      "\\ufe0f"),
     ("\U0001f600\ufe0f\ufe01\U000e0100", "\U0001f600\ufe0f\\ufe01\\udb40\\udd00"),
+    ("Stream\ufe0fing x\ufe0ea \u03b1\ufe0f \u9375\ufe0f", "Stream\\ufe0fing x\\ufe0ea "
+     "\u03b1\\ufe0f \u9375\\ufe0f"),  # emoji selectors after what has no emoji form
     (f"\U0001f3f4{tags('evil')}\U000e007f", "\U0001f3f4\\udb40\\udc65\\udb40\\udc76"
      "\\udb40\\udc69\\udb40\\udc6c\\udb40\\udc7f"),  # a black flag is no cover for text
     ("\u200d\U0001f4bb and \U0001f469\u200d", "\\u200d\U0001f4bb and \U0001f469\\u200d"),
@@ -230,9 +245,10 @@ def test_default_ignorable_and_private_use_characters_are_refused_and_escaped(
 
 
 def test_every_default_ignorable_and_private_use_character_is_hidden_between_letters() -> None:
-    """All but the emoji and ideographic variation selectors, kept after the character they
-    vary (see the selector cases above): Mongolian's are kept only after a Mongolian letter."""
-    selectors = {*range(0xFE00, 0xFE10), *range(0xE0100, 0xE01F0)}
+    """All but the standardized and ideographic variation selectors, kept after the character
+    they vary (see the selector cases above): Mongolian's are kept only after a Mongolian letter,
+    the emoji ones (VS15, VS16) only after what has an emoji form."""
+    selectors = {*range(0xFE00, 0xFE0E), *range(0xE0100, 0xE01F0)}
     shown_raw = [f"U+{code:04X}" for first, last in (*DEFAULT_IGNORABLE, *PRIVATE_USE)
                  for code in range(first, last + 1)
                  if code not in selectors and chr(code) in visible(f"a{chr(code)}b")]

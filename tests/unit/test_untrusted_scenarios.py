@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import stat
 import threading
 from collections.abc import Iterator
@@ -166,6 +168,21 @@ def test_a_fifo_as_scenario_or_manifest_does_not_block(tmp_path: Path) -> None:
     text = reasons(tmp_path)
     assert "t-pipe.yaml: the scenario file is a FIFO (named pipe), not a regular file" in text
     assert "manifest template 'manifests/pipe.yaml' is a FIFO" in text
+
+
+def test_a_unix_socket_as_scenario_or_manifest_is_named_a_socket(tmp_path: Path) -> None:
+    """Opening a socket fails (ENXIO, "No such device or address"): the message says what the
+    file is instead, as for a FIFO."""
+    scenario_applying(tmp_path, "manifests/sock.yaml")
+    with contextlib.ExitStack() as sockets:
+        for path in (tmp_path / "manifests" / "sock.yaml", tmp_path / "t-sock.yaml"):
+            listener = sockets.enter_context(socket.socket(socket.AF_UNIX))
+            listener.bind(str(path))
+            listener.listen()
+        text = reasons(tmp_path)
+    assert "t-sock.yaml: the scenario file is a socket, not a regular file" in text, text
+    assert "manifest template 'manifests/sock.yaml' is a socket, not a regular file" in text
+    assert "No such device" not in text
 
 
 def test_a_device_inside_the_folder_is_not_a_regular_file(tmp_path: Path) -> None:

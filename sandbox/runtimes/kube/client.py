@@ -30,6 +30,7 @@ from sandbox.runtimes.kube.kubeconfig import (
     CLUSTER_FILES,
     USER_FILES,
     Entry,
+    check_id_token,
     check_kubeconfig,
     expired_oidc,
     folder_of,
@@ -371,6 +372,13 @@ def _checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEven
             if got.expires is not None:
                 self.expiry = got.expires
             return True
+
+        def _load_oid_token(self, provider: Any) -> Any:
+            _, user = self._entries()
+            assert user is not None
+            # else the client would send nothing, silently (``provider`` is its ConfigNode)
+            check_id_token(user, getattr(provider, "value", provider))
+            return super()._load_oid_token(provider)  # type: ignore[no-untyped-call]
 
         def _refresh_oidc(self, provider: Any) -> None:
             _, user = self._entries()

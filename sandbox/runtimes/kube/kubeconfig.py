@@ -7,6 +7,8 @@ hundreds of megabytes takes minutes: each is refused, by name, before anything o
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import stat
@@ -156,8 +158,55 @@ def expired_oidc(user: Entry) -> RuntimeUnavailable:
     kubectl does (and writes back to the kubeconfig); the sandbox does not."""
     return RuntimeUnavailable(
         f"the oidc id-token of user {user.name!r} in the kubeconfig {user.source} has expired, "
-        "and the sandbox does not renew it", "renew it with kubectl: `kubectl get namespaces` "
-        "with the same context asks the issuer and writes the new token into the kubeconfig")
+        "and the sandbox does not renew it", RENEW_OIDC)
+
+
+RENEW_OIDC = ("renew it with kubectl: `kubectl get namespaces` with the same context asks the "
+              "issuer and writes the new token into the kubeconfig")
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+_LAST_DAY = 253402300799  # 9999-12-31T23:59:59Z, the last time Python's datetime holds
+
+
+def check_id_token(user: Entry, provider: Any) -> None:
+    """Refuse an oidc auth-provider's id-token that is missing or not a JWT, which the kubernetes
+    client skips without a word: no credentials go out, and the API server's 401 then seems to
+    blame them. kubectl refuses such a token ("ID Token is not a valid JWT"); the token itself
+    is never shown."""
+    config = provider.get("config") if isinstance(provider, Mapping) else None
+    token = config.get("id-token") if isinstance(config, Mapping) else None
+    if token is None or token == "":
+        raise RuntimeUnavailable(
+            f"the oidc auth-provider of user {user.name!r} in the kubeconfig {user.source} "
+            "holds no id-token, and the sandbox does not ask the issuer for one",
+            RENEW_OIDC.replace("renew it", "get one").replace("the new token", "it"))
+    if not _is_jwt(token):
+        raise RuntimeUnavailable(
+            f"the oidc id-token of user {user.name!r} in the kubeconfig {user.source} is not a "
+            "JWT (three base64url parts joined by dots, the middle one a JSON object of claims "
+            "whose exp is a time), so no credentials would be sent; kubectl refuses it too "
+            "(\"ID Token is not a valid JWT\")",
+            "put there the id-token your identity provider issued (log in again with the "
+            "helper that wrote it), or give the user entry the exec plugin your provider "
+            "documents")
+
+
+def _is_jwt(token: object) -> bool:
+    """Whether ``token`` is a JWT whose claims the kubernetes client can read."""
+    parts = token.split(".") if isinstance(token, str) else []
+    if len(parts) != 3 or not all(_BASE64URL.fullmatch(part) for part in parts):
+        return False
+    payload = parts[1]
+    if len(payload) % 4 == 1:  # no base64 text has this length
+        return False
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except (ValueError, RecursionError):
+        return False
+    if not isinstance(claims, dict):
+        return False
+    expiry = claims.get("exp")
+    return expiry is None or (isinstance(expiry, int | float) and not isinstance(expiry, bool)
+                              and 0 <= expiry <= _LAST_DAY)
 
 
 def kubeconfig_problem(exc: Exception, kubeconfig: str | None, context: str | None,
