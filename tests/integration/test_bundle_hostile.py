@@ -4,8 +4,10 @@ what to do (never "internal error", never a hang)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -59,6 +61,12 @@ def directory_of_the_right_size(root: Path, node: Path) -> None:
         {"size": node.stat().st_size}))(root)
 
 
+def socket_file(root: Path, node: Path) -> None:
+    """A UNIX socket where the file was (bound by its bare name: the full path is too long)."""
+    with contextlib.chdir(node.parent), socket.socket(socket.AF_UNIX) as server:
+        server.bind(node.name)
+
+
 DAMAGES = {
     "nested-200000": (lambda root: (root / INDEX).write_text("[" * 200_000 + "]" * 200_000),
                       f"{INDEX} is damaged: it nests deeper than an index does"),
@@ -101,6 +109,8 @@ DAMAGES = {
                       f"{NODE} is a link to /dev/zero, outside the bundle"),
     "node-fifo": (replace_node(lambda root, node: os.mkfifo(node)),
                   f"{NODE} cannot be read (it is a FIFO, socket or device, not a regular file)"),
+    "node-socket": (replace_node(socket_file),
+                    f"{NODE} cannot be read (it is a socket, not a regular file)"),
     "node-directory": (replace_node(directory_of_the_right_size),
                        f"{NODE} cannot be read (it is a directory, not a regular file)"),
     "node-link-loop": (replace_node(lambda root, node: node.symlink_to(node.name)),

@@ -361,7 +361,12 @@ def _depth(document: Any) -> int:
 def _open_regular(path: Path) -> BinaryIO:
     """``path`` opened for reading when it is a regular file; a FIFO or a device is refused
     without waiting on it (a FIFO would block the open, /dev/zero the read, for ever)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:  # a socket cannot be opened at all (ENXIO): say what it is
+        if exc.errno == errno.ENXIO and stat.S_ISSOCK(path.lstat().st_mode):
+            raise OSError(errno.EINVAL, "it is a socket, not a regular file") from exc
+        raise
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
