@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from sandbox.errors import RuntimeUnavailable
+from sandbox.runtimes.kube.docker_config import file_problem, read_small, tilde
 from sandbox.runtimes.kube.paced import paced, size_in_words
 from sandbox.untrusted import describe, first_hidden, visible
 
@@ -23,7 +23,6 @@ DOCKER_HINT = ("start Docker (Docker Desktop, or `sudo systemctl start docker`) 
                "`docker info` works; or use the offline simulation with --runtime sim")
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 KIND_ON_PODMAN = "KIND_EXPERIMENTAL_PROVIDER=podman"
-MAX_CONFIG_BYTES = 1024 * 1024  # a config.json or a context's meta.json is a few KB
 DOCKER_HOST_HINT = ("set DOCKER_HOST to an address such as unix:///var/run/docker.sock or "
                     "tcp://HOST:2376, or unset it to use the current Docker context")
 
@@ -90,28 +89,10 @@ def _current_context() -> tuple[str, str]:
     if not path:
         return "default", ""
     try:
-        name = json.loads(_read_small(Path(path))).get("currentContext") or "default"
+        name = json.loads(read_small(Path(path))).get("currentContext") or "default"
     except (OSError, ValueError, AttributeError):
-        return "default", _tilde(path)  # like the CLI: an unreadable file means "default"
-    return str(name), _tilde(path)
-
-
-def _file_problem(path: Path) -> str | None:
-    """Why ``path`` must not be read as a Docker config file (None: it may, or it is missing):
-    a FIFO would block the read for ever and ``/dev/zero`` fill the memory. Only stat: it never
-    blocks."""
-    try:
-        info = path.stat()
-    except OSError:
-        return None  # missing or unreachable: the SDK and the CLI take that as no file
-    if stat.S_ISREG(info.st_mode):
-        return (None if info.st_size <= MAX_CONFIG_BYTES else
-                f"is larger than {MAX_CONFIG_BYTES // 1024**2} MiB (a Docker config is a few KB)")
-    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-             (stat.S_ISSOCK, "a socket"))
-    what = next((what for test, what in kinds if test(info.st_mode)), "something else")
-    return f"is {what}, not a regular file"
+        return "default", tilde(path)  # like the CLI: an unreadable file means "default"
+    return str(name), tilde(path)
 
 
 def _refuse_unsafe_config() -> None:
@@ -119,23 +100,10 @@ def _refuse_unsafe_config() -> None:
     from docker.utils.config import find_config_file
 
     path = find_config_file()
-    if path and (problem := _file_problem(Path(path))):
+    if path and (problem := file_problem(Path(path))):
         raise RuntimeUnavailable(
-            f"Docker's config file {visible(_tilde(path))} {problem}",
+            f"Docker's config file {visible(tilde(path))} {problem}",
             "move it away, or point DOCKER_CONFIG at the directory of a real config.json")
-
-
-def _read_small(path: Path) -> str:
-    """The text of a regular file of at most :data:`MAX_CONFIG_BYTES`, checked once it is open
-    (the file may have been swapped since :func:`_file_problem` looked at it)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)  # a FIFO can't block it
-    with os.fdopen(fd, "rb") as data:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ValueError(f"{path} is not a regular file")
-        text = data.read(MAX_CONFIG_BYTES + 1)
-    if len(text) > MAX_CONFIG_BYTES:
-        raise ValueError(f"{path} is larger than {MAX_CONFIG_BYTES // 1024**2} MiB")
-    return text.decode("utf-8", errors="replace")
 
 
 def _address_problem(url: str) -> str | None:
@@ -158,7 +126,7 @@ def _context_endpoint(name: str, where: str) -> DockerEndpoint:
     from docker.context import ContextAPI
     from docker.context.config import get_meta_file
 
-    if problem := _file_problem(Path(get_meta_file(name))):
+    if problem := file_problem(Path(get_meta_file(name))):
         raise RuntimeUnavailable(f"the Docker {where} cannot be read (its meta.json {problem})",
                                  "check `docker context ls`")
     try:
@@ -244,11 +212,6 @@ def _short(exc: Exception) -> str:
             return cause
     text = text.splitlines()[0] if text else type(exc).__name__
     return text if len(text) < 120 else text[:117] + "…"
-
-
-def _tilde(path: str) -> str:
-    home = str(Path.home())
-    return "~" + path[len(home):] if home != "/" and path.startswith(home + "/") else path
 
 
 # -- image archives, for the offline bundle -----------------------------------------------------
