@@ -8,6 +8,7 @@ from sandbox.catalog.loader import Catalog
 from sandbox.settings import Settings
 from sandbox.tui.app import make_app
 from sandbox.tui.screens.dialogs import ErrorDialog
+from sandbox.tui.screens.provider import ProviderScreen
 from tests.conftest import TOKEN
 from tests.ui.conftest import screen_text, settle
 from tests.unit.test_catalog import GOOD, ROUTE, write
@@ -48,3 +49,17 @@ async def test_an_unexpected_error_while_starting_is_shown_not_swallowed() -> No
         await pilot.press("enter")  # Quit
         await settle(pilot)
     assert app.return_code == 2
+
+
+async def test_a_docker_config_nested_too_deeply_leaves_the_app_on_the_simulation(
+        no_docker_env: Path) -> None:
+    (no_docker_env / "config.json").write_text('{"x": ' + "[" * 5000 + "]" * 5000 + "}")
+    app = make_app(Settings(runtime="auto", token=TOKEN))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ProviderScreen), screen_text(app)
+        shown = " ".join(screen_text(app).replace("│", " ").split())
+        assert "Runtime: simulated" in shown, shown
+        assert ("Docker's config file ~/.docker/config.json is nested too deeply to be a Docker "
+                "config") in shown, shown
+        assert app.detected == "sim"

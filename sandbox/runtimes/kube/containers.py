@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from sandbox.errors import RuntimeUnavailable
-from sandbox.runtimes.kube.docker_config import file_problem, read_small, tilde
+from sandbox.runtimes.kube.docker_config import file_problem, load_config, tilde
 from sandbox.runtimes.kube.paced import paced, size_in_words
 from sandbox.untrusted import describe, first_hidden, visible
 
@@ -81,17 +81,12 @@ def resolve_endpoint() -> DockerEndpoint:
 
 def _current_context() -> tuple[str, str]:
     """The CLI's ``currentContext`` and the config file it came from ("default" without one)."""
-    import json
-
     from docker.utils.config import find_config_file
 
     path = find_config_file()
     if not path:
         return "default", ""
-    try:
-        name = json.loads(read_small(Path(path))).get("currentContext") or "default"
-    except (OSError, ValueError, AttributeError):
-        return "default", tilde(path)  # like the CLI: an unreadable file means "default"
+    name = load_config(Path(path)).get("currentContext") or "default"
     return str(name), tilde(path)
 
 
@@ -99,11 +94,8 @@ def _refuse_unsafe_config() -> None:
     """Refuse Docker's config.json before the SDK reads it (every client reads it on creation)."""
     from docker.utils.config import find_config_file
 
-    path = find_config_file()
-    if path and (problem := file_problem(Path(path))):
-        raise RuntimeUnavailable(
-            f"Docker's config file {visible(tilde(path))} {problem}",
-            "move it away, or point DOCKER_CONFIG at the directory of a real config.json")
+    if path := find_config_file():
+        load_config(Path(path))
 
 
 def _address_problem(url: str) -> str | None:
