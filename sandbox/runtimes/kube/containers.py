@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 from sandbox.errors import RuntimeUnavailable
 from sandbox.runtimes.kube.docker_config import file_problem, load_config, tilde
 from sandbox.runtimes.kube.paced import paced, size_in_words
+from sandbox.runtimes.kube.secrets import shown_url
 from sandbox.untrusted import describe, first_hidden, visible
 
 DOCKER_HINT = ("start Docker (Docker Desktop, or `sudo systemctl start docker`) and check that "
@@ -36,7 +37,12 @@ class DockerEndpoint:
     tls: Any = field(default=None, repr=False)
 
     def __str__(self) -> str:
-        return f"{self.url}, {self.source}"
+        return f"{self.shown}, {self.source}"
+
+    @property
+    def shown(self) -> str:
+        """The address without the user and password it may carry, escaped: as messages say it."""
+        return visible(shown_url(self.url))
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,7 @@ def resolve_endpoint() -> DockerEndpoint:
     if host := os.environ.get("DOCKER_HOST"):
         if problem := _address_problem(host):
             raise RuntimeUnavailable(
-                f"DOCKER_HOST '{visible(host)}' is not a Docker address ({problem})",
+                f"DOCKER_HOST '{visible(shown_url(host))}' is not a Docker address ({problem})",
                 DOCKER_HOST_HINT)
         try:
             params = kwargs_from_env()
@@ -108,9 +114,10 @@ def _address_problem(url: str) -> str | None:
     try:
         parse_host(url, False, tls=False)
     except ValueError as exc:  # a port that is no number, a bracket left open
-        return "the port is not a number" if "cast to integer" in str(exc) else _short(exc)
+        return ("the port is not a number" if "cast to integer" in str(exc) else
+                _short(exc, url))
     except DockerException as exc:  # an unknown scheme, no host
-        return _short(exc)
+        return _short(exc, url)
     return None
 
 
@@ -133,8 +140,8 @@ def _context_endpoint(name: str, where: str) -> DockerEndpoint:
             "DOCKER_CONTEXT to it)")
     if problem := _address_problem(str(context.Host)):
         raise RuntimeUnavailable(
-            f"the Docker {where} has the host '{visible(str(context.Host))}', which is not a "
-            f"Docker address ({problem})",
+            f"the Docker {where} has the host '{visible(shown_url(str(context.Host)))}', which is "
+            f"not a Docker address ({problem})",
             "fix it with `docker context update`, or pick another one: `docker context ls`")
     return DockerEndpoint(str(context.Host), f"from {where}", context.TLSConfig)
 
@@ -197,8 +204,10 @@ KNOWN_CAUSES = (
 )
 
 
-def _short(exc: Exception) -> str:
-    text = str(exc).strip()
+def _short(exc: Exception, url: str = "") -> str:
+    """``exc`` in a few words; ``url``, which the SDK quotes whole, without its user and
+    password."""
+    text = str(exc).strip().replace(url, shown_url(url)) if url else str(exc).strip()
     for needle, cause in KNOWN_CAUSES:
         if needle in text:
             return cause
@@ -238,7 +247,7 @@ def _connect(endpoint: DockerEndpoint, timeout: int, hint: str) -> Any:
     _refuse_unsafe_config()
     if problem := _address_problem(endpoint.url):
         raise RuntimeUnavailable(
-            f"'{visible(endpoint.url)}' ({endpoint.source}) is not a Docker address ({problem})",
+            f"'{endpoint.shown}' ({endpoint.source}) is not a Docker address ({problem})",
             DOCKER_HOST_HINT)
     try:
         return docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls or False,

@@ -27,6 +27,7 @@ from sandbox.runtimes.kube.mock_deployment import in_cluster_address, mock_provi
 from sandbox.runtimes.kube.ownership import MANAGED_BY
 from sandbox.runtimes.kube.portforward import PortForward
 from sandbox.runtimes.kube.preflight import Check
+from sandbox.runtimes.kube.secrets import Secrets
 from sandbox.runtimes.placement import Placement
 from sandbox.runtimes.runtime import Applied, Progress, ResourceRef, ResourceStatus
 
@@ -109,7 +110,8 @@ class KubeRuntime:
         progress(f"… {name}")
         started = time.monotonic()
         try:
-            detail = await action()
+            with Secrets([self.token]).masking():  # a Docker setting may hold the key
+                detail = await action()
         except SandboxError as exc:
             exc.message = f"stage “{name}” failed: {exc.message}"
             raise
