@@ -110,7 +110,7 @@ class KubeRuntime:
         progress(f"… {name}")
         started = time.monotonic()
         try:
-            with Secrets([self.token]).masking():  # a Docker setting may hold the key
+            with self._secrets.masking():  # a tool's or a Docker setting's words may hold one
                 detail = await action()
         except SandboxError as exc:
             exc.message = f"stage “{name}” failed: {exc.message}"
@@ -118,6 +118,12 @@ class KubeRuntime:
         seconds = time.monotonic() - started
         self.timings.append((name, seconds))
         progress(f"✓ {name}" + (f": {detail}" if detail else "") + f" ({seconds:.1f}s)")
+
+    @property
+    def _secrets(self) -> Secrets:
+        """The key, and once connected every credential of the kubeconfig (helm and kubectl
+        read the same one, and may echo any of them when they fail)."""
+        return self.kube.secrets if self.kube is not None else Secrets([self.token])
 
     async def _preflight(self, forward: bool) -> str:
         """Everything that can be checked before minutes of setup: tools, versions, the port."""
