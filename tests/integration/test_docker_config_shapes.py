@@ -6,6 +6,7 @@ runtime falls back to the simulation as for any Docker it cannot use."""
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 
@@ -129,3 +130,15 @@ def test_a_deep_config_json_is_refused_before_it_is_parsed_twice(no_docker_env: 
     with pytest.raises(RuntimeUnavailable) as caught:
         probe_docker()
     assert "nested too deeply" in caught.value.message
+
+
+def test_a_context_meta_json_nested_too_deeply_is_named(no_docker_env: Path) -> None:
+    meta = no_docker_env / "contexts" / "meta" / hashlib.sha256(b"deep").hexdigest()
+    meta.mkdir(parents=True)
+    (meta / "meta.json").write_bytes(b'{"Name": "deep", "x": ' + b"[" * 5000 + b"]" * 5000 + b"}")
+    (no_docker_env / "config.json").write_text('{"currentContext": "deep"}')
+    with pytest.raises(RuntimeUnavailable) as caught:
+        probe_docker()
+    assert caught.value.message == ("the Docker context deep (currentContext in "
+                                    "~/.docker/config.json) cannot be read (its meta.json is "
+                                    "nested too deeply to be a context's)"), caught.value.message

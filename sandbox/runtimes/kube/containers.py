@@ -130,6 +130,10 @@ def _context_endpoint(name: str, where: str) -> DockerEndpoint:
                                  "check `docker context ls`")
     try:
         context = ContextAPI.get_context(name)
+    except RecursionError:  # the SDK parses it with plain json.load
+        raise RuntimeUnavailable(f"the Docker {where} cannot be read (its meta.json is nested "
+                                 "too deeply to be a context's)", "check `docker context ls`"
+                                 ) from None
     except Exception as exc:  # the SDK raises a bare Exception for a corrupted meta.json
         raise RuntimeUnavailable(f"the Docker {where} cannot be read ({_short(exc)})",
                                  "check `docker context ls`") from exc

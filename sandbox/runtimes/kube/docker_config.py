@@ -1,7 +1,8 @@
 """Docker's own files (``config.json``, a context's ``meta.json``) read only when they are safe to.
 
 Whoever wrote them may have made anything of them: a FIFO blocks a read for ever, ``/dev/zero``
-fills the memory. These checks look before the docker SDK reads them (every client does).
+fills the memory, a config nested thousands of levels deep or of the wrong shape breaks the
+docker SDK. These checks look before the SDK reads them (every client does).
 """
 
 from __future__ import annotations
