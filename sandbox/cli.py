@@ -29,6 +29,7 @@ from sandbox.settings import (
     check_key,
     cluster_name,
     directory,
+    known_keys,
     overrides,
     printable,
     resolve_token,
@@ -299,7 +300,8 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         from sandbox import headless
 
         port = GATEWAY_PORT if args.port is None else args.port
-        return asyncio.run(headless.doctor(port, _cluster_name(args)))
+        return asyncio.run(headless.doctor(port, _cluster_name(args),
+                                           known_keys(args.token, os.environ)))
     if args.command == "prepare":
         from sandbox import headless
 
@@ -331,10 +333,11 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             parser.error(visible(f"run takes scenario ids or --all, not both (got "
                                  f"{' '.join(args.scenario_ids)} and --all)"))
         from sandbox.runtimes.factory import choose_runtime
+        from sandbox.walkthrough.masking import Masker
 
         runtime, notice = choose_runtime(settings.runtime, settings.context)
-        if notice:
-            stdio.say(f"agw-sandbox: {notice}")
+        if notice:  # it may quote a Docker setting, which may hold a key
+            stdio.say(f"agw-sandbox: {Masker(known_keys(settings.token, os.environ))(notice)}")
         return asyncio.run(headless.run(settings, runtime, args.scenario_ids, args.all,
                                         args.json, args.verbose, args.compare_sim,
                                         args.transcript))

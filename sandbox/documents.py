@@ -1,8 +1,10 @@
-"""YAML documents that remember the line each mapping came from, for precise error reports."""
+"""YAML documents that remember the line each mapping came from, for precise error reports, and
+JSON read bounded in nesting."""
 
 from __future__ import annotations
 
 import functools
+import json
 import math
 import sys
 from collections.abc import Iterator
@@ -239,3 +241,32 @@ def _dump(value: Any, dumper: type[yaml.SafeDumper] | type[yaml.CSafeDumper]) ->
 
 def dump_all(values: Iterator[Any] | list[Any]) -> str:
     return "---\n".join(dump(v) for v in values)
+
+
+class TooDeep(ValueError):
+    """JSON nested deeper than the parser goes, or than the caller allows."""
+
+
+def load_json(text: str | bytes, max_depth: int | None = None, **options: Any) -> Any:
+    """``json.loads(text, **options)`` bounded in nesting: :class:`TooDeep` (a ValueError) for
+    JSON nested too deeply to read (json raises RecursionError for it) or, with ``max_depth``,
+    deeper than the document it should be: such a value would break whatever walks it next."""
+    try:
+        document = json.loads(text, **options)
+    except RecursionError as exc:
+        raise TooDeep("nested too deeply to read") from exc
+    if max_depth is not None and depth(document) > max_depth:
+        raise TooDeep(f"nested more than {max_depth} levels deep")
+    return document
+
+
+def depth(document: Any) -> int:
+    """How deep lists and objects nest, without recursion."""
+    deepest, pending = 0, [(document, 1)]
+    while pending:
+        node, level = pending.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, level)
+            children = node.values() if isinstance(node, dict) else node
+            pending.extend((child, level + 1) for child in children)
+    return deepest

@@ -20,6 +20,7 @@ from sandbox.runtimes.factory import make_runtime
 from sandbox.settings import Settings
 from sandbox.untrusted import visible
 from sandbox.walkthrough.events import Event, ScenarioFinished
+from sandbox.walkthrough.masking import Masker
 from sandbox.walkthrough.render import (
     check_overrides,
     make_context,
@@ -234,14 +235,17 @@ def scenarios(settings: Settings, check_dirs: Sequence[Path]) -> int:
     return 0
 
 
-async def doctor(port: int, cluster_name: str) -> int:
+async def doctor(port: int, cluster_name: str, keys: Sequence[str] = ()) -> int:
+    """Check what the kind runtime needs; ``keys`` are masked wherever a check quotes one (a
+    Docker setting may hold one)."""
     from sandbox.runtimes.kube.preflight import diagnose
 
     checks = await diagnose(port, cluster_name)
+    masked = Masker(keys)
     for check in checks:
-        show(f"{'✓' if check.ok else '✗'} {check.name:<8} {check.detail}")
+        show(f"{'✓' if check.ok else '✗'} {check.name:<8} {masked(check.detail)}")
         if check.hint:
-            show(f"  {'':<8} → {check.hint}")
+            show(f"  {'':<8} → {masked(check.hint)}")
     ready = all(c.ok for c in checks)
     show("\nready for --runtime kind" if ready else
          "\nnot ready for --runtime kind; the offline simulation (--runtime sim) works anyway")

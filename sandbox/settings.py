@@ -59,6 +59,14 @@ def resolve_token(provider: str, given: str | None, env: Mapping[str, str]) -> s
     return DEMO_TOKEN
 
 
+def known_keys(given: str | None, env: Mapping[str, str]) -> list[str]:
+    """Every key this process holds (``--token``, ``AGW_SANDBOX_TOKEN``, ``OPENAI_API_KEY``),
+    whichever one is used: a message about something else may echo any of them (a Docker
+    setting), and none is ever shown."""
+    candidates = (given, env.get("AGW_SANDBOX_TOKEN"), env.get("OPENAI_API_KEY"))
+    return [key.strip() for key in candidates if key and key.strip()]
+
+
 _AROUND = " \t\r\n"  # what a copy from a file or a terminal leaves around a key
 
 

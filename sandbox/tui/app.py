@@ -16,11 +16,12 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from sandbox.errors import SandboxError
-from sandbox.settings import Settings
+from sandbox.settings import Settings, known_keys
 from sandbox.tui.screens import ASSETS
 from sandbox.tui.screens.provider import ProviderChoice, ProviderScreen
 from sandbox.tui.welcome import RUNTIME_LABELS
 from sandbox.untrusted import visible
+from sandbox.walkthrough.masking import Masker
 
 if TYPE_CHECKING:  # the rest loads after the first paint
     from sandbox.catalog.loader import Catalog
@@ -105,10 +106,12 @@ class SandboxApp(App[None]):
     @work(thread=True, exit_on_error=False)
     def prepare(self) -> None:
         """Load the scenarios and detect the runtime, off the UI thread."""
+        masked = Masker(known_keys(self.settings.token, os.environ))
         try:
             self.catalog = self.load_catalog()
             runtime, notice = self.detect(self.settings.runtime)
-        except SandboxError as exc:
+        except SandboxError as exc:  # it may quote a Docker setting, which may hold a key
+            exc.message, exc.hint = masked(exc.message), masked(exc.hint)
             self.call_from_thread(self._cannot_start, exc)
             return
         except Exception as exc:  # a bug must not leave the app on "detecting the runtime…"
@@ -117,7 +120,7 @@ class SandboxApp(App[None]):
                 "runtime", "this is a bug in agw-sandbox; `agw-sandbox scenarios` shows the "
                 "details"))
             return
-        self.call_from_thread(self._detected, runtime, notice)
+        self.call_from_thread(self._detected, runtime, notice and masked(notice))
 
     def _cannot_start(self, error: SandboxError) -> None:
         from sandbox.tui.screens.dialogs import ErrorDialog

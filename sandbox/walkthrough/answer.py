@@ -16,9 +16,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.documents import TooDeep
 from sandbox.walkthrough.events import ResponseView
 from sandbox.walkthrough.masking import Masker
-from sandbox.walkthrough.sse import Events, TooDeep, parse_json
+from sandbox.walkthrough.sse import Events, parse_json
 
 MAX_BODY = 1 << 20  # bytes of an answer kept once decoded: far above any chat completion
 # Pieces of an answer read from the wire: a long streamed completion comes in a few thousand;

@@ -9,23 +9,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.documents import load_json
 from sandbox.walkthrough.masking import MaskedStream, Masker
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
-
-
-class TooDeep(ValueError):
-    """JSON nested deeper than the parser goes."""
 
 
 def parse_json(text: str, strict: bool = True) -> Any:
     """``json.loads``; :class:`ValueError` for text that is not JSON, :class:`TooDeep` (also a
     ValueError) for JSON nested too deeply to read (json raises RecursionError for it).
     ``strict=False`` lets a string hold a line break, as an event's joined data lines may."""
-    try:
-        return json.loads(text, strict=strict)
-    except RecursionError as exc:
-        raise TooDeep("nested too deeply") from exc
+    return load_json(text, strict=strict)
 
 
 @dataclass

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from sandbox.catalog.loader import Catalog
 from sandbox.settings import Settings
 from sandbox.tui.app import make_app
 from sandbox.tui.screens.dialogs import ErrorDialog
+from sandbox.tui.screens.provider import ProviderScreen
 from tests.conftest import TOKEN
 from tests.ui.conftest import screen_text, settle
 from tests.unit.test_catalog import GOOD, ROUTE, write
@@ -48,3 +51,34 @@ async def test_an_unexpected_error_while_starting_is_shown_not_swallowed() -> No
         await pilot.press("enter")  # Quit
         await settle(pilot)
     assert app.return_code == 2
+
+
+async def test_a_docker_config_nested_too_deeply_leaves_the_app_on_the_simulation(
+        no_docker_env: Path) -> None:
+    (no_docker_env / "config.json").write_text('{"x": ' + "[" * 5000 + "]" * 5000 + "}")
+    app = make_app(Settings(runtime="auto", token=TOKEN))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ProviderScreen), screen_text(app)
+        shown = " ".join(screen_text(app).replace("│", " ").split())
+        assert "Runtime: simulated" in shown, shown
+        assert ("Docker's config file ~/.docker/config.json is nested too deeply to be a Docker "
+                "config") in shown, shown
+        assert app.detected == "sim"
+
+
+@pytest.mark.parametrize(("setting", "value", "said"), [
+    ("DOCKER_HOST", f"tcp://{TOKEN}@127.0.0.1:1",
+     "the Docker daemon is not reachable at tcp://127.0.0.1:1, set by DOCKER_HOST"),
+    ("DOCKER_CONTEXT", TOKEN, "the Docker context sk-…c5Ge (DOCKER_CONTEXT) does not exist"),
+])
+async def test_the_welcome_screen_never_shows_the_key_in_docker_settings(
+        no_docker_env: Path, monkeypatch: pytest.MonkeyPatch, setting: str, value: str,
+        said: str) -> None:
+    monkeypatch.setenv(setting, value)
+    app = make_app(Settings(runtime="auto", token=TOKEN))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        shown = " ".join(screen_text(app).replace("│", " ").split())
+        assert said in shown, shown
+        assert TOKEN not in shown and TOKEN[8:-4] not in shown, shown

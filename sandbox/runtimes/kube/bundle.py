@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from sandbox import stdio
-from sandbox.documents import load_all
+from sandbox.documents import TooDeep, load_all, load_json
 from sandbox.errors import RuntimeUnavailable, SandboxError
 from sandbox.profiles import Profile
 
@@ -311,15 +311,12 @@ def _read_index(root: Path, index: Path) -> Any:
             content = data.read(MAX_INDEX + 1)
         if len(content) > MAX_INDEX:
             raise ValueError(f"larger than {human_size(MAX_INDEX)}, which no index is")
-        document = json.loads(content.decode("utf-8"),
-                              parse_int=lambda text: _whole_number(index, text))
-    except RecursionError:
+        return load_json(content.decode("utf-8"), max_depth=MAX_DEPTH,
+                         parse_int=lambda text: _whole_number(index, text))
+    except TooDeep:
         raise _damaged(index, "it nests deeper than an index does") from None
     except (OSError, ValueError) as exc:
         raise RuntimeUnavailable(f"{index} cannot be read ({_reason(exc)})", PREPARE_HINT) from exc
-    if _depth(document) > MAX_DEPTH:
-        raise _damaged(index, "it nests deeper than an index does")
-    return document
 
 
 def _whole_number(index: Path, text: str) -> int:
@@ -346,16 +343,6 @@ def _entry(index: Path, number: int, entry: object) -> dict[str, Any]:
     return entry
 
 
-def _depth(document: Any) -> int:
-    """How deep lists and objects nest, without recursion."""
-    deepest, pending = 0, [(document, 1)]
-    while pending:
-        node, depth = pending.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, depth)
-            children = node.values() if isinstance(node, dict) else node
-            pending.extend((child, depth + 1) for child in children)
-    return deepest
 
 
 def _open_regular(path: Path) -> BinaryIO:

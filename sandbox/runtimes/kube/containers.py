@@ -9,21 +9,21 @@ from __future__ import annotations
 
 import os
 import shutil
-import stat
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from sandbox.errors import RuntimeUnavailable
+from sandbox.runtimes.kube.docker_config import file_problem, load_config, tilde
 from sandbox.runtimes.kube.paced import paced, size_in_words
+from sandbox.runtimes.kube.secrets import shown_url
 from sandbox.untrusted import describe, first_hidden, visible
 
 DOCKER_HINT = ("start Docker (Docker Desktop, or `sudo systemctl start docker`) and check that "
                "`docker info` works; or use the offline simulation with --runtime sim")
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 KIND_ON_PODMAN = "KIND_EXPERIMENTAL_PROVIDER=podman"
-MAX_CONFIG_BYTES = 1024 * 1024  # a config.json or a context's meta.json is a few KB
 DOCKER_HOST_HINT = ("set DOCKER_HOST to an address such as unix:///var/run/docker.sock or "
                     "tcp://HOST:2376, or unset it to use the current Docker context")
 
@@ -37,7 +37,12 @@ class DockerEndpoint:
     tls: Any = field(default=None, repr=False)
 
     def __str__(self) -> str:
-        return f"{self.url}, {self.source}"
+        return f"{self.shown}, {self.source}"
+
+    @property
+    def shown(self) -> str:
+        """The address without the user and password it may carry, escaped: as messages say it."""
+        return visible(shown_url(self.url))
 
 
 @dataclass(frozen=True)
@@ -61,7 +66,7 @@ def resolve_endpoint() -> DockerEndpoint:
     if host := os.environ.get("DOCKER_HOST"):
         if problem := _address_problem(host):
             raise RuntimeUnavailable(
-                f"DOCKER_HOST '{visible(host)}' is not a Docker address ({problem})",
+                f"DOCKER_HOST '{visible(shown_url(host))}' is not a Docker address ({problem})",
                 DOCKER_HOST_HINT)
         try:
             params = kwargs_from_env()
@@ -82,60 +87,21 @@ def resolve_endpoint() -> DockerEndpoint:
 
 def _current_context() -> tuple[str, str]:
     """The CLI's ``currentContext`` and the config file it came from ("default" without one)."""
-    import json
-
     from docker.utils.config import find_config_file
 
     path = find_config_file()
     if not path:
         return "default", ""
-    try:
-        name = json.loads(_read_small(Path(path))).get("currentContext") or "default"
-    except (OSError, ValueError, AttributeError):
-        return "default", _tilde(path)  # like the CLI: an unreadable file means "default"
-    return str(name), _tilde(path)
-
-
-def _file_problem(path: Path) -> str | None:
-    """Why ``path`` must not be read as a Docker config file (None: it may, or it is missing):
-    a FIFO would block the read for ever and ``/dev/zero`` fill the memory. Only stat: it never
-    blocks."""
-    try:
-        info = path.stat()
-    except OSError:
-        return None  # missing or unreachable: the SDK and the CLI take that as no file
-    if stat.S_ISREG(info.st_mode):
-        return (None if info.st_size <= MAX_CONFIG_BYTES else
-                f"is larger than {MAX_CONFIG_BYTES // 1024**2} MiB (a Docker config is a few KB)")
-    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-             (stat.S_ISSOCK, "a socket"))
-    what = next((what for test, what in kinds if test(info.st_mode)), "something else")
-    return f"is {what}, not a regular file"
+    name = load_config(Path(path)).get("currentContext") or "default"
+    return str(name), tilde(path)
 
 
 def _refuse_unsafe_config() -> None:
     """Refuse Docker's config.json before the SDK reads it (every client reads it on creation)."""
     from docker.utils.config import find_config_file
 
-    path = find_config_file()
-    if path and (problem := _file_problem(Path(path))):
-        raise RuntimeUnavailable(
-            f"Docker's config file {visible(_tilde(path))} {problem}",
-            "move it away, or point DOCKER_CONFIG at the directory of a real config.json")
-
-
-def _read_small(path: Path) -> str:
-    """The text of a regular file of at most :data:`MAX_CONFIG_BYTES`, checked once it is open
-    (the file may have been swapped since :func:`_file_problem` looked at it)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)  # a FIFO can't block it
-    with os.fdopen(fd, "rb") as data:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise ValueError(f"{path} is not a regular file")
-        text = data.read(MAX_CONFIG_BYTES + 1)
-    if len(text) > MAX_CONFIG_BYTES:
-        raise ValueError(f"{path} is larger than {MAX_CONFIG_BYTES // 1024**2} MiB")
-    return text.decode("utf-8", errors="replace")
+    if path := find_config_file():
+        load_config(Path(path))
 
 
 def _address_problem(url: str) -> str | None:
@@ -148,9 +114,10 @@ def _address_problem(url: str) -> str | None:
     try:
         parse_host(url, False, tls=False)
     except ValueError as exc:  # a port that is no number, a bracket left open
-        return "the port is not a number" if "cast to integer" in str(exc) else _short(exc)
+        return ("the port is not a number" if "cast to integer" in str(exc) else
+                _short(exc, url))
     except DockerException as exc:  # an unknown scheme, no host
-        return _short(exc)
+        return _short(exc, url)
     return None
 
 
@@ -158,11 +125,15 @@ def _context_endpoint(name: str, where: str) -> DockerEndpoint:
     from docker.context import ContextAPI
     from docker.context.config import get_meta_file
 
-    if problem := _file_problem(Path(get_meta_file(name))):
+    if problem := file_problem(Path(get_meta_file(name))):
         raise RuntimeUnavailable(f"the Docker {where} cannot be read (its meta.json {problem})",
                                  "check `docker context ls`")
     try:
         context = ContextAPI.get_context(name)
+    except RecursionError:  # the SDK parses it with plain json.load
+        raise RuntimeUnavailable(f"the Docker {where} cannot be read (its meta.json is nested "
+                                 "too deeply to be a context's)", "check `docker context ls`"
+                                 ) from None
     except Exception as exc:  # the SDK raises a bare Exception for a corrupted meta.json
         raise RuntimeUnavailable(f"the Docker {where} cannot be read ({_short(exc)})",
                                  "check `docker context ls`") from exc
@@ -173,8 +144,8 @@ def _context_endpoint(name: str, where: str) -> DockerEndpoint:
             "DOCKER_CONTEXT to it)")
     if problem := _address_problem(str(context.Host)):
         raise RuntimeUnavailable(
-            f"the Docker {where} has the host '{visible(str(context.Host))}', which is not a "
-            f"Docker address ({problem})",
+            f"the Docker {where} has the host '{visible(shown_url(str(context.Host)))}', which is "
+            f"not a Docker address ({problem})",
             "fix it with `docker context update`, or pick another one: `docker context ls`")
     return DockerEndpoint(str(context.Host), f"from {where}", context.TLSConfig)
 
@@ -237,18 +208,15 @@ KNOWN_CAUSES = (
 )
 
 
-def _short(exc: Exception) -> str:
-    text = str(exc).strip()
+def _short(exc: Exception, url: str = "") -> str:
+    """``exc`` in a few words; ``url``, which the SDK quotes whole, without its user and
+    password."""
+    text = str(exc).strip().replace(url, shown_url(url)) if url else str(exc).strip()
     for needle, cause in KNOWN_CAUSES:
         if needle in text:
             return cause
     text = text.splitlines()[0] if text else type(exc).__name__
     return text if len(text) < 120 else text[:117] + "…"
-
-
-def _tilde(path: str) -> str:
-    home = str(Path.home())
-    return "~" + path[len(home):] if home != "/" and path.startswith(home + "/") else path
 
 
 # -- image archives, for the offline bundle -----------------------------------------------------
@@ -283,7 +251,7 @@ def _connect(endpoint: DockerEndpoint, timeout: int, hint: str) -> Any:
     _refuse_unsafe_config()
     if problem := _address_problem(endpoint.url):
         raise RuntimeUnavailable(
-            f"'{visible(endpoint.url)}' ({endpoint.source}) is not a Docker address ({problem})",
+            f"'{endpoint.shown}' ({endpoint.source}) is not a Docker address ({problem})",
             DOCKER_HOST_HINT)
     try:
         return docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls or False,

@@ -27,6 +27,7 @@ from sandbox.runtimes.kube.mock_deployment import in_cluster_address, mock_provi
 from sandbox.runtimes.kube.ownership import MANAGED_BY
 from sandbox.runtimes.kube.portforward import PortForward
 from sandbox.runtimes.kube.preflight import Check
+from sandbox.runtimes.kube.secrets import Secrets
 from sandbox.runtimes.placement import Placement
 from sandbox.runtimes.runtime import Applied, Progress, ResourceRef, ResourceStatus
 
@@ -109,13 +110,20 @@ class KubeRuntime:
         progress(f"… {name}")
         started = time.monotonic()
         try:
-            detail = await action()
+            with self._secrets.masking():  # a tool's or a Docker setting's words may hold one
+                detail = await action()
         except SandboxError as exc:
             exc.message = f"stage “{name}” failed: {exc.message}"
             raise
         seconds = time.monotonic() - started
         self.timings.append((name, seconds))
         progress(f"✓ {name}" + (f": {detail}" if detail else "") + f" ({seconds:.1f}s)")
+
+    @property
+    def _secrets(self) -> Secrets:
+        """The key, and once connected every credential of the kubeconfig (helm and kubectl
+        read the same one, and may echo any of them when they fail)."""
+        return self.kube.secrets if self.kube is not None else Secrets([self.token])
 
     async def _preflight(self, forward: bool) -> str:
         """Everything that can be checked before minutes of setup: tools, versions, the port."""

@@ -124,11 +124,18 @@ class Secrets:
 
 
 def shown_url(url: str) -> str:
-    """``url`` without the user and password it may carry: the form every message names."""
-    parts = urlsplit(url)
+    """``url`` without the user and password it may carry: the form every message names (also
+    of one too broken to parse, such as ``tcp://USER@[::1``)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return _USERINFO.sub("", url, count=1)
     if "@" not in parts.netloc:
         return url
     return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+_USERINFO = re.compile(r"(?<=//)[^/?#]*@")  # what stands between "//" and the host
 
 
 def _entries(config: Mapping[str, Any], section: str, key: str) -> Iterator[Mapping[str, Any]]:
