@@ -200,17 +200,19 @@ class DisguisedKey:
         self.spellings = tuple(dict.fromkeys((secret.lower(), core(secret).text)))
         self._beginning = masked.split("…", 1)[0] + "…"
         self._end = "…" + masked.rsplit("…", 1)[-1]
-        self._least = [min(max(PART_LEAST, len(spelled) // 2), len(spelled) - 1)
-                       for spelled in self.spellings]
-        self._heads = [re.compile(re.escape(spelled[:least]))
-                       for spelled, least in zip(self.spellings, self._least, strict=True)]
-        self._tails = [re.compile(re.escape(spelled[-least:]))
-                       for spelled, least in zip(self.spellings, self._least, strict=True)]
+        # Only a key long enough to have such parts (shorter ones show at most two characters).
+        least = [max(PART_LEAST, len(spelled) // 2) for spelled in self.spellings]
+        long_enough = [(spelled, count) for spelled, count in zip(self.spellings, least,
+                                                                   strict=True)
+                       if count < len(spelled)]
+        self._parts = [(spelled, re.compile(re.escape(spelled[:count])),
+                        re.compile(re.escape(spelled[-count:])))
+                       for spelled, count in long_enough]
 
     def parts(self, text: str) -> Iterator[tuple[int, int, str]]:
         """Where beginnings and ends of the key are in folded ``text`` (each as long as it goes,
         short of the whole key), and their masks: ``sk-…``, or ``…`` and the last four."""
-        for spelled, head, tail in zip(self.spellings, self._heads, self._tails, strict=True):
+        for spelled, head, tail in self._parts:
             for found in head.finditer(text):
                 begin, stop = found.start(), found.end()
                 while (stop - begin < len(spelled) - 1 and stop < len(text)

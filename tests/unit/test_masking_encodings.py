@@ -160,3 +160,9 @@ def test_a_mebibyte_of_text_full_of_disguises_is_masked_in_linear_time() -> None
         assert shown == masked_unit * (len(text) // len(unit))
     assert len(large) > 1 << 20
     assert took[1] < 3 and took[1] < 8 * took[0] + 0.2, took
+
+
+def test_a_key_too_short_to_have_parts_of_twelve_is_masked_only_whole() -> None:
+    masker = Masker(["kq7vz2wx9m"])  # ten characters: its parts show too little to matter
+    assert masker("kq7vz2wx9 and q7vz2wx9m") == "kq7vz2wx9 and q7vz2wx9m"
+    assert masker("KQ7VZ2 WX9M") == "…wx9m"
