@@ -62,6 +62,8 @@ _FLAGS = tuple(_BLACK_FLAG + "".join(chr(0xE0000 + ord(c)) for c in region) + "\
                for region in ("gbeng", "gbsct", "gbwls"))
 _CANDIDATES = (f"{_CONTROLS}{_BIDI}{_SURROGATES}{_SEPARATORS}{_FORMAT}{_SELECTORS}{_IGNORABLE}"
                f"{_PRIVATE_USE}")
+# Every character shown as an escape: the key masker takes each as one that may split a key.
+HIDDEN_CHARACTERS = _CANDIDATES
 _PRIVATE = re.compile(f"[{_PRIVATE_USE}]")
 _SELECTOR = re.compile(f"[{_SELECTORS}]")
 _TAG = re.compile("[\U000e0020-\U000e007f]")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
+import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import yaml
 
@@ -32,6 +35,20 @@ def stop_with(process: subprocess.Popen[str], signum: int,
         process.communicate()
         raise
     return time.monotonic() - sent, out, err
+
+
+def readable_key(text: str, key: str) -> list[str]:
+    """The pieces of ``key`` (8 characters each, after its first three) that a person could
+    read in ``text`` once it is decoded as a disguised echo would be: JSON escapes (twice, as
+    ``--json`` holds a body), percent-encoding, fullwidth forms, upper case, and what splits it
+    (spaces, line breaks and the prefixes of SSE lines). This is the tests' own reading, not
+    the masker's."""
+    plain = text.replace("\\\\", "\\")
+    plain = re.sub(r"\\u([0-9a-fA-F]{4})", lambda m: chr(int(m.group(1), 16)), plain)
+    plain = unicodedata.normalize("NFKC", unquote(plain)).lower()
+    plain = re.sub(r"\\[nrt]|\n(?:data)?:?|[\s]", "", plain)
+    key = key.lower()
+    return [key[i:i + 8] for i in range(3, len(key) - 7) if key[i:i + 8] in plain]
 
 
 def load(path: Path) -> Any:

@@ -189,19 +189,20 @@ def hostile_folder(folder: Path, port: int, stream: bool = False,
 
 async def run_hostile(handler: Handler, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                       capsys: pytest.CaptureFixture[str], stream_step: bool = False,
-                      as_json: bool = False) -> tuple[int, str, str]:
+                      as_json: bool = False, token: str = TOKEN) -> tuple[int, str, str]:
     """``agw-sandbox run hostile --provider openai [--json] --transcript T.md`` in-process,
-    with the simulated gateway sending the request to ``handler``; returns the exit code,
-    what the terminal got (standard output, then standard error), and the transcript."""
+    with the simulated gateway sending the request (with ``token``) to ``handler``; returns
+    the exit code, what the terminal got (standard output, then standard error), and the
+    transcript."""
     from sandbox import headless
 
     with hostile_provider(handler) as (_, port):
         folder = hostile_folder(tmp_path / "scenarios", port, stream=stream_step)
-        settings = Settings(runtime="sim", provider="openai", port=0, token=TOKEN,
+        settings = Settings(runtime="sim", provider="openai", port=0, token=token,
                             scenario_dirs=(folder,))
 
         def sim(chosen: Settings, name: str, ask: object = None) -> Runtime:
-            return SimRuntime(DEFAULT_PROFILE, 0, "openai", [TOKEN], preflight=False)
+            return SimRuntime(DEFAULT_PROFILE, 0, "openai", [token], preflight=False)
 
         monkeypatch.setattr(headless, "make_runtime", sim)
         transcript = tmp_path / "t.md"

@@ -10,18 +10,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
+from sandbox.walkthrough.folded import FILLER, DisguisedKey, core, fold
+
 # Below this length a key is matched only as a whole word, so masking "abc" leaves "cabin" be.
 _SHORT = 8
-# What may split a key and still leave it readable: characters that show as nothing (format
-# characters, joiners, bidi marks, variation selectors, fillers), raw or as a JSON escape;
-# terminal escape sequences, raw or escaped; an SSE line break with its next "data:" field.
-_INVISIBLE = ("\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
-              "\u202a-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0")
-_ESC = r"(?:\x1b|\\u001[bB]|\\x1[bB]|\\033|\\e)"
-_FILLER = re.compile(
-    rf"[{_INVISIBLE}]|\\u(?:00[aA][dD]|034[fF]|061[cC]|200[b-fB-F]|202[a-eA-E]|206[0-9a-fA-F]"
-    rf"|[fF][eE]0[0-9a-fA-F]|[fF][eE][fF][fF])|{_ESC}\[[0-?]*[ -/]*[@-~]"
-    rf"|{_ESC}\][^\x07\x1b]{{0,200}}?(?:\x07|\\u0007|{_ESC}\\\\?)|(?:\r\n?|\n)(?:data: ?)?")
 
 
 def mask_key(key: str) -> str:
@@ -72,28 +64,13 @@ def written_forms(secret: str) -> dict[str, str]:
     return forms
 
 
-# A key cut short still gives most of it away: its beginnings down to half its length (and at
-# least this many characters) are masked wherever they stand, not only at the end of a text.
-_CUT_LEAST = 12
-
-
-def cut_forms(secret: str) -> dict[str, str]:
-    """The beginnings of a key that a cut answer (a model name, an error event) may hold, each
-    masked without the last four it lacks."""
-    masked = mask_key(secret).split("…", 1)[0] + "…"
-    shortest = max(_CUT_LEAST, len(secret) // 2)
-    return {secret[:length]: masked for length in range(shortest, len(secret))}
-
-
 class Masker:
     """Masks known secrets: in values before they are serialised, and in text from elsewhere."""
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._replacements: dict[str, str] = {}
         self._pattern: re.Pattern[str] | None = None
-        self._disguised: list[tuple[str, re.Pattern[str], str]] = []  # keys, fillers inside
-        self._cut: dict[str, str] = {}  # beginnings of keys, found where nothing longer is
-        self._cut_pattern: re.Pattern[str] | None = None
+        self._disguised: list[DisguisedKey] = []  # each key, as folded text may hold it
         for secret in secrets:
             self.add(secret)
 
@@ -104,14 +81,9 @@ class Masker:
         for form, masked in written_forms(secret).items():
             self._replacements.setdefault(form, masked)
         self._pattern = secret_pattern(self._replacements)
-        for form, masked in cut_forms(secret).items():
-            self._cut.setdefault(form, masked)
-        self._cut_pattern = secret_pattern(self._cut)
-        if len(secret) >= _SHORT:
-            filler = f"(?:{_FILLER.pattern})*+"  # possessive: no backtracking into it
-            self._disguised.append((secret, re.compile(filler.join(re.escape(c)
-                                                                   for c in secret)),
-                                    mask_key(secret)))
+        if len(secret) < _SHORT:
+            return
+        self._disguised.append(DisguisedKey(secret, mask_key(secret)))
 
     def __call__(self, text: str) -> str:
         """``text`` with every secret, and every encoded form of it, replaced by its mask.
@@ -130,22 +102,26 @@ class Masker:
 
     def _spans(self, text: str, start: int = 0) -> list[tuple[int, int, str]]:
         """Where secrets are in ``text`` (from ``start``), in order, and their masks: every
-        written form, and each key split by characters that show as nothing."""
+        written form, then each key in the folded text (in any case, in compatibility forms,
+        escaped, split by what may split it), then the beginnings and ends of keys."""
         if self._pattern is None:
             return []
         spans = [(m.start(), m.end(), self._replacements[m.group(0)])
                  for m in self._pattern.finditer(text, start)]
-        found: list[tuple[re.Pattern[str], str | None]] = [
-            (pattern, masked) for _, pattern, masked in self._disguised]
-        if self._cut_pattern is not None:  # last: a whole key, disguised or not, comes first
-            found.append((self._cut_pattern, None))  # None: each beginning's own mask
-        for pattern, masked in found:
-            taken = sorted(spans)  # apart from each other: one look finds an overlap
-            starts = [begin for begin, _, _ in taken]
-            for m in pattern.finditer(text, start):
-                at = bisect.bisect_left(starts, m.end())  # the spans that begin before its end
-                if at == 0 or taken[at - 1][1] <= m.start():
-                    spans.append((m.start(), m.end(), masked or self._cut[m.group(0)]))
+        if not self._disguised:
+            return spans
+        view = fold(text, start)
+        wholes: list[tuple[int, int]] = []  # in the folded text
+        for key in self._disguised:
+            found = [(m.start(), m.end()) for m in key.pattern.finditer(view.text)]
+            wholes += found
+            spans += _apart(spans, ((*view.original(*where), key.masked) for where in found))
+        # Last, and only where no whole key is: a whole key, disguised or not, comes first.
+        rest = _blanked(view.text, wholes)
+        parts = sorted((part for key in self._disguised for part in key.parts(rest)),
+                       key=lambda part: (part[0], part[0] - part[1]))  # the longest first
+        spans += _apart(spans, ((*view.original(begin, end), masked)
+                                for begin, end, masked in parts))
         return sorted(spans)
 
     def values(self, value: Any) -> Any:
@@ -157,31 +133,39 @@ class Masker:
         the start of the longest such tail at or after ``start``, else ``len(text)``.
 
         A tail is undecided when it is the beginning of a secret, or a short secret whole (the
-        next character says whether it is a word of its own)."""
+        next character says whether it is a word of its own), or, folded, the beginning of a
+        key (or an escape not yet finished)."""
         forms = self._replacements
         longest = max((len(form) for form in forms), default=0)
-        window = max(start, len(text) - 4 * longest)
-        if self._disguised and _FILLER.search(text, window):
-            return self._undecided_disguised(text, window)
+        firsts = {form[0] for form in forms}
+        undecided = len(text)
         for position in range(max(start, len(text) - longest), len(text)):
+            if text[position] not in firsts:  # cheap: most characters begin no form
+                continue
             tail = text[position:]
             if any(form.startswith(tail) and (len(form) > len(tail) or len(form) < _SHORT)
                    for form in forms):
-                return position
-        return len(text)
+                undecided = position
+                break
+        if self._disguised:
+            window = max(start, len(text) - 4 * longest)
+            undecided = min(undecided, window + self._undecided_folded(text[window:]))
+        return undecided
 
-    def _undecided_disguised(self, text: str, window: int) -> int:
-        """:meth:`undecided_from` where fillers may split the beginning of a key: a tail that
-        begins a key once they are taken out (a filler at its end may be followed by more)."""
-        firsts = {secret[0] for secret, _, _ in self._disguised}
-        for position in range(window, len(text)):
-            if text[position] not in firsts:
-                continue
-            tail = _FILLER.sub("", text[position:])
-            if any(secret.startswith(tail) and len(secret) > len(tail)
-                   for secret, _, _ in self._disguised):
-                return position
-        return len(text)
+    def _undecided_folded(self, text: str) -> int:
+        """Where a tail of ``text`` begins that, folded and without fillers, begins a key (a
+        filler at its end may be followed by more), else where an unfinished escape does."""
+        tail = core(text)
+        folded = tail.text
+        spellings = [spelled for key in self._disguised for spelled in key.spellings]
+        longest = max(len(spelled) for spelled in spellings)
+        firsts = {spelled[0] for spelled in spellings}
+        for index in range(max(0, len(folded) - longest + 1), len(folded)):
+            if folded[index] in firsts and any(
+                    spelled.startswith(folded[index:]) and len(spelled) > len(folded) - index
+                    for spelled in spellings):
+                return tail.origin(index)
+        return tail.end
 
     def pieces(self, pieces: list[str]) -> list[str]:
         """Each piece masked so that, joined, they read as the joined text masked with
@@ -234,11 +218,40 @@ class Masker:
         """Where the end of ``text`` (at or after ``start``) begins a secret, four characters
         of it or more, and how that beginning is masked: None when it does not."""
         position = self.undecided_from(text, start)
-        tail = _FILLER.sub("", text[position:])
+        tail = FILLER.sub("", text[position:])
         form = next((f for f in self._replacements if f.startswith(tail)), None)
-        if form is None or len(tail) < 4:
+        if form is not None and len(tail) >= 4:
+            return position, len(text), self._replacements[form].split("…", 1)[0] + "…"
+        folded = core(text[position:]).text
+        masked = next((key.masked for key in self._disguised
+                       for spelled in key.spellings if spelled.startswith(folded)), None)
+        if masked is None or len(folded) < 4:
             return None
-        return position, len(text), self._replacements[form].split("…", 1)[0] + "…"
+        return position, len(text), masked.split("…", 1)[0] + "…"
+
+
+def _blanked(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with each span blanked out (the same length: positions stay as they were)."""
+    out, position = [], 0
+    for start, end in sorted(spans):
+        start = max(start, position)
+        out += [text[position:start], "\0" * max(0, end - start)]
+        position = max(position, end)
+    out.append(text[position:])
+    return "".join(out)
+
+
+def _apart(spans: list[tuple[int, int, str]],
+           found: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """The spans of ``found`` (in order) that overlap neither ``spans`` nor one taken before."""
+    taken = sorted(spans)  # apart from each other: one look finds an overlap
+    starts = [begin for begin, _, _ in taken]
+    kept: list[tuple[int, int, str]] = []
+    for begin, end, masked in found:
+        at = bisect.bisect_left(starts, end)  # the spans that begin before its end
+        if (at == 0 or taken[at - 1][1] <= begin) and (not kept or kept[-1][1] <= begin):
+            kept.append((begin, end, masked))
+    return kept
 
 
 class MaskedStream:

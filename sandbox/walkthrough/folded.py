@@ -1,0 +1,227 @@
+"""Text folded for finding a disguised key: escapes decoded, look-alike forms made plain, what
+may split a key named, and every folded position mapped back to the text it came from."""
+
+from __future__ import annotations
+
+import bisect
+import functools
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from sandbox.untrusted import HIDDEN_CHARACTERS
+
+# What folding decodes: JSON escapes of what may be part of a key or split it (``\u0073``,
+# ``\u200b``, ``\\``), percent-encoded printable ASCII (``%73``), and runs of non-ASCII text, of
+# which only the compatibility forms of ASCII change (fullwidth ``ｓ``, a no-break space). A
+# JSON line break (``\n``) and a percent-encoded blank (``%20``) are fillers as they are: most
+# bodies hold many, and decoding them would cost the time it takes to map them back.
+ENCODED = re.compile(r"\\u[0-9a-fA-F]{4}|\\\\|%(?:2[1-9a-fA-F]|[3-6][0-9a-fA-F]|7[0-9a-eA-E])"
+                     r"|[^\x00-\x7f]+")
+# The beginning of an escape that the next piece of a stream may finish (``%7``, ``\u00``,
+# ``ESC [3``): a tail that may still be part of a key.
+_UNFINISHED = re.compile(r"(?:%[0-7]?|\\(?:u[0-9a-fA-F]{0,3})?|\x1b(?:\[[0-?]*[ -/]*)?|\r)\Z")
+
+_ESC = r"(?:\x1b|\\x1[bB]|\\033|\\e)"
+_HIDDEN = re.compile(f"[{HIDDEN_CHARACTERS}]")
+# What may split a key and still leave it readable, in folded text: terminal escape sequences
+# (raw or as a shell writes them), a line break (raw, JSON-escaped or percent-encoded) with the
+# prefix of the next SSE line ("data:", or ":" that opens a comment), a space or a tab, and
+# every character that shows as nothing or as an escape (untrusted.HIDDEN_CHARACTERS: format
+# characters, joiners, bidi marks, variation selectors, fillers, controls).
+FILLER = re.compile(
+    rf"{_ESC}\[[0-?]*[ -/]*[@-~]|{_ESC}\][^\x07\x1b]{{0,200}}?(?:\x07|{_ESC}\\\\?)"
+    rf"|(?:\r\n?|\n|\\r\\n|\\[nr]|%0d%0a|%0[ad])(?:data:|:)? ?|\\t|%09|%20"
+    rf"|[ \t{HIDDEN_CHARACTERS}]", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4096)
+def _plain(char: str) -> str:
+    """The ASCII a character is a compatibility form of (``ｓ`` → ``s``), else the character."""
+    folded = unicodedata.normalize("NFKC", char)
+    return folded if folded.isascii() and folded else char
+
+
+def _decoded(encoded: str) -> str | None:
+    """What an escape stands for, or None when it cannot be part of a key nor split one."""
+    if encoded[0] == "%":
+        return chr(int(encoded[1:], 16))
+    if encoded == "\\\\":
+        return "\\"
+    char = chr(int(encoded[2:], 16))
+    plain = _plain(char)
+    return plain if plain.isascii() or _HIDDEN.match(char) else None
+
+
+@dataclass
+class Folded:
+    """``text`` folded, from ``offset`` on; where it differs from the original, in pieces."""
+
+    text: str
+    offset: int
+    # Each folded piece: where it starts and ends in the folded text, and in the original.
+    _starts: list[int] = field(default_factory=list)
+    _ends: list[int] = field(default_factory=list)
+    _from: list[int] = field(default_factory=list)
+    _to: list[int] = field(default_factory=list)
+
+    def original(self, start: int, end: int) -> tuple[int, int]:
+        """Where ``text[start:end]`` came from: a piece cut into is taken whole."""
+        return self._origin(start, bisect.bisect_right(self._starts, start) - 1, False), \
+            self._origin(end, bisect.bisect_left(self._starts, end) - 1, True)
+
+    def _origin(self, position: int, piece: int, end: bool) -> int:
+        if piece < 0:
+            return self.offset + position
+        if position < self._ends[piece]:  # inside the piece
+            return self._to[piece] if end else self._from[piece]
+        return self._to[piece] + position - self._ends[piece]
+
+
+def fold(text: str, offset: int = 0) -> Folded:
+    """``text[offset:]`` folded: each escape decoded once, each compatibility form of ASCII
+    made ASCII, and lower-cased (for patterns that need not ignore case, so run faster)."""
+    view = Folded("", offset)
+    out: list[str] = []
+    position, length = offset, 0
+
+    def replace(start: int, end: int, plain: str) -> None:
+        nonlocal position, length
+        out.append(text[position:start])
+        length += start - position
+        if len(plain) != end - start:  # a piece the same length maps back as it is
+            view._starts.append(length)
+            view._from.append(start)
+            view._ends.append(length + len(plain))
+            view._to.append(end)
+        out.append(plain)
+        length += len(plain)
+        position = end
+
+    for found in ENCODED.finditer(text, offset):
+        encoded = found.group()
+        if encoded.isascii():
+            if (decoded := _decoded(encoded)) is not None:
+                replace(found.start(), found.end(), decoded)
+        elif not unicodedata.is_normalized("NFKC", encoded):
+            plain = list(map(_plain, encoded))
+            if sum(map(len, plain)) == len(encoded):
+                replace(found.start(), found.end(), "".join(plain))
+                continue
+            for index, (char, folded) in enumerate(zip(encoded, plain, strict=True),
+                                                   found.start()):
+                if folded != char:
+                    replace(index, index + 1, folded)
+    out.append(text[position:])
+    view.text = _lower("".join(out))
+    return view
+
+
+def _lower(text: str) -> str:
+    """``text`` lower-cased, each character to one (U+0130, the one exception, to "i")."""
+    return text.lower() if text.isascii() else text.replace("\u0130", "i").lower()
+
+
+@dataclass(frozen=True)
+class Core:
+    """Folded text without what may split a key: ``text``, and where each of its characters
+    came from (:meth:`origin`). ``end`` is where the text it was made of stops being decided:
+    its length, or the start of an escape that the next piece of a stream may still finish."""
+
+    text: str
+    end: int
+    _view: Folded
+    _runs: list[int]  # where each run of kept folded text starts, in ``text``
+    _run_starts: list[int]  # and in the folded text
+
+    def origin(self, index: int) -> int:
+        run = bisect.bisect_right(self._runs, index) - 1
+        folded = self._run_starts[run] + index - self._runs[run]
+        return self._view.original(folded, folded + 1)[0]
+
+
+def core(text: str) -> Core:
+    """``text`` folded, without what may split a key (and without an escape it ends in)."""
+    unfinished = _UNFINISHED.search(text)
+    end = unfinished.start() if unfinished else len(text)
+    view = fold(text[:end])
+    kept: list[str] = []
+    runs: list[int] = []
+    run_starts: list[int] = []
+    position = length = 0
+    for filler in [*FILLER.finditer(view.text), None]:
+        stop = filler.start() if filler else len(view.text)
+        runs.append(length)
+        run_starts.append(position)
+        kept.append(view.text[position:stop])
+        length += stop - position
+        position = filler.end() if filler else stop
+    return Core("".join(kept), end, view, runs, run_starts)
+
+
+_PARTS = re.compile(f"{ENCODED.pattern}|{FILLER.pattern}", re.IGNORECASE)
+
+
+def folded_pattern(secret: str) -> re.Pattern[str]:
+    """A key in folded (lower-cased) text, whatever may split it between its characters.
+
+    What folding decodes inside the key itself (``%41``), or takes as a filler (``\\n``), may
+    stand decoded or not, as the text around it decides: either is taken."""
+    filler = f"(?:{FILLER.pattern})*+"  # possessive: no backtracking into it
+    parts: list[str] = []
+    position, secret = 0, secret.lower()
+    for encoded in _PARTS.finditer(secret):
+        parts += map(re.escape, secret[position:encoded.start()])
+        written = filler.join(map(re.escape, encoded.group()))
+        plain = fold(encoded.group()).text
+        parts.append(f"(?:{written})?" if FILLER.fullmatch(plain) else written
+                     if plain == encoded.group() else f"(?:{written}|{re.escape(plain)})")
+        position = encoded.end()
+    parts += map(re.escape, secret[position:])
+    return re.compile(filler.join(parts))
+
+
+# A key cut short still gives most of it away: its beginnings down to half its length (and at
+# least this many characters) are masked wherever they stand, not only at the end of a text; so
+# are its ends (a key split in two, as two headers may hold it, shows neither half).
+PART_LEAST = 12
+
+
+class DisguisedKey:
+    """One key as folded text may hold it: whole (:attr:`pattern`), or a beginning or an end
+    of it long enough to give most of it away (:meth:`parts`)."""
+
+    def __init__(self, secret: str, masked: str) -> None:
+        self.masked = masked
+        self.pattern = folded_pattern(secret)
+        # As it is (percent-encoded whole, it folds to that) and folded (as it folds where it
+        # stands, when it holds an escape), lower-cased.
+        self.spellings = tuple(dict.fromkeys((secret.lower(), core(secret).text)))
+        self._beginning = masked.split("…", 1)[0] + "…"
+        self._end = "…" + masked.rsplit("…", 1)[-1]
+        # Only a key long enough to have such parts (shorter ones show at most two characters).
+        least = [max(PART_LEAST, len(spelled) // 2) for spelled in self.spellings]
+        long_enough = [(spelled, count) for spelled, count in zip(self.spellings, least,
+                                                                   strict=True)
+                       if count < len(spelled)]
+        self._parts = [(spelled, re.compile(re.escape(spelled[:count])),
+                        re.compile(re.escape(spelled[-count:])))
+                       for spelled, count in long_enough]
+
+    def parts(self, text: str) -> Iterator[tuple[int, int, str]]:
+        """Where beginnings and ends of the key are in folded ``text`` (each as long as it goes,
+        short of the whole key), and their masks: ``sk-…``, or ``…`` and the last four."""
+        for spelled, head, tail in self._parts:
+            for found in head.finditer(text):
+                begin, stop = found.start(), found.end()
+                while (stop - begin < len(spelled) - 1 and stop < len(text)
+                       and text[stop] == spelled[stop - begin]):
+                    stop += 1
+                yield begin, stop, self._beginning
+            for found in tail.finditer(text):
+                begin, stop = found.start(), found.end()
+                while (stop - begin < len(spelled) - 1 and begin > 0
+                       and text[begin - 1] == spelled[-(stop - begin) - 1]):
+                    begin -= 1
+                yield begin, stop, self._end

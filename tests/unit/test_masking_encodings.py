@@ -1,0 +1,168 @@
+"""A key echoed in another encoding or split in another way is still masked: fullwidth forms,
+percent-encoding, upper case, a space, a JSON-escaped line break, SSE comment lines, and a half
+of it alone (as a header holds it). Only the key's own span is replaced: the text around it is
+left exactly as it came."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import unicodedata
+from collections.abc import Callable
+from urllib.parse import unquote
+
+import pytest
+
+from sandbox.walkthrough.masking import MaskedStream, Masker, mask_key
+
+KEYS = {
+    "sk-test": "sk-test-Rv4Mz8Qk2Lw6Xn9Tb3Hc7Jd1Pf5Gs0Ya",
+    "sk-ant": "sk-ant-api03-Wq5Ne9Ub2Yk7Lc4Xm8Zr1Dt6Fh3Jp0Sv",
+    "metacharacters": "sk-mt+a.b*c?d(e)f[g]h{i}j|k^l$m\\o7Q2w9E4x",
+}
+
+
+def fullwidth(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def percent(text: str) -> str:
+    return "".join(f"%{ord(c):02X}" for c in text)
+
+
+def half(key: str) -> int:
+    return len(key) // 2
+
+
+DISGUISES: dict[str, Callable[[str], str]] = {
+    "fullwidth": fullwidth,
+    "percent-encoded": percent,
+    "percent-encoded, lower-case hex": lambda key: percent(key).lower(),
+    "upper case": str.upper,
+    "mixed case": lambda key: "".join(c.upper() if i % 3 else c for i, c in enumerate(key)),
+    "a space": lambda key: key[:half(key)] + " " + key[half(key):],
+    "a no-break space": lambda key: key[:half(key)] + "\u00a0" + key[half(key):],
+    "spaces between all": " ".join,
+    "JSON-escaped line break": lambda key: key[:15] + "\\n" + key[15:],
+    "JSON-escaped CRLF": lambda key: key[:15] + "\\r\\n" + key[15:],
+    "JSON escapes": lambda key: "".join(f"\\u{ord(c):04x}" for c in key),
+    "SSE comment lines": lambda key: key[:12] + "\n: " + key[12:],
+    "SSE comment lines, no space": lambda key: key[:12] + "\r\n:" + key[12:],
+    "fullwidth, upper case, split": lambda key: fullwidth(key.upper()[:9]) + " " + key[9:],
+}
+
+
+def readable(text: str, key: str) -> bool:
+    """Whether some 8 characters of the key (after its first three) can be read in ``text``
+    once it is decoded the ways the tests disguise it: this test's own reading, not the
+    masker's."""
+    plain = re.sub(r"\\u([0-9a-f]{4})", lambda m: chr(int(m.group(1), 16)), text)
+    plain = unicodedata.normalize("NFKC", unquote(plain)).lower()
+    for noise in ("\\r", "\\n", "\r", "\n", ": ", ":", " "):
+        plain = plain.replace(noise, "")
+    key = key.lower()
+    return any(key[i:i + 8] in plain for i in range(3, len(key) - 7))
+
+
+@pytest.mark.parametrize("disguise", list(DISGUISES))
+@pytest.mark.parametrize("shape", list(KEYS))
+def test_a_disguised_key_is_masked_and_the_text_around_it_kept(shape: str,
+                                                              disguise: str) -> None:
+    key = KEYS[shape]
+    shown = DISGUISES[disguise](key)
+    assert readable(shown, key)  # the disguise does show the key
+    text = f"Ｈé said: «{shown}» (100%25 sure)\\n"
+    assert Masker([key])(text) == f"Ｈé said: «{mask_key(key)}» (100%25 sure)\\n"
+
+
+@pytest.mark.parametrize("shape", list(KEYS))
+def test_a_half_of_a_key_alone_is_masked(shape: str) -> None:
+    """As two headers hold a key, one half each: the beginning shows as ``sk-…``, the end as
+    ``…`` and the last four the mask shows anyway."""
+    key = KEYS[shape]
+    masker = Masker([key])
+    beginning, end = key[:half(key)], key[half(key):]
+    assert masker(beginning) == "sk-…"
+    assert masker(end) == "…" + key[-4:]
+    assert masker(f"x-half: {fullwidth(end.upper())};") == f"x-half: …{key[-4:]};"
+    short = key[-11:]  # less than 12 characters: not enough of the key to matter
+    assert masker(short) == short
+
+
+ESCAPE_KEY = "sk-pc-Lr6%41Vz3\\nQm8Tb2Kx5%2FWc9"  # holds what folding decodes
+
+
+@pytest.mark.parametrize("disguise", ["fullwidth", "percent-encoded", "upper case", "a space",
+                                      "JSON escapes", "SSE comment lines"])
+def test_a_key_holding_escapes_is_masked_decoded_or_not(disguise: str) -> None:
+    masker = Masker([ESCAPE_KEY])
+    for key in (ESCAPE_KEY, ESCAPE_KEY.replace("%41", "A").replace("%2F", "/")):
+        text = f"[{DISGUISES[disguise](key)}]"
+        assert masker(text) == f"[{mask_key(ESCAPE_KEY)}]", key
+    assert masker(json.dumps(ESCAPE_KEY)) == f'"{mask_key(ESCAPE_KEY)}"'
+
+
+def test_the_json_escaped_line_break_in_a_reindented_body_is_masked() -> None:
+    """A22: the content holds the key split by a line break; the body shown is the JSON."""
+    key = KEYS["sk-test"]
+    content = "x " + key[:15] + "\n" + key[15:]
+    body = json.dumps({"choices": [{"message": {"content": content}}]}, indent=2)
+    masker = Masker([key])
+    assert masker(content) == "x " + mask_key(key)
+    assert masker(body) == body.replace(json.dumps(content)[1:-1], "x " + mask_key(key))
+
+
+def test_a_key_in_two_sse_comment_lines_is_masked_in_the_body() -> None:
+    """A16: ``: `` + the first 12 characters, then ``: `` + the rest, each on its own line."""
+    key = KEYS["sk-ant"]
+    body = f": {key[:12]}\n: {key[12:]}\ndata: {{}}\n\n"
+    assert Masker([key]).cut(body) == f": {mask_key(key)}\ndata: {{}}\n\n"
+
+
+def test_encoded_text_that_is_not_the_key_is_left_alone() -> None:
+    key = KEYS["sk-test"]
+    text = ("%73%6B%2D%74%65%73%74 is sk-test, ＳＫ－ＴＥＳＴ too, SK TEST, "
+            f"{key[:6]} {key[6:11]} and \\u0073k-rv4 and {key[:8].upper()}\\n")
+    assert Masker([key])(text) == text
+
+
+@pytest.mark.parametrize("disguise", ["fullwidth", "percent-encoded", "upper case", "a space"])
+def test_a_disguised_key_split_across_stream_pieces_is_masked(disguise: str) -> None:
+    key = KEYS["metacharacters"]
+    shown = DISGUISES[disguise](key)
+    stream = MaskedStream(Masker([key]))
+    pieces = ["key: ", *(shown[i:i + 5] for i in range(0, len(shown), 5)), " !"]
+    assert "".join(stream.feed(piece) for piece in pieces) + stream.end() == \
+        f"key: {mask_key(key)} !"
+
+
+@pytest.mark.parametrize("disguise", ["fullwidth", "percent-encoded", "upper case"])
+def test_a_disguised_key_a_stream_breaks_off_in_is_masked_as_cut(disguise: str) -> None:
+    key = KEYS["sk-test"]
+    shown = DISGUISES[disguise](key[:-3])
+    assert Masker([key]).cut("a " + shown) == "a sk-…"
+
+
+def test_a_mebibyte_of_text_full_of_disguises_is_masked_in_linear_time() -> None:
+    key = KEYS["sk-test"]
+    unit = (f"ｆｕｌｌ {fullwidth(key)} %41%42 {percent(key)} {key.upper()} \\n "
+            f"{key[:20]} {key[20:]} é ü 中文 ")
+    masked = mask_key(key)
+    masked_unit = f"ｆｕｌｌ {masked} %41%42 {masked} {masked} \\n {masked} é ü 中文 "
+    small, large = unit * 2000, unit * 8000
+    masker = Masker([key])
+    took = []
+    for text in (small, large):
+        started = time.process_time()
+        shown = masker(text)
+        took.append(time.process_time() - started)
+        assert shown == masked_unit * (len(text) // len(unit))
+    assert len(large) > 1 << 20
+    assert took[1] < 3 and took[1] < 8 * took[0] + 0.2, took
+
+
+def test_a_key_too_short_to_have_parts_of_twelve_is_masked_only_whole() -> None:
+    masker = Masker(["kq7vz2wx9m"])  # ten characters: its parts show too little to matter
+    assert masker("kq7vz2wx9 and q7vz2wx9m") == "kq7vz2wx9 and q7vz2wx9m"
+    assert masker("KQ7VZ2 WX9M") == "…wx9m"
