@@ -26,7 +26,7 @@ ROLES = ("system", "developer", "user", "assistant", "tool")
 
 def mask(key: str) -> str:
     """Masked form of a key, ``sk-…abcd``; kept in step with
-    ``sandbox.walkthrough.masking.mask_key``."""
+    ``sandbox.walkthrough.key_mask.mask_key``."""
     if len(key) <= 8:
         return f"…{key[-2:]}" if len(key) >= 6 else ("…" if key else "")
     prefix = key.split("-", 1)[0] + "-" if "-" in key[:6] else ""

@@ -21,7 +21,6 @@ from sandbox.tui.screens import ASSETS
 from sandbox.tui.screens.provider import ProviderChoice, ProviderScreen
 from sandbox.tui.welcome import RUNTIME_LABELS
 from sandbox.untrusted import visible
-from sandbox.walkthrough.masking import Masker
 
 if TYPE_CHECKING:  # the rest loads after the first paint
     from sandbox.catalog.loader import Catalog
@@ -106,6 +105,8 @@ class SandboxApp(App[None]):
     @work(thread=True, exit_on_error=False)
     def prepare(self) -> None:
         """Load the scenarios and detect the runtime, off the UI thread."""
+        from sandbox.walkthrough.masking import Masker  # after the first paint: its patterns
+
         masked = Masker(known_keys(self.settings.token, os.environ))
         try:
             self.catalog = self.load_catalog()

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 
 from sandbox.errors import SandboxError
 from sandbox.settings import DEMO_TOKEN, resolve_token
-from sandbox.walkthrough.masking import mask_key
+from sandbox.walkthrough.key_mask import mask_key
 
 RUNTIME_LABELS = {"sim": "simulated", "kind": "kind", "cluster": "cluster"}
 

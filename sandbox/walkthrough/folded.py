@@ -136,16 +136,32 @@ class Core:
     _run_starts: list[int]  # and in the folded text
 
     def origin(self, index: int) -> int:
-        run = bisect.bisect_right(self._runs, index) - 1
-        folded = self._run_starts[run] + index - self._runs[run]
+        folded = self._folded(index)
         return self._view.original(folded, folded + 1)[0]
+
+    def find(self, spelled: str) -> Iterator[tuple[int, int]]:
+        """Where ``spelled`` (not empty) is in the folded text, split by fillers or not, as
+        spans of the folded text: a plain search of ``text``, in time linear in its length
+        whatever the length of ``spelled``."""
+        at = self.text.find(spelled)
+        while at >= 0:
+            yield self._folded(at), self._folded(at + len(spelled) - 1) + 1
+            at = self.text.find(spelled, at + len(spelled))
+
+    def _folded(self, index: int) -> int:
+        run = bisect.bisect_right(self._runs, index) - 1
+        return self._run_starts[run] + index - self._runs[run]
 
 
 def core(text: str) -> Core:
     """``text`` folded, without what may split a key (and without an escape it ends in)."""
     unfinished = _UNFINISHED.search(text)
     end = unfinished.start() if unfinished else len(text)
-    view = fold(text[:end])
+    return stripped(fold(text[:end]), end)
+
+
+def stripped(view: Folded, end: int | None = None) -> Core:
+    """Folded text without what may split a key (``end``: see :class:`Core`)."""
     kept: list[str] = []
     runs: list[int] = []
     run_starts: list[int] = []
@@ -157,29 +173,7 @@ def core(text: str) -> Core:
         kept.append(view.text[position:stop])
         length += stop - position
         position = filler.end() if filler else stop
-    return Core("".join(kept), end, view, runs, run_starts)
-
-
-_PARTS = re.compile(f"{ENCODED.pattern}|{FILLER.pattern}", re.IGNORECASE)
-
-
-def folded_pattern(secret: str) -> re.Pattern[str]:
-    """A key in folded (lower-cased) text, whatever may split it between its characters.
-
-    What folding decodes inside the key itself (``%41``), or takes as a filler (``\\n``), may
-    stand decoded or not, as the text around it decides: either is taken."""
-    filler = f"(?:{FILLER.pattern})*+"  # possessive: no backtracking into it
-    parts: list[str] = []
-    position, secret = 0, secret.lower()
-    for encoded in _PARTS.finditer(secret):
-        parts += map(re.escape, secret[position:encoded.start()])
-        written = filler.join(map(re.escape, encoded.group()))
-        plain = fold(encoded.group()).text
-        parts.append(f"(?:{written})?" if FILLER.fullmatch(plain) else written
-                     if plain == encoded.group() else f"(?:{written}|{re.escape(plain)})")
-        position = encoded.end()
-    parts += map(re.escape, secret[position:])
-    return re.compile(filler.join(parts))
+    return Core("".join(kept), len(view.text) if end is None else end, view, runs, run_starts)
 
 
 # A key cut short still gives most of it away: its beginnings down to half its length (and at
@@ -189,15 +183,17 @@ PART_LEAST = 12
 
 
 class DisguisedKey:
-    """One key as folded text may hold it: whole (:attr:`pattern`), or a beginning or an end
+    """One key as folded text may hold it: whole (:meth:`wholes`), or a beginning or an end
     of it long enough to give most of it away (:meth:`parts`)."""
 
     def __init__(self, secret: str, masked: str) -> None:
         self.masked = masked
-        self.pattern = folded_pattern(secret)
-        # As it is (percent-encoded whole, it folds to that) and folded (as it folds where it
-        # stands, when it holds an escape), lower-cased.
-        self.spellings = tuple(dict.fromkeys((secret.lower(), core(secret).text)))
+        # What folding decodes inside the key itself (``%41``), or takes as a filler (``\\n``),
+        # may stand decoded or not, as the text around it decides: as it is (percent-encoded
+        # whole, it folds to that), folded, and each without its fillers.
+        raw, folded = secret.lower(), fold(secret).text
+        self.spellings = tuple(spelled for spelled in dict.fromkeys(
+            (raw, folded, stripped(Folded(raw, 0)).text, core(secret).text)) if spelled)
         self._beginning = masked.split("…", 1)[0] + "…"
         self._end = "…" + masked.rsplit("…", 1)[-1]
         # Only a key long enough to have such parts (shorter ones show at most two characters).
@@ -208,6 +204,12 @@ class DisguisedKey:
         self._parts = [(spelled, re.compile(re.escape(spelled[:count])),
                         re.compile(re.escape(spelled[-count:])))
                        for spelled, count in long_enough]
+
+    def wholes(self, text: Core) -> list[tuple[int, int]]:
+        """Where the key is whole in the folded text (``text`` without its fillers), each
+        spelling of it, whatever splits it (what folding decodes inside the key itself, or
+        takes as a filler, is found decoded or not: both spellings are searched)."""
+        return sorted({span for spelled in self.spellings for span in text.find(spelled)})
 
     def parts(self, text: str) -> Iterator[tuple[int, int, str]]:
         """Where beginnings and ends of the key are in folded ``text`` (each as long as it goes,

@@ -10,24 +10,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from sandbox.walkthrough.folded import FILLER, DisguisedKey, core, fold
+from sandbox.walkthrough.folded import FILLER, DisguisedKey, core, fold, stripped
+from sandbox.walkthrough.key_mask import mask_key
 
 # Below this length a key is matched only as a whole word, so masking "abc" leaves "cabin" be.
 _SHORT = 8
-
-
-def mask_key(key: str) -> str:
-    """Show a key the way the guide's provider does: its prefix and last four (``sk-…abcd``).
-
-    Short keys show at most two characters and the shortest none, so no key is ever shown whole.
-    """
-    key = key.strip()
-    if key.lower().startswith("bearer "):
-        return "Bearer " + mask_key(key[7:])
-    if len(key) <= 8:
-        return f"…{key[-2:]}" if len(key) >= 6 else ("…" if key else "")
-    prefix = key.split("-", 1)[0] + "-" if "-" in key[:6] else ""
-    return f"{prefix}…{key[-4:]}"
 
 
 def secret_pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
@@ -111,9 +98,10 @@ class Masker:
         if not self._disguised:
             return spans
         view = fold(text, start)
+        without_fillers = stripped(view)
         wholes: list[tuple[int, int]] = []  # in the folded text
         for key in self._disguised:
-            found = [(m.start(), m.end()) for m in key.pattern.finditer(view.text)]
+            found = key.wholes(without_fillers)
             wholes += found
             spans += _apart(spans, ((*view.original(*where), key.masked) for where in found))
         # Last, and only where no whole key is: a whole key, disguised or not, comes first.

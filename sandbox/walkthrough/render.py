@@ -16,7 +16,8 @@ from sandbox.errors import SandboxError
 from sandbox.profiles import PROFILES, Profile
 from sandbox.profiles.backend_api import provider_endpoint
 from sandbox.settings import check_key
-from sandbox.walkthrough.masking import Masker, map_strings, mask_key, secret_pattern
+from sandbox.walkthrough.key_mask import mask_key
+from sandbox.walkthrough.masking import Masker, map_strings, secret_pattern
 
 TOKEN_ENV = {"mock": "AGW_SANDBOX_TOKEN", "openai": "OPENAI_API_KEY"}
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from sandbox.walkthrough.masking import mask_key
+from sandbox.walkthrough.key_mask import mask_key
 
 CHROMIUM = (os.environ.get("AGW_SANDBOX_CHROMIUM") or shutil.which("chromium")
             or "/usr/bin/chromium")

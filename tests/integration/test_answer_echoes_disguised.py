@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.walkthrough.masking import mask_key
+from sandbox.walkthrough.key_mask import mask_key
 from tests.helpers import readable_key
 from tests.hostile_provider import JSON, chunk, completion, head, run_hostile, sse_event, whole
 

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from sandbox.documents import dump
-from sandbox.walkthrough.masking import Masker, mask_key
+from sandbox.walkthrough.key_mask import mask_key
+from sandbox.walkthrough.masking import Masker
 from tests.conftest import TOKEN
 
 CORE = "canary-7f3a9c1e55d24b"  # in every odd key below; the masked form never holds it

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import time
 import unicodedata
 from collections.abc import Callable
@@ -14,7 +16,8 @@ from urllib.parse import unquote
 
 import pytest
 
-from sandbox.walkthrough.masking import MaskedStream, Masker, mask_key
+from sandbox.walkthrough.key_mask import mask_key
+from sandbox.walkthrough.masking import MaskedStream, Masker
 
 KEYS = {
     "sk-test": "sk-test-Rv4Mz8Qk2Lw6Xn9Tb3Hc7Jd1Pf5Gs0Ya",
@@ -166,3 +169,26 @@ def test_a_key_too_short_to_have_parts_of_twelve_is_masked_only_whole() -> None:
     masker = Masker(["kq7vz2wx9m"])  # ten characters: its parts show too little to matter
     assert masker("kq7vz2wx9 and q7vz2wx9m") == "kq7vz2wx9 and q7vz2wx9m"
     assert masker("KQ7VZ2 WX9M") == "…wx9m"
+
+
+def test_a_long_key_is_found_and_masked_in_time_linear_in_its_length() -> None:
+    """V3: a pasted token of tens of kilobytes (a JWT, a whole file) must not make masking
+    build a pattern the size of the key squared: run in a child, bounded, so a regression
+    fails here instead of hanging the suite."""
+    code = (
+        "import random, string, time\n"
+        "from sandbox.walkthrough.masking import Masker\n"
+        "random.seed(7)\n"
+        "took = []\n"
+        "for size in (2_000, 40_000):\n"
+        "    key = 'sk-test-' + ''.join(random.choices(string.ascii_letters, k=size))\n"
+        "    text = 'a ' + key[:size // 2] + ' ' + key[size // 2:] + ' b ' + key.upper()\n"
+        "    started = time.process_time()\n"
+        "    shown = Masker([key])(text)\n"
+        "    took.append(time.process_time() - started)\n"
+        "    assert shown == 'a sk-…' + key[-4:] + ' b sk-…' + key[-4:], shown[:80]\n"
+        "print(took[1] < 2 and took[1] < 40 * took[0] + 0.5, took)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("True"), result.stdout
