@@ -11,6 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from sandbox.walkthrough.folded import FILLER, DisguisedKey, core, fold, stripped
+from sandbox.walkthrough.json_runs import runs
 from sandbox.walkthrough.key_mask import mask_key
 
 # Below this length a key is matched only as a whole word, so masking "abc" leaves "cabin" be.
@@ -90,7 +91,21 @@ class Masker:
     def _spans(self, text: str, start: int = 0) -> list[tuple[int, int, str]]:
         """Where secrets are in ``text`` (from ``start``), in order, and their masks: every
         written form, then each key in the folded text (in any case, in compatibility forms,
-        escaped, split by what may split it), then the beginnings and ends of keys."""
+        escaped, split by what may split it), then the beginnings and ends of keys; last, a
+        key cut into JSON string values under one name (tokens, deltas): the mask stands in
+        the first value it is in, and the others lose their part of it."""
+        spans = self._found(text, start)
+        if not self._disguised:
+            return spans
+        for run in runs(text, start):
+            for begin, end, masked in self._found(run.text):
+                where = run.original(begin, end)
+                if len(where) > 1:  # in one value alone, it was found above
+                    spans += _apart(spans, [(*where[0], masked),
+                                            *((low, high, "") for low, high in where[1:])])
+        return sorted(spans)
+
+    def _found(self, text: str, start: int = 0) -> list[tuple[int, int, str]]:
         if self._pattern is None:
             return []
         spans = [(m.start(), m.end(), self._replacements[m.group(0)])

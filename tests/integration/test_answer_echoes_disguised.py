@@ -15,7 +15,16 @@ import pytest
 
 from sandbox.walkthrough.key_mask import mask_key
 from tests.helpers import readable_key
-from tests.hostile_provider import JSON, chunk, completion, head, run_hostile, sse_event, whole
+from tests.hostile_provider import (
+    JSON,
+    chunk,
+    completion,
+    head,
+    run_hostile,
+    sse_event,
+    stream,
+    whole,
+)
 
 KEYS = {  # three shapes of key, each run with another of the records
     "sk-test": ("sk-test-Hb5Nw2Qz8Lc4Rt7Vm1Xk3Pd6Jf9Gs0Ue", False),
@@ -51,6 +60,19 @@ def halves_in_sse_comments(conn: socket.socket, key: str, stop: threading.Event)
     conn.sendall(b"0\r\n\r\n")
 
 
+def logprobs_tokens(conn: socket.socket, key: str, stop: threading.Event) -> None:
+    """V4: the key as a model's tokens, nine characters each, side by side in ``logprobs``."""
+    body = json.loads(completion("x " + key))
+    body["choices"][0]["logprobs"] = {"content": [{"token": key[at:at + 9], "logprob": -0.5}
+                                                  for at in range(0, len(key), 9)]}
+    whole(conn, json.dumps(body).encode())
+
+
+def deltas_of_four(conn: socket.socket, key: str, stop: threading.Event) -> None:
+    """V4: the key streamed four characters an event."""
+    stream(conn, ["x ", *(key[at:at + 4] for at in range(0, len(key), 4))])
+
+
 ECHOES = {
     "line break (A22)": (content(lambda key: key[:15] + "\n" + key[15:]), False),
     "fullwidth (A26)": (content(fullwidth), False),
@@ -59,6 +81,8 @@ ECHOES = {
     "a space (A23)": (content(lambda key: key[:15] + " " + key[15:]), False),
     "two headers (A29)": (halves_in_headers, False),
     "two SSE comments (A16)": (halves_in_sse_comments, True),
+    "logprobs tokens (V4)": (logprobs_tokens, False),
+    "deltas of four characters (V4)": (deltas_of_four, True),
 }
 
 

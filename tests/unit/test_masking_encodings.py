@@ -192,3 +192,44 @@ def test_a_long_key_is_found_and_masked_in_time_linear_in_its_length() -> None:
                             timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith("True"), result.stdout
+
+
+def test_a_key_cut_into_json_tokens_shorter_than_its_parts_is_masked() -> None:
+    """V4: ``logprobs`` tokens, a tool call's arguments over three events, content deltas of
+    three characters: pieces too short to be a part of the key, whole once joined."""
+    key = KEYS["sk-test"]
+    masker = Masker([key])
+    tokens = json.dumps({"choices": [{"logprobs": {"content": [
+        {"token": key[at:at + 9], "logprob": -0.1} for at in range(0, len(key), 9)]}}]})
+    events = "".join(
+        "data: " + json.dumps({"choices": [{"delta": {"tool_calls": [{"function": {
+            "arguments": piece}}]}}]}) + "\n\n"
+        for piece in ('{"k": "' + key[:10], *(key[at:at + 9] for at in range(10, len(key), 9)),
+                      '"}'))
+    deltas = "".join("data: " + json.dumps({"choices": [{"delta": {"content": key[i:i + 3]}}],
+                                            "model": "gpt-4o"}) + "\n\n"
+                     for i in range(0, len(key), 3))
+    for body in (tokens, events, deltas):
+        shown = masker(body)
+        assert mask_key(key) in shown, shown
+        assert key[:9] not in shown and key[9:18] not in shown and key[-9:] not in shown
+        assert not readable(shown, key)
+        for line in filter(str.strip, shown.splitlines()):  # still JSON, other values kept
+            json.loads(line.removeprefix("data: "))
+    assert masker(deltas).count('"model": "gpt-4o"') == deltas.count('"model": "gpt-4o"')
+
+
+def test_values_under_other_names_are_left_as_they_are() -> None:
+    """Joining is per name: a key's pieces under different names are not joined, and text
+    that holds no key keeps every value."""
+    key = KEYS["sk-test"]
+    masker = Masker([key])
+    pieces = {f"n{at}": key[at:at + 8] for at in range(0, len(key), 8)}
+    body = json.dumps({**pieces, "z": ["sk-", "test", "-x"]})
+    assert masker(body) == body
+
+
+def test_a_key_echoed_as_a_lower_cased_header_name_is_masked() -> None:
+    """V5: the gateway gives header names in lower case."""
+    key = KEYS["sk-test"]
+    assert Masker([key])(f"x-{key.lower()}: v") == f"x-{mask_key(key)}: v"
