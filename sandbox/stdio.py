@@ -32,16 +32,17 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1
 # Every signal a person or a session manager may send whose default action ends the process
 # (without the app's exit sequence, so with the terminal left in the app's modes): each one stops
 # what the command started and exits 128 + the signal, as SIGTERM does. SIGKILL and SIGSTOP cannot
-# be caught; SIGINT is Ctrl+C's; SIGPIPE Python ignores (EPIPE ends a command quietly instead);
-# faults (SIGSEGV, SIGABRT…) are the interpreter's own. Windows has only SIGTERM of these.
+# be caught; SIGINT is Ctrl+C's; SIGPIPE and SIGXFSZ Python ignores (a write fails with EPIPE or
+# EFBIG instead); faults (SIGSEGV, SIGABRT…) are the interpreter's own. Windows has only SIGTERM.
 STOP_SIGNALS = tuple(getattr(signal, name) for name in (
     "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM", "SIGPROF",
-    "SIGXCPU", "SIGXFSZ") if hasattr(signal, name))
-# Those beyond SIGTERM and SIGHUP that the process was started with ignored (`trap '' QUIT`, a
-# shell's background job) stay ignored: they would not have ended it.
-_LEFT_IGNORED = frozenset(sig for sig in STOP_SIGNALS
-                          if sig.name not in ("SIGTERM", "SIGHUP")
-                          and signal.getsignal(sig) == signal.SIG_IGN)
+    "SIGXCPU") if hasattr(signal, name))
+# Those beyond SIGTERM and SIGHUP that the process did not start with at their default action
+# are left as they were: ignored (`trap '' QUIT`), they would not have ended it; handled (a
+# sampling profiler's SIGPROF), they are someone else's.
+_LEFT_ALONE = frozenset(sig for sig in STOP_SIGNALS
+                        if sig.name not in ("SIGTERM", "SIGHUP")
+                        and signal.getsignal(sig) != signal.SIG_DFL)
 FALLBACK_ERRORS = "agw-sandbox-ascii"
 EXIT_GRACE = 5.0  # seconds a process that has begun to stop has before its watchdog ends it
 
@@ -293,7 +294,7 @@ def _end_process(code: int, last_words: Callable[[], None]) -> None:
 def _handlers(handler: Callable[[int, FrameType | None], None],
               extra: tuple[int, ...] = ()) -> Iterator[None]:
     previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS + extra
-                if sig not in _LEFT_IGNORED}
+                if sig not in _LEFT_ALONE}
     try:
         yield
     finally:
@@ -305,7 +306,7 @@ def _ignore_repeats() -> None:
     """A second signal must not cut the cleanup short (a handler, not SIG_IGN: that is inherited
     by any child started meanwhile)."""
     for sig in STOP_SIGNALS:
-        if sig not in _LEFT_IGNORED:
+        if sig not in _LEFT_ALONE:
             signal.signal(sig, lambda signum, frame: None)
 
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 # this standard-library-only module cannot import): each closes the server and exits 128 + it.
 STOP_SIGNALS = tuple(getattr(signal, name) for name in (
     "SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM",
-    "SIGPROF", "SIGXCPU", "SIGXFSZ") if hasattr(signal, name))
+    "SIGPROF", "SIGXCPU") if hasattr(signal, name))
 
 
 def port_number(text: str) -> int:

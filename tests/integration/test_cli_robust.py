@@ -188,6 +188,20 @@ def test_a_signal_the_run_was_started_with_ignored_stays_ignored(
     assert process.returncode == 143
 
 
+def test_a_signal_someone_else_handles_is_left_to_them() -> None:
+    """A sampling profiler's SIGPROF, installed before the sandbox starts, keeps its handler."""
+    program = ("import os, signal\n"
+               "signal.signal(signal.SIGPROF, lambda *_: print('profiler'))\n"
+               "from sandbox import stdio\n"
+               "with stdio.raise_on_stop_signals():\n"
+               "    os.kill(os.getpid(), signal.SIGPROF)\n"
+               "    os.kill(os.getpid(), signal.SIGUSR1)\n")
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                            timeout=30, check=False, cwd=REPO)
+    assert result.stdout == "profiler\n"
+    assert "Terminated: 10" in result.stderr  # SIGUSR1 is the sandbox's: a stop
+
+
 # -- S12: the app needs a terminal --------------------------------------------------------------
 
 @pytest.mark.parametrize("stdin", [subprocess.DEVNULL, None])
