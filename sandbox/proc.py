@@ -146,15 +146,15 @@ async def _release(process: Process, readers: asyncio.Future[None]) -> None:
     ends in "Exception ignored … Event loop is closed")."""
     if not readers.done():
         await _kill_group(process, grace=1.0)
-        with contextlib.suppress(TimeoutError):  # every writer has gone: the end comes at once
-            await asyncio.wait_for(asyncio.shield(readers), OUTPUT_GRACE)
+        await asyncio.wait({readers}, timeout=OUTPUT_GRACE)  # every writer gone: EOF at once
     if not readers.done():  # a writer outside its group (it left with setsid) still holds them
         readers.cancel()
         transport = getattr(process, "_transport", None)  # asyncio has no public close for it
         if transport is not None:
             transport.close()
-    with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-        await asyncio.wait_for(asyncio.shield(readers), OUTPUT_GRACE)
+        await asyncio.wait({readers}, timeout=OUTPUT_GRACE)
+    if readers.done() and not readers.cancelled():
+        readers.exception()  # seen, so never reported as "never retrieved"
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(process.wait(), OUTPUT_GRACE)  # its pipes' last callbacks run
 
