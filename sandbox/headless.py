@@ -143,12 +143,12 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
 
 class TranscriptTarget:
     """Where ``run --transcript`` writes: a file, checked before the run, or standard output
-    (``-``)."""
+    (``-``, ``/dev/stdout``)."""
 
     def __init__(self, path: Path, as_json: bool) -> None:
-        self.to_stdout = str(path) == "-"
+        self.to_stdout = transcript_file.means_standard_output(path)
         if self.to_stdout and as_json:
-            raise SandboxError("--transcript - and --json both want standard output",
+            raise SandboxError(f"--transcript {path} and --json both want standard output",
                                "write the transcript to a file (--transcript FILE.md), or "
                                "leave out one of them")
         self.path = path if self.to_stdout else transcript_file.check_writable(path)

@@ -25,6 +25,8 @@ INSTALL_HINTS = {
     "docker": "install Docker: https://docs.docker.com/get-docker/",
 }
 Process = asyncio.subprocess.Process
+EXIT_POLL = 0.02  # seconds between looks at whether a command has exited
+OUTPUT_GRACE = 1.0  # seconds to read what a command that has exited left in its pipes
 # Every process started here, for the last resort of a process that cannot stop the usual way.
 _STARTED: weakref.WeakSet[Process] = weakref.WeakSet()
 
@@ -57,8 +59,9 @@ async def run(argv: Sequence[str], *, timeout: float = 60.0, check: bool = True,
     process = await _exec(argv, stdin=asyncio.subprocess.PIPE if stdin is not None
                           else asyncio.subprocess.DEVNULL, env=env, start_new_session=True)
     stdout, stderr = bytearray(), bytearray()
+    readers = asyncio.ensure_future(_collect(process, stdout, stderr, keep))
     try:
-        await asyncio.wait_for(_finish(process, stdin, stdout, stderr, keep), timeout)
+        await asyncio.wait_for(_finish(process, stdin, readers), timeout)
     except TimeoutError:
         await _kill_group(process)
         raise CommandTimedOut(argv, timeout, stderr.decode(errors="replace"),
@@ -68,6 +71,8 @@ async def run(argv: Sequence[str], *, timeout: float = 60.0, check: bool = True,
     except asyncio.CancelledError:
         await _kill_group(process)
         raise
+    finally:
+        await _release(process, readers)
     result = Completed(tuple(argv), process.returncode or 0, stdout.decode(errors="replace"),
                        stderr.decode(errors="replace"))
     if check and result.returncode != 0:
@@ -109,20 +114,49 @@ async def _exec(argv: Sequence[str], *, stdin: int, env: Mapping[str, str] | Non
     return process
 
 
-async def _finish(process: Process, stdin: bytes | None, stdout: bytearray,
-                  stderr: bytearray, keep: int | None = None) -> None:
-    """Feed stdin and collect the output as it comes, so a timeout still has what was said."""
+async def _collect(process: Process, stdout: bytearray, stderr: bytearray,
+                   keep: int | None) -> None:
+    """Read the output as it comes (so a timeout still has what was said) up to its end;
+    beyond ``keep`` bytes it is read and dropped, so the writer is never blocked."""
     async def collect(stream: asyncio.StreamReader | None, sink: bytearray) -> None:
         while stream is not None and (chunk := await stream.read(65536)):
             sink += chunk if keep is None else chunk[:max(0, keep - len(sink))]
 
+    await asyncio.gather(collect(process.stdout, stdout), collect(process.stderr, stderr))
+
+
+async def _finish(process: Process, stdin: bytes | None, readers: asyncio.Future[None]) -> None:
+    """Feed stdin, wait for the command to exit, then for what is left in its pipes. Its exit
+    is its end: something it started that keeps its output open (``sleep 300 &``) is not
+    waited for (kubectl would wait for it, for ever)."""
     if stdin is not None and process.stdin is not None:
         process.stdin.write(stdin)
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             await process.stdin.drain()
         process.stdin.close()
-    await asyncio.gather(collect(process.stdout, stdout), collect(process.stderr, stderr))
-    await process.wait()
+    while process.returncode is None:  # set at its exit; wait() also waits for its pipes
+        await asyncio.sleep(EXIT_POLL)
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(readers), OUTPUT_GRACE)
+
+
+async def _release(process: Process, readers: asyncio.Future[None]) -> None:
+    """However the command ended: stop what it left holding its output, and close its pipes
+    while the loop still runs (a pipe left to the garbage collector after the loop has closed
+    ends in "Exception ignored … Event loop is closed")."""
+    if not readers.done():
+        await _kill_group(process, grace=1.0)
+        await asyncio.wait({readers}, timeout=OUTPUT_GRACE)  # every writer gone: EOF at once
+    if not readers.done():  # a writer outside its group (it left with setsid) still holds them
+        readers.cancel()
+        transport = getattr(process, "_transport", None)  # asyncio has no public close for it
+        if transport is not None:
+            transport.close()
+        await asyncio.wait({readers}, timeout=OUTPUT_GRACE)
+    if readers.done() and not readers.cancelled():
+        readers.exception()  # seen, so never reported as "never retrieved"
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(process.wait(), OUTPUT_GRACE)  # its pipes' last callbacks run
 
 
 async def _kill_group(process: Process, grace: float = 5.0) -> None:

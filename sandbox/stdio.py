@@ -1,4 +1,4 @@
-"""What a well-behaved command does with its standard streams and with SIGTERM and SIGHUP.
+"""What a well-behaved command does with its standard streams and with stop signals (SIGTERM…).
 
 Pipes that close early (``| head -1``), descriptors closed by the caller (``>&-``), streams that
 cannot encode our symbols (``PYTHONIOENCODING=ascii``) and stop signals all end in a short message
@@ -29,8 +29,20 @@ T = TypeVar("T")
 P = ParamSpec("P")
 
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1`
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
-                     if hasattr(signal, name))  # Windows has no SIGHUP
+# Every signal a person or a session manager may send whose default action ends the process
+# (without the app's exit sequence, so with the terminal left in the app's modes): each one stops
+# what the command started and exits 128 + the signal, as SIGTERM does. SIGKILL and SIGSTOP cannot
+# be caught; SIGINT is Ctrl+C's; SIGPIPE and SIGXFSZ Python ignores (a write fails with EPIPE or
+# EFBIG instead); faults (SIGSEGV, SIGABRT…) are the interpreter's own. Windows has only SIGTERM.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in (
+    "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM", "SIGPROF",
+    "SIGXCPU") if hasattr(signal, name))
+# Those beyond SIGTERM and SIGHUP that the process did not start with at their default action
+# are left as they were: ignored (`trap '' QUIT`), they would not have ended it; handled (a
+# sampling profiler's SIGPROF), they are someone else's.
+_LEFT_ALONE = frozenset(sig for sig in STOP_SIGNALS
+                        if sig.name not in ("SIGTERM", "SIGHUP")
+                        and signal.getsignal(sig) != signal.SIG_DFL)
 FALLBACK_ERRORS = "agw-sandbox-ascii"
 EXIT_GRACE = 5.0  # seconds a process that has begun to stop has before its watchdog ends it
 
@@ -50,7 +62,7 @@ codecs.register_error(FALLBACK_ERRORS, _ascii_fallback)
 
 
 class Terminated(KeyboardInterrupt):
-    """SIGTERM or SIGHUP arrived. It unwinds like Ctrl+C, so every cleanup on that path runs."""
+    """A stop signal (SIGTERM…) arrived. It unwinds like Ctrl+C: every cleanup on that path runs."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)
@@ -198,7 +210,7 @@ def _discard(stream: io.TextIOBase | typing.TextIO | None) -> None:
 
 @contextlib.contextmanager
 def raise_on_stop_signals() -> Iterator[None]:
-    """Turn SIGTERM and SIGHUP into :class:`Terminated` in the main thread."""
+    """Turn every stop signal (SIGTERM, SIGHUP…) into :class:`Terminated` in the main thread."""
 
     def stop(signum: int, frame: FrameType | None) -> None:
         global _last_stop
@@ -228,7 +240,7 @@ class Stop:
 @contextlib.contextmanager
 def call_on_stop_signals(exit_app: Callable[[int], None], *, interrupt: bool = False,
                          on_signal: Callable[[int], None] | None = None) -> Iterator[Stop]:
-    """For an asyncio app: SIGTERM and SIGHUP (and SIGINT with ``interrupt``) call
+    """For an asyncio app: every stop signal (and SIGINT with ``interrupt``) calls
     ``exit_app(128 + signum)`` on its loop.
 
     The app then leaves the way its own quit key does, restoring the terminal. Before its loop
@@ -281,7 +293,8 @@ def _end_process(code: int, last_words: Callable[[], None]) -> None:
 @contextlib.contextmanager
 def _handlers(handler: Callable[[int, FrameType | None], None],
               extra: tuple[int, ...] = ()) -> Iterator[None]:
-    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS + extra}
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS + extra
+                if sig not in _LEFT_ALONE}
     try:
         yield
     finally:
@@ -293,7 +306,8 @@ def _ignore_repeats() -> None:
     """A second signal must not cut the cleanup short (a handler, not SIG_IGN: that is inherited
     by any child started meanwhile)."""
     for sig in STOP_SIGNALS:
-        signal.signal(sig, lambda signum, frame: None)
+        if sig not in _LEFT_ALONE:
+            signal.signal(sig, lambda signum, frame: None)
 
 
 STOP_GRACE = 2.0  # seconds stopped work in a thread has to notice, before the stop goes on

@@ -14,14 +14,17 @@ provider's answer, a cluster's condition, a file name) shows each one as an esca
 
 The rest of Unicode's default-ignorable characters are hidden too (the Hangul fillers behind
 "invisible" user names, the grapheme joiner), and so are the braille blank, a look-alike of a
-space, and private-use characters, which have no agreed glyph.
+space, the two other characters drawn as nothing that "invisible" names use (the Khitan small
+script filler, a zero-width mark, and the musical null notehead) and private-use characters,
+which have no agreed glyph.
 
 What shows is kept: a zero-width joiner inside an emoji sequence (👩‍💻) or between letters
 that join (Devanagari, Persian, which also use the non-joiner), a variation selector right
 after the character it varies (❤️; the emoji ones, VS15 and VS16, only after a character with
 an emoji form, as a joiner joins only emoji), and the tag characters of the three flags;
 likewise a Hangul filler inside a syllable of conjoining jamo, a grapheme joiner between two
-combining marks, a braille blank between braille letters.
+combining marks, a braille blank between braille letters, the Khitan filler after a Khitan
+character, a null notehead beside musical symbols.
 """
 
 from __future__ import annotations
@@ -44,6 +47,10 @@ _FORMAT = ("\u00ad\u0600-\u0605\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200d
 _IGNORABLE = ("\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180d\u180f\u2065\u2800\u3164\uffa0"
               "\ufff0-\ufff8"
               "\U000e0000\U000e0002-\U000e001f\U000e0080-\U000e00ff\U000e01f0-\U000e0fff")
+# Not Default_Ignorable, yet drawn as nothing: the Khitan small script filler (a mark that ends a
+# cluster of one character on its first line; zero width) and the musical null notehead (a blank
+# placeholder). With the Hangul fillers, the other "FILLER"s of Unicode are gap fillers with ink.
+_BLANKS = "\U00016fe4\U0001d159"
 # Private use: no agreed meaning or glyph; each font shows something else, or nothing.
 _PRIVATE_USE = "\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd"
 _SELECTORS = "\ufe00-\ufe0f\U000e0100-\U000e01ef"
@@ -61,7 +68,7 @@ _BLACK_FLAG = "\U0001f3f4"
 _FLAGS = tuple(_BLACK_FLAG + "".join(chr(0xE0000 + ord(c)) for c in region) + "\U000e007f"
                for region in ("gbeng", "gbsct", "gbwls"))
 _CANDIDATES = (f"{_CONTROLS}{_BIDI}{_SURROGATES}{_SEPARATORS}{_FORMAT}{_SELECTORS}{_IGNORABLE}"
-               f"{_PRIVATE_USE}")
+               f"{_BLANKS}{_PRIVATE_USE}")
 # Every character shown as an escape: the key masker takes each as one that may split a key.
 HIDDEN_CHARACTERS = _CANDIDATES
 _PRIVATE = re.compile(f"[{_PRIVATE_USE}]")
@@ -183,6 +190,8 @@ def _between(first: str, last: str) -> Callable[[str], bool]:
 _LEADING_JAMO, _VOWEL_JAMO = _between("\u1100", "\u115e"), _between("\u1161", "\u11a7")
 _BRAILLE = _between("\u2801", "\u28ff")
 _MONGOLIAN_LETTER = _between("\u1820", "\u18aa")
+_KHITAN = _between("\U00018b00", "\U00018cff")
+_MUSICAL = _between("\U0001d100", "\U0001d1ff")
 
 
 def _mark(char: str) -> bool:
@@ -192,12 +201,15 @@ def _mark(char: str) -> bool:
 # Ignorable characters that are part of what shows where they stand, by (before, after): the
 # Hangul fillers inside a syllable of conjoining jamo, the grapheme joiner keeping two combining
 # marks in their order (Hebrew), the braille blank between braille letters, a Mongolian variation
-# selector after the letter it varies.
+# selector after the letter it varies, the Khitan filler after the character whose cluster it
+# shapes, a null notehead among musical symbols.
 _IN_PLACE: dict[str, Callable[[str, str], bool]] = {
     "\u115f": lambda before, after: _VOWEL_JAMO(after),
     "\u1160": lambda before, after: _LEADING_JAMO(before) or before == "\u115f",
     "\u034f": lambda before, after: _mark(after) and (_mark(before) or before.isalpha()),
     "\u2800": lambda before, after: _BRAILLE(before) or _BRAILLE(after),
+    "\U00016fe4": lambda before, after: _KHITAN(before),
+    "\U0001d159": lambda before, after: _MUSICAL(before) or _MUSICAL(after),
     **dict.fromkeys(_MONGOLIAN_SELECTORS, lambda before, after: _MONGOLIAN_LETTER(before)),
 }
 

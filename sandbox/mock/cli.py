@@ -15,8 +15,11 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .provider import MockProvider
 
-STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP")
-                     if hasattr(signal, name))
+# Ctrl+C and the signals whose default action ends a process (sandbox.stdio.STOP_SIGNALS, which
+# this standard-library-only module cannot import): each closes the server and exits 128 + it.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in (
+    "SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM",
+    "SIGPROF", "SIGXCPU") if hasattr(signal, name))
 
 
 def port_number(text: str) -> int:
@@ -69,7 +72,7 @@ class _Stopped(BaseException):
 
 
 def _serve_until_stopped(provider: MockProvider) -> int:
-    """Serve until Ctrl+C, SIGTERM or SIGHUP; exit 128 + the signal, as a shell expects."""
+    """Serve until Ctrl+C or a stop signal (SIGTERM…); exit 128 + the signal, as shells do."""
     def stop(signum: int, frame: object) -> None:
         for handled in STOP_SIGNALS:  # a second signal must not cut the close short
             signal.signal(handled, signal.SIG_IGN)

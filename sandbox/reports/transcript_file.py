@@ -11,6 +11,20 @@ from pathlib import Path
 
 from sandbox.errors import SandboxError
 
+# Names of the standard streams: links into /proc, whose target (``pipe:[123]``) is no file.
+STANDARD_OUTPUT = ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+STANDARD_ERROR = ("/dev/stderr", "/dev/fd/2", "/proc/self/fd/2")
+
+
+def means_standard_output(path: Path | str) -> bool:
+    """Whether ``path`` names standard output (``-``, ``/dev/stdout``…); standard error, where
+    the run's own messages go, is refused."""
+    if str(path) in STANDARD_ERROR:
+        raise SandboxError(f"the transcript cannot go to standard error ({str(path)!r}): the "
+                           "run's messages go there",
+                           "use --transcript - for standard output, or give a FILE.md")
+    return str(path) in STANDARD_OUTPUT
+
 
 def default_name(now: datetime | None = None, tab: str = "") -> str:
     """``agw-sandbox-transcript-<UTC time>.md``; ``tab`` tells apart apps that share a time."""
@@ -37,16 +51,20 @@ def default_path(now: datetime | None = None) -> Path:
 
 
 def check_writable(path: Path) -> Path:
-    """The file ``path`` names, once a file can be created beside it; else a clear error."""
+    """The file ``path`` names, once a file can be created beside it; else a clear error.
+
+    Messages name ``path`` as given: a link is written through, but where it leads
+    (``/proc/…/fd/pipe:[…]`` for ``/dev/fd/0``) is not what the user typed."""
     try:
-        target = _resolved(Path(path).expanduser())
-        if target.is_dir():
+        given = Path(path).expanduser()
+        target = _resolved(given)
+        if given.is_dir():
             raise SandboxError(f"the transcript path {str(path)!r} is a directory",
                                f"give a file name, like {str(Path(path) / 'transcript.md')!r}")
-        if target.exists() and not target.is_file():
+        if given.exists() and not given.is_file():  # followed, as the write would follow it
             raise SandboxError(f"the transcript path {str(path)!r} is not a regular file",
                                "give the path of a new or an existing .md file")
-        if target.exists() and target.suffix.lower() not in (".md", ".markdown"):
+        if given.exists() and target.suffix.lower() not in (".md", ".markdown"):
             raise SandboxError(f"{str(path)!r} exists and is not a Markdown file: the transcript "
                                "will not write over it",
                                "give a new file name, or an existing .md file to replace")
@@ -62,7 +80,7 @@ def check_writable(path: Path) -> Path:
                            "home directory", "give the full path") from exc
     except OSError as exc:  # too long a name, a loop of links, a directory that cannot be read
         raise _write_error(Path(path), exc) from exc
-    _remove(_create_beside(target))  # the only sure test of permissions and read-only mounts
+    _remove(_create_beside(target, Path(path)))  # the only sure test of permissions and mounts
     return target
 
 
@@ -81,7 +99,7 @@ def write_atomically(path: Path, text: str) -> Path:
     :func:`sandbox.untrusted.visible` shows it: text from elsewhere never stops the write.
     """
     target = check_writable(path)
-    temporary = _create_beside(target)
+    temporary = _create_beside(target, path)
     try:
         with temporary.open("w", encoding="utf-8", errors="backslashreplace",
                             newline="\n") as out:
@@ -93,20 +111,21 @@ def write_atomically(path: Path, text: str) -> Path:
         temporary.replace(target)
     except OSError as exc:
         _remove(temporary)
-        raise _write_error(target, exc) from exc
+        raise _write_error(path, exc) from exc
     except BaseException:
         _remove(temporary)
         raise
     return target
 
 
-def _create_beside(target: Path) -> Path:
-    """A new empty file in ``target``'s directory, created with the user's umask."""
+def _create_beside(target: Path, given: Path) -> Path:
+    """A new empty file in ``target``'s directory, created with the user's umask; an error
+    names the path as ``given``."""
     temporary = target.parent / f".agw-sandbox-transcript-{secrets.token_hex(6)}.tmp"
     try:
         os.close(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     except OSError as exc:
-        raise _write_error(target, exc) from exc
+        raise _write_error(given, exc) from exc
     return temporary
 
 

@@ -210,7 +210,7 @@ def _all_tabs_taken(max_tabs: int) -> web.Response:
 
 
 def serve(settings: Settings, options: ServeOptions) -> int:
-    """Serve until Ctrl+C, SIGTERM or SIGHUP; then stop every app and free the port."""
+    """Serve until Ctrl+C or a stop signal (SIGTERM…); then stop every app and free the port."""
     warning = check_host(options)
     load_catalog(settings.scenario_dirs)  # a broken scenario file is reported here, not per tab
     if settings.runtime == "cluster" and not settings.context:  # likewise, not in every tab

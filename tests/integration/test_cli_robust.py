@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
-from tests.helpers import run_cli
+from tests.helpers import run_cli, stop_with
 
 SIM = ("--runtime", "sim", "--port", "0")
 FAKES = REPO / "tests" / "fakes" / "bin"
@@ -138,9 +138,9 @@ def test_an_ascii_only_stdout_gets_ascii_symbols(cli_env: dict[str, str]) -> Non
     assert "sk-…" in json.dumps(document, ensure_ascii=False)
 
 
-# -- S22: SIGTERM and SIGHUP during a run -------------------------------------------------------
+# -- S22: SIGTERM and SIGHUP (and the other signals that end a process) during a run -------------
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGUSR2, signal.SIGALRM])
 def test_a_stop_signal_during_a_run_says_so_and_stops_everything(
         cli_env: dict[str, str], tmp_path: Path, stop: signal.Signals) -> None:
     (tmp_path / "slow.yaml").write_text(SLOW_SCENARIO)
@@ -165,6 +165,41 @@ def test_a_stop_signal_during_a_run_says_so_and_stops_everything(
     for port in ports:
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0, port
+
+
+def test_a_signal_the_run_was_started_with_ignored_stays_ignored(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    """`trap '' QUIT` (or a shell's background job): SIGQUIT would not have ended it, so it
+    does not stop the run now either; SIGTERM still does."""
+    (tmp_path / "slow.yaml").write_text(SLOW_SCENARIO)
+    process = cli("run", "slow", *SIM, "--scenarios", str(tmp_path), env=cli_env,
+                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                  preexec_fn=lambda: signal.signal(signal.SIGQUIT, signal.SIG_IGN))
+    assert process.stdout is not None and process.stderr is not None
+    seen = ""
+    while "Wait for a Backend nobody applies" not in seen:
+        line = process.stdout.readline()
+        assert line, seen
+        seen += line
+    process.send_signal(signal.SIGQUIT)
+    time.sleep(1)
+    assert process.poll() is None
+    assert stop_with(process, signal.SIGTERM)[2].count("stopped by SIGTERM") == 1
+    assert process.returncode == 143
+
+
+def test_a_signal_someone_else_handles_is_left_to_them() -> None:
+    """A sampling profiler's SIGPROF, installed before the sandbox starts, keeps its handler."""
+    program = ("import os, signal\n"
+               "signal.signal(signal.SIGPROF, lambda *_: print('profiler'))\n"
+               "from sandbox import stdio\n"
+               "with stdio.raise_on_stop_signals():\n"
+               "    os.kill(os.getpid(), signal.SIGPROF)\n"
+               "    os.kill(os.getpid(), signal.SIGUSR1)\n")
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True,
+                            timeout=30, check=False, cwd=REPO)
+    assert result.stdout == "profiler\n"
+    assert "Terminated: 10" in result.stderr  # SIGUSR1 is the sandbox's: a stop
 
 
 # -- S12: the app needs a terminal --------------------------------------------------------------

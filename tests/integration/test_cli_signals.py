@@ -99,7 +99,10 @@ class Terminal:
 
 @pytest.mark.parametrize(("stop", "said"), [
     (signal.SIGTERM, "stopped by SIGTERM"), (signal.SIGHUP, "stopped by SIGHUP"),
-    (signal.SIGINT, "interrupted")])  # `kill -INT`: Ctrl+C itself is a key in the app
+    (signal.SIGINT, "interrupted"),  # `kill -INT`: Ctrl+C itself is a key in the app
+    # signals whose default action ends a process without Textual's exit sequence
+    (signal.SIGUSR1, "stopped by SIGUSR1"), (signal.SIGQUIT, "stopped by SIGQUIT"),
+    (signal.SIGXCPU, "stopped by SIGXCPU")])
 def test_a_stop_signal_to_the_app_restores_the_terminal(cli_env: dict[str, str],
                                                         stop: signal.Signals, said: str) -> None:
     port = free_port()
@@ -122,6 +125,7 @@ def test_a_stop_signal_to_the_app_restores_the_terminal(cli_env: dict[str, str],
         terminal.close()
     assert b"\x1b[?1049l" in after  # back to the main screen
     assert b"\x1b[?25h" in after  # cursor shown again
+    assert b"\x1b[?1000l" in after and b"\x1b[?1006l" in after  # mouse reporting off
     assert f"agw-sandbox: {said}; everything it started has been stopped".encode() in after
     assert b"Traceback" not in terminal.output
     assert not listening(port)  # the simulated gateway stopped with the app

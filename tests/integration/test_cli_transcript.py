@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -168,3 +169,57 @@ def test_transcript_dash_means_standard_output(cli_env: dict[str, str], tmp_path
     both = run_cli("run", "setup", *SIM, "--transcript", "-", "--json", env=cli_env, cwd=tmp_path)
     assert both.returncode == 2
     assert "--transcript - and --json both want standard output" in both.stderr
+
+
+def transcript_to(cli_env: dict[str, str], tmp_path: Path, path: str,
+                  stdout: object) -> tuple[int, str]:
+    """`run setup --transcript PATH` with stdout as given, stdin a pipe: status and stderr."""
+    run = subprocess.run([sys.executable, "-m", "sandbox", "run", "setup", *SIM, "--transcript",
+                          path], env=cli_env, cwd=tmp_path, stdin=subprocess.PIPE,
+                         stdout=stdout, stderr=subprocess.PIPE, timeout=60, check=False)
+    return run.returncode, run.stderr.decode()
+
+
+def test_transcript_dev_stdout_is_standard_output_on_a_pipe_a_file_and_a_terminal(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    """As `-`: through the pipe (never the /proc path it resolves to), into the file stdout
+    was redirected to (whatever its name), onto the terminal."""
+    piped = run_cli("run", "setup", *SIM, "--transcript", "/dev/stdout", env=cli_env,
+                    cwd=tmp_path)
+    assert piped.returncode == 0, piped.stderr
+    assert piped.stdout.startswith("# agw-sandbox transcript\n") and TOKEN not in piped.stdout
+    redirected = tmp_path / "out.txt"
+    with redirected.open("wb") as out:
+        code, err = transcript_to(cli_env, tmp_path, "/dev/stdout", out)
+    assert code == 0, err
+    assert redirected.read_text().startswith("# agw-sandbox transcript\n")
+    master, slave = os.openpty()
+    try:
+        code, err = transcript_to(cli_env, tmp_path, "/dev/stdout", slave)
+        os.close(slave)
+        shown = bytearray()
+        with contextlib.suppress(OSError):  # EIO once everything has been read
+            while chunk := os.read(master, 65536):
+                shown += chunk
+    finally:
+        os.close(master)
+    assert code == 0, err
+    assert b"# agw-sandbox transcript" in shown and b"## Summary" in shown
+    both = run_cli("run", "setup", *SIM, "--transcript", "/dev/stdout", "--json", env=cli_env,
+                   cwd=tmp_path)
+    assert both.returncode == 2
+    assert "--transcript /dev/stdout and --json both want standard output" in both.stderr
+    assert "/proc/" not in piped.stderr + err + both.stderr
+
+
+@pytest.mark.parametrize(("path", "said"), [
+    ("/dev/stderr", "the transcript cannot go to standard error ('/dev/stderr')"),
+    ("/dev/fd/2", "the transcript cannot go to standard error ('/dev/fd/2')"),
+    ("/dev/fd/0", "the transcript path '/dev/fd/0' is not a regular file"),  # stdin: a pipe
+    ("/dev/stdin", "the transcript path '/dev/stdin' is not a regular file")])
+def test_a_transcript_path_to_a_stream_is_refused_by_the_name_given(
+        cli_env: dict[str, str], tmp_path: Path, path: str, said: str) -> None:
+    code, err = transcript_to(cli_env, tmp_path, path, subprocess.PIPE)
+    assert code == 2, err
+    assert f"agw-sandbox: {said}" in err and "hint: " in err
+    assert "/proc/" not in err and "pipe:[" not in err

@@ -234,7 +234,7 @@ def start_mock(argv: list[str], env: dict[str, str], url: str,
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143),
-                                              (signal.SIGHUP, 129)])
+                                              (signal.SIGHUP, 129), (signal.SIGUSR1, 138)])
 def test_a_stop_signal_ends_the_mock_provider_with_its_exit_code(
         cli_env: dict[str, str], in_cluster: list[str], tmp_path: Path, signum: signal.Signals,
         code: int) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import sys
 import time
 from pathlib import Path
 
@@ -70,3 +72,36 @@ async def test_cancelling_a_command_stops_it(tmp_path: Path) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert not _alive(int(pidfile.read_text()))
+
+
+async def test_a_command_ends_when_it_exits_though_a_child_keeps_its_output_open(
+        tmp_path: Path) -> None:
+    """A tool that leaves something running with its stdout (`sleep 300 &`) has still
+    finished: its output is read, and what it left holding the pipe is stopped."""
+    pidfile = tmp_path / "child.pid"
+    script = f"sleep 300 & echo $! > {pidfile}; echo answer; echo said >&2"
+    started = time.monotonic()
+    result = await run(["sh", "-c", script], timeout=30)
+    assert time.monotonic() - started < 5
+    assert (result.returncode, result.stdout, result.stderr) == (0, "answer\n", "said\n")
+    assert not _alive(int(pidfile.read_text())), "the child holding the output still runs"
+
+
+async def test_output_that_never_ends_is_cut_at_the_deadline_and_leaves_no_pipe_open(
+        tmp_path: Path) -> None:
+    """`exec yes`: the deadline stops it; the pipes are closed before the loop that read them
+    closes, so nothing complains later ("Event loop is closed")."""
+    complaints: list[str] = []
+
+    def timed_out() -> None:
+        with pytest.raises(CommandTimedOut):
+            asyncio.run(run(["sh", "-c", "exec yes '{\"kind\": '"], timeout=0.5, keep=4096))
+
+    previous = sys.unraisablehook
+    sys.unraisablehook = lambda hook: complaints.append(f"{hook.exc_value!r} {hook.object!r}")
+    try:
+        await asyncio.to_thread(timed_out)  # a loop of its own, as an exec plugin's
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
+    assert complaints == []

@@ -141,7 +141,7 @@ def test_an_app_whose_session_ends_exits_by_itself(served_app: Served) -> None:
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGHUP, 129),
-                                              (signal.SIGINT, 130)])
+                                              (signal.SIGINT, 130), (signal.SIGQUIT, 131)])
 def test_a_served_app_stopped_by_a_signal_says_so_in_its_exit_status(
         served_app: Served, signum: int, code: int) -> None:
     """As in a terminal: 128 + the signal, never the 0 of a quit its tab asked for (Textual's web
@@ -223,7 +223,7 @@ async def test_closing_the_tab_ends_its_app(serve: tuple[subprocess.Popen[str], 
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130),
-                                              (signal.SIGHUP, 129)])
+                                              (signal.SIGHUP, 129), (signal.SIGUSR1, 138)])
 async def test_stopping_serve_ends_every_app_and_frees_the_port(
         serve: tuple[subprocess.Popen[str], int], signum: int, code: int) -> None:
     process, port = serve

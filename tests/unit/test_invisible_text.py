@@ -66,6 +66,8 @@ KEPT = {
     "old Hangul": "\u115f\u1161 \u1100\u1160",  # conjoining jamo with their fillers
     "Hebrew": "\u05d1\u05b8\u034f\u05b7",  # a grapheme joiner keeping two vowels in order
     "braille": "\u2803\u2800\u2807",  # the blank between braille letters
+    "Khitan": "\U00018b00\U00016fe4\U00018b01",  # a cluster of one character on its first line
+    "music": "\U0001d158\U0001d159\U0001d165",  # a null notehead among musical symbols
 }
 # Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt, 15.1): shown as nothing.
 DEFAULT_IGNORABLE = ((0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
@@ -212,7 +214,8 @@ def test_every_format_character_is_hidden_where_it_joins_nothing() -> None:
 
 @pytest.mark.parametrize(("char", "described"), ids=[
     "hangul-filler", "choseong-filler", "jungseong-filler", "halfwidth-filler", "cgj",
-    "braille-blank", "khmer-inherent-vowel", "mongolian-selector-alone", "unassigned-ignorable",
+    "braille-blank", "khitan-filler", "null-notehead", "khmer-inherent-vowel",
+    "mongolian-selector-alone", "unassigned-ignorable",
     "private-use", "private-use-plane-15", "private-use-plane-16"], argvalues=[
     ("\u3164", "the invisible character U+3164 (HANGUL FILLER)"),
     ("\u115f", "the invisible character U+115F (HANGUL CHOSEONG FILLER)"),
@@ -220,6 +223,9 @@ def test_every_format_character_is_hidden_where_it_joins_nothing() -> None:
     ("\uffa0", "the invisible character U+FFA0 (HALFWIDTH HANGUL FILLER)"),
     ("\u034f", "the invisible character U+034F (COMBINING GRAPHEME JOINER)"),
     ("\u2800", "the invisible character U+2800 (BRAILLE PATTERN BLANK)"),
+    # not Default_Ignorable, but drawn as nothing: a mark (zero width) and a blank placeholder
+    ("\U00016fe4", "the invisible character U+16FE4 (KHITAN SMALL SCRIPT FILLER)"),
+    ("\U0001d159", "the invisible character U+1D159 (MUSICAL SYMBOL NULL NOTEHEAD)"),
     ("\u17b4", "the invisible character U+17B4 (KHMER VOWEL INHERENT AQ)"),
     ("\u180b", "the invisible character U+180B (MONGOLIAN FREE VARIATION SELECTOR ONE)"),
     ("\ufff0", "the invisible character U+FFF0 (unnamed)"),

@@ -26,6 +26,9 @@ from sandbox.errors import CommandTimedOut, RuntimeUnavailable
 # still running after this is waiting for something the sandbox cannot give it.
 EXEC_TIMEOUT = 20.0
 MAX_OUTPUT = 1024 * 1024  # bytes kept of what it prints; an ExecCredential is a few KB
+# The exec entry's apiVersion values client-go accepts (any other: "exec plugin: invalid
+# apiVersion"); v1alpha1 went with Kubernetes 1.24.
+API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class Plugin:
         info: dict[str, Any] = {"interactive": False}
         if spec.get("provideClusterInfo") and cluster is not None:
             info["cluster"] = dict(cluster)
-        version = str(spec.get("apiVersion") or "")
+        version = _api_version(spec.get("apiVersion"), who)
         settings = {str(item.get("name")): str(item.get("value")) for item in env
                     if isinstance(item, Mapping)} if isinstance(env, list) else {}
         settings["KUBERNETES_EXEC_INFO"] = json.dumps(
@@ -159,6 +162,18 @@ class Plugin:
         if failure:
             raise failure[0]
         return result[0]
+
+
+def _api_version(given: object, who: str) -> str:
+    """The exec entry's apiVersion, refused as kubectl refuses it before running the plugin."""
+    if given in API_VERSIONS:
+        return str(given)
+    problem = ("has no apiVersion" if given in (None, "")
+               else f"has apiVersion {given!r}, which kubectl does not know")
+    raise RuntimeUnavailable(
+        f"the exec entry of {who} {problem}",
+        f"set it to {API_VERSIONS[0]} (or {API_VERSIONS[1]} for an older plugin): the one "
+        "the plugin's documentation names")
 
 
 def _running_in(loop: asyncio.AbstractEventLoop) -> bool:

@@ -1,0 +1,96 @@
+"""An exec credential plugin has finished when it exits, whatever it left holding its output.
+
+kubectl waits for the end of the plugin's output, so a plugin that starts something in the
+background (``sleep 300 &``, a helper of its own) hangs it until that ends; the sandbox reads what
+the plugin printed, stops what it left, and goes on. A plugin that never stops printing (``exec
+yes``) is stopped at its deadline, and its pipes are closed before the loop that read them, so
+nothing complains as the process ends ("Exception ignored … Event loop is closed").
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from sandbox.errors import RuntimeUnavailable
+from tests.hostile_apiserver import empty, hostile_api, kubeconfig
+from tests.integration import test_kubeconfig_credentials as credentials
+from tests.integration.test_kubeconfig_credentials import EXEC, alive, plugin, started_pids, status
+
+stopped = credentials.stopped  # a fixture, used by name
+
+ANSWER = json.dumps({"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential",
+                     "status": {"token": "kc-test-from-a-plugin"}})
+# The plugin exits at once; the child it leaves keeps the plugin's stdout and stderr open.
+LEAVES_A_CHILD = """\
+echo $$ > "PIDS"
+sleep 300 &
+echo $! >> "PIDS"
+echo 'ANSWER'
+""".replace("ANSWER", ANSWER)
+
+
+def test_a_plugin_that_leaves_a_child_holding_its_output_has_finished(
+        cli_env: dict[str, str], tmp_path: Path, stopped: list[int]) -> None:
+    pids = tmp_path / "pids"
+    script = plugin(tmp_path, LEAVES_A_CHILD.replace("PIDS", str(pids)))
+    with hostile_api(empty) as api:
+        config = tmp_path / "kubeconfig"
+        config.write_text(kubeconfig(api.url, user=EXEC.format(
+            command=script, mode="Never", extra="")))
+        result, seconds = status(cli_env, config)
+        stopped.extend(started_pids(pids))
+        asked = list(api.heads)
+    assert seconds < 10, seconds  # not the plugin's 20 s deadline
+    assert "did not finish" not in result.stderr, result.stderr
+    assert "Exception ignored" not in result.stderr and "Traceback" not in result.stderr
+    assert asked and "authorization: Bearer kc-test-from-a-plugin" in asked[0]
+    assert not [pid for pid in stopped if alive(pid)], "the plugin's child still runs"
+
+
+def test_an_exec_entry_without_an_api_version_is_refused_before_the_plugin_runs(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    """kubectl refuses it ("exec plugin: invalid apiVersion"); so does the sandbox, saying
+    which versions there are, instead of running the plugin and then judging its answer."""
+    pids = tmp_path / "pids"
+    script = plugin(tmp_path, LEAVES_A_CHILD.replace("PIDS", str(pids)))
+    config = tmp_path / "kubeconfig"
+    config.write_text(kubeconfig("http://127.0.0.1:9", user=EXEC.format(
+        command=script, mode="Never", extra="").replace(
+        "      apiVersion: client.authentication.k8s.io/v1\n", "")))
+    result, seconds = status(cli_env, config)
+    assert seconds < 10, seconds
+    assert result.returncode == 2, result.stderr
+    assert (f"the exec entry of user 'u' in the kubeconfig {config} has no apiVersion"
+            in result.stderr), result.stderr
+    assert "client.authentication.k8s.io/v1" in result.stderr.split("hint: ", 1)[1]
+    assert "Exception ignored" not in result.stderr
+    assert not pids.exists(), "the plugin ran"
+
+
+def test_a_plugin_that_never_stops_printing_leaves_nothing_open(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``exec yes``, run where the kubernetes client asks for it: in a loop of its own."""
+    from sandbox.runtimes.kube import exec_plugin
+
+    monkeypatch.setattr(exec_plugin, "EXEC_TIMEOUT", 1.0)
+    script = plugin(tmp_path, "exec yes '{\"apiVersion\": \"client.authentication.k8s.io/v1\"'\n")
+    flood = exec_plugin.Plugin.of({"apiVersion": "client.authentication.k8s.io/v1",
+                                   "command": str(script)}, str(tmp_path), "user 'u'")
+    complaints: list[str] = []
+    previous = sys.unraisablehook
+    sys.unraisablehook = lambda hook: complaints.append(f"{hook.exc_value!r} {hook.object!r}")
+    try:
+        started = time.monotonic()
+        with pytest.raises(RuntimeUnavailable, match="did not finish within 1s and was stopped"):
+            flood.obtain(None)
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
+    assert time.monotonic() - started < 10
+    assert complaints == []
