@@ -76,3 +76,32 @@ async def test_an_answer_that_is_not_json_is_said_to_name_no_model(
     flat = " ".join(out.split())
     assert f"hint: the answer is not JSON ({said}), so it names no model" in flat, out
     assert "the Backend's model replaces" not in flat
+
+
+def huge_chunk_extension(conn: socket.socket, key: str, stop: threading.Event) -> None:
+    body = completion("ok")
+    head(conn, "HTTP/1.1 200 OK", [*JSON, ("Transfer-Encoding", "chunked")])
+    conn.sendall(f"{len(body):x};".encode() + b"e" * 200000 + b"\r\n" + body + b"\r\n0\r\n\r\n")
+
+
+def bad_chunk_size(conn: socket.socket, key: str, stop: threading.Event) -> None:
+    head(conn, "HTTP/1.1 200 OK", [*JSON, ("Transfer-Encoding", "chunked")])
+    conn.sendall(b"zz\r\n" + completion("ok") + b"\r\n0\r\n\r\n")
+    stop.wait(5)  # the provider keeps the connection open: the gateway is the one to end it
+
+
+@pytest.mark.parametrize("handler", [huge_chunk_extension, bad_chunk_size],
+                         ids=["200-KB-extension", "bad-size"])
+async def test_malformed_chunks_are_named_as_a_possible_cause_not_only_a_closed_connection(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        handler: object) -> None:
+    code, out, transcript = await run_hostile(handler,  # type: ignore[arg-type]
+                                              tmp_path, monkeypatch, capsys)
+    assert code == 1
+    flat = " ".join(out.split())
+    assert "the answer (200 OK) broke off after 0 bytes: the gateway ended it before its end" \
+        in flat, out
+    assert "or sent a body it could not read (such as malformed chunks" in flat
+    assert "the connection closed before its end" not in flat
+    assert "or sent a body that is not valid HTTP" in flat  # the hint
+    assert "> Note: the answer (200 OK) broke off after 0 bytes" in transcript
