@@ -189,7 +189,8 @@ def hostile_folder(folder: Path, port: int, stream: bool = False,
 
 async def run_hostile(handler: Handler, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                       capsys: pytest.CaptureFixture[str], stream_step: bool = False,
-                      as_json: bool = False, token: str = TOKEN) -> tuple[int, str, str]:
+                      as_json: bool = False, token: str = TOKEN,
+                      expect: str = "    expect: {status: 200}\n") -> tuple[int, str, str]:
     """``agw-sandbox run hostile --provider openai [--json] --transcript T.md`` in-process,
     with the simulated gateway sending the request (with ``token``) to ``handler``; returns
     the exit code, what the terminal got (standard output, then standard error), and the
@@ -197,7 +198,7 @@ async def run_hostile(handler: Handler, tmp_path: Path, monkeypatch: pytest.Monk
     from sandbox import headless
 
     with hostile_provider(handler) as (_, port):
-        folder = hostile_folder(tmp_path / "scenarios", port, stream=stream_step)
+        folder = hostile_folder(tmp_path / "scenarios", port, stream=stream_step, expect=expect)
         settings = Settings(runtime="sim", provider="openai", port=0, token=token,
                             scenario_dirs=(folder,))
 

@@ -29,6 +29,7 @@ from sandbox.walkthrough.events import (
     StatusChanged,
     StepFinished,
     StepStarted,
+    part_of,
 )
 
 # The response headers worth keeping: who answered, what it sent, why it refused or throttled.
@@ -40,9 +41,7 @@ MARKS = {"passed": "✓", "failed": "✗", "skipped": "–"}
 
 
 def _limited(body: str) -> str:
-    if len(body) <= BODY_LIMIT:
-        return body
-    return body[:BODY_LIMIT] + f"\n… ({len(body) - BODY_LIMIT} more characters left out)"
+    return part_of(body, BODY_LIMIT)
 
 
 # -- what happened ---------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ MAX_BODY = 1 << 20  # bytes of an answer kept once decoded: far above any chat c
 # sent a byte at a time would take most of a minute to reach MAX_BODY.
 MAX_PIECES = 1 << 16
 INFLATABLE = ("gzip", "x-gzip", "deflate")
+GZIP_MAGIC = b"\x1f\x8b"  # how every gzip member begins (RFC 1952)
 ACCEPT_ENCODING = "gzip, deflate"  # what the client asks for: what Body can inflate
 
 
@@ -39,6 +40,7 @@ class Answer:
     text: str = field(repr=False)
     model: str | None = field(repr=False)
     cut_short: str = ""  # why the answer is incomplete; "" when it ended as it should
+    not_json: str = ""  # what the answer is when it is not JSON (so names no model), in words
 
 
 def size(count: int) -> str:
@@ -59,7 +61,21 @@ class _Inflate:
         self._started = False
 
     def inflate(self, data: bytes, limit: int) -> tuple[bytes, bool]:
-        """At most ``limit`` bytes of output, and whether more was left in ``data``."""
+        """At most ``limit`` bytes of output, and whether more was left in ``data``. A gzip body
+        may hold several members one after the other (RFC 1952): each is read in turn."""
+        out = self._inflate(data, limit)
+        while self._next_member() and len(out) < limit:
+            out += self._inflate(b"", limit - len(out))
+        return out, bool(self._zlib.unconsumed_tail) or self._next_member()
+
+    def _next_member(self) -> bool:
+        """Whether a gzip member ended with more data after it (another member, or damage)."""
+        return self.coding != "deflate" and self._zlib.eof and bool(self._zlib.unused_data)
+
+    def _inflate(self, data: bytes, limit: int) -> bytes:
+        if self._next_member():  # the next member begins: a decompressor of its own
+            data = self._zlib.unused_data + data
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
         try:
             out = self._zlib.decompress(data, limit)
         except zlib.error:
@@ -67,9 +83,9 @@ class _Inflate:
                 raise
             # "deflate" without its zlib wrapper, as some servers send it (httpx reads it too)
             self._zlib, self._started = zlib.decompressobj(-zlib.MAX_WBITS), True
-            return self.inflate(data, limit)
+            return self._inflate(data, limit)
         self._started = True
-        return out, bool(self._zlib.unconsumed_tail)
+        return out
 
     @property
     def ended(self) -> bool:
@@ -105,9 +121,12 @@ class Body:
         self.kept = 0  # bytes once inflated
         self.full = False
         self.notes: list[str] = []
+        self._start = b""  # the first bytes on the wire, to tell an unannounced gzip body
 
     def feed(self, raw: bytes) -> str:
         """The text ``raw`` adds (nothing once full)."""
+        if len(self._start) < 2:
+            self._start = (self._start + raw)[:2]
         self.received += len(raw)
         self.pieces += 1
         if self.full:
@@ -141,6 +160,11 @@ class Body:
             self.notes.append(f"the body is {self.unreadable}-encoded, which agw-sandbox does "
                               f"not decode: not shown ({size(self.received)} received)")
             return ""
+        if not self._layers and self._start == GZIP_MAGIC:
+            self.notes.append("the body looks gzip-compressed (it begins as gzip data does) but "
+                              "no Content-Encoding says so: shown undecoded. A provider that "
+                              "compresses with Transfer-Encoding: gzip sends this: the gateway "
+                              "undoes the chunks, drops that header and passes the rest on")
         unended = next((layer for layer in self._layers if not layer.ended), None)
         if unended is not None and not self.full and not self.notes:
             self.notes.append(f"the {unended.coding}-encoded body ends before its end: shown "
@@ -232,6 +256,7 @@ class Reading:
     def answer(self) -> Answer:
         tail = self.body.end(self.headers.get("content-length"))
         notes = self.body.notes
+        not_json = ""
         if self.events is not None:
             self.events.feed(tail)
             self.events.end()
@@ -242,6 +267,10 @@ class Reading:
             shown_body = self.masker.cut(raw_body)
             model, message = summary(data)
             content = ""
+            if data is None:
+                not_json = ("the body is empty" if not raw_body.strip() else
+                            self.headers.get("content-type", "").partition(";")[0].strip()
+                            or "no Content-Type")
         if self.cut_short:
             notes.append(self.cut_short)
         mask = self.masker
@@ -251,7 +280,7 @@ class Reading:
             content=mask.cut(content) if content else mask(message or ""),
             model=mask(model) if model is not None else None, notes=tuple(notes))
         return Answer(view, raw_body + "\n" + (content or message or ""), model,
-                      self.cut_short)
+                      self.cut_short, self.masker(not_json))
 
 
 def _ignore(text: str) -> None:

@@ -40,6 +40,26 @@ class ResponseView:
     notes: tuple[str, ...] = ()
 
 
+def part_of(text: str, chars: int, lines: int | None = None) -> str:
+    """The beginning of ``text``: at most ``chars`` characters (and ``lines`` lines), with a
+    last line saying how much was left out. What an answer's body may hold (a mebibyte of blank
+    lines) is more than a pane can lay out or a reader wants to scroll."""
+    cut = min(len(text), chars)
+    if lines is not None:
+        end = -1
+        for _ in range(lines):
+            end = text.find("\n", end + 1, cut)
+            if end < 0:
+                break
+        else:
+            cut = end
+    if cut >= len(text):
+        return text
+    rest = text[cut:]
+    more_lines = f", {rest.count(chr(10))} more lines" if lines is not None else ""
+    return text[:cut] + f"\n… ({len(rest)} more characters{more_lines} left out)"
+
+
 @dataclass(frozen=True)
 class ScenarioStarted:
     """A scenario begins: its title, summary and security note, and where it runs."""

@@ -42,7 +42,8 @@ class Patience:
 
 PATIENCE = Patience()
 CUT_SHORT_HINT = ("the gateway answered, but the answer did not end as it should: the provider "
-                  "(or the connection to it) broke off, stalled, or kept it open. Send the request "
+                  "(or the connection to it) broke off, stalled, kept it open, or sent a body "
+                  "that is not valid HTTP. Send the request "
                   "again; if it keeps happening, what answers at the Backend's address is "
                   "misbehaving")
 
@@ -106,9 +107,13 @@ async def send(client: AsyncClient, request: RenderedRequest, base_url: str, ctx
         said = ctx.masker(str(exc)) or type(exc).__name__
         if not reading.begun:
             raise _unreachable(exc, url, said) from exc
+        # The gateway ends an answer it cannot read the rest of (a 200 KB chunk extension, a
+        # chunk size that is no number) as it ends one the provider broke off: either may be.
         reading.stop(f"the answer ({reading.status} {reading.reason}) broke off after "
-                     f"{size(reading.body.received)}: the connection closed before its end "
-                     f"({said})")
+                     f"{size(reading.body.received)}: the gateway ended it before its end, as "
+                     "it does when the provider closes the connection early or sent a body it "
+                     "could not read (such as malformed chunks: a chunk line too long, a size "
+                     f"that is no number) ({said})")
     finally:
         if reminder is not None:
             reminder.cancel()

@@ -316,6 +316,8 @@ def check_response(answer: Answer, expect: Expectation, ctx: Context) -> str:
     if expect.model and not (answer.model or "").startswith(expect.model):
         raise StepFailed(f"expected the answer to come from model {_named(expect.model, ctx)}, "
                          f"got {response.model!r}",
+                         f"the answer is not JSON ({answer.not_json}), so it names no model: "
+                         "its body shows what came instead" if answer.not_json else
                          "the Backend's model replaces the request's: check spec.ai.llm")
     for wanted in expect.contains:
         if wanted not in answer.text:

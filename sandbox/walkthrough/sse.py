@@ -1,18 +1,24 @@
 """A server-sent event stream read as it arrives: lines ended by CR, LF or CRLF, one leading
-byte order mark, an event's data lines joined, each event's text delta masked as it comes."""
+byte order mark, an event's data lines joined, each event's text delta masked as it comes.
+
+What carries no text (blank lines, comments, events without a delta) is kept as one text, not
+line by line: a provider may send a mebibyte of empty lines, which must cost about a mebibyte.
+"""
 
 from __future__ import annotations
 
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sandbox.documents import load_json
 from sandbox.walkthrough.masking import MaskedStream, Masker
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
+_JSON_STARTS = tuple('{["-0123456789tfn')  # what a JSON text can begin with
+_BLANK_LINES = re.compile(r"[\r\n]+")  # CR, LF and CRLF alike: each a line that ends an event
 
 
 def parse_json(text: str, strict: bool = True) -> Any:
@@ -22,31 +28,73 @@ def parse_json(text: str, strict: bool = True) -> Any:
     return load_json(text, strict=strict)
 
 
-@dataclass
-class _Event:
-    """One event as it came: its lines with their ends, its data lines joined, and its delta."""
+class _Text:
+    """Text kept as it arrives, joined every so often: a million one-character lines cost
+    about a mebibyte, not a million strings."""
 
-    lines: list[str] = field(default_factory=list)
-    data: list[str] = field(default_factory=list)
-    delta: str = ""
+    _JOIN_EVERY = 512
+
+    def __init__(self) -> None:
+        self._joined: list[str] = []
+        self._recent: list[str] = []
+
+    def add(self, text: str) -> None:
+        self._recent.append(text)
+        if len(self._recent) >= self._JOIN_EVERY:
+            self._joined.append("".join(self._recent))
+            self._recent = []
+            if len(self._joined) >= self._JOIN_EVERY:
+                self._joined = ["".join(self._joined)]
+
+    def __str__(self) -> str:
+        return "".join(self._joined) + "".join(self._recent)
+
+    def __bool__(self) -> bool:
+        return bool(self._joined or self._recent)
+
+
+class _Pending:
+    """The event being read: its lines as they came and, from its first data line on, its data
+    and the lines after it that are not data (rewriting it puts its data in one line there)."""
+
+    def __init__(self) -> None:
+        self.raw = _Text()
+        self.before: str | None = None  # what came before the first data line, once it came
+        self.data = _Text()
+        self.after = _Text()
+
+    def line(self, line: str, ending: str) -> None:
+        name, colon, value = line.partition(":")
+        if name != "data":
+            if self.before is not None:
+                self.after.add(line + ending)
+        else:  # "data" alone is empty data; a space after the colon is not part of it
+            if self.before is None:
+                self.before = str(self.raw)
+            else:
+                self.data.add("\n")
+            self.data.add(value.removeprefix(" ") if colon else "")
+        self.raw.add(line + ending)
+
+
+@dataclass(frozen=True)
+class _Event:
+    """An event that carried text: as it came, and what rewriting it needs. ``lead`` is what
+    came since the event before (blank lines, comments, events with no text)."""
+
+    lead: str
+    raw: str
+    before: str
+    data: str
+    after: str
+    delta: str
 
     def rewritten(self, content: str) -> str:
         """The event with its delta's text replaced by ``content``, in one data line."""
-        chunk = parse_json("\n".join(self.data), strict=False)
+        chunk = parse_json(self.data, strict=False)
         chunk["choices"][0]["delta"]["content"] = content
         line = "data: " + json.dumps(chunk, ensure_ascii=False) + "\n"
-        out: list[str] = []
-        for raw in self.lines:
-            if not _is_data(raw):
-                out.append(raw)
-            elif line:
-                out.append(line)
-                line = ""
-        return "".join(out)
-
-
-def _is_data(line: str) -> bool:
-    return line.partition(":")[0].rstrip("\r\n") == "data"
+        return self.before + line + self.after
 
 
 class Events:
@@ -54,14 +102,15 @@ class Events:
     ``on_chunk`` masked over the joined text, so a key split across events is masked.
 
     Each piece is looked at once (a line that comes a character at a time costs no more than
-    one that comes whole)."""
+    one that comes whole), and a run of blank lines between events at once."""
 
     def __init__(self, masker: Masker, on_chunk: Callable[[str], None]) -> None:
         self._masker = masker
         self._on_chunk = on_chunk
         self._stream = MaskedStream(masker)
-        self._events: list[_Event] = []
-        self._event = _Event()  # the event being read
+        self._events: list[_Event] = []  # those with a delta
+        self._plain = _Text()  # what came after the last of them, carrying no text
+        self._event = _Pending()  # the event being read
         self._partial: list[str] = []  # the line being read, in the pieces it came in
         self._held_cr = False  # the last piece ended with CR: a LF may follow in the next
         self._begun = False
@@ -78,12 +127,20 @@ class Events:
         if text.endswith("\r"):
             self._held_cr, text = True, text[:-1]
         position = 0
-        for end in _LINE_END.finditer(text):
+        while position < len(text):
+            if not self._partial and not self._event.raw:
+                blank = _BLANK_LINES.match(text, position)
+                if blank:  # empty events: nothing to read in them
+                    self._plain.add(blank.group())
+                    position = blank.end()
+                    continue
+            end = _LINE_END.search(text, position)
+            if end is None:
+                self._partial.append(text[position:])
+                return
             self._partial.append(text[position:end.start()])
             self._line("".join(self._partial), end.group())
             self._partial, position = [], end.end()
-        if position < len(text):
-            self._partial.append(text[position:])
 
     def end(self) -> None:
         """The stream ended: a line or an event it left unfinished is read as it is."""
@@ -94,33 +151,33 @@ class Events:
         if self._partial:
             self._line("".join(self._partial), "")
             self._partial = []
-        if self._event.lines:
+        if self._event.raw:
             self._dispatch()
         self._show(self._stream.end())
 
     def _line(self, line: str, ending: str) -> None:
-        self._event.lines.append(line + ending)
+        self._event.line(line, ending)
         if not line:
             self._dispatch()
-            return
-        name, colon, value = line.partition(":")
-        if name == "data":  # "data" alone is empty data; a space after the colon is not part of it
-            self._event.data.append(value.removeprefix(" ") if colon else "")
 
     def _dispatch(self) -> None:
-        event, self._event = self._event, _Event()
-        if event.data:
-            event.delta = self._read("\n".join(event.data))
-        self._events.append(event)
-        if event.delta:
-            self._show(self._stream.feed(event.delta))
+        event, self._event = self._event, _Pending()
+        delta = self._read(str(event.data)) if event.before is not None else ""
+        if not delta:
+            self._plain.add(str(event.raw))
+            return
+        self._events.append(_Event(str(self._plain), str(event.raw), event.before or "",
+                                   str(event.data), str(event.after), delta))
+        self._plain = _Text()
+        self._show(self._stream.feed(delta))
 
     def _show(self, text: str) -> None:
         if text:
             self._on_chunk(text)
 
     def _read(self, data: str) -> str:
-        if data.strip() == "[DONE]":
+        data = data.strip(" \t\n\r")  # the whitespace JSON allows around a text
+        if data == "[DONE]" or not data.startswith(_JSON_STARTS):  # no JSON: nothing to parse
             return ""
         try:
             chunk = parse_json(data, strict=False)
@@ -141,23 +198,19 @@ class Events:
         return "".join(event.delta for event in self._events)
 
     def _unread(self) -> str:
-        return "".join(self._event.lines) + "".join(self._partial) + \
+        return str(self._plain) + str(self._event.raw) + "".join(self._partial) + \
             ("\r" if self._held_cr else "")
 
     @property
     def body(self) -> str:
         """The stream as it came (but a leading byte order mark), unmasked."""
-        return "".join("".join(event.lines) for event in self._events) + self._unread()
+        return "".join(event.lead + event.raw for event in self._events) + self._unread()
 
     def shown_body(self) -> str:
         """The stream as it came, masked as the streamed text is shown: an event holding part of
         a split key, or the beginning of a key the stream broke off in, is rewritten with the
         part masked, so that no line shows a piece of the key."""
-        deltas = [event.delta for event in self._events if event.delta]
-        masked = iter(self._masker.pieces(deltas))
-        parts = []
-        for event in self._events:
-            shown = next(masked) if event.delta else event.delta
-            parts.append(event.rewritten(shown) if shown != event.delta
-                         else "".join(event.lines))
+        masked = self._masker.pieces([event.delta for event in self._events])
+        parts = [event.lead + (event.rewritten(shown) if shown != event.delta else event.raw)
+                 for event, shown in zip(self._events, masked, strict=True)]
         return self._masker.cut("".join(parts) + self._unread())

@@ -80,6 +80,11 @@ class ProviderResponse(http.client.HTTPResponse):
         super().begin()
         if self._watched.ended:
             raise InvalidAnswer("the answer ended before its headers did", INCOMPLETE)
+        # http.client reads chunks only for "chunked" alone; hyper whenever chunked is the last
+        # coding ("gzip, chunked"), leaving the others undone (RFC 9112 6.1, 6.3)
+        codings = (self.msg.get("Transfer-Encoding") or "").split(",")
+        if not self.chunked and codings[-1].strip().lower() == "chunked":
+            self.chunked, self.chunk_left, self.length = True, None, None
 
     def _read_status(self) -> tuple[str, int, str]:
         while True:

@@ -17,7 +17,11 @@ from textual.widgets import Static
 from sandbox.tui.widgets.plain import plain_rich
 from sandbox.tui.widgets.theme import theme_style
 from sandbox.untrusted import visible
-from sandbox.walkthrough.events import RequestView, ResponseView
+from sandbox.walkthrough.events import RequestView, ResponseView, part_of
+
+# How much of an answer's body the pane lays out: a body may be a mebibyte (of blank lines,
+# say), and laying that out again at each refresh would hold the app for seconds.
+SHOWN_CHARS, SHOWN_LINES = 65536, 2000
 
 
 def _headers(headers: tuple[tuple[str, str], ...], name_style: str) -> Table:
@@ -133,6 +137,6 @@ received, masked, so you can see where the key came from.
             parts += [Text(""), plain_rich(response.content, style="bold")]
         parts += [Text(""), _headers(response.headers, theme_style(self.app, "accent", "bold"))]
         if not self._streamed:
-            parts += [Text(""), _body(response.body)]
+            parts += [Text(""), _body(part_of(response.body, SHOWN_CHARS, SHOWN_LINES))]
         self._waiting, self._streamed, self._note = False, "", ""
         self.query_one("#response-body", Static).update(Group(*parts))
