@@ -120,3 +120,30 @@ def test_the_default_runtime_falls_back_to_the_simulation_in_seconds(
     assert ("did not finish answering /info within 5 s, which Docker does at once; using the "
             "simulated runtime") in result.stderr
     assert seconds < 20, seconds
+
+
+@pytest.mark.parametrize(("version", "said"), [
+    (drip(), "did not finish answering /version within 2 s, which Docker does at once"),
+    (huge(), "answered /version with more than 1 MiB, which is not what Docker answers"),
+    ({"Version": "24.0.7"}, "answered /version with ApiVersion null, which is not what Docker "
+                            "answers"),
+    ({"ApiVersion": "../1.43"}, 'answered /version with ApiVersion "../1.43", which is not what '
+                                "Docker answers"),
+])
+def test_prepare_asks_the_daemons_api_version_within_the_deadline_too(
+        tmp_path: Path, no_docker_env: Path, monkeypatch: pytest.MonkeyPatch,
+        quick_deadline: float, version: object, said: str) -> None:
+    from sandbox.runtimes.kube import containers
+
+    monkeypatch.setattr(containers, "PROBE_TIMEOUT", 1)
+    socket_path = tmp_path / "docker.sock"
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{socket_path}")
+    with fake_docker(socket_path, version):
+        started = time.monotonic()
+        with pytest.raises(RuntimeUnavailable) as caught:
+            containers.save_image("kindest/node:v1.34.0", tmp_path / "node.tar")
+        seconds = time.monotonic() - started
+    assert seconds < quick_deadline + 1.5, seconds
+    assert caught.value.message == (f"the Docker daemon at unix://{socket_path}, set by "
+                                    f"DOCKER_HOST, {said}")
+    assert not (tmp_path / "node.tar").exists()

@@ -16,7 +16,12 @@ from typing import Any, BinaryIO
 
 from sandbox.errors import RuntimeUnavailable
 from sandbox.runtimes.kube.docker_config import file_problem, load_config, tilde
-from sandbox.runtimes.kube.docker_probe import DockerInfo, ask_daemon, short_cause
+from sandbox.runtimes.kube.docker_probe import (
+    DockerInfo,
+    api_version,
+    ask_daemon,
+    short_cause,
+)
 from sandbox.runtimes.kube.paced import paced, size_in_words
 from sandbox.runtimes.kube.secrets import shown_url
 from sandbox.untrusted import describe, first_hidden, visible
@@ -195,11 +200,16 @@ PREPARE_DOCKER_HINT = ("`prepare` saves the images through Docker, while online:
 
 def _client(hint: str | None = None) -> Any:
     """A client whose calls wait :data:`DOCKER_CALL_TIMEOUT` seconds for an answer, once the
-    daemon has answered its first call (its API version) within :data:`PROBE_TIMEOUT`: an
-    endpoint that accepts and never answers is named in seconds, as `doctor` names it."""
-    client = _connect(resolve_endpoint(), PROBE_TIMEOUT, hint or unreachable_hint())
-    client.api.timeout = DOCKER_CALL_TIMEOUT
-    return client
+    daemon has said its API version within :data:`PROBE_TIMEOUT` (and the probe's deadline):
+    an endpoint that accepts and never answers, or drips, is named in seconds, as `doctor`
+    names it."""
+    from docker.constants import MINIMUM_DOCKER_API_VERSION
+
+    hint = hint or unreachable_hint()
+    endpoint = resolve_endpoint()
+    first = _connect(endpoint, PROBE_TIMEOUT, hint, MINIMUM_DOCKER_API_VERSION)
+    version = api_version(first, str(endpoint), PROBE_TIMEOUT, hint)
+    return _connect(endpoint, DOCKER_CALL_TIMEOUT, hint, version)
 
 
 def _connect(endpoint: DockerEndpoint, timeout: int, hint: str, version: str | None = None

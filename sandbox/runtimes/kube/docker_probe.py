@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 from dataclasses import dataclass
@@ -66,7 +67,30 @@ def ask_daemon(client: Any, where: str, timeout: float, hint: str) -> DockerInfo
     """Ping the daemon behind ``client`` (a docker SDK client that has not spoken yet), then
     read its version and info, all within :data:`PROBE_DEADLINE`; the client is closed once
     the probe ends, even one given up on."""
-    probe = _Probe(client, timeout)
+    answers = _answers(client, where, timeout, hint, ("/_ping", "/version", "/info"))
+    try:
+        return docker_info(answers["/version"], answers["/info"], where)
+    except NotDockerAnswer as exc:
+        raise _not_docker(where, exc) from None
+
+
+def api_version(client: Any, where: str, timeout: float, hint: str) -> str:
+    """The API version the daemon speaks (what the docker SDK would ask it, unbounded), from
+    a ping and its version within :data:`PROBE_DEADLINE`; ``client`` is closed after."""
+    answers = _answers(client, where, timeout, hint, ("/_ping", "/version"))
+    try:
+        version: str = _field(answers["/version"], "/version with", "ApiVersion", str, "")
+        if not re.fullmatch(r"[1-9][0-9]?\.[0-9]{1,3}", version):
+            raise NotDockerAnswer(f"/version with ApiVersion {_quoted(version or None)}")
+    except NotDockerAnswer as exc:
+        raise _not_docker(where, exc) from None
+    return version
+
+
+def _answers(client: Any, where: str, timeout: float, hint: str,
+             paths: tuple[str, ...]) -> dict[str, Any]:
+    """The daemon's answers to ``paths``, in order, within the deadline."""
+    probe = _Probe(client, timeout, paths)
     threading.Thread(target=probe.run, name="docker-probe", daemon=True).start()
     if not probe.done.wait(max(PROBE_DEADLINE, timeout)):
         stage = probe.cancel()
@@ -74,17 +98,17 @@ def ask_daemon(client: Any, where: str, timeout: float, hint: str) -> DockerInfo
             f"the Docker daemon at {where}, did not finish answering {stage} within "
             f"{max(PROBE_DEADLINE, timeout):g} s, which Docker does at once", NOT_DOCKER_HINT)
     if isinstance(probe.error, NotDockerAnswer):
-        raise RuntimeUnavailable(f"the Docker daemon at {where}, answered {probe.error}, which "
-                                 "is not what Docker answers", NOT_DOCKER_HINT)
+        raise _not_docker(where, probe.error)
     if probe.error is not None:
         state = "not reachable" if probe.stage == "/_ping" else "not answering"
         raise RuntimeUnavailable(f"the Docker daemon is {state} at {where} "
                                  f"({_cause(probe.error, client)})", hint) from probe.error
-    try:
-        return docker_info(probe.answers["/version"], probe.answers["/info"], where)
-    except NotDockerAnswer as exc:
-        raise RuntimeUnavailable(f"the Docker daemon at {where}, answered {exc}, which is not "
-                                 "what Docker answers", NOT_DOCKER_HINT) from None
+    return probe.answers
+
+
+def _not_docker(where: str, answered: NotDockerAnswer) -> RuntimeUnavailable:
+    return RuntimeUnavailable(f"the Docker daemon at {where}, answered {answered}, which is not "
+                              "what Docker answers", NOT_DOCKER_HINT)
 
 
 def _cause(exc: BaseException, client: Any) -> str:
@@ -94,10 +118,11 @@ def _cause(exc: BaseException, client: Any) -> str:
 
 
 class _Probe:
-    """The three requests, in a thread of their own so that the caller can stop waiting."""
+    """The requests, in a thread of their own so that the caller can stop waiting."""
 
-    def __init__(self, client: Any, timeout: float) -> None:
+    def __init__(self, client: Any, timeout: float, paths: tuple[str, ...]) -> None:
         self.client = client
+        self.paths = paths
         self.timeout = timeout
         self.answers: dict[str, Any] = {}
         self.error: BaseException | None = None
@@ -109,7 +134,7 @@ class _Probe:
 
     def run(self) -> None:
         try:
-            for path in ("/_ping", "/version", "/info"):
+            for path in self.paths:
                 self.stage = path
                 self.answers[path] = self._get(path)
         except Exception as exc:  # whatever the SDK or the socket raises: named by the caller
