@@ -4,6 +4,7 @@ seconds, in little memory, and leave nothing running."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -147,3 +148,26 @@ def test_prepare_asks_the_daemons_api_version_within_the_deadline_too(
     assert caught.value.message == (f"the Docker daemon at unix://{socket_path}, set by "
                                     f"DOCKER_HOST, {said}")
     assert not (tmp_path / "node.tar").exists()
+
+
+def test_the_app_quits_at_once_while_a_daemon_drips(cli_env: dict[str, str],
+                                                    tmp_path: Path) -> None:
+    """Detection waits up to the probe's deadline; a quit meanwhile does not."""
+    from tests.integration.test_cli_signals import Terminal
+
+    socket_path = tmp_path / "docker.sock"
+    env = {**cli_env, "TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none",
+           "DOCKER_HOST": f"unix://{socket_path}"}
+    with fake_docker(socket_path, drip(every=0.2)) as asked:
+        terminal = Terminal([sys.executable, "-m", "sandbox", "--port", "0"], env)
+        try:
+            terminal.read_until(lambda: b"detecting" in terminal.output and "/version" in asked,
+                                30)
+            os.write(terminal.master, b"\x11")  # Ctrl+Q
+            started = time.monotonic()
+            terminal.read_until(lambda: terminal.process.poll() is not None, 10)
+            seconds = time.monotonic() - started
+        finally:
+            terminal.close()
+    assert terminal.process.returncode == 0
+    assert seconds < 2.5, seconds
