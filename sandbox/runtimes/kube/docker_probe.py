@@ -114,7 +114,8 @@ def _not_docker(where: str, answered: NotDockerAnswer) -> RuntimeUnavailable:
 def _cause(exc: BaseException, client: Any) -> str:
     """A failed request in a few words, without the client's base URL (it says nothing)."""
     text = short_cause(exc)
-    return text.replace(str(getattr(client.api, "base_url", "")) or "\0", "")
+    base_url = str(getattr(client.api, "base_url", ""))
+    return text.replace(base_url, "") if base_url else text
 
 
 class _Probe:
@@ -135,6 +136,8 @@ class _Probe:
     def run(self) -> None:
         try:
             for path in self.paths:
+                if self._cancelled.is_set():  # given up on between two requests
+                    return
                 self.stage = path
                 self.answers[path] = self._get(path)
         except Exception as exc:  # whatever the SDK or the socket raises: named by the caller
@@ -160,9 +163,11 @@ class _Probe:
         """One answer, read to its end but at most :data:`MAX_ANSWER_BYTES`."""
         api = self.client.api
         response = api.get(api.base_url + path, stream=True, timeout=self.timeout)
-        with self._lock:
+        with self._lock:  # a cancel either sees this answer, or is seen here
             self._response = response
         try:
+            if self._cancelled.is_set():
+                raise TimeoutError("the probe was given up")
             body = bytearray()
             for chunk in response.iter_content(READ_CHUNK):
                 if self._cancelled.is_set():
