@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from sandbox.errors import RuntimeUnavailable
 from sandbox.profiles import Profile
 from sandbox.runtimes.runtime import Runtime
-from sandbox.settings import Settings
+from sandbox.settings import Settings, known_keys
 
 CLUSTER_TOOLS = ("kind", "helm", "kubectl")
 
@@ -29,7 +30,8 @@ def make_runtime(settings: Settings, name: str, profile: Profile | None = None,
 
         return KindRuntime(profile, settings.port, settings.provider, settings.token,
                            settings.cluster_name, namespace=settings.namespace,
-                           gateway=settings.gateway, bundle=settings.bundle)
+                           gateway=settings.gateway, bundle=settings.bundle,
+                           keys=known_keys(settings.token, os.environ))
     if name == "cluster":
         from sandbox.runtimes.kube.runtime import KubeRuntime
 
@@ -41,7 +43,8 @@ def make_runtime(settings: Settings, name: str, profile: Profile | None = None,
 
         return KubeRuntime(profile, settings.port, settings.provider, settings.token, None,
                            settings.context, consent=consent, confirm=confirm,
-                           namespace=settings.namespace, gateway=settings.gateway)
+                           namespace=settings.namespace, gateway=settings.gateway,
+                           keys=known_keys(settings.token, os.environ))
     raise RuntimeUnavailable(f"unknown runtime {name!r}", "use kind, cluster or sim")
 
 

@@ -102,26 +102,29 @@ class SandboxApp(App[None]):
         """The first frame is on screen: now the slow part."""
         self.prepare()
 
-    @work(thread=True, exit_on_error=False)
-    def prepare(self) -> None:
-        """Load the scenarios and detect the runtime, off the UI thread."""
+    @work(exit_on_error=False)
+    async def prepare(self) -> None:
+        """Load the scenarios and detect the runtime, off the UI thread, in daemon threads: a
+        quit meanwhile leaves at once (a pool thread would hold the exit while a Docker daemon
+        drips its answer, until the probe's deadline)."""
+        from sandbox.stdio import in_thread
         from sandbox.walkthrough.masking import Masker  # after the first paint: its patterns
 
         masked = Masker(known_keys(self.settings.token, os.environ))
         try:
-            self.catalog = self.load_catalog()
-            runtime, notice = self.detect(self.settings.runtime)
+            self.catalog = await in_thread(self.load_catalog)
+            runtime, notice = await in_thread(self.detect, self.settings.runtime)
         except SandboxError as exc:  # it may quote a Docker setting, which may hold a key
             exc.message, exc.hint = masked(exc.message), masked(exc.hint)
-            self.call_from_thread(self._cannot_start, exc)
+            self._cannot_start(exc)
             return
         except Exception as exc:  # a bug must not leave the app on "detecting the runtime…"
-            self.call_from_thread(self._cannot_start, SandboxError(
+            self._cannot_start(SandboxError(
                 f"unexpected {type(exc).__name__} while loading the scenarios or detecting the "
                 "runtime", "this is a bug in agw-sandbox; `agw-sandbox scenarios` shows the "
                 "details"))
             return
-        self.call_from_thread(self._detected, runtime, notice and masked(notice))
+        self._detected(runtime, notice and masked(notice))
 
     def _cannot_start(self, error: SandboxError) -> None:
         from sandbox.tui.screens.dialogs import ErrorDialog

@@ -20,7 +20,7 @@ from sandbox.errors import SandboxError
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.runtimes.kube import containers
 from sandbox.runtimes.kube import runtime as kuberuntime
-from sandbox.runtimes.kube.containers import DockerInfo
+from sandbox.runtimes.kube.docker_probe import DockerInfo
 from sandbox.runtimes.kube.kind import KindRuntime
 from sandbox.runtimes.kube.runtime import KubeRuntime
 from sandbox.runtimes.runtime import ResourceRef

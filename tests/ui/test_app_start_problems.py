@@ -12,6 +12,7 @@ from sandbox.tui.app import make_app
 from sandbox.tui.screens.dialogs import ErrorDialog
 from sandbox.tui.screens.provider import ProviderScreen
 from tests.conftest import TOKEN
+from tests.fake_docker import drip, fake_docker
 from tests.ui.conftest import screen_text, settle
 from tests.unit.test_catalog import GOOD, ROUTE, write
 
@@ -82,3 +83,26 @@ async def test_the_welcome_screen_never_shows_the_key_in_docker_settings(
         shown = " ".join(screen_text(app).replace("│", " ").split())
         assert said in shown, shown
         assert TOKEN not in shown and TOKEN[8:-4] not in shown, shown
+
+
+@pytest.mark.parametrize(("info", "said"), [
+    (b'{"NCPU": 1e400, "MemTotal": -5}', "answered /info with NCPU Infinity, which is not what "
+                                         "Docker answers"),
+    (drip(every=0.5), "did not finish answering /info within 5 s, which Docker does at once"),
+])
+async def test_a_daemon_that_is_not_quite_docker_leaves_the_app_on_the_simulation(
+        no_docker_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, info: object,
+        said: str) -> None:
+    socket_path = tmp_path / "docker.sock"
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{socket_path}")
+    with fake_docker(socket_path, info=info):
+        app = make_app(Settings(runtime="auto", token=TOKEN))
+        async with app.run_test(size=SIZE) as pilot:
+            for _ in range(80):  # the probe's deadline is 5 s
+                if app.detected:
+                    break
+                await pilot.pause(0.1)
+            await settle(pilot)
+            shown = " ".join(screen_text(app).replace("│", " ").split())
+            assert app.detected == "sim", shown
+            assert "Runtime: simulated" in shown and said in shown, shown

@@ -16,6 +16,12 @@ from typing import Any, BinaryIO
 
 from sandbox.errors import RuntimeUnavailable
 from sandbox.runtimes.kube.docker_config import file_problem, load_config, tilde
+from sandbox.runtimes.kube.docker_probe import (
+    DockerInfo,
+    api_version,
+    ask_daemon,
+    short_cause,
+)
 from sandbox.runtimes.kube.paced import paced, size_in_words
 from sandbox.runtimes.kube.secrets import shown_url
 from sandbox.untrusted import describe, first_hidden, visible
@@ -43,17 +49,6 @@ class DockerEndpoint:
     def shown(self) -> str:
         """The address without the user and password it may carry, escaped: as messages say it."""
         return visible(shown_url(self.url))
-
-
-@dataclass(frozen=True)
-class DockerInfo:
-    version: str
-    api_version: str
-    cpus: int
-    memory_bytes: int
-    operating_system: str
-    endpoint: str = ""
-    podman: bool = False  # the answer came from podman's Docker-compatible API
 
 
 def resolve_endpoint() -> DockerEndpoint:
@@ -152,31 +147,14 @@ def _context_endpoint(name: str, where: str) -> DockerEndpoint:
 
 def probe_docker(base_url: str | None = None, timeout: float = 3.0) -> DockerInfo:
     """Ask the daemon who it is; raise :class:`RuntimeUnavailable` saying where it was looked
-    for and why it can't be used."""
-    from docker.errors import DockerException
+    for and why it can't be used (it does not answer, or not in time, or not as Docker does)."""
+    from docker.constants import MINIMUM_DOCKER_API_VERSION
 
     endpoint = DockerEndpoint(base_url, "as given") if base_url else resolve_endpoint()
-    client = _connect(endpoint, int(timeout), unreachable_hint())
-    try:
-        client.ping()
-        version = client.version()
-        info = client.info()
-    except (DockerException, OSError) as exc:
-        raise RuntimeUnavailable(
-            f"the Docker daemon is not answering at {endpoint} ({_short(exc)})",
-            unreachable_hint()) from exc
-    finally:
-        client.close()
-    components = {str(c.get("Name", "")) for c in version.get("Components") or []}
-    return DockerInfo(
-        version=str(version.get("Version", "?")),
-        api_version=str(version.get("ApiVersion", "?")),
-        cpus=int(info.get("NCPU") or 0),
-        memory_bytes=int(info.get("MemTotal") or 0),
-        operating_system=str(info.get("OperatingSystem", "?")),
-        endpoint=str(endpoint),
-        podman="Podman Engine" in components,
-    )
+    # A version given spares the SDK its own, unbounded, /version call: the probe's paths
+    # carry no version (a daemon answers them with its own).
+    client = _connect(endpoint, int(timeout), unreachable_hint(), MINIMUM_DOCKER_API_VERSION)
+    return ask_daemon(client, str(endpoint), timeout, unreachable_hint())
 
 
 def podman_sockets() -> list[Path]:
@@ -198,25 +176,11 @@ def unreachable_hint() -> str:
             "Docker, or use the offline simulation with --runtime sim")
 
 
-KNOWN_CAUSES = (
-    ("No such file or directory", "no Docker socket found"),
-    ("Connection refused", "connection refused"),
-    ("Permission denied", "permission denied on the Docker socket; add your user to the "
-                          "'docker' group"),
-    ("timed out", "timed out"),
-    ("Read timed out", "timed out"),
-)
-
-
 def _short(exc: Exception, url: str = "") -> str:
     """``exc`` in a few words; ``url``, which the SDK quotes whole, without its user and
     password."""
     text = str(exc).strip().replace(url, shown_url(url)) if url else str(exc).strip()
-    for needle, cause in KNOWN_CAUSES:
-        if needle in text:
-            return cause
-    text = text.splitlines()[0] if text else type(exc).__name__
-    return text if len(text) < 120 else text[:117] + "…"
+    return short_cause(Exception(text) if text else exc)
 
 
 # -- image archives, for the offline bundle -----------------------------------------------------
@@ -236,15 +200,22 @@ PREPARE_DOCKER_HINT = ("`prepare` saves the images through Docker, while online:
 
 def _client(hint: str | None = None) -> Any:
     """A client whose calls wait :data:`DOCKER_CALL_TIMEOUT` seconds for an answer, once the
-    daemon has answered its first call (its API version) within :data:`PROBE_TIMEOUT`: an
-    endpoint that accepts and never answers is named in seconds, as `doctor` names it."""
-    client = _connect(resolve_endpoint(), PROBE_TIMEOUT, hint or unreachable_hint())
-    client.api.timeout = DOCKER_CALL_TIMEOUT
-    return client
+    daemon has said its API version within :data:`PROBE_TIMEOUT` (and the probe's deadline):
+    an endpoint that accepts and never answers, or drips, is named in seconds, as `doctor`
+    names it."""
+    from docker.constants import MINIMUM_DOCKER_API_VERSION
+
+    hint = hint or unreachable_hint()
+    endpoint = resolve_endpoint()
+    first = _connect(endpoint, PROBE_TIMEOUT, hint, MINIMUM_DOCKER_API_VERSION)
+    version = api_version(first, str(endpoint), PROBE_TIMEOUT, hint)
+    return _connect(endpoint, DOCKER_CALL_TIMEOUT, hint, version)
 
 
-def _connect(endpoint: DockerEndpoint, timeout: int, hint: str) -> Any:
-    """A docker SDK client for ``endpoint`` (it asks the daemon its API version at once)."""
+def _connect(endpoint: DockerEndpoint, timeout: int, hint: str, version: str | None = None
+             ) -> Any:
+    """A docker SDK client for ``endpoint`` (without ``version``, it asks the daemon its API
+    version at once)."""
     import docker  # deferred: ~100 ms of imports that the simulated path never needs
     from docker.errors import DockerException
 
@@ -255,7 +226,8 @@ def _connect(endpoint: DockerEndpoint, timeout: int, hint: str) -> Any:
             DOCKER_HOST_HINT)
     try:
         return docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls or False,
-                                   timeout=timeout, use_ssh_client=endpoint.url.startswith("ssh://"))
+                                   timeout=timeout, version=version,
+                                   use_ssh_client=endpoint.url.startswith("ssh://"))
     except (DockerException, ValueError) as exc:
         raise RuntimeUnavailable(
             f"the Docker daemon is not reachable at {endpoint} ({_short(exc)})", hint) from exc

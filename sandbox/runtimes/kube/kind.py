@@ -3,6 +3,7 @@ node image or from an offline bundle."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from sandbox import stdio
@@ -26,10 +27,11 @@ class KindRuntime(KubeRuntime):
 
     def __init__(self, profile: Profile, port: int, provider: str, token: str,
                  cluster_name: str, fetch: Fetch | None = None, namespace: str | None = None,
-                 gateway: str | None = None, bundle: Path | None = None) -> None:
+                 gateway: str | None = None, bundle: Path | None = None,
+                 keys: Sequence[str] = ()) -> None:
         super().__init__(profile, port, provider, token, cluster.kubeconfig_path(cluster_name),
                          cluster.context_for(cluster_name), fetch, consent=lambda q: True,
-                         namespace=namespace, gateway=gateway)
+                         namespace=namespace, gateway=gateway, keys=keys)
         self.cluster_name = cluster_name
         self.bundle_dir = bundle  # an offline bundle: every image, chart and CRD from its files
         self.bundle: Bundle | None = None

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from sandbox import stdio
 from sandbox.errors import SandboxError
 from sandbox.proc import INSTALL_HINTS, run
-from sandbox.runtimes.kube.containers import KIND_ON_PODMAN, DockerInfo, probe_docker
+from sandbox.runtimes.kube.containers import KIND_ON_PODMAN, probe_docker
+from sandbox.runtimes.kube.docker_probe import DockerInfo
 from sandbox.runtimes.ports import port_is_free
 
 MIN_MEMORY = 4 * 1024**3

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +50,15 @@ class KubeRuntime:
     def __init__(self, profile: Profile, port: int, provider: str, token: str,
                  kubeconfig: Path | None, context: str | None, fetch: Fetch | None = None,
                  consent: Consent | None = None, confirm: Consent | None = None,
-                 namespace: str | None = None, gateway: str | None = None) -> None:
+                 namespace: str | None = None, gateway: str | None = None,
+                 keys: Sequence[str] = ()) -> None:
         self.profile = profile
         self.placement = Placement.of(profile, namespace, gateway)
         self.confirm = confirm
         self.port = port
         self.provider = provider
         self.token = token
+        self.keys = [token, *keys]  # every key the process holds: a tool or Docker may echo any
         self.kubeconfig = kubeconfig
         self.context = context
         self.fetch = fetch
@@ -117,13 +119,14 @@ class KubeRuntime:
             raise
         seconds = time.monotonic() - started
         self.timings.append((name, seconds))
+        detail = detail and self._secrets(detail)  # Docker's or a bundle's words, say
         progress(f"✓ {name}" + (f": {detail}" if detail else "") + f" ({seconds:.1f}s)")
 
     @property
     def _secrets(self) -> Secrets:
         """The key, and once connected every credential of the kubeconfig (helm and kubectl
         read the same one, and may echo any of them when they fail)."""
-        return self.kube.secrets if self.kube is not None else Secrets([self.token])
+        return self.kube.secrets if self.kube is not None else Secrets(self.keys)
 
     async def _preflight(self, forward: bool) -> str:
         """Everything that can be checked before minutes of setup: tools, versions, the port."""
@@ -148,7 +151,7 @@ class KubeRuntime:
         detail = await self._prepare_cluster()
         self.kube = await Kube.open(str(self.kubeconfig) if self.kubeconfig else None,
                                     self.context, self.profile.controller_name,
-                                    self.shares_cluster, [self.token])
+                                    self.shares_cluster, self.keys)
         return detail
 
     async def _prepare_cluster(self) -> str | None:
@@ -296,7 +299,7 @@ class KubeRuntime:
         if self.kube is None:
             self.kube = await Kube.open(str(self.kubeconfig) if self.kubeconfig else None,
                                         self.context, self.profile.controller_name,
-                                        self.shares_cluster, [self.token])
+                                        self.shares_cluster, self.keys)
         return self.kube
 
     async def health(self) -> list[Check]:

@@ -1,0 +1,246 @@
+"""Asking a Docker daemon who it is: one deadline for the whole probe, a cap on each answer, and
+every field read for the type Docker gives it.
+
+Whatever listens at ``DOCKER_HOST`` may not be Docker (an old or third-party engine, a proxy, a
+test double): an answer that drips, that never ends, or that has another shape is named as
+such, and ``auto`` falls back to the simulation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sandbox.documents import load_json
+from sandbox.errors import RuntimeUnavailable
+from sandbox.runtimes.kube.paced import size_in_words
+from sandbox.untrusted import visible
+
+PROBE_DEADLINE = 5.0  # seconds for /_ping, /version and /info together, however they trickle
+MAX_ANSWER_BYTES = 1024 * 1024  # a real /info is a few KB
+READ_CHUNK = 64 * 1024
+MAX_NUMBER = 2**63 - 1  # Docker's counts are Go int64s
+NOT_DOCKER_HINT = ("check that DOCKER_HOST (or the current Docker context) points at a Docker "
+                   "daemon and that `docker info` works there; or use the offline simulation "
+                   "with --runtime sim")
+KNOWN_CAUSES = (
+    ("No such file or directory", "no Docker socket found"),
+    ("Connection refused", "connection refused"),
+    ("Permission denied", "permission denied on the Docker socket; add your user to the "
+                          "'docker' group"),
+    ("timed out", "timed out"),
+    ("Read timed out", "timed out"),
+)
+
+
+@dataclass(frozen=True)
+class DockerInfo:
+    version: str
+    api_version: str
+    cpus: int
+    memory_bytes: int
+    operating_system: str
+    endpoint: str = ""
+    podman: bool = False  # the answer came from podman's Docker-compatible API
+
+
+class NotDockerAnswer(Exception):
+    """The daemon answered, but not as Docker does; the text says what it answered."""
+
+
+def short_cause(exc: BaseException) -> str:
+    """``exc`` in a few words."""
+    text = str(exc).strip()
+    for needle, cause in KNOWN_CAUSES:
+        if needle in text:
+            return cause
+    text = text.splitlines()[0] if text else type(exc).__name__
+    return text if len(text) < 120 else text[:117] + "…"
+
+
+def ask_daemon(client: Any, where: str, timeout: float, hint: str) -> DockerInfo:
+    """Ping the daemon behind ``client`` (a docker SDK client that has not spoken yet), then
+    read its version and info, all within :data:`PROBE_DEADLINE`; the client is closed once
+    the probe ends, even one given up on."""
+    answers = _answers(client, where, timeout, hint, ("/_ping", "/version", "/info"))
+    try:
+        return docker_info(answers["/version"], answers["/info"], where)
+    except NotDockerAnswer as exc:
+        raise _not_docker(where, exc) from None
+
+
+def api_version(client: Any, where: str, timeout: float, hint: str) -> str:
+    """The API version the daemon speaks (what the docker SDK would ask it, unbounded), from
+    a ping and its version within :data:`PROBE_DEADLINE`; ``client`` is closed after."""
+    answers = _answers(client, where, timeout, hint, ("/_ping", "/version"))
+    try:
+        version: str = _field(answers["/version"], "/version with", "ApiVersion", str, "")
+        if not re.fullmatch(r"[1-9][0-9]?\.[0-9]{1,3}", version):
+            raise NotDockerAnswer(f"/version with ApiVersion {_quoted(version or None)}")
+    except NotDockerAnswer as exc:
+        raise _not_docker(where, exc) from None
+    return version
+
+
+def _answers(client: Any, where: str, timeout: float, hint: str,
+             paths: tuple[str, ...]) -> dict[str, Any]:
+    """The daemon's answers to ``paths``, in order, within the deadline."""
+    probe = _Probe(client, timeout, paths)
+    threading.Thread(target=probe.run, name="docker-probe", daemon=True).start()
+    if not probe.done.wait(max(PROBE_DEADLINE, timeout)):
+        stage = probe.cancel()
+        raise RuntimeUnavailable(
+            f"the Docker daemon at {where}, did not finish answering {stage} within "
+            f"{max(PROBE_DEADLINE, timeout):g} s, which Docker does at once", NOT_DOCKER_HINT)
+    if isinstance(probe.error, NotDockerAnswer):
+        raise _not_docker(where, probe.error)
+    if probe.error is not None:
+        state = "not reachable" if probe.stage == "/_ping" else "not answering"
+        raise RuntimeUnavailable(f"the Docker daemon is {state} at {where} "
+                                 f"({_cause(probe.error, client)})", hint) from probe.error
+    return probe.answers
+
+
+def _not_docker(where: str, answered: NotDockerAnswer) -> RuntimeUnavailable:
+    return RuntimeUnavailable(f"the Docker daemon at {where}, answered {answered}, which is not "
+                              "what Docker answers", NOT_DOCKER_HINT)
+
+
+def _cause(exc: BaseException, client: Any) -> str:
+    """A failed request in a few words, without the client's base URL (it says nothing)."""
+    text = short_cause(exc)
+    base_url = str(getattr(client.api, "base_url", ""))
+    return text.replace(base_url, "") if base_url else text
+
+
+class _Probe:
+    """The requests, in a thread of their own so that the caller can stop waiting."""
+
+    def __init__(self, client: Any, timeout: float, paths: tuple[str, ...]) -> None:
+        self.client = client
+        self.paths = paths
+        self.timeout = timeout
+        self.answers: dict[str, Any] = {}
+        self.error: BaseException | None = None
+        self.stage = "/_ping"
+        self.done = threading.Event()
+        self._cancelled = threading.Event()
+        self._response: Any = None  # the answer being read: cut short on cancel
+        self._lock = threading.Lock()
+
+    def run(self) -> None:
+        try:
+            for path in self.paths:
+                if self._cancelled.is_set():  # given up on between two requests
+                    return
+                self.stage = path
+                self.answers[path] = self._get(path)
+        except Exception as exc:  # whatever the SDK or the socket raises: named by the caller
+            self.error = exc
+        finally:
+            with contextlib.suppress(Exception):
+                self.client.close()
+            self.done.set()
+
+    def cancel(self) -> str:
+        """Stop the probe: the socket of the answer being read is shut, so that the thread
+        ends now rather than when the daemon stops dripping; returns the path it waited on."""
+        self._cancelled.set()
+        with self._lock:
+            response = self._response
+        if response is not None:
+            sock: Any = getattr(getattr(response.raw, "connection", None), "sock", None)
+            with contextlib.suppress(Exception):  # gone already, or no socket (ssh's pipe)
+                sock.shutdown(socket.SHUT_RDWR)
+        return self.stage
+
+    def _get(self, path: str) -> Any:
+        """One answer, read to its end but at most :data:`MAX_ANSWER_BYTES`."""
+        api = self.client.api
+        response = api.get(api.base_url + path, stream=True, timeout=self.timeout)
+        with self._lock:  # a cancel either sees this answer, or is seen here
+            self._response = response
+        try:
+            if self._cancelled.is_set():
+                raise TimeoutError("the probe was given up")
+            body = bytearray()
+            for chunk in response.iter_content(READ_CHUNK):
+                if self._cancelled.is_set():
+                    raise TimeoutError("the probe was given up")
+                body += chunk
+                if len(body) > MAX_ANSWER_BYTES:
+                    raise NotDockerAnswer(f"{path} with more than "
+                                          f"{size_in_words(MAX_ANSWER_BYTES)}")
+        finally:
+            response.close()
+        if response.status_code >= 400:
+            raise RuntimeError(f"HTTP {response.status_code} to {path}: {_message(bytes(body))}")
+        if path == "/_ping":
+            return bytes(body)
+        try:
+            return load_json(bytes(body))
+        except ValueError as exc:  # not JSON, not UTF-8, nested too deeply to read
+            raise NotDockerAnswer(f"{path} with something that is not JSON "
+                                  f"({visible(short_cause(exc))})") from None
+
+
+def _message(body: bytes) -> str:
+    """The ``message`` of Docker's error answer, or the answer's start."""
+    try:
+        answer = load_json(body)
+    except ValueError:
+        answer = None
+    text = answer["message"] if isinstance(answer, dict) and isinstance(
+        answer.get("message"), str) else body[:200].decode("utf-8", "replace")
+    return visible(short_cause(Exception(text)))
+
+
+def docker_info(version: Any, info: Any, where: str) -> DockerInfo:
+    """The fields we show, each of the type Docker gives it, or :class:`NotDockerAnswer`."""
+    components = _field(version, "/version with", "Components", list, [])
+    names = {_field(component, "/version with a component", "Name", str, "")
+             for component in components}
+    return DockerInfo(
+        version=_field(version, "/version with", "Version", str, "?"),
+        api_version=_field(version, "/version with", "ApiVersion", str, "?"),
+        cpus=_count(info, "NCPU"),
+        memory_bytes=_count(info, "MemTotal"),
+        operating_system=_field(info, "/info with", "OperatingSystem", str, "?"),
+        endpoint=where,
+        podman="Podman Engine" in names,
+    )
+
+
+def _field(answer: Any, what: str, key: str, kind: type, default: Any) -> Any:
+    """``answer[key]`` when it is a ``kind`` (``default`` when absent or null), else
+    :class:`NotDockerAnswer` saying, after ``what`` ("/info with"), what it is."""
+    if not isinstance(answer, dict):
+        raise NotDockerAnswer(f"{what} {_quoted(answer)}")
+    value = answer.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise NotDockerAnswer(f"{what} {key} {_quoted(value)}")
+    return value
+
+
+def _count(info: Any, key: str) -> int:
+    value: int = _field(info, "/info with", key, int, 0)
+    if not 0 <= value <= MAX_NUMBER:
+        raise NotDockerAnswer(f"/info with {key} {_quoted(value)}")
+    return value
+
+
+def _quoted(value: Any) -> str:
+    """``value`` as JSON writes it, short and escaped: a list, 1e400's Infinity, a string."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except ValueError:  # an integer of more digits than Python writes
+        text = "a number of more than 4300 digits"
+    text = text if len(text) <= 60 else text[:59] + "…"
+    return visible(text)
