@@ -72,6 +72,8 @@ class SandboxApp(App[None]):
         self.catalog: Catalog | None = None
         self.detected: str | None = None
         self._choice: ProviderChoice | None = None
+        self._started = False  # the walkthrough: started once, whichever of choice and
+        # detection comes last (a Start pressed while detecting is handed over during it)
 
     def get_driver_class(self) -> type[Driver]:
         """Ours where Textual picks its ``LinuxDriver``, which cannot survive a terminal that
@@ -154,6 +156,9 @@ class SandboxApp(App[None]):
         from sandbox.tui.session import Session
 
         assert self._choice is not None and self.catalog is not None and self.detected
+        if self._started:
+            return
+        self._started = True
         self.settings = replace(self.settings, provider=self._choice.provider,
                                 token=self._choice.token, profile=self._choice.profile)
         runtime = self.runtime_factory(self.settings, self.detected)

@@ -163,17 +163,25 @@ def core(text: str) -> Core:
 def stripped(view: Folded, end: int | None = None) -> Core:
     """Folded text without what may split a key (``end``: see :class:`Core`)."""
     kept: list[str] = []
-    runs: list[int] = []
-    run_starts: list[int] = []
+    runs: list[int] = [0]
+    run_starts: list[int] = [0]
     position = length = 0
-    for filler in [*FILLER.finditer(view.text), None]:
+    # Only runs of kept text count: a mebibyte of blank lines is one run, not a million.
+    for filler in _and_end(view.text):
         stop = filler.start() if filler else len(view.text)
-        runs.append(length)
-        run_starts.append(position)
-        kept.append(view.text[position:stop])
-        length += stop - position
+        if stop > position:
+            if position != run_starts[-1] + length - runs[-1]:  # after a filler: a new run
+                runs.append(length)
+                run_starts.append(position)
+            kept.append(view.text[position:stop])
+            length += stop - position
         position = filler.end() if filler else stop
     return Core("".join(kept), len(view.text) if end is None else end, view, runs, run_starts)
+
+
+def _and_end(text: str) -> Iterator[re.Match[str] | None]:
+    yield from FILLER.finditer(text)
+    yield None
 
 
 # A key cut short still gives most of it away: its beginnings down to half its length (and at

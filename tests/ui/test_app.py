@@ -523,3 +523,5 @@ async def test_enter_before_the_runtime_is_detected_starts_once_it_is() -> None:
         detected.set()
         await settle(pilot)
         assert isinstance(app.screen, WalkthroughScreen)
+        # one walkthrough, one runtime: the Start handed over during detection starts it once
+        assert sum(isinstance(screen, WalkthroughScreen) for screen in app.screen_stack) == 1

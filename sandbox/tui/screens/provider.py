@@ -38,7 +38,6 @@ class ProviderScreen(Screen[None]):
     stays under the walkthrough. It hands ``chosen`` the choice, or None when the user quits.
     """
 
-    AUTO_FOCUS = "#start"  # Enter starts, even before the runtime is known: Start waits for it
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "quit", "Quit"),
                 Binding("m", "pick('mock')", "Mock provider"),
@@ -106,6 +105,10 @@ class ProviderScreen(Screen[None]):
 
     def on_resize(self) -> None:
         self.set_class(self.size.height < 30, "-short")
+
+    def on_mount(self) -> None:
+        # Enter starts, even when pressed before the runtime is known: Start waits for it.
+        self.query_one("#start", Button).focus()
 
     @staticmethod
     def _hidden_unless(shown: bool, row: Vertical) -> Vertical:
