@@ -140,18 +140,25 @@ def test_an_ascii_only_stdout_gets_ascii_symbols(cli_env: dict[str, str]) -> Non
 
 # -- S22: SIGTERM and SIGHUP (and the other signals that end a process) during a run -------------
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGUSR2, signal.SIGALRM])
-def test_a_stop_signal_during_a_run_says_so_and_stops_everything(
-        cli_env: dict[str, str], tmp_path: Path, stop: signal.Signals) -> None:
+def slow_run_waiting(cli_env: dict[str, str], tmp_path: Path,
+                     **popen: object) -> tuple[subprocess.Popen[str], str]:
+    """``run slow`` started, once it waits for a Backend nobody applies; and what it printed."""
     (tmp_path / "slow.yaml").write_text(SLOW_SCENARIO)
     process = cli("run", "slow", *SIM, "--scenarios", str(tmp_path), env=cli_env,
-                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
     assert process.stdout is not None and process.stderr is not None
     seen = ""
     while "Wait for a Backend nobody applies" not in seen:
         line = process.stdout.readline()
         assert line, seen
         seen += line
+    return process, seen
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGUSR2, signal.SIGALRM])
+def test_a_stop_signal_during_a_run_says_so_and_stops_everything(
+        cli_env: dict[str, str], tmp_path: Path, stop: signal.Signals) -> None:
+    process, seen = slow_run_waiting(cli_env, tmp_path)
     ports = [int(p) for p in re.findall(r"listening on http://[\w.]+:(\d+)", seen)]
     assert len(ports) == 2, seen  # the gateway and the mock provider
     time.sleep(0.3)
@@ -171,16 +178,8 @@ def test_a_signal_the_run_was_started_with_ignored_stays_ignored(
         cli_env: dict[str, str], tmp_path: Path) -> None:
     """`trap '' QUIT` (or a shell's background job): SIGQUIT would not have ended it, so it
     does not stop the run now either; SIGTERM still does."""
-    (tmp_path / "slow.yaml").write_text(SLOW_SCENARIO)
-    process = cli("run", "slow", *SIM, "--scenarios", str(tmp_path), env=cli_env,
-                  stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                  preexec_fn=lambda: signal.signal(signal.SIGQUIT, signal.SIG_IGN))
-    assert process.stdout is not None and process.stderr is not None
-    seen = ""
-    while "Wait for a Backend nobody applies" not in seen:
-        line = process.stdout.readline()
-        assert line, seen
-        seen += line
+    process, _ = slow_run_waiting(
+        cli_env, tmp_path, preexec_fn=lambda: signal.signal(signal.SIGQUIT, signal.SIG_IGN))
     process.send_signal(signal.SIGQUIT)
     time.sleep(1)
     assert process.poll() is None
