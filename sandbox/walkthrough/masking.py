@@ -97,12 +97,19 @@ class Masker:
         spans = self._found(text, start)
         if not self._disguised:
             return spans
-        for run in runs(text, start):
+        values = runs(text, start)
+        cut_into: set[str] = set()  # the pieces of a key found cut into values
+        for run in values:
             for begin, end, masked in self._found(run.text):
                 where = run.original(begin, end)
                 if len(where) > 1:  # in one value alone, it was found above
                     spans += _apart(spans, [(*where[0], masked),
                                             *((low, high, "") for low, high in where[1:])])
+                    cut_into.update(text[low:high] for low, high in where)
+        # The same pieces elsewhere (each token again in its ``top_logprobs``) go too.
+        again = sorted((low, high, "") for run in values for low, high in run.pieces
+                       if high - low >= 3 and text[low:high] in cut_into)
+        spans += _apart(spans, again)
         return sorted(spans)
 
     def _found(self, text: str, start: int = 0) -> list[tuple[int, int, str]]:

@@ -233,3 +233,20 @@ def test_a_key_echoed_as_a_lower_cased_header_name_is_masked() -> None:
     """V5: the gateway gives header names in lower case."""
     key = KEYS["sk-test"]
     assert Masker([key])(f"x-{key.lower()}: v") == f"x-{mask_key(key)}: v"
+
+
+def test_a_key_in_logprobs_tokens_beside_their_top_logprobs_is_masked() -> None:
+    """W1: OpenAI's layout, each token again in its ``top_logprobs``: joined by name alone the
+    tokens interleave (``sk-tsk-test-est-``); joined by place, each list reads the key."""
+    key = KEYS["sk-test"]
+    pieces = [key[at:at + 4] for at in range(0, len(key), 4)]
+    body = json.dumps({"choices": [{"index": 0, "logprobs": {"content": [
+        {"token": piece, "logprob": -0.1, "bytes": list(piece.encode()),
+         "top_logprobs": [{"token": piece, "logprob": -0.1}, {"token": "x", "logprob": -9}]}
+        for piece in pieces]}}]})
+    shown = Masker([key])(body)
+    assert not readable(shown, key), shown
+    left = [piece for piece in pieces[1:-1] if f'"token": "{piece}"' in shown]
+    assert left == [], shown  # read in order, the tokens would spell the key
+    assert mask_key(key) in shown and '"token": "x"' in shown
+    json.loads(shown)
