@@ -33,15 +33,22 @@ EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what a shell reports for `yes | head -1
 # (without the app's exit sequence, so with the terminal left in the app's modes): each one stops
 # what the command started and exits 128 + the signal, as SIGTERM does. SIGKILL and SIGSTOP cannot
 # be caught; SIGINT is Ctrl+C's; SIGPIPE and SIGXFSZ Python ignores (a write fails with EPIPE or
-# EFBIG instead); faults (SIGSEGV, SIGABRT…) are the interpreter's own. Windows has only SIGTERM.
-STOP_SIGNALS = tuple(getattr(signal, name) for name in (
-    "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM", "SIGPROF",
-    "SIGXCPU") if hasattr(signal, name))
+# EFBIG instead). The synchronous faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS) and
+# SIGABRT are left to the interpreter on purpose: a Python handler only runs after the C code
+# returns, so for a real fault the faulting instruction would run again and the process would
+# spin instead of ending. Windows has only SIGTERM.
+_ASYNCHRONOUS_STOPS = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM",
+                       "SIGVTALRM", "SIGPROF", "SIGXCPU", "SIGIO", "SIGPWR", "SIGSTKFLT")
+_REAL_TIME = (range(signal.SIGRTMIN, signal.SIGRTMAX + 1)  # every one ends a process by default
+              if hasattr(signal, "SIGRTMIN") and hasattr(signal, "SIGRTMAX") else range(0))
+STOP_SIGNALS: tuple[int, ...] = (
+    *(getattr(signal, name) for name in _ASYNCHRONOUS_STOPS if hasattr(signal, name)),
+    *_REAL_TIME)
 # Those beyond SIGTERM and SIGHUP that the process did not start with at their default action
 # are left as they were: ignored (`trap '' QUIT`), they would not have ended it; handled (a
 # sampling profiler's SIGPROF), they are someone else's.
 _LEFT_ALONE = frozenset(sig for sig in STOP_SIGNALS
-                        if sig.name not in ("SIGTERM", "SIGHUP")
+                        if sig not in (signal.SIGTERM, getattr(signal, "SIGHUP", None))
                         and signal.getsignal(sig) != signal.SIG_DFL)
 FALLBACK_ERRORS = "agw-sandbox-ascii"
 EXIT_GRACE = 5.0  # seconds a process that has begun to stop has before its watchdog ends it
@@ -61,6 +68,17 @@ def _ascii_fallback(error: UnicodeError) -> tuple[str, int]:
 codecs.register_error(FALLBACK_ERRORS, _ascii_fallback)
 
 
+def signal_name(signum: int) -> str:
+    """A signal's name as ``kill -l`` gives it: SIGTERM, SIGRTMIN+3 (real-time signals between
+    SIGRTMIN and SIGRTMAX have no name of their own), else its number."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        if _REAL_TIME and signum in _REAL_TIME:
+            return f"SIGRTMIN+{signum - signal.SIGRTMIN}"
+        return f"signal {signum}"
+
+
 class Terminated(KeyboardInterrupt):
     """A stop signal (SIGTERM…) arrived. It unwinds like Ctrl+C: every cleanup on that path runs."""
 
@@ -70,7 +88,7 @@ class Terminated(KeyboardInterrupt):
 
     @property
     def signal_name(self) -> str:
-        return signal.Signals(self.signum).name
+        return signal_name(self.signum)
 
     @property
     def exit_code(self) -> int:
@@ -227,7 +245,7 @@ _last_stop: int | None = None
 
 def stop_reason() -> str:
     """What is stopping the command, for a record of it: the stop signal, else Ctrl+C."""
-    return signal.Signals(_last_stop).name if _last_stop is not None else "Ctrl+C"
+    return signal_name(_last_stop) if _last_stop is not None else "Ctrl+C"
 
 
 @dataclass

@@ -21,7 +21,10 @@ which have no agreed glyph.
 What shows is kept: a zero-width joiner inside an emoji sequence (👩‍💻) or between letters
 that join (Devanagari, Persian, which also use the non-joiner), a variation selector right
 after the character it varies (❤️; the emoji ones, VS15 and VS16, only after a character with
-an emoji form, as a joiner joins only emoji), and the tag characters of the three flags;
+an emoji form, as a joiner joins only emoji; the ideographic ones, VS17-VS256, only after a CJK
+ideograph; VS1-VS14 only after a symbol, punctuation, a digit, an ideograph or a letter of the
+few scripts Unicode gives such variants, never after a Latin letter), and the tag characters of
+the three flags;
 likewise a Hangul filler inside a syllable of conjoining jamo, a grapheme joiner between two
 combining marks, a braille blank between braille letters, the Khitan filler after a Khitan
 character, a null notehead beside musical symbols.
@@ -180,7 +183,9 @@ def _kept(found: re.Match[str]) -> bool:
     # VS15 and VS16 vary only what has an emoji form: in a word they join nothing and hide.
     if char in _EMOJI_SELECTORS:
         return bool(before) and (before in _KEYCAP_BASES or bool(_PICTOGRAPHS.fullmatch(before)))
-    return bool(before) and unicodedata.category(before)[0] in "LNPS"
+    if char >= _IDEOGRAPHIC_SELECTORS:  # VS17-VS256: the Ideographic Variation Database's
+        return _ideograph(before)
+    return _has_standardized_variants(before)
 
 
 def _between(first: str, last: str) -> Callable[[str], bool]:
@@ -192,6 +197,31 @@ _BRAILLE = _between("\u2801", "\u28ff")
 _MONGOLIAN_LETTER = _between("\u1820", "\u18aa")
 _KHITAN = _between("\U00018b00", "\U00018cff")
 _MUSICAL = _between("\U0001d100", "\U0001d1ff")
+
+
+# CJK unified ideographs (extension A, the main block, planes 2 and 3, which hold nothing else)
+# and the compatibility ideographs: what an ideographic variation selector varies.
+_IDEOGRAPH_RANGES = (("\u3400", "\u4dbf"), ("\u4e00", "\u9fff"), ("\uf900", "\ufaff"),
+                     ("\U00020000", "\U0003ffff"))
+_IDEOGRAPHIC_SELECTORS = "\U000e0100"  # VS17, the first; VS1-VS14 come before it
+# Scripts with standardized variation sequences (StandardizedVariants.txt): Myanmar and its
+# extensions, Phags-pa, Manichaean, Egyptian hieroglyphs.
+_VARIED_SCRIPTS = (("\u1000", "\u109f"), ("\ua840", "\ua877"), ("\ua9e0", "\uaa7f"),
+                   ("\U00010ac0", "\U00010aff"), ("\U00013000", "\U0001345f"))
+
+
+def _ideograph(char: str) -> bool:
+    return any(first <= char <= last for first, last in _IDEOGRAPH_RANGES)
+
+
+def _has_standardized_variants(char: str) -> bool:
+    """Whether VS1-VS14 may vary ``char``: Unicode defines such sequences only for symbols
+    (mathematical above all), punctuation, digits, ideographs and a few scripts, never for a
+    Latin, Greek or Cyrillic letter, where the selector changes nothing and only hides."""
+    if not char:
+        return False
+    return (unicodedata.category(char)[0] in "NPS" or _ideograph(char)
+            or any(first <= char <= last for first, last in _VARIED_SCRIPTS))
 
 
 def _mark(char: str) -> bool:

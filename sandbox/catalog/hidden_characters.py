@@ -26,7 +26,7 @@ SEPARATOR = ("some programs start a new line there and others show nothing: writ
              "instead, or a space")
 INVISIBLE = ("it cannot be seen, so the text would hold more than it shows: remove it (a joiner "
              "inside an emoji or between letters that join is fine, and so is a variation "
-             "selector right after an emoji)")
+             "selector right after an emoji or a CJK ideograph)")
 PRIVATE_USE = ("it has no agreed meaning or glyph: each font shows something else there, or "
                "nothing: remove it")
 WHY = {"line break": ONE_LINE, "control": CONTROL, "bidi": BIDI, "surrogate": SURROGATE,

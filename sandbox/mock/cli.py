@@ -17,9 +17,25 @@ if TYPE_CHECKING:
 
 # Ctrl+C and the signals whose default action ends a process (sandbox.stdio.STOP_SIGNALS, which
 # this standard-library-only module cannot import): each closes the server and exits 128 + it.
-STOP_SIGNALS = tuple(getattr(signal, name) for name in (
+# The synchronous faults (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGSYS) are not caught: a
+# Python handler returning from a real fault would make the process spin.
+_REAL_TIME = (range(signal.SIGRTMIN, signal.SIGRTMAX + 1)
+              if hasattr(signal, "SIGRTMIN") and hasattr(signal, "SIGRTMAX") else range(0))
+STOP_SIGNALS: tuple[int, ...] = (*(getattr(signal, name) for name in (
     "SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2", "SIGALRM", "SIGVTALRM",
-    "SIGPROF", "SIGXCPU") if hasattr(signal, name))
+    "SIGPROF", "SIGXCPU", "SIGIO", "SIGPWR", "SIGSTKFLT") if hasattr(signal, name)), *_REAL_TIME)
+# Those the process was started with ignored (`trap '' USR1`) would not have ended it: left so.
+_LEFT_ALONE = frozenset(sig for sig in STOP_SIGNALS
+                        if sig not in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", 0))
+                        and signal.getsignal(sig) == signal.SIG_IGN)
+
+
+def _signal_name(signum: int) -> str:
+    """SIGTERM, or SIGRTMIN+3 for a real-time signal, which has no name of its own."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"SIGRTMIN+{signum - signal.SIGRTMIN}" if signum in _REAL_TIME else str(signum)
 
 
 def port_number(text: str) -> int:
@@ -74,15 +90,16 @@ class _Stopped(BaseException):
 def _serve_until_stopped(provider: MockProvider) -> int:
     """Serve until Ctrl+C or a stop signal (SIGTERM…); exit 128 + the signal, as shells do."""
     def stop(signum: int, frame: object) -> None:
-        for handled in STOP_SIGNALS:  # a second signal must not cut the close short
+        for handled in previous:  # a second signal must not cut the close short
             signal.signal(handled, signal.SIG_IGN)
         raise _Stopped(signum)
 
-    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS}
+    previous = {signum: signal.signal(signum, stop) for signum in STOP_SIGNALS
+                if signum not in _LEFT_ALONE}
     try:
         provider.serve_forever()
     except _Stopped as stopped:
-        print(f"mock-provider: stopped by {signal.Signals(stopped.signum).name}",
+        print(f"mock-provider: stopped by {_signal_name(stopped.signum)}",
               file=sys.stderr, flush=True)
         return 128 + stopped.signum
     finally:

@@ -54,8 +54,8 @@ def _how(returncode: int) -> str:
     """How the app ended: a signal that killed it, one it caught and left on (exiting with
     128 + the signal, as a shell reports it), or an exit status."""
     if returncode < 0 and -returncode in signal.valid_signals():
-        return f"killed by {signal.Signals(-returncode).name}"
+        return f"killed by {stdio.signal_name(-returncode)}"
     caught = returncode - 128
     if caught in (signal.SIGINT, *stdio.STOP_SIGNALS):
-        return f"stopped by {signal.Signals(caught).name}, exit status {returncode}"
+        return f"stopped by {stdio.signal_name(caught)}, exit status {returncode}"
     return f"exit status {returncode}"

@@ -155,9 +155,12 @@ def slow_run_waiting(cli_env: dict[str, str], tmp_path: Path,
     return process, seen
 
 
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP, signal.SIGUSR2, signal.SIGALRM])
+@pytest.mark.parametrize(("stop", "name"), [
+    (signal.SIGTERM, "SIGTERM"), (signal.SIGHUP, "SIGHUP"), (signal.SIGUSR2, "SIGUSR2"),
+    (signal.SIGALRM, "SIGALRM"), (signal.SIGSTKFLT, "SIGSTKFLT"), (signal.SIGPOLL, "SIGIO"),
+    (signal.SIGRTMAX, "SIGRTMAX"), (signal.SIGRTMIN + 7, "SIGRTMIN+7")])
 def test_a_stop_signal_during_a_run_says_so_and_stops_everything(
-        cli_env: dict[str, str], tmp_path: Path, stop: signal.Signals) -> None:
+        cli_env: dict[str, str], tmp_path: Path, stop: int, name: str) -> None:
     process, seen = slow_run_waiting(cli_env, tmp_path)
     ports = [int(p) for p in re.findall(r"listening on http://[\w.]+:(\d+)", seen)]
     assert len(ports) == 2, seen  # the gateway and the mock provider
@@ -167,20 +170,20 @@ def test_a_stop_signal_during_a_run_says_so_and_stops_everything(
     stderr = process.stderr.read()
     no_traceback(stderr)
     assert returncode == 128 + stop, stderr
-    assert f"agw-sandbox: stopped by {stop.name}; everything it started has been stopped" \
-        in stderr
+    assert f"agw-sandbox: stopped by {name}; everything it started has been stopped" in stderr
     for port in ports:
         with socket.socket() as probe:
             assert probe.connect_ex(("127.0.0.1", port)) != 0, port
 
 
+@pytest.mark.parametrize("ignored", [signal.SIGQUIT, signal.SIGRTMIN + 2])
 def test_a_signal_the_run_was_started_with_ignored_stays_ignored(
-        cli_env: dict[str, str], tmp_path: Path) -> None:
+        cli_env: dict[str, str], tmp_path: Path, ignored: int) -> None:
     """`trap '' QUIT` (or a shell's background job): SIGQUIT would not have ended it, so it
     does not stop the run now either; SIGTERM still does."""
     process, _ = slow_run_waiting(
-        cli_env, tmp_path, preexec_fn=lambda: signal.signal(signal.SIGQUIT, signal.SIG_IGN))
-    process.send_signal(signal.SIGQUIT)
+        cli_env, tmp_path, preexec_fn=lambda: signal.signal(ignored, signal.SIG_IGN))
+    process.send_signal(ignored)
     time.sleep(1)
     assert process.poll() is None
     assert stop_with(process, signal.SIGTERM)[2].count("stopped by SIGTERM") == 1

@@ -102,9 +102,12 @@ class Terminal:
     (signal.SIGINT, "interrupted"),  # `kill -INT`: Ctrl+C itself is a key in the app
     # signals whose default action ends a process without Textual's exit sequence
     (signal.SIGUSR1, "stopped by SIGUSR1"), (signal.SIGQUIT, "stopped by SIGQUIT"),
-    (signal.SIGXCPU, "stopped by SIGXCPU")])
+    (signal.SIGXCPU, "stopped by SIGXCPU"),
+    # asynchronous ones that also end a process by default, and a real-time signal
+    (signal.SIGIO, "stopped by SIGIO"), (signal.SIGPWR, "stopped by SIGPWR"),
+    (signal.SIGRTMIN + 3, "stopped by SIGRTMIN+3")])
 def test_a_stop_signal_to_the_app_restores_the_terminal(cli_env: dict[str, str],
-                                                        stop: signal.Signals, said: str) -> None:
+                                                        stop: int, said: str) -> None:
     port = free_port()
     env = {**cli_env, "TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none"}
     terminal = Terminal([sys.executable, "-m", "sandbox", "--runtime", "sim", "--port",

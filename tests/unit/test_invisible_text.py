@@ -68,6 +68,16 @@ KEPT = {
     "braille": "\u2803\u2800\u2807",  # the blank between braille letters
     "Khitan": "\U00018b00\U00016fe4\U00018b01",  # a cluster of one character on its first line
     "music": "\U0001d158\U0001d159\U0001d165",  # a null notehead among musical symbols
+    # ideographic variation sequences (VS17-VS256) after CJK unified or compatibility ideographs
+    "ideographic variant": "\u845b\U000e0100\u9f8d\U000e01ef",
+    "extension B variant": "\U00020b9f\U000e0101",
+    "compatibility ideograph variant": "\uf91f\U000e0100",
+    # standardized variation sequences (VS1-VS14): math, digits, CJK, punctuation, Myanmar
+    "math with serifs": "A \u2229\ufe00 B",
+    "zero with a short stroke": "10\ufe00",
+    "CJK compatibility variant": "\u349e\ufe00 \u4e0d\ufe02",
+    "centred full stop": "\u3002\ufe01",
+    "Myanmar dotted form": "\u1000\ufe00",
 }
 # Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt, 15.1): shown as nothing.
 DEFAULT_IGNORABLE = ((0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
@@ -85,7 +95,9 @@ PRIVATE_USE = ((0xE000, 0xF8FF), (0xF0000, 0xFFFFD), (0x100000, 0x10FFFD))
     "line-separator-title", "paragraph-separator-explain", "tags-summary", "zero-width-title",
     "bom-inside-security", "soft-hyphen-expectation", "word-joiner-step-title",
     "joiner-between-latin-letters", "annotation-anchor", "selector-run", "emoji-selector-in-a-word",
-    "text-selector-after-a-letter", "emoji-selector-after-an-ideograph"], argvalues=[
+    "text-selector-after-a-letter", "emoji-selector-after-an-ideograph",
+    "ideographic-selector-after-a-letter", "last-ideographic-selector-after-cyrillic",
+    "ideographic-selector-after-a-math-symbol", "vs1-after-a-latin-letter"], argvalues=[
     ("title: Mine", 'title: "A \\ud800 B"', 2,
      "'title' holds a lone surrogate U+D800 (half of a UTF-16 pair) at position 3"),
     ("summary: s", 'summary: "s\\udfff"', 3,
@@ -125,6 +137,15 @@ PRIVATE_USE = ((0xE000, 0xF8FF), (0xF0000, 0xFFFFD), (0x100000, 0x10FFFD))
      "position 6"),
     ("security: t", 'security: "\u9375\\uFE0F"', 4,
      "'security' holds the invisible character U+FE0F (VARIATION SELECTOR-16) at position 2"),
+    ("title: Mine", 'title: "Stream\\U000E0100ing answer"', 2,
+     "'title' holds the invisible character U+E0100 (VARIATION SELECTOR-17) at position 7"),
+    ("summary: s", 'summary: "\u0436\\U000E01EF"', 3,
+     "'summary' holds the invisible character U+E01EF (VARIATION SELECTOR-256) at position 2"),
+    ("security: t", 'security: "a \u2229\\U000E0100"', 4,
+     "'security' holds the invisible character U+E0100 (VARIATION SELECTOR-17) at position 4"),
+    ("  - title: Apply", '  - title: "Ap\\uFE00ply"', 6,
+     "'steps[0].title' holds the invisible character U+FE00 (VARIATION SELECTOR-1) at "
+     "position 3"),
 ])
 def test_loading_refuses_what_cannot_be_carried_or_seen(tmp_path: Path, old: str, new: str,
                                                         line: int, reason: str) -> None:
@@ -145,7 +166,7 @@ def test_each_problem_says_why_and_what_to_do(tmp_path: Path) -> None:
     assert "remove it" in surrogate
     assert "start a new line there" in separator and "write a line break" in separator
     assert "cannot be seen" in invisible and "remove it" in invisible
-    assert "a variation selector right after an emoji" in invisible  # what may stay
+    assert "a variation selector right after an emoji or a CJK ideograph" in invisible
 
 
 def test_a_manifest_template_may_not_hold_them_either(tmp_path: Path) -> None:
@@ -190,6 +211,12 @@ def test_emoji_and_joining_scripts_load_as_written(tmp_path: Path) -> None:
     (f"\U0001f3f4{tags('evil')}\U000e007f", "\U0001f3f4\\udb40\\udc65\\udb40\\udc76"
      "\\udb40\\udc69\\udb40\\udc6c\\udb40\\udc7f"),  # a black flag is no cover for text
     ("\u200d\U0001f4bb and \U0001f469\u200d", "\\u200d\U0001f4bb and \U0001f469\\u200d"),
+    # ideographic selectors after what is no ideograph (a letter, kana, a symbol), VS1-VS14
+    # after letters, where no standardized sequence exists
+    ("Stream\U000e0100ing \u3042\U000e0101 \u2229\U000e01ef", "Stream\\udb40\\udd00ing "
+     "\u3042\\udb40\\udd01 \u2229\\udb40\\uddef"),
+    ("Stream\ufe00ing \u00e9\ufe0d \u03b1\ufe01 \u0436\ufe02", "Stream\\ufe00ing \u00e9\\ufe0d "
+     "\u03b1\\ufe01 \u0436\\ufe02"),
 ])
 def test_visible_writes_each_one_as_an_escape(text: str, shown: str) -> None:
     assert visible(text) == shown
@@ -251,13 +278,10 @@ def test_default_ignorable_and_private_use_characters_are_refused_and_escaped(
 
 
 def test_every_default_ignorable_and_private_use_character_is_hidden_between_letters() -> None:
-    """All but the standardized and ideographic variation selectors, kept after the character
-    they vary (see the selector cases above): Mongolian's are kept only after a Mongolian letter,
-    the emoji ones (VS15, VS16) only after what has an emoji form."""
-    selectors = {*range(0xFE00, 0xFE0E), *range(0xE0100, 0xE01F0)}
+    """Variation selectors included: none varies a Latin letter (see the selector cases above
+    for what they are kept after)."""
     shown_raw = [f"U+{code:04X}" for first, last in (*DEFAULT_IGNORABLE, *PRIVATE_USE)
-                 for code in range(first, last + 1)
-                 if code not in selectors and chr(code) in visible(f"a{chr(code)}b")]
+                 for code in range(first, last + 1) if chr(code) in visible(f"a{chr(code)}b")]
     assert shown_raw == []
 
 
