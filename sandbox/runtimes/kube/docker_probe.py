@@ -25,6 +25,8 @@ PROBE_DEADLINE = 5.0  # seconds for /_ping, /version and /info together, however
 MAX_ANSWER_BYTES = 1024 * 1024  # a real /info is a few KB
 READ_CHUNK = 64 * 1024
 MAX_NUMBER = 2**63 - 1  # Docker's counts are Go int64s
+API_VERSION = re.compile(r"[1-9][0-9]?\.[0-9]{1,3}")  # 1.43
+ENGINE_VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+~_-]*")  # 24.0.7, 20.10.21+dfsg1, dev
 NOT_DOCKER_HINT = ("check that DOCKER_HOST (or the current Docker context) points at a Docker "
                    "daemon and that `docker info` works there; or use the offline simulation "
                    "with --runtime sim")
@@ -79,12 +81,9 @@ def api_version(client: Any, where: str, timeout: float, hint: str) -> str:
     a ping and its version within :data:`PROBE_DEADLINE`; ``client`` is closed after."""
     answers = _answers(client, where, timeout, hint, ("/_ping", "/version"))
     try:
-        version: str = _field(answers["/version"], "/version with", "ApiVersion", str, "")
-        if not re.fullmatch(r"[1-9][0-9]?\.[0-9]{1,3}", version):
-            raise NotDockerAnswer(f"/version with ApiVersion {_quoted(version or None)}")
+        return _named_version(answers["/version"], "ApiVersion", API_VERSION)
     except NotDockerAnswer as exc:
         raise _not_docker(where, exc) from None
-    return version
 
 
 def _answers(client: Any, where: str, timeout: float, hint: str,
@@ -162,7 +161,9 @@ class _Probe:
     def _get(self, path: str) -> Any:
         """One answer, read to its end but at most :data:`MAX_ANSWER_BYTES`."""
         api = self.client.api
-        response = api.get(api.base_url + path, stream=True, timeout=self.timeout)
+        # Docker never redirects: a redirect is named, not followed (to wherever it points).
+        response = api.get(api.base_url + path, stream=True, timeout=self.timeout,
+                           allow_redirects=False)
         with self._lock:  # a cancel either sees this answer, or is seen here
             self._response = response
         try:
@@ -180,6 +181,9 @@ class _Probe:
             response.close()
         if response.status_code >= 400:
             raise RuntimeError(f"HTTP {response.status_code} to {path}: {_message(bytes(body))}")
+        if response.status_code != 200:  # a redirect, or a 2xx that is not an answer
+            raise NotDockerAnswer(f"{path} with HTTP {response.status_code}"
+                                  + _redirect(response.headers.get("Location")))
         if path == "/_ping":
             return bytes(body)
         try:
@@ -187,6 +191,11 @@ class _Probe:
         except ValueError as exc:  # not JSON, not UTF-8, nested too deeply to read
             raise NotDockerAnswer(f"{path} with something that is not JSON "
                                   f"({visible(short_cause(exc))})") from None
+
+
+def _redirect(location: str | None) -> str:
+    """Where a redirect pointed, in words (Docker never redirects)."""
+    return f" (a redirect to {_quoted(location)})" if location else ""
 
 
 def _message(body: bytes) -> str:
@@ -206,8 +215,8 @@ def docker_info(version: Any, info: Any, where: str) -> DockerInfo:
     names = {_field(component, "/version with a component", "Name", str, "")
              for component in components}
     return DockerInfo(
-        version=_field(version, "/version with", "Version", str, "?"),
-        api_version=_field(version, "/version with", "ApiVersion", str, "?"),
+        version=_named_version(version, "Version", ENGINE_VERSION),
+        api_version=_named_version(version, "ApiVersion", API_VERSION),
         cpus=_count(info, "NCPU"),
         memory_bytes=_count(info, "MemTotal"),
         operating_system=_field(info, "/info with", "OperatingSystem", str, "?"),
@@ -226,6 +235,16 @@ def _field(answer: Any, what: str, key: str, kind: type, default: Any) -> Any:
         return default
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise NotDockerAnswer(f"{what} {key} {_quoted(value)}")
+    return value
+
+
+def _named_version(version: Any, key: str, form: re.Pattern[str]) -> str:
+    """``version[key]``, which Docker always gives, of the ``form`` Docker gives it."""
+    if isinstance(version, dict) and key not in version:
+        raise NotDockerAnswer(f"/version with no {key}")
+    value: str = _field(version, "/version with", key, str, "")
+    if not form.fullmatch(value):
+        raise NotDockerAnswer(f"/version with {key} {_quoted(version[key])}")
     return value
 
 
