@@ -14,6 +14,7 @@ import re
 import socket
 import threading
 from dataclasses import dataclass
+from http.client import BadStatusLine, HTTPException, RemoteDisconnected
 from typing import Any
 
 from sandbox.documents import load_json
@@ -96,8 +97,9 @@ def _answers(client: Any, where: str, timeout: float, hint: str,
         raise RuntimeUnavailable(
             f"the Docker daemon at {where}, did not finish answering {stage} within "
             f"{max(PROBE_DEADLINE, timeout):g} s, which Docker does at once", NOT_DOCKER_HINT)
-    if isinstance(probe.error, NotDockerAnswer):
-        raise _not_docker(where, probe.error)
+    answered = _not_http(probe.error, probe.stage)
+    if answered is not None:
+        raise _not_docker(where, answered)
     if probe.error is not None:
         state = "not reachable" if probe.stage == "/_ping" else "not answering"
         raise RuntimeUnavailable(f"the Docker daemon is {state} at {where} "
@@ -108,6 +110,27 @@ def _answers(client: Any, where: str, timeout: float, hint: str,
 def _not_docker(where: str, answered: NotDockerAnswer) -> RuntimeUnavailable:
     return RuntimeUnavailable(f"the Docker daemon at {where}, answered {answered}, which is not "
                               "what Docker answers", NOT_DOCKER_HINT)
+
+
+def _not_http(error: BaseException | None, path: str) -> NotDockerAnswer | None:
+    """What a daemon that broke HTTP did, in words (the SDK wraps it in a tuple of reprs)."""
+    seen: list[BaseException] = []
+    while error is not None and not isinstance(error, (NotDockerAnswer, HTTPException)):
+        seen.append(error)
+        inner = [arg for arg in error.args if isinstance(arg, BaseException)]
+        error = inner[0] if inner else error.__cause__ or error.__context__
+        if error in seen:
+            return None
+    if error is None or isinstance(error, NotDockerAnswer):
+        return error
+    if isinstance(error, RemoteDisconnected):
+        return NotDockerAnswer(f"{path} by closing the connection without answering")
+    if isinstance(error, BadStatusLine):
+        began = str(error.args[0] if error.args else "").strip()[:40]
+        return NotDockerAnswer(f"something that is not HTTP (it began with {_quoted(began)})")
+    if "more than 100 headers" in str(error):
+        return NotDockerAnswer(f"{path} with more than 100 header lines")
+    return NotDockerAnswer(f"{path} with broken HTTP ({visible(short_cause(error))})")
 
 
 def _cause(exc: BaseException, client: Any) -> str:
