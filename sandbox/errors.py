@@ -17,6 +17,7 @@ boundary with ``raise ... from exc``. Each error carries a ``hint`` saying what 
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -79,6 +80,17 @@ class WaitTimeout(SandboxError):
     """A resource did not reach the expected status before the deadline."""
 
 
+def how_it_ended(returncode: int) -> str:
+    """A process's non-zero end in words: a negative return code is the signal that killed it."""
+    if returncode >= 0:
+        return f"failed with exit status {returncode}"
+    try:
+        name = signal.Signals(-returncode).name
+    except ValueError:  # a real-time signal, which has no name of its own
+        name = f"signal {-returncode}"
+    return f"was killed by {name}"
+
+
 class CommandFailed(SandboxError):
     """A subprocess failed; carries the command line and what it wrote to stderr."""
 
@@ -87,7 +99,8 @@ class CommandFailed(SandboxError):
         self.returncode = returncode
         self.stderr = stderr
         detail = stderr.strip().splitlines()[-1] if stderr.strip() else "no error output"
-        super().__init__(f"`{' '.join(argv)}` exited with {returncode}: {detail}", hint)
+        ended = (f"exited with {returncode}" if returncode >= 0 else how_it_ended(returncode))
+        super().__init__(f"`{' '.join(argv)}` {ended}: {detail}", hint)
 
 
 class CommandTimedOut(CommandFailed):

@@ -27,6 +27,11 @@ def with_version(**fields: Any) -> dict[str, Any]:
     return {**VERSION, **fields}
 
 
+def moved(conn: socket.socket, over: threading.Event) -> None:
+    conn.sendall(b"HTTP/1.1 301 Moved Permanently\r\nLocation: http://127.0.0.1:1/\x1b]0;x\x07\r\n"
+                 b"Content-Length: 0\r\n\r\n")
+
+
 # (version, info, what the message says the daemon answered)
 SHAPES = [
     (None, with_info(NCPU="lots"), '/info with NCPU "lots"'),
@@ -49,6 +54,18 @@ SHAPES = [
     (with_version(Components=[{"Name": 7}]), None, "/version with a component Name 7"),
     (with_version(Version=24), None, "/version with Version 24"),
     (with_version(ApiVersion=["1.43"]), None, '/version with ApiVersion ["1.43"]'),
+    (with_version(ApiVersion=None), None, "/version with ApiVersion null"),
+    ({"Version": "24.0.7"}, None, "/version with no ApiVersion"),
+    (with_version(ApiVersion="../1.43"), None, '/version with ApiVersion "../1.43"'),
+    (with_version(ApiVersion=1.43), None, "/version with ApiVersion 1.43"),
+    (with_version(ApiVersion="1.43 "), None, '/version with ApiVersion "1.43 "'),
+    (with_version(ApiVersion="1.43\x1b]0;PWNED\x07"), None,
+     '/version with ApiVersion "1.43\\u001b]0;PWNED\\u0007"'),
+    (with_version(Version=None), None, "/version with Version null"),
+    ({"ApiVersion": "1.43"}, None, "/version with no Version"),
+    (with_version(Version=""), None, '/version with Version ""'),
+    (with_version(Version="24.0.7 <b>"), None, '/version with Version "24.0.7 <b>"'),
+    (moved, None, "/version with HTTP 301 (a redirect to"),
     (["x"], None, '/version with ["x"]'),
     (b'{"Version": ' + b"[" * 50000 + b"]" * 50000 + b"}", None,
      "/version with something that is not JSON (nested too deeply to read)"),
@@ -88,11 +105,11 @@ def test_dockers_own_answer_and_a_sparse_one_are_read(tmp_path: Path) -> None:
         "24.0.7", "1.43", 4, 8 * 1024**3)
     assert info.operating_system == "Debian GNU/Linux 12" and not info.podman
     assert asked == ["/_ping", "/version", "/info"]
-    with fake_docker(socket_path, {"Version": "5.2.2", "Components": [
+    with fake_docker(socket_path, {"Version": "5.2.2", "ApiVersion": "1.41", "Components": [
             {"Name": "Podman Engine"}, {"Name": None}]}, {"NCPU": None}):
         sparse = probe_docker(f"unix://{socket_path}")
     assert (sparse.version, sparse.api_version, sparse.cpus, sparse.memory_bytes) == (
-        "5.2.2", "?", 0, 0)
+        "5.2.2", "1.41", 0, 0)
     with fake_docker(socket_path, with_version(Version="9" * 200)):
         assert probe_docker(f"unix://{socket_path}").version == "9" * 200  # long, but a string
     assert sparse.podman and sparse.operating_system == "?"
@@ -129,3 +146,20 @@ def test_the_cli_names_such_a_daemon_and_auto_falls_back_to_the_simulation(
         assert f"{NOT_DOCKER}; using the simulated runtime" in result.stderr
     else:
         assert result.returncode in (1, 2), result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", [("doctor",), ("run", "inline", "--port", "0")])
+def test_doctor_and_auto_refuse_a_daemon_without_an_api_version_as_prepare_does(
+        tmp_path: Path, cli_env: dict[str, str], command: tuple[str, ...]) -> None:
+    socket_path = tmp_path / "docker.sock"
+    with fake_docker(socket_path, with_version(ApiVersion="v1.43")):
+        result = run_cli(*command, env={**cli_env, "DOCKER_HOST": f"unix://{socket_path}"},
+                         timeout=60)
+    said = f'set by DOCKER_HOST, answered /version with ApiVersion "v1.43", {NOT_DOCKER}'
+    assert said in result.stdout + result.stderr, result.stdout + result.stderr
+    assert "API ?" not in result.stdout + result.stderr
+    if command[0] == "run":
+        assert result.returncode == 0, result.stderr
+        assert f"{NOT_DOCKER}; using the simulated runtime" in result.stderr
+    else:
+        assert "✗" in result.stdout and result.returncode in (1, 2), result.stdout

@@ -54,16 +54,27 @@ def keyed_daemon_text(key: str) -> tuple[dict[str, object], dict[str, object]]:
             {**INFO, "OperatingSystem": f"Deb\x1b]52;c;UFdORUQ=\x07\u202e {key}"})
 
 
+def run_against(daemon: tuple[dict[str, object], dict[str, object]], command: tuple[str, ...],
+                env: dict[str, str], socket_path: Path) -> str:
+    with fake_docker(socket_path, *daemon):
+        result = run_cli(*command, env={**env, "DOCKER_HOST": f"unix://{socket_path}"},
+                         timeout=60)
+    return result.stdout + result.stderr
+
+
 @pytest.mark.parametrize("key", [TOKEN, OTHER_TOKEN])
 @pytest.mark.parametrize("command", [("up", "--yes"), ("doctor",)])
 def test_a_daemons_version_and_system_holding_a_key_are_shown_masked(
         two_keys: dict[str, str], tmp_path: Path, key: str, command: tuple[str, ...]) -> None:
-    socket_path = tmp_path / "docker.sock"
     version, info = keyed_daemon_text(key)
-    with fake_docker(socket_path, version, info):
-        result = run_cli(*command, env={**two_keys, "DOCKER_HOST": f"unix://{socket_path}"},
-                         timeout=60)
-    shown = result.stdout + result.stderr
-    said = "✓ preflight: Docker " if command[0] == "up" else "✓ docker   Docker "
-    assert f"{said}sk-…{key[-4:]}\\u001b[2J" in shown, shown
+    # A version that is not a version is refused, and named masked.
+    shown = run_against((version, info), command, two_keys, tmp_path / "docker.sock")
+    assert f'answered /version with Version "sk-…{key[-4:]}\\u001b[2J"' in shown, shown
+    assert_no_key(shown)
+    # A system's name may be anything: shown (by doctor), masked.
+    shown = run_against((VERSION, info), command, two_keys, tmp_path / "docker.sock")
+    if command[0] == "up":
+        assert "✓ preflight: Docker 24.0.7" in shown, shown
+    else:
+        assert "✓ docker   Docker 24.0.7" in shown and f"sk-…{key[-4:]}" in shown, shown
     assert_no_key(shown)

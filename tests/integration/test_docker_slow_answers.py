@@ -126,7 +126,7 @@ def test_the_default_runtime_falls_back_to_the_simulation_in_seconds(
 @pytest.mark.parametrize(("version", "said"), [
     (drip(), "did not finish answering /version within 2 s, which Docker does at once"),
     (huge(), "answered /version with more than 1 MiB, which is not what Docker answers"),
-    ({"Version": "24.0.7"}, "answered /version with ApiVersion null, which is not what Docker "
+    ({"Version": "24.0.7"}, "answered /version with no ApiVersion, which is not what Docker "
                             "answers"),
     ({"ApiVersion": "../1.43"}, 'answered /version with ApiVersion "../1.43", which is not what '
                                 "Docker answers"),

@@ -249,7 +249,15 @@ async def test_an_exec_plugins_token_is_sent_and_renewed_when_it_expires(
     ("exit 0", "", "Always",
      "needs a terminal (interactiveMode: Always), which the sandbox does not give it",
      "log in"),
-], ids=["fails", "floods", "wrong-api-version", "needs-a-terminal"])
+    ("kill -9 $$", "", "Never", "was killed by SIGKILL", "by hand"),
+    ("echo 'token cache locked' >&2; kill -TERM $$", "", "Never",
+     "was killed by SIGTERM: token cache locked", "by hand"),
+    ("exit 0", "", "Never", "printed nothing (an ExecCredential in JSON was expected on its "
+     "standard output)", "by hand"),
+    ("printf ' \\n\\n'; echo 'logged in' >&2", "", "Never", "printed nothing (an "
+     "ExecCredential in JSON was expected on its standard output): logged in", "by hand"),
+], ids=["fails", "floods", "wrong-api-version", "needs-a-terminal", "killed", "terminated",
+        "prints-nothing", "prints-blank-lines"])
 def test_what_goes_wrong_with_an_exec_plugin_is_said(
         cli_env: dict[str, str], tmp_path: Path, body: str, extra: str, mode: str,
         message: str, hint: str) -> None:

@@ -44,6 +44,14 @@ async def test_a_failing_command_carries_its_stderr() -> None:
         await run(["sh", "-c", "echo 'Error: no such release' >&2; exit 3"])
 
 
+@pytest.mark.parametrize(("kill", "said"), [("-9", "was killed by SIGKILL"),
+                                            ("-USR1", "was killed by SIGUSR1")])
+async def test_a_command_killed_by_a_signal_is_said_so(kill: str, said: str) -> None:
+    with pytest.raises(CommandFailed) as caught:
+        await run(["sh", "-c", f"echo 'half done' >&2; kill {kill} $$"])
+    assert caught.value.message == f"`sh -c echo 'half done' >&2; kill {kill} $$` {said}: half done"
+
+
 async def test_a_missing_tool_is_named_with_how_to_install_it() -> None:
     with pytest.raises(RuntimeUnavailable, match="`helm-nonexistent` is not installed"):
         await run(["helm-nonexistent", "version"])

@@ -14,6 +14,7 @@ import re
 import socket
 import threading
 from dataclasses import dataclass
+from http.client import BadStatusLine, HTTPException, RemoteDisconnected
 from typing import Any
 
 from sandbox.documents import load_json
@@ -25,6 +26,8 @@ PROBE_DEADLINE = 5.0  # seconds for /_ping, /version and /info together, however
 MAX_ANSWER_BYTES = 1024 * 1024  # a real /info is a few KB
 READ_CHUNK = 64 * 1024
 MAX_NUMBER = 2**63 - 1  # Docker's counts are Go int64s
+API_VERSION = re.compile(r"[1-9][0-9]?\.[0-9]{1,3}")  # 1.43
+ENGINE_VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+~_-]*")  # 24.0.7, 20.10.21+dfsg1, dev
 NOT_DOCKER_HINT = ("check that DOCKER_HOST (or the current Docker context) points at a Docker "
                    "daemon and that `docker info` works there; or use the offline simulation "
                    "with --runtime sim")
@@ -79,12 +82,9 @@ def api_version(client: Any, where: str, timeout: float, hint: str) -> str:
     a ping and its version within :data:`PROBE_DEADLINE`; ``client`` is closed after."""
     answers = _answers(client, where, timeout, hint, ("/_ping", "/version"))
     try:
-        version: str = _field(answers["/version"], "/version with", "ApiVersion", str, "")
-        if not re.fullmatch(r"[1-9][0-9]?\.[0-9]{1,3}", version):
-            raise NotDockerAnswer(f"/version with ApiVersion {_quoted(version or None)}")
+        return _named_version(answers["/version"], "ApiVersion", API_VERSION)
     except NotDockerAnswer as exc:
         raise _not_docker(where, exc) from None
-    return version
 
 
 def _answers(client: Any, where: str, timeout: float, hint: str,
@@ -97,8 +97,9 @@ def _answers(client: Any, where: str, timeout: float, hint: str,
         raise RuntimeUnavailable(
             f"the Docker daemon at {where}, did not finish answering {stage} within "
             f"{max(PROBE_DEADLINE, timeout):g} s, which Docker does at once", NOT_DOCKER_HINT)
-    if isinstance(probe.error, NotDockerAnswer):
-        raise _not_docker(where, probe.error)
+    answered = _not_http(probe.error, probe.stage)
+    if answered is not None:
+        raise _not_docker(where, answered)
     if probe.error is not None:
         state = "not reachable" if probe.stage == "/_ping" else "not answering"
         raise RuntimeUnavailable(f"the Docker daemon is {state} at {where} "
@@ -109,6 +110,27 @@ def _answers(client: Any, where: str, timeout: float, hint: str,
 def _not_docker(where: str, answered: NotDockerAnswer) -> RuntimeUnavailable:
     return RuntimeUnavailable(f"the Docker daemon at {where}, answered {answered}, which is not "
                               "what Docker answers", NOT_DOCKER_HINT)
+
+
+def _not_http(error: BaseException | None, path: str) -> NotDockerAnswer | None:
+    """What a daemon that broke HTTP did, in words (the SDK wraps it in a tuple of reprs)."""
+    seen: list[BaseException] = []
+    while error is not None and not isinstance(error, (NotDockerAnswer, HTTPException)):
+        seen.append(error)
+        inner = [arg for arg in error.args if isinstance(arg, BaseException)]
+        error = inner[0] if inner else error.__cause__ or error.__context__
+        if error in seen:
+            return None
+    if error is None or isinstance(error, NotDockerAnswer):
+        return error
+    if isinstance(error, RemoteDisconnected):
+        return NotDockerAnswer(f"{path} by closing the connection without answering")
+    if isinstance(error, BadStatusLine):
+        began = str(error.args[0] if error.args else "").strip()[:40]
+        return NotDockerAnswer(f"something that is not HTTP (it began with {_quoted(began)})")
+    if "more than 100 headers" in str(error):
+        return NotDockerAnswer(f"{path} with more than 100 header lines")
+    return NotDockerAnswer(f"{path} with broken HTTP ({visible(short_cause(error))})")
 
 
 def _cause(exc: BaseException, client: Any) -> str:
@@ -162,7 +184,9 @@ class _Probe:
     def _get(self, path: str) -> Any:
         """One answer, read to its end but at most :data:`MAX_ANSWER_BYTES`."""
         api = self.client.api
-        response = api.get(api.base_url + path, stream=True, timeout=self.timeout)
+        # Docker never redirects: a redirect is named, not followed (to wherever it points).
+        response = api.get(api.base_url + path, stream=True, timeout=self.timeout,
+                           allow_redirects=False)
         with self._lock:  # a cancel either sees this answer, or is seen here
             self._response = response
         try:
@@ -180,6 +204,9 @@ class _Probe:
             response.close()
         if response.status_code >= 400:
             raise RuntimeError(f"HTTP {response.status_code} to {path}: {_message(bytes(body))}")
+        if response.status_code != 200:  # a redirect, or a 2xx that is not an answer
+            raise NotDockerAnswer(f"{path} with HTTP {response.status_code}"
+                                  + _redirect(response.headers.get("Location")))
         if path == "/_ping":
             return bytes(body)
         try:
@@ -187,6 +214,11 @@ class _Probe:
         except ValueError as exc:  # not JSON, not UTF-8, nested too deeply to read
             raise NotDockerAnswer(f"{path} with something that is not JSON "
                                   f"({visible(short_cause(exc))})") from None
+
+
+def _redirect(location: str | None) -> str:
+    """Where a redirect pointed, in words (Docker never redirects)."""
+    return f" (a redirect to {_quoted(location)})" if location else ""
 
 
 def _message(body: bytes) -> str:
@@ -206,8 +238,8 @@ def docker_info(version: Any, info: Any, where: str) -> DockerInfo:
     names = {_field(component, "/version with a component", "Name", str, "")
              for component in components}
     return DockerInfo(
-        version=_field(version, "/version with", "Version", str, "?"),
-        api_version=_field(version, "/version with", "ApiVersion", str, "?"),
+        version=_named_version(version, "Version", ENGINE_VERSION),
+        api_version=_named_version(version, "ApiVersion", API_VERSION),
         cpus=_count(info, "NCPU"),
         memory_bytes=_count(info, "MemTotal"),
         operating_system=_field(info, "/info with", "OperatingSystem", str, "?"),
@@ -226,6 +258,16 @@ def _field(answer: Any, what: str, key: str, kind: type, default: Any) -> Any:
         return default
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise NotDockerAnswer(f"{what} {key} {_quoted(value)}")
+    return value
+
+
+def _named_version(version: Any, key: str, form: re.Pattern[str]) -> str:
+    """``version[key]``, which Docker always gives, of the ``form`` Docker gives it."""
+    if isinstance(version, dict) and key not in version:
+        raise NotDockerAnswer(f"/version with no {key}")
+    value: str = _field(version, "/version with", key, str, "")
+    if not form.fullmatch(value):
+        raise NotDockerAnswer(f"/version with {key} {_quoted(version[key])}")
     return value
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox import proc
-from sandbox.errors import CommandTimedOut, RuntimeUnavailable
+from sandbox.errors import CommandTimedOut, RuntimeUnavailable, how_it_ended
 
 # A cached token comes back in a second; a plugin that fetches one from a cloud in a few. One
 # still running after this is waiting for something the sandbox cannot give it.
@@ -101,8 +101,12 @@ class Plugin:
                                      self._by_hand) from exc
         if done.returncode != 0:
             raise RuntimeUnavailable(
-                f"{self.name} failed with exit status {done.returncode}"
+                f"{self.name} {how_it_ended(done.returncode)}"
                 + _last_words(done.stderr, ": "), self._by_hand)
+        if not done.stdout.strip():
+            raise RuntimeUnavailable(
+                f"{self.name} printed nothing (an ExecCredential in JSON was expected on its "
+                "standard output)" + _last_words(done.stderr, ": "), self._by_hand)
         return self._read(done.stdout)
 
     @property
