@@ -34,7 +34,28 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+
+
+class _Lazy:
+    """A pattern compiled on first use: only ``_HIDDEN`` is needed before the app's first paint,
+    and each of these large classes takes a fraction of a millisecond to compile."""
+
+    def __init__(self, pattern: str) -> None:
+        self._source = pattern
+        self._compiled: re.Pattern[str] | None = None
+
+    def _get(self) -> re.Pattern[str]:
+        if self._compiled is None:
+            self._compiled = re.compile(self._source)
+        return self._compiled
+
+    def fullmatch(self, text: str) -> re.Match[str] | None:
+        return self._get().fullmatch(text)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        return self._get().finditer(text)
+
 
 _CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f"  # C0 but tab and line feed, DEL, C1
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -63,7 +84,7 @@ _EMOJI_SELECTORS = "\ufe0e\ufe0f"  # VS15, VS16: text or emoji glyph of what has
 # Emoji that join in sequences (an approximation of Extended_Pictographic), skin tones included.
 # Every character with an emoji variation sequence is one of them or a keycap's base (0-9 # *).
 _KEYCAP_BASES = "0123456789#*"
-_PICTOGRAPHS = re.compile("[\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff"
+_PICTOGRAPHS = _Lazy("[\u00a9\u00ae\u203c\u2049\u2122\u2139\u2194-\u21aa\u231a-\u23ff"
                           "\u24c2\u25aa-\u27bf\u2934\u2935\u2b05-\u2b55\u3030\u303d\u3297"
                           "\u3299\U0001f000-\U0001faff]")
 # England, Scotland, Wales: the tag sequences emoji define (a black flag, a region, CANCEL TAG).
@@ -74,13 +95,13 @@ _CANDIDATES = (f"{_CONTROLS}{_BIDI}{_SURROGATES}{_SEPARATORS}{_FORMAT}{_SELECTOR
                f"{_BLANKS}{_PRIVATE_USE}")
 # Every character shown as an escape: the key masker takes each as one that may split a key.
 HIDDEN_CHARACTERS = _CANDIDATES
-_PRIVATE = re.compile(f"[{_PRIVATE_USE}]")
-_SELECTOR = re.compile(f"[{_SELECTORS}]")
-_TAG = re.compile("[\U000e0020-\U000e007f]")
-_BIDI_CONTROL = re.compile(f"[{_BIDI}]")
+_PRIVATE = _Lazy(f"[{_PRIVATE_USE}]")
+_SELECTOR = _Lazy(f"[{_SELECTORS}]")
+_TAG = _Lazy("[\U000e0020-\U000e007f]")
+_BIDI_CONTROL = _Lazy(f"[{_BIDI}]")
 # One character class each, no alternation: the engine skips plain text without backtracking.
 _HIDDEN = re.compile(f"[{_CANDIDATES}]")
-_HIDDEN_OR_LINE_BREAK = re.compile(f"[{_CANDIDATES}\t\n]")
+_HIDDEN_OR_LINE_BREAK = _Lazy(f"[{_CANDIDATES}\t\n]")
 
 # Control characters have no Unicode name: their usual abbreviations.
 _C0 = ("NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "HT", "LF", "VT", "FF", "CR",

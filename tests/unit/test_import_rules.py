@@ -56,7 +56,8 @@ def test_the_tree_keeps_every_import_rule(tree: Path) -> None:
     ("sandbox/runtimes/sim/gateway.py", "from asyncio import create_subprocess_exec",
      "`asyncio.create_subprocess_exec` is banned: start processes through sandbox.proc"),
     ("sandbox/headless.py", "import os\nos.system('kind get clusters')", "`os.system` is banned"),
-    ("sandbox/cli.py", "from textual_serve.server import Server", "sandbox.cli -> textual_serve"),
+    ("sandbox/cli/__init__.py", "from textual_serve.server import Server",
+     "sandbox.cli -> textual_serve"),
     ("sandbox/mock/provider.py", "from aiohttp import web", "sandbox.mock.provider -> aiohttp"),
     ("sandbox/web/serve.py", "from textual.app import App", "sandbox.web.serve -> textual"),
 ])
