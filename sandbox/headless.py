@@ -14,7 +14,7 @@ from sandbox.catalog.scenarios import ApplyStep, Scenario
 from sandbox.documents import dump_all
 from sandbox.errors import SandboxError
 from sandbox.profiles import PROFILES, Profile
-from sandbox.reports import transcript, transcript_file
+from sandbox.reports import transcript_file
 from sandbox.reports.console import JsonReport, TextReport
 from sandbox.runtimes.factory import make_runtime
 from sandbox.settings import Settings
@@ -30,6 +30,7 @@ from sandbox.walkthrough.render import (
 )
 
 if TYPE_CHECKING:
+    from sandbox.reports import transcript
     from sandbox.runtimes.kube.runtime import KubeRuntime
 
 
@@ -63,11 +64,12 @@ def _scenario(catalog: Catalog, scenario_id: str) -> Scenario:
 async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everything: bool,
               as_json: bool, verbose: bool, compare_sim: bool = False,
               transcript_path: Path | None = None) -> int:
-    from sandbox.reports import compare
     from sandbox.walkthrough.exchange import new_client
     from sandbox.walkthrough.runner import Walkthrough
 
     if compare_sim:
+        from sandbox.reports import compare
+
         compare.check_usable(runtime_name, settings.provider)
 
     catalog = load_catalog(settings.scenario_dirs, profile=settings.profile)
@@ -88,13 +90,16 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
     report = JsonReport({"profile": settings.profile, "runtime": runtime.name,
                          "label": runtime.label, "provider": settings.provider})
 
-    recorder = compare.Recorder()
-    record = transcript.Transcript()
+    # What only --compare-sim and --transcript need is loaded and kept only for them.
+    recorder = compare.Recorder() if compare_sim else None
+    record = _new_transcript() if target is not None else None
 
     def emit(event: Event) -> None:
         report(event)
-        recorder(event)
-        record(event)
+        if recorder is not None:
+            recorder(event)
+        if record is not None:
+            record(event)
         if text is not None:
             text(event)
 
@@ -118,19 +123,21 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
             for scenario in chosen:
                 results.append(await walkthrough.run(scenario))
     except asyncio.CancelledError:  # Ctrl+C, SIGTERM, SIGHUP: keep what ran, and say so
-        if target is not None:
+        if target is not None and record is not None:
             target.write_stopped(record, details())
         raise
     finally:
         await runtime.down()
-    comparison = await compare.compare(settings, chosen, recorder.steps) if compare_sim else None
+    comparison = (await compare.compare(settings, chosen, recorder.steps)
+                  if recorder is not None else None)
     if comparison is not None:
         report.document["compare_sim"] = comparison.as_json()
     if text is not None:
         text.summary(results)
         for line in comparison.lines() if comparison is not None else ():
             show(line, file=out)
-    if target is not None:  # after the summary: if the disk is full, the results are shown
+    # After the summary: if the disk is full, the results have been shown.
+    if target is not None and record is not None:
         written = target.write(record, details())
         report.document["transcript"] = written
         if text is not None and not target.to_stdout:
@@ -139,6 +146,12 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
         report.dump(sys.stdout)
     disagree = comparison is not None and bool(comparison.disagreements)
     return 0 if results and all(r.passed for r in results) and not disagree else 1
+
+
+def _new_transcript() -> transcript.Transcript:
+    from sandbox.reports import transcript
+
+    return transcript.Transcript()
 
 
 class TranscriptTarget:
