@@ -28,7 +28,7 @@ from tests.hostile_provider import (
 
 KEYS = {  # three shapes of key, each run with another of the records
     "sk-test": ("sk-test-Hb5Nw2Qz8Lc4Rt7Vm1Xk3Pd6Jf9Gs0Ue", False),
-    "sk-ant": ("sk-ant-api03-Kp4Wn8Ty2Lq6Zb9Xc3Rv7Md1Hf5Js0Ga", True),
+    "sk-ant": ("sk-ant-api03-Kp4Wn8Ty2Lq6Zb9Xc3Rv7", True),
     "metacharacters": ("sk-mt+a.b*c?d(e)f[g]h{i}j|k^l$m\\o7Q2w9E4x", True),
 }
 

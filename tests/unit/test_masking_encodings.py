@@ -21,7 +21,7 @@ from sandbox.walkthrough.masking import MaskedStream, Masker
 
 KEYS = {
     "sk-test": "sk-test-Rv4Mz8Qk2Lw6Xn9Tb3Hc7Jd1Pf5Gs0Ya",
-    "sk-ant": "sk-ant-api03-Wq5Ne9Ub2Yk7Lc4Xm8Zr1Dt6Fh3Jp0Sv",
+    "sk-ant": "sk-ant-api03-Wq5Ne9Ub2Yk7Lc4Xm8Zr1",
     "metacharacters": "sk-mt+a.b*c?d(e)f[g]h{i}j|k^l$m\\o7Q2w9E4x",
 }
 
