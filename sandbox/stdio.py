@@ -257,14 +257,15 @@ class Stop:
 
 @contextlib.contextmanager
 def call_on_stop_signals(exit_app: Callable[[int], None], *, interrupt: bool = False,
-                         on_signal: Callable[[int], None] | None = None) -> Iterator[Stop]:
+                         on_signal: Callable[[int], None] | None = None,
+                         also: tuple[int, ...] = ()) -> Iterator[Stop]:
     """For an asyncio app: every stop signal (and SIGINT with ``interrupt``) calls
     ``exit_app(128 + signum)`` on its loop.
 
     The app then leaves the way its own quit key does, restoring the terminal. Before its loop
     runs (or after it ended), the signal raises :class:`Terminated` instead. ``on_signal(signum)``
     runs at once, in the handler: where the loop may be too stuck to ever run ``exit_app``, it
-    arms :func:`end_process_within`.
+    arms :func:`end_process_within`. ``also`` are more signals to take the same way.
     """
     seen = Stop()
 
@@ -280,7 +281,7 @@ def call_on_stop_signals(exit_app: Callable[[int], None], *, interrupt: bool = F
                 on_signal(signum)
             loop.call_soon_threadsafe(functools.partial(exit_app, 128 + signum))
 
-    with _handlers(stop, (signal.SIGINT,) if interrupt else ()):
+    with _handlers(stop, ((signal.SIGINT,) if interrupt else ()) + also):
         yield seen
 
 

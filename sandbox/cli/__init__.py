@@ -187,12 +187,16 @@ def _open_app(settings: Settings) -> int:
     if not _on_a_terminal():
         raise SandboxError("the app needs a terminal (stdin, stdout and stderr must be one)",
                            "use `agw-sandbox run --all` for a walkthrough without the app")
-    from sandbox.tui.app import make_app
+    from sandbox.tui import sent_faults
 
-    app = make_app(settings)
-    with stdio.call_on_stop_signals(lambda code: app.exit(return_code=code), interrupt=True,
-                                    on_signal=_end_app_within_grace) as stop:
-        app.run()
+    with sent_faults.blocked():  # before the app starts a thread: they all inherit the block
+        from sandbox.tui.app import make_app
+
+        app = make_app(settings)
+        with stdio.call_on_stop_signals(lambda code: app.exit(return_code=code), interrupt=True,
+                                        on_signal=_end_app_within_grace,
+                                        also=sent_faults.TAKEN) as stop:
+            app.run()
     if stop.signum == signal.SIGINT:
         raise KeyboardInterrupt
     if stop.signum is not None:  # said after the app restored the terminal

@@ -105,7 +105,11 @@ class Terminal:
     (signal.SIGXCPU, "stopped by SIGXCPU"),
     # asynchronous ones that also end a process by default, and a real-time signal
     (signal.SIGIO, "stopped by SIGIO"), (signal.SIGPWR, "stopped by SIGPWR"),
-    (signal.SIGRTMIN + 3, "stopped by SIGRTMIN+3")])
+    (signal.SIGRTMIN + 3, "stopped by SIGRTMIN+3"),
+    # those whose default action dumps core, sent with `kill` (a real fault still dumps core:
+    # test_sent_faults)
+    (signal.SIGSEGV, "stopped by SIGSEGV"), (signal.SIGABRT, "stopped by SIGABRT"),
+    (signal.SIGBUS, "stopped by SIGBUS"), (signal.SIGSYS, "stopped by SIGSYS")])
 def test_a_stop_signal_to_the_app_restores_the_terminal(cli_env: dict[str, str],
                                                         stop: int, said: str) -> None:
     port = free_port()
