@@ -14,7 +14,6 @@ from sandbox.catalog.scenarios import ApplyStep, Scenario
 from sandbox.documents import dump_all
 from sandbox.errors import SandboxError
 from sandbox.profiles import PROFILES, Profile
-from sandbox.reports import transcript_file
 from sandbox.reports.console import JsonReport, TextReport
 from sandbox.runtimes.factory import make_runtime
 from sandbox.settings import Settings
@@ -72,8 +71,13 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
 
         compare.check_usable(runtime_name, settings.provider)
 
-    catalog = load_catalog(settings.scenario_dirs, profile=settings.profile)
-    chosen = _select(catalog, ids, everything)
+    catalog = load_catalog(settings.scenario_dirs, profile=settings.profile,
+                           other_builtins=False)
+    try:
+        chosen = _select(catalog, ids, everything)
+    except SandboxError:  # say whether another profile has it: that needs them all
+        _select(load_catalog(settings.scenario_dirs, profile=settings.profile), ids, everything)
+        raise
     # Checked before anything runs: a typo in the path must not cost a whole walkthrough.
     target = TranscriptTarget(transcript_path, as_json) if transcript_path else None
     stdio.name_stdout("the transcript" if target is not None and target.to_stdout
@@ -159,6 +163,8 @@ class TranscriptTarget:
     (``-``, ``/dev/stdout``)."""
 
     def __init__(self, path: Path, as_json: bool) -> None:
+        from sandbox.reports import transcript_file  # only a run with --transcript needs it
+
         self.to_stdout = transcript_file.means_standard_output(path)
         if self.to_stdout and as_json:
             raise SandboxError(f"--transcript {path} and --json both want standard output",

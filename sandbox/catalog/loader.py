@@ -65,25 +65,31 @@ class Catalog:
 
 
 def load_catalog(extra_dirs: Sequence[Path] = (), include_builtin: bool = True,
-                 profile: str = DEFAULT_PROFILE.name) -> Catalog:
+                 profile: str = DEFAULT_PROFILE.name, *, other_builtins: bool = True) -> Catalog:
     """Load the built-in scenarios plus each extra directory; raise with every problem found.
 
     Every profile's scenarios are loaded (and checked); the catalog shows ``profile``'s.
+    Without ``other_builtins``, the built-in scenarios of the other profiles are left out (a
+    walkthrough runs one profile's, and the built-in ones are checked by the test suite):
+    ``others`` and ``missing`` then know only what the extra directories hold.
     """
     problems: list[Problem] = []
     scenarios: list[Scenario] = []
-    dirs = [builtin_dir()] if include_builtin else []
+    builtin = [builtin_dir()] if include_builtin else []
+    dirs = list(builtin)
     for directory in extra_dirs:
         if not directory.is_dir():
             problems.append(Problem(str(directory), None, "not a directory of scenario files"))
             continue
         dirs.append(directory)
     dirs += [sub for directory in dirs for sub in _profile_dirs(directory)]
+    if not other_builtins:
+        dirs = [d for d in dirs if not _another_profiles_builtins(d, builtin, profile)]
     dirs = _each_once(dirs)
     seen: dict[tuple[str, str], Path] = {}
     for directory in dirs:
         paths = _scenario_files(directory, problems)
-        if paths == [] and directory not in dirs[:1] and not _profile_dirs(directory):
+        if paths == [] and directory not in builtin and not _profile_dirs(directory):
             problems.append(Problem(str(directory), None, "contains no *.yaml scenario files"))
         for path in paths or ():
             scenario = load_file(path, problems)
@@ -100,6 +106,8 @@ def load_catalog(extra_dirs: Sequence[Path] = (), include_builtin: bool = True,
             seen[key] = path
             scenarios.append(scenario)
     for scenario in scenarios:  # a need is met within the scenario's own profile
+        if not other_builtins and scenario.profile != profile:
+            continue  # which may be in the built-in scenarios left out
         problems.extend(Problem(str(scenario.source), None,
                                 f"'needs' names {need!r}, which no scenario has as its id")
                         for need in scenario.needs if (scenario.profile, need) not in seen)
@@ -118,6 +126,14 @@ def _each_once(dirs: Sequence[Path]) -> list[Path]:
         except (OSError, RuntimeError):  # a loop of links: listing it says what is wrong
             found.setdefault(directory, directory)
     return list(found.values())
+
+
+def _another_profiles_builtins(directory: Path, builtin: Sequence[Path], profile: str) -> bool:
+    """A built-in folder of scenarios written for a profile other than ``profile`` (the
+    default profile's are at the top, each other profile's in a folder named after it)."""
+    if directory in builtin:
+        return profile != DEFAULT_PROFILE.name
+    return directory.parent in builtin and directory.name != profile
 
 
 def _profile_dirs(directory: Path) -> list[Path]:

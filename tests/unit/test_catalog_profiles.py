@@ -40,6 +40,23 @@ def test_a_scenario_written_for_one_profile_is_listed_as_missing_in_the_other(
     assert "rotate-key" in current.for_profile("kgateway-v2.1").ids
 
 
+@pytest.mark.parametrize("profile", ["kgateway-v2.1", "agentgateway-v1.4"])
+def test_a_run_leaves_the_other_profiles_builtins_out_but_checks_every_extra_file(
+        tmp_path: Path, profile: str) -> None:
+    shutil.copy(REPO / "examples/workshop/rotate-key.yaml", tmp_path)  # kgateway, needs setup
+    shutil.copytree(REPO / "examples/workshop/manifests", tmp_path / "manifests")
+    running = load_catalog([tmp_path], profile=profile, other_builtins=False)
+    assert running.ids[:4] == IDS
+    assert {s.source.parent for s in running.scenarios if s.id in IDS} == {
+        s.source.parent for s in load_catalog(profile=profile).scenarios}
+    assert [s.id for s in running.others] == (["rotate-key"] if profile != "kgateway-v2.1"
+                                              else [])
+    (tmp_path / "agentgateway-v1.4").mkdir()
+    (tmp_path / "agentgateway-v1.4" / "broken.yaml").write_text("id: [\n")
+    with pytest.raises(ScenarioError, match=r"broken\.yaml"):  # another profile's, still read
+        load_catalog([tmp_path], profile="kgateway-v2.1", other_builtins=False)
+
+
 def test_a_profile_folder_holds_that_profiles_scenarios_only(tmp_path: Path) -> None:
     folder = tmp_path / "agentgateway-v1.4"
     shutil.copytree(REPO / "examples/workshop/manifests", folder / "manifests")
