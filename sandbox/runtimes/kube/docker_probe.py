@@ -19,6 +19,7 @@ from typing import Any
 
 from sandbox.documents import load_json
 from sandbox.errors import RuntimeUnavailable
+from sandbox.runtimes.kube.docker_words import error_words
 from sandbox.runtimes.kube.paced import size_in_words
 from sandbox.untrusted import visible
 
@@ -31,6 +32,9 @@ ENGINE_VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+~_-]*")  # 24.0.7, 20.10.21
 NOT_DOCKER_HINT = ("check that DOCKER_HOST (or the current Docker context) points at a Docker "
                    "daemon and that `docker info` works there; or use the offline simulation "
                    "with --runtime sim")
+# Docker Desktop's socket answers 500 while its engine starts or stops.
+STARTING_HINT = ("a Docker Desktop that is still starting answers so: wait until it says it is "
+                 "running and try again; else ")
 KNOWN_CAUSES = (
     ("No such file or directory", "no Docker socket found"),
     ("Connection refused", "connection refused"),
@@ -53,7 +57,12 @@ class DockerInfo:
 
 
 class NotDockerAnswer(Exception):
-    """The daemon answered, but not as Docker does; the text says what it answered."""
+    """The daemon answered, but not as Docker does; the text says what it answered (and
+    ``status`` the HTTP error it answered with, if any)."""
+
+    def __init__(self, answered: str, status: int = 0) -> None:
+        super().__init__(answered)
+        self.status = status
 
 
 def short_cause(exc: BaseException) -> str:
@@ -108,8 +117,9 @@ def _answers(client: Any, where: str, timeout: float, hint: str,
 
 
 def _not_docker(where: str, answered: NotDockerAnswer) -> RuntimeUnavailable:
+    hint = STARTING_HINT + NOT_DOCKER_HINT if answered.status >= 500 else NOT_DOCKER_HINT
     return RuntimeUnavailable(f"the Docker daemon at {where}, answered {answered}, which is not "
-                              "what Docker answers", NOT_DOCKER_HINT)
+                              "what Docker answers", hint)
 
 
 def _not_http(error: BaseException | None, path: str) -> NotDockerAnswer | None:
@@ -202,8 +212,11 @@ class _Probe:
                                           f"{size_in_words(MAX_ANSWER_BYTES)}")
         finally:
             response.close()
-        if response.status_code >= 400:
-            raise RuntimeError(f"HTTP {response.status_code} to {path}: {_message(bytes(body))}")
+        if response.status_code >= 400:  # it answered, with an error Docker does not give
+            raise NotDockerAnswer(
+                f"{path} with HTTP {response.status_code}"
+                + error_words(bytes(body), response.headers.get("Content-Type") or ""),
+                response.status_code)
         if response.status_code != 200:  # a redirect, or a 2xx that is not an answer
             raise NotDockerAnswer(f"{path} with HTTP {response.status_code}"
                                   + _redirect(response.headers.get("Location")))
@@ -219,17 +232,6 @@ class _Probe:
 def _redirect(location: str | None) -> str:
     """Where a redirect pointed, in words (Docker never redirects)."""
     return f" (a redirect to {_quoted(location)})" if location else ""
-
-
-def _message(body: bytes) -> str:
-    """The ``message`` of Docker's error answer, or the answer's start."""
-    try:
-        answer = load_json(body)
-    except ValueError:
-        answer = None
-    text = answer["message"] if isinstance(answer, dict) and isinstance(
-        answer.get("message"), str) else body[:200].decode("utf-8", "replace")
-    return visible(short_cause(Exception(text)))
 
 
 def docker_info(version: Any, info: Any, where: str) -> DockerInfo:
