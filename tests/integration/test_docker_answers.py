@@ -47,7 +47,7 @@ SHAPES = [
     (None, [INFO], "/info with [{"),
     (None, "Debian", '/info with "Debian"'),
     (None, b"null", "/info with null"),
-    (None, b"<html>502 Bad Gateway</html>", "/info with something that is not JSON"),
+    (None, b"<html>502 Bad Gateway</html>", "/info with an HTML page, which"),
     (with_version(Components=["Engine"]), None, '/version with a component "Engine"'),
     (with_version(Components={"Name": "Engine"}), None,
      '/version with Components {"Name": "Engine"}'),

@@ -16,12 +16,8 @@ from typing import Any, BinaryIO
 
 from sandbox.errors import RuntimeUnavailable
 from sandbox.runtimes.kube.docker_config import file_problem, load_config, tilde
-from sandbox.runtimes.kube.docker_probe import (
-    DockerInfo,
-    api_version,
-    ask_daemon,
-    short_cause,
-)
+from sandbox.runtimes.kube.docker_probe import DockerInfo, api_version, ask_daemon
+from sandbox.runtimes.kube.docker_words import failure_words, text_words
 from sandbox.runtimes.kube.paced import paced, size_in_words
 from sandbox.runtimes.kube.secrets import shown_url
 from sandbox.untrusted import describe, first_hidden, visible
@@ -177,10 +173,12 @@ def unreachable_hint() -> str:
 
 
 def _short(exc: Exception, url: str = "") -> str:
-    """``exc`` in a few words; ``url``, which the SDK quotes whole, without its user and
+    """``exc`` in a few plain words; ``url``, which the SDK quotes whole, without its user and
     password."""
+    if (words := failure_words(exc)) is not None:
+        return words
     text = str(exc).strip().replace(url, shown_url(url)) if url else str(exc).strip()
-    return short_cause(Exception(text) if text else exc)
+    return text_words(Exception(text) if text else exc)
 
 
 # -- image archives, for the offline bundle -----------------------------------------------------
