@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import struct
+import subprocess
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -132,6 +134,68 @@ def test_a_host_name_that_is_not_known_is_said_so(monkeypatch: pytest.MonkeyPatc
     assert caught.value.message == ("the Docker daemon is not reachable at "
                                     "tcp://docker.example:2375, as given (its host name could "
                                     "not be resolved: name or service not known)")
+
+
+def self_signed(folder: Path, name: str) -> tuple[Path, Path]:
+    """A certificate (and its key) nobody else vouches for, made by openssl."""
+    folder.mkdir(parents=True, exist_ok=True)
+    certificate, key = folder / f"{name}.pem", folder / f"{name}-key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(certificate)],
+                   check=True, capture_output=True)
+    return certificate, key
+
+
+@contextlib.contextmanager
+def tls_listener(certificate: tuple[Path, Path] | None) -> Iterator[int]:
+    """A TCP port that speaks TLS with ``certificate``, or (None) plain HTTP."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    if certificate is not None:
+        context.load_cert_chain(*certificate)
+
+    def serve() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                conn, _ = listener.accept()
+                with contextlib.suppress(OSError, ssl.SSLError):
+                    if certificate is not None:
+                        conn = context.wrap_socket(conn, server_side=True)
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+                conn.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+
+
+@pytest.mark.parametrize(("server_speaks_tls", "said"), [
+    (False, "(TLS failed: wrong version number)"),
+    (True, "(its TLS certificate was not accepted: self"),  # "self-signed certificate"
+])
+def test_a_tls_failure_is_said_in_plain_words(
+        no_docker_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+        server_speaks_tls: bool, said: str) -> None:
+    certs = tmp_path / "certs"
+    client = self_signed(certs, "cert")
+    (certs / "ca.pem").write_bytes(client[0].read_bytes())  # trusts only itself
+    (certs / "key.pem").write_bytes(client[1].read_bytes())
+    server = self_signed(tmp_path / "server", "server") if server_speaks_tls else None
+    with tls_listener(server) as port:
+        monkeypatch.setenv("DOCKER_HOST", f"tcp://127.0.0.1:{port}")
+        monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
+        monkeypatch.setenv("DOCKER_CERT_PATH", str(certs))
+        with pytest.raises(RuntimeUnavailable) as caught:
+            probe_docker()
+    assert caught.value.message.startswith(
+        f"the Docker daemon is not reachable at tcp://127.0.0.1:{port}, set by DOCKER_HOST "
+        + said), caught.value.message
+    assert not [words for words in PYTHONS_WORDS if words in caught.value.message]
 
 
 def test_a_refused_pull_says_what_docker_answered(
