@@ -213,3 +213,25 @@ def test_a_full_disk_is_said_so(no_docker_env: Path, monkeypatch: pytest.MonkeyP
             pytest.raises(RuntimeUnavailable) as caught:
         containers.save_image(IMAGE, Path("/dev/full"))
     assert caught.value.message == f"could not save the image {IMAGE} (no space left on device)"
+
+
+@pytest.mark.parametrize(("verify", "present", "said"), [
+    ("1", (), "DOCKER_TLS_VERIFY asks for TLS, and CERTS has no cert.pem, key.pem nor ca.pem"),
+    ("1", ("cert.pem", "key.pem"), "DOCKER_TLS_VERIFY asks for TLS, and CERTS has no ca.pem"),
+    ("", ("cert.pem", "ca.pem"), "DOCKER_CERT_PATH asks for TLS, and CERTS has no key.pem"),
+])
+def test_tls_files_that_are_missing_are_named(
+        no_docker_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, verify: str,
+        present: tuple[str, ...], said: str) -> None:
+    certs = tmp_path / "certs"
+    certs.mkdir()
+    for name in present:
+        (certs / name).write_text("-----BEGIN CERTIFICATE-----\n")
+    monkeypatch.setenv("DOCKER_HOST", "tcp://127.0.0.1:2376")
+    monkeypatch.setenv("DOCKER_TLS_VERIFY", verify)
+    monkeypatch.setenv("DOCKER_CERT_PATH", str(certs))
+    with pytest.raises(RuntimeUnavailable) as caught:
+        containers.resolve_endpoint()
+    assert caught.value.message == ("DOCKER_HOST is set but unusable ("
+                                    + said.replace("CERTS", str(certs)) + ")")
+    assert "DOCKER_CERT_PATH" in caught.value.hint
