@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import select
 import shlex
 import signal
 import sys
@@ -12,6 +13,8 @@ import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from sandbox.errors import CommandFailed, CommandTimedOut, RuntimeUnavailable
 from sandbox.profiles import DEFAULT_PROFILE
@@ -27,6 +30,7 @@ INSTALL_HINTS = {
 Process = asyncio.subprocess.Process
 EXIT_POLL = 0.02  # seconds between looks at whether a command has exited
 OUTPUT_GRACE = 1.0  # seconds to read what a command that has exited left in its pipes
+HOLDER_GRACE = 0.5  # seconds a process left holding a command's output has to end on SIGTERM
 # Every process started here, for the last resort of a process that cannot stop the usual way.
 _STARTED: weakref.WeakSet[Process] = weakref.WeakSet()
 
@@ -37,6 +41,9 @@ class Completed:
     returncode: int
     stdout: str
     stderr: str
+    # What the command left running, outside its session, holding its output once it had
+    # ended ("pid 123 (sleep)"): each was stopped.
+    stopped: tuple[str, ...] = ()
 
 
 Echo = Callable[[str], None]
@@ -60,6 +67,7 @@ async def run(argv: Sequence[str], *, timeout: float = 60.0, check: bool = True,
                           else asyncio.subprocess.DEVNULL, env=env, start_new_session=True)
     stdout, stderr = bytearray(), bytearray()
     readers = asyncio.ensure_future(_collect(process, stdout, stderr, keep))
+    stopped: list[str] = []
     try:
         await asyncio.wait_for(_finish(process, stdin, readers), timeout)
     except TimeoutError:
@@ -72,9 +80,9 @@ async def run(argv: Sequence[str], *, timeout: float = 60.0, check: bool = True,
         await _kill_group(process)
         raise
     finally:
-        await _release(process, readers)
+        stopped += await _release(process, readers)
     result = Completed(tuple(argv), process.returncode or 0, stdout.decode(errors="replace"),
-                       stderr.decode(errors="replace"))
+                       stderr.decode(errors="replace"), tuple(stopped))
     if check and result.returncode != 0:
         raise CommandFailed(argv, result.returncode, result.stderr or result.stdout)
     return result
@@ -140,14 +148,19 @@ async def _finish(process: Process, stdin: bytes | None, readers: asyncio.Future
         await asyncio.wait_for(asyncio.shield(readers), OUTPUT_GRACE)
 
 
-async def _release(process: Process, readers: asyncio.Future[None]) -> None:
+async def _release(process: Process, readers: asyncio.Future[None]) -> list[str]:
     """However the command ended: stop what it left holding its output, and close its pipes
     while the loop still runs (a pipe left to the garbage collector after the loop has closed
-    ends in "Exception ignored … Event loop is closed")."""
+    ends in "Exception ignored … Event loop is closed"). Returns what was stopped outside the
+    command's session ("pid 123 (sleep)")."""
+    stopped: list[str] = []
     if not readers.done():
         await _kill_group(process, grace=1.0)
         await asyncio.wait({readers}, timeout=OUTPUT_GRACE)  # every writer gone: EOF at once
-    if not readers.done():  # a writer outside its group (it left with setsid) still holds them
+    if not readers.done():  # a writer outside its group (it left with setsid) holds them
+        stopped = await _stop_holders(_read_ends(process))
+        await asyncio.wait({readers}, timeout=OUTPUT_GRACE)
+    if not readers.done():  # one that could not be stopped (another user's) holds them still
         readers.cancel()
         transport = getattr(process, "_transport", None)  # asyncio has no public close for it
         if transport is not None:
@@ -157,6 +170,75 @@ async def _release(process: Process, readers: asyncio.Future[None]) -> None:
         readers.exception()  # seen, so never reported as "never retrieved"
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(process.wait(), OUTPUT_GRACE)  # its pipes' last callbacks run
+    return stopped
+
+
+def _read_ends(process: Process) -> list[int]:
+    """The descriptors of our ends of the command's stdout and stderr pipes."""
+    transport: Any = getattr(process, "_transport", None)  # asyncio's, as in _release
+    ends = []
+    for child_fd in (1, 2):
+        pipe = transport.get_pipe_transport(child_fd) if transport is not None else None
+        handle: Any = pipe.get_extra_info("pipe") if pipe is not None else None
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            ends.append(handle.fileno())
+    return ends
+
+
+def _pipe_holders(read_ends: Sequence[int]) -> dict[int, str]:
+    """The processes of our own user, other than this one, that hold the other end of one of
+    ``read_ends`` (Linux's /proc links them to the same ``pipe:[inode]``), with their names."""
+    links = set()
+    for fd in read_ends:
+        with contextlib.suppress(OSError):
+            links.add(f"pipe:[{os.fstat(fd).st_ino}]")
+    holders: dict[int, str] = {}
+    if not links or not Path("/proc/self/fd").is_dir():
+        return holders
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):  # gone meanwhile, or not ours to look into
+            if entry.stat().st_uid == os.getuid() and _holds(entry, links):
+                holders[int(entry.name)] = (entry / "comm").read_text().strip()
+    return holders
+
+
+def _holds(process_dir: Path, links: set[str]) -> bool:
+    """Whether one of the process's descriptors is one of ``links``."""
+    for fd in (process_dir / "fd").iterdir():
+        with contextlib.suppress(OSError):  # closed meanwhile
+            if str(fd.readlink()) in links:
+                return True
+    return False
+
+
+async def _stop_holders(read_ends: Sequence[int]) -> list[str]:
+    """SIGTERM to each process holding the command's output, SIGKILL to those still there after
+    :data:`HOLDER_GRACE`; each named "pid 123 (sleep)". A pidfd pins the process found, so a
+    pid reused meanwhile is never signalled."""
+    pinned: dict[int, str] = {}
+    for pid, name in _pipe_holders(read_ends).items():
+        with contextlib.suppress(OSError):
+            pinned[os.pidfd_open(pid)] = f"pid {pid} ({name})"
+    try:
+        for signum in (signal.SIGTERM, signal.SIGKILL):
+            running = [fd for fd in pinned if not _ended(fd)]
+            for fd in running:
+                with contextlib.suppress(OSError):
+                    signal.pidfd_send_signal(fd, signum)
+            deadline = time.monotonic() + HOLDER_GRACE
+            while running and time.monotonic() < deadline and not all(map(_ended, running)):
+                await asyncio.sleep(EXIT_POLL)
+        return list(pinned.values())
+    finally:
+        for fd in pinned:
+            os.close(fd)
+
+
+def _ended(pidfd: int) -> bool:
+    """Whether the process behind ``pidfd`` has ended (its pidfd is then readable)."""
+    return bool(select.select([pidfd], [], [], 0)[0])
 
 
 async def _kill_group(process: Process, grace: float = 5.0) -> None:

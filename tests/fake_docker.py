@@ -44,6 +44,17 @@ def drip_headers(every: float = 0.2) -> Writer:
     return write
 
 
+def answer(status: bytes, body: bytes = b"", content_type: bytes = b"application/json",
+           length: int | None = None) -> Writer:
+    """One answer of ``status`` ("404 Not Found") with ``body``, whose Content-Length says
+    ``length`` (the body's own by default); the connection is closed after it."""
+    def write(conn: socket.socket, over: threading.Event) -> None:
+        announced = len(body) if length is None else length
+        conn.sendall(b"HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n"
+                     % (status, content_type, announced) + body)
+    return write
+
+
 def huge(announced: int = 300_000_000) -> Writer:
     """A JSON string that goes on for ``announced`` bytes, sent as fast as it is read."""
     def write(conn: socket.socket, over: threading.Event) -> None:
@@ -73,7 +84,7 @@ def _serve(conn: socket.socket, answers: dict[str, Answer], over: threading.Even
             path = request.split(b" ")[1].decode().split("?")[0]
             asked.append(path)
             name = "/" + path.rsplit("/", 1)[-1]
-            if name == "/_ping":
+            if name == "/_ping" and name not in answers:
                 conn.sendall(HEAD.replace(b"json", b"plain") + b"Content-Length: 2\r\n\r\nOK")
             elif name in answers:
                 _send(conn, answers[name], over)
@@ -84,11 +95,15 @@ def _serve(conn: socket.socket, answers: dict[str, Answer], over: threading.Even
 
 
 @contextlib.contextmanager
-def fake_docker(path: Path, version: Answer = None, info: Answer = None) -> Iterator[list[str]]:
+def fake_docker(path: Path, version: Answer = None, info: Answer = None,
+                ping: Answer = None) -> Iterator[list[str]]:
     """Serve at ``path`` until the block ends (every connection then closed); yields the paths
-    asked, in order. ``version`` and ``info`` default to Docker 24's answers."""
+    asked, in order. ``version`` and ``info`` default to Docker 24's answers, ``ping`` to
+    Docker's "OK"."""
     answers = {"/version": VERSION if version is None else version,
                "/info": INFO if info is None else info}
+    if ping is not None:
+        answers["/_ping"] = ping
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(str(path))
     listener.listen(16)

@@ -74,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser(sys.argv[1:] if argv is None else argv)
+    args: argparse.Namespace | None = None
     try:
         with stdio.raise_on_stop_signals():
             try:
@@ -84,7 +85,7 @@ def _main(argv: Sequence[str] | None) -> int:
             sys.stdout.flush()  # a reader that left shows up here, not in Python's last flush
             return code
     except SandboxError as exc:
-        stdio.say(f"agw-sandbox: {exc}")
+        stdio.say(f"agw-sandbox: {_masked(str(exc), args)}")
         return 2
     except stdio.Terminated as exc:
         stdio.say(f"agw-sandbox: stopped by {exc.signal_name}; everything it started has been "
@@ -101,6 +102,14 @@ def _main(argv: Sequence[str] | None) -> int:
         stdio.say(f"agw-sandbox: internal error ({_where(exc)}); this is a bug in agw-sandbox\n"
                   "  hint: rerun with AGW_SANDBOX_DEBUG=1 to see the details, and report them")
         return EXIT_INTERNAL
+
+
+def _masked(text: str, args: argparse.Namespace | None) -> str:
+    """``text`` with every key this process holds masked: an error may quote what a daemon, a
+    server or a file said (`prepare` names a Docker daemon's error answer)."""
+    from sandbox.walkthrough.masking import Masker
+
+    return Masker(known_keys(getattr(args, "token", None), os.environ))(text)
 
 
 def _where(exc: BaseException) -> str:

@@ -47,7 +47,7 @@ SHAPES = [
     (None, [INFO], "/info with [{"),
     (None, "Debian", '/info with "Debian"'),
     (None, b"null", "/info with null"),
-    (None, b"<html>502 Bad Gateway</html>", "/info with something that is not JSON"),
+    (None, b"<html>502 Bad Gateway</html>", "/info with an HTML page, which"),
     (with_version(Components=["Engine"]), None, '/version with a component "Engine"'),
     (with_version(Components={"Name": "Engine"}), None,
      '/version with Components {"Name": "Engine"}'),
@@ -126,8 +126,8 @@ def test_an_error_answer_is_named_with_dockers_message(tmp_path: Path) -> None:
     with fake_docker(socket_path, info=refuse), pytest.raises(RuntimeUnavailable) as caught:
         probe_docker(f"unix://{socket_path}")
     assert caught.value.message == (
-        f"the Docker daemon is not answering at unix://{socket_path}, as given (HTTP 500 to "
-        "/info: engine is \\u001b[2J restarting)")
+        f"the Docker daemon at unix://{socket_path}, as given, answered /info with HTTP 500 "
+        f"(engine is \\u001b[2J restarting), {NOT_DOCKER}")
 
 
 @pytest.mark.parametrize("command", [("doctor",), ("run", "inline", "--port", "0"),

@@ -142,3 +142,28 @@ def test_a_context_meta_json_nested_too_deeply_is_named(no_docker_env: Path) -> 
     assert caught.value.message == ("the Docker context deep (currentContext in "
                                     "~/.docker/config.json) cannot be read (its meta.json is "
                                     "nested too deeply to be a context's)"), caught.value.message
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (b"{bad", 'is not JSON (first characters: "{bad")'),
+    (b"", "is empty"),
+    (b"\xff\xfe", "is not UTF-8 text"),
+    (b"[]", "is not a Docker context's (Docker writes an object with Name, Metadata and "
+            "Endpoints)"),
+    (b'{"Name": "odd", "Endpoints": []}', "is not a Docker context's"),
+    (b'{"Name": "odd", "Endpoints": {"docker": "tcp://127.0.0.1:2375"}}',
+     "is not a Docker context's"),
+    (b'{"Name": 5}', "is not a Docker context's"),
+])
+def test_a_context_meta_json_the_sdk_cannot_read_is_named_in_plain_words(
+        no_docker_env: Path, content: bytes, problem: str) -> None:
+    meta = no_docker_env / "contexts" / "meta" / hashlib.sha256(b"odd").hexdigest()
+    meta.mkdir(parents=True)
+    (meta / "meta.json").write_bytes(content)
+    (no_docker_env / "config.json").write_text('{"currentContext": "odd"}')
+    with pytest.raises(RuntimeUnavailable) as caught:
+        probe_docker()
+    assert caught.value.message.startswith(
+        "the Docker context odd (currentContext in ~/.docker/config.json) cannot be read (its "
+        f"meta.json {problem}"), caught.value.message
+    assert "object has no attribute" not in caught.value.message

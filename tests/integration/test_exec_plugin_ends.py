@@ -53,6 +53,34 @@ def test_a_plugin_that_leaves_a_child_holding_its_output_has_finished(
     assert not [pid for pid in stopped if alive(pid)], "the plugin's child still runs"
 
 
+# A child in a session of its own (out of reach of the plugin's process group) holding the
+# plugin's stdout and stderr, only its stdout, or only its stderr.
+IN_ITS_OWN_SESSION = ["setsid sleep 300 &", "setsid sh -c 'exec sleep 301' 2>/dev/null &",
+                      "setsid sleep 302 >/dev/null &"]
+
+
+@pytest.mark.parametrize("leave", IN_ITS_OWN_SESSION)
+def test_a_child_in_its_own_session_holding_the_plugins_output_is_stopped_and_named(
+        cli_env: dict[str, str], tmp_path: Path, stopped: list[int], leave: str) -> None:
+    pids = tmp_path / "pids"
+    script = plugin(tmp_path, LEAVES_A_CHILD.replace("sleep 300 &", leave).replace(
+        "PIDS", str(pids)))
+    with hostile_api(empty) as api:
+        config = tmp_path / "kubeconfig"
+        config.write_text(kubeconfig(api.url, user=EXEC.format(
+            command=script, mode="Never", extra="")))
+        result, seconds = status(cli_env, config)
+        stopped.extend(started_pids(pids))
+        asked = list(api.heads)
+    assert asked and "authorization: Bearer kc-test-from-a-plugin" in asked[0]
+    assert seconds < 10, seconds
+    assert not [pid for pid in stopped if alive(pid)], "the plugin's child still runs"
+    assert (f"the exec credential plugin {script} of user 'u' in the kubeconfig {config} left "
+            f"pid {stopped[1]} (sleep) holding its output; it was stopped") in result.stderr, \
+        result.stderr
+    assert "Exception ignored" not in result.stderr and "Traceback" not in result.stderr
+
+
 def test_an_exec_entry_without_an_api_version_is_refused_before_the_plugin_runs(
         cli_env: dict[str, str], tmp_path: Path) -> None:
     """kubectl refuses it ("exec plugin: invalid apiVersion"); so does the sandbox, saying

@@ -50,7 +50,10 @@ class FakeDaemon(BaseHTTPRequestHandler):
             self._answer(b'{"message": "not here"}', status=404)
 
     def do_POST(self) -> None:
-        if "/images/create" in self.path:
+        if "/images/create" in self.path and self.mode == "pull_refused":
+            self._answer(b'{"message": "pull access denied for kindest/node, repository does '
+                         b'not exist"}', status=500)
+        elif "/images/create" in self.path:
             self._stream(b'{"status": "Downloading", "progress": "[=> ]"}\r\n', every=0.05)
         else:
             self._answer(b'{"message": "not here"}', status=404)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -93,6 +95,27 @@ async def test_a_command_ends_when_it_exits_though_a_child_keeps_its_output_open
     assert time.monotonic() - started < 5
     assert (result.returncode, result.stdout, result.stderr) == (0, "answer\n", "said\n")
     assert not _alive(int(pidfile.read_text())), "the child holding the output still runs"
+
+
+async def test_a_child_in_a_session_of_its_own_holding_the_output_is_stopped_and_named(
+        tmp_path: Path) -> None:
+    """Out of reach of the command's process group (it called setsid), found by the pipe it
+    holds; one that ignores SIGTERM is killed."""
+    pidfile = tmp_path / "child.pid"
+    script = (f"setsid sh -c 'trap \"\" TERM; exec sleep 300' 2>/dev/null & echo $! > {pidfile}; "
+              "echo answer")
+    started = time.monotonic()
+    try:
+        result = await run(["sh", "-c", script], timeout=30)
+    finally:
+        pid = int(pidfile.read_text())
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            pytest.fail("the child holding the output still runs")
+    assert time.monotonic() - started < 6
+    assert (result.returncode, result.stdout) == (0, "answer\n")
+    assert result.stopped == (f"pid {pid} (sleep)",)
+    assert (await run(["sh", "-c", "sleep 300 & echo quick"])).stopped == ()  # in its group
 
 
 async def test_output_that_never_ends_is_cut_at_the_deadline_and_leaves_no_pipe_open(

@@ -12,7 +12,7 @@ from sandbox.tui.app import make_app
 from sandbox.tui.screens.dialogs import ErrorDialog
 from sandbox.tui.screens.provider import ProviderScreen
 from tests.conftest import TOKEN
-from tests.fake_docker import drip, fake_docker
+from tests.fake_docker import answer, drip, fake_docker
 from tests.ui.conftest import screen_text, settle
 from tests.unit.test_catalog import GOOD, ROUTE, write
 
@@ -89,6 +89,8 @@ async def test_the_welcome_screen_never_shows_the_key_in_docker_settings(
     (b'{"NCPU": 1e400, "MemTotal": -5}', "answered /info with NCPU Infinity, which is not what "
                                          "Docker answers"),
     (drip(every=0.5), "did not finish answering /info within 5 s, which Docker does at once"),
+    (answer(b"404 Not Found", b'{"message": "page not found"}'),
+     "answered /info with HTTP 404 (page not found), which is not what Docker answers"),
 ])
 async def test_a_daemon_that_is_not_quite_docker_leaves_the_app_on_the_simulation(
         no_docker_env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, info: object,

@@ -15,13 +15,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from sandbox.errors import RuntimeUnavailable
-from sandbox.runtimes.kube.docker_config import file_problem, load_config, tilde
-from sandbox.runtimes.kube.docker_probe import (
-    DockerInfo,
-    api_version,
-    ask_daemon,
-    short_cause,
-)
+from sandbox.runtimes.kube.docker_config import file_problem, load_config, meta_problem, tilde
+from sandbox.runtimes.kube.docker_probe import DockerInfo, api_version, ask_daemon
+from sandbox.runtimes.kube.docker_words import failure_words, text_words
 from sandbox.runtimes.kube.paced import paced, size_in_words
 from sandbox.runtimes.kube.secrets import shown_url
 from sandbox.untrusted import describe, first_hidden, visible
@@ -66,7 +62,8 @@ def resolve_endpoint() -> DockerEndpoint:
         try:
             params = kwargs_from_env()
         except DockerException as exc:  # DOCKER_TLS_VERIFY/DOCKER_CERT_PATH that don't add up
-            raise RuntimeUnavailable(f"DOCKER_HOST is set but unusable ({_short(exc)})",
+            problem = _missing_tls_files() or _short(exc)
+            raise RuntimeUnavailable(f"DOCKER_HOST is set but unusable ({problem})",
                                      "check DOCKER_HOST, DOCKER_TLS_VERIFY and DOCKER_CERT_PATH"
                                      ) from exc
         return DockerEndpoint(str(params["base_url"]), "set by DOCKER_HOST", params.get("tls"))
@@ -78,6 +75,20 @@ def resolve_endpoint() -> DockerEndpoint:
     if name == "default":
         return DockerEndpoint(DEFAULT_SOCKET, "the default socket")
     return _context_endpoint(name, where)
+
+
+def _missing_tls_files() -> str | None:
+    """Which of the files that TLS takes from DOCKER_CERT_PATH (or ~/.docker) are missing, as
+    the docker SDK reads them, in words; None when none is."""
+    verify = os.environ.get("DOCKER_TLS_VERIFY", "") != ""
+    folder = os.environ.get("DOCKER_CERT_PATH") or str(Path.home() / ".docker")
+    needed = ("cert.pem", "key.pem", "ca.pem") if verify else ("cert.pem", "key.pem")
+    missing = [name for name in needed if not Path(folder, name).is_file()]
+    if not missing:
+        return None
+    names = ", ".join(missing[:-1]) + " nor " + missing[-1] if len(missing) > 1 else missing[0]
+    setting = "DOCKER_TLS_VERIFY" if verify else "DOCKER_CERT_PATH"
+    return f"{setting} asks for TLS, and {visible(tilde(folder))} has no {names}"
 
 
 def _current_context() -> tuple[str, str]:
@@ -129,8 +140,9 @@ def _context_endpoint(name: str, where: str) -> DockerEndpoint:
         raise RuntimeUnavailable(f"the Docker {where} cannot be read (its meta.json is nested "
                                  "too deeply to be a context's)", "check `docker context ls`"
                                  ) from None
-    except Exception as exc:  # the SDK raises a bare Exception for a corrupted meta.json
-        raise RuntimeUnavailable(f"the Docker {where} cannot be read ({_short(exc)})",
+    except Exception as exc:  # a bare Exception for a corrupted meta.json, a KeyError, …
+        raise RuntimeUnavailable(f"the Docker {where} cannot be read (its meta.json "
+                                 f"{meta_problem(Path(get_meta_file(name)))})",
                                  "check `docker context ls`") from exc
     if context is None or not context.Host:
         raise RuntimeUnavailable(
@@ -177,10 +189,12 @@ def unreachable_hint() -> str:
 
 
 def _short(exc: Exception, url: str = "") -> str:
-    """``exc`` in a few words; ``url``, which the SDK quotes whole, without its user and
+    """``exc`` in a few plain words; ``url``, which the SDK quotes whole, without its user and
     password."""
+    if (words := failure_words(exc)) is not None:
+        return words
     text = str(exc).strip().replace(url, shown_url(url)) if url else str(exc).strip()
-    return short_cause(Exception(text) if text else exc)
+    return text_words(Exception(text) if text else exc)
 
 
 # -- image archives, for the offline bundle -----------------------------------------------------

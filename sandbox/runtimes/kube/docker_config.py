@@ -15,6 +15,7 @@ from typing import Any
 
 from sandbox.documents import TooDeep, load_json
 from sandbox.errors import RuntimeUnavailable
+from sandbox.runtimes.kube.docker_words import first_characters
 from sandbox.untrusted import visible
 
 MAX_CONFIG_BYTES = 1024 * 1024  # a config.json or a context's meta.json is a few KB
@@ -135,3 +136,23 @@ def tilde(path: str) -> str:
     """``path`` with the home directory written ``~``, as a person knows it."""
     home = str(Path.home())
     return "~" + path[len(home):] if home != "/" and path.startswith(home + "/") else path
+
+
+def meta_problem(path: Path) -> str:
+    """What is wrong with a context's ``meta.json`` that the docker SDK could not read, said of
+    the file (the SDK says it in Python's words: "'list' object has no attribute 'items'")."""
+    try:
+        content = read_small(path)
+    except OSError as exc:
+        return f"cannot be read ({(exc.strerror or 'unreadable').lower()})"
+    if not content.strip():
+        return "is empty"
+    try:
+        load_json(content.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        return "is not UTF-8 text"
+    except TooDeep:
+        return "is nested too deeply to be a context's"
+    except ValueError:
+        return f"is not JSON (first characters: {first_characters(content)})"
+    return "is not a Docker context's (Docker writes an object with Name, Metadata and Endpoints)"

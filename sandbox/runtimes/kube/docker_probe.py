@@ -14,11 +14,11 @@ import re
 import socket
 import threading
 from dataclasses import dataclass
-from http.client import BadStatusLine, HTTPException, RemoteDisconnected
 from typing import Any
 
-from sandbox.documents import load_json
+from sandbox.documents import TooDeep, load_json
 from sandbox.errors import RuntimeUnavailable
+from sandbox.runtimes.kube.docker_words import answer_words, body_words, error_words, short_cause
 from sandbox.runtimes.kube.paced import size_in_words
 from sandbox.untrusted import visible
 
@@ -31,14 +31,9 @@ ENGINE_VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+~_-]*")  # 24.0.7, 20.10.21
 NOT_DOCKER_HINT = ("check that DOCKER_HOST (or the current Docker context) points at a Docker "
                    "daemon and that `docker info` works there; or use the offline simulation "
                    "with --runtime sim")
-KNOWN_CAUSES = (
-    ("No such file or directory", "no Docker socket found"),
-    ("Connection refused", "connection refused"),
-    ("Permission denied", "permission denied on the Docker socket; add your user to the "
-                          "'docker' group"),
-    ("timed out", "timed out"),
-    ("Read timed out", "timed out"),
-)
+# Docker Desktop's socket answers 500 while its engine starts or stops.
+STARTING_HINT = ("a Docker Desktop that is still starting answers so: wait until it says it is "
+                 "running and try again; else ")
 
 
 @dataclass(frozen=True)
@@ -53,17 +48,12 @@ class DockerInfo:
 
 
 class NotDockerAnswer(Exception):
-    """The daemon answered, but not as Docker does; the text says what it answered."""
+    """The daemon answered, but not as Docker does; the text says what it answered (and
+    ``status`` the HTTP error it answered with, if any)."""
 
-
-def short_cause(exc: BaseException) -> str:
-    """``exc`` in a few words."""
-    text = str(exc).strip()
-    for needle, cause in KNOWN_CAUSES:
-        if needle in text:
-            return cause
-    text = text.splitlines()[0] if text else type(exc).__name__
-    return text if len(text) < 120 else text[:117] + "…"
+    def __init__(self, answered: str, status: int = 0) -> None:
+        super().__init__(answered)
+        self.status = status
 
 
 def ask_daemon(client: Any, where: str, timeout: float, hint: str) -> DockerInfo:
@@ -108,29 +98,17 @@ def _answers(client: Any, where: str, timeout: float, hint: str,
 
 
 def _not_docker(where: str, answered: NotDockerAnswer) -> RuntimeUnavailable:
+    hint = STARTING_HINT + NOT_DOCKER_HINT if answered.status >= 500 else NOT_DOCKER_HINT
     return RuntimeUnavailable(f"the Docker daemon at {where}, answered {answered}, which is not "
-                              "what Docker answers", NOT_DOCKER_HINT)
+                              "what Docker answers", hint)
 
 
 def _not_http(error: BaseException | None, path: str) -> NotDockerAnswer | None:
     """What a daemon that broke HTTP did, in words (the SDK wraps it in a tuple of reprs)."""
-    seen: list[BaseException] = []
-    while error is not None and not isinstance(error, (NotDockerAnswer, HTTPException)):
-        seen.append(error)
-        inner = [arg for arg in error.args if isinstance(arg, BaseException)]
-        error = inner[0] if inner else error.__cause__ or error.__context__
-        if error in seen:
-            return None
     if error is None or isinstance(error, NotDockerAnswer):
         return error
-    if isinstance(error, RemoteDisconnected):
-        return NotDockerAnswer(f"{path} by closing the connection without answering")
-    if isinstance(error, BadStatusLine):
-        began = str(error.args[0] if error.args else "").strip()[:40]
-        return NotDockerAnswer(f"something that is not HTTP (it began with {_quoted(began)})")
-    if "more than 100 headers" in str(error):
-        return NotDockerAnswer(f"{path} with more than 100 header lines")
-    return NotDockerAnswer(f"{path} with broken HTTP ({visible(short_cause(error))})")
+    answered = answer_words(error, path)
+    return None if answered is None else NotDockerAnswer(answered)
 
 
 def _cause(exc: BaseException, client: Any) -> str:
@@ -202,8 +180,11 @@ class _Probe:
                                           f"{size_in_words(MAX_ANSWER_BYTES)}")
         finally:
             response.close()
-        if response.status_code >= 400:
-            raise RuntimeError(f"HTTP {response.status_code} to {path}: {_message(bytes(body))}")
+        if response.status_code >= 400:  # it answered, with an error Docker does not give
+            raise NotDockerAnswer(
+                f"{path} with HTTP {response.status_code}"
+                + error_words(bytes(body), response.headers.get("Content-Type") or ""),
+                response.status_code)
         if response.status_code != 200:  # a redirect, or a 2xx that is not an answer
             raise NotDockerAnswer(f"{path} with HTTP {response.status_code}"
                                   + _redirect(response.headers.get("Location")))
@@ -211,25 +192,16 @@ class _Probe:
             return bytes(body)
         try:
             return load_json(bytes(body))
-        except ValueError as exc:  # not JSON, not UTF-8, nested too deeply to read
-            raise NotDockerAnswer(f"{path} with something that is not JSON "
-                                  f"({visible(short_cause(exc))})") from None
+        except TooDeep as exc:
+            raise NotDockerAnswer(f"{path} with something that is not JSON ({exc})") from None
+        except ValueError:  # not JSON, not UTF-8
+            raise NotDockerAnswer(f"{path} with " + body_words(
+                bytes(body), response.headers.get("Content-Type") or "")) from None
 
 
 def _redirect(location: str | None) -> str:
     """Where a redirect pointed, in words (Docker never redirects)."""
     return f" (a redirect to {_quoted(location)})" if location else ""
-
-
-def _message(body: bytes) -> str:
-    """The ``message`` of Docker's error answer, or the answer's start."""
-    try:
-        answer = load_json(body)
-    except ValueError:
-        answer = None
-    text = answer["message"] if isinstance(answer, dict) and isinstance(
-        answer.get("message"), str) else body[:200].decode("utf-8", "replace")
-    return visible(short_cause(Exception(text)))
 
 
 def docker_info(version: Any, info: Any, where: str) -> DockerInfo:

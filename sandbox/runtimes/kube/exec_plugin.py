@@ -19,7 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sandbox import proc
+from sandbox import proc, stdio
 from sandbox.errors import CommandTimedOut, RuntimeUnavailable, how_it_ended
 
 # A cached token comes back in a second; a plugin that fetches one from a cloud in a few. One
@@ -99,6 +99,8 @@ class Plugin:
         except OSError as exc:
             raise RuntimeUnavailable(f"{self.name} cannot be started ({exc.strerror or exc})",
                                      self._by_hand) from exc
+        for left in done.stopped:  # kubectl would wait for it for ever; it is not ours to keep
+            stdio.say(f"agw-sandbox: {self.name} left {left} holding its output; it was stopped")
         if done.returncode != 0:
             raise RuntimeUnavailable(
                 f"{self.name} {how_it_ended(done.returncode)}"

@@ -1,0 +1,232 @@
+"""What a Docker daemon answered, or how talking to it failed, in plain words (never Python's)."""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+from http.client import (
+    BadStatusLine,
+    HTTPException,
+    IncompleteRead,
+    LineTooLong,
+    RemoteDisconnected,
+)
+from typing import Any
+
+from sandbox.documents import load_json
+from sandbox.untrusted import visible
+
+SHOWN_CHARACTERS = 60  # of an answer that is not what was expected: enough to recognise it
+SHOWN_MESSAGE = 160  # of an error's message: Docker's own are a sentence or two
+MAX_CAUSES = 20  # exceptions looked at in one chain: a chain that loops ends there
+SOCKET_DENIED = "permission denied on the Docker socket; add your user to the 'docker' group"
+# Words for the errors that have no type of their own to tell them by.
+KNOWN_CAUSES = (
+    ("No such file or directory", "no Docker socket found"),
+    ("Connection refused", "connection refused"),
+    ("Permission denied", SOCKET_DENIED),
+    ("timed out", "timed out"),
+)
+_ENCODING = re.compile(r"content-encoding: ([^,]{1,40}),")
+
+
+def error_words(body: bytes, content_type: str) -> str:
+    """What an HTTP error answer said, to follow its status ("HTTP 404"): Docker's ``message``,
+    a page's kind or the answer's first characters, in parentheses; "" when it said nothing."""
+    if not body.strip():
+        return ""
+    try:
+        answer = load_json(body)
+    except ValueError:
+        answer = None
+    if isinstance(answer, dict) and isinstance(answer.get("message"), str):
+        return f" ({_shortened(answer['message'], SHOWN_MESSAGE)})"
+    if _is_html(body, content_type):
+        return f" ({_html_page(content_type)})"
+    return f" ({first_characters(body)})"
+
+
+def body_words(body: bytes, content_type: str) -> str:
+    """An answer that should have been JSON and is not, in words: empty, a web page, or what
+    it begins with."""
+    if not body.strip():
+        return "an empty answer" if not body else "an answer of blanks only"
+    if _is_html(body, content_type):
+        return _html_page(content_type)
+    return f"something that is not JSON (first characters: {first_characters(body)})"
+
+
+def first_characters(body: bytes) -> str:
+    """The start of ``body`` in quotes, escaped: bytes that are not UTF-8 as ``\\xff``."""
+    text = body[:SHOWN_CHARACTERS * 4].decode("utf-8", "backslashreplace").strip()
+    return f'"{_shortened(text, SHOWN_CHARACTERS)}"'
+
+
+def _shortened(text: str, limit: int) -> str:
+    """``text``'s first line, at most ``limit`` characters long, its hidden characters escaped.
+    A line cut short ends at a blank where there is one: a word cut in two (a key's head)
+    would be too short to be recognised and masked."""
+    lines = text.strip().splitlines()
+    line = lines[0] if lines else ""
+    if len(line) > limit:
+        cut = line[:limit - 1]
+        blank = cut.rfind(" ")
+        line = (cut[:blank] if blank > limit // 2 else cut) + "…"
+    return visible(line)
+
+
+def _media_type(content_type: str) -> str:
+    """``text/html`` of ``text/html; charset=utf-8``."""
+    return content_type.split(";", 1)[0].strip().lower()
+
+
+def _is_html(body: bytes, content_type: str) -> bool:
+    return _says_html(content_type) or body.lstrip()[:15].lower().startswith(
+        (b"<!doctype html", b"<html"))
+
+
+def _says_html(content_type: str) -> bool:
+    return _media_type(content_type) in ("text/html", "application/xhtml+xml")
+
+
+def _html_page(content_type: str) -> str:
+    """An HTML page, and its media type when that says so (a page sent as JSON is only a
+    page)."""
+    return (f"an HTML page ({visible(_media_type(content_type))})" if _says_html(content_type)
+            else "an HTML page")
+
+
+def short_cause(exc: BaseException) -> str:
+    """Why a call to the daemon failed, in a few plain words: what the innermost cause that has
+    words of its own says (a refused or reset connection, an unknown host, a timeout, TLS, an
+    error answer), else the exception's own first line."""
+    if (words := failure_words(exc)) is not None:
+        return words
+    return text_words(exc)
+
+
+def text_words(exc: BaseException) -> str:
+    """``exc``'s own text, short (for the SDK's own sentences: an address it cannot parse)."""
+    text = str(exc).strip()
+    for needle, cause in KNOWN_CAUSES:
+        if needle in text:
+            return cause
+    text = text.splitlines()[0] if text else type(exc).__name__
+    return visible(text if len(text) < 120 else text[:117] + "…")
+
+
+def failure_words(exc: BaseException) -> str | None:
+    """The words for the first exception in ``exc``'s chain that has words of its own."""
+    for cause in causes(exc):
+        if (words := _words_of(cause)) is not None:
+            return words
+    return None
+
+
+def answer_words(exc: BaseException, path: str) -> str | None:
+    """What a daemon that broke HTTP while answering ``path`` did, to follow "answered"; None
+    when ``exc`` says nothing of an answer (the connection failed before any)."""
+    for cause in causes(exc):
+        if (words := _answer_of(cause, path)) is not None:
+            return words
+    return None
+
+
+def causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps, outermost first: the SDK and urllib3 keep the cause in the
+    arguments, in ``reason`` or as the exception's cause or context."""
+    found: list[BaseException] = []
+    pending: list[BaseException | None] = [exc]
+    while pending and len(found) < MAX_CAUSES:
+        current = pending.pop(0)
+        if current is None or any(current is seen for seen in found):
+            continue
+        found.append(current)
+        pending += [arg for arg in current.args if isinstance(arg, BaseException)]
+        reason = getattr(current, "reason", None)
+        pending += [reason if isinstance(reason, BaseException) else None,
+                    current.__cause__, current.__context__]
+    return found
+
+
+def _answer_of(exc: BaseException, path: str) -> str | None:
+    from urllib3.exceptions import DecodeError, InvalidChunkLength, ProtocolError
+
+    if isinstance(exc, RemoteDisconnected):
+        return f"{path} by closing the connection without answering"
+    if isinstance(exc, BadStatusLine):
+        began = _shortened(str(exc.args[0] if exc.args else ""), 41).rstrip("…")
+        return f'something that is not HTTP (it began with "{began}")'
+    if isinstance(exc, InvalidChunkLength):
+        size = exc.length.strip()[:20].decode("ascii", "backslashreplace")
+        return (f'{path} with a chunk size that is not a number ("{visible(size)}")' if size
+                else f"{path} by closing the connection in the middle of its answer")
+    if isinstance(exc, IncompleteRead):
+        return _cut_short(exc, path)
+    if isinstance(exc, ProtocolError) and "ended prematurely" in str(exc):
+        return f"{path} by closing the connection in the middle of its answer"
+    if isinstance(exc, DecodeError):
+        encoding = _ENCODING.search(str(exc))
+        coding = f" ({visible(encoding.group(1).strip())})" if encoding else ""
+        return f"{path} with an answer said to be compressed{coding} that does not decompress"
+    if isinstance(exc, LineTooLong):
+        return f"{path} with a header line longer than 64 KiB"
+    if isinstance(exc, HTTPException) and "more than 100 headers" in str(exc):
+        return f"{path} with more than 100 header lines"
+    if isinstance(exc, HTTPException):
+        return f"{path} with broken HTTP ({text_words(exc)})"
+    return None
+
+
+def _cut_short(exc: IncompleteRead, path: str) -> str:
+    """An answer that ended before its length: urllib3 counts the bytes of the whole answer,
+    http.client those of a chunk (whose answer's length is not known)."""
+    partial: Any = exc.partial
+    if isinstance(partial, int) and isinstance(exc.expected, int):
+        return (f"{path} by closing the connection after {partial} of "
+                f"{partial + exc.expected} bytes")
+    return f"{path} by closing the connection in the middle of its answer"
+
+
+def _words_of(exc: BaseException) -> str | None:
+    """Words for one exception that has words of its own, or None."""
+    status = getattr(getattr(exc, "response", None), "status_code", None)
+    explanation = getattr(exc, "explanation", None)
+    if isinstance(status, int) and explanation is not None:  # the docker SDK's APIError
+        said = _shortened(str(explanation), SHOWN_MESSAGE)
+        return f"Docker answered HTTP {status}" + (f": {said}" if said else "")
+    if isinstance(exc, TimeoutError) or type(exc).__name__.endswith(("Timeout", "TimeoutError")):
+        return "timed out"
+    if isinstance(exc, OSError):
+        return _os_words(exc)
+    return None
+
+
+def _os_words(exc: OSError) -> str | None:
+    where = f": {visible(str(exc.filename))}" if exc.filename else ""
+    if isinstance(exc, socket.gaierror):
+        return f"its host name could not be resolved: {_lower(exc.strerror or 'unknown')}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"its TLS certificate was not accepted: {_lower(exc.verify_message or '')}"
+    if isinstance(exc, ssl.SSLError):
+        reason = (exc.reason or "").replace("_", " ").lower() or text_words(exc)
+        return f"TLS failed: {visible(reason)}"
+    if isinstance(exc, FileNotFoundError) and not where:
+        return "no Docker socket found"
+    if isinstance(exc, PermissionError) and not where:
+        return SOCKET_DENIED
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, ConnectionResetError):
+        return "it reset the connection"
+    if isinstance(exc, BrokenPipeError):
+        return "it closed the connection while the request was being sent"
+    if exc.strerror:
+        return _lower(exc.strerror) + where
+    return None
+
+
+def _lower(text: str) -> str:
+    """A sentence's start in lower case (an error's "No space left on device")."""
+    return visible(text[:1].lower() + text[1:])
