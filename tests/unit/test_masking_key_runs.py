@@ -1,0 +1,69 @@
+"""X1: any long enough run of a key's characters is masked, its middle alone included (no head,
+no tail), disguised as a whole key may be, and found in time linear in the text."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from sandbox.walkthrough.masking import MaskedStream, Masker
+
+KEY = "sk-test-Jq4Vx8Nm2Tb6Wc9Lz3Hr7Pk"  # the mask (sk-…7Pk... last four) hides 23 characters
+
+
+@pytest.mark.parametrize(("start", "end"), [(8, -4), (9, 23), (10, 22), (3, 16), (12, -2)])
+def test_a_run_of_the_middle_of_a_key_is_masked_alone(start: int, end: int) -> None:
+    middle = KEY[start:end]
+    shown = Masker([KEY])(f'{{"code": "{middle}", "param": "x"}}')
+    left = middle in shown
+    assert not left
+    assert shown == '{"code": "…", "param": "x"}'  # nothing of its last four either
+
+
+def test_a_middle_disguised_as_a_key_may_be_is_masked() -> None:
+    middle = KEY[8:-4]
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) for c in middle)
+    for text in (middle.upper(), fullwidth, middle[:7] + "\u200b" + middle[7:],
+                 "".join(f"%{ord(c):02X}" for c in middle), middle[:9] + "\\n" + middle[9:]):
+        assert Masker([KEY])(f"mid {text} end") == "mid … end"
+
+
+def test_runs_shorter_than_half_of_what_the_mask_hides_are_left() -> None:
+    """Eleven characters of a key whose mask hides 23: too little to matter, and text that
+    merely shares a few characters with the key must stay as it is."""
+    text = f"a {KEY[8:19]} b test-Jq4 c"
+    assert Masker([KEY])(text) == text
+
+
+def test_a_middle_split_across_a_stream_is_masked_as_it_arrives() -> None:
+    stream = MaskedStream(Masker([KEY]))
+    shown = "".join(stream.feed(piece) for piece in ("middle: ", KEY[8:15], KEY[15:-4], " ok"))
+    shown += stream.end()
+    left = KEY[10:14] in shown  # (a flag: pytest would quote the text)
+    assert not left and shown == "middle: … ok"
+
+
+def test_the_middle_of_a_long_key_is_found_in_time_linear_in_its_length() -> None:
+    """A key of 10 000 characters whose middle alone stands in a mebibyte of text: a few
+    searches, not the key's substrings one by one (run in a child, bounded)."""
+    code = (
+        "import random, string, time\n"
+        "from sandbox.walkthrough.masking import Masker\n"
+        "random.seed(11)\n"
+        "took = []\n"
+        "for size in (1_000, 10_000):\n"
+        "    key = 'sk-test-' + ''.join(random.choices(string.ascii_letters, k=size))\n"
+        "    middle = key[size // 5: size - size // 5]\n"
+        "    filler = ''.join(random.choices(string.ascii_letters + ' ', k=1 << 20))\n"
+        "    text = filler + ' ' + middle + ' ' + filler\n"
+        "    started = time.process_time()\n"
+        "    shown = Masker([key])(text)\n"
+        "    took.append(time.process_time() - started)\n"
+        "    assert shown == filler + ' … ' + filler, len(shown)\n"
+        "print(took[1] < 3, took)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("True"), result.stdout
