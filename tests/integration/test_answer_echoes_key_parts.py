@@ -12,12 +12,13 @@ import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from sandbox.walkthrough.key_mask import mask_key
 from tests.helpers import readable_key
-from tests.hostile_provider import completion, run_hostile, whole
+from tests.hostile_provider import chunk, completion, head, run_hostile, whole
 
 KEY = "sk-test-Jq4Vx8Nm2Tb6Wc9Lz3Hr7Pk"  # 30 characters: the mask hides 23 of them
 Handler = Callable[[socket.socket, str, threading.Event], None]
@@ -51,6 +52,37 @@ def middle_in_content(conn: socket.socket, key: str, stop: threading.Event) -> N
     whole(conn, completion("your key middle is " + key[10:-3] + ", keep it"))
 
 
+def events(conn: socket.socket, chunks: list[dict[str, Any]]) -> None:
+    """An SSE answer of these events, one network chunk each, then [DONE]."""
+    head(conn, "HTTP/1.1 200 OK", [("Content-Type", "text/event-stream"),
+                                   ("Transfer-Encoding", "chunked"), ("Connection", "close")])
+    for each in chunks:
+        chunk(conn, f"data: {json.dumps(each)}\n\n".encode())
+    chunk(conn, b"data: [DONE]\n\n")
+    conn.sendall(b"0\r\n\r\n")
+
+
+def top_two_streamed(conn: socket.socket, key: str, stop: threading.Event) -> None:
+    """Each event: content "x", and the key's next four characters as the first of two
+    alternatives in ``top_logprobs`` (the second is "y")."""
+    events(conn, [{"model": "gpt-4o-mini", "choices": [{"index": 0, "delta": {"content": "x"},
+                   "logprobs": {"content": [{"token": "x", "logprob": -0.1, "top_logprobs": [
+                       {"token": key[at:at + 4], "logprob": -0.2},
+                       {"token": "y", "logprob": -2.0}]}]}}]}
+                  for at in range(0, len(key), 4)])
+
+
+def one_choice_between_another(conn: socket.socket, key: str, stop: threading.Event) -> None:
+    """Two choices streamed in turn: choice 0 says the key four characters an event, choice 1
+    says "ok " between each of them (each event names its choice by its ``index``)."""
+    turns: list[dict[str, Any]] = []
+    for at in range(0, len(key), 4):
+        for index, said in ((0, key[at:at + 4]), (1, "ok ")):
+            turns.append({"model": "gpt-4o-mini",
+                          "choices": [{"index": index, "delta": {"content": said}}]})
+    events(conn, turns)
+
+
 ERROR = "    expect: {status: 401}\n"
 ECHOES: dict[str, tuple[Handler, bool, str]] = {  # the handler, streamed, expected step
     "an error's code is the middle (18)": (unauthorized(lambda key: {
@@ -60,6 +92,10 @@ ECHOES: dict[str, tuple[Handler, bool, str]] = {  # the handler, streamed, expec
         "message": "bad key", "param": key[9:23], "code": "invalid_api_key"}), False, ERROR),
     "the content holds 17 of the middle": (middle_in_content, False,
                                            "    expect: {status: 200}\n"),
+    "top_logprobs, two alternatives an event": (top_two_streamed, True,
+                                                "    expect: {status: 200}\n"),
+    "one choice's deltas between another's": (one_choice_between_another, True,
+                                              "    expect: {status: 200}\n"),
 }
 
 
@@ -82,6 +118,8 @@ async def test_a_part_of_the_key_the_provider_echoes_is_masked_in_every_record(
         assert response["status"] == (401 if expect == ERROR else 200)
     if "middle" in echo and "content" in echo:
         assert "your key middle is …, keep it" in out and "…, keep it" in transcript
+    if echo == "one choice's deltas between another's":
+        assert mask_key(KEY) in out  # choice 0's answer, read on its own
 
 
 def test_the_app_shows_a_middle_of_the_key_masked(tmp_path: Path) -> None:
