@@ -92,8 +92,8 @@ class Masker:
         """Where secrets are in ``text`` (from ``start``), in order, and their masks: every
         written form, then each key in the folded text (in any case, in compatibility forms,
         escaped, split by what may split it), then the beginnings and ends of keys; last, a
-        key cut into JSON string values under one name (tokens, deltas): the mask stands in
-        the first value it is in, and the others lose their part of it."""
+        key cut into JSON values under one name (tokens, deltas, the byte values of tokens):
+        the mask stands in the first value it is in, and the others lose their part of it."""
         spans = self._found(text, start)
         if not self._disguised:
             return spans
@@ -101,13 +101,12 @@ class Masker:
         cut_into: set[str] = set()  # the pieces of a key found cut into values
         for run in values:
             for begin, end, masked in self._found(run.text):
-                where = run.original(begin, end)
-                if len(where) > 1:  # in one value alone, it was found above
-                    spans += _apart(spans, [(*where[0], masked),
-                                            *((low, high, "") for low, high in where[1:])])
-                    cut_into.update(text[low:high] for low, high in where)
+                where = run.masked(begin, end, masked)
+                spans += _apart(spans, where)
+                cut_into.update(text[low:high] for low, high, _ in where)
         # The same pieces elsewhere (each token again in its ``top_logprobs``) go too.
-        again = sorted((low, high, "") for run in values for low, high in run.pieces
+        again = sorted((low, high, run.emptied(number)) for run in values
+                       for number, (low, high) in enumerate(run.pieces)
                        if high - low >= 3 and text[low:high] in cut_into)
         spans += _apart(spans, again)
         return sorted(spans)

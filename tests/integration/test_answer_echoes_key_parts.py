@@ -83,6 +83,18 @@ def one_choice_between_another(conn: socket.socket, key: str, stop: threading.Ev
     events(conn, turns)
 
 
+def bytes_only(conn: socket.socket, key: str, stop: threading.Event) -> None:
+    """The key only as the byte values of ``logprobs`` tokens (their text says "?"), five
+    bytes a token, each again in its ``top_logprobs``."""
+    body = json.loads(completion("fine"))
+    body["choices"][0]["logprobs"] = {"content": [
+        {"token": "?", "logprob": -0.1, "bytes": list(key[at:at + 5].encode()),
+         "top_logprobs": [{"token": "?", "logprob": -0.1,
+                           "bytes": list(key[at:at + 5].encode())}]}
+        for at in range(0, len(key), 5)]}
+    whole(conn, json.dumps(body).encode())
+
+
 ERROR = "    expect: {status: 401}\n"
 ECHOES: dict[str, tuple[Handler, bool, str]] = {  # the handler, streamed, expected step
     "an error's code is the middle (18)": (unauthorized(lambda key: {
@@ -96,6 +108,7 @@ ECHOES: dict[str, tuple[Handler, bool, str]] = {  # the handler, streamed, expec
                                                 "    expect: {status: 200}\n"),
     "one choice's deltas between another's": (one_choice_between_another, True,
                                               "    expect: {status: 200}\n"),
+    "logprobs bytes only": (bytes_only, False, "    expect: {status: 200}\n"),
 }
 
 

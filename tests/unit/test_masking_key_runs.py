@@ -3,11 +3,13 @@ no tail), disguised as a whole key may be, and found in time linear in the text.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
 import pytest
 
+from sandbox.walkthrough.key_mask import mask_key
 from sandbox.walkthrough.masking import MaskedStream, Masker
 
 KEY = "sk-test-Jq4Vx8Nm2Tb6Wc9Lz3Hr7Pk"  # the mask (sk-…7Pk... last four) hides 23 characters
@@ -67,3 +69,29 @@ def test_the_middle_of_a_long_key_is_found_in_time_linear_in_its_length() -> Non
                             timeout=60)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.startswith("True"), result.stdout
+
+
+def test_a_key_spelled_by_the_byte_values_of_tokens_is_masked_and_stays_json() -> None:
+    """X1: ``logprobs`` ``bytes`` (each token's UTF-8 byte values) spell the key, each token
+    again first of two alternatives: the first array the key is in holds the mask's bytes in
+    place of the key's, the others lose theirs, and what is not the key stays."""
+    said = "Hi " + KEY + "!"
+    tokens = [said[at:at + 5] for at in range(0, len(said), 5)]
+    body = json.dumps({"choices": [{"index": 0, "logprobs": {"content": [
+        {"token": "?", "logprob": -0.1, "bytes": list(token.encode()),
+         "top_logprobs": [{"token": "?", "bytes": list(token.encode())},
+                          {"token": "?", "bytes": [120]}]}
+        for token in tokens]}}]})
+    shown = json.loads(Masker([KEY])(body))  # still JSON
+    content = shown["choices"][0]["logprobs"]["content"]
+    assert bytes(b for each in content for b in each["bytes"]).decode() == \
+        "Hi " + mask_key(KEY) + "!"
+    firsts = bytes(b for each in content for b in each["top_logprobs"][0]["bytes"]).decode()
+    left = [at for at in range(3, len(KEY) - 4) if KEY[at:at + 4] in firsts]
+    assert left == []  # the same arrays again, there, are emptied (as the same tokens are)
+    assert [each["top_logprobs"][1]["bytes"] for each in content] == [[120]] * len(tokens)
+
+
+def test_small_numbers_that_spell_no_key_are_left_as_they_are() -> None:
+    body = json.dumps({"sizes": [1, 2, 300], "bytes": [104, 105], "more": [[7, 8], [9]]})
+    assert Masker([KEY])(body) == body
