@@ -64,38 +64,64 @@ def _array(data: bytes) -> str:
 
 def _bytes_of(array: str) -> str | None:
     """An array of byte values decoded one character a byte, or None when one is over 255."""
-    values = [int(value) for value in re.findall(r"\d+", array)]
-    return bytes(values).decode("latin-1") if max(values) < 256 else None
+    try:
+        return bytes(map(int, array[1:-1].split(","))).decode("latin-1")
+    except ValueError:
+        return None
 
 
 @dataclass
 class _Open:
-    """An object or array the tokens are in: the name it is the value of, and for an array
-    the position of the value being read, for an object the ``index`` it says it is."""
+    """An object or array the tokens are in: the name it is the value of and, for an array,
+    the position of the value being read."""
 
     name: str | None
     array: bool
     position: int = 0
-    index: int | None = None
 
 
-def _places(opened: list[_Open], name: str | None) -> tuple[tuple[object, ...],
-                                                           tuple[object, ...]]:
-    """Where a value is: by names alone (a model's tokens, the same place in every event), and
-    with the place in each array too (each alternative of ``top_logprobs``, each choice,
-    apart; an object's ``index`` names its place in its array, as a streamed choice says
-    which it is)."""
-    within = opened[:_DEEPEST]
-    names = (*(each.name for each in within), name)
-    places: list[object] = []
-    for depth, each in enumerate(within):
-        inner = within[depth + 1] if depth + 1 < len(within) else None
-        if each.array:
-            labelled = inner is not None and not inner.array and inner.index is not None
-            places.append((each.name, inner.index if labelled and inner else each.position))
-        else:
-            places.append((each.name, each.index))
-    return names, (*places, name)
+class _Path:
+    """Where the tokens are, as the two keys values are filed under (see :func:`runs`): kept up
+    to date as objects and arrays open, close and move on, not rebuilt for every value."""
+
+    def __init__(self) -> None:
+        self.opened: list[_Open] = []
+        self.names: list[tuple[object, ...]] = [()]  # the keys of each depth, the outermost first
+        self.places: list[tuple[object, ...]] = [()]
+
+    def open(self, name: str | None, array: bool) -> None:
+        self.opened.append(_Open(name, array))
+        if len(self.opened) > _DEEPEST:  # filed with its ancestor at that depth
+            self.names.append(self.names[-1])
+            self.places.append(self.places[-1])
+            return
+        self.names.append((*self.names[-1], name))
+        self.places.append((*self.places[-1], (name, 0 if array else None)))
+
+    def close(self) -> None:
+        if self.opened:
+            self.opened.pop()
+            self.names.pop()
+            self.places.pop()
+
+    def next_value(self) -> None:
+        """A comma: in an array, the next value's place."""
+        if self.opened and self.opened[-1].array:
+            self.opened[-1].position += 1
+            self._place(len(self.opened) - 1, self.opened[-1].position)
+
+    def label(self, index: int) -> None:
+        """An object's ``index`` names its place in the array it is in (a streamed choice says
+        which it is, wherever it stands in its event's array)."""
+        depth = len(self.opened) - 1
+        if depth >= 1 and not self.opened[depth].array and self.opened[depth - 1].array:
+            self._place(depth - 1, index)
+            if depth < _DEEPEST:
+                self.places[depth + 1] = (*self.places[depth], (self.opened[depth].name, None))
+
+    def _place(self, depth: int, place: int) -> None:
+        if depth < _DEEPEST:
+            self.places[depth + 1] = (*self.places[depth], (self.opened[depth].name, place))
 
 
 def runs(text: str, start: int = 0) -> list[Run]:
@@ -109,34 +135,31 @@ def runs(text: str, start: int = 0) -> list[Run]:
     make."""
     by_name: dict[tuple[object, ...], list[tuple[int, int]]] = {}
     by_place: dict[tuple[object, ...], list[tuple[int, int]]] = {}
-    opened: list[_Open] = []
+    path = _Path()
     name: str | None = None
     decoded: dict[int, str] = {}  # each array of bytes, by where it begins
 
     def file(span: tuple[int, int]) -> None:
-        names, places = _places(opened, name)
-        by_name.setdefault(names, []).append(span)
-        by_place.setdefault(places, []).append(span)
+        by_name.setdefault((*path.names[-1], name), []).append(span)
+        if path.opened:  # outside JSON, a value has no place but its name
+            by_place.setdefault((*path.places[-1], name), []).append(span)
 
     for found in _TOKEN.finditer(text, start):
         index, string, colon, array, opens, closes = found.group(1, 2, 3, 4, 5, 6)
         if index is not None:
-            if opened and not opened[-1].array:
-                opened[-1].index = int(index)
+            path.label(int(index))
         elif array is not None:  # a value of its own, in its parent's place
             if (spelled := _bytes_of(array)) is not None:
                 decoded[found.start(4)] = spelled
                 file(found.span(4))
         elif opens:  # what follows is inside the value of ``name``
-            opened.append(_Open(name, opens == "["))
+            path.open(name, opens == "[")
             name = None
         elif closes:
-            if opened:
-                opened.pop()
+            path.close()
             name = None
-        elif string is None:  # a comma: the next value of an array
-            if opened and opened[-1].array:
-                opened[-1].position += 1
+        elif string is None:  # a comma
+            path.next_value()
         elif colon:
             name = string
         elif found.end(2) > found.start(2):
