@@ -6,6 +6,7 @@ masker to look for is whole again; and where each piece of the joined text came 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # A choice's ``index`` (which of several answers an event's delta is part of); a JSON string on
@@ -171,7 +172,31 @@ def runs(text: str, start: int = 0) -> list[Run]:
     seen = {tuple(pieces) for pieces in groups}  # a group filed the same both ways
     groups += [pieces for pieces in by_place.values()
                if len(pieces) > 1 and tuple(pieces) not in seen]
+    groups += _in_turns(text, by_name.values(), decoded)
     return [_joined(text, pieces, decoded) for pieces in groups]
+
+
+# A key dealt out between a few values under one name (the choices of one answer), a few
+# characters each in turn: read in turns again, up to this many characters a turn, for the few
+# groups of at most this many values with enough text between them to hold a run of a key.
+_WIDEST_TURN, _MOST_DEALT, _LEAST_DEALT, _MOST_GROUPS = 8, 4, 12, 64
+
+
+def _in_turns(text: str, groups: Iterable[list[tuple[int, int]]],
+              decoded: dict[int, str]) -> list[list[tuple[int, int]]]:
+    """The values of each such group read in turns, ``width`` characters a turn: each turn a
+    piece of its own (a run found there is masked in the first and taken from the others)."""
+    dealt = [pieces for pieces in groups if 1 < len(pieces) <= _MOST_DEALT
+             and not any(begin in decoded for begin, _ in pieces)
+             and sum(end - begin for begin, end in pieces) >= _LEAST_DEALT]
+    turned: list[list[tuple[int, int]]] = []
+    for pieces in dealt[:_MOST_GROUPS]:
+        longest = max(end - begin for begin, end in pieces)
+        for width in range(1, _WIDEST_TURN + 1):
+            turned.append([(begin + at, min(begin + at + width, end))
+                           for at in range(0, longest, width)
+                           for begin, end in pieces if begin + at < end])
+    return turned
 
 
 def _joined(text: str, pieces: list[tuple[int, int]], decoded: dict[int, str]) -> Run:

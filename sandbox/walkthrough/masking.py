@@ -102,7 +102,7 @@ class Masker:
         for run in values:
             for begin, end, masked in self._found(run.text):
                 where = run.masked(begin, end, masked)
-                spans += _apart(spans, where)
+                spans += _apart(spans, sorted(where))  # read in turns, not in order
                 cut_into.update(text[low:high] for low, high, _ in where)
         # The same pieces elsewhere (each token again in its ``top_logprobs``) go too.
         again = sorted((low, high, run.emptied(number)) for run in values

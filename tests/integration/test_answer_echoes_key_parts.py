@@ -83,6 +83,17 @@ def one_choice_between_another(conn: socket.socket, key: str, stop: threading.Ev
     events(conn, turns)
 
 
+def dealt_between_choices(conn: socket.socket, key: str, stop: threading.Event) -> None:
+    """One answer, not streamed, with two choices: the key dealt out between them in turns,
+    four characters at a time."""
+    body = json.loads(completion("-"))
+    body["choices"] = [{"index": index, "finish_reason": "stop", "message": {
+        "role": "assistant", "content": "".join(key[at:at + 4]
+                                                for at in range(4 * index, len(key), 8))}}
+                       for index in (0, 1)]
+    whole(conn, json.dumps(body).encode())
+
+
 def bytes_only(conn: socket.socket, key: str, stop: threading.Event) -> None:
     """The key only as the byte values of ``logprobs`` tokens (their text says "?"), five
     bytes a token, each again in its ``top_logprobs``."""
@@ -109,6 +120,7 @@ ECHOES: dict[str, tuple[Handler, bool, str]] = {  # the handler, streamed, expec
     "one choice's deltas between another's": (one_choice_between_another, True,
                                               "    expect: {status: 200}\n"),
     "logprobs bytes only": (bytes_only, False, "    expect: {status: 200}\n"),
+    "dealt between two choices": (dealt_between_choices, False, "    expect: {status: 200}\n"),
 }
 
 

@@ -95,3 +95,16 @@ def test_a_key_spelled_by_the_byte_values_of_tokens_is_masked_and_stays_json() -
 def test_small_numbers_that_spell_no_key_are_left_as_they_are() -> None:
     body = json.dumps({"sizes": [1, 2, 300], "bytes": [104, 105], "more": [[7, 8], [9]]})
     assert Masker([KEY])(body) == body
+
+
+@pytest.mark.parametrize("width", [1, 4, 7])
+def test_a_key_dealt_out_between_the_choices_of_one_answer_is_masked(width: int) -> None:
+    """X1's contrived case: the key's pieces go to choice 0 and choice 1 in turns, so neither
+    holds a run of it; read in turns again, they are the key."""
+    body = json.dumps({"choices": [{"index": index, "message": {"role": "assistant", "content":
+                                    "".join(KEY[at:at + width]
+                                            for at in range(width * index, len(KEY), 2 * width))}}
+                                   for index in (0, 1)]})
+    shown = json.loads(Masker([KEY])(body))
+    said = [choice["message"]["content"] for choice in shown["choices"]]
+    assert said == [mask_key(KEY), ""]
