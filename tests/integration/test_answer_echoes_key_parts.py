@@ -142,9 +142,12 @@ async def test_a_part_of_the_key_the_provider_echoes_is_masked_in_every_record(
         response = document["scenarios"][-1]["steps"][2]["response"]
         assert response["status"] == (401 if expect == ERROR else 200)
     if "middle" in echo and "content" in echo:
-        assert "your key middle is …, keep it" in out and "…, keep it" in transcript
+        masked_where_it_stood = ("your key middle is …, keep it" in out
+                                 and "…, keep it" in transcript)
+        assert masked_where_it_stood
     if echo == "one choice's deltas between another's":
-        assert mask_key(KEY) in out  # choice 0's answer, read on its own
+        answered = mask_key(KEY) in out  # choice 0's answer, read on its own
+        assert answered
 
 
 def test_the_app_shows_a_middle_of_the_key_masked(tmp_path: Path) -> None:
@@ -191,4 +194,5 @@ def test_the_app_shows_a_middle_of_the_key_masked(tmp_path: Path) -> None:
     for name, record in (("screen", shown), ("body", body)):
         count = shown_of(record, key) + (middle in record)
         assert count == 0, f"{count} pieces of the key in the {name}"
-    assert f"key {mask_key(key)}, your key middle is …, keep it" in shown
+    masked_where_it_stood = f"key {mask_key(key)}, your key middle is …, keep it" in shown
+    assert masked_where_it_stood
