@@ -277,10 +277,25 @@ class Reading:
         view = ResponseView(
             status=self.status, reason=mask(self.reason), latency_ms=self.latency_ms,
             headers=masked_headers(self.headers, mask), body=shown_body,
-            content=mask.cut(content) if content else mask(message or ""),
+            content=mask.cut(content) if content else _shown_message(message, shown_body, mask),
             model=mask(model) if model is not None else None, notes=tuple(notes))
         return Answer(view, raw_body + "\n" + (content or message or ""), model,
                       self.cut_short, self.masker(not_json))
+
+
+def _shown_message(message: str | None, shown_body: str, mask: Masker) -> str:
+    """The message as the masked body shows it: masked with the values around it (a key dealt
+    out between two choices is masked in both), or on its own when the body is not JSON."""
+    if not message:
+        return ""
+    try:
+        data = json.loads(shown_body)
+    except (ValueError, RecursionError):
+        return mask(message)
+    try:
+        return str(data["choices"][0]["message"]["content"] or "")
+    except (KeyError, IndexError, TypeError):
+        return str(summary(data)[1] or "")
 
 
 def _ignore(text: str) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from sandbox.untrusted import HIDDEN_CHARACTERS
+from sandbox.walkthrough.key_runs import KeyRuns
 
 # What folding decodes: JSON escapes of what may be part of a key or split it (``\u0073``,
 # ``\u200b``, ``\\``), percent-encoded printable ASCII (``%73``), and runs of non-ASCII text, of
@@ -140,13 +141,17 @@ class Core:
         return self._view.original(folded, folded + 1)[0]
 
     def find(self, spelled: str) -> Iterator[tuple[int, int]]:
-        """Where ``spelled`` (not empty) is in the folded text, split by fillers or not, as
-        spans of the folded text: a plain search of ``text``, in time linear in its length
+        """Where ``spelled`` (not empty) is in ``text``: in the folded text, split by fillers
+        or not (:meth:`folded_span` says where); a plain search, in time linear in its length
         whatever the length of ``spelled``."""
         at = self.text.find(spelled)
         while at >= 0:
-            yield self._folded(at), self._folded(at + len(spelled) - 1) + 1
+            yield at, at + len(spelled)
             at = self.text.find(spelled, at + len(spelled))
+
+    def folded_span(self, start: int, end: int) -> tuple[int, int]:
+        """Where ``text[start:end]`` (not empty) is in the folded text, fillers and all."""
+        return self._folded(start), self._folded(end - 1) + 1
 
     def _folded(self, index: int) -> int:
         run = bisect.bisect_right(self._runs, index) - 1
@@ -184,15 +189,16 @@ def _and_end(text: str) -> Iterator[re.Match[str] | None]:
     yield None
 
 
-# A key cut short still gives most of it away: its beginnings down to half its length (and at
-# least this many characters) are masked wherever they stand, not only at the end of a text; so
-# are its ends (a key split in two, as two headers may hold it, shows neither half).
+# A key cut short still gives most of it away: any run of its characters as long as half of
+# what its mask hides (and at least this many) is masked wherever it stands: its beginning, its
+# end (a key split in two, as two headers may hold it, shows neither half), or its middle alone
+# (an error's ``code`` that echoes the key but its known prefix and its last four).
 PART_LEAST = 12
 
 
 class DisguisedKey:
-    """One key as folded text may hold it: whole (:meth:`wholes`), or a beginning or an end
-    of it long enough to give most of it away (:meth:`parts`)."""
+    """One key as folded text may hold it: whole (:meth:`wholes`), or a run of it long enough
+    to give much of it away (:meth:`parts`)."""
 
     def __init__(self, secret: str, masked: str) -> None:
         self.masked = masked
@@ -204,34 +210,29 @@ class DisguisedKey:
             (raw, folded, stripped(Folded(raw, 0)).text, core(secret).text)) if spelled)
         self._beginning = masked.split("…", 1)[0] + "…"
         self._end = "…" + masked.rsplit("…", 1)[-1]
+        # What the mask shows (``sk-`` and the last four) gives nothing away.
+        shown = len(masked) - 1 if "…" in masked else 0
+        least = [max(PART_LEAST, (len(spelled) - shown) // 2) for spelled in self.spellings]
         # Only a key long enough to have such parts (shorter ones show at most two characters).
-        least = [max(PART_LEAST, len(spelled) // 2) for spelled in self.spellings]
-        long_enough = [(spelled, count) for spelled, count in zip(self.spellings, least,
-                                                                   strict=True)
+        self._parts = [KeyRuns(spelled, count)
+                       for spelled, count in zip(self.spellings, least, strict=True)
                        if count < len(spelled)]
-        self._parts = [(spelled, re.compile(re.escape(spelled[:count])),
-                        re.compile(re.escape(spelled[-count:])))
-                       for spelled, count in long_enough]
 
     def wholes(self, text: Core) -> list[tuple[int, int]]:
-        """Where the key is whole in the folded text (``text`` without its fillers), each
+        """Where the key is whole in ``text`` (folded text without its fillers), each
         spelling of it, whatever splits it (what folding decodes inside the key itself, or
         takes as a filler, is found decoded or not: both spellings are searched)."""
         return sorted({span for spelled in self.spellings for span in text.find(spelled)})
 
     def parts(self, text: str) -> Iterator[tuple[int, int, str]]:
-        """Where beginnings and ends of the key are in folded ``text`` (each as long as it goes,
-        short of the whole key), and their masks: ``sk-…``, or ``…`` and the last four."""
-        for spelled, head, tail in self._parts:
-            for found in head.finditer(text):
-                begin, stop = found.start(), found.end()
-                while (stop - begin < len(spelled) - 1 and stop < len(text)
-                       and text[stop] == spelled[stop - begin]):
-                    stop += 1
-                yield begin, stop, self._beginning
-            for found in tail.finditer(text):
-                begin, stop = found.start(), found.end()
-                while (stop - begin < len(spelled) - 1 and begin > 0
-                       and text[begin - 1] == spelled[-(stop - begin) - 1]):
-                    begin -= 1
-                yield begin, stop, self._end
+        """Where runs of the key are in ``text`` (folded, without its fillers; each as long as
+        it goes, short of the whole key), and their masks: ``sk-…`` for a beginning, ``…`` and
+        the last four for an end, ``…`` alone for a middle."""
+        for runs in self._parts:
+            for begin, stop, first, last in runs.find(text):
+                if first == 0:
+                    yield begin, stop, self._beginning
+                elif last == len(runs.spelled):
+                    yield begin, stop, self._end
+                else:
+                    yield begin, stop, "…"

@@ -92,8 +92,8 @@ class Masker:
         """Where secrets are in ``text`` (from ``start``), in order, and their masks: every
         written form, then each key in the folded text (in any case, in compatibility forms,
         escaped, split by what may split it), then the beginnings and ends of keys; last, a
-        key cut into JSON string values under one name (tokens, deltas): the mask stands in
-        the first value it is in, and the others lose their part of it."""
+        key cut into JSON values under one name (tokens, deltas, the byte values of tokens):
+        the mask stands in the first value it is in, and the others lose their part of it."""
         spans = self._found(text, start)
         if not self._disguised:
             return spans
@@ -101,13 +101,12 @@ class Masker:
         cut_into: set[str] = set()  # the pieces of a key found cut into values
         for run in values:
             for begin, end, masked in self._found(run.text):
-                where = run.original(begin, end)
-                if len(where) > 1:  # in one value alone, it was found above
-                    spans += _apart(spans, [(*where[0], masked),
-                                            *((low, high, "") for low, high in where[1:])])
-                    cut_into.update(text[low:high] for low, high in where)
+                where = run.masked(begin, end, masked)
+                spans += _apart(spans, sorted(where))  # read in turns, not in order
+                cut_into.update(text[low:high] for low, high, _ in where)
         # The same pieces elsewhere (each token again in its ``top_logprobs``) go too.
-        again = sorted((low, high, "") for run in values for low, high in run.pieces
+        again = sorted((low, high, run.emptied(number)) for run in values
+                       for number, (low, high) in enumerate(run.pieces)
                        if high - low >= 3 and text[low:high] in cut_into)
         spans += _apart(spans, again)
         return sorted(spans)
@@ -120,17 +119,18 @@ class Masker:
         if not self._disguised:
             return spans
         view = fold(text, start)
-        without_fillers = stripped(view)
-        wholes: list[tuple[int, int]] = []  # in the folded text
+        kept = stripped(view)  # found in it, a key split by what may split it is found too
+        wholes: list[tuple[int, int]] = []  # in the kept text
         for key in self._disguised:
-            found = key.wholes(without_fillers)
+            found = key.wholes(kept)
             wholes += found
-            spans += _apart(spans, ((*view.original(*where), key.masked) for where in found))
+            spans += _apart(spans, ((*view.original(*kept.folded_span(*where)), key.masked)
+                                    for where in found))
         # Last, and only where no whole key is: a whole key, disguised or not, comes first.
-        rest = _blanked(view.text, wholes)
+        rest = _blanked(kept.text, wholes)
         parts = sorted((part for key in self._disguised for part in key.parts(rest)),
                        key=lambda part: (part[0], part[0] - part[1]))  # the longest first
-        spans += _apart(spans, ((*view.original(begin, end), masked)
+        spans += _apart(spans, ((*view.original(*kept.folded_span(begin, end)), masked)
                                 for begin, end, masked in parts))
         return sorted(spans)
 
@@ -138,13 +138,14 @@ class Masker:
         """A copy of a nested value (a manifest, a payload) with every secret masked in place."""
         return map_strings(value, self)
 
-    def undecided_from(self, text: str, start: int = 0) -> int:
+    def undecided_from(self, text: str, start: int = 0, runs: bool = True) -> int:
         """Where the end of ``text`` could still turn into a secret once more text follows:
         the start of the longest such tail at or after ``start``, else ``len(text)``.
 
         A tail is undecided when it is the beginning of a secret, or a short secret whole (the
         next character says whether it is a word of its own), or, folded, the beginning of a
-        key (or an escape not yet finished)."""
+        key (or an escape not yet finished), or with ``runs``, a run of a key's characters
+        that more may make long enough to be masked (its middle, as much as its beginning)."""
         forms = self._replacements
         longest = max((len(form) for form in forms), default=0)
         firsts = {form[0] for form in forms}
@@ -159,15 +160,19 @@ class Masker:
                 break
         if self._disguised:
             window = max(start, len(text) - 4 * longest)
-            undecided = min(undecided, window + self._undecided_folded(text[window:]))
+            undecided = min(undecided, window + self._undecided_folded(text[window:], runs))
         return undecided
 
-    def _undecided_folded(self, text: str) -> int:
+    def _undecided_folded(self, text: str, runs: bool) -> int:
         """Where a tail of ``text`` begins that, folded and without fillers, begins a key (a
-        filler at its end may be followed by more), else where an unfinished escape does."""
+        filler at its end may be followed by more), or with ``runs`` is a run of a key's
+        characters (four or more: fewer give nothing away), else where an unfinished escape
+        does."""
         tail = core(text)
         folded = tail.text
         spellings = [spelled for key in self._disguised for spelled in key.spellings]
+        if runs and (length := _longest_run_at_end(folded, spellings)) >= _RUN_HELD:
+            return tail.origin(len(folded) - length)
         longest = max(len(spelled) for spelled in spellings)
         firsts = {spelled[0] for spelled in spellings}
         for index in range(max(0, len(folded) - longest + 1), len(folded)):
@@ -227,7 +232,7 @@ class Masker:
     def _cut_tail(self, text: str, start: int = 0) -> tuple[int, int, str] | None:
         """Where the end of ``text`` (at or after ``start``) begins a secret, four characters
         of it or more, and how that beginning is masked: None when it does not."""
-        position = self.undecided_from(text, start)
+        position = self.undecided_from(text, start, runs=False)
         tail = FILLER.sub("", text[position:])
         form = next((f for f in self._replacements if f.startswith(tail)), None)
         if form is not None and len(tail) >= 4:
@@ -238,6 +243,25 @@ class Masker:
         if masked is None or len(folded) < 4:
             return None
         return position, len(text), masked.split("…", 1)[0] + "…"
+
+
+# A stream holds back a tail of this many of a key's characters or more, until it is known
+# whether what follows makes it a run long enough to be masked.
+_RUN_HELD = 4
+
+
+def _longest_run_at_end(text: str, spellings: list[str]) -> int:
+    """How long the longest end of ``text`` is that stands in a spelling of a key, short of a
+    whole one (a whole key is decided); a binary search, as every end of such an end stands in
+    it too."""
+    low, high = 0, min(len(text), max(map(len, spellings)) - 1)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if any(text[-middle:] in spelled for spelled in spellings):
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _blanked(text: str, spans: list[tuple[int, int]]) -> str:

@@ -28,6 +28,16 @@ def parse_json(text: str, strict: bool = True) -> Any:
     return load_json(text, strict=strict)
 
 
+def first_choice(chunk: Any) -> Any:
+    """The first choice's part of a chunk: the one whose ``index`` is 0 (or says none). With
+    several choices streamed, events take turns: the answer shown is the first's alone, not
+    the turns of all of them run together. KeyError when the chunk has none of it."""
+    for choice in chunk["choices"]:
+        if not isinstance(choice, dict) or choice.get("index", 0) in (0, None):
+            return choice
+    raise KeyError("index")
+
+
 class _Text:
     """Text kept as it arrives, joined every so often: a million one-character lines cost
     about a mebibyte, not a million strings."""
@@ -92,7 +102,7 @@ class _Event:
     def rewritten(self, content: str) -> str:
         """The event with its delta's text replaced by ``content``, in one data line."""
         chunk = parse_json(self.data, strict=False)
-        chunk["choices"][0]["delta"]["content"] = content
+        first_choice(chunk)["delta"]["content"] = content
         line = "data: " + json.dumps(chunk, ensure_ascii=False) + "\n"
         return self.before + line + self.after
 
@@ -188,7 +198,7 @@ class Events:
             model = chunk.get("model") if isinstance(chunk, dict) else None
             self.model = str(model) if model is not None else None
         try:
-            return str(chunk["choices"][0]["delta"].get("content") or "")
+            return str(first_choice(chunk)["delta"].get("content") or "")
         except (KeyError, IndexError, TypeError, AttributeError):
             return ""
 

@@ -1,0 +1,117 @@
+"""X1: any long enough run of a key's characters is masked, its middle alone included (no head,
+no tail), disguised as a whole key may be, and found in time linear in the text."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from sandbox.walkthrough.key_mask import mask_key
+from sandbox.walkthrough.masking import MaskedStream, Masker
+
+KEY = "sk-test-Jq4Vx8Nm2Tb6Wc9Lz3Hr7Pk"  # the mask (sk-…7Pk... last four) hides 23 characters
+
+
+@pytest.mark.parametrize(("start", "end"), [(8, -4), (9, 23), (10, 22), (3, 16), (12, -2)])
+def test_a_run_of_the_middle_of_a_key_is_masked_alone(start: int, end: int) -> None:
+    middle = KEY[start:end]
+    shown = Masker([KEY])(f'{{"code": "{middle}", "param": "x"}}')
+    left = middle in shown
+    assert not left
+    masked = shown == '{"code": "…", "param": "x"}'  # nothing of its last four either
+    assert masked
+
+
+def test_a_middle_disguised_as_a_key_may_be_is_masked() -> None:
+    middle = KEY[8:-4]
+    fullwidth = "".join(chr(ord(c) + 0xFEE0) for c in middle)
+    for text in (middle.upper(), fullwidth, middle[:7] + "\u200b" + middle[7:],
+                 "".join(f"%{ord(c):02X}" for c in middle), middle[:9] + "\\n" + middle[9:]):
+        masked = Masker([KEY])(f"mid {text} end") == "mid … end"
+        assert masked, len(text)
+
+
+def test_runs_shorter_than_half_of_what_the_mask_hides_are_left() -> None:
+    """Eleven characters of a key whose mask hides 23: too little to matter, and text that
+    merely shares a few characters with the key must stay as it is."""
+    text = f"a {KEY[8:19]} b test-Jq4 c"
+    left_alone = Masker([KEY])(text) == text
+    assert left_alone
+
+
+def test_a_middle_split_across_a_stream_is_masked_as_it_arrives() -> None:
+    stream = MaskedStream(Masker([KEY]))
+    shown = "".join(stream.feed(piece) for piece in ("middle: ", KEY[8:15], KEY[15:-4], " ok"))
+    shown += stream.end()
+    left = KEY[10:14] in shown  # (a flag: pytest would quote the text)
+    masked = shown == "middle: … ok"
+    assert not left and masked
+
+
+def test_the_middle_of_a_long_key_is_found_in_time_linear_in_its_length() -> None:
+    """A key of 10 000 characters whose middle alone stands in a mebibyte of text: a few
+    searches, not the key's substrings one by one (run in a child, bounded)."""
+    code = (
+        "import random, string, time\n"
+        "from sandbox.walkthrough.masking import Masker\n"
+        "random.seed(11)\n"
+        "took = []\n"
+        "for size in (1_000, 10_000):\n"
+        "    key = 'sk-test-' + ''.join(random.choices(string.ascii_letters, k=size))\n"
+        "    middle = key[size // 5: size - size // 5]\n"
+        "    filler = ''.join(random.choices(string.ascii_letters + ' ', k=1 << 20))\n"
+        "    text = filler + ' ' + middle + ' ' + filler\n"
+        "    started = time.process_time()\n"
+        "    shown = Masker([key])(text)\n"
+        "    took.append(time.process_time() - started)\n"
+        "    assert shown == filler + ' … ' + filler, len(shown)\n"
+        "print(took[1] < 3, took)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.startswith("True"), result.stdout
+
+
+def test_a_key_spelled_by_the_byte_values_of_tokens_is_masked_and_stays_json() -> None:
+    """X1: ``logprobs`` ``bytes`` (each token's UTF-8 byte values) spell the key, each token
+    again first of two alternatives: the first array the key is in holds the mask's bytes in
+    place of the key's, the others lose theirs, and what is not the key stays."""
+    said = "Hi " + KEY + "!"
+    tokens = [said[at:at + 5] for at in range(0, len(said), 5)]
+    body = json.dumps({"choices": [{"index": 0, "logprobs": {"content": [
+        {"token": "?", "logprob": -0.1, "bytes": list(token.encode()),
+         "top_logprobs": [{"token": "?", "bytes": list(token.encode())},
+                          {"token": "?", "bytes": [120]}]}
+        for token in tokens]}}]})
+    shown = json.loads(Masker([KEY])(body))  # still JSON
+    content = shown["choices"][0]["logprobs"]["content"]
+    masked = bytes(b for each in content for b in each["bytes"]).decode() == \
+        "Hi " + mask_key(KEY) + "!"
+    assert masked
+    firsts = bytes(b for each in content for b in each["top_logprobs"][0]["bytes"]).decode()
+    left = [at for at in range(3, len(KEY) - 4) if KEY[at:at + 4] in firsts]
+    assert not left  # the same arrays again, there, are emptied (as the same tokens are)
+    assert [each["top_logprobs"][1]["bytes"] for each in content] == [[120]] * len(tokens)
+
+
+def test_small_numbers_that_spell_no_key_are_left_as_they_are() -> None:
+    body = json.dumps({"sizes": [1, 2, 300], "bytes": [104, 105], "more": [[7, 8], [9]]})
+    left_alone = Masker([KEY])(body) == body
+    assert left_alone
+
+
+@pytest.mark.parametrize("width", [1, 4, 7])
+def test_a_key_dealt_out_between_the_choices_of_one_answer_is_masked(width: int) -> None:
+    """X1's contrived case: the key's pieces go to choice 0 and choice 1 in turns, so neither
+    holds a run of it; read in turns again, they are the key."""
+    body = json.dumps({"choices": [{"index": index, "message": {"role": "assistant", "content":
+                                    "".join(KEY[at:at + width]
+                                            for at in range(width * index, len(KEY), 2 * width))}}
+                                   for index in (0, 1)]})
+    shown = json.loads(Masker([KEY])(body))
+    said = [choice["message"]["content"] for choice in shown["choices"]]
+    masked = said == [mask_key(KEY), ""]
+    assert masked
