@@ -18,14 +18,21 @@ from sandbox.walkthrough.key_runs import KeyRuns
 # which only the compatibility forms of ASCII change (fullwidth ``ｓ``, a no-break space). A
 # JSON line break (``\n``) and a percent-encoded blank (``%20``) are fillers as they are: most
 # bodies hold many, and decoding them would cost the time it takes to map them back.
-ENCODED = re.compile(r"\\u[0-9a-fA-F]{4}|\\\\|%(?:2[1-9a-fA-F]|[3-6][0-9a-fA-F]|7[0-9a-eA-E])"
+ENCODED = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}"  # a pair
+                     r"|\\u[0-9a-fA-F]{4}|\\\\|%(?:2[1-9a-fA-F]|[3-6][0-9a-fA-F]|7[0-9a-eA-E])"
                      r"|[^\x00-\x7f]+")
 # The beginning of an escape that the next piece of a stream may finish (``%7``, ``\u00``,
 # ``ESC [3``): a tail that may still be part of a key.
 _UNFINISHED = re.compile(r"(?:%[0-7]?|\\(?:u[0-9a-fA-F]{0,3})?|\x1b(?:\[[0-?]*[ -/]*)?|\r)\Z")
 
 _ESC = r"(?:\x1b|\\x1[bB]|\\033|\\e)"
-_HIDDEN = re.compile(f"[{HIDDEN_CHARACTERS}]")
+# Marks drawn on the character before them (accents, rings, enclosing circles): a key with one
+# after each character is still read at a glance.
+_COMBINING = "\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+# Tag characters spell ASCII invisibly, one code point each (U+E0073 is a tagged "s").
+_TAGS = range(0xE0020, 0xE007F)
+_SPLITTER = re.compile(f"[{HIDDEN_CHARACTERS}{_COMBINING}]")  # what decoded may split a key
+_TAG = re.compile("[\U000e0020-\U000e007e]")
 # What may split a key and still leave it readable, in folded text: terminal escape sequences
 # (raw or as a shell writes them), a line break (raw, JSON-escaped or percent-encoded) with the
 # prefix of the next SSE line ("data:", or ":" that opens a comment), a space or a tab, and
@@ -34,13 +41,19 @@ _HIDDEN = re.compile(f"[{HIDDEN_CHARACTERS}]")
 FILLER = re.compile(
     rf"{_ESC}\[[0-?]*[ -/]*[@-~]|{_ESC}\][^\x07\x1b]{{0,200}}?(?:\x07|{_ESC}\\\\?)"
     rf"|(?:\r\n?|\n|\\r\\n|\\[nr]|%0d%0a|%0[ad])(?:data:|:)? ?|\\t|%09|%20"
-    rf"|[ \t{HIDDEN_CHARACTERS}]", re.IGNORECASE)
+    rf"|[ \t{HIDDEN_CHARACTERS}{_COMBINING}]", re.IGNORECASE)
 
 
 @functools.lru_cache(maxsize=4096)
 def _plain(char: str) -> str:
-    """The ASCII a character is a compatibility form of (``ｓ`` → ``s``), else the character."""
+    """The ASCII a character stands for, else the character: the letter a compatibility form
+    or an accented letter is made of (``ｓ``, ``é`` → ``s``, ``e``), or that a tag spells."""
+    if ord(char) in _TAGS:
+        return chr(ord(char) - 0xE0000)
     folded = unicodedata.normalize("NFKC", char)
+    if not folded.isascii():  # an accented letter: its letter, without what is drawn on it
+        folded = "".join(part for part in unicodedata.normalize("NFKD", char)
+                         if not unicodedata.combining(part))
     return folded if folded.isascii() and folded else char
 
 
@@ -50,9 +63,14 @@ def _decoded(encoded: str) -> str | None:
         return chr(int(encoded[1:], 16))
     if encoded == "\\\\":
         return "\\"
+    if len(encoded) == 12:  # a surrogate pair: one character beyond U+FFFF
+        high, low = int(encoded[2:6], 16), int(encoded[8:], 16)
+        char = chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+        plain = _plain(char)
+        return plain if plain.isascii() or _SPLITTER.match(char) else None
     char = chr(int(encoded[2:], 16))
     plain = _plain(char)
-    return plain if plain.isascii() or _HIDDEN.match(char) else None
+    return plain if plain.isascii() or _SPLITTER.match(char) else None
 
 
 @dataclass
@@ -105,7 +123,7 @@ def fold(text: str, offset: int = 0) -> Folded:
         if encoded.isascii():
             if (decoded := _decoded(encoded)) is not None:
                 replace(found.start(), found.end(), decoded)
-        elif not unicodedata.is_normalized("NFKC", encoded):
+        elif _may_fold(encoded):
             plain = list(map(_plain, encoded))
             if sum(map(len, plain)) == len(encoded):
                 replace(found.start(), found.end(), "".join(plain))
@@ -117,6 +135,13 @@ def fold(text: str, offset: int = 0) -> Folded:
     out.append(text[position:])
     view.text = _lower("".join(out))
     return view
+
+
+def _may_fold(run: str) -> bool:
+    """Whether a run of non-ASCII text may hold a character :func:`_plain` changes: a
+    compatibility form, an accented letter, a tag (plain text of most scripts holds none)."""
+    return not unicodedata.is_normalized("NFKC", run) or \
+        not unicodedata.is_normalized("NFD", run) or _TAG.search(run) is not None
 
 
 def _lower(text: str) -> str:

@@ -79,3 +79,45 @@ def test_an_answer_full_of_echoed_keys_is_masked_in_no_time() -> None:
     shown = Masker([TOKEN])(text)
     assert shown == f"{MASKED} {MASKED} " * 20000
     assert time.process_time() - started < 2
+
+
+def _marked(text: str, mark: str) -> str:
+    return "".join(char + mark for char in text)
+
+
+def _tags(text: str) -> str:
+    return "".join(chr(0xE0000 + ord(char)) for char in text)
+
+
+# A key still readable to a person, or decodable in two steps, however each character is dressed.
+DRESSED = {
+    "an acute accent after each character": _marked(TOKEN, "\u0301"),
+    "a ring and a dot below after each": _marked(TOKEN, "\u030a\u0323"),
+    "an enclosing circle after each": _marked(TOKEN, "\u20dd"),
+    "accented letters written whole": TOKEN.replace("e", "\u00e9").replace("a", "\u00e0"),
+    "tag characters (invisible, one per letter)": _tags(TOKEN),
+}
+
+
+@pytest.mark.parametrize("dressed", list(DRESSED))
+def test_a_key_dressed_in_marks_or_spelled_in_tags_is_masked(dressed: str) -> None:
+    text = f"your key: {DRESSED[dressed]} (ok)"
+    shown = Masker([TOKEN])(text)
+    bare = "".join(char for char in shown if char.isascii())  # what a reader sees through
+    masked, kept = "sk-…" in shown, shown.endswith(" (ok)")
+    leaked = _leaks(bare) or _leaks(shown)
+    assert masked and kept and not leaked  # booleans: the key never reaches the test's output
+
+
+@pytest.mark.parametrize("dressed", ["an acute accent after each character",
+                                     "tag characters (invisible, one per letter)"])
+def test_the_dressed_key_is_masked_in_json_as_escapes_too(dressed: str) -> None:
+    body = json.dumps({"content": f"key {DRESSED[dressed]}"})  # \\u0301, \\udb40\\udc73
+    shown = Masker([TOKEN])(body)
+    masked, leaked = "sk-…" in shown, "\\udb40\\udc" in shown or _leaks(shown)
+    assert masked and not leaked
+
+
+def test_accented_words_and_flag_tags_are_left_alone() -> None:
+    text = "caf\u00e9 na\u00efve r\u00e9sum\u00e9 \U0001f3f4" + _tags("gbsct") + "\U000e007f"
+    assert Masker([TOKEN])(text) == text
