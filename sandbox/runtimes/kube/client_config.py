@@ -23,6 +23,7 @@ from sandbox.runtimes.kube.kubeconfig import (
     folder_of,
     kubeconfig_problem,
     refuse_removed_providers,
+    user_token,
 )
 from sandbox.runtimes.kube.secrets import Secrets
 
@@ -106,6 +107,14 @@ def checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEvent
                 self.cert_file, self.key_file = written(got.certificate), written(got.key)
             if got.expires is not None:
                 self.expiry = got.expires
+            return True
+
+        def _load_user_token(self) -> bool | None:
+            _, user = self._entries()
+            token = user_token(user) if user is not None else None
+            if token is None:
+                return None
+            self.token = f"Bearer {token}"
             return True
 
         def _load_oid_token(self, provider: Any) -> Any:

@@ -21,6 +21,7 @@ from typing import Any
 
 from sandbox import proc, stdio
 from sandbox.errors import CommandTimedOut, RuntimeUnavailable, how_it_ended
+from sandbox.runtimes.kube.kubeconfig import token_problem
 
 # A cached token comes back in a second; a plugin that fetches one from a cloud in a few. One
 # still running after this is waiting for something the sandbox cannot give it.
@@ -144,6 +145,11 @@ class Plugin:
         if expiry is not None and expiry.tzinfo is None:
             raise refused(f"expirationTimestamp {expires!r} has no time zone")
         if isinstance(token, str) and token:
+            problem = token_problem(token)  # sent as it is, as kubectl sends it
+            if problem is not None:
+                raise RuntimeUnavailable(f"{self.name} returned a token that holds {problem}",
+                                         "a token is one line of printable ASCII: run it "
+                                         f"by hand to see its answer: {shlex.join(self.argv)}")
             return Credential(token=token, expires=expiry)
         return Credential(certificate=str(certificate), key=str(key), expires=expiry)
 

@@ -28,6 +28,16 @@ SHORT = 8
 USER_SECRETS = ("token", "password", "client-key-data")
 
 
+# Every secret any Secrets of this process has known: the last-resort error handler masks them
+# in the trace it prints with AGW_SANDBOX_DEBUG set, which may quote any of them.
+_KNOWN_TO_PROCESS: set[str] = set()
+
+
+def known_to_process() -> frozenset[str]:
+    """Every secret the process has known so far (keys, kubeconfig and plugin credentials)."""
+    return frozenset(_KNOWN_TO_PROCESS)
+
+
 class Secrets:
     """Secrets, and how each one looks once something has written it: base64 (of it and of
     ``Bearer`` + it), JSON and URL escapes."""
@@ -42,6 +52,7 @@ class Secrets:
         secret = secret.strip()
         if not secret or secret in self._forms:
             return
+        _KNOWN_TO_PROCESS.add(secret)
         masked = mask(secret)
         self._forms.setdefault(secret, masked)
         for text in (secret, f"Bearer {secret}"):
