@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -24,6 +24,10 @@ MAX_ANSWER_BYTES = 16 * 1024 * 1024
 PIECE = 64 * 1024
 # Server-side apply answers 500 when the manifest itself cannot be made into its type.
 MANIFEST_FAULTS = ("failed to create typed patch object", "failed to convert new object")
+# How much of an answer a message quotes: the beginning of one that is not JSON, the text of a
+# refusal (a proxy's page).
+QUOTED_NOT_JSON = 40
+QUOTED_REFUSAL = 300
 CHECK_HINT = ("is the cluster running and reachable from here (a VPN, a proxy)? `kubectl "
               "cluster-info` asks the same server")
 
@@ -45,10 +49,14 @@ class Exchange:
     abandoned: threading.Event = field(default_factory=threading.Event)
 
 
+Quote = Callable[[str, int], str]  # the beginning of a text as a message may show it, masked
+
+
 def call(pool: Any, host: str, method: str, url: str, headers: Mapping[str, str],
-         body: bytes | None, timeout: float) -> tuple[int, dict[str, Any]]:
+         body: bytes | None, timeout: float, quote: Quote) -> tuple[int, dict[str, Any]]:
     """Send one request through ``pool`` (a urllib3 pool manager); the status and the JSON
-    object answered, once the whole answer is in, within ``timeout`` seconds."""
+    object answered, once the whole answer is in, within ``timeout`` seconds. What a message
+    quotes of an answer is ``quote``'s (secrets.py: masked whole, then cut)."""
     exchange = Exchange()
     worker = threading.Thread(target=_exchange, name="agw-sandbox-kube-call", daemon=True,
                               args=(pool, method, url, dict(headers), body, timeout, exchange))
@@ -58,7 +66,7 @@ def call(pool: Any, host: str, method: str, url: str, headers: Mapping[str, str]
         exchange.abandoned.set()
         raise NoAnswer(f"the Kubernetes API at {host} did not answer within {timeout:g}s "
                        "(timed out)", CHECK_HINT)
-    return exchange.status, _answer(host, method, urlsplit(url).path, exchange, timeout)
+    return exchange.status, _answer(host, method, urlsplit(url).path, exchange, timeout, quote)
 
 
 def _exchange(pool: Any, method: str, url: str, headers: dict[str, str], body: bytes | None,
@@ -97,7 +105,7 @@ def _exchange(pool: Any, method: str, url: str, headers: dict[str, str], body: b
 
 
 def _answer(host: str, method: str, path: str, exchange: Exchange,
-            timeout: float) -> dict[str, Any]:
+            timeout: float, quote: Quote) -> dict[str, Any]:
     from urllib3.exceptions import HTTPError, NewConnectionError
     from urllib3.exceptions import TimeoutError as TimedOut
 
@@ -119,10 +127,11 @@ def _answer(host: str, method: str, path: str, exchange: Exchange,
                           "the sandbox did not ask for it")
     if exchange.too_large:
         raise _unreadable(host, method, path, f"more than {MAX_ANSWER_BYTES // 1024**2} MiB")
-    return _decoded(host, method, path, exchange.status, bytes(exchange.body))
+    return _decoded(host, method, path, exchange.status, bytes(exchange.body), quote)
 
 
-def _decoded(host: str, method: str, path: str, status: int, raw: bytes) -> dict[str, Any]:
+def _decoded(host: str, method: str, path: str, status: int, raw: bytes,
+             quote: Quote) -> dict[str, Any]:
     """A success must be one JSON object. A refusal may come from something in front of the
     server (a proxy's HTML page): its text becomes the message."""
     success = 200 <= status < 300
@@ -137,15 +146,24 @@ def _decoded(host: str, method: str, path: str, status: int, raw: bytes) -> dict
     except NotANumber as exc:
         why = f"not JSON ({exc} where a number belongs)"
     except ValueError:
-        start = raw[:40].decode(errors="replace")
-        why = f"not JSON (it begins {start!r})"
+        why = f"not JSON (it begins “{_one_line(quote(_text(raw), QUOTED_NOT_JSON))}”)"
     else:
         if isinstance(data, dict):
             return data
         why = f"a JSON {_json_type(data)} where an object belongs"
     if success:
         raise _unreadable(host, method, path, why)
-    return {"message": raw[:300].decode(errors="replace")}
+    return {"message": quote(_text(raw), QUOTED_REFUSAL)}
+
+
+def _text(raw: bytes) -> str:
+    """An answer as text, to quote: decoded whole, so that a secret in it is found whole."""
+    return raw.decode(errors="replace")
+
+
+def _one_line(text: str) -> str:
+    """A quoted piece on one line: its line breaks and tabs as escapes."""
+    return text.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
 
 
 class NotANumber(ValueError):

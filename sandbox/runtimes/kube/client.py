@@ -108,7 +108,8 @@ class Kube:
             status, data = api_call.call(
                 self.api.rest_client.pool_manager, self.host, method, url, headers,
                 None if body is None else json.dumps(body).encode(),
-                timeout or (READ_TIMEOUT if method == "GET" else WRITE_TIMEOUT))
+                timeout or (READ_TIMEOUT if method == "GET" else WRITE_TIMEOUT),
+                self.secrets.cut)
         return status, self.secrets.values(data)
 
     # -- resources ------------------------------------------------------------------------------

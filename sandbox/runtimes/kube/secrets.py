@@ -113,6 +113,25 @@ class Secrets:
             return text
         return self._pattern.sub(lambda match: self._forms[match.group(0)], text)
 
+    def cut(self, text: str, limit: int) -> str:
+        """The beginning of ``text`` that a message quotes: masked as a whole first, then cut
+        after ``limit`` characters of what shows, never inside a mask, so that no piece of a
+        secret shows (cut first, the beginning of one would be no longer whole, and unmasked);
+        "…" marks the cut."""
+        out, shown, position = [], 0, 0
+        for found in self._pattern.finditer(text) if self._pattern is not None else ():
+            plain = text[position:found.start()]
+            if shown + len(plain) >= limit:
+                break
+            masked = self._forms[found.group(0)]
+            out += [plain, masked]
+            shown, position = shown + len(plain) + len(masked), found.end()
+            if shown >= limit:
+                break
+        rest = text[position:position + max(0, limit - shown)]
+        end = position + len(rest)
+        return "".join([*out, rest]) + ("…" if end < len(text) else "")
+
     def values(self, value: Any) -> Any:
         """A copy of a nested value (an API answer) with every string masked."""
         if isinstance(value, str):
