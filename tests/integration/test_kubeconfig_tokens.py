@@ -128,7 +128,7 @@ def test_the_debug_trace_of_an_internal_error_masks_every_credential(
     hook = tmp_path / "sitecustomize.py"
     hook.write_text(
         "from sandbox.runtimes.kube import api_call\n"
-        "def boom(pool, host, method, url, headers, body, timeout, masked=None):\n"
+        "def boom(pool, host, method, url, headers, *rest):\n"
         "    value = next(v for k, v in headers.items() if k.lower() == 'authorization')\n"
         f"    raise ValueError(f'bad header {{value!r}} {{value.encode()!r}} {TOKEN}')\n"
         "api_call.call = boom\n")

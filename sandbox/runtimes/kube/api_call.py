@@ -11,6 +11,7 @@ compressed unasked is refused as unreadable, never taken for the cluster's state
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox.errors import ManifestRejected, RuntimeUnavailable
+from sandbox.runtimes.kube.docker_words import causes, failure_words
 
 # A CRD with its whole schema is about 1 MiB of JSON; the sandbox's lists are filtered by label.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
@@ -53,10 +55,12 @@ Quote = Callable[[str, int], str]  # the beginning of a text as a message may sh
 
 
 def call(pool: Any, host: str, method: str, url: str, headers: Mapping[str, str],
-         body: bytes | None, timeout: float, quote: Quote) -> tuple[int, dict[str, Any]]:
+         body: bytes | None, timeout: float, quote: Quote, trust: str = ""
+         ) -> tuple[int, dict[str, Any]]:
     """Send one request through ``pool`` (a urllib3 pool manager); the status and the JSON
     object answered, once the whole answer is in, within ``timeout`` seconds. What a message
-    quotes of an answer is ``quote``'s (secrets.py: masked whole, then cut)."""
+    quotes of an answer is ``quote``'s (secrets.py: masked whole, then cut); ``trust`` says
+    what the server's certificate is checked against."""
     exchange = Exchange()
     worker = threading.Thread(target=_exchange, name="agw-sandbox-kube-call", daemon=True,
                               args=(pool, method, url, dict(headers), body, timeout, exchange))
@@ -66,7 +70,8 @@ def call(pool: Any, host: str, method: str, url: str, headers: Mapping[str, str]
         exchange.abandoned.set()
         raise NoAnswer(f"the Kubernetes API at {host} did not answer within {timeout:g}s "
                        "(timed out)", CHECK_HINT)
-    return exchange.status, _answer(host, method, urlsplit(url).path, exchange, timeout, quote)
+    return exchange.status, _answer(host, method, urlsplit(url).path, exchange, timeout, quote,
+                                    trust)
 
 
 def _exchange(pool: Any, method: str, url: str, headers: dict[str, str], body: bytes | None,
@@ -105,7 +110,7 @@ def _exchange(pool: Any, method: str, url: str, headers: dict[str, str], body: b
 
 
 def _answer(host: str, method: str, path: str, exchange: Exchange,
-            timeout: float, quote: Quote) -> dict[str, Any]:
+            timeout: float, quote: Quote, trust: str) -> dict[str, Any]:
     from urllib3.exceptions import HTTPError, NewConnectionError
     from urllib3.exceptions import TimeoutError as TimedOut
 
@@ -118,8 +123,7 @@ def _answer(host: str, method: str, path: str, exchange: Exchange,
     if isinstance(failure, HTTPError) and exchange.status:  # the connection broke mid-answer
         raise _unreadable(host, method, path, f"cut short after {len(exchange.body)} bytes")
     if isinstance(failure, HTTPError):
-        raise NoAnswer(f"cannot reach the Kubernetes API at {host} ({type(failure).__name__})",
-                       "is the cluster running? `kubectl cluster-info` should answer") from failure
+        raise _unreachable(failure, host, trust) from failure
     if failure is not None:
         raise failure
     if exchange.encoding not in ("", "identity"):
@@ -164,6 +168,36 @@ def _text(raw: bytes) -> str:
 def _one_line(text: str) -> str:
     """A quoted piece on one line: its line breaks and tabs as escapes."""
     return text.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
+
+
+def _unreachable(failure: BaseException, host: str, trust: str) -> NoAnswer:
+    """How a connection to the API server failed, in words, and what to do about it."""
+    chain = causes(failure)
+    untrusted = next((cause for cause in chain
+                      if isinstance(cause, ssl.SSLCertVerificationError)), None)
+    if untrusted is not None:
+        return NoAnswer(
+            f"the API server at {host} presented a TLS certificate that is not trusted "
+            f"({untrusted.verify_message or 'verification failed'}); it was checked against "
+            f"{trust or 'the certificate authorities this machine trusts'}",
+            "give the cluster entry the CA that signed the server's certificate "
+            "(certificate-authority-data, or certificate-authority naming its file): a cluster "
+            "created again has a new one, so write its kubeconfig entry again (`kind export "
+            "kubeconfig --name NAME`, or your provider's get-credentials command)")
+    if any(isinstance(cause, ssl.SSLError) for cause in chain):
+        return NoAnswer(f"cannot reach the Kubernetes API at {host}: TLS failed "
+                        f"({failure_words(failure) or 'no reason given'})",
+                        "check the certificate-authority, client-certificate and client-key "
+                        "of this context's entries (PEM files, or their base64 in the -data "
+                        "fields); `kubectl cluster-info` with the same context tries the same")
+    words = failure_words(failure) or _lower(type(failure).__doc__ or "no reason given")
+    return NoAnswer(f"cannot reach the Kubernetes API at {host} ({words})",
+                    "is the cluster running? `kubectl cluster-info` should answer")
+
+
+def _lower(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else text
+    return line[:1].lower() + line[1:].rstrip(".")
 
 
 class NotANumber(ValueError):

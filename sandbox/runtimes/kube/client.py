@@ -48,8 +48,10 @@ class Kube:
     """
 
     def __init__(self, api_client: Any, controller: str = "", owned_only: bool = False,
-                 secrets: Secrets | None = None) -> None:
+                 secrets: Secrets | None = None, trust: str = "") -> None:
         self.api = api_client
+        # what the server's certificate is checked against, for a message saying it is not
+        self.trust = trust or "the certificate authorities this machine trusts"
         self.controller = controller
         self.owned_only = owned_only
         self.secrets = secrets or Secrets()
@@ -63,15 +65,16 @@ class Kube:
         exec plugin runs on this loop, so that the stop reaches it too. ``secrets`` (the
         sandbox's key) are masked with the kubeconfig's own."""
         loop, known = asyncio.get_running_loop(), Secrets(secrets)
-        api = await stdio.in_thread(api_client, kubeconfig, context, loop, known)
-        return cls(api, controller, owned_only, known)
+        api, trust = await stdio.in_thread(api_client, kubeconfig, context, loop, known)
+        return cls(api, controller, owned_only, known, trust)
 
     @classmethod
     def connect(cls, kubeconfig: str | None, context: str | None, controller: str = "",
                 owned_only: bool = False) -> Kube:
         """:meth:`open`, for blocking code (tests, tools)."""
         known = Secrets()
-        return cls(api_client(kubeconfig, context, None, known), controller, owned_only, known)
+        api, trust = api_client(kubeconfig, context, None, known)
+        return cls(api, controller, owned_only, known, trust)
 
     @classmethod
     def for_url(cls, url: str, controller: str = "", owned_only: bool = False) -> Kube:
@@ -109,7 +112,7 @@ class Kube:
                 self.api.rest_client.pool_manager, self.host, method, url, headers,
                 None if body is None else json.dumps(body).encode(),
                 timeout or (READ_TIMEOUT if method == "GET" else WRITE_TIMEOUT),
-                self.secrets.cut)
+                self.secrets.cut, self.trust)
         return status, self.secrets.values(data)
 
     # -- resources ------------------------------------------------------------------------------

@@ -25,13 +25,15 @@ from sandbox.runtimes.kube.kubeconfig import (
     refuse_removed_providers,
     user_token,
 )
+from sandbox.runtimes.kube.kubeconfig_values import check_data, check_server, trusted_by
 from sandbox.runtimes.kube.secrets import Secrets
 
 
 def api_client(kubeconfig: str | None, context: str | None,
-                loop: asyncio.AbstractEventLoop | None, secrets: Secrets) -> Any:
-    """What ``new_client_from_config`` builds, through :func:`checked_loader`; the
-    kubeconfig's credentials are added to ``secrets``, and masked in what it raises."""
+                loop: asyncio.AbstractEventLoop | None, secrets: Secrets) -> tuple[Any, str]:
+    """What ``new_client_from_config`` builds, through :func:`checked_loader`, and what the
+    server's certificate is checked against, in words; the kubeconfig's credentials are added
+    to ``secrets``, and masked in what it raises."""
     from kubernetes.client import ApiClient, Configuration
     from kubernetes.config import ConfigException
     from kubernetes.config.kube_config import KubeConfigMerger
@@ -45,13 +47,15 @@ def api_client(kubeconfig: str | None, context: str | None,
                 raise ConfigException("Invalid kube-config file. No configuration found.")
             secrets.add_kubeconfig(merged.config.value)
             configuration = type.__call__(Configuration)  # as the client's own loader makes it
-            checked_loader(merged.config, context, loop, secrets).load_and_set(configuration)
+            loader = checked_loader(merged.config, context, loop, secrets)
+            loader.load_and_set(configuration)
+            trust = trusted_by(loader.entries()[0])
         except SandboxError:
             raise
         except Exception as exc:  # the file is the user's: any shape reaches its parser
             raise kubeconfig_problem(exc, kubeconfig, context,
                                      isinstance(exc, ConfigException)) from exc
-    return ApiClient(configuration=configuration)
+    return ApiClient(configuration=configuration), trust
 
 
 def checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEventLoop | None,
@@ -71,19 +75,22 @@ def checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEvent
         _user: Any
 
         def load_and_set(self, configuration: Any) -> None:
-            cluster, user = self._entries()
+            cluster, user = self.entries()
+            check_server(cluster)
             https = str(cluster.fields.get("server", "")).startswith("https")
             if https:  # the client reads certificates only for https, as the loader does
                 cluster.check_files(CLUSTER_FILES)
+                check_data(cluster)
             if user is not None:
                 refuse_removed_providers(user)
                 if https:  # the client takes these two from the cluster's folder
                     Entry(user.kind, user.name, user.fields, user.source,
                           cluster.folder).check_files(USER_FILES[:2])
+                    check_data(user)
                 user.check_files(USER_FILES[2:])
             super().load_and_set(configuration)  # type: ignore[no-untyped-call]
 
-        def _entries(self) -> tuple[Entry, Entry | None]:
+        def entries(self) -> tuple[Entry, Entry | None]:
             names = self._current_context["context"]
             cluster = Entry("cluster", str(names["cluster"]), self._cluster.value,
                             str(self._cluster.path), folder_of(self._cluster.path))
@@ -93,7 +100,7 @@ def checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEvent
                                   str(self._user.path), folder_of(self._user.path))
 
         def _load_from_exec_plugin(self) -> bool | None:
-            cluster, user = self._entries()
+            cluster, user = self.entries()
             if user is None or "exec" not in user.fields:
                 return None
             got = Plugin.of(user.fields["exec"], user.folder,
@@ -110,7 +117,7 @@ def checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEvent
             return True
 
         def _load_user_token(self) -> bool | None:
-            _, user = self._entries()
+            _, user = self.entries()
             token = user_token(user) if user is not None else None
             if token is None:
                 return None
@@ -118,14 +125,14 @@ def checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEvent
             return True
 
         def _load_oid_token(self, provider: Any) -> Any:
-            _, user = self._entries()
+            _, user = self.entries()
             assert user is not None
             # else the client would send nothing, silently (``provider`` is its ConfigNode)
             check_id_token(user, getattr(provider, "value", provider))
             return super()._load_oid_token(provider)  # type: ignore[no-untyped-call]
 
         def _refresh_oidc(self, provider: Any) -> None:
-            _, user = self._entries()
+            _, user = self.entries()
             assert user is not None
             raise expired_oidc(user)  # the client would ask the issuer without a deadline
 

@@ -67,8 +67,7 @@ class Plugin:
         if spec.get("provideClusterInfo") and cluster is not None:
             info["cluster"] = dict(cluster)
         version = _api_version(spec.get("apiVersion"), who)
-        settings = {str(item.get("name")): str(item.get("value")) for item in env
-                    if isinstance(item, Mapping)} if isinstance(env, list) else {}
+        settings = _environment(env, who)
         settings["KUBERNETES_EXEC_INFO"] = json.dumps(
             {"apiVersion": version, "kind": "ExecCredential", "spec": info}, default=str)
         return cls((command, *map(str, args)), settings, version,
@@ -186,6 +185,27 @@ def _api_version(given: object, who: str) -> str:
         f"the exec entry of {who} {problem}",
         f"set it to {API_VERSIONS[0]} (or {API_VERSIONS[1]} for an older plugin): the one "
         "the plugin's documentation names")
+
+
+def _environment(env: object, who: str) -> dict[str, str]:
+    """The ``env`` entries (``- name: NAME`` / ``value: VALUE``) as the plugin's environment;
+    an entry that is not one, or whose name no environment can hold, is refused by name."""
+    settings: dict[str, str] = {}
+    for item in env if isinstance(env, list) else ():
+        name = item.get("name") if isinstance(item, Mapping) else None
+        if not isinstance(name, str) or not name:
+            problem = "has an env entry that is not a name and a value"
+        elif "=" in name or "\0" in name:
+            problem = f"has an env entry named {name!r}: a name cannot hold '='" + (
+                " nor a NUL" if "\0" in name else "")
+        else:
+            value = item.get("value")
+            settings[name] = "" if value is None else str(value)
+            continue
+        raise RuntimeUnavailable(f"the exec entry of {who} {problem}",
+                                 "write each entry of env as `- name: NAME` with `value: VALUE` "
+                                 "under it")
+    return settings
 
 
 def _running_in(loop: asyncio.AbstractEventLoop) -> bool:
