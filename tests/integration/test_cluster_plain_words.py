@@ -5,13 +5,15 @@ not have the shape of a kubeconfig" for a kubeconfig that has it."""
 from __future__ import annotations
 
 import base64
+import json
+import socket
 from pathlib import Path
 
 import pytest
 
 from sandbox.errors import SandboxError
 from sandbox.runtimes.kube.client import Kube
-from tests.hostile_apiserver import kubeconfig
+from tests.hostile_apiserver import answer, hostile_api, kubeconfig
 from tests.integration.test_docker_plain_words import self_signed, tls_listener
 
 CLASS_NAMES = ("Error", "SSL", "Location", "URLScheme", "shape of a kubeconfig")
@@ -120,3 +122,21 @@ def test_a_refused_connection_says_so(tmp_path: Path) -> None:
     assert error.message == "cannot reach the Kubernetes API at http://127.0.0.1:9 (connection " \
                             "refused)"
     assert "is the cluster running?" in error.hint
+
+
+@pytest.mark.parametrize("code", [400, 409, 422])
+def test_a_refused_read_is_not_blamed_on_a_manifest(tmp_path: Path, code: int) -> None:
+    def refuse(conn: socket.socket, path: str) -> None:
+        answer(conn, json.dumps({"kind": "Status", "status": "Failure", "code": code,
+                                 "message": "invalid", "details": {"causes": [
+                                     {"message": "c0", "field": "x"}] * 50}}).encode(),
+               f"{code} Refused", headers="Content-Type: application/json\r\nConnection: "
+                                         "close\r\n")
+
+    with hostile_api(refuse, first_call=True) as api:
+        config = tmp_path / "kubeconfig"
+        config.write_text(kubeconfig(api.url))
+        error = failure(config)
+    assert error.message == f"the API server refused to read the server version: invalid " \
+                            f"(HTTP {code})", error.message
+    assert "fix the manifest" not in error.hint and "apply again" not in error.hint, error.hint

@@ -237,17 +237,24 @@ def _unreadable(host: str, method: str, path: str, why: str) -> NoAnswer:
         "answers differently)? `kubectl get --raw /version` with the same context asks it")
 
 
-def check(status: int, data: Mapping[str, Any], action: str) -> None:
-    """Refuse an answer that is not a success, with the server's own words and what to do."""
+def check(status: int, data: Mapping[str, Any], action: str, applies: bool = False) -> None:
+    """Refuse an answer that is not a success, with the server's own words and what to do
+    (``applies``: the call sent a manifest, which is what a 4xx then blames)."""
     if 200 <= status < 300:
         return
     message = str(data.get("message") or data.get("reason") or f"HTTP {status}")
-    if status == 500 and message.startswith(MANIFEST_FAULTS):  # server-side apply's 500s
+    if applies and status == 500 and message.startswith(MANIFEST_FAULTS):  # server-side apply
         raise ManifestRejected(message, "a field name is misspelled or in the wrong place "
                                         "(names are case-sensitive), or a value has the "
                                         "wrong type")
-    if status in (400, 409, 422):
+    if applies and status in (400, 409, 422):
         raise ManifestRejected(message, "fix the manifest and apply again")
+    if status in (400, 409, 422):  # no manifest was sent: the refusal is the server's own
+        raise RuntimeUnavailable(
+            f"the API server refused to {action}: {message} (HTTP {status})",
+            "the sandbox sent no manifest here; retry, and if it persists, `kubectl` with the "
+            "same context shows whether the API server (or a proxy or webhook in front of it) "
+            "refuses the same")
     if status in (401, 403):
         raise RuntimeUnavailable(f"the cluster refused to {action}: {message}",
                                  "check your kubeconfig credentials and RBAC")

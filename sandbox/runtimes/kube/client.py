@@ -164,7 +164,7 @@ class Kube:
             "PATCH", path, body=dict(doc),
             query={"fieldManager": FIELD_MANAGER, "force": "true", "fieldValidation": "Strict"},
             content_type="application/apply-patch+yaml")
-        api_call.check(status, data, f"apply {kind} {namespace}/{name}")
+        api_call.check(status, data, f"apply {kind} {namespace}/{name}", applies=True)
         api_call.expect(self.host, "PATCH", path, data, kind)
         ref = ResourceRef(kind, name, namespace)
         if before is None:
