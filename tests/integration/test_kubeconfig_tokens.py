@@ -148,3 +148,23 @@ def test_the_debug_trace_of_an_internal_error_masks_every_credential(
     for secret in (KC_TOKEN, TOKEN):
         assert secret[3:] not in said and secret[:12] not in said, said
     assert f"kc-…{KC_TOKEN[-4:]}" in said and f"sk-…{TOKEN[-4:]}" in said
+
+
+def test_an_exec_plugin_that_prints_more_than_a_mib_is_said_to(tmp_path: Path) -> None:
+    """A valid ExecCredential of 2 MB: kept to 1 MiB, it is no longer JSON, and the message
+    says why rather than "not JSON"."""
+    script = tmp_path / "plugin.sh"
+    script.write_text(
+        "#!/bin/sh\nprintf '{\"apiVersion\": \"client.authentication.k8s.io/v1\", \"kind\": "
+        "\"ExecCredential\", \"status\": {\"token\": \"'\n"
+        "head -c 2000000 /dev/zero | tr '\\0' a\nprintf '\"}}'\n")
+    script.chmod(0o755)
+    config = write(tmp_path, "http://127.0.0.1:9", (
+        "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n"
+        f"      command: {script}\n      interactiveMode: Never\n"))
+    with pytest.raises(RuntimeUnavailable) as raised:
+        Kube.connect(str(config), "c")
+    assert raised.value.message == (
+        f"the exec credential plugin {script} of user 'u' in the kubeconfig {config} printed "
+        "more than 1 MiB, which is not a credential the sandbox accepts (an ExecCredential is "
+        "a few KiB)")

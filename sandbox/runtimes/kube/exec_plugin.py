@@ -87,7 +87,7 @@ class Plugin:
                 "the same context runs it on your terminal), or set interactiveMode: IfAvailable")
         try:
             done = await proc.run(self.argv, timeout=EXEC_TIMEOUT, check=False, env=self.env,
-                                  keep=MAX_OUTPUT)
+                                  keep=MAX_OUTPUT + 1)  # one byte more: more is said so
         except CommandTimedOut as exc:
             raise RuntimeUnavailable(
                 f"{self.name} did not finish within {EXEC_TIMEOUT:g}s and was stopped"
@@ -125,6 +125,11 @@ class Plugin:
         try:
             answer = json.loads(output)
         except (ValueError, RecursionError):
+            if len(output.encode()) > MAX_OUTPUT:  # kept to MAX_OUTPUT + 1 bytes: cut
+                raise RuntimeUnavailable(
+                    f"{self.name} printed more than {MAX_OUTPUT // 1024**2} MiB, which is not "
+                    "a credential the sandbox accepts (an ExecCredential is a few KiB)",
+                    self._by_hand) from None
             raise refused("not JSON") from None
         if not isinstance(answer, dict) or answer.get("kind") != "ExecCredential":
             raise refused("no kind: ExecCredential")
