@@ -158,3 +158,11 @@ def test_a_link_to_another_file_of_the_bundle_is_followed(tmp_path: Path) -> Non
     opened = bundle.Bundle.open(root)
     assert opened.check(DEFAULT_PROFILE).endswith("sums match")
     assert opened.of_kind(DEFAULT_PROFILE, "image")[0][1] == (root / "images" / "node.tar")
+
+
+def test_an_index_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """An editor may add UTF-8's byte-order mark when the index is looked at and saved."""
+    root = tmp_path / "bundle"
+    fake_bundle(root)
+    (root / INDEX).write_bytes(b"\xef\xbb\xbf" + (root / INDEX).read_bytes())
+    assert bundle.Bundle.open(root).check(DEFAULT_PROFILE).endswith("sums match")
