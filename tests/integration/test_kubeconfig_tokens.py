@@ -121,10 +121,13 @@ def test_the_command_says_so_and_exits_2(cli_env: dict[str, str], tmp_path: Path
     assert "internal error" not in result.stderr and KC_TOKEN[3:] not in result.stderr
 
 
+@pytest.mark.parametrize("user", [f"    token: {KC_TOKEN}\n", "    tokenFile: token\n"],
+                         ids=["static-token", "token-file"])
 def test_the_debug_trace_of_an_internal_error_masks_every_credential(
-        cli_env: dict[str, str], tmp_path: Path) -> None:
+        cli_env: dict[str, str], tmp_path: Path, user: str) -> None:
     """A bug whose exception quotes the Authorization header and the key: the trace that
     AGW_SANDBOX_DEBUG=1 prints shows neither, nor their repr."""
+    (tmp_path / "token").write_text(f"{KC_TOKEN}\n")
     hook = tmp_path / "sitecustomize.py"
     hook.write_text(
         "from sandbox.runtimes.kube import api_call\n"
@@ -135,7 +138,7 @@ def test_the_debug_trace_of_an_internal_error_masks_every_credential(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = write(tmp_path, f"http://127.0.0.1:{port}", f"    token: {KC_TOKEN}\n")
+    config = write(tmp_path, f"http://127.0.0.1:{port}", user)
     env = {**cli_env, "KUBECONFIG": str(config),
            "PYTHONPATH": f"{tmp_path}{os.pathsep}{REPO}"}
     plain = run_cli("status", "--runtime", "cluster", "--context", "c", env=env)

@@ -121,6 +121,7 @@ def checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEvent
             token = user_token(user) if user is not None else None
             if token is None:
                 return None
+            secrets.add(token)  # a tokenFile's: the kubeconfig itself does not hold it
             self.token = f"Bearer {token}"
             return True
 
