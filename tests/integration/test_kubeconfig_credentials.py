@@ -258,8 +258,8 @@ async def test_an_exec_plugins_token_is_sent_and_renewed_when_it_expires(
      "standard output)", "by hand"),
     ("printf ' \\n\\n'; echo 'logged in' >&2", "", "Never", "printed nothing (an "
      "ExecCredential in JSON was expected on its standard output): logged in", "by hand"),
-], ids=["fails", "floods", "not-json", "wrong-api-version", "needs-a-terminal", "killed", "terminated",
-        "prints-nothing", "prints-blank-lines"])
+], ids=["fails", "floods", "not-json", "wrong-api-version", "needs-a-terminal", "killed",
+        "terminated", "prints-nothing", "prints-blank-lines"])
 def test_what_goes_wrong_with_an_exec_plugin_is_said(
         cli_env: dict[str, str], tmp_path: Path, body: str, extra: str, mode: str,
         message: str, hint: str) -> None:
