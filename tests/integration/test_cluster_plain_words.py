@@ -140,3 +140,42 @@ def test_a_refused_read_is_not_blamed_on_a_manifest(tmp_path: Path, code: int) -
     assert error.message == f"the API server refused to read the server version: invalid " \
                             f"(HTTP {code})", error.message
     assert "fix the manifest" not in error.hint and "apply again" not in error.hint, error.hint
+
+
+def test_a_certificate_for_another_address_says_so(tmp_path: Path) -> None:
+    """Signed by the CA the kubeconfig names, but not for the address it names (the openssl
+    certificate holds a common name only, which TLS clients no longer read)."""
+    server = self_signed(tmp_path / "server", "server")
+    config = tmp_path / "kubeconfig"
+    with tls_listener(server) as port:
+        config.write_text(kubeconfig(f"https://127.0.0.1:{port}", cluster=(
+            f"    certificate-authority-data: {b64(server[0].read_bytes())}\n")))
+        error = failure(config)
+    assert "is not valid for '127.0.0.1'" in error.message, error.message
+    assert "address" in error.hint and "certificate holds" in error.hint, error.hint
+
+
+@pytest.mark.parametrize("field", ["client-certificate", "client-key", "certificate-authority"])
+def test_a_certificate_file_that_is_not_pem_is_named(tmp_path: Path, field: str) -> None:
+    (tmp_path / "named.pem").write_text("not a certificate\n")
+    config = tmp_path / "kubeconfig"
+    line = f"    {field}: named.pem\n"
+    if field == "certificate-authority":
+        config.write_text(kubeconfig("https://127.0.0.1:9", cluster=line))
+    else:
+        config.write_text(kubeconfig("https://127.0.0.1:9", user=line))
+    error = failure(config)
+    name = "cluster 'c'" if field == "certificate-authority" else "user 'u'"
+    assert error.message.startswith(
+        f"the {field} {tmp_path / 'named.pem'} of {name} in the kubeconfig {config} is not a "
+        "PEM"), error.message
+
+
+def test_an_https_server_that_speaks_plain_http_says_tls_failed(tmp_path: Path) -> None:
+    config = tmp_path / "kubeconfig"
+    with tls_listener(None) as port:
+        config.write_text(kubeconfig(f"https://127.0.0.1:{port}"))
+        error = failure(config)
+    assert error.message == (f"cannot reach the Kubernetes API at https://127.0.0.1:{port} "
+                             "(TLS failed: wrong version number)"), error.message
+    assert "certificate-authority, client-certificate and client-key" in error.hint

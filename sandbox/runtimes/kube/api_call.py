@@ -170,23 +170,33 @@ def _one_line(text: str) -> str:
     return text.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
 
 
+# OpenSSL's verify codes for a certificate of another host name or IP address.
+MISMATCH = (62, 64)  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
+ADDRESS_HINT = ("the server address in the kubeconfig must be a host name or IP address the "
+                "certificate holds: use the address the cluster's tools wrote (`kind export "
+                "kubeconfig --name NAME`, or your provider's get-credentials command)")
+CA_HINT = ("give the cluster entry the CA that signed the server's certificate "
+           "(certificate-authority-data, or certificate-authority naming its file): a cluster "
+           "created again has a new one, so write its kubeconfig entry again (`kind export "
+           "kubeconfig --name NAME`, or your provider's get-credentials command)")
+
+
 def _unreachable(failure: BaseException, host: str, trust: str) -> NoAnswer:
     """How a connection to the API server failed, in words, and what to do about it."""
     chain = causes(failure)
     untrusted = next((cause for cause in chain
                       if isinstance(cause, ssl.SSLCertVerificationError)), None)
     if untrusted is not None:
+        why = (untrusted.verify_message or "verification failed").rstrip(".")
         return NoAnswer(
             f"the API server at {host} presented a TLS certificate that is not trusted "
-            f"({untrusted.verify_message or 'verification failed'}); it was checked against "
+            f"({why}); it was checked against "
             f"{trust or 'the certificate authorities this machine trusts'}",
-            "give the cluster entry the CA that signed the server's certificate "
-            "(certificate-authority-data, or certificate-authority naming its file): a cluster "
-            "created again has a new one, so write its kubeconfig entry again (`kind export "
-            "kubeconfig --name NAME`, or your provider's get-credentials command)")
+            ADDRESS_HINT if untrusted.verify_code in MISMATCH else CA_HINT)
     if any(isinstance(cause, ssl.SSLError) for cause in chain):
-        return NoAnswer(f"cannot reach the Kubernetes API at {host}: TLS failed "
-                        f"({failure_words(failure) or 'no reason given'})",
+        return NoAnswer(f"cannot reach the Kubernetes API at {host} "
+                        f"({failure_words(failure) or 'TLS failed'})",
+                        "a server that speaks plain HTTP has an http:// address; otherwise "
                         "check the certificate-authority, client-certificate and client-key "
                         "of this context's entries (PEM files, or their base64 in the -data "
                         "fields); `kubectl cluster-info` with the same context tries the same")

@@ -25,7 +25,12 @@ from sandbox.runtimes.kube.kubeconfig import (
     refuse_removed_providers,
     user_token,
 )
-from sandbox.runtimes.kube.kubeconfig_values import check_data, check_server, trusted_by
+from sandbox.runtimes.kube.kubeconfig_values import (
+    check_data,
+    check_pem_files,
+    check_server,
+    trusted_by,
+)
 from sandbox.runtimes.kube.secrets import Secrets
 
 
@@ -81,12 +86,15 @@ def checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEvent
             if https:  # the client reads certificates only for https, as the loader does
                 cluster.check_files(CLUSTER_FILES)
                 check_data(cluster)
+                check_pem_files(cluster)
             if user is not None:
                 refuse_removed_providers(user)
                 if https:  # the client takes these two from the cluster's folder
-                    Entry(user.kind, user.name, user.fields, user.source,
-                          cluster.folder).check_files(USER_FILES[:2])
+                    in_cluster_folder = Entry(user.kind, user.name, user.fields, user.source,
+                                              cluster.folder)
+                    in_cluster_folder.check_files(USER_FILES[:2])
                     check_data(user)
+                    check_pem_files(in_cluster_folder)
                 user.check_files(USER_FILES[2:])
             super().load_and_set(configuration)  # type: ignore[no-untyped-call]
 

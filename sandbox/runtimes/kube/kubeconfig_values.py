@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import os
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from sandbox.errors import RuntimeUnavailable
@@ -70,6 +72,25 @@ def check_data(entry: Entry) -> None:
                 f"the {key} of {entry.kind} {entry.name!r} in the kubeconfig {entry.source} "
                 f"{problem}", f"give it the PEM file base64-encoded on one line (`base64 -w0 "
                 f"FILE`), or name the file with {file_key}")
+
+
+def check_pem_files(entry: Entry) -> None:
+    """Refuse a certificate or key file (already checked: regular, of a credential's size) that
+    is not PEM text, which the TLS handshake would fail on with "PEM lib"."""
+    for inline, holds, key in DATA_FIELDS[entry.kind]:
+        named = entry.fields.get(key)
+        if not isinstance(named, str) or not named or entry.fields.get(inline):
+            continue
+        path = Path(os.path.normpath(Path(entry.folder, named)))  # as Entry.check_files
+        try:
+            content = path.read_bytes()
+        except OSError:
+            continue  # gone since it was checked: the client says so
+        if b"-----BEGIN " not in content:
+            raise RuntimeUnavailable(
+                f"the {key} {path} of {entry.kind} {entry.name!r} in the kubeconfig "
+                f"{entry.source} is not a PEM {holds} (text with a -----BEGIN line)",
+                f"point it at the PEM file, or give its content base64-encoded as {inline}")
 
 
 def _data_problem(value: object, holds: str) -> str | None:
