@@ -63,18 +63,20 @@ def test_an_answer_that_is_not_json_is_quoted_masked_at_every_offset(tmp_path: P
 
 
 def test_a_refusal_is_quoted_masked_at_every_offset(tmp_path: Path) -> None:
-    echo = Echo("403 Forbidden", KC_TOKEN)
+    both = f"{TOKEN} {KC_TOKEN}"
+    echo = Echo("403 Forbidden", both)
     with hostile_api(echo, first_call=True) as api:
         config = tmp_path / "kubeconfig"
         config.write_text(kubeconfig(api.url, user=f"    token: {KC_TOKEN}\n"))
         kube = Kube.connect(str(config), "c")
-        for offset in range(REFUSAL - len(KC_TOKEN) - 4, REFUSAL + 4):
+        kube.secrets.add(TOKEN)
+        for offset in range(REFUSAL - len(both) - 4, REFUSAL + 4):
             echo.offset = offset
             text = said(kube)
             shows_no_piece(text)
             assert "the cluster refused to read the server version: xxx" in text
             if offset < REFUSAL:
-                assert f"kc-…{KC_TOKEN[-4:]}" in text, text
+                assert f"sk-…{TOKEN[-4:]}" in text, text
 
 
 def test_what_is_quoted_stays_on_one_line(tmp_path: Path) -> None:
