@@ -12,6 +12,7 @@ import pytest
 from sandbox.errors import SandboxError
 from sandbox.runtimes.kube.client import Kube
 from tests.conftest import TOKEN
+from tests.helpers import run_cli
 from tests.hostile_apiserver import answer, hostile_api, kubeconfig
 
 KC_TOKEN = "kc-test-token-Mv3Bn8Tr6Yq1"
@@ -86,3 +87,19 @@ def test_what_is_quoted_stays_on_one_line(tmp_path: Path) -> None:
         config.write_text(kubeconfig(api.url))
         text = said(Kube.connect(str(config), "c"))
     assert "not JSON (it begins “\\r\\n<title>Sign in</title>\\tok end”)" in text, text
+
+
+def test_the_command_masks_a_beginning_or_an_end_of_a_kubeconfig_token(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    """A page that shows part of the token (its first or last 16 of 26 characters): the
+    command's message masks it as `run` masks such a part of the key."""
+    echo = Echo("403 Forbidden", f"token {KC_TOKEN[:16]} / {KC_TOKEN[-16:]}")
+    with hostile_api(echo, first_call=True) as api:
+        config = tmp_path / "kubeconfig"
+        config.write_text(kubeconfig(api.url, user=f"    token: {KC_TOKEN}\n"))
+        result = run_cli("status", "--runtime", "cluster", "--context", "c",
+                         env={**cli_env, "KUBECONFIG": str(config)})
+    assert result.returncode == 2, result.stderr
+    assert "the cluster refused to read the server version: token kc-… / …6Yq1" in \
+        result.stderr, result.stderr
+    assert KC_TOKEN[3:12] not in result.stderr and KC_TOKEN[-12:-4] not in result.stderr
