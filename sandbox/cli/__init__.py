@@ -97,19 +97,23 @@ def _main(argv: Sequence[str] | None) -> int:
     except BrokenPipeError:
         raise
     except Exception as exc:  # the last resort: a bug must not end in a traceback either
-        if os.environ.get("AGW_SANDBOX_DEBUG"):
-            raise
+        if os.environ.get("AGW_SANDBOX_DEBUG"):  # the trace, with every secret masked
+            stdio.say(_masked("".join(traceback.format_exception(exc)).rstrip(), args))
+            return EXIT_INTERNAL
         stdio.say(f"agw-sandbox: internal error ({_where(exc)}); this is a bug in agw-sandbox\n"
                   "  hint: rerun with AGW_SANDBOX_DEBUG=1 to see the details, and report them")
         return EXIT_INTERNAL
 
 
 def _masked(text: str, args: argparse.Namespace | None) -> str:
-    """``text`` with every key this process holds masked: an error may quote what a daemon, a
-    server or a file said (`prepare` names a Docker daemon's error answer)."""
+    """``text`` with every key this process holds masked, and every credential a kubeconfig or
+    an exec plugin gave it: an error may quote what a daemon, a server or a file said
+    (`prepare` names a Docker daemon's error answer)."""
+    from sandbox.runtimes.kube.secrets import known_to_process
     from sandbox.walkthrough.masking import Masker
 
-    return Masker(known_keys(getattr(args, "token", None), os.environ))(text)
+    return Masker([*known_keys(getattr(args, "token", None), os.environ),
+                   *sorted(known_to_process())])(text)
 
 
 def _where(exc: BaseException) -> str:

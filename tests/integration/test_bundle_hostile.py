@@ -99,6 +99,15 @@ DAMAGES = {
                      f"{INDEX} cannot be read (it is a FIFO, socket or device"),
     "index-a-directory": (lambda root: ((root / INDEX).unlink(), (root / INDEX).mkdir()),
                           f"{INDEX} cannot be read (it is a directory, not a regular file)"),
+    "index-utf16": (lambda root: (root / INDEX).write_text((root / INDEX).read_text(),
+                                                        encoding="utf-16"),
+                    f"{INDEX} is not UTF-8 text (it looks like UTF-16"),
+    "index-utf16-no-bom": (lambda root: (root / INDEX).write_text(
+        (root / INDEX).read_text(), encoding="utf-16-le"),
+        "is not UTF-8 text (it looks like UTF-16"),
+    "index-latin-1": (lambda root: (root / INDEX).write_bytes(
+        b'{"note": "caf\xe9", ' + (root / INDEX).read_bytes()[1:]),
+        f"{INDEX} is not UTF-8 text (byte 0xe9 at offset 13)"),
     "index-too-big": (lambda root: (root / INDEX).write_text(
         " " * 2_000_000 + (root / INDEX).read_text()), "larger than 1.0 MiB, which no index is"),
     "index-to-dev-zero": (lambda root: ((root / INDEX).unlink(),
@@ -149,3 +158,11 @@ def test_a_link_to_another_file_of_the_bundle_is_followed(tmp_path: Path) -> Non
     opened = bundle.Bundle.open(root)
     assert opened.check(DEFAULT_PROFILE).endswith("sums match")
     assert opened.of_kind(DEFAULT_PROFILE, "image")[0][1] == (root / "images" / "node.tar")
+
+
+def test_an_index_saved_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    """An editor may add UTF-8's byte-order mark when the index is looked at and saved."""
+    root = tmp_path / "bundle"
+    fake_bundle(root)
+    (root / INDEX).write_bytes(b"\xef\xbb\xbf" + (root / INDEX).read_bytes())
+    assert bundle.Bundle.open(root).check(DEFAULT_PROFILE).endswith("sums match")

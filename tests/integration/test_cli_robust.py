@@ -337,7 +337,7 @@ def test_no_traceback_even_for_a_bug(cli_env: dict[str, str], tmp_path: Path) ->
     assert "sk-test-secret-value" not in result.stderr
     assert "AGW_SANDBOX_DEBUG=1" in result.stderr
     debug = run_cli("scenarios", env={**env, "AGW_SANDBOX_DEBUG": "1"})
-    assert "Traceback" in debug.stderr and debug.returncode == 1
+    assert "Traceback" in debug.stderr and debug.returncode == 70
 
 
 @pytest.mark.parametrize("name", ["", "Bad_NS", "x y", "-lead", "a" * 64])

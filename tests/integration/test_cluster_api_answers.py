@@ -77,7 +77,7 @@ def test_every_call_has_a_deadline_for_the_whole_answer(
 @pytest.mark.parametrize(("behaviour", "first_call", "why"), [
     (headers_then_close, False, "an empty answer"),
     (cut_short, False, "cut short after 46 bytes"),
-    (html, True, "not JSON (it begins '<html><body>Welcome to nginx!"),
+    (html, True, "not JSON (it begins “<html><body>Welcome to nginx!"),
     (html, False, "not JSON"),
     (empty, False, "an empty answer"),
     (array, False, "a JSON array where an object belongs"),

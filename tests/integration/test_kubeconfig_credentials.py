@@ -242,6 +242,8 @@ async def test_an_exec_plugins_token_is_sent_and_renewed_when_it_expires(
     ("printf 'no credentials for \\033[2J profile x\\n' >&2; exit 3", "", "Never",
      "failed with exit status 3: no credentials for \\u001b[2J profile x", "by hand"),
     ("yes '{}' | head -c 50000000", "", "Never",
+     "printed more than 1 MiB, which is not a credential the sandbox accepts", "by hand"),
+    ("echo 'Please log in at https://login.example'", "", "Never",
      "printed something that is not an ExecCredential (not JSON)", "by hand"),
     ("echo '{\"apiVersion\": \"v1\", \"kind\": \"ExecCredential\", \"status\": {}}'", "",
      "Never", "printed something that is not an ExecCredential (apiVersion 'v1', not "
@@ -256,8 +258,8 @@ async def test_an_exec_plugins_token_is_sent_and_renewed_when_it_expires(
      "standard output)", "by hand"),
     ("printf ' \\n\\n'; echo 'logged in' >&2", "", "Never", "printed nothing (an "
      "ExecCredential in JSON was expected on its standard output): logged in", "by hand"),
-], ids=["fails", "floods", "wrong-api-version", "needs-a-terminal", "killed", "terminated",
-        "prints-nothing", "prints-blank-lines"])
+], ids=["fails", "floods", "not-json", "wrong-api-version", "needs-a-terminal", "killed",
+        "terminated", "prints-nothing", "prints-blank-lines"])
 def test_what_goes_wrong_with_an_exec_plugin_is_said(
         cli_env: dict[str, str], tmp_path: Path, body: str, extra: str, mode: str,
         message: str, hint: str) -> None:

@@ -11,19 +11,25 @@ compressed unasked is refused as unreadable, never taken for the cluster's state
 from __future__ import annotations
 
 import json
+import ssl
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox.errors import ManifestRejected, RuntimeUnavailable
+from sandbox.runtimes.kube.docker_words import causes, failure_words
 
 # A CRD with its whole schema is about 1 MiB of JSON; the sandbox's lists are filtered by label.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
 PIECE = 64 * 1024
 # Server-side apply answers 500 when the manifest itself cannot be made into its type.
 MANIFEST_FAULTS = ("failed to create typed patch object", "failed to convert new object")
+# How much of an answer a message quotes: the beginning of one that is not JSON, the text of a
+# refusal (a proxy's page).
+QUOTED_NOT_JSON = 40
+QUOTED_REFUSAL = 300
 CHECK_HINT = ("is the cluster running and reachable from here (a VPN, a proxy)? `kubectl "
               "cluster-info` asks the same server")
 
@@ -45,10 +51,16 @@ class Exchange:
     abandoned: threading.Event = field(default_factory=threading.Event)
 
 
+Quote = Callable[[str, int], str]  # the beginning of a text as a message may show it, masked
+
+
 def call(pool: Any, host: str, method: str, url: str, headers: Mapping[str, str],
-         body: bytes | None, timeout: float) -> tuple[int, dict[str, Any]]:
+         body: bytes | None, timeout: float, quote: Quote, trust: str = ""
+         ) -> tuple[int, dict[str, Any]]:
     """Send one request through ``pool`` (a urllib3 pool manager); the status and the JSON
-    object answered, once the whole answer is in, within ``timeout`` seconds."""
+    object answered, once the whole answer is in, within ``timeout`` seconds. What a message
+    quotes of an answer is ``quote``'s (secrets.py: masked whole, then cut); ``trust`` says
+    what the server's certificate is checked against."""
     exchange = Exchange()
     worker = threading.Thread(target=_exchange, name="agw-sandbox-kube-call", daemon=True,
                               args=(pool, method, url, dict(headers), body, timeout, exchange))
@@ -58,7 +70,8 @@ def call(pool: Any, host: str, method: str, url: str, headers: Mapping[str, str]
         exchange.abandoned.set()
         raise NoAnswer(f"the Kubernetes API at {host} did not answer within {timeout:g}s "
                        "(timed out)", CHECK_HINT)
-    return exchange.status, _answer(host, method, urlsplit(url).path, exchange, timeout)
+    return exchange.status, _answer(host, method, urlsplit(url).path, exchange, timeout, quote,
+                                    trust)
 
 
 def _exchange(pool: Any, method: str, url: str, headers: dict[str, str], body: bytes | None,
@@ -97,7 +110,7 @@ def _exchange(pool: Any, method: str, url: str, headers: dict[str, str], body: b
 
 
 def _answer(host: str, method: str, path: str, exchange: Exchange,
-            timeout: float) -> dict[str, Any]:
+            timeout: float, quote: Quote, trust: str) -> dict[str, Any]:
     from urllib3.exceptions import HTTPError, NewConnectionError
     from urllib3.exceptions import TimeoutError as TimedOut
 
@@ -110,8 +123,7 @@ def _answer(host: str, method: str, path: str, exchange: Exchange,
     if isinstance(failure, HTTPError) and exchange.status:  # the connection broke mid-answer
         raise _unreadable(host, method, path, f"cut short after {len(exchange.body)} bytes")
     if isinstance(failure, HTTPError):
-        raise NoAnswer(f"cannot reach the Kubernetes API at {host} ({type(failure).__name__})",
-                       "is the cluster running? `kubectl cluster-info` should answer") from failure
+        raise _unreachable(failure, host, trust) from failure
     if failure is not None:
         raise failure
     if exchange.encoding not in ("", "identity"):
@@ -119,10 +131,11 @@ def _answer(host: str, method: str, path: str, exchange: Exchange,
                           "the sandbox did not ask for it")
     if exchange.too_large:
         raise _unreadable(host, method, path, f"more than {MAX_ANSWER_BYTES // 1024**2} MiB")
-    return _decoded(host, method, path, exchange.status, bytes(exchange.body))
+    return _decoded(host, method, path, exchange.status, bytes(exchange.body), quote)
 
 
-def _decoded(host: str, method: str, path: str, status: int, raw: bytes) -> dict[str, Any]:
+def _decoded(host: str, method: str, path: str, status: int, raw: bytes,
+             quote: Quote) -> dict[str, Any]:
     """A success must be one JSON object. A refusal may come from something in front of the
     server (a proxy's HTML page): its text becomes the message."""
     success = 200 <= status < 300
@@ -137,15 +150,64 @@ def _decoded(host: str, method: str, path: str, status: int, raw: bytes) -> dict
     except NotANumber as exc:
         why = f"not JSON ({exc} where a number belongs)"
     except ValueError:
-        start = raw[:40].decode(errors="replace")
-        why = f"not JSON (it begins {start!r})"
+        why = f"not JSON (it begins “{_one_line(quote(_text(raw), QUOTED_NOT_JSON))}”)"
     else:
         if isinstance(data, dict):
             return data
         why = f"a JSON {_json_type(data)} where an object belongs"
     if success:
         raise _unreadable(host, method, path, why)
-    return {"message": raw[:300].decode(errors="replace")}
+    return {"message": quote(_text(raw), QUOTED_REFUSAL)}
+
+
+def _text(raw: bytes) -> str:
+    """An answer as text, to quote: decoded whole, so that a secret in it is found whole."""
+    return raw.decode(errors="replace")
+
+
+def _one_line(text: str) -> str:
+    """A quoted piece on one line: its line breaks and tabs as escapes."""
+    return text.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
+
+
+# OpenSSL's verify codes for a certificate of another host name or IP address.
+MISMATCH = (62, 64)  # X509_V_ERR_HOSTNAME_MISMATCH, X509_V_ERR_IP_ADDRESS_MISMATCH
+ADDRESS_HINT = ("the server address in the kubeconfig must be a host name or IP address the "
+                "certificate holds: use the address the cluster's tools wrote (`kind export "
+                "kubeconfig --name NAME`, or your provider's get-credentials command)")
+CA_HINT = ("give the cluster entry the CA that signed the server's certificate "
+           "(certificate-authority-data, or certificate-authority naming its file): a cluster "
+           "created again has a new one, so write its kubeconfig entry again (`kind export "
+           "kubeconfig --name NAME`, or your provider's get-credentials command)")
+
+
+def _unreachable(failure: BaseException, host: str, trust: str) -> NoAnswer:
+    """How a connection to the API server failed, in words, and what to do about it."""
+    chain = causes(failure)
+    untrusted = next((cause for cause in chain
+                      if isinstance(cause, ssl.SSLCertVerificationError)), None)
+    if untrusted is not None:
+        why = (untrusted.verify_message or "verification failed").rstrip(".")
+        return NoAnswer(
+            f"the API server at {host} presented a TLS certificate that is not trusted "
+            f"({why}); it was checked against "
+            f"{trust or 'the certificate authorities this machine trusts'}",
+            ADDRESS_HINT if untrusted.verify_code in MISMATCH else CA_HINT)
+    if any(isinstance(cause, ssl.SSLError) for cause in chain):
+        return NoAnswer(f"cannot reach the Kubernetes API at {host} "
+                        f"({failure_words(failure) or 'TLS failed'})",
+                        "a server that speaks plain HTTP has an http:// address; otherwise "
+                        "check the certificate-authority, client-certificate and client-key "
+                        "of this context's entries (PEM files, or their base64 in the -data "
+                        "fields); `kubectl cluster-info` with the same context tries the same")
+    words = failure_words(failure) or _lower(type(failure).__doc__ or "no reason given")
+    return NoAnswer(f"cannot reach the Kubernetes API at {host} ({words})",
+                    "is the cluster running? `kubectl cluster-info` should answer")
+
+
+def _lower(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else text
+    return line[:1].lower() + line[1:].rstrip(".")
 
 
 class NotANumber(ValueError):
@@ -185,17 +247,24 @@ def _unreadable(host: str, method: str, path: str, why: str) -> NoAnswer:
         "answers differently)? `kubectl get --raw /version` with the same context asks it")
 
 
-def check(status: int, data: Mapping[str, Any], action: str) -> None:
-    """Refuse an answer that is not a success, with the server's own words and what to do."""
+def check(status: int, data: Mapping[str, Any], action: str, applies: bool = False) -> None:
+    """Refuse an answer that is not a success, with the server's own words and what to do
+    (``applies``: the call sent a manifest, which is what a 4xx then blames)."""
     if 200 <= status < 300:
         return
     message = str(data.get("message") or data.get("reason") or f"HTTP {status}")
-    if status == 500 and message.startswith(MANIFEST_FAULTS):  # server-side apply's 500s
+    if applies and status == 500 and message.startswith(MANIFEST_FAULTS):  # server-side apply
         raise ManifestRejected(message, "a field name is misspelled or in the wrong place "
                                         "(names are case-sensitive), or a value has the "
                                         "wrong type")
-    if status in (400, 409, 422):
+    if applies and status in (400, 409, 422):
         raise ManifestRejected(message, "fix the manifest and apply again")
+    if status in (400, 409, 422):  # no manifest was sent: the refusal is the server's own
+        raise RuntimeUnavailable(
+            f"the API server refused to {action}: {message} (HTTP {status})",
+            "the sandbox sent no manifest here; retry, and if it persists, `kubectl` with the "
+            "same context shows whether the API server (or a proxy or webhook in front of it) "
+            "refuses the same")
     if status in (401, 403):
         raise RuntimeUnavailable(f"the cluster refused to {action}: {message}",
                                  "check your kubeconfig credentials and RBAC")

@@ -311,12 +311,25 @@ def _read_index(root: Path, index: Path) -> Any:
             content = data.read(MAX_INDEX + 1)
         if len(content) > MAX_INDEX:
             raise ValueError(f"larger than {human_size(MAX_INDEX)}, which no index is")
-        return load_json(content.decode("utf-8"), max_depth=MAX_DEPTH,
+        return load_json(_text(index, content), max_depth=MAX_DEPTH,
                          parse_int=lambda text: _whole_number(index, text))
     except TooDeep:
         raise _damaged(index, "it nests deeper than an index does") from None
     except (OSError, ValueError) as exc:
         raise RuntimeUnavailable(f"{index} cannot be read ({_reason(exc)})", PREPARE_HINT) from exc
+
+
+def _text(index: Path, content: bytes) -> str:
+    """The index as text: UTF-8, as prepare writes it (an editor's byte-order mark is dropped);
+    UTF-16, as some editors save JSON, is said to be so, whatever its byte order."""
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in content[:4]:
+        raise RuntimeUnavailable(f"{index} is not UTF-8 text (it looks like UTF-16, as some "
+                                 "editors save text)", PREPARE_HINT)
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise RuntimeUnavailable(f"{index} is not UTF-8 text (byte {content[exc.start]:#04x} "
+                                 f"at offset {exc.start})", PREPARE_HINT) from None
 
 
 def _whole_number(index: Path, text: str) -> int:

@@ -1,42 +1,28 @@
 """The Kubernetes API, through the official client: server-side apply, status, delete, waits.
 
-Only this module imports ``kubernetes``. Calls block; runtimes run them in a daemon thread
+With client_config.py (the client built from a kubeconfig), the only module that imports
+``kubernetes``. Calls block; runtimes run them in a daemon thread
 (``stdio.in_thread``), so that a stop never waits for one. Results are our own small types, never
 ``V1...`` objects. What a call may take and what its answer must be is api_call.py; which files a
 kubeconfig may make the client read, kubeconfig.py; exec credential plugins, exec_plugin.py.
-
-Over 300 lines because it is the kubernetes client's only boundary: every call that library
-makes for us (apply, get, delete and wait, ownership checks, kubeconfig errors) stays behind it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlencode
 
 from sandbox import stdio
-from sandbox.errors import NotOurs, SandboxError, WaitTimeout
+from sandbox.errors import NotOurs, WaitTimeout
 from sandbox.polling import Deadline, poll
 from sandbox.profiles import FIELD_MANAGER
 from sandbox.runtimes.kube import api_call
-from sandbox.runtimes.kube.exec_plugin import Plugin
+from sandbox.runtimes.kube.client_config import api_client
 from sandbox.runtimes.kube.kinds import Kinds, Resource
-from sandbox.runtimes.kube.kubeconfig import (
-    CLUSTER_FILES,
-    USER_FILES,
-    Entry,
-    check_id_token,
-    check_kubeconfig,
-    expired_oidc,
-    folder_of,
-    kubeconfig_problem,
-    refuse_removed_providers,
-)
 from sandbox.runtimes.kube.ownership import created_by_us, owner_of
 from sandbox.runtimes.kube.rollout import Rollout, refusal_hint, rollout_of
 from sandbox.runtimes.kube.secrets import Secrets, shown_url
@@ -62,8 +48,10 @@ class Kube:
     """
 
     def __init__(self, api_client: Any, controller: str = "", owned_only: bool = False,
-                 secrets: Secrets | None = None) -> None:
+                 secrets: Secrets | None = None, trust: str = "") -> None:
         self.api = api_client
+        # what the server's certificate is checked against, for a message saying it is not
+        self.trust = trust or "the certificate authorities this machine trusts"
         self.controller = controller
         self.owned_only = owned_only
         self.secrets = secrets or Secrets()
@@ -77,15 +65,16 @@ class Kube:
         exec plugin runs on this loop, so that the stop reaches it too. ``secrets`` (the
         sandbox's key) are masked with the kubeconfig's own."""
         loop, known = asyncio.get_running_loop(), Secrets(secrets)
-        api = await stdio.in_thread(_api_client, kubeconfig, context, loop, known)
-        return cls(api, controller, owned_only, known)
+        api, trust = await stdio.in_thread(api_client, kubeconfig, context, loop, known)
+        return cls(api, controller, owned_only, known, trust)
 
     @classmethod
     def connect(cls, kubeconfig: str | None, context: str | None, controller: str = "",
                 owned_only: bool = False) -> Kube:
         """:meth:`open`, for blocking code (tests, tools)."""
         known = Secrets()
-        return cls(_api_client(kubeconfig, context, None, known), controller, owned_only, known)
+        api, trust = api_client(kubeconfig, context, None, known)
+        return cls(api, controller, owned_only, known, trust)
 
     @classmethod
     def for_url(cls, url: str, controller: str = "", owned_only: bool = False) -> Kube:
@@ -122,7 +111,8 @@ class Kube:
             status, data = api_call.call(
                 self.api.rest_client.pool_manager, self.host, method, url, headers,
                 None if body is None else json.dumps(body).encode(),
-                timeout or (READ_TIMEOUT if method == "GET" else WRITE_TIMEOUT))
+                timeout or (READ_TIMEOUT if method == "GET" else WRITE_TIMEOUT),
+                self.secrets.cut, self.trust)
         return status, self.secrets.values(data)
 
     # -- resources ------------------------------------------------------------------------------
@@ -174,7 +164,7 @@ class Kube:
             "PATCH", path, body=dict(doc),
             query={"fieldManager": FIELD_MANAGER, "force": "true", "fieldValidation": "Strict"},
             content_type="application/apply-patch+yaml")
-        api_call.check(status, data, f"apply {kind} {namespace}/{name}")
+        api_call.check(status, data, f"apply {kind} {namespace}/{name}", applies=True)
         api_call.expect(self.host, "PATCH", path, data, kind)
         ref = ResourceRef(kind, name, namespace)
         if before is None:
@@ -290,103 +280,6 @@ class Kube:
         status, data = self.request("GET", "/version", timeout=FIRST_CALL_TIMEOUT)
         api_call.check(status, data, "read the server version")
         return str(data.get("gitVersion", "?"))
-
-
-def _api_client(kubeconfig: str | None, context: str | None,
-                loop: asyncio.AbstractEventLoop | None, secrets: Secrets) -> Any:
-    """What ``new_client_from_config`` builds, through :func:`_checked_loader`; the
-    kubeconfig's credentials are added to ``secrets``, and masked in what it raises."""
-    from kubernetes.client import ApiClient, Configuration
-    from kubernetes.config import ConfigException
-    from kubernetes.config.kube_config import KubeConfigMerger
-
-    check_kubeconfig(kubeconfig)  # a FIFO would block the client's open() for ever
-    with secrets.masking():
-        try:
-            merged = KubeConfigMerger(  # type: ignore[no-untyped-call]
-                kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config")
-            if merged.config is None:
-                raise ConfigException("Invalid kube-config file. No configuration found.")
-            secrets.add_kubeconfig(merged.config.value)
-            configuration = type.__call__(Configuration)  # as the client's own loader makes it
-            _checked_loader(merged.config, context, loop, secrets).load_and_set(configuration)
-        except SandboxError:
-            raise
-        except Exception as exc:  # the file is the user's: any shape reaches its parser
-            raise kubeconfig_problem(exc, kubeconfig, context,
-                                     isinstance(exc, ConfigException)) from exc
-    return ApiClient(configuration=configuration)
-
-
-def _checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEventLoop | None,
-                    secrets: Secrets) -> Any:
-    """The kubernetes client's kubeconfig loader, except that every file the context's entries
-    name is checked before it is read (kubeconfig.py), and an exec plugin runs with a deadline
-    through sandbox.proc (exec_plugin.py), now and whenever its credential has expired."""
-    from kubernetes.config.kube_config import FileOrData, KubeConfigLoader
-
-    def written(content: str) -> str:  # a temporary file, as the client's loader writes one
-        return str(FileOrData({"data": content}, None, "data",  # type: ignore[no-untyped-call]
-                              base64_file_content=False).as_file())
-
-    class CheckedLoader(KubeConfigLoader):
-        _current_context: Any
-        _cluster: Any
-        _user: Any
-
-        def load_and_set(self, configuration: Any) -> None:
-            cluster, user = self._entries()
-            https = str(cluster.fields.get("server", "")).startswith("https")
-            if https:  # the client reads certificates only for https, as the loader does
-                cluster.check_files(CLUSTER_FILES)
-            if user is not None:
-                refuse_removed_providers(user)
-                if https:  # the client takes these two from the cluster's folder
-                    Entry(user.kind, user.name, user.fields, user.source,
-                          cluster.folder).check_files(USER_FILES[:2])
-                user.check_files(USER_FILES[2:])
-            super().load_and_set(configuration)  # type: ignore[no-untyped-call]
-
-        def _entries(self) -> tuple[Entry, Entry | None]:
-            names = self._current_context["context"]
-            cluster = Entry("cluster", str(names["cluster"]), self._cluster.value,
-                            str(self._cluster.path), folder_of(self._cluster.path))
-            if self._user is None:
-                return cluster, None
-            return cluster, Entry("user", str(names["user"]), self._user.value,
-                                  str(self._user.path), folder_of(self._user.path))
-
-        def _load_from_exec_plugin(self) -> bool | None:
-            cluster, user = self._entries()
-            if user is None or "exec" not in user.fields:
-                return None
-            got = Plugin.of(user.fields["exec"], user.folder,
-                            f"{user.kind} {user.name!r} in the kubeconfig {user.source}",
-                            cluster.fields).obtain(loop)
-            secrets.add(got.token)
-            secrets.add(got.key)
-            if got.token:
-                self.token = f"Bearer {got.token}"
-            else:
-                self.cert_file, self.key_file = written(got.certificate), written(got.key)
-            if got.expires is not None:
-                self.expiry = got.expires
-            return True
-
-        def _load_oid_token(self, provider: Any) -> Any:
-            _, user = self._entries()
-            assert user is not None
-            # else the client would send nothing, silently (``provider`` is its ConfigNode)
-            check_id_token(user, getattr(provider, "value", provider))
-            return super()._load_oid_token(provider)  # type: ignore[no-untyped-call]
-
-        def _refresh_oidc(self, provider: Any) -> None:
-            _, user = self._entries()
-            assert user is not None
-            raise expired_oidc(user)  # the client would ask the issuer without a deadline
-
-    return CheckedLoader(config_dict=config, active_context=context,  # type: ignore[no-untyped-call]
-                         config_base_path=None)
 
 
 def _terminating(obj: Mapping[str, Any]) -> bool:

@@ -21,6 +21,7 @@ from typing import Any
 
 from sandbox import proc, stdio
 from sandbox.errors import CommandTimedOut, RuntimeUnavailable, how_it_ended
+from sandbox.runtimes.kube.kubeconfig import token_problem
 
 # A cached token comes back in a second; a plugin that fetches one from a cloud in a few. One
 # still running after this is waiting for something the sandbox cannot give it.
@@ -66,8 +67,7 @@ class Plugin:
         if spec.get("provideClusterInfo") and cluster is not None:
             info["cluster"] = dict(cluster)
         version = _api_version(spec.get("apiVersion"), who)
-        settings = {str(item.get("name")): str(item.get("value")) for item in env
-                    if isinstance(item, Mapping)} if isinstance(env, list) else {}
+        settings = _environment(env, who)
         settings["KUBERNETES_EXEC_INFO"] = json.dumps(
             {"apiVersion": version, "kind": "ExecCredential", "spec": info}, default=str)
         return cls((command, *map(str, args)), settings, version,
@@ -87,7 +87,7 @@ class Plugin:
                 "the same context runs it on your terminal), or set interactiveMode: IfAvailable")
         try:
             done = await proc.run(self.argv, timeout=EXEC_TIMEOUT, check=False, env=self.env,
-                                  keep=MAX_OUTPUT)
+                                  keep=MAX_OUTPUT + 1)  # one byte more: more is said so
         except CommandTimedOut as exc:
             raise RuntimeUnavailable(
                 f"{self.name} did not finish within {EXEC_TIMEOUT:g}s and was stopped"
@@ -125,6 +125,11 @@ class Plugin:
         try:
             answer = json.loads(output)
         except (ValueError, RecursionError):
+            if len(output.encode()) > MAX_OUTPUT:  # kept to MAX_OUTPUT + 1 bytes: cut
+                raise RuntimeUnavailable(
+                    f"{self.name} printed more than {MAX_OUTPUT // 1024**2} MiB, which is not "
+                    "a credential the sandbox accepts (an ExecCredential is a few KiB)",
+                    self._by_hand) from None
             raise refused("not JSON") from None
         if not isinstance(answer, dict) or answer.get("kind") != "ExecCredential":
             raise refused("no kind: ExecCredential")
@@ -144,6 +149,11 @@ class Plugin:
         if expiry is not None and expiry.tzinfo is None:
             raise refused(f"expirationTimestamp {expires!r} has no time zone")
         if isinstance(token, str) and token:
+            problem = token_problem(token)  # sent as it is, as kubectl sends it
+            if problem is not None:
+                raise RuntimeUnavailable(f"{self.name} returned a token that holds {problem}",
+                                         "a token is one line of printable ASCII: run it "
+                                         f"by hand to see its answer: {shlex.join(self.argv)}")
             return Credential(token=token, expires=expiry)
         return Credential(certificate=str(certificate), key=str(key), expires=expiry)
 
@@ -180,6 +190,27 @@ def _api_version(given: object, who: str) -> str:
         f"the exec entry of {who} {problem}",
         f"set it to {API_VERSIONS[0]} (or {API_VERSIONS[1]} for an older plugin): the one "
         "the plugin's documentation names")
+
+
+def _environment(env: object, who: str) -> dict[str, str]:
+    """The ``env`` entries (``- name: NAME`` / ``value: VALUE``) as the plugin's environment;
+    an entry that is not one, or whose name no environment can hold, is refused by name."""
+    settings: dict[str, str] = {}
+    for item in env if isinstance(env, list) else ():
+        name = item.get("name") if isinstance(item, Mapping) else None
+        if not isinstance(name, str) or not name:
+            problem = "has an env entry that is not a name and a value"
+        elif "=" in name or "\0" in name:
+            problem = f"has an env entry named {name!r}: a name cannot hold '='" + (
+                " nor a NUL" if "\0" in name else "")
+        else:
+            value = item.get("value")
+            settings[name] = "" if value is None else str(value)
+            continue
+        raise RuntimeUnavailable(f"the exec entry of {who} {problem}",
+                                 "write each entry of env as `- name: NAME` with `value: VALUE` "
+                                 "under it")
+    return settings
 
 
 def _running_in(loop: asyncio.AbstractEventLoop) -> bool:

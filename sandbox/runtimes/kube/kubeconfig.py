@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from sandbox.errors import RuntimeUnavailable
+from sandbox.untrusted import describe, first_hidden
 
 # Real kubeconfigs are kilobytes; a few hundred contexts with embedded certificates stay far
 # below this. 10 MiB took the kubernetes client seconds to parse, 100 MiB minutes.
@@ -126,6 +127,59 @@ class Entry:
         return RuntimeUnavailable(
             f"the {key} {path} of {self.kind} {self.name!r} in the kubeconfig {self.source} "
             f"{problem}", hint)
+
+
+def user_token(user: Entry) -> str | None:
+    """The bearer token of a user entry, as kubectl sends it: ``token`` as it is, else the
+    content of ``tokenFile`` without the blanks around it (client-go's file token source trims
+    them, so the line end an editor adds is no mistake); None when it has neither. A token that
+    an Authorization header cannot carry (a line break, a control character) is refused by
+    name, as kubectl refuses it, never sent; the token itself is never shown."""
+    inline, named = user.fields.get("token"), user.fields.get("tokenFile")
+    where = f"of user {user.name!r} in the kubeconfig {user.source}"
+    if inline is not None and inline != "":
+        token = str(inline)
+        problem = token_problem(token)
+        if problem is not None:
+            raise RuntimeUnavailable(f"the token {where} holds {problem}",
+                                     BLOCK_HINT if token.endswith("\n") else RETYPE_HINT)
+        return token
+    if not isinstance(named, str) or not named:
+        return None
+    path = Path(os.path.normpath(Path(user.folder, named)))  # checked by Entry.check_files
+    token = path.read_bytes().decode(errors="replace").strip()
+    if not token:
+        raise RuntimeUnavailable(f"the tokenFile {path} {where} is empty",
+                                 "write the token into that file, or point tokenFile at the "
+                                 "file that holds it")
+    problem = token_problem(token)
+    if problem is not None:
+        raise RuntimeUnavailable(f"the token in the tokenFile {path} {where} holds {problem}",
+                                 "the file holds one line, the token: remove the rest, or "
+                                 "copy the token into it again")
+    return token
+
+
+RETYPE_HINT = "remove it from the token, or copy the token into the kubeconfig again"
+BLOCK_HINT = ("remove it: a `token: |` block keeps the line's end (write the token on the line of "
+              "`token:`, or use `token: |-`)")
+
+
+def token_problem(token: str) -> str | None:
+    """Why an Authorization header cannot carry ``token`` as it is: its first character that is
+    not printable ASCII, in words, with its position (None: there is none). client-go refuses
+    control characters in a header; no bearer token holds other characters beyond ASCII."""
+    for index, char in enumerate(token):
+        if " " <= char < "\x7f":
+            continue
+        if char == "\r":
+            what = "a line break (U+000D, a carriage return)"
+        elif first_hidden(char, one_line=True) is not None:
+            what = describe(char)
+        else:
+            what = f"a character that is not ASCII (U+{ord(char):04X})"
+        return f"{what} at position {index + 1}"
+    return None
 
 
 def folder_of(source: str | None) -> str:

@@ -28,6 +28,16 @@ SHORT = 8
 USER_SECRETS = ("token", "password", "client-key-data")
 
 
+# Every secret any Secrets of this process has known: the last-resort error handler masks them
+# in the trace it prints with AGW_SANDBOX_DEBUG set, which may quote any of them.
+_KNOWN_TO_PROCESS: set[str] = set()
+
+
+def known_to_process() -> frozenset[str]:
+    """Every secret the process has known so far (keys, kubeconfig and plugin credentials)."""
+    return frozenset(_KNOWN_TO_PROCESS)
+
+
 class Secrets:
     """Secrets, and how each one looks once something has written it: base64 (of it and of
     ``Bearer`` + it), JSON and URL escapes."""
@@ -42,6 +52,7 @@ class Secrets:
         secret = secret.strip()
         if not secret or secret in self._forms:
             return
+        _KNOWN_TO_PROCESS.add(secret)
         masked = mask(secret)
         self._forms.setdefault(secret, masked)
         for text in (secret, f"Bearer {secret}"):
@@ -101,6 +112,25 @@ class Secrets:
         if self._pattern is None or not text:
             return text
         return self._pattern.sub(lambda match: self._forms[match.group(0)], text)
+
+    def cut(self, text: str, limit: int) -> str:
+        """The beginning of ``text`` that a message quotes: masked as a whole first, then cut
+        after ``limit`` characters of what shows, never inside a mask, so that no piece of a
+        secret shows (cut first, the beginning of one would be no longer whole, and unmasked);
+        "…" marks the cut."""
+        out, shown, position = [], 0, 0
+        for found in self._pattern.finditer(text) if self._pattern is not None else ():
+            plain = text[position:found.start()]
+            if shown + len(plain) >= limit:
+                break
+            masked = self._forms[found.group(0)]
+            out += [plain, masked]
+            shown, position = shown + len(plain) + len(masked), found.end()
+            if shown >= limit:
+                break
+        rest = text[position:position + max(0, limit - shown)]
+        end = position + len(rest)
+        return "".join([*out, rest]) + ("…" if end < len(text) else "")
 
     def values(self, value: Any) -> Any:
         """A copy of a nested value (an API answer) with every string masked."""

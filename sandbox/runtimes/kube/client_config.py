@@ -1,0 +1,149 @@
+"""Building the kubernetes client from a kubeconfig: the client's own loader, except that every
+file an entry names is checked before it is read (kubeconfig.py), an exec plugin runs with a
+deadline through sandbox.proc (exec_plugin.py), and every credential is known to ``Secrets``.
+
+With client.py, the only module that imports ``kubernetes``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from sandbox.errors import SandboxError
+from sandbox.runtimes.kube.exec_plugin import Plugin
+from sandbox.runtimes.kube.kubeconfig import (
+    CLUSTER_FILES,
+    USER_FILES,
+    Entry,
+    check_id_token,
+    check_kubeconfig,
+    expired_oidc,
+    folder_of,
+    kubeconfig_problem,
+    refuse_removed_providers,
+    user_token,
+)
+from sandbox.runtimes.kube.kubeconfig_values import (
+    check_data,
+    check_pem_files,
+    check_server,
+    trusted_by,
+)
+from sandbox.runtimes.kube.secrets import Secrets
+
+
+def api_client(kubeconfig: str | None, context: str | None,
+                loop: asyncio.AbstractEventLoop | None, secrets: Secrets) -> tuple[Any, str]:
+    """What ``new_client_from_config`` builds, through :func:`checked_loader`, and what the
+    server's certificate is checked against, in words; the kubeconfig's credentials are added
+    to ``secrets``, and masked in what it raises."""
+    from kubernetes.client import ApiClient, Configuration
+    from kubernetes.config import ConfigException
+    from kubernetes.config.kube_config import KubeConfigMerger
+
+    check_kubeconfig(kubeconfig)  # a FIFO would block the client's open() for ever
+    with secrets.masking():
+        try:
+            merged = KubeConfigMerger(  # type: ignore[no-untyped-call]
+                kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config")
+            if merged.config is None:
+                raise ConfigException("Invalid kube-config file. No configuration found.")
+            secrets.add_kubeconfig(merged.config.value)
+            configuration = type.__call__(Configuration)  # as the client's own loader makes it
+            loader = checked_loader(merged.config, context, loop, secrets)
+            loader.load_and_set(configuration)
+            trust = trusted_by(loader.entries()[0])
+        except SandboxError:
+            raise
+        except Exception as exc:  # the file is the user's: any shape reaches its parser
+            raise kubeconfig_problem(exc, kubeconfig, context,
+                                     isinstance(exc, ConfigException)) from exc
+    return ApiClient(configuration=configuration), trust
+
+
+def checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEventLoop | None,
+                    secrets: Secrets) -> Any:
+    """The kubernetes client's kubeconfig loader, except that every file the context's entries
+    name is checked before it is read (kubeconfig.py), and an exec plugin runs with a deadline
+    through sandbox.proc (exec_plugin.py), now and whenever its credential has expired."""
+    from kubernetes.config.kube_config import FileOrData, KubeConfigLoader
+
+    def written(content: str) -> str:  # a temporary file, as the client's loader writes one
+        return str(FileOrData({"data": content}, None, "data",  # type: ignore[no-untyped-call]
+                              base64_file_content=False).as_file())
+
+    class CheckedLoader(KubeConfigLoader):
+        _current_context: Any
+        _cluster: Any
+        _user: Any
+
+        def load_and_set(self, configuration: Any) -> None:
+            cluster, user = self.entries()
+            check_server(cluster)
+            https = str(cluster.fields.get("server", "")).startswith("https")
+            if https:  # the client reads certificates only for https, as the loader does
+                cluster.check_files(CLUSTER_FILES)
+                check_data(cluster)
+                check_pem_files(cluster)
+            if user is not None:
+                refuse_removed_providers(user)
+                if https:  # the client takes these two from the cluster's folder
+                    in_cluster_folder = Entry(user.kind, user.name, user.fields, user.source,
+                                              cluster.folder)
+                    in_cluster_folder.check_files(USER_FILES[:2])
+                    check_data(user)
+                    check_pem_files(in_cluster_folder)
+                user.check_files(USER_FILES[2:])
+            super().load_and_set(configuration)  # type: ignore[no-untyped-call]
+
+        def entries(self) -> tuple[Entry, Entry | None]:
+            names = self._current_context["context"]
+            cluster = Entry("cluster", str(names["cluster"]), self._cluster.value,
+                            str(self._cluster.path), folder_of(self._cluster.path))
+            if self._user is None:
+                return cluster, None
+            return cluster, Entry("user", str(names["user"]), self._user.value,
+                                  str(self._user.path), folder_of(self._user.path))
+
+        def _load_from_exec_plugin(self) -> bool | None:
+            cluster, user = self.entries()
+            if user is None or "exec" not in user.fields:
+                return None
+            got = Plugin.of(user.fields["exec"], user.folder,
+                            f"{user.kind} {user.name!r} in the kubeconfig {user.source}",
+                            cluster.fields).obtain(loop)
+            secrets.add(got.token)
+            secrets.add(got.key)
+            if got.token:
+                self.token = f"Bearer {got.token}"
+            else:
+                self.cert_file, self.key_file = written(got.certificate), written(got.key)
+            if got.expires is not None:
+                self.expiry = got.expires
+            return True
+
+        def _load_user_token(self) -> bool | None:
+            _, user = self.entries()
+            token = user_token(user) if user is not None else None
+            if token is None:
+                return None
+            secrets.add(token)  # a tokenFile's: the kubeconfig itself does not hold it
+            self.token = f"Bearer {token}"
+            return True
+
+        def _load_oid_token(self, provider: Any) -> Any:
+            _, user = self.entries()
+            assert user is not None
+            # else the client would send nothing, silently (``provider`` is its ConfigNode)
+            check_id_token(user, getattr(provider, "value", provider))
+            return super()._load_oid_token(provider)  # type: ignore[no-untyped-call]
+
+        def _refresh_oidc(self, provider: Any) -> None:
+            _, user = self.entries()
+            assert user is not None
+            raise expired_oidc(user)  # the client would ask the issuer without a deadline
+
+    return CheckedLoader(config_dict=config, active_context=context,  # type: ignore[no-untyped-call]
+                         config_base_path=None)
