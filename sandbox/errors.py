@@ -21,9 +21,15 @@ import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sandbox.untrusted import one_line
+
 
 class SandboxError(Exception):
-    """Base class: a message for the user and a hint for what to try next."""
+    """Base class: a message for the user and a hint for what to try next.
+
+    Each is one line: a line break in what they quote (a path, an address, a name from outside)
+    is shown as an escape, so it cannot start a line of output that looks like ours.
+    """
 
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
@@ -31,7 +37,11 @@ class SandboxError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+        message = self.shown_message()
+        return f"{message}\n  hint: {one_line(self.hint)}" if self.hint else message
+
+    def shown_message(self) -> str:
+        return one_line(self.message)
 
 
 @dataclass(frozen=True)
@@ -43,8 +53,9 @@ class Problem:
     reason: str
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.reason}"
+        path = one_line(self.path)  # a file name may hold a line break
+        where = f"{path}:{self.line}" if self.line else path
+        return f"{where}: {one_line(self.reason)}"
 
 
 class ScenarioError(SandboxError):
@@ -58,6 +69,9 @@ class ScenarioError(SandboxError):
             f"{count} problem{'s' if count != 1 else ''} in scenario files:\n{lines}",
             "fix the files listed above; `agw-sandbox scenarios --check DIR` re-checks them",
         )
+
+    def shown_message(self) -> str:
+        return self.message  # a line per problem, each on one line (Problem.__str__)
 
 
 class ManifestRejected(SandboxError):

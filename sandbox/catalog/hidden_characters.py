@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from sandbox.documents import LineDict
-from sandbox.untrusted import describe, first_hidden, kind
+from sandbox.untrusted import describe, first_hidden, kind, quoted
 
 CONTROL = ("a terminal acts on it (it could set the clipboard or the window title): remove it "
            "(YAML escapes such as \"\\e\" or \"\\x9b\" write one)")
@@ -45,11 +45,11 @@ def hidden_characters(value: Any, line: int, one_line: Callable[[str], bool] = l
     if skip(where):
         return
     if isinstance(value, str):
-        yield from _check(value, line, repr(where or "the text"), one_line(where))
+        yield from _check(value, line, quoted(where) if where else "the text", one_line(where))
     elif isinstance(value, LineDict):
         for key, item in value.items():
             inner = f"{where}.{key}" if where else key
-            yield from _check(key, value.line_of(key), f"the key {key!r}", False)
+            yield from _check(key, value.line_of(key), f"the key {quoted(key)}", False)
             yield from hidden_characters(item, value.line_of(key), one_line, skip, inner)
     elif isinstance(value, list):
         for index, item in enumerate(value):

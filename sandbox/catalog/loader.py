@@ -11,6 +11,7 @@ from sandbox.catalog.scenario_file import load_file
 from sandbox.catalog.scenarios import Scenario
 from sandbox.errors import Problem, ScenarioError
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES, builtin_dir
+from sandbox.untrusted import quoted
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Catalog:
             if scenario.id == scenario_id:
                 return scenario
         known = ", ".join(s.id for s in self.scenarios)
-        raise KeyError(f"no scenario named {scenario_id!r}; known scenarios: {known}")
+        raise KeyError(f"no scenario named {quoted(scenario_id)}; known scenarios: {known}")
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -101,7 +102,7 @@ def load_catalog(extra_dirs: Sequence[Path] = (), include_builtin: bool = True,
             key = (scenario.profile, scenario.id)  # the same id once per profile
             if key in seen:
                 problems.append(Problem(str(path), None,
-                    f"scenario id {scenario.id!r} is already used by {seen[key]}"))
+                    f"scenario id {quoted(scenario.id)} is already used by {seen[key]}"))
                 continue
             seen[key] = path
             scenarios.append(scenario)
@@ -109,7 +110,7 @@ def load_catalog(extra_dirs: Sequence[Path] = (), include_builtin: bool = True,
         if not other_builtins and scenario.profile != profile:
             continue  # which may be in the built-in scenarios left out
         problems.extend(Problem(str(scenario.source), None,
-                                f"'needs' names {need!r}, which no scenario has as its id")
+                                f"'needs' names {quoted(need)}, which no scenario has as its id")
                         for need in scenario.needs if (scenario.profile, need) not in seen)
     if problems:
         raise ScenarioError(problems)

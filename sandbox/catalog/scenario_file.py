@@ -22,6 +22,7 @@ from sandbox.catalog.textfiles import UnreadableFile, read_text_file
 from sandbox.documents import DocumentError, LineDict, load_one
 from sandbox.errors import Problem
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES
+from sandbox.untrusted import quoted
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 BUILTIN_VARIABLES = (
@@ -81,12 +82,12 @@ def _load(reader: Reader) -> Scenario | None:
         reader.problem(line, reason)
     scenario_id = reader.text(node, "id")
     if scenario_id and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", scenario_id):
-        reader.problem(node.line_of("id"), f"id {scenario_id!r} must be lower-case letters, "
+        reader.problem(node.line_of("id"), f"id {quoted(scenario_id)} must be lower-case letters, "
                        "digits and dashes")
     profile = reader.text(node, "profile", required=False, default=DEFAULT_PROFILE.name)
     if profile not in PROFILES:
         reader.problem(node.line_of("profile"),
-                       f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+                       f"unknown profile {quoted(profile)}; known: {', '.join(PROFILES)}")
     else:
         reader.namespace = PROFILES[profile].namespace
     order = node.get("order", 100)
@@ -134,13 +135,14 @@ def _variables(reader: Reader, node: LineDict) -> tuple[Variable, ...]:
     for name, spec in (table or {}).items():
         line = table.line_of(name) if table is not None else None
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            reader.problem(line, f"variable name {name!r} must be a valid identifier")
+            reader.problem(line, f"variable name {quoted(name)} must be a valid identifier")
         if any(v.name == name for v in BUILTIN_VARIABLES):
-            reader.problem(line, f"variable {name!r} is built in and cannot be redeclared")
-        spec_node = reader.mapping(spec, line or 0, f"variable {name!r}")
+            reader.problem(line, f"variable {quoted(name)} is built in and cannot be redeclared")
+        spec_node = reader.mapping(spec, line or 0, f"variable {quoted(name)}")
         if spec_node is None:
             continue
-        reader.unknown_keys(spec_node, {"description", "secret", "default"}, f"variable {name!r}")
+        reader.unknown_keys(spec_node, {"description", "secret", "default"},
+                            f"variable {quoted(name)}")
         secret = spec_node.get("secret", False)
         if not isinstance(secret, bool):
             reader.problem(spec_node.line_of("secret"), "'secret' must be true or false")
@@ -175,5 +177,5 @@ def _check_placeholders(reader: Reader, node: LineDict, steps: Sequence[Step],
                                  step.expect_with_mock.model, step.expect_with_mock.contains,
                                  step.expect_with_mock.lacks])
         for name in sorted(used - known):
-            reader.problem(node.line_of("steps"), f"step {step.id!r} uses ${{{name}}}, which is "
-                           f"not a declared variable (known: {', '.join(sorted(known))})")
+            reader.problem(node.line_of("steps"), f"step {quoted(step.id)} uses ${{{name}}}, "
+                           f"which is not a declared variable (known: {', '.join(sorted(known))})")

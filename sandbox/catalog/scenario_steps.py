@@ -26,6 +26,7 @@ from sandbox.catalog.textfiles import MAX_FILE_BYTES, UnreadableFile, read_text_
 from sandbox.documents import DocumentError, LineDict, load_all
 from sandbox.errors import Problem
 from sandbox.runtimes.runtime import ConditionExpectation, ResourceRef, WaitFor
+from sandbox.untrusted import quoted
 
 STEP_KEYS = {"id", "title", "explain", "expect", "expect_with_mock"}
 ACTIONS = ("apply", "wait", "request", "delete", "cleanup")
@@ -51,7 +52,7 @@ def read_steps(reader: Reader, node: LineDict) -> tuple[Step, ...]:
         if step is None:
             continue
         if step.id in ids:
-            reader.problem(step_node.line, f"step id {step.id!r} is used twice")
+            reader.problem(step_node.line, f"step id {quoted(step.id)} is used twice")
         ids.add(step.id)
         steps.append(step)
     return tuple(steps)
@@ -126,7 +127,7 @@ def _template(reader: Reader, source: Path, value: str, line: int
         text = read_text_file(source)
     except UnreadableFile as exc:
         looked = f" (looked for {source})" if exc.reason == "not found" else ""
-        reader.problem(line, f"manifest template {value!r} {exc.reason}{looked}")
+        reader.problem(line, f"manifest template {quoted(value)} {exc.reason}{looked}")
         return None
     try:
         documents = load_all(text)
@@ -134,7 +135,7 @@ def _template(reader: Reader, source: Path, value: str, line: int
         reader.problems.append(Problem(str(source), exc.line, exc.reason))
         return None
     if not documents:
-        reader.problem(line, f"manifest template {value!r} holds no documents")
+        reader.problem(line, f"manifest template {quoted(value)} holds no documents")
     for doc in documents:
         if not isinstance(doc, LineDict):
             reader.problems.append(Problem(str(source), None, "a manifest must be a mapping"))
@@ -179,7 +180,7 @@ def _wait(reader: Reader, value: Any, line: int) -> WaitFor | None:
             conditions.append(ConditionExpectation(ctype, expected["status"],
                                                    None if reason is None else str(reason)))
         else:
-            reader.problem(cline, f"condition {ctype!r} must be \"True\", \"False\" or "
+            reader.problem(cline, f"condition {quoted(ctype)} must be \"True\", \"False\" or "
                            "{status: ..., reason: ...} (quote True/False)")
     timeout = node.get("timeout", DEFAULT_WAIT_TIMEOUT)
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or \
