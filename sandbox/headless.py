@@ -145,7 +145,7 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
         written = target.write(record, details())
         report.document["transcript"] = written
         if text is not None and not target.to_stdout:
-            show(f"Transcript (keys masked) written to {written}", file=out)
+            show(f"Transcript (keys masked) written to {one_line(written)}", file=out)
     if text is None:
         report.dump(sys.stdout)
     disagree = comparison is not None and bool(comparison.disagreements)
@@ -188,10 +188,10 @@ class TranscriptTarget:
         try:
             where = self.write(record, details, stopped=reason)
         except SandboxError as exc:
-            stdio.say(f"agw-sandbox: {reason}; no transcript was written ({exc.message})")
+            stdio.say(f"agw-sandbox: {reason}; no transcript was written ({exc.shown_message()})")
             return
         stdio.say(f"agw-sandbox: {reason}; the transcript of what ran until then (keys masked) "
-                  f"is in {where}")
+                  f"is in {one_line(where)}")
 
 
 def manifests(settings: Settings, scenario_id: str, show_secrets: bool,

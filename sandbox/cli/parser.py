@@ -174,7 +174,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                            help="validate a scenario directory and report every problem")
 
     mock = command("mock-provider", "run the OpenAI-compatible mock provider")
-    mock.add_argument("--host", default="127.0.0.1",
+    mock.add_argument("--host", default="127.0.0.1", type=printable,
                       help="address to listen on (default 127.0.0.1; ::1 for IPv6; another "
                            "needs --public)")
     mock.add_argument("--public", action="store_true",
@@ -184,7 +184,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     serve = command(
         "serve", "serve the app to web browsers, one app per tab (workshops); --port is the page's")
-    serve.add_argument("--host", default=None,
+    serve.add_argument("--host", default=None, type=printable,
                        help="address to listen on (default 127.0.0.1, this machine only; another "
                             "needs --public)")
     serve.add_argument("--public", action="store_true",

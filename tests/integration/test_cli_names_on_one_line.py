@@ -111,3 +111,35 @@ def test_a_scenario_value_is_quoted_in_the_one_escape_style(cli_env: dict[str, s
     assert result.returncode == 2
     no_forged_line(result.stderr)
     assert "request path holds '\\u001b' at position 8" in result.stderr
+
+
+def test_where_the_transcript_went_is_said_on_one_line(cli_env: dict[str, str],
+                                                       tmp_path: Path) -> None:
+    folder = tmp_path / f"out{NAME}"
+    folder.mkdir()
+    result = run_cli("run", "setup", "--runtime", "sim", "--port", "0", "--transcript",
+                     str(folder / "t.md"), env=cli_env)
+    assert result.returncode == 0, result.stderr
+    no_forged_line(result.stdout)
+    assert f"Transcript (keys masked) written to {tmp_path}/out{SHOWN}/t.md\n" in result.stdout
+    assert (folder / "t.md").is_file()
+
+
+def test_a_host_with_a_line_break_is_refused_as_it_is_read(cli_env: dict[str, str]) -> None:
+    for command in ("mock-provider", "serve"):
+        result = run_cli(command, "--public", "--port", "0", "--host", f"x{NAME}", env=cli_env)
+        assert result.returncode == 2, result.stderr
+        no_forged_line(result.stdout + result.stderr)
+        assert (f"argument --host: 'x{SHOWN}' has a control or invisible character (U+000A) "
+                "at position 3: type the name again") in result.stderr
+
+
+def test_the_checks_of_options_quote_in_the_one_escape_style(cli_env: dict[str, str]) -> None:
+    context = run_cli("status", "--runtime", "cluster", "--context", "café\x1b", env=cli_env)
+    assert context.returncode == 2
+    assert "argument --context: 'café\\u001b' has a control or invisible character" \
+        in context.stderr
+    name = run_cli("up", "--cluster-name", NAME, env=cli_env)
+    assert name.returncode == 2
+    no_forged_line(name.stderr)
+    assert f"argument --cluster-name: '{SHOWN}' is not a kind cluster name" in name.stderr
