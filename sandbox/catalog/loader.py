@@ -112,9 +112,44 @@ def load_catalog(extra_dirs: Sequence[Path] = (), include_builtin: bool = True,
         problems.extend(Problem(str(scenario.source), None,
                                 f"'needs' names {quoted(need)}, which no scenario has as its id")
                         for need in scenario.needs if (scenario.profile, need) not in seen)
+    problems.extend(_cycles(scenarios))
     if problems:
         raise ScenarioError(problems)
     return _split(scenarios, profile)
+
+
+def _cycles(scenarios: Sequence[Scenario]) -> list[Problem]:
+    """A problem for each cycle of needs (in one profile), named from its first id: such
+    scenarios could never run in the order they declare."""
+    by_key = {(s.profile, s.id): s for s in scenarios}
+    found: dict[tuple[str, ...], Scenario] = {}
+    done: set[tuple[str, str]] = set()
+    for start in sorted(by_key):
+        path: dict[tuple[str, str], int] = {}  # the walk from start (depth first, no recursion)
+        pending = [start]
+        while pending:
+            key = pending.pop()
+            if key == _LEFT:  # every need of the last step of the path walked
+                done.add(path.popitem()[0])
+                continue
+            if key in done:
+                continue
+            if key in path:  # back where the walk has been: the needs since then are a cycle
+                ids = [k[1] for k in list(path)[path[key]:]]
+                first = ids.index(min(ids))
+                cycle = (*ids[first:], *ids[:first])
+                found.setdefault(cycle, by_key[(key[0], cycle[0])])
+                continue
+            path[key] = len(path)
+            pending.append(_LEFT)
+            pending.extend((key[0], need) for need in reversed(by_key[key].needs)
+                           if (key[0], need) in by_key)
+    return [Problem(str(scenario.source), None,
+                    f"'needs' form a cycle: {' → '.join((*cycle, cycle[0]))}: remove one of "
+                    "these needs") for cycle, scenario in found.items()]
+
+
+_LEFT = ("", "")  # on the walk's stack, below a step's needs: they have all been walked
 
 
 def _each_once(dirs: Sequence[Path]) -> list[Path]:

@@ -28,6 +28,13 @@ PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 BUILTIN_VARIABLES = (
     Variable("token", "the provider API key (--token, AGW_SANDBOX_TOKEN)", secret=True),
 )
+# Each secret variable comes with its masked form, for text that shows which key was used.
+MASKED_SUFFIX = "_masked"
+# The names a scenario may not declare: the built-in variables would silently win over them.
+BUILTIN_NAMES = tuple(name for v in BUILTIN_VARIABLES
+                      for name in (v.name, *([v.name + MASKED_SUFFIX] if v.secret else [])))
+RESERVED = (f"built-in: {', '.join(BUILTIN_NAMES)}; and NAME{MASKED_SUFFIX} for each secret "
+            "variable NAME")
 SCENARIO_KEYS = {"id", "title", "summary", "security", "order", "profile", "needs", "variables",
                  "steps"}
 # Shown on one line (a list row, a heading, a status line): no tabs or line breaks either.
@@ -104,7 +111,7 @@ def _load(reader: Reader) -> Scenario | None:
                      if isinstance(doc, Mapping)]
         reader.problems.extend(unserved(reader.kind_uses, profile, documents))
     known = {v.name for v in variables}
-    known |= {f"{v.name}_masked" for v in variables if v.secret}
+    known |= {v.name + MASKED_SUFFIX for v in variables if v.secret}
     _check_placeholders(reader, node, steps, known)
     if not reader.ok:
         return None
@@ -136,8 +143,9 @@ def _variables(reader: Reader, node: LineDict) -> tuple[Variable, ...]:
         line = table.line_of(name) if table is not None else None
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             reader.problem(line, f"variable name {quoted(name)} must be a valid identifier")
-        if any(v.name == name for v in BUILTIN_VARIABLES):
-            reader.problem(line, f"variable {quoted(name)} is built in and cannot be redeclared")
+        if name in BUILTIN_NAMES or _masked_form_of_a_secret(name, table):
+            reader.problem(line, f"variable {quoted(name)} is a built-in name and cannot be "
+                           f"declared ({RESERVED}): choose another name")
         spec_node = reader.mapping(spec, line or 0, f"variable {quoted(name)}")
         if spec_node is None:
             continue
@@ -152,6 +160,13 @@ def _variables(reader: Reader, node: LineDict) -> tuple[Variable, ...]:
             None if default is None else str(default),
         ))
     return tuple(variables)
+
+
+def _masked_form_of_a_secret(name: str, table: LineDict | None) -> bool:
+    """Whether ``name`` is NAME_masked for a variable NAME the same file declares secret."""
+    secret = name.removesuffix(MASKED_SUFFIX)
+    spec = (table or {}).get(secret) if name.endswith(MASKED_SUFFIX) else None
+    return isinstance(spec, dict) and spec.get("secret") is True
 
 
 def placeholders(value: Any) -> set[str]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from sandbox.catalog import checks
 from sandbox.catalog.hidden_characters import hidden_characters
-from sandbox.catalog.scenario_reader import MAX_SCENARIO_BYTES, Reader
+from sandbox.catalog.scenario_reader import MAX_SCENARIO_BYTES, Reader, kind_of
 from sandbox.catalog.scenarios import (
     ApplyStep,
     CleanupStep,
@@ -136,6 +137,8 @@ def _template(reader: Reader, source: Path, value: str, line: int
         return None
     if not documents:
         reader.problem(line, f"manifest template {quoted(value)} holds no documents")
+    documents = list_items(documents, lambda at, reason: reader.problems.append(
+        Problem(str(source), at, reason)))
     for doc in documents:
         if not isinstance(doc, LineDict):
             reader.problems.append(Problem(str(source), None, "a manifest must be a mapping"))
@@ -148,6 +151,30 @@ def _template(reader: Reader, source: Path, value: str, line: int
             reader.kind_uses.append(KindUse(doc["kind"], doc["apiVersion"], str(source),
                                             doc.line))
     return tuple(documents), len(text)
+
+
+def list_items(documents: Sequence[Any], problem: Callable[[int, str], None]) -> list[Any]:
+    """The documents with each List (``apiVersion: v1``, ``kind: List``) replaced by its items,
+    Lists inside Lists too, as ``kubectl apply`` applies them; ``problem(line, reason)`` is told
+    of an item that is not a manifest, or items that are not a list."""
+    found: list[Any] = []
+    pending = list(reversed(documents))
+    while pending:
+        doc = pending.pop()
+        if not (isinstance(doc, LineDict) and doc.get("kind") == "List"
+                and doc.get("apiVersion") == "v1"):
+            found.append(doc)
+            continue
+        items = doc.get("items") or []
+        if not isinstance(items, list):
+            problem(doc.line_of("items"), "the items of a List must be a list of manifests")
+            continue
+        for number, item in enumerate(items, start=1):
+            if not isinstance(item, LineDict):
+                problem(doc.line, f"item {number} of a List is {kind_of(item)}, not a manifest "
+                        "(a mapping)")
+        pending.extend(reversed([item for item in items if isinstance(item, LineDict)]))
+    return found
 
 
 def _ref(reader: Reader, value: Any, namespace: str | None, line: int) -> ResourceRef | None:

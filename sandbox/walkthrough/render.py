@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sandbox.catalog.scenario_file import PLACEHOLDER
+from sandbox.catalog.scenario_file import MASKED_SUFFIX, PLACEHOLDER
 from sandbox.catalog.scenarios import Expectation, Manifest, RequestSpec, RequestStep, Scenario
 from sandbox.documents import decimal_digits, dump_all, writable_number
 from sandbox.errors import SandboxError
@@ -57,7 +57,7 @@ def make_context(scenario: Scenario, token: str, provider: str,
         if values.get(name):  # refused up front: an odd character would leak or break things
             source = f"--set {name}" if name in (overrides or {}) else f"variable {name!r}"
             values[name] = check_key(values[name], source)
-        values[f"{name}_masked"] = mask_key(values.get(name, ""))
+        values[name + MASKED_SUFFIX] = mask_key(values.get(name, ""))
     masker = Masker(values[name] for name in secret_names if values.get(name))
     return Context(values, secret_names, provider, PROFILES[scenario.profile], mock_upstream,
                    masker)

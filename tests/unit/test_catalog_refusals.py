@@ -1,0 +1,123 @@
+"""What the loader refuses or unpacks: a cycle of needs, a variable that would shadow a built-in
+one, a YAML merge key, a List of manifests (unpacked, as kubectl does)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sandbox.catalog.loader import load_catalog
+from sandbox.catalog.scenarios import ApplyStep
+from sandbox.errors import ScenarioError
+from tests.unit.test_catalog import GOOD, ROUTE, write
+
+
+def problems(folder: Path) -> str:
+    with pytest.raises(ScenarioError) as caught:
+        load_catalog([folder], include_builtin=False)
+    return str(caught.value)
+
+
+def scenario(folder: Path, scenario_id: str, needs: str = "", extra: str = "") -> Path:
+    write(folder / "manifests", "route.yaml", ROUTE)
+    text = GOOD.replace("id: my-scenario", f"id: {scenario_id}" + (f"\nneeds: [{needs}]"
+                                                                   if needs else ""))
+    return write(folder, f"{scenario_id}.yaml", text.replace("summary: s", f"{extra}summary: s"))
+
+
+def test_two_scenarios_that_need_each_other_are_refused(tmp_path: Path) -> None:
+    first = scenario(tmp_path, "cyca", "cycb")
+    scenario(tmp_path, "cycb", "cyca")
+    found = problems(tmp_path)
+    assert f"{first}: 'needs' form a cycle: cyca → cycb → cyca: remove one of these needs" in found
+    assert found.count("form a cycle") == 1  # one cycle, said once
+
+
+def test_a_longer_cycle_is_named_whole_and_what_hangs_off_it_is_not_blamed(
+        tmp_path: Path) -> None:
+    scenario(tmp_path, "base")
+    scenario(tmp_path, "one", "base, three")
+    scenario(tmp_path, "two", "one")
+    scenario(tmp_path, "three", "two")
+    scenario(tmp_path, "leaf", "two")
+    found = problems(tmp_path)
+    assert "'needs' form a cycle: one → three → two → one" in found
+    assert found.count("form a cycle") == 1 and "leaf" not in found
+
+
+def test_needs_without_a_cycle_still_load(tmp_path: Path) -> None:
+    scenario(tmp_path, "base")
+    scenario(tmp_path, "left", "base")
+    scenario(tmp_path, "right", "base")
+    scenario(tmp_path, "top", "left, right")
+    catalog = load_catalog([tmp_path], include_builtin=False)
+    assert [s.id for s in catalog.prerequisites(catalog.get("top"))] == ["base", "left", "right"]
+
+
+@pytest.mark.parametrize("name", ["token_masked", "token"])
+def test_a_variable_named_as_a_built_in_one_is_refused_with_the_reserved_names(
+        tmp_path: Path, name: str) -> None:
+    path = scenario(tmp_path, "mine", extra=f"variables:\n  {name}: {{description: d}}\n")
+    assert (f"{path}:4: variable '{name}' is a built-in name and cannot be declared (built-in: "
+            "token, token_masked; and NAME_masked for each secret variable NAME): choose "
+            "another name") in problems(tmp_path)
+
+
+def test_a_variable_named_as_the_masked_form_of_a_secret_one_is_refused(tmp_path: Path) -> None:
+    path = scenario(tmp_path, "mine", extra="variables:\n  api: {description: d, secret: true}\n"
+                                            "  api_masked: {description: e}\n")
+    found = problems(tmp_path)
+    assert f"{path}:5: variable 'api_masked' is a built-in name" in found
+    assert "'api'" not in found
+
+
+def test_a_merge_key_is_refused_as_one_not_as_a_repeated_key(tmp_path: Path) -> None:
+    path = scenario(tmp_path, "mine", extra="<<: {title: other}\n")
+    found = problems(tmp_path)
+    assert (f"{path}:3: YAML merge keys (<<) are not accepted here: write each key out in "
+            "full") in found
+    assert "appears twice" not in found
+
+
+def test_a_merge_key_in_a_template_is_refused_too(tmp_path: Path) -> None:
+    scenario(tmp_path, "mine")
+    write(tmp_path / "manifests", "route.yaml", ROUTE + "<<: {kind: Secret}\n")
+    assert "route.yaml:5: YAML merge keys (<<) are not accepted here" in problems(tmp_path)
+
+
+LIST = """\
+apiVersion: v1
+kind: List
+items:
+- apiVersion: gateway.networking.k8s.io/v1
+  kind: HTTPRoute
+  metadata: {name: one, namespace: kgateway-system}
+  spec: {}
+- apiVersion: v1
+  kind: List
+  items:
+  - apiVersion: gateway.networking.k8s.io/v1
+    kind: HTTPRoute
+    metadata: {name: two, namespace: kgateway-system}
+    spec: {}
+"""
+
+
+def test_a_list_of_manifests_is_applied_as_its_items_as_kubectl_does(tmp_path: Path) -> None:
+    scenario(tmp_path, "mine")
+    write(tmp_path / "manifests", "route.yaml", LIST + "---\n" + ROUTE)
+    step = load_catalog([tmp_path], include_builtin=False).get("mine").steps[0]
+    assert isinstance(step, ApplyStep)
+    assert [d["metadata"]["name"] for d in step.manifests[0].documents] == ["one", "two", "r"]
+
+
+def test_a_list_item_is_checked_as_any_manifest_is(tmp_path: Path) -> None:
+    scenario(tmp_path, "mine")
+    write(tmp_path / "manifests", "route.yaml",
+          LIST.replace("metadata: {name: two, namespace: kgateway-system}",
+                       "metadata: {namespace: kgateway-system}") + "  - just text\n")
+    found = problems(tmp_path)
+    assert "route.yaml:11: the API server refuses it: resource name may not be empty" in found
+    assert "route.yaml:8: item 2 of a List is text, not a manifest (a mapping)" in found
+
