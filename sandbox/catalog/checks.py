@@ -26,6 +26,10 @@ KUBECTL = "kubectl refuses it: error validating data: "
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _PATH_CHAR = re.compile(r"[\x21-\x7e]")
 _HEADER_VALUE_CHAR = re.compile(r"[\x20-\x7e\t]")
+# The client (httpx) sends no URL longer than this; the gateway's address comes before the path.
+MAX_URL_CHARACTERS = 65_536
+GATEWAY_ADDRESS = "http://127.0.0.1:PORT"  # as the runtimes serve it, PORT up to 5 digits
+MAX_PATH_CHARACTERS = MAX_URL_CHARACTERS - len(GATEWAY_ADDRESS.replace("PORT", "65535"))
 
 
 def structural(doc: Mapping[str, Any]) -> list[str]:
@@ -174,6 +178,12 @@ def request_problems(method: str, path: str, headers: Iterable[tuple[str, str]]
     elif bad := _first_bad(path, _PATH_CHAR):
         problems.append(("path", f"request path holds {bad}: a path is printable ASCII without "
                                  "spaces (percent-encode anything else, a space as %20)"))
+    elif len(path) > MAX_PATH_CHARACTERS:
+        problems.append(("path", f"the request path is {len(path)} characters long; a URL the "
+                                 f"client sends holds at most {MAX_URL_CHARACTERS} characters, "
+                                 f"of which the gateway's address ({GATEWAY_ADDRESS}) takes up "
+                                 f"to {MAX_URL_CHARACTERS - MAX_PATH_CHARACTERS}, so a path "
+                                 f"holds at most {MAX_PATH_CHARACTERS}: shorten it"))
     for name, value in headers:
         if not _TOKEN.fullmatch(name):
             problems.append((name, f"header name {quoted(name)} is not valid: use letters, digits "

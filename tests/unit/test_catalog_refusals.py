@@ -121,3 +121,25 @@ def test_a_list_item_is_checked_as_any_manifest_is(tmp_path: Path) -> None:
     assert "route.yaml:11: the API server refuses it: resource name may not be empty" in found
     assert "route.yaml:8: item 2 of a List is text, not a manifest (a mapping)" in found
 
+
+
+def long_path(tmp_path: Path, length: int) -> Path:
+    path = "/openai/" + "a" * (length - len("/openai/"))
+    return scenario(tmp_path, "mine").write_text(
+        GOOD.replace("id: my-scenario", "id: mine").replace("path: /openai", f"path: {path}"))
+
+
+@pytest.mark.parametrize("length", [65_515, 65_608, 200_000])
+def test_a_path_too_long_for_a_url_is_refused_when_loading_with_the_limit(
+        tmp_path: Path, length: int) -> None:
+    long_path(tmp_path, length)
+    assert (f"mine.yaml:10: the request path is {length} characters long; a URL the client sends "
+            "holds at most 65536 characters, of which the gateway's address "
+            "(http://127.0.0.1:PORT) takes up to 22, so a path holds at most 65514: shorten "
+            "it") in problems(tmp_path)
+
+
+@pytest.mark.parametrize("length", [65_408, 65_514])
+def test_a_path_that_fits_in_a_url_loads(tmp_path: Path, length: int) -> None:
+    long_path(tmp_path, length)
+    assert load_catalog([tmp_path], include_builtin=False).ids == ("mine",)
