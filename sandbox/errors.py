@@ -59,12 +59,18 @@ class Problem:
 
 
 class ScenarioError(SandboxError):
-    """One or more scenario files are invalid; nothing is skipped silently."""
+    """One or more scenario files are invalid; nothing is skipped silently, though a flood of
+    problems (a generated file) is listed up to ``MAX_LISTED`` and counted beyond."""
+
+    MAX_LISTED = 50
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
-        lines = "\n".join(f"  {p}" for p in self.problems)
+        lines = "\n".join(f"  {p}" for p in self.problems[:self.MAX_LISTED])
         count = len(self.problems)
+        if count > self.MAX_LISTED:
+            lines += (f"\n  … and {count - self.MAX_LISTED} more not listed here: fix these and "
+                      "check again (`agw-sandbox scenarios --check DIR`)")
         super().__init__(
             f"{count} problem{'s' if count != 1 else ''} in scenario files:\n{lines}",
             "fix the files listed above; `agw-sandbox scenarios --check DIR` re-checks them",

@@ -143,3 +143,56 @@ def test_a_path_too_long_for_a_url_is_refused_when_loading_with_the_limit(
 def test_a_path_that_fits_in_a_url_loads(tmp_path: Path, length: int) -> None:
     long_path(tmp_path, length)
     assert load_catalog([tmp_path], include_builtin=False).ids == ("mine",)
+
+
+def test_a_flood_of_problems_lists_the_first_fifty_and_counts_the_rest(tmp_path: Path) -> None:
+    names = "".join(f"  v{n}: {{default: x}}\n" for n in range(3000))
+    scenario(tmp_path, "mine", extra=f"variables:\n{names}")
+    lines = problems(tmp_path).splitlines()
+    assert lines[0] == "3000 problems in scenario files:"
+    assert len(lines) == 1 + 50 + 2
+    assert lines[1].endswith("mine.yaml:4: missing required key 'description'")
+    assert lines[-2] == ("  … and 2950 more not listed here: fix these and check again "
+                         "(`agw-sandbox scenarios --check DIR`)")
+    assert lines[-1].startswith("  hint: fix the files listed above")
+
+
+def test_a_few_problems_are_all_listed(tmp_path: Path) -> None:
+    names = "".join(f"  v{n}: {{default: x}}\n" for n in range(50))
+    scenario(tmp_path, "mine", extra=f"variables:\n{names}")
+    lines = problems(tmp_path).splitlines()
+    assert len(lines) == 1 + 50 + 1 and "more not listed" not in "".join(lines)
+
+
+ZALGO = "Z" + "\u0301" * 10_000
+
+
+@pytest.mark.parametrize(("title", "position", "count"), ids=["zalgo", "nine", "nine-alone"],
+                         argvalues=[
+    (ZALGO, 2, 10_000), ("ok e" + "\u0301\u0302\u0303\u0304\u0305\u0306\u0307\u0308\u0309", 5, 9),
+    ("\u0301" * 9, 1, 9)])
+def test_a_pile_of_combining_marks_is_refused_with_how_many_are_allowed(
+        tmp_path: Path, title: str, position: int, count: int) -> None:
+    path = scenario(tmp_path, "mine")
+    path.write_text(path.read_text().replace("title: Mine", f"title: {title}"))
+    found = problems(tmp_path)
+    assert (f"mine.yaml:2: 'title' holds {count} combining marks in a row from position "
+            f"{position}: at most 8 may follow one another (more pile up over the lines around "
+            "it): remove them") in found
+    assert "\u0301" * 9 not in found
+
+
+def test_a_pile_of_combining_marks_in_a_template_is_refused_too(tmp_path: Path) -> None:
+    scenario(tmp_path, "mine")
+    write(tmp_path / "manifests", "route.yaml",
+          ROUTE.replace("spec: {}", f"spec: {{note: {ZALGO}}}"))
+    assert "route.yaml:4: 'spec.note' holds 10000 combining marks in a row" in problems(tmp_path)
+
+
+@pytest.mark.parametrize("title", ids=["vi", "vi-decomposed", "hi", "he", "eight", "emoji"],
+                         argvalues=["Tiếng Việt", "Tie\u0323\u0302ng Vie\u0323\u0302t",
+                                   "ग्रन्थ", "בְּרֵאשִׁ֖ית", "e" + "\u0301" * 8, "👩🏽‍💻 ǅ"])
+def test_real_text_with_its_marks_loads(tmp_path: Path, title: str) -> None:
+    path = scenario(tmp_path, "mine")
+    path.write_text(path.read_text().replace("title: Mine", f"title: {title}"))
+    assert load_catalog([tmp_path], include_builtin=False).get("mine").title == title
