@@ -113,6 +113,8 @@ def _load(reader: Reader) -> Scenario | None:
     known = {v.name for v in variables}
     known |= {v.name + MASKED_SUFFIX for v in variables if v.secret}
     _check_placeholders(reader, node, steps, known)
+    _check_masked_headers(reader, node, steps, {v.name + MASKED_SUFFIX for v in variables
+                                                if v.secret})
     if not reader.ok:
         return None
     return Scenario(
@@ -194,3 +196,18 @@ def _check_placeholders(reader: Reader, node: LineDict, steps: Sequence[Step],
         for name in sorted(used - known):
             reader.problem(node.line_of("steps"), f"step {quoted(step.id)} uses ${{{name}}}, "
                            f"which is not a declared variable (known: {', '.join(sorted(known))})")
+
+
+def _check_masked_headers(reader: Reader, node: LineDict, steps: Sequence[Step],
+                          masked: set[str]) -> None:
+    """A masked key in a header: its "…" is no character a header can carry, which would
+    otherwise be found only when the request is sent."""
+    for step in steps:
+        if not isinstance(step, RequestStep):
+            continue
+        for header, value in step.request.headers:
+            for name in sorted(placeholders(value) & masked):
+                reader.problem(node.line_of("steps"), f"step {quoted(step.id)} puts ${{{name}}} "
+                               f"in the header {quoted(header)}: a masked key is written with "
+                               "'…', which no header can carry: use the key itself, or put it "
+                               "in the body")

@@ -196,3 +196,12 @@ def test_real_text_with_its_marks_loads(tmp_path: Path, title: str) -> None:
     path = scenario(tmp_path, "mine")
     path.write_text(path.read_text().replace("title: Mine", f"title: {title}"))
     assert load_catalog([tmp_path], include_builtin=False).get("mine").title == title
+
+
+def test_a_masked_key_in_a_header_is_named_when_loading(tmp_path: Path) -> None:
+    path = scenario(tmp_path, "mine")
+    header = "      headers: {X-M: 'k=${token_masked}'}\n"
+    path.write_text(path.read_text().replace("      path: /openai\n",
+                                             "      path: /openai\n" + header))
+    assert (f"{path}:5: step 'request-2' puts ${{token_masked}} in the header 'X-M': a masked "
+            "key is written with '…', which no header can carry") in problems(tmp_path)
