@@ -29,6 +29,7 @@ from sandbox.catalog.scenarios import (
 from sandbox.errors import ManifestRejected, RequestFailed, SandboxError
 from sandbox.http_client import AsyncClient
 from sandbox.runtimes.runtime import ResourceRef, ResourceStatus, Runtime, poll_until_satisfied
+from sandbox.untrusted import one_line
 from sandbox.walkthrough import shell_equivalents
 from sandbox.walkthrough.answer import Answer
 from sandbox.walkthrough.events import (
@@ -138,9 +139,10 @@ class Walkthrough:
         try:
             detail = await self._act(state, step, manifests)
         except SandboxError as exc:
-            hint = exc.hint
-            return self._finish(state, step, "failed", state.ctx.masker(exc.message),
-                                state.ctx.masker(hint), time.perf_counter() - started)
+            # One line each (a line break from a server's words would start a line of its own).
+            return self._finish(state, step, "failed", one_line(state.ctx.masker(exc.message)),
+                                one_line(state.ctx.masker(exc.hint)),
+                                time.perf_counter() - started)
         return self._finish(state, step, "passed", detail, "", time.perf_counter() - started)
 
     def skip(self, state: ScenarioState, step: Step) -> StepFinished:
