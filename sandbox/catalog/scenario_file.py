@@ -166,8 +166,9 @@ def _variables(reader: Reader, node: LineDict) -> tuple[Variable, ...]:
 
 def _masked_form_of_a_secret(name: str, table: LineDict | None) -> bool:
     """Whether ``name`` is NAME_masked for a variable NAME the same file declares secret."""
-    secret = name.removesuffix(MASKED_SUFFIX)
-    spec = (table or {}).get(secret) if name.endswith(MASKED_SUFFIX) else None
+    if table is None or not name.endswith(MASKED_SUFFIX):
+        return False
+    spec = table.get(name.removesuffix(MASKED_SUFFIX))
     return isinstance(spec, dict) and spec.get("secret") is True
 
 
