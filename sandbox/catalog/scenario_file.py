@@ -129,7 +129,8 @@ def _needs(reader: Reader, node: LineDict, scenario_id: str) -> tuple[str, ...]:
     needs = []
     for value in reader.listing(node, "needs"):
         if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
-            reader.problem(node.line_of("needs"), f"'needs' lists scenario ids, not {value!r}")
+            reader.problem(node.line_of("needs"), "'needs' lists scenario ids, not "
+                           f"{quoted(value) if isinstance(value, str) else repr(value)}")
         elif value == scenario_id:
             reader.problem(node.line_of("needs"), "a scenario cannot need itself")
         else:

@@ -181,7 +181,8 @@ def _ref(reader: Reader, value: Any, namespace: str | None, line: int) -> Resour
     text = value if isinstance(value, str) else ""
     parts = text.split("/")
     if len(parts) not in (2, 3) or not all(parts):
-        reader.problem(line, f"resource {value!r} must be written Kind/name or Kind/namespace/name")
+        shown = quoted(value) if isinstance(value, str) else repr(value)
+        reader.problem(line, f"resource {shown} must be written Kind/name or Kind/namespace/name")
         return None
     reader.kind_uses.append(KindUse(parts[0], None, str(reader.path), line))
     if len(parts) == 3:

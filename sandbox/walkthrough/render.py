@@ -16,6 +16,7 @@ from sandbox.errors import SandboxError
 from sandbox.profiles import PROFILES, Profile
 from sandbox.profiles.backend_api import provider_endpoint
 from sandbox.settings import check_key
+from sandbox.untrusted import quoted
 from sandbox.walkthrough.key_mask import mask_key
 from sandbox.walkthrough.masking import Masker, map_strings, secret_pattern
 
@@ -55,7 +56,7 @@ def make_context(scenario: Scenario, token: str, provider: str,
     secret_names = frozenset(scenario.secret_variables)
     for name in secret_names:
         if values.get(name):  # refused up front: an odd character would leak or break things
-            source = f"--set {name}" if name in (overrides or {}) else f"variable {name!r}"
+            source = f"--set {name}" if name in (overrides or {}) else f"variable {quoted(name)}"
             values[name] = check_key(values[name], source)
         values[name + MASKED_SUFFIX] = mask_key(values.get(name, ""))
     masker = Masker(values[name] for name in secret_names if values.get(name))
@@ -74,7 +75,8 @@ def check_overrides(scenarios: Sequence[Scenario], overrides: Mapping[str, str])
         if name not in declared:
             chosen = ", ".join(s.id for s in scenarios)
             raise SandboxError(
-                f"--set {name}: no variable named {name!r} in the chosen scenarios ({chosen})",
+                f"--set {name}: no variable named {quoted(name)} in the chosen scenarios "
+                f"({chosen})",
                 f"variables they declare: {', '.join(declared)}" if declared else
                 "they declare no variables; drop the --set")
 

@@ -5,9 +5,11 @@ style, ``\\u001b``, never Python's ``\\x1b``."""
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
+from sandbox.runtimes.kube.bundle import INDEX
 from tests.helpers import run_cli
 from tests.integration.test_bundle import fake_bundle
 from tests.integration.test_kind_runtime import FAKES
@@ -143,3 +145,33 @@ def test_the_checks_of_options_quote_in_the_one_escape_style(cli_env: dict[str, 
     assert name.returncode == 2
     no_forged_line(name.stderr)
     assert f"argument --cluster-name: '{SHOWN}' is not a kind cluster name" in name.stderr
+
+
+def test_a_model_the_provider_names_is_quoted_in_the_one_escape_style(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    folder = echo_scenario(tmp_path / "echo")
+    text = (folder / "echo.yaml").read_text()
+    (folder / "echo.yaml").write_text(text.replace("    expect: {status: 200}\n  - id: stream",
+                                                   "    expect: {status: 200, model: gpt-5}\n"
+                                                   "  - id: stream", 1))
+    result = run_cli("run", "echo", "--runtime", "sim", "--port", "0", "--scenarios",
+                     str(folder), "--set", "model=gpt-4o\x1b[31m\u202e", env=cli_env, timeout=90)
+    assert result.returncode == 1, result.stdout + result.stderr
+    no_forged_line(result.stdout)
+    assert ("expected the answer to come from model 'gpt-5', got "
+            "'gpt-4o\\u001b[31m\\u202e'") in result.stdout
+
+
+def test_a_path_in_a_bundle_index_is_quoted_in_the_one_escape_style(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    root = tmp_path / "bundle"
+    fake_bundle(root)
+    document = json.loads((root / INDEX).read_text())
+    document["files"][0].update(path=f"images/{NAME}.tar", size="big")
+    (root / INDEX).write_text(json.dumps(document))
+    env = {**cli_env, "PATH": f"{FAKES}:{cli_env['PATH']}", "FAKE_LOG": str(tmp_path / "log"),
+           "FAKE_STATE": str(tmp_path / "state")}
+    result = run_cli("up", "--bundle", str(root), env=env, timeout=30)
+    assert result.returncode == 2, result.stderr
+    no_forged_line(result.stdout + result.stderr)
+    assert f"its file 1 ('images/{SHOWN}.tar') has no size in bytes" in result.stderr
