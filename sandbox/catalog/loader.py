@@ -43,7 +43,7 @@ class Catalog:
 
         def visit(current: Scenario, path: tuple[str, ...]) -> None:
             for need in current.needs:
-                if need in path:  # a cycle: say nothing more of it, running once is enough
+                if need in path:  # a cycle (refused when loading): never loop on one
                     continue
                 needed = self.get(need)
                 visit(needed, (*path, need))
