@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from sandbox.untrusted import quoted
+
 # Far deeper than any real manifest (upstream CRDs nest about 40 levels), far shallower than
 # the interpreter's recursion limit: deeper input is refused with a line, not a RecursionError.
 MAX_DEPTH = 100
@@ -48,7 +50,14 @@ class _LineLoader(yaml.SafeLoader):
             self.depth -= 1
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
+    for key_node, _ in node.value:  # without an alias, ``<<`` would be read as a repeated key
+        if key_node.tag == _MERGE_TAG:
+            raise DocumentError("YAML merge keys (<<) are not accepted here: write each key "
+                                "out in full", key_node.start_mark.line + 1)
     loader.flatten_mapping(node)
     result = LineDict()
     result.line = node.start_mark.line + 1
@@ -56,8 +65,8 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if str(key) in result:  # YAML forbids it, PyYAML keeps the last; kubectl refuses it
-            raise DocumentError(f"the key {str(key)!r} appears twice in one mapping (first on "
-                                f"line {result.key_lines[str(key)]}): keep one",
+            raise DocumentError(f"the key {quoted(str(key))} appears twice in one mapping (first "
+                                f"on line {result.key_lines[str(key)]}): keep one",
                                 key_node.start_mark.line + 1)
         result[str(key)] = loader.construct_object(value_node, deep=True)
         result.key_lines[str(key)] = key_node.start_mark.line + 1
@@ -113,9 +122,9 @@ def _unmakeable(node: yaml.Node, exc: ValueError) -> str:
                 f"{sys.get_int_max_str_digits()} a number may have here: write it in quotes, "
                 "as text")
     if node.tag == "tag:yaml.org,2002:timestamp":
-        return (f"{text!r} reads as a date (YAML's timestamp) but is not one ({exc}): write it "
-                "in quotes, as text")
-    return f"{text!r} cannot be read ({exc}): write it in quotes, as text"
+        return (f"{quoted(text)} reads as a date (YAML's timestamp) but is not one ({exc}): "
+                "write it in quotes, as text")
+    return f"{quoted(text)} cannot be read ({exc}): write it in quotes, as text"
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
@@ -175,8 +184,9 @@ def _load_all_slowly(text: str) -> list[Any]:
         return [doc for doc in yaml.load_all(text, Loader=_LineLoader) if doc is not None]
     except yaml.reader.ReaderError as exc:  # a control character: say which, and where
         line = text.count("\n", 0, exc.position) + 1
-        raise DocumentError(f"not valid YAML: the control character {chr(exc.character)!r} is "
-                            "not allowed (is this a text file?)", line) from exc
+        raise DocumentError(f"not valid YAML: the control character "
+                            f"{quoted(chr(exc.character))} is not allowed (is this a text "
+                            "file?)", line) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         reason = f"not valid YAML: {exc.problem or exc}"

@@ -21,9 +21,15 @@ import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sandbox.untrusted import one_line
+
 
 class SandboxError(Exception):
-    """Base class: a message for the user and a hint for what to try next."""
+    """Base class: a message for the user and a hint for what to try next.
+
+    Each is one line: a line break in what they quote (a path, an address, a name from outside)
+    is shown as an escape, so it cannot start a line of output that looks like ours.
+    """
 
     def __init__(self, message: str, hint: str = "") -> None:
         super().__init__(message)
@@ -31,7 +37,11 @@ class SandboxError(Exception):
         self.hint = hint
 
     def __str__(self) -> str:
-        return f"{self.message}\n  hint: {self.hint}" if self.hint else self.message
+        message = self.shown_message()
+        return f"{message}\n  hint: {one_line(self.hint)}" if self.hint else message
+
+    def shown_message(self) -> str:
+        return one_line(self.message)
 
 
 @dataclass(frozen=True)
@@ -43,21 +53,31 @@ class Problem:
     reason: str
 
     def __str__(self) -> str:
-        where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.reason}"
+        path = one_line(self.path)  # a file name may hold a line break
+        where = f"{path}:{self.line}" if self.line else path
+        return f"{where}: {one_line(self.reason)}"
 
 
 class ScenarioError(SandboxError):
-    """One or more scenario files are invalid; nothing is skipped silently."""
+    """One or more scenario files are invalid; nothing is skipped silently, though a flood of
+    problems (a generated file) is listed up to ``MAX_LISTED`` and counted beyond."""
+
+    MAX_LISTED = 50
 
     def __init__(self, problems: Sequence[Problem]) -> None:
         self.problems = tuple(problems)
-        lines = "\n".join(f"  {p}" for p in self.problems)
+        lines = "\n".join(f"  {p}" for p in self.problems[:self.MAX_LISTED])
         count = len(self.problems)
+        if count > self.MAX_LISTED:
+            lines += (f"\n  … and {count - self.MAX_LISTED} more not listed here: fix these and "
+                      "check again (`agw-sandbox scenarios --check DIR`)")
         super().__init__(
             f"{count} problem{'s' if count != 1 else ''} in scenario files:\n{lines}",
             "fix the files listed above; `agw-sandbox scenarios --check DIR` re-checks them",
         )
+
+    def shown_message(self) -> str:
+        return self.message  # a line per problem, each on one line (Problem.__str__)
 
 
 class ManifestRejected(SandboxError):

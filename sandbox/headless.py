@@ -17,7 +17,7 @@ from sandbox.profiles import PROFILES, Profile
 from sandbox.reports.console import JsonReport, TextReport
 from sandbox.runtimes.factory import make_runtime
 from sandbox.settings import Settings
-from sandbox.untrusted import visible
+from sandbox.untrusted import one_line, quoted, visible
 from sandbox.walkthrough.events import Event, ScenarioFinished
 from sandbox.walkthrough.masking import Masker
 from sandbox.walkthrough.render import (
@@ -54,7 +54,7 @@ def _scenario(catalog: Catalog, scenario_id: str) -> Scenario:
         elsewhere = [p for s, profiles in catalog.missing if s.id == scenario_id for p in profiles]
         if elsewhere:
             raise SandboxError(
-                f"scenario {scenario_id!r} has no version for the {catalog.profile} profile "
+                f"scenario {quoted(scenario_id)} has no version for the {catalog.profile} profile "
                 f"(it is written for {', '.join(elsewhere)})",
                 f"rerun with --profile {elsewhere[0]}") from exc
         raise SandboxError(str(exc.args[0]), "`agw-sandbox scenarios` lists them") from exc
@@ -108,7 +108,7 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
             text(event)
 
     def on_progress(message: str) -> None:
-        show(f"  {message}", flush=True, file=out if text is not None else sys.stderr)
+        show(f"  {one_line(message)}", flush=True, file=out if text is not None else sys.stderr)
 
     def details() -> list[tuple[str, str]]:
         return [("provider", settings.provider),
@@ -145,7 +145,7 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
         written = target.write(record, details())
         report.document["transcript"] = written
         if text is not None and not target.to_stdout:
-            show(f"Transcript (keys masked) written to {written}", file=out)
+            show(f"Transcript (keys masked) written to {one_line(written)}", file=out)
     if text is None:
         report.dump(sys.stdout)
     disagree = comparison is not None and bool(comparison.disagreements)
@@ -188,10 +188,10 @@ class TranscriptTarget:
         try:
             where = self.write(record, details, stopped=reason)
         except SandboxError as exc:
-            stdio.say(f"agw-sandbox: {reason}; no transcript was written ({exc.message})")
+            stdio.say(f"agw-sandbox: {reason}; no transcript was written ({exc.shown_message()})")
             return
         stdio.say(f"agw-sandbox: {reason}; the transcript of what ran until then (keys masked) "
-                  f"is in {where}")
+                  f"is in {one_line(where)}")
 
 
 def manifests(settings: Settings, scenario_id: str, show_secrets: bool,
@@ -228,7 +228,7 @@ def _compare_profiles(catalog: Catalog, scenario_id: str, settings: Settings) ->
     mine = _scenario(catalog, scenario_id)
     others = [s for s in catalog.others if s.id == scenario_id]
     if not others:
-        raise SandboxError(f"scenario {scenario_id!r} has no version for any other profile",
+        raise SandboxError(f"scenario {quoted(scenario_id)} has no version for any other profile",
                            "`agw-sandbox scenarios` says which profiles each one has")
     for other in others:
         show(manifests_diff(mine, other, settings.token), end="")
@@ -243,7 +243,7 @@ def scenarios(settings: Settings, check_dirs: Sequence[Path]) -> int:
     builtin = builtin_dir().resolve()
     for scenario in catalog.scenarios:
         origin = "" if scenario.source.resolve().is_relative_to(builtin) and not check_dirs \
-            else f"  ({scenario.source})"
+            else f"  ({one_line(str(scenario.source))})"
         show(f"{scenario.id:<14} {scenario.title}{origin}")
     for scenario, profiles in catalog.missing:
         show(f"{scenario.id:<14} – no version for {catalog.profile} (written for "
@@ -262,9 +262,9 @@ async def doctor(port: int, cluster_name: str, keys: Sequence[str] = ()) -> int:
     checks = await diagnose(port, cluster_name)
     masked = Masker(keys)
     for check in checks:
-        show(f"{'✓' if check.ok else '✗'} {check.name:<8} {masked(check.detail)}")
+        show(f"{'✓' if check.ok else '✗'} {check.name:<8} {one_line(masked(check.detail))}")
         if check.hint:
-            show(f"  {'':<8} → {masked(check.hint)}")
+            show(f"  {'':<8} → {one_line(masked(check.hint))}")
     ready = all(c.ok for c in checks)
     show("\nready for --runtime kind" if ready else
          "\nnot ready for --runtime kind; the offline simulation (--runtime sim) works anyway")
@@ -276,12 +276,12 @@ async def prepare(directory: Path, profiles: Sequence[Profile]) -> int:
     from sandbox.runtimes.kube.bundle import human_size
     from sandbox.runtimes.kube.bundle import prepare as fill
 
-    show(f"agw-sandbox prepare · {directory} · profiles: "
+    show(f"agw-sandbox prepare · {one_line(str(directory))} · profiles: "
           f"{', '.join(p.name for p in profiles)}", flush=True)
-    done = await fill(directory, profiles, lambda line: show(f"  {line}", flush=True))
+    done = await fill(directory, profiles, lambda line: show(f"  {one_line(line)}", flush=True))
     show(f"\nBundle ready: {done.files} files, {human_size(done.size)}, in "
           f"{done.seconds:.1f}s. Where the network is poor: `agw-sandbox up --bundle "
-          f"{directory}`.")
+          f"{one_line(str(directory))}`.")
     return 0
 
 
@@ -314,7 +314,7 @@ async def cluster_command(command: str, settings: Settings) -> int:
     show(f"agw-sandbox {command} · profile: {settings.profile} · runtime: {runtime.label} · "
          f"provider: {settings.provider}")
     try:
-        await runtime.up(lambda line: show(f"  {line}", flush=True),
+        await runtime.up(lambda line: show(f"  {one_line(line)}", flush=True),
                          forward=command == "forward")
         if command == "forward":
             show(f"\nThe gateway is at {runtime.gateway_url} — for example:\n  curl -i "
@@ -335,11 +335,11 @@ async def cluster_command(command: str, settings: Settings) -> int:
 
 
 async def _down(runtime: KubeRuntime) -> int:
-    removed = await runtime.remove(lambda line: show(line, flush=True))
+    removed = await runtime.remove(lambda line: show(one_line(line), flush=True))
     if not removed:
         return 0
     for item in removed:
-        show(f"  removed {item}")
+        show(f"  removed {one_line(item)}")
     show("Deleted.")
     return 0
 
@@ -349,6 +349,6 @@ async def _status(runtime: KubeRuntime) -> int:
     healthy = True
     for check in await runtime.health():
         healthy &= check.ok
-        show(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}"
-             + (f" ({check.hint})" if check.hint else ""))
+        show(one_line(f"{'✓' if check.ok else '✗'} {check.name}: {check.detail}"
+                      + (f" ({check.hint})" if check.hint else "")))
     return 0 if healthy else 1

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sandbox.errors import SandboxError
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES, Profile
+from sandbox.untrusted import quoted
 
 DEMO_TOKEN = "sk-test-agw-sandbox-demo-key-0001"
 RUNTIMES = ("auto", "kind", "cluster", "sim")
@@ -110,18 +111,18 @@ def cluster_name(text: str) -> str:
     option; it also names a file in the cache."""
     if not re.fullmatch(r"[a-z0-9][a-z0-9.-]{0,49}", text):
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a kind cluster name: use at most 50 lower-case letters, digits, "
-            "dots and dashes, starting with a letter or digit")
+            f"{quoted(text)} is not a kind cluster name: use at most 50 lower-case letters, "
+            "digits, dots and dashes, starting with a letter or digit")
     return text
 
 
 def printable(text: str) -> str:
-    """The type of --context: any name a kubeconfig holds, but no control character, which
-    would rewrite the terminal it is printed on."""
+    """The type of --context and --host: any name a kubeconfig holds, but no control character,
+    which would rewrite the terminal it is printed on (a line break starts a fake line)."""
     for position, char in enumerate(text, 1):
         if unicodedata.category(char) in ("Cc", "Cf"):
             raise argparse.ArgumentTypeError(
-                f"{text!a} has a control or invisible character (U+{ord(char):04X}) at "
+                f"{quoted(text)} has a control or invisible character (U+{ord(char):04X}) at "
                 f"position {position}: type the name again")
     return text
 
@@ -138,7 +139,7 @@ def tab_count(text: str) -> int:
     """The type of --max-tabs: a whole number from 1 to 1000."""
     count = int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else 0
     if not 1 <= count <= 1000:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of tabs from 1 to 1000")
+        raise argparse.ArgumentTypeError(f"{quoted(text)} is not a number of tabs from 1 to 1000")
     return count
 
 
@@ -149,7 +150,8 @@ def overrides(pairs: Sequence[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise SandboxError(f"--set {pair!r} is not NAME=VALUE", "write it as --set name=value")
+            raise SandboxError(f"--set {quoted(pair)} is not NAME=VALUE",
+                               "write it as --set name=value")
         for position, char in enumerate(value, 1):
             if 0xDC80 <= ord(char) <= 0xDCFF:  # how Python keeps a byte that is not UTF-8
                 raise SandboxError(f"--set {name.strip()}: the value is not UTF-8 text (byte "
@@ -172,17 +174,17 @@ def allowed_host(text: str) -> str:
         return ""  # nothing to allow
     if "*" in given:
         raise argparse.ArgumentTypeError(
-            f"{given!r} is a pattern: --allow-host takes one host name, such as "
+            f"{quoted(given)} is a pattern: --allow-host takes one host name, such as "
             "workshop.example (repeat it for each name; nothing else loads the page)")
     if "/" in given or "@" in given:
-        raise argparse.ArgumentTypeError(f"{given!r} is a URL: give the host name alone, such "
-                                         "as workshop.example")
+        raise argparse.ArgumentTypeError(f"{quoted(given)} is a URL: give the host name alone, "
+                                         "such as workshop.example")
     with_port = re.fullmatch(r"\[([^]]*)\]:\d*|([^:]*):\d*", given)
     if with_port:
         name = with_port.group(1) or with_port.group(2)
         raise argparse.ArgumentTypeError(
-            f"{given!r} names a port: give the name alone ({name!r}); the page is served on "
-            "serve's --port whatever the name")
+            f"{quoted(given)} names a port: give the name alone ({quoted(name)}); the page is "
+            "served on serve's --port whatever the name")
     try:
         return str(ipaddress.ip_address(given.strip("[]")))
     except ValueError:
@@ -192,6 +194,6 @@ def allowed_host(text: str) -> str:
     except UnicodeError:
         name = ""
     if not _HOST_NAME.fullmatch(name):
-        raise argparse.ArgumentTypeError(f"{given!r} is not a host name: give a DNS name "
+        raise argparse.ArgumentTypeError(f"{quoted(given)} is not a host name: give a DNS name "
                                          "(letters, digits, dashes and dots) or an IP address")
     return name

@@ -121,6 +121,25 @@ def visible(text: str) -> str:
     return _HIDDEN.sub(_shown, text)
 
 
+# A line break or a tab in a name, a path or an address from outside would continue the line it
+# is shown on as a line of its own (a forged "✓ docker"): written as JSON writes them.
+_LINE_ESCAPES = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def one_line(text: str) -> str:
+    """``text`` as :func:`visible` shows it, but on one line: line breaks and tabs written as
+    escapes too (``\\n``, ``\\r``, ``\\t``), for a name, a path or an address from outside,
+    an error message, a check's detail: whatever is meant as one line of output."""
+    return _HIDDEN.sub(_shown, text.translate(_LINE_ESCAPES))
+
+
+def quoted(text: str) -> str:
+    """``text`` in single quotes, on one line, each hidden character an escape: what ``repr``
+    does for a name in a message, in the one escape style of :func:`visible` (``\\u001b``,
+    never ``\\x1b``)."""
+    return f"'{one_line(text)}'"
+
+
 def first_hidden(text: str, one_line: bool = False) -> tuple[int, str] | None:
     """The 1-based position and the first hidden character of ``text``, or None.
 

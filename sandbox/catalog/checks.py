@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sandbox.untrusted import quoted
+
 # How the sandbox's own problems are introduced, so no one takes them for the API server's.
 LABEL = "agw-sandbox's own check (a real cluster would accept this manifest)"
 # kubectl refuses these itself, before any request: its words.
@@ -24,6 +26,10 @@ KUBECTL = "kubectl refuses it: error validating data: "
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 _PATH_CHAR = re.compile(r"[\x21-\x7e]")
 _HEADER_VALUE_CHAR = re.compile(r"[\x20-\x7e\t]")
+# The client (httpx) sends no URL longer than this; the gateway's address comes before the path.
+MAX_URL_CHARACTERS = 65_536
+GATEWAY_ADDRESS = "http://127.0.0.1:PORT"  # as the runtimes serve it, PORT up to 5 digits
+MAX_PATH_CHARACTERS = MAX_URL_CHARACTERS - len(GATEWAY_ADDRESS.replace("PORT", "65535"))
 
 
 def structural(doc: Mapping[str, Any]) -> list[str]:
@@ -101,7 +107,7 @@ def lint(doc: Mapping[str, Any]) -> list[str]:
         data = {**(doc.get("data") or {}), **(doc.get("stringData") or {})}
         lowered = {k.lower(): k for k in data}
         if "authorization" in lowered and "Authorization" not in data:
-            problems.append(own(f"the Secret's key is {lowered['authorization']!r} but the "
+            problems.append(own(f"the Secret's key is {quoted(lowered['authorization'])} but the "
                                 "gateway reads exactly 'Authorization' (case-sensitive): "
                                 "rename the key"))
     return problems
@@ -152,7 +158,7 @@ FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding"})
 def framing_problem(name: str) -> str | None:
     if name.lower() not in FRAMING_HEADERS:
         return None
-    return (f"header {name!r} is set by the client from the body: leave it out (a value of "
+    return (f"header {quoted(name)} is set by the client from the body: leave it out (a value of "
             "your own could only contradict it)")
 
 
@@ -165,20 +171,26 @@ def request_problems(method: str, path: str, headers: Iterable[tuple[str, str]]
     """
     problems: list[tuple[str, str]] = []
     if not _TOKEN.fullmatch(method):
-        problems.append(("method", f"request method {method!r} is not an HTTP method: use a "
+        problems.append(("method", f"request method {quoted(method)} is not an HTTP method: use a "
                                    "word such as GET or POST"))
     if path and not path.startswith("/"):
-        problems.append(("path", f"request path {path!r} must start with /"))
+        problems.append(("path", f"request path {quoted(path)} must start with /"))
     elif bad := _first_bad(path, _PATH_CHAR):
         problems.append(("path", f"request path holds {bad}: a path is printable ASCII without "
                                  "spaces (percent-encode anything else, a space as %20)"))
+    elif len(path) > MAX_PATH_CHARACTERS:
+        problems.append(("path", f"the request path is {len(path)} characters long; a URL the "
+                                 f"client sends holds at most {MAX_URL_CHARACTERS} characters, "
+                                 f"of which the gateway's address ({GATEWAY_ADDRESS}) takes up "
+                                 f"to {MAX_URL_CHARACTERS - MAX_PATH_CHARACTERS}, so a path "
+                                 f"holds at most {MAX_PATH_CHARACTERS}: shorten it"))
     for name, value in headers:
         if not _TOKEN.fullmatch(name):
-            problems.append((name, f"header name {name!r} is not valid: use letters, digits "
+            problems.append((name, f"header name {quoted(name)} is not valid: use letters, digits "
                                    "and dashes"))
         if bad := _first_bad(value, _HEADER_VALUE_CHAR):
-            problems.append((name, f"header {name!r} holds {bad}: header values are printable "
-                                   "ASCII on one line"))
+            problems.append((name, f"header {quoted(name)} holds {bad}: header values are "
+                                   "printable ASCII on one line"))
         if framing := framing_problem(name):
             problems.append((name, framing))
     return problems
@@ -187,5 +199,5 @@ def request_problems(method: str, path: str, headers: Iterable[tuple[str, str]]
 def _first_bad(text: str, allowed: re.Pattern[str]) -> str:
     for position, char in enumerate(text, start=1):
         if not allowed.fullmatch(char):
-            return f"{char!r} at position {position}"
+            return f"{quoted(char)} at position {position}"
     return ""

@@ -10,11 +10,12 @@ position.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from sandbox.documents import LineDict
-from sandbox.untrusted import describe, first_hidden, kind
+from sandbox.untrusted import describe, first_hidden, kind, quoted
 
 CONTROL = ("a terminal acts on it (it could set the clipboard or the window title): remove it "
            "(YAML escapes such as \"\\e\" or \"\\x9b\" write one)")
@@ -45,11 +46,11 @@ def hidden_characters(value: Any, line: int, one_line: Callable[[str], bool] = l
     if skip(where):
         return
     if isinstance(value, str):
-        yield from _check(value, line, repr(where or "the text"), one_line(where))
+        yield from _check(value, line, quoted(where) if where else "the text", one_line(where))
     elif isinstance(value, LineDict):
         for key, item in value.items():
             inner = f"{where}.{key}" if where else key
-            yield from _check(key, value.line_of(key), f"the key {key!r}", False)
+            yield from _check(key, value.line_of(key), f"the key {quoted(key)}", False)
             yield from hidden_characters(item, value.line_of(key), one_line, skip, inner)
     elif isinstance(value, list):
         for index, item in enumerate(value):
@@ -60,7 +61,32 @@ def hidden_characters(value: Any, line: int, one_line: Callable[[str], bool] = l
 def _check(text: str, line: int, label: str, one_line: bool) -> Iterator[tuple[int, str]]:
     shown = text.strip() if one_line else text  # the blanks around a title are dropped anyway
     found = first_hidden(shown, one_line)
-    if found is None:
-        return
-    position, char = found
-    yield line, f"{label} holds {describe(char)} at position {position}: {WHY[kind(char)]}"
+    if found is not None:
+        position, char = found
+        yield line, f"{label} holds {describe(char)} at position {position}: {WHY[kind(char)]}"
+    if pile := _marks_piled_up(shown):
+        position, count = pile
+        yield line, (f"{label} holds {count} combining marks in a row from position {position}: "
+                     f"at most {MAX_MARKS_IN_A_ROW} may follow one another (more pile up over "
+                     "the lines around it): remove them")
+
+
+# Written text stacks a few marks on a letter (Vietnamese two, Hebrew with its points and
+# cantillation four or five); "Zalgo" text stacks hundreds, drawn over the lines around it.
+MAX_MARKS_IN_A_ROW = 8
+
+
+def _marks_piled_up(text: str) -> tuple[int, int] | None:
+    """The 1-based position and length of the first run of more than ``MAX_MARKS_IN_A_ROW``
+    combining marks, or None."""
+    if text.isascii():  # most of a manifest: no mark at all
+        return None
+    start = count = 0
+    for position, char in enumerate(text, start=1):
+        if unicodedata.category(char).startswith("M"):
+            start, count = (start, count + 1) if count else (position, 1)
+        elif count > MAX_MARKS_IN_A_ROW:
+            break
+        else:
+            count = 0
+    return (start, count) if count > MAX_MARKS_IN_A_ROW else None

@@ -11,6 +11,7 @@ from sandbox.catalog.scenario_file import load_file
 from sandbox.catalog.scenarios import Scenario
 from sandbox.errors import Problem, ScenarioError
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES, builtin_dir
+from sandbox.untrusted import quoted
 
 
 @dataclass(frozen=True)
@@ -26,7 +27,7 @@ class Catalog:
             if scenario.id == scenario_id:
                 return scenario
         known = ", ".join(s.id for s in self.scenarios)
-        raise KeyError(f"no scenario named {scenario_id!r}; known scenarios: {known}")
+        raise KeyError(f"no scenario named {quoted(scenario_id)}; known scenarios: {known}")
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -42,7 +43,7 @@ class Catalog:
 
         def visit(current: Scenario, path: tuple[str, ...]) -> None:
             for need in current.needs:
-                if need in path:  # a cycle: say nothing more of it, running once is enough
+                if need in path:  # a cycle (refused when loading): never loop on one
                     continue
                 needed = self.get(need)
                 visit(needed, (*path, need))
@@ -101,7 +102,7 @@ def load_catalog(extra_dirs: Sequence[Path] = (), include_builtin: bool = True,
             key = (scenario.profile, scenario.id)  # the same id once per profile
             if key in seen:
                 problems.append(Problem(str(path), None,
-                    f"scenario id {scenario.id!r} is already used by {seen[key]}"))
+                    f"scenario id {quoted(scenario.id)} is already used by {seen[key]}"))
                 continue
             seen[key] = path
             scenarios.append(scenario)
@@ -109,11 +110,46 @@ def load_catalog(extra_dirs: Sequence[Path] = (), include_builtin: bool = True,
         if not other_builtins and scenario.profile != profile:
             continue  # which may be in the built-in scenarios left out
         problems.extend(Problem(str(scenario.source), None,
-                                f"'needs' names {need!r}, which no scenario has as its id")
+                                f"'needs' names {quoted(need)}, which no scenario has as its id")
                         for need in scenario.needs if (scenario.profile, need) not in seen)
+    problems.extend(_cycles(scenarios))
     if problems:
         raise ScenarioError(problems)
     return _split(scenarios, profile)
+
+
+def _cycles(scenarios: Sequence[Scenario]) -> list[Problem]:
+    """A problem for each cycle of needs (in one profile), named from its first id: such
+    scenarios could never run in the order they declare."""
+    by_key = {(s.profile, s.id): s for s in scenarios}
+    found: dict[tuple[str, ...], Scenario] = {}
+    done: set[tuple[str, str]] = set()
+    for start in sorted(by_key):
+        path: dict[tuple[str, str], int] = {}  # the walk from start (depth first, no recursion)
+        pending = [start]
+        while pending:
+            key = pending.pop()
+            if key == _LEFT:  # every need of the last step of the path walked
+                done.add(path.popitem()[0])
+                continue
+            if key in done:
+                continue
+            if key in path:  # back where the walk has been: the needs since then are a cycle
+                ids = [k[1] for k in list(path)[path[key]:]]
+                first = ids.index(min(ids))
+                cycle = (*ids[first:], *ids[:first])
+                found.setdefault(cycle, by_key[(key[0], cycle[0])])
+                continue
+            path[key] = len(path)
+            pending.append(_LEFT)
+            pending.extend((key[0], need) for need in reversed(by_key[key].needs)
+                           if (key[0], need) in by_key)
+    return [Problem(str(scenario.source), None,
+                    f"'needs' form a cycle: {' → '.join((*cycle, cycle[0]))}: remove one of "
+                    "these needs") for cycle, scenario in found.items()]
+
+
+_LEFT = ("", "")  # on the walk's stack, below a step's needs: they have all been walked
 
 
 def _each_once(dirs: Sequence[Path]) -> list[Path]:

@@ -22,11 +22,19 @@ from sandbox.catalog.textfiles import UnreadableFile, read_text_file
 from sandbox.documents import DocumentError, LineDict, load_one
 from sandbox.errors import Problem
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES
+from sandbox.untrusted import quoted
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 BUILTIN_VARIABLES = (
     Variable("token", "the provider API key (--token, AGW_SANDBOX_TOKEN)", secret=True),
 )
+# Each secret variable comes with its masked form, for text that shows which key was used.
+MASKED_SUFFIX = "_masked"
+# The names a scenario may not declare: the built-in variables would silently win over them.
+BUILTIN_NAMES = tuple(name for v in BUILTIN_VARIABLES
+                      for name in (v.name, *([v.name + MASKED_SUFFIX] if v.secret else [])))
+RESERVED = (f"built-in: {', '.join(BUILTIN_NAMES)}; and NAME{MASKED_SUFFIX} for each secret "
+            "variable NAME")
 SCENARIO_KEYS = {"id", "title", "summary", "security", "order", "profile", "needs", "variables",
                  "steps"}
 # Shown on one line (a list row, a heading, a status line): no tabs or line breaks either.
@@ -81,12 +89,12 @@ def _load(reader: Reader) -> Scenario | None:
         reader.problem(line, reason)
     scenario_id = reader.text(node, "id")
     if scenario_id and not re.fullmatch(r"[a-z0-9][a-z0-9-]*", scenario_id):
-        reader.problem(node.line_of("id"), f"id {scenario_id!r} must be lower-case letters, "
+        reader.problem(node.line_of("id"), f"id {quoted(scenario_id)} must be lower-case letters, "
                        "digits and dashes")
     profile = reader.text(node, "profile", required=False, default=DEFAULT_PROFILE.name)
     if profile not in PROFILES:
         reader.problem(node.line_of("profile"),
-                       f"unknown profile {profile!r}; known: {', '.join(PROFILES)}")
+                       f"unknown profile {quoted(profile)}; known: {', '.join(PROFILES)}")
     else:
         reader.namespace = PROFILES[profile].namespace
     order = node.get("order", 100)
@@ -103,8 +111,10 @@ def _load(reader: Reader) -> Scenario | None:
                      if isinstance(doc, Mapping)]
         reader.problems.extend(unserved(reader.kind_uses, profile, documents))
     known = {v.name for v in variables}
-    known |= {f"{v.name}_masked" for v in variables if v.secret}
+    known |= {v.name + MASKED_SUFFIX for v in variables if v.secret}
     _check_placeholders(reader, node, steps, known)
+    _check_masked_headers(reader, node, steps, {v.name + MASKED_SUFFIX for v in variables
+                                                if v.secret})
     if not reader.ok:
         return None
     return Scenario(
@@ -119,7 +129,8 @@ def _needs(reader: Reader, node: LineDict, scenario_id: str) -> tuple[str, ...]:
     needs = []
     for value in reader.listing(node, "needs"):
         if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9][a-z0-9-]*", value):
-            reader.problem(node.line_of("needs"), f"'needs' lists scenario ids, not {value!r}")
+            reader.problem(node.line_of("needs"), "'needs' lists scenario ids, not "
+                           f"{quoted(value) if isinstance(value, str) else repr(value)}")
         elif value == scenario_id:
             reader.problem(node.line_of("needs"), "a scenario cannot need itself")
         else:
@@ -134,13 +145,15 @@ def _variables(reader: Reader, node: LineDict) -> tuple[Variable, ...]:
     for name, spec in (table or {}).items():
         line = table.line_of(name) if table is not None else None
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            reader.problem(line, f"variable name {name!r} must be a valid identifier")
-        if any(v.name == name for v in BUILTIN_VARIABLES):
-            reader.problem(line, f"variable {name!r} is built in and cannot be redeclared")
-        spec_node = reader.mapping(spec, line or 0, f"variable {name!r}")
+            reader.problem(line, f"variable name {quoted(name)} must be a valid identifier")
+        if name in BUILTIN_NAMES or _masked_form_of_a_secret(name, table):
+            reader.problem(line, f"variable {quoted(name)} is a built-in name and cannot be "
+                           f"declared ({RESERVED}): choose another name")
+        spec_node = reader.mapping(spec, line or 0, f"variable {quoted(name)}")
         if spec_node is None:
             continue
-        reader.unknown_keys(spec_node, {"description", "secret", "default"}, f"variable {name!r}")
+        reader.unknown_keys(spec_node, {"description", "secret", "default"},
+                            f"variable {quoted(name)}")
         secret = spec_node.get("secret", False)
         if not isinstance(secret, bool):
             reader.problem(spec_node.line_of("secret"), "'secret' must be true or false")
@@ -150,6 +163,14 @@ def _variables(reader: Reader, node: LineDict) -> tuple[Variable, ...]:
             None if default is None else str(default),
         ))
     return tuple(variables)
+
+
+def _masked_form_of_a_secret(name: str, table: LineDict | None) -> bool:
+    """Whether ``name`` is NAME_masked for a variable NAME the same file declares secret."""
+    if table is None or not name.endswith(MASKED_SUFFIX):
+        return False
+    spec = table.get(name.removesuffix(MASKED_SUFFIX))
+    return isinstance(spec, dict) and spec.get("secret") is True
 
 
 def placeholders(value: Any) -> set[str]:
@@ -175,5 +196,20 @@ def _check_placeholders(reader: Reader, node: LineDict, steps: Sequence[Step],
                                  step.expect_with_mock.model, step.expect_with_mock.contains,
                                  step.expect_with_mock.lacks])
         for name in sorted(used - known):
-            reader.problem(node.line_of("steps"), f"step {step.id!r} uses ${{{name}}}, which is "
-                           f"not a declared variable (known: {', '.join(sorted(known))})")
+            reader.problem(node.line_of("steps"), f"step {quoted(step.id)} uses ${{{name}}}, "
+                           f"which is not a declared variable (known: {', '.join(sorted(known))})")
+
+
+def _check_masked_headers(reader: Reader, node: LineDict, steps: Sequence[Step],
+                          masked: set[str]) -> None:
+    """A masked key in a header: its "…" is no character a header can carry, which would
+    otherwise be found only when the request is sent."""
+    for step in steps:
+        if not isinstance(step, RequestStep):
+            continue
+        for header, value in step.request.headers:
+            for name in sorted(placeholders(value) & masked):
+                reader.problem(node.line_of("steps"), f"step {quoted(step.id)} puts ${{{name}}} "
+                               f"in the header {quoted(header)}: a masked key is written with "
+                               "'…', which no header can carry: use the key itself, or put it "
+                               "in the body")

@@ -11,6 +11,7 @@ from sandbox.catalog.textfiles import MAX_FILE_BYTES
 from sandbox.documents import LineDict
 from sandbox.errors import Problem
 from sandbox.profiles import DEFAULT_PROFILE
+from sandbox.untrusted import quoted
 
 # What one scenario may read in all (its file and every template it applies, repeats counted):
 # rendering copies each template per use, so many references to one large file add up.
@@ -51,20 +52,21 @@ class Reader:
         """
         folder = self.path.parent.resolve()
         if not value.strip() or not value.isprintable():
-            self.problem(line, f"{what} path {value!r} must be printable text")
+            self.problem(line, f"{what} path {quoted(value)} must be printable text")
             return None
         if Path(value).is_absolute():
-            self.problem(line, f"{what} {value!r} is an absolute path: write it relative to "
+            self.problem(line, f"{what} {quoted(value)} is an absolute path: write it relative to "
                          f"the scenario file, inside {folder}")
             return None
         try:
             source = (folder / value).resolve()
         except (OSError, RuntimeError):  # a loop of symbolic links
-            self.problem(line, f"{what} {value!r} cannot be read: it is a loop of symbolic links")
+            self.problem(line, f"{what} {quoted(value)} cannot be read: it is a loop of symbolic "
+                         "links")
             return None
         if not source.is_relative_to(folder):
-            self.problem(line, f"{what} {value!r} leads outside the scenario's folder {folder}: "
-                         "keep templates in that folder or a subfolder of it")
+            self.problem(line, f"{what} {quoted(value)} leads outside the scenario's folder "
+                         f"{folder}: keep templates in that folder or a subfolder of it")
             return None
         return source
 
@@ -72,7 +74,7 @@ class Reader:
         allowed = set(allowed)
         for key in node:
             if key not in allowed:
-                self.problem(node.line_of(key), f"unknown key {key!r} in {what}; "
+                self.problem(node.line_of(key), f"unknown key {quoted(key)} in {what}; "
                              f"expected one of: {', '.join(sorted(allowed))}")
 
     def text(self, node: LineDict, key: str, required: bool = True, default: str = "") -> str:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from sandbox.catalog import checks
 from sandbox.catalog.hidden_characters import hidden_characters
-from sandbox.catalog.scenario_reader import MAX_SCENARIO_BYTES, Reader
+from sandbox.catalog.scenario_reader import MAX_SCENARIO_BYTES, Reader, kind_of
 from sandbox.catalog.scenarios import (
     ApplyStep,
     CleanupStep,
@@ -26,6 +27,7 @@ from sandbox.catalog.textfiles import MAX_FILE_BYTES, UnreadableFile, read_text_
 from sandbox.documents import DocumentError, LineDict, load_all
 from sandbox.errors import Problem
 from sandbox.runtimes.runtime import ConditionExpectation, ResourceRef, WaitFor
+from sandbox.untrusted import quoted
 
 STEP_KEYS = {"id", "title", "explain", "expect", "expect_with_mock"}
 ACTIONS = ("apply", "wait", "request", "delete", "cleanup")
@@ -51,7 +53,7 @@ def read_steps(reader: Reader, node: LineDict) -> tuple[Step, ...]:
         if step is None:
             continue
         if step.id in ids:
-            reader.problem(step_node.line, f"step id {step.id!r} is used twice")
+            reader.problem(step_node.line, f"step id {quoted(step.id)} is used twice")
         ids.add(step.id)
         steps.append(step)
     return tuple(steps)
@@ -126,7 +128,7 @@ def _template(reader: Reader, source: Path, value: str, line: int
         text = read_text_file(source)
     except UnreadableFile as exc:
         looked = f" (looked for {source})" if exc.reason == "not found" else ""
-        reader.problem(line, f"manifest template {value!r} {exc.reason}{looked}")
+        reader.problem(line, f"manifest template {quoted(value)} {exc.reason}{looked}")
         return None
     try:
         documents = load_all(text)
@@ -134,7 +136,9 @@ def _template(reader: Reader, source: Path, value: str, line: int
         reader.problems.append(Problem(str(source), exc.line, exc.reason))
         return None
     if not documents:
-        reader.problem(line, f"manifest template {value!r} holds no documents")
+        reader.problem(line, f"manifest template {quoted(value)} holds no documents")
+    documents = list_items(documents, lambda at, reason: reader.problems.append(
+        Problem(str(source), at, reason)))
     for doc in documents:
         if not isinstance(doc, LineDict):
             reader.problems.append(Problem(str(source), None, "a manifest must be a mapping"))
@@ -149,11 +153,36 @@ def _template(reader: Reader, source: Path, value: str, line: int
     return tuple(documents), len(text)
 
 
+def list_items(documents: Sequence[Any], problem: Callable[[int, str], None]) -> list[Any]:
+    """The documents with each List (``apiVersion: v1``, ``kind: List``) replaced by its items,
+    Lists inside Lists too, as ``kubectl apply`` applies them; ``problem(line, reason)`` is told
+    of an item that is not a manifest, or items that are not a list."""
+    found: list[Any] = []
+    pending = list(reversed(documents))
+    while pending:
+        doc = pending.pop()
+        if not (isinstance(doc, LineDict) and doc.get("kind") == "List"
+                and doc.get("apiVersion") == "v1"):
+            found.append(doc)
+            continue
+        items = doc.get("items") or []
+        if not isinstance(items, list):
+            problem(doc.line_of("items"), "the items of a List must be a list of manifests")
+            continue
+        for number, item in enumerate(items, start=1):
+            if not isinstance(item, LineDict):
+                problem(doc.line, f"item {number} of a List is {kind_of(item)}, not a manifest "
+                        "(a mapping)")
+        pending.extend(reversed([item for item in items if isinstance(item, LineDict)]))
+    return found
+
+
 def _ref(reader: Reader, value: Any, namespace: str | None, line: int) -> ResourceRef | None:
     text = value if isinstance(value, str) else ""
     parts = text.split("/")
     if len(parts) not in (2, 3) or not all(parts):
-        reader.problem(line, f"resource {value!r} must be written Kind/name or Kind/namespace/name")
+        shown = quoted(value) if isinstance(value, str) else repr(value)
+        reader.problem(line, f"resource {shown} must be written Kind/name or Kind/namespace/name")
         return None
     reader.kind_uses.append(KindUse(parts[0], None, str(reader.path), line))
     if len(parts) == 3:
@@ -179,7 +208,7 @@ def _wait(reader: Reader, value: Any, line: int) -> WaitFor | None:
             conditions.append(ConditionExpectation(ctype, expected["status"],
                                                    None if reason is None else str(reason)))
         else:
-            reader.problem(cline, f"condition {ctype!r} must be \"True\", \"False\" or "
+            reader.problem(cline, f"condition {quoted(ctype)} must be \"True\", \"False\" or "
                            "{status: ..., reason: ...} (quote True/False)")
     timeout = node.get("timeout", DEFAULT_WAIT_TIMEOUT)
     if not isinstance(timeout, int | float) or isinstance(timeout, bool) or \

@@ -11,6 +11,7 @@ import argparse
 import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NoReturn
 
 from sandbox import __version__
 from sandbox.mock.cli import port_number
@@ -24,6 +25,7 @@ from sandbox.settings import (
     printable,
     tab_count,
 )
+from sandbox.untrusted import one_line, quoted
 
 
 def object_name(text: str) -> str:
@@ -34,6 +36,35 @@ def object_name(text: str) -> str:
             f"{text!r} is not a Kubernetes name: use at most 63 lower-case letters, digits "
             "and dashes, starting and ending with a letter or digit")
     return text
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with what it quotes of a command line (a choice, a value a check refused, the
+    words it did not recognise) on one line and in the one escape style of the rest of the
+    output (``'\\u001b'``, where ``repr`` writes ``'\\x1b'`` and a word is written raw)."""
+
+    def error(self, message: str) -> NoReturn:
+        super().error(one_line(message))
+
+    def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
+        try:
+            return super()._get_value(action, arg_string)
+        except argparse.ArgumentError as exc:
+            raise _requoted(action, exc, arg_string) from None
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        try:
+            super()._check_value(action, value)
+        except argparse.ArgumentError as exc:
+            raise _requoted(action, exc, value) from None
+
+
+def _requoted(action: argparse.Action, exc: argparse.ArgumentError,
+              value: Any) -> argparse.ArgumentError:
+    message = exc.message
+    if isinstance(value, str):  # the checks quote the word with repr: ours instead
+        message = message.replace(repr(value), quoted(value))
+    return argparse.ArgumentError(action, message)
 
 
 def _global_options(parser: argparse.ArgumentParser, suppress: bool,
@@ -94,7 +125,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     their name and help (all that ``--help`` lists), and with no subcommand and no ``--help``
     (the app) there are none: each costs a parser, and argparse's look for translations."""
     named = None if argv is None else _bare_words(argv)
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="agw-sandbox",
         description="A guided agentgateway sandbox: give the gateway an LLM API key inline, "
                     "from a Secret, or by passthrough, and watch what happens.",
@@ -111,7 +142,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         if named is not None and name not in named:
             sub.add_parser(name, help=help)
             return _Unnamed()
-        common = argparse.ArgumentParser(add_help=False)
+        common = _Parser(add_help=False)
         _global_options(common, suppress=True, profile=profile)
         return sub.add_parser(name, parents=[common], help=help)
 
@@ -143,7 +174,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
                            help="validate a scenario directory and report every problem")
 
     mock = command("mock-provider", "run the OpenAI-compatible mock provider")
-    mock.add_argument("--host", default="127.0.0.1",
+    mock.add_argument("--host", default="127.0.0.1", type=printable,
                       help="address to listen on (default 127.0.0.1; ::1 for IPv6; another "
                            "needs --public)")
     mock.add_argument("--public", action="store_true",
@@ -153,7 +184,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     serve = command(
         "serve", "serve the app to web browsers, one app per tab (workshops); --port is the page's")
-    serve.add_argument("--host", default=None,
+    serve.add_argument("--host", default=None, type=printable,
                        help="address to listen on (default 127.0.0.1, this machine only; another "
                             "needs --public)")
     serve.add_argument("--public", action="store_true",

@@ -15,6 +15,7 @@ from typing import Any
 from sandbox.catalog.scenarios import Scenario
 from sandbox.errors import SandboxError
 from sandbox.settings import Settings
+from sandbox.untrusted import quoted
 from sandbox.walkthrough.events import (
     Event,
     ResponseReceived,
@@ -112,7 +113,7 @@ def gateway_error(response: ResponseView) -> str | None:
     if response.status < 400 or response.body.lstrip().startswith("{"):
         return None
     content_type = next((v for k, v in response.headers if k.lower() == "content-type"), None)
-    return f"{response.body!r} ({content_type or 'no Content-Type'})"
+    return f"{quoted(response.body)} ({content_type or 'no Content-Type'})"
 
 
 def diff(real: Sequence[StepRecord], sim: Sequence[StepRecord]) -> list[Disagreement]:
@@ -190,4 +191,5 @@ async def compare(settings: Settings, scenarios: Sequence[Scenario],
 
 
 def _show(value: Any) -> str:
-    return "nothing" if value is None else repr(value)
+    return ("nothing" if value is None else quoted(value) if isinstance(value, str)
+            else repr(value))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sandbox.errors import SandboxError
+from sandbox.untrusted import quoted
 
 # Names of the standard streams: links into /proc, whose target (``pipe:[123]``) is no file.
 STANDARD_OUTPUT = ("-", "/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
@@ -20,7 +21,7 @@ def means_standard_output(path: Path | str) -> bool:
     """Whether ``path`` names standard output (``-``, ``/dev/stdout``…); standard error, where
     the run's own messages go, is refused."""
     if str(path) in STANDARD_ERROR:
-        raise SandboxError(f"the transcript cannot go to standard error ({str(path)!r}): the "
+        raise SandboxError(f"the transcript cannot go to standard error ({quoted(str(path))}): the "
                            "run's messages go there",
                            "use --transcript - for standard output, or give a FILE.md")
     return str(path) in STANDARD_OUTPUT
@@ -59,24 +60,25 @@ def check_writable(path: Path) -> Path:
         given = Path(path).expanduser()
         target = _resolved(given)
         if given.is_dir():
-            raise SandboxError(f"the transcript path {str(path)!r} is a directory",
-                               f"give a file name, like {str(Path(path) / 'transcript.md')!r}")
+            raise SandboxError(f"the transcript path {quoted(str(path))} is a directory",
+                               "give a file name, like "
+                               f"{quoted(str(Path(path) / 'transcript.md'))}")
         if given.exists() and not given.is_file():  # followed, as the write would follow it
-            raise SandboxError(f"the transcript path {str(path)!r} is not a regular file",
+            raise SandboxError(f"the transcript path {quoted(str(path))} is not a regular file",
                                "give the path of a new or an existing .md file")
         if given.exists() and target.suffix.lower() not in (".md", ".markdown"):
-            raise SandboxError(f"{str(path)!r} exists and is not a Markdown file: the transcript "
-                               "will not write over it",
+            raise SandboxError(f"{quoted(str(path))} exists and is not a Markdown file: the "
+                               "transcript will not write over it",
                                "give a new file name, or an existing .md file to replace")
         if not target.parent.is_dir():
             problem = "is not a directory" if target.parent.exists() else "does not exist"
-            raise SandboxError(f"the transcript's directory {str(target.parent)!r} {problem}",
+            raise SandboxError(f"the transcript's directory {quoted(str(target.parent))} {problem}",
                                "create the directory first, or choose another path")
     except ValueError as exc:  # a NUL character: no file can be called that
         raise SandboxError("the transcript path holds a NUL character",
                            "give a path without control characters") from exc
     except RuntimeError as exc:  # ~user for a user who does not exist
-        raise SandboxError(f"the transcript path {str(path)!r} starts with a ~ that names no "
+        raise SandboxError(f"the transcript path {quoted(str(path))} starts with a ~ that names no "
                            "home directory", "give the full path") from exc
     except OSError as exc:  # too long a name, a loop of links, a directory that cannot be read
         raise _write_error(Path(path), exc) from exc
@@ -131,7 +133,7 @@ def _create_beside(target: Path, given: Path) -> Path:
 
 def _write_error(target: Path, exc: OSError) -> SandboxError:
     reason = exc.strerror or type(exc).__name__
-    return SandboxError(f"cannot write the transcript to {str(target)!r}: {reason}",
+    return SandboxError(f"cannot write the transcript to {quoted(str(target))}: {reason}",
                         "choose a path in a directory you can write to (and with free space)")
 
 

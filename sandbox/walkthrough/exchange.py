@@ -21,6 +21,7 @@ from sandbox.http_client import (
     LocalProtocolError,
     Timeout,
 )
+from sandbox.untrusted import quoted
 from sandbox.walkthrough import shell_equivalents
 from sandbox.walkthrough.answer import ACCEPT_ENCODING, Answer, Reading, size
 from sandbox.walkthrough.events import RequestView
@@ -175,13 +176,13 @@ _TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789"
 def unsendable(request: RenderedRequest) -> str | None:
     """What HTTP cannot carry in this request, named by place and position, never by value."""
     if not request.method or not set(request.method) <= _TOKEN:
-        return f"the method {request.method!r} is not a valid HTTP method name"
+        return f"the method {quoted(request.method)} is not a valid HTTP method name"
     for index, char in enumerate(request.path, 1):
         if char <= " " or char == "\x7f":
             return f"the path holds {_describe(char)} at position {index}"
     for name, value in request.headers:
         if not name or not set(name) <= _TOKEN:
-            return f"the header name {name!r} is not a valid HTTP header name"
+            return f"the header name {quoted(name)} is not a valid HTTP header name"
         if framing := checks.framing_problem(name):
             return f"the {framing}"
         for index, char in enumerate(value, 1):

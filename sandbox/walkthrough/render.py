@@ -9,13 +9,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from sandbox.catalog.scenario_file import PLACEHOLDER
+from sandbox.catalog.scenario_file import MASKED_SUFFIX, PLACEHOLDER
 from sandbox.catalog.scenarios import Expectation, Manifest, RequestSpec, RequestStep, Scenario
 from sandbox.documents import decimal_digits, dump_all, writable_number
 from sandbox.errors import SandboxError
 from sandbox.profiles import PROFILES, Profile
 from sandbox.profiles.backend_api import provider_endpoint
 from sandbox.settings import check_key
+from sandbox.untrusted import quoted
 from sandbox.walkthrough.key_mask import mask_key
 from sandbox.walkthrough.masking import Masker, map_strings, secret_pattern
 
@@ -55,9 +56,9 @@ def make_context(scenario: Scenario, token: str, provider: str,
     secret_names = frozenset(scenario.secret_variables)
     for name in secret_names:
         if values.get(name):  # refused up front: an odd character would leak or break things
-            source = f"--set {name}" if name in (overrides or {}) else f"variable {name!r}"
+            source = f"--set {name}" if name in (overrides or {}) else f"variable {quoted(name)}"
             values[name] = check_key(values[name], source)
-        values[f"{name}_masked"] = mask_key(values.get(name, ""))
+        values[name + MASKED_SUFFIX] = mask_key(values.get(name, ""))
     masker = Masker(values[name] for name in secret_names if values.get(name))
     return Context(values, secret_names, provider, PROFILES[scenario.profile], mock_upstream,
                    masker)
@@ -74,7 +75,8 @@ def check_overrides(scenarios: Sequence[Scenario], overrides: Mapping[str, str])
         if name not in declared:
             chosen = ", ".join(s.id for s in scenarios)
             raise SandboxError(
-                f"--set {name}: no variable named {name!r} in the chosen scenarios ({chosen})",
+                f"--set {name}: no variable named {quoted(name)} in the chosen scenarios "
+                f"({chosen})",
                 f"variables they declare: {', '.join(declared)}" if declared else
                 "they declare no variables; drop the --set")
 

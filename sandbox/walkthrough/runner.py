@@ -29,6 +29,7 @@ from sandbox.catalog.scenarios import (
 from sandbox.errors import ManifestRejected, RequestFailed, SandboxError
 from sandbox.http_client import AsyncClient
 from sandbox.runtimes.runtime import ResourceRef, ResourceStatus, Runtime, poll_until_satisfied
+from sandbox.untrusted import one_line, quoted
 from sandbox.walkthrough import shell_equivalents
 from sandbox.walkthrough.answer import Answer
 from sandbox.walkthrough.events import (
@@ -138,9 +139,10 @@ class Walkthrough:
         try:
             detail = await self._act(state, step, manifests)
         except SandboxError as exc:
-            hint = exc.hint
-            return self._finish(state, step, "failed", state.ctx.masker(exc.message),
-                                state.ctx.masker(hint), time.perf_counter() - started)
+            # One line each (a line break from a server's words would start a line of its own).
+            return self._finish(state, step, "failed", one_line(state.ctx.masker(exc.message)),
+                                one_line(state.ctx.masker(exc.hint)),
+                                time.perf_counter() - started)
         return self._finish(state, step, "passed", detail, "", time.perf_counter() - started)
 
     def skip(self, state: ScenarioState, step: Step) -> StepFinished:
@@ -315,7 +317,7 @@ def check_response(answer: Answer, expect: Expectation, ctx: Context) -> str:
                          _status_hint(response, ctx.provider))
     if expect.model and not (answer.model or "").startswith(expect.model):
         raise StepFailed(f"expected the answer to come from model {_named(expect.model, ctx)}, "
-                         f"got {response.model!r}",
+                         f"got {'None' if response.model is None else quoted(response.model)}",
                          f"the answer is not JSON ({answer.not_json}), so it names no model: "
                          "its body shows what came instead" if answer.not_json else
                          "the Backend's model replaces the request's: check spec.ai.llm")
@@ -333,7 +335,7 @@ def check_response(answer: Answer, expect: Expectation, ctx: Context) -> str:
 def _named(expected: str, ctx: Context) -> str:
     """An expected text as a message shows it: each secret in it by its placeholder."""
     named = ctx.masker(swap_secrets(expected, ctx, lambda name: f"${{{name}}}"))
-    return repr(named) + (" (the secret itself, not its masked form)"
+    return quoted(named) + (" (the secret itself, not its masked form)"
                           if named != ctx.masker(expected) else "")
 
 

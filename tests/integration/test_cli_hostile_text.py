@@ -109,5 +109,5 @@ def test_ids_and_names_from_the_command_line_are_quoted_without_escapes(
     code, out, err = cli("run", "setup", "--runtime", "cluster", "--yes", "--context",
                          f"c{OSC0}", env=cli_env)  # refused as it is read, quoted
     assert code == 2 and no_raw(out + err)
-    assert "--context: 'c\\x1b]0;OWNED-TITLE\\x07' has a control or invisible character" in \
-        err.decode()
+    assert "--context: 'c\\u001b]0;OWNED-TITLE\\u0007' has a control or invisible character" \
+        in err.decode()

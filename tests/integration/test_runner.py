@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 from sandbox.catalog.loader import load_catalog
 from sandbox.catalog.scenarios import ApplyStep, RequestSpec, RequestStep
+from sandbox.errors import ManifestRejected
 from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.runtimes.runtime import ResourceRef, ResourceStatus
+from sandbox.runtimes.runtime import Applied, ResourceRef, ResourceStatus
 from sandbox.runtimes.sim.runtime import SimRuntime
 from sandbox.walkthrough.events import (
     Event,
@@ -157,3 +160,23 @@ async def test_a_route_wait_without_the_gateway_fails_at_once_and_says_why(
     assert "Gateway kgateway-system/agentgateway, which does not exist" in failed.detail
     assert "run the setup scenario first" in failed.hint
     assert not results[0].passed
+
+
+class RefusingServer(SimRuntime):
+    """An API server whose refusal holds a line break and quotes the key (a real one could)."""
+
+    async def apply(self, doc: Mapping[str, Any]) -> Applied:
+        raise ManifestRejected(f"refused\n✓ passed {TOKEN}", f"ask\nthe admin\t{TOKEN}")
+
+
+async def test_a_failed_step_says_why_on_one_line_masked() -> None:
+    sim = RefusingServer(DEFAULT_PROFILE, 0, "mock", [TOKEN], token_delay=0.0)
+    await sim.up(lambda line: None)
+    try:
+        events, results = await run(sim, "setup")
+    finally:
+        await sim.down()
+    failed = next(e for e in events if isinstance(e, StepFinished) and e.outcome == "failed")
+    assert failed.detail == "refused\\n✓ passed sk-…c5Ge"
+    assert failed.hint == "ask\\nthe admin\\tsk-…c5Ge"
+    assert not results[0].passed and TOKEN not in repr(events)

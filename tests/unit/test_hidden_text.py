@@ -61,7 +61,7 @@ from tests.untrusted_text import HOSTILE, MARKUP, WIDE, raw_in
     ("path: /openai", 'path: /openai\n      body: {model: "gpt\\0"}', 11,
      "'steps[1].request.body.model' holds the control character U+0000 (NUL) at position 4"),
     ("path: /openai", 'path: /openai\n      body: {"\\e": 1}', 11,
-     "the key '\\x1b' holds the control character U+001B (ESC) at position 1"),
+     "the key '\\u001b' holds the control character U+001B (ESC) at position 1"),
     ("title: Mine", 'title: "Mine\\nand more"', 2,
      "'title' holds a line break (U+000A) at position 5"),
     ("  - title: Apply", '  - title: "Ap\\tply"', 6,

@@ -377,7 +377,7 @@ def test_a_control_character_is_named_with_its_line(tmp_path: Path) -> None:
     write(tmp_path, "s.yaml", 'id: x\ntitle: "a\x01b"\n')
     found = problems_of(tmp_path)
     assert [(p.line, p.reason) for p in found] == [
-        (2, "not valid YAML: the control character '\\x01' is not allowed (is this a text "
+        (2, "not valid YAML: the control character '\\u0001' is not allowed (is this a text "
             "file?)")]
 
 

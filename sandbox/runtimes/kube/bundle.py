@@ -28,6 +28,7 @@ from sandbox import stdio
 from sandbox.documents import TooDeep, load_all, load_json
 from sandbox.errors import RuntimeUnavailable, SandboxError
 from sandbox.profiles import Profile
+from sandbox.untrusted import quoted
 
 INDEX = "index.json"
 FORMAT = 1
@@ -347,9 +348,9 @@ def _entry(index: Path, number: int, entry: object) -> dict[str, Any]:
         raise _damaged(index, f"its file {number} is not of the kind prepare writes")
     size, relative = entry.get("size"), str(entry["path"])
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise _damaged(index, f"its file {number} ({relative!r}) has no size in bytes")
+        raise _damaged(index, f"its file {number} ({quoted(relative)}) has no size in bytes")
     if "\0" in relative or not relative:
-        raise _damaged(index, f"its file {number} has a path no file can have ({relative!r})")
+        raise _damaged(index, f"its file {number} has a path no file can have ({quoted(relative)})")
     if Path(relative).is_absolute() or ".." in Path(relative).parts:
         raise RuntimeUnavailable(f"{index} names a file outside the bundle: {relative}",
                                  PREPARE_HINT)

@@ -20,7 +20,7 @@ from sandbox.runtimes.kube.docker_probe import DockerInfo, api_version, ask_daem
 from sandbox.runtimes.kube.docker_words import failure_words, text_words
 from sandbox.runtimes.kube.paced import paced, size_in_words
 from sandbox.runtimes.kube.secrets import shown_url
-from sandbox.untrusted import describe, first_hidden, visible
+from sandbox.untrusted import describe, first_hidden, one_line
 
 DOCKER_HINT = ("start Docker (Docker Desktop, or `sudo systemctl start docker`) and check that "
                "`docker info` works; or use the offline simulation with --runtime sim")
@@ -44,7 +44,7 @@ class DockerEndpoint:
     @property
     def shown(self) -> str:
         """The address without the user and password it may carry, escaped: as messages say it."""
-        return visible(shown_url(self.url))
+        return one_line(shown_url(self.url))
 
 
 def resolve_endpoint() -> DockerEndpoint:
@@ -57,7 +57,7 @@ def resolve_endpoint() -> DockerEndpoint:
     if host := os.environ.get("DOCKER_HOST"):
         if problem := _address_problem(host):
             raise RuntimeUnavailable(
-                f"DOCKER_HOST '{visible(shown_url(host))}' is not a Docker address ({problem})",
+                f"DOCKER_HOST '{one_line(shown_url(host))}' is not a Docker address ({problem})",
                 DOCKER_HOST_HINT)
         try:
             params = kwargs_from_env()
@@ -88,7 +88,7 @@ def _missing_tls_files() -> str | None:
         return None
     names = ", ".join(missing[:-1]) + " nor " + missing[-1] if len(missing) > 1 else missing[0]
     setting = "DOCKER_TLS_VERIFY" if verify else "DOCKER_CERT_PATH"
-    return f"{setting} asks for TLS, and {visible(tilde(folder))} has no {names}"
+    return f"{setting} asks for TLS, and {one_line(tilde(folder))} has no {names}"
 
 
 def _current_context() -> tuple[str, str]:
@@ -151,7 +151,7 @@ def _context_endpoint(name: str, where: str) -> DockerEndpoint:
             "DOCKER_CONTEXT to it)")
     if problem := _address_problem(str(context.Host)):
         raise RuntimeUnavailable(
-            f"the Docker {where} has the host '{visible(shown_url(str(context.Host)))}', which is "
+            f"the Docker {where} has the host '{one_line(shown_url(str(context.Host)))}', which is "
             f"not a Docker address ({problem})",
             "fix it with `docker context update`, or pick another one: `docker context ls`")
     return DockerEndpoint(str(context.Host), f"from {where}", context.TLSConfig)

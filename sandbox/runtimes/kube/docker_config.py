@@ -16,7 +16,7 @@ from typing import Any
 from sandbox.documents import TooDeep, load_json
 from sandbox.errors import RuntimeUnavailable
 from sandbox.runtimes.kube.docker_words import first_characters
-from sandbox.untrusted import visible
+from sandbox.untrusted import one_line, visible
 
 MAX_CONFIG_BYTES = 1024 * 1024  # a config.json or a context's meta.json is a few KB
 MAX_CONFIG_DEPTH = 16  # nesting of a config.json: a real one has 3 levels (auths.REGISTRY.auth)
@@ -77,7 +77,7 @@ def load_config(path: Path) -> dict[str, Any]:
     try:
         return _checked(path)
     except _Unusable as exc:
-        raise RuntimeUnavailable(f"Docker's config file {visible(tilde(str(path)))} "
+        raise RuntimeUnavailable(f"Docker's config file {one_line(tilde(str(path)))} "
                                  f"{visible(str(exc))}", CONFIG_HINT) from None
 
 

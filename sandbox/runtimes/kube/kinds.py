@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from sandbox.errors import ManifestRejected, RuntimeUnavailable
 from sandbox.profiles.kinds import KNOWN
+from sandbox.untrusted import quoted
 
 Get = Callable[[str], tuple[int, dict[str, Any]]]  # GET a path: status and JSON body
 
@@ -71,7 +72,7 @@ class Kinds:
         resource = self._applied.get(kind) or known(kind) or self._discover(kind)
         if resource is None:
             raise ManifestRejected(
-                f"the cluster serves no kind {kind!r}",
+                f"the cluster serves no kind {quoted(kind)}",
                 "check its spelling (kinds are case-sensitive) and that its CRD is installed: "
                 "`kubectl api-resources` lists what the cluster serves")
         return resource

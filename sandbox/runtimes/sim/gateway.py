@@ -33,6 +33,7 @@ from sandbox.profiles.llm_requests import (
 )
 from sandbox.runtimes.sim.provider_answer import ProviderResponse, body_length, hyper_error
 from sandbox.runtimes.sim.routing import Route, Upstream
+from sandbox.untrusted import quoted
 
 OPENAI_HOST = "api.openai.com"
 OPENAI_ADDRESS = (OPENAI_HOST, 443)
@@ -322,7 +323,7 @@ def unsendable(method: str, path: str, headers: Mapping[str, str | bytes]) -> st
                     "request's headers)")
     if not _printable(path) or " " in path:
         return "the path holds a space, a control or a non-ASCII character"
-    return f"the method {method!r} is not a valid HTTP method"
+    return f"the method {quoted(method)} is not a valid HTTP method"
 
 
 def _printable(text: str) -> bool:
