@@ -1,0 +1,47 @@
+"""What a failed request step suggests: a hint for a wrong status or a missing text, read from
+what the answer shows."""
+
+from __future__ import annotations
+
+from sandbox.walkthrough.events import ResponseView
+from sandbox.walkthrough.render import Context, swap_secrets
+
+
+def contains_hint(wanted: str, ctx: Context) -> str:
+    if swap_secrets(wanted, ctx, lambda name: "") != wanted:
+        return ("a provider reports the key it received masked, if at all (the mock does): "
+                "to check which key it got, expect ${token_masked}")
+    return "compare the key the provider reports with the one you expected"
+
+
+def status_hint(response: ResponseView, provider: str) -> str:
+    body = response.body
+    if response.status == 401 and "didn't provide an API key" in body:
+        return ("the provider got no key: check the Backend's authToken and, for SecretRef, "
+                "that the Secret exists with the key 'Authorization'")
+    if response.status == 401:
+        return "the provider rejected the key: check --token (or the key in the Secret)"
+    if response.status == 404:
+        return "no route matched the path: check the HTTPRoute's matches"
+    if response.status == 500 and "invalid upstream request" in body:
+        return ("a key, path or header holds a character HTTP cannot carry: retype it without "
+                "control, non-ASCII or invisible characters")
+    if response.status == 500:
+        return "the route's backend did not resolve: check the HTTPRoute's ResolvedRefs condition"
+    if response.status == 501 and body.startswith("not simulated: "):
+        return "the simulated runtime does not reproduce this request: run it with --runtime kind"
+    if response.status == 503 and "failed to parse header value" in body:
+        return ("the Backend's key holds a character HTTP cannot carry (a line break or another "
+                "control character): fix the key in the Backend or its Secret")
+    if response.status == 503 and "upstream call failed: SendRequest: " in body:
+        return ("the provider's answer was not valid HTTP (it broke off or was reset before its "
+                "headers ended, or they were malformed), so the gateway answered for it: what "
+                "answers at the Backend's address is misbehaving; send the request again"
+                + (", or use --provider mock to work offline" if provider == "openai" else ""))
+    if response.status == 503:
+        if provider == "openai" or "api.openai.com" in body:
+            return ("the gateway could not reach api.openai.com: check this machine's internet "
+                    "connection (and proxy), or use --provider mock to work offline")
+        return ("the gateway could not reach the mock provider: is the runtime up? "
+                "(`agw-sandbox status`)")
+    return "look at the response pane for the provider's own explanation"
