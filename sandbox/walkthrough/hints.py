@@ -14,6 +14,35 @@ def contains_hint(wanted: str, ctx: Context) -> str:
     return "compare the key the provider reports with the one you expected"
 
 
+# What agentgateway answers itself when it has nowhere to send a request: a text/plain 404 whose
+# body is the error's text (proxy/mod.rs: ProxyError::RouteNotFound, ListenerNotFound,
+# BindNotFound). Any other 404 came from the provider, through a route that matched.
+GATEWAY_NOT_FOUND = ("route not found", "listener not found", "bind not found")
+
+
+def gateway_not_found(response: ResponseView) -> bool:
+    """Whether the gateway answered this 404 itself (no route, no listener), not the provider."""
+    return response.status == 404 and response.body.strip() in GATEWAY_NOT_FOUND
+
+
+def _not_found_hint(body: str) -> str:
+    said = body.strip()
+    if said == "route not found":
+        return ("no route matched the path (the gateway answered \"route not found\" itself): "
+                "check the HTTPRoute's matches and that it is Accepted")
+    if said in GATEWAY_NOT_FOUND:
+        return (f"nothing listens for this address on the gateway (it answered \"{said}\" "
+                "itself): check the Gateway's listeners and the port")
+    passed_on = "the route matched and the gateway passed the request on: the 404 is the provider's"
+    if "Invalid URL" in body:
+        return (f"{passed_on}, which does not serve the URL it was sent: check the request's "
+                "path and query string, and the route's URLRewrite")
+    if "model_not_found" in body or ("model" in body and "does not exist" in body):
+        return (f"{passed_on}, which has no such model: check the model the Backend sets (or "
+                "the request asks for)")
+    return f"{passed_on}: its own explanation is in the response body"
+
+
 def status_hint(response: ResponseView, provider: str) -> str:
     body = response.body
     if response.status == 401 and "didn't provide an API key" in body:
@@ -22,7 +51,7 @@ def status_hint(response: ResponseView, provider: str) -> str:
     if response.status == 401:
         return "the provider rejected the key: check --token (or the key in the Secret)"
     if response.status == 404:
-        return "no route matched the path: check the HTTPRoute's matches"
+        return _not_found_hint(body)
     if response.status == 500 and "invalid upstream request" in body:
         return ("a key, path or header holds a character HTTP cannot carry: retype it without "
                 "control, non-ASCII or invisible characters")
