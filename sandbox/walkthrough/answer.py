@@ -41,6 +41,7 @@ class Answer:
     model: str | None = field(repr=False)
     cut_short: str = ""  # why the answer is incomplete; "" when it ended as it should
     not_json: str = ""  # what the answer is when it is not JSON (so names no model), in words
+    unread: str = ""  # what a JSON answer read as an event stream (so holding none) is, in words
 
 
 def size(count: int) -> str:
@@ -256,12 +257,14 @@ class Reading:
     def answer(self) -> Answer:
         tail = self.body.end(self.headers.get("content-length"))
         notes = self.body.notes
-        not_json = ""
+        not_json = unread = ""
         if self.events is not None:
             self.events.feed(tail)
             self.events.end()
             raw_body, shown_body = self.events.body, self.events.shown_body()
             content, model, message = self.events.content, self.events.model, None
+            if not content and model is None and (unread := self._json_not_events(raw_body)):
+                notes.append(self.masker(unread))
         else:
             raw_body, data = read_json("".join(self._text) + tail, notes)
             shown_body = self.masker.cut(raw_body)
@@ -280,7 +283,28 @@ class Reading:
             content=mask.cut(content) if content else mask(message or ""),
             model=mask(model) if model is not None else None, notes=tuple(notes))
         return Answer(view, raw_body + "\n" + (content or message or ""), model,
-                      self.cut_short, self.masker(not_json))
+                      self.cut_short, self.masker(not_json), self.masker(unread))
+
+    def _json_not_events(self, body: str) -> str:
+        """What a body read as an event stream really is when it held no event but is one JSON
+        document, in words ("" when it is not): the provider labelled it as a stream (a second
+        Content-Type header may say so), or did not stream an answer it was asked to."""
+        try:
+            parse_json(body.strip())
+        except ValueError:
+            return ""
+        types = [t.partition(";")[0].strip() for t in
+                 self.headers.get("content-type", "").split(",")]
+        types = [t for t in types if t]
+        if not types or not types[0].lower().startswith("text/event-stream"):
+            return (f"the body is JSON ({types[0] if types else 'no Content-Type'}), not a "
+                    "stream of server-sent events: the provider did not stream its answer")
+        count = {2: "two", 3: "three"}.get(len(types), str(len(types)))
+        said = (f"its Content-Type says {types[0]}" if len(types) == 1 else
+                f"the answer has {count} Content-Type headers ({' and '.join(types)}) and the "
+                f"first says {types[0]}")
+        return (f"the body is JSON, but {said}: read as a stream of server-sent events, it "
+                "holds none")
 
 
 def _ignore(text: str) -> None:

@@ -3,8 +3,22 @@ what the answer shows."""
 
 from __future__ import annotations
 
+from sandbox.walkthrough.answer import Answer
 from sandbox.walkthrough.events import ResponseView
 from sandbox.walkthrough.render import Context, swap_secrets
+
+
+def model_hint(answer: Answer, ctx: Context) -> str:
+    """Why the answer names another model, or none."""
+    if answer.unread:
+        return (f"{answer.unread}, so no model was read from it: its body shows the answer as "
+                "it came")
+    if answer.not_json:
+        return (f"the answer is not JSON ({answer.not_json}), so it names no model: its body "
+                "shows what came instead")
+    profile = ctx.profile
+    return (f"the {profile.backend_kind}'s model replaces the request's: check "
+            f"{'.'.join(profile.upstream_path)}")
 
 
 def contains_hint(wanted: str, ctx: Context) -> str:

@@ -47,7 +47,7 @@ from sandbox.walkthrough.events import (
     StepStarted,
 )
 from sandbox.walkthrough.exchange import CUT_SHORT_HINT, GatewayUnreachable, send, view_request
-from sandbox.walkthrough.hints import contains_hint, status_hint
+from sandbox.walkthrough.hints import contains_hint, model_hint, status_hint
 from sandbox.walkthrough.masking import Masker
 from sandbox.walkthrough.render import (
     Context,
@@ -315,10 +315,7 @@ def check_response(answer: Answer, expect: Expectation, ctx: Context) -> str:
                          status_hint(response, ctx.provider))
     if expect.model and not (answer.model or "").startswith(expect.model):
         raise StepFailed(f"expected the answer to come from model {_named(expect.model, ctx)}, "
-                         f"got {response.model!r}",
-                         f"the answer is not JSON ({answer.not_json}), so it names no model: "
-                         "its body shows what came instead" if answer.not_json else
-                         "the Backend's model replaces the request's: check spec.ai.llm")
+                         f"got {response.model!r}", model_hint(answer, ctx))
     for wanted in expect.contains:
         if wanted not in answer.text:
             raise StepFailed(f"expected the response to contain {_named(wanted, ctx)}; it did "

@@ -1,6 +1,7 @@
 """A failed request step's hint points at what really answered: a 404 the provider gave through
 the route is not blamed on the route, and the gateway's own 404 ("route not found", agentgateway's
-``ProxyError::RouteNotFound``) still is.
+``ProxyError::RouteNotFound``) still is; a JSON answer labelled as an event stream is said to be
+one, not blamed on the Backend's model.
 
 The provider is a loopback server of the test's own behind the simulated gateway
 (``--provider openai``), so every answer went through a route as it would on a real runtime.
@@ -24,7 +25,7 @@ from sandbox.walkthrough.exchange import new_client, send
 from sandbox.walkthrough.render import RenderedRequest, make_context
 from sandbox.walkthrough.runner import StepFailed, check_response
 from tests.conftest import TOKEN
-from tests.hostile_provider import JSON, run_hostile, whole
+from tests.hostile_provider import JSON, chunk, completion, head, run_hostile, whole
 
 GUARD = 90.0
 
@@ -96,3 +97,81 @@ async def test_the_gateways_own_404_still_points_at_the_route(sim: SimRuntime) -
         check_response(answer, Expectation(status=200), ctx)
     hint = caught.value.hint
     assert "HTTPRoute" in hint and "route not found" in hint and "provider" not in hint, hint
+
+
+MODEL_EXPECTED = "    expect: {status: 200, model: gpt-4o-mini}\n"
+
+
+def json_chunked_as_sse(conn: socket.socket, key: str, stop: threading.Event) -> None:
+    head(conn, "HTTP/1.1 200 OK", [("Content-Type", "text/event-stream; charset=utf-8"),
+                                   ("Transfer-Encoding", "chunked"), ("Connection", "close")])
+    chunk(conn, completion(f"echo {key}"))
+    conn.sendall(b"0\r\n\r\n")
+
+
+def json_under_two_types(conn: socket.socket, key: str, stop: threading.Event) -> None:
+    whole(conn, completion("hello"), headers=[("Content-Type", "text/event-stream"),
+                                              ("Content-Type", "application/json")])
+
+
+@pytest.mark.parametrize(("handler", "labelled"), [
+    (json_chunked_as_sse, "its Content-Type says text/event-stream"),
+    (json_under_two_types, "two Content-Type headers (text/event-stream and application/json)"),
+], ids=["sse", "two-types"])
+def test_a_json_answer_labelled_as_an_event_stream_is_said_to_be_one(
+        handler: object, labelled: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, transcript = run(handler, tmp_path, monkeypatch, capsys, as_json=True,
+                                expect=MODEL_EXPECTED)
+    assert code == 1, out
+    step = failed_ask(out)
+    assert step["detail"] == "expected the answer to come from model 'gpt-4o-mini', got None"
+    hint = step["hint"]
+    assert "replaces the request's" not in hint, hint
+    assert hint.startswith("the body is JSON, but") and labelled in hint, hint
+    assert "read as a stream of server-sent events, it holds none" in hint, hint
+    response = step["response"]
+    assert any(note.startswith("the body is JSON, but") for note in response["notes"]), response
+    assert TOKEN not in out + transcript
+
+
+def test_a_model_the_backend_did_not_set_is_hinted_with_the_profiles_own_field(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A JSON answer naming another model: the Backend's model is the one to check."""
+    def other_model(conn: socket.socket, key: str, stop: threading.Event) -> None:
+        whole(conn, completion("hello", model="gpt-4.1"))
+
+    code, out, _ = run(other_model, tmp_path, monkeypatch, capsys, as_json=True,
+                       expect=MODEL_EXPECTED)
+    assert code == 1, out
+    step = failed_ask(out)
+    assert step["hint"] == "the Backend's model replaces the request's: check spec.ai.llm"
+
+
+def test_a_stream_step_answered_with_one_json_document_is_said_not_to_be_streamed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    def unstreamed(conn: socket.socket, key: str, stop: threading.Event) -> None:
+        whole(conn, completion("hello"))
+
+    code, out, _ = run(unstreamed, tmp_path, monkeypatch, capsys, as_json=True,
+                       stream_step=True, expect=MODEL_EXPECTED)
+    assert code == 1, out
+    hint = failed_ask(out)["hint"]
+    assert hint.startswith("the body is JSON (application/json), not a stream of server-sent "
+                           "events: the provider did not stream its answer"), hint
+
+
+def test_on_agentgateway_v1_4_the_model_hint_names_its_backends_field() -> None:
+    from sandbox.profiles import AGENTGATEWAY_V1_4
+    from sandbox.walkthrough.answer import Answer
+    from sandbox.walkthrough.events import ResponseView
+
+    scenario = load_catalog((), profile=AGENTGATEWAY_V1_4.name).get("inline")
+    ctx = make_context(scenario, TOKEN, "mock", None)
+    view = ResponseView(200, "OK", 3.0, (), '{"model": "gpt-4.1"}', "", "gpt-4.1")
+    with pytest.raises(StepFailed) as caught:
+        check_response(Answer(view, view.body, "gpt-4.1"), Expectation(model="gpt-4o"), ctx)
+    assert caught.value.hint == ("the AgentgatewayBackend's model replaces the request's: "
+                                 "check spec.ai.provider")
