@@ -174,7 +174,8 @@ def probe_docker(base_url: str | None = None, timeout: float = 3.0) -> DockerInf
     # A version given spares the SDK its own, unbounded, /version call: the probe's paths
     # carry no version (a daemon answers them with its own).
     client = _connect(endpoint, int(timeout), unreachable_hint(), MINIMUM_DOCKER_API_VERSION)
-    return ask_daemon(client, str(endpoint), timeout, unreachable_hint())
+    return ask_daemon(client, str(endpoint), timeout, unreachable_hint(),
+                      MINIMUM_DOCKER_API_VERSION)
 
 
 def podman_sockets() -> list[Path]:
@@ -230,7 +231,7 @@ def _client(hint: str | None = None) -> Any:
     hint = hint or unreachable_hint()
     endpoint = resolve_endpoint()
     first = _connect(endpoint, PROBE_TIMEOUT, hint, MINIMUM_DOCKER_API_VERSION)
-    version = api_version(first, str(endpoint), PROBE_TIMEOUT, hint)
+    version = api_version(first, str(endpoint), PROBE_TIMEOUT, hint, MINIMUM_DOCKER_API_VERSION)
     return _connect(endpoint, DOCKER_CALL_TIMEOUT, hint, version)
 
 
