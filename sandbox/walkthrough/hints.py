@@ -28,6 +28,10 @@ def contains_hint(wanted: str, ctx: Context) -> str:
     return "compare the key the provider reports with the one you expected"
 
 
+STREAM_ERROR_HINT = ("the provider began its answer, then reported this error in the stream "
+                     "instead of the rest: its words say why (a rate limit or an overloaded "
+                     "provider passes); send the request again")
+
 # What agentgateway answers itself when it has nowhere to send a request: a text/plain 404 whose
 # body is the error's text (proxy/mod.rs: ProxyError::RouteNotFound, ListenerNotFound,
 # BindNotFound). Any other 404 came from the provider, through a route that matched.

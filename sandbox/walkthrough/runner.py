@@ -47,7 +47,7 @@ from sandbox.walkthrough.events import (
     StepStarted,
 )
 from sandbox.walkthrough.exchange import CUT_SHORT_HINT, GatewayUnreachable, send, view_request
-from sandbox.walkthrough.hints import contains_hint, model_hint, status_hint
+from sandbox.walkthrough.hints import STREAM_ERROR_HINT, contains_hint, model_hint, status_hint
 from sandbox.walkthrough.masking import Masker
 from sandbox.walkthrough.render import (
     Context,
@@ -310,6 +310,10 @@ def check_response(answer: Answer, expect: Expectation, ctx: Context) -> str:
     """
     response = answer.view
     seen = f"{response.status} {response.reason} in {response.latency_ms:.0f} ms"
+    if answer.stream_error:  # OpenAI's own client raises it: the answer failed mid-way
+        raise StepFailed(f"the answer ({response.status} {response.reason}) carried an error "
+                         f"from the provider in its stream: {answer.stream_error}",
+                         STREAM_ERROR_HINT)
     if expect.status is not None and response.status != expect.status:
         raise StepFailed(f"expected status {expect.status}, got {seen}",
                          status_hint(response, ctx.provider))

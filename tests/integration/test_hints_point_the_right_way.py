@@ -1,7 +1,8 @@
 """A failed request step's hint points at what really answered: a 404 the provider gave through
 the route is not blamed on the route, and the gateway's own 404 ("route not found", agentgateway's
 ``ProxyError::RouteNotFound``) still is; a JSON answer labelled as an event stream is said to be
-one, not blamed on the Backend's model.
+one, not blamed on the Backend's model; a stream that carries the provider's error is judged
+failed, with that error shown masked.
 
 The provider is a loopback server of the test's own behind the simulated gateway
 (``--provider openai``), so every answer went through a route as it would on a real runtime.
@@ -25,7 +26,16 @@ from sandbox.walkthrough.exchange import new_client, send
 from sandbox.walkthrough.render import RenderedRequest, make_context
 from sandbox.walkthrough.runner import StepFailed, check_response
 from tests.conftest import TOKEN
-from tests.hostile_provider import JSON, chunk, completion, head, run_hostile, whole
+from tests.helpers import readable_key
+from tests.hostile_provider import (
+    JSON,
+    chunk,
+    completion,
+    head,
+    run_hostile,
+    sse_event,
+    whole,
+)
 
 GUARD = 90.0
 
@@ -175,3 +185,54 @@ def test_on_agentgateway_v1_4_the_model_hint_names_its_backends_field() -> None:
         check_response(Answer(view, view.body, "gpt-4.1"), Expectation(model="gpt-4o"), ctx)
     assert caught.value.hint == ("the AgentgatewayBackend's model replaces the request's: "
                                  "check spec.ai.provider")
+
+
+def erring_stream(*tail: bytes) -> object:
+    """A stream that says "hi", then sends ``tail`` (each piece formatted with the key)."""
+    def handler(conn: socket.socket, key: str, stop: threading.Event) -> None:
+        head(conn, "HTTP/1.1 200 OK", [("Content-Type", "text/event-stream"),
+                                       ("Transfer-Encoding", "chunked"), ("Connection", "close")])
+        chunk(conn, sse_event("hi "))
+        for piece in tail:
+            chunk(conn, piece.replace(b"KEY", key.encode()))
+        conn.sendall(b"0\r\n\r\n")
+    return handler
+
+
+def error_object(message: str) -> bytes:
+    return json.dumps({"error": {"message": message, "type": "server_error",
+                                 "code": "rate_limit_exceeded"}}).encode()
+
+
+@pytest.mark.parametrize(("handler", "said"), [
+    (erring_stream(b"event: error\ndata: " + error_object("quota gone for KEY") + b"\n\n"),
+     "quota gone for sk-…c5Ge"),
+    (erring_stream(b"data: " + error_object("overloaded, retry (KEY)") + b"\n\n",
+                   b"data: [DONE]\n\n"),
+     "overloaded, retry (sk-…c5Ge)"),
+    (erring_stream(b"event: error\r\ndata: upstream\r\ndata: reset KEY\r\n\r\n"),
+     "upstream reset sk-…c5Ge"),
+], ids=["event-error", "data-error", "event-error-text"])
+@pytest.mark.parametrize("stream_step", [True, False], ids=["stream-step", "plain-step"])
+def test_a_stream_that_carries_the_providers_error_fails_the_step(
+        handler: object, said: str, stream_step: bool, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, transcript = run(handler, tmp_path, monkeypatch, capsys, as_json=True,
+                                stream_step=stream_step)
+    assert code == 1, out
+    step = failed_ask(out)
+    assert step["detail"] == ("the answer (200 OK) carried an error from the provider in its "
+                              f"stream: {said}"), step["detail"]
+    assert "again" in step["hint"], step["hint"]
+    assert any(said in note for note in step["response"]["notes"]), step["response"]
+    assert TOKEN not in out + transcript
+    assert readable_key(out, TOKEN) == [] and readable_key(transcript, TOKEN) == []
+
+
+def test_a_stream_that_only_speaks_of_errors_still_passes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    handler = erring_stream(sse_event('{"error": "none"} is fine'), b"event: ping\ndata: {}\n\n",
+                            b"data: [DONE]\n\n")
+    code, out, _ = run(handler, tmp_path, monkeypatch, capsys, stream_step=True)
+    assert code == 0, out
