@@ -188,3 +188,14 @@ def start_failure_choices(error: SandboxError) -> Choices:
     if isinstance(error, PortInUse):
         return (("free-port", "Retry on a free port"), ("quit", "Quit"))
     return (("quit", "Quit"), ("retry", "Try again"))
+
+
+def start_failure_hint(error: SandboxError, in_browser: bool, port: int) -> str:
+    """What to do about a failed start. In a browser tab the gateway port is serve's
+    ``--gateway-port``, the same for every tab, and no option of the tab's own changes it."""
+    if in_browser and isinstance(error, PortInUse):
+        return (f"every tab of this serve gets the gateway port {port} (serve --gateway-port "
+                f"{port}) and something holds it, another tab perhaps: choose “Retry on a free "
+                "port”; whoever runs serve can leave --gateway-port out to give each tab a free "
+                "one")
+    return error.hint

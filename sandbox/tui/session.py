@@ -36,6 +36,7 @@ from sandbox.walkthrough.events import (
     StepNote,
     StepStarted,
 )
+from sandbox.walkthrough.hints import gateway_not_found
 from sandbox.walkthrough.render import (
     Context,
     make_context,
@@ -153,9 +154,8 @@ class Session:
             self._step = event
         elif isinstance(event, RequestSent):
             self.last_request, self._route_gone, self._routed = event.request, None, False
-        elif isinstance(event, ResponseReceived):  # the gateway's own 404 is not JSON
-            response = event.response
-            self._routed = response.status != 404 or response.body.lstrip().startswith("{")
+        elif isinstance(event, ResponseReceived):  # the gateway's own 404 went through no route
+            self._routed = not gateway_not_found(event.response)
         elif isinstance(event, ResourceDeleted) and event.ref.kind == "HTTPRoute" \
                 and event.existed and self._routed:
             self._route_gone = (self.runtime.placed_ref(event.ref), *self._deleted_by())

@@ -26,6 +26,7 @@ MAX_BODY = 1 << 20  # bytes of an answer kept once decoded: far above any chat c
 # each costs the HTTP client (and the gateway relaying it) far more than its bytes, so an answer
 # sent a byte at a time would take most of a minute to reach MAX_BODY.
 MAX_PIECES = 1 << 16
+SHOWN_ERROR = 300  # characters of a provider's error shown from a stream: a sentence or two
 INFLATABLE = ("gzip", "x-gzip", "deflate")
 GZIP_MAGIC = b"\x1f\x8b"  # how every gzip member begins (RFC 1952)
 ACCEPT_ENCODING = "gzip, deflate"  # what the client asks for: what Body can inflate
@@ -41,6 +42,8 @@ class Answer:
     model: str | None = field(repr=False)
     cut_short: str = ""  # why the answer is incomplete; "" when it ended as it should
     not_json: str = ""  # what the answer is when it is not JSON (so names no model), in words
+    unread: str = ""  # what a JSON answer read as an event stream (so holding none) is, in words
+    stream_error: str = ""  # the provider's error its stream carried, masked, on one line
 
 
 def size(count: int) -> str:
@@ -178,6 +181,13 @@ class Body:
         return "" if self.full else self._decoder.decode(b"", final=True)
 
 
+def one_line(text: str, limit: int) -> str:
+    """``text`` (masked already: a cut never shows part of a key) on one line, at most
+    ``limit`` characters long."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit - 1] + "…"
+
+
 def read_json(body: str, notes: list[str]) -> tuple[str, Any]:
     """The body with JSON indented, and the JSON (None when it is not JSON). Text that is not
     JSON is shown as it came; JSON nested too deeply to read is too, with a note saying so."""
@@ -256,12 +266,17 @@ class Reading:
     def answer(self) -> Answer:
         tail = self.body.end(self.headers.get("content-length"))
         notes = self.body.notes
-        not_json = ""
+        not_json = unread = stream_error = ""
         if self.events is not None:
             self.events.feed(tail)
             self.events.end()
             raw_body, shown_body = self.events.body, self.events.shown_body()
             content, model, message = self.events.content, self.events.model, None
+            if not content and model is None and (unread := self._json_not_events(raw_body)):
+                notes.append(self.masker(unread))
+            if self.events.error:
+                stream_error = one_line(self.masker(self.events.error), SHOWN_ERROR)
+                notes.append(f"the stream carried an error from the provider: {stream_error}")
         else:
             raw_body, data = read_json("".join(self._text) + tail, notes)
             shown_body = self.masker.cut(raw_body)
@@ -280,7 +295,28 @@ class Reading:
             content=mask.cut(content) if content else _shown_message(message, shown_body, mask),
             model=mask(model) if model is not None else None, notes=tuple(notes))
         return Answer(view, raw_body + "\n" + (content or message or ""), model,
-                      self.cut_short, self.masker(not_json))
+                      self.cut_short, self.masker(not_json), self.masker(unread), stream_error)
+
+    def _json_not_events(self, body: str) -> str:
+        """What a body read as an event stream really is when it held no event but is one JSON
+        document, in words ("" when it is not): the provider labelled it as a stream (a second
+        Content-Type header may say so), or did not stream an answer it was asked to."""
+        try:
+            parse_json(body.strip())
+        except ValueError:
+            return ""
+        types = [t.partition(";")[0].strip() for t in
+                 self.headers.get("content-type", "").split(",")]
+        types = [t for t in types if t]
+        if not types or not types[0].lower().startswith("text/event-stream"):
+            return (f"the body is JSON ({types[0] if types else 'no Content-Type'}), not a "
+                    "stream of server-sent events: the provider did not stream its answer")
+        count = {2: "two", 3: "three"}.get(len(types), str(len(types)))
+        said = (f"its Content-Type says {types[0]}" if len(types) == 1 else
+                f"the answer has {count} Content-Type headers ({' and '.join(types)}) and the "
+                f"first says {types[0]}")
+        return (f"the body is JSON, but {said}: read as a stream of server-sent events, it "
+                "holds none")
 
 
 def _shown_message(message: str | None, shown_body: str, mask: Masker) -> str:

@@ -40,7 +40,6 @@ from sandbox.walkthrough.events import (
     ResourceDeleted,
     ResponseChunk,
     ResponseReceived,
-    ResponseView,
     ScenarioFinished,
     ScenarioStarted,
     StatusChanged,
@@ -49,6 +48,7 @@ from sandbox.walkthrough.events import (
     StepStarted,
 )
 from sandbox.walkthrough.exchange import CUT_SHORT_HINT, GatewayUnreachable, send, view_request
+from sandbox.walkthrough.hints import STREAM_ERROR_HINT, contains_hint, model_hint, status_hint
 from sandbox.walkthrough.masking import Masker
 from sandbox.walkthrough.render import (
     Context,
@@ -312,19 +312,21 @@ def check_response(answer: Answer, expect: Expectation, ctx: Context) -> str:
     """
     response = answer.view
     seen = f"{response.status} {response.reason} in {response.latency_ms:.0f} ms"
+    if answer.stream_error:  # OpenAI's own client raises it: the answer failed mid-way
+        raise StepFailed(f"the answer ({response.status} {response.reason}) carried an error "
+                         f"from the provider in its stream: {answer.stream_error}",
+                         STREAM_ERROR_HINT)
     if expect.status is not None and response.status != expect.status:
         raise StepFailed(f"expected status {expect.status}, got {seen}",
-                         _status_hint(response, ctx.provider))
+                         status_hint(response, ctx.provider))
     if expect.model and not (answer.model or "").startswith(expect.model):
         raise StepFailed(f"expected the answer to come from model {_named(expect.model, ctx)}, "
                          f"got {'None' if response.model is None else quoted(response.model)}",
-                         f"the answer is not JSON ({answer.not_json}), so it names no model: "
-                         "its body shows what came instead" if answer.not_json else
-                         "the Backend's model replaces the request's: check spec.ai.llm")
+                         model_hint(answer, ctx))
     for wanted in expect.contains:
         if wanted not in answer.text:
             raise StepFailed(f"expected the response to contain {_named(wanted, ctx)}; it did "
-                             f"not ({seen})", _contains_hint(wanted, ctx))
+                             f"not ({seen})", contains_hint(wanted, ctx))
     for unwanted in expect.lacks:
         if unwanted in answer.text:
             raise StepFailed(f"the response should not contain {_named(unwanted, ctx)}",
@@ -337,43 +339,3 @@ def _named(expected: str, ctx: Context) -> str:
     named = ctx.masker(swap_secrets(expected, ctx, lambda name: f"${{{name}}}"))
     return quoted(named) + (" (the secret itself, not its masked form)"
                           if named != ctx.masker(expected) else "")
-
-
-def _contains_hint(wanted: str, ctx: Context) -> str:
-    if swap_secrets(wanted, ctx, lambda name: "") != wanted:
-        return ("a provider reports the key it received masked, if at all (the mock does): "
-                "to check which key it got, expect ${token_masked}")
-    return "compare the key the provider reports with the one you expected"
-
-
-def _status_hint(response: ResponseView, provider: str) -> str:
-    body = response.body
-    if response.status == 401 and "didn't provide an API key" in body:
-        return ("the provider got no key: check the Backend's authToken and, for SecretRef, "
-                "that the Secret exists with the key 'Authorization'")
-    if response.status == 401:
-        return "the provider rejected the key: check --token (or the key in the Secret)"
-    if response.status == 404:
-        return "no route matched the path: check the HTTPRoute's matches"
-    if response.status == 500 and "invalid upstream request" in body:
-        return ("a key, path or header holds a character HTTP cannot carry: retype it without "
-                "control, non-ASCII or invisible characters")
-    if response.status == 500:
-        return "the route's backend did not resolve: check the HTTPRoute's ResolvedRefs condition"
-    if response.status == 501 and body.startswith("not simulated: "):
-        return "the simulated runtime does not reproduce this request: run it with --runtime kind"
-    if response.status == 503 and "failed to parse header value" in body:
-        return ("the Backend's key holds a character HTTP cannot carry (a line break or another "
-                "control character): fix the key in the Backend or its Secret")
-    if response.status == 503 and "upstream call failed: SendRequest: " in body:
-        return ("the provider's answer was not valid HTTP (it broke off or was reset before its "
-                "headers ended, or they were malformed), so the gateway answered for it: what "
-                "answers at the Backend's address is misbehaving; send the request again"
-                + (", or use --provider mock to work offline" if provider == "openai" else ""))
-    if response.status == 503:
-        if provider == "openai" or "api.openai.com" in body:
-            return ("the gateway could not reach api.openai.com: check this machine's internet "
-                    "connection (and proxy), or use --provider mock to work offline")
-        return ("the gateway could not reach the mock provider: is the runtime up? "
-                "(`agw-sandbox status`)")
-    return "look at the response pane for the provider's own explanation"

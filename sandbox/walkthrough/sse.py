@@ -38,6 +38,13 @@ def first_choice(chunk: Any) -> Any:
     raise KeyError("index")
 
 
+def _error_text(error: Any) -> str:
+    """An error object's message (OpenAI's ``{"error": {"message": …}}``), else it as JSON."""
+    if isinstance(error, dict) and isinstance(error.get("message"), str) and error["message"]:
+        return str(error["message"])
+    return error if isinstance(error, str) else json.dumps(error, ensure_ascii=False)
+
+
 class _Text:
     """Text kept as it arrives, joined every so often: a million one-character lines cost
     about a mebibyte, not a million strings."""
@@ -72,9 +79,12 @@ class _Pending:
         self.before: str | None = None  # what came before the first data line, once it came
         self.data = _Text()
         self.after = _Text()
+        self.name = ""  # its "event:" field: "error" for a provider's error mid-stream
 
     def line(self, line: str, ending: str) -> None:
         name, colon, value = line.partition(":")
+        if name == "event":
+            self.name = value.removeprefix(" ")[:64]
         if name != "data":
             if self.before is not None:
                 self.after.add(line + ending)
@@ -126,6 +136,7 @@ class Events:
         self._begun = False
         self.model: str | None = None
         self._model_read = False
+        self.error = ""  # the provider's error the stream carried (its last), unmasked
 
     def feed(self, text: str) -> None:
         if not text:
@@ -172,7 +183,7 @@ class Events:
 
     def _dispatch(self) -> None:
         event, self._event = self._event, _Pending()
-        delta = self._read(str(event.data)) if event.before is not None else ""
+        delta = self._read(str(event.data), event.name) if event.before is not None else ""
         if not delta:
             self._plain.add(str(event.raw))
             return
@@ -185,13 +196,21 @@ class Events:
         if text:
             self._on_chunk(text)
 
-    def _read(self, data: str) -> str:
+    def _read(self, data: str, name: str) -> str:
         data = data.strip(" \t\n\r")  # the whitespace JSON allows around a text
         if data == "[DONE]" or not data.startswith(_JSON_STARTS):  # no JSON: nothing to parse
+            if name == "error" and data:
+                self.error = data
             return ""
         try:
             chunk = parse_json(data, strict=False)
         except ValueError:  # not JSON, or nested too deeply: a chunk with no text for us
+            if name == "error":
+                self.error = data
+            return ""
+        error = chunk.get("error") if isinstance(chunk, dict) else None
+        if name == "error" or (error and not name):  # as OpenAI's client reads a stream
+            self.error = _error_text(error or chunk)
             return ""
         if not self._model_read:  # the first chunk names the model
             self._model_read = True

@@ -63,6 +63,16 @@ def check_host(options: ServeOptions) -> str | None:
             "port drives the sandbox and uses its key (they never see it, but can spend it)")
 
 
+def check_ports(options: ServeOptions) -> None:
+    """Refuse a gateway port that is the page's own: every tab's app would find it taken."""
+    if options.gateway_port and options.gateway_port == options.port:
+        raise SandboxError(
+            f"--gateway-port {options.port} is the port serve's page listens on (--port "
+            f"{options.port}): no tab's app could start its gateway there",
+            "leave --gateway-port out (or pass --gateway-port 0: a free port for each tab's "
+            "app), or give the page or the gateway another port")
+
+
 def child_argv(settings: Settings, gateway_port: int) -> list[str]:
     """The app's command line: the settings, never the key."""
     argv = [sys.executable, "-m", "sandbox", "--runtime", settings.runtime,
@@ -212,6 +222,7 @@ def _all_tabs_taken(max_tabs: int) -> web.Response:
 def serve(settings: Settings, options: ServeOptions) -> int:
     """Serve until Ctrl+C or a stop signal (SIGTERM…); then stop every app and free the port."""
     warning = check_host(options)
+    check_ports(options)
     load_catalog(settings.scenario_dirs)  # a broken scenario file is reported here, not per tab
     if settings.runtime == "cluster" and not settings.context:  # likewise, not in every tab
         raise SandboxError("--runtime cluster needs --context NAME, for every tab's app",

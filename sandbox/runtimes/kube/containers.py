@@ -26,6 +26,14 @@ DOCKER_HINT = ("start Docker (Docker Desktop, or `sudo systemctl start docker`) 
                "`docker info` works; or use the offline simulation with --runtime sim")
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 KIND_ON_PODMAN = "KIND_EXPERIMENTAL_PROVIDER=podman"
+# The docker SDK reaches ssh:// through paramiko or by starting `ssh` itself: neither is for us
+# (paramiko is not installed, and only sandbox/proc.py starts processes).
+OVER_SSH = ("is reached over ssh, which agw-sandbox does not do: it talks to Docker over a socket "
+            "or tcp:// only")
+OVER_SSH_HINT = ("point DOCKER_HOST at a socket on this machine (unix:///var/run/docker.sock) or "
+                 "a tcp:// address, or unset it and pick a `docker context` whose endpoint is "
+                 "unix:// or tcp:// (`docker context ls`, then `docker context use NAME`); or "
+                 "use the offline simulation with --runtime sim")
 DOCKER_HOST_HINT = ("set DOCKER_HOST to an address such as unix:///var/run/docker.sock or "
                     "tcp://HOST:2376, or unset it to use the current Docker context")
 
@@ -166,7 +174,8 @@ def probe_docker(base_url: str | None = None, timeout: float = 3.0) -> DockerInf
     # A version given spares the SDK its own, unbounded, /version call: the probe's paths
     # carry no version (a daemon answers them with its own).
     client = _connect(endpoint, int(timeout), unreachable_hint(), MINIMUM_DOCKER_API_VERSION)
-    return ask_daemon(client, str(endpoint), timeout, unreachable_hint())
+    return ask_daemon(client, str(endpoint), timeout, unreachable_hint(),
+                      MINIMUM_DOCKER_API_VERSION)
 
 
 def podman_sockets() -> list[Path]:
@@ -222,7 +231,7 @@ def _client(hint: str | None = None) -> Any:
     hint = hint or unreachable_hint()
     endpoint = resolve_endpoint()
     first = _connect(endpoint, PROBE_TIMEOUT, hint, MINIMUM_DOCKER_API_VERSION)
-    version = api_version(first, str(endpoint), PROBE_TIMEOUT, hint)
+    version = api_version(first, str(endpoint), PROBE_TIMEOUT, hint, MINIMUM_DOCKER_API_VERSION)
     return _connect(endpoint, DOCKER_CALL_TIMEOUT, hint, version)
 
 
@@ -238,10 +247,11 @@ def _connect(endpoint: DockerEndpoint, timeout: int, hint: str, version: str | N
         raise RuntimeUnavailable(
             f"'{endpoint.shown}' ({endpoint.source}) is not a Docker address ({problem})",
             DOCKER_HOST_HINT)
+    if endpoint.url.lower().startswith("ssh://"):
+        raise RuntimeUnavailable(f"the Docker daemon at {endpoint}, {OVER_SSH}", OVER_SSH_HINT)
     try:
         return docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls or False,
-                                   timeout=timeout, version=version,
-                                   use_ssh_client=endpoint.url.startswith("ssh://"))
+                                   timeout=timeout, version=version)
     except (DockerException, ValueError) as exc:
         raise RuntimeUnavailable(
             f"the Docker daemon is not reachable at {endpoint} ({_short(exc)})", hint) from exc

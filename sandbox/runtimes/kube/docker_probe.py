@@ -31,6 +31,13 @@ ENGINE_VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+~_-]*")  # 24.0.7, 20.10.21
 NOT_DOCKER_HINT = ("check that DOCKER_HOST (or the current Docker context) points at a Docker "
                    "daemon and that `docker info` works there; or use the offline simulation "
                    "with --runtime sim")
+UNFIT_HINT = "; or use the offline simulation with --runtime sim"
+TOO_OLD_HINT = ("upgrade Docker to a current release (API 1.24 came with Docker 1.12, in 2016), "
+                "or point DOCKER_HOST at a newer daemon")
+NOT_LINUX_HINT = ("kind needs a daemon that runs Linux containers: point DOCKER_HOST at one"
+                  + UNFIT_HINT)
+WINDOWS_HINT = ("switch Docker Desktop to Linux containers (its menu: \"Switch to Linux "
+                "containers…\"), or point DOCKER_HOST at a daemon that runs them" + UNFIT_HINT)
 # Docker Desktop's socket answers 500 while its engine starts or stops.
 STARTING_HINT = ("a Docker Desktop that is still starting answers so: wait until it says it is "
                  "running and try again; else ")
@@ -45,6 +52,7 @@ class DockerInfo:
     operating_system: str
     endpoint: str = ""
     podman: bool = False  # the answer came from podman's Docker-compatible API
+    os_type: str = ""  # the containers it runs: "linux" (kind's), or "windows"
 
 
 class NotDockerAnswer(Exception):
@@ -56,25 +64,49 @@ class NotDockerAnswer(Exception):
         self.status = status
 
 
-def ask_daemon(client: Any, where: str, timeout: float, hint: str) -> DockerInfo:
+def ask_daemon(client: Any, where: str, timeout: float, hint: str,
+               minimum_api: str) -> DockerInfo:
     """Ping the daemon behind ``client`` (a docker SDK client that has not spoken yet), then
     read its version and info, all within :data:`PROBE_DEADLINE`; the client is closed once
-    the probe ends, even one given up on."""
+    the probe ends, even one given up on. A daemon older than ``minimum_api`` (the docker
+    SDK's), or without Linux containers (kind's nodes), cannot be used: that is said."""
     answers = _answers(client, where, timeout, hint, ("/_ping", "/version", "/info"))
     try:
-        return docker_info(answers["/version"], answers["/info"], where)
+        info = docker_info(answers["/version"], answers["/info"], where)
     except NotDockerAnswer as exc:
         raise _not_docker(where, exc) from None
+    _check_api(info.api_version, minimum_api, where, UNFIT_HINT)
+    if info.os_type and info.os_type.lower() != "linux":
+        windows = info.os_type.lower() == "windows"
+        runs = "Windows" if windows else _quoted(info.os_type)
+        raise RuntimeUnavailable(f"the Docker daemon at {where}, runs {runs} containers, and "
+                                 "kind's nodes are Linux containers",
+                                 WINDOWS_HINT if windows else NOT_LINUX_HINT)
+    return info
 
 
-def api_version(client: Any, where: str, timeout: float, hint: str) -> str:
+def api_version(client: Any, where: str, timeout: float, hint: str, minimum_api: str) -> str:
     """The API version the daemon speaks (what the docker SDK would ask it, unbounded), from
-    a ping and its version within :data:`PROBE_DEADLINE`; ``client`` is closed after."""
+    a ping and its version within :data:`PROBE_DEADLINE`; ``client`` is closed after. One
+    older than ``minimum_api`` (the docker SDK's) is said to be."""
     answers = _answers(client, where, timeout, hint, ("/_ping", "/version"))
     try:
-        return _named_version(answers["/version"], "ApiVersion", API_VERSION)
+        version = _named_version(answers["/version"], "ApiVersion", API_VERSION)
     except NotDockerAnswer as exc:
         raise _not_docker(where, exc) from None
+    _check_api(version, minimum_api, where)  # for `prepare` and images: Docker or nothing
+    return version
+
+
+def _check_api(version: str, minimum: str, where: str, way_out: str = "") -> None:
+    """Refuse an API older than the docker SDK speaks (it would refuse every call)."""
+    def numbers(text: str) -> tuple[int, ...]:
+        return tuple(int(part) for part in text.split("."))
+
+    if numbers(version) < numbers(minimum):
+        raise RuntimeUnavailable(f"the Docker daemon at {where}, speaks Docker API {version}, "
+                                 f"older than the API {minimum} that agw-sandbox's Docker "
+                                 "library needs", TOO_OLD_HINT + way_out)
 
 
 def _answers(client: Any, where: str, timeout: float, hint: str,
@@ -217,6 +249,8 @@ def docker_info(version: Any, info: Any, where: str) -> DockerInfo:
         operating_system=_field(info, "/info with", "OperatingSystem", str, "?"),
         endpoint=where,
         podman="Podman Engine" in names,
+        os_type=_field(info, "/info with", "OSType", str, "")
+        or _field(version, "/version with", "Os", str, ""),
     )
 
 

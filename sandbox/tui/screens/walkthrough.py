@@ -14,7 +14,12 @@ from textual.widgets import Footer, Header, TabbedContent, TabPane
 
 from sandbox.catalog.scenarios import Scenario, step_kind
 from sandbox.errors import SandboxError
-from sandbox.tui.presenter import WalkthroughPresenter, setup_question, start_failure_choices
+from sandbox.tui.presenter import (
+    WalkthroughPresenter,
+    setup_question,
+    start_failure_choices,
+    start_failure_hint,
+)
 from sandbox.tui.screens import ASSETS
 from sandbox.tui.screens.dialogs import ErrorDialog, QuestionDialog
 from sandbox.tui.screens.experiments import ExperimentActions
@@ -134,8 +139,9 @@ class WalkthroughScreen(ExperimentActions):
                 await self.session.restart_on_port(port, self._progress)
         except SandboxError as exc:
             bar.cluster = "failed"
+            hint = start_failure_hint(exc, self.app.is_web, self.session.settings.port)
             self.app.push_screen(ErrorDialog("The runtime could not start", exc.message,
-                                             exc.hint, start_failure_choices(exc)),
+                                             hint, start_failure_choices(exc)),
                                  self._start_failed)
             return
         finally:
