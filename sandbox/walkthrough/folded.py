@@ -31,8 +31,7 @@ _ESC = r"(?:\x1b|\\x1[bB]|\\033|\\e)"
 _COMBINING = "\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
 # Tag characters spell ASCII invisibly, one code point each (U+E0073 is a tagged "s").
 _TAGS = range(0xE0020, 0xE007F)
-_SPLITTER = re.compile(f"[{HIDDEN_CHARACTERS}{_COMBINING}]")  # what decoded may split a key
-_TAG = re.compile("[\U000e0020-\U000e007e]")
+_HIDDEN = re.compile(f"[{HIDDEN_CHARACTERS}]")
 # What may split a key and still leave it readable, in folded text: terminal escape sequences
 # (raw or as a shell writes them), a line break (raw, JSON-escaped or percent-encoded) with the
 # prefix of the next SSE line ("data:", or ":" that opens a comment), a space or a tab, and
@@ -67,10 +66,10 @@ def _decoded(encoded: str) -> str | None:
         high, low = int(encoded[2:6], 16), int(encoded[8:], 16)
         char = chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
         plain = _plain(char)
-        return plain if plain.isascii() or _SPLITTER.match(char) else None
+        return plain if plain.isascii() or _splits(char) else None
     char = chr(int(encoded[2:], 16))
     plain = _plain(char)
-    return plain if plain.isascii() or _SPLITTER.match(char) else None
+    return plain if plain.isascii() or _splits(char) else None
 
 
 @dataclass
@@ -137,11 +136,17 @@ def fold(text: str, offset: int = 0) -> Folded:
     return view
 
 
+def _splits(char: str) -> bool:
+    """Whether a decoded character may split a key: hidden, or a mark drawn on the one before."""
+    return _HIDDEN.match(char) is not None or unicodedata.combining(char) != 0
+
+
 def _may_fold(run: str) -> bool:
     """Whether a run of non-ASCII text may hold a character :func:`_plain` changes: a
     compatibility form, an accented letter, a tag (plain text of most scripts holds none)."""
     return not unicodedata.is_normalized("NFKC", run) or \
-        not unicodedata.is_normalized("NFD", run) or _TAG.search(run) is not None
+        not unicodedata.is_normalized("NFD", run) or \
+        (max(run) >= "\U000e0020" and any(ord(char) in _TAGS for char in run))
 
 
 def _lower(text: str) -> str:
