@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -211,3 +212,37 @@ async def run_hostile(handler: Handler, tmp_path: Path, monkeypatch: pytest.Monk
                                   transcript_path=transcript)
     captured = capsys.readouterr()
     return code, captured.out + "\n" + captured.err, transcript.read_text()
+
+
+def in_the_app(handler: Handler, tmp_path: Path, expect: str = "    expect: {status: 200}\n",
+               size: tuple[int, int] = (200, 60)) -> tuple[str, Any]:
+    """The app on the simulated runtime with ``--provider openai`` runs ``setup``, then
+    ``hostile`` against ``handler``, as a person pressing its keys would; returns the screen's
+    text and the response its pane shows (a ``ResponseView``), once that has come."""
+    import asyncio
+
+    from sandbox.catalog.loader import load_catalog
+    from sandbox.tui.app import make_app
+    from sandbox.tui.widgets.exchange_panes import ResponsePane
+    from tests.ui.conftest import screen_text, settle
+    from tests.ui.test_app import run_scenario
+
+    async def drive() -> tuple[str, Any]:
+        with hostile_provider(handler) as (_, port):
+            folder = hostile_folder(tmp_path / "scenarios", port, expect=expect)
+            settings = Settings(runtime="sim", provider="openai", port=0, token=TOKEN,
+                                scenario_dirs=(folder,))
+            app = make_app(settings, lambda: load_catalog((folder,)),
+                           lambda chosen, name: SimRuntime(DEFAULT_PROFILE, 0, "openai",
+                                                           [TOKEN], preflight=False),
+                           lambda requested: ("sim", None))
+            async with app.run_test(size=size) as pilot:
+                await settle(pilot)
+                await pilot.press("enter")  # the provider screen: start
+                await settle(pilot)
+                screen = pilot.app.screen
+                await run_scenario(pilot, screen, "setup", [])  # type: ignore[arg-type]
+                await run_scenario(pilot, screen, "hostile", [])  # type: ignore[arg-type]
+                return screen_text(pilot.app), screen.query_one(ResponsePane).response
+
+    return asyncio.run(drive())

@@ -20,6 +20,7 @@ from tests.hostile_provider import (
     chunk,
     completion,
     head,
+    in_the_app,
     run_hostile,
     sse_event,
     stream,
@@ -114,45 +115,16 @@ async def test_a_disguised_key_the_provider_echoes_is_masked_in_every_record(
 def test_the_app_shows_the_body_and_headers_masked_as_the_content(tmp_path: Path) -> None:
     """A22 and A29 in the response pane: the body holds the key split by an escaped line
     break (its decoded content is masked too), and two headers hold one half each."""
-    import asyncio
-
-    from sandbox.catalog.loader import load_catalog
-    from sandbox.profiles import DEFAULT_PROFILE
-    from sandbox.runtimes.sim.runtime import SimRuntime
-    from sandbox.settings import Settings
-    from sandbox.tui.app import make_app
-    from sandbox.tui.widgets.exchange_panes import ResponsePane
-    from tests.conftest import TOKEN as key  # the key run_scenario's checks know
-    from tests.hostile_provider import hostile_folder, hostile_provider
-    from tests.ui.conftest import screen_text, settle
-    from tests.ui.test_app import run_scenario
+    from tests.conftest import TOKEN as key  # the key the app is given
 
     def both(conn: socket.socket, sent: str, stop: threading.Event) -> None:
         half = len(sent) // 2
         whole(conn, completion("x " + sent[:15] + "\n" + sent[15:]),
               headers=[*JSON, ("X-Half-A", sent[:half]), ("X-Half-B", sent[half:])])
 
-    async def drive() -> tuple[str, str]:
-        with hostile_provider(both) as (_, port):
-            folder = hostile_folder(tmp_path / "scenarios", port)
-            settings = Settings(runtime="sim", provider="openai", port=0, token=key,
-                                scenario_dirs=(folder,))
-            app = make_app(settings, lambda: load_catalog((folder,)),
-                           lambda chosen, name: SimRuntime(DEFAULT_PROFILE, 0, "openai",
-                                                           [key], preflight=False),
-                           lambda requested: ("sim", None))
-            async with app.run_test(size=(200, 60)) as pilot:
-                await settle(pilot)
-                await pilot.press("enter")  # the provider screen: start
-                await settle(pilot)
-                screen = pilot.app.screen
-                await run_scenario(pilot, screen, "setup", [])  # type: ignore[arg-type]
-                await run_scenario(pilot, screen, "hostile", [])  # type: ignore[arg-type]
-                pane = screen.query_one(ResponsePane)
-                assert pane.response is not None and pane.response.status == 200
-                return screen_text(pilot.app), pane.response.body
-
-    shown, body = asyncio.run(drive())  # the screen, and the body its pane scrolls through
+    shown, response = in_the_app(both, tmp_path)  # the screen, and the body its pane scrolls
+    assert response is not None and response.status == 200
+    body = response.body
     assert readable_key(shown, key) == [] and readable_key(body, key) == [], (shown, body)
     assert f"x {mask_key(key)}" in shown and f"x-half-b:       …{key[-4:]}" in shown, shown
     assert f'"content": "x {mask_key(key)}"' in body, body

@@ -12,17 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from sandbox.catalog.loader import load_catalog
-from sandbox.profiles import DEFAULT_PROFILE
-from sandbox.runtimes.sim.runtime import SimRuntime
-from sandbox.settings import Settings
 from tests.conftest import TOKEN
 from tests.hostile_provider import (
     JSON,
     completion,
     head,
-    hostile_folder,
     hostile_provider,
+    in_the_app,
     run_hostile,
     stream,
     whole,
@@ -102,40 +98,13 @@ async def test_the_streamed_text_reads_as_the_provider_wrote_it_with_the_key_mas
 
 def test_the_reason_and_model_are_masked_in_the_app(tmp_path: Path) -> None:
     """T04/T08: the response pane shows the reason phrase and the model, masked."""
-    import asyncio
-
-    from sandbox.tui.app import make_app
-    from sandbox.tui.widgets.exchange_panes import ResponsePane
-    from tests.ui.conftest import screen_text, settle
-    from tests.ui.test_app import run_scenario
-
     def both(conn: socket.socket, key: str, stop: threading.Event) -> None:
         body = completion("hello", model=key)
         whole(conn, body, f"HTTP/1.1 401 key {key} refused")
 
-    async def drive() -> str:
-        with hostile_provider(both) as (_, port):
-            folder = hostile_folder(tmp_path / "scenarios", port,
-                                    expect="    expect: {status: 401}\n")
-            settings = Settings(runtime="sim", provider="openai", port=0, token=TOKEN,
-                                scenario_dirs=(folder,))
-            app = make_app(settings, lambda: load_catalog((folder,)),
-                           lambda chosen, name: SimRuntime(DEFAULT_PROFILE, 0, "openai",
-                                                           [TOKEN], preflight=False),
-                           lambda requested: ("sim", None))
-            async with app.run_test(size=(200, 50)) as pilot:
-                await settle(pilot)
-                await pilot.press("enter")  # the provider screen: start
-                await settle(pilot)
-                screen = pilot.app.screen
-                statuses: list[int] = []
-                await run_scenario(pilot, screen, "setup", statuses)  # type: ignore[arg-type]
-                await run_scenario(pilot, screen, "hostile", [])  # type: ignore[arg-type]
-                pane = screen.query_one(ResponsePane)
-                assert pane.response is not None and pane.response.status == 401
-                return screen_text(pilot.app)
-
-    shown = asyncio.run(drive())
+    shown, response = in_the_app(both, tmp_path, expect="    expect: {status: 401}\n",
+                                 size=(200, 50))
+    assert response is not None and response.status == 401
     assert leaked(shown) == [], shown
     assert f"401 key {MASKED} refused" in shown and f"model {MASKED}" in shown
 

@@ -18,7 +18,7 @@ import pytest
 
 from sandbox.walkthrough.key_mask import mask_key
 from tests.helpers import readable_key
-from tests.hostile_provider import chunk, completion, head, run_hostile, whole
+from tests.hostile_provider import chunk, completion, head, in_the_app, run_hostile, whole
 
 KEY = "sk-test-Jq4Vx8Nm2Tb6Wc9Lz3Hr7Pk"  # 30 characters: the mask hides 23 of them
 Handler = Callable[[socket.socket, str, threading.Event], None]
@@ -153,43 +153,14 @@ async def test_a_part_of_the_key_the_provider_echoes_is_masked_in_every_record(
 def test_the_app_shows_a_middle_of_the_key_masked(tmp_path: Path) -> None:
     """The response pane and the body it scrolls through: the key's middle alone, in the
     content, is masked where it stands."""
-    import asyncio
-
-    from sandbox.catalog.loader import load_catalog
-    from sandbox.profiles import DEFAULT_PROFILE
-    from sandbox.runtimes.sim.runtime import SimRuntime
-    from sandbox.settings import Settings
-    from sandbox.tui.app import make_app
-    from sandbox.tui.widgets.exchange_panes import ResponsePane
-    from tests.conftest import TOKEN as key  # the key run_scenario's checks know
-    from tests.hostile_provider import hostile_folder, hostile_provider
-    from tests.ui.conftest import screen_text, settle
-    from tests.ui.test_app import run_scenario
+    from tests.conftest import TOKEN as key  # the key the app is given
 
     def whole_and_middle(conn: socket.socket, sent: str, stop: threading.Event) -> None:
         whole(conn, completion(f"key {sent}, your key middle is {sent[10:-3]}, keep it"))
 
-    async def drive() -> tuple[str, str]:
-        with hostile_provider(whole_and_middle) as (_, port):
-            folder = hostile_folder(tmp_path / "scenarios", port)
-            settings = Settings(runtime="sim", provider="openai", port=0, token=key,
-                                scenario_dirs=(folder,))
-            app = make_app(settings, lambda: load_catalog((folder,)),
-                           lambda chosen, name: SimRuntime(DEFAULT_PROFILE, 0, "openai",
-                                                           [key], preflight=False),
-                           lambda requested: ("sim", None))
-            async with app.run_test(size=(200, 60)) as pilot:
-                await settle(pilot)
-                await pilot.press("enter")  # the provider screen: start
-                await settle(pilot)
-                screen = pilot.app.screen
-                await run_scenario(pilot, screen, "setup", [])  # type: ignore[arg-type]
-                await run_scenario(pilot, screen, "hostile", [])  # type: ignore[arg-type]
-                pane = screen.query_one(ResponsePane)
-                assert pane.response is not None and pane.response.status == 200
-                return screen_text(pilot.app), pane.response.body
-
-    shown, body = asyncio.run(drive())
+    shown, response = in_the_app(whole_and_middle, tmp_path)
+    assert response is not None and response.status == 200
+    body = response.body
     middle = key[10:-3]
     for name, record in (("screen", shown), ("body", body)):
         count = shown_of(record, key) + (middle in record)
