@@ -44,16 +44,28 @@ FILLER = re.compile(
     rf"|[ \t{HIDDEN_CHARACTERS}{_COMBINING}]", re.IGNORECASE)
 
 
+# Cyrillic and Greek letters drawn as the ASCII letters and digits a key is written in: those
+# that Unicode's confusables.txt (UTS #39) folds to an ASCII letter or digit, and к, κ and γ,
+# which read as k, k and y in most fonts. No normalization folds them.
+_LOOKALIKES = str.maketrans(
+    "аАВсСԁеЕһіІјЈКкМНоОрРԛԚѕЅТхХуҮԝԜӏӀЗб"  # Cyrillic
+    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαγικνορ",  # Greek
+    "aABcCdeEhiIjJKkMHoOpPqQsSTxXyYwWll36"
+    "ABEZHIKMNOPTYXayikvop")
+_LOOKALIKE = re.compile(f"[{''.join(chr(code) for code in _LOOKALIKES)}]")
+
+
 @functools.lru_cache(maxsize=4096)
 def _plain(char: str) -> str:
     """The ASCII a character stands for, else the character: the letter a compatibility form
-    or an accented letter is made of (``ｓ``, ``é`` → ``s``, ``e``), or that a tag spells."""
+    or an accented letter is made of (``ｓ``, ``é`` → ``s``, ``e``), that a tag spells, or that
+    a Cyrillic or Greek look-alike is drawn as (``с`` → ``c``)."""
     if ord(char) in _TAGS:
         return chr(ord(char) - 0xE0000)
     folded = unicodedata.normalize("NFKC", char)
     if not folded.isascii():  # an accented letter: its letter, without what is drawn on it
         folded = "".join(part for part in unicodedata.normalize("NFKD", char)
-                         if not unicodedata.combining(part))
+                         if not unicodedata.combining(part)).translate(_LOOKALIKES)
     return folded if folded.isascii() and folded else char
 
 
@@ -139,9 +151,11 @@ def fold(text: str, offset: int = 0) -> Folded:
 
 def _may_fold(run: str) -> bool:
     """Whether a run of non-ASCII text may hold a character :func:`_plain` changes: a
-    compatibility form, an accented letter, a tag (plain text of most scripts holds none)."""
+    compatibility form, an accented letter, a tag, a look-alike of an ASCII letter (plain
+    text of most scripts holds none)."""
     return not unicodedata.is_normalized("NFKC", run) or \
-        not unicodedata.is_normalized("NFD", run) or _TAG.search(run) is not None
+        not unicodedata.is_normalized("NFD", run) or _TAG.search(run) is not None or \
+        _LOOKALIKE.search(run) is not None
 
 
 def _lower(text: str) -> str:
