@@ -235,6 +235,11 @@ def _and_end(text: str) -> Iterator[re.Match[str] | None]:
 PART_LEAST = 12
 
 
+# What may stand between each of a key's characters and leave it readable, besides what may
+# split it anywhere (FILLER): the visible characters that space out a word.
+SPACERS = "-_.,|"
+
+
 class DisguisedKey:
     """One key as folded text may hold it: whole (:meth:`wholes`), or a run of it long enough
     to give much of it away (:meth:`parts`)."""
@@ -245,8 +250,12 @@ class DisguisedKey:
         # may stand decoded or not, as the text around it decides: as it is (percent-encoded
         # whole, it folds to that), folded, and each without its fillers.
         raw, folded = secret.lower(), fold(secret).text
-        self.spellings = tuple(spelled for spelled in dict.fromkeys(
-            (raw, folded, stripped(Folded(raw, 0)).text, core(secret).text)) if spelled)
+        plain = [spelled for spelled in dict.fromkeys(
+            (raw, folded, stripped(Folded(raw, 0)).text, core(secret).text)) if spelled]
+        # Spaced out by a visible character (``s-k---t-e-s-t``), it reads as the key too: a
+        # spelling more each, searched as the others are, so the cost stays linear.
+        self.spellings = (*plain, *(between.join(spelled) for spelled in plain
+                                    for between in SPACERS))
         self._beginning = masked.split("…", 1)[0] + "…"
         self._end = "…" + masked.rsplit("…", 1)[-1]
         # What the mask shows (``sk-`` and the last four) gives nothing away.
