@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sandbox import stdio
 from sandbox.catalog.loader import Catalog, load_catalog
@@ -16,7 +17,7 @@ from sandbox.errors import SandboxError
 from sandbox.profiles import PROFILES, Profile
 from sandbox.reports.console import JsonReport, TextReport
 from sandbox.runtimes.factory import make_runtime
-from sandbox.settings import Settings
+from sandbox.settings import Settings, known_keys
 from sandbox.untrusted import one_line, quoted, visible
 from sandbox.walkthrough.events import Event, ScenarioFinished
 from sandbox.walkthrough.masking import Masker
@@ -38,6 +39,13 @@ def show(text: str = "", *, file: TextIO | None = None, end: str = "\n",
     """``print`` for text that holds names, titles or answers from outside: each hidden
     character (a control character, a bidirectional override) is shown as an escape."""
     print(visible(text), file=file or sys.stdout, end=end, flush=flush)
+
+
+def _catalog(settings: Settings, dirs: Sequence[Path], **options: Any) -> Catalog:
+    """The scenarios of ``dirs``, their text masked with the keys this process holds: a key
+    pasted into a title or an explanation is shown as the rest are."""
+    masker = Masker([*known_keys(settings.token, os.environ)])
+    return load_catalog(dirs, profile=settings.profile, **options).masked(masker)
 
 
 def _select(catalog: Catalog, ids: Sequence[str], everything: bool) -> list[Scenario]:
@@ -71,12 +79,11 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
 
         compare.check_usable(runtime_name, settings.provider)
 
-    catalog = load_catalog(settings.scenario_dirs, profile=settings.profile,
-                           other_builtins=False)
+    catalog = _catalog(settings, settings.scenario_dirs, other_builtins=False)
     try:
         chosen = _select(catalog, ids, everything)
     except SandboxError:  # say whether another profile has it: that needs them all
-        _select(load_catalog(settings.scenario_dirs, profile=settings.profile), ids, everything)
+        _select(_catalog(settings, settings.scenario_dirs), ids, everything)
         raise
     # Checked before anything runs: a typo in the path must not cost a whole walkthrough.
     target = TranscriptTarget(transcript_path, as_json) if transcript_path else None
@@ -197,7 +204,7 @@ class TranscriptTarget:
 def manifests(settings: Settings, scenario_id: str, show_secrets: bool,
               compare: bool = False) -> int:
     """Print what each apply step would apply, as the mock provider or OpenAI needs it."""
-    catalog = load_catalog(settings.scenario_dirs, profile=settings.profile)
+    catalog = _catalog(settings, settings.scenario_dirs)
     if compare:
         return _compare_profiles(catalog, scenario_id, settings)
     scenario = _scenario(catalog, scenario_id)
@@ -238,7 +245,7 @@ def _compare_profiles(catalog: Catalog, scenario_id: str, settings: Settings) ->
 def scenarios(settings: Settings, check_dirs: Sequence[Path]) -> int:
     from sandbox.profiles import builtin_dir
 
-    catalog = load_catalog([*settings.scenario_dirs, *check_dirs], profile=settings.profile)
+    catalog = _catalog(settings, [*settings.scenario_dirs, *check_dirs])
     show(f"Scenarios for the {catalog.profile} profile ({settings.api_profile.description}):")
     builtin = builtin_dir().resolve()
     for scenario in catalog.scenarios:

@@ -129,8 +129,27 @@ _LINE_ESCAPES = str.maketrans({"\n": "\\n", "\r": "\\r", "\t": "\\t"})
 def one_line(text: str) -> str:
     """``text`` as :func:`visible` shows it, but on one line: line breaks and tabs written as
     escapes too (``\\n``, ``\\r``, ``\\t``), for a name, a path or an address from outside,
-    an error message, a check's detail: whatever is meant as one line of output."""
-    return _HIDDEN.sub(_shown, text.translate(_LINE_ESCAPES))
+    an error message, a check's detail: whatever is meant as one line of output. Combining
+    marks past the eighth in a row are escapes too: piled up, they would cover the lines
+    around it."""
+    return _marks_capped(_HIDDEN.sub(_shown, text.translate(_LINE_ESCAPES)))
+
+
+# Written text stacks a few marks on a letter (Vietnamese two, Hebrew with its points and
+# cantillation four or five); "Zalgo" text stacks hundreds, drawn over the lines around it.
+MAX_MARKS_IN_A_ROW = 8
+
+
+def _marks_capped(text: str) -> str:
+    """``text`` with each combining mark past ``MAX_MARKS_IN_A_ROW`` in a row an escape."""
+    if text.isascii():  # most names: no mark at all
+        return text
+    out: list[str] = []
+    in_a_row = 0
+    for char in text:
+        in_a_row = in_a_row + 1 if unicodedata.category(char).startswith("M") else 0
+        out.append(_escape(ord(char)) if in_a_row > MAX_MARKS_IN_A_ROW else char)
+    return "".join(out)
 
 
 def quoted(text: str) -> str:
@@ -194,8 +213,12 @@ def _shown(found: re.Match[str]) -> str:
     char = found.group(0)
     if _kept(found):
         return char
-    code = ord(char)
-    if code > 0xFFFF:  # the UTF-16 pair, as JSON and JavaScript write it
+    return _escape(ord(char))
+
+
+def _escape(code: int) -> str:
+    """A character as JSON writes it escaped: ``\\u001b``, or the UTF-16 pair past U+FFFF."""
+    if code > 0xFFFF:  # as JSON and JavaScript write it
         code -= 0x10000
         return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
     return f"\\u{code:04x}"

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from sandbox.documents import LineDict
-from sandbox.untrusted import describe, first_hidden, kind, quoted
+from sandbox.untrusted import MAX_MARKS_IN_A_ROW, describe, first_hidden, kind, quoted
 
 CONTROL = ("a terminal acts on it (it could set the clipboard or the window title): remove it "
            "(YAML escapes such as \"\\e\" or \"\\x9b\" write one)")
@@ -70,10 +70,6 @@ def _check(text: str, line: int, label: str, one_line: bool) -> Iterator[tuple[i
                      f"at most {MAX_MARKS_IN_A_ROW} may follow one another (more pile up over "
                      "the lines around it): remove them")
 
-
-# Written text stacks a few marks on a letter (Vietnamese two, Hebrew with its points and
-# cantillation four or five); "Zalgo" text stacks hundreds, drawn over the lines around it.
-MAX_MARKS_IN_A_ROW = 8
 
 
 def _marks_piled_up(text: str) -> tuple[int, int] | None:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.catalog.scenario_file import load_file
-from sandbox.catalog.scenarios import Scenario
+from sandbox.catalog.scenarios import Scenario, with_text_masked
 from sandbox.errors import Problem, ScenarioError
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES, builtin_dir
 from sandbox.untrusted import quoted
@@ -36,6 +36,12 @@ class Catalog:
     def for_profile(self, profile: str) -> Catalog:
         """The same scenarios, seen from another profile."""
         return _split((*self.scenarios, *self.others), profile)
+
+    def masked(self, mask: Callable[[str], str]) -> Catalog:
+        """The same catalog with the text of every scenario passed through ``mask`` (the keys
+        the process holds), once, before anything shows it."""
+        return Catalog(tuple(with_text_masked(s, mask) for s in self.scenarios), self.profile,
+                       tuple(with_text_masked(s, mask) for s in self.others))
 
     def prerequisites(self, scenario: Scenario) -> list[Scenario]:
         """What ``scenario`` needs, transitively, in the order to run it (itself left out)."""

@@ -137,8 +137,14 @@ def _template(reader: Reader, source: Path, value: str, line: int
         return None
     if not documents:
         reader.problem(line, f"manifest template {quoted(value)} holds no documents")
+    listed = documents
     documents = list_items(documents, lambda at, reason: reader.problems.append(
         Problem(str(source), at, reason)))
+    if listed and not documents:  # Lists, all empty: kubectl stops at such a file
+        reader.problems.append(Problem(
+            str(source), getattr(listed[0], "line", None), "the List holds no manifests, so "
+            "nothing would be applied (kubectl: \"no objects passed to apply\"): add the "
+            "manifests, or remove the file from the step"))
     for doc in documents:
         if not isinstance(doc, LineDict):
             reader.problems.append(Problem(str(source), None, "a manifest must be a mapping"))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,17 @@ class Scenario:
     @property
     def secret_variables(self) -> tuple[str, ...]:
         return tuple(v.name for v in self.variables if v.secret)
+
+
+def with_text_masked(scenario: Scenario, mask: Callable[[str], str]) -> Scenario:
+    """``scenario`` with every text a person reads (titles, summary, security, explanations,
+    variable descriptions) passed through ``mask``: a key pasted into them is never shown."""
+    return replace(
+        scenario, title=mask(scenario.title), summary=mask(scenario.summary),
+        security=mask(scenario.security),
+        variables=tuple(replace(v, description=mask(v.description)) for v in scenario.variables),
+        steps=tuple(replace(step, title=mask(step.title), explain=mask(step.explain))
+                    for step in scenario.steps))
 
 
 def step_kind(step: Step) -> str:

@@ -43,16 +43,28 @@ FILLER = re.compile(
     rf"|[ \t{HIDDEN_CHARACTERS}{_COMBINING}]", re.IGNORECASE)
 
 
+# Cyrillic and Greek letters drawn as the ASCII letters and digits a key is written in: those
+# that Unicode's confusables.txt (UTS #39) folds to an ASCII letter or digit, and к, κ and γ,
+# which read as k, k and y in most fonts. No normalization folds them.
+_LOOKALIKES = str.maketrans(
+    "аАВсСԁеЕһіІјЈКкМНоОрРԛԚѕЅТхХуҮԝԜӏӀЗб"  # Cyrillic
+    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαγικνορ",  # Greek
+    "aABcCdeEhiIjJKkMHoOpPqQsSTxXyYwWll36"
+    "ABEZHIKMNOPTYXayikvop")
+_LOOKALIKE = re.compile(f"[{''.join(chr(code) for code in _LOOKALIKES)}]")
+
+
 @functools.lru_cache(maxsize=4096)
 def _plain(char: str) -> str:
     """The ASCII a character stands for, else the character: the letter a compatibility form
-    or an accented letter is made of (``ｓ``, ``é`` → ``s``, ``e``), or that a tag spells."""
+    or an accented letter is made of (``ｓ``, ``é`` → ``s``, ``e``), that a tag spells, or that
+    a Cyrillic or Greek look-alike is drawn as (``с`` → ``c``)."""
     if ord(char) in _TAGS:
         return chr(ord(char) - 0xE0000)
     folded = unicodedata.normalize("NFKC", char)
     if not folded.isascii():  # an accented letter: its letter, without what is drawn on it
         folded = "".join(part for part in unicodedata.normalize("NFKD", char)
-                         if not unicodedata.combining(part))
+                         if not unicodedata.combining(part)).translate(_LOOKALIKES)
     return folded if folded.isascii() and folded else char
 
 
@@ -143,10 +155,12 @@ def _splits(char: str) -> bool:
 
 def _may_fold(run: str) -> bool:
     """Whether a run of non-ASCII text may hold a character :func:`_plain` changes: a
-    compatibility form, an accented letter, a tag (plain text of most scripts holds none)."""
+    compatibility form, an accented letter, a tag, a look-alike of an ASCII letter (plain
+    text of most scripts holds none)."""
     return not unicodedata.is_normalized("NFKC", run) or \
         not unicodedata.is_normalized("NFD", run) or \
-        (max(run) >= "\U000e0020" and any(ord(char) in _TAGS for char in run))
+        (max(run) >= "\U000e0020" and any(ord(char) in _TAGS for char in run)) or \
+        _LOOKALIKE.search(run) is not None
 
 
 def _lower(text: str) -> str:
@@ -226,6 +240,11 @@ def _and_end(text: str) -> Iterator[re.Match[str] | None]:
 PART_LEAST = 12
 
 
+# What may stand between each of a key's characters and leave it readable, besides what may
+# split it anywhere (FILLER): the visible characters that space out a word.
+SPACERS = "-_.,|"
+
+
 class DisguisedKey:
     """One key as folded text may hold it: whole (:meth:`wholes`), or a run of it long enough
     to give much of it away (:meth:`parts`)."""
@@ -236,8 +255,12 @@ class DisguisedKey:
         # may stand decoded or not, as the text around it decides: as it is (percent-encoded
         # whole, it folds to that), folded, and each without its fillers.
         raw, folded = secret.lower(), fold(secret).text
-        self.spellings = tuple(spelled for spelled in dict.fromkeys(
-            (raw, folded, stripped(Folded(raw, 0)).text, core(secret).text)) if spelled)
+        plain = [spelled for spelled in dict.fromkeys(
+            (raw, folded, stripped(Folded(raw, 0)).text, core(secret).text)) if spelled]
+        # Spaced out by a visible character (``s-k---t-e-s-t``), it reads as the key too: a
+        # spelling more each, searched as the others are, so the cost stays linear.
+        self.spellings = (*plain, *(between.join(spelled) for spelled in plain
+                                    for between in SPACERS))
         self._beginning = masked.split("…", 1)[0] + "…"
         self._end = "…" + masked.rsplit("…", 1)[-1]
         # What the mask shows (``sk-`` and the last four) gives nothing away.

@@ -37,6 +37,28 @@ def test_a_file_name_in_the_listing_stays_on_its_row(cli_env: dict[str, str],
     assert row.endswith(f"/echo/{SHOWN}.yaml)")
 
 
+def test_a_file_name_with_piled_up_marks_is_shown_with_eight(cli_env: dict[str, str],
+                                                              tmp_path: Path) -> None:
+    folder = echo_scenario(tmp_path / "echo")
+    (folder / "echo.yaml").rename(folder / ("a" + "\u0300" * 40 + ".yaml"))
+    result = run_cli("scenarios", "--scenarios", str(folder), env=cli_env)
+    assert result.returncode == 0, result.stderr
+    assert "\u0300" * 9 not in result.stdout
+    assert "/echo/a" + "\u0300" * 8 + "\\u0300" * 32 + ".yaml)" in result.stdout
+
+
+def test_an_id_with_piled_up_marks_is_quoted_with_eight(cli_env: dict[str, str],
+                                                        tmp_path: Path) -> None:
+    folder = echo_scenario(tmp_path / "echo")
+    text = (folder / "echo.yaml").read_text()
+    (folder / "echo.yaml").write_text(text.replace("id: echo", "id: \"e" + "\\u0327" * 11
+                                                   + "o\"", 1))
+    result = run_cli("scenarios", "--check", str(folder), env=cli_env)
+    assert result.returncode == 2
+    assert "\u0327" * 9 not in result.stderr
+    assert "id 'e" + "\u0327" * 8 + "\\u0327" * 3 + "o' must be" in result.stderr
+
+
 def test_a_file_name_in_the_problems_stays_on_its_line(cli_env: dict[str, str],
                                                       tmp_path: Path) -> None:
     (tmp_path / f"{NAME}.yaml").write_text("id: x\ntitle: T\n")

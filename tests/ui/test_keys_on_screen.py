@@ -53,6 +53,28 @@ async def test_the_step_pane_masks_a_key_that_yaml_would_quote() -> None:
         assert "inline: '*sk-…id`\\'" in text  # the masked value, quoted by YAML
 
 
+async def test_the_scenario_list_and_step_pane_mask_a_key_in_a_scenario_text(
+        tmp_path: Path) -> None:
+    key = f"sk-test-{CORE}"
+    folder = tmp_path / "pasted"
+    folder.mkdir()
+    (folder / "pasted.yaml").write_text(
+        f"id: pasted\ntitle: Title {key}\nsummary: Summary {key}\norder: -1\nsecurity: "
+        f"Security {key}\nsteps:\n  - {{id: one, title: Step {key}, explain: Explained {key}}}\n")
+    settings = Settings(runtime="sim", provider="mock", port=0, token=key)
+    app = make_app(settings, lambda: load_catalog([folder]), lambda chosen, name: SimRuntime(
+        DEFAULT_PROFILE, chosen.port, chosen.provider, [chosen.token], token_delay=0.0),
+        lambda requested: ("sim", "Docker is not reachable (test)"))
+    async with app.run_test(size=(160, 60)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        text = screen_text(app)
+        assert CORE not in text, text
+        for shown in ("Title sk-…d24b", "Summary sk-…d24b", "Explained sk-…d24b"):
+            assert shown in text, (shown, text)
+
+
 @pytest.mark.parametrize("typed", [f"sk-{CORE}-é", f"sk-{CORE}\u200b", f"Bearer sk-{CORE}"])
 async def test_the_key_field_refuses_an_odd_key_without_showing_it(typed: str) -> None:
     app = app_with("sk-test-unused-key-000000000", provider="openai")

@@ -205,3 +205,24 @@ def test_a_masked_key_in_a_header_is_named_when_loading(tmp_path: Path) -> None:
                                              "      path: /openai\n" + header))
     assert (f"{path}:5: step 'request-2' puts ${{token_masked}} in the header 'X-M': a masked "
             "key is written with '…', which no header can carry") in problems(tmp_path)
+
+
+@pytest.mark.parametrize("empty", ["items: []\n", "items:\n", "items: []\n---\napiVersion: v1\n"
+                                   "kind: List\nitems: [{apiVersion: v1, kind: List}]\n"])
+def test_a_template_whose_lists_hold_nothing_is_refused_as_kubectl_does(
+        tmp_path: Path, empty: str) -> None:
+    scenario(tmp_path, "mine")
+    write(tmp_path / "manifests", "route.yaml", "# nothing here\napiVersion: v1\nkind: List\n"
+          + empty)
+    assert ("route.yaml:2: the List holds no manifests, so nothing would be applied (kubectl: "
+            "\"no objects passed to apply\"): add the manifests, or remove the file from the "
+            "step") in problems(tmp_path)
+
+
+def test_an_empty_list_beside_a_manifest_is_accepted(tmp_path: Path) -> None:
+    scenario(tmp_path, "mine")
+    write(tmp_path / "manifests", "route.yaml", "apiVersion: v1\nkind: List\nitems: []\n---\n"
+          + ROUTE)
+    step = load_catalog([tmp_path], include_builtin=False).get("mine").steps[0]
+    assert isinstance(step, ApplyStep)
+    assert [d["metadata"]["name"] for d in step.manifests[0].documents] == ["r"]

@@ -35,3 +35,15 @@ def test_a_problem_is_one_line_per_file_whatever_the_file_is_called() -> None:
                                        "  /d/a\\n✓ b.yaml:3: bad", "  /d/c\\t.yaml: worse",
                                        "  hint: fix the files listed above; `agw-sandbox "
                                        "scenarios --check DIR` re-checks them"]
+
+
+def test_a_run_of_more_than_eight_combining_marks_is_cut_to_eight_and_escapes() -> None:
+    piled = "a" + "\u0301" * 12 + "b" + "\u0308\U0001d167" * 5  # 10 marks, one past U+FFFF
+    assert one_line(piled) == ("a" + "\u0301" * 8 + "\\u0301" * 4 + "b" + "\u0308\U0001d167" * 4
+                               + "\\u0308\\ud834\\udd67")
+    assert quoted("m" + "\u0301" * 10 + "k") == "'m" + "\u0301" * 8 + "\\u0301\\u0301k'"
+
+
+def test_eight_marks_and_written_text_stay_as_they_are() -> None:
+    for shown in ("a" + "\u0301" * 8, "Tiếng Việt", "שָׁלוֹם", "a\u0301\u0302 b\u0303" * 30):
+        assert one_line(shown) == shown

@@ -1,0 +1,74 @@
+"""A key pasted into a scenario's text (titles, summary, security, explanations) is masked on
+every surface that shows it, as the same key in a manifest or a request is."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.helpers import readable_key, run_cli
+
+# A key the process holds (OPENAI_API_KEY) but that the walkthrough does not send.
+CANARY = "sk-test-canaryTx8Lm2Qp7Rz4Wv9Nd"
+PASTED = f"""\
+id: pasted
+title: Title {CANARY}
+summary: Summary {CANARY} here.
+security: Security {CANARY} here.
+variables:
+  note: {{description: "Described {CANARY}", default: plain}}
+steps:
+  - id: one
+    title: Step {CANARY}
+    explain: |
+      Explained {CANARY}
+      on two lines.
+"""
+
+
+def pasted_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "pasted"
+    folder.mkdir()
+    (folder / "pasted.yaml").write_text(PASTED)
+    return folder
+
+
+def assert_masked(text: str) -> None:
+    assert CANARY not in text
+    assert readable_key(text, CANARY) == [], text
+    assert "sk-…v9Nd" in text or "sk-\\u2026v9Nd" in text, text
+
+
+def test_the_listing_masks_a_key_in_a_title(cli_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**cli_env, "OPENAI_API_KEY": CANARY}
+    done = run_cli("scenarios", "--scenarios", str(pasted_folder(tmp_path)), env=env)
+    assert done.returncode == 0, done.stderr
+    assert "pasted         Title sk-…v9Nd" in done.stdout
+    assert_masked(done.stdout + done.stderr)
+
+
+def test_a_run_masks_every_text_of_the_scenario(cli_env: dict[str, str],
+                                                tmp_path: Path) -> None:
+    env = {**cli_env, "OPENAI_API_KEY": CANARY}
+    folder = pasted_folder(tmp_path)
+    transcript = tmp_path / "t.md"
+    done = run_cli("run", "pasted", "--scenarios", str(folder), "--runtime", "sim", "--port",
+                   "0", "-v", "--transcript", str(transcript), env=env)
+    assert done.returncode == 0, done.stderr
+    for shown in ("Title sk-…v9Nd", "Summary sk-…v9Nd here.", "Security: Security sk-…v9Nd",
+                  "Step sk-…v9Nd", "Explained sk-…v9Nd"):
+        assert shown in done.stdout, shown
+    assert_masked(done.stdout + done.stderr)
+    written = transcript.read_text()
+    assert "## 1. Title sk-…v9Nd" in written and "Explained sk-…v9Nd" in written
+    assert_masked(written)
+
+
+def test_the_json_report_masks_the_text(cli_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**cli_env, "OPENAI_API_KEY": CANARY}
+    done = run_cli("run", "pasted", "--scenarios", str(pasted_folder(tmp_path)), "--runtime",
+                   "sim", "--port", "0", "--json", env=env)
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    assert "Step sk-…v9Nd" in json.dumps(document, ensure_ascii=False)
+    assert_masked(done.stdout + done.stderr)

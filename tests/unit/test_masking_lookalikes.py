@@ -1,0 +1,65 @@
+"""A key in look-alike letters (Cyrillic or Greek ones drawn as Latin), or with a visible filler
+between each of its characters (``s-k---t-e-s-t``), is read by a person as the key: masked."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from sandbox.walkthrough.masking import MaskedStream, Masker
+from tests.conftest import TOKEN
+
+MASKED = "sk-…c5Ge"
+CYRILLIC = str.maketrans("aceopxykABCEHKMOPTX", "асеорхукАВСЕНКМОРТХ")
+GREEK = str.maketrans("ABEHIKMNOPTXYZov", "ΑΒΕΗΙΚΜΝΟΡΤΧΥΖον")
+
+
+def _leaks(text: str) -> bool:
+    return any(TOKEN[i:i + 8].lower() in text.lower() for i in range(3, len(TOKEN) - 7))
+
+
+@pytest.mark.parametrize("letters", [CYRILLIC, GREEK], ids=["cyrillic", "greek"])
+def test_a_key_in_look_alike_letters_is_masked(letters: dict[int, str]) -> None:
+    disguised = TOKEN.translate(letters)
+    changed = disguised != TOKEN and not disguised.isascii()
+    assert changed
+    shown = Masker([TOKEN])(f"x {disguised} y")
+    escaped = Masker([TOKEN])(json.dumps({"content": disguised}))  # \\u0441 and the like
+    masked = shown == f"x {MASKED} y" and MASKED in escaped
+    assert masked and "\\u04" not in escaped and "\\u03" not in escaped  # booleans: no key
+
+
+def test_half_a_key_in_look_alike_letters_is_masked_as_a_part() -> None:
+    masked = Masker([TOKEN])(f"x {TOKEN[:22].translate(CYRILLIC)} y") == "x sk-… y"
+    assert masked
+
+
+@pytest.mark.parametrize("filler", ["-", "_", ".", ",", "|"])
+def test_a_key_with_a_filler_between_each_character_is_masked(filler: str) -> None:
+    masked = Masker([TOKEN])(f"x {filler.join(TOKEN)} y") == f"x {MASKED} y"
+    assert masked
+
+
+def test_a_spaced_out_key_in_a_stream_is_masked() -> None:
+    stream = MaskedStream(Masker([TOKEN]))
+    dashed = "-".join(TOKEN.translate(CYRILLIC))
+    shown = "".join(stream.feed(dashed[at:at + 3]) for at in range(0, len(dashed), 3))
+    shown += stream.end()
+    masked = MASKED in shown and not _leaks(shown.replace("-", "").translate(
+        str.maketrans("асеорхукАВСЕНКМОРТХ", "aceopxykABCEHKMOPTX")))
+    assert masked
+
+
+def test_russian_and_greek_text_and_dashed_words_are_left_alone() -> None:
+    text = ("Ключ сохранён, рабочий процесс — ОК. Καλημέρα κόσμε. s-k-i-p a-b-c-d-e "
+            "2026-12-05 1.2.3.4 a_b_c")
+    assert Masker([TOKEN])(text) == text
+
+
+def test_long_runs_of_fillers_and_look_alikes_cost_no_time() -> None:
+    text = ("с-к-" * 5000 + " " + "-".join("sk-tes") + " ") * 20
+    started = time.process_time()
+    assert Masker([TOKEN])(text) == text
+    assert time.process_time() - started < 2
