@@ -25,6 +25,7 @@ from sandbox.runtimes.kube.kubeconfig import (
     refuse_removed_providers,
     user_token,
 )
+from sandbox.runtimes.kube.kubeconfig_types import check_text_values
 from sandbox.runtimes.kube.kubeconfig_values import (
     check_data,
     check_pem_files,
@@ -81,6 +82,9 @@ def checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEvent
 
         def load_and_set(self, configuration: Any) -> None:
             cluster, user = self.entries()
+            for entry in (cluster, user):
+                if entry is not None:  # before anything reads them
+                    check_text_values(entry)
             check_server(cluster)
             https = str(cluster.fields.get("server", "")).startswith("https")
             if https:  # the client reads certificates only for https, as the loader does
