@@ -220,10 +220,13 @@ def _not_a_number(constant: str) -> Any:
 
 def expect(host: str, method: str, path: str, data: dict[str, Any], kind: str) -> dict[str, Any]:
     """``data`` if it is an object of ``kind`` whose sections are objects, as every object the
-    sandbox asks for is; anything else (a Status answered with 200, a status that is a string)
-    is refused as unreadable, never read as the cluster's state."""
+    sandbox asks for is; anything else (a Status answered with 200, a status that is a string,
+    a proxy's ``{}`` without any kind: the API server always names the kind it answers) is
+    refused as unreadable, never read as the cluster's state."""
     got = data.get("kind")
-    if got is not None and got != kind:  # (an answer without a kind says nothing against it)
+    if got is None or got == "":
+        raise _unreadable(host, method, path, f"an object without kind where a {kind} belongs")
+    if got != kind:
         raise _unreadable(host, method, path, f"an object of kind {got!r} where a {kind} belongs")
     for section, shape in (("metadata", dict), ("spec", dict), ("status", dict),
                            ("items", list)):
