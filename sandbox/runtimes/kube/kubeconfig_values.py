@@ -118,3 +118,38 @@ def trusted_by(cluster: Entry) -> str:
 
 def _lower(text: str) -> str:
     return text[:1].lower() + text[1:]
+
+
+CA_KEYS = ("certificate-authority", "certificate-authority-data")
+
+
+def skips_verification(cluster: Entry) -> bool:
+    """Whether the entry says ``insecure-skip-tls-verify: true``."""
+    return cluster.fields.get("insecure-skip-tls-verify") is True
+
+
+def check_tls_choice(cluster: Entry) -> None:
+    """Refuse a certificate authority together with ``insecure-skip-tls-verify``, as client-go
+    refuses it: the entry asks both to check the server's certificate and not to."""
+    given = next((key for key in CA_KEYS if cluster.fields.get(key)), None)
+    if given is not None and skips_verification(cluster):
+        raise RuntimeUnavailable(
+            f"cluster {cluster.name!r} in the kubeconfig {cluster.source} sets both {given} "
+            "and insecure-skip-tls-verify, which kubectl refuses (\"specifying a root "
+            "certificates file with the insecure flag is not allowed\")",
+            f"remove one: keep {given} to check the server's certificate against it, or "
+            "remove it to skip the check")
+
+
+def with_scheme(cluster: Entry, user: Entry | None) -> str | None:
+    """A server address without a scheme as client-go completes it (None: it has one, or is
+    not text): https when the entries set up TLS (a CA, a client certificate, skipping the
+    check), http otherwise."""
+    server = cluster.fields.get("server")
+    if not isinstance(server, str) or not server or "://" in server:
+        return None
+    certificate = user is not None and bool(user.fields.get("client-certificate")
+                                            or user.fields.get("client-certificate-data"))
+    tls = certificate or skips_verification(cluster) or any(
+        cluster.fields.get(key) for key in CA_KEYS)
+    return ("https://" if tls else "http://") + server
