@@ -179,3 +179,34 @@ def test_an_https_server_that_speaks_plain_http_says_tls_failed(tmp_path: Path) 
     assert error.message == (f"cannot reach the Kubernetes API at https://127.0.0.1:{port} "
                              "(TLS failed: wrong version number)"), error.message
     assert "certificate-authority, client-certificate and client-key" in error.hint
+
+
+@pytest.mark.parametrize(("server", "problem"), [
+    ('"http://127.0.0.1:9\\n/x"', "a line break (U+000A) at position 19"),
+    ('"http://127.0.\\t0.1:9"', "a tab (U+0009) at position 14"),
+    ('"https://127.0.0.1:9/\\r"', "the control character U+000D (CR) at position 21"),
+    ('"127.0.0.1:9\\n"', "a line break (U+000A) at position 12"),
+], ids=["line-break", "tab-in-host", "carriage-return", "no-scheme-line-break"])
+def test_a_server_address_with_a_hidden_character_is_named_where_it_is(
+        tmp_path: Path, server: str, problem: str) -> None:
+    config = tmp_path / "kubeconfig"
+    config.write_text(kubeconfig(server))
+    error = failure(config)
+    assert error.message.startswith("the server "), error.message
+    assert error.message.endswith(
+        f" of cluster 'c' in the kubeconfig {config} holds {problem}"), error.message
+    assert "https://HOST:PORT" in error.hint
+
+
+def test_an_answer_with_a_huge_header_says_so(tmp_path: Path) -> None:
+    def huge_header(conn: socket.socket, path: str) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 300_000 + b"\r\n\r\n{}")
+
+    with hostile_api(huge_header, first_call=True) as api:
+        config = tmp_path / "kubeconfig"
+        config.write_text(kubeconfig(api.url))
+        error = failure(config)
+    assert error.message == (f"the Kubernetes API at {api.url} answered GET /version with a "
+                             "header line longer than 64 KiB"), error.message
+    assert "a Kubernetes API server" in error.hint
+    assert "raised when" not in error.message

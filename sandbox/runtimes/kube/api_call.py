@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox.errors import ManifestRejected, RuntimeUnavailable
-from sandbox.runtimes.kube.docker_words import causes, failure_words
+from sandbox.runtimes.kube.docker_words import answer_words, causes, failure_words
 
 # A CRD with its whole schema is about 1 MiB of JSON; the sandbox's lists are filtered by label.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
@@ -123,7 +123,7 @@ def _answer(host: str, method: str, path: str, exchange: Exchange,
     if isinstance(failure, HTTPError) and exchange.status:  # the connection broke mid-answer
         raise _unreadable(host, method, path, f"cut short after {len(exchange.body)} bytes")
     if isinstance(failure, HTTPError):
-        raise _unreachable(failure, host, trust) from failure
+        raise _unreachable(failure, host, trust, f"{method} {path}") from failure
     if failure is not None:
         raise failure
     if exchange.encoding not in ("", "identity"):
@@ -181,8 +181,9 @@ CA_HINT = ("give the cluster entry the CA that signed the server's certificate "
            "kubeconfig --name NAME`, or your provider's get-credentials command)")
 
 
-def _unreachable(failure: BaseException, host: str, trust: str) -> NoAnswer:
-    """How a connection to the API server failed, in words, and what to do about it."""
+def _unreachable(failure: BaseException, host: str, trust: str, request: str) -> NoAnswer:
+    """How a connection to the API server (asked ``request``, "GET /version") failed, in
+    words, and what to do about it."""
     chain = causes(failure)
     untrusted = next((cause for cause in chain
                       if isinstance(cause, ssl.SSLCertVerificationError)), None)
@@ -200,7 +201,11 @@ def _unreachable(failure: BaseException, host: str, trust: str) -> NoAnswer:
                         "check the certificate-authority, client-certificate and client-key "
                         "of this context's entries (PEM files, or their base64 in the -data "
                         "fields); `kubectl cluster-info` with the same context tries the same")
-    words = failure_words(failure) or _lower(type(failure).__doc__ or "no reason given")
+    words = failure_words(failure)
+    answered = answer_words(failure, request) if words is None else None
+    if answered is not None:  # it answered, but not in HTTP a client reads (a huge header)
+        return NoAnswer(f"the Kubernetes API at {host} answered {answered}", _what_answers(host))
+    words = words or _lower(type(failure).__doc__ or "no reason given")
     return NoAnswer(f"cannot reach the Kubernetes API at {host} ({words})",
                     "is the cluster running? `kubectl cluster-info` should answer")
 
@@ -245,9 +250,12 @@ def _json_type(value: Any) -> str:
 def _unreadable(host: str, method: str, path: str, why: str) -> NoAnswer:
     return NoAnswer(
         f"the Kubernetes API at {host} answered {method} {path.split('?', 1)[0]} with something "
-        f"the sandbox cannot read: {why}",
-        f"is {host} a Kubernetes API server (a proxy, or another service on that address, "
-        "answers differently)? `kubectl get --raw /version` with the same context asks it")
+        f"the sandbox cannot read: {why}", _what_answers(host))
+
+
+def _what_answers(host: str) -> str:
+    return (f"is {host} a Kubernetes API server (a proxy, or another service on that address, "
+            "answers differently)? `kubectl get --raw /version` with the same context asks it")
 
 
 def check(status: int, data: Mapping[str, Any], action: str, applies: bool = False) -> None:

@@ -32,6 +32,7 @@ from sandbox.runtimes.kube.kubeconfig_values import (
     check_data,
     check_pem_files,
     check_server,
+    check_server_characters,
     check_tls_choice,
     skips_verification,
     trusted_by,
@@ -110,6 +111,7 @@ def checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEvent
             for entry in (cluster, user):
                 if entry is not None:  # before anything reads them
                     check_text_values(entry)
+            check_server_characters(cluster)  # where the kubeconfig has it, before completing
             completed = with_scheme(cluster, user)
             if completed is not None:  # as client-go reads it (urllib3 would warn, then guess)
                 self._cluster.value["server"] = completed

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from sandbox.errors import RuntimeUnavailable
 from sandbox.runtimes.kube.kubeconfig import Entry
 from sandbox.runtimes.kube.secrets import shown_url
+from sandbox.untrusted import describe, first_hidden
 
 SERVER_HINT = ("write the API server's address as https://HOST:PORT (`kubectl cluster-info` "
                "with a working context shows it; `kind get kubeconfig` writes a kind cluster's)")
@@ -52,6 +53,16 @@ def check_server(cluster: Entry) -> None:
         raise _server_refusal(cluster, server, problem) from None
     if port == 0:
         raise _server_refusal(cluster, server, "has the port 0, out of range (1-65535)")
+
+
+def check_server_characters(cluster: Entry) -> None:
+    """Refuse a server address that holds a line break, a tab or another hidden character,
+    where it is: urllib3 would fail on it with words of its own docstring."""
+    server = cluster.fields.get("server")
+    found = first_hidden(server, one_line=True) if isinstance(server, str) else None
+    if isinstance(server, str) and found is not None:
+        position, char = found
+        raise _server_refusal(cluster, server, f"holds {describe(char)} at position {position}")
 
 
 def _server_refusal(cluster: Entry, server: str, problem: str) -> RuntimeUnavailable:
