@@ -45,6 +45,7 @@ class Exchange:
 
     status: int = 0  # 0 until the status line and headers have arrived
     encoding: str = ""
+    location: str = ""  # where a redirect leads
     body: bytearray = field(default_factory=bytearray)
     too_large: bool = False
     failure: BaseException | None = None
@@ -91,6 +92,7 @@ def _exchange(pool: Any, method: str, url: str, headers: dict[str, str], body: b
     try:
         into.status = int(response.status)
         into.encoding = str(response.headers.get("Content-Encoding") or "").lower()
+        into.location = str(response.headers.get("Location") or "")
         while not into.abandoned.is_set():
             piece = response.read1(PIECE)
             if not piece:
@@ -126,12 +128,28 @@ def _answer(host: str, method: str, path: str, exchange: Exchange,
         raise _unreachable(failure, host, trust, f"{method} {path}") from failure
     if failure is not None:
         raise failure
+    if 300 <= exchange.status < 400:
+        raise _redirected(host, method, path, exchange, quote)
     if exchange.encoding not in ("", "identity"):
         raise _unreadable(host, method, path, f"compressed ({exchange.encoding}) although "
                           "the sandbox did not ask for it")
     if exchange.too_large:
         raise _unreadable(host, method, path, f"more than {MAX_ANSWER_BYTES // 1024**2} MiB")
     return _decoded(host, method, path, exchange.status, bytes(exchange.body), quote)
+
+
+def _redirected(host: str, method: str, path: str, exchange: Exchange,
+                quote: Quote) -> RuntimeUnavailable:
+    """A redirect, named with where it leads: following it would send the credentials of the
+    context to an address the kubeconfig does not name."""
+    to = _one_line(quote(exchange.location, QUOTED_REFUSAL)) if exchange.location else \
+        "nowhere (no Location)"
+    return RuntimeUnavailable(
+        f"the Kubernetes API at {host} answered {method} {path.split('?', 1)[0]} with a "
+        f"redirect to {to} (HTTP {exchange.status}), which the sandbox does not follow: it "
+        "would send this context's credentials to another address",
+        "if that is the API server, set the server of this context's cluster in the "
+        "kubeconfig to its address (`kubectl cluster-info` shows the address kubectl uses)")
 
 
 def _decoded(host: str, method: str, path: str, status: int, raw: bytes,

@@ -44,6 +44,10 @@ def check_server(cluster: Entry) -> None:
                               "speaks https or http")
     if not parts.hostname:
         raise _server_refusal(cluster, server, "has no host")
+    if parts.query or server.endswith("?"):  # the client would append paths after it
+        raise _server_refusal(cluster, server, f"has a query (?{parts.query})")
+    if parts.fragment or server.endswith("#"):
+        raise _server_refusal(cluster, server, f"has a fragment (#{parts.fragment})")
     try:
         port = parts.port
     except ValueError:
