@@ -165,6 +165,17 @@ def status_for_everything(conn: socket.socket, path: str) -> None:
                              "message": "no such thing", "code": 404}).encode())
 
 
+def empty_object(conn: socket.socket, path: str) -> None:
+    """200 with `{}` for everything (a proxy's idea of an answer)."""
+    answer(conn, b"{}")
+
+
+def without_kind(conn: socket.socket, path: str) -> None:
+    """200 with an object that has the sections of one, but neither kind nor apiVersion."""
+    answer(conn, json.dumps({"metadata": {"name": "x", "generation": 1}, "spec": {},
+                             "status": {}, "items": []}).encode())
+
+
 def kind_asked(path: str) -> str:
     """The kind of object (or list) that ``path`` asks for: those `status` reads."""
     kind = "CustomResourceDefinition" if "/customresourcedefinitions" in path else "Deployment"

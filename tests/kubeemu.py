@@ -59,6 +59,15 @@ class ApplyingEmulator(kmock.KubernetesEmulator):
             await self._hold(request)
         return await super()._handle(request)
 
+    async def _serve_list(self, request: Any) -> Any:
+        """kmock's list, with the kind and apiVersion that a real API server's list carries."""
+        answer = await super()._serve_list(request)
+        resource = request.resource
+        kind = self.resources[resource].kind if resource in self.resources else None
+        group = f"{resource.group}/" if resource.group else ""
+        return {"kind": f"{kind or 'Unknown'}List",
+                "apiVersion": f"{group}{resource.version}", **answer}
+
     async def _namespace(self, request: kmock.Request, name: str) -> aiohttp.web.StreamResponse:
         """kmock reads /api/v1/namespaces/NAME as a namespace prefix; serve Namespaces here."""
         key: Any = (NAMESPACES, None, name)

@@ -23,6 +23,7 @@ from tests.hostile_apiserver import (
     cut_short,
     deep,
     empty,
+    empty_object,
     gzipped,
     headers_then_close,
     hostile_api,
@@ -35,6 +36,7 @@ from tests.hostile_apiserver import (
     status_for_everything,
     trickled_body,
     trickled_headers,
+    without_kind,
 )
 
 
@@ -87,8 +89,11 @@ def test_every_call_has_a_deadline_for_the_whole_answer(
     (status_for_everything, False, "an object of kind 'Status' where a CustomResourceDefinition "),
     (sections_of_the_wrong_type, False, "its spec is a JSON array where an object belongs"),
     (not_a_number, False, "not JSON (NaN where a number belongs)"),
+    (empty_object, False, "an object without kind where a CustomResourceDefinition belongs"),
+    (without_kind, False, "an object without kind where a CustomResourceDefinition belongs"),
 ], ids=["headers-then-close", "cut-short", "html-first", "html-later", "empty", "array", "deep",
-        "gzip", "huge", "kind-status", "sections-wrong-type", "nan"])
+        "gzip", "huge", "kind-status", "sections-wrong-type", "nan", "empty-object",
+        "without-kind"])
 def test_an_answer_that_cannot_be_read_is_refused_naming_the_server(
         cli_env: dict[str, str], tmp_path: Path, behaviour: Behaviour, first_call: bool,
         why: str) -> None:

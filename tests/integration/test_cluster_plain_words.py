@@ -179,3 +179,86 @@ def test_an_https_server_that_speaks_plain_http_says_tls_failed(tmp_path: Path) 
     assert error.message == (f"cannot reach the Kubernetes API at https://127.0.0.1:{port} "
                              "(TLS failed: wrong version number)"), error.message
     assert "certificate-authority, client-certificate and client-key" in error.hint
+
+
+@pytest.mark.parametrize(("server", "problem"), [
+    ('"http://127.0.0.1:9\\n/x"', "a line break (U+000A) at position 19"),
+    ('"http://127.0.\\t0.1:9"', "a tab (U+0009) at position 14"),
+    ('"https://127.0.0.1:9/\\r"', "the control character U+000D (CR) at position 21"),
+    ('"127.0.0.1:9\\n"', "a line break (U+000A) at position 12"),
+], ids=["line-break", "tab-in-host", "carriage-return", "no-scheme-line-break"])
+def test_a_server_address_with_a_hidden_character_is_named_where_it_is(
+        tmp_path: Path, server: str, problem: str) -> None:
+    config = tmp_path / "kubeconfig"
+    config.write_text(kubeconfig(server))
+    error = failure(config)
+    assert error.message.startswith("the server "), error.message
+    assert error.message.endswith(
+        f" of cluster 'c' in the kubeconfig {config} holds {problem}"), error.message
+    assert "https://HOST:PORT" in error.hint
+
+
+def test_an_answer_with_a_huge_header_says_so(tmp_path: Path) -> None:
+    def huge_header(conn: socket.socket, path: str) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 300_000 + b"\r\n\r\n{}")
+
+    with hostile_api(huge_header, first_call=True) as api:
+        config = tmp_path / "kubeconfig"
+        config.write_text(kubeconfig(api.url))
+        error = failure(config)
+    assert error.message == (f"the Kubernetes API at {api.url} answered GET /version with a "
+                             "header line longer than 64 KiB"), error.message
+    assert "a Kubernetes API server" in error.hint
+    assert "raised when" not in error.message
+
+
+@pytest.mark.parametrize("first_call", [True, False], ids=["on-version", "on-a-read"])
+def test_a_redirect_is_named_with_where_it_leads_not_retried(tmp_path: Path,
+                                                              first_call: bool) -> None:
+    def redirect(conn: socket.socket, path: str) -> None:
+        conn.sendall(b"HTTP/1.1 307 Temporary Redirect\r\nLocation: http://127.0.0.1:1/elsewhere"
+                     b"\r\nContent-Length: 0\r\n\r\n")
+
+    with hostile_api(redirect, first_call=first_call) as api:
+        config = tmp_path / "kubeconfig"
+        config.write_text(kubeconfig(api.url))
+        with pytest.raises(SandboxError) as raised:
+            kube = Kube.connect(str(config), "c")
+            kube.server_version()
+            kube.get("Deployment", "kgateway-system", "kgateway")
+    asked = "GET /version" if first_call else \
+        "GET /apis/apps/v1/namespaces/kgateway-system/deployments/kgateway"
+    assert raised.value.message == (
+        f"the Kubernetes API at {api.url} answered {asked} with a redirect to "
+        "http://127.0.0.1:1/elsewhere (HTTP 307), which the sandbox does not follow: it would "
+        "send this context's credentials to another address"), raised.value.message
+    assert "set the server" in raised.value.hint and "retry" not in raised.value.hint
+
+
+def test_a_server_address_that_answers_404_to_version_asks_about_the_path(
+        tmp_path: Path) -> None:
+    def not_found(conn: socket.socket, path: str) -> None:
+        answer(conn, b"404 page not found", status="404 Not Found")
+
+    with hostile_api(not_found, first_call=True) as api:
+        config = tmp_path / "kubeconfig"
+        config.write_text(kubeconfig(f"{api.url}/k8s/clusters/c-1"))
+        error = failure(config)
+        assert api.heads[0].startswith("GET /k8s/clusters/c-1/version ")
+    assert error.message == (f"the address {api.url}/k8s/clusters/c-1 answers 404 (not found) "
+                             "to /version, which every Kubernetes API server answers")
+    assert "is the path right?" in error.hint and "CRDs" not in error.hint
+
+
+@pytest.mark.parametrize(("server", "problem"), [
+    ("http://127.0.0.1:9/?a=b", "has a query (?a=b)"),
+    ("'http://127.0.0.1:9/#frag'", "has a fragment (#frag)"),
+    ("'https://127.0.0.1:9?'", "has a query (?)"),
+], ids=["query", "fragment", "bare-question-mark"])
+def test_a_server_address_with_a_query_or_fragment_is_refused(
+        tmp_path: Path, server: str, problem: str) -> None:
+    config = tmp_path / "kubeconfig"
+    config.write_text(kubeconfig(server))
+    error = failure(config)
+    assert error.message == (f"the server {server.strip(chr(39))} of cluster 'c' in the "
+                             f"kubeconfig {config} {problem}"), error.message

@@ -349,3 +349,17 @@ async def test_a_relative_exec_command_starts_in_the_folder_of_the_file_that_nam
         assert await stdio.in_thread(kube.server_version) == "v1.34.0"
     assert runs.read_text().strip() == "1"
     assert "authorization: Bearer token-1" in api.heads[0]
+
+
+@pytest.mark.parametrize("relative", [False, True], ids=["absolute", "relative"])
+def test_an_exec_command_that_is_a_directory_says_so(
+        cli_env: dict[str, str], tmp_path: Path, relative: bool) -> None:
+    (tmp_path / "bin").mkdir()
+    config = tmp_path / "kubeconfig"
+    config.write_text(kubeconfig("http://127.0.0.1:9", user=EXEC.format(
+        command="./bin" if relative else tmp_path / "bin", mode="Never", extra="")))
+    result, _ = status(cli_env, config)
+    assert result.returncode == 2
+    assert (f"the exec credential plugin {tmp_path / 'bin'} of user 'u' in the kubeconfig "
+            f"{config} is a directory, not a program") in result.stderr, result.stderr
+    assert "Permission denied" not in result.stderr

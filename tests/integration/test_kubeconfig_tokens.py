@@ -171,3 +171,20 @@ def test_an_exec_plugin_that_prints_more_than_a_mib_is_said_to(tmp_path: Path) -
         f"the exec credential plugin {script} of user 'u' in the kubeconfig {config} printed "
         "more than 1 MiB, which is not a credential the sandbox accepts (an ExecCredential is "
         "a few KiB)")
+
+
+@pytest.mark.parametrize(("content", "problem"), [
+    (KC_TOKEN.encode("utf-16"), "is not UTF-8 text (byte 0xff at offset 0; it looks like UTF-16)"),
+    (KC_TOKEN[:10].encode() + b"\xe9" + KC_TOKEN[10:].encode(),
+     "is not UTF-8 text (byte 0xe9 at offset 10)"),
+], ids=["utf-16", "latin-1-byte"])
+def test_a_token_file_that_is_not_utf8_says_so_with_the_offset(
+        tmp_path: Path, content: bytes, problem: str) -> None:
+    (tmp_path / "token").write_bytes(content)
+    config = write(tmp_path, "http://127.0.0.1:9", "    tokenFile: token\n")
+    with pytest.raises(RuntimeUnavailable) as raised:
+        Kube.connect(str(config), "c")
+    assert raised.value.message == (f"the tokenFile {tmp_path / 'token'} of user 'u' in the "
+                                    f"kubeconfig {config} {problem}")
+    assert "U+FFFD" not in raised.value.message and KC_TOKEN[3:10] not in raised.value.message
+    assert "UTF-8" in raised.value.hint

@@ -19,7 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox.errors import ManifestRejected, RuntimeUnavailable
-from sandbox.runtimes.kube.docker_words import causes, failure_words
+from sandbox.runtimes.kube.docker_words import answer_words, causes, failure_words
 
 # A CRD with its whole schema is about 1 MiB of JSON; the sandbox's lists are filtered by label.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
@@ -45,6 +45,7 @@ class Exchange:
 
     status: int = 0  # 0 until the status line and headers have arrived
     encoding: str = ""
+    location: str = ""  # where a redirect leads
     body: bytearray = field(default_factory=bytearray)
     too_large: bool = False
     failure: BaseException | None = None
@@ -91,6 +92,7 @@ def _exchange(pool: Any, method: str, url: str, headers: dict[str, str], body: b
     try:
         into.status = int(response.status)
         into.encoding = str(response.headers.get("Content-Encoding") or "").lower()
+        into.location = str(response.headers.get("Location") or "")
         while not into.abandoned.is_set():
             piece = response.read1(PIECE)
             if not piece:
@@ -123,15 +125,31 @@ def _answer(host: str, method: str, path: str, exchange: Exchange,
     if isinstance(failure, HTTPError) and exchange.status:  # the connection broke mid-answer
         raise _unreadable(host, method, path, f"cut short after {len(exchange.body)} bytes")
     if isinstance(failure, HTTPError):
-        raise _unreachable(failure, host, trust) from failure
+        raise _unreachable(failure, host, trust, f"{method} {path}") from failure
     if failure is not None:
         raise failure
+    if 300 <= exchange.status < 400:
+        raise _redirected(host, method, path, exchange, quote)
     if exchange.encoding not in ("", "identity"):
         raise _unreadable(host, method, path, f"compressed ({exchange.encoding}) although "
                           "the sandbox did not ask for it")
     if exchange.too_large:
         raise _unreadable(host, method, path, f"more than {MAX_ANSWER_BYTES // 1024**2} MiB")
     return _decoded(host, method, path, exchange.status, bytes(exchange.body), quote)
+
+
+def _redirected(host: str, method: str, path: str, exchange: Exchange,
+                quote: Quote) -> RuntimeUnavailable:
+    """A redirect, named with where it leads: following it would send the credentials of the
+    context to an address the kubeconfig does not name."""
+    to = _one_line(quote(exchange.location, QUOTED_REFUSAL)) if exchange.location else \
+        "nowhere (no Location)"
+    return RuntimeUnavailable(
+        f"the Kubernetes API at {host} answered {method} {path.split('?', 1)[0]} with a "
+        f"redirect to {to} (HTTP {exchange.status}), which the sandbox does not follow: it "
+        "would send this context's credentials to another address",
+        "if that is the API server, set the server of this context's cluster in the "
+        "kubeconfig to its address (`kubectl cluster-info` shows the address kubectl uses)")
 
 
 def _decoded(host: str, method: str, path: str, status: int, raw: bytes,
@@ -181,8 +199,9 @@ CA_HINT = ("give the cluster entry the CA that signed the server's certificate "
            "kubeconfig --name NAME`, or your provider's get-credentials command)")
 
 
-def _unreachable(failure: BaseException, host: str, trust: str) -> NoAnswer:
-    """How a connection to the API server failed, in words, and what to do about it."""
+def _unreachable(failure: BaseException, host: str, trust: str, request: str) -> NoAnswer:
+    """How a connection to the API server (asked ``request``, "GET /version") failed, in
+    words, and what to do about it."""
     chain = causes(failure)
     untrusted = next((cause for cause in chain
                       if isinstance(cause, ssl.SSLCertVerificationError)), None)
@@ -200,7 +219,11 @@ def _unreachable(failure: BaseException, host: str, trust: str) -> NoAnswer:
                         "check the certificate-authority, client-certificate and client-key "
                         "of this context's entries (PEM files, or their base64 in the -data "
                         "fields); `kubectl cluster-info` with the same context tries the same")
-    words = failure_words(failure) or _lower(type(failure).__doc__ or "no reason given")
+    words = failure_words(failure)
+    answered = answer_words(failure, request) if words is None else None
+    if answered is not None:  # it answered, but not in HTTP a client reads (a huge header)
+        return NoAnswer(f"the Kubernetes API at {host} answered {answered}", _what_answers(host))
+    words = words or _lower(type(failure).__doc__ or "no reason given")
     return NoAnswer(f"cannot reach the Kubernetes API at {host} ({words})",
                     "is the cluster running? `kubectl cluster-info` should answer")
 
@@ -220,10 +243,13 @@ def _not_a_number(constant: str) -> Any:
 
 def expect(host: str, method: str, path: str, data: dict[str, Any], kind: str) -> dict[str, Any]:
     """``data`` if it is an object of ``kind`` whose sections are objects, as every object the
-    sandbox asks for is; anything else (a Status answered with 200, a status that is a string)
-    is refused as unreadable, never read as the cluster's state."""
+    sandbox asks for is; anything else (a Status answered with 200, a status that is a string,
+    a proxy's ``{}`` without any kind: the API server always names the kind it answers) is
+    refused as unreadable, never read as the cluster's state."""
     got = data.get("kind")
-    if got is not None and got != kind:  # (an answer without a kind says nothing against it)
+    if got is None or got == "":
+        raise _unreadable(host, method, path, f"an object without kind where a {kind} belongs")
+    if got != kind:
         raise _unreadable(host, method, path, f"an object of kind {got!r} where a {kind} belongs")
     for section, shape in (("metadata", dict), ("spec", dict), ("status", dict),
                            ("items", list)):
@@ -242,9 +268,12 @@ def _json_type(value: Any) -> str:
 def _unreadable(host: str, method: str, path: str, why: str) -> NoAnswer:
     return NoAnswer(
         f"the Kubernetes API at {host} answered {method} {path.split('?', 1)[0]} with something "
-        f"the sandbox cannot read: {why}",
-        f"is {host} a Kubernetes API server (a proxy, or another service on that address, "
-        "answers differently)? `kubectl get --raw /version` with the same context asks it")
+        f"the sandbox cannot read: {why}", _what_answers(host))
+
+
+def _what_answers(host: str) -> str:
+    return (f"is {host} a Kubernetes API server (a proxy, or another service on that address, "
+            "answers differently)? `kubectl get --raw /version` with the same context asks it")
 
 
 def check(status: int, data: Mapping[str, Any], action: str, applies: bool = False) -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from sandbox import stdio
-from sandbox.errors import NotOurs, WaitTimeout
+from sandbox.errors import NotOurs, RuntimeUnavailable, WaitTimeout
 from sandbox.polling import Deadline, poll
 from sandbox.profiles import FIELD_MANAGER
 from sandbox.runtimes.kube import api_call
@@ -278,6 +278,14 @@ class Kube:
     def server_version(self) -> str:
         """The first call to a cluster: it fails in seconds if the server does not answer."""
         status, data = self.request("GET", "/version", timeout=FIRST_CALL_TIMEOUT)
+        if status == 404:  # every API server answers /version: the address is not one's
+            raise RuntimeUnavailable(
+                f"the address {self.host} answers 404 (not found) to /version, which every "
+                "Kubernetes API server answers",
+                "is the path right? The server of this context's cluster in the kubeconfig is "
+                "the API server's address (with the path of a proxy in front of it, such as "
+                "Rancher's /k8s/clusters/ID); `kubectl cluster-info` with the same context "
+                "asks it")
         api_call.check(status, data, "read the server version")
         return str(data.get("gitVersion", "?"))
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import warnings
 from typing import Any
 
+from sandbox import stdio
 from sandbox.errors import SandboxError
 from sandbox.runtimes.kube.exec_plugin import Plugin
 from sandbox.runtimes.kube.kubeconfig import (
@@ -25,11 +27,16 @@ from sandbox.runtimes.kube.kubeconfig import (
     refuse_removed_providers,
     user_token,
 )
+from sandbox.runtimes.kube.kubeconfig_types import check_text_values
 from sandbox.runtimes.kube.kubeconfig_values import (
     check_data,
     check_pem_files,
     check_server,
+    check_server_characters,
+    check_tls_choice,
+    skips_verification,
     trusted_by,
+    with_scheme,
 )
 from sandbox.runtimes.kube.secrets import Secrets
 
@@ -54,13 +61,33 @@ def api_client(kubeconfig: str | None, context: str | None,
             configuration = type.__call__(Configuration)  # as the client's own loader makes it
             loader = checked_loader(merged.config, context, loop, secrets)
             loader.load_and_set(configuration)
-            trust = trusted_by(loader.entries()[0])
+            cluster = loader.entries()[0]
+            trust = trusted_by(cluster)
+            if skips_verification(cluster) and str(configuration.host).startswith("https"):
+                say_unverified(cluster)
         except SandboxError:
             raise
         except Exception as exc:  # the file is the user's: any shape reaches its parser
             raise kubeconfig_problem(exc, kubeconfig, context,
                                      isinstance(exc, ConfigException)) from exc
     return ApiClient(configuration=configuration), trust
+
+
+_SAID_UNVERIFIED: set[tuple[str, str]] = set()
+
+
+def say_unverified(cluster: Entry) -> None:
+    """Say once, in the sandbox's words, that the server's certificate is not checked, and keep
+    urllib3 from saying it again at every request (InsecureRequestWarning)."""
+    from urllib3.exceptions import InsecureRequestWarning
+
+    warnings.filterwarnings("ignore", category=InsecureRequestWarning)
+    if (cluster.source, cluster.name) in _SAID_UNVERIFIED:
+        return
+    _SAID_UNVERIFIED.add((cluster.source, cluster.name))
+    stdio.say(f"agw-sandbox: the kubeconfig {cluster.source} skips TLS verification for "
+              f"cluster {cluster.name!r} (insecure-skip-tls-verify): the API server's "
+              "certificate is not checked")
 
 
 def checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEventLoop | None,
@@ -81,7 +108,16 @@ def checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEvent
 
         def load_and_set(self, configuration: Any) -> None:
             cluster, user = self.entries()
+            for entry in (cluster, user):
+                if entry is not None:  # before anything reads them
+                    check_text_values(entry)
+            check_server_characters(cluster)  # where the kubeconfig has it, before completing
+            completed = with_scheme(cluster, user)
+            if completed is not None:  # as client-go reads it (urllib3 would warn, then guess)
+                self._cluster.value["server"] = completed
+                cluster, user = self.entries()
             check_server(cluster)
+            check_tls_choice(cluster)
             https = str(cluster.fields.get("server", "")).startswith("https")
             if https:  # the client reads certificates only for https, as the loader does
                 cluster.check_files(CLUSTER_FILES)

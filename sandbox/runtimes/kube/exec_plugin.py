@@ -97,6 +97,12 @@ class Plugin:
                                      self.install_hint or "install it, or correct `command` in "
                                      "the kubeconfig") from exc
         except OSError as exc:
+            # the system says only "Permission denied" (PATH lookups skip directories)
+            if os.sep in self.argv[0] and Path(self.argv[0]).is_dir():
+                raise RuntimeUnavailable(
+                    f"{self.name} is a directory, not a program",
+                    "set `command` in the kubeconfig to the plugin's program (a relative path "
+                    "starts in the kubeconfig's folder)") from exc
             raise RuntimeUnavailable(f"{self.name} cannot be started ({exc.strerror or exc})",
                                      self._by_hand) from exc
         for left in done.stopped:  # kubectl would wait for it for ever; it is not ours to keep

@@ -147,7 +147,7 @@ def user_token(user: Entry) -> str | None:
     if not isinstance(named, str) or not named:
         return None
     path = Path(os.path.normpath(Path(user.folder, named)))  # checked by Entry.check_files
-    token = path.read_bytes().decode(errors="replace").strip()
+    token = _file_text(path, where).strip()
     if not token:
         raise RuntimeUnavailable(f"the tokenFile {path} {where} is empty",
                                  "write the token into that file, or point tokenFile at the "
@@ -158,6 +158,21 @@ def user_token(user: Entry) -> str | None:
                                  "the file holds one line, the token: remove the rest, or "
                                  "copy the token into it again")
     return token
+
+
+def _file_text(path: Path, where: str) -> str:
+    """A tokenFile's content as text: one that is not UTF-8 is refused with the first byte that
+    is not, never read with U+FFFD in its place (which the file does not hold)."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode()
+    except UnicodeDecodeError as exc:
+        utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in raw[:4]
+        raise RuntimeUnavailable(
+            f"the tokenFile {path} {where} is not UTF-8 text (byte {raw[exc.start]:#04x} at "
+            f"offset {exc.start}" + ("; it looks like UTF-16)" if utf16 else ")"),
+            "save the token in that file as UTF-8 text, one line (your editor's encoding "
+            "setting; `iconv -f UTF-16 -t UTF-8` converts a UTF-16 file)") from None
 
 
 RETYPE_HINT = "remove it from the token, or copy the token into the kubeconfig again"

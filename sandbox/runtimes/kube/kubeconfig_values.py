@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from sandbox.errors import RuntimeUnavailable
 from sandbox.runtimes.kube.kubeconfig import Entry
 from sandbox.runtimes.kube.secrets import shown_url
+from sandbox.untrusted import describe, first_hidden
 
 SERVER_HINT = ("write the API server's address as https://HOST:PORT (`kubectl cluster-info` "
                "with a working context shows it; `kind get kubeconfig` writes a kind cluster's)")
@@ -43,6 +44,10 @@ def check_server(cluster: Entry) -> None:
                               "speaks https or http")
     if not parts.hostname:
         raise _server_refusal(cluster, server, "has no host")
+    if parts.query or server.endswith("?"):  # the client would append paths after it
+        raise _server_refusal(cluster, server, f"has a query (?{parts.query})")
+    if parts.fragment or server.endswith("#"):
+        raise _server_refusal(cluster, server, f"has a fragment (#{parts.fragment})")
     try:
         port = parts.port
     except ValueError:
@@ -52,6 +57,16 @@ def check_server(cluster: Entry) -> None:
         raise _server_refusal(cluster, server, problem) from None
     if port == 0:
         raise _server_refusal(cluster, server, "has the port 0, out of range (1-65535)")
+
+
+def check_server_characters(cluster: Entry) -> None:
+    """Refuse a server address that holds a line break, a tab or another hidden character,
+    where it is: urllib3 would fail on it with words of its own docstring."""
+    server = cluster.fields.get("server")
+    found = first_hidden(server, one_line=True) if isinstance(server, str) else None
+    if isinstance(server, str) and found is not None:
+        position, char = found
+        raise _server_refusal(cluster, server, f"holds {describe(char)} at position {position}")
 
 
 def _server_refusal(cluster: Entry, server: str, problem: str) -> RuntimeUnavailable:
@@ -118,3 +133,38 @@ def trusted_by(cluster: Entry) -> str:
 
 def _lower(text: str) -> str:
     return text[:1].lower() + text[1:]
+
+
+CA_KEYS = ("certificate-authority", "certificate-authority-data")
+
+
+def skips_verification(cluster: Entry) -> bool:
+    """Whether the entry says ``insecure-skip-tls-verify: true``."""
+    return cluster.fields.get("insecure-skip-tls-verify") is True
+
+
+def check_tls_choice(cluster: Entry) -> None:
+    """Refuse a certificate authority together with ``insecure-skip-tls-verify``, as client-go
+    refuses it: the entry asks both to check the server's certificate and not to."""
+    given = next((key for key in CA_KEYS if cluster.fields.get(key)), None)
+    if given is not None and skips_verification(cluster):
+        raise RuntimeUnavailable(
+            f"cluster {cluster.name!r} in the kubeconfig {cluster.source} sets both {given} "
+            "and insecure-skip-tls-verify, which kubectl refuses (\"specifying a root "
+            "certificates file with the insecure flag is not allowed\")",
+            f"remove one: keep {given} to check the server's certificate against it, or "
+            "remove it to skip the check")
+
+
+def with_scheme(cluster: Entry, user: Entry | None) -> str | None:
+    """A server address without a scheme as client-go completes it (None: it has one, or is
+    not text): https when the entries set up TLS (a CA, a client certificate, skipping the
+    check), http otherwise."""
+    server = cluster.fields.get("server")
+    if not isinstance(server, str) or not server or "://" in server:
+        return None
+    certificate = user is not None and bool(user.fields.get("client-certificate")
+                                            or user.fields.get("client-certificate-data"))
+    tls = certificate or skips_verification(cluster) or any(
+        cluster.fields.get(key) for key in CA_KEYS)
+    return ("https://" if tls else "http://") + server

@@ -1,0 +1,67 @@
+"""The values of a kubeconfig's entries that must be text, checked to be text: YAML reads
+``token: yes`` as a boolean and ``token: 0123…`` as a number, and the kubernetes client would send
+Python's text of a list (``Bearer ['a', 'b']``); kubectl refuses each ("cannot unmarshal array
+into Go struct field … of type string"), and so does the sandbox, by name, never showing it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from sandbox.errors import RuntimeUnavailable
+from sandbox.runtimes.kube.kubeconfig import Entry
+
+# The keys of each kind of entry whose value kubectl reads as a string.
+TEXT_KEYS = {
+    "cluster": ("server", "certificate-authority", "certificate-authority-data",
+                "tls-server-name", "proxy-url"),
+    "user": ("token", "tokenFile", "client-certificate", "client-certificate-data",
+             "client-key", "client-key-data", "username", "password"),
+}
+QUOTE_HINT = ("write it as one line of text in quotes (`key: \"…\"`): YAML reads yes/no/true/"
+              "false and bare digits as something else; `kubectl config view` shows the entry")
+
+
+def check_text_values(entry: Entry) -> None:
+    """Refuse a value of ``entry`` that kubectl reads as a string but that is not text, naming
+    its key and the type found (an empty value is left alone: the key is as good as absent)."""
+    for key in TEXT_KEYS[entry.kind]:
+        _check(entry, key, entry.fields.get(key))
+    spec = entry.fields.get("exec") if entry.kind == "user" else None
+    if not isinstance(spec, Mapping):
+        return
+    _check(entry, "exec command", spec.get("command"))
+    args = spec.get("args")
+    if args is None:
+        return
+    if not isinstance(args, list):
+        raise RuntimeUnavailable(
+            f"the exec args of {_who(entry)} is {_type_of(args)}, not a list",
+            "write args as a list of text, one `- ARG` line for each argument")
+    for index, arg in enumerate(args, 1):
+        _check(entry, f"exec args[{index}]", arg)
+
+
+def _check(entry: Entry, key: str, value: object) -> None:
+    if value is None or isinstance(value, str):
+        return
+    raise RuntimeUnavailable(f"the {key} of {_who(entry)} is {_type_of(value)}, not text",
+                             QUOTE_HINT)
+
+
+def _who(entry: Entry) -> str:
+    return f"{entry.kind} {entry.name!r} in the kubeconfig {entry.source}"
+
+
+def _type_of(value: object) -> str:
+    """The YAML type of ``value``, in words (never the value: it may be a credential)."""
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, str):
+        return "text"
+    return f"a {type(value).__name__}"  # a date, bytes (!!binary): YAML's other types
