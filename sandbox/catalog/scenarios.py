@@ -118,6 +118,13 @@ class Scenario:
         return tuple(v.name for v in self.variables if v.secret)
 
 
+def texts_read(scenario: Scenario) -> list[str]:
+    """Every text of ``scenario`` a person reads, as :func:`with_text_masked` masks them."""
+    return [scenario.title, scenario.summary, scenario.security,
+            *(v.description for v in scenario.variables),
+            *(text for step in scenario.steps for text in (step.title, step.explain))]
+
+
 def with_text_masked(scenario: Scenario, mask: Callable[[str], str]) -> Scenario:
     """``scenario`` with every text a person reads (titles, summary, security, explanations,
     variable descriptions) passed through ``mask``: a key pasted into them is never shown."""
