@@ -58,3 +58,22 @@ def test_a_cluster_value_of_the_wrong_type_is_refused(
         Kube.connect(str(config), "c")
     assert raised.value.message == (
         f"the {key} of cluster 'c' in the kubeconfig {config} is {found}, not text")
+
+
+@pytest.mark.parametrize("written", ["'false'", '"true"', "1", "0", "[true]", "'no'"])
+def test_an_insecure_flag_that_is_not_a_boolean_is_refused_before_anything_is_sent(
+        tmp_path: Path, written: str) -> None:
+    """kubectl refuses `insecure-skip-tls-verify: 'false'` (a string is not a bool); the
+    kubernetes client reads any non-empty value as true and would switch the certificate check
+    off, sending the credentials to whoever answers."""
+    with hostile_api(silence, first_call=True) as api:
+        config = tmp_path / "kubeconfig"
+        config.write_text(kubeconfig(api.url, cluster=f"    insecure-skip-tls-verify: {written}\n",
+                                     user="    token: kc-secret-token-of-the-test\n"))
+        with pytest.raises(RuntimeUnavailable) as raised:
+            Kube.connect(str(config), "c").server_version()
+    assert raised.value.message.startswith(
+        f"the insecure-skip-tls-verify of cluster 'c' in the kubeconfig {config} is ")
+    assert raised.value.message.endswith(", not true or false")
+    assert "without quotes" in raised.value.hint
+    assert api.heads == []  # nothing was sent, so no credential either

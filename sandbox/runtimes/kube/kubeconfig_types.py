@@ -17,6 +17,9 @@ TEXT_KEYS = {
     "user": ("token", "tokenFile", "client-certificate", "client-certificate-data",
              "client-key", "client-key-data", "username", "password"),
 }
+# The keys kubectl reads as a boolean. The kubernetes client takes any value that is not empty
+# as true: `insecure-skip-tls-verify: 'false'` would switch the certificate check off.
+BOOLEAN_KEYS = {"cluster": ("insecure-skip-tls-verify", "disable-compression"), "user": ()}
 QUOTE_HINT = ("write it as one line of text in quotes (`key: \"…\"`): YAML reads yes/no/true/"
               "false and bare digits as something else; `kubectl config view` shows the entry")
 
@@ -26,6 +29,13 @@ def check_text_values(entry: Entry) -> None:
     its key and the type found (an empty value is left alone: the key is as good as absent)."""
     for key in TEXT_KEYS[entry.kind]:
         _check(entry, key, entry.fields.get(key))
+    for key in BOOLEAN_KEYS[entry.kind]:
+        value = entry.fields.get(key)
+        if value is not None and not isinstance(value, bool):
+            raise RuntimeUnavailable(
+                f"the {key} of {_who(entry)} is {_type_of(value)}, not true or false",
+                f"write `{key}: true` or `{key}: false`, without quotes (kubectl refuses any "
+                "other value)")
     spec = entry.fields.get("exec") if entry.kind == "user" else None
     if not isinstance(spec, Mapping):
         return
