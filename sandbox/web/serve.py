@@ -75,7 +75,9 @@ def check_ports(options: ServeOptions) -> None:
 
 def child_argv(settings: Settings, gateway_port: int) -> list[str]:
     """The app's command line: the settings, never the key."""
-    argv = [sys.executable, "-m", "sandbox", "--runtime", settings.runtime,
+    # -P: `python -m` would put serve's working folder first on the import path, and a
+    # `sandbox/` or `yaml.py` lying there would run in every tab, with the key.
+    argv = [sys.executable, "-P", "-m", "sandbox", "--runtime", settings.runtime,
             "--provider", settings.provider, "--port", str(gateway_port),
             "--cluster-name", settings.cluster_name, "--profile", settings.profile]
     for directory in settings.scenario_dirs:

@@ -656,3 +656,21 @@ async def test_tabs_closed_at_any_moment_of_start_up_leave_no_app_behind(
         await eventually(lambda: children(process.pid) == [], 20, "every tab's app to end")
         assert not any(alive(app) or group_members(app) for app in apps)
         assert process.poll() is None
+
+
+def test_a_tabs_app_runs_no_code_from_the_folder_serve_was_started_in(
+        tmp_path: Path, cli_env: dict[str, str]) -> None:
+    """`python -m` puts the working folder first on the import path: a `sandbox/` or a
+    `yaml.py` lying there (a downloaded workshop folder) must not run in every tab, with the
+    key in its environment."""
+    planted = tmp_path / "planted"
+    (tmp_path / "sandbox").mkdir()
+    for name in ("sandbox/__init__.py", "sandbox/__main__.py", "yaml.py"):
+        (tmp_path / name).write_text(f"open({str(planted)!r}, 'a').write({name!r})\n")
+    settings = Settings(runtime="sim", token=TOKEN)
+    argv = child_argv(settings, 0)
+    probe = [*argv[:argv.index("sandbox") + 1], "--version"]  # the same interpreter and flags
+    done = subprocess.run(probe, env=child_environment(settings, cli_env), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert not planted.exists(), planted.read_text()
+    assert done.returncode == 0 and "agw-sandbox" in done.stdout
