@@ -18,7 +18,7 @@ from sandbox.errors import SandboxError
 from sandbox.mock import cli as mock_cli
 from sandbox.profiles import PROFILES
 from sandbox.settings import Settings, check_key, known_keys, overrides, resolve_token
-from sandbox.untrusted import visible
+from sandbox.untrusted import quoted, visible
 
 GATEWAY_PORT = 8080  # --port when not given; the mock provider's own default differs
 MOCK_PORT = 8000
@@ -196,7 +196,16 @@ def _mock_provider(args: argparse.Namespace) -> int:
                           *[a for k in keys for a in ("--accept-key", k)]])
 
 
+# The values Textual passes on to Rich, which fails on any other with a KeyError.
+COLOR_SYSTEMS = ("auto", "standard", "256", "truecolor", "windows")
+
+
 def _open_app(settings: Settings) -> int:
+    chosen = os.environ.get("TEXTUAL_COLOR_SYSTEM")
+    if chosen is not None and chosen not in COLOR_SYSTEMS:
+        raise SandboxError(f"TEXTUAL_COLOR_SYSTEM is {quoted(chosen)}, which is not a colour "
+                           f"system the app knows ({', '.join(COLOR_SYSTEMS)})",
+                           "unset it (`unset TEXTUAL_COLOR_SYSTEM`) or set one of those")
     if not _on_a_terminal():
         raise SandboxError("the app needs a terminal (stdin, stdout and stderr must be one)",
                            "use `agw-sandbox run --all` for a walkthrough without the app")

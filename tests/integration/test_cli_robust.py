@@ -348,3 +348,14 @@ def test_a_bad_namespace_or_gateway_name_is_refused_before_anything_runs(
                          env=cli_env)
         assert result.returncode == 2, result.stderr
         assert "is not a Kubernetes name" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("value", ["nonsense", "TRUECOLOR", "256 ", "\x1b]0;x\x07"])
+def test_a_colour_system_textual_does_not_know_is_said_before_the_app_starts(
+        cli_env: dict[str, str], value: str) -> None:
+    """TEXTUAL_COLOR_SYSTEM is read by Textual (and Rich) as the app starts: a value they do
+    not know ended in an internal error (a KeyError), exit 70."""
+    done = run_cli("--runtime", "sim", env={**cli_env, "TEXTUAL_COLOR_SYSTEM": value})
+    assert done.returncode == 2, done.stderr
+    assert "TEXTUAL_COLOR_SYSTEM" in done.stderr and "truecolor" in done.stderr
+    assert "\x1b" not in done.stderr and "internal error" not in done.stderr
