@@ -22,6 +22,7 @@ from sandbox.settings import (
     allowed_host,
     cluster_name,
     directory,
+    known_keys,
     printable,
     tab_count,
 )
@@ -44,7 +45,7 @@ class _Parser(argparse.ArgumentParser):
     output (``'\\u001b'``, where ``repr`` writes ``'\\x1b'`` and a word is written raw)."""
 
     def error(self, message: str) -> NoReturn:
-        super().error(one_line(message))
+        super().error(_masked(one_line(message)))
 
     def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
         try:
@@ -57,6 +58,22 @@ class _Parser(argparse.ArgumentParser):
             super()._check_value(action, value)
         except argparse.ArgumentError as exc:
             raise _requoted(action, exc, value) from None
+
+
+def _masked(message: str) -> str:
+    """A usage error with every key the process holds masked: the value it quotes may be the
+    key, pasted one word too early (`--provider openai sk-…`)."""
+    import itertools
+    import os
+    import sys
+
+    from sandbox.walkthrough.masking import Masker  # only for an error: it costs an import
+
+    argv = sys.argv[1:]
+    given = [value for flag, value in itertools.pairwise(argv) if flag == "--token"]
+    given += [word.partition("=")[2] for word in argv if word.startswith("--token=")]
+    keys = [*known_keys(None, os.environ), *(key.strip() for key in given if key.strip())]
+    return Masker(keys)(message) if keys else message
 
 
 def _requoted(action: argparse.Action, exc: argparse.ArgumentError,

@@ -27,7 +27,7 @@ from textual_serve.server import Server
 from sandbox import stdio
 from sandbox.catalog.loader import load_catalog
 from sandbox.errors import PortInUse, SandboxError
-from sandbox.settings import Settings
+from sandbox.settings import Settings, known_keys
 from sandbox.web import console
 from sandbox.web.app_process import TERM_GRACE, AppProcess
 from sandbox.web.guard import MAX_HEIGHT, MAX_WIDTH, HostCheck, dimension, is_loopback, page_message
@@ -229,8 +229,10 @@ def serve(settings: Settings, options: ServeOptions) -> int:
     if settings.runtime == "cluster" and not settings.context:  # likewise, not in every tab
         raise SandboxError("--runtime cluster needs --context NAME, for every tab's app",
                            "pass --context NAME (and --yes: nobody in a tab can confirm)")
-    if warning:
-        stdio.say(f"agw-sandbox: {warning}")
+    if warning:  # it names --host, which may be the key pasted one word too early
+        from sandbox.walkthrough.masking import Masker
+
+        stdio.say(f"agw-sandbox: {Masker(known_keys(settings.token, os.environ))(warning)}")
     server = SandboxServer(settings, options)
     console.quiet_logs((HttpProcessingError, ConnectionError))
     stop = _StopEvent()

@@ -359,3 +359,35 @@ def test_a_colour_system_textual_does_not_know_is_said_before_the_app_starts(
     assert done.returncode == 2, done.stderr
     assert "TEXTUAL_COLOR_SYSTEM" in done.stderr and "truecolor" in done.stderr
     assert "\x1b" not in done.stderr and "internal error" not in done.stderr
+
+
+KEY_GIVEN_WRONG = "sk-test-GivenToTheWrongOption7Qz9X4m2"
+
+
+@pytest.mark.parametrize("args", [
+    ("--profile", KEY_GIVEN_WRONG, "scenarios"), ("--runtime", KEY_GIVEN_WRONG, "scenarios"),
+    ("--port", KEY_GIVEN_WRONG, "scenarios"), (KEY_GIVEN_WRONG,),
+    ("run", "--provider", KEY_GIVEN_WRONG), ("run", "--namespace", KEY_GIVEN_WRONG),
+], ids=["profile", "runtime", "port", "command", "provider", "namespace"])
+@pytest.mark.parametrize("held", ["AGW_SANDBOX_TOKEN", "--token"])
+def test_a_key_given_to_the_wrong_option_is_masked_in_the_usage_error(
+        cli_env: dict[str, str], args: tuple[str, ...], held: str) -> None:
+    """The key pasted one word too early (`--provider openai sk-…`): argparse's own messages
+    quote the value they refused, and go through the masker like the rest of stderr."""
+    env = {**cli_env, "AGW_SANDBOX_TOKEN": KEY_GIVEN_WRONG} if held != "--token" else cli_env
+    extra = ("--token", KEY_GIVEN_WRONG) if held == "--token" else ()
+    done = run_cli(*extra, *args, env=env)
+    assert done.returncode == 2
+    shown = done.stdout + done.stderr
+    leaked = KEY_GIVEN_WRONG[8:24] in shown
+    assert not leaked and "sk-…" in shown
+
+
+def test_a_key_given_as_serves_host_is_masked_in_its_warning(cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "AGW_SANDBOX_TOKEN": KEY_GIVEN_WRONG}
+    done = run_cli("serve", "--runtime", "sim", "--port", "0", "--public", "--host",
+                   KEY_GIVEN_WRONG, env=env)
+    assert done.returncode == 2
+    shown = done.stdout + done.stderr
+    leaked = KEY_GIVEN_WRONG[8:24] in shown
+    assert not leaked and "serving on sk-…" in shown
