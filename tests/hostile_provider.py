@@ -107,6 +107,8 @@ def hostile_provider(handler: Handler) -> Iterator[tuple[str, int]]:
         yield listener.getsockname()[:2]
     finally:
         stop.set()
+        with suppress(OSError):  # wakes the accept() below: a close alone does not, on Linux
+            listener.shutdown(socket.SHUT_RDWR)
         listener.close()
         for conn in connections:
             with suppress(OSError):
