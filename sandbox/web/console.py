@@ -44,7 +44,8 @@ def app_ended(returncode: int, argv: Sequence[str]) -> str:
     """The line for a tab's app that ended by itself (a crash, a kill) with ``returncode``;
     ``argv`` is how serve started it (``python -m sandbox ...``), which holds no key."""
     # A folder's name is text from elsewhere: shown with its hidden characters as escapes.
-    command = visible(" ".join(shlex.quote(part) for part in ("agw-sandbox", *argv[3:])))
+    options = argv[argv.index("sandbox") + 1:] if "sandbox" in argv else []
+    command = visible(" ".join(shlex.quote(part) for part in ("agw-sandbox", *options)))
     return (f"agw-sandbox: serve: a tab's app ended unexpectedly ({_how(returncode)}); its tab "
             f"shows \"Session ended.\" (Restart there opens a new one); to see why, run the same "
             f"app in a terminal: {command}")
