@@ -5,6 +5,7 @@ masker to look for is whole again; and where each piece of the joined text came 
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -38,8 +39,12 @@ class Run:
         part's bytes are replaced by the mask's UTF-8 bytes; in the others they are dropped."""
         spans: list[tuple[int, int, str]] = []
         strings = 0  # how many of them are strings
-        for number, (begin, stop) in enumerate(self.pieces):
+        first = max(0, bisect.bisect_right(self.starts, start) - 1)  # the first it may be in
+        for number in range(first, len(self.pieces)):
             at, decoded = self.starts[number], self.decoded[number]
+            if at >= end:
+                break
+            begin, stop = self.pieces[number]
             length = stop - begin if decoded is None else len(decoded)
             low, high = max(start, at) - at, min(end, at + length) - at
             if low >= high:

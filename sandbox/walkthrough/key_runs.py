@@ -37,8 +37,9 @@ class KeyRuns:
                       key=lambda run: run[1] - run[0])
             if run[1] - run[0] >= self.least:
                 yield run
-                # What overlaps a run is masked with it: look again after it.
-                upcoming = {each: text.find(each, run[1]) if next_at < run[1] else next_at
+                # What overlaps a run is masked with it: look again after it (a block that
+                # is nowhere after ``at`` is not looked for again, which keeps this linear).
+                upcoming = {each: text.find(each, run[1]) if 0 <= next_at < run[1] else next_at
                             for each, next_at in upcoming.items()}
             else:
                 upcoming[block] = text.find(block, at + 1)

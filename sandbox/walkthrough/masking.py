@@ -98,18 +98,18 @@ class Masker:
         if not self._disguised:
             return spans
         values = runs(text, start)
+        taken = _Apart(spans)
         cut_into: set[str] = set()  # the pieces of a key found cut into values
         for run in values:
             for begin, end, masked in self._found(run.text):
                 where = run.masked(begin, end, masked)
-                spans += _apart(spans, sorted(where))  # read in turns, not in order
+                taken.add(sorted(where))  # read in turns, not in order
                 cut_into.update(text[low:high] for low, high, _ in where)
         # The same pieces elsewhere (each token again in its ``top_logprobs``) go too.
-        again = sorted((low, high, run.emptied(number)) for run in values
-                       for number, (low, high) in enumerate(run.pieces)
-                       if high - low >= 3 and text[low:high] in cut_into)
-        spans += _apart(spans, again)
-        return sorted(spans)
+        taken.add(sorted((low, high, run.emptied(number)) for run in values
+                         for number, (low, high) in enumerate(run.pieces)
+                         if high - low >= 3 and text[low:high] in cut_into))
+        return taken.spans
 
     def _found(self, text: str, start: int = 0) -> list[tuple[int, int, str]]:
         if self._pattern is None:
@@ -120,19 +120,19 @@ class Masker:
             return spans
         view = fold(text, start)
         kept = stripped(view)  # found in it, a key split by what may split it is found too
+        taken = _Apart(spans)
         wholes: list[tuple[int, int]] = []  # in the kept text
         for key in self._disguised:
             found = key.wholes(kept)
             wholes += found
-            spans += _apart(spans, ((*view.original(*kept.folded_span(*where)), key.masked)
-                                    for where in found))
+            taken.add((*view.original(*kept.folded_span(*where)), key.masked) for where in found)
         # Last, and only where no whole key is: a whole key, disguised or not, comes first.
         rest = _blanked(kept.text, wholes)
         parts = sorted((part for key in self._disguised for part in key.parts(rest)),
                        key=lambda part: (part[0], part[0] - part[1]))  # the longest first
-        spans += _apart(spans, ((*view.original(*kept.folded_span(begin, end)), masked)
-                                for begin, end, masked in parts))
-        return sorted(spans)
+        taken.add((*view.original(*kept.folded_span(begin, end)), masked)
+                  for begin, end, masked in parts)
+        return taken.spans
 
     def values(self, value: Any) -> Any:
         """A copy of a nested value (a manifest, a payload) with every secret masked in place."""
@@ -275,17 +275,21 @@ def _blanked(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(out)
 
 
-def _apart(spans: list[tuple[int, int, str]],
-           found: Iterable[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-    """The spans of ``found`` (in order) that overlap neither ``spans`` nor one taken before."""
-    taken = sorted(spans)  # apart from each other: one look finds an overlap
-    starts = [begin for begin, _, _ in taken]
-    kept: list[tuple[int, int, str]] = []
-    for begin, end, masked in found:
-        at = bisect.bisect_left(starts, end)  # the spans that begin before its end
-        if (at == 0 or taken[at - 1][1] <= begin) and (not kept or kept[-1][1] <= begin):
-            kept.append((begin, end, masked))
-    return kept
+class _Apart:
+    """Spans of a text apart from each other, in order, that more are added to: each only
+    where it overlaps none taken before (one look, whatever their number)."""
+
+    def __init__(self, spans: Iterable[tuple[int, int, str]]) -> None:
+        self.spans = sorted(spans)
+        self._starts = [begin for begin, _, _ in self.spans]
+
+    def add(self, found: Iterable[tuple[int, int, str]]) -> None:
+        """Each span of ``found`` (in order) that overlaps none taken."""
+        for begin, end, masked in found:
+            at = bisect.bisect_left(self._starts, end)  # the spans that begin before its end
+            if at == 0 or self.spans[at - 1][1] <= begin:
+                self.spans.insert(at, (begin, end, masked))
+                self._starts.insert(at, begin)
 
 
 class MaskedStream:

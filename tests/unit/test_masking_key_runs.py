@@ -3,13 +3,18 @@ no tail), disguised as a whole key may be, and found in time linear in the text.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
+from sandbox.walkthrough.json_runs import runs
 from sandbox.walkthrough.key_mask import mask_key
+from sandbox.walkthrough.key_runs import KeyRuns
 from sandbox.walkthrough.masking import MaskedStream, Masker
 
 KEY = "sk-test-Jq4Vx8Nm2Tb6Wc9Lz3Hr7Pk"  # the mask (sk-…7Pk... last four) hides 23 characters
@@ -115,3 +120,68 @@ def test_a_key_dealt_out_between_the_choices_of_one_answer_is_masked(width: int)
     said = [choice["message"]["content"] for choice in shown["choices"]]
     masked = said == [mask_key(KEY), ""]
     assert masked
+
+
+class _Searched(str):
+    """Text that counts how many characters its searches go over."""
+
+    gone_over = 0
+
+    def find(self, sub: str, start: int | None = 0, end: int | None = None,  # type: ignore[override]
+             /) -> int:
+        start = start or 0
+        at = super().find(sub, start, len(self) if end is None else end)
+        _Searched.gone_over += (len(self) if at < 0 else at + len(sub)) - start
+        return at
+
+
+@pytest.mark.parametrize("piece", [KEY[:-1], KEY[8:24], KEY[3:-3]])
+def test_text_full_of_runs_of_a_key_is_gone_over_a_few_times_not_once_a_run(piece: str) -> None:
+    """AB3: a block of the key that is nowhere in the text was looked for again after every
+    run found, to the end of the text each time: a mebibyte of pieces took minutes."""
+    text = _Searched(f"{piece} " * 3000)
+    _Searched.gone_over = 0
+    runs = KeyRuns(KEY, 12)
+    found = list(runs.find(text))
+    assert len(found) == 3000
+    assert _Searched.gone_over <= (len(KEY) // 6 + 1) * len(text)
+
+
+class _Counted(tuple[tuple[int, int], ...]):
+    """A run's pieces, counting how many of them are looked at."""
+
+    looked_at = 0
+
+    def __getitem__(self, index: Any) -> Any:
+        _Counted.looked_at += 1
+        return super().__getitem__(index)
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        for piece in super().__iter__():
+            _Counted.looked_at += 1
+            yield piece
+
+
+def test_a_key_cut_into_one_of_many_deltas_looks_only_at_the_deltas_it_is_in() -> None:
+    """AB3: masking a key found in a stream of deltas went over every delta of the stream, for
+    each key found in it."""
+    events = [KEY[at % 24:at % 24 + 4] if at % 24 < len(KEY) - 4 else "x" for at in range(6000)]
+    stream = "\n".join("data: " + json.dumps({"choices": [{"delta": {"content": piece}}]})
+                       for piece in events)
+    run = max(runs(stream), key=lambda run: len(run.pieces))
+    counted = dataclasses.replace(run, pieces=_Counted(run.pieces))
+    middle = counted.starts[3000]
+    _Counted.looked_at = 0
+    where = counted.masked(middle + 1, middle + 9, "…")
+    assert [shown for _, _, shown in where] == ["…", "", ""]
+    assert _Counted.looked_at <= 4
+
+
+def test_a_stream_of_many_deltas_that_spell_keys_again_and_again_is_all_masked() -> None:
+    pieces = [KEY[at:at + 3] for at in range(0, len(KEY), 3)] * 2000
+    stream = "\n".join("data: " + json.dumps({"choices": [{"delta": {"content": piece}}]})
+                       for piece in pieces)
+    shown = Masker([KEY])(stream)
+    said = "".join(json.loads(line[6:])["choices"][0]["delta"]["content"]
+                   for line in shown.splitlines())
+    assert said == mask_key(KEY) * 2000
