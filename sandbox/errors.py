@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from sandbox.records import record
 from sandbox.untrusted import one_line
 
 
@@ -44,7 +44,7 @@ class SandboxError(Exception):
         return one_line(self.message)
 
 
-@dataclass(frozen=True)
+@record
 class Problem:
     """One thing wrong in a scenario file."""
 

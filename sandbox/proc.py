@@ -12,12 +12,12 @@ import sys
 import time
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sandbox.errors import CommandFailed, CommandTimedOut, RuntimeUnavailable
 from sandbox.profiles import DEFAULT_PROFILE
+from sandbox.records import record
 
 INSTALL_HINTS = {
     "kind": f"install kind {DEFAULT_PROFILE.pins.kind}: "
@@ -35,7 +35,7 @@ HOLDER_GRACE = 0.5  # seconds a process left holding a command's output has to e
 _STARTED: weakref.WeakSet[Process] = weakref.WeakSet()
 
 
-@dataclass(frozen=True)
+@record
 class Completed:
     argv: tuple[str, ...]
     returncode: int

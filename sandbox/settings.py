@@ -7,11 +7,12 @@ import ipaddress
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from sandbox.errors import SandboxError
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES, Profile
+from sandbox.records import record
 from sandbox.untrusted import quoted
 
 DEMO_TOKEN = "sk-test-agw-sandbox-demo-key-0001"
@@ -19,7 +20,7 @@ RUNTIMES = ("auto", "kind", "cluster", "sim")
 PROVIDERS = ("mock", "openai")
 
 
-@dataclass(frozen=True)
+@record
 class Settings:
     runtime: str = "auto"
     provider: str = "mock"

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from sandbox.catalog.scenario_file import load_file
 from sandbox.catalog.scenarios import Scenario, texts_read, with_text_masked
 from sandbox.errors import Problem, ScenarioError
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES, builtin_dir
+from sandbox.records import record
 from sandbox.untrusted import quoted
 
 
-@dataclass(frozen=True)
+@record
 class Catalog:
     """The scenarios written for one API profile; ``others`` are those of the other profiles."""
 

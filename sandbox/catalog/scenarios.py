@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from pathlib import Path
 from typing import Any
 
+from sandbox.records import record
 from sandbox.runtimes.runtime import ResourceRef, WaitFor
 
 
-@dataclass(frozen=True)
+@record
 class Variable:
     """A value a scenario's manifests and requests refer to as ``${name}``."""
 
@@ -20,7 +21,7 @@ class Variable:
     default: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class RequestSpec:
     method: str
     path: str
@@ -29,7 +30,7 @@ class RequestSpec:
     stream: bool = False
 
 
-@dataclass(frozen=True)
+@record
 class Expectation:
     """What the response must show. ``model`` matches as a prefix (providers add a date)."""
 
@@ -47,7 +48,7 @@ class Expectation:
         )
 
 
-@dataclass(frozen=True)
+@record
 class Manifest:
     """A manifest template: one or more documents, ``${var}`` placeholders in string values."""
 
@@ -56,29 +57,29 @@ class Manifest:
     documents: tuple[Any, ...]
 
 
-@dataclass(frozen=True)
+@record
 class StepBase:
     id: str
     title: str
     explain: str
 
 
-@dataclass(frozen=True)
+@record
 class ExplainStep(StepBase):
     pass
 
 
-@dataclass(frozen=True)
+@record
 class ApplyStep(StepBase):
     manifests: tuple[Manifest, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class WaitStep(StepBase):
     waits: tuple[WaitFor, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class RequestStep(StepBase):
     request: RequestSpec = field(default_factory=lambda: RequestSpec("GET", "/"))
     expect: Expectation = field(default_factory=Expectation)
@@ -86,12 +87,12 @@ class RequestStep(StepBase):
     expect_with_mock: Expectation = field(default_factory=Expectation)
 
 
-@dataclass(frozen=True)
+@record
 class DeleteStep(StepBase):
     refs: tuple[ResourceRef, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class CleanupStep(StepBase):
     """Deletes everything the scenario applied, newest first."""
 
@@ -99,7 +100,7 @@ class CleanupStep(StepBase):
 Step = ExplainStep | ApplyStep | WaitStep | RequestStep | DeleteStep | CleanupStep
 
 
-@dataclass(frozen=True)
+@record
 class Scenario:
     id: str
     title: str

@@ -9,14 +9,14 @@ on or deleted anywhere, unless the scenario applies the CustomResourceDefinition
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from sandbox.errors import Problem
 from sandbox.profiles.kinds import SERVED
+from sandbox.records import record
 
 
-@dataclass(frozen=True)
+@record
 class KindUse:
     """A kind as a scenario uses it: in a manifest (with its apiVersion) or a Kind/name
     reference of a wait or delete step (``api_version`` None)."""

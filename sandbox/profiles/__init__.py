@@ -10,10 +10,11 @@ does not have) is a named strategy on the profile: ``backend_api``
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
+
+from sandbox.records import record
 
 if TYPE_CHECKING:  # the strategies load with the first use: the app's first screen needs none
     from sandbox.profiles.backend_api import BackendApi
@@ -30,7 +31,7 @@ def backend_strategy(name: Strategy) -> BackendApi:
     return KgatewayBackends() if name == "kgateway" else AgentgatewayBackends()
 
 
-@dataclass(frozen=True)
+@record
 class Pins:
     kind: str
     node_image: str
@@ -48,7 +49,7 @@ class Pins:
     gateway_api_range: tuple[str, str]
 
 
-@dataclass(frozen=True)
+@record
 class Profile:
     name: str
     description: str

@@ -11,7 +11,7 @@ what the gateway answers by itself. What a strategy leaves out of the simulation
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, Protocol
 
 from sandbox.profiles.llm_requests import (
@@ -29,6 +29,7 @@ from sandbox.profiles.llm_requests import (
     kgateway_unreachable,
     resolve_route,
 )
+from sandbox.records import record
 
 __all__ = ["COMPLETIONS", "OPENAI_PATH", "AgentgatewayBackends", "Auth", "BackendApi",
            "BrokenAnswer", "DirectResponse", "KgatewayBackends", "LlmBackend", "UpstreamFailure",
@@ -40,7 +41,7 @@ DEFAULT_SECRET_KEY = "Authorization"
 SecretReader = Callable[[str], Mapping[str, bytes] | None]
 
 
-@dataclass(frozen=True)
+@record
 class Auth:
     """What a backend asks the gateway to do about the upstream ``Authorization`` header."""
 
@@ -50,7 +51,7 @@ class Auth:
     secret_key: str = DEFAULT_SECRET_KEY
 
 
-@dataclass(frozen=True)
+@record
 class LlmBackend:
     """The parts of an LLM backend manifest the gateway acts on."""
 
@@ -65,7 +66,7 @@ class LlmBackend:
     routes: tuple[tuple[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     """The controller's status for one backend and what (if anything) the proxy receives."""
 

@@ -9,10 +9,10 @@ out) and from the Kubernetes API reference for the built-in kinds a scenario may
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from sandbox.records import record
 
 
-@dataclass(frozen=True)
+@record
 class ServedKind:
     group: str
     kind: str

@@ -8,7 +8,7 @@ upstream cannot be reached (``ProxyError`` in ``proxy/mod.rs``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from sandbox.records import record
 
 OPENAI_PATH = "/v1/chat/completions"
 OPENAI_BASE_PATH = "/v1"
@@ -20,7 +20,7 @@ OPENAI_SUFFIXES = {"Responses": "/responses", "Embeddings": "/embeddings", "Rera
                    "Realtime": "/realtime"}
 
 
-@dataclass(frozen=True)
+@record
 class DirectResponse:
     """What the gateway answers by itself, without asking the provider."""
 
@@ -29,7 +29,7 @@ class DirectResponse:
     content_type: str | None
 
 
-@dataclass(frozen=True)
+@record
 class UpstreamFailure:
     """Why a connection to the upstream failed, as the operating system said it."""
 
@@ -92,7 +92,7 @@ def agentgateway_path(host_override: bool, full_path: str | None, prefix: str | 
     return base + OPENAI_SUFFIXES.get(route_type, "/chat/completions") + tail
 
 
-@dataclass(frozen=True)
+@record
 class BrokenAnswer:
     """A provider's answer hyper refuses to read: its error's description (``Kind::Io``'s
     ``connection error``, ``Kind::IncompleteMessage``'s ``connection closed before message

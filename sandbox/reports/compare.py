@@ -14,6 +14,7 @@ from typing import Any
 
 from sandbox.catalog.scenarios import Scenario
 from sandbox.errors import SandboxError
+from sandbox.records import record
 from sandbox.settings import Settings
 from sandbox.untrusted import quoted
 from sandbox.walkthrough.events import (
@@ -55,7 +56,7 @@ class StepRecord:
         return values
 
 
-@dataclass(frozen=True)
+@record
 class Disagreement:
     scenario: str
     step: str
@@ -166,7 +167,7 @@ async def run_on_sim(settings: Settings, scenarios: Sequence[Scenario]) -> list[
     return recorder.steps
 
 
-@dataclass(frozen=True)
+@record
 class Comparison:
     steps: int
     disagreements: tuple[Disagreement, ...]

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sandbox.profiles import Profile
+from sandbox.records import record
 from sandbox.runtimes.runtime import ResourceRef
 
 
-@dataclass(frozen=True)
+@record
 class Placement:
     """Scenarios are written with the guide's names; on a shared cluster the sandbox can use a
     namespace and Gateway of its own instead, so nothing it does collides with anyone's."""

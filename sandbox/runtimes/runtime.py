@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
 from sandbox.errors import WaitTimeout
 from sandbox.polling import Deadline, poll_async
+from sandbox.records import record
 
 Progress = Callable[[str], None]
 
 
-@dataclass(frozen=True)
+@record
 class ResourceRef:
     kind: str
     name: str
@@ -23,7 +24,7 @@ class ResourceRef:
         return f"{self.kind} {self.namespace}/{self.name}"
 
 
-@dataclass(frozen=True)
+@record
 class ConditionExpectation:
     type: str
     status: str
@@ -33,14 +34,14 @@ class ConditionExpectation:
         return f"{self.type}={self.status}" + (f" ({self.reason})" if self.reason else "")
 
 
-@dataclass(frozen=True)
+@record
 class WaitFor:
     ref: ResourceRef
     conditions: tuple[ConditionExpectation, ...]
     timeout: float
 
 
-@dataclass(frozen=True)
+@record
 class Condition:
     type: str
     status: str
@@ -58,7 +59,7 @@ class Condition:
         return text + (" [for an earlier version of the object]" if self.stale else "")
 
 
-@dataclass(frozen=True)
+@record
 class ResourceStatus:
     ref: ResourceRef
     exists: bool
@@ -74,7 +75,7 @@ class ResourceStatus:
         return expected.reason is None or found.reason == expected.reason
 
 
-@dataclass(frozen=True)
+@record
 class Applied:
     ref: ResourceRef
     outcome: str  # "created", "configured" or "unchanged", as kubectl says it

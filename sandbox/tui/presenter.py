@@ -6,7 +6,7 @@ Tested without a terminal (tests/unit/test_presenter.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from sandbox.catalog.scenarios import (
     ApplyStep,
@@ -18,12 +18,13 @@ from sandbox.catalog.scenarios import (
     step_kind,
 )
 from sandbox.errors import PortInUse, SandboxError
+from sandbox.records import record
 from sandbox.tui.session import Session
 from sandbox.walkthrough.events import StepFinished
 from sandbox.walkthrough.render import Context, upstream_note
 
 
-@dataclass(frozen=True)
+@record
 class ScenarioRow:
     """One line of the scenario list: ``✓ Key inline in the Backend 7/7``."""
 
@@ -33,7 +34,7 @@ class ScenarioRow:
     progress: str  # "3/7"
 
 
-@dataclass(frozen=True)
+@record
 class StepView:
     """Everything the step panel shows (attributes go down)."""
 

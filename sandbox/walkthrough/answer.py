@@ -13,10 +13,11 @@ import codecs
 import json
 import zlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from sandbox.documents import TooDeep
+from sandbox.records import record
 from sandbox.walkthrough.events import ResponseView
 from sandbox.walkthrough.masking import Masker
 from sandbox.walkthrough.sse import Events, parse_json
@@ -32,7 +33,7 @@ GZIP_MAGIC = b"\x1f\x8b"  # how every gzip member begins (RFC 1952)
 ACCEPT_ENCODING = "gzip, deflate"  # what the client asks for: what Body can inflate
 
 
-@dataclass(frozen=True)
+@record
 class Answer:
     """What came back: ``view`` for everyone (masked, with notes), and the answer's own text and
     model, unmasked, for the expectations alone (never shown, never in an event)."""

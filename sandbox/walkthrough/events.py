@@ -5,15 +5,16 @@ Every text field is already masked: a consumer may print any of it as it is.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
+from sandbox.records import record
 from sandbox.runtimes.runtime import Condition, ResourceRef
 
 Outcome = Literal["passed", "failed", "skipped"]
 
 
-@dataclass(frozen=True)
+@record
 class RequestView:
     """What was sent, as the request pane shows it: secrets masked, plus a keyless curl."""
 
@@ -24,7 +25,7 @@ class RequestView:
     curl: str  # secrets as $ENV_NAME: runnable once the variable is exported
 
 
-@dataclass(frozen=True)
+@record
 class ResponseView:
     """What came back, as the response pane shows it: status, latency, headers, body."""
 
@@ -60,7 +61,7 @@ def part_of(text: str, chars: int, lines: int | None = None) -> str:
     return text[:cut] + f"\n… ({len(rest)} more characters{more_lines} left out)"
 
 
-@dataclass(frozen=True)
+@record
 class ScenarioStarted:
     """A scenario begins: its title, summary and security note, and where it runs."""
 
@@ -71,7 +72,7 @@ class ScenarioStarted:
     runtime_label: str
 
 
-@dataclass(frozen=True)
+@record
 class StepStarted:
     """A step begins, with its position, kind and explanation."""
 
@@ -84,14 +85,14 @@ class StepStarted:
     explain: str
 
 
-@dataclass(frozen=True)
+@record
 class CommandLogged:
     """A command (or API call) the user could run by hand to do what the step just did."""
 
     command: str
 
 
-@dataclass(frozen=True)
+@record
 class ManifestApplied:
     """A manifest was applied (created, configured or unchanged), shown as YAML."""
 
@@ -101,7 +102,7 @@ class ManifestApplied:
     note: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class ResourceDeleted:
     """A cleanup step deleted a resource (or found it already gone)."""
 
@@ -109,7 +110,7 @@ class ResourceDeleted:
     existed: bool
 
 
-@dataclass(frozen=True)
+@record
 class StatusChanged:
     """A watched resource's status conditions changed while a step waited."""
 
@@ -118,28 +119,28 @@ class StatusChanged:
     conditions: tuple[Condition, ...]
 
 
-@dataclass(frozen=True)
+@record
 class RequestSent:
     """A request step sent its request (each retry sends it again)."""
 
     request: RequestView
 
 
-@dataclass(frozen=True)
+@record
 class ResponseChunk:
     """A piece of a streamed answer, as it arrives."""
 
     text: str
 
 
-@dataclass(frozen=True)
+@record
 class ResponseReceived:
     """The whole answer to a request."""
 
     response: ResponseView
 
 
-@dataclass(frozen=True)
+@record
 class StepNote:
     """Something a running step wants the user to know now (it is waiting, and why)."""
 
@@ -148,7 +149,7 @@ class StepNote:
     text: str
 
 
-@dataclass(frozen=True)
+@record
 class StepFinished:
     """A step ended: passed, failed or skipped, with a detail and a hint on failure."""
 
@@ -162,7 +163,7 @@ class StepFinished:
     seconds: float = 0.0
 
 
-@dataclass(frozen=True)
+@record
 class ScenarioFinished:
     """A scenario ended; ``passed`` is True only when every step passed."""
 

@@ -7,7 +7,6 @@ import asyncio
 import ssl
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sandbox.catalog import checks
 from sandbox.errors import RequestFailed
@@ -21,6 +20,7 @@ from sandbox.http_client import (
     LocalProtocolError,
     Timeout,
 )
+from sandbox.records import record
 from sandbox.untrusted import quoted
 from sandbox.walkthrough import shell_equivalents
 from sandbox.walkthrough.answer import ACCEPT_ENCODING, Answer, Reading, size
@@ -32,7 +32,7 @@ class GatewayUnreachable(RequestFailed):
     """No answer came back: the connection failed or broke (a port-forward reconnecting)."""
 
 
-@dataclass(frozen=True)
+@record
 class Patience:
     """How long a request step waits for its whole answer, and when it says it still waits."""
 

@@ -10,6 +10,7 @@ import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from sandbox.records import record
 from sandbox.untrusted import HIDDEN_CHARACTERS
 from sandbox.walkthrough.key_runs import KeyRuns
 
@@ -168,7 +169,7 @@ def _lower(text: str) -> str:
     return text.lower() if text.isascii() else text.replace("\u0130", "i").lower()
 
 
-@dataclass(frozen=True)
+@record
 class Core:
     """Folded text without what may split a key: ``text``, and where each of its characters
     came from (:meth:`origin`). ``end`` is where the text it was made of stops being decided:

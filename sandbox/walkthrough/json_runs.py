@@ -10,6 +10,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from sandbox.records import record
+
 # A choice's ``index`` (which of several answers an event's delta is part of); a JSON string on
 # one line (of a bounded length, so a broken body costs no backtracking), and the colon that
 # makes it a name; an array of small integers (byte values); a bracket that opens or closes an
@@ -19,7 +21,7 @@ _TOKEN = re.compile(r'"index"\s*:\s*(\d{1,9})(?![\d.eE])|"((?:[^"\\\n]|\\.){0,40
 _DEEPEST = 64  # a path no deeper: what nests further is filed with its ancestor at this depth
 
 
-@dataclass(frozen=True)
+@record
 class Run:
     """The contents of the values at one path, joined, and where each came from: a string's
     contents as they are, an array of byte values decoded (one character a byte: Latin-1, so

@@ -6,7 +6,7 @@ import copy
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from sandbox.catalog.scenario_file import MASKED_SUFFIX, PLACEHOLDER
@@ -15,6 +15,7 @@ from sandbox.documents import decimal_digits, dump_all, writable_number
 from sandbox.errors import SandboxError
 from sandbox.profiles import PROFILES, Profile
 from sandbox.profiles.backend_api import provider_endpoint
+from sandbox.records import record
 from sandbox.settings import check_key
 from sandbox.untrusted import quoted
 from sandbox.walkthrough.key_mask import mask_key
@@ -23,7 +24,7 @@ from sandbox.walkthrough.masking import Masker, map_strings, secret_pattern
 TOKEN_ENV = {"mock": "AGW_SANDBOX_TOKEN", "openai": "OPENAI_API_KEY"}
 
 
-@dataclass(frozen=True)
+@record
 class Context:
     """The values a run substitutes, and which of them are secret."""
 
@@ -150,7 +151,7 @@ def upstream_note(ctx: Context, docs: Iterable[Mapping[str, Any]]) -> str | None
     return " ".join(dict.fromkeys(notes)) + " Everything else is as documented."
 
 
-@dataclass(frozen=True)
+@record
 class RenderedRequest:
     method: str
     path: str

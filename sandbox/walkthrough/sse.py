@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from sandbox.documents import load_json
+from sandbox.records import record
 from sandbox.walkthrough.masking import MaskedStream, Masker
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
@@ -97,7 +97,7 @@ class _Pending:
         self.raw.add(line + ending)
 
 
-@dataclass(frozen=True)
+@record
 class _Event:
     """An event that carried text: as it came, and what rewriting it needs. ``lead`` is what
     came since the event before (blank lines, comments, events with no text)."""

@@ -12,8 +12,9 @@ import json
 import re
 import socket
 from collections.abc import Iterable
-from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+from sandbox.records import record
 
 MAX_WIDTH, MAX_HEIGHT = 500, 200  # cells: a 4K screen at a small font; more only eats memory
 MAX_PING = 64  # characters: the page sends a timestamp
@@ -47,7 +48,7 @@ def dimension(value: object, limit: int) -> int | None:
     return min(value, limit)
 
 
-@dataclass(frozen=True)
+@record
 class Message:
     """One well-formed message of the page: what it is, and its text or size."""
 

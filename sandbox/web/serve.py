@@ -15,7 +15,6 @@ import os
 import re
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,6 +26,7 @@ from textual_serve.server import Server
 from sandbox import stdio
 from sandbox.catalog.loader import load_catalog
 from sandbox.errors import PortInUse, SandboxError
+from sandbox.records import record
 from sandbox.settings import Settings, known_keys
 from sandbox.web import console
 from sandbox.web.app_process import TERM_GRACE, AppProcess
@@ -40,7 +40,7 @@ MAX_TABS = 40  # apps at once, unless --max-tabs says otherwise: each holds some
 REMOTE_FONT = re.compile(r"<link[^>]*fonts\.googleapis\.com[^>]*>")
 
 
-@dataclass(frozen=True)
+@record
 class ServeOptions:
     host: str
     port: int

@@ -18,7 +18,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from functools import partial
 from importlib.resources import files
 from pathlib import Path
@@ -28,6 +28,7 @@ from sandbox import stdio
 from sandbox.documents import TooDeep, load_all, load_json
 from sandbox.errors import RuntimeUnavailable, SandboxError
 from sandbox.profiles import Profile
+from sandbox.records import record
 from sandbox.untrusted import quoted
 
 INDEX = "index.json"
@@ -37,7 +38,7 @@ Progress = Callable[[str], None]
 Fetch = Callable[[str], Awaitable[str]]
 
 
-@dataclass(frozen=True)
+@record
 class Item:
     """One file of the bundle and what it holds."""
 
@@ -95,7 +96,7 @@ def sha256_of(path: Path, stop: threading.Event | None = None) -> str:
 
 
 # -- prepare (online) ---------------------------------------------------------------------------
-@dataclass(frozen=True)
+@record
 class Prepared:
     files: int
     size: int
@@ -178,7 +179,7 @@ MAX_DEPTH = 8  # nesting of the index document; a real one has 4 levels
 ENTRY_FIELDS = ("kind", "ref", "version", "path", "sha256")
 
 
-@dataclass(frozen=True)
+@record
 class Bundle:
     """A prepared directory, read through its index.
 

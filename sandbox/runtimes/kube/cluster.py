@@ -7,13 +7,13 @@ import os
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sandbox.errors import CommandFailed, CommandTimedOut, RuntimeUnavailable, SandboxError
 from sandbox.proc import Echo, run
 from sandbox.profiles import Profile
+from sandbox.records import record
 
 CREATE_TIMEOUT = 600.0
 HELM_TIMEOUT = 600.0
@@ -149,7 +149,7 @@ def _helm_target(kubeconfig: Path | None, context: str | None) -> list[str]:
     return args
 
 
-@dataclass(frozen=True)
+@record
 class Release:
     """A Helm release as `helm list` reports it."""
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from sandbox.errors import RuntimeUnavailable
+from sandbox.records import record
 from sandbox.runtimes.kube.docker_config import file_problem, load_config, meta_problem, tilde
 from sandbox.runtimes.kube.docker_probe import DockerInfo, api_version, ask_daemon
 from sandbox.runtimes.kube.docker_words import failure_words, text_words
@@ -38,7 +39,7 @@ DOCKER_HOST_HINT = ("set DOCKER_HOST to an address such as unix:///var/run/docke
                     "tcp://HOST:2376, or unset it to use the current Docker context")
 
 
-@dataclass(frozen=True)
+@record
 class DockerEndpoint:
     """Where the daemon is expected, and which setting said so (for every message about it)."""
 

@@ -13,11 +13,11 @@ import json
 import re
 import socket
 import threading
-from dataclasses import dataclass
 from typing import Any
 
 from sandbox.documents import TooDeep, load_json
 from sandbox.errors import RuntimeUnavailable
+from sandbox.records import record
 from sandbox.runtimes.kube.docker_words import answer_words, body_words, error_words, short_cause
 from sandbox.runtimes.kube.paced import size_in_words
 from sandbox.untrusted import visible
@@ -43,7 +43,7 @@ STARTING_HINT = ("a Docker Desktop that is still starting answers so: wait until
                  "running and try again; else ")
 
 
-@dataclass(frozen=True)
+@record
 class DockerInfo:
     version: str
     api_version: str

@@ -14,13 +14,13 @@ import os
 import shlex
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sandbox import proc, stdio
 from sandbox.errors import CommandTimedOut, RuntimeUnavailable, how_it_ended
+from sandbox.records import record
 from sandbox.runtimes.kube.kubeconfig import token_problem
 
 # A cached token comes back in a second; a plugin that fetches one from a cloud in a few. One
@@ -32,7 +32,7 @@ MAX_OUTPUT = 1024 * 1024  # bytes kept of what it prints; an ExecCredential is a
 API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
 
 
-@dataclass(frozen=True)
+@record
 class Credential:
     """What a plugin answered: a bearer token, or a client certificate and key (PEM)."""
 
@@ -42,7 +42,7 @@ class Credential:
     expires: datetime | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Plugin:
     argv: tuple[str, ...]
     env: Mapping[str, str]

@@ -7,7 +7,7 @@ consent.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 
 from sandbox import stdio
@@ -15,6 +15,7 @@ from sandbox.documents import load_all
 from sandbox.errors import RuntimeUnavailable
 from sandbox.proc import Echo
 from sandbox.profiles import PROFILES, Profile
+from sandbox.records import record
 from sandbox.runtimes.kube import cluster
 from sandbox.runtimes.kube.client import Kube
 from sandbox.runtimes.kube.installation import Installation, ReleaseRef
@@ -118,7 +119,7 @@ def _minor(version: str) -> tuple[int, ...]:
     return tuple(int(n) for n in version.lstrip("v").split(".")[:2] if n.isdigit())
 
 
-@dataclass(frozen=True)
+@record
 class Charts:
     """Brings the profile's two releases to the pinned version, asking before any change.
 
@@ -221,7 +222,7 @@ class Charts:
         return self.agrees(f"Upgrade {release}{release.where_named} from {found} to {target}?")
 
 
-@dataclass(frozen=True)
+@record
 class _Release:
     """One of the profile's charts (``chart_name``, the guide's release name) and the release
     that holds it on this cluster."""

@@ -9,11 +9,11 @@ same annotations on its Deployment. Nothing found: the guide's release names and
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from sandbox.errors import RuntimeUnavailable
 from sandbox.profiles import Profile
+from sandbox.records import record
 from sandbox.runtimes.kube.api_call import NoAnswer
 from sandbox.runtimes.kube.client import Kube
 from sandbox.runtimes.kube.ownership import owner_of
@@ -22,7 +22,7 @@ RELEASE_NAME = "meta.helm.sh/release-name"
 RELEASE_NAMESPACE = "meta.helm.sh/release-namespace"
 
 
-@dataclass(frozen=True)
+@record
 class ReleaseRef:
     """A Helm release by name and namespace: the chart's own, or where someone installed it."""
 
@@ -36,7 +36,7 @@ class ReleaseRef:
         return f"release {self.name} in namespace {self.namespace}"
 
 
-@dataclass(frozen=True)
+@record
 class Installation:
     crds: ReleaseRef
     controller: ReleaseRef

@@ -9,18 +9,18 @@ this client applied is remembered, so a kind-only reference finds the group it w
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from sandbox.errors import ManifestRejected, RuntimeUnavailable
 from sandbox.profiles.kinds import KNOWN
+from sandbox.records import record
 from sandbox.untrusted import quoted
 
 Get = Callable[[str], tuple[int, dict[str, Any]]]  # GET a path: status and JSON body
 
 
-@dataclass(frozen=True)
+@record
 class Resource:
     group: str
     version: str

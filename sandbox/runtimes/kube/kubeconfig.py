@@ -13,11 +13,11 @@ import os
 import re
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sandbox.errors import RuntimeUnavailable
+from sandbox.records import record
 from sandbox.untrusted import describe, first_hidden
 
 # Real kubeconfigs are kilobytes; a few hundred contexts with embedded certificates stay far
@@ -92,7 +92,7 @@ def _kernel_filesystem(path: Path, info: os.stat_result) -> str | None:
     return None
 
 
-@dataclass(frozen=True)
+@record
 class Entry:
     """A cluster or user entry of a kubeconfig, and the folder its relative paths start in (the
     kubernetes client's: that of the file it came from)."""

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from dataclasses import dataclass
 
 from sandbox import stdio
 from sandbox.errors import SandboxError
 from sandbox.proc import INSTALL_HINTS, run
+from sandbox.records import record
 from sandbox.runtimes.kube.containers import KIND_ON_PODMAN, probe_docker
 from sandbox.runtimes.kube.docker_probe import DockerInfo
 from sandbox.runtimes.ports import port_is_free
@@ -22,7 +22,7 @@ VERSION_COMMANDS = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Check:
     name: str
     ok: bool

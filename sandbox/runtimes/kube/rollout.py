@@ -10,11 +10,12 @@ until the new one is ready.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from sandbox.records import record
 
-@dataclass(frozen=True)
+
+@record
 class Rollout:
     """``detail`` in kubectl's words; ``deadline`` when the controller gave up (kubectl fails
     then); ``refused`` the message of a ReplicaFailure condition (the pods cannot be created)."""

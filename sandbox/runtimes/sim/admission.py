@@ -37,12 +37,12 @@ import copy
 import functools
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from sandbox.errors import ManifestRejected
 from sandbox.profiles import DEFAULT_PROFILE
+from sandbox.records import record
 from sandbox.runtimes.sim import cel_rules
 from sandbox.runtimes.sim.core_checks import CORE_CHECKS, base64_error_offset, meta_errors
 from sandbox.runtimes.sim.scope import WORKLOAD_KINDS
@@ -83,7 +83,7 @@ CEL_NOT_RUN = ("<nil>: Invalid value: null: some validation rules were not check
                "the object was invalid; correct the existing errors to complete validation")
 
 
-@dataclass(frozen=True)
+@record
 class Kind:
     """A kind the simulated cluster serves, and where its schema comes from."""
 
@@ -106,7 +106,7 @@ class Kind:
         return _schema(self.file) if self.file else CORE_SCHEMAS.get(self.kind, UNCHECKED)
 
 
-@dataclass(frozen=True)
+@record
 class Admitted:
     """An admitted manifest: its kind and the object as the API server would store it."""
 

@@ -10,10 +10,11 @@ refused; kgateway v2.1's own differences (its Backend lookup) come from the prof
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from sandbox.profiles.backend_api import BackendApi, DirectResponse, LlmBackend
+from sandbox.records import record
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 # The proxy's own answers for backends it has no usable reference to (v1.4.1 proxy/mod.rs).
@@ -23,7 +24,7 @@ SERVICE_NOT_FOUND = DirectResponse(500, "service not found", "text/plain")
 Lookup = Callable[[str, str, str], Mapping[str, Any] | None]  # kind, namespace, name
 
 
-@dataclass(frozen=True)
+@record
 class Upstream:
     """Where and how the gateway sends requests for one AI backend."""
 
@@ -38,7 +39,7 @@ class Upstream:
     llm: LlmBackend | None = field(default=None, repr=False)
 
 
-@dataclass(frozen=True)
+@record
 class Route:
     """One match of an HTTPRoute rule, as the gateway serves it."""
 
@@ -71,7 +72,7 @@ class Route:
         return path == prefix or path.startswith(prefix + "/") or not prefix
 
 
-@dataclass(frozen=True)
+@record
 class Resolution:
     """Where one backendRef leads: a stored backend, or the condition and answer it gets."""
 

@@ -11,15 +11,16 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
+
+from sandbox.records import record
 
 # field.Error types after which the API server does not run the CEL rules (hasBlockingErr).
 BLOCKING = frozenset({"Required value", "Unsupported value", "Too long", "Too many",
                       "Invalid type"})
 
 
-@dataclass(frozen=True)
+@record
 class FieldError:
     """One ``field.Error``: the path, its type (``Required value``...) and the rest."""
 

@@ -4,7 +4,6 @@ and the profile diff viewer."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on, work
@@ -15,6 +14,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 from textual.worker import get_current_worker
 
+from sandbox.records import record
 from sandbox.tui.screens import ASSETS
 from sandbox.tui.widgets.plain import filled, plain
 from sandbox.untrusted import visible
@@ -164,7 +164,7 @@ placeholders and are filled in when applied. **Escape** cancels.
         self.dismiss(None)
 
 
-@dataclass(frozen=True)
+@record
 class CustomRequest:
     """What the custom request form holds: headers are ``Name: value`` lines as typed."""
 

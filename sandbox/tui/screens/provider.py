@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import ClassVar
 
 from textual import on
@@ -17,12 +16,13 @@ from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
 
 from sandbox.errors import SandboxError
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES
+from sandbox.records import record
 from sandbox.settings import Settings, check_key
 from sandbox.tui.welcome import RUNTIME_LABELS, describe_key, key_for, key_origin, setup_plan
 from sandbox.tui.widgets.plain import filled
 
 
-@dataclass(frozen=True)
+@record
 class ProviderChoice:
     """What the user chose on the first screen: the provider and the key it will use."""
 
