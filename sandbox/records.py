@@ -1,17 +1,18 @@
-"""Frozen dataclasses at the price of plain ones: the sandbox's records (scenarios, events,
+"""Frozen dataclasses at a fraction of the price: the sandbox's records (scenarios, events,
 resources, profiles) are immutable, and defining them is part of every command's start-up.
 
-Before Python 3.13, ``dataclass`` compiles each method it writes separately, and ``frozen=True``
-writes three more (``__setattr__``, ``__delattr__``, ``__hash__``): about twice the time of a
-plain dataclass, some 0.4 ms a class, and the ~90 records of a run cost ~20 ms of the 2x the
-start-up may take (``benchmarks/run_all_sim.py``). :func:`record` makes a plain dataclass and
-gives it those three once-written methods instead: what a frozen one does, checked by
-``tests/unit/test_records.py`` against ``dataclass(frozen=True)`` itself.
+Before Python 3.13, ``dataclass`` compiles each method it writes separately: ``__init__``,
+``__repr__`` and ``__eq__``, and for ``frozen=True`` ``__setattr__``, ``__delattr__`` and
+``__hash__`` too, some 0.8 ms a class on Python 3.11; the ~60 records a run defines took about a
+fifth of its start-up. :func:`record` lets ``dataclass`` write only ``__init__`` (its signature is
+the class's own) and gives the class the five others written once here: what a frozen dataclass
+does, checked by ``tests/unit/test_records.py`` against ``dataclass(frozen=True)`` itself.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import reprlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,17 +28,23 @@ C = TypeVar("C")
 @dataclass_transform(frozen_default=True, field_specifiers=(dataclasses.field,))
 def record(cls: type[C]) -> type[C]:
     """``@dataclass(frozen=True)``: a field is set once, by ``__init__``, and never again;
-    nothing else is set or deleted; equal records hash alike."""
-    made = dataclasses.dataclass(cls)
-    written: Any = made  # what the three methods are set on
+    nothing else is set or deleted; records are shown, compared and hashed by their fields.
+    A method the class writes itself is kept, as ``dataclass`` keeps it."""
+    own = set(vars(cls))
+    made = dataclasses.dataclass(cls, repr=False, eq=False)
+    written: Any = made  # what the methods and the names of the fields are set on
     fields = dataclasses.fields(written)
-    written.__setattr__, written.__delattr__ = _set_once, _never_deleted
-    written.__hash__ = _hash_of_fields
     written.__settable__ = frozenset(  # what ``__init__`` assigns (not a default left on the class)
         field.name for field in fields
         if field.init or field.default_factory is not dataclasses.MISSING)
+    written.__shown__ = tuple(field.name for field in fields if field.repr)
+    written.__compared__ = tuple(field.name for field in fields if field.compare)
     written.__hashed__ = tuple(
         field.name for field in fields if (field.compare if field.hash is None else field.hash))
+    for name, method in (("__setattr__", _set_once), ("__delattr__", _never_deleted),
+                         ("__repr__", _shown), ("__eq__", _equal), ("__hash__", _hash_of_fields)):
+        if name not in own:
+            setattr(written, name, method)
     return made
 
 
@@ -53,5 +60,22 @@ def _never_deleted(self: Any, name: str) -> None:
     raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}")
 
 
+@reprlib.recursive_repr()
+def _shown(self: Any) -> str:
+    fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__shown__)
+    return f"{self.__class__.__qualname__}({fields})"
+
+
+def _equal(self: Any, other: object) -> Any:  # a bool, or NotImplemented
+    names: tuple[str, ...] = self.__compared__
+    if other.__class__ is not self.__class__:
+        return NotImplemented
+    return _values(self, names) == _values(other, names)
+
+
 def _hash_of_fields(self: Any) -> int:
-    return hash(tuple(getattr(self, name) for name in self.__hashed__))
+    return hash(_values(self, self.__hashed__))
+
+
+def _values(each: object, names: tuple[str, ...]) -> tuple[object, ...]:
+    return tuple(getattr(each, name) for name in names)

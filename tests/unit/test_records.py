@@ -86,6 +86,13 @@ def test_a_record_is_replaced_copied_and_pickled_whole() -> None:
         again.depth = 4
 
 
+def test_a_record_that_holds_itself_is_shown_without_end() -> None:
+    for kind in (FrozenBase, RecordBase):
+        looped = kind("a", tags=[])
+        looped.tags.append(looped)  # type: ignore[arg-type]
+        assert repr(looped) == f"{kind.__name__}(name='a', sizes=(), note='', tags=[...])"
+
+
 def test_equal_records_are_one_key_of_a_dict_and_one_member_of_a_set() -> None:
     seen = {RecordBase("a", (1,)), RecordBase("a", (1,), note="other"), RecordBase("b")}
     assert len(seen) == 2
