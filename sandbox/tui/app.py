@@ -14,6 +14,7 @@ from textual.binding import Binding, BindingType
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.worker import WorkerFailed
 
 from sandbox.errors import SandboxError
 from sandbox.settings import Settings, known_keys
@@ -91,6 +92,20 @@ class SandboxApp(App[None]):
         for SIGHUP, whatever else went wrong on the way out)."""
         gone = getattr(self._driver, "gone", None)
         return gone is not None and bool(gone.is_set())
+
+    @property
+    def crashed(self) -> BaseException | None:
+        """The unhandled exception the app ended on, if it did (a worker's own, not the wrapper
+        Textual puts around it, whose text is the exception's repr)."""
+        error = self._exception
+        return error.error if isinstance(error, WorkerFailed) else error
+
+    def _fatal_error(self) -> None:
+        """Textual's prints a traceback with every frame's local variables, where a key may
+        well be (a request being built, a token being masked): the app only ends, and the
+        command line says it as a bug once the terminal is restored, with nothing unmasked."""
+        self.bell()
+        self._close_messages_no_wait()
 
     def get_default_screen(self) -> ProviderScreen:
         """The first screen is the provider choice itself, not a blank screen it would be

@@ -34,3 +34,13 @@ def test_textual_s_driver_keeps_what_the_terminal_driver_uses() -> None:
 def test_textual_serve_keeps_what_serve_overrides(owner: type, names: tuple[str, ...]) -> None:
     for name in names:
         assert callable(getattr(owner, name, None)), f"{owner.__name__}.{name}"
+
+
+def test_textual_s_app_keeps_what_the_sandbox_app_overrides_for_a_bug() -> None:
+    """The app replaces ``_fatal_error`` (Textual's prints each frame's locals) and reads the
+    exception it ended on from ``_exception``."""
+    from textual.app import App
+
+    source = inspect.getsource(App._handle_exception)
+    assert "self._fatal_error()" in source and "self._exception = error" in source
+    assert callable(App._close_messages_no_wait)
