@@ -10,7 +10,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from sandbox.walkthrough.folded import FILLER, DisguisedKey, core, fold, stripped
+from sandbox.walkthrough.disguised import DisguisedKey
+from sandbox.walkthrough.folded import FILLER, core, fold, stripped
 from sandbox.walkthrough.json_runs import runs
 from sandbox.walkthrough.key_mask import mask_key
 

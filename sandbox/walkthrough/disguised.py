@@ -1,0 +1,66 @@
+"""One key as folded text may hold it: whole, spelled in each way folding may leave it, or a
+run of it long enough to give much of it away."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sandbox.walkthrough.folded import Core, Folded, core, fold, stripped
+from sandbox.walkthrough.key_runs import KeyRuns
+
+# A key cut short still gives most of it away: any run of its characters as long as half of
+# what its mask hides (and at least this many) is masked wherever it stands: its beginning, its
+# end (a key split in two, as two headers may hold it, shows neither half), or its middle alone
+# (an error's ``code`` that echoes the key but its known prefix and its last four).
+PART_LEAST = 12
+
+
+# What may stand between each of a key's characters and leave it readable, besides what may
+# split it anywhere (FILLER): the visible characters that space out a word.
+SPACERS = "-_.,|"
+
+
+class DisguisedKey:
+    """One key as folded text may hold it: whole (:meth:`wholes`), or a run of it long enough
+    to give much of it away (:meth:`parts`)."""
+
+    def __init__(self, secret: str, masked: str) -> None:
+        self.masked = masked
+        # What folding decodes inside the key itself (``%41``), or takes as a filler (``\\n``),
+        # may stand decoded or not, as the text around it decides: as it is (percent-encoded
+        # whole, it folds to that), folded, and each without its fillers.
+        raw, folded = secret.lower(), fold(secret).text
+        plain = [spelled for spelled in dict.fromkeys(
+            (raw, folded, stripped(Folded(raw, 0)).text, core(secret).text)) if spelled]
+        # Spaced out by a visible character (``s-k---t-e-s-t``), it reads as the key too: a
+        # spelling more each, searched as the others are, so the cost stays linear.
+        self.spellings = (*plain, *(between.join(spelled) for spelled in plain
+                                    for between in SPACERS))
+        self._beginning = masked.split("…", 1)[0] + "…"
+        self._end = "…" + masked.rsplit("…", 1)[-1]
+        # What the mask shows (``sk-`` and the last four) gives nothing away.
+        shown = len(masked) - 1 if "…" in masked else 0
+        least = [max(PART_LEAST, (len(spelled) - shown) // 2) for spelled in self.spellings]
+        # Only a key long enough to have such parts (shorter ones show at most two characters).
+        self._parts = [KeyRuns(spelled, count)
+                       for spelled, count in zip(self.spellings, least, strict=True)
+                       if count < len(spelled)]
+
+    def wholes(self, text: Core) -> list[tuple[int, int]]:
+        """Where the key is whole in ``text`` (folded text without its fillers), each
+        spelling of it, whatever splits it (what folding decodes inside the key itself, or
+        takes as a filler, is found decoded or not: both spellings are searched)."""
+        return sorted({span for spelled in self.spellings for span in text.find(spelled)})
+
+    def parts(self, text: str) -> Iterator[tuple[int, int, str]]:
+        """Where runs of the key are in ``text`` (folded, without its fillers; each as long as
+        it goes, short of the whole key), and their masks: ``sk-…`` for a beginning, ``…`` and
+        the last four for an end, ``…`` alone for a middle."""
+        for runs in self._parts:
+            for begin, stop, first, last in runs.find(text):
+                if first == 0:
+                    yield begin, stop, self._beginning
+                elif last == len(runs.spelled):
+                    yield begin, stop, self._end
+                else:
+                    yield begin, stop, "…"
