@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from sandbox.walkthrough.folded import Core, Folded, core, fold, stripped
 from sandbox.walkthrough.key_runs import KeyRuns
+from sandbox.walkthrough.spaced import letters_and_digits
 
 # A key cut short still gives most of it away: any run of its characters as long as half of
 # what its mask hides (and at least this many) is masked wherever it stands: its beginning, its
@@ -21,8 +22,10 @@ SPACERS = "-_.,|"
 
 
 class DisguisedKey:
-    """One key as folded text may hold it: whole (:meth:`wholes`), or a run of it long enough
-    to give much of it away (:meth:`parts`)."""
+    """One key as folded text may hold it: as written (:attr:`written`: in any case, decoded
+    or not, spaced out by one visible character), and spelled out (:attr:`spelled_out`: its
+    letters and digits alone, searched in text without the separators of characters spelled
+    out one at a time, :func:`~sandbox.walkthrough.spaced.respaced`)."""
 
     def __init__(self, secret: str, masked: str) -> None:
         self.masked = masked
@@ -34,16 +37,38 @@ class DisguisedKey:
             (raw, folded, stripped(Folded(raw, 0)).text, core(secret).text)) if spelled]
         # Spaced out by a visible character (``s-k---t-e-s-t``), it reads as the key too: a
         # spelling more each, searched as the others are, so the cost stays linear.
-        self.spellings = (*plain, *(between.join(spelled) for spelled in plain
-                                    for between in SPACERS))
+        self.written = Spellings((*plain, *(between.join(spelled) for spelled in plain
+                                             for between in SPACERS)), masked)
+        # Its letters and digits alone: as a key spelled out reads, its own dashes dropped or
+        # not (a key with fewer is not looked for that way: too short to be told from text).
+        bare = dict.fromkeys(letters_and_digits(spelled) for spelled in plain)
+        self.spelled_out = Spellings(tuple(spelled for spelled in bare
+                                           if len(spelled) >= BARE_LEAST), masked)
+
+    @property
+    def spellings(self) -> tuple[str, ...]:
+        """Every spelling of the key: as written, then spelled out."""
+        return self.written.spellings + self.spelled_out.spellings
+
+
+# A key whose letters and digits are fewer than this is not looked for spelled out.
+BARE_LEAST = 8
+
+
+class Spellings:
+    """Spellings of one key: where it is whole (:meth:`wholes`), or a run of it long enough
+    to give much of it away (:meth:`parts`)."""
+
+    def __init__(self, spellings: tuple[str, ...], masked: str) -> None:
+        self.spellings = spellings
         self._beginning = masked.split("…", 1)[0] + "…"
         self._end = "…" + masked.rsplit("…", 1)[-1]
         # What the mask shows (``sk-`` and the last four) gives nothing away.
         shown = len(masked) - 1 if "…" in masked else 0
-        least = [max(PART_LEAST, (len(spelled) - shown) // 2) for spelled in self.spellings]
+        least = [max(PART_LEAST, (len(spelled) - shown) // 2) for spelled in spellings]
         # Only a key long enough to have such parts (shorter ones show at most two characters).
         self._parts = [KeyRuns(spelled, count)
-                       for spelled, count in zip(self.spellings, least, strict=True)
+                       for spelled, count in zip(spellings, least, strict=True)
                        if count < len(spelled)]
 
     def wholes(self, text: Core) -> list[tuple[int, int]]:
