@@ -183,6 +183,10 @@ class Core:
         folded = self._folded(index)
         return self.view.original(folded, folded + 1)[0]
 
+    def folded(self, index: int) -> int:
+        """Where ``text[index]`` is in the folded text."""
+        return self._folded(index)
+
     def find(self, spelled: str) -> Iterator[tuple[int, int]]:
         """Where ``spelled`` (not empty) is in ``text``: in the folded text, split by fillers
         or not (:meth:`folded_span` says where); a plain search, in time linear in its length

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from dataclasses import dataclass
 
 from sandbox.walkthrough.folded import Core
 
@@ -38,29 +39,53 @@ def letters_and_digits(text: str) -> str:
 def respaced(kept: Core) -> Core:
     """``kept`` (folded text without fillers) without the separators between characters
     spelled out one at a time; every character still maps back to where it came from. In time
-    linear in the text: each separator and each run of ``kept`` is looked at once."""
-    pieces: list[tuple[int, int]] = []  # what stays, as spans of ``kept.text``
-    position = 0
+    linear in the text: a few searches made in C, a step in Python for each stretch spelled
+    out, and where its characters stand is worked out only for a stretch a key is found in."""
+    pieces: list[str] = []
+    starts: list[int] = []  # where each stretch, spelled out or not, starts in the text
+    kept_spans: list[tuple[int, int]] = []  # where it is in ``kept.text``
+    position = length = 0
     for spelled in SPELLED_OUT.finditer(kept.text):
-        for separator in _SEPARATORS.finditer(kept.text, spelled.start(), spelled.end()):
-            pieces.append((position, separator.start()))
-            position = separator.end()
+        for start, end, piece in ((position, spelled.start(), None),
+                                  (spelled.start(), spelled.end(),
+                                   _SEPARATORS.sub("", spelled.group()))):
+            if end > start:
+                pieces.append(kept.text[start:end] if piece is None else piece)
+                starts.append(length)
+                kept_spans.append((start, end))
+                length += len(pieces[-1])
+        position = spelled.end()
     if not pieces:
         return kept
-    pieces.append((position, len(kept.text)))
-    runs: list[int] = []
-    run_starts: list[int] = []
-    length = 0
-    for start, end in pieces:
-        # A piece may span several runs of ``kept``: each part of it maps back on its own.
-        run = bisect.bisect_right(kept.runs, start) - 1
-        at = start
-        while at < end:
-            stop = kept.runs[run + 1] if run + 1 < len(kept.runs) else end
-            stop = min(stop, end)
-            runs.append(length)
-            run_starts.append(kept.run_starts[run] + at - kept.runs[run])
-            length += stop - at
-            at, run = stop, run + 1
-    text = "".join(kept.text[start:end] for start, end in pieces)
-    return Core(text, kept.end, kept.view, runs or [0], run_starts or [0])
+    pieces.append(kept.text[position:])
+    starts.append(length)
+    kept_spans.append((position, len(kept.text)))
+    return Respaced("".join(pieces), kept.end, kept.view, kept.runs, kept.run_starts,
+                    kept, starts, kept_spans, {})
+
+
+@dataclass(frozen=True)
+class Respaced(Core):
+    """Folded text without fillers (``kept``), and without the separators between characters
+    spelled out one at a time: in stretches, each spelled out (shorter in ``text`` than in
+    ``kept.text``) or left as it is."""
+
+    kept: Core
+    starts: list[int]  # where each stretch starts in ``text``
+    kept_spans: list[tuple[int, int]]  # where it is in ``kept.text``
+    _characters: dict[int, list[int]]  # where the characters of a stretch spelled out stand
+
+    def _folded(self, index: int) -> int:
+        stretch = bisect.bisect_right(self.starts, index) - 1
+        offset = index - self.starts[stretch]
+        start, end = self.kept_spans[stretch]
+        following = self.starts[stretch + 1] if stretch + 1 < len(self.starts) else len(self.text)
+        if following - self.starts[stretch] < end - start:  # spelled out
+            if stretch not in self._characters:  # once a stretch, however many keys are in it
+                self._characters[stretch] = [found.start() for found in
+                                             _CHARACTER.finditer(self.kept.text, start, end)]
+            return self.kept.folded(self._characters[stretch][offset])
+        return self.kept.folded(start + offset)
+
+
+_CHARACTER = re.compile(r"[^\W_]")
