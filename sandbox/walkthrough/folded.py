@@ -42,28 +42,29 @@ FILLER = re.compile(
     rf"|[ \t{HIDDEN_CHARACTERS}{_COMBINING}]", re.IGNORECASE)
 
 
-# Cyrillic and Greek letters drawn as the ASCII letters and digits a key is written in: those
-# that Unicode's confusables.txt (UTS #39) folds to an ASCII letter or digit, and к, κ and γ,
-# which read as k, k and y in most fonts. No normalization folds them.
-_LOOKALIKES = str.maketrans(
-    "аАВсСԁеЕһіІјЈКкМНоОрРԛԚѕЅТхХуҮԝԜӏӀЗб"  # Cyrillic
-    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαγικνορ",  # Greek
-    "aABcCdeEhiIjJKkMHoOpPqQsSTxXyYwWll36"
-    "ABEZHIKMNOPTYXayikvop")
-_LOOKALIKE = re.compile(f"[{''.join(chr(code) for code in _LOOKALIKES)}]")
+@functools.cache
+def _look_alikes() -> tuple[dict[int, str], re.Pattern[str]]:
+    """Characters of any script drawn as an ASCII letter, digit, dash or underscore, and what
+    they read as (Cherokee ``Ꮪ``, Cyrillic ``с``, small capital ``ᴛ``: UTS #39's confusables,
+    lookalikes.py), and a pattern finding them. Loaded only for text outside ASCII."""
+    # Imported here: ASCII text, most of what is masked, never needs the table.
+    from sandbox.walkthrough.lookalikes import READ_AS
+
+    table = {ord(char): reading for reading, chars in READ_AS.items() for char in chars}
+    return table, re.compile(f"[{''.join(map(chr, table))}]")
 
 
 @functools.lru_cache(maxsize=4096)
 def _plain(char: str) -> str:
     """The ASCII a character stands for, else the character: the letter a compatibility form
     or an accented letter is made of (``ｓ``, ``é`` → ``s``, ``e``), that a tag spells, or that
-    a Cyrillic or Greek look-alike is drawn as (``с`` → ``c``)."""
+    a look-alike of any script is drawn as (``с``, ``Ꮯ``, ``ᴄ`` → ``c``)."""
     if ord(char) in _TAGS:
         return chr(ord(char) - 0xE0000)
     folded = unicodedata.normalize("NFKC", char)
     if not folded.isascii():  # an accented letter: its letter, without what is drawn on it
         folded = "".join(part for part in unicodedata.normalize("NFKD", char)
-                         if not unicodedata.combining(part)).translate(_LOOKALIKES)
+                         if not unicodedata.combining(part)).translate(_look_alikes()[0])
     return folded if folded.isascii() and folded else char
 
 
@@ -159,7 +160,7 @@ def _may_fold(run: str) -> bool:
     return not unicodedata.is_normalized("NFKC", run) or \
         not unicodedata.is_normalized("NFD", run) or \
         (max(run) >= "\U000e0020" and any(ord(char) in _TAGS for char in run)) or \
-        _LOOKALIKE.search(run) is not None
+        _look_alikes()[1].search(run) is not None
 
 
 def _lower(text: str) -> str:
