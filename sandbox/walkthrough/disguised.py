@@ -16,14 +16,9 @@ from sandbox.walkthrough.spaced import letters_and_digits
 PART_LEAST = 12
 
 
-# What may stand between each of a key's characters and leave it readable, besides what may
-# split it anywhere (FILLER): the visible characters that space out a word.
-SPACERS = "-_.,|"
-
-
 class DisguisedKey:
     """One key as folded text may hold it: as written (:attr:`written`: in any case, decoded
-    or not, spaced out by one visible character), and spelled out (:attr:`spelled_out`: its
+    or not), and spelled out (:attr:`spelled_out`: its
     letters and digits alone, searched in text without the separators of characters spelled
     out one at a time, :func:`~sandbox.walkthrough.spaced.respaced`)."""
 
@@ -35,12 +30,10 @@ class DisguisedKey:
         raw, folded = secret.lower(), fold(secret).text
         plain = [spelled for spelled in dict.fromkeys(
             (raw, folded, stripped(Folded(raw, 0)).text, core(secret).text)) if spelled]
-        # Spaced out by a visible character (``s-k---t-e-s-t``), it reads as the key too: a
-        # spelling more each, searched as the others are, so the cost stays linear.
-        self.written = Spellings((*plain, *(between.join(spelled) for spelled in plain
-                                             for between in SPACERS)), masked)
-        # Its letters and digits alone: as a key spelled out reads, its own dashes dropped or
-        # not (a key with fewer is not looked for that way: too short to be told from text).
+        self.written = Spellings(tuple(plain), masked)
+        # Its letters and digits alone: as a key spelled out reads (``s-k---t-e-s-t``,
+        # ``s/k/t``), its own dashes dropped or not (a key with fewer is not looked for that
+        # way: too short to be told from text).
         bare = dict.fromkeys(letters_and_digits(spelled) for spelled in plain)
         self.spelled_out = Spellings(tuple(spelled for spelled in bare
                                            if len(spelled) >= BARE_LEAST), masked)

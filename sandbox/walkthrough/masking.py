@@ -14,7 +14,7 @@ from sandbox.walkthrough.disguised import DisguisedKey
 from sandbox.walkthrough.folded import FILLER, core, fold, stripped
 from sandbox.walkthrough.json_runs import runs
 from sandbox.walkthrough.key_mask import mask_key
-from sandbox.walkthrough.spaced import open_end, respaced
+from sandbox.walkthrough.spaced import open_end, respaced, spelled_out_only
 
 # Below this length a key is matched only as a whole word, so masking "abc" leaves "cabin" be.
 _SHORT = 8
@@ -136,9 +136,12 @@ class Masker:
                 taken.add((*view.original(*core_text.folded_span(*where)), key.masked)
                           for where in found)
         # Last, and only where no whole key is: a whole key, disguised or not, comes first.
+        # Runs of a key spelled out are looked for only where it is: elsewhere, the runs the
+        # key as written has are found already (and that look takes as long again).
         parts: list[tuple[int, int, str]] = []
-        for (core_text, spellings), found in zip(views, wholes, strict=True):
-            rest = _blanked(core_text.text, found)
+        for (core_text, spellings), found, searched in zip(
+                views, wholes, (kept.text, spelled_out_only(spaced)), strict=True):
+            rest = _blanked(searched, found)
             parts += [(*view.original(*core_text.folded_span(begin, end)), masked)
                       for spelled in spellings for begin, end, masked in spelled.parts(rest)]
         taken.add(sorted(parts, key=lambda part: (part[0], part[0] - part[1])))  # longest first

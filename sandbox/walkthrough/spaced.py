@@ -42,6 +42,7 @@ def respaced(kept: Core) -> Core:
     linear in the text: a few searches made in C, a step in Python for each stretch spelled
     out, and where its characters stand is worked out only for a stretch a key is found in."""
     pieces: list[str] = []
+    blanked: list[str] = []  # the same, what is not spelled out blanked
     starts: list[int] = []  # where each stretch, spelled out or not, starts in the text
     kept_spans: list[tuple[int, int]] = []  # where it is in ``kept.text``
     position = length = 0
@@ -51,6 +52,7 @@ def respaced(kept: Core) -> Core:
                                    _SEPARATORS.sub("", spelled.group()))):
             if end > start:
                 pieces.append(kept.text[start:end] if piece is None else piece)
+                blanked.append("\0" * (end - start) if piece is None else piece)
                 starts.append(length)
                 kept_spans.append((start, end))
                 length += len(pieces[-1])
@@ -58,10 +60,17 @@ def respaced(kept: Core) -> Core:
     if not pieces:
         return kept
     pieces.append(kept.text[position:])
+    blanked.append("\0" * (len(kept.text) - position))
     starts.append(length)
     kept_spans.append((position, len(kept.text)))
     return Respaced("".join(pieces), kept.end, kept.view, kept.runs, kept.run_starts,
-                    kept, starts, kept_spans, {})
+                    kept, starts, kept_spans, "".join(blanked), {})
+
+
+def spelled_out_only(view: Core) -> str:
+    """The text of ``view`` where it is spelled out (:func:`respaced`), the rest blanked out
+    (the same length: positions stay as they were); empty when nothing is."""
+    return view.spelled_out if isinstance(view, Respaced) else ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +82,7 @@ class Respaced(Core):
     kept: Core
     starts: list[int]  # where each stretch starts in ``text``
     kept_spans: list[tuple[int, int]]  # where it is in ``kept.text``
+    spelled_out: str  # ``text`` where it is spelled out, the rest blanked out
     _characters: dict[int, list[int]]  # where the characters of a stretch spelled out stand
 
     def _folded(self, index: int) -> int:
