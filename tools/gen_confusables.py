@@ -6,8 +6,9 @@ made from Unicode's ``confusables.txt``: each character and those it is confusab
 writes ``sandbox/walkthrough/lookalikes.py``, so that the app needs no package to load it:
 
 - a character confusable with exactly one such ASCII character (UTS #39's skeleton of it, as
-  Cherokee ``Ꮪ`` → ``S``), or whose name makes it a small capital of a Latin letter (``ᴛ``,
-  LATIN LETTER SMALL CAPITAL T, which UTS #39 maps to nothing ASCII), reads as that letter;
+  Cherokee ``Ꮪ`` → ``S``; a capital letter that UTS #39 folds into ``l`` reads as ``I``), or
+  whose name makes it a small capital of a Latin letter (``ᴛ``, LATIN LETTER SMALL CAPITAL T,
+  which UTS #39 maps to nothing ASCII), reads as that letter;
 - a character confusable with others of which exactly one reading is had that way reads as it
   too (Cyrillic ``к`` and Greek ``κ`` are confusable with ``ĸ`` and ``ᴋ``: all read as ``k``);
 - one that NFKC already makes ASCII (fullwidth forms), a mark, a control, a format character or
@@ -58,7 +59,11 @@ def by_name(char: str) -> str | None:
 
 def direct(char: str, table: dict[str, list[str]]) -> str | None:
     """The one ASCII reading the character is confusable with, or that its name gives."""
-    ascii_ = {each.lower() for each in table.get(char, ()) if each.lower() in READINGS}
+    # UTS #39 folds a capital I into a small l (they look alike): a capital letter drawn so
+    # (Cyrillic І, Greek Ι) stands for an I.
+    capital = unicodedata.category(char) == "Lu"
+    ascii_ = {"i" if each == "l" and capital else each.lower() for each in table.get(char, ())
+              if each.lower() in READINGS}
     if len(ascii_) == 1:
         return ascii_.pop()
     return None if ascii_ else by_name(char)

@@ -66,8 +66,9 @@ READ_AS: dict[str, str] = {
         "\U000102cf\U0001d6ae\U0001d6e8\U0001d722\U0001d75c\U0001d796"
     ),
     'i': (
-        "\u0131\u0269\u026a\u02db\u037a\u03b9\u0456\u04cf\u13a5\u1fbe\u2373\ua647"
-        "\ua7ae\uab75\U000118c3\U0001d6a4\U0001d6ca\U0001d704\U0001d73e\U0001d778\U0001d7b2"
+        "\u0131\u0196\u0269\u026a\u02db\u037a\u0399\u03b9\u0406\u0456\u04c0\u04cf"
+        "\u13a5\u1fbe\u2373\u2c92\ua647\ua7ae\uab75\U000118c3\U0001d6a4\U0001d6b0\U0001d6ca\U0001d6ea"
+        "\U0001d704\U0001d724\U0001d73e\U0001d75e\U0001d778\U0001d798\U0001d7b2"
     ),
     'j': (
         "\u037f\u03f3\u0408\u0458\u13ab\u148d\u1d0a\ua4d9\ua7b2\uab7b"
@@ -78,9 +79,9 @@ READ_AS: dict[str, str] = {
         "\U0001d779\U0001d78c\U0001d799\U0001d7b3\U0001d7c6"
     ),
     'l': (
-        "\u0196\u01c0\u029f\u0399\u0406\u04c0\u06f1\u13de\u14aa\u16c1\u2223\u23fd"
-        "\u2c92\u2cd0\u2cd1\u2d4f\ua4e1\ua4f2\uabae\uffe8\U0001028a\U00010309\U00010320\U0001041b"
-        "\U00010443\U00010526\U000118a3\U000118b2\U00016f16\U00016f28\U0001d22a\U0001d6b0\U0001d6ea\U0001d724\U0001d75e\U0001d798"
+        "\u01c0\u029f\u06f1\u13de\u14aa\u16c1\u2223\u23fd\u2cd0\u2cd1\u2d4f\ua4e1"
+        "\ua4f2\uabae\uffe8\U0001028a\U00010309\U00010320\U0001041b\U00010443\U00010526\U000118a3\U000118b2\U00016f16"
+        "\U00016f28\U0001d22a"
     ),
     'm': (
         "\u028d\u039c\u03fa\u041c\u043c\u13b7\u15f0\u16d6\u1d0d\u2c98\ua4df\uab87"

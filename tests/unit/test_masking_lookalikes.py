@@ -111,3 +111,14 @@ def test_the_look_alike_table_is_loaded_only_for_text_outside_ascii() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=60, check=False)
     assert result.stdout.split() == ["False", "True"], result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("capital_i", ["\u0406", "\u0399", "\u2c92"],
+                         ids=["cyrillic", "greek", "coptic"])
+def test_a_capital_i_drawn_in_another_script_reads_as_i(capital_i: str) -> None:
+    """UTS #39 folds a capital I into l: a key's I written as a capital that looks like it
+    must still read as the key."""
+    key = "sk-test-Ab7IcdefGh2IjkLm9noPqrs"
+    for written in (key.replace("I", capital_i), key.upper().replace("I", capital_i)):
+        masked = Masker([key])(f"x {written} y") == "x sk-…Pqrs y"
+        assert masked
