@@ -38,11 +38,6 @@ class DisguisedKey:
         self.spelled_out = Spellings(tuple(spelled for spelled in bare
                                            if len(spelled) >= BARE_LEAST), masked)
 
-    @property
-    def spellings(self) -> tuple[str, ...]:
-        """Every spelling of the key: as written, then spelled out."""
-        return self.written.spellings + self.spelled_out.spellings
-
 
 # A key whose letters and digits are fewer than this is not looked for spelled out.
 BARE_LEAST = 8
