@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 from sandbox.records import record
 from sandbox.untrusted import HIDDEN_CHARACTERS
-from sandbox.walkthrough.key_runs import KeyRuns
 
 # What folding decodes: JSON escapes of what may be part of a key or split it (``\u0073``,
 # ``\u200b``, ``\\``), percent-encoded printable ASCII (``%73``), and runs of non-ASCII text, of
@@ -44,28 +43,29 @@ FILLER = re.compile(
     rf"|[ \t{HIDDEN_CHARACTERS}{_COMBINING}]", re.IGNORECASE)
 
 
-# Cyrillic and Greek letters drawn as the ASCII letters and digits a key is written in: those
-# that Unicode's confusables.txt (UTS #39) folds to an ASCII letter or digit, and к, κ and γ,
-# which read as k, k and y in most fonts. No normalization folds them.
-_LOOKALIKES = str.maketrans(
-    "аАВсСԁеЕһіІјЈКкМНоОрРԛԚѕЅТхХуҮԝԜӏӀЗб"  # Cyrillic
-    "ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαγικνορ",  # Greek
-    "aABcCdeEhiIjJKkMHoOpPqQsSTxXyYwWll36"
-    "ABEZHIKMNOPTYXayikvop")
-_LOOKALIKE = re.compile(f"[{''.join(chr(code) for code in _LOOKALIKES)}]")
+@functools.cache
+def _look_alikes() -> tuple[dict[int, str], re.Pattern[str]]:
+    """Characters of any script drawn as an ASCII letter, digit, dash or underscore, and what
+    they read as (Cherokee ``Ꮪ``, Cyrillic ``с``, small capital ``ᴛ``: UTS #39's confusables,
+    lookalikes.py), and a pattern finding them. Loaded only for text outside ASCII."""
+    # Imported here: ASCII text, most of what is masked, never needs the table.
+    from sandbox.walkthrough.lookalikes import READ_AS
+
+    table = {ord(char): reading for reading, chars in READ_AS.items() for char in chars}
+    return table, re.compile(f"[{''.join(map(chr, table))}]")
 
 
 @functools.lru_cache(maxsize=4096)
 def _plain(char: str) -> str:
     """The ASCII a character stands for, else the character: the letter a compatibility form
     or an accented letter is made of (``ｓ``, ``é`` → ``s``, ``e``), that a tag spells, or that
-    a Cyrillic or Greek look-alike is drawn as (``с`` → ``c``)."""
+    a look-alike of any script is drawn as (``с``, ``Ꮯ``, ``ᴄ`` → ``c``)."""
     if ord(char) in _TAGS:
         return chr(ord(char) - 0xE0000)
     folded = unicodedata.normalize("NFKC", char)
     if not folded.isascii():  # an accented letter: its letter, without what is drawn on it
         folded = "".join(part for part in unicodedata.normalize("NFKD", char)
-                         if not unicodedata.combining(part)).translate(_LOOKALIKES)
+                         if not unicodedata.combining(part)).translate(_look_alikes()[0])
     return folded if folded.isascii() and folded else char
 
 
@@ -161,7 +161,7 @@ def _may_fold(run: str) -> bool:
     return not unicodedata.is_normalized("NFKC", run) or \
         not unicodedata.is_normalized("NFD", run) or \
         (max(run) >= "\U000e0020" and any(ord(char) in _TAGS for char in run)) or \
-        _LOOKALIKE.search(run) is not None
+        _look_alikes()[1].search(run) is not None
 
 
 def _lower(text: str) -> str:
@@ -177,13 +177,17 @@ class Core:
 
     text: str
     end: int
-    _view: Folded
-    _runs: list[int]  # where each run of kept folded text starts, in ``text``
-    _run_starts: list[int]  # and in the folded text
+    view: Folded
+    runs: list[int]  # where each run of kept folded text starts, in ``text``
+    run_starts: list[int]  # and in the folded text
 
     def origin(self, index: int) -> int:
         folded = self._folded(index)
-        return self._view.original(folded, folded + 1)[0]
+        return self.view.original(folded, folded + 1)[0]
+
+    def folded(self, index: int) -> int:
+        """Where ``text[index]`` is in the folded text."""
+        return self._folded(index)
 
     def find(self, spelled: str) -> Iterator[tuple[int, int]]:
         """Where ``spelled`` (not empty) is in ``text``: in the folded text, split by fillers
@@ -199,8 +203,8 @@ class Core:
         return self._folded(start), self._folded(end - 1) + 1
 
     def _folded(self, index: int) -> int:
-        run = bisect.bisect_right(self._runs, index) - 1
-        return self._run_starts[run] + index - self._runs[run]
+        run = bisect.bisect_right(self.runs, index) - 1
+        return self.run_starts[run] + index - self.runs[run]
 
 
 def core(text: str) -> Core:
@@ -232,61 +236,3 @@ def stripped(view: Folded, end: int | None = None) -> Core:
 def _and_end(text: str) -> Iterator[re.Match[str] | None]:
     yield from FILLER.finditer(text)
     yield None
-
-
-# A key cut short still gives most of it away: any run of its characters as long as half of
-# what its mask hides (and at least this many) is masked wherever it stands: its beginning, its
-# end (a key split in two, as two headers may hold it, shows neither half), or its middle alone
-# (an error's ``code`` that echoes the key but its known prefix and its last four).
-PART_LEAST = 12
-
-
-# What may stand between each of a key's characters and leave it readable, besides what may
-# split it anywhere (FILLER): the visible characters that space out a word.
-SPACERS = "-_.,|"
-
-
-class DisguisedKey:
-    """One key as folded text may hold it: whole (:meth:`wholes`), or a run of it long enough
-    to give much of it away (:meth:`parts`)."""
-
-    def __init__(self, secret: str, masked: str) -> None:
-        self.masked = masked
-        # What folding decodes inside the key itself (``%41``), or takes as a filler (``\\n``),
-        # may stand decoded or not, as the text around it decides: as it is (percent-encoded
-        # whole, it folds to that), folded, and each without its fillers.
-        raw, folded = secret.lower(), fold(secret).text
-        plain = [spelled for spelled in dict.fromkeys(
-            (raw, folded, stripped(Folded(raw, 0)).text, core(secret).text)) if spelled]
-        # Spaced out by a visible character (``s-k---t-e-s-t``), it reads as the key too: a
-        # spelling more each, searched as the others are, so the cost stays linear.
-        self.spellings = (*plain, *(between.join(spelled) for spelled in plain
-                                    for between in SPACERS))
-        self._beginning = masked.split("…", 1)[0] + "…"
-        self._end = "…" + masked.rsplit("…", 1)[-1]
-        # What the mask shows (``sk-`` and the last four) gives nothing away.
-        shown = len(masked) - 1 if "…" in masked else 0
-        least = [max(PART_LEAST, (len(spelled) - shown) // 2) for spelled in self.spellings]
-        # Only a key long enough to have such parts (shorter ones show at most two characters).
-        self._parts = [KeyRuns(spelled, count)
-                       for spelled, count in zip(self.spellings, least, strict=True)
-                       if count < len(spelled)]
-
-    def wholes(self, text: Core) -> list[tuple[int, int]]:
-        """Where the key is whole in ``text`` (folded text without its fillers), each
-        spelling of it, whatever splits it (what folding decodes inside the key itself, or
-        takes as a filler, is found decoded or not: both spellings are searched)."""
-        return sorted({span for spelled in self.spellings for span in text.find(spelled)})
-
-    def parts(self, text: str) -> Iterator[tuple[int, int, str]]:
-        """Where runs of the key are in ``text`` (folded, without its fillers; each as long as
-        it goes, short of the whole key), and their masks: ``sk-…`` for a beginning, ``…`` and
-        the last four for an end, ``…`` alone for a middle."""
-        for runs in self._parts:
-            for begin, stop, first, last in runs.find(text):
-                if first == 0:
-                    yield begin, stop, self._beginning
-                elif last == len(runs.spelled):
-                    yield begin, stop, self._end
-                else:
-                    yield begin, stop, "…"

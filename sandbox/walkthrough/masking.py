@@ -10,9 +10,11 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-from sandbox.walkthrough.folded import FILLER, DisguisedKey, core, fold, stripped
+from sandbox.walkthrough.disguised import DisguisedKey
+from sandbox.walkthrough.folded import FILLER, core, fold, stripped
 from sandbox.walkthrough.json_runs import runs
 from sandbox.walkthrough.key_mask import mask_key
+from sandbox.walkthrough.spaced import open_end, respaced, spelled_out_only
 
 # Below this length a key is matched only as a whole word, so masking "abc" leaves "cabin" be.
 _SHORT = 8
@@ -120,18 +122,29 @@ class Masker:
             return spans
         view = fold(text, start)
         kept = stripped(view)  # found in it, a key split by what may split it is found too
+        # and in this, a key spelled out a character at a time, whatever separates them
+        spaced = respaced(kept)
         taken = _Apart(spans)
-        wholes: list[tuple[int, int]] = []  # in the kept text
-        for key in self._disguised:
-            found = key.wholes(kept)
-            wholes += found
-            taken.add((*view.original(*kept.folded_span(*where)), key.masked) for where in found)
+        views = ((kept, [key.written for key in self._disguised]),
+                 (spaced, [key.spelled_out for key in self._disguised]))
+        wholes: list[list[tuple[int, int]]] = []  # in each view's text
+        for core_text, spellings in views:
+            wholes.append([])
+            for key, spelled in zip(self._disguised, spellings, strict=True):
+                found = spelled.wholes(core_text)
+                wholes[-1] += found
+                taken.add((*view.original(*core_text.folded_span(*where)), key.masked)
+                          for where in found)
         # Last, and only where no whole key is: a whole key, disguised or not, comes first.
-        rest = _blanked(kept.text, wholes)
-        parts = sorted((part for key in self._disguised for part in key.parts(rest)),
-                       key=lambda part: (part[0], part[0] - part[1]))  # the longest first
-        taken.add((*view.original(*kept.folded_span(begin, end)), masked)
-                  for begin, end, masked in parts)
+        # Runs of a key spelled out are looked for only where it is: elsewhere, the runs the
+        # key as written has are found already (and that look takes as long again).
+        parts: list[tuple[int, int, str]] = []
+        for (core_text, spellings), found, searched in zip(
+                views, wholes, (kept.text, spelled_out_only(spaced)), strict=True):
+            rest = _blanked(searched, found)
+            parts += [(*view.original(*core_text.folded_span(begin, end)), masked)
+                      for spelled in spellings for begin, end, masked in spelled.parts(rest)]
+        taken.add(sorted(parts, key=lambda part: (part[0], part[0] - part[1])))  # longest first
         return taken.spans
 
     def values(self, value: Any) -> Any:
@@ -166,21 +179,17 @@ class Masker:
     def _undecided_folded(self, text: str, runs: bool) -> int:
         """Where a tail of ``text`` begins that, folded and without fillers, begins a key (a
         filler at its end may be followed by more), or with ``runs`` is a run of a key's
-        characters (four or more: fewer give nothing away), else where an unfinished escape
-        does."""
+        characters (four or more: fewer give nothing away), as written or spelled out (a
+        separator at its end may be followed by more), else where an unfinished escape does."""
         tail = core(text)
-        folded = tail.text
-        spellings = [spelled for key in self._disguised for spelled in key.spellings]
-        if runs and (length := _longest_run_at_end(folded, spellings)) >= _RUN_HELD:
-            return tail.origin(len(folded) - length)
-        longest = max(len(spelled) for spelled in spellings)
-        firsts = {spelled[0] for spelled in spellings}
-        for index in range(max(0, len(folded) - longest + 1), len(folded)):
-            if folded[index] in firsts and any(
-                    spelled.startswith(folded[index:]) and len(spelled) > len(folded) - index
-                    for spelled in spellings):
-                return tail.origin(index)
-        return tail.end
+        spaced = respaced(tail)
+        undecided = [view.origin(at) for view, spellings, end in (
+            (tail, [spelled for key in self._disguised for spelled in key.written.spellings],
+             len(tail.text)),
+            (spaced, [spelled for key in self._disguised
+                      for spelled in key.spelled_out.spellings], open_end(spaced.text)))
+            if spellings and (at := _undecided_at(view.text[:end], spellings, runs)) is not None]
+        return min(undecided, default=tail.end)
 
     def pieces(self, pieces: list[str]) -> list[str]:
         """Each piece masked so that, joined, they read as the joined text masked with
@@ -237,10 +246,13 @@ class Masker:
         form = next((f for f in self._replacements if f.startswith(tail)), None)
         if form is not None and len(tail) >= 4:
             return position, len(text), self._replacements[form].split("…", 1)[0] + "…"
-        folded = core(text[position:]).text
-        masked = next((key.masked for key in self._disguised
-                       for spelled in key.spellings if spelled.startswith(folded)), None)
-        if masked is None or len(folded) < 4:
+        kept = core(text[position:])
+        spaced = respaced(kept).text
+        spaced = spaced[:open_end(spaced)]
+        masked = next((key.masked for key in self._disguised for folded, spellings in (
+            (kept.text, key.written.spellings), (spaced, key.spelled_out.spellings))
+            for spelled in spellings if len(folded) >= 4 and spelled.startswith(folded)), None)
+        if masked is None:
             return None
         return position, len(text), masked.split("…", 1)[0] + "…"
 
@@ -248,6 +260,21 @@ class Masker:
 # A stream holds back a tail of this many of a key's characters or more, until it is known
 # whether what follows makes it a run long enough to be masked.
 _RUN_HELD = 4
+
+
+def _undecided_at(folded: str, spellings: list[str], runs: bool) -> int | None:
+    """Where the tail of ``folded`` begins that begins a spelling of a key, or with ``runs``
+    is a run of one, held back: None when there is none."""
+    if runs and (length := _longest_run_at_end(folded, spellings)) >= _RUN_HELD:
+        return len(folded) - length
+    longest = max(len(spelled) for spelled in spellings)
+    firsts = {spelled[0] for spelled in spellings}
+    for index in range(max(0, len(folded) - longest + 1), len(folded)):
+        if folded[index] in firsts and any(
+                spelled.startswith(folded[index:]) and len(spelled) > len(folded) - index
+                for spelled in spellings):
+            return index
+    return None
 
 
 def _longest_run_at_end(text: str, spellings: list[str]) -> int:

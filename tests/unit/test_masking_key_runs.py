@@ -185,3 +185,28 @@ def test_a_stream_of_many_deltas_that_spell_keys_again_and_again_is_all_masked()
     said = "".join(json.loads(line[6:])["choices"][0]["delta"]["content"]
                    for line in shown.splitlines())
     assert said == mask_key(KEY) * 2000
+
+
+def test_text_spelled_out_a_character_at_a_time_is_masked_in_linear_time() -> None:
+    """AB7's search (text without the separators of characters spelled out one at a time):
+    a mebibyte of pieces of the key spelled out, of one stretch spelled out end to end, and of
+    ordinary punctuation takes twice as long as half a mebibyte, not four times (in a child)."""
+    code = (
+        "import time\n"
+        "from sandbox.walkthrough.masking import Masker\n"
+        f"key = {KEY!r}\n"
+        "shapes = {'pieces': '/'.join(key[:20]) + ' ', 'one stretch': '/'.join(key[8:20]) + '/',\n"
+        "          'punctuation': 'a-b-c/d/e (f) [g], ', 'long separators': 'x' + '-' * 17}\n"
+        "for name, shape in shapes.items():\n"
+        "    took = []\n"
+        "    for size in (1 << 19, 1 << 20):\n"
+        "        text = (shape * (size // len(shape) + 1))[:size]\n"
+        "        started = time.process_time()\n"
+        "        Masker([key])(text)\n"
+        "        took.append(time.process_time() - started)\n"
+        "    print(name, took[1] < 3.2 * took[0] + 0.05 and took[1] < 4, took)\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    slow = [line for line in result.stdout.splitlines() if " True " not in line]
+    assert not slow

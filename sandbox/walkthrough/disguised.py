@@ -1,0 +1,79 @@
+"""One key as folded text may hold it: whole, spelled in each way folding may leave it, or a
+run of it long enough to give much of it away."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sandbox.walkthrough.folded import Core, Folded, core, fold, stripped
+from sandbox.walkthrough.key_runs import KeyRuns
+from sandbox.walkthrough.spaced import letters_and_digits
+
+# A key cut short still gives most of it away: any run of its characters as long as half of
+# what its mask hides (and at least this many) is masked wherever it stands: its beginning, its
+# end (a key split in two, as two headers may hold it, shows neither half), or its middle alone
+# (an error's ``code`` that echoes the key but its known prefix and its last four).
+PART_LEAST = 12
+
+
+class DisguisedKey:
+    """One key as folded text may hold it: as written (:attr:`written`: in any case, decoded
+    or not), and spelled out (:attr:`spelled_out`: its
+    letters and digits alone, searched in text without the separators of characters spelled
+    out one at a time, :func:`~sandbox.walkthrough.spaced.respaced`)."""
+
+    def __init__(self, secret: str, masked: str) -> None:
+        self.masked = masked
+        # What folding decodes inside the key itself (``%41``), or takes as a filler (``\\n``),
+        # may stand decoded or not, as the text around it decides: as it is (percent-encoded
+        # whole, it folds to that), folded, and each without its fillers.
+        raw, folded = secret.lower(), fold(secret).text
+        plain = [spelled for spelled in dict.fromkeys(
+            (raw, folded, stripped(Folded(raw, 0)).text, core(secret).text)) if spelled]
+        self.written = Spellings(tuple(plain), masked)
+        # Its letters and digits alone: as a key spelled out reads (``s-k---t-e-s-t``,
+        # ``s/k/t``), its own dashes dropped or not (a key with fewer is not looked for that
+        # way: too short to be told from text).
+        bare = dict.fromkeys(letters_and_digits(spelled) for spelled in plain)
+        self.spelled_out = Spellings(tuple(spelled for spelled in bare
+                                           if len(spelled) >= BARE_LEAST), masked)
+
+
+# A key whose letters and digits are fewer than this is not looked for spelled out.
+BARE_LEAST = 8
+
+
+class Spellings:
+    """Spellings of one key: where it is whole (:meth:`wholes`), or a run of it long enough
+    to give much of it away (:meth:`parts`)."""
+
+    def __init__(self, spellings: tuple[str, ...], masked: str) -> None:
+        self.spellings = spellings
+        self._beginning = masked.split("…", 1)[0] + "…"
+        self._end = "…" + masked.rsplit("…", 1)[-1]
+        # What the mask shows (``sk-`` and the last four) gives nothing away.
+        shown = len(masked) - 1 if "…" in masked else 0
+        least = [max(PART_LEAST, (len(spelled) - shown) // 2) for spelled in spellings]
+        # Only a key long enough to have such parts (shorter ones show at most two characters).
+        self._parts = [KeyRuns(spelled, count)
+                       for spelled, count in zip(spellings, least, strict=True)
+                       if count < len(spelled)]
+
+    def wholes(self, text: Core) -> list[tuple[int, int]]:
+        """Where the key is whole in ``text`` (folded text without its fillers), each
+        spelling of it, whatever splits it (what folding decodes inside the key itself, or
+        takes as a filler, is found decoded or not: both spellings are searched)."""
+        return sorted({span for spelled in self.spellings for span in text.find(spelled)})
+
+    def parts(self, text: str) -> Iterator[tuple[int, int, str]]:
+        """Where runs of the key are in ``text`` (folded, without its fillers; each as long as
+        it goes, short of the whole key), and their masks: ``sk-…`` for a beginning, ``…`` and
+        the last four for an end, ``…`` alone for a middle."""
+        for runs in self._parts:
+            for begin, stop, first, last in runs.find(text):
+                if first == 0:
+                    yield begin, stop, self._beginning
+                elif last == len(runs.spelled):
+                    yield begin, stop, self._end
+                else:
+                    yield begin, stop, "…"
