@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
 
+from sandbox.records import record
 from sandbox.walkthrough.folded import Core
 
 # Letters and digits standing one at a time, each after a separator of a few characters that
@@ -73,7 +73,7 @@ def spelled_out_only(view: Core) -> str:
     return view.spelled_out if isinstance(view, Respaced) else ""
 
 
-@dataclass(frozen=True)
+@record
 class Respaced(Core):
     """Folded text without fillers (``kept``), and without the separators between characters
     spelled out one at a time: in stretches, each spelled out (shorter in ``text`` than in
