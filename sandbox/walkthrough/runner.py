@@ -28,7 +28,13 @@ from sandbox.catalog.scenarios import (
 )
 from sandbox.errors import ManifestRejected, RequestFailed, SandboxError
 from sandbox.http_client import AsyncClient
-from sandbox.runtimes.runtime import ResourceRef, ResourceStatus, Runtime, poll_until_satisfied
+from sandbox.runtimes.runtime import (
+    ResourceRef,
+    ResourceStatus,
+    Runtime,
+    WaitFor,
+    poll_until_satisfied,
+)
 from sandbox.untrusted import one_line, quoted
 from sandbox.walkthrough import shell_equivalents
 from sandbox.walkthrough.answer import Answer
@@ -218,6 +224,7 @@ class Walkthrough:
             await self._check_attachable(state, wait.ref)
             placed = self.runtime.placed_ref(wait.ref)  # what the runtime wrote, and waits on
             self.emit(CommandLogged(shell_equivalents.wait(replace(wait, ref=placed))))
+            await self._check_created(wait, placed)
             final = await poll_until_satisfied(self.runtime, wait, self._status_changed)
             reached.append(f"{placed}: " + ", ".join(str(final.condition(c.type))
                                                      for c in wait.conditions))
@@ -237,6 +244,23 @@ class Walkthrough:
             raise StepFailed(f"{ref} attaches to {gateway}, which does not exist, so no "
                              "controller will write its status",
                              "run the setup scenario first: it creates the Gateway")
+
+    async def _check_created(self, wait: WaitFor, placed: ResourceRef) -> None:
+        """In the simulation, fail at once, saying why, when what a step waits for does not
+        exist: nothing there creates a resource but a scenario's steps, so the wait could
+        only time out. (On a cluster something else may still create it: it waits.)"""
+        if self.runtime.name != "sim":
+            return
+        current = await self.runtime.status(wait.ref)
+        if current.exists:
+            return
+        self._status_changed(current)
+        raise StepFailed(
+            f"{placed} does not exist, and in the simulation nothing but a scenario's steps "
+            "creates resources: no step has applied it, so waiting "
+            f"{wait.timeout:g}s for it could only time out",
+            "apply it in an earlier step, or run first the scenario that creates it (its "
+            "`needs:`); else check the kind, namespace and name the wait gives")
 
     def _status_changed(self, status: ResourceStatus) -> None:
         self.emit(StatusChanged(status.ref, status.exists, status.conditions))
