@@ -148,3 +148,16 @@ def test_the_transcript_masks_disguised_keys(cli_env: dict[str, str], tmp_path: 
     written = transcript.read_text()
     assert readable(written) == [], written
     assert f"kgateway-system/{MASK}" in written
+
+
+def test_a_transcript_path_naming_the_key_is_masked(cli_env: dict[str, str],
+                                                    tmp_path: Path) -> None:
+    folder = tmp_path / f"notes-{NAME}"
+    folder.mkdir()
+    out = run(tmp_path, cli_env, "--transcript", str(folder / "t.md"))
+    assert f"written to {tmp_path}/notes-{MASK}/t.md" in out
+    assert readable(out) == [], out
+    document = run(tmp_path / "again", cli_env, "--json", "--transcript", str(folder / "j.md"))
+    assert json.loads(document)["transcript"] == f"{tmp_path}/notes-{MASK}/j.md"
+    assert readable(document) == [], document
+    assert (folder / "t.md").is_file() and (folder / "j.md").is_file()
