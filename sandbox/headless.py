@@ -85,8 +85,10 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
     except SandboxError:  # say whether another profile has it: that needs them all
         _select(_catalog(settings, settings.scenario_dirs), ids, everything)
         raise
+    # What is printed beside the events (which come masked): paths, progress, comparisons.
+    masked = Masker(known_keys(settings.token, os.environ))
     # Checked before anything runs: a typo in the path must not cost a whole walkthrough.
-    target = TranscriptTarget(transcript_path, as_json) if transcript_path else None
+    target = TranscriptTarget(transcript_path, as_json, masked) if transcript_path else None
     stdio.name_stdout("the transcript" if target is not None and target.to_stdout
                       else "the report")
     if not everything:  # what they need first, as the scenarios declare it (`needs:`)
@@ -115,7 +117,8 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
             text(event)
 
     def on_progress(message: str) -> None:
-        show(f"  {one_line(message)}", flush=True, file=out if text is not None else sys.stderr)
+        show(f"  {one_line(masked(message))}", flush=True,
+             file=out if text is not None else sys.stderr)
 
     def details() -> list[tuple[str, str]]:
         return [("provider", settings.provider),
@@ -146,10 +149,10 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
     if text is not None:
         text.summary(results)
         for line in comparison.lines() if comparison is not None else ():
-            show(line, file=out)
+            show(masked(line), file=out)
     # After the summary: if the disk is full, the results have been shown.
     if target is not None and record is not None:
-        written = target.write(record, details())
+        written = masked(target.write(record, details()))
         report.document["transcript"] = written
         if text is not None and not target.to_stdout:
             show(f"Transcript (keys masked) written to {one_line(written)}", file=out)
@@ -169,9 +172,10 @@ class TranscriptTarget:
     """Where ``run --transcript`` writes: a file, checked before the run, or standard output
     (``-``, ``/dev/stdout``)."""
 
-    def __init__(self, path: Path, as_json: bool) -> None:
+    def __init__(self, path: Path, as_json: bool, mask: Masker) -> None:
         from sandbox.reports import transcript_file  # only a run with --transcript needs it
 
+        self._mask = mask  # the path may name the key: it is said masked
         self.to_stdout = transcript_file.means_standard_output(path)
         if self.to_stdout and as_json:
             raise SandboxError(f"--transcript {path} and --json both want standard output",
@@ -195,10 +199,11 @@ class TranscriptTarget:
         try:
             where = self.write(record, details, stopped=reason)
         except SandboxError as exc:
-            stdio.say(f"agw-sandbox: {reason}; no transcript was written ({exc.shown_message()})")
+            stdio.say(f"agw-sandbox: {reason}; no transcript was written "
+                      f"({self._mask(exc.shown_message())})")
             return
         stdio.say(f"agw-sandbox: {reason}; the transcript of what ran until then (keys masked) "
-                  f"is in {one_line(where)}")
+                  f"is in {one_line(self._mask(where))}")
 
 
 def manifests(settings: Settings, scenario_id: str, show_secrets: bool,

@@ -121,16 +121,19 @@ class Scenario:
 
 def texts_read(scenario: Scenario) -> list[str]:
     """Every text of ``scenario`` a person reads, as :func:`with_text_masked` masks them."""
-    return [scenario.title, scenario.summary, scenario.security,
+    return [str(scenario.source), scenario.title, scenario.summary, scenario.security,
             *(v.description for v in scenario.variables),
             *(text for step in scenario.steps for text in (step.title, step.explain))]
 
 
 def with_text_masked(scenario: Scenario, mask: Callable[[str], str]) -> Scenario:
-    """``scenario`` with every text a person reads (titles, summary, security, explanations,
-    variable descriptions) passed through ``mask``: a key pasted into them is never shown."""
+    """``scenario`` with every text a person reads (its file's path, titles, summary,
+    security, explanations, variable descriptions) passed through ``mask``: a key pasted into
+    them, or naming the file or its folder, is never shown. (Its manifests were read on load:
+    the path is only shown from then on.)"""
     return replace(
-        scenario, title=mask(scenario.title), summary=mask(scenario.summary),
+        scenario, source=Path(mask(str(scenario.source))), title=mask(scenario.title),
+        summary=mask(scenario.summary),
         security=mask(scenario.security),
         variables=tuple(replace(v, description=mask(v.description)) for v in scenario.variables),
         steps=tuple(replace(step, title=mask(step.title), explain=mask(step.explain))

@@ -146,7 +146,8 @@ class WalkthroughPresenter:
         return replace(
             view, heading=f"Step {progress.index + 1} of {total} · {step_kind(step)}",
             title=step.title, explain=step.explain, manifest=manifest,
-            first=progress.index == 0, description=describe_step(step, ctx), note=note,
+            first=progress.index == 0, description=ctx.masker(describe_step(step, ctx)),
+            note=note,
             outcome="failed" if failure else None,
             detail=failure.detail if failure else "", hint=failure.hint if failure else "")
 

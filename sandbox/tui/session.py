@@ -358,12 +358,14 @@ class Session:
         request = render_request(spec, ctx)
         view = view_request(request, self.runtime.gateway_url, ctx)
         self.transcript.activity(scenario.id, scenario.title, "Custom request")
-        self._emit(RequestSent(view))
+        walkthrough = self.walkthrough  # its events come back masked, as a step's do
+        walkthrough.mask_secrets_of(ctx)
+        walkthrough.emit(RequestSent(view))
         assert self._client is not None
         answer = await send(self._client, request, self.runtime.gateway_url, ctx,
-                            lambda text: self._emit(ResponseChunk(text)),
-                            lambda text: self._emit(StepNote(scenario.id, "custom", text)))
-        self._emit(ResponseReceived(answer.view))  # cut short: its notes say so
+                            lambda text: walkthrough.emit(ResponseChunk(text)),
+                            lambda text: walkthrough.emit(StepNote(scenario.id, "custom", text)))
+        walkthrough.emit(ResponseReceived(answer.view))  # cut short: its notes say so
 
     def write_transcript(self, path: Path | None = None) -> Path:
         """Write everything run so far as Markdown (keys masked); return the file written.

@@ -5,8 +5,9 @@ Every text field is already masked: a consumer may print any of it as it is.
 
 from __future__ import annotations
 
-from dataclasses import field
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import field, fields, is_dataclass, replace
+from typing import Any, Literal, TypeVar, cast
 
 from sandbox.records import record
 from sandbox.runtimes.runtime import Condition, ResourceRef
@@ -175,3 +176,29 @@ class ScenarioFinished:
 Event = (ScenarioStarted | StepStarted | CommandLogged | ManifestApplied | ResourceDeleted
          | StatusChanged | RequestSent | ResponseChunk | ResponseReceived | StepNote
          | StepFinished | ScenarioFinished)
+
+
+_Shown = TypeVar("_Shown")
+
+
+def masked_event(event: Event, mask: Callable[[str], str]) -> Event:
+    """``event`` with ``mask`` applied to every text it holds (a resource's name, a command, a
+    request, a manifest, a detail), however it was built: the one place a key written in any
+    form the masker knows (lower-cased as a name, in look-alike letters) leaves the walkthrough
+    masked. An answer (its pieces, and the whole) is left as it is: it was masked as it was
+    read, over the whole answer, and masking a piece again alone could only lose text."""
+    if isinstance(event, ResponseChunk | ResponseReceived):
+        return event
+    return _masked(event, mask)
+
+
+def _masked(value: _Shown, mask: Callable[[str], str]) -> _Shown:
+    shown: Any = value
+    if isinstance(value, str):
+        shown = mask(value)
+    elif isinstance(value, tuple):
+        shown = tuple(_masked(item, mask) for item in value)
+    elif is_dataclass(value) and not isinstance(value, type):
+        shown = replace(value, **{f.name: _masked(getattr(value, f.name), mask)
+                                  for f in fields(value) if f.init})
+    return cast(_Shown, shown)

@@ -28,7 +28,13 @@ from sandbox.catalog.scenarios import (
 )
 from sandbox.errors import ManifestRejected, RequestFailed, SandboxError
 from sandbox.http_client import AsyncClient
-from sandbox.runtimes.runtime import ResourceRef, ResourceStatus, Runtime, poll_until_satisfied
+from sandbox.runtimes.runtime import (
+    ResourceRef,
+    ResourceStatus,
+    Runtime,
+    WaitFor,
+    poll_until_satisfied,
+)
 from sandbox.untrusted import one_line, quoted
 from sandbox.walkthrough import shell_equivalents
 from sandbox.walkthrough.answer import Answer
@@ -46,6 +52,7 @@ from sandbox.walkthrough.events import (
     StepFinished,
     StepNote,
     StepStarted,
+    masked_event,
 )
 from sandbox.walkthrough.exchange import CUT_SHORT_HINT, GatewayUnreachable, send, view_request
 from sandbox.walkthrough.hints import STREAM_ERROR_HINT, contains_hint, model_hint, status_hint
@@ -96,20 +103,30 @@ class Walkthrough:
                  settle_time: float | None = None) -> None:
         self.runtime = runtime
         self.client = client
-        self.emit = emit
+        self._consumer = emit
         self.token = token
         self.provider = provider
         self.overrides = dict(overrides or {})
         # The sim applies a change before it answers: a mismatch there is the real answer.
         self.settle_time = settle_time if settle_time is not None else (
             0.0 if runtime.name == "sim" else SETTLE_TIME)
-        # A controller's condition message is text from elsewhere: it could quote a key.
+        # The key and every secret of the scenarios started: masked in whatever an event says.
         self._masker = Masker([token])
+
+    def emit(self, event: Event) -> None:
+        """Hand ``event`` on, every text in it masked: a name, a command or a request built
+        from the scenario may hold a key in a form only the masker recognises."""
+        self._consumer(masked_event(event, self._masker))
+
+    def mask_secrets_of(self, ctx: Context) -> None:
+        """Mask the secrets of ``ctx`` too in every event from now on."""
+        for secret in ctx.secrets.values():
+            self._masker.add(secret)
 
     def start(self, scenario: Scenario) -> ScenarioState:
         ctx = make_context(scenario, self.token, self.provider, self.runtime.mock_upstream(),
                            self.overrides)
-        self._masker = ctx.masker
+        self.mask_secrets_of(ctx)
         self.emit(ScenarioStarted(scenario.id, scenario.title, scenario.summary,
                                   scenario.security, self.runtime.label))
         return ScenarioState(scenario, ctx)
@@ -207,8 +224,8 @@ class Walkthrough:
             await self._check_attachable(state, wait.ref)
             placed = self.runtime.placed_ref(wait.ref)  # what the runtime wrote, and waits on
             self.emit(CommandLogged(shell_equivalents.wait(replace(wait, ref=placed))))
-            final = self._masked(await poll_until_satisfied(self.runtime, wait,
-                                                            self._status_changed))
+            await self._check_created(wait, placed)
+            final = await poll_until_satisfied(self.runtime, wait, self._status_changed)
             reached.append(f"{placed}: " + ", ".join(str(final.condition(c.type))
                                                      for c in wait.conditions))
         return "; ".join(reached)
@@ -228,13 +245,25 @@ class Walkthrough:
                              "controller will write its status",
                              "run the setup scenario first: it creates the Gateway")
 
-    def _status_changed(self, status: ResourceStatus) -> None:
-        status = self._masked(status)
-        self.emit(StatusChanged(status.ref, status.exists, status.conditions))
+    async def _check_created(self, wait: WaitFor, placed: ResourceRef) -> None:
+        """In the simulation, fail at once, saying why, when what a step waits for does not
+        exist: nothing there creates a resource but a scenario's steps, so the wait could
+        only time out. (On a cluster something else may still create it: it waits.)"""
+        if self.runtime.name != "sim":
+            return
+        current = await self.runtime.status(wait.ref)
+        if current.exists:
+            return
+        self._status_changed(current)
+        raise StepFailed(
+            f"{placed} does not exist, and in the simulation nothing but a scenario's steps "
+            "creates resources: no step has applied it, so waiting "
+            f"{wait.timeout:g}s for it could only time out",
+            "apply it in an earlier step, or run first the scenario that creates it (its "
+            "`needs:`); else check the kind, namespace and name the wait gives")
 
-    def _masked(self, status: ResourceStatus) -> ResourceStatus:
-        return replace(status, conditions=tuple(replace(c, message=self._masker(c.message))
-                                                for c in status.conditions))
+    def _status_changed(self, status: ResourceStatus) -> None:
+        self.emit(StatusChanged(status.ref, status.exists, status.conditions))
 
     async def status(self, ref: ResourceRef) -> ResourceStatus:
         current = await self.runtime.status(ref)

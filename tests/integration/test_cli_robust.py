@@ -20,18 +20,19 @@ from tests.helpers import run_cli, stop_with
 
 SIM = ("--runtime", "sim", "--port", "0")
 FAKES = REPO / "tests" / "fakes" / "bin"
-# A scenario that waits a long time for a resource nobody creates: time to send a signal.
+# A scenario that waits a long time for a condition that never comes: time to send a signal.
 SLOW_SCENARIO = """\
 id: slow
 title: Waits for something that never comes
 summary: Used to stop a run in the middle.
 security: None.
+needs: [setup]
 steps:
   - id: wait
-    title: Wait for a Backend nobody applies
+    title: Wait for a condition that never comes
     wait:
-      - resource: Backend/nobody
-        conditions: {Accepted: "True"}
+      - resource: Gateway/agentgateway
+        conditions: {Accepted: "False"}
         timeout: 120
 """
 
@@ -142,13 +143,13 @@ def test_an_ascii_only_stdout_gets_ascii_symbols(cli_env: dict[str, str]) -> Non
 
 def slow_run_waiting(cli_env: dict[str, str], tmp_path: Path,
                      **popen: object) -> tuple[subprocess.Popen[str], str]:
-    """``run slow`` started, once it waits for a Backend nobody applies; and what it printed."""
+    """``run slow`` started, once it waits for a condition that never comes; and what it printed."""
     (tmp_path / "slow.yaml").write_text(SLOW_SCENARIO)
     process = cli("run", "slow", *SIM, "--scenarios", str(tmp_path), env=cli_env,
                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
     assert process.stdout is not None and process.stderr is not None
     seen = ""
-    while "Wait for a Backend nobody applies" not in seen:
+    while "Wait for a condition that never comes" not in seen:
         line = process.stdout.readline()
         assert line, seen
         seen += line

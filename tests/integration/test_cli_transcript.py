@@ -112,17 +112,18 @@ def test_a_bad_path_stops_the_run_before_it_starts(cli_env: dict[str, str], tmp_
 SLOW = """\
 id: slow
 title: A slow wait
-summary: Waits for a Backend that never comes.
+summary: Waits for a condition that never comes.
 security: None.
+needs: [setup]  # the Gateway it waits on (a wait on nothing would fail at once)
 steps:
   - id: first
     title: Say something first
     explain: Before the wait.
   - id: wait
-    title: Wait for a Backend that never comes
+    title: Wait for a condition that never comes
     wait:
-      - resource: Backend/never
-        conditions: {Accepted: "True"}
+      - resource: Gateway/agentgateway
+        conditions: {Accepted: "False"}
         timeout: 60
 """
 
@@ -141,7 +142,7 @@ def test_a_stopped_run_keeps_what_ran_in_its_transcript_and_says_so(
     try:
         assert run.stdout is not None
         for line in run.stdout:  # the wait has begun
-            if "Wait for a Backend that never comes" in line:
+            if "Wait for a condition that never comes" in line:
                 break
         time.sleep(0.5)
         run.send_signal(signum)

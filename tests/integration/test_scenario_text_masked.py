@@ -72,3 +72,45 @@ def test_the_json_report_masks_the_text(cli_env: dict[str, str], tmp_path: Path)
     document = json.loads(done.stdout)
     assert "Step sk-…v9Nd" in json.dumps(document, ensure_ascii=False)
     assert_masked(done.stdout + done.stderr)
+
+
+# The key as a file's or a folder's name: in look-alike letters, and lower-cased.
+LOOK_ALIKE_NAME = CANARY.translate(str.maketrans({"s": "ѕ", "k": "к", "e": "е", "a": "а",
+                                                  "y": "у", "p": "р", "T": "Т", "x": "х"}))
+KEYED_FOLDER = f"from-{CANARY.lower()}"
+
+
+def keyed_paths(tmp_path: Path) -> Path:
+    """A folder named with the key lower-cased, holding a scenario file named with it in
+    look-alike letters."""
+    folder = tmp_path / KEYED_FOLDER
+    folder.mkdir()
+    (folder / f"{LOOK_ALIKE_NAME}.yaml").write_text(PASTED.replace(CANARY, "plain"))
+    return folder
+
+
+def assert_no_name_shown(text: str) -> None:
+    assert CANARY.lower() not in text.lower() and LOOK_ALIKE_NAME not in text, text
+    assert readable_key(text, CANARY) == [], text
+
+
+def test_the_listing_masks_a_key_in_a_path(cli_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**cli_env, "OPENAI_API_KEY": CANARY}
+    folder = keyed_paths(tmp_path)
+    for options in (("--scenarios", str(folder)), ("--check", str(folder))):
+        done = run_cli("scenarios", *options, env=env)
+        assert done.returncode == 0, done.stderr
+        assert "(from-sk-…v9Nd/sk-…v9Nd.yaml)" in done.stdout.replace(f"{tmp_path}/", ""), \
+            done.stdout
+        assert_no_name_shown(done.stdout + done.stderr)
+
+
+def test_a_problem_in_a_file_masks_a_key_in_its_path(cli_env: dict[str, str],
+                                                      tmp_path: Path) -> None:
+    env = {**cli_env, "OPENAI_API_KEY": CANARY}
+    folder = keyed_paths(tmp_path)
+    (folder / "broken.yaml").write_text("id: broken\ntitle: T\n")
+    done = run_cli("scenarios", "--check", str(folder), env=env)
+    assert done.returncode == 2, done.stderr
+    assert "from-sk-…v9Nd/broken.yaml:1: missing required key 'summary'" in done.stderr
+    assert_no_name_shown(done.stdout + done.stderr)
