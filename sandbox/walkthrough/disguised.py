@@ -37,6 +37,9 @@ class DisguisedKey:
         bare = dict.fromkeys(letters_and_digits(spelled) for spelled in plain)
         self.spelled_out = Spellings(tuple(spelled for spelled in bare
                                            if len(spelled) >= BARE_LEAST), masked)
+        # The fewest characters of folded text it can be found in: whole, or a run of it.
+        self.shortest = min(PART_LEAST, *map(len, self.written.spellings),
+                            *map(len, self.spelled_out.spellings))
 
 
 # A key whose letters and digits are fewer than this is not looked for spelled out.

@@ -6,6 +6,7 @@ import base64
 import bisect
 import json
 import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
@@ -18,6 +19,10 @@ from sandbox.walkthrough.spaced import open_end, respaced, spelled_out_only
 
 # Below this length a key is matched only as a whole word, so masking "abc" leaves "cabin" be.
 _SHORT = 8
+# Short texts are masked once each: a walkthrough's events say the same names, states and
+# commands again and again (a run's thousand texts are some two hundred different ones).
+_REMEMBERED_LENGTH = 512
+_REMEMBERED_TEXTS = 4096
 
 
 def secret_pattern(secrets: Iterable[str]) -> re.Pattern[str] | None:
@@ -61,6 +66,8 @@ class Masker:
         self._replacements: dict[str, str] = {}
         self._pattern: re.Pattern[str] | None = None
         self._disguised: list[DisguisedKey] = []  # each key, as folded text may hold it
+        self._shown: dict[str, str] = {}  # short texts masked already, and how they are shown
+        self._shortest = sys.maxsize  # the fewest folded characters a disguised key is found in
         for secret in secrets:
             self.add(secret)
 
@@ -71,9 +78,12 @@ class Masker:
         for form, masked in written_forms(secret).items():
             self._replacements.setdefault(form, masked)
         self._pattern = secret_pattern(self._replacements)
+        self._shown.clear()  # masked without this secret
         if len(secret) < _SHORT:
             return
-        self._disguised.append(DisguisedKey(secret, mask_key(secret)))
+        key = DisguisedKey(secret, mask_key(secret))
+        self._disguised.append(key)
+        self._shortest = min(self._shortest, key.shortest)
 
     def __call__(self, text: str) -> str:
         """``text`` with every secret, and every encoded form of it, replaced by its mask.
@@ -83,12 +93,20 @@ class Masker:
         """
         if self._pattern is None or not text:
             return text
+        shown = self._shown.get(text)
+        if shown is not None:
+            return shown
         out, position = [], 0
         for start, end, masked in self._spans(text):
             out += [text[position:start], masked]
             position = end
         out.append(text[position:])
-        return "".join(out)
+        shown = "".join(out)
+        if len(text) <= _REMEMBERED_LENGTH:
+            if len(self._shown) >= _REMEMBERED_TEXTS:
+                self._shown.clear()
+            self._shown[text] = shown
+        return shown
 
     def _spans(self, text: str, start: int = 0) -> list[tuple[int, int, str]]:
         """Where secrets are in ``text`` (from ``start``), in order, and their masks: every
@@ -121,6 +139,8 @@ class Masker:
         if not self._disguised:
             return spans
         view = fold(text, start)
+        if len(view.text) < self._shortest:  # what follows only shortens it: nothing to find
+            return spans
         kept = stripped(view)  # found in it, a key split by what may split it is found too
         # and in this, a key spelled out a character at a time, whatever separates them
         spaced = respaced(kept)

@@ -210,3 +210,10 @@ def test_text_spelled_out_a_character_at_a_time_is_masked_in_linear_time() -> No
     assert result.returncode == 0, result.stderr[-2000:]
     slow = [line for line in result.stdout.splitlines() if " True " not in line]
     assert not slow
+
+
+@pytest.mark.parametrize("text", [KEY[8:20], KEY[8:20].upper(), "-".join(KEY[8:20]), KEY[-12:]])
+def test_a_text_no_longer_than_the_shortest_run_that_is_masked_is_masked(text: str) -> None:
+    """Texts too short to hold a run of a key are not folded and searched (a walkthrough's
+    events say a thousand short names): one exactly as short as a run still is."""
+    assert Masker([KEY])(text) in ("…", "…" + KEY[-4:])
