@@ -19,7 +19,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox.errors import ManifestRejected, RuntimeUnavailable
-from sandbox.runtimes.kube.docker_words import answer_words, causes, failure_words
+from sandbox.runtimes.kube.docker_words import answer_words, causes, failure_words, text_words
+from sandbox.runtimes.kube.secrets import shown_url
 
 # A CRD with its whole schema is about 1 MiB of JSON; the sandbox's lists are filtered by label.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
@@ -30,6 +31,9 @@ MANIFEST_FAULTS = ("failed to create typed patch object", "failed to convert new
 # refusal (a proxy's page).
 QUOTED_NOT_JSON = 40
 QUOTED_REFUSAL = 300
+PROXY_HINT = ("is the proxy running and reachable from here? Check the proxy-url of this "
+              "context's cluster in the kubeconfig (or remove it to reach the server directly); "
+              "`kubectl cluster-info` with the same context goes through the same proxy")
 CHECK_HINT = ("is the cluster running and reachable from here (a VPN, a proxy)? `kubectl "
               "cluster-info` asks the same server")
 
@@ -71,8 +75,9 @@ def call(pool: Any, host: str, method: str, url: str, headers: Mapping[str, str]
         exchange.abandoned.set()
         raise NoAnswer(f"the Kubernetes API at {host} did not answer within {timeout:g}s "
                        "(timed out)", CHECK_HINT)
+    proxy = getattr(pool, "proxy", None)  # a ProxyManager's (the cluster's proxy-url)
     return exchange.status, _answer(host, method, urlsplit(url).path, exchange, timeout, quote,
-                                    trust)
+                                    trust, "" if proxy is None else str(proxy))
 
 
 def _exchange(pool: Any, method: str, url: str, headers: dict[str, str], body: bytes | None,
@@ -112,7 +117,7 @@ def _exchange(pool: Any, method: str, url: str, headers: dict[str, str], body: b
 
 
 def _answer(host: str, method: str, path: str, exchange: Exchange,
-            timeout: float, quote: Quote, trust: str) -> dict[str, Any]:
+            timeout: float, quote: Quote, trust: str, proxy: str = "") -> dict[str, Any]:
     from urllib3.exceptions import HTTPError, NewConnectionError
     from urllib3.exceptions import TimeoutError as TimedOut
 
@@ -124,6 +129,11 @@ def _answer(host: str, method: str, path: str, exchange: Exchange,
                        "(timed out)", CHECK_HINT) from failure
     if isinstance(failure, HTTPError) and exchange.status:  # the connection broke mid-answer
         raise _unreadable(host, method, path, f"cut short after {len(exchange.body)} bytes")
+    if isinstance(failure, HTTPError) and proxy and _through_proxy(failure):
+        raise NoAnswer(f"cannot reach the proxy {shown_url(proxy)} (the proxy-url of this "
+                       f"context's cluster) in front of the Kubernetes API at {host} "
+                       f"({failure_words(failure) or text_words(failure)})", PROXY_HINT
+                       ) from failure
     if isinstance(failure, HTTPError):
         raise _unreachable(failure, host, trust, f"{method} {path}") from failure
     if failure is not None:
@@ -136,6 +146,13 @@ def _answer(host: str, method: str, path: str, exchange: Exchange,
     if exchange.too_large:
         raise _unreadable(host, method, path, f"more than {MAX_ANSWER_BYTES // 1024**2} MiB")
     return _decoded(host, method, path, exchange.status, bytes(exchange.body), quote)
+
+
+def _through_proxy(failure: BaseException) -> bool:
+    """Whether the connection to the proxy in front of the server is what failed."""
+    from urllib3.exceptions import ProxyError
+
+    return any(isinstance(cause, ProxyError) for cause in causes(failure))
 
 
 def _redirected(host: str, method: str, path: str, exchange: Exchange,

@@ -151,7 +151,7 @@ def causes(exc: BaseException) -> list[BaseException]:
 
 
 def _answer_of(exc: BaseException, path: str) -> str | None:
-    from urllib3.exceptions import DecodeError, InvalidChunkLength, ProtocolError
+    from urllib3.exceptions import DecodeError, InvalidChunkLength, InvalidHeader, ProtocolError
 
     if isinstance(exc, RemoteDisconnected):
         return f"{path} by closing the connection without answering"
@@ -170,6 +170,8 @@ def _answer_of(exc: BaseException, path: str) -> str | None:
         encoding = _ENCODING.search(str(exc))
         coding = f" ({visible(encoding.group(1).strip())})" if encoding else ""
         return f"{path} with an answer said to be compressed{coding} that does not decompress"
+    if isinstance(exc, InvalidHeader) and "Content-Length" in str(exc):  # urllib3's own check
+        return f"{path} with Content-Length headers that differ"
     if isinstance(exc, LineTooLong):
         return f"{path} with a header line longer than 64 KiB"
     if isinstance(exc, HTTPException) and "more than 100 headers" in str(exc):
