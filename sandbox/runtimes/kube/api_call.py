@@ -19,7 +19,13 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox.errors import ManifestRejected, RuntimeUnavailable
-from sandbox.runtimes.kube.docker_words import answer_words, causes, failure_words, text_words
+from sandbox.runtimes.kube.docker_words import (
+    answer_words,
+    causes,
+    failure_words,
+    long_number,
+    text_words,
+)
 from sandbox.runtimes.kube.secrets import shown_url
 
 # A CRD with its whole schema is about 1 MiB of JSON; the sandbox's lists are filtered by label.
@@ -159,8 +165,12 @@ def _redirected(host: str, method: str, path: str, exchange: Exchange,
                 quote: Quote) -> RuntimeUnavailable:
     """A redirect, named with where it leads: following it would send the credentials of the
     context to an address the kubeconfig does not name."""
-    to = _one_line(quote(exchange.location, QUOTED_REFUSAL)) if exchange.location else \
-        "nowhere (no Location)"
+    if not exchange.location:  # nowhere to go: only something that is not an API server
+        return _not_an_api_server(
+            f"the Kubernetes API at {host} answered {method} {path.split('?', 1)[0]} with HTTP "
+            f"{exchange.status}, a redirect without a Location (an address to go to), which an "
+            "API server does not answer", host)
+    to = _one_line(quote(exchange.location, QUOTED_REFUSAL))
     return RuntimeUnavailable(
         f"the Kubernetes API at {host} answered {method} {path.split('?', 1)[0]} with a "
         f"redirect to {to} (HTTP {exchange.status}), which the sandbox does not follow: it "
@@ -184,8 +194,9 @@ def _decoded(host: str, method: str, path: str, status: int, raw: bytes,
         why = "JSON nested too deeply"
     except NotANumber as exc:
         why = f"not JSON ({exc} where a number belongs)"
-    except ValueError:
-        why = f"not JSON (it begins “{_one_line(quote(_text(raw), QUOTED_NOT_JSON))}”)"
+    except ValueError as exc:
+        began = _one_line(quote(_text(raw), QUOTED_NOT_JSON))
+        why = long_number(raw, exc) or f"not JSON (it begins “{began}”)"
     else:
         if isinstance(data, dict):
             return data
@@ -268,6 +279,9 @@ def expect(host: str, method: str, path: str, data: dict[str, Any], kind: str) -
         raise _unreadable(host, method, path, f"an object without kind where a {kind} belongs")
     if got != kind:
         raise _unreadable(host, method, path, f"an object of kind {got!r} where a {kind} belongs")
+    if not data.get("apiVersion"):  # client-go's decoder refuses it
+        raise _unreadable(host, method, path, f"an object of kind {got!r} without apiVersion "
+                          "(client-go: Object 'apiVersion' is missing)")
     for section, shape in (("metadata", dict), ("spec", dict), ("status", dict),
                            ("items", list)):
         value = data.get(section)
@@ -286,6 +300,10 @@ def _unreadable(host: str, method: str, path: str, why: str) -> NoAnswer:
     return NoAnswer(
         f"the Kubernetes API at {host} answered {method} {path.split('?', 1)[0]} with something "
         f"the sandbox cannot read: {why}", _what_answers(host))
+
+
+def _not_an_api_server(message: str, host: str) -> NoAnswer:
+    return NoAnswer(message, _what_answers(host))
 
 
 def _what_answers(host: str) -> str:

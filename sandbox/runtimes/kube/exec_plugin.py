@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import shlex
+import stat
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -99,9 +100,9 @@ class Plugin:
             raise self._missing() from exc
         except OSError as exc:
             # the system says only "Permission denied" (PATH lookups skip directories)
-            if os.sep in self.argv[0] and Path(self.argv[0]).is_dir():
+            if (kind := _not_a_file(self.argv[0])) is not None:
                 raise RuntimeUnavailable(
-                    f"{self.name} is a directory, not a program",
+                    f"{self.name} is {kind}, not a program",
                     "set `command` in the kubeconfig to the plugin's program (a relative path "
                     "starts in the kubeconfig's folder)") from exc
             raise RuntimeUnavailable(f"{self.name} cannot be started ({exc.strerror or exc})",
@@ -239,6 +240,21 @@ def _environment(env: object, who: str) -> dict[str, str]:
                                  "write each entry of env as `- name: NAME` with `value: VALUE` "
                                  "under it")
     return settings
+
+
+def _not_a_file(command: str) -> str | None:
+    """What ``command`` (a path) is when it is not a file, in words; None for a file, or a
+    command looked for on PATH (whose lookup skips what is not a file)."""
+    if os.sep not in command:
+        return None
+    try:
+        mode = Path(command).stat().st_mode
+    except OSError:
+        return None
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISFIFO, "a named pipe (FIFO)"))
+    return next((words for test, words in kinds if test(mode)), None)
 
 
 def _interpreter(program: Path) -> str | None:

@@ -108,4 +108,6 @@ def _type_of(value: object) -> str:
         return "a mapping"
     if isinstance(value, str):
         return "text"
+    if isinstance(value, bytes):
+        return "binary data (!!binary)"
     return f"a {type(value).__name__}"  # a date, bytes (!!binary): YAML's other types
