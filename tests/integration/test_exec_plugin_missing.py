@@ -51,3 +51,17 @@ def test_a_relative_plugin_that_is_missing_is_looked_for_from_the_kubeconfigs_fo
         f"{config} does not exist (a command with a / is looked for from the kubeconfig's "
         f"folder, {tmp_path})"), error.message
     assert "PATH" not in error.message and "get it from the wiki" in error.hint
+
+
+@pytest.mark.parametrize(("given", "shown"), [
+    ("'brew install acme-login'", "brew install acme-login"),
+    ('"run\\n  make install \\e]0;PWN\\a"', "run make install \\u001b]0;PWN\\u0007"),
+    ("'" + "see the wiki " * 2000 + "'", ("see the wiki " * 30 + "see the").rstrip() + "…"),
+], ids=["plain", "lines-and-escapes", "very-long"])
+def test_a_missing_plugin_shows_the_entrys_install_hint_on_one_short_line(
+        tmp_path: Path, given: str, shown: str) -> None:
+    error = failure(exec_config(tmp_path, "/nonexistent/acme-login",
+                                f"      installHint: {given}\n"))
+    assert error.message.endswith("/nonexistent/acme-login of user 'u' in the kubeconfig "
+                                  f"{tmp_path / 'kubeconfig'} does not exist"), error.message
+    assert error.hint == shown, error.hint

@@ -29,6 +29,7 @@ from sandbox.untrusted import visible
 # still running after this is waiting for something the sandbox cannot give it.
 EXEC_TIMEOUT = 20.0
 MAX_OUTPUT = 1024 * 1024  # bytes kept of what it prints; an ExecCredential is a few KB
+MAX_INSTALL_HINT = 400  # characters of an entry's installHint shown: a few lines of advice
 # The exec entry's apiVersion values client-go accepts (any other: "exec plugin: invalid
 # apiVersion"); v1alpha1 went with Kubernetes 1.24.
 API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
@@ -76,7 +77,7 @@ class Plugin:
             {"apiVersion": version, "kind": "ExecCredential", "spec": info}, default=str)
         return cls((command, *map(str, args)), settings, version,
                    str(spec.get("interactiveMode") or "IfAvailable"),
-                   str(spec.get("installHint") or ""), who, folder if relative else "")
+                   _install_hint(spec.get("installHint")), who, folder if relative else "")
 
     @property
     def name(self) -> str:
@@ -240,6 +241,18 @@ def _environment(env: object, who: str) -> dict[str, str]:
                                  "write each entry of env as `- name: NAME` with `value: VALUE` "
                                  "under it")
     return settings
+
+
+def _install_hint(given: object) -> str:
+    """The entry's installHint as the hint shows it: on one line, its hidden characters
+    escaped, at most :data:`MAX_INSTALL_HINT` characters (cut at a blank: a key cut in two
+    would be too short to be recognised and masked)."""
+    text = " ".join(str(given or "").split())
+    if len(text) > MAX_INSTALL_HINT:
+        cut = text[:MAX_INSTALL_HINT - 1]
+        blank = cut.rfind(" ")
+        text = (cut[:blank] if blank > MAX_INSTALL_HINT // 2 else cut) + "…"
+    return visible(text)
 
 
 def _not_a_file(command: str) -> str | None:
