@@ -226,3 +226,18 @@ def test_an_empty_list_beside_a_manifest_is_accepted(tmp_path: Path) -> None:
     step = load_catalog([tmp_path], include_builtin=False).get("mine").steps[0]
     assert isinstance(step, ApplyStep)
     assert [d["metadata"]["name"] for d in step.manifests[0].documents] == ["r"]
+
+
+@pytest.mark.parametrize(("written", "line", "key"), [
+    ("title: ~", 2, "title"), ("title:", 2, "title"), ("title: null", 2, "title"),
+    ("summary: ~", 3, "summary"),
+], ids=["tilde", "nothing", "null", "summary"])
+def test_a_key_written_with_no_value_is_named_empty_on_its_own_line(
+        tmp_path: Path, written: str, line: int, key: str) -> None:
+    write(tmp_path / "manifests", "route.yaml", ROUTE)
+    text = GOOD.replace("title: Mine", written) if key == "title" else GOOD.replace(
+        "summary: s", written)
+    path = write(tmp_path, "mine.yaml", text)
+    found = problems(tmp_path)
+    assert f"{path}:{line}: {key!r} is empty: write what it should say" in found, found
+    assert "missing required key" not in found, found
