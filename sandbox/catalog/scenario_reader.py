@@ -80,7 +80,9 @@ class Reader:
     def text(self, node: LineDict, key: str, required: bool = True, default: str = "") -> str:
         value = node.get(key)
         if value is None:
-            if required:
+            if required and key in node:  # `title:` or `title: ~`: there, but empty
+                self.problem(node.line_of(key), f"{key!r} is empty: write what it should say")
+            elif required:
                 self.problem(node.line, f"missing required key {key!r}")
             return default
         if not isinstance(value, str | int | float) or isinstance(value, bool):

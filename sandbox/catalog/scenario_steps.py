@@ -160,15 +160,15 @@ def _template(reader: Reader, source: Path, value: str, line: int
 
 
 def list_items(documents: Sequence[Any], problem: Callable[[int, str], None]) -> list[Any]:
-    """The documents with each List (``apiVersion: v1``, ``kind: List``) replaced by its items,
-    Lists inside Lists too, as ``kubectl apply`` applies them; ``problem(line, reason)`` is told
-    of an item that is not a manifest, or items that are not a list."""
+    """The documents with each List (``apiVersion: v1``, ``kind: List``, or a typed list such as
+    ``ConfigMapList``) replaced by its items, Lists inside Lists too, as ``kubectl apply``
+    applies them; ``problem(line, reason)`` is told of an item that is not a manifest, or items
+    that are not a list."""
     found: list[Any] = []
     pending = list(reversed(documents))
     while pending:
         doc = pending.pop()
-        if not (isinstance(doc, LineDict) and doc.get("kind") == "List"
-                and doc.get("apiVersion") == "v1"):
+        if not _is_list(doc):
             found.append(doc)
             continue
         items = doc.get("items") or []
@@ -181,6 +181,16 @@ def list_items(documents: Sequence[Any], problem: Callable[[int, str], None]) ->
                         "(a mapping)")
         pending.extend(reversed([item for item in items if isinstance(item, LineDict)]))
     return found
+
+
+def _is_list(doc: Any) -> bool:
+    """A List (``v1``), or a typed list (``ConfigMapList``) with its items: kubectl reads any
+    object with ``items`` as a list, whatever its kind."""
+    if not isinstance(doc, LineDict):
+        return False
+    kind = doc.get("kind")
+    return (kind == "List" and doc.get("apiVersion") == "v1") or (
+        isinstance(kind, str) and kind.endswith("List") and "items" in doc)
 
 
 def _ref(reader: Reader, value: Any, namespace: str | None, line: int) -> ResourceRef | None:

@@ -349,8 +349,10 @@ def check_response(answer: Answer, expect: Expectation, ctx: Context) -> str:
         raise StepFailed(f"expected status {expect.status}, got {seen}",
                          status_hint(response, ctx.provider))
     if expect.model and not (answer.model or "").startswith(expect.model):
+        got = "an answer that names no model" if response.model is None else quoted(
+            response.model)
         raise StepFailed(f"expected the answer to come from model {_named(expect.model, ctx)}, "
-                         f"got {'None' if response.model is None else quoted(response.model)}",
+                         f"got {got}",
                          model_hint(answer, ctx))
     for wanted in expect.contains:
         if wanted not in answer.text:

@@ -135,7 +135,8 @@ def test_a_json_answer_labelled_as_an_event_stream_is_said_to_be_one(
                                 expect=MODEL_EXPECTED)
     assert code == 1, out
     step = failed_ask(out)
-    assert step["detail"] == "expected the answer to come from model 'gpt-4o-mini', got None"
+    assert step["detail"] == ("expected the answer to come from model 'gpt-4o-mini', got an "
+                              "answer that names no model")
     hint = step["hint"]
     assert "replaces the request's" not in hint, hint
     assert hint.startswith("the body is JSON, but") and labelled in hint, hint

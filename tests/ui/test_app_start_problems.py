@@ -70,7 +70,8 @@ async def test_a_docker_config_nested_too_deeply_leaves_the_app_on_the_simulatio
 
 @pytest.mark.parametrize(("setting", "value", "said"), [
     ("DOCKER_HOST", f"tcp://{TOKEN}@127.0.0.1:1",
-     "the Docker daemon is not reachable at tcp://127.0.0.1:1, set by DOCKER_HOST"),
+     "DOCKER_HOST 'tcp://127.0.0.1:1' is not a Docker address (a Docker address cannot hold a "
+     "user or password"),
     ("DOCKER_CONTEXT", TOKEN, "the Docker context sk-…c5Ge (DOCKER_CONTEXT) does not exist"),
 ])
 async def test_the_welcome_screen_never_shows_the_key_in_docker_settings(

@@ -226,3 +226,44 @@ def test_an_empty_list_beside_a_manifest_is_accepted(tmp_path: Path) -> None:
     step = load_catalog([tmp_path], include_builtin=False).get("mine").steps[0]
     assert isinstance(step, ApplyStep)
     assert [d["metadata"]["name"] for d in step.manifests[0].documents] == ["r"]
+
+
+@pytest.mark.parametrize(("written", "line", "key"), [
+    ("title: ~", 2, "title"), ("title:", 2, "title"), ("title: null", 2, "title"),
+    ("summary: ~", 3, "summary"),
+], ids=["tilde", "nothing", "null", "summary"])
+def test_a_key_written_with_no_value_is_named_empty_on_its_own_line(
+        tmp_path: Path, written: str, line: int, key: str) -> None:
+    write(tmp_path / "manifests", "route.yaml", ROUTE)
+    text = GOOD.replace("title: Mine", written) if key == "title" else GOOD.replace(
+        "summary: s", written)
+    path = write(tmp_path, "mine.yaml", text)
+    found = problems(tmp_path)
+    assert f"{path}:{line}: {key!r} is empty: write what it should say" in found, found
+    assert "missing required key" not in found, found
+
+
+@pytest.mark.parametrize("head", ["apiVersion: v1\nkind: ConfigMapList\n",
+                                  "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRouteList"
+                                  "\n",
+                                  "kind: SecretList\napiVersion: v1\n"],
+                         ids=["configmaps", "routes", "secrets"])
+def test_an_empty_typed_list_is_refused_as_kubectl_reads_it(tmp_path: Path, head: str) -> None:
+    """kubectl reads any object with items as a list, whatever its kind ("ConfigMapList")."""
+    scenario(tmp_path, "mine")
+    write(tmp_path / "manifests", "route.yaml", "# typed\n" + head + "items: []\n")
+    found = problems(tmp_path)
+    assert "route.yaml:2: the List holds no manifests, so nothing would be applied" in found, \
+        found
+    assert "served by no runtime" not in found and "metadata.name" not in found, found
+
+
+def test_a_typed_list_is_unpacked_into_its_items(tmp_path: Path) -> None:
+    scenario(tmp_path, "mine")
+    write(tmp_path / "manifests", "route.yaml", "apiVersion: v1\nkind: ConfigMapList\nitems:\n"
+          "- {apiVersion: v1, kind: ConfigMap, metadata: {name: one}}\n"
+          "- {apiVersion: v1, kind: ConfigMap, metadata: {name: two}}\n")
+    steps = load_catalog([tmp_path], include_builtin=False).get("mine").steps
+    applied = next(step for step in steps if isinstance(step, ApplyStep))
+    names = [doc["metadata"]["name"] for doc in applied.manifests[0].documents]
+    assert names == ["one", "two"], names

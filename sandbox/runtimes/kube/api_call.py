@@ -19,7 +19,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox.errors import ManifestRejected, RuntimeUnavailable
-from sandbox.runtimes.kube.docker_words import answer_words, causes, failure_words
+from sandbox.runtimes.kube.docker_words import (
+    answer_words,
+    causes,
+    failure_words,
+    long_number,
+    text_words,
+)
+from sandbox.runtimes.kube.secrets import shown_url
 
 # A CRD with its whole schema is about 1 MiB of JSON; the sandbox's lists are filtered by label.
 MAX_ANSWER_BYTES = 16 * 1024 * 1024
@@ -30,6 +37,9 @@ MANIFEST_FAULTS = ("failed to create typed patch object", "failed to convert new
 # refusal (a proxy's page).
 QUOTED_NOT_JSON = 40
 QUOTED_REFUSAL = 300
+PROXY_HINT = ("is the proxy running and reachable from here? Check the proxy-url of this "
+              "context's cluster in the kubeconfig (or remove it to reach the server directly); "
+              "`kubectl cluster-info` with the same context goes through the same proxy")
 CHECK_HINT = ("is the cluster running and reachable from here (a VPN, a proxy)? `kubectl "
               "cluster-info` asks the same server")
 
@@ -71,8 +81,9 @@ def call(pool: Any, host: str, method: str, url: str, headers: Mapping[str, str]
         exchange.abandoned.set()
         raise NoAnswer(f"the Kubernetes API at {host} did not answer within {timeout:g}s "
                        "(timed out)", CHECK_HINT)
+    proxy = getattr(pool, "proxy", None)  # a ProxyManager's (the cluster's proxy-url)
     return exchange.status, _answer(host, method, urlsplit(url).path, exchange, timeout, quote,
-                                    trust)
+                                    trust, "" if proxy is None else str(proxy))
 
 
 def _exchange(pool: Any, method: str, url: str, headers: dict[str, str], body: bytes | None,
@@ -112,7 +123,7 @@ def _exchange(pool: Any, method: str, url: str, headers: dict[str, str], body: b
 
 
 def _answer(host: str, method: str, path: str, exchange: Exchange,
-            timeout: float, quote: Quote, trust: str) -> dict[str, Any]:
+            timeout: float, quote: Quote, trust: str, proxy: str = "") -> dict[str, Any]:
     from urllib3.exceptions import HTTPError, NewConnectionError
     from urllib3.exceptions import TimeoutError as TimedOut
 
@@ -124,6 +135,11 @@ def _answer(host: str, method: str, path: str, exchange: Exchange,
                        "(timed out)", CHECK_HINT) from failure
     if isinstance(failure, HTTPError) and exchange.status:  # the connection broke mid-answer
         raise _unreadable(host, method, path, f"cut short after {len(exchange.body)} bytes")
+    if isinstance(failure, HTTPError) and proxy and _through_proxy(failure):
+        raise NoAnswer(f"cannot reach the proxy {shown_url(proxy)} (the proxy-url of this "
+                       f"context's cluster) in front of the Kubernetes API at {host} "
+                       f"({failure_words(failure) or text_words(failure)})", PROXY_HINT
+                       ) from failure
     if isinstance(failure, HTTPError):
         raise _unreachable(failure, host, trust, f"{method} {path}") from failure
     if failure is not None:
@@ -138,12 +154,23 @@ def _answer(host: str, method: str, path: str, exchange: Exchange,
     return _decoded(host, method, path, exchange.status, bytes(exchange.body), quote)
 
 
+def _through_proxy(failure: BaseException) -> bool:
+    """Whether the connection to the proxy in front of the server is what failed."""
+    from urllib3.exceptions import ProxyError
+
+    return any(isinstance(cause, ProxyError) for cause in causes(failure))
+
+
 def _redirected(host: str, method: str, path: str, exchange: Exchange,
                 quote: Quote) -> RuntimeUnavailable:
     """A redirect, named with where it leads: following it would send the credentials of the
     context to an address the kubeconfig does not name."""
-    to = _one_line(quote(exchange.location, QUOTED_REFUSAL)) if exchange.location else \
-        "nowhere (no Location)"
+    if not exchange.location:  # nowhere to go: only something that is not an API server
+        return _not_an_api_server(
+            f"the Kubernetes API at {host} answered {method} {path.split('?', 1)[0]} with HTTP "
+            f"{exchange.status}, a redirect without a Location (an address to go to), which an "
+            "API server does not answer", host)
+    to = _one_line(quote(exchange.location, QUOTED_REFUSAL))
     return RuntimeUnavailable(
         f"the Kubernetes API at {host} answered {method} {path.split('?', 1)[0]} with a "
         f"redirect to {to} (HTTP {exchange.status}), which the sandbox does not follow: it "
@@ -167,8 +194,9 @@ def _decoded(host: str, method: str, path: str, status: int, raw: bytes,
         why = "JSON nested too deeply"
     except NotANumber as exc:
         why = f"not JSON ({exc} where a number belongs)"
-    except ValueError:
-        why = f"not JSON (it begins “{_one_line(quote(_text(raw), QUOTED_NOT_JSON))}”)"
+    except ValueError as exc:
+        began = _one_line(quote(_text(raw), QUOTED_NOT_JSON))
+        why = long_number(raw, exc) or f"not JSON (it begins “{began}”)"
     else:
         if isinstance(data, dict):
             return data
@@ -251,6 +279,9 @@ def expect(host: str, method: str, path: str, data: dict[str, Any], kind: str) -
         raise _unreadable(host, method, path, f"an object without kind where a {kind} belongs")
     if got != kind:
         raise _unreadable(host, method, path, f"an object of kind {got!r} where a {kind} belongs")
+    if not data.get("apiVersion"):  # client-go's decoder refuses it
+        raise _unreadable(host, method, path, f"an object of kind {got!r} without apiVersion "
+                          "(client-go: Object 'apiVersion' is missing)")
     for section, shape in (("metadata", dict), ("spec", dict), ("status", dict),
                            ("items", list)):
         value = data.get(section)
@@ -269,6 +300,10 @@ def _unreadable(host: str, method: str, path: str, why: str) -> NoAnswer:
     return NoAnswer(
         f"the Kubernetes API at {host} answered {method} {path.split('?', 1)[0]} with something "
         f"the sandbox cannot read: {why}", _what_answers(host))
+
+
+def _not_an_api_server(message: str, host: str) -> NoAnswer:
+    return NoAnswer(message, _what_answers(host))
 
 
 def _what_answers(host: str) -> str:

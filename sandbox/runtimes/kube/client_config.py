@@ -27,7 +27,7 @@ from sandbox.runtimes.kube.kubeconfig import (
     refuse_removed_providers,
     user_token,
 )
-from sandbox.runtimes.kube.kubeconfig_types import check_text_values
+from sandbox.runtimes.kube.kubeconfig_types import check_context_entries, check_text_values
 from sandbox.runtimes.kube.kubeconfig_values import (
     check_data,
     check_pem_files,
@@ -95,6 +95,7 @@ def checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEvent
     """The kubernetes client's kubeconfig loader, except that every file the context's entries
     name is checked before it is read (kubeconfig.py), and an exec plugin runs with a deadline
     through sandbox.proc (exec_plugin.py), now and whenever its credential has expired."""
+    from kubernetes.config import ConfigException
     from kubernetes.config.kube_config import FileOrData, KubeConfigLoader
 
     def written(content: str) -> str:  # a temporary file, as the client's loader writes one
@@ -102,9 +103,23 @@ def checked_loader(config: Any, context: str | None, loop: asyncio.AbstractEvent
                               base64_file_content=False).as_file())
 
     class CheckedLoader(KubeConfigLoader):
+        _config: Any
         _current_context: Any
         _cluster: Any
         _user: Any
+
+        def set_active_context(self, context_name: str | None = None) -> None:
+            """The client's, except that a context naming a user or a cluster the kubeconfig
+            does not hold is refused as kubectl refuses it (the client would go on without
+            credentials, or quote its own words)."""
+            self._current_context = None
+            try:
+                super().set_active_context(context_name)  # type: ignore[no-untyped-call]
+            except ConfigException:
+                if self._current_context is not None:
+                    check_context_entries(self._config, self._current_context, "cluster")
+                raise
+            check_context_entries(self._config, self._current_context, "user")
 
         def load_and_set(self, configuration: Any) -> None:
             cluster, user = self.entries()

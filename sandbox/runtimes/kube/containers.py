@@ -126,6 +126,12 @@ def _address_problem(url: str) -> str | None:
 
     if found := first_hidden(url, one_line=True):
         return f"it holds {describe(found[1])}"
+    if url != url.lstrip() or url != url.rstrip():  # the SDK trims them, the CLI too, we say
+        return f"it {'begins' if url != url.lstrip() else 'ends'} with a blank: remove it"
+    if _over_ssh(url):  # said on its own, whatever else it holds: we do not go there
+        return None
+    if "@" in url.partition("://")[2].partition("/")[0]:  # requests would send it as Basic auth
+        return "a Docker address cannot hold a user or password: remove the part before '@'"
     try:
         parse_host(url, False, tls=False)
     except ValueError as exc:  # a port that is no number, a bracket left open
@@ -134,6 +140,11 @@ def _address_problem(url: str) -> str | None:
     except DockerException as exc:  # an unknown scheme, no host
         return _short(exc, url)
     return None
+
+
+def _over_ssh(url: str) -> bool:
+    """Whether ``url`` is an ``ssh://`` address (the SDK reads the scheme in any case)."""
+    return url.lower().startswith("ssh://")
 
 
 def _context_endpoint(name: str, where: str) -> DockerEndpoint:
@@ -248,7 +259,7 @@ def _connect(endpoint: DockerEndpoint, timeout: int, hint: str, version: str | N
         raise RuntimeUnavailable(
             f"'{endpoint.shown}' ({endpoint.source}) is not a Docker address ({problem})",
             DOCKER_HOST_HINT)
-    if endpoint.url.lower().startswith("ssh://"):
+    if _over_ssh(endpoint.url):
         raise RuntimeUnavailable(f"the Docker daemon at {endpoint}, {OVER_SSH}", OVER_SSH_HINT)
     try:
         return docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls or False,

@@ -226,9 +226,9 @@ class _Probe:
             return load_json(bytes(body))
         except TooDeep as exc:
             raise NotDockerAnswer(f"{path} with something that is not JSON ({exc})") from None
-        except ValueError:  # not JSON, not UTF-8
+        except ValueError as exc:  # not JSON, not UTF-8, a number too long to read
             raise NotDockerAnswer(f"{path} with " + body_words(
-                bytes(body), response.headers.get("Content-Type") or "")) from None
+                bytes(body), response.headers.get("Content-Type") or "", exc)) from None
 
 
 def _redirect(location: str | None) -> str:

@@ -47,14 +47,25 @@ def error_words(body: bytes, content_type: str) -> str:
     return f" ({first_characters(body)})"
 
 
-def body_words(body: bytes, content_type: str) -> str:
-    """An answer that should have been JSON and is not, in words: empty, a web page, or what
-    it begins with."""
+def body_words(body: bytes, content_type: str, exc: ValueError | None = None) -> str:
+    """An answer that should have been JSON and is not, in words: empty, a web page, a number
+    too long to read (``exc``, why it was not read), or what it begins with."""
+    if exc is not None and (number := long_number(body, exc)) is not None:
+        return number
     if not body.strip():
         return "an empty answer" if not body else "an answer of blanks only"
     if _is_html(body, content_type):
         return _html_page(content_type)
     return f"something that is not JSON (first characters: {first_characters(body)})"
+
+
+def long_number(body: bytes, exc: ValueError) -> str | None:
+    """JSON that Python refuses only for a number of more digits than it converts (4300), in
+    words; None for any other reason."""
+    if "integer string conversion" not in str(exc) and "Exceeds the limit" not in str(exc):
+        return None
+    digits = max(map(len, re.findall(rb"\d+", body)), default=0)
+    return f"a number of {digits} digits (JSON, but more digits than any count has)"
 
 
 def first_characters(body: bytes) -> str:
@@ -151,7 +162,7 @@ def causes(exc: BaseException) -> list[BaseException]:
 
 
 def _answer_of(exc: BaseException, path: str) -> str | None:
-    from urllib3.exceptions import DecodeError, InvalidChunkLength, ProtocolError
+    from urllib3.exceptions import DecodeError, InvalidChunkLength, InvalidHeader, ProtocolError
 
     if isinstance(exc, RemoteDisconnected):
         return f"{path} by closing the connection without answering"
@@ -170,6 +181,8 @@ def _answer_of(exc: BaseException, path: str) -> str | None:
         encoding = _ENCODING.search(str(exc))
         coding = f" ({visible(encoding.group(1).strip())})" if encoding else ""
         return f"{path} with an answer said to be compressed{coding} that does not decompress"
+    if isinstance(exc, InvalidHeader) and "Content-Length" in str(exc):  # urllib3's own check
+        return f"{path} with Content-Length headers that differ"
     if isinstance(exc, LineTooLong):
         return f"{path} with a header line longer than 64 KiB"
     if isinstance(exc, HTTPException) and "more than 100 headers" in str(exc):

@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import shlex
+import stat
 import threading
 from collections.abc import Mapping
 from datetime import datetime
@@ -22,11 +23,13 @@ from sandbox import proc, stdio
 from sandbox.errors import CommandTimedOut, RuntimeUnavailable, how_it_ended
 from sandbox.records import record
 from sandbox.runtimes.kube.kubeconfig import token_problem
+from sandbox.untrusted import visible
 
 # A cached token comes back in a second; a plugin that fetches one from a cloud in a few. One
 # still running after this is waiting for something the sandbox cannot give it.
 EXEC_TIMEOUT = 20.0
 MAX_OUTPUT = 1024 * 1024  # bytes kept of what it prints; an ExecCredential is a few KB
+MAX_INSTALL_HINT = 400  # characters of an entry's installHint shown: a few lines of advice
 # The exec entry's apiVersion values client-go accepts (any other: "exec plugin: invalid
 # apiVersion"); v1alpha1 went with Kubernetes 1.24.
 API_VERSIONS = ("client.authentication.k8s.io/v1", "client.authentication.k8s.io/v1beta1")
@@ -50,6 +53,7 @@ class Plugin:
     interactive_mode: str
     install_hint: str
     who: str  # "user 'u' in the kubeconfig /path", for every message about it
+    folder: str = ""  # the kubeconfig's, where a relative command was looked for ("": absolute)
 
     @classmethod
     def of(cls, spec: Any, folder: str, who: str,
@@ -61,7 +65,8 @@ class Plugin:
         if not isinstance(command, str) or not command or not isinstance(args, list):
             raise RuntimeUnavailable(f"the exec entry of {who} has no command to run",
                                      "give it `command:` (and `args:` as a list)")
-        if os.sep in command and not Path(command).is_absolute():  # as kubectl: from its folder
+        relative = os.sep in command and not Path(command).is_absolute()
+        if relative:  # as kubectl: from the kubeconfig's folder
             command = str(Path(folder, command))
         info: dict[str, Any] = {"interactive": False}
         if spec.get("provideClusterInfo") and cluster is not None:
@@ -72,7 +77,7 @@ class Plugin:
             {"apiVersion": version, "kind": "ExecCredential", "spec": info}, default=str)
         return cls((command, *map(str, args)), settings, version,
                    str(spec.get("interactiveMode") or "IfAvailable"),
-                   str(spec.get("installHint") or ""), who)
+                   _install_hint(spec.get("installHint")), who, folder if relative else "")
 
     @property
     def name(self) -> str:
@@ -92,15 +97,13 @@ class Plugin:
             raise RuntimeUnavailable(
                 f"{self.name} did not finish within {EXEC_TIMEOUT:g}s and was stopped"
                 + _last_words(exc.stderr, "; its last words: "), self._by_hand) from exc
-        except RuntimeUnavailable as exc:  # not found on PATH
-            raise RuntimeUnavailable(f"{self.name} is not installed (not found on PATH)",
-                                     self.install_hint or "install it, or correct `command` in "
-                                     "the kubeconfig") from exc
+        except RuntimeUnavailable as exc:  # the system said only "No such file or directory"
+            raise self._missing() from exc
         except OSError as exc:
             # the system says only "Permission denied" (PATH lookups skip directories)
-            if os.sep in self.argv[0] and Path(self.argv[0]).is_dir():
+            if (kind := _not_a_file(self.argv[0])) is not None:
                 raise RuntimeUnavailable(
-                    f"{self.name} is a directory, not a program",
+                    f"{self.name} is {kind}, not a program",
                     "set `command` in the kubeconfig to the plugin's program (a relative path "
                     "starts in the kubeconfig's folder)") from exc
             raise RuntimeUnavailable(f"{self.name} cannot be started ({exc.strerror or exc})",
@@ -116,6 +119,27 @@ class Plugin:
                 f"{self.name} printed nothing (an ExecCredential in JSON was expected on its "
                 "standard output)" + _last_words(done.stderr, ": "), self._by_hand)
         return self._read(done.stdout)
+
+    def _missing(self) -> RuntimeUnavailable:
+        """What is missing when the plugin could not be found: the program on PATH, the file
+        a path names, or the interpreter its ``#!`` line names."""
+        hint = self.install_hint or "install it, or correct `command` in the kubeconfig"
+        program = Path(self.argv[0])
+        if os.sep not in self.argv[0]:
+            return RuntimeUnavailable(f"{self.name} is not installed (not found on PATH)", hint)
+        if not program.exists():
+            looked = (f" (a command with a / is looked for from the kubeconfig's folder, "
+                      f"{self.folder})" if self.folder else "")
+            return RuntimeUnavailable(f"{self.name} does not exist{looked}", hint)
+        interpreter = _interpreter(program)
+        if interpreter is None:
+            return RuntimeUnavailable(f"{self.name} cannot be started (a program it needs to "
+                                      "start, such as its loader, does not exist)", hint)
+        return RuntimeUnavailable(
+            f"{self.name} cannot be started: the interpreter its first line names, "
+            f"{interpreter}, does not exist",
+            f"install {interpreter}, or correct the #! line of {program} to name one that "
+            "exists (`#!/usr/bin/env NAME` finds it on PATH)")
 
     @property
     def _by_hand(self) -> str:
@@ -217,6 +241,46 @@ def _environment(env: object, who: str) -> dict[str, str]:
                                  "write each entry of env as `- name: NAME` with `value: VALUE` "
                                  "under it")
     return settings
+
+
+def _install_hint(given: object) -> str:
+    """The entry's installHint as the hint shows it: on one line, its hidden characters
+    escaped, at most :data:`MAX_INSTALL_HINT` characters (cut at a blank: a key cut in two
+    would be too short to be recognised and masked)."""
+    text = " ".join(str(given or "").split())
+    if len(text) > MAX_INSTALL_HINT:
+        cut = text[:MAX_INSTALL_HINT - 1]
+        blank = cut.rfind(" ")
+        text = (cut[:blank] if blank > MAX_INSTALL_HINT // 2 else cut) + "…"
+    return visible(text)
+
+
+def _not_a_file(command: str) -> str | None:
+    """What ``command`` (a path) is when it is not a file, in words; None for a file, or a
+    command looked for on PATH (whose lookup skips what is not a file)."""
+    if os.sep not in command:
+        return None
+    try:
+        mode = Path(command).stat().st_mode
+    except OSError:
+        return None
+    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
+             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+             (stat.S_ISFIFO, "a named pipe (FIFO)"))
+    return next((words for test, words in kinds if test(mode)), None)
+
+
+def _interpreter(program: Path) -> str | None:
+    """The interpreter ``program``'s ``#!`` line names (None: it has none, or is unreadable)."""
+    try:
+        with program.open("rb") as file:
+            first = file.readline(256)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    words = first[2:].decode(errors="replace").split()
+    return visible(words[0]) if words else None
 
 
 def _running_in(loop: asyncio.AbstractEventLoop) -> bool:

@@ -167,12 +167,23 @@ def _file_text(path: Path, where: str) -> str:
     try:
         return raw.decode()
     except UnicodeDecodeError as exc:
-        utf16 = raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in raw[:4]
+        encoding = _wide_encoding(raw)
         raise RuntimeUnavailable(
             f"the tokenFile {path} {where} is not UTF-8 text (byte {raw[exc.start]:#04x} at "
-            f"offset {exc.start}" + ("; it looks like UTF-16)" if utf16 else ")"),
+            f"offset {exc.start}" + (f"; it looks like {encoding})" if encoding else ")"),
             "save the token in that file as UTF-8 text, one line (your editor's encoding "
-            "setting; `iconv -f UTF-16 -t UTF-8` converts a UTF-16 file)") from None
+            f"setting; `iconv -f {encoding or 'CP1252'} -t UTF-8` converts a "
+            f"{encoding or 'Windows-1252 or Latin-1'} file)") from None
+
+
+def _wide_encoding(raw: bytes) -> str:
+    """"UTF-32" or "UTF-16" for a file that looks saved so (a byte order mark, NULs among its
+    first bytes), else "" (a one-byte encoding, most often Windows-1252)."""
+    if raw[:4] in (b"\xff\xfe\0\0", b"\0\0\xfe\xff"):
+        return "UTF-32"
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\0" in raw[:4]:
+        return "UTF-16"
+    return ""
 
 
 RETYPE_HINT = "remove it from the token, or copy the token into the kubeconfig again"

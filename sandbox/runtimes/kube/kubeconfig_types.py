@@ -5,7 +5,9 @@ into Go struct field … of type string"), and so does the sandbox, by name, nev
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from typing import Any
 
 from sandbox.errors import RuntimeUnavailable
 from sandbox.runtimes.kube.kubeconfig import Entry
@@ -51,6 +53,38 @@ def check_text_values(entry: Entry) -> None:
         _check(entry, f"exec args[{index}]", arg)
 
 
+def check_context_entries(config: Any, context: Any, kind: str) -> None:
+    """Refuse a context (the client's ConfigNode) whose ``kind`` ("user" or "cluster") names
+    an entry that ``config``'s list of them does not hold, in kubectl's words ("user \"u\" was
+    not found for context \"c\""); a context that names none is left to the client."""
+    held_context = getattr(context, "value", context)
+    if not isinstance(held_context, Mapping):
+        return
+    names = getattr(held_context.get("context"), "value", held_context.get("context"))
+    wanted = names.get(kind) if isinstance(names, Mapping) else None
+    if not isinstance(wanted, str) or not wanted:
+        return
+    entries = config.value.get(f"{kind}s") if isinstance(config.value, Mapping) else None
+    held = [getattr(entry, "value", entry)  # the merger wraps each entry in a ConfigNode
+            for entry in (entries if isinstance(entries, list) else [])]
+    if any(isinstance(entry, Mapping) and entry.get("name") == wanted for entry in held):
+        return
+    name = str(held_context.get("name", "?"))
+    source = getattr(context, "path", None) or "?"
+    raise RuntimeUnavailable(
+        f"the context {name!r} in the kubeconfig {source} names the {kind} {wanted!r}, which "
+        f"its {kind}s list does not hold (kubectl: {kind} {_go_quoted(wanted)} was not found "
+        f"for context {_go_quoted(name)})",
+        f"add a {kind} named so to the kubeconfig, or point the context at one it holds; "
+        f"`kubectl config view` shows the {kind}s it holds, `kubectl config set-context` "
+        "changes a context")
+
+
+def _go_quoted(text: str) -> str:
+    """``text`` quoted as Go's %q quotes it (near enough: its hidden characters escaped)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
 def _check(entry: Entry, key: str, value: object) -> None:
     if value is None or isinstance(value, str):
         return
@@ -74,4 +108,6 @@ def _type_of(value: object) -> str:
         return "a mapping"
     if isinstance(value, str):
         return "text"
+    if isinstance(value, bytes):
+        return "binary data (!!binary)"
     return f"a {type(value).__name__}"  # a date, bytes (!!binary): YAML's other types

@@ -34,6 +34,13 @@ def check_server(cluster: Entry) -> None:
     server = cluster.fields.get("server")
     if not isinstance(server, str) or "://" not in server:
         return
+    if "\\" in server.partition("://")[2].partition("/")[0]:
+        # urllib3 ends the host at a backslash (and would send the rest as the path), Python's
+        # urlsplit does not (it would name another host): Go refuses either reading.
+        # Named up to the backslash: what follows may be read as a user and password.
+        raise _server_refusal(cluster, server.partition("\\")[0] + "\\…", "holds a backslash "
+                              "(\\) before its path, which kubectl refuses (net/url: invalid "
+                              "userinfo, or an invalid host name)")
     try:
         parts = urlsplit(server)
     except ValueError as exc:
