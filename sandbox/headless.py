@@ -45,7 +45,7 @@ def _catalog(settings: Settings, dirs: Sequence[Path], **options: Any) -> Catalo
     """The scenarios of ``dirs``, their text masked with the keys this process holds: a key
     pasted into a title or an explanation is shown as the rest are."""
     masker = Masker([*known_keys(settings.token, os.environ)])
-    return load_catalog(dirs, profile=settings.profile, **options).masked(masker)
+    return load_catalog(dirs, profile=settings.profile, **options).masked(masker.each)
 
 
 def _select(catalog: Catalog, ids: Sequence[str], everything: bool) -> list[Scenario]:

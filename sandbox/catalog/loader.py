@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from sandbox.catalog.scenario_file import load_file
-from sandbox.catalog.scenarios import Scenario, texts_read, with_text_masked
+from sandbox.catalog.scenarios import Scenario, texts_read, with_texts
 from sandbox.errors import Problem, ScenarioError
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES, builtin_dir
 from sandbox.records import record
@@ -37,15 +37,18 @@ class Catalog:
         """The same scenarios, seen from another profile."""
         return _split((*self.scenarios, *self.others), profile)
 
-    def masked(self, mask: Callable[[str], str]) -> Catalog:
-        """The same catalog with the text of every scenario passed through ``mask`` (the keys
-        the process holds), once, before anything shows it. Itself when ``mask`` finds
-        nothing in all of them read as one text (the usual case, and one look, not seventy)."""
-        every = "\n".join(text for s in (*self.scenarios, *self.others) for text in texts_read(s))
-        if mask(every) == every:
+    def masked(self, mask_each: Callable[[Sequence[str]], list[str]]) -> Catalog:
+        """The same catalog with the text of every scenario passed through ``mask_each`` (the
+        keys the process holds; every text read as one, in one pass), before anything shows
+        it. Itself when that finds nothing (the usual case)."""
+        every = (*self.scenarios, *self.others)
+        texts = [text for s in every for text in texts_read(s)]
+        shown = mask_each(texts)
+        if shown == texts:
             return self
-        return Catalog(tuple(with_text_masked(s, mask) for s in self.scenarios), self.profile,
-                       tuple(with_text_masked(s, mask) for s in self.others))
+        masked = iter(shown)
+        return Catalog(tuple(with_texts(s, masked) for s in self.scenarios), self.profile,
+                       tuple(with_texts(s, masked) for s in self.others))
 
     def prerequisites(self, scenario: Scenario) -> list[Scenario]:
         """What ``scenario`` needs, transitively, in the order to run it (itself left out)."""

@@ -13,6 +13,9 @@ from sandbox.errors import Problem
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.untrusted import quoted
 
+# A scenario's or a step's title is one line of a list, a heading or a status line.
+TITLE_LONGEST = 200
+
 # What one scenario may read in all (its file and every template it applies, repeats counted):
 # rendering copies each template per use, so many references to one large file add up.
 MAX_SCENARIO_BYTES = 4 * MAX_FILE_BYTES
@@ -91,6 +94,11 @@ class Reader:
         text = str(value).strip()
         if required and not text:  # shown as a heading or a list row: an empty one says nothing
             self.problem(node.line_of(key), f"{key!r} is blank: write what it should say")
+        if key == "title" and len(text) > TITLE_LONGEST:
+            self.problem(node.line_of(key), (
+                f"'title' is {len(text)} characters long: a title is shown on one line (a list "
+                f"row, a heading, a status line), so keep it to {TITLE_LONGEST} and say the rest "
+                "in 'summary' or 'explain'"))
         return text
 
     def mapping(self, value: Any, line: int, what: str) -> LineDict | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import field, replace
 from pathlib import Path
 from typing import Any
@@ -120,23 +120,23 @@ class Scenario:
 
 
 def texts_read(scenario: Scenario) -> list[str]:
-    """Every text of ``scenario`` a person reads, as :func:`with_text_masked` masks them."""
+    """Every text of ``scenario`` a person reads (its file's path, titles, summary, security,
+    explanations, variable descriptions), in the order :func:`with_texts` takes them."""
     return [str(scenario.source), scenario.title, scenario.summary, scenario.security,
             *(v.description for v in scenario.variables),
             *(text for step in scenario.steps for text in (step.title, step.explain))]
 
 
-def with_text_masked(scenario: Scenario, mask: Callable[[str], str]) -> Scenario:
-    """``scenario`` with every text a person reads (its file's path, titles, summary,
-    security, explanations, variable descriptions) passed through ``mask``: a key pasted into
-    them, or naming the file or its folder, is never shown. (Its manifests were read on load:
-    the path is only shown from then on.)"""
+def with_texts(scenario: Scenario, texts: Iterator[str]) -> Scenario:
+    """``scenario`` with the texts :func:`texts_read` gives in their place, taken from
+    ``texts`` in that order (the same texts masked: a key pasted into them, or naming the file
+    or its folder, is never shown). Its manifests were read on load: the path is only shown
+    from then on."""
+    source, title, summary, security = (next(texts) for _ in range(4))
     return replace(
-        scenario, source=Path(mask(str(scenario.source))), title=mask(scenario.title),
-        summary=mask(scenario.summary),
-        security=mask(scenario.security),
-        variables=tuple(replace(v, description=mask(v.description)) for v in scenario.variables),
-        steps=tuple(replace(step, title=mask(step.title), explain=mask(step.explain))
+        scenario, source=Path(source), title=title, summary=summary, security=security,
+        variables=tuple(replace(v, description=next(texts)) for v in scenario.variables),
+        steps=tuple(replace(step, title=next(texts), explain=next(texts))
                     for step in scenario.steps))
 
 

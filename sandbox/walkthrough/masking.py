@@ -7,7 +7,7 @@ import bisect
 import json
 import re
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -106,6 +106,30 @@ class Masker:
             if len(self._shown) >= _REMEMBERED_TEXTS:
                 self._shown.clear()
             self._shown[text] = shown
+        return shown
+
+    def each(self, texts: Sequence[str]) -> list[str]:
+        """Texts read one after another (a scenario's path, title, summary, steps...), masked
+        in one pass over them read as one text: a key cut between two of them is masked too,
+        its mask standing in the first, the others losing their part of it."""
+        joined = "\n".join(texts)
+        spans = self._spans(joined) if self._pattern is not None and joined else []
+        if not spans:
+            return list(texts)
+        shown: list[str] = []
+        at, first = 0, 0  # where the text begins in ``joined``; the first span it may be in
+        for text in texts:
+            end = at + len(text)
+            while first < len(spans) and spans[first][1] <= at:
+                first += 1
+            out, position, index = [], at, first
+            while index < len(spans) and spans[index][0] < end:
+                begin, stop, masked = spans[index]
+                out += [joined[position:max(begin, at)], masked if begin >= at - 1 else ""]
+                position, index = min(stop, end), index + 1
+            out.append(joined[position:end])
+            shown.append("".join(out))
+            at = end + 1
         return shown
 
     def _spans(self, text: str, start: int = 0) -> list[tuple[int, int, str]]:

@@ -267,3 +267,23 @@ def test_a_typed_list_is_unpacked_into_its_items(tmp_path: Path) -> None:
     applied = next(step for step in steps if isinstance(step, ApplyStep))
     names = [doc["metadata"]["name"] for doc in applied.manifests[0].documents]
     assert names == ["one", "two"], names
+
+
+@pytest.mark.parametrize(("old", "line"), [("title: Mine", 2), ("- title: Ask", 8)])
+def test_a_title_longer_than_a_line_is_refused_saying_where_the_rest_goes(
+        tmp_path: Path, old: str, line: int) -> None:
+    path = scenario(tmp_path, "mine")
+    long_title = "A learner reads this " * 10  # 210 characters, 209 once stripped
+    path.write_text(path.read_text().replace(old, old.replace("Ask", "").replace(
+        "Mine", "") + long_title))
+    found = problems(tmp_path)
+    assert (f"mine.yaml:{line}: 'title' is 209 characters long: a title is shown on one line (a "
+            "list row, a heading, a status line), so keep it to 200 and say the rest in "
+            "'summary' or 'explain'") in found
+    assert found.count("characters long") == 1
+
+
+def test_a_title_of_two_hundred_characters_is_taken(tmp_path: Path) -> None:
+    path = scenario(tmp_path, "mine")
+    path.write_text(path.read_text().replace("title: Mine", "title: " + "T" * 200))
+    assert load_catalog([tmp_path], include_builtin=False).get("mine").title == "T" * 200

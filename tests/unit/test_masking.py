@@ -83,3 +83,22 @@ def test_text_from_elsewhere_is_masked_in_its_encoded_forms_too(key: str) -> Non
     masker = Masker([key])
     for form in forms:
         assert CORE not in masker(f"Illegal header value {form}!"), form
+
+
+def test_texts_read_one_after_another_are_masked_each_in_its_place() -> None:
+    """A scenario's texts, masked in one pass: a key whole in one of them, and a key cut
+    between two (its mask in the first, the rest of it gone from the second)."""
+    key = "sk-test-Mq4Vx8Nm2Tb6Wc9Lz3Hr7Pk"
+    texts = ["path", f"title {key} end", f"ends with {key[:14]}", f"{key[14:]} begins", "",
+             "last"]
+    shown = Masker([key]).each(texts)
+    assert shown == ["path", f"title {mask_key(key)} end", f"ends with {mask_key(key)}",
+                     " begins", "", "last"]
+    nothing = ["a", "", "b"]
+    assert Masker([key]).each(nothing) == nothing and Masker([key]).each([]) == []
+
+
+def test_a_key_that_begins_at_the_line_between_two_texts_is_shown_masked_in_the_second() -> None:
+    key = "sk-test-Mq4Vx8Nm2Tb6Wc9Lz3Hr7Pk"
+    shown = Masker([key]).each(["first", f"{key} second"])
+    assert shown == ["first", f"{mask_key(key)} second"]
