@@ -14,7 +14,8 @@ from typing import Any
 
 from sandbox.documents import load_json
 from sandbox.records import record
-from sandbox.walkthrough.masking import MaskedStream, Masker
+from sandbox.walkthrough.masked_stream import MaskedStream
+from sandbox.walkthrough.masking import Masker
 
 _LINE_END = re.compile(r"\r\n|\r|\n")
 _JSON_STARTS = tuple('{["-0123456789tfn')  # what a JSON text can begin with

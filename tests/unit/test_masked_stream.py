@@ -7,7 +7,8 @@ import base64
 
 import pytest
 
-from sandbox.walkthrough.masking import MaskedStream, Masker
+from sandbox.walkthrough.masked_stream import MaskedStream
+from sandbox.walkthrough.masking import Masker
 from tests.conftest import OTHER_TOKEN, TOKEN
 
 ENCODED = base64.b64encode(TOKEN.encode()).decode()

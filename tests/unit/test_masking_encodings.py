@@ -17,7 +17,8 @@ from urllib.parse import unquote
 import pytest
 
 from sandbox.walkthrough.key_mask import mask_key
-from sandbox.walkthrough.masking import MaskedStream, Masker
+from sandbox.walkthrough.masked_stream import MaskedStream
+from sandbox.walkthrough.masking import Masker
 
 KEYS = {
     "sk-test": "sk-test-Rv4Mz8Qk2Lw6Xn9Tb3Hc7Jd1Pf5Gs0Ya",

@@ -15,7 +15,8 @@ import pytest
 from sandbox.walkthrough.json_runs import runs
 from sandbox.walkthrough.key_mask import mask_key
 from sandbox.walkthrough.key_runs import KeyRuns
-from sandbox.walkthrough.masking import MaskedStream, Masker
+from sandbox.walkthrough.masked_stream import MaskedStream
+from sandbox.walkthrough.masking import Masker
 
 KEY = "sk-test-Jq4Vx8Nm2Tb6Wc9Lz3Hr7Pk"  # the mask (sk-…7Pk... last four) hides 23 characters
 

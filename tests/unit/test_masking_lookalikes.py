@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from sandbox.walkthrough.masking import MaskedStream, Masker
+from sandbox.walkthrough.masked_stream import MaskedStream
+from sandbox.walkthrough.masking import Masker
 from tests.conftest import TOKEN
 
 MASKED = "sk-…c5Ge"

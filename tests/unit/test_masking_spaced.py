@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.walkthrough.masking import MaskedStream, Masker
+from sandbox.walkthrough.masked_stream import MaskedStream
+from sandbox.walkthrough.masking import Masker
 from tests.conftest import TOKEN
 
 MASKED = "sk-…c5Ge"
