@@ -219,14 +219,14 @@ def _open_app(settings: Settings) -> int:
                                         on_signal=_end_app_within_grace,
                                         also=sent_faults.TAKEN) as stop:
             app.run()
-    if stop.signum is None and app.crashed is not None:
-        raise app.crashed  # said as a bug, masked, after the app restored the terminal
     if stop.signum == signal.SIGINT:
         raise KeyboardInterrupt
     if stop.signum is not None:  # said after the app restored the terminal
         raise stdio.Terminated(stop.signum)
-    if app.terminal_gone:
+    if app.terminal_gone:  # whatever failed on the way out (writing to it, first of all)
         return 128 + signal.SIGHUP
+    if app.crashed is not None:
+        raise app.crashed  # said as a bug, masked, after the app restored the terminal
     if app.return_code:
         return app.return_code
     return 0
