@@ -114,23 +114,7 @@ class Masker:
         its mask standing in the first, the others losing their part of it."""
         joined = "\n".join(texts)
         spans = self._spans(joined) if self._pattern is not None and joined else []
-        if not spans:
-            return list(texts)
-        shown: list[str] = []
-        at, first = 0, 0  # where the text begins in ``joined``; the first span it may be in
-        for text in texts:
-            end = at + len(text)
-            while first < len(spans) and spans[first][1] <= at:
-                first += 1
-            out, position, index = [], at, first
-            while index < len(spans) and spans[index][0] < end:
-                begin, stop, masked = spans[index]
-                out += [joined[position:max(begin, at)], masked if begin >= at - 1 else ""]
-                position, index = min(stop, end), index + 1
-            out.append(joined[position:end])
-            shown.append("".join(out))
-            at = end + 1
-        return shown
+        return _in_place(joined, spans, map(len, texts), 1) if spans else list(texts)
 
     def _spans(self, text: str, start: int = 0) -> list[tuple[int, int, str]]:
         """Where secrets are in ``text`` (from ``start``), in order, and their masks: every
@@ -245,20 +229,7 @@ class Masker:
         tail = self._cut_tail(joined, spans[-1][1] if spans else 0)
         if tail is not None:
             spans.append(tail)
-        out, offset = [], 0
-        for piece in pieces:
-            first, last = offset, offset + len(piece)
-            parts, position = [], first
-            for start, end, masked in spans:
-                if end <= first or start >= last:
-                    continue
-                if start >= first:
-                    parts += [joined[position:start], masked]
-                position = min(end, last)
-            parts.append(joined[position:last])
-            out.append("".join(parts))
-            offset = last
-        return out
+        return _in_place(joined, spans, map(len, pieces), 0)
 
     def masked_until(self, text: str, start: int, cut: int) -> tuple[str, int]:
         """``text[start:cut]`` masked (what precedes ``start`` is context only), and where it
@@ -344,6 +315,29 @@ def _blanked(text: str, spans: list[tuple[int, int]]) -> str:
         position = max(position, end)
     out.append(text[position:])
     return "".join(out)
+
+
+def _in_place(joined: str, spans: list[tuple[int, int, str]], lengths: Iterable[int],
+              gap: int) -> list[str]:
+    """``joined`` (texts of ``lengths`` one after another, ``gap`` characters between them)
+    masked where ``spans`` say (in order, apart), cut back into its texts: a mask stands in
+    the text its span begins in (or the next, when it begins in a gap), and the texts the span
+    runs into lose the rest of it. Each span is looked at by the texts it is in only."""
+    shown: list[str] = []
+    at, first = 0, 0  # where the text begins in ``joined``; the first span that may be in it
+    for length in lengths:
+        end = at + length
+        while first < len(spans) and spans[first][1] <= at:
+            first += 1
+        out, position, index = [], at, first
+        while index < len(spans) and spans[index][0] < end:
+            begin, stop, masked = spans[index]
+            out += [joined[position:max(begin, at)], masked if begin >= at - gap else ""]
+            position, index = min(stop, end), index + 1
+        out.append(joined[position:end])
+        shown.append("".join(out))
+        at = end + gap
+    return shown
 
 
 class _Apart:

@@ -16,7 +16,7 @@ from sandbox.walkthrough.json_runs import runs
 from sandbox.walkthrough.key_mask import mask_key
 from sandbox.walkthrough.key_runs import KeyRuns
 from sandbox.walkthrough.masked_stream import MaskedStream
-from sandbox.walkthrough.masking import Masker
+from sandbox.walkthrough.masking import Masker, _in_place
 
 KEY = "sk-test-Jq4Vx8Nm2Tb6Wc9Lz3Hr7Pk"  # the mask (sk-…7Pk... last four) hides 23 characters
 
@@ -202,9 +202,12 @@ def test_text_spelled_out_a_character_at_a_time_is_masked_in_linear_time() -> No
         "    took = []\n"
         "    for size in (1 << 19, 1 << 20):\n"
         "        text = (shape * (size // len(shape) + 1))[:size]\n"
-        "        started = time.process_time()\n"
-        "        Masker([key])(text)\n"
-        "        took.append(time.process_time() - started)\n"
+        "        each = []\n"
+        "        for _ in range(3):  # the quickest of three: what the machine's other work adds\n"
+        "            started = time.process_time()\n"
+        "            Masker([key])(text)\n"
+        "            each.append(time.process_time() - started)\n"
+        "        took.append(min(each))\n"
         "    print(name, took[1] < 3.2 * took[0] + 0.05 and took[1] < 4, took)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=120)
@@ -218,3 +221,31 @@ def test_a_text_no_longer_than_the_shortest_run_that_is_masked_is_masked(text: s
     """Texts too short to hold a run of a key are not folded and searched (a walkthrough's
     events say a thousand short names): one exactly as short as a run still is."""
     assert Masker([KEY])(text) in ("…", "…" + KEY[-4:])
+
+
+class _Looked(list[tuple[int, int, str]]):
+    """Spans, counting how many times one is looked at."""
+
+    looked_at = 0
+
+    def __getitem__(self, index: Any) -> Any:
+        _Looked.looked_at += 1
+        return super().__getitem__(index)
+
+    def __iter__(self) -> Iterator[tuple[int, int, str]]:
+        for span in super().__iter__():
+            _Looked.looked_at += 1
+            yield span
+
+
+def test_pieces_each_holding_the_beginning_of_a_key_look_at_their_own_spans_only() -> None:
+    """AC3: a streamed answer of 8 000 deltas, each the key's first twelve characters, had
+    each delta look at every span of the whole answer: minutes in the app."""
+    pieces = [KEY[:12] + " "] * 8000
+    shown = Masker([KEY]).pieces(pieces)
+    assert shown == [mask_key(KEY).split("…")[0] + "… "] * 8000
+    joined = "".join(pieces)
+    spans = _Looked((at, at + 12, "sk-…") for at in range(0, len(joined), 13))
+    _Looked.looked_at = 0
+    assert _in_place(joined, spans, map(len, pieces), 0) == ["sk-… "] * 8000
+    assert _Looked.looked_at <= 6 * 8000  # a few looks a piece, not one for each span
