@@ -249,3 +249,31 @@ def test_pieces_each_holding_the_beginning_of_a_key_look_at_their_own_spans_only
     _Looked.looked_at = 0
     assert _in_place(joined, spans, map(len, pieces), 0) == ["sk-… "] * 8000
     assert _Looked.looked_at <= 6 * 8000  # a few looks a piece, not one for each span
+
+
+@pytest.mark.parametrize("cut", [(10, 20), (7, 16, 23), (6, 12, 18, 24)])
+def test_a_key_cut_into_short_pieces_with_words_between_them_is_masked(
+        cut: tuple[int, ...]) -> None:
+    """AC4: pieces each shorter than a run the masker looks for, in the key's order, with
+    other text between them."""
+    bounds = (0, *cut, len(KEY))
+    pieces = [KEY[start:end] for start, end in zip(bounds, bounds[1:], strict=False)]
+    shown = Masker([KEY])(" then ".join(pieces) + " end")
+    secret = [KEY[max(start, 8):end] for start, end in zip(bounds, bounds[1:], strict=False)]
+    kept = [piece for piece in secret if len(piece) >= 4 and piece in shown]  # past "sk-test-"
+    assert not kept, shown
+    assert shown.endswith(f"…{KEY[-4:]} end")
+
+
+def test_words_that_share_short_stretches_with_a_key_are_left_as_they_are() -> None:
+    key = "sk-test-canaryQ7z9X4m2W8p5R1v6"
+    text = "testing the canary: test-canary, sk-test- keys and Q7z9 or X4m2W8 apart"
+    assert Masker([key])(text) == text
+
+
+def test_a_long_piece_of_a_long_key_is_masked_though_it_is_under_half_of_it() -> None:
+    """AC4: a 164-character key's runs had to be 78 characters long to be masked."""
+    key = "sk-proj-" + "".join(chr(ord("A") + (at * 7) % 26) + str(at % 10) for at in range(78))
+    pieces = [key[:41], key[41:90], key[90:140], key[140:]]
+    shown = Masker([key])(" | ".join(pieces))
+    assert not [piece for piece in pieces if piece[:-4] in shown], shown
