@@ -44,7 +44,7 @@ def show(text: str = "", *, file: TextIO | None = None, end: str = "\n",
 def _catalog(settings: Settings, dirs: Sequence[Path], **options: Any) -> Catalog:
     """The scenarios of ``dirs``, their text masked with the keys this process holds: a key
     pasted into a title or an explanation is shown as the rest are."""
-    masker = Masker([*known_keys(settings.token, os.environ)])
+    masker = Masker([*known_keys(settings.token, os.environ)], short=False)  # prose
     return load_catalog(dirs, profile=settings.profile, **options).masked(masker.each)
 
 
@@ -86,7 +86,7 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
         _select(_catalog(settings, settings.scenario_dirs), ids, everything)
         raise
     # What is printed beside the events (which come masked): paths, progress, comparisons.
-    masked = Masker(known_keys(settings.token, os.environ))
+    masked = Masker(known_keys(settings.token, os.environ), short=False)
     # Checked before anything runs: a typo in the path must not cost a whole walkthrough.
     target = TranscriptTarget(transcript_path, as_json, masked) if transcript_path else None
     stdio.name_stdout("the transcript" if target is not None and target.to_stdout

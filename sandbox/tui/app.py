@@ -130,7 +130,8 @@ class SandboxApp(App[None]):
         masked = Masker(known_keys(self.settings.token, os.environ))
         try:
             # Its text masked once, here: a key pasted into a title is never on screen.
-            self.catalog = await in_thread(lambda: self.load_catalog().masked(masked.each))
+            prose = Masker(known_keys(self.settings.token, os.environ), short=False)
+            self.catalog = await in_thread(lambda: self.load_catalog().masked(prose.each))
             runtime, notice = await in_thread(self.detect, self.settings.runtime)
         except SandboxError as exc:  # it may quote a Docker setting, which may hold a key
             exc.message, exc.hint = masked(exc.message), masked(exc.hint)

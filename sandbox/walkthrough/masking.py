@@ -62,7 +62,12 @@ def written_forms(secret: str) -> dict[str, str]:
 class Masker:
     """Masks known secrets: in values before they are serialised, and in text from elsewhere."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (), short: bool = True) -> None:
+        """``short``: whether a secret shorter than any API key (under eight characters: a
+        placeholder such as ``test`` or ``none``) is masked too, as a whole word. Not in text
+        people wrote (a scenario's prose, what a walkthrough says of it), where it would hide
+        their words; where a key stands (headers, manifests, answers) it is."""
+        self._short = short
         self._replacements: dict[str, str] = {}
         self._pattern: re.Pattern[str] | None = None
         self._disguised: list[DisguisedKey] = []  # each key, as folded text may hold it
@@ -73,7 +78,8 @@ class Masker:
 
     def add(self, secret: str) -> None:
         secret = secret.strip()
-        if not secret or secret in self._replacements:
+        if not secret or secret in self._replacements or (len(secret) < _SHORT
+                                                          and not self._short):
             return
         for form, masked in written_forms(secret).items():
             self._replacements.setdefault(form, masked)

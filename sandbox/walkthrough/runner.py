@@ -111,7 +111,9 @@ class Walkthrough:
         self.settle_time = settle_time if settle_time is not None else (
             0.0 if runtime.name == "sim" else SETTLE_TIME)
         # The key and every secret of the scenarios started: masked in whatever an event says.
-        self._masker = Masker([token])
+        # (requests, manifests and answers are masked as they are made, a short key too: the
+        # rest is mostly the scenario's prose, where a placeholder key would hide its words)
+        self._masker = Masker([token], short=False)
 
     def emit(self, event: Event) -> None:
         """Hand ``event`` on, every text in it masked: a name, a command or a request built
