@@ -15,13 +15,12 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from sandbox.tui.widgets.plain import plain_rich
+from sandbox.tui.widgets.shown_part import SHOWN_CHARS, SHOWN_LINES, ShownPart
 from sandbox.tui.widgets.theme import theme_style
 from sandbox.untrusted import visible
 from sandbox.walkthrough.events import RequestView, ResponseView, part_of
 
-# How much of an answer's body the pane lays out: a body may be a mebibyte (of blank lines,
-# say), and laying that out again at each refresh would hold the app for seconds.
-SHOWN_CHARS, SHOWN_LINES = 65536, 2000
+__all__ = ["SHOWN_CHARS", "SHOWN_LINES", "RequestPane", "ResponsePane"]
 
 
 def _headers(headers: tuple[tuple[str, str], ...], name_style: str) -> Table:
@@ -38,6 +37,11 @@ def _body(text: str, theme: str = "ansi_dark") -> RenderableType:
     if text.lstrip().startswith(("{", "[")):
         return Syntax(text, "json", theme=theme, word_wrap=True, background_color="default")
     return Text(text)
+
+
+def _left_out(part: ShownPart, complete: bool = True) -> list[RenderableType]:
+    """Where a text was cut, what was left out (the reader is there when a stream is cut)."""
+    return [plain_rich(f"… {part.note(complete)}", style="italic")] if part.cut else []
 
 
 class RequestPane(VerticalScroll):
@@ -64,7 +68,8 @@ Press **y** to copy it as a `curl` command; the command refers to `$AGW_SANDBOX_
                           " ", (visible(request.url), "bold")),
             _headers(request.headers, theme_style(self.app, "accent", "bold"))]
         if request.body:
-            parts += [Text(""), _body(request.body)]
+            body = ShownPart("the request body", request.body)
+            parts += [Text(""), _body(body.kept), *_left_out(body)]
         self.query_one("#request-body", Static).update(Group(*parts))
 
 
@@ -81,15 +86,16 @@ received, masked, so you can see where the key came from.
     response: reactive[ResponseView | None] = reactive(None)
 
     def compose(self):  # type: ignore[no-untyped-def]
+        self._streamed = ShownPart("the answer")
         yield Static("[dim]No response yet.[/]", id="response-body")
 
     _waiting = False  # a request is out and its answer not (wholly) in
-    _streamed = ""
+    _streamed: ShownPart  # what a stream brought so far (set in compose: one for each pane)
     _note = ""
 
     def waiting(self) -> None:
         self.remove_class("-ok", "-error")
-        self._waiting, self._streamed, self._note = True, "", ""
+        self._waiting, self._streamed, self._note = True, ShownPart("the answer"), ""
         self._show_progress()
 
     def note(self, text: str) -> None:
@@ -108,17 +114,18 @@ received, masked, so you can see where the key came from.
                 plain_rich(text)))
 
     def chunk(self, text: str) -> None:
-        self._streamed += text
+        self._streamed.add(text)
         self._show_progress()
         self.scroll_end(animate=False)
 
     def _show_progress(self) -> None:
+        streamed = self._streamed
         parts: list[RenderableType] = [
-            Text("streaming…" if self._streamed else "waiting for the gateway…", style="italic")]
+            Text("streaming…" if streamed.chars else "waiting for the gateway…", style="italic")]
         if self._note:
             parts.append(plain_rich(self._note, style="dim"))
-        if self._streamed:
-            parts.append(plain_rich(self._streamed))
+        if streamed.chars:
+            parts += [plain_rich(streamed.kept), *_left_out(streamed, complete=False)]
         self.query_one("#response-body", Static).update(Group(*parts))
 
     def watch_response(self, response: ResponseView | None) -> None:
@@ -132,11 +139,13 @@ received, masked, so you can see where the key came from.
             Text.assemble((visible(f"{response.status} {response.reason}"), style),
                           f"  {response.latency_ms:.0f} ms",
                           (visible(f"  model {response.model}") if response.model else "", "dim"))]
-        parts += [plain_rich(f"note: {note}", style="italic") for note in response.notes]
+        content = ShownPart("the answer", response.content)
+        notes = [*response.notes, content.note()] if content.cut else response.notes
+        parts += [plain_rich(f"note: {note}", style="italic") for note in notes]
         if response.content:  # the answer (or the provider's error message) first
-            parts += [Text(""), plain_rich(response.content, style="bold")]
+            parts += [Text(""), plain_rich(content.kept, style="bold"), *_left_out(content)]
         parts += [Text(""), _headers(response.headers, theme_style(self.app, "accent", "bold"))]
-        if not self._streamed:
+        if not self._streamed.chars:
             parts += [Text(""), _body(part_of(response.body, SHOWN_CHARS, SHOWN_LINES))]
-        self._waiting, self._streamed, self._note = False, "", ""
+        self._waiting, self._streamed, self._note = False, ShownPart("the answer"), ""
         self.query_one("#response-body", Static).update(Group(*parts))
