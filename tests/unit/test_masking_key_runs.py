@@ -4,6 +4,7 @@ no tail), disguised as a whole key may be, and found in time linear in the text.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import subprocess
 import sys
@@ -257,9 +258,9 @@ def test_a_key_cut_into_short_pieces_with_words_between_them_is_masked(
     """AC4: pieces each shorter than a run the masker looks for, in the key's order, with
     other text between them."""
     bounds = (0, *cut, len(KEY))
-    pieces = [KEY[start:end] for start, end in zip(bounds, bounds[1:], strict=False)]
+    pieces = [KEY[start:end] for start, end in itertools.pairwise(bounds)]
     shown = Masker([KEY])(" then ".join(pieces) + " end")
-    secret = [KEY[max(start, 8):end] for start, end in zip(bounds, bounds[1:], strict=False)]
+    secret = [KEY[max(start, 8):end] for start, end in itertools.pairwise(bounds)]
     kept = [piece for piece in secret if len(piece) >= 4 and piece in shown]  # past "sk-test-"
     assert not kept, shown
     assert shown.endswith(f"…{KEY[-4:]} end")
