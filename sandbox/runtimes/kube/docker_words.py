@@ -267,7 +267,10 @@ def address_words(url: str) -> str | None:
                 "or https://")
     if scheme.lower() not in ("tcp", "http", "https"):
         return None
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a bracket left open: the SDK's words name it
+        return None
     if parts.query or parts.fragment or url.endswith(("?", "#")):
         return ("a Docker address has no query or fragment (the part from '?' or '#'): "
                 "remove it")
