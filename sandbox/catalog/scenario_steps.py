@@ -137,10 +137,12 @@ def _template(reader: Reader, source: Path, value: str, line: int
         return None
     if not documents:
         reader.problem(line, f"manifest template {quoted(value)} holds no documents")
-    listed = documents
+    listed, known = documents, len(reader.problems)
     documents = list_items(documents, lambda at, reason: reader.problems.append(
         Problem(str(source), at, reason)))
-    if listed and not documents:  # Lists, all empty: kubectl stops at such a file
+    # Lists, all empty: kubectl stops at such a file. Items of the wrong shape were said to be
+    # the problem just now: they are why nothing is left, and the one thing to fix.
+    if listed and not documents and len(reader.problems) == known:
         reader.problems.append(Problem(
             str(source), getattr(listed[0], "line", None), "the List holds no manifests, so "
             "nothing would be applied (kubectl: \"no objects passed to apply\"): add the "

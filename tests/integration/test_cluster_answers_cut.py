@@ -4,6 +4,7 @@ the sandbox's key or the kubeconfig's token stands, around the cut, no piece of 
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -103,3 +104,51 @@ def test_the_command_masks_a_beginning_or_an_end_of_a_kubeconfig_token(
     assert "the cluster refused to read the server version: token kc-… / …6Yq1" in \
         result.stderr, result.stderr
     assert KC_TOKEN[3:12] not in result.stderr and KC_TOKEN[-12:-4] not in result.stderr
+
+
+class StatusRefusal:
+    """Answers every call with a 403 Status whose message (or reason) is ``text``."""
+
+    def __init__(self, text: str, field: str = "message") -> None:
+        self.text, self.field = text, field
+
+    def __call__(self, conn: socket.socket, path: str) -> None:
+        status = {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 403,
+                  self.field: self.text}
+        answer(conn, json.dumps(status).encode(), "403 Forbidden")
+
+
+@pytest.mark.parametrize(("text", "field", "total"), [
+    ("denied: " + "y" * 700_000, "message", 700_008),
+    ("row\n" * 30_000, "message", 119_999),
+    ("forbidden " * 50_000, "reason", 499_999),
+], ids=["one-long-word", "many-lines", "long-reason"])
+def test_a_long_refusal_from_the_api_server_is_cut_on_one_line(
+        tmp_path: Path, text: str, field: str, total: int) -> None:
+    """A Status whose message is hundreds of kilobytes (or thousands of lines) is quoted as a
+    line of a few hundred characters that says how long the whole was, as Docker's are."""
+    with hostile_api(StatusRefusal(text, field), first_call=True) as api:
+        config = tmp_path / "kubeconfig"
+        config.write_text(kubeconfig(api.url))
+        kube = Kube.connect(str(config), "c")
+        with pytest.raises(SandboxError) as raised:
+            kube.server_version()
+    message = raised.value.message
+    assert len(message) < 500, f"{len(message)} characters: {message[:300]}"
+    assert message.startswith("the cluster refused to read the server version: "
+                              + text.split()[0]), message[:200]
+    assert "\n" not in message, message
+    assert f"({total:,} characters in all)".replace(",", " ") in message, message
+
+
+def test_a_long_refusal_keeps_the_key_masked_where_it_is_cut(tmp_path: Path) -> None:
+    text = "z" * (REFUSAL - 10) + f" {TOKEN} {KC_TOKEN} " + "w" * 200_000
+    with hostile_api(StatusRefusal(text), first_call=True) as api:
+        config = tmp_path / "kubeconfig"
+        config.write_text(kubeconfig(api.url, user=f"    token: {KC_TOKEN}\n"))
+        kube = Kube.connect(str(config), "c")
+        kube.secrets.add(TOKEN)
+        shown = said(kube)
+    assert len(shown) < 1000, f"{len(shown)} characters: {shown[:300]}"
+    shows_no_piece(shown)
+    assert "characters in all" in shown, shown

@@ -76,3 +76,27 @@ def test_doctor_says_so_for_a_password_in_docker_host(cli_env: dict[str, str]) -
     output = doctor.stdout + doctor.stderr
     assert doctor.returncode == 1, output
     assert NO_USER in output and "hunter2" not in output, output
+
+
+@pytest.mark.parametrize(("host", "said"), [
+    ("ｔｃｐ://127.0.0.1:2375", "its scheme 'ｔｃｐ' is written in look-alike letters "
+                              "(fullwidth, say): write it tcp://"),
+    ("ＵＮＩＸ:///var/run/docker.sock", "its scheme 'ＵＮＩＸ' is written in look-alike letters "
+                                    "(fullwidth, say): write it unix://"),
+    ("tpc://127.0.0.1:2375", "its scheme 'tpc' is not one Docker knows: write unix://, tcp://, "
+                             "http:// or https://"),
+    ("tcp://127.0.0.1:0", "port 0 is not a port a daemon listens on: write the daemon's port "
+                          "(2375, or 2376 with TLS)"),
+    ("http://[::1]:0", "port 0 is not a port a daemon listens on: write the daemon's port "
+                       "(2375, or 2376 with TLS)"),
+    ("tcp://127.0.0.1:2375/some/path?q=1", "a Docker address has no query or fragment (the "
+                                           "part from '?' or '#'): remove it"),
+    ("tcp://127.0.0.1:2375#top", "a Docker address has no query or fragment (the part from "
+                                 "'?' or '#'): remove it"),
+], ids=["fullwidth-tcp", "fullwidth-unix", "unknown-scheme", "port-0", "port-0-ipv6", "query",
+        "fragment"])
+def test_an_address_the_sdk_cannot_parse_is_named_in_our_words(
+        no_docker_env: Path, monkeypatch: pytest.MonkeyPatch, host: str, said: str) -> None:
+    error = refusal(monkeypatch, host)
+    assert error.message.endswith(f"is not a Docker address ({said})"), error.message
+    assert "Invalid bind" not in str(error)

@@ -77,3 +77,29 @@ def test_an_insecure_flag_that_is_not_a_boolean_is_refused_before_anything_is_se
     assert raised.value.message.endswith(", not true or false")
     assert "without quotes" in raised.value.hint
     assert api.heads == []  # nothing was sent, so no credential either
+
+
+EXEC = "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: p\n"
+
+
+@pytest.mark.parametrize(("user", "said"), [
+    (EXEC + '      args: [--ok, "--token=a\\0b"]\n',
+     "the exec args[2] of user 'u' in the kubeconfig {config} holds a NUL character (U+0000), "
+     "which no program can be given as an argument"),
+    (EXEC + '      args: ["\\0"]\n',
+     "the exec args[1] of user 'u' in the kubeconfig {config} holds a NUL character (U+0000), "
+     "which no program can be given as an argument"),
+    (EXEC + '      env: [{name: OK, value: fine}, {name: V, value: "x\\0y"}]\n',
+     "the exec env entry 'V' of user 'u' in the kubeconfig {config} has a value holding a NUL "
+     "character (U+0000), which no environment variable can hold"),
+], ids=["second-arg", "arg-only-nul", "env-value"])
+def test_a_nul_in_an_exec_argument_or_environment_value_is_named(
+        tmp_path: Path, user: str, said: str) -> None:
+    """The kubeconfig has the right shape: the entry that holds the NUL is named, and why."""
+    with hostile_api(silence, first_call=True) as api:
+        config = tmp_path / "kubeconfig"
+        config.write_text(kubeconfig(api.url, user=user))
+        with pytest.raises(RuntimeUnavailable) as raised:
+            Kube.connect(str(config), "c").server_version()
+    assert raised.value.message == said.format(config=config)
+    assert "kubectl config view" in raised.value.hint

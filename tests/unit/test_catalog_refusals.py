@@ -287,3 +287,19 @@ def test_a_title_of_two_hundred_characters_is_taken(tmp_path: Path) -> None:
     path = scenario(tmp_path, "mine")
     path.write_text(path.read_text().replace("title: Mine", "title: " + "T" * 200))
     assert load_catalog([tmp_path], include_builtin=False).get("mine").title == "T" * 200
+
+
+@pytest.mark.parametrize(("items", "said"), [
+    ("items: {a: 1}\n", "route.yaml:4: the items of a List must be a list of manifests"),
+    ("items: some text\n", "route.yaml:4: the items of a List must be a list of manifests"),
+    ("items: [7, text]\n", "route.yaml:2: item 1 of a List is"),
+], ids=["mapping", "text", "no-manifest-item"])
+def test_a_list_whose_items_are_wrong_gets_only_that_problem(
+        tmp_path: Path, items: str, said: str) -> None:
+    """Items of the wrong shape are the one problem: not also "the List holds no manifests"."""
+    scenario(tmp_path, "mine")
+    write(tmp_path / "manifests", "route.yaml", "# typed\napiVersion: v1\nkind: ConfigMapList\n"
+          + items)
+    found = problems(tmp_path)
+    assert said in found, found
+    assert "holds no manifests" not in found, found

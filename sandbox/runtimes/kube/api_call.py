@@ -199,11 +199,29 @@ def _decoded(host: str, method: str, path: str, status: int, raw: bytes,
         why = long_number(raw, exc) or f"not JSON (it begins “{began}”)"
     else:
         if isinstance(data, dict):
-            return data
+            return data if success else _refusal(data, quote)
         why = f"a JSON {_json_type(data)} where an object belongs"
     if success:
         raise _unreadable(host, method, path, why)
-    return {"message": quote(_text(raw), QUOTED_REFUSAL)}
+    return {"message": refusal_words(_text(raw), quote)}
+
+
+def _refusal(data: dict[str, Any], quote: Quote) -> dict[str, Any]:
+    """A refusal's object with the words a message quotes of it (its message and reason, the
+    server's own text, of any length) made short."""
+    return {**data, **{key: refusal_words(str(data[key]), quote)
+                       for key in ("message", "reason") if data.get(key)}}
+
+
+def refusal_words(text: str, quote: Quote) -> str:
+    """The server's words for a refusal as a message quotes them: on one line (its line breaks
+    and runs of blanks as one blank), masked, at most :data:`QUOTED_REFUSAL` characters, and
+    how long the whole was when it is cut (a 900 000-character message is no stderr line)."""
+    flat = " ".join(text.split())
+    shown = quote(flat, QUOTED_REFUSAL)
+    if len(flat) <= QUOTED_REFUSAL or not shown.endswith("…"):
+        return shown
+    return f"{shown} ({format(len(flat), ',').replace(',', ' ')} characters in all)"
 
 
 def _text(raw: bytes) -> str:

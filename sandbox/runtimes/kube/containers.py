@@ -18,7 +18,7 @@ from sandbox.errors import RuntimeUnavailable
 from sandbox.records import record
 from sandbox.runtimes.kube.docker_config import file_problem, load_config, meta_problem, tilde
 from sandbox.runtimes.kube.docker_probe import DockerInfo, api_version, ask_daemon
-from sandbox.runtimes.kube.docker_words import failure_words, text_words
+from sandbox.runtimes.kube.docker_words import address_words, failure_words, text_words
 from sandbox.runtimes.kube.paced import paced, size_in_words
 from sandbox.runtimes.kube.secrets import shown_url
 from sandbox.untrusted import describe, first_hidden, one_line
@@ -132,6 +132,8 @@ def _address_problem(url: str) -> str | None:
         return None
     if "@" in url.partition("://")[2].partition("/")[0]:  # requests would send it as Basic auth
         return "a Docker address cannot hold a user or password: remove the part before '@'"
+    if words := address_words(url):
+        return words
     try:
         parse_host(url, False, tls=False)
     except ValueError as exc:  # a port that is no number, a bracket left open

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import ssl
+import unicodedata
 from http.client import (
     BadStatusLine,
     HTTPException,
@@ -13,6 +14,7 @@ from http.client import (
     RemoteDisconnected,
 )
 from typing import Any
+from urllib.parse import urlsplit
 
 from sandbox.documents import load_json
 from sandbox.untrusted import visible
@@ -243,3 +245,38 @@ def _os_words(exc: OSError) -> str | None:
 def _lower(text: str) -> str:
     """A sentence's start in lower case (an error's "No space left on device")."""
     return visible(text[:1].lower() + text[1:])
+
+
+# The schemes the docker SDK reads in DOCKER_HOST (ssh:// is refused on its own, before).
+DOCKER_SCHEMES = ("unix", "tcp", "http", "https", "npipe", "ssh", "http+unix")
+NO_PORT_0 = ("port 0 is not a port a daemon listens on: write the daemon's port (2375, or 2376 "
+             "with TLS)")
+
+
+def address_words(url: str) -> str | None:
+    """What is wrong with a Docker address that the SDK would refuse in its own words ("Invalid
+    bind address format: port is required", for a port that is there), in ours; None when
+    nothing here is wrong (the SDK's parse still follows)."""
+    scheme, found, _ = url.partition("://")
+    if found and scheme.lower() not in DOCKER_SCHEMES:
+        plain = unicodedata.normalize("NFKC", scheme).lower()
+        if plain in DOCKER_SCHEMES:
+            return (f"its scheme '{scheme}' is written in look-alike letters (fullwidth, say): "
+                    f"write it {plain}://")
+        return (f"its scheme '{scheme}' is not one Docker knows: write unix://, tcp://, http:// "
+                "or https://")
+    if scheme.lower() not in ("tcp", "http", "https"):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a bracket left open: the SDK's words name it
+        return None
+    if parts.query or parts.fragment or url.endswith(("?", "#")):
+        return ("a Docker address has no query or fragment (the part from '?' or '#'): "
+                "remove it")
+    try:
+        port = parts.port
+    except ValueError:  # no number, or out of range: the SDK's words name it
+        return None
+    return NO_PORT_0 if port == 0 else None
+

@@ -22,6 +22,9 @@ TEXT_KEYS = {
 # The keys kubectl reads as a boolean. The kubernetes client takes any value that is not empty
 # as true: `insecure-skip-tls-verify: 'false'` would switch the certificate check off.
 BOOLEAN_KEYS = {"cluster": ("insecure-skip-tls-verify", "disable-compression"), "user": ()}
+NUL = "NUL character (U+0000)"
+NUL_HINT = ("remove the NUL (written \\0 or \\x00 in a quoted YAML string) from that entry; "
+            "`kubectl config view` shows the entry")
 QUOTE_HINT = ("write it as one line of text in quotes (`key: \"…\"`): YAML reads yes/no/true/"
               "false and bare digits as something else; `kubectl config view` shows the entry")
 
@@ -42,6 +45,7 @@ def check_text_values(entry: Entry) -> None:
     if not isinstance(spec, Mapping):
         return
     _check(entry, "exec command", spec.get("command"))
+    _check_env_values(entry, spec.get("env"))
     args = spec.get("args")
     if args is None:
         return
@@ -51,6 +55,21 @@ def check_text_values(entry: Entry) -> None:
             "write args as a list of text, one `- ARG` line for each argument")
     for index, arg in enumerate(args, 1):
         _check(entry, f"exec args[{index}]", arg)
+        if isinstance(arg, str) and "\0" in arg:  # the C strings of execve end at a NUL
+            raise RuntimeUnavailable(
+                f"the exec args[{index}] of {_who(entry)} holds a {NUL}, which no program "
+                "can be given as an argument", NUL_HINT)
+
+
+def _check_env_values(entry: Entry, env: object) -> None:
+    """Refuse an exec env value holding a NUL, naming its entry (its name, never its value:
+    it may be a credential); the names and the shape are exec_plugin.py's to check."""
+    for item in env if isinstance(env, list) else ():
+        value = item.get("value") if isinstance(item, Mapping) else None
+        if isinstance(value, str) and "\0" in value:
+            raise RuntimeUnavailable(
+                f"the exec env entry {str(item.get('name'))!r} of {_who(entry)} has a value "
+                f"holding a {NUL}, which no environment variable can hold", NUL_HINT)
 
 
 def check_context_entries(config: Any, context: Any, kind: str) -> None:
