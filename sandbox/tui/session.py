@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,7 @@ from sandbox.reports.transcript_file import default_path, write_atomically
 from sandbox.runtimes.runtime import Progress, ResourceRef, ResourceStatus, Runtime
 from sandbox.runtimes.sim import admission
 from sandbox.settings import Settings
+from sandbox.tui.progress import ScenarioProgress
 from sandbox.walkthrough.events import (
     Event,
     ManifestApplied,
@@ -49,22 +50,6 @@ from sandbox.walkthrough.render import (
 if TYPE_CHECKING:  # keeps httpx and the runner out of the app's start-up
     from sandbox.http_client import AsyncClient
     from sandbox.walkthrough.runner import ScenarioState, Walkthrough
-
-
-@dataclass
-class ScenarioProgress:
-    """Where the user is in one scenario."""
-
-    index: int = 0
-    outcomes: dict[str, str] = field(default_factory=dict)
-    edits: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-    def mark(self, total: int) -> str:
-        if self.outcomes and any(o == "failed" for o in self.outcomes.values()):
-            return "✗"
-        if self.index >= total:
-            return "✓"
-        return "▶" if self.outcomes else " "
 
 
 RuntimeFactory = Callable[[Settings, str], Runtime]
