@@ -7,6 +7,7 @@ import shutil
 import socket
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.conftest import REPO, TOKEN
@@ -176,3 +177,18 @@ def test_kind_runtime_is_refused_plainly_until_it_exists(cli_env: dict[str, str]
 def test_version_and_python_m(cli_env: dict[str, str]) -> None:
     result = run_cli("--version", env=cli_env)
     assert result.returncode == 0 and result.stdout.startswith("agw-sandbox ")
+
+
+@pytest.mark.parametrize("profile", [(), ("--profile", "agentgateway-v1.4")], ids=["kgw", "v1.4"])
+@pytest.mark.parametrize("scenario", ["inline", "secret"])
+def test_the_key_as_the_namespace_is_masked_in_the_note_manifests_prints(
+        cli_env: dict[str, str], scenario: str, profile: tuple[str, ...]) -> None:
+    """`--namespace` takes the key only lower-cased; `manifests`' note on stderr names the mock
+    provider's address in that namespace, and showed the key there whole."""
+    key = "sk-test-NoteNamesTheNamespace4Kq8Z2"
+    env = {**cli_env, "AGW_SANDBOX_TOKEN": key}
+    result = run_cli("manifests", scenario, *profile, "--namespace", key.lower(), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Differs from the documented manifest" in result.stderr
+    assert "mock-provider.sk-" in result.stderr
+    assert "notenamesthenamespace" not in (result.stdout + result.stderr).lower()
