@@ -192,3 +192,16 @@ def test_the_key_as_the_namespace_is_masked_in_the_note_manifests_prints(
     assert "Differs from the documented manifest" in result.stderr
     assert "mock-provider.sk-" in result.stderr
     assert "notenamesthenamespace" not in (result.stdout + result.stderr).lower()
+
+
+def test_a_key_too_long_for_a_header_is_said_without_a_pane_run_does_not_have(
+        cli_env: dict[str, str]) -> None:
+    """A 100 KB key passes the checks, then every request fails with 431; `run`'s hint sent
+    the user to "the response pane", which only the app has."""
+    key = "sk-test-" + "Zx7Lq2" * 17000
+    result = run_cli("run", "inline", *SIM, env={**cli_env, "AGW_SANDBOX_TOKEN": key})
+    assert result.returncode == 1, result.stderr
+    assert "got 431 Request Header Fields Too Large" in result.stdout
+    assert "pane" not in result.stdout + result.stderr
+    assert "headers" in result.stdout.split("got 431", 1)[1]
+    assert "Zx7Lq2Zx7Lq2" not in result.stdout + result.stderr
