@@ -207,12 +207,14 @@ def _open_app(settings: Settings) -> int:
                            f"system the app knows ({', '.join(COLOR_SYSTEMS)})",
                            "unset it (`unset TEXTUAL_COLOR_SYSTEM`) or set one of those")
     driver = os.environ.get("TEXTUAL_DRIVER")
-    problem = None if driver is None else _driver_problem(driver)
-    if problem is not None:
-        raise SandboxError(f"TEXTUAL_DRIVER is {quoted(driver or '')}, which Textual cannot load "
-                           f"as its driver ({visible(problem)})",
-                           "it must name a Textual driver class as `module:Class`; or unset it "
-                           "(`unset TEXTUAL_DRIVER`)")
+    if driver is not None:
+        from sandbox.tui.terminal import driver_problem
+
+        if (problem := driver_problem(driver)) is not None:
+            raise SandboxError(f"TEXTUAL_DRIVER is {quoted(driver)}, which Textual cannot load as "
+                               f"its driver ({visible(problem)})",
+                               "it must name a Textual driver class as `module:Class`; or unset "
+                               "it (`unset TEXTUAL_DRIVER`)")
     if not _on_a_terminal():
         raise SandboxError("the app needs a terminal (stdin, stdout and stderr must be one)",
                            "use `agw-sandbox run --all` for a walkthrough without the app")
@@ -237,24 +239,6 @@ def _open_app(settings: Settings) -> int:
     if app.return_code:
         return app.return_code
     return 0
-
-
-def _driver_problem(named: str) -> str | None:
-    """Why Textual would fail to load the driver class ``named`` (``module:Class``) as the app
-    starts, importing it as Textual does; None when it is a driver class."""
-    import importlib
-    import inspect
-
-    from textual.driver import Driver
-
-    module_name, _, class_name = named.partition(":")
-    try:
-        found = getattr(importlib.import_module(module_name), class_name)
-    except Exception as exc:  # whatever the module named raises as it is imported
-        return str(exc) or type(exc).__name__
-    if inspect.isclass(found) and issubclass(found, Driver):
-        return None
-    return f"{class_name} in {module_name} is not a driver class"
 
 
 def _end_app_within_grace(signum: int) -> None:
