@@ -225,9 +225,10 @@ def manifests(settings: Settings, scenario_id: str, show_secrets: bool,
     docs = [placement.doc(doc) for step in scenario.steps if isinstance(step, ApplyStep)
             for manifest in step.manifests for doc in render_manifest(manifest, ctx)]
     note = upstream_note(ctx, docs)
-    if note:
-        show(f"# {note} Rendered for the kind and cluster runtimes, where `up` runs the mock "
-             "provider as a Service; the simulated runtime uses a loopback address instead.",
+    if note:  # it names the mock's address in --namespace, which may be a key lower-cased
+        show(f"# {ctx.masker(note)} Rendered for the kind and cluster runtimes, where `up` runs "
+             "the mock provider as a Service; the simulated runtime uses a loopback address "
+             "instead.",
              file=sys.stderr)
     show(dump_all(docs) if show_secrets else shown_yaml(docs, ctx), end="")
     return 0

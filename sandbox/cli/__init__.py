@@ -206,6 +206,15 @@ def _open_app(settings: Settings) -> int:
         raise SandboxError(f"TEXTUAL_COLOR_SYSTEM is {quoted(chosen)}, which is not a colour "
                            f"system the app knows ({', '.join(COLOR_SYSTEMS)})",
                            "unset it (`unset TEXTUAL_COLOR_SYSTEM`) or set one of those")
+    driver = os.environ.get("TEXTUAL_DRIVER")
+    if driver is not None:
+        from sandbox.tui.terminal import driver_problem
+
+        if (problem := driver_problem(driver)) is not None:
+            raise SandboxError(f"TEXTUAL_DRIVER is {quoted(driver)}, which Textual cannot load as "
+                               f"its driver ({visible(problem)})",
+                               "it must name a Textual driver class as `module:Class`; or unset "
+                               "it (`unset TEXTUAL_DRIVER`)")
     if not _on_a_terminal():
         raise SandboxError("the app needs a terminal (stdin, stdout and stderr must be one)",
                            "use `agw-sandbox run --all` for a walkthrough without the app")

@@ -140,6 +140,7 @@ class WalkthroughPresenter:
         if isinstance(step, ApplyStep):
             manifest = self.session.manifest_text(scenario, step, self.revealed)
             note = upstream_note(ctx, self.session.documents(scenario, step))
+            note = note and ctx.masker(note)  # --namespace may hold a key, lower-cased
         failure = self._failures.get(scenario.id)
         if failure is not None and failure.step_id != step.id:
             failure = None

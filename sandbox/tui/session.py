@@ -8,8 +8,9 @@ nothing else, so every action a screen offers has its method here.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,8 @@ from sandbox.reports.transcript import Transcript
 from sandbox.reports.transcript_file import default_path, write_atomically
 from sandbox.runtimes.runtime import Progress, ResourceRef, ResourceStatus, Runtime
 from sandbox.runtimes.sim import admission
-from sandbox.settings import Settings
+from sandbox.settings import Settings, known_keys
+from sandbox.tui.progress import ScenarioProgress
 from sandbox.walkthrough.events import (
     Event,
     ManifestApplied,
@@ -37,6 +39,7 @@ from sandbox.walkthrough.events import (
     StepStarted,
 )
 from sandbox.walkthrough.hints import gateway_not_found
+from sandbox.walkthrough.masking import Masker
 from sandbox.walkthrough.render import (
     Context,
     make_context,
@@ -49,22 +52,6 @@ from sandbox.walkthrough.render import (
 if TYPE_CHECKING:  # keeps httpx and the runner out of the app's start-up
     from sandbox.http_client import AsyncClient
     from sandbox.walkthrough.runner import ScenarioState, Walkthrough
-
-
-@dataclass
-class ScenarioProgress:
-    """Where the user is in one scenario."""
-
-    index: int = 0
-    outcomes: dict[str, str] = field(default_factory=dict)
-    edits: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-
-    def mark(self, total: int) -> str:
-        if self.outcomes and any(o == "failed" for o in self.outcomes.values()):
-            return "✗"
-        if self.index >= total:
-            return "✓"
-        return "▶" if self.outcomes else " "
 
 
 RuntimeFactory = Callable[[Settings, str], Runtime]
@@ -106,7 +93,10 @@ class Session:
         from sandbox.walkthrough.exchange import new_client
         from sandbox.walkthrough.runner import Walkthrough
 
-        await self.runtime.up(progress)
+        # What the runtime says names what --namespace and --gateway hold, which may be a key
+        # (lower-cased): masked as `run` masks it, before a pane shows it.
+        masked = Masker(known_keys(self.settings.token, os.environ))
+        await self.runtime.up(lambda line: progress(masked(line)))
         self._client = self._client_factory() if self._client_factory else new_client()
         self._walkthrough = Walkthrough(self.runtime, self._client, self._emit,
                                         self.settings.token, self.settings.provider,

@@ -10,6 +10,8 @@ arms the watchdog that ends the process should that exit not finish in time.
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import os
 import selectors
 import signal
@@ -20,6 +22,7 @@ from typing import IO, Any
 
 from textual._xterm_parser import XTermParser
 from textual.app import App
+from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
 
 from sandbox import proc, stdio
@@ -105,3 +108,16 @@ class _Output:
     def _drop(self) -> None:
         self._dropping = True
         self._gone()
+
+
+def driver_problem(named: str) -> str | None:
+    """Why Textual would fail to load the driver class ``named`` (``module:Class``) as the app
+    starts, importing it as Textual does; None when it is a driver class."""
+    module_name, _, class_name = named.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), class_name)
+    except Exception as exc:  # whatever the module named raises as it is imported
+        return str(exc) or type(exc).__name__
+    if inspect.isclass(found) and issubclass(found, Driver):
+        return None
+    return f"{class_name} in {module_name} is not a driver class"

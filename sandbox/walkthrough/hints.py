@@ -91,4 +91,7 @@ def status_hint(response: ResponseView, provider: str) -> str:
                     "connection (and proxy), or use --provider mock to work offline")
         return ("the gateway could not reach the mock provider: is the runtime up? "
                 "(`agw-sandbox status`)")
-    return "look at the response pane for the provider's own explanation"
+    if response.status == 431:
+        return ("the request's headers are larger than the server takes: a key (or header) this "
+                "long is not a real one; check --token and the request's headers")
+    return "the provider's own explanation is in the body of its answer"  # a pane, or printed

@@ -10,9 +10,11 @@ gone, so that an app busy drawing never blocks on a full pipe.
 from __future__ import annotations
 
 import asyncio
+import errno
 import html
 import os
 import re
+import socket
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -28,6 +30,7 @@ from sandbox.catalog.loader import load_catalog
 from sandbox.errors import PortInUse, SandboxError
 from sandbox.records import record
 from sandbox.settings import Settings, known_keys
+from sandbox.untrusted import quoted
 from sandbox.web import console
 from sandbox.web.app_process import TERM_GRACE, AppProcess
 from sandbox.web.guard import MAX_HEIGHT, MAX_WIDTH, HostCheck, dimension, is_loopback, page_message
@@ -271,15 +274,31 @@ async def _serve(server: SandboxServer, options: ServeOptions, stop: _StopEvent)
     try:
         try:
             await web.TCPSite(runner, options.host, options.port).start()
-        except OSError as exc:
-            raise PortInUse(f"cannot listen on {options.host}:{options.port}: "
-                            f"{exc.strerror or exc}",
-                            "pick another port with --port, or stop what holds this one") from exc
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a name idna cannot encode
+            raise _cannot_listen(exc, options) from exc
         print(f"agw-sandbox: serving the app on {_page_address(runner, options)} (one app per "
               "browser tab; Ctrl+C stops them all)", flush=True)
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+def _cannot_listen(exc: OSError | UnicodeError, options: ServeOptions) -> SandboxError:
+    """Why serve cannot listen where it was told, with the option to change: the port only when
+    the port is the problem."""
+    where = f"cannot listen on {options.host}:{options.port}"
+    if isinstance(exc, socket.gaierror | UnicodeError):
+        return SandboxError(f"{where}: the host {quoted(options.host)} does not resolve to an "
+                            f"address ({exc.strerror if isinstance(exc, OSError) else exc})",
+                            "check --host: an address of this machine, a name that resolves to "
+                            "one, or 0.0.0.0 for all of them")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return SandboxError(f"{where}: {options.host} is not an address of this machine",
+                            "check --host: an address of this machine, or 0.0.0.0 for all of them")
+    if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+        return PortInUse(f"{where}: {exc.strerror or exc}",
+                         "pick another port with --port, or stop what holds this one")
+    return SandboxError(f"{where}: {exc.strerror or exc}", "check --host and --port")
 
 
 def _page_address(runner: web.AppRunner, options: ServeOptions) -> str:

@@ -392,3 +392,24 @@ def test_a_key_given_as_serves_host_is_masked_in_its_warning(cli_env: dict[str, 
     shown = done.stdout + done.stderr
     leaked = KEY_GIVEN_WRONG[8:24] in shown
     assert not leaked and "serving on sk-…" in shown
+
+
+@pytest.mark.parametrize("value", ["nonexistent:Nope", "garbage", "os:getcwd", "textual:Nope",
+                                   "sandbox.stdio:", "textual.app:App", ":", "json:loads:x", ""])
+def test_a_driver_textual_cannot_load_is_said_before_the_app_starts(
+        cli_env: dict[str, str], value: str) -> None:
+    """TEXTUAL_DRIVER names the class Textual imports as the app starts: any other value ended
+    in an internal error (ModuleNotFoundError, AttributeError, RuntimeError), exit 70."""
+    done = run_cli("--runtime", "sim", env={**cli_env, "TEXTUAL_DRIVER": value})
+    assert done.returncode == 2, done.stderr
+    assert f"TEXTUAL_DRIVER is '{value}'" in done.stderr, done.stderr
+    assert "module:Class" in done.stderr and "unset TEXTUAL_DRIVER" in done.stderr
+    assert "internal error" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_driver_named_by_the_key_is_said_masked(cli_env: dict[str, str]) -> None:
+    key = "sk-test-DriverNamedByTheKey5Rt8Yu2"
+    done = run_cli("--runtime", "sim", env={**cli_env, "AGW_SANDBOX_TOKEN": key,
+                                           "TEXTUAL_DRIVER": f"{key}:X"})
+    assert done.returncode == 2 and "TEXTUAL_DRIVER" in done.stderr, done.stderr
+    assert "DriverNamedByTheKey" not in done.stderr

@@ -7,8 +7,11 @@ import shutil
 import socket
 from pathlib import Path
 
+import pytest
 import yaml
 
+from sandbox.walkthrough.events import ResponseView
+from sandbox.walkthrough.hints import status_hint
 from tests.conftest import REPO, TOKEN
 from tests.helpers import run_cli
 
@@ -176,3 +179,43 @@ def test_kind_runtime_is_refused_plainly_until_it_exists(cli_env: dict[str, str]
 def test_version_and_python_m(cli_env: dict[str, str]) -> None:
     result = run_cli("--version", env=cli_env)
     assert result.returncode == 0 and result.stdout.startswith("agw-sandbox ")
+
+
+@pytest.mark.parametrize("profile", [(), ("--profile", "agentgateway-v1.4")], ids=["kgw", "v1.4"])
+@pytest.mark.parametrize("scenario", ["inline", "secret"])
+def test_the_key_as_the_namespace_is_masked_in_the_note_manifests_prints(
+        cli_env: dict[str, str], scenario: str, profile: tuple[str, ...]) -> None:
+    """`--namespace` takes the key only lower-cased; `manifests`' note on stderr names the mock
+    provider's address in that namespace, and showed the key there whole."""
+    key = "sk-test-NoteNamesTheNamespace4Kq8Z2"
+    env = {**cli_env, "AGW_SANDBOX_TOKEN": key}
+    result = run_cli("manifests", scenario, *profile, "--namespace", key.lower(), env=env)
+    assert result.returncode == 0, result.stderr
+    assert "Differs from the documented manifest" in result.stderr
+    assert "mock-provider.sk-" in result.stderr
+    assert "notenamesthenamespace" not in (result.stdout + result.stderr).lower()
+
+
+def test_a_key_too_long_for_a_header_is_said_without_a_pane_run_does_not_have(
+        cli_env: dict[str, str]) -> None:
+    """A 100 KB key passes the checks, then every request fails (431 from the mock, or a 503 when
+    the mock hangs up on the gateway still sending); `run`'s hint sent the user to "the response
+    pane", which only the app has."""
+    key = "sk-test-" + "Zx7Lq2" * 17000
+    result = run_cli("run", "inline", *SIM, env={**cli_env, "AGW_SANDBOX_TOKEN": key})
+    assert result.returncode == 1, result.stderr
+    assert "✗ failed: expected status 200, got " in result.stdout, result.stdout[-3000:]
+    assert "pane" not in result.stdout + result.stderr
+    assert "Zx7Lq2Zx7Lq2" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(("status", "body", "said"), [
+    (431, "Line too long", "headers are larger than the server takes"),
+    (431, "Too many headers", "headers are larger than the server takes"),
+    (418, "I'm a teapot", "explanation is in the body of its answer"),
+])
+def test_a_failure_hint_names_no_pane_only_the_app_has(status: int, body: str,
+                                                        said: str) -> None:
+    """The hint is the same words in `run`, the transcript and the app: no front end's own."""
+    hint = status_hint(ResponseView(status, "", 1.0, (), body, "", None), "mock")
+    assert said in hint and "pane" not in hint

@@ -674,3 +674,18 @@ def test_a_tabs_app_runs_no_code_from_the_folder_serve_was_started_in(
                           capture_output=True, text=True, timeout=60)
     assert not planted.exists(), planted.read_text()
     assert done.returncode == 0 and "agw-sandbox" in done.stdout
+
+
+@pytest.mark.parametrize(("host", "said"), [
+    ("no-such-host.invalid", "does not resolve"), ("bad host", "does not resolve"),
+    ("a" * 64 + ".invalid", "does not resolve"),  # a label too long for a name: idna refuses
+    ("192.0.2.1", "not an address of this machine"),  # TEST-NET-1: nobody's machine
+])
+def test_a_host_this_machine_cannot_listen_on_is_said_as_the_host(
+        cli_env: dict[str, str], host: str, said: str) -> None:
+    """A --host that does not resolve was said as a taken port ("pick another port")."""
+    result = run_cli("serve", "--runtime", "sim", "--port", "0", "--public", "--host", host,
+                     env=cli_env)
+    assert result.returncode == 2, result.stderr
+    assert said in result.stderr and "--host" in result.stderr, result.stderr
+    assert "another port" not in result.stderr and "internal error" not in result.stderr

@@ -54,3 +54,24 @@ async def test_setup_is_missing_until_what_it_applies_exists() -> None:
         assert await session.missing_prerequisite(inline) is None
     finally:
         await session.close()
+
+
+LOWER_CASED_KEY = "sk-test-keyasnamespace7qz9x4m2w8"  # what `--namespace` takes of a pasted key
+
+
+@pytest.mark.parametrize("key", ["sk-test-KeyAsNamespace7Qz9X4m2W8", LOWER_CASED_KEY])
+async def test_the_key_as_the_namespace_is_masked_in_what_the_runtime_says_on_starting(
+        key: str) -> None:
+    """The app's Commands pane shows each line the runtime says as it starts: the key pasted
+    as --namespace (which only takes it lower-cased) was shown there whole."""
+    settings = Settings(runtime="sim", port=0, token=key, namespace=LOWER_CASED_KEY)
+    runtime = SimRuntime(DEFAULT_PROFILE, 0, "mock", [key], token_delay=0.0,
+                         namespace=LOWER_CASED_KEY)
+    session = Session(settings, load_catalog(), runtime, lambda event: None)
+    said: list[str] = []
+    await session.start(said.append)
+    try:
+        assert any(line.startswith("simulated namespace sk-") for line in said), said
+        assert not any("keyasnamespace" in line.lower() for line in said), said
+    finally:
+        await session.close()
