@@ -17,7 +17,7 @@ from tests.helpers import run_cli
 from tests.hostile_apiserver import answer, hostile_api, kubeconfig
 
 KC_TOKEN = "kc-test-token-Mv3Bn8Tr6Yq1"
-NOT_JSON, REFUSAL = 40, 300  # how much of each a message quotes
+NOT_JSON, REFUSAL, STATUS = 40, 300, 4096  # how much of each a message quotes
 
 
 class Echo:
@@ -121,12 +121,13 @@ class StatusRefusal:
 @pytest.mark.parametrize(("text", "field", "total"), [
     ("denied: " + "y" * 700_000, "message", 700_008),
     ("row\n" * 30_000, "message", 119_999),
-    ("forbidden " * 50_000, "reason", 499_999),
+    ("forbidden " * 50_000, "reason", 500_000),
 ], ids=["one-long-word", "many-lines", "long-reason"])
 def test_a_long_refusal_from_the_api_server_is_cut_on_one_line(
         tmp_path: Path, text: str, field: str, total: int) -> None:
     """A Status whose message is hundreds of kilobytes (or thousands of lines) is quoted as a
-    line of a few hundred characters that says how long the whole was, as Docker's are."""
+    line of a few thousand characters (as long as the API server's own refusals run) that says
+    how long the whole was."""
     with hostile_api(StatusRefusal(text, field), first_call=True) as api:
         config = tmp_path / "kubeconfig"
         config.write_text(kubeconfig(api.url))
@@ -134,7 +135,7 @@ def test_a_long_refusal_from_the_api_server_is_cut_on_one_line(
         with pytest.raises(SandboxError) as raised:
             kube.server_version()
     message = raised.value.message
-    assert len(message) < 500, f"{len(message)} characters: {message[:300]}"
+    assert len(message) < STATUS + 200, f"{len(message)} characters: {message[:300]}"
     assert message.startswith("the cluster refused to read the server version: "
                               + text.split()[0]), message[:200]
     assert "\n" not in message, message
@@ -142,13 +143,13 @@ def test_a_long_refusal_from_the_api_server_is_cut_on_one_line(
 
 
 def test_a_long_refusal_keeps_the_key_masked_where_it_is_cut(tmp_path: Path) -> None:
-    text = "z" * (REFUSAL - 10) + f" {TOKEN} {KC_TOKEN} " + "w" * 200_000
+    text = "z" * (STATUS - 10) + f" {TOKEN} {KC_TOKEN} " + "w" * 200_000
     with hostile_api(StatusRefusal(text), first_call=True) as api:
         config = tmp_path / "kubeconfig"
         config.write_text(kubeconfig(api.url, user=f"    token: {KC_TOKEN}\n"))
         kube = Kube.connect(str(config), "c")
         kube.secrets.add(TOKEN)
         shown = said(kube)
-    assert len(shown) < 1000, f"{len(shown)} characters: {shown[:300]}"
+    assert len(shown) < STATUS + 1000, f"{len(shown)} characters: {shown[:300]}"
     shows_no_piece(shown)
     assert "characters in all" in shown, shown

@@ -37,6 +37,10 @@ MANIFEST_FAULTS = ("failed to create typed patch object", "failed to convert new
 # refusal (a proxy's page).
 QUOTED_NOT_JSON = 40
 QUOTED_REFUSAL = 300
+# ...and of a refusal's own message (a Status): the API server's, listing every field it
+# refuses, runs to a few thousand characters; what is longer is no server's message.
+QUOTED_STATUS = 4096
+QUOTED_LINES = 64
 PROXY_HINT = ("is the proxy running and reachable from here? Check the proxy-url of this "
               "context's cluster in the kubeconfig (or remove it to reach the server directly); "
               "`kubectl cluster-info` with the same context goes through the same proxy")
@@ -209,17 +213,20 @@ def _decoded(host: str, method: str, path: str, status: int, raw: bytes,
 def _refusal(data: dict[str, Any], quote: Quote) -> dict[str, Any]:
     """A refusal's object with the words a message quotes of it (its message and reason, the
     server's own text, of any length) made short."""
-    return {**data, **{key: refusal_words(str(data[key]), quote)
+    return {**data, **{key: refusal_words(str(data[key]), quote, QUOTED_STATUS, lines=True)
                        for key in ("message", "reason") if data.get(key)}}
 
 
-def refusal_words(text: str, quote: Quote) -> str:
-    """The server's words for a refusal as a message quotes them: on one line (its line breaks
-    and runs of blanks as one blank), masked, at most :data:`QUOTED_REFUSAL` characters, and
-    how long the whole was when it is cut (a 900 000-character message is no stderr line)."""
-    flat = " ".join(text.split())
-    shown = quote(flat, QUOTED_REFUSAL)
-    if len(flat) <= QUOTED_REFUSAL or not shown.endswith("…"):
+def refusal_words(text: str, quote: Quote, longest: int = QUOTED_REFUSAL,
+                  lines: bool = False) -> str:
+    """The server's words for a refusal as a message quotes them: masked, at most ``longest``
+    characters, and how long the whole was when it is cut (a 900 000-character message is no
+    stderr line); on one line (its blanks run together), but for ``lines``: an API server's
+    Status puts each refused field on a line of its own, as kubectl shows it (a few dozen at
+    most: thousands are put on one line too)."""
+    flat = text if lines and text.count("\n") < QUOTED_LINES else " ".join(text.split())
+    shown = quote(flat, longest)
+    if len(flat) <= longest or not shown.endswith("…"):
         return shown
     return f"{shown} ({format(len(flat), ',').replace(',', ' ')} characters in all)"
 
