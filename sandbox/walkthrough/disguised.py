@@ -3,7 +3,7 @@ run of it long enough to give much of it away."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from sandbox.walkthrough.folded import Core, Folded, core, fold, stripped
 from sandbox.walkthrough.key_runs import KeyRuns
@@ -17,10 +17,6 @@ PART_LEAST = 12
 # ...and a run longer than this is masked whatever the key's length (a long key's half would
 # let runs of seventy characters through).
 PART_MOST = 24
-# A key cut into shorter pieces with other text between them (``sk-test-ca then naryQ7…``):
-# pieces at least this long, each going on where the one before it stopped, that add up to a
-# run long enough to be masked.
-PIECE_LEAST = 6
 
 
 class DisguisedKey:
@@ -69,10 +65,6 @@ class Spellings:
         self._parts = [KeyRuns(spelled, count)
                        for spelled, count in zip(spellings, least, strict=True)
                        if count < len(spelled)]
-        # (a long key's pieces are longer: a few searches whatever its length)
-        self._pieces = [(KeyRuns(spelled, max(PIECE_LEAST, len(spelled) // 8)), count)
-                        for spelled, count in zip(spellings, least, strict=True)
-                        if count < len(spelled)]
 
     def wholes(self, text: Core) -> list[tuple[int, int]]:
         """Where the key is whole in ``text`` (folded text without its fillers), each
@@ -92,34 +84,3 @@ class Spellings:
                     yield begin, stop, self._end
                 else:
                     yield begin, stop, "…"
-
-    def chains(self, text: str) -> Iterator[tuple[int, int, str]]:
-        """Where a key cut into pieces shorter than a part, with other text between them, is
-        in ``text`` (as :meth:`parts` reads it), and each piece's mask: the first piece shows
-        the beginning's or the middle's, the last the end's, the others nothing."""
-        for runs, least in self._pieces:
-            for chain in _chains(runs.find(text), least):
-                _, _, first, _ = chain[0]
-                shown = self._beginning if first == 0 else "…"
-                for number, (begin, stop, _, last) in enumerate(chain):
-                    end_shown = self._end if last == len(runs.spelled) else ""
-                    yield begin, stop, (shown if number == 0 else "") + end_shown
-
-
-def _chains(runs: Iterable[tuple[int, int, int, int]], least: int
-            ) -> Iterator[list[tuple[int, int, int, int]]]:
-    """The runs (in the text's order) that make a key cut into pieces: two or more, each
-    going on in the key where the one before it stopped, that add up to ``least`` characters
-    of it or more."""
-    going_on: dict[int, list[tuple[int, int, int, int]]] = {}  # by where the next would start
-    chains = []
-    for run in runs:
-        chain = going_on.pop(run[2], None)
-        if chain is None:
-            chain = []
-            chains.append(chain)
-        chain.append(run)
-        going_on[run[3]] = chain
-    for chain in chains:
-        if len(chain) > 1 and chain[-1][3] - chain[0][2] >= least:
-            yield chain

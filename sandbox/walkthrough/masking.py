@@ -128,8 +128,7 @@ class Masker:
         escaped, split by what may split it), then the beginnings and ends of keys; last, a
         key cut into JSON values under one name (tokens, deltas, the byte values of tokens):
         the mask stands in the first value it is in, and the others lose their part of it."""
-        chained: list[tuple[int, int, str]] = []  # a key cut into pieces with words between
-        spans = self._found(text, start, chained)
+        spans = self._found(text, start)
         if not self._disguised:
             return spans
         values = runs(text, start)
@@ -144,13 +143,10 @@ class Masker:
         taken.add(sorted((low, high, run.emptied(number)) for run in values
                          for number, (low, high) in enumerate(run.pieces)
                          if high - low >= 3 and text[low:high] in cut_into))
-        taken.add(sorted(chained))  # where JSON values hold none of those
         return taken.spans
 
-    def _found(self, text: str, start: int = 0, chained: list[tuple[int, int, str]] | None = None
-               ) -> list[tuple[int, int, str]]:
-        """What :meth:`_spans` says, short of what JSON values hold; a key cut into pieces goes
-        to ``chained`` when it is given (its pieces may be a key cut into values too)."""
+    def _found(self, text: str, start: int = 0) -> list[tuple[int, int, str]]:
+        """What :meth:`_spans` says, short of what JSON values hold."""
         if self._pattern is None:
             return []
         spans = [(m.start(), m.end(), self._replacements[m.group(0)])
@@ -184,14 +180,6 @@ class Masker:
             parts += [(*view.original(*core_text.folded_span(begin, end)), masked)
                       for spelled in spellings for begin, end, masked in spelled.parts(rest)]
         taken.add(sorted(parts, key=lambda part: (part[0], part[0] - part[1])))  # longest first
-        pieces = sorted((*view.original(*kept.folded_span(begin, end)), masked)
-                        for key in self._disguised
-                        for begin, end, masked in key.written.chains(_blanked(kept.text,
-                                                                              wholes[0])))
-        if chained is None:
-            taken.add(pieces)
-        else:
-            chained += pieces
         return taken.spans
 
     def values(self, value: Any) -> Any:
