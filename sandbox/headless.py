@@ -289,12 +289,14 @@ async def prepare(directory: Path, profiles: Sequence[Profile]) -> int:
     from sandbox.runtimes.kube.bundle import human_size
     from sandbox.runtimes.kube.bundle import prepare as fill
 
-    show(f"agw-sandbox prepare · {one_line(str(directory))} · profiles: "
+    masked = Masker(known_keys(None, os.environ))  # the folder's path may name a key
+    show(f"agw-sandbox prepare · {one_line(masked(str(directory)))} · profiles: "
           f"{', '.join(p.name for p in profiles)}", flush=True)
-    done = await fill(directory, profiles, lambda line: show(f"  {one_line(line)}", flush=True))
+    done = await fill(directory, profiles,
+                      lambda line: show(f"  {one_line(masked(line))}", flush=True))
     show(f"\nBundle ready: {done.files} files, {human_size(done.size)}, in "
           f"{done.seconds:.1f}s. Where the network is poor: `agw-sandbox up --bundle "
-          f"{one_line(str(directory))}`.")
+          f"{one_line(masked(str(directory)))}`.")
     return 0
 
 
@@ -324,10 +326,11 @@ async def cluster_command(command: str, settings: Settings) -> int:
         return await _down(runtime)
     if command == "status":
         return await _status(runtime)
-    show(f"agw-sandbox {command} · profile: {settings.profile} · runtime: {runtime.label} · "
-         f"provider: {settings.provider}")
+    masked = Masker(known_keys(settings.token, os.environ))  # a bundle's path may name a key
+    show(masked(f"agw-sandbox {command} · profile: {settings.profile} · runtime: "
+                f"{runtime.label} · provider: {settings.provider}"))
     try:
-        await runtime.up(lambda line: show(f"  {one_line(line)}", flush=True),
+        await runtime.up(lambda line: show(f"  {one_line(masked(line))}", flush=True),
                          forward=command == "forward")
         if command == "forward":
             show(f"\nThe gateway is at {runtime.gateway_url} — for example:\n  curl -i "

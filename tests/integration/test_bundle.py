@@ -246,6 +246,24 @@ def test_up_with_a_corrupted_bundle_exits_2_naming_the_file_and_creates_nothing(
     assert not log.exists()  # no kind, helm or kubectl ran: nothing was created
 
 
+def test_a_bundle_whose_path_names_the_key_is_said_masked(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    """AD6: `up` said the path in its stage line whole (its failure line was masked)."""
+    folder = tmp_path / TOKEN
+    fake_bundle(folder)
+    with (folder / items(DEFAULT_PROFILE)[0].path).open("a") as node:
+        node.write("one flipped byte")
+    env = {**cli_env, "PATH": f"{FAKES}:{cli_env['PATH']}", "FAKE_LOG": str(tmp_path / "log"),
+           "FAKE_STATE": str(tmp_path / "state")}
+    result = run_cli("up", "--bundle", str(folder), env=env)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "offline bundle" in result.stdout + result.stderr
+    assert TOKEN[8:] not in result.stdout + result.stderr
+    prepared = run_cli("prepare", str(folder / "new"), env=cli_env)
+    assert "agw-sandbox prepare · " in prepared.stdout
+    assert TOKEN[8:] not in prepared.stdout + prepared.stderr
+
+
 def test_a_bundle_needs_the_kind_runtime(cli_env: dict[str, str], tmp_path: Path) -> None:
     result = run_cli("run", "--all", "--runtime", "sim", "--bundle", str(tmp_path), env=cli_env)
     assert result.returncode == 2
