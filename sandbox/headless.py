@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -146,8 +147,9 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
                   if recorder is not None else None)
     if comparison is not None:
         report.document["compare_sim"] = comparison.as_json()
-    if text is not None:
-        text.summary(results)
+    if text is not None:  # an id may be the key, lower-cased (the emitted events are masked)
+        text.summary([replace(result, scenario_id=masked(result.scenario_id))
+                      for result in results])
         for line in comparison.lines() if comparison is not None else ():
             show(masked(line), file=out)
     # After the summary: if the disk is full, the results have been shown.
@@ -252,14 +254,15 @@ def scenarios(settings: Settings, check_dirs: Sequence[Path]) -> int:
     from sandbox.profiles import builtin_dir
 
     catalog = _catalog(settings, [*settings.scenario_dirs, *check_dirs])
+    masked = Masker(known_keys(settings.token, os.environ), short=False)  # an id may be a key
     show(f"Scenarios for the {catalog.profile} profile ({settings.api_profile.description}):")
     builtin = builtin_dir().resolve()
     for scenario in catalog.scenarios:
         origin = "" if scenario.source.resolve().is_relative_to(builtin) and not check_dirs \
             else f"  ({one_line(str(scenario.source))})"
-        show(f"{scenario.id:<14} {scenario.title}{origin}")
+        show(f"{masked(scenario.id):<14} {scenario.title}{origin}")
     for scenario, profiles in catalog.missing:
-        show(f"{scenario.id:<14} – no version for {catalog.profile} (written for "
+        show(f"{masked(scenario.id):<14} – no version for {catalog.profile} (written for "
              f"{', '.join(profiles)}: --profile {profiles[0]})")
     if check_dirs:
         show(f"{len(check_dirs)} director{'y' if len(check_dirs) == 1 else 'ies'} checked: "

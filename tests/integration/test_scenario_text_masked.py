@@ -114,3 +114,21 @@ def test_a_problem_in_a_file_masks_a_key_in_its_path(cli_env: dict[str, str],
     assert done.returncode == 2, done.stderr
     assert "from-sk-…v9Nd/broken.yaml:1: missing required key 'summary'" in done.stderr
     assert_no_name_shown(done.stdout + done.stderr)
+
+
+def test_a_scenario_id_that_is_the_key_lower_cased_is_masked(cli_env: dict[str, str],
+                                                             tmp_path: Path) -> None:
+    """AD7: ids are lower-case, so a key given as one reads lower-cased: `scenarios` and
+    `run`'s summary showed it whole."""
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "s.yaml").write_text(f"id: {CANARY.lower()}\ntitle: T\nsummary: S\nsecurity: s\n"
+                                   "steps:\n  - {title: one, explain: hello}\n")
+    env = {**cli_env, "AGW_SANDBOX_TOKEN": CANARY}
+    listed = run_cli("scenarios", "--scenarios", str(folder), env=env)
+    ran = run_cli("run", CANARY.lower(), "--scenarios", str(folder), "--runtime", "sim",
+                  "--port", "0", env=env)
+    assert listed.returncode == 0 and ran.returncode == 0, listed.stderr + ran.stderr
+    for output in (listed.stdout, ran.stdout):
+        assert CANARY.lower()[8:] not in output, output
+        assert "sk-…" in output
