@@ -199,6 +199,16 @@ class SandboxApp(App[None]):
         super().notify(visible(message), title=visible(title), severity=severity,
                        timeout=timeout, markup=markup)
 
+    def action_command_palette(self) -> None:
+        """Textual's, with a palette that a burst of keys cannot dismiss twice."""
+        from textual.command import CommandPalette
+
+        from sandbox.tui.screens.palette import OnceClosedPalette
+
+        open_already = any(isinstance(screen, CommandPalette) for screen in self.screen_stack)
+        if self.use_command_palette and not open_already:
+            self.push_screen(OnceClosedPalette(id="--command-palette"))
+
     def action_toggle_help(self) -> None:
         if self.screen.query("HelpPanel"):
             self.action_hide_help_panel()

@@ -1,0 +1,50 @@
+"""Enter, Ctrl+P and Enter arriving together (a quick typist, a `serve` tab on slow Wi-Fi) leave
+the app running: the palette they open is closed once, never with the screen under it."""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+import time
+
+import pytest
+
+from tests.integration.test_cli_signals import Terminal
+
+
+@pytest.mark.parametrize("burst", [b"\r\x10\r", b"\r\x10zzzz\r", b"\x10\r\r"])
+def test_enter_ctrl_p_enter_in_one_write_leaves_the_app_answering(
+        cli_env: dict[str, str], burst: bytes) -> None:
+    terminal = Terminal([sys.executable, "-m", "sandbox", "--runtime", "sim", "--port", "0"],
+                        {**cli_env, "TERM": "xterm-256color", "TEXTUAL_ANIMATIONS": "none"})
+    try:
+        terminal.read_until(lambda: b"Welcome" in terminal.output, 60)
+        time.sleep(1.0)  # the runtime detected: Start starts at once
+        for _ in range(3):
+            os.write(terminal.master, burst)
+            _drain(terminal, 2.0)
+            assert terminal.process.poll() is None, terminal.output[-2000:]
+        before = len(terminal.output)
+        os.write(terminal.master, b"\x1bOP")  # F1: the app still answers keys
+        terminal.read_until(lambda: b"provider" in terminal.output[before:], 30)
+        os.write(terminal.master, b"\x11")  # Ctrl+Q
+        terminal.read_until(lambda: False, 30)
+        assert terminal.process.wait(timeout=10) == 0
+        assert b"internal error" not in terminal.output
+    finally:
+        terminal.close()
+
+
+def _drain(terminal: Terminal, seconds: float) -> None:
+    """Read what the app writes for a while (its answer to the burst)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not terminal.closed:
+        ready, _, _ = select.select([terminal.master], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(terminal.master, 65536)
+            except OSError:  # EIO: the app has gone
+                chunk = b""
+            terminal.output += chunk
+            terminal.closed = not chunk
