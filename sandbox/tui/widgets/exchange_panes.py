@@ -164,3 +164,4 @@ received, masked, so you can see where the key came from.
             parts += [Text(""), _body(part_of(response.body, SHOWN_CHARS, SHOWN_LINES))]
         self._waiting, self._streamed, self._note = False, ShownPart("the answer"), ""
         self.query_one("#response-body", Static).update(Group(*parts))
+        self.scroll_home(animate=False)  # its status and notes first, where a stream left off
