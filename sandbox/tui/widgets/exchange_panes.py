@@ -20,6 +20,8 @@ from sandbox.tui.widgets.theme import theme_style
 from sandbox.untrusted import visible
 from sandbox.walkthrough.events import RequestView, ResponseView, part_of
 
+FRAME_SECONDS = 1 / 20  # how often a stream's deltas are laid out: smooth, and cheap
+
 __all__ = ["SHOWN_CHARS", "SHOWN_LINES", "RequestPane", "ResponsePane"]
 
 
@@ -90,6 +92,7 @@ received, masked, so you can see where the key came from.
         yield Static("[dim]No response yet.[/]", id="response-body")
 
     _waiting = False  # a request is out and its answer not (wholly) in
+    _frame_due = False  # a delta came and the pane shows it on the next frame
     _streamed: ShownPart  # what a stream brought so far (set in compose: one for each pane)
     _note = ""
 
@@ -114,9 +117,21 @@ received, masked, so you can see where the key came from.
                 plain_rich(text)))
 
     def chunk(self, text: str) -> None:
+        """Take a delta; the pane shows what came so far at most once a frame.
+
+        Laying out the whole answer for each delta held the app for 30 s on 12 000 deltas,
+        deaf to keys; now a burst costs one layout, however many deltas it holds.
+        """
         self._streamed.add(text)
-        self._show_progress()
-        self.scroll_end(animate=False)
+        if not self._frame_due:
+            self._frame_due = True
+            self.set_timer(FRAME_SECONDS, self._show_stream)
+
+    def _show_stream(self) -> None:
+        self._frame_due = False
+        if self._waiting:  # the whole answer (or no answer) may have come meanwhile
+            self._show_progress()
+            self.scroll_end(animate=False)
 
     def _show_progress(self) -> None:
         streamed = self._streamed
@@ -149,3 +164,4 @@ received, masked, so you can see where the key came from.
             parts += [Text(""), _body(part_of(response.body, SHOWN_CHARS, SHOWN_LINES))]
         self._waiting, self._streamed, self._note = False, ShownPart("the answer"), ""
         self.query_one("#response-body", Static).update(Group(*parts))
+        self.scroll_home(animate=False)  # its status and notes first, where a stream left off

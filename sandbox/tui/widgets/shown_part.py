@@ -19,8 +19,10 @@ class ShownPart:
     """The beginning of a text given whole or piece by piece (a stream), at most
     ``SHOWN_LINES`` lines and ``SHOWN_CHARS`` characters, and how long the whole is."""
 
-    def __init__(self, what: str, text: str = "") -> None:
+    def __init__(self, what: str, text: str = "", where: str = "") -> None:
         self.what = what  # "the answer", "the request body": for the note
+        self.where = where or (f"`agw-sandbox run --json` has all of it, a transcript (w) "
+                               f"its first {BODY_LIMIT} characters")
         self.kept = ""
         self.chars = self.breaks = 0  # in the whole text so far
         self._kept_breaks = 0
@@ -58,9 +60,14 @@ class ShownPart:
         shown, total = ((f"{SHOWN_LINES} lines", self.lines) if by_lines else
                         (f"{SHOWN_CHARS} characters", self.chars))
         how_many = f"{total} in all" if complete else f"{total} so far"
-        return (f"only the first {shown} of {self.what} are shown here ({how_many}); "
-                f"`agw-sandbox run --json` has all of it, a transcript (w) its first "
-                f"{BODY_LIMIT} characters")
+        return f"only the first {shown} of {self.what} are shown here ({how_many}); {self.where}"
+
+
+def shown_text(what: str, text: str) -> str:
+    """Scenario text (an explain, a summary, a manifest) as a pane lays it out: its beginning,
+    then a line that says what was left out (`run` prints scenario text whole)."""
+    part = ShownPart(what, text, where="`agw-sandbox run -v` shows all of it")
+    return part.kept + (f"\n… {part.note()}" if part.cut else "")
 
 
 def _nth_break(text: str, count: int) -> int:

@@ -14,6 +14,7 @@ from textual.widgets import Button, Static
 
 from sandbox.tui.presenter import StepView
 from sandbox.tui.widgets.plain import filled, plain
+from sandbox.tui.widgets.shown_part import shown_text
 from sandbox.untrusted import visible
 
 Variant = Literal["default", "primary", "warning"]
@@ -100,17 +101,20 @@ manifest (keys masked; **v** reveals them for a presenter); **e** edits it befor
         lines.append("[$text-muted]$heading[/]  [b u]$title[/]")
         self._set("#step-header", filled(
             "\n".join(lines), scenario=view.scenario_title, previous=view.previous,
-            summary=view.summary.strip(), security=view.security.strip(), heading=view.heading,
-            title=view.title))
-        self._set("#step-explain", plain(reflow(view.explain)) if view.explain else Content())
-        self._set("#step-description", plain(view.description))
+            summary=shown_text("the summary", view.summary.strip()),
+            security=shown_text("the security note", view.security.strip()),
+            heading=view.heading, title=view.title))
+        self._set("#step-explain", plain(shown_text("the explanation", reflow(view.explain)))
+                  if view.explain else Content())
+        self._set("#step-description", plain(shown_text("the description", view.description)))
         self._set("#step-revealed", Content(" keys revealed on screen (v hides them) ")
                   if view.manifest is not None and view.revealed else Content())
         manifest = self.query_one("#step-manifest", Static)
         manifest.display = view.manifest is not None
         if view.manifest is not None:
-            manifest.update(Syntax(visible(view.manifest.rstrip()), "yaml", theme="ansi_dark",
-                                   word_wrap=True, background_color="default"))
+            shown = shown_text("the manifest", visible(view.manifest.rstrip()))
+            manifest.update(Syntax(shown, "yaml", theme="ansi_dark", word_wrap=True,
+                                   background_color="default"))
         self._set("#step-note", plain("note: " + view.note) if view.note else Content())
         self._set("#step-result", _result(view))
         self.set_class(view.outcome == "failed", "-failed")
