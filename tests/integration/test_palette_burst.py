@@ -26,8 +26,10 @@ def test_enter_ctrl_p_enter_in_one_write_leaves_the_app_answering(
             _drain(terminal, 2.0)
             assert terminal.process.poll() is None, terminal.output[-2000:]
         before = len(terminal.output)
-        os.write(terminal.master, b"\x1bOP")  # F1: the app still answers keys
-        terminal.read_until(lambda: b"provider" in terminal.output[before:], 30)
+        # F1: the app still answers keys (it redraws; what it shows depends on which screen
+        # the burst left on top: the palette's first command may have opened the help)
+        os.write(terminal.master, b"\x1bOP")
+        terminal.read_until(lambda: len(terminal.output) > before, 30)
         os.write(terminal.master, b"\x11")  # Ctrl+Q
         terminal.read_until(lambda: False, 30)
         assert terminal.process.wait(timeout=10) == 0
