@@ -42,10 +42,16 @@ def show(text: str = "", *, file: TextIO | None = None, end: str = "\n",
     print(visible(text), file=file or sys.stdout, end=end, flush=flush)
 
 
+def _keys_masker(token: str | None, short: bool = True) -> Masker:
+    """A masker of every key this process holds (``--token`` and the environment's);
+    ``short=False`` for prose (see :class:`Masker`)."""
+    return Masker(known_keys(token, os.environ), short=short)
+
+
 def _catalog(settings: Settings, dirs: Sequence[Path], **options: Any) -> Catalog:
     """The scenarios of ``dirs``, their text masked with the keys this process holds: a key
     pasted into a title or an explanation is shown as the rest are."""
-    masker = Masker([*known_keys(settings.token, os.environ)], short=False)  # prose
+    masker = _keys_masker(settings.token, short=False)  # prose
     return load_catalog(dirs, profile=settings.profile, **options).masked(masker.each)
 
 
@@ -87,7 +93,7 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
         _select(_catalog(settings, settings.scenario_dirs), ids, everything)
         raise
     # What is printed beside the events (which come masked): paths, progress, comparisons.
-    masked = Masker(known_keys(settings.token, os.environ), short=False)
+    masked = _keys_masker(settings.token, short=False)
     # Checked before anything runs: a typo in the path must not cost a whole walkthrough.
     target = TranscriptTarget(transcript_path, as_json, masked) if transcript_path else None
     stdio.name_stdout("the transcript" if target is not None and target.to_stdout
@@ -254,7 +260,7 @@ def scenarios(settings: Settings, check_dirs: Sequence[Path]) -> int:
     from sandbox.profiles import builtin_dir
 
     catalog = _catalog(settings, [*settings.scenario_dirs, *check_dirs])
-    masked = Masker(known_keys(settings.token, os.environ), short=False)  # an id may be a key
+    masked = _keys_masker(settings.token, short=False)  # an id may be a key
     show(f"Scenarios for the {catalog.profile} profile ({settings.api_profile.description}):")
     builtin = builtin_dir().resolve()
     for scenario in catalog.scenarios:
@@ -292,7 +298,7 @@ async def prepare(directory: Path, profiles: Sequence[Profile]) -> int:
     from sandbox.runtimes.kube.bundle import human_size
     from sandbox.runtimes.kube.bundle import prepare as fill
 
-    masked = Masker(known_keys(None, os.environ))  # the folder's path may name a key
+    masked = _keys_masker(None)  # the folder's path may name a key
     show(f"agw-sandbox prepare · {one_line(masked(str(directory)))} · profiles: "
           f"{', '.join(p.name for p in profiles)}", flush=True)
     done = await fill(directory, profiles,
@@ -329,7 +335,7 @@ async def cluster_command(command: str, settings: Settings) -> int:
         return await _down(runtime)
     if command == "status":
         return await _status(runtime)
-    masked = Masker(known_keys(settings.token, os.environ))  # a bundle's path may name a key
+    masked = _keys_masker(settings.token)  # a bundle's path may name a key
     show(masked(f"agw-sandbox {command} · profile: {settings.profile} · runtime: "
                 f"{runtime.label} · provider: {settings.provider}"))
     try:
