@@ -16,6 +16,7 @@ from typing import Any
 from sandbox.documents import TooDeep, load_json
 from sandbox.errors import RuntimeUnavailable
 from sandbox.runtimes.kube.docker_words import first_characters
+from sandbox.runtimes.kube.file_kinds import kind_of
 from sandbox.untrusted import one_line, visible
 
 MAX_CONFIG_BYTES = 1024 * 1024  # a config.json or a context's meta.json is a few KB
@@ -47,11 +48,7 @@ def file_problem(path: Path) -> str | None:
     if stat.S_ISREG(info.st_mode):
         return (None if info.st_size <= MAX_CONFIG_BYTES else
                 f"is larger than {MAX_CONFIG_BYTES // 1024**2} MiB (a Docker config is a few KB)")
-    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
-             (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-             (stat.S_ISSOCK, "a socket"))
-    what = next((what for test, what in kinds if test(info.st_mode)), "something else")
-    return f"is {what}, not a regular file"
+    return f"is {kind_of(info.st_mode)}, not a regular file"
 
 
 def read_small(path: Path) -> bytes:

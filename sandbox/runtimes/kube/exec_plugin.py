@@ -22,6 +22,7 @@ from typing import Any
 from sandbox import proc, stdio
 from sandbox.errors import CommandTimedOut, RuntimeUnavailable, how_it_ended
 from sandbox.records import record
+from sandbox.runtimes.kube.file_kinds import kind_of
 from sandbox.runtimes.kube.kubeconfig import token_problem
 from sandbox.untrusted import visible
 
@@ -264,10 +265,7 @@ def _not_a_file(command: str) -> str | None:
         mode = Path(command).stat().st_mode
     except OSError:
         return None
-    kinds = ((stat.S_ISDIR, "a directory"), (stat.S_ISCHR, "a character device"),
-             (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
-             (stat.S_ISFIFO, "a named pipe (FIFO)"))
-    return next((words for test, words in kinds if test(mode)), None)
+    return None if stat.S_ISREG(mode) else kind_of(mode)
 
 
 def _interpreter(program: Path) -> str | None:
