@@ -163,3 +163,49 @@ def test_up_without_docker_is_one_paragraph_and_no_traceback(cli_env: dict[str, 
     assert "stage “preflight” failed: the Docker daemon is not reachable" in result.stderr
     assert "--runtime sim" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+@pytest.mark.parametrize("length", [108, 300])
+def test_a_socket_path_too_long_for_a_socket_is_said_in_bytes(
+        no_docker_env: Path, monkeypatch: pytest.MonkeyPatch, length: int) -> None:
+    """``sun_path`` holds 108 bytes on Linux (104 on macOS), the NUL included: the SDK said
+    "(('Connection aborted.', OSError('AF_UNIX path too long')))"."""
+    path = "/tmp/" + "é" * ((length - 5) // 2) + "a" * ((length - 5) % 2)  # bytes, not characters
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{path}")
+    with pytest.raises(RuntimeUnavailable) as caught:
+        probe_docker(timeout=1)
+    limit = 103 if sys.platform == "darwin" else 107
+    assert f"its socket path is {length} bytes long; a socket path is at most {limit} bytes" \
+        in caught.value.message, caught.value.message
+    assert "AF_UNIX" not in caught.value.message
+    assert "Connection aborted" not in caught.value.message
+    assert "ln -s" in caught.value.message
+
+
+@pytest.mark.parametrize("kind", ["character device", "regular file", "directory",
+                                  "FIFO (named pipe)"])
+def test_a_socket_path_that_is_no_socket_says_what_it_is(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
+    """``unix:///dev/null`` was "connection refused": nothing there listens, it is no socket."""
+    import os
+
+    path = {"character device": Path("/dev/null"), "regular file": tmp_path / "docker.sock",
+            "directory": tmp_path / "sockets", "FIFO (named pipe)": tmp_path / "fifo.sock"}[kind]
+    if kind == "regular file":
+        path.write_text("")
+    elif kind == "directory":
+        path.mkdir()
+    elif kind == "FIFO (named pipe)":
+        os.mkfifo(path)
+    monkeypatch.setenv("PATH", "/nonexistent-bin")  # no podman either
+    with pytest.raises(RuntimeUnavailable) as caught:
+        probe_docker(f"unix://{path}", timeout=1)
+    assert caught.value.message == (f"the Docker daemon is not reachable at unix://{path}, as "
+                                    f"given ({path} is a {kind}, not a socket)")
+    assert "start Docker" in caught.value.hint
+
+
+def test_doctor_names_a_device_given_as_docker_host(cli_env: dict[str, str]) -> None:
+    result = run_cli("doctor", "--port", "0", env={**cli_env, "DOCKER_HOST": "unix:///dev/null"})
+    assert "/dev/null is a character device, not a socket" in result.stdout, result.stdout
+    assert "connection refused" not in result.stdout

@@ -18,7 +18,12 @@ from sandbox.errors import RuntimeUnavailable
 from sandbox.records import record
 from sandbox.runtimes.kube.docker_config import file_problem, load_config, meta_problem, tilde
 from sandbox.runtimes.kube.docker_probe import DockerInfo, api_version, ask_daemon
-from sandbox.runtimes.kube.docker_words import address_words, failure_words, text_words
+from sandbox.runtimes.kube.docker_words import (
+    address_words,
+    failure_words,
+    socket_problem,
+    text_words,
+)
 from sandbox.runtimes.kube.paced import paced, size_in_words
 from sandbox.runtimes.kube.secrets import shown_url
 from sandbox.untrusted import describe, first_hidden, one_line
@@ -263,6 +268,9 @@ def _connect(endpoint: DockerEndpoint, timeout: int, hint: str, version: str | N
             DOCKER_HOST_HINT)
     if _over_ssh(endpoint.url):
         raise RuntimeUnavailable(f"the Docker daemon at {endpoint}, {OVER_SSH}", OVER_SSH_HINT)
+    if problem := socket_problem(endpoint.url):
+        raise RuntimeUnavailable(f"the Docker daemon is not reachable at {endpoint} ({problem})",
+                                 hint)
     try:
         return docker.DockerClient(base_url=endpoint.url, tls=endpoint.tls or False,
                                    timeout=timeout, version=version)

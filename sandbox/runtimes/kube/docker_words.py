@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import ssl
+import sys
 import unicodedata
 from http.client import (
     BadStatusLine,
@@ -13,10 +15,12 @@ from http.client import (
     LineTooLong,
     RemoteDisconnected,
 )
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from sandbox.documents import load_json
+from sandbox.runtimes.kube.file_kinds import kind_of
 from sandbox.untrusted import visible
 
 SHOWN_CHARACTERS = 60  # of an answer that is not what was expected: enough to recognise it
@@ -265,6 +269,8 @@ def address_words(url: str) -> str | None:
                     f"write it {plain}://")
         return (f"its scheme '{scheme}' is not one Docker knows: write unix://, tcp://, http:// "
                 "or https://")
+    if scheme.lower() == "unix":
+        return _socket_path_words(url.partition("://")[2])
     if scheme.lower() not in ("tcp", "http", "https"):
         return None
     try:
@@ -280,3 +286,33 @@ def address_words(url: str) -> str | None:
         return None
     return NO_PORT_0 if port == 0 else None
 
+
+
+# A socket's path fits in ``sockaddr_un.sun_path`` with the NUL that ends it: 108 bytes on
+# Linux, 104 on macOS and the BSDs.
+MAX_SOCKET_PATH = 103 if sys.platform == "darwin" else 107
+
+
+def _socket_path_words(path: str) -> str | None:
+    """What makes ``path`` no path a socket can have (too long for ``sun_path``); None if none."""
+    size = len(os.fsencode(path))
+    if size <= MAX_SOCKET_PATH:
+        return None
+    return (f"its socket path is {size} bytes long; a socket path is at most {MAX_SOCKET_PATH} "
+            f"bytes ({MAX_SOCKET_PATH + 1} with the NUL that ends it): link the socket from a "
+            "shorter path (`ln -s LONG_PATH /tmp/docker.sock`) and use unix:///tmp/docker.sock")
+
+
+def socket_problem(url: str) -> str | None:
+    """What is at a ``unix://`` address's path when it is not a socket (a device, a folder, a
+    regular file), in words; None when it is one, is missing (said by the connection: no
+    socket found) or the address is no ``unix://`` one. Only stat: it never blocks."""
+    scheme, found, path = url.partition("://")
+    if not found or scheme.lower() != "unix" or not path:
+        return None
+    try:
+        mode = Path(path).stat().st_mode
+    except (OSError, ValueError):
+        return None
+    kind = kind_of(mode)
+    return None if kind == "a socket" else f"{visible(path)} is {kind}, not a socket"
