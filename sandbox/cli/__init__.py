@@ -208,13 +208,10 @@ def _open_app(settings: Settings) -> int:
                            "unset it (`unset TEXTUAL_COLOR_SYSTEM`) or set one of those")
     driver = os.environ.get("TEXTUAL_DRIVER")
     if driver is not None:
-        from sandbox.tui.terminal import driver_problem
+        from sandbox.tui.terminal import driver_problem, unloadable_driver
 
         if (problem := driver_problem(driver)) is not None:
-            raise SandboxError(f"TEXTUAL_DRIVER is {quoted(driver)}, which Textual cannot load as "
-                               f"its driver ({visible(problem)})",
-                               "it must name a Textual driver class as `module:Class`; or unset "
-                               "it (`unset TEXTUAL_DRIVER`)")
+            raise unloadable_driver(driver, problem)
     if not _on_a_terminal():
         raise SandboxError("the app needs a terminal (stdin, stdout and stderr must be one)",
                            "use `agw-sandbox run --all` for a walkthrough without the app")

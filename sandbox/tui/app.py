@@ -79,7 +79,11 @@ class SandboxApp(App[None]):
     def get_driver_class(self) -> type[Driver]:
         """Ours where Textual picks its ``LinuxDriver``, which cannot survive a terminal that
         goes away; Textual's choice otherwise (Windows, serve's web driver, tests)."""
-        chosen = super().get_driver_class()
+        from sandbox.tui.terminal import textual_driver_class
+
+        named = os.environ.get("TEXTUAL_DRIVER")
+        load = super().get_driver_class
+        chosen = textual_driver_class(load, named) if named else load()
         if sys.platform == "win32":
             return chosen
         from sandbox.tui.terminal import TerminalDriver

@@ -10,14 +10,15 @@ arms the watchdog that ends the process should that exit not finish in time.
 
 from __future__ import annotations
 
-import importlib
-import inspect
+import importlib.util
 import os
 import selectors
 import signal
+import sys
 import threading
 from codecs import getincrementaldecoder
 from collections.abc import Callable
+from importlib.machinery import ModuleSpec, PathFinder
 from typing import IO, Any
 
 from textual._xterm_parser import XTermParser
@@ -26,6 +27,8 @@ from textual.driver import Driver
 from textual.drivers.linux_driver import LinuxDriver
 
 from sandbox import proc, stdio
+from sandbox.errors import SandboxError
+from sandbox.untrusted import quoted, visible
 
 HANGUP_EXIT = 128 + signal.SIGHUP  # the exit code of a command whose terminal hung up
 
@@ -110,14 +113,60 @@ class _Output:
         self._gone()
 
 
+MODULE_NAME_WORDS = ("a module name is dotted words (textual.drivers.linux_driver, say), with no "
+                     "'/' nor leading '.'")
+
+
+def unloadable_driver(named: str, problem: str) -> SandboxError:
+    """The error that says TEXTUAL_DRIVER (``named``) names no driver Textual can load."""
+    return SandboxError(f"TEXTUAL_DRIVER is {quoted(named)}, which Textual cannot load as its "
+                        f"driver ({visible(problem)})",
+                        "it must name a Textual driver class as `module:Class`; or unset it "
+                        "(`unset TEXTUAL_DRIVER`)")
+
+
 def driver_problem(named: str) -> str | None:
-    """Why Textual would fail to load the driver class ``named`` (``module:Class``) as the app
-    starts, importing it as Textual does; None when it is a driver class."""
-    module_name, _, class_name = named.partition(":")
+    """Why Textual cannot load the driver ``named`` (``module:Class``) that can be told without
+    running any code: a module name that is none, a module that is nowhere. None otherwise:
+    whether the class is there and is a driver, only importing the module tells, and that
+    import (any code of the module's) is Textual's, once, as the app starts; what it raises is
+    said then (:func:`textual_driver_class`)."""
+    module_name = named.partition(":")[0]
+    parts = module_name.split(".")
+    if not all(part.isidentifier() for part in parts):
+        return MODULE_NAME_WORDS
     try:
-        found = getattr(importlib.import_module(module_name), class_name)
-    except Exception as exc:  # whatever the module named raises as it is imported
+        spec = _loaded_spec(parts[0]) or importlib.util.find_spec(parts[0])
+        for depth in range(1, len(parts)):
+            if spec is None:
+                break
+            locations = spec.submodule_search_locations
+            if locations is None:
+                return f"{'.'.join(parts[:depth])} is a module, not a package"
+            name = ".".join(parts[:depth + 1])
+            # the parent's folders, read without importing the parent (its __init__ not run)
+            spec = _loaded_spec(name) or PathFinder.find_spec(name, list(locations))
+    except (ImportError, ValueError) as exc:
         return str(exc) or type(exc).__name__
-    if inspect.isclass(found) and issubclass(found, Driver):
-        return None
-    return f"{class_name} in {module_name} is not a driver class"
+    return None if spec is not None else f"No module named {module_name!r}"
+
+
+def _loaded_spec(name: str) -> ModuleSpec | None:
+    """The spec of module ``name`` when it is already imported (its ``__path__`` may have been
+    extended as it ran)."""
+    module = sys.modules.get(name)
+    return getattr(module, "__spec__", None) if module is not None else None
+
+
+def textual_driver_class(load: Callable[[], type[Driver]], named: str) -> type[Driver]:
+    """The driver class Textual loads (``load``: its own ``get_driver_class``) for TEXTUAL_DRIVER
+    ``named``, or :func:`unloadable_driver` saying why it could not (the module's import failed,
+    it has no such class, the class is no driver)."""
+    try:
+        return load()
+    except RuntimeError:  # Textual's "… is not a Driver class"
+        module_name, _, class_name = named.partition(":")
+        raise unloadable_driver(named, f"{class_name} in {module_name} is not a driver class"
+                                ) from None
+    except Exception as exc:  # whatever the module named raises as it is imported
+        raise unloadable_driver(named, str(exc) or type(exc).__name__) from None

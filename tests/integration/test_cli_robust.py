@@ -407,6 +407,41 @@ def test_a_driver_textual_cannot_load_is_said_before_the_app_starts(
     assert "internal error" not in done.stderr and "Traceback" not in done.stderr
 
 
+@pytest.mark.parametrize("value", ["../../etc:passwd", ".hidden:X", "a/b:C", "a..b:C",
+                                   "textual.drivers.:X", "1st:X"])
+def test_a_driver_module_that_is_no_module_name_is_said_so(
+        cli_env: dict[str, str], value: str) -> None:
+    """Python said "the 'package' argument is required to perform a relative import"."""
+    done = run_cli("--runtime", "sim", env={**cli_env, "TEXTUAL_DRIVER": value})
+    assert done.returncode == 2, done.stderr
+    assert "a module name is dotted words (textual.drivers.linux_driver, say), with no '/' " \
+        "nor leading '.'" in done.stderr, done.stderr
+    assert "package" not in done.stderr
+
+
+def test_a_driver_module_is_found_without_running_its_packages_code(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    """A driver is looked for without running any code of its own or its packages': only
+    Textual imports it, once, as the user asked (the check ran `this`'s Zen of Python)."""
+    package = tmp_path / "lib" / "noisy"
+    package.mkdir(parents=True)
+    ran = tmp_path / "ran.txt"
+    imported = f"open({str(ran)!r}, 'a').write(__name__ + '\\n')\n"
+    (package / "__init__.py").write_text(imported)
+    (package / "driver.py").write_text(imported)
+    env = {**cli_env, "PYTHONPATH": str(tmp_path / "lib")}
+    missing = run_cli("--runtime", "sim", env={**env, "TEXTUAL_DRIVER": "noisy.nodriver:X"})
+    assert missing.returncode == 2, missing.stderr
+    assert "No module named 'noisy.nodriver'" in missing.stderr, missing.stderr
+    assert not ran.exists()
+    no_class = run_cli("--runtime", "sim", env={**env, "TEXTUAL_DRIVER": "noisy.driver:X"})
+    assert no_class.returncode == 2, no_class.stderr
+    assert "TEXTUAL_DRIVER is 'noisy.driver:X', which Textual cannot load as its driver " \
+        "(module 'noisy.driver' has no attribute 'X')" in no_class.stderr, no_class.stderr
+    assert "internal error" not in no_class.stderr
+    assert ran.read_text() == "noisy\nnoisy.driver\n"  # once each, by Textual
+
+
 def test_a_driver_named_by_the_key_is_said_masked(cli_env: dict[str, str]) -> None:
     key = "sk-test-DriverNamedByTheKey5Rt8Yu2"
     done = run_cli("--runtime", "sim", env={**cli_env, "AGW_SANDBOX_TOKEN": key,
