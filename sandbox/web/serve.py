@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import errno
 import html
+import ipaddress
 import os
 import re
 import socket
 import sys
+import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
@@ -38,6 +40,9 @@ from sandbox.web.guard import MAX_HEIGHT, MAX_WIDTH, HostCheck, dimension, is_lo
 DRIVER = "sandbox.web.browser_driver:BrowserDriver"
 TITLE = "agw-sandbox"
 HEADER_TIMEOUT = 10.0  # seconds a connection has to send a whole request (or stay idle)
+# seconds --host's name may take to resolve: /etc/hosts and a working resolver answer in far
+# less; a resolver that drops packets holds glibc 5 s per try and server, with no end we set
+HOST_LOOKUP_SECONDS = 5.0
 MAX_TABS = 40  # apps at once, unless --max-tabs says otherwise: each holds some 40 MB
 # textual-serve's page asks Google for a font: not in a room that may have no internet.
 REMOTE_FONT = re.compile(r"<link[^>]*fonts\.googleapis\.com[^>]*>")
@@ -232,6 +237,7 @@ def serve(settings: Settings, options: ServeOptions) -> int:
     if settings.runtime == "cluster" and not settings.context:  # likewise, not in every tab
         raise SandboxError("--runtime cluster needs --context NAME, for every tab's app",
                            "pass --context NAME (and --yes: nobody in a tab can confirm)")
+    addresses = _addresses_of(options)  # before the warning that says it serves there
     if warning:  # it names --host, which may be the key pasted one word too early
         from sandbox.walkthrough.masking import Masker
 
@@ -240,7 +246,7 @@ def serve(settings: Settings, options: ServeOptions) -> int:
     console.quiet_logs((HttpProcessingError, ConnectionError))
     stop = _StopEvent()
     with stdio.call_on_stop_signals(stop.set) as seen:
-        asyncio.run(_serve(server, options, stop))
+        asyncio.run(_serve(server, options, addresses, stop))
     if seen.signum is not None:
         raise stdio.Terminated(seen.signum)
     return 0
@@ -264,7 +270,41 @@ class _StopEvent:
             await self.event.wait()
 
 
-async def _serve(server: SandboxServer, options: ServeOptions, stop: _StopEvent) -> None:
+def _addresses_of(options: ServeOptions) -> list[str]:
+    """The addresses --host names, looked up within :data:`HOST_LOOKUP_SECONDS` (getaddrinfo has
+    no deadline of its own: it runs in a thread that is left to end by itself when late)."""
+    host = options.host
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+        return [host]  # an address: nothing to look up
+    except ValueError:
+        pass
+    found: list[list[str] | OSError | UnicodeError] = []
+
+    def look_up() -> None:
+        try:
+            answers = socket.getaddrinfo(host, options.port, type=socket.SOCK_STREAM,
+                                         flags=socket.AI_PASSIVE)
+            found.append(list(dict.fromkeys(str(answer[4][0]) for answer in answers)))
+        except (OSError, UnicodeError) as exc:  # UnicodeError: a name idna cannot encode
+            found.append(exc)
+
+    lookup = threading.Thread(target=look_up, name="serve-host-lookup", daemon=True)
+    lookup.start()
+    lookup.join(HOST_LOOKUP_SECONDS)
+    if not found:
+        raise SandboxError(
+            f"cannot listen on {host}:{options.port}: the host {quoted(host)} could not be "
+            f"resolved in {HOST_LOOKUP_SECONDS:g} s",
+            "give --host as an address (an address of this machine, or 0.0.0.0 for all of "
+            "them), or check the resolver (`getent hosts NAME`, /etc/resolv.conf)")
+    if isinstance(found[0], OSError | UnicodeError):
+        raise _cannot_listen(found[0], options) from found[0]
+    return found[0]
+
+
+async def _serve(server: SandboxServer, options: ServeOptions, addresses: list[str],
+                 stop: _StopEvent) -> None:
     # keepalive_timeout: a connection that has not sent a whole request within it is closed,
     # so half-sent requests cannot hold sockets (aiohttp has no header timeout of its own).
     runner = web.AppRunner(await server._make_app(), handle_signals=False,
@@ -273,7 +313,10 @@ async def _serve(server: SandboxServer, options: ServeOptions, stop: _StopEvent)
     await runner.setup()
     try:
         try:
-            await web.TCPSite(runner, options.host, options.port).start()
+            # every address the name has, as create_server binds them (aiohttp passes its
+            # host on as is); a name looked up again here could wait on the resolver for ever
+            hosts = cast(str, addresses)
+            await web.TCPSite(runner, hosts, options.port).start()
         except (OSError, UnicodeError) as exc:  # UnicodeError: a name idna cannot encode
             raise _cannot_listen(exc, options) from exc
         print(f"agw-sandbox: serving the app on {_page_address(runner, options)} (one app per "
