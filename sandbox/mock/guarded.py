@@ -9,6 +9,7 @@ import re
 import socket
 import sys
 import threading
+import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -16,6 +17,13 @@ from typing import Any
 MAX_BODY_BYTES = 4 * 1024 * 1024  # far above any chat request; refuses a runaway upload
 IDLE_TIMEOUT = 10.0  # seconds a connection may stay silent (a stalled client, idle keep-alive)
 REQUEST_DEADLINE = 15.0  # seconds to deliver one request line, headers and body in full
+# An answer sent before the request was read in full (its headers too large, its body over the
+# cap) is followed by reading what the client still sends, until it closes, for at most this
+# long and this much (RFC 9112 §9.6): closing with bytes unread makes the system reset the
+# connection, and a client still sending then sees the reset, never the answer.
+LINGER_SECONDS = 2.0
+LINGER_BYTES = MAX_BODY_BYTES + 1024 * 1024
+LINGER_STATUSES = (413, 431)
 
 
 class BadRequest(Exception):
@@ -135,6 +143,25 @@ class GuardedHandler(BaseHTTPRequestHandler):
             self.end_headers()
             if self.command != "HEAD":
                 self.wfile.write(data)
+            if code in LINGER_STATUSES:
+                self._linger()
+
+    def _linger(self) -> None:
+        """Read and drop what the client still sends after an early answer, until it closes or
+        :data:`LINGER_SECONDS` or :data:`LINGER_BYTES` run out; then the connection closes."""
+        self.wfile.flush()
+        self.connection.shutdown(socket.SHUT_WR)  # the answer is whole: the client may close
+        deadline = time.monotonic() + LINGER_SECONDS
+        dropped = 0
+        while dropped < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+            self.connection.settimeout(left)
+            try:
+                piece = self.connection.recv(65536)
+            except TimeoutError:
+                return
+            if not piece:
+                return
+            dropped += len(piece)
 
     def read_body(self) -> bytes | None:
         """The request body; None once a 400, 408 or 413 went out (the connection then closes)."""
