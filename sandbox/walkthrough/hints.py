@@ -80,6 +80,13 @@ def status_hint(response: ResponseView, provider: str) -> str:
     if response.status == 503 and "failed to parse header value" in body:
         return ("the Backend's key holds a character HTTP cannot carry (a line break or another "
                 "control character): fix the key in the Backend or its Secret")
+    if response.status == 503 and "upstream call failed: SendRequest: connection error" in body:
+        return ("the provider reset the connection before its answer was whole (while the "
+                "gateway was still sending the request, or during the answer), so the gateway "
+                "answered for it: what answers at the Backend's address hung up on the request "
+                "(one too large for it? check the key's length) or is misbehaving; send the "
+                "request again"
+                + (", or use --provider mock to work offline" if provider == "openai" else ""))
     if response.status == 503 and "upstream call failed: SendRequest: " in body:
         return ("the provider's answer was not valid HTTP (it broke off or was reset before its "
                 "headers ended, or they were malformed), so the gateway answered for it: what "

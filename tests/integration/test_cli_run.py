@@ -198,9 +198,8 @@ def test_the_key_as_the_namespace_is_masked_in_the_note_manifests_prints(
 
 def test_a_key_too_long_for_a_header_is_said_without_a_pane_run_does_not_have(
         cli_env: dict[str, str]) -> None:
-    """A 100 KB key passes the checks, then every request fails (431 from the mock, or a 503 when
-    the mock hangs up on the gateway still sending); `run`'s hint sent the user to "the response
-    pane", which only the app has."""
+    """A 100 KB key passes the checks, then every request fails (431 from the mock); `run`'s
+    hint sent the user to "the response pane", which only the app has."""
     key = "sk-test-" + "Zx7Lq2" * 17000
     result = run_cli("run", "inline", *SIM, env={**cli_env, "AGW_SANDBOX_TOKEN": key})
     assert result.returncode == 1, result.stderr

@@ -176,8 +176,13 @@ class _Handler(GuardedHandler):
         connection = connection_type(*target, timeout=self.gateway.connect_timeout)
         try:
             connection.connect()
-            if connection.sock is not None:
-                connection.sock.settimeout(READ_TIMEOUT)
+        except (OSError, http.client.HTTPException) as exc:
+            connection.close()
+            self._answer(self.gateway.api.unreachable(upstream_failure(exc)))
+            return
+        if connection.sock is not None:
+            connection.sock.settimeout(READ_TIMEOUT)
+        try:
             connection.request(self.command, path, body=body, headers=headers)
         except (ValueError, UnicodeError):
             # A path or method that HTTP cannot carry: say which part, never a header's value.
@@ -186,8 +191,10 @@ class _Handler(GuardedHandler):
                              f"{unsendable(self.command, path, headers)}")
             return
         except (OSError, http.client.HTTPException) as exc:
+            # connected, then reset or closed while sending: hyper's SendRequest error, not
+            # Connect's (a provider that answers early and hangs up on the rest, say)
             connection.close()
-            self._answer(self.gateway.api.unreachable(upstream_failure(exc)))
+            self._answer(self.gateway.api.answer_invalid(hyper_error(exc)))
             return
         try:
             self._answer_from(connection)
