@@ -237,11 +237,11 @@ def serve(settings: Settings, options: ServeOptions) -> int:
     if settings.runtime == "cluster" and not settings.context:  # likewise, not in every tab
         raise SandboxError("--runtime cluster needs --context NAME, for every tab's app",
                            "pass --context NAME (and --yes: nobody in a tab can confirm)")
-    addresses = _addresses_of(options)  # before the warning that says it serves there
     if warning:  # it names --host, which may be the key pasted one word too early
         from sandbox.walkthrough.masking import Masker
 
         stdio.say(f"agw-sandbox: {Masker(known_keys(settings.token, os.environ))(warning)}")
+    addresses = _addresses_of(options)
     server = SandboxServer(settings, options)
     console.quiet_logs((HttpProcessingError, ConnectionError))
     stop = _StopEvent()
