@@ -24,6 +24,8 @@ from sandbox.tui.welcome import RUNTIME_LABELS
 from sandbox.untrusted import visible
 
 if TYPE_CHECKING:  # the rest loads after the first paint
+    from rich.console import RenderableType
+
     from sandbox.catalog.loader import Catalog
     from sandbox.runtimes.runtime import Runtime
 
@@ -75,6 +77,7 @@ class SandboxApp(App[None]):
         self._choice: ProviderChoice | None = None
         self._started = False  # the walkthrough: started once, whichever of choice and
         # detection comes last (a Start pressed while detecting is handed over during it)
+        self._leaving = False  # exit() called: keys still queued open nothing more
 
     def get_driver_class(self) -> type[Driver]:
         """Ours where Textual picks its ``LinuxDriver``, which cannot survive a terminal that
@@ -190,6 +193,11 @@ class SandboxApp(App[None]):
         screen = WalkthroughScreen(session)
         self.push_screen(screen)
 
+    def exit(self, result: None = None, return_code: int = 0,
+             message: RenderableType | None = None) -> None:
+        self._leaving = True
+        super().exit(result, return_code, message)
+
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
         """Notifications quote titles, paths and errors: hidden characters show as escapes.
@@ -200,13 +208,14 @@ class SandboxApp(App[None]):
                        timeout=timeout, markup=markup)
 
     def action_command_palette(self) -> None:
-        """Textual's, with a palette that a burst of keys cannot dismiss twice."""
+        """Textual's, with a palette that a burst of keys cannot dismiss twice, and none once
+        the app is leaving (Enter on Quit, then Ctrl+P, in one burst)."""
         from textual.command import CommandPalette
 
         from sandbox.tui.screens.palette import OnceClosedPalette
 
         open_already = any(isinstance(screen, CommandPalette) for screen in self.screen_stack)
-        if self.use_command_palette and not open_already:
+        if self.use_command_palette and not open_already and not self._leaving:
             self.push_screen(OnceClosedPalette(id="--command-palette"))
 
     def action_toggle_help(self) -> None:

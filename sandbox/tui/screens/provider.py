@@ -6,6 +6,7 @@ from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -38,10 +39,14 @@ class ProviderScreen(Screen[None]):
     stays under the walkthrough. It hands ``chosen`` the choice, or None when the user quits.
     """
 
-
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "quit", "Quit"),
                 Binding("m", "pick('mock')", "Mock provider"),
-                Binding("o", "pick('openai')", "OpenAI")]
+                Binding("o", "pick('openai')", "OpenAI"),
+                # Priority: handled as it arrives, in order with the keys after it. A plain
+                # binding is looked up only once the key has bubbled back to the app, against
+                # whatever screen is on top by then: in a burst (Enter, Ctrl+P) that is the
+                # palette Ctrl+P opened meanwhile, which took the Enter meant for Start.
+                Binding("enter", "enter", show=False, priority=True)]
     HELP = """
 ## Choose a provider
 
@@ -189,6 +194,17 @@ class ProviderScreen(Screen[None]):
         steps = setup_plan(self.runtime, self.settings.port, openai, PROFILES[profile].title)
         return "[b]What the setup will do[/b]\n" + "\n".join(
             f"  {n}. {s}" for n, s in enumerate(steps, start=1))
+
+    def action_enter(self) -> None:
+        """Enter on Start, Quit or the key field acts at once; elsewhere the widget's own."""
+        focused = self.focused
+        acting_on = focused.id if isinstance(focused, (Button, Input)) else None
+        if acting_on in ("start", "key"):
+            self.action_start()
+        elif acting_on == "quit":
+            self.chosen(None)
+        else:  # a radio button toggles, as without this binding
+            raise SkipAction()
 
     @on(Button.Pressed, "#quit")
     def _quit(self) -> None:
