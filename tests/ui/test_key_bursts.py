@@ -9,7 +9,7 @@ from textual.pilot import Pilot
 
 from sandbox.tui.screens.provider import ProviderScreen
 from sandbox.tui.screens.walkthrough import WalkthroughScreen
-from tests.ui.conftest import AppFactory, screen_text, settle
+from tests.ui.conftest import AppFactory, notices, screen_text, settle
 
 SIZE = (120, 40)
 KEYS = {"enter": "\r", "ctrl+p": "\x10", "escape": "\x1b", "tab": "\t"}
@@ -90,3 +90,35 @@ async def test_enter_in_the_key_field_then_ctrl_p_starts_with_openai(make: AppFa
         walkthrough = app.screen_stack[1]
         assert isinstance(walkthrough, WalkthroughScreen)
         assert walkthrough.session.settings.provider == "openai"
+
+
+async def test_esc_meant_for_the_palette_does_not_quit_from_the_welcome(
+        make: AppFactory) -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await on_welcome(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        assert isinstance(app.screen, CommandPalette)
+        burst(pilot, "escape", "escape")  # one to close the palette, one more in the same burst
+        await settle(pilot)
+        assert app.is_running
+        assert isinstance(app.screen, ProviderScreen), stack(pilot)
+
+
+async def test_esc_right_after_the_palette_closed_asks_for_another(make: AppFactory) -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await on_welcome(pilot)
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press("escape")  # closes the palette
+        await pilot.pause(0.1)
+        await pilot.press("escape")  # a quick second press: not yet a quit
+        await settle(pilot)
+        assert app.is_running
+        assert "press Esc again to quit" in notices(app)
+        await pilot.pause(0.6)
+        await pilot.press("escape")  # with nothing closed just before, Esc quits as always
+        await settle(pilot)
+        assert not app.is_running

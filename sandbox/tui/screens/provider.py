@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import ClassVar
 
@@ -22,6 +23,8 @@ from sandbox.settings import Settings, check_key
 from sandbox.tui.welcome import RUNTIME_LABELS, describe_key, key_for, key_origin, setup_plan
 from sandbox.tui.widgets.plain import filled
 
+UNCOVERED_GRACE = 0.5  # seconds after a palette or dialog closed in which Esc does not quit
+
 
 @record
 class ProviderChoice:
@@ -39,7 +42,9 @@ class ProviderScreen(Screen[None]):
     stays under the walkthrough. It hands ``chosen`` the choice, or None when the user quits.
     """
 
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "quit", "Quit"),
+    # Esc too is a priority: one that arrived while a palette or dialog was on top is theirs,
+    # even when that screen has closed by the time the key has bubbled back to the app.
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "escape", "Quit", priority=True),
                 Binding("m", "pick('mock')", "Mock provider"),
                 Binding("o", "pick('openai')", "OpenAI"),
                 # Priority: handled as it arrives, in order with the keys after it. A plain
@@ -72,6 +77,8 @@ class ProviderScreen(Screen[None]):
         self.notice: str | None = None
         self._start_when_detected = False
         self._prefilled = key_for("openai", settings.token, env)
+        self._covered = False  # a palette or dialog is over this screen
+        self._uncovered_at = -UNCOVERED_GRACE  # when the last one over it closed
 
     def compose(self) -> ComposeResult:
         # No header or footer here: the welcome is the title and the keys are in the hint
@@ -141,6 +148,24 @@ class ProviderScreen(Screen[None]):
 
     def action_quit(self) -> None:
         self.chosen(None)
+
+    def action_escape(self) -> None:
+        """Quit, unless something over this screen has just closed: a second Esc typed to make
+        sure it closed (or sent in the same burst) must not end the session."""
+        if time.monotonic() - self._uncovered_at < UNCOVERED_GRACE:
+            self.notify("Esc closed what was open; press Esc again to quit.", timeout=3,
+                        markup=False)
+            self._uncovered_at = -UNCOVERED_GRACE  # the next Esc quits
+            return
+        self.action_quit()
+
+    def on_screen_suspend(self) -> None:
+        self._covered = True
+
+    def on_screen_resume(self) -> None:
+        if self._covered:  # not the first showing
+            self._covered = False
+            self._uncovered_at = time.monotonic()
 
     @property
     def provider(self) -> str:
