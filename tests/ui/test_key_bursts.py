@@ -3,6 +3,8 @@ was on top when each arrived: Enter, Ctrl+P starts, then opens the palette over 
 
 from __future__ import annotations
 
+import time
+
 from textual.command import CommandPalette
 from textual.events import Key
 from textual.pilot import Pilot
@@ -122,3 +124,27 @@ async def test_esc_right_after_the_palette_closed_asks_for_another(make: AppFact
         await pilot.press("escape")  # with nothing closed just before, Esc quits as always
         await settle(pilot)
         assert not app.is_running
+
+
+async def test_ctrl_p_while_start_waits_for_the_runtime_opens_over_the_walkthrough(
+        make: AppFactory) -> None:
+    app = make()
+    detected = app.detect
+
+    def slow_detect(requested: str) -> tuple[str, str | None]:
+        time.sleep(1.0)  # a Docker daemon slow to answer
+        return detected(requested)
+
+    app.detect = slow_detect
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.1)
+        assert isinstance(app.screen, ProviderScreen) and app.screen.runtime is None
+        burst(pilot, "enter", "ctrl+p")
+        await settle(pilot)  # the detection ends, Start goes on
+        assert [type(screen) for screen in app.screen_stack][:2] == \
+            [ProviderScreen, WalkthroughScreen], stack(pilot)
+        assert isinstance(app.screen, CommandPalette), stack(pilot)
+        burst(pilot, "escape")
+        await settle(pilot)
+        assert isinstance(app.screen, WalkthroughScreen), stack(pilot)
+        assert app.is_running

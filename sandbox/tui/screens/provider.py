@@ -141,6 +141,11 @@ class ProviderScreen(Screen[None]):
         if self._start_when_detected:
             self.action_start()
 
+    @property
+    def start_pending(self) -> bool:
+        """Whether Start was pressed and waits for the runtime to be detected."""
+        return self._start_when_detected
+
     def action_pick(self, provider: str) -> None:
         self.query_one(f"#{provider}", RadioButton).value = True
         if provider == "openai":
