@@ -24,6 +24,8 @@ from sandbox.tui.welcome import RUNTIME_LABELS
 from sandbox.untrusted import visible
 
 if TYPE_CHECKING:  # the rest loads after the first paint
+    from rich.console import RenderableType
+
     from sandbox.catalog.loader import Catalog
     from sandbox.runtimes.runtime import Runtime
 
@@ -75,6 +77,8 @@ class SandboxApp(App[None]):
         self._choice: ProviderChoice | None = None
         self._started = False  # the walkthrough: started once, whichever of choice and
         # detection comes last (a Start pressed while detecting is handed over during it)
+        self._leaving = False  # exit() called: keys still queued open nothing more
+        self._palette_after_start = False  # Ctrl+P while Start waits for the detection
 
     def get_driver_class(self) -> type[Driver]:
         """Ours where Textual picks its ``LinuxDriver``, which cannot survive a terminal that
@@ -172,6 +176,16 @@ class SandboxApp(App[None]):
         if self.detected is not None:
             self._start()
 
+    @property
+    def _start_pending(self) -> bool:
+        """Start was pressed and waits for the runtime to be detected (in the app, or still on
+        the first screen, which hands its choice over once the runtime is known)."""
+        if self._started:
+            return False
+        first = self.screen
+        return self._choice is not None or (isinstance(first, ProviderScreen)
+                                            and first.start_pending)
+
     def _start(self) -> None:
         from sandbox.tui.screens.walkthrough import WalkthroughScreen
         from sandbox.tui.session import Session
@@ -193,6 +207,13 @@ class SandboxApp(App[None]):
                           runtime, emit, runtime_factory=self.runtime_factory)
         screen = WalkthroughScreen(session)
         self.push_screen(screen)
+        if self._palette_after_start:  # asked for after Start: it opens over the walkthrough
+            self.action_command_palette()
+
+    def exit(self, result: None = None, return_code: int = 0,
+             message: RenderableType | None = None) -> None:
+        self._leaving = True
+        super().exit(result, return_code, message)
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:
@@ -204,13 +225,20 @@ class SandboxApp(App[None]):
                        timeout=timeout, markup=markup)
 
     def action_command_palette(self) -> None:
-        """Textual's, with a palette that a burst of keys cannot dismiss twice."""
+        """Textual's, with a palette that a burst of keys cannot dismiss twice, none once the
+        app is leaving (Enter on Quit, then Ctrl+P, in one burst), and one asked for while
+        Start waits for the runtime opened over the walkthrough Start shows."""
         from textual.command import CommandPalette
 
         from sandbox.tui.screens.palette import OnceClosedPalette
 
         open_already = any(isinstance(screen, CommandPalette) for screen in self.screen_stack)
-        if self.use_command_palette and not open_already:
+        self._palette_after_start = self._start_pending
+        if self._palette_after_start:  # Start waits for the detection: the walkthrough first
+            self.notify("The command palette opens once the walkthrough is shown.", timeout=3,
+                        markup=False)
+            return
+        if self.use_command_palette and not open_already and not self._leaving:
             self.push_screen(OnceClosedPalette(id="--command-palette"))
 
     def action_toggle_help(self) -> None:

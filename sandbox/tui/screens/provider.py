@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from textual import on
+from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -20,6 +22,8 @@ from sandbox.records import record
 from sandbox.settings import Settings, check_key
 from sandbox.tui.welcome import RUNTIME_LABELS, describe_key, key_for, key_origin, setup_plan
 from sandbox.tui.widgets.plain import filled
+
+UNCOVERED_GRACE = 0.5  # seconds after a palette or dialog closed in which Esc does not quit
 
 
 @record
@@ -38,10 +42,16 @@ class ProviderScreen(Screen[None]):
     stays under the walkthrough. It hands ``chosen`` the choice, or None when the user quits.
     """
 
-
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "quit", "Quit"),
+    # Esc too is a priority: one that arrived while a palette or dialog was on top is theirs,
+    # even when that screen has closed by the time the key has bubbled back to the app.
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "escape", "Quit", priority=True),
                 Binding("m", "pick('mock')", "Mock provider"),
-                Binding("o", "pick('openai')", "OpenAI")]
+                Binding("o", "pick('openai')", "OpenAI"),
+                # Priority: handled as it arrives, in order with the keys after it. A plain
+                # binding is looked up only once the key has bubbled back to the app, against
+                # whatever screen is on top by then: in a burst (Enter, Ctrl+P) that is the
+                # palette Ctrl+P opened meanwhile, which took the Enter meant for Start.
+                Binding("enter", "enter", show=False, priority=True)]
     HELP = """
 ## Choose a provider
 
@@ -67,6 +77,8 @@ class ProviderScreen(Screen[None]):
         self.notice: str | None = None
         self._start_when_detected = False
         self._prefilled = key_for("openai", settings.token, env)
+        self._covered = False  # a palette or dialog is over this screen
+        self._uncovered_at = -UNCOVERED_GRACE  # when the last one over it closed
 
     def compose(self) -> ComposeResult:
         # No header or footer here: the welcome is the title and the keys are in the hint
@@ -129,6 +141,11 @@ class ProviderScreen(Screen[None]):
         if self._start_when_detected:
             self.action_start()
 
+    @property
+    def start_pending(self) -> bool:
+        """Whether Start was pressed and waits for the runtime to be detected."""
+        return self._start_when_detected
+
     def action_pick(self, provider: str) -> None:
         self.query_one(f"#{provider}", RadioButton).value = True
         if provider == "openai":
@@ -136,6 +153,24 @@ class ProviderScreen(Screen[None]):
 
     def action_quit(self) -> None:
         self.chosen(None)
+
+    def action_escape(self) -> None:
+        """Quit, unless something over this screen has just closed: a second Esc typed to make
+        sure it closed (or sent in the same burst) must not end the session."""
+        if time.monotonic() - self._uncovered_at < UNCOVERED_GRACE:
+            self.notify("Esc closed what was open; press Esc again to quit.", timeout=3,
+                        markup=False)
+            self._uncovered_at = -UNCOVERED_GRACE  # the next Esc quits
+            return
+        self.action_quit()
+
+    def on_screen_suspend(self) -> None:
+        self._covered = True
+
+    def on_screen_resume(self) -> None:
+        if self._covered:  # not the first showing
+            self._covered = False
+            self._uncovered_at = time.monotonic()
 
     @property
     def provider(self) -> str:
@@ -189,6 +224,17 @@ class ProviderScreen(Screen[None]):
         steps = setup_plan(self.runtime, self.settings.port, openai, PROFILES[profile].title)
         return "[b]What the setup will do[/b]\n" + "\n".join(
             f"  {n}. {s}" for n, s in enumerate(steps, start=1))
+
+    def action_enter(self) -> None:
+        """Enter on Start, Quit or the key field acts at once; elsewhere the widget's own."""
+        focused = self.focused
+        acting_on = focused.id if isinstance(focused, (Button, Input)) else None
+        if acting_on in ("start", "key"):
+            self.action_start()
+        elif acting_on == "quit":
+            self.chosen(None)
+        else:  # a radio button toggles, as without this binding
+            raise SkipAction()
 
     @on(Button.Pressed, "#quit")
     def _quit(self) -> None:
