@@ -128,14 +128,15 @@ class Masker:
         escaped, split by what may split it), then the beginnings and ends of keys; last, a
         key cut into JSON values under one name (tokens, deltas, the byte values of tokens):
         the mask stands in the first value it is in, and the others lose their part of it."""
-        spans = self._found(text, start)
+        chained: list[tuple[int, int, str]] = []  # a key cut into pieces with text between
+        spans = self._found(text, start, chained)
         if not self._disguised:
             return spans
         values = runs(text, start)
         taken = _Apart(spans)
         cut_into: set[str] = set()  # the pieces of a key found cut into values
         for run in values:
-            for begin, end, masked in self._found(run.text):
+            for begin, end, masked in self._found(run.text, 0, []):  # chains: below
                 where = run.masked(begin, end, masked)
                 taken.add(sorted(where))  # read in turns, not in order
                 cut_into.update(text[low:high] for low, high, _ in where)
@@ -143,10 +144,13 @@ class Masker:
         taken.add(sorted((low, high, run.emptied(number)) for run in values
                          for number, (low, high) in enumerate(run.pieces)
                          if high - low >= 3 and text[low:high] in cut_into))
+        taken.add(chained)  # where JSON values under one name hold none of those
         return taken.spans
 
-    def _found(self, text: str, start: int = 0) -> list[tuple[int, int, str]]:
-        """What :meth:`_spans` says, short of what JSON values hold."""
+    def _found(self, text: str, start: int = 0,
+               chained: list[tuple[int, int, str]] | None = None) -> list[tuple[int, int, str]]:
+        """What :meth:`_spans` says, short of what JSON values hold; a key cut into pieces
+        goes to ``chained`` when it is given (its pieces may be a key cut into values)."""
         if self._pattern is None:
             return []
         spans = [(m.start(), m.end(), self._replacements[m.group(0)])
@@ -180,6 +184,16 @@ class Masker:
             parts += [(*view.original(*core_text.folded_span(begin, end)), masked)
                       for spelled in spellings for begin, end, masked in spelled.parts(rest)]
         taken.add(sorted(parts, key=lambda part: (part[0], part[0] - part[1])))  # longest first
+        # Last, a key cut into short pieces with a little text between them (a run is a piece)
+        unwhole = _blanked(kept.text, wholes[0])
+        def original(begin: int, end: int) -> tuple[int, int]:
+            return view.original(*kept.folded_span(begin, end))
+        pieces = sorted((*original(begin, end), masked) for key in self._disguised
+                        for begin, end, masked in key.written.chains(unwhole, original))
+        if chained is None:
+            taken.add(pieces)
+        else:
+            chained += pieces
         return taken.spans
 
     def values(self, value: Any) -> Any:
