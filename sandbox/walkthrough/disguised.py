@@ -108,3 +108,13 @@ class Spellings:
                         yield piece.start, piece.end, self._end
                     else:
                         yield piece.start, piece.end, "…"
+
+    def open_chain(self, text: Core, searched: str) -> int | None:
+        """Where in ``text`` (a stream's tail, folded, without its fillers: as it came, by
+        :meth:`Core.origin`) a chain of pieces begins that more text may still go on;
+        ``searched`` is its text with what is decided already blanked out."""
+        def original(begin: int, end: int) -> tuple[int, int]:
+            return text.origin(begin), text.origin(end - 1) + 1
+        return min((text.origin(at) for chains in self._chains
+                    if (at := chains.open_from(searched, original, text.end)) is not None),
+                   default=None)

@@ -53,6 +53,22 @@ class KeyChains:
              ) -> Iterator[list[Piece]]:
         """Each chain in ``text``: its pieces, in order. ``original`` says where a span of
         ``text`` stands in the text it was made from (the gaps are measured there)."""
+        for chain in self._linked(text, original):
+            if len(chain) >= CHAIN_LEAST and sum(
+                    piece.key_end - piece.key_start for piece in chain) >= self.least:
+                yield chain
+
+    def open_from(self, text: str, original: Callable[[int, int], tuple[int, int]],
+                  end: int) -> int | None:
+        """Where in ``text`` the first piece is of the first chain that a piece more may
+        still go on (its last piece ends at most :data:`GAP_MOST` characters before ``end``
+        in the original text): a stream holds it back until it knows. None when none is."""
+        return min((chain[0].start for chain in self._linked(text, original)
+                    if chain[-1].shown_end >= end - GAP_MOST), default=None)
+
+    def _linked(self, text: str, original: Callable[[int, int], tuple[int, int]]
+                ) -> list[list[Piece]]:
+        """The pieces of the key in ``text``, linked into chains (of one piece or more)."""
         chains: list[list[Piece]] = []
         going_on: dict[int, list[Piece]] = {}  # by where in the key the last piece ended
         found = self._pattern.search(text)
@@ -67,10 +83,7 @@ class KeyChains:
             chain.append(piece)
             going_on[piece.key_end] = chain
             found = self._pattern.search(text, piece.end)
-        for chain in chains:
-            if len(chain) >= CHAIN_LEAST and sum(
-                    piece.key_end - piece.key_start for piece in chain) >= self.least:
-                yield chain
+        return chains
 
     def _piece(self, text: str, at: int, going_on: dict[int, list[Piece]],
                original: Callable[[int, int], tuple[int, int]]) -> Piece:

@@ -223,6 +223,13 @@ class Masker:
         if self._disguised:
             window = max(start, len(text) - 4 * longest)
             undecided = min(undecided, window + self._undecided_folded(text[window:], runs))
+        if self._disguised and runs:  # and a chain of short pieces that may go on
+            window = max(start, len(text) - _CHAIN_HELD)
+            ending = core(text[window:])  # a whole key is decided: no piece of a chain
+            unwhole = _blanked(ending.text, [span for key in self._disguised
+                                             for span in key.written.wholes(ending)])
+            undecided = min([undecided, *(window + at for key in self._disguised if (
+                at := key.written.open_chain(ending, unwhole)) is not None)])
         return undecided
 
     def _undecided_folded(self, text: str, runs: bool) -> int:
@@ -296,6 +303,8 @@ class Masker:
 # A stream holds back a tail of this many of a key's characters or more, until it is known
 # whether what follows makes it a run long enough to be masked.
 _RUN_HELD = 4
+# ...and at most this much of a chain of a key's short pieces (the rest is masked as it goes).
+_CHAIN_HELD = 1024
 
 
 def _undecided_at(folded: str, spellings: list[str], runs: bool) -> int | None:

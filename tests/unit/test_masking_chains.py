@@ -11,6 +11,7 @@ import time
 import pytest
 
 from sandbox.settings import DEMO_TOKEN
+from sandbox.walkthrough.masked_stream import MaskedStream
 from sandbox.walkthrough.masking import Masker
 
 CANARY = "sk-test-canaryQ7z9X4m2W8p5R1v6"
@@ -78,8 +79,8 @@ def test_a_yaml_document_cut_into_fields_keeps_a_mask_in_each_value() -> None:
 @pytest.mark.parametrize("text", [
     "The disk-test- job runs before the canary rollout.",
     "Run the disk-test- suite, then a canary rollout; prefer sk-test- keys.",
-    "Prefix sk-test- is for tests. " + "Lorem ipsum dolor sit amet. " * 2000
-    + "Then a canary release.",
+    pytest.param("Prefix sk-test- is for tests. " + "Lorem ipsum dolor sit amet. " * 2000
+                 + "Then a canary release.", id="far-apart"),
     "Test keys begin with sk-test-; agw-sandbox uses one.",
     "Q7z9 or X4m2W8 apart, testing the canary: test-canary, sk-test- keys and a canary test.",
     "A canary release sends a little of the traffic to the new version first; if the test "
@@ -147,3 +148,19 @@ def test_each_piece_is_shown_as_a_mask_never_as_nothing() -> None:
         text = " w ".join(cut(CANARY, every(size, CANARY, step)))
         shown = Masker([CANARY])(text)
         assert " w  w " not in shown and not shown.startswith(" "), shown
+
+
+@pytest.mark.parametrize("size", [1, 3, 7])
+def test_a_streamed_chain_is_held_back_until_it_is_known_and_then_masked(size: int) -> None:
+    """A stream cannot take back what it showed: the pieces that may begin a chain wait until
+    more text says whether they do (32 characters of other text, or the stream's end)."""
+    said = "x " + " w ".join(cut(CANARY, every(4, CANARY))) + " and the rest of the answer."
+    stream = MaskedStream(Masker([CANARY]))
+    shown = [stream.feed(said[at:at + size]) for at in range(0, len(said), size)]
+    joined = "".join(shown) + stream.end()
+    assert joined == "x sk-… w … w … w … w … w … w … w v6 and the rest of the answer."
+    prose = "The disk-test- job runs before the canary rollout, and all of it is shown. " * 3
+    stream = MaskedStream(Masker([CANARY]))
+    shown = [stream.feed(prose[at:at + size]) for at in range(0, len(prose), size)]
+    assert "".join(shown) + stream.end() == prose
+    assert len("".join(shown)) >= len(prose) - 80  # held back only while a chain may go on
