@@ -3,7 +3,7 @@ run of it long enough to give much of it away."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from sandbox.settings import DEMO_TOKEN
 from sandbox.walkthrough.folded import Core, Folded, core, fold, stripped
@@ -93,28 +93,26 @@ class Spellings:
                 else:
                     yield begin, stop, "…"
 
-    def chains(self, text: str, original: Callable[[int, int], tuple[int, int]]
-               ) -> Iterator[tuple[int, int, str]]:
+    def chains(self, text: str, view: Core) -> Iterator[tuple[int, int, str]]:
         """Where the key is cut into short pieces with a little other text between them, in
-        ``text`` (as :meth:`parts` reads it), and each piece's mask: the beginning's for the
-        piece that begins the key, the end's for the one that ends it, else ``…`` (a mask in
-        each piece's place, so a learner sees one, not a word missing)."""
+        ``text`` (``view``'s text, whole keys blanked out), and each piece's mask, where it is
+        in what ``view`` was made of: the beginning's for the piece that begins the key, the
+        end's for the one that ends it, else ``…`` (a mask in each piece's place, so a learner
+        sees one, not a word missing)."""
         for chains in self._chains:
-            for chain in chains.find(text, original):
+            for chain in chains.find(text, view):
                 for piece in chain:
                     if piece.key_start == 0:
-                        yield piece.start, piece.end, self._beginning
+                        yield *piece.shown, self._beginning
                     elif piece.key_end == len(chains.spelled):
-                        yield piece.start, piece.end, self._end
+                        yield *piece.shown, self._end
                     else:
-                        yield piece.start, piece.end, "…"
+                        yield *piece.shown, "…"
 
     def open_chain(self, text: Core, searched: str) -> int | None:
         """Where in ``text`` (a stream's tail, folded, without its fillers: as it came, by
         :meth:`Core.origin`) a chain of pieces begins that more text may still go on;
         ``searched`` is its text with what is decided already blanked out."""
-        def original(begin: int, end: int) -> tuple[int, int]:
-            return text.origin(begin), text.origin(end - 1) + 1
         return min((text.origin(at) for chains in self._chains
-                    if (at := chains.open_from(searched, original, text.end)) is not None),
+                    if (at := chains.open_from(searched, text, text.end)) is not None),
                    default=None)

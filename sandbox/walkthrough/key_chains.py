@@ -4,10 +4,12 @@ where the one before it stopped, found with a search made in C and a step for ea
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from typing import NamedTuple
 
-from sandbox.records import record
+from sandbox.walkthrough.folded import Core
 from sandbox.walkthrough.key_runs import common_length
 
 # A piece is at least this many characters of the key: shorter ones are in every word.
@@ -26,15 +28,15 @@ GAP_MOST = 32
 KEY_MOST = 256
 
 
-@record
-class Piece:
-    """A piece of a key in the searched text: where it is, and which characters of the key."""
+class Piece(NamedTuple):
+    """A piece of a key in the searched text: where it is, and which characters of the key
+    (a tuple: a text full of pieces makes one for each)."""
 
     start: int
     end: int
     key_start: int
     key_end: int
-    shown_end: int  # where it ends in the original text (the gap to the next is measured there)
+    shown: tuple[int, int]  # where it is in the original text (gaps are measured there)
 
 
 class KeyChains:
@@ -49,32 +51,29 @@ class KeyChains:
             self._where.setdefault(spelled[at:at + PIECE_LEAST], []).append(at)
         self._pattern = re.compile("|".join(map(re.escape, self._where)))
 
-    def find(self, text: str, original: Callable[[int, int], tuple[int, int]]
-             ) -> Iterator[list[Piece]]:
-        """Each chain in ``text``: its pieces, in order. ``original`` says where a span of
-        ``text`` stands in the text it was made from (the gaps are measured there)."""
-        for chain in self._linked(text, original):
+    def find(self, text: str, view: Core) -> Iterator[list[Piece]]:
+        """Each chain in ``text`` (``view``'s text, what is decided already blanked out): its
+        pieces, in order. ``view`` says where they stand in the text it was made from."""
+        for chain in self._linked(text, view):
             if len(chain) >= CHAIN_LEAST and sum(
                     piece.key_end - piece.key_start for piece in chain) >= self.least:
                 yield chain
 
-    def open_from(self, text: str, original: Callable[[int, int], tuple[int, int]],
-                  end: int) -> int | None:
+    def open_from(self, text: str, view: Core, end: int) -> int | None:
         """Where in ``text`` the first piece is of the first chain that a piece more may
         still go on (its last piece ends at most :data:`GAP_MOST` characters before ``end``
         in the original text): a stream holds it back until it knows. None when none is."""
-        return min((chain[0].start for chain in self._linked(text, original)
-                    if chain[-1].shown_end >= end - GAP_MOST), default=None)
+        return min((chain[0].start for chain in self._linked(text, view)
+                    if chain[-1].shown[1] >= end - GAP_MOST), default=None)
 
-    def _linked(self, text: str, original: Callable[[int, int], tuple[int, int]]
-                ) -> list[list[Piece]]:
+    def _linked(self, text: str, view: Core) -> list[list[Piece]]:
         """The pieces of the key in ``text``, linked into chains (of one piece or more)."""
         chains: list[list[Piece]] = []
         going_on: dict[int, list[Piece]] = {}  # by where in the key the last piece ended
         found = self._pattern.search(text)
         while found is not None:
-            piece = self._piece(text, found.start(), going_on, original)
-            chain = self._continued(piece, going_on, original)
+            piece = self._piece(text, found.start(), going_on, view)
+            chain = _continued(piece, going_on)
             if chain is None:
                 chain = []
                 chains.append(chain)
@@ -85,8 +84,8 @@ class KeyChains:
             found = self._pattern.search(text, piece.end)
         return chains
 
-    def _piece(self, text: str, at: int, going_on: dict[int, list[Piece]],
-               original: Callable[[int, int], tuple[int, int]]) -> Piece:
+    def _piece(self, text: str, at: int, going_on: dict[int, list[Piece]], view: Core
+               ) -> Piece:
         """The piece that begins at ``at`` (three characters of the key), grown as far as it
         goes on in the key: where the key has those three characters in more than one place,
         the place that goes on from a chain, else the longest."""
@@ -103,24 +102,25 @@ class KeyChains:
         end = at + grown
         # A character alone at either end, apart from the rest (a blank between), is the
         # last or first letter of a word beside the piece: it stays (``words t-cana``).
-        if grown > PIECE_LEAST and _apart(original, at + 1):
+        if grown > PIECE_LEAST and _apart(view, at + 1):
             at, where, grown = at + 1, where + 1, grown - 1
-        if grown > PIECE_LEAST and _apart(original, end - 1):
+        if grown > PIECE_LEAST and _apart(view, end - 1):
             end, grown = end - 1, grown - 1
-        return Piece(at, end, where, where + grown, original(at, end)[1])
-
-    def _continued(self, piece: Piece, going_on: dict[int, list[Piece]],
-                   original: Callable[[int, int], tuple[int, int]]) -> list[Piece] | None:
-        """The chain ``piece`` goes on from, if any: one whose last piece ended in the key
-        where this one begins (give or take :data:`SLACK`), a little before it in the text."""
-        begins = original(piece.start, piece.end)[0]
-        for shift in (0, *range(-SLACK, 0), *range(1, SLACK + 1)):
-            chain = going_on.get(piece.key_start + shift)
-            if chain is not None and 0 <= begins - chain[-1].shown_end <= GAP_MOST:
-                return chain
-        return None
+        return Piece(at, end, where, where + grown, view.view.original(*view.folded_span(at, end)))
 
 
-def _apart(original: Callable[[int, int], tuple[int, int]], at: int) -> bool:
-    """Whether other text (a blank, an escape) stands before ``at`` in the original text."""
-    return original(at - 1, at)[1] < original(at, at + 1)[0]
+def _continued(piece: Piece, going_on: dict[int, list[Piece]]) -> list[Piece] | None:
+    """The chain ``piece`` goes on from, if any: one whose last piece ended in the key where
+    this one begins (give or take :data:`SLACK`), a little before it in the text."""
+    for shift in (0, *range(-SLACK, 0), *range(1, SLACK + 1)):
+        chain = going_on.get(piece.key_start + shift)
+        if chain is not None and 0 <= piece.shown[0] - chain[-1].shown[1] <= GAP_MOST:
+            return chain
+    return None
+
+
+def _apart(view: Core, at: int) -> bool:
+    """Whether other text (a blank, an escape) stood before ``view.text[at]``: a run of it
+    begins there."""
+    run = bisect.bisect_left(view.runs, at)
+    return run < len(view.runs) and view.runs[run] == at

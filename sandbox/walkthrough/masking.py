@@ -186,10 +186,8 @@ class Masker:
         taken.add(sorted(parts, key=lambda part: (part[0], part[0] - part[1])))  # longest first
         # Last, a key cut into short pieces with a little text between them (a run is a piece)
         unwhole = _blanked(kept.text, wholes[0])
-        def original(begin: int, end: int) -> tuple[int, int]:
-            return view.original(*kept.folded_span(begin, end))
-        pieces = sorted((*original(begin, end), masked) for key in self._disguised
-                        for begin, end, masked in key.written.chains(unwhole, original))
+        pieces = sorted(piece for key in self._disguised
+                        for piece in key.written.chains(unwhole, kept))
         if chained is None:
             taken.add(pieces)
         else:
