@@ -70,9 +70,9 @@ class Spellings:
                        for spelled, count in zip(spellings, least, strict=True)
                        if count < len(spelled)]
         # ...and with ``chained``, where it is cut into shorter pieces with text between them
-        self._chains = [KeyChains(spelled, count)
-                        for spelled, count in zip(spellings, least, strict=True)
-                        if chained and count < len(spelled) <= KEY_MOST]
+        # that hold as many of its characters as the shortest run masked (a long key's too)
+        self._chains = [KeyChains(spelled, PART_LEAST) for spelled in spellings
+                        if chained and PART_LEAST < len(spelled) <= KEY_MOST]
 
     def wholes(self, text: Core) -> list[tuple[int, int]]:
         """Where the key is whole in ``text`` (folded text without its fillers), each

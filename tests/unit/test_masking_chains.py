@@ -164,3 +164,12 @@ def test_a_streamed_chain_is_held_back_until_it_is_known_and_then_masked(size: i
     shown = [stream.feed(prose[at:at + size]) for at in range(0, len(prose), size)]
     assert "".join(shown) + stream.end() == prose
     assert len("".join(shown)) >= len(prose) - 80  # held back only while a chain may go on
+
+
+def test_a_long_key_cut_into_a_few_short_pieces_is_masked() -> None:
+    """An OpenAI project key is 164 characters: three pieces of 5 (15 of its characters,
+    fewer than its masked runs of 24) go too."""
+    key = "sk-proj-" + "Ab3De5Gh7Jk9Mn2Pq4St6Vw8Yz" * 6
+    middle = [key[40:45], key[45:50], key[50:55]]
+    shown = Masker([key])("see " + " w ".join(middle) + " end")
+    assert shown == "see … w … w … end"
