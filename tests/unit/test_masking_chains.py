@@ -173,3 +173,10 @@ def test_a_long_key_cut_into_a_few_short_pieces_is_masked() -> None:
     middle = [key[40:45], key[45:50], key[50:55]]
     shown = Masker([key])("see " + " w ".join(middle) + " end")
     assert shown == "see … w … w … end"
+
+
+def test_a_kubeconfig_token_cut_into_pieces_is_masked_and_prose_about_tokens_is_not() -> None:
+    masker = Masker([CANARY, "kc-secret-token-ZZZ9"])
+    assert masker("bad token kc-se w cret- w token w -ZZZ9") == "bad token kc-… w … w … w …ZZZ9"
+    prose = "the secret token in the kubeconfig is read by kubectl; a token can expire"
+    assert masker(prose) == prose
