@@ -71,7 +71,8 @@ class Spellings:
                        if count < len(spelled)]
         # ...and with ``chained``, where it is cut into shorter pieces with text between them
         # that hold as many of its characters as the shortest run masked (a long key's too)
-        self._chains = [KeyChains(spelled, PART_LEAST) for spelled in spellings
+        self._chains = [KeyChains(spelled, PART_LEAST, len(self._beginning) - 1)
+                        for spelled in spellings
                         if chained and PART_LEAST < len(spelled) <= KEY_MOST]
 
     def wholes(self, text: Core) -> list[tuple[int, int]]:

@@ -41,11 +41,14 @@ class Piece(NamedTuple):
 
 class KeyChains:
     """Chains in text of pieces of ``spelled`` (one spelling of a key), together holding at
-    least ``least`` of its characters."""
+    least ``least`` of its characters past what its mask shows."""
 
-    def __init__(self, spelled: str, least: int) -> None:
+    def __init__(self, spelled: str, least: int, shown: int = 0) -> None:
+        """``shown``: how many of the key's first characters its mask shows (``sk-``): they
+        give nothing away, and are not counted."""
         self.spelled = spelled
         self.least = least
+        self._shown = shown
         self._where: dict[str, list[int]] = {}  # each three characters of the key, and where
         for at in range(len(spelled) - PIECE_LEAST + 1):
             self._where.setdefault(spelled[at:at + PIECE_LEAST], []).append(at)
@@ -56,7 +59,8 @@ class KeyChains:
         pieces, in order. ``view`` says where they stand in the text it was made from."""
         for chain in self._linked(text, view):
             if len(chain) >= CHAIN_LEAST and sum(
-                    piece.key_end - piece.key_start for piece in chain) >= self.least:
+                    piece.key_end - max(piece.key_start, self._shown)
+                    for piece in chain if piece.key_end > self._shown) >= self.least:
                 yield chain
 
     def open_from(self, text: str, view: Core, end: int) -> int | None:
