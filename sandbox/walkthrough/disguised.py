@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from sandbox.settings import DEMO_TOKEN
 from sandbox.walkthrough.folded import Core, Folded, core, fold, stripped
+from sandbox.walkthrough.key_chains import KEY_MOST, KeyChains
 from sandbox.walkthrough.key_runs import KeyRuns
 from sandbox.walkthrough.spaced import letters_and_digits
 
@@ -33,7 +35,9 @@ class DisguisedKey:
         raw, folded = secret.lower(), fold(secret).text
         plain = [spelled for spelled in dict.fromkeys(
             (raw, folded, stripped(Folded(raw, 0)).text, core(secret).text)) if spelled]
-        self.written = Spellings(tuple(plain), masked)
+        # The demo key everyone uses by default is made of words (``agw-sandbox``, ``demo``,
+        # ``key``) that prose about it holds: it is no secret, and not looked for in pieces.
+        self.written = Spellings(tuple(plain), masked, chained=secret != DEMO_TOKEN)
         # Its letters and digits alone: as a key spelled out reads (``s-k---t-e-s-t``,
         # ``s/k/t``), its own dashes dropped or not (a key with fewer is not looked for that
         # way: too short to be told from text).
@@ -53,7 +57,7 @@ class Spellings:
     """Spellings of one key: where it is whole (:meth:`wholes`), or a run of it long enough
     to give much of it away (:meth:`parts`)."""
 
-    def __init__(self, spellings: tuple[str, ...], masked: str) -> None:
+    def __init__(self, spellings: tuple[str, ...], masked: str, chained: bool = False) -> None:
         self.spellings = spellings
         self._beginning = masked.split("…", 1)[0] + "…"
         self._end = "…" + masked.rsplit("…", 1)[-1]
@@ -65,6 +69,11 @@ class Spellings:
         self._parts = [KeyRuns(spelled, count)
                        for spelled, count in zip(spellings, least, strict=True)
                        if count < len(spelled)]
+        # ...and with ``chained``, where it is cut into shorter pieces with text between them
+        # that hold as many of its characters as the shortest run masked (a long key's too)
+        self._chains = [KeyChains(spelled, PART_LEAST, len(self._beginning) - 1)
+                        for spelled in spellings
+                        if chained and PART_LEAST < len(spelled) <= KEY_MOST]
 
     def wholes(self, text: Core) -> list[tuple[int, int]]:
         """Where the key is whole in ``text`` (folded text without its fillers), each
@@ -84,3 +93,27 @@ class Spellings:
                     yield begin, stop, self._end
                 else:
                     yield begin, stop, "…"
+
+    def chains(self, text: str, view: Core) -> Iterator[tuple[int, int, str]]:
+        """Where the key is cut into short pieces with a little other text between them, in
+        ``text`` (``view``'s text, whole keys blanked out), and each piece's mask, where it is
+        in what ``view`` was made of: the beginning's for the piece that begins the key, the
+        end's for the one that ends it, else ``…`` (a mask in each piece's place, so a learner
+        sees one, not a word missing)."""
+        for chains in self._chains:
+            for chain in chains.find(text, view):
+                for piece in chain:
+                    if piece.key_start == 0:
+                        yield *piece.shown, self._beginning
+                    elif piece.key_end == len(chains.spelled):
+                        yield *piece.shown, self._end
+                    else:
+                        yield *piece.shown, "…"
+
+    def open_chain(self, text: Core, searched: str) -> int | None:
+        """Where in ``text`` (a stream's tail, folded, without its fillers: as it came, by
+        :meth:`Core.origin`) a chain of pieces begins that more text may still go on;
+        ``searched`` is its text with what is decided already blanked out."""
+        return min((text.origin(at) for chains in self._chains
+                    if (at := chains.open_from(searched, text, text.end)) is not None),
+                   default=None)

@@ -47,13 +47,13 @@ class KeyRuns:
     def _grown(self, text: str, at: int, where: int) -> tuple[int, int, int, int]:
         """The run that the block found at ``at`` in the text (``where`` in the key) is in."""
         end = at + self._size
-        before = _common_length(text[max(0, at - where):at][::-1], self.spelled[:where][::-1])
-        after = _common_length(text[end:end + len(self.spelled) - where - self._size],
+        before = common_length(text[max(0, at - where):at][::-1], self.spelled[:where][::-1])
+        after = common_length(text[end:end + len(self.spelled) - where - self._size],
                                self.spelled[where + self._size:])
         return at - before, end + after, where - before, where + self._size + after
 
 
-def _common_length(first: str, second: str) -> int:
+def common_length(first: str, second: str) -> int:
     """How long the common beginning of two strings is: a binary search of slices compared in
     C, not a character at a time."""
     low, high = 0, min(len(first), len(second))

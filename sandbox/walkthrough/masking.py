@@ -128,14 +128,15 @@ class Masker:
         escaped, split by what may split it), then the beginnings and ends of keys; last, a
         key cut into JSON values under one name (tokens, deltas, the byte values of tokens):
         the mask stands in the first value it is in, and the others lose their part of it."""
-        spans = self._found(text, start)
+        chained: list[tuple[int, int, str]] = []  # a key cut into pieces with text between
+        spans = self._found(text, start, chained)
         if not self._disguised:
             return spans
         values = runs(text, start)
         taken = _Apart(spans)
         cut_into: set[str] = set()  # the pieces of a key found cut into values
         for run in values:
-            for begin, end, masked in self._found(run.text):
+            for begin, end, masked in self._found(run.text, 0, []):  # chains: below
                 where = run.masked(begin, end, masked)
                 taken.add(sorted(where))  # read in turns, not in order
                 cut_into.update(text[low:high] for low, high, _ in where)
@@ -143,10 +144,13 @@ class Masker:
         taken.add(sorted((low, high, run.emptied(number)) for run in values
                          for number, (low, high) in enumerate(run.pieces)
                          if high - low >= 3 and text[low:high] in cut_into))
+        taken.add(chained)  # where JSON values under one name hold none of those
         return taken.spans
 
-    def _found(self, text: str, start: int = 0) -> list[tuple[int, int, str]]:
-        """What :meth:`_spans` says, short of what JSON values hold."""
+    def _found(self, text: str, start: int = 0,
+               chained: list[tuple[int, int, str]] | None = None) -> list[tuple[int, int, str]]:
+        """What :meth:`_spans` says, short of what JSON values hold; a key cut into pieces
+        goes to ``chained`` when it is given (its pieces may be a key cut into values)."""
         if self._pattern is None:
             return []
         spans = [(m.start(), m.end(), self._replacements[m.group(0)])
@@ -180,6 +184,14 @@ class Masker:
             parts += [(*view.original(*core_text.folded_span(begin, end)), masked)
                       for spelled in spellings for begin, end, masked in spelled.parts(rest)]
         taken.add(sorted(parts, key=lambda part: (part[0], part[0] - part[1])))  # longest first
+        # Last, a key cut into short pieces with a little text between them (a run is a piece)
+        unwhole = _blanked(kept.text, wholes[0])
+        pieces = sorted(piece for key in self._disguised
+                        for piece in key.written.chains(unwhole, kept))
+        if chained is None:
+            taken.add(pieces)
+        else:
+            chained += pieces
         return taken.spans
 
     def values(self, value: Any) -> Any:
@@ -209,6 +221,13 @@ class Masker:
         if self._disguised:
             window = max(start, len(text) - 4 * longest)
             undecided = min(undecided, window + self._undecided_folded(text[window:], runs))
+        if self._disguised and runs:  # and a chain of short pieces that may go on
+            window = max(start, len(text) - _CHAIN_HELD)
+            ending = core(text[window:])  # a whole key is decided: no piece of a chain
+            unwhole = _blanked(ending.text, [span for key in self._disguised
+                                             for span in key.written.wholes(ending)])
+            undecided = min([undecided, *(window + at for key in self._disguised if (
+                at := key.written.open_chain(ending, unwhole)) is not None)])
         return undecided
 
     def _undecided_folded(self, text: str, runs: bool) -> int:
@@ -282,6 +301,8 @@ class Masker:
 # A stream holds back a tail of this many of a key's characters or more, until it is known
 # whether what follows makes it a run long enough to be masked.
 _RUN_HELD = 4
+# ...and at most this much of a chain of a key's short pieces (the rest is masked as it goes).
+_CHAIN_HELD = 1024
 
 
 def _undecided_at(folded: str, spellings: list[str], runs: bool) -> int | None:

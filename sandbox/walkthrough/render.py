@@ -212,8 +212,10 @@ def masked_request(request: RenderedRequest, ctx: Context) -> RenderedRequest:
 
 
 def shown_yaml(docs: Iterable[Any], ctx: Context) -> str:
-    """Manifests as YAML for the screen: every secret masked before the YAML is written."""
-    return dump_all([ctx.masker.values(doc) for doc in docs])
+    """Manifests as YAML for the screen: every secret masked before the YAML is written (the
+    YAML stays valid however a key is disguised in a value), and the written documents masked
+    again as a whole, as `run` masks what it shows (a key cut into pieces across fields)."""
+    return ctx.masker(dump_all([ctx.masker.values(doc) for doc in docs]))
 
 
 def swap_secrets(value: Any, ctx: Context, stand_in: Callable[[str], str]) -> Any:

@@ -220,14 +220,20 @@ def test_a_key_cut_into_json_tokens_shorter_than_its_parts_is_masked() -> None:
     assert masker(deltas).count('"model": "gpt-4o"') == deltas.count('"model": "gpt-4o"')
 
 
-def test_values_under_other_names_are_left_as_they_are() -> None:
-    """Joining is per name: a key's pieces under different names are not joined, and text
-    that holds no key keeps every value."""
+def test_values_under_other_names_are_left_as_they_are_unless_they_spell_a_key() -> None:
+    """Joining is per name, and text that holds no key keeps every value; a key's pieces
+    under different names, one after another as the key has them, are a key cut into pieces
+    all the same (AD4): each shows a mask."""
     key = KEYS["sk-test"]
     masker = Masker([key])
+    plain = json.dumps({"a": "sk-", "b": "test", "c": ["-x", key[8:13], key[20:24]]})
+    assert masker(plain) == plain
     pieces = {f"n{at}": key[at:at + 8] for at in range(0, len(key), 8)}
-    body = json.dumps({**pieces, "z": ["sk-", "test", "-x"]})
-    assert masker(body) == body
+    shown = json.loads(masker(json.dumps({**pieces, "z": ["sk-", "test", "-x"]})))
+    assert shown["z"] == ["sk-", "test", "-x"]
+    assert not [piece for piece in pieces.values() if len(piece) >= 3 and piece in
+                shown.values()], shown
+    assert all(shown[name] for name in pieces if len(pieces[name]) >= 3), shown
 
 
 def test_a_key_echoed_as_a_lower_cased_header_name_is_masked() -> None:
