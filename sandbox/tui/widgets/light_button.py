@@ -74,6 +74,6 @@ class LightButton(Static, can_focus=True):
     def action_press(self) -> None:
         self.press()
 
-    def _on_click(self, event: events.Click) -> None:
+    async def _on_click(self, event: events.Click) -> None:
         event.stop()
         self.press()
