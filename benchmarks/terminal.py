@@ -71,13 +71,38 @@ class Pane:
         raise RuntimeError(f"{texts!r} never appeared; the screen was:\n{self.screen()}")
 
     def close(self) -> None:
+        """Ends the session and waits until every process of it is gone: a launch that ends
+        while the next one starts would take CPU from that one, whichever is measured."""
+        found = tmux("display", "-p", "-t", self.name, "#{pane_pid}", check=False).stdout.strip()
+        processes = _with_descendants(int(found)) if found.isdigit() else []
         tmux("kill-session", "-t", self.name, check=False)
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{pid}").exists() for pid in processes):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"processes {processes} outlived their tmux session by 10 s")
+            time.sleep(POLL)
 
     def __enter__(self) -> Pane:
         return self
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+def _with_descendants(pid: int) -> list[int]:
+    """``pid`` and every process under it (read from /proc: Linux, like the CPU ticks)."""
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # ended while we read
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        found.append(current := todo.pop())
+        todo.extend(parents.get(current, []))
+    return found
 
 
 def paint_time(texts: str | tuple[str, ...], command: list[str]) -> float:

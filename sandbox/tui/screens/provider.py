@@ -14,13 +14,14 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Button, Input, Label, RadioButton, RadioSet, Static
+from textual.widgets import Input, RadioButton, RadioSet, Static
 
 from sandbox.errors import SandboxError
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES
 from sandbox.records import record
 from sandbox.settings import Settings, check_key
 from sandbox.tui.welcome import RUNTIME_LABELS, describe_key, key_for, key_origin, setup_plan
+from sandbox.tui.widgets.light_button import LightButton
 from sandbox.tui.widgets.plain import filled
 
 UNCOVERED_GRACE = 0.5  # seconds after a palette or dialog closed in which Esc does not quit
@@ -66,6 +67,9 @@ class ProviderScreen(Screen[None]):
 - **kgateway v2.1**: the `Backend` API of kgateway's "Manage API keys" guide.
 - **agentgateway v1.4**: today's release, with its own `AgentgatewayBackend` API.
 """
+    # Enter starts, even when pressed before the runtime is known: Start waits for it. (Given
+    # focus as the screen is composed: focusing it after would style the screen once more.)
+    AUTO_FOCUS = "#start"
     runtime: reactive[str | None] = reactive(None, init=False)
 
     def __init__(self, settings: Settings, env: Mapping[str, str],
@@ -88,21 +92,19 @@ class ProviderScreen(Screen[None]):
                          "give agentgateway an LLM provider API key: inline, in a Secret, "
                          "and passthrough.", id="welcome")
             yield Static("Runtime: [b]detecting…[/b]", id="runtime-line")
-            yield Label("Provider")
+            yield Static("Provider", classes="field")
             with RadioSet(id="provider", compact=True):
                 yield RadioButton("Mock provider (offline, free)",
                                   value=self.settings.provider != "openai", id="mock")
                 yield RadioButton("OpenAI (your key, real calls)",
                                   value=self.settings.provider == "openai", id="openai")
             openai = self.settings.provider == "openai"
-            with self._hidden_unless(openai, Vertical(id="key-row")):
-                yield Label("OpenAI API key", id="key-label")  # the input comes with OpenAI
-                if openai:
-                    yield self._new_key_input()
+            if openai:  # the field comes with OpenAI: mock needs none, and paints sooner
+                yield self._key_row(self._new_key_input())
             # what chosen_key() will say once the widgets are there
             key = self._prefilled if openai else key_for("mock", self.settings.token, self.env)
             yield Static(self._key_text(key, key_origin(key, self.env)), id="key-source")
-            yield Label("API profile")
+            yield Static("API profile", classes="field")
             with RadioSet(id="profile", compact=True):
                 for profile in PROFILES.values():
                     yield RadioButton(f"{profile.title} ({profile.backend_kind})",
@@ -110,22 +112,13 @@ class ProviderScreen(Screen[None]):
                                       id=profile.name.replace(".", "_"))
             yield Static(self._plan_text(openai, self.settings.profile), id="plan")
             with Horizontal(id="provider-buttons"):
-                yield Button("Start", id="start", variant="primary", compact=True)
-                yield Button("Quit", id="quit", compact=True)
+                yield LightButton("Start", id="start", primary=True)
+                yield LightButton("Quit", id="quit")
             yield Static("[$text-muted]m mock · o OpenAI · Enter start · Esc quit · "
                          "F1 help[/]", id="provider-keys")
 
     def on_resize(self) -> None:
         self.set_class(self.size.height < 30, "-short")
-
-    def on_mount(self) -> None:
-        # Enter starts, even when pressed before the runtime is known: Start waits for it.
-        self.query_one("#start", Button).focus()
-
-    @staticmethod
-    def _hidden_unless(shown: bool, row: Vertical) -> Vertical:
-        row.display = shown
-        return row
 
     def runtime_detected(self, runtime: str, notice: str | None) -> None:
         """Attributes down: the app tells the screen which runtime it found, and why."""
@@ -194,22 +187,28 @@ class ProviderScreen(Screen[None]):
 
     def _key_input(self) -> Input:
         """The masked key field, created the first time OpenAI is chosen."""
-        found = self.query("#key").results(Input)
-        for key in found:
+        for key in self.query("#key").results(Input):
             return key
-        key = self._new_key_input()
-        self.query_one("#key-row").mount(key)
+        key, row = self._new_key_input(), self._key_row()
+        self.query_one("#provider-form").mount(row, before="#key-source")
+        row.mount(key)  # now, not once the row is: it can take the focus at once
         return key
 
     def _new_key_input(self) -> Input:
         return Input(self._prefilled, password=True, compact=True,
                      placeholder="sk-… (or set OPENAI_API_KEY)", id="key")
 
+    @staticmethod
+    def _key_row(*key: Input) -> Vertical:
+        return Vertical(Static("OpenAI API key", classes="field", id="key-label"), *key,
+                        id="key-row")
+
     @on(RadioSet.Changed)
     @on(Input.Changed, "#key")
     def _provider_changed(self) -> None:
         openai = self.provider == "openai"
-        self.query_one("#key-row").display = openai
+        for row in self.query("#key-row"):
+            row.display = openai
         if openai:
             self._key_input()
         self.query_one("#key-source", Static).update(self._key_text(*self.chosen_key()))
@@ -228,7 +227,7 @@ class ProviderScreen(Screen[None]):
     def action_enter(self) -> None:
         """Enter on Start, Quit or the key field acts at once; elsewhere the widget's own."""
         focused = self.focused
-        acting_on = focused.id if isinstance(focused, (Button, Input)) else None
+        acting_on = focused.id if isinstance(focused, (LightButton, Input)) else None
         if acting_on in ("start", "key"):
             self.action_start()
         elif acting_on == "quit":
@@ -236,11 +235,11 @@ class ProviderScreen(Screen[None]):
         else:  # a radio button toggles, as without this binding
             raise SkipAction()
 
-    @on(Button.Pressed, "#quit")
+    @on(LightButton.Pressed, "#quit")
     def _quit(self) -> None:
         self.chosen(None)
 
-    @on(Button.Pressed, "#start")
+    @on(LightButton.Pressed, "#start")
     @on(Input.Submitted, "#key")
     def action_start(self) -> None:
         if self.runtime is None:  # pressed before detection ended: start as soon as it has
