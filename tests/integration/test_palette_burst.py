@@ -30,12 +30,17 @@ def test_enter_ctrl_p_enter_in_one_write_leaves_the_app_answering(
         # the burst left on top: the palette's first command may have opened the help)
         os.write(terminal.master, b"\x1bOP")
         terminal.read_until(lambda: len(terminal.output) > before, 30)
-        os.write(terminal.master, b"\x11")  # Ctrl+Q
-        terminal.read_until(lambda: False, 30)
-        assert terminal.process.wait(timeout=10) == 0
-        assert b"internal error" not in terminal.output
+        _quit(terminal)
     finally:
         terminal.close()
+
+
+def _quit(terminal: Terminal) -> None:
+    """Ctrl+Q: the app ends as asked (exit 0), not on an error."""
+    os.write(terminal.master, b"\x11")
+    terminal.read_until(lambda: False, 30)
+    assert terminal.process.wait(timeout=10) == 0
+    assert b"internal error" not in terminal.output
 
 
 def _drain(terminal: Terminal, seconds: float) -> None:
@@ -73,10 +78,7 @@ def test_a_burst_starts_and_its_palette_closes_with_esc(
         before = len(terminal.output)
         os.write(terminal.master, b"\x1bOP")  # F1: the help of the walkthrough's scenario list
         terminal.read_until(lambda: b"Each line is one" in terminal.output[before:], 30)
-        os.write(terminal.master, b"\x11")  # Ctrl+Q
-        terminal.read_until(lambda: False, 30)
-        assert terminal.process.wait(timeout=10) == 0
-        assert b"internal error" not in terminal.output
+        _quit(terminal)
     finally:
         terminal.close()
 
@@ -101,8 +103,6 @@ def test_esc_twice_to_close_the_palette_on_the_welcome_leaves_the_app(
         before = len(terminal.output)
         os.write(terminal.master, b"\x1bOP")  # F1: the first screen's help
         terminal.read_until(lambda: b"Choose a provider" in terminal.output[before:], 30)
-        os.write(terminal.master, b"\x11")  # Ctrl+Q
-        terminal.read_until(lambda: False, 30)
-        assert terminal.process.wait(timeout=10) == 0
+        _quit(terminal)
     finally:
         terminal.close()
