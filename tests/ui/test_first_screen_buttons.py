@@ -60,6 +60,8 @@ async def test_the_key_field_is_added_when_openai_is_chosen_and_hidden_again(
         await settle(pilot)
         assert isinstance(app.focused, Input) and app.focused.id == "key"
         assert "OpenAI API key" in screen_text(app)
+        label, key = screen.query_one("#key-label"), screen.query_one("#key")
+        assert label.region.y < key.region.y < screen.query_one("#key-source").region.y
         await pilot.click("#mock")  # "m" would be typed in the field
         await settle(pilot)
         assert "OpenAI API key" not in screen_text(app)

@@ -100,7 +100,8 @@ class ProviderScreen(Screen[None]):
                                   value=self.settings.provider == "openai", id="openai")
             openai = self.settings.provider == "openai"
             if openai:  # the field comes with OpenAI: mock needs none, and paints sooner
-                yield self._key_row(self._new_key_input())
+                with Vertical(id="key-row"):
+                    yield from self._key_row(self._new_key_input())
             # what chosen_key() will say once the widgets are there
             key = self._prefilled if openai else key_for("mock", self.settings.token, self.env)
             yield Static(self._key_text(key, key_origin(key, self.env)), id="key-source")
@@ -189,9 +190,11 @@ class ProviderScreen(Screen[None]):
         """The masked key field, created the first time OpenAI is chosen."""
         for key in self.query("#key").results(Input):
             return key
-        key, row = self._new_key_input(), self._key_row()
+        key, row = self._new_key_input(), Vertical(id="key-row")
         self.query_one("#provider-form").mount(row, before="#key-source")
-        row.mount(key)  # now, not once the row is: it can take the focus at once
+        # Into the row now, not as its children once it is mounted: the field can then take
+        # the focus at once.
+        row.mount(*self._key_row(key))
         return key
 
     def _new_key_input(self) -> Input:
@@ -199,9 +202,9 @@ class ProviderScreen(Screen[None]):
                      placeholder="sk-… (or set OPENAI_API_KEY)", id="key")
 
     @staticmethod
-    def _key_row(*key: Input) -> Vertical:
-        return Vertical(Static("OpenAI API key", classes="field", id="key-label"), *key,
-                        id="key-row")
+    def _key_row(key: Input) -> tuple[Static, Input]:
+        """What the key row holds: its label, then the field."""
+        return Static("OpenAI API key", classes="field", id="key-label"), key
 
     @on(RadioSet.Changed)
     @on(Input.Changed, "#key")
