@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input
 
+from sandbox.tui.app import SandboxApp
 from sandbox.tui.screens.provider import ProviderScreen
 from sandbox.tui.screens.walkthrough import WalkthroughScreen
 from sandbox.tui.widgets.light_button import LightButton
@@ -21,6 +22,18 @@ async def test_start_has_the_focus_and_a_key_presses_it(make: AppFactory, key: s
         await settle(pilot)
         assert isinstance(app.focused, LightButton) and app.focused.id == "start"
         await pilot.press(key)
+        await settle(pilot)
+        assert isinstance(app.screen, WalkthroughScreen)
+
+
+async def test_start_has_the_focus_in_an_app_started_without_it(make: AppFactory) -> None:
+    """A browser tab (serve) starts the app without the focus: Enter starts all the same."""
+    app = make()
+    app.set_reactive(SandboxApp.app_focus, False)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        assert isinstance(app.focused, LightButton) and app.focused.id == "start"
+        await pilot.press("enter")
         await settle(pilot)
         assert isinstance(app.screen, WalkthroughScreen)
 

@@ -121,6 +121,12 @@ class ProviderScreen(Screen[None]):
     def on_resize(self) -> None:
         self.set_class(self.size.height < 30, "-short")
 
+    def on_mount(self) -> None:
+        # AUTO_FOCUS applies only while the app has the focus; a browser tab (serve) starts
+        # without it, and Enter must start there too.
+        if self.focused is None:
+            self.query_one("#start").focus()
+
     def runtime_detected(self, runtime: str, notice: str | None) -> None:
         """Attributes down: the app tells the screen which runtime it found, and why."""
         self.notice = notice
