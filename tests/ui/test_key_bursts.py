@@ -148,3 +148,20 @@ async def test_ctrl_p_while_start_waits_for_the_runtime_opens_over_the_walkthrou
         await settle(pilot)
         assert isinstance(app.screen, WalkthroughScreen), stack(pilot)
         assert app.is_running
+
+
+async def test_enter_on_a_radio_button_then_ctrl_p_picks_it_then_opens_the_palette(
+        make: AppFactory) -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        await on_welcome(pilot)
+        screen = app.screen
+        assert isinstance(screen, ProviderScreen)
+        screen.query_one("#profile").focus()
+        await pilot.press("down")  # to agentgateway v1.4, not yet picked
+        assert screen.profile == "kgateway-v2.1"
+        burst(pilot, "enter", "ctrl+p")
+        await settle(pilot)
+        assert screen.profile == "agentgateway-v1.4"
+        assert isinstance(app.screen, CommandPalette), stack(pilot)
+        assert isinstance(app.screen_stack[-2], ProviderScreen), stack(pilot)
