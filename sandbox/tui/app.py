@@ -239,7 +239,8 @@ class SandboxApp(App[None]):
                         markup=False)
             return
         if self.use_command_palette and not open_already and not self._leaving:
-            self.push_screen(OnceClosedPalette(id="--command-palette"))
+            self.push_screen(OnceClosedPalette(known_keys(self.settings.token, os.environ),
+                                               id="--command-palette"))
 
     def action_toggle_help(self) -> None:
         if self.screen.query("HelpPanel"):

@@ -1,9 +1,19 @@
-"""The command palette, closed once however many keys ask it to close in one burst."""
+"""The command palette, closed once however many keys ask it to close in one burst, and
+hiding a key pasted into its search."""
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
+from textual import on
 from textual.await_complete import AwaitComplete
 from textual.command import CommandPalette
+from textual.widgets import Input
+
+# What a provider's key looks like: a key pasted into the search by mistake, one the app does
+# not hold, is hidden too (a presenter's screen is projected).
+KEY_SHAPED = re.compile(r"sk-[A-Za-z0-9_-]{12,}")
 
 
 class OnceClosedPalette(CommandPalette):
@@ -13,6 +23,17 @@ class OnceClosedPalette(CommandPalette):
     palette twice before its first dismissal has run: the second one would pop the screen
     under it, the last one, and end the app with a ScreenStackError.
     """
+
+    def __init__(self, keys: Sequence[str], *, id: str) -> None:
+        super().__init__(id=id)
+        self._keys = [key for key in keys if key]
+
+    @on(Input.Changed)
+    def _hide_a_key(self, event: Input.Changed) -> None:
+        """The search shows dots while it holds a key (Textual's own handler still matches
+        the commands against what was typed)."""
+        event.input.password = bool(KEY_SHAPED.search(event.value)) or any(
+            key in event.value for key in self._keys)
 
     def dismiss(self, result: None = None) -> AwaitComplete:
         if self.app.screen is not self:  # already dismissed: the screen below stays
