@@ -3,9 +3,9 @@ run of it long enough to give much of it away."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-from sandbox.settings import DEMO_TOKEN
 from sandbox.walkthrough.folded import Core, Folded, core, fold, stripped
 from sandbox.walkthrough.key_chains import KEY_MOST, KeyChains
 from sandbox.walkthrough.key_runs import KeyRuns
@@ -35,9 +35,10 @@ class DisguisedKey:
         raw, folded = secret.lower(), fold(secret).text
         plain = [spelled for spelled in dict.fromkeys(
             (raw, folded, stripped(Folded(raw, 0)).text, core(secret).text)) if spelled]
-        # The demo key everyone uses by default is made of words (``agw-sandbox``, ``demo``,
-        # ``key``) that prose about it holds: it is no secret, and not looked for in pieces.
-        self.written = Spellings(tuple(plain), masked, chained=secret != DEMO_TOKEN)
+        # A key made of words (the demo key everyone uses by default: ``agw-sandbox``,
+        # ``demo``, ``key``; a workshop's ``sk-test-gateway-secret-key``) is not looked for in
+        # pieces: prose about the gateway holds its words, in its order.
+        self.written = Spellings(tuple(plain), masked, chained=not made_of_words(secret))
         # Its letters and digits alone: as a key spelled out reads (``s-k---t-e-s-t``,
         # ``s/k/t``), its own dashes dropped or not (a key with fewer is not looked for that
         # way: too short to be told from text).
@@ -47,6 +48,13 @@ class DisguisedKey:
         # The fewest characters of folded text it can be found in: whole, or a run of it.
         self.shortest = min(PART_LEAST, *map(len, self.written.spellings),
                             *map(len, self.spelled_out.spellings))
+
+
+def made_of_words(secret: str) -> bool:
+    """Whether each part of ``secret`` between its dashes (or other separators) is a word or a
+    number: letters of one case, or digits. A generated key mixes them within its parts."""
+    return all(part.isdigit() or (part.isalpha() and (part.islower() or part.isupper()))
+               for part in re.split(r"[^0-9A-Za-z]+", secret) if part)
 
 
 # A key whose letters and digits are fewer than this is not looked for spelled out.

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from sandbox.settings import DEMO_TOKEN
+from sandbox.walkthrough.disguised import made_of_words
 from sandbox.walkthrough.masked_stream import MaskedStream
 from sandbox.walkthrough.masking import Masker
 
@@ -102,6 +103,29 @@ def test_prose_about_the_demo_key_is_left_as_it_is(text: str) -> None:
     (``agw-sandbox-demo``, 16 characters) only, never joined from pieces."""
     assert Masker([DEMO_TOKEN])(text) == text
     assert Masker([DEMO_TOKEN])(f"key {DEMO_TOKEN}") == "key sk-…0001"
+
+
+WORDS_KEY = "sk-test-gateway-backend-secret-key"
+
+
+def test_prose_about_the_gateway_is_left_alone_with_a_key_made_of_words() -> None:
+    """A workshop's key of words (``gateway``, ``backend``, ``secret``, ``key``) shares them
+    with the guide's prose, in its order: such a key is masked whole and as runs only."""
+    prose = ("authToken.kind SecretRef names a Secret in the Backend's own namespace. The "
+             "Secret must hold the key under \"Authorization\"; the gateway's backend secret "
+             "key is read from it.")
+    assert Masker([WORDS_KEY])(prose) == prose
+    assert Masker([WORDS_KEY])(f"inline: {WORDS_KEY}") == "inline: sk-…-key"
+    assert Masker([WORDS_KEY])("gateway-backend-secret") == "…"  # a run of 22 characters
+
+
+@pytest.mark.parametrize(("key", "words"), [
+    (DEMO_TOKEN, True), (WORDS_KEY, True), ("sk-TEST-GATEWAY-KEY-0042", True),
+    (CANARY, False), (OTHER, False), ("sk-ant-api03-abcdefghijklmnop", False),
+    ("sk-test-canary-Release-token", False),
+])
+def test_which_keys_are_made_of_words(key: str, words: bool) -> None:
+    assert made_of_words(key) is words
 
 
 def test_pieces_far_apart_or_out_of_order_are_not_a_chain() -> None:
