@@ -37,14 +37,15 @@ class DisguisedKey:
             (raw, folded, stripped(Folded(raw, 0)).text, core(secret).text)) if spelled]
         # A key made of words (the demo key everyone uses by default: ``agw-sandbox``,
         # ``demo``, ``key``; a workshop's ``sk-test-gateway-secret-key``) is not looked for in
-        # pieces: prose about the gateway holds its words, in its order.
-        self.written = Spellings(tuple(plain), masked, chained=not made_of_words(secret))
+        # pieces, and only in longer runs: prose about the gateway holds its words, in order.
+        words = made_of_words(secret)
+        self.written = Spellings(tuple(plain), masked, words, chained=not words)
         # Its letters and digits alone: as a key spelled out reads (``s-k---t-e-s-t``,
         # ``s/k/t``), its own dashes dropped or not (a key with fewer is not looked for that
         # way: too short to be told from text).
         bare = dict.fromkeys(letters_and_digits(spelled) for spelled in plain)
         self.spelled_out = Spellings(tuple(spelled for spelled in bare
-                                           if len(spelled) >= BARE_LEAST), masked)
+                                           if len(spelled) >= BARE_LEAST), masked, words)
         # The fewest characters of folded text it can be found in: whole, or a run of it.
         self.shortest = min(PART_LEAST, *map(len, self.written.spellings),
                             *map(len, self.spelled_out.spellings))
@@ -57,6 +58,14 @@ def made_of_words(secret: str) -> bool:
                for part in re.split(r"[^0-9A-Za-z]+", secret) if part)
 
 
+def _run_least(hidden: int, words: bool) -> int:
+    """How long a run of a key must be to be masked, of the ``hidden`` characters its mask
+    hides: half of them (within :data:`PART_LEAST` and :data:`PART_MOST`); two thirds for a
+    key made of words, whose words of a dozen letters (``agentgateway -n``) prose holds."""
+    least = max(PART_LEAST, min(PART_MOST, hidden // 2))
+    return max(least, 2 * hidden // 3) if words else least
+
+
 # A key whose letters and digits are fewer than this is not looked for spelled out.
 BARE_LEAST = 8
 
@@ -65,14 +74,14 @@ class Spellings:
     """Spellings of one key: where it is whole (:meth:`wholes`), or a run of it long enough
     to give much of it away (:meth:`parts`)."""
 
-    def __init__(self, spellings: tuple[str, ...], masked: str, chained: bool = False) -> None:
+    def __init__(self, spellings: tuple[str, ...], masked: str, words: bool,
+                 chained: bool = False) -> None:
         self.spellings = spellings
         self._beginning = masked.split("…", 1)[0] + "…"
         self._end = "…" + masked.rsplit("…", 1)[-1]
         # What the mask shows (``sk-`` and the last four) gives nothing away.
         shown = len(masked) - 1 if "…" in masked else 0
-        least = [max(PART_LEAST, min(PART_MOST, (len(spelled) - shown) // 2))
-                 for spelled in spellings]
+        least = [_run_least(len(spelled) - shown, words) for spelled in spellings]
         # Only a key long enough to have such parts (shorter ones show at most two characters).
         self._parts = [KeyRuns(spelled, count)
                        for spelled, count in zip(spellings, least, strict=True)

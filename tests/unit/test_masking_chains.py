@@ -119,6 +119,24 @@ def test_prose_about_the_gateway_is_left_alone_with_a_key_made_of_words() -> Non
     assert Masker([WORDS_KEY])("gateway-backend-secret") == "…"  # a run of 22 characters
 
 
+@pytest.mark.parametrize(("key", "prose", "run"), [
+    ("sk-test-agentgateway-kgateway-123",
+     "kubectl wait gateway/agentgateway -n kgateway-system --for=condition=Accepted=True",
+     "agentgateway-kgateway"),
+    ("sk-test-the-gateway-and-the-backend",
+     "How the inline key works: the gateway and the Backend describe the provider.",
+     "the-gateway-and-the"),
+    ("sk-proj-secret-key-kubernetes-2026", "Key in a Kubernetes Secret: the secret key.",
+     "secret-key-kubernetes"),
+])
+def test_a_key_of_words_masks_its_long_runs_not_the_guides_words(key: str, prose: str,
+                                                                 run: str) -> None:
+    """Its runs must hold two thirds of what its mask hides, not half: a word of a dozen
+    letters and a dash (``agentgateway -``) is the guide's, a command the learner copies."""
+    assert Masker([key])(prose) == prose
+    assert Masker([key])(f"echoed: {run}") == "echoed: …"
+
+
 @pytest.mark.parametrize(("key", "words"), [
     (DEMO_TOKEN, True), (WORDS_KEY, True), ("sk-TEST-GATEWAY-KEY-0042", True),
     (CANARY, False), (OTHER, False), ("sk-ant-api03-abcdefghijklmnop", False),
