@@ -33,11 +33,10 @@ from sandbox.errors import PortInUse, SandboxError
 from sandbox.records import record
 from sandbox.settings import Settings, known_keys
 from sandbox.untrusted import quoted
-from sandbox.web import console
+from sandbox.web import DRIVER, console
 from sandbox.web.app_process import TERM_GRACE, AppProcess
 from sandbox.web.guard import MAX_HEIGHT, MAX_WIDTH, HostCheck, dimension, is_loopback, page_message
 
-DRIVER = "sandbox.web.browser_driver:BrowserDriver"
 TITLE = "agw-sandbox"
 HEADER_TIMEOUT = 10.0  # seconds a connection has to send a whole request (or stay idle)
 # seconds --host's name may take to resolve: /etc/hosts and a working resolver answer in far
