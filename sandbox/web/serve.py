@@ -57,8 +57,19 @@ class ServeOptions:
     max_tabs: int = MAX_TABS
 
 
+# A name, an IPv4 address or a bracketed IPv6 one, then a colon and what would be a port.
+_WITH_PORT = re.compile(r"(?P<bare>\[[^\]]*\]|[^:\[\]]+):(?P<port>[0-9]*)")
+
+
 def check_host(options: ServeOptions) -> str | None:
-    """Refuse a non-loopback address without ``--public``; with it, the warning to print."""
+    """Refuse a host with a port, and a non-loopback address without ``--public``; with
+    ``--public``, the warning to print."""
+    if (given := _WITH_PORT.fullmatch(options.host)) is not None:
+        bare, port = given["bare"], given["port"]
+        raise SandboxError(f"--host {options.host} holds a port: --host takes no port; the "
+                           "port is --port",
+                           f"write --host {bare} --port {port}" if port else
+                           f"write --host {bare}")
     if is_loopback(options.host):
         return None
     if not options.public:
