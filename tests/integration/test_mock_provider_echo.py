@@ -3,6 +3,7 @@ the 401 masks a key in the header), and bytes that are not HTTP/1.x get an HTTP/
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 
 import httpx
@@ -44,3 +45,35 @@ def test_a_404_keeps_a_query_without_a_key_as_openai_quotes_it(provider: MockPro
     response = httpx.get(provider.url + "/v1/chat/completionz?tenant=blue&n=2", trust_env=False)
     assert response.json()["error"]["message"] == (
         "Invalid URL (GET /v1/chat/completionz?tenant=blue&n=2)")
+
+
+def exchange(provider: MockProvider, raw: bytes) -> bytes:
+    """What the provider answers ``raw`` with, until it closes the connection."""
+    with socket.create_connection(("127.0.0.1", provider.port), timeout=10) as conn:
+        conn.sendall(raw)
+        answer = b""
+        while piece := conn.recv(65536):
+            answer += piece
+    return answer
+
+
+# An HTTP/2 client's first bytes (RFC 9113 §3.4): the preface, then an empty SETTINGS frame.
+H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+
+
+@pytest.mark.parametrize(("raw", "status"), [
+    (H2_PREFACE, b"505"),
+    (b"POST /v1/chat/completions HTTP/3.0\r\nContent-Length: 2\r\n\r\n{}", b"505"),
+    (b"GET /healthz\r\n", b"400"),  # HTTP/0.9: no version, no headers
+    (b"GET /healthz HTTP/1.1 extra\r\n\r\n", b"400"),
+], ids=["h2-preface", "http3-version", "http09", "four-words"])
+def test_a_request_line_of_no_http_1_gets_a_status_line_and_a_close(
+        provider: MockProvider, raw: bytes, status: bytes) -> None:
+    answer = exchange(provider, raw)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 " + status + b" "), answer
+    assert b"\r\nConnection: close" in head and b"Content-Type: application/json" in head
+    assert b'"error"' in body, answer
+    if status == b"505":
+        assert b"this server speaks HTTP/1.1 only" in body, answer
+    assert provider.failures == ()
