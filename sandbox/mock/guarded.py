@@ -81,6 +81,7 @@ class GuardedHandler(BaseHTTPRequestHandler):
     timeout = IDLE_TIMEOUT  # applied to the socket by StreamRequestHandler.setup
     request_deadline = REQUEST_DEADLINE
     max_body = MAX_BODY_BYTES
+    raw_requestline: bytes  # the request line as read (set by handle_one_request)
 
     def setup(self) -> None:
         super().setup()
