@@ -208,10 +208,11 @@ def _open_app(settings: Settings) -> int:
                            "unset it (`unset TEXTUAL_COLOR_SYSTEM`) or set one of those")
     driver = os.environ.get("TEXTUAL_DRIVER")
     if driver is not None:
-        from sandbox.tui.terminal import driver_problem, unloadable_driver
+        from sandbox.tui.terminal import driver_problem, load_driver, unloadable_driver
 
         if (problem := driver_problem(driver)) is not None:
             raise unloadable_driver(driver, problem)
+        load_driver(driver)
     if not _on_a_terminal():
         raise SandboxError("the app needs a terminal (stdin, stdout and stderr must be one)",
                            "use `agw-sandbox run --all` for a walkthrough without the app")
@@ -247,7 +248,11 @@ def _end_app_within_grace(signum: int) -> None:
 
 
 def _on_a_terminal() -> bool:
-    if os.environ.get("TEXTUAL_DRIVER"):  # a driver of its own (textual-serve's web driver)
+    """Whether the app has a terminal to draw on; serve's web driver, which draws in a browser
+    tab, needs none (any other driver, Textual's own included, needs one)."""
+    from sandbox.web import DRIVER
+
+    if os.environ.get("TEXTUAL_DRIVER") == DRIVER:
         return True
     return all(stream is not None and stream.isatty()
                for stream in (sys.stdin, sys.stdout, sys.stderr))

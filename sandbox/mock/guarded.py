@@ -81,6 +81,7 @@ class GuardedHandler(BaseHTTPRequestHandler):
     timeout = IDLE_TIMEOUT  # applied to the socket by StreamRequestHandler.setup
     request_deadline = REQUEST_DEADLINE
     max_body = MAX_BODY_BYTES
+    raw_requestline: bytes  # the request line as read (set by handle_one_request)
 
     def setup(self) -> None:
         super().setup()
@@ -108,6 +109,13 @@ class GuardedHandler(BaseHTTPRequestHandler):
         """The request line and headers, then the framing RFC 9112 allows; anything else is
         answered 400 (or 501 for a transfer coding we do not speak) and the connection closed,
         so that no second request can hide in the body of a first."""
+        if len(self.raw_requestline.split()) == 2:  # HTTP/0.9's ``GET /path``: Python would
+            # wait for headers that never come, then answer without a status line
+            self.command, self.request_version = "", self.protocol_version
+            self.requestline = ""
+            self.send_error(400, "the request line has no HTTP version: this server speaks "
+                                 "HTTP/1.1 (METHOD PATH HTTP/1.1)")
+            return False
         if not super().parse_request():
             return False
         # A line that is not "name: value" ("Content-Length : 5") ends Python's header parse
@@ -133,7 +141,13 @@ class GuardedHandler(BaseHTTPRequestHandler):
                    explain: str | None = None) -> None:
         """Every error, also those found while parsing, in our format instead of an HTML page."""
         self.close_connection = True
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            # Python answers an unread version (HTTP/2.0's preface, a fourth word) as HTTP/0.9,
+            # a bare body; an HTTP/1.1 server answers with its status line and headers.
+            self.request_version = self.protocol_version
         text = message or self.responses.get(code, ("error",))[0]
+        if code == 505:  # Python's "Invalid HTTP version (2.0)"
+            text += ": this server speaks HTTP/1.1 only (with curl: --http1.1)"
         content_type, data = self.error_body(code, text)
         with contextlib.suppress(OSError):  # the client may be gone already
             self.send_response(code)

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
+from urllib.parse import quote, unquote_plus
 
 HEALTH_PATH = "/healthz"
 COMPLETIONS_PATH = "/v1/chat/completions"
@@ -33,6 +35,42 @@ def mask(key: str) -> str:
     return f"{prefix}…{key[-4:]}"
 
 
+# A query parameter named so holds a credential, whatever its value looks like (Google's
+# ``?key=``, ``?api_key=``, ``?access_token=``...).
+_CREDENTIAL_NAME = re.compile(r"(?i)(?:api[-_]?)?key|(?:access[-_]?|id[-_]?)?token|auth\w*"
+                              r"|secret|password|signature|sig")
+# A value shaped like a provider's key: a prefix, a dash, a long run (sk-test-..., sk-proj-...).
+_KEY_SHAPED = re.compile(r"[A-Za-z]{2,12}-[\w-]{12,}")
+
+
+def bearer_key(authorization: str | None) -> str:
+    """The key an Authorization header carries (after ``Bearer``, or the whole value)."""
+    if not authorization or not authorization.strip():
+        return ""
+    scheme, _, key = authorization.strip().partition(" ")
+    return key.strip() if scheme.lower() == "bearer" else authorization.strip()
+
+
+def quoted_path(path: str, keys: Iterable[str]) -> str:
+    """``path`` as an error may quote it (OpenAI quotes the path with its query): each of
+    ``keys`` in it, as sent or percent-encoded, masked as the 401 masks a key; and so is a
+    query value named as a credential or shaped like a key, whoever's it is."""
+    where, question, query = path.partition("?")
+    shown = []
+    for pair in query.split("&") if question else []:
+        name, equals, value = pair.partition("=")
+        plain = unquote_plus(value)
+        if equals and plain and (_CREDENTIAL_NAME.fullmatch(unquote_plus(name))
+                                 or _KEY_SHAPED.fullmatch(plain)):
+            pair = f"{name}={mask(plain)}"
+        shown.append(pair)
+    path = where + question + "&".join(shown)
+    for key in sorted({k for k in keys if k}, key=len, reverse=True):
+        for form in dict.fromkeys((key, quote(key, safe=""), quote(key))):
+            path = path.replace(form, mask(key))
+    return path
+
+
 def error(message: str, kind: str, code: str | None) -> dict[str, Any]:
     """An error body in OpenAI's shape."""
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
@@ -41,10 +79,9 @@ def error(message: str, kind: str, code: str | None) -> dict[str, Any]:
 def check_key(authorization: str | None, accepted: frozenset[str]
               ) -> tuple[int, dict[str, Any] | None, str]:
     """Return (status, error body or None, masked key) the way the real provider decides."""
-    if not authorization or not authorization.strip():
+    key = bearer_key(authorization)
+    if not key:
         return 401, error(NO_KEY_MESSAGE, "invalid_request_error", None), ""
-    scheme, _, key = authorization.strip().partition(" ")
-    key = key.strip() if scheme.lower() == "bearer" else authorization.strip()
     if key not in accepted:
         message = f"Incorrect API key provided: {mask(key)}. (mock provider)"
         return 401, error(message, "invalid_request_error", "invalid_api_key"), mask(key)

@@ -164,11 +164,16 @@ class _Handler(GuardedHandler):
             self.close_connection = True  # the body, if any, is not read
             self._not_found()
             return
-        self.send_error(405, f"Invalid method for URL ({self.command} {self.path})")
+        self.send_error(405, f"Invalid method for URL ({self.command} {self._quoted_path()})")
 
     def _not_found(self) -> None:
-        message = f"Invalid URL ({self.command} {self.path})"
+        message = f"Invalid URL ({self.command} {self._quoted_path()})"
         self._send_json(404, openai.error(message, "invalid_request_error", None))
+
+    def _quoted_path(self) -> str:
+        """The path as an error quotes it: no key in it (accepted, or sent in the header)."""
+        sent = openai.bearer_key(self.headers.get("Authorization"))
+        return openai.quoted_path(self.path, [*self.provider.accepted_keys, sent])
 
     def _send_json(self, status: int, body: dict[str, Any]) -> None:
         data = openai.json_bytes(body)

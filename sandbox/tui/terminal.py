@@ -10,7 +10,9 @@ arms the watchdog that ends the process should that exit not finish in time.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import inspect
 import os
 import selectors
 import signal
@@ -113,6 +115,8 @@ class _Output:
         self._gone()
 
 
+NO_CLASS_WORDS = ("it has no :Class part: module:Class, such as "
+                  "textual.drivers.linux_driver:LinuxDriver")
 MODULE_NAME_WORDS = ("a module name is dotted words (textual.drivers.linux_driver, say), with no "
                      "'/' nor leading '.'")
 
@@ -131,19 +135,21 @@ def driver_problem(named: str) -> str | None:
     whether the class is there and is a driver, only importing the module tells, and that
     import (any code of the module's) is Textual's, once, as the app starts; what it raises is
     said then (:func:`textual_driver_class`)."""
-    module_name = named.partition(":")[0]
+    module_name, _, class_name = named.partition(":")
     parts = module_name.split(".")
     if not all(part.isidentifier() for part in parts):
         return MODULE_NAME_WORDS
+    if not class_name:  # Textual would look for a class named '' in the module
+        return NO_CLASS_WORDS
     try:
         spec = _loaded_spec(parts[0]) or importlib.util.find_spec(parts[0])
         for depth in range(1, len(parts)):
             if spec is None:
                 break
             locations = spec.submodule_search_locations
-            if locations is None:
-                return f"{'.'.join(parts[:depth])} is a module, not a package"
             name = ".".join(parts[:depth + 1])
+            if locations is None:  # a module may put its own submodules in place (os.path)
+                return None  # as it runs: only the import tells (:func:`load_driver`)
             # the parent's folders, read without importing the parent (its __init__ not run)
             spec = _loaded_spec(name) or PathFinder.find_spec(name, list(locations))
     except (ImportError, ValueError) as exc:
@@ -170,3 +176,19 @@ def textual_driver_class(load: Callable[[], type[Driver]], named: str) -> type[D
                                 ) from None
     except Exception as exc:  # whatever the module named raises as it is imported
         raise unloadable_driver(named, str(exc) or type(exc).__name__) from None
+
+
+def load_driver(named: str) -> type[Driver]:
+    """The driver class TEXTUAL_DRIVER (``named``) names, imported as Textual's
+    ``App.get_driver_class`` imports it (which then finds the module imported: its code runs
+    once), or :func:`unloadable_driver` saying why not: called before the app starts, so what
+    the import raises is said whether or not there is a terminal."""
+
+    def load() -> type[Driver]:
+        module_name, _, class_name = named.partition(":")
+        found = getattr(importlib.import_module(module_name), class_name)
+        if not inspect.isclass(found) or not issubclass(found, Driver):
+            raise RuntimeError(f"{found!r} is not a Driver class")  # Textual's words
+        return found
+
+    return textual_driver_class(load, named)

@@ -215,7 +215,23 @@ def shown_yaml(docs: Iterable[Any], ctx: Context) -> str:
     """Manifests as YAML for the screen: every secret masked before the YAML is written (the
     YAML stays valid however a key is disguised in a value), and the written documents masked
     again as a whole, as `run` masks what it shows (a key cut into pieces across fields)."""
-    return ctx.masker(dump_all([ctx.masker.values(doc) for doc in docs]))
+    return ctx.masker(dump_all(masked_together(list(docs), ctx.masker)))
+
+
+def masked_together(value: Any, masker: Masker) -> Any:
+    """A copy of a nested value with its strings (mapping keys included) masked as one text,
+    read in the order YAML writes them, as the `kubectl apply` block masks the whole document:
+    a key's beginning in a name and its rest in values elsewhere are one key, masked in each
+    (masked alone first, the beginning would be gone and the rest short pieces of nothing)."""
+    texts: list[str] = []
+
+    def read(text: str) -> str:
+        texts.append(text)
+        return text
+
+    map_strings(value, read)
+    shown = iter(masker.each(texts))
+    return map_strings(value, lambda text: next(shown))
 
 
 def swap_secrets(value: Any, ctx: Context, stand_in: Callable[[str], str]) -> Any:

@@ -19,7 +19,7 @@ from sandbox.documents import BlockText, dump
 from sandbox.errors import SandboxError
 from sandbox.profiles import FIELD_MANAGER
 from sandbox.runtimes.runtime import ResourceRef, WaitFor
-from sandbox.walkthrough.render import Context, RenderedRequest, swap_secrets
+from sandbox.walkthrough.render import Context, RenderedRequest, masked_together, swap_secrets
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -130,7 +130,10 @@ def apply(doc: Mapping[str, Any], ctx: Context) -> str:
         used.extend([env] if env not in used else [])
         return "${" + env + "}"
 
-    text = dump(_as_block_text(swap_secrets(dict(doc), ctx, stand_in), used)).rstrip()
+    # Masked as one document, as the applied object is shown: a key cut across its fields
+    # (a name, then values) is masked in each, however far apart YAML writes them.
+    keyless = masked_together(swap_secrets(dict(doc), ctx, stand_in), ctx.masker)
+    text = dump(_as_block_text(keyless, used)).rstrip()
     end = _delimiter(text)
     kubectl = f"kubectl apply --server-side --field-manager={shlex.quote(FIELD_MANAGER)} -f -"
     if used:

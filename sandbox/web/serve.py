@@ -33,11 +33,10 @@ from sandbox.errors import PortInUse, SandboxError
 from sandbox.records import record
 from sandbox.settings import Settings, known_keys
 from sandbox.untrusted import quoted
-from sandbox.web import console
+from sandbox.web import DRIVER, console
 from sandbox.web.app_process import TERM_GRACE, AppProcess
 from sandbox.web.guard import MAX_HEIGHT, MAX_WIDTH, HostCheck, dimension, is_loopback, page_message
 
-DRIVER = "sandbox.web.browser_driver:BrowserDriver"
 TITLE = "agw-sandbox"
 HEADER_TIMEOUT = 10.0  # seconds a connection has to send a whole request (or stay idle)
 # seconds --host's name may take to resolve: /etc/hosts and a working resolver answer in far
@@ -58,8 +57,19 @@ class ServeOptions:
     max_tabs: int = MAX_TABS
 
 
+# A name, an IPv4 address or a bracketed IPv6 one, then a colon and what would be a port.
+_WITH_PORT = re.compile(r"(?P<bare>\[[^\]]*\]|[^:\[\]]+):(?P<port>[0-9]*)")
+
+
 def check_host(options: ServeOptions) -> str | None:
-    """Refuse a non-loopback address without ``--public``; with it, the warning to print."""
+    """Refuse a host with a port, and a non-loopback address without ``--public``; with
+    ``--public``, the warning to print."""
+    if (given := _WITH_PORT.fullmatch(options.host)) is not None:
+        bare, port = given["bare"], given["port"]
+        raise SandboxError(f"--host {options.host} holds a port: --host takes no port; the "
+                           "port is --port",
+                           f"write --host {bare} --port {port}" if port else
+                           f"write --host {bare}")
     if is_loopback(options.host):
         return None
     if not options.public:

@@ -288,13 +288,26 @@ def address_words(url: str) -> str | None:
 
 
 
+# Where the docker SDK and CLI look when an address names no socket (``unix://``).
+DEFAULT_UNIX_SOCKET = "/var/run/docker.sock"
+
 # A socket's path fits in ``sockaddr_un.sun_path`` with the NUL that ends it: 108 bytes on
 # Linux, 104 on macOS and the BSDs.
 MAX_SOCKET_PATH = 103 if sys.platform == "darwin" else 107
 
 
 def _socket_path_words(path: str) -> str | None:
-    """What makes ``path`` no path a socket can have (too long for ``sun_path``); None if none."""
+    """What makes ``path`` no path a socket can have (too long for ``sun_path``, relative: the
+    SDK would put a / before it, the CLI read it from the working folder); None if none. No
+    path at all is Docker's default socket (see :func:`socket_problem`)."""
+    if path.startswith("~"):
+        try:
+            full = str(Path(path).expanduser())
+        except RuntimeError:  # ~name of no user: the path as written
+            full = "/path/to/" + path.rpartition("/")[2]
+        return f"~ is not expanded here: write the full path, unix://{visible(full)}"
+    if path and not path.startswith("/"):
+        return "a socket path begins with /: unix:///path/to/docker.sock"
     size = len(os.fsencode(path))
     if size <= MAX_SOCKET_PATH:
         return None
@@ -308,8 +321,15 @@ def socket_problem(url: str) -> str | None:
     regular file), in words; None when it is one, is missing (said by the connection: no
     socket found) or the address is no ``unix://`` one. Only stat: it never blocks."""
     scheme, found, path = url.partition("://")
-    if not found or scheme.lower() != "unix" or not path:
+    if not found or scheme.lower() != "unix":
         return None
+    if not path:  # the SDK and the CLI read ``unix://`` as the default socket
+        default = socket_problem(f"unix://{DEFAULT_UNIX_SOCKET}")
+        if default is None and Path(DEFAULT_UNIX_SOCKET).is_socket():
+            return None
+        return (f"the address has no socket path, so Docker's default {DEFAULT_UNIX_SOCKET} is "
+                f"used, and {'no socket is there' if default is None else default}: write the "
+                "socket's full path, unix:///path/to/docker.sock")
     try:
         mode = Path(path).stat().st_mode
     except (OSError, ValueError):
