@@ -9,9 +9,10 @@ import select
 import shlex
 import signal
 import sys
+import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,16 +111,57 @@ async def stop(process: Process, grace: float = 5.0) -> None:
 
 async def _exec(argv: Sequence[str], *, stdin: int, env: Mapping[str, str] | None = None,
                 hint: str = "", **options: object) -> Process:
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *argv, stdin=stdin, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            env={**os.environ, **env} if env else None, **options)  # type: ignore[arg-type]
-    except FileNotFoundError as exc:
-        raise RuntimeUnavailable(f"`{argv[0]}` is not installed (not found on PATH)",
-                                 hint or INSTALL_HINTS.get(argv[0], f"install {argv[0]}")
-                                 ) from exc
-    _STARTED.add(process)
+    with _stop_signals_held():
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv, stdin=stdin, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE, env={**os.environ, **env} if env else None,
+                **options)  # type: ignore[arg-type]
+        except FileNotFoundError as exc:
+            raise RuntimeUnavailable(f"`{argv[0]}` is not installed (not found on PATH)",
+                                     hint or INSTALL_HINTS.get(argv[0], f"install {argv[0]}")
+                                     ) from exc
+        _STARTED.add(process)
     return process
+
+
+# The stop signals whose handler (the CLI's raises an exception) waits while a process starts.
+HELD_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT)
+_held: dict[int, Callable[[int, Any], Any]] = {}  # their handlers while held
+_holding = 0  # the starts under way on the main thread
+_pending: list[int] = []  # the signals that arrived meanwhile
+
+
+@contextlib.contextmanager
+def _stop_signals_held() -> Iterator[None]:
+    """Hold the stop signals while a process starts and is registered, then handle any that
+    arrived. A handler that raises in the middle of asyncio's spawn left the process running,
+    known to nobody (asyncio kills the process it was starting, not the children it has);
+    registered, it is stopped with everything else: the signal is raised again once the caller
+    has it in hand. (Python runs signal handlers on the main thread only.)"""
+    global _holding
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    if _holding == 0:
+        _held.update({sig: handler for sig in HELD_SIGNALS
+                      if callable(handler := signal.getsignal(sig))})
+        for sig in _held:
+            signal.signal(sig, lambda signum, frame: _pending.append(signum))
+    _holding += 1
+    try:
+        yield
+    finally:
+        _holding -= 1
+        if _holding == 0:
+            handlers = dict(_held)
+            _held.clear()
+            for sig, handler in handlers.items():
+                signal.signal(sig, handler)
+            arrived = _pending[:1]  # the first: the handler of a stop ignores repeats
+            _pending.clear()
+            for signum in arrived:  # once the caller is stopping it with the rest, if need be
+                asyncio.get_running_loop().call_soon(signal.raise_signal, signum)
 
 
 async def _collect(process: Process, stdout: bytearray, stderr: bytearray,
@@ -270,29 +312,72 @@ async def start_piped(argv: Sequence[str], env: Mapping[str, str], *,
     Ctrl+C meant for the caller away from it. ``env`` is the child's whole environment.
     Without ``stderr``, what the child writes there goes to /dev/null.
     """
-    try:
-        process = await asyncio.create_subprocess_exec(
-            *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE if stderr else asyncio.subprocess.DEVNULL,
-            env=dict(env), start_new_session=True)
-    except FileNotFoundError as exc:
-        raise RuntimeUnavailable(f"`{argv[0]}` is not installed (not found on PATH)",
-                                 INSTALL_HINTS.get(argv[0], f"install {argv[0]}")) from exc
-    _STARTED.add(process)
+    with _stop_signals_held():
+        try:
+            process = await asyncio.create_subprocess_exec(
+                *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.PIPE if stderr else asyncio.subprocess.DEVNULL,
+                env=dict(env), start_new_session=True)
+        except FileNotFoundError as exc:
+            raise RuntimeUnavailable(f"`{argv[0]}` is not installed (not found on PATH)",
+                                     INSTALL_HINTS.get(argv[0], f"install {argv[0]}")) from exc
+        _STARTED.add(process)
     return process
 
 
 def stop_everything_started(grace: float = 1.0) -> None:
     """The last resort of a process that must end now, from any thread: SIGTERM to every
     process started here that is still running (to its whole group when it leads one, as the
-    tools run by :func:`run` do), then SIGKILL to those still there after ``grace`` seconds."""
+    tools run by :func:`run` do), then SIGKILL to those still there after ``grace`` seconds.
+
+    "Started here" includes a child whose start a stop signal interrupted before it was
+    registered (the signal raises wherever the main thread is, asyncio's spawn included): any
+    child of this process still running is one of ours, as only this module starts them."""
     for signum in (signal.SIGTERM, signal.SIGKILL):
-        running = [process for process in _snapshot() if process.returncode is None]
-        for process in running:
-            _signal_process(process.pid, signum)
-        if not running or signum == signal.SIGKILL:
+        running = [process.pid for process in _snapshot() if process.returncode is None]
+        running += [pid for pid in _children() if pid not in running]
+        for pid in running:
+            _signal_process(pid, signum)
+        deadline = time.monotonic() + grace
+        while running and time.monotonic() < deadline:
+            time.sleep(EXIT_POLL)  # the loop that would reap them may be stuck: no waiting on them
+            running = [pid for pid in running if _alive(pid)]
+        if not running:
             return
-        time.sleep(grace)  # the loop that would reap them may be stuck: no waiting on them
+
+
+def _children() -> list[int]:
+    """This process's children that are still running (Linux's /proc; elsewhere none known)."""
+    found = []
+    with contextlib.suppress(OSError):
+        for entry in Path("/proc").iterdir():
+            state = _state(entry.name) if entry.name.isdigit() else None
+            if state is not None and state[0] != "Z" and state[1] == os.getpid():
+                found.append(int(entry.name))
+    return found
+
+
+def _state(pid: int | str) -> tuple[str, int] | None:
+    """A process's state letter and parent (None: it is gone, or /proc does not say)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return fields[0], int(fields[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _alive(pid: int) -> bool:
+    """Whether ``pid`` runs still (a zombie has ended: only its parent has yet to notice)."""
+    state = _state(pid)
+    if state is not None:
+        return state[0] != "Z"
+    try:
+        os.kill(pid, 0)  # without /proc: a zombie counts as running, till ``grace`` is over
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _snapshot() -> list[Process]:

@@ -88,10 +88,12 @@ def _main(argv: Sequence[str] | None) -> int:
         stdio.say(f"agw-sandbox: {_masked(str(exc), args)}")
         return 2
     except stdio.Terminated as exc:
+        _stop_what_is_left()
         stdio.say(f"agw-sandbox: stopped by {exc.signal_name}; everything it started has been "
                   "stopped")
         return exc.exit_code
     except KeyboardInterrupt:
+        _stop_what_is_left()
         stdio.say("agw-sandbox: interrupted; everything it started has been stopped")
         return 130
     except BrokenPipeError:
@@ -103,6 +105,14 @@ def _main(argv: Sequence[str] | None) -> int:
         stdio.say(f"agw-sandbox: internal error ({_where(exc)}); this is a bug in agw-sandbox\n"
                   "  hint: rerun with AGW_SANDBOX_DEBUG=1 to see the details, and report them")
         return EXIT_INTERNAL
+
+
+def _stop_what_is_left() -> None:
+    """What a stop left running, before saying everything has been stopped: a process whose
+    start the signal interrupted, before the command knew it had one to stop."""
+    from sandbox import proc
+
+    proc.stop_everything_started()
 
 
 def _masked(text: str, args: argparse.Namespace | None) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import gc
 import json
+import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -122,3 +124,48 @@ def test_a_plugin_that_never_stops_printing_leaves_nothing_open(
         sys.unraisablehook = previous
     assert time.monotonic() - started < 10
     assert complaints == []
+
+
+# The plugin has the sandbox stopped as it starts (a closing session would do the same).
+STOPS_ITS_PARENT = """\
+echo $$ > "PIDS"
+kill -TERM $PPID
+sleep 30
+"""
+
+
+def in_group(group: int) -> list[int]:
+    """The processes still running in the process group ``group``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if entry.name.isdigit() and int(fields[3]) == group and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_plugin_started_as_the_sandbox_is_stopped_is_stopped_too(
+        cli_env: dict[str, str], tmp_path: Path) -> None:
+    """The stop signal lands while the plugin is being started, before the sandbox knows it
+    started one: "everything it started has been stopped" must still be true, every time."""
+    pids = tmp_path / "pids"
+    script = plugin(tmp_path, STOPS_ITS_PARENT.replace("PIDS", str(pids)))
+    config = tmp_path / "kubeconfig"
+    config.write_text(kubeconfig("http://127.0.0.1:9", user=EXEC.format(
+        command=script, mode="Never", extra="")))
+    left: list[int] = []
+    try:
+        for _ in range(10):
+            pids.unlink(missing_ok=True)
+            result, _ = status(cli_env, config)
+            assert result.returncode == 143, result.stderr
+            assert result.stderr.strip() == ("agw-sandbox: stopped by SIGTERM; everything it "
+                                             "started has been stopped"), result.stderr
+            left = in_group(int(pids.read_text()))
+            assert not left, f"the plugin's processes {left} still run"
+    finally:
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)

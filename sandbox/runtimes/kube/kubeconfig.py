@@ -290,9 +290,9 @@ def _is_jwt(token: object) -> bool:
 
 
 def kubeconfig_problem(exc: Exception, kubeconfig: str | None, context: str | None,
-                       client_error: bool) -> RuntimeUnavailable:
+                       client_error: bool, contexts: Sequence[str] = ()) -> RuntimeUnavailable:
     """Say which kubeconfig file is wrong and how, for whatever the kubernetes client raised
-    (``client_error``: one of its own ConfigExceptions)."""
+    (``client_error``: one of its own ConfigExceptions; ``contexts``: the names it holds)."""
     path = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
     where = path if kubeconfig or not os.environ.get("KUBECONFIG") else \
         f"{path} (from KUBECONFIG)"
@@ -330,7 +330,7 @@ def kubeconfig_problem(exc: Exception, kubeconfig: str | None, context: str | No
             "without a cluster, `--runtime sim` works offline")
     if "Expected object with name" in text and "contexts list" in text:
         return RuntimeUnavailable(
-            f"there is no context {context!r} in the kubeconfig {where}",
+            f"there is no context {context!r} in the kubeconfig {where}{_some(contexts)}",
             "`kubectl config get-contexts` lists them; pass one with --context NAME")
     if "Expected key current-context" in text:
         return RuntimeUnavailable(
@@ -341,6 +341,21 @@ def kubeconfig_problem(exc: Exception, kubeconfig: str | None, context: str | No
     return RuntimeUnavailable(
         f"the kubeconfig {where} does not have the shape of a kubeconfig (clusters, contexts "
         "and users must be lists of entries with a name)", inspect)
+
+
+def _some(contexts: Sequence[str]) -> str:
+    """", which holds N contexts, among them 'a', 'b', 'c', …": a few, never thousands."""
+    if not contexts:
+        return ""
+    shown = ", ".join(repr(name if len(name) <= 40 else name[:40] + "…")
+                      for name in contexts[:SOME_CONTEXTS])
+    more = ", …" if len(contexts) > SOME_CONTEXTS else ""
+    held = f"{len(contexts)} contexts" if len(contexts) > 1 else "one context"
+    return f", which holds {held}, among them {shown}{more}" if more else \
+        f", which holds {held}: {shown}"
+
+
+SOME_CONTEXTS = 3
 
 
 def _longest_number(kubeconfig: str | None) -> str:

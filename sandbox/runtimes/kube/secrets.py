@@ -44,7 +44,8 @@ class Secrets:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._forms: dict[str, str] = {}
-        self._pattern: re.Pattern[str] | None = None
+        self._compiled: re.Pattern[str] | None = None
+        self._stale = False  # secrets were added since the pattern was compiled
         for secret in secrets:
             self.add(secret)
 
@@ -60,10 +61,19 @@ class Secrets:
                                    f"<base64 of {masked}>")
         for escaped in (json.dumps(secret)[1:-1], quote(secret, safe="")):
             self._forms.setdefault(escaped, masked)
-        forms = sorted(self._forms, key=len, reverse=True)
-        self._pattern = re.compile("|".join(
-            re.escape(f) if len(f) >= SHORT else rf"(?<![\w-]){re.escape(f)}(?![\w-])"
-            for f in forms))
+        self._stale = True
+
+    @property
+    def _pattern(self) -> re.Pattern[str] | None:
+        """Every form of every secret, longest first; compiled when next used, not at each
+        :meth:`add` (a kubeconfig of thousands of users would compile it thousands of times)."""
+        if self._stale:
+            forms = sorted(self._forms, key=len, reverse=True)
+            self._compiled = re.compile("|".join(
+                re.escape(f) if len(f) >= SHORT else rf"(?<![\w-]){re.escape(f)}(?![\w-])"
+                for f in forms))
+            self._stale = False
+        return self._compiled
 
     def add_header(self, value: str) -> None:
         """An Authorization header's credential: a bearer token, or Basic's user and password."""
