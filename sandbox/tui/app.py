@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -14,6 +16,7 @@ from textual.binding import Binding, BindingType
 from textual.driver import Driver
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.widget import AwaitMount
 from textual.worker import WorkerFailed
 
 from sandbox.errors import SandboxError
@@ -32,6 +35,7 @@ if TYPE_CHECKING:  # the rest loads after the first paint
 RuntimeFactory = Callable[[Settings, str], "Runtime"]
 Detect = Callable[[str], tuple[str, "str | None"]]
 CatalogLoader = Callable[[], "Catalog"]
+MOUNT_WAIT = 2.0  # seconds a quit waits, at most, for a screen being mounted
 
 ACTIONS = (
     ("Run step", "Run the current step for me", "run_step"),
@@ -79,6 +83,8 @@ class SandboxApp(App[None]):
         # detection comes last (a Start pressed while detecting is handed over during it)
         self._leaving = False  # exit() called: keys still queued open nothing more
         self._palette_after_start = False  # Ctrl+P while Start waits for the detection
+        self._mount_wait_ends: float | None = None  # set when a quit waits for a screen
+        self._exiting = False  # Textual's exit called
 
     def get_driver_class(self) -> type[Driver]:
         """Ours where Textual picks its ``LinuxDriver``, which cannot survive a terminal that
@@ -191,7 +197,7 @@ class SandboxApp(App[None]):
         from sandbox.tui.session import Session
 
         assert self._choice is not None and self.catalog is not None and self.detected
-        if self._started:
+        if self._started or self._leaving:  # Quit was chosen meanwhile: it wins
             return
         self._started = True
         self.settings = replace(self.settings, provider=self._choice.provider,
@@ -213,7 +219,39 @@ class SandboxApp(App[None]):
     def exit(self, result: None = None, return_code: int = 0,
              message: RenderableType | None = None) -> None:
         self._leaving = True
+        if self._exiting or self._waits_for_a_mount(lambda: self.exit(result, return_code,
+                                                                      message)):
+            return
+        self._exiting = True
         super().exit(result, return_code, message)
+
+    def push_screen(self, screen: Any, callback: Any = None, wait_for_dismiss: bool = False,
+                    *, mode: str | None = None) -> Any:
+        """Textual's, but a screen pushed once the app exits is not shown: Textual would mount
+        it without composing its widgets, and its ``on_mount`` would find none of them."""
+        if not self._exiting and wait_for_dismiss:
+            return super().push_screen(screen, callback, True, mode=mode)
+        if not self._exiting:
+            return super().push_screen(screen, callback, False, mode=mode)
+        if not wait_for_dismiss:
+            return AwaitMount(self.screen, [])
+        never: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        never.cancel()  # whoever waits for its answer is stopped, as the app's workers are
+        return never
+
+    def _waits_for_a_mount(self, leave: Callable[[], None]) -> bool:
+        """Whether a quit waits for a screen pushed just before it (Start, then a click on Quit
+        in one burst) to mount first: Textual composes nothing once the app exits, yet still
+        mounts such a screen, whose ``on_mount`` would then find none of its widgets."""
+        mounting = [screen for screen in self.screen_stack if not screen.is_mounted]
+        if self._mount_wait_ends is None:
+            self._mount_wait_ends = time.monotonic() + MOUNT_WAIT
+            if mounting:  # a screen that never mounts (its mount failed) keeps no one waiting
+                self.set_timer(MOUNT_WAIT, leave)
+        if not mounting or time.monotonic() >= self._mount_wait_ends:
+            return False
+        mounting[-1].call_later(leave)  # run once it has mounted: then look again
+        return True
 
     def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
                timeout: float | None = None, markup: bool = True) -> None:

@@ -62,6 +62,9 @@ class ProviderScreen(Screen[None]):
   `AGW_SANDBOX_TOKEN`, then `OPENAI_API_KEY`, or typed in the masked field. It is never shown
   or written to disk.
 
+Esc in the key field leaves it (what you typed stays, the focus goes back to Start); Esc
+elsewhere quits.
+
 ## Choose an API profile
 
 - **kgateway v2.1**: the `Backend` API of kgateway's "Manage API keys" guide.
@@ -115,8 +118,8 @@ class ProviderScreen(Screen[None]):
             with Horizontal(id="provider-buttons"):
                 yield LightButton("Start", id="start", primary=True)
                 yield LightButton("Quit", id="quit")
-            yield Static("[$text-muted]m mock · o OpenAI · Enter start · Esc quit · "
-                         "F1 help[/]", id="provider-keys")
+            yield Static("[$text-muted]m mock · o OpenAI · Enter start · Esc leave key field "
+                         "/ quit · F1 help[/]", id="provider-keys")
 
     def on_resize(self) -> None:
         self.set_class(self.size.height < 30, "-short")
@@ -155,8 +158,15 @@ class ProviderScreen(Screen[None]):
         self.chosen(None)
 
     def action_escape(self) -> None:
-        """Quit, unless something over this screen has just closed: a second Esc typed to make
-        sure it closed (or sent in the same burst) must not end the session."""
+        """Quit, unless the key field has the focus (Esc leaves it: a person clearing what they
+        typed must not end the session; the next Esc quits) or something over this screen has
+        just closed: a second Esc typed to make sure it closed (or sent in the same burst) must
+        not end the session."""
+        if isinstance(self.focused, Input):
+            self.query_one("#start").focus()
+            self.notify("Esc left the key field (what you typed stays); press Esc again to "
+                        "quit.", timeout=3, markup=False)
+            return
         if time.monotonic() - self._uncovered_at < UNCOVERED_GRACE:
             self.notify("Esc closed what was open; press Esc again to quit.", timeout=3,
                         markup=False)
