@@ -39,4 +39,11 @@ async def test_the_hint_line_says_what_esc_does_in_the_key_field(make: AppFactor
     app = make(provider="openai")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot)
-        assert "Esc leave key field / quit" in screen_text(app)
+        assert "o OpenAI · Enter start · Esc quit" in screen_text(app)  # Start has the focus
+        app.screen.query_one("#key", Input).focus()
+        await settle(pilot)
+        assert "Enter start · Esc leave the key field" in screen_text(app)
+        assert "m mock" not in screen_text(app)  # typed in the field, not a key of the screen
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "Esc quit" in screen_text(app) and app.is_running

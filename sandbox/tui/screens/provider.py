@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import ClassVar
 
-from textual import on
+from textual import events, on
 from textual.actions import SkipAction
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
@@ -24,6 +24,9 @@ from sandbox.tui.welcome import RUNTIME_LABELS, describe_key, key_for, key_origi
 from sandbox.tui.widgets.light_button import LightButton
 from sandbox.tui.widgets.plain import filled
 
+# The hint line: what the keys do, and in the key field (which takes m and o as typed).
+KEYS_HINT = "[$text-muted]m mock · o OpenAI · Enter start · Esc quit · F1 help[/]"
+FIELD_KEYS_HINT = "[$text-muted]Enter start · Esc leave the key field · F1 help[/]"
 UNCOVERED_GRACE = 0.5  # seconds after a palette or dialog closed in which Esc does not quit
 
 
@@ -118,11 +121,17 @@ elsewhere quits.
             with Horizontal(id="provider-buttons"):
                 yield LightButton("Start", id="start", primary=True)
                 yield LightButton("Quit", id="quit")
-            yield Static("[$text-muted]m mock · o OpenAI · Enter start · Esc leave key field "
-                         "/ quit · F1 help[/]", id="provider-keys")
+            yield Static(KEYS_HINT, id="provider-keys")
 
     def on_resize(self) -> None:
         self.set_class(self.size.height < 30, "-short")
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """The hint line says what the keys do where the focus is: in the key field, m and o
+        are typed and Esc leaves it."""
+        in_field = isinstance(event.widget, Input)
+        self.query_one("#provider-keys", Static).update(
+            FIELD_KEYS_HINT if in_field else KEYS_HINT)
 
     def on_mount(self) -> None:
         # AUTO_FOCUS applies only while the app has the focus; a browser tab (serve) starts
