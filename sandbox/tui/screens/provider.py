@@ -87,6 +87,7 @@ elsewhere quits.
         self.notice: str | None = None
         self._start_when_detected = False
         self._prefilled = key_for("openai", settings.token, env)
+        self._hint_for_field = False  # what the hint line says: the key field's keys, or not
         self._covered = False  # a palette or dialog is over this screen
         self._uncovered_at = -UNCOVERED_GRACE  # when the last one over it closed
 
@@ -130,8 +131,10 @@ elsewhere quits.
         """The hint line says what the keys do where the focus is: in the key field, m and o
         are typed and Esc leaves it."""
         in_field = isinstance(event.widget, Input)
-        self.query_one("#provider-keys", Static).update(
-            FIELD_KEYS_HINT if in_field else KEYS_HINT)
+        if in_field != self._hint_for_field:  # Start's focus at the first paint changes nothing
+            self._hint_for_field = in_field
+            self.query_one("#provider-keys", Static).update(
+                FIELD_KEYS_HINT if in_field else KEYS_HINT)
 
     def on_mount(self) -> None:
         # AUTO_FOCUS applies only while the app has the focus; a browser tab (serve) starts
