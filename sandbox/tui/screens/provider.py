@@ -256,17 +256,14 @@ elsewhere quits.
             f"  {n}. {s}" for n, s in enumerate(steps, start=1))
 
     def action_enter(self) -> None:
-        """Enter on Start, Quit, the key field or a set of options acts at once; elsewhere the
-        widget's own."""
+        """Enter on Start, Quit or the key field acts at once; elsewhere the widget's own."""
         focused = self.focused
         acting_on = focused.id if isinstance(focused, (LightButton, Input)) else None
         if acting_on in ("start", "key"):
             self.action_start()
         elif acting_on == "quit":
             self.chosen(None)
-        elif isinstance(focused, RadioSet):  # picks its highlighted option, as its own Enter
-            focused.action_toggle_button()
-        else:
+        else:  # an option set's own Enter, in order with the arrows before it in a burst
             raise SkipAction()
 
     @on(LightButton.Pressed, "#quit")
