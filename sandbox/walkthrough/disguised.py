@@ -53,8 +53,10 @@ class DisguisedKey:
 
 def made_of_words(secret: str) -> bool:
     """Whether each part of ``secret`` between its dashes (or other separators) is a word or a
-    number: letters of one case, or digits. A generated key mixes them within its parts."""
-    return all(part.isdigit() or (part.isalpha() and (part.islower() or part.isupper()))
+    number: letters of one case (or a capital, then small ones), or digits. A generated key
+    mixes them within its parts."""
+    return all(part.isdigit() or (part.isalpha() and (part.islower() or part.isupper()
+                                                      or part.istitle()))
                for part in re.split(r"[^0-9A-Za-z]+", secret) if part)
 
 

@@ -128,6 +128,9 @@ def test_prose_about_the_gateway_is_left_alone_with_a_key_made_of_words() -> Non
      "the-gateway-and-the"),
     ("sk-proj-secret-key-kubernetes-2026", "Key in a Kubernetes Secret: the secret key.",
      "secret-key-kubernetes"),
+    ("sk-Test-Agentgateway-Workshop-2026",
+     "kubectl wait gateway/agentgateway -n kgateway-system --for=condition=Accepted=True",
+     "Agentgateway-Workshop"),
 ])
 def test_a_key_of_words_masks_its_long_runs_not_the_guides_words(key: str, prose: str,
                                                                  run: str) -> None:
@@ -139,8 +142,9 @@ def test_a_key_of_words_masks_its_long_runs_not_the_guides_words(key: str, prose
 
 @pytest.mark.parametrize(("key", "words"), [
     (DEMO_TOKEN, True), (WORDS_KEY, True), ("sk-TEST-GATEWAY-KEY-0042", True),
+    ("sk-Test-Agentgateway-Workshop-2026", True), ("sk-test-Kgateway-Backend-Secret-Key", True),
     (CANARY, False), (OTHER, False), ("sk-ant-api03-abcdefghijklmnop", False),
-    ("sk-test-canary-Release-token", False),
+    ("sk-test-canary-ReLease-token", False),
 ])
 def test_which_keys_are_made_of_words(key: str, words: bool) -> None:
     assert made_of_words(key) is words
