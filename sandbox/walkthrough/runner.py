@@ -86,7 +86,9 @@ class ScenarioState:
 
     scenario: Scenario
     ctx: Context
-    applied: list[ResourceRef] = field(default_factory=list)
+    # In the order applied, each once: a dict, so that a List of thousands of items is
+    # checked and recorded in constant time per item.
+    applied: dict[ResourceRef, None] = field(default_factory=dict)
     results: dict[str, StepFinished] = field(default_factory=dict)
 
 
@@ -213,8 +215,7 @@ class Walkthrough:
             shown = self.runtime.placed(doc)  # what is written, so a pasted command agrees
             self.emit(CommandLogged(shell_equivalents.apply(shown, state.ctx)))
             applied = await self.runtime.apply(doc)
-            if applied.ref not in state.applied:
-                state.applied.append(applied.ref)
+            state.applied.setdefault(applied.ref)
             self.emit(ManifestApplied(applied.ref, applied.outcome, shown_yaml([shown], state.ctx),
                                       upstream_note(state.ctx, [doc])))
             outcomes.append(f"{applied.ref} {applied.outcome}")
@@ -316,8 +317,7 @@ class Walkthrough:
         for ref in refs:
             self.emit(CommandLogged(shell_equivalents.delete(self.runtime.placed_ref(ref))))
             existed = await self.runtime.delete(ref)
-            if ref in state.applied:
-                state.applied.remove(ref)
+            state.applied.pop(ref, None)
             self.emit(ResourceDeleted(ref, existed))
             done.append(f"{ref} {'deleted' if existed else 'was already gone'}")
         return "; ".join(done) or "nothing to delete"

@@ -51,6 +51,10 @@ class SimCluster:
         self.profile = profile
         self.namespaces = {"default", "kube-system", profile.namespace}
         self._objects: dict[Key, dict[str, Any]] = {}
+        # The objects of the kinds each reconcile goes over, in the same order: a List of
+        # thousands of ConfigMaps must not make each apply go over all of them.
+        self._reconciled_kinds = {"Gateway", "HTTPRoute", "ReferenceGrant", profile.backend_kind}
+        self._reconciled: dict[Key, dict[str, Any]] = {}
         self._lock = threading.RLock()
         self._routes: tuple[Route, ...] = ()
         self._version = 0
@@ -117,6 +121,7 @@ class SimCluster:
     def delete(self, kind: str, namespace: str, name: str) -> bool:
         with self._lock:
             removed = self._objects.pop((kind, namespace, name), None)
+            self._reconciled.pop((kind, namespace, name), None)
             if removed is not None:
                 self._reconcile()
             return removed is not None
@@ -137,7 +142,10 @@ class SimCluster:
         obj["metadata"].update(resourceVersion=str(self._version), generation=generation)
         if namespace:
             obj["metadata"]["namespace"] = namespace
-        self._objects[(obj["kind"], namespace, obj["metadata"]["name"])] = obj
+        key = (obj["kind"], namespace, obj["metadata"]["name"])
+        self._objects[key] = obj
+        if obj["kind"] in self._reconciled_kinds:
+            self._reconciled[key] = obj
 
     # -- controller ---------------------------------------------------------------------------
     def _reconcile(self) -> None:
@@ -145,13 +153,13 @@ class SimCluster:
         gateway_class["status"] = {"conditions": [_condition(
             "Accepted", True, "Accepted", self.profile.gateway_class_accepted,
             gateway_class["metadata"]["generation"])]}
-        for (kind, _, _), obj in self._objects.items():
+        for (kind, _, _), obj in self._reconciled.items():
             if kind == "Gateway":
                 self._reconcile_gateway(obj)
             elif kind == self.profile.backend_kind:
                 self._reconcile_backend(obj)
         routes: list[Route] = []
-        for (kind, _, _), obj in self._objects.items():
+        for (kind, _, _), obj in self._reconciled.items():
             if kind == "HTTPRoute":
                 routes += self._reconcile_route(obj)
         # Gateway API precedence: exact matches first, then the longest prefix.
@@ -257,7 +265,7 @@ class SimCluster:
         return served
 
     def _resolutions(self, refs: list[Mapping[str, Any]], namespace: str) -> list[Resolution]:
-        grants = [o for (kind, _, _), o in self._objects.items() if kind == "ReferenceGrant"]
+        grants = [o for (kind, _, _), o in self._reconciled.items() if kind == "ReferenceGrant"]
         return [resolve(ref, namespace, self.profile.backend_api,
                         lambda k, ns, n: self._objects.get((k, ns, n)), grants)
                 for ref in refs]
