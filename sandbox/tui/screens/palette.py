@@ -6,9 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from textual import on
 from textual.await_complete import AwaitComplete
-from textual.command import CommandPalette
+from textual.command import CommandInput, CommandPalette
 from textual.widgets import Input
 
 # What a provider's key looks like: a key pasted into the search by mistake, one the app does
@@ -28,12 +27,16 @@ class OnceClosedPalette(CommandPalette):
         super().__init__(id=id)
         self._keys = [key for key in keys if key]
 
-    @on(Input.Changed)
-    def _hide_a_key(self, event: Input.Changed) -> None:
+    def on_mount(self) -> None:
+        # Watched as the value changes, before the next frame: a key pasted in one piece would
+        # be drawn once if it were hidden when the change is told (Input.Changed).
+        search = self.query_one(CommandInput)
+        self.watch(search, "value", lambda value: self._hide_a_key(search, value), init=False)
+
+    def _hide_a_key(self, search: Input, value: str) -> None:
         """The search shows dots while it holds a key (Textual's own handler still matches
         the commands against what was typed)."""
-        event.input.password = bool(KEY_SHAPED.search(event.value)) or any(
-            key in event.value for key in self._keys)
+        search.password = bool(KEY_SHAPED.search(value)) or any(key in value for key in self._keys)
 
     def dismiss(self, result: None = None) -> AwaitComplete:
         if self.app.screen is not self:  # already dismissed: the screen below stays
