@@ -71,6 +71,18 @@ def quoted_path(path: str, keys: Iterable[str]) -> str:
     return path
 
 
+# A value that begins as an OpenAI key does: a model name never does (gpt-4o-mini-2024-07-18).
+_OPENAI_KEY_SHAPED = re.compile(r"sk-[\w-]{12,}")
+
+
+def quoted_text(text: str, keys: Iterable[str]) -> str:
+    """``text`` from the request that an answer quotes (the ``model``): each of ``keys`` in it
+    masked, and anything that begins as an OpenAI key does."""
+    for key in sorted({k for k in keys if k}, key=len, reverse=True):
+        text = text.replace(key, mask(key))
+    return _OPENAI_KEY_SHAPED.sub(lambda found: mask(found.group()), text)
+
+
 def error(message: str, kind: str, code: str | None) -> dict[str, Any]:
     """An error body in OpenAI's shape."""
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}

@@ -131,7 +131,8 @@ class _Handler(GuardedHandler):
             # The key is checked first, as the real API does: no key is a 401 whatever the body.
             self._answer(status if error else 400, masked, "", error or problem)
             return
-        model = str(request.get("model") or "")
+        # The model is quoted back (the answer's model, "answering as"): never a key in it.
+        model = openai.quoted_text(str(request.get("model") or ""), self._keys_known())
         if error is None and not model:
             error = openai.error("you must provide a model parameter",
                                  "invalid_request_error", None)
@@ -172,8 +173,12 @@ class _Handler(GuardedHandler):
 
     def _quoted_path(self) -> str:
         """The path as an error quotes it: no key in it (accepted, or sent in the header)."""
+        return openai.quoted_path(self.path, self._keys_known())
+
+    def _keys_known(self) -> list[str]:
+        """The keys the mock accepts and the one the request's header holds."""
         sent = openai.bearer_key(self.headers.get("Authorization"))
-        return openai.quoted_path(self.path, [*self.provider.accepted_keys, sent])
+        return [*self.provider.accepted_keys, sent]
 
     def _send_json(self, status: int, body: dict[str, Any]) -> None:
         data = openai.json_bytes(body)

@@ -41,6 +41,27 @@ def test_a_404_quotes_the_url_with_any_key_in_it_masked(provider: MockProvider, 
         assert secret not in response.text, response.text
 
 
+@pytest.mark.parametrize("model", [TOKEN, f"gpt-4o via {TOKEN}", "sk-proj-Ab3dEf6hIj9kLm2n"],
+                         ids=["the-key", "the-key-inside", "a-key-shaped-model"])
+def test_a_model_that_holds_a_key_is_quoted_back_masked(provider: MockProvider,
+                                                         model: str) -> None:
+    response = httpx.post(provider.url + "/v1/chat/completions", trust_env=False,
+                          json={**BODY, "model": model},
+                          headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200
+    assert "sk-…" in response.json()["model"]
+    for secret in (TOKEN[8:], "Ab3dEf6hIj9k"):
+        assert secret not in response.text, response.text
+
+
+def test_a_model_name_is_quoted_back_as_sent(provider: MockProvider) -> None:
+    response = httpx.post(provider.url + "/v1/chat/completions", trust_env=False,
+                          json={**BODY, "model": "gpt-4o-mini-2024-07-18"},
+                          headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.json()["model"] == "gpt-4o-mini-2024-07-18"
+    assert "answering as gpt-4o-mini-2024-07-18" in response.text
+
+
 def test_a_404_keeps_a_query_without_a_key_as_openai_quotes_it(provider: MockProvider) -> None:
     response = httpx.get(provider.url + "/v1/chat/completionz?tenant=blue&n=2", trust_env=False)
     assert response.json()["error"]["message"] == (
