@@ -76,3 +76,20 @@ def test_many_entries_of_every_kind_in_two_files_keep_the_first_of_each_name(
     with pytest.raises(RuntimeUnavailable) as caught:
         Kube.connect(None, "context-5000")
     assert "which holds 5000 contexts, among them 'context-0'" in str(caught.value)
+
+
+@pytest.mark.parametrize("current", ["zzz", '""'])
+def test_a_current_context_the_kubeconfig_does_not_hold_is_named(
+        cli_env: dict[str, str], tmp_path: Path, current: str) -> None:
+    """No --context: the kubeconfig's own current-context is the one missing (it said "there is
+    no context None")."""
+    kubeconfig = tmp_path / "config"
+    kubeconfig.write_text(config(2).replace("current-context: context-0",
+                                             f"current-context: {current}"))
+    result = run_cli("status", "--runtime", "cluster",
+                     env={**cli_env, "KUBECONFIG": str(kubeconfig)}, timeout=60)
+    assert result.returncode == 2, result.stderr
+    named = current.strip('"')
+    assert f"there is no context '{named}' (the current context it names) in the kubeconfig" \
+        in result.stderr, result.stderr
+    assert "None" not in result.stderr and "kubectl config use-context NAME" in result.stderr

@@ -328,6 +328,13 @@ def kubeconfig_problem(exc: Exception, kubeconfig: str | None, context: str | No
             f"no kubeconfig found at {where}",
             "set KUBECONFIG to your kubeconfig file (or create ~/.kube/config); "
             "without a cluster, `--runtime sim` works offline")
+    if "Expected object with name" in text and "contexts list" in text and context is None:
+        named = re.search(r"Expected object with name (.*) in .*contexts list", text)
+        current = named.group(1) if named else ""
+        return RuntimeUnavailable(
+            f"there is no context {current!r} (the current context it names) in the kubeconfig "
+            f"{where}{_some(contexts)}",
+            "pass --context NAME, or choose one with `kubectl config use-context NAME`")
     if "Expected object with name" in text and "contexts list" in text:
         return RuntimeUnavailable(
             f"there is no context {context!r} in the kubeconfig {where}{_some(contexts)}",
