@@ -12,7 +12,7 @@ import json
 import re
 import secrets
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sandbox.documents import BlockText, dump
@@ -118,21 +118,33 @@ def variables_in(command: str) -> list[str]:
 
 
 def apply(doc: Mapping[str, Any], ctx: Context) -> str:
-    """``kubectl apply`` of one manifest from a quoted heredoc, with no key in it.
+    """``kubectl apply`` of one manifest from a quoted heredoc, with no key in it."""
+    return applies([doc], ctx)[0]
+
+
+def applies(docs: Sequence[Mapping[str, Any]], ctx: Context) -> list[str]:
+    """``kubectl apply`` of each manifest from a quoted heredoc, with no key in it.
 
     A secret is written ``${VAR}`` and filled in by ``envsubst``, which substitutes only the
     variables it is given and runs nothing.
     """
-    used: list[str] = []
+    used: list[list[str]] = [[] for _ in docs]
 
-    def stand_in(name: str) -> str:
-        env = _env_name(ctx, name)
-        used.extend([env] if env not in used else [])
-        return "${" + env + "}"
+    def stand_in(doc_used: list[str]) -> Callable[[str], str]:
+        def written(name: str) -> str:
+            env = _env_name(ctx, name)
+            doc_used.extend([env] if env not in doc_used else [])
+            return "${" + env + "}"
+        return written
 
-    # Masked as one document, as the applied object is shown: a key cut across its fields
-    # (a name, then values) is masked in each, however far apart YAML writes them.
-    keyless = masked_together(swap_secrets(dict(doc), ctx, stand_in), ctx.masker)
+    # Masked as one text, as the applied objects are shown: a key cut across their fields (a
+    # name, then values, in one object or in several) is masked in each, however far apart.
+    keyless = masked_together([swap_secrets(dict(doc), ctx, stand_in(doc_used))
+                               for doc, doc_used in zip(docs, used, strict=True)], ctx.masker)
+    return [_apply_command(doc, doc_used) for doc, doc_used in zip(keyless, used, strict=True)]
+
+
+def _apply_command(keyless: Any, used: list[str]) -> str:
     text = dump(_as_block_text(keyless, used)).rstrip()
     end = _delimiter(text)
     kubectl = f"kubectl apply --server-side --field-manager={shlex.quote(FIELD_MANAGER)} -f -"
