@@ -207,10 +207,13 @@ def _numbers(value: Any) -> Iterator[int]:
 
 
 def masked_request(request: RenderedRequest, ctx: Context) -> RenderedRequest:
-    """The request as it may be shown: secrets masked in the values, before any encoding."""
-    payload = ctx.masker.values(request.payload)
-    return replace(request, path=ctx.masker(request.path),
-                   headers=tuple((ctx.masker(k), ctx.masker(v)) for k, v in request.headers),
+    """The request as it may be shown: secrets masked in the values, before any encoding, its
+    path, headers and body as one text (a key cut across values, or a header and the body, is
+    masked in each, as a manifest is)."""
+    path, headers, payload = masked_together(
+        [request.path, [list(header) for header in request.headers], request.payload],
+        ctx.masker)
+    return replace(request, path=path, headers=tuple((k, v) for k, v in headers),
                    body=encode_body(payload), payload=payload)
 
 

@@ -67,20 +67,24 @@ class _StandIns:
 def curl(request: RenderedRequest, base_url: str, ctx: Context) -> str:
     """A runnable curl; each secret is "$VAR" so the command carries no key."""
     stand_in = _StandIns(ctx)
-    url = swap_secrets(base_url.rstrip("/") + request.path, ctx, stand_in)
+    body = request.payload
+    if body is None and request.body:
+        body = request.body.decode("utf-8", "replace")
+    # Masked as one text, as the request pane shows it: a key cut across the body's values,
+    # or between a header and the body, is masked in each
+    url, headers, payload = masked_together(swap_secrets(
+        [base_url.rstrip("/") + request.path, [list(header) for header in request.headers],
+         body],
+        ctx, stand_in), ctx.masker)
     parts = ["curl", "-sS"]
     if any(glob in url for glob in "[]{}"):
         parts.append("-g")  # curl reads [] and {} in a URL as a glob: send the path as written
     if request.method != ("POST" if request.body else "GET"):
         parts += ["-X", shlex.quote(request.method)]
     parts.append(stand_in.word(url))
-    for key, value in request.headers:
-        parts += ["-H", stand_in.word(swap_secrets(f"{key}: {value}", ctx, stand_in))]
-    body = request.payload
-    if body is None and request.body:
-        body = request.body.decode("utf-8", "replace")
-    if body is not None:
-        payload = swap_secrets(body, ctx, stand_in)
+    for key, value in headers:
+        parts += ["-H", stand_in.word(f"{key}: {value}")]
+    if payload is not None:
         text = payload if isinstance(payload, str) else _json_text(payload)
         parts += ["-d", stand_in.word(text)]
     return " ".join(parts)
