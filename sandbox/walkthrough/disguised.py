@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from sandbox.mock.key_chains import CHAIN_HIDES_LEAST, KEY_MOST, PIECE_LEAST, KeyChains
 from sandbox.walkthrough.folded import Core, Folded, core, fold, stripped
-from sandbox.walkthrough.key_chains import KEY_MOST, PIECE_LEAST, KeyChains
 from sandbox.walkthrough.key_runs import KeyRuns
 from sandbox.walkthrough.spaced import letters_and_digits
 
@@ -15,7 +15,7 @@ from sandbox.walkthrough.spaced import letters_and_digits
 # what its mask hides (and at least this many) is masked wherever it stands: its beginning, its
 # end (a key split in two, as two headers may hold it, shows neither half), or its middle alone
 # (an error's ``code`` that echoes the key but its known prefix and its last four).
-PART_LEAST = 12
+PART_LEAST = CHAIN_HIDES_LEAST  # as many as a chain of its pieces must hide
 # ...and a run longer than this is masked whatever the key's length (a long key's half would
 # let runs of seventy characters through).
 PART_MOST = 24
