@@ -10,5 +10,7 @@ library; a test runs a copy of it in an isolated interpreter to keep it so.
 - ``guarded.py``: the HTTP/1.1 server and handler hardened for hostile input (shared with the
   simulated gateway);
 - ``provider.py``: :class:`MockProvider`, the server that checks keys and answers;
+- ``key_chains.py``: where text holds a key cut into short pieces (the rule the sandbox's
+  masker uses too, for what the mock quotes);
 - ``cli.py`` and ``__main__.py``: the command line.
 """

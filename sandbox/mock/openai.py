@@ -10,6 +10,8 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import quote, unquote_plus
 
+from .key_chains import chain_spans
+
 HEALTH_PATH = "/healthz"
 COMPLETIONS_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
@@ -68,7 +70,16 @@ def quoted_path(path: str, keys: Iterable[str]) -> str:
     for key in sorted({k for k in keys if k}, key=len, reverse=True):
         for form in dict.fromkeys((key, quote(key, safe=""), quote(key))):
             path = path.replace(form, mask(key))
-    return path
+    return _pieces_masked(path, keys)
+
+
+def _pieces_masked(text: str, keys: Iterable[str]) -> str:
+    """``text`` with each of ``keys`` cut into short pieces (``?a=sk-test-ca&b=naryQ7z9X4&c=``)
+    masked by the rule the sandbox masks its panes by: a mask in each piece's place."""
+    for key in sorted({k for k in keys if k}, key=len, reverse=True):
+        for start, end, masked in reversed(chain_spans(key, text, mask(key))):
+            text = text[:start] + masked + text[end:]
+    return text
 
 
 # A value that begins as an OpenAI key does: a model name never does (gpt-4o-mini-2024-07-18).
@@ -80,7 +91,7 @@ def quoted_text(text: str, keys: Iterable[str]) -> str:
     masked, and anything that begins as an OpenAI key does."""
     for key in sorted({k for k in keys if k}, key=len, reverse=True):
         text = text.replace(key, mask(key))
-    return _OPENAI_KEY_SHAPED.sub(lambda found: mask(found.group()), text)
+    return _pieces_masked(_OPENAI_KEY_SHAPED.sub(lambda found: mask(found.group()), text), keys)
 
 
 def error(message: str, kind: str, code: str | None) -> dict[str, Any]:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from sandbox.mock.key_chains import CHAIN_HIDES_LEAST, KEY_MOST, PIECE_LEAST, KeyChains
 from sandbox.walkthrough.folded import Core, Folded, core, fold, stripped
-from sandbox.walkthrough.key_chains import KEY_MOST, KeyChains
 from sandbox.walkthrough.key_runs import KeyRuns
 from sandbox.walkthrough.spaced import letters_and_digits
 
@@ -15,7 +15,7 @@ from sandbox.walkthrough.spaced import letters_and_digits
 # what its mask hides (and at least this many) is masked wherever it stands: its beginning, its
 # end (a key split in two, as two headers may hold it, shows neither half), or its middle alone
 # (an error's ``code`` that echoes the key but its known prefix and its last four).
-PART_LEAST = 12
+PART_LEAST = CHAIN_HIDES_LEAST  # as many as a chain of its pieces must hide
 # ...and a run longer than this is masked whatever the key's length (a long key's half would
 # let runs of seventy characters through).
 PART_MOST = 24
@@ -46,9 +46,24 @@ class DisguisedKey:
         bare = dict.fromkeys(letters_and_digits(spelled) for spelled in plain)
         self.spelled_out = Spellings(tuple(spelled for spelled in bare
                                            if len(spelled) >= BARE_LEAST), masked, words)
+        # Any three characters of it, as written or spelled out: text with none holds no piece.
+        self._threes = (_threes(self.written.spellings), _threes(self.spelled_out.spellings))
         # The fewest characters of folded text it can be found in: whole, or a run of it.
         self.shortest = min(PART_LEAST, *map(len, self.written.spellings),
                             *map(len, self.spelled_out.spellings))
+
+    def holds_piece(self, kept: str, spaced: str) -> bool:
+        """Whether folded text (``kept``, and ``spaced``: it respaced) holds three characters
+        of the key in a row, the least a piece of it is."""
+        return any(pattern is not None and pattern.search(text) is not None
+                   for pattern, text in zip(self._threes, (kept, spaced), strict=True))
+
+
+def _threes(spellings: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A pattern matching any three characters in a row of any of ``spellings``."""
+    threes = {spelled[at:at + PIECE_LEAST] for spelled in spellings
+              for at in range(len(spelled) - PIECE_LEAST + 1)}
+    return re.compile("|".join(map(re.escape, sorted(threes)))) if threes else None
 
 
 def made_of_words(secret: str) -> bool:

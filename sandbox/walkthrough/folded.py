@@ -198,6 +198,16 @@ class Core:
             yield at, at + len(spelled)
             at = self.text.find(spelled, at + len(spelled))
 
+    def shown(self, start: int, end: int) -> tuple[int, int]:
+        """Where ``text[start:end]`` (not empty) is in the text folded (a key's pieces)."""
+        return self.view.original(*self.folded_span(start, end))
+
+    def apart(self, at: int) -> bool:
+        """Whether other text (a blank, an escape) stood before ``text[at]``: a run of it
+        begins there."""
+        run = bisect.bisect_left(self.runs, at)
+        return run < len(self.runs) and self.runs[run] == at
+
     def folded_span(self, start: int, end: int) -> tuple[int, int]:
         """Where ``text[start:end]`` (not empty) is in the folded text, fillers and all."""
         return self._folded(start), self._folded(end - 1) + 1

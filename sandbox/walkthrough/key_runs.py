@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from sandbox.mock.key_chains import common_length
+
 
 class KeyRuns:
     """The runs of at least ``least`` consecutive characters of ``spelled`` (one spelling of a
@@ -51,16 +53,3 @@ class KeyRuns:
         after = common_length(text[end:end + len(self.spelled) - where - self._size],
                                self.spelled[where + self._size:])
         return at - before, end + after, where - before, where + self._size + after
-
-
-def common_length(first: str, second: str) -> int:
-    """How long the common beginning of two strings is: a binary search of slices compared in
-    C, not a character at a time."""
-    low, high = 0, min(len(first), len(second))
-    while low < high:
-        middle = (low + high + 1) // 2
-        if first[:middle] == second[:middle]:
-            low = middle
-        else:
-            high = middle - 1
-    return low

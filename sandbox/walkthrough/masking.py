@@ -122,6 +122,16 @@ class Masker:
         spans = self._spans(joined) if self._pattern is not None and joined else []
         return _in_place(joined, spans, map(len, texts), 1) if spans else list(texts)
 
+    def may_hold_part(self, text: str) -> bool:
+        """Whether ``text`` may hold a part of a key: three of its characters in a row (folded,
+        or spelled out), or under three characters (one or two of a key spelled out)."""
+        if not self._disguised:
+            return True
+        kept = stripped(fold(text))
+        spaced = respaced(kept).text
+        return len(kept.text) < 3 or any(key.holds_piece(kept.text, spaced)
+                                         for key in self._disguised)
+
     def _spans(self, text: str, start: int = 0) -> list[tuple[int, int, str]]:
         """Where secrets are in ``text`` (from ``start``), in order, and their masks: every
         written form, then each key in the folded text (in any case, in compatibility forms,

@@ -21,6 +21,9 @@ from sandbox.untrusted import quoted
 from sandbox.walkthrough.key_mask import mask_key
 from sandbox.walkthrough.masking import Masker, map_strings, secret_pattern
 
+# What stands, in a document's texts masked as one, for texts between them that hold no piece
+# of a key: a character no key has (keys are printable ASCII), nor one that may split a key.
+_APART = "§"
 TOKEN_ENV = {"mock": "AGW_SANDBOX_TOKEN", "openai": "OPENAI_API_KEY"}
 
 
@@ -204,10 +207,13 @@ def _numbers(value: Any) -> Iterator[int]:
 
 
 def masked_request(request: RenderedRequest, ctx: Context) -> RenderedRequest:
-    """The request as it may be shown: secrets masked in the values, before any encoding."""
-    payload = ctx.masker.values(request.payload)
-    return replace(request, path=ctx.masker(request.path),
-                   headers=tuple((ctx.masker(k), ctx.masker(v)) for k, v in request.headers),
+    """The request as it may be shown: secrets masked in the values, before any encoding, its
+    path, headers and body as one text (a key cut across values, or a header and the body, is
+    masked in each, as a manifest is)."""
+    path, headers, payload = masked_together(
+        [request.path, [list(header) for header in request.headers], request.payload],
+        ctx.masker)
+    return replace(request, path=path, headers=tuple((k, v) for k, v in headers),
                    body=encode_body(payload), payload=payload)
 
 
@@ -218,11 +224,21 @@ def shown_yaml(docs: Iterable[Any], ctx: Context) -> str:
     return ctx.masker(dump_all(masked_together(list(docs), ctx.masker)))
 
 
+def shown_yamls(docs: Sequence[Any], ctx: Context) -> list[str]:
+    """Each document as :func:`shown_yaml` writes it alone, masked with the others as one text
+    (a key cut across a List's items, or a file's documents, is masked in each)."""
+    return [ctx.masker(dump_all([doc])) for doc in masked_together(list(docs), ctx.masker)]
+
+
 def masked_together(value: Any, masker: Masker) -> Any:
     """A copy of a nested value with its strings (mapping keys included) masked as one text,
     read in the order YAML writes them, as the `kubectl apply` block masks the whole document:
     a key's beginning in a name and its rest in values elsewhere are one key, masked in each
-    (masked alone first, the beginning would be gone and the rest short pieces of nothing)."""
+    (masked alone first, the beginning would be gone and the rest short pieces of nothing).
+    Texts that can hold no piece of a key (``apiVersion``, ``ConfigMap``) are masked alone, a
+    mark standing for them in that text: fields, not prose, stand between a document's values,
+    and between a List's items or a file's documents there are many (they would part the
+    pieces further than prose does); the mark still parts the pieces they parted."""
     texts: list[str] = []
 
     def read(text: str) -> str:
@@ -230,7 +246,18 @@ def masked_together(value: Any, masker: Masker) -> Any:
         return text
 
     map_strings(value, read)
-    shown = iter(masker.each(texts))
+    held = [masker.may_hold_part(text) for text in texts]
+    joined: list[str] = []
+    marks: set[int] = set()  # where in ``joined`` the marks are
+    for text, holds in zip(texts, held, strict=True):
+        if holds:
+            joined.append(text)
+        elif len(joined) - 1 not in marks:
+            marks.add(len(joined))
+            joined.append(_APART)
+    masked = iter(shown for at, shown in enumerate(masker.each(joined)) if at not in marks)
+    shown = iter([next(masked) if holds else masker(text)
+                  for text, holds in zip(texts, held, strict=True)])
     return map_strings(value, lambda text: next(shown))
 
 

@@ -63,7 +63,7 @@ from sandbox.walkthrough.render import (
     expectation,
     make_context,
     render_request,
-    shown_yaml,
+    shown_yamls,
     swap_secrets,
     upstream_note,
     with_upstream,
@@ -211,12 +211,16 @@ class Walkthrough:
         if problems:
             raise ManifestRejected("; ".join(problems), "edit the manifest and apply again")
         outcomes = []
-        for doc in docs:
-            shown = self.runtime.placed(doc)  # what is written, so a pasted command agrees
-            self.emit(CommandLogged(shell_equivalents.apply(shown, state.ctx)))
+        placed = [self.runtime.placed(doc) for doc in docs]  # so a pasted command agrees
+        # Masked as one text (a key cut across objects, a List's items, is masked in each)
+        commands = shell_equivalents.applies(placed, state.ctx)
+        for doc, command, shown in zip(docs, commands, shown_yamls(placed, state.ctx),
+                                       strict=True):
+            self.emit(CommandLogged(command))
             applied = await self.runtime.apply(doc)
             state.applied.setdefault(applied.ref)
-            self.emit(ManifestApplied(applied.ref, applied.outcome, shown_yaml([shown], state.ctx),
+            self.emit(ManifestApplied(applied.ref, applied.outcome,
+                                      shown,
                                       upstream_note(state.ctx, [doc])))
             outcomes.append(f"{applied.ref} {applied.outcome}")
         return "; ".join(outcomes)

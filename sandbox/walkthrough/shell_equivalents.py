@@ -12,7 +12,7 @@ import json
 import re
 import secrets
 import shlex
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sandbox.documents import BlockText, dump
@@ -67,20 +67,24 @@ class _StandIns:
 def curl(request: RenderedRequest, base_url: str, ctx: Context) -> str:
     """A runnable curl; each secret is "$VAR" so the command carries no key."""
     stand_in = _StandIns(ctx)
-    url = swap_secrets(base_url.rstrip("/") + request.path, ctx, stand_in)
+    body = request.payload
+    if body is None and request.body:
+        body = request.body.decode("utf-8", "replace")
+    # Masked as one text, as the request pane shows it: a key cut across the body's values,
+    # or between a header and the body, is masked in each
+    url, headers, payload = masked_together(swap_secrets(
+        [base_url.rstrip("/") + request.path, [list(header) for header in request.headers],
+         body],
+        ctx, stand_in), ctx.masker)
     parts = ["curl", "-sS"]
     if any(glob in url for glob in "[]{}"):
         parts.append("-g")  # curl reads [] and {} in a URL as a glob: send the path as written
     if request.method != ("POST" if request.body else "GET"):
         parts += ["-X", shlex.quote(request.method)]
     parts.append(stand_in.word(url))
-    for key, value in request.headers:
-        parts += ["-H", stand_in.word(swap_secrets(f"{key}: {value}", ctx, stand_in))]
-    body = request.payload
-    if body is None and request.body:
-        body = request.body.decode("utf-8", "replace")
-    if body is not None:
-        payload = swap_secrets(body, ctx, stand_in)
+    for key, value in headers:
+        parts += ["-H", stand_in.word(f"{key}: {value}")]
+    if payload is not None:
         text = payload if isinstance(payload, str) else _json_text(payload)
         parts += ["-d", stand_in.word(text)]
     return " ".join(parts)
@@ -118,21 +122,33 @@ def variables_in(command: str) -> list[str]:
 
 
 def apply(doc: Mapping[str, Any], ctx: Context) -> str:
-    """``kubectl apply`` of one manifest from a quoted heredoc, with no key in it.
+    """``kubectl apply`` of one manifest from a quoted heredoc, with no key in it."""
+    return applies([doc], ctx)[0]
+
+
+def applies(docs: Sequence[Mapping[str, Any]], ctx: Context) -> list[str]:
+    """``kubectl apply`` of each manifest from a quoted heredoc, with no key in it.
 
     A secret is written ``${VAR}`` and filled in by ``envsubst``, which substitutes only the
     variables it is given and runs nothing.
     """
-    used: list[str] = []
+    used: list[list[str]] = [[] for _ in docs]
 
-    def stand_in(name: str) -> str:
-        env = _env_name(ctx, name)
-        used.extend([env] if env not in used else [])
-        return "${" + env + "}"
+    def stand_in(doc_used: list[str]) -> Callable[[str], str]:
+        def written(name: str) -> str:
+            env = _env_name(ctx, name)
+            doc_used.extend([env] if env not in doc_used else [])
+            return "${" + env + "}"
+        return written
 
-    # Masked as one document, as the applied object is shown: a key cut across its fields
-    # (a name, then values) is masked in each, however far apart YAML writes them.
-    keyless = masked_together(swap_secrets(dict(doc), ctx, stand_in), ctx.masker)
+    # Masked as one text, as the applied objects are shown: a key cut across their fields (a
+    # name, then values, in one object or in several) is masked in each, however far apart.
+    keyless = masked_together([swap_secrets(dict(doc), ctx, stand_in(doc_used))
+                               for doc, doc_used in zip(docs, used, strict=True)], ctx.masker)
+    return [_apply_command(doc, doc_used) for doc, doc_used in zip(keyless, used, strict=True)]
+
+
+def _apply_command(keyless: Any, used: list[str]) -> str:
     text = dump(_as_block_text(keyless, used)).rstrip()
     end = _delimiter(text)
     kubectl = f"kubectl apply --server-side --field-manager={shlex.quote(FIELD_MANAGER)} -f -"

@@ -50,6 +50,33 @@ metadata:
   annotations: {{note: "{PIECES[0]}"}}
 data: {{x: "{PIECES[1]}"}}
 """,
+    # AF5: the pieces in different objects of one file, a List's items or documents after
+    # `---`, each object's fields between them (further apart than pieces of prose may be)
+    "list-items": f"""\
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {{name: {NAME}, labels: {{app: demo, tier: backend}}}}
+  data: {{a: "{PIECES[0]}"}}
+- apiVersion: v1
+  kind: ConfigMap
+  metadata: {{name: second, namespace: default}}
+  data: {{b: "{PIECES[1]}"}}
+""",
+    "two-documents": f"""\
+apiVersion: v1
+kind: Secret
+metadata: {{name: {NAME}}}
+type: Opaque
+stringData: {{first: "{PIECES[0]}"}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {{name: settings, annotations: {{owner: platform-team}}}}
+data: {{second: "{PIECES[1]}"}}
+""",
 }
 
 

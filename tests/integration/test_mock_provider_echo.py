@@ -54,6 +54,35 @@ def test_a_model_that_holds_a_key_is_quoted_back_masked(provider: MockProvider,
         assert secret not in response.text, response.text
 
 
+# AF6: a key cut into pieces, each short of what is masked alone, by the rule the sandbox masks
+# by: in query values, in path segments, the header's key (not accepted) in a query
+@pytest.mark.parametrize(("path", "key"), [
+    (f"/v1/chat/completions?a={TOKEN[:11]}&b={TOKEN[11:23]}&c={TOKEN[23:]}", TOKEN),
+    (f"/v1/{TOKEN[:12]}/x/{TOKEN[12:21]}/y/{TOKEN[21:]}", TOKEN),
+    (f"/v1/chat/completions?u={OTHER_TOKEN[:13].upper()}&v={OTHER_TOKEN[13:25]}"
+     f"&w={OTHER_TOKEN[25:]}", OTHER_TOKEN),
+], ids=["accepted-key-in-three-query-values", "accepted-key-in-path-segments",
+        "header-key-in-query-values"])
+def test_a_404_masks_a_key_cut_into_pieces(provider: MockProvider, path: str, key: str) -> None:
+    response = httpx.post(provider.url + path, json=BODY, trust_env=False,
+                          headers={"Authorization": f"Bearer {key}"})
+    message = response.json()["error"]["message"]
+    assert response.status_code == 404 and message.startswith("Invalid URL (POST /v1/"), message
+    assert "sk-…" in message and f"…{key[-4:]}" in message, message
+    for piece in (key[8:12], key[12:20], key[20:-4]):
+        assert piece not in message and piece.upper() not in message, message
+
+
+def test_a_model_holding_a_key_in_pieces_is_quoted_back_masked(provider: MockProvider) -> None:
+    model = f"{TOKEN[:11]} / {TOKEN[11:22]} / {TOKEN[22:]}"
+    response = httpx.post(provider.url + "/v1/chat/completions", trust_env=False,
+                          json={**BODY, "model": model},
+                          headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200
+    for piece in (TOKEN[8:11], TOKEN[11:22], TOKEN[22:-4]):
+        assert piece not in response.text, response.text
+
+
 def test_a_model_name_is_quoted_back_as_sent(provider: MockProvider) -> None:
     response = httpx.post(provider.url + "/v1/chat/completions", trust_env=False,
                           json={**BODY, "model": "gpt-4o-mini-2024-07-18"},

@@ -3,7 +3,7 @@ and the profile diff viewer."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import ClassVar
 
 from textual import on, work
@@ -16,6 +16,7 @@ from textual.worker import get_current_worker
 
 from sandbox.records import record
 from sandbox.tui.screens import ASSETS
+from sandbox.tui.widgets.key_fields import KeyHidingInput, KeyHidingTextArea
 from sandbox.tui.widgets.plain import filled, plain
 from sandbox.untrusted import visible
 
@@ -186,12 +187,15 @@ class CustomRequestForm(ModalScreen[CustomRequest | None]):
 ## Send your own request
 
 Method, path, one header per line (`Name: value`) and a body. `${token}` stands for the
-sandbox's key and is filled in when sent; the panes show it masked. **ctrl+s** sends.
+sandbox's key and is filled in when sent; the panes show it masked. A key typed or pasted in
+a field is drawn as dots (it is sent as typed). **ctrl+s** sends.
 """
 
-    def __init__(self, initial: CustomRequest) -> None:
+    def __init__(self, initial: CustomRequest, keys: Sequence[str] = ()) -> None:
+        """``keys``: the keys the app holds, drawn as dots wherever they are typed (as any
+        text shaped like a provider's key is)."""
         super().__init__()
-        self.initial = initial
+        self.initial, self.keys = initial, keys
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -request"):
@@ -200,12 +204,13 @@ sandbox's key and is filled in when sent; the panes show it masked. **ctrl+s** s
             with Horizontal(id="request-line"):
                 yield Select([(m, m) for m in ("POST", "GET", "PUT", "DELETE")],
                              value=self.initial.method, allow_blank=False, id="method")
-                yield Input(self.initial.path, placeholder="/openai", id="path")
+                yield KeyHidingInput(self.initial.path, self.keys, placeholder="/openai",
+                                     id="path")
                 yield Checkbox("stream", self.initial.stream, id="stream")
             yield Label("Headers (Name: value, one per line)")
-            yield TextArea(self.initial.headers, id="headers")
+            yield KeyHidingTextArea(self.initial.headers, self.keys, id="headers")
             yield Label("Body")
-            yield TextArea(self.initial.body, id="body")
+            yield KeyHidingTextArea(self.initial.body, self.keys, id="body")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Send (ctrl+s)", id="send", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")

@@ -19,6 +19,7 @@ from textual.worker import Worker, WorkerState
 from sandbox.catalog.scenarios import ApplyStep, RequestStep, Scenario
 from sandbox.errors import SandboxError
 from sandbox.reports.transcript_file import default_name
+from sandbox.settings import known_keys
 from sandbox.tui.screens.dialogs import (
     CustomRequest,
     CustomRequestForm,
@@ -129,7 +130,8 @@ class ExperimentActions(Screen[None]):
             if request is not None:
                 self._send(request)
 
-        self.app.push_screen(CustomRequestForm(initial), send)
+        keys = known_keys(self.session.settings.token, os.environ)
+        self.app.push_screen(CustomRequestForm(initial, keys), send)
 
     @work(exclusive=True, group="request", exit_on_error=False)
     async def _send(self, request: CustomRequest) -> None:

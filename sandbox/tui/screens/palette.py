@@ -3,16 +3,13 @@ hiding a key pasted into its search."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from textual.await_complete import AwaitComplete
 from textual.command import CommandInput, CommandPalette
 from textual.widgets import Input
 
-# What a provider's key looks like: a key pasted into the search by mistake, one the app does
-# not hold, is hidden too (a presenter's screen is projected).
-KEY_SHAPED = re.compile(r"sk-[A-Za-z0-9_-]{12,}")
+from sandbox.tui.widgets.key_fields import KEY_SHAPED
 
 
 class OnceClosedPalette(CommandPalette):
