@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 import time
@@ -31,6 +32,15 @@ if TYPE_CHECKING:  # the rest loads after the first paint
 
     from sandbox.catalog.loader import Catalog
     from sandbox.runtimes.runtime import Runtime
+
+def collect_from_now_on() -> None:
+    """Garbage collection back on, when the command line turned it off until the first frame,
+    with what start-up built set aside: it lives as long as the app, and each collection of
+    the old generation would walk it all again."""
+    if not gc.isenabled():  # (an app made by a test leaves the collector alone)
+        gc.freeze()
+        gc.enable()
+
 
 RuntimeFactory = Callable[[Settings, str], "Runtime"]
 Detect = Callable[[str], tuple[str, "str | None"]]
@@ -131,6 +141,7 @@ class SandboxApp(App[None]):
 
     def on_ready(self) -> None:
         """The first frame is on screen: now the slow part."""
+        collect_from_now_on()
         self.prepare()
 
     @work(exit_on_error=False)

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Input, RadioButton, RadioSet, Static
+from textual.widgets import Input, Static
 
 from sandbox.errors import SandboxError
 from sandbox.profiles import DEFAULT_PROFILE, PROFILES
@@ -22,6 +22,7 @@ from sandbox.records import record
 from sandbox.settings import Settings, check_key
 from sandbox.tui.welcome import RUNTIME_LABELS, describe_key, key_for, key_origin, setup_plan
 from sandbox.tui.widgets.light_button import LightButton
+from sandbox.tui.widgets.light_options import LightOption, LightOptions
 from sandbox.tui.widgets.plain import filled
 
 # The hint line: what the keys do, and in the key field (which takes m and o as typed).
@@ -100,11 +101,12 @@ elsewhere quits.
                          "and passthrough.", id="welcome")
             yield Static("Runtime: [b]detecting…[/b]", id="runtime-line")
             yield Static("Provider", classes="field")
-            with RadioSet(id="provider", compact=True):
-                yield RadioButton("Mock provider (offline, free)",
-                                  value=self.settings.provider != "openai", id="mock")
-                yield RadioButton("OpenAI (your key, real calls)",
-                                  value=self.settings.provider == "openai", id="openai")
+            yield LightOptions(
+                LightOption("Mock provider (offline, free)",
+                            value=self.settings.provider != "openai", id="mock"),
+                LightOption("OpenAI (your key, real calls)",
+                            value=self.settings.provider == "openai", id="openai"),
+                id="provider")
             openai = self.settings.provider == "openai"
             if openai:  # the field comes with OpenAI: mock needs none, and paints sooner
                 with Vertical(id="key-row"):
@@ -113,11 +115,10 @@ elsewhere quits.
             key = self._prefilled if openai else key_for("mock", self.settings.token, self.env)
             yield Static(self._key_text(key, key_origin(key, self.env)), id="key-source")
             yield Static("API profile", classes="field")
-            with RadioSet(id="profile", compact=True):
-                for profile in PROFILES.values():
-                    yield RadioButton(f"{profile.title} ({profile.backend_kind})",
-                                      value=profile.name == self.settings.profile,
-                                      id=profile.name.replace(".", "_"))
+            yield LightOptions(*(LightOption(f"{profile.title} ({profile.backend_kind})",
+                                             value=profile.name == self.settings.profile,
+                                             id=profile.name.replace(".", "_"))
+                                 for profile in PROFILES.values()), id="profile")
             yield Static(self._plan_text(openai, self.settings.profile), id="plan")
             with Horizontal(id="provider-buttons"):
                 yield LightButton("Start", id="start", primary=True)
@@ -162,7 +163,7 @@ elsewhere quits.
         return self._start_when_detected
 
     def action_pick(self, provider: str) -> None:
-        self.query_one(f"#{provider}", RadioButton).value = True
+        self.query_one(f"#{provider}", LightOption).value = True
         if provider == "openai":
             self._key_input().focus()
 
@@ -196,11 +197,11 @@ elsewhere quits.
 
     @property
     def provider(self) -> str:
-        return "openai" if self.query_one("#openai", RadioButton).value else "mock"
+        return "openai" if self.query_one("#openai", LightOption).value else "mock"
 
     @property
     def profile(self) -> str:
-        pressed = self.query_one("#profile", RadioSet).pressed_button
+        pressed = self.query_one("#profile", LightOptions).pressed_button
         return next((name for name in PROFILES
                      if pressed is not None and pressed.id == name.replace(".", "_")),
                     self.settings.profile)
@@ -234,7 +235,7 @@ elsewhere quits.
         """What the key row holds: its label, then the field."""
         return Static("OpenAI API key", classes="field", id="key-label"), key
 
-    @on(RadioSet.Changed)
+    @on(LightOptions.Changed)
     @on(Input.Changed, "#key")
     def _provider_changed(self) -> None:
         openai = self.provider == "openai"
