@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.web.serve import ServeOptions, check_host
+from sandbox.web.listen import ServeOptions, check_host
 from tests.helpers import run_cli
 
 
