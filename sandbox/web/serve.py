@@ -10,6 +10,7 @@ gone, so that an app busy drawing never blocks on a full pipe.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import html
 import os
 import re
@@ -32,7 +33,7 @@ from sandbox.web.app_process import TERM_GRACE, AppProcess
 from sandbox.web.guard import MAX_HEIGHT, MAX_WIDTH, HostCheck, dimension, page_message
 from sandbox.web.listen import MAX_TABS as MAX_TABS
 from sandbox.web.listen import ServeOptions as ServeOptions
-from sandbox.web.listen import addresses_of, cannot_listen, check_host
+from sandbox.web.listen import addresses_of, bind_host, cannot_listen, check_host
 
 TITLE = "agw-sandbox"
 HEADER_TIMEOUT = 10.0  # seconds a connection has to send a whole request (or stay idle)
@@ -200,7 +201,9 @@ def _all_tabs_taken(max_tabs: int) -> web.Response:
 
 def serve(settings: Settings, options: ServeOptions) -> int:
     """Serve until Ctrl+C or a stop signal (SIGTERM…); then stop every app and free the port."""
-    warning = check_host(options)
+    options = dataclasses.replace(options, host=bind_host(options.host))
+    addresses = addresses_of(options)  # a name is judged by what it resolves to
+    warning = check_host(options, addresses)
     check_ports(options)
     load_catalog(settings.scenario_dirs)  # a broken scenario file is reported here, not per tab
     if settings.runtime == "cluster" and not settings.context:  # likewise, not in every tab
@@ -210,7 +213,6 @@ def serve(settings: Settings, options: ServeOptions) -> int:
         from sandbox.walkthrough.masking import Masker
 
         stdio.say(f"agw-sandbox: {Masker(known_keys(settings.token, os.environ))(warning)}")
-    addresses = addresses_of(options)
     server = SandboxServer(settings, options)
     console.quiet_logs((HttpProcessingError, ConnectionError))
     stop = _StopEvent()
