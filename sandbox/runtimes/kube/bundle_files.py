@@ -21,6 +21,11 @@ PREPARE_HINT = "run `agw-sandbox prepare DIR` again while online"
 MAX_INDEX = 1 << 20  # bytes; a real index is a few KB
 MAX_DEPTH = 8  # nesting of the index document; a real one has 4 levels
 ENTRY_FIELDS = ("kind", "ref", "version", "path", "sha256")
+BUNDLE_FOLDER_HINT = ("give --bundle the folder `agw-sandbox prepare DIR` made (it holds "
+                      "index.json), not a file in it")
+# gzip, xz, zstd, zip, bzip2: how an archive a bundle was packed into begins (tar: "ustar" at 257)
+ARCHIVE_MAGIC = (b"\x1f\x8b", b"\xfd7zXZ", b"\x28\xb5\x2f\xfd", b"PK\x03\x04", b"BZh")
+ARCHIVE_PROBE = 262  # bytes: up to the end of a tar header's "ustar"
 
 
 def damaged(index: Path, why: str) -> RuntimeUnavailable:
@@ -46,6 +51,7 @@ def inside(root: Path, relative: str) -> Path:
 def read_index(root: Path, index: Path) -> Any:
     """The index document: a regular file of at most :data:`MAX_INDEX` bytes, nested no deeper
     than an index is."""
+    _check_folder(root)
     if not os.path.lexists(index):
         raise RuntimeUnavailable(
             f"{index} does not exist: {root} is not a complete bundle (its preparation did "
@@ -62,6 +68,41 @@ def read_index(root: Path, index: Path) -> Any:
         raise damaged(index, "it nests deeper than an index does") from None
     except (OSError, ValueError) as exc:
         raise RuntimeUnavailable(f"{index} cannot be read ({reason(exc)})", PREPARE_HINT) from exc
+
+
+def _check_folder(root: Path) -> None:
+    """Refuse a bundle path that is no folder (nothing there, a file, an archive of a bundle),
+    saying so and what to give instead; a folder passes (its index is looked at next)."""
+    try:
+        mode = root.stat().st_mode
+    except OSError as exc:
+        if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
+            raise RuntimeUnavailable(f"the bundle folder {root} cannot be read ({reason(exc)})",
+                                     "check the path and its permissions") from exc
+        link = f" (it is a link to {root.readlink()}, which does not exist)" \
+            if root.is_symlink() else ""
+        raise RuntimeUnavailable(f"the bundle folder {root} does not exist{link}",
+                                 "check the path; `agw-sandbox prepare DIR` makes a bundle "
+                                 "while online") from None
+    if stat.S_ISDIR(mode):
+        return
+    if not stat.S_ISREG(mode):
+        raise RuntimeUnavailable(f"{root} is a FIFO, socket or device, not a bundle folder",
+                                 BUNDLE_FOLDER_HINT)
+    hint = (f"it looks like an archive of a bundle: unpack it (`tar -xf {root.name}`, or "
+            "`unzip`) and give --bundle the folder it holds" if _archive(root) else
+            BUNDLE_FOLDER_HINT)
+    raise RuntimeUnavailable(f"{root} is a file, not a bundle folder", hint)
+
+
+def _archive(path: Path) -> bool:
+    """Whether ``path`` begins as a tar, gzip, xz, zstd or zip archive does."""
+    try:
+        with open_regular(path) as data:
+            start = data.read(ARCHIVE_PROBE)
+    except OSError:
+        return False
+    return start.startswith(ARCHIVE_MAGIC) or start[257:262] == b"ustar"
 
 
 def _text(index: Path, content: bytes) -> str:
