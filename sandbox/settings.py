@@ -45,8 +45,15 @@ class Settings:
 def resolve_token(provider: str, given: str | None, env: Mapping[str, str]) -> str:
     """--token, then AGW_SANDBOX_TOKEN, then OPENAI_API_KEY (openai) or the demo key (mock).
 
-    An empty value counts as not given; any other value must pass :func:`check_key`.
+    An empty variable counts as unset; an empty ``--token`` is refused (a variable meant to hold
+    the key, empty: another key taken quietly would be a surprise). Any other value must pass
+    :func:`check_key`.
     """
+    if given == "":
+        raise SandboxError("--token is empty: it gives no key",
+                           "give the key after --token, or leave --token out to use "
+                           "AGW_SANDBOX_TOKEN (or OPENAI_API_KEY with --provider openai; "
+                           "the demo key with --provider mock)")
     sources = [("--token", given), ("AGW_SANDBOX_TOKEN", env.get("AGW_SANDBOX_TOKEN"))]
     if provider == "openai":
         sources.append(("OPENAI_API_KEY", env.get("OPENAI_API_KEY")))

@@ -39,13 +39,27 @@ def object_name(text: str) -> str:
     return text
 
 
+MAX_QUOTED = 80  # characters of a command line's word an error quotes; a longer one ends in …
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse, with what it quotes of a command line (a choice, a value a check refused, the
     words it did not recognise) on one line and in the one escape style of the rest of the
-    output (``'\\u001b'``, where ``repr`` writes ``'\\x1b'`` and a word is written raw)."""
+    output (``'\\u001b'``, where ``repr`` writes ``'\\x1b'`` and a word is written raw), each
+    word at most :data:`MAX_QUOTED` characters."""
+
+    words: Sequence[str] = ()  # the command line this parser was given, for its errors
+
+    def parse_known_args(self, args: Sequence[str] | None = None,  # type: ignore[override]
+                         namespace: argparse.Namespace | None = None
+                         ) -> tuple[argparse.Namespace, list[str]]:
+        import sys
+
+        self.words = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
 
     def error(self, message: str) -> NoReturn:
-        super().error(_masked(one_line(message)))
+        super().error(_masked(one_line(_shortened(message, self.words))))
 
     def _get_value(self, action: argparse.Action, arg_string: str) -> Any:
         try:
@@ -58,6 +72,31 @@ class _Parser(argparse.ArgumentParser):
             super()._check_value(action, value)
         except argparse.ArgumentError as exc:
             raise _requoted(action, exc, value) from None
+
+
+def _shortened(message: str, words: Sequence[str]) -> str:
+    """``message`` with each long word of the command line it quotes (raw, as ``repr`` or
+    :func:`~sandbox.untrusted.quoted` writes it; an ``--option=value``'s value too) cut to
+    :data:`MAX_QUOTED` characters as shown (escaped), masked before it is cut."""
+    values = [word.partition("=")[2] if word.startswith("--") else word for word in words]
+    for word in sorted({w for w in [*words, *values] if len(w) > MAX_QUOTED}, key=len,
+                       reverse=True):
+        if word not in message and repr(word) not in message and quoted(word) not in message:
+            continue
+        short = _cut(one_line(_masked(word)))
+        for form in (quoted(word), repr(word)):
+            message = message.replace(form, f"'{short}'")
+        message = message.replace(word, short)
+    return message
+
+
+def _cut(shown: str) -> str:
+    """``shown`` in at most :data:`MAX_QUOTED` characters, the last an ellipsis; never half an
+    escape (``\\u00``)."""
+    if len(shown) <= MAX_QUOTED:
+        return shown
+    head = re.sub(r"\\(?:u[0-9a-fA-F]{0,3})?$|\\[nrt]?$", "", shown[:MAX_QUOTED - 1])
+    return head + "…"
 
 
 def _masked(message: str) -> str:

@@ -32,7 +32,7 @@ def key_for(provider: str, token: str, env: Mapping[str, str]) -> str:
     ``token`` is the one the CLI resolved for its own provider: only a ``--token`` carries over,
     so switching to the mock never sends it a real OPENAI_API_KEY.
     """
-    given = token if key_origin(token, env) == "--token" else None
+    given = token if token and key_origin(token, env) == "--token" else None
     try:
         return resolve_token(provider, given, env)
     except SandboxError:

@@ -25,12 +25,20 @@ _ONE_HOST = re.compile(r"(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(?P<port>[0-9
 
 
 def is_loopback(host: str) -> bool:
-    if host.lower() in LOOPBACK_NAMES:
+    """Whether ``host`` is this machine's loopback: its name, or a loopback address (bracketed
+    or not, IPv4-mapped IPv6 included)."""
+    if host.lower().removesuffix(".") in LOOPBACK_NAMES:
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return is_loopback_address(ipaddress.ip_address(host.strip("[]")))
     except ValueError:
         return False
+
+
+def is_loopback_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    # Python 3.11's is_loopback says False for ::ffff:127.0.0.1, which is 127.0.0.1
+    mapped = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) else None
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
 
 
 def dimension(value: object, limit: int) -> int | None:
@@ -123,7 +131,7 @@ class HostCheck:
             address = ipaddress.ip_address(host)
         except ValueError:
             return host in self.names
-        if address.is_loopback or str(address) in self.names:
+        if is_loopback_address(address) or str(address) in self.names:
             return True
         return self.public and self._is_this_machine(address)
 

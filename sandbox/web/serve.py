@@ -10,14 +10,11 @@ gone, so that an app busy drawing never blocks on a full pipe.
 from __future__ import annotations
 
 import asyncio
-import errno
+import dataclasses
 import html
-import ipaddress
 import os
 import re
-import socket
 import sys
-import threading
 from collections.abc import Mapping
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -29,56 +26,19 @@ from textual_serve.server import Server
 
 from sandbox import stdio
 from sandbox.catalog.loader import load_catalog
-from sandbox.errors import PortInUse, SandboxError
-from sandbox.records import record
+from sandbox.errors import SandboxError
 from sandbox.settings import Settings, known_keys
-from sandbox.untrusted import quoted
 from sandbox.web import DRIVER, console
 from sandbox.web.app_process import TERM_GRACE, AppProcess
-from sandbox.web.guard import MAX_HEIGHT, MAX_WIDTH, HostCheck, dimension, is_loopback, page_message
+from sandbox.web.guard import MAX_HEIGHT, MAX_WIDTH, HostCheck, dimension, page_message
+from sandbox.web.listen import MAX_TABS as MAX_TABS
+from sandbox.web.listen import ServeOptions as ServeOptions
+from sandbox.web.listen import addresses_of, bind_host, cannot_listen, check_host
 
 TITLE = "agw-sandbox"
 HEADER_TIMEOUT = 10.0  # seconds a connection has to send a whole request (or stay idle)
-# seconds --host's name may take to resolve: /etc/hosts and a working resolver answer in far
-# less; a resolver that drops packets holds glibc 5 s per try and server, with no end we set
-HOST_LOOKUP_SECONDS = 5.0
-MAX_TABS = 40  # apps at once, unless --max-tabs says otherwise: each holds some 40 MB
 # textual-serve's page asks Google for a font: not in a room that may have no internet.
 REMOTE_FONT = re.compile(r"<link[^>]*fonts\.googleapis\.com[^>]*>")
-
-
-@record
-class ServeOptions:
-    host: str
-    port: int
-    public: bool = False
-    gateway_port: int = 0  # each tab's app gets a gateway port of its own
-    allow_hosts: tuple[str, ...] = ()  # names the page may be loaded from, besides this machine's
-    max_tabs: int = MAX_TABS
-
-
-# A name, an IPv4 address or a bracketed IPv6 one, then a colon and what would be a port.
-_WITH_PORT = re.compile(r"(?P<bare>\[[^\]]*\]|[^:\[\]]+):(?P<port>[0-9]*)")
-
-
-def check_host(options: ServeOptions) -> str | None:
-    """Refuse a host with a port, and a non-loopback address without ``--public``; with
-    ``--public``, the warning to print."""
-    if (given := _WITH_PORT.fullmatch(options.host)) is not None:
-        bare, port = given["bare"], given["port"]
-        raise SandboxError(f"--host {options.host} holds a port: --host takes no port; the "
-                           "port is --port",
-                           f"write --host {bare} --port {port}" if port else
-                           f"write --host {bare}")
-    if is_loopback(options.host):
-        return None
-    if not options.public:
-        raise SandboxError(
-            f"--host {options.host} is not a loopback address",
-            "add --public to serve other machines (anyone who can reach the port drives the "
-            "sandbox and its key), or leave --host out to serve this machine only")
-    return (f"warning: serving on {options.host}:{options.port}: anyone who can reach this "
-            "port drives the sandbox and uses its key (they never see it, but can spend it)")
 
 
 def check_ports(options: ServeOptions) -> None:
@@ -241,7 +201,9 @@ def _all_tabs_taken(max_tabs: int) -> web.Response:
 
 def serve(settings: Settings, options: ServeOptions) -> int:
     """Serve until Ctrl+C or a stop signal (SIGTERM…); then stop every app and free the port."""
-    warning = check_host(options)
+    options = dataclasses.replace(options, host=bind_host(options.host))
+    addresses = addresses_of(options)  # a name is judged by what it resolves to
+    warning = check_host(options, addresses)
     check_ports(options)
     load_catalog(settings.scenario_dirs)  # a broken scenario file is reported here, not per tab
     if settings.runtime == "cluster" and not settings.context:  # likewise, not in every tab
@@ -251,7 +213,6 @@ def serve(settings: Settings, options: ServeOptions) -> int:
         from sandbox.walkthrough.masking import Masker
 
         stdio.say(f"agw-sandbox: {Masker(known_keys(settings.token, os.environ))(warning)}")
-    addresses = _addresses_of(options)
     server = SandboxServer(settings, options)
     console.quiet_logs((HttpProcessingError, ConnectionError))
     stop = _StopEvent()
@@ -280,39 +241,6 @@ class _StopEvent:
             await self.event.wait()
 
 
-def _addresses_of(options: ServeOptions) -> list[str]:
-    """The addresses --host names, looked up within :data:`HOST_LOOKUP_SECONDS` (getaddrinfo has
-    no deadline of its own: it runs in a thread that is left to end by itself when late)."""
-    host = options.host
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-        return [host]  # an address: nothing to look up
-    except ValueError:
-        pass
-    found: list[list[str] | OSError | UnicodeError] = []
-
-    def look_up() -> None:
-        try:
-            answers = socket.getaddrinfo(host, options.port, type=socket.SOCK_STREAM,
-                                         flags=socket.AI_PASSIVE)
-            found.append(list(dict.fromkeys(str(answer[4][0]) for answer in answers)))
-        except (OSError, UnicodeError) as exc:  # UnicodeError: a name idna cannot encode
-            found.append(exc)
-
-    lookup = threading.Thread(target=look_up, name="serve-host-lookup", daemon=True)
-    lookup.start()
-    lookup.join(HOST_LOOKUP_SECONDS)
-    if not found:
-        raise SandboxError(
-            f"cannot listen on {host}:{options.port}: the host {quoted(host)} could not be "
-            f"resolved in {HOST_LOOKUP_SECONDS:g} s",
-            "give --host as an address (an address of this machine, or 0.0.0.0 for all of "
-            "them), or check the resolver (`getent hosts NAME`, /etc/resolv.conf)")
-    if isinstance(found[0], OSError | UnicodeError):
-        raise _cannot_listen(found[0], options) from found[0]
-    return found[0]
-
-
 async def _serve(server: SandboxServer, options: ServeOptions, addresses: list[str],
                  stop: _StopEvent) -> None:
     # keepalive_timeout: a connection that has not sent a whole request within it is closed,
@@ -328,30 +256,12 @@ async def _serve(server: SandboxServer, options: ServeOptions, addresses: list[s
             hosts = cast(str, addresses)
             await web.TCPSite(runner, hosts, options.port).start()
         except (OSError, UnicodeError) as exc:  # UnicodeError: a name idna cannot encode
-            raise _cannot_listen(exc, options) from exc
+            raise cannot_listen(exc, options) from exc
         print(f"agw-sandbox: serving the app on {_page_address(runner, options)} (one app per "
               "browser tab; Ctrl+C stops them all)", flush=True)
         await stop.wait()
     finally:
         await runner.cleanup()
-
-
-def _cannot_listen(exc: OSError | UnicodeError, options: ServeOptions) -> SandboxError:
-    """Why serve cannot listen where it was told, with the option to change: the port only when
-    the port is the problem."""
-    where = f"cannot listen on {options.host}:{options.port}"
-    if isinstance(exc, socket.gaierror | UnicodeError):
-        return SandboxError(f"{where}: the host {quoted(options.host)} does not resolve to an "
-                            f"address ({exc.strerror if isinstance(exc, OSError) else exc})",
-                            "check --host: an address of this machine, a name that resolves to "
-                            "one, or 0.0.0.0 for all of them")
-    if exc.errno == errno.EADDRNOTAVAIL:
-        return SandboxError(f"{where}: {options.host} is not an address of this machine",
-                            "check --host: an address of this machine, or 0.0.0.0 for all of them")
-    if exc.errno in (errno.EADDRINUSE, errno.EACCES):
-        return PortInUse(f"{where}: {exc.strerror or exc}",
-                         "pick another port with --port, or stop what holds this one")
-    return SandboxError(f"{where}: {exc.strerror or exc}", "check --host and --port")
 
 
 def _page_address(runner: web.AppRunner, options: ServeOptions) -> str:

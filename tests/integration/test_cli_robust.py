@@ -384,14 +384,34 @@ def test_a_key_given_to_the_wrong_option_is_masked_in_the_usage_error(
     assert not leaked and "sk-…" in shown
 
 
-def test_a_key_given_as_serves_host_is_masked_in_its_warning(cli_env: dict[str, str]) -> None:
+def test_a_key_given_as_serves_host_is_masked_in_its_warning(
+        cli_env: dict[str, str], monkeypatch: pytest.MonkeyPatch,
+        capfd: pytest.CaptureFixture[str]) -> None:
+    """The warning comes once the host is known to be no loopback (it resolves, here to an
+    address of nobody's machine, TEST-NET-3): it quotes --host, masked."""
+    from sandbox.errors import SandboxError
+    from sandbox.settings import Settings
+    from sandbox.web.serve import ServeOptions, serve
+
+    def resolver(host: object, *args: object, **kwargs: object) -> object:
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("203.0.113.9", 0))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolver)
+    with pytest.raises(SandboxError):
+        serve(Settings(runtime="sim", token=KEY_GIVEN_WRONG),
+              ServeOptions(KEY_GIVEN_WRONG, 0, public=True))
+    shown = "".join(capfd.readouterr())
+    assert KEY_GIVEN_WRONG[8:24] not in shown and "serving on sk-…" in shown, shown
+
+
+def test_a_key_given_as_serves_host_is_masked_when_it_does_not_resolve(
+        cli_env: dict[str, str]) -> None:
     env = {**cli_env, "AGW_SANDBOX_TOKEN": KEY_GIVEN_WRONG}
     done = run_cli("serve", "--runtime", "sim", "--port", "0", "--public", "--host",
                    KEY_GIVEN_WRONG, env=env)
     assert done.returncode == 2
     shown = done.stdout + done.stderr
-    leaked = KEY_GIVEN_WRONG[8:24] in shown
-    assert not leaked and "serving on sk-…" in shown
+    assert KEY_GIVEN_WRONG[8:24] not in shown and "cannot listen on sk-…" in shown, shown
 
 
 @pytest.mark.parametrize("value", ["nonexistent:Nope", "garbage", "os:getcwd", "textual:Nope",

@@ -54,3 +54,36 @@ def test_doctor_names_a_relative_socket_path(cli_env: dict[str, str]) -> None:
     doctor = run_cli("doctor", env={**cli_env, "DOCKER_HOST": "unix://dh13/file"})
     assert "a socket path begins with /: unix:///path/to/docker.sock" in doctor.stdout, \
         doctor.stdout + doctor.stderr
+
+
+@pytest.mark.parametrize(("host", "said"), [
+    ("unix:/var/run/docker.sock", "its scheme is followed by ':' alone; Docker reads "
+                                  "'unix://' then the address: write unix:///var/run/docker.sock"),
+    ("UNIX:/run/user/1000/docker.sock", "its scheme is followed by ':' alone; Docker reads "
+                                        "'unix://' then the address: write "
+                                        "unix:///run/user/1000/docker.sock"),
+    ("unix:var/run/docker.sock", "its scheme is followed by ':' alone; Docker reads 'unix://' "
+                                 "then the address: write unix:///var/run/docker.sock"),
+    ("tcp:127.0.0.1:2375", "its scheme is followed by ':' alone; Docker reads 'tcp://' then the "
+                           "address: write tcp://127.0.0.1:2375"),
+    ("/var/run/docker.sock", "it is a socket path with no scheme: write "
+                             "unix:///var/run/docker.sock"),
+    ("/tmp/dh14/docker.sock", "it is a socket path with no scheme: write "
+                              "unix:///tmp/dh14/docker.sock"),
+    ("localhost:2375", "it has no scheme: write tcp://localhost:2375 (or unix:///path/to/"
+                       "docker.sock for a socket)"),
+])
+def test_an_address_without_its_slashes_says_what_to_write(
+        no_docker_env: Path, monkeypatch: pytest.MonkeyPatch, host: str, said: str) -> None:
+    """Before: `unix:/var/run/docker.sock` (which the docker CLI cannot parse) was looked for as
+    a socket ("no Docker socket found"), `/var/run/docker.sock` gave the SDK's "Invalid bind
+    address format" and no hint."""
+    error = refusal(monkeypatch, host)
+    assert error.message == f"DOCKER_HOST '{host}' is not a Docker address ({said})", \
+        error.message
+    assert "Invalid bind" not in str(error) and "no Docker socket found" not in str(error)
+
+
+def test_doctor_says_what_to_write_for_a_bare_socket_path(cli_env: dict[str, str]) -> None:
+    doctor = run_cli("doctor", env={**cli_env, "DOCKER_HOST": "/var/run/docker.sock"})
+    assert "write unix:///var/run/docker.sock" in doctor.stdout, doctor.stdout + doctor.stderr

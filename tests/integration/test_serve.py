@@ -25,7 +25,8 @@ from textual_serve.download_manager import DownloadManager
 
 from sandbox.settings import Settings
 from sandbox.web.app_process import AppProcess
-from sandbox.web.serve import child_argv, child_environment, is_loopback
+from sandbox.web.guard import is_loopback
+from sandbox.web.serve import child_argv, child_environment
 from tests.conftest import TOKEN
 from tests.helpers import run_cli
 

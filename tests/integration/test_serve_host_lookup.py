@@ -12,7 +12,7 @@ import pytest
 
 from sandbox.errors import SandboxError
 from sandbox.settings import Settings
-from sandbox.web import serve as serve_module
+from sandbox.web import listen as listen_module
 from sandbox.web.serve import ServeOptions, serve
 from tests.conftest import TOKEN
 from tests.helpers import run_cli
@@ -31,7 +31,7 @@ def silent_resolver(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
         raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
 
     monkeypatch.setattr(socket, "getaddrinfo", never_answers)
-    monkeypatch.setattr(serve_module, "HOST_LOOKUP_SECONDS", 0.5)
+    monkeypatch.setattr(listen_module, "HOST_LOOKUP_SECONDS", 0.5)
     yield asked
     released.set()
 

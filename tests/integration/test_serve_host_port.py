@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.web.serve import ServeOptions, check_host
+from sandbox.web.listen import ServeOptions, check_host
 from tests.helpers import run_cli
 
 
 @pytest.mark.parametrize(("host", "bare", "port"), [
     ("127.0.0.1:80", "127.0.0.1", "80"), ("localhost:8080", "localhost", "8080"),
-    ("[::1]:9000", "[::1]", "9000"), ("0.0.0.0:", "0.0.0.0", ""),
+    ("[::1]:9000", "::1", "9000"), ("0.0.0.0:", "0.0.0.0", ""),
     ("box.example:8443", "box.example", "8443"),
 ])
 @pytest.mark.parametrize("public", [True, False])

@@ -51,9 +51,9 @@ def test_a_pasted_bearer_prefix_is_named(key: str) -> None:
 def test_keys_are_taken_in_order_and_trimmed() -> None:
     env = {"AGW_SANDBOX_TOKEN": f" {TOKEN}\n", "OPENAI_API_KEY": "sk-other-key-0000000000"}
     assert resolve_token("mock", None, env) == TOKEN
-    assert resolve_token("openai", "", {"OPENAI_API_KEY": "sk-other-key-0000000000"}) == \
+    assert resolve_token("openai", None, {"OPENAI_API_KEY": "sk-other-key-0000000000"}) == \
         "sk-other-key-0000000000"
-    assert resolve_token("mock", "", {"AGW_SANDBOX_TOKEN": ""}) == DEMO_TOKEN
+    assert resolve_token("mock", None, {"AGW_SANDBOX_TOKEN": ""}) == DEMO_TOKEN  # unset, so
     assert resolve_token("mock", "abc", {}) == "abc"  # short, but a key: masked, not refused
     assert check_key("sk-'\"$(id)`x`*&#%{}", "--token") == "sk-'\"$(id)`x`*&#%{}"
 
@@ -80,3 +80,16 @@ def test_objects_that_hold_the_key_keep_it_out_of_their_repr() -> None:
                                          {"key": "${token}"}, False), ctx)
     for holder in (Settings(token=TOKEN), ctx, request):
         assert TOKEN not in repr(holder) and TOKEN not in pretty_repr(holder)
+
+
+@pytest.mark.parametrize(("provider", "env"), [
+    ("mock", {"AGW_SANDBOX_TOKEN": TOKEN}), ("openai", {"OPENAI_API_KEY": TOKEN}),
+    ("mock", {}), ("openai", {})])
+def test_an_empty_token_option_is_refused_not_passed_over(provider: str,
+                                                          env: dict[str, str]) -> None:
+    """Before: `--token ''` quietly used AGW_SANDBOX_TOKEN (or the demo key) instead."""
+    with pytest.raises(SandboxError) as caught:
+        resolve_token(provider, "", env)
+    assert caught.value.message == "--token is empty: it gives no key"
+    assert "give the key after --token, or leave --token out" in caught.value.hint
+    assert TOKEN not in str(caught.value)

@@ -8,12 +8,10 @@ has no index and is never taken for a complete one.
 from __future__ import annotations
 
 import asyncio
-import errno
 import hashlib
 import json
 import os
 import shutil
-import stat
 import tempfile
 import threading
 import time
@@ -22,18 +20,27 @@ from dataclasses import asdict
 from functools import partial
 from importlib.resources import files
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from sandbox import stdio
-from sandbox.documents import TooDeep, load_all, load_json
+from sandbox.documents import load_all
 from sandbox.errors import RuntimeUnavailable, SandboxError
 from sandbox.profiles import Profile
 from sandbox.records import record
-from sandbox.untrusted import quoted
+from sandbox.runtimes.kube.bundle_files import (
+    FORMAT,
+    PREPARE_HINT,
+    damaged,
+    entry_of,
+    inside,
+    open_regular,
+    read_index,
+    reason,
+    sha256_up_to,
+)
+from sandbox.runtimes.kube.bundle_files import INDEX as INDEX
+from sandbox.runtimes.kube.bundle_files import human_size as human_size
 
-INDEX = "index.json"
-FORMAT = 1
-PREPARE_HINT = "run `agw-sandbox prepare DIR` again while online"
 Progress = Callable[[str], None]
 Fetch = Callable[[str], Awaitable[str]]
 
@@ -174,9 +181,6 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 # -- use (offline) ------------------------------------------------------------------------------
-MAX_INDEX = 1 << 20  # bytes; a real index is a few KB
-MAX_DEPTH = 8  # nesting of the index document; a real one has 4 levels
-ENTRY_FIELDS = ("kind", "ref", "version", "path", "sha256")
 
 
 @record
@@ -195,18 +199,18 @@ class Bundle:
     @classmethod
     def open(cls, root: Path) -> Bundle:
         index = root / INDEX
-        document = _read_index(root, index)
+        document = read_index(root, index)
         if not isinstance(document, dict) or document.get("format") != FORMAT:
             raise RuntimeUnavailable(f"{index} is not a bundle index this version reads",
                                      PREPARE_HINT)
         files, profiles = document.get("files") or [], document.get("profiles") or {}
         if not isinstance(files, list) or not isinstance(profiles, dict) or not all(
                 isinstance(pins, dict) for pins in profiles.values()):
-            raise _damaged(index, "its 'files' or 'profiles' are not of the kind prepare writes")
-        entries = tuple(_entry(index, number, entry) for number, entry in enumerate(files, 1))
+            raise damaged(index, "its 'files' or 'profiles' are not of the kind prepare writes")
+        entries = tuple(entry_of(index, number, entry) for number, entry in enumerate(files, 1))
         paths = [entry["path"] for entry in entries]
         if len(set(paths)) != len(paths):
-            raise _damaged(index, "it lists a file twice")
+            raise damaged(index, "it lists a file twice")
         return cls(root, entries, dict(profiles))
 
     def check(self, profile: Profile) -> str:
@@ -233,19 +237,19 @@ class Bundle:
         return f"{len(self.entries)} files, {human_size(size)}, sums match"
 
     def _check_file(self, entry: dict[str, Any]) -> None:
-        path = _inside(self.root, str(entry["path"]))
+        path = inside(self.root, str(entry["path"]))
         recorded = int(entry["size"])
         try:
-            with _open_regular(path) as data:
+            with open_regular(path) as data:
                 size = os.fstat(data.fileno()).st_size
                 if size != recorded:
                     raise RuntimeUnavailable(
                         f"the bundle file {path} is damaged: it holds {size} bytes where {INDEX} "
                         f"records {recorded} (a copy that was cut short, or a changed file)",
                         f"copy it again from where the bundle was made, or {PREPARE_HINT}")
-                digest = _sha256_up_to(data, recorded)
+                digest = sha256_up_to(data, recorded)
         except OSError as exc:
-            raise RuntimeUnavailable(f"the bundle file {path} cannot be read ({_reason(exc)})",
+            raise RuntimeUnavailable(f"the bundle file {path} cannot be read ({reason(exc)})",
                                      PREPARE_HINT) from exc
         if digest != entry["sha256"]:
             raise RuntimeUnavailable(
@@ -257,7 +261,7 @@ class Bundle:
         if not any(e.get("path") == item.path for e in self.entries):
             raise RuntimeUnavailable(f"the bundle {self.root} lacks {item.path} ({item.ref})",
                                      PREPARE_HINT)
-        return _inside(self.root, item.path)
+        return inside(self.root, item.path)
 
     def of_kind(self, profile: Profile, kind: str) -> list[tuple[Item, Path]]:
         return [(item, self.path(item)) for item in items(profile) if item.kind == kind]
@@ -279,121 +283,4 @@ class Bundle:
 
         return fetch
 
-
-def _damaged(index: Path, why: str) -> RuntimeUnavailable:
-    return RuntimeUnavailable(f"{index} is damaged: {why}", PREPARE_HINT)
-
-
-def _inside(root: Path, relative: str) -> Path:
-    """Where ``root / relative`` leads, when that is inside ``root``: a link may point to
-    another file of the bundle, never out of it."""
-    path = root / relative
-    try:
-        resolved = Path(os.path.realpath(path, strict=True))
-        inside = resolved.is_relative_to(os.path.realpath(root, strict=True))
-    except OSError as exc:
-        raise RuntimeUnavailable(f"the bundle file {path} is missing ({exc.strerror})",
-                                 PREPARE_HINT) from exc
-    if not inside:
-        raise RuntimeUnavailable(f"the bundle file {path} is a link to {resolved}, outside "
-                                 "the bundle", PREPARE_HINT)
-    return resolved
-
-
-def _read_index(root: Path, index: Path) -> Any:
-    """The index document: a regular file of at most :data:`MAX_INDEX` bytes, nested no deeper
-    than an index is."""
-    if not os.path.lexists(index):
-        raise RuntimeUnavailable(
-            f"{index} does not exist: {root} is not a complete bundle (its preparation did "
-            "not finish, or it is another directory)", PREPARE_HINT)
-    path = _inside(root, INDEX)
-    try:
-        with _open_regular(path) as data:
-            content = data.read(MAX_INDEX + 1)
-        if len(content) > MAX_INDEX:
-            raise ValueError(f"larger than {human_size(MAX_INDEX)}, which no index is")
-        return load_json(_text(index, content), max_depth=MAX_DEPTH,
-                         parse_int=lambda text: _whole_number(index, text))
-    except TooDeep:
-        raise _damaged(index, "it nests deeper than an index does") from None
-    except (OSError, ValueError) as exc:
-        raise RuntimeUnavailable(f"{index} cannot be read ({_reason(exc)})", PREPARE_HINT) from exc
-
-
-def _text(index: Path, content: bytes) -> str:
-    """The index as text: UTF-8, as prepare writes it (an editor's byte-order mark is dropped);
-    UTF-16, as some editors save JSON, is said to be so, whatever its byte order."""
-    if content.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in content[:4]:
-        raise RuntimeUnavailable(f"{index} is not UTF-8 text (it looks like UTF-16, as some "
-                                 "editors save text)", PREPARE_HINT)
-    try:
-        return content.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise RuntimeUnavailable(f"{index} is not UTF-8 text (byte {content[exc.start]:#04x} "
-                                 f"at offset {exc.start})", PREPARE_HINT) from None
-
-
-def _whole_number(index: Path, text: str) -> int:
-    """A JSON integer; one of more digits than ``int()`` reads is damage, said in our words."""
-    try:
-        return int(text)
-    except ValueError:
-        raise _damaged(index, f"it holds a number of {len(text.lstrip('-'))} digits, which no "
-                              "index does") from None
-
-
-def _entry(index: Path, number: int, entry: object) -> dict[str, Any]:
-    """One file of the index, with the types prepare writes; else the index is damaged."""
-    if not isinstance(entry, dict) or not all(isinstance(entry.get(f), str) for f in ENTRY_FIELDS):
-        raise _damaged(index, f"its file {number} is not of the kind prepare writes")
-    size, relative = entry.get("size"), str(entry["path"])
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise _damaged(index, f"its file {number} ({quoted(relative)}) has no size in bytes")
-    if "\0" in relative or not relative:
-        raise _damaged(index, f"its file {number} has a path no file can have ({quoted(relative)})")
-    if Path(relative).is_absolute() or ".." in Path(relative).parts:
-        raise RuntimeUnavailable(f"{index} names a file outside the bundle: {relative}",
-                                 PREPARE_HINT)
-    return entry
-
-
-
-
-def _open_regular(path: Path) -> BinaryIO:
-    """``path`` opened for reading when it is a regular file; a FIFO or a device is refused
-    without waiting on it (a FIFO would block the open, /dev/zero the read, for ever)."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOFOLLOW", 0))
-    except OSError as exc:  # a socket cannot be opened at all (ENXIO): say what it is
-        if exc.errno == errno.ENXIO and stat.S_ISSOCK(path.lstat().st_mode):
-            raise OSError(errno.EINVAL, "it is a socket, not a regular file") from exc
-        raise
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        kind = "a directory" if stat.S_ISDIR(mode) else "a FIFO, socket or device"
-        raise OSError(errno.EINVAL, f"it is {kind}, not a regular file")
-    return os.fdopen(fd, "rb")
-
-
-def _sha256_up_to(data: BinaryIO, size: int) -> str:
-    """The sha256 of the first ``size`` bytes and any one more (a file that grew meanwhile)."""
-    digest, left = hashlib.sha256(), size + 1
-    while left > 0 and (chunk := data.read(min(1 << 20, left))):
-        digest.update(chunk)
-        left -= len(chunk)
-    return digest.hexdigest()
-
-
-def _reason(exc: Exception) -> str:
-    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-
-
-def human_size(size: float) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GiB"  # not reached
 

@@ -262,6 +262,8 @@ def address_words(url: str) -> str | None:
     bind address format: port is required", for a port that is there), in ours; None when
     nothing here is wrong (the SDK's parse still follows)."""
     scheme, found, _ = url.partition("://")
+    if not found:
+        return _unslashed_words(url)
     if found and scheme.lower() not in DOCKER_SCHEMES:
         plain = unicodedata.normalize("NFKC", scheme).lower()
         if plain in DOCKER_SCHEMES:
@@ -286,6 +288,29 @@ def address_words(url: str) -> str | None:
         return None
     return NO_PORT_0 if port == 0 else None
 
+
+# A scheme and a colon with no "//" after it (``unix:/var/run/docker.sock``): the SDK reads some
+# of these, the docker CLI (and so kind) none.
+_SCHEME_ALONE = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):(?!//)(?P<rest>.*)", re.DOTALL)
+
+
+def _unslashed_words(url: str) -> str | None:
+    """What to write for an address without ``://``: a bare socket path, a scheme followed by
+    ':' alone, a host and port with no scheme; None for anything else (the SDK's words)."""
+    if url.startswith("/"):
+        return f"it is a socket path with no scheme: write unix://{visible(url)}"
+    given = _SCHEME_ALONE.fullmatch(url)
+    if given is None:
+        return None
+    scheme, rest = given["scheme"].lower(), given["rest"]
+    if scheme not in DOCKER_SCHEMES:
+        if rest.isascii() and rest.isdigit():  # localhost:2375
+            return (f"it has no scheme: write tcp://{visible(url)} (or unix:///path/to/"
+                    "docker.sock for a socket)")
+        return None
+    address = rest.lstrip("/") or ("path/to/docker.sock" if scheme == "unix" else "HOST:2376")
+    return (f"its scheme is followed by ':' alone; Docker reads '{scheme}://' then the address: "
+            f"write {scheme}://{'/' if scheme == 'unix' else ''}{visible(address)}")
 
 
 # Where the docker SDK and CLI look when an address names no socket (``unix://``).
