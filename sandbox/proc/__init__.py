@@ -5,20 +5,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import select
 import shlex
 import signal
 import sys
-import threading
-import time
-import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 from sandbox.errors import CommandFailed, CommandTimedOut, RuntimeUnavailable
+from sandbox.proc.held import HELD_SIGNALS, stop_signals_held
+from sandbox.proc.holders import read_ends, stop_holders
+from sandbox.proc.started import EXIT_POLL, STARTED, Process, stop_everything_started
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.records import record
+
+__all__ = ["EXIT_POLL", "HELD_SIGNALS", "INSTALL_HINTS", "Completed", "Echo", "Process", "run",
+           "spawn", "start_piped", "stop", "stop_everything_started"]
 
 INSTALL_HINTS = {
     "kind": f"install kind {DEFAULT_PROFILE.pins.kind}: "
@@ -28,12 +28,7 @@ INSTALL_HINTS = {
     "kubectl": "install kubectl: https://kubernetes.io/docs/tasks/tools/",
     "docker": "install Docker: https://docs.docker.com/get-docker/",
 }
-Process = asyncio.subprocess.Process
-EXIT_POLL = 0.02  # seconds between looks at whether a command has exited
 OUTPUT_GRACE = 1.0  # seconds to read what a command that has exited left in its pipes
-HOLDER_GRACE = 0.5  # seconds a process left holding a command's output has to end on SIGTERM
-# Every process started here, for the last resort of a process that cannot stop the usual way.
-_STARTED: weakref.WeakSet[Process] = weakref.WeakSet()
 
 
 @record
@@ -111,7 +106,7 @@ async def stop(process: Process, grace: float = 5.0) -> None:
 
 async def _exec(argv: Sequence[str], *, stdin: int, env: Mapping[str, str] | None = None,
                 hint: str = "", **options: object) -> Process:
-    with _stop_signals_held():
+    with stop_signals_held():
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv, stdin=stdin, stdout=asyncio.subprocess.PIPE,
@@ -121,47 +116,8 @@ async def _exec(argv: Sequence[str], *, stdin: int, env: Mapping[str, str] | Non
             raise RuntimeUnavailable(f"`{argv[0]}` is not installed (not found on PATH)",
                                      hint or INSTALL_HINTS.get(argv[0], f"install {argv[0]}")
                                      ) from exc
-        _STARTED.add(process)
+        STARTED.add(process)
     return process
-
-
-# The stop signals whose handler (the CLI's raises an exception) waits while a process starts.
-HELD_SIGNALS = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT)
-_held: dict[int, Callable[[int, Any], Any]] = {}  # their handlers while held
-_holding = 0  # the starts under way on the main thread
-_pending: list[int] = []  # the signals that arrived meanwhile
-
-
-@contextlib.contextmanager
-def _stop_signals_held() -> Iterator[None]:
-    """Hold the stop signals while a process starts and is registered, then handle any that
-    arrived. A handler that raises in the middle of asyncio's spawn left the process running,
-    known to nobody (asyncio kills the process it was starting, not the children it has);
-    registered, it is stopped with everything else: the signal is raised again once the caller
-    has it in hand. (Python runs signal handlers on the main thread only.)"""
-    global _holding
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    if _holding == 0:
-        _held.update({sig: handler for sig in HELD_SIGNALS
-                      if callable(handler := signal.getsignal(sig))})
-        for sig in _held:
-            signal.signal(sig, lambda signum, frame: _pending.append(signum))
-    _holding += 1
-    try:
-        yield
-    finally:
-        _holding -= 1
-        if _holding == 0:
-            handlers = dict(_held)
-            _held.clear()
-            for sig, handler in handlers.items():
-                signal.signal(sig, handler)
-            arrived = _pending[:1]  # the first: the handler of a stop ignores repeats
-            _pending.clear()
-            for signum in arrived:  # once the caller is stopping it with the rest, if need be
-                asyncio.get_running_loop().call_soon(signal.raise_signal, signum)
 
 
 async def _collect(process: Process, stdout: bytearray, stderr: bytearray,
@@ -200,7 +156,7 @@ async def _release(process: Process, readers: asyncio.Future[None]) -> list[str]
         await _kill_group(process, grace=1.0)
         await asyncio.wait({readers}, timeout=OUTPUT_GRACE)  # every writer gone: EOF at once
     if not readers.done():  # a writer outside its group (it left with setsid) holds them
-        stopped = await _stop_holders(_read_ends(process))
+        stopped = await stop_holders(read_ends(process))
         await asyncio.wait({readers}, timeout=OUTPUT_GRACE)
     if not readers.done():  # one that could not be stopped (another user's) holds them still
         readers.cancel()
@@ -213,74 +169,6 @@ async def _release(process: Process, readers: asyncio.Future[None]) -> list[str]
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(process.wait(), OUTPUT_GRACE)  # its pipes' last callbacks run
     return stopped
-
-
-def _read_ends(process: Process) -> list[int]:
-    """The descriptors of our ends of the command's stdout and stderr pipes."""
-    transport: Any = getattr(process, "_transport", None)  # asyncio's, as in _release
-    ends = []
-    for child_fd in (1, 2):
-        pipe = transport.get_pipe_transport(child_fd) if transport is not None else None
-        handle: Any = pipe.get_extra_info("pipe") if pipe is not None else None
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            ends.append(handle.fileno())
-    return ends
-
-
-def _pipe_holders(read_ends: Sequence[int]) -> dict[int, str]:
-    """The processes of our own user, other than this one, that hold the other end of one of
-    ``read_ends`` (Linux's /proc links them to the same ``pipe:[inode]``), with their names."""
-    links = set()
-    for fd in read_ends:
-        with contextlib.suppress(OSError):
-            links.add(f"pipe:[{os.fstat(fd).st_ino}]")
-    holders: dict[int, str] = {}
-    if not links or not Path("/proc/self/fd").is_dir():
-        return holders
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        with contextlib.suppress(OSError):  # gone meanwhile, or not ours to look into
-            if entry.stat().st_uid == os.getuid() and _holds(entry, links):
-                holders[int(entry.name)] = (entry / "comm").read_text().strip()
-    return holders
-
-
-def _holds(process_dir: Path, links: set[str]) -> bool:
-    """Whether one of the process's descriptors is one of ``links``."""
-    for fd in (process_dir / "fd").iterdir():
-        with contextlib.suppress(OSError):  # closed meanwhile
-            if str(fd.readlink()) in links:
-                return True
-    return False
-
-
-async def _stop_holders(read_ends: Sequence[int]) -> list[str]:
-    """SIGTERM to each process holding the command's output, SIGKILL to those still there after
-    :data:`HOLDER_GRACE`; each named "pid 123 (sleep)". A pidfd pins the process found, so a
-    pid reused meanwhile is never signalled."""
-    pinned: dict[int, str] = {}
-    for pid, name in _pipe_holders(read_ends).items():
-        with contextlib.suppress(OSError):
-            pinned[os.pidfd_open(pid)] = f"pid {pid} ({name})"
-    try:
-        for signum in (signal.SIGTERM, signal.SIGKILL):
-            running = [fd for fd in pinned if not _ended(fd)]
-            for fd in running:
-                with contextlib.suppress(OSError):
-                    signal.pidfd_send_signal(fd, signum)
-            deadline = time.monotonic() + HOLDER_GRACE
-            while running and time.monotonic() < deadline and not all(map(_ended, running)):
-                await asyncio.sleep(EXIT_POLL)
-        return list(pinned.values())
-    finally:
-        for fd in pinned:
-            os.close(fd)
-
-
-def _ended(pidfd: int) -> bool:
-    """Whether the process behind ``pidfd`` has ended (its pidfd is then readable)."""
-    return bool(select.select([pidfd], [], [], 0)[0])
 
 
 async def _kill_group(process: Process, grace: float = 5.0) -> None:
@@ -312,7 +200,7 @@ async def start_piped(argv: Sequence[str], env: Mapping[str, str], *,
     Ctrl+C meant for the caller away from it. ``env`` is the child's whole environment.
     Without ``stderr``, what the child writes there goes to /dev/null.
     """
-    with _stop_signals_held():
+    with stop_signals_held():
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
@@ -321,75 +209,7 @@ async def start_piped(argv: Sequence[str], env: Mapping[str, str], *,
         except FileNotFoundError as exc:
             raise RuntimeUnavailable(f"`{argv[0]}` is not installed (not found on PATH)",
                                      INSTALL_HINTS.get(argv[0], f"install {argv[0]}")) from exc
-        _STARTED.add(process)
+        STARTED.add(process)
     return process
 
 
-def stop_everything_started(grace: float = 1.0) -> None:
-    """The last resort of a process that must end now, from any thread: SIGTERM to every
-    process started here that is still running (to its whole group when it leads one, as the
-    tools run by :func:`run` do), then SIGKILL to those still there after ``grace`` seconds.
-
-    "Started here" includes a child whose start a stop signal interrupted before it was
-    registered (the signal raises wherever the main thread is, asyncio's spawn included): any
-    child of this process still running is one of ours, as only this module starts them."""
-    for signum in (signal.SIGTERM, signal.SIGKILL):
-        running = [process.pid for process in _snapshot() if process.returncode is None]
-        running += [pid for pid in _children() if pid not in running]
-        for pid in running:
-            _signal_process(pid, signum)
-        deadline = time.monotonic() + grace
-        while running and time.monotonic() < deadline:
-            time.sleep(EXIT_POLL)  # the loop that would reap them may be stuck: no waiting on them
-            running = [pid for pid in running if _alive(pid)]
-        if not running:
-            return
-
-
-def _children() -> list[int]:
-    """This process's children that are still running (Linux's /proc; elsewhere none known)."""
-    found = []
-    with contextlib.suppress(OSError):
-        for entry in Path("/proc").iterdir():
-            state = _state(entry.name) if entry.name.isdigit() else None
-            if state is not None and state[0] != "Z" and state[1] == os.getpid():
-                found.append(int(entry.name))
-    return found
-
-
-def _state(pid: int | str) -> tuple[str, int] | None:
-    """A process's state letter and parent (None: it is gone, or /proc does not say)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        return fields[0], int(fields[1])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _alive(pid: int) -> bool:
-    """Whether ``pid`` runs still (a zombie has ended: only its parent has yet to notice)."""
-    state = _state(pid)
-    if state is not None:
-        return state[0] != "Z"
-    try:
-        os.kill(pid, 0)  # without /proc: a zombie counts as running, till ``grace`` is over
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
-def _snapshot() -> list[Process]:
-    for _ in range(10):  # another thread may start a process meanwhile
-        with contextlib.suppress(RuntimeError):
-            return list(_STARTED)
-    return []
-
-
-def _signal_process(pid: int, signum: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, signum)
-        else:
-            os.kill(pid, signum)
