@@ -14,6 +14,7 @@ from sandbox.errors import CommandFailed, CommandTimedOut, RuntimeUnavailable
 from sandbox.proc.held import HELD_SIGNALS, stop_signals_held
 from sandbox.proc.holders import read_ends, stop_holders
 from sandbox.proc.started import EXIT_POLL, STARTED, Process, stop_everything_started
+from sandbox.proc.tree import stop_tree
 from sandbox.profiles import DEFAULT_PROFILE
 from sandbox.records import record
 
@@ -29,6 +30,8 @@ INSTALL_HINTS = {
     "docker": "install Docker: https://docs.docker.com/get-docker/",
 }
 OUTPUT_GRACE = 1.0  # seconds to read what a command that has exited left in its pipes
+TIMEOUT_GRACE = 5.0  # seconds a command stopped at its timeout has to tidy up on SIGTERM
+STOP_GRACE = 2.0  # the same for a command stopped because the sandbox is stopping
 
 
 @record
@@ -62,18 +65,21 @@ async def run(argv: Sequence[str], *, timeout: float = 60.0, check: bool = True,
     process = await _exec(argv, stdin=asyncio.subprocess.PIPE if stdin is not None
                           else asyncio.subprocess.DEVNULL, env=env, start_new_session=True)
     stdout, stderr = bytearray(), bytearray()
-    readers = asyncio.ensure_future(_collect(process, stdout, stderr, keep))
+    with stop_signals_held():  # a stop landing between the two would leave it never awaited
+        readers = asyncio.ensure_future(_collect(process, stdout, stderr, keep))
     stopped: list[str] = []
     try:
-        await asyncio.wait_for(_finish(process, stdin, readers), timeout)
+        async with asyncio.timeout(timeout):
+            await _finish(process, stdin, readers)  # created as it is awaited: a stop at any
+            # moment ends it, never leaves it "never awaited"
     except TimeoutError:
-        await _kill_group(process)
+        await stop_tree(process, grace=TIMEOUT_GRACE)
         raise CommandTimedOut(argv, timeout, stderr.decode(errors="replace"),
                               f"`{argv[0]}` seems stuck: run that command by hand to see "
                               "where it hangs (a network pull or a lock are the usual causes)"
                               ) from None
-    except asyncio.CancelledError:
-        await _kill_group(process)
+    except BaseException:  # cancelled, or a stop signal raised right here
+        await stop_tree(process, grace=STOP_GRACE)
         raise
     finally:
         stopped += await _release(process, readers)
@@ -152,36 +158,27 @@ async def _release(process: Process, readers: asyncio.Future[None]) -> list[str]
     ends in "Exception ignored … Event loop is closed"). Returns what was stopped outside the
     command's session ("pid 123 (sleep)")."""
     stopped: list[str] = []
-    if not readers.done():
-        await _kill_group(process, grace=1.0)
-        await asyncio.wait({readers}, timeout=OUTPUT_GRACE)  # every writer gone: EOF at once
-    if not readers.done():  # a writer outside its group (it left with setsid) holds them
-        stopped = await stop_holders(read_ends(process))
-        await asyncio.wait({readers}, timeout=OUTPUT_GRACE)
-    if not readers.done():  # one that could not be stopped (another user's) holds them still
+    try:
+        if not readers.done():
+            await stop_tree(process, grace=1.0)
+            await asyncio.wait({readers}, timeout=OUTPUT_GRACE)  # every writer gone: EOF at once
+        if not readers.done():  # a writer outside its group (it left with setsid) holds them
+            stopped = await stop_holders(read_ends(process))
+            await asyncio.wait({readers}, timeout=OUTPUT_GRACE)
+    finally:
+        # Closed whatever happened, even if the readers were cancelled before their end (as
+        # asyncio.run cancels every task when a stop signal ends it) or this was cut short:
+        # one that could not be stopped (another user's) may hold the pipes still.
         readers.cancel()
         transport = getattr(process, "_transport", None)  # asyncio has no public close for it
         if transport is not None:
             transport.close()
-        await asyncio.wait({readers}, timeout=OUTPUT_GRACE)
-    if readers.done() and not readers.cancelled():
+    await asyncio.wait({readers}, timeout=OUTPUT_GRACE)
+    if not readers.cancelled():
         readers.exception()  # seen, so never reported as "never retrieved"
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(process.wait(), OUTPUT_GRACE)  # its pipes' last callbacks run
     return stopped
-
-
-async def _kill_group(process: Process, grace: float = 5.0) -> None:
-    """Stop the process and everything in its session: SIGTERM first, so that kind or helm can
-    tidy up what they started, then SIGKILL after ``grace`` seconds."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, sig)
-        try:
-            await asyncio.wait_for(process.wait(), grace)
-            return
-        except TimeoutError:
-            continue
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec

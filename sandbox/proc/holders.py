@@ -67,12 +67,12 @@ async def stop_holders(read_ends: Sequence[int]) -> list[str]:
             pinned[os.pidfd_open(pid)] = f"pid {pid} ({name})"
     try:
         for signum in (signal.SIGTERM, signal.SIGKILL):
-            running = [fd for fd in pinned if not _ended(fd)]
+            running = [fd for fd in pinned if not ended(fd)]
             for fd in running:
                 with contextlib.suppress(OSError):
                     signal.pidfd_send_signal(fd, signum)
             deadline = time.monotonic() + HOLDER_GRACE
-            while running and time.monotonic() < deadline and not all(map(_ended, running)):
+            while running and time.monotonic() < deadline and not all(map(ended, running)):
                 await asyncio.sleep(EXIT_POLL)
         return list(pinned.values())
     finally:
@@ -80,6 +80,6 @@ async def stop_holders(read_ends: Sequence[int]) -> list[str]:
             os.close(fd)
 
 
-def _ended(pidfd: int) -> bool:
+def ended(pidfd: int) -> bool:
     """Whether the process behind ``pidfd`` has ended (its pidfd is then readable)."""
     return bool(select.select([pidfd], [], [], 0)[0])

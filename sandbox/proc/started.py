@@ -42,13 +42,13 @@ def _children() -> list[int]:
     found = []
     with contextlib.suppress(OSError):
         for entry in Path("/proc").iterdir():
-            state = _state(entry.name) if entry.name.isdigit() else None
+            state = process_state(entry.name) if entry.name.isdigit() else None
             if state is not None and state[0] != "Z" and state[1] == os.getpid():
                 found.append(int(entry.name))
     return found
 
 
-def _state(pid: int | str) -> tuple[str, int] | None:
+def process_state(pid: int | str) -> tuple[str, int] | None:
     """A process's state letter and parent (None: it is gone, or /proc does not say)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
@@ -59,7 +59,7 @@ def _state(pid: int | str) -> tuple[str, int] | None:
 
 def _alive(pid: int) -> bool:
     """Whether ``pid`` runs still (a zombie has ended: only its parent has yet to notice)."""
-    state = _state(pid)
+    state = process_state(pid)
     if state is not None:
         return state[0] != "Z"
     try:

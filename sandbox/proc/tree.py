@@ -1,0 +1,94 @@
+"""A command and everything it started, stopped together: its group and its descendants."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sandbox.proc.holders import HOLDER_GRACE, ended
+from sandbox.proc.started import EXIT_POLL, Process, process_state
+
+KILL_GRACE = 1.0  # seconds what got SIGKILL has to be gone (it cannot refuse: reaping is all)
+
+
+def descendants(pid: int) -> list[int]:
+    """The processes descended from ``pid``, by the parent each names in Linux's /proc (a
+    child in a session of its own included); elsewhere none are known, and the process group
+    is all there is to stop. Read it while ``pid`` runs: a process whose parent has died is
+    adopted by another, and no chain leads to it any more."""
+    children: dict[int, list[int]] = {}
+    with contextlib.suppress(OSError):
+        for entry in Path("/proc").iterdir():
+            state = process_state(entry.name) if entry.name.isdigit() else None
+            if state is not None and state[0] != "Z":
+                children.setdefault(state[1], []).append(int(entry.name))
+    found: list[int] = []
+    parents = [pid]
+    while parents:
+        parents = [child for parent in parents for child in children.get(parent, [])
+                   if child not in found]
+        found += parents
+    return found
+
+
+async def stop_tree(process: Process, grace: float) -> None:
+    """Stop ``process``, its process group and all its descendants: SIGTERM first (kind or
+    helm tidy up what they started), SIGKILL to whatever is left once the process has exited
+    and :data:`HOLDER_GRACE` has passed (a child that ignores SIGTERM does not hold the stop),
+    or after ``grace`` seconds. Each descendant is pinned by a pidfd as it is found, so that a
+    pid reused meanwhile is never signalled."""
+    pinned = _pinned(descendants(process.pid))
+    try:
+        for signum in (signal.SIGTERM, signal.SIGKILL):
+            _signal_all(process, pinned, signum)
+            if signum == signal.SIGTERM:
+                await _until(lambda: process.returncode is not None, grace)
+                await _until(lambda: _all_ended(process, pinned), HOLDER_GRACE)
+            else:
+                await _until(lambda: _all_ended(process, pinned), KILL_GRACE)
+            if _all_ended(process, pinned):
+                return
+    finally:
+        for fd in pinned:
+            os.close(fd)
+
+
+def _pinned(pids: list[int]) -> list[int]:
+    """A pidfd for each of ``pids`` still running (one gone meanwhile has nothing to stop)."""
+    fds = []
+    for pid in pids:
+        with contextlib.suppress(OSError, AttributeError):  # AttributeError: no pidfd here
+            fds.append(os.pidfd_open(pid))
+    return fds
+
+
+def _signal_all(process: Process, pinned: list[int], signum: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)
+    for fd in pinned:
+        with contextlib.suppress(OSError):
+            signal.pidfd_send_signal(fd, signum)
+
+
+def _all_ended(process: Process, pinned: list[int]) -> bool:
+    """Whether the process has exited, its group is empty and each descendant has ended."""
+    if process.returncode is None or not all(map(ended, pinned)):
+        return False
+    try:
+        os.killpg(process.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # a member is another user's: not ours to wait for
+        return True
+    return False
+
+
+async def _until(done: Callable[[], bool], seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not done() and time.monotonic() < deadline:
+        await asyncio.sleep(EXIT_POLL)
