@@ -9,6 +9,7 @@ import shlex
 import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from sandbox.errors import CommandFailed, CommandTimedOut, RuntimeUnavailable
 from sandbox.proc.held import HELD_SIGNALS, stop_signals_held
@@ -60,29 +61,36 @@ async def run(argv: Sequence[str], *, timeout: float = 60.0, check: bool = True,
     """
     if echo is not None:
         echo("$ " + shlex.join(argv))
-    # A session of its own, so that a hung tool's children (helm's plugins, a shell script's
-    # sleep) are stopped with it instead of holding its pipes open.
-    process = await _exec(argv, stdin=asyncio.subprocess.PIPE if stdin is not None
-                          else asyncio.subprocess.DEVNULL, env=env, start_new_session=True)
     stdout, stderr = bytearray(), bytearray()
-    with stop_signals_held():  # a stop landing between the two would leave it never awaited
-        readers = asyncio.ensure_future(_collect(process, stdout, stderr, keep))
+    # Filled as the process starts and its output begins to be read, while the stop signals
+    # wait: wherever a stop lands from then on, it lands in the try, which stops it.
+    started: list[Process] = []
+    readers: list[asyncio.Future[Any]] = []
     stopped: list[str] = []
     try:
+        # A session of its own, so that a hung tool's children (helm's plugins, a shell
+        # script's sleep) are stopped with it instead of holding its pipes open.
+        await _exec(argv, stdin=asyncio.subprocess.PIPE if stdin is not None
+                    else asyncio.subprocess.DEVNULL, env=env, into=started,
+                    start_new_session=True)
+        with stop_signals_held():  # a stop between the two would leave it never awaited
+            readers.append(_collect(started[0], stdout, stderr, keep))
         async with asyncio.timeout(timeout):
-            await _finish(process, stdin, readers)  # created as it is awaited: a stop at any
-            # moment ends it, never leaves it "never awaited"
+            await _finish(started[0], stdin, readers[0])  # created as it is awaited
     except TimeoutError:
-        await stop_tree(process, grace=TIMEOUT_GRACE)
+        await stop_tree(started[0], grace=TIMEOUT_GRACE)
         raise CommandTimedOut(argv, timeout, stderr.decode(errors="replace"),
                               f"`{argv[0]}` seems stuck: run that command by hand to see "
                               "where it hangs (a network pull or a lock are the usual causes)"
                               ) from None
     except BaseException:  # cancelled, or a stop signal raised right here
-        await stop_tree(process, grace=STOP_GRACE)
+        if started:
+            await stop_tree(started[0], grace=STOP_GRACE)
         raise
     finally:
-        stopped += await _release(process, readers)
+        if started:
+            stopped += await _release(started[0], readers)
+    process = started[0]
     result = Completed(tuple(argv), process.returncode or 0, stdout.decode(errors="replace"),
                        stderr.decode(errors="replace"), tuple(stopped))
     if check and result.returncode != 0:
@@ -111,7 +119,8 @@ async def stop(process: Process, grace: float = 5.0) -> None:
 
 
 async def _exec(argv: Sequence[str], *, stdin: int, env: Mapping[str, str] | None = None,
-                hint: str = "", **options: object) -> Process:
+                hint: str = "", into: list[Process] | None = None, **options: object) -> Process:
+    """Start ``argv``; the process is added to ``into`` before any stop signal can land."""
     with stop_signals_held():
         try:
             process = await asyncio.create_subprocess_exec(
@@ -123,21 +132,24 @@ async def _exec(argv: Sequence[str], *, stdin: int, env: Mapping[str, str] | Non
                                      hint or INSTALL_HINTS.get(argv[0], f"install {argv[0]}")
                                      ) from exc
         STARTED.add(process)
+        if into is not None:
+            into.append(process)
     return process
 
 
-async def _collect(process: Process, stdout: bytearray, stderr: bytearray,
-                   keep: int | None) -> None:
+def _collect(process: Process, stdout: bytearray, stderr: bytearray,
+             keep: int | None) -> asyncio.Future[Any]:
     """Read the output as it comes (so a timeout still has what was said) up to its end;
-    beyond ``keep`` bytes it is read and dropped, so the writer is never blocked."""
+    beyond ``keep`` bytes it is read and dropped, so the writer is never blocked. Call it while
+    the stop signals are held: its readers are scheduled before one can land."""
     async def collect(stream: asyncio.StreamReader | None, sink: bytearray) -> None:
         while stream is not None and (chunk := await stream.read(65536)):
             sink += chunk if keep is None else chunk[:max(0, keep - len(sink))]
 
-    await asyncio.gather(collect(process.stdout, stdout), collect(process.stderr, stderr))
+    return asyncio.gather(collect(process.stdout, stdout), collect(process.stderr, stderr))
 
 
-async def _finish(process: Process, stdin: bytes | None, readers: asyncio.Future[None]) -> None:
+async def _finish(process: Process, stdin: bytes | None, readers: asyncio.Future[Any]) -> None:
     """Feed stdin, wait for the command to exit, then for what is left in its pipes. Its exit
     is its end: something it started that keeps its output open (``sleep 300 &``) is not
     waited for (kubectl would wait for it, for ever)."""
@@ -152,12 +164,15 @@ async def _finish(process: Process, stdin: bytes | None, readers: asyncio.Future
         await asyncio.wait_for(asyncio.shield(readers), OUTPUT_GRACE)
 
 
-async def _release(process: Process, readers: asyncio.Future[None]) -> list[str]:
+async def _release(process: Process, reading: list[asyncio.Future[Any]]) -> list[str]:
     """However the command ended: stop what it left holding its output, and close its pipes
     while the loop still runs (a pipe left to the garbage collector after the loop has closed
     ends in "Exception ignored … Event loop is closed"). Returns what was stopped outside the
     command's session ("pid 123 (sleep)")."""
     stopped: list[str] = []
+    readers = reading[0] if reading else asyncio.get_running_loop().create_future()
+    if not reading:  # stopped before its output was read: nothing to wait for
+        readers.cancel()
     try:
         if not readers.done():
             await stop_tree(process, grace=1.0)

@@ -42,10 +42,11 @@ async def stop_tree(process: Process, grace: float) -> None:
     and :data:`HOLDER_GRACE` has passed (a child that ignores SIGTERM does not hold the stop),
     or after ``grace`` seconds. Each descendant is pinned by a pidfd as it is found, so that a
     pid reused meanwhile is never signalled."""
-    pinned = _pinned(descendants(process.pid))
+    pinned = _frozen(process)
     try:
         for signum in (signal.SIGTERM, signal.SIGKILL):
             _signal_all(process, pinned, signum)
+            _signal_all(process, pinned, signal.SIGCONT)  # to act on it, what _frozen stopped
             if signum == signal.SIGTERM:
                 await _until(lambda: process.returncode is not None, grace)
                 await _until(lambda: _all_ended(process, pinned), HOLDER_GRACE)
@@ -58,13 +59,20 @@ async def stop_tree(process: Process, grace: float) -> None:
             os.close(fd)
 
 
-def _pinned(pids: list[int]) -> list[int]:
-    """A pidfd for each of ``pids`` still running (one gone meanwhile has nothing to stop)."""
-    fds = []
-    for pid in pids:
-        with contextlib.suppress(OSError, AttributeError):  # AttributeError: no pidfd here
-            fds.append(os.pidfd_open(pid))
-    return fds
+def _frozen(process: Process) -> list[int]:
+    """SIGSTOP to the process's group, then to each descendant as it is found, until no new
+    one appears: a process stopped starts no other, so none started as the stop begins (nor
+    one that is leaving for a session of its own) escapes it. A pidfd for each descendant."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGSTOP)
+    found: dict[int, int] = {}
+    while new := [pid for pid in descendants(process.pid) if pid not in found]:
+        for pid in new:
+            found[pid] = -1
+            with contextlib.suppress(OSError, AttributeError):  # AttributeError: no pidfd
+                found[pid] = os.pidfd_open(pid)
+                signal.pidfd_send_signal(found[pid], signal.SIGSTOP)
+    return [fd for fd in found.values() if fd >= 0]
 
 
 def _signal_all(process: Process, pinned: list[int], signum: int) -> None:
