@@ -49,7 +49,8 @@ async def stop_tree(process: Process, grace: float) -> None:
             _signal_all(process, pinned, signal.SIGCONT)  # to act on it, what _frozen stopped
             if signum == signal.SIGTERM:
                 await _until(lambda: process.returncode is not None, grace)
-                await _until(lambda: _all_ended(process, pinned), HOLDER_GRACE)
+                if process.returncode is not None:  # what it leaves has a little longer
+                    await _until(lambda: _all_ended(process, pinned), HOLDER_GRACE)
             else:
                 await _until(lambda: _all_ended(process, pinned), KILL_GRACE)
             if _all_ended(process, pinned):

@@ -30,6 +30,7 @@ LEFT = {
     "a child in its own session": "setsid NAP 30 &\necho > READY",
     "a child in its own session, away from the pipes":
         "setsid NAP 30 >/dev/null 2>&1 </dev/null &\necho > READY",
+    "a plugin that ignores SIGTERM itself": "trap '' TERM HUP INT\necho > READY",
     "a grandchild in its own session that ignores SIGTERM":
         """setsid bash -c "trap '' TERM; echo > READY; NAP 30" >/dev/null 2>&1 &""",
 }
