@@ -88,12 +88,24 @@ def _all_ended(process: Process, pinned: list[int]) -> bool:
     """Whether the process has exited, its group is empty and each descendant has ended."""
     if process.returncode is None or not all(map(ended, pinned)):
         return False
+    if Path("/proc/self/stat").exists():  # a zombie has ended, only its parent (init, in a
+        return not _running_in_group(process.pid)  # container maybe slow to reap) is left
     try:
         os.killpg(process.pid, 0)
     except ProcessLookupError:
         return True
     except PermissionError:  # a member is another user's: not ours to wait for
         return True
+    return False
+
+
+def _running_in_group(group: int) -> bool:
+    """Whether a process of the group ``group`` runs still (Linux's /proc; zombies aside)."""
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = (entry / "stat").read_text().rpartition(")")[2].split()
+            if entry.name.isdigit() and int(fields[2]) == group and fields[0] != "Z":
+                return True
     return False
 
 
