@@ -143,9 +143,12 @@ async def run(settings: Settings, runtime_name: str, ids: Sequence[str], everyth
                                       settings.provider, settings.overrides)
             for scenario in chosen:
                 results.append(await walkthrough.run(scenario))
-    except asyncio.CancelledError:  # Ctrl+C, SIGTERM, SIGHUP: keep what ran, and say so
-        if target is not None and record is not None:
+    except (asyncio.CancelledError, KeyboardInterrupt):  # Ctrl+C, SIGTERM, SIGHUP: keep what
+        if target is not None and record is not None:  # ran, and say so
             target.write_stopped(record, details())
+        if text is None:  # a script reading the JSON gets a document, not nothing
+            report.document.update(passed=False, stopped_by=stdio.stop_reason())
+            report.dump(sys.stdout)
         raise
     finally:
         await runtime.down()

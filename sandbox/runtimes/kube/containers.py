@@ -33,7 +33,7 @@ DOCKER_HINT = ("start Docker (Docker Desktop, or `sudo systemctl start docker`) 
 DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 KIND_ON_PODMAN = "KIND_EXPERIMENTAL_PROVIDER=podman"
 # The docker SDK reaches ssh:// through paramiko or by starting `ssh` itself: neither is for us
-# (paramiko is not installed, and only sandbox/proc.py starts processes).
+# (paramiko is not installed, and only sandbox/proc/ starts processes).
 OVER_SSH = ("is reached over ssh, which agw-sandbox does not do: it talks to Docker over a socket "
             "or tcp:// only")
 OVER_SSH_HINT = ("point DOCKER_HOST at a socket on this machine (unix:///var/run/docker.sock) or "
