@@ -50,8 +50,11 @@ class ProviderScreen(Screen[None]):
     # Esc too is a priority: one that arrived while a palette or dialog was on top is theirs,
     # even when that screen has closed by the time the key has bubbled back to the app.
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "escape", "Quit", priority=True),
-                Binding("m", "pick('mock')", "Mock provider"),
-                Binding("o", "pick('openai')", "OpenAI"),
+                # Priorities too, so that keys typed ahead act in the order they come: after
+                # an `o`, the rest of the burst (a pasted key, then Enter) goes to the key field
+                # it focused, not to this screen's letters, which the field then types.
+                Binding("m", "pick('mock')", "Mock provider", priority=True),
+                Binding("o", "pick('openai')", "OpenAI", priority=True),
                 # Priority: handled as it arrives, in order with the keys after it. A plain
                 # binding is looked up only once the key has bubbled back to the app, against
                 # whatever screen is on top by then: in a burst (Enter, Ctrl+P) that is the
@@ -89,6 +92,7 @@ elsewhere quits.
         self._start_when_detected = False
         self._prefilled = key_for("openai", settings.token, env)
         self._hint_for_field = False  # what the hint line says: the key field's keys, or not
+        self._start_after_typing = False  # Enter in the key field waits for what came before
         self._covered = False  # a palette or dialog is over this screen
         self._uncovered_at = -UNCOVERED_GRACE  # when the last one over it closed
 
@@ -159,13 +163,18 @@ elsewhere quits.
 
     @property
     def start_pending(self) -> bool:
-        """Whether Start was pressed and waits for the runtime to be detected."""
-        return self._start_when_detected
+        """Whether Start was pressed and waits: for the runtime to be detected, or for the keys
+        typed ahead of it into the key field."""
+        return self._start_when_detected or self._start_after_typing
 
     def action_pick(self, provider: str) -> None:
+        if isinstance(self.focused, Input):  # a letter of what is typed there
+            raise SkipAction()
         self.query_one(f"#{provider}", LightOption).value = True
         if provider == "openai":
-            self._key_input().focus()
+            # At once, not after a refresh: the next key of a burst is already on its way to
+            # whatever has the focus when it is handled, and it belongs to the field.
+            self.set_focus(self._key_input())
 
     def action_quit(self) -> None:
         self.chosen(None)
@@ -176,7 +185,7 @@ elsewhere quits.
         just closed: a second Esc typed to make sure it closed (or sent in the same burst) must
         not end the session."""
         if isinstance(self.focused, Input):
-            self.query_one("#start").focus()
+            self.set_focus(self.query_one("#start"))  # at once: the next key is not the field's
             self.notify("Esc left the key field (what you typed stays); press Esc again to "
                         "quit.", timeout=3, markup=False)
             return
@@ -257,15 +266,25 @@ elsewhere quits.
             f"  {n}. {s}" for n, s in enumerate(steps, start=1))
 
     def action_enter(self) -> None:
-        """Enter on Start, Quit or the key field acts at once; elsewhere the widget's own."""
+        """Enter on Start or Quit acts at once; in the key field, once the keys typed ahead of
+        it are in (a Ctrl+P after it still opens over the walkthrough); elsewhere the widget's
+        own."""
         focused = self.focused
-        acting_on = focused.id if isinstance(focused, (LightButton, Input)) else None
-        if acting_on in ("start", "key"):
+        if isinstance(focused, Input):
+            self._start_after_typing = True
+            focused.call_later(self._start_typed)
+            return
+        acting_on = focused.id if isinstance(focused, LightButton) else None
+        if acting_on == "start":
             self.action_start()
         elif acting_on == "quit":
             self.chosen(None)
         else:  # an option set's own Enter, in order with the arrows before it in a burst
             raise SkipAction()
+
+    def _start_typed(self) -> None:
+        self._start_after_typing = False
+        self.action_start()
 
     @on(LightButton.Pressed, "#quit")
     def _quit(self) -> None:
