@@ -177,7 +177,9 @@ async def _release(process: Process, reading: list[asyncio.Future[Any]]) -> list
         if not readers.done():
             await stop_tree(process, grace=1.0)
             await asyncio.wait({readers}, timeout=OUTPUT_GRACE)  # every writer gone: EOF at once
-        if not readers.done():  # a writer outside its group (it left with setsid) holds them
+        # A writer outside its group (it left with setsid, its parent gone) holds them; or,
+        # cut short (a stop signal cancels the readers), whether one does is not known.
+        if not _read_to_the_end(readers):
             stopped = await stop_holders(read_ends(process))
             await asyncio.wait({readers}, timeout=OUTPUT_GRACE)
     finally:
@@ -194,6 +196,11 @@ async def _release(process: Process, reading: list[asyncio.Future[Any]]) -> list
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(process.wait(), OUTPUT_GRACE)  # its pipes' last callbacks run
     return stopped
+
+
+def _read_to_the_end(readers: asyncio.Future[Any]) -> bool:
+    """Whether the command's output was read up to its end: then no writer holds its pipes."""
+    return readers.done() and not readers.cancelled() and readers.exception() is None
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec

@@ -33,6 +33,10 @@ LEFT = {
     "a plugin that ignores SIGTERM itself": "trap '' TERM HUP INT\necho > READY",
     "a grandchild in its own session that ignores SIGTERM":
         """setsid bash -c "trap '' TERM; echo > READY; NAP 30" >/dev/null 2>&1 &""",
+    # Its parent gone at once: adopted by init, no chain of parents leads to it; it still
+    # holds the plugin's output.
+    "a double-forked child in its own session that ignores SIGTERM, holding the pipes":
+        """( setsid bash -c "trap '' TERM HUP; echo > READY; NAP 30" & )""",
 }
 
 
