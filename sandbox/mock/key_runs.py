@@ -1,12 +1,42 @@
 """Where text holds a run of a key's characters long enough to give much of it away: its
 beginning, its end or any stretch of its middle, found in time linear in the text (a few
-searches made in C), whatever the length of the key."""
+searches made in C), whatever the length of the key.
+
+Standard library only: the mock provider masks the runs it quotes by this rule, and the
+sandbox's masker (``sandbox.walkthrough``) finds them in folded text by it too."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
-from sandbox.mock.key_chains import common_length
+from .key_chains import CHAIN_HIDES_LEAST, common_length
+
+# A key cut short still gives most of it away: any run of its characters as long as half of
+# what its mask hides (and at least this many) is masked wherever it stands: its beginning, its
+# end (a key split in two, as two headers may hold it, shows neither half), or its middle alone
+# (an error's ``code`` that echoes the key but its known prefix and its last four).
+PART_LEAST = CHAIN_HIDES_LEAST  # as many as a chain of its pieces must hide
+# ...and a run longer than this is masked whatever the key's length (a long key's half would
+# let runs of seventy characters through).
+PART_MOST = 24
+
+
+def made_of_words(secret: str) -> bool:
+    """Whether each part of ``secret`` between its dashes (or other separators) is a word or a
+    number: letters of one case (or a capital, then small ones), or digits. A generated key
+    mixes them within its parts."""
+    return all(part.isdigit() or (part.isalpha() and (part.islower() or part.isupper()
+                                                      or part.istitle()))
+               for part in re.split(r"[^0-9A-Za-z]+", secret) if part)
+
+
+def run_least(hidden: int, words: bool) -> int:
+    """How long a run of a key must be to be masked, of the ``hidden`` characters its mask
+    hides: half of them (within :data:`PART_LEAST` and :data:`PART_MOST`); two thirds for a
+    key made of words, whose words of a dozen letters (``agentgateway -n``) prose holds."""
+    least = max(PART_LEAST, min(PART_MOST, hidden // 2))
+    return max(least, 2 * hidden // 3) if words else least
 
 
 class KeyRuns:
