@@ -7,10 +7,11 @@ sandbox's masker (``sandbox.walkthrough``) finds them in folded text by it too."
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 
-from .key_chains import CHAIN_HIDES_LEAST, common_length
+from .key_chains import CHAIN_HIDES_LEAST, chain_spans, common_length, lowered
 
 # A key cut short still gives most of it away: any run of its characters as long as half of
 # what its mask hides (and at least this many) is masked wherever it stands: its beginning, its
@@ -37,6 +38,43 @@ def run_least(hidden: int, words: bool) -> int:
     key made of words, whose words of a dozen letters (``agentgateway -n``) prose holds."""
     least = max(PART_LEAST, min(PART_MOST, hidden // 2))
     return max(least, 2 * hidden // 3) if words else least
+
+
+def run_spans(key: str, text: str, masked: str) -> list[tuple[int, int, str]]:
+    """Where ``text`` holds runs of ``key`` (its case aside) as long as the sandbox masks,
+    and each run's mask: ``masked``'s beginning for one that begins the key, its end for one
+    that ends it, else ``…``."""
+    spelled = key.lower()
+    shown = len(masked) - 1 if "…" in masked else 0  # what the mask shows gives nothing away
+    least = run_least(len(spelled) - shown, made_of_words(key))
+    if least >= len(spelled):
+        return []
+    beginning, end = masked.split("…", 1)[0] + "…", "…" + masked.rsplit("…", 1)[-1]
+    return [(begin, stop, beginning if first == 0 else end if last == len(spelled) else "…")
+            for begin, stop, first, last in KeyRuns(spelled, least).find(lowered(text))]
+
+
+def key_spans(key: str, text: str, masked: str) -> list[tuple[int, int, str]]:
+    """Where ``text`` holds ``key`` (its case aside) by the rule the sandbox masks by, each
+    place apart from the others and in order, with its mask: the key whole, then runs of it
+    as long as half of what its mask hides, then a chain of its shorter pieces."""
+    whole = re.compile(re.escape(key.lower()))
+    taken: list[tuple[int, int, str]] = []
+    for found in ([(m.start(), m.end(), masked) for m in whole.finditer(lowered(text))],
+                  run_spans(key, text, masked), chain_spans(key, text, masked)):
+        taken = add_apart(taken, found)
+    return taken
+
+
+def add_apart(taken: list[tuple[int, int, str]], found: list[tuple[int, int, str]]
+              ) -> list[tuple[int, int, str]]:
+    """``taken`` (in order, apart) with each span of ``found`` that overlaps none of them."""
+    spans = list(taken)
+    for begin, end, masked in found:
+        at = bisect.bisect_left(spans, (end,))  # the spans that begin before its end
+        if at == 0 or spans[at - 1][1] <= begin:
+            spans.insert(at, (begin, end, masked))
+    return spans
 
 
 class KeyRuns:
