@@ -10,7 +10,8 @@ library; a test runs a copy of it in an isolated interpreter to keep it so.
 - ``guarded.py``: the HTTP/1.1 server and handler hardened for hostile input (shared with the
   simulated gateway);
 - ``provider.py``: :class:`MockProvider`, the server that checks keys and answers;
-- ``key_chains.py``: where text holds a key cut into short pieces (the rule the sandbox's
-  masker uses too, for what the mock quotes);
+- ``key_chains.py``: where text holds a key cut into short pieces, and ``key_runs.py``: a run of
+  a key's characters long enough to be masked (the rules the sandbox's masker uses too, for
+  what the mock quotes);
 - ``cli.py`` and ``__main__.py``: the command line.
 """

@@ -72,10 +72,15 @@ def chain_spans(key: str, text: str, masked: str) -> list[tuple[int, int, str]]:
         return []
     beginning = masked.split("…", 1)[0] + "…"
     chains = KeyChains(spelled, CHAIN_HIDES_LEAST, len(beginning) - 1)
-    lowered = "".join(char if len(char.lower()) != 1 else char.lower() for char in text)
     return [(piece.start, piece.end, beginning if piece.key_start == 0 else
              "…" + masked.rsplit("…", 1)[-1] if piece.key_end == len(spelled) else "…")
-            for chain in chains.find(lowered, AsWritten()) for piece in chain]
+            for chain in chains.find(lowered(text), AsWritten()) for piece in chain]
+
+
+def lowered(text: str) -> str:
+    """``text`` in small letters, each character still where it was (one whose small form is
+    more than one character stays as it is)."""
+    return "".join(char if len(char.lower()) != 1 else char.lower() for char in text)
 
 
 class KeyChains:

@@ -8,9 +8,9 @@ import json
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import quote, unquote_plus
+from urllib.parse import quote, unquote, unquote_plus
 
-from .key_chains import chain_spans
+from .key_runs import add_apart, key_spans
 
 HEALTH_PATH = "/healthz"
 COMPLETIONS_PATH = "/v1/chat/completions"
@@ -55,8 +55,9 @@ def bearer_key(authorization: str | None) -> str:
 
 def quoted_path(path: str, keys: Iterable[str]) -> str:
     """``path`` as an error may quote it (OpenAI quotes the path with its query): each of
-    ``keys`` in it, as sent or percent-encoded, masked as the 401 masks a key; and so is a
-    query value named as a credential or shaped like a key, whoever's it is."""
+    ``keys`` in it masked as the sandbox masks a key (whole, a run of it as long as half its
+    mask hides, or cut into a chain of pieces), in each part of the URL read percent-decoded;
+    and a query value named as a credential or shaped like a key, whoever's it is."""
     where, question, query = path.partition("?")
     shown = []
     for pair in query.split("&") if question else []:
@@ -66,20 +67,76 @@ def quoted_path(path: str, keys: Iterable[str]) -> str:
                                  or _KEY_SHAPED.fullmatch(plain)):
             pair = f"{name}={mask(plain)}"
         shown.append(pair)
-    path = where + question + "&".join(shown)
-    for key in sorted({k for k in keys if k}, key=len, reverse=True):
-        for form in dict.fromkeys((key, quote(key, safe=""), quote(key))):
-            path = path.replace(form, mask(key))
-    return _pieces_masked(path, keys)
+    return _url_masked(where + question + "&".join(shown), keys)
 
 
-def _pieces_masked(text: str, keys: Iterable[str]) -> str:
-    """``text`` with each of ``keys`` cut into short pieces (``?a=sk-test-ca&b=naryQ7z9X4&c=``)
-    masked by the rule the sandbox masks its panes by: a mask in each piece's place."""
+# What separates the parts of a URL (its path's segments, the query's names and values)
+_URL_PARTS = re.compile(r"([/?&=])")
+# What a part that shows a mask keeps as it is when quoted again (letters, digits and ``_.-~``
+# always are)
+_SHOWN_SAFE = "!$'()*,;:@"
+
+
+def _url_masked(path: str, keys: Iterable[str]) -> str:
+    """``path`` with ``keys`` masked where its parts, each percent-decoded (``+`` is a blank
+    in the query), hold them: a part that holds none is shown as sent, one that does is shown
+    decoded, its mask in place of the key and the rest quoted again (``%00`` stays ``%00``)."""
+    parts = _URL_PARTS.split(path)
+    decoded, in_query = [], False
+    for index, part in enumerate(parts):
+        in_query = in_query or part == "?"
+        decoded.append(part if index % 2 else unquote_plus(part) if in_query else unquote(part))
+    spans = _spans("".join(decoded), keys)
+    if not spans:
+        return path
+    out, at, first = [], 0, 0
+    for part, plain in zip(parts, decoded, strict=True):
+        end = at + len(plain)
+        while first < len(spans) and spans[first][1] <= at:
+            first += 1
+        if first == len(spans) or spans[first][0] >= end:  # a part holding no key: as sent
+            out.append(part)
+        else:
+            out.append(_masked_part(plain, at, spans[first:]))
+        at = end
+    return "".join(out)
+
+
+def _masked_part(plain: str, at: int, spans: list[tuple[int, int, str]]) -> str:
+    """A part of a URL (``plain``, decoded, at ``at`` in the decoded URL) with ``spans``'
+    masks in it (a span that began in a part before it shows its mask there), quoted again."""
+    out, position = [], at
+    for begin, end, masked in spans:
+        if begin >= at + len(plain):
+            break
+        out += [_requoted(plain[position - at:max(begin, at) - at]), masked if begin >= at else ""]
+        position = min(max(end, at), at + len(plain))
+    out.append(_requoted(plain[position - at:]))
+    return "".join(out)
+
+
+def _requoted(text: str) -> str:
+    """Decoded text of a URL quoted again, but for the masks' ``…`` (a mask is shown as one)."""
+    return "…".join(quote(piece, safe=_SHOWN_SAFE) for piece in text.split("…"))
+
+
+def _spans(text: str, keys: Iterable[str]) -> list[tuple[int, int, str]]:
+    """Where ``text`` holds any of ``keys`` by the rule the sandbox masks by (the longest key
+    first), in order and apart, with the masks the 401 shows."""
+    taken: list[tuple[int, int, str]] = []
     for key in sorted({k for k in keys if k}, key=len, reverse=True):
-        for start, end, masked in reversed(chain_spans(key, text, mask(key))):
-            text = text[:start] + masked + text[end:]
-    return text
+        taken = add_apart(taken, key_spans(key, text, mask(key)))
+    return taken
+
+
+def _masked(text: str, keys: Iterable[str]) -> str:
+    """``text`` with each of ``keys`` masked in it where :func:`_spans` finds it."""
+    out, position = [], 0
+    for begin, end, masked in _spans(text, keys):
+        out += [text[position:begin], masked]
+        position = end
+    out.append(text[position:])
+    return "".join(out)
 
 
 # A value that begins as an OpenAI key does: a model name never does (gpt-4o-mini-2024-07-18).
@@ -88,10 +145,8 @@ _OPENAI_KEY_SHAPED = re.compile(r"sk-[\w-]{12,}")
 
 def quoted_text(text: str, keys: Iterable[str]) -> str:
     """``text`` from the request that an answer quotes (the ``model``): each of ``keys`` in it
-    masked, and anything that begins as an OpenAI key does."""
-    for key in sorted({k for k in keys if k}, key=len, reverse=True):
-        text = text.replace(key, mask(key))
-    return _pieces_masked(_OPENAI_KEY_SHAPED.sub(lambda found: mask(found.group()), text), keys)
+    masked as the sandbox masks a key, and anything that begins as an OpenAI key does."""
+    return _OPENAI_KEY_SHAPED.sub(lambda found: mask(found.group()), _masked(text, keys))
 
 
 def error(message: str, kind: str, code: str | None) -> dict[str, Any]:

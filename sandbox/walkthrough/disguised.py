@@ -6,19 +6,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from sandbox.mock.key_chains import CHAIN_HIDES_LEAST, KEY_MOST, PIECE_LEAST, KeyChains
+from sandbox.mock.key_chains import KEY_MOST, PIECE_LEAST, KeyChains
+from sandbox.mock.key_runs import PART_LEAST, KeyRuns, made_of_words, run_least
 from sandbox.walkthrough.folded import Core, Folded, core, fold, stripped
-from sandbox.walkthrough.key_runs import KeyRuns
 from sandbox.walkthrough.spaced import letters_and_digits
-
-# A key cut short still gives most of it away: any run of its characters as long as half of
-# what its mask hides (and at least this many) is masked wherever it stands: its beginning, its
-# end (a key split in two, as two headers may hold it, shows neither half), or its middle alone
-# (an error's ``code`` that echoes the key but its known prefix and its last four).
-PART_LEAST = CHAIN_HIDES_LEAST  # as many as a chain of its pieces must hide
-# ...and a run longer than this is masked whatever the key's length (a long key's half would
-# let runs of seventy characters through).
-PART_MOST = 24
 
 
 class DisguisedKey:
@@ -66,23 +57,6 @@ def _threes(spellings: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(map(re.escape, sorted(threes)))) if threes else None
 
 
-def made_of_words(secret: str) -> bool:
-    """Whether each part of ``secret`` between its dashes (or other separators) is a word or a
-    number: letters of one case (or a capital, then small ones), or digits. A generated key
-    mixes them within its parts."""
-    return all(part.isdigit() or (part.isalpha() and (part.islower() or part.isupper()
-                                                      or part.istitle()))
-               for part in re.split(r"[^0-9A-Za-z]+", secret) if part)
-
-
-def _run_least(hidden: int, words: bool) -> int:
-    """How long a run of a key must be to be masked, of the ``hidden`` characters its mask
-    hides: half of them (within :data:`PART_LEAST` and :data:`PART_MOST`); two thirds for a
-    key made of words, whose words of a dozen letters (``agentgateway -n``) prose holds."""
-    least = max(PART_LEAST, min(PART_MOST, hidden // 2))
-    return max(least, 2 * hidden // 3) if words else least
-
-
 # A key whose letters and digits are fewer than this is not looked for spelled out.
 BARE_LEAST = 8
 
@@ -98,7 +72,7 @@ class Spellings:
         self._end = "…" + masked.rsplit("…", 1)[-1]
         # What the mask shows (``sk-`` and the last four) gives nothing away.
         shown = len(masked) - 1 if "…" in masked else 0
-        least = [_run_least(len(spelled) - shown, words) for spelled in spellings]
+        least = [run_least(len(spelled) - shown, words) for spelled in spellings]
         # Only a key long enough to have such parts (shorter ones show at most two characters).
         self._parts = [KeyRuns(spelled, count)
                        for spelled, count in zip(spellings, least, strict=True)

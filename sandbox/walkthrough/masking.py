@@ -114,6 +114,10 @@ class Masker:
             self._shown[text] = shown
         return shown
 
+    def spans(self, text: str) -> list[tuple[int, int, str]]:
+        """Where :meth:`__call__` masks ``text``: each place, in order and apart, and its mask."""
+        return self._spans(text) if self._pattern is not None and text else []
+
     def each(self, texts: Sequence[str]) -> list[str]:
         """Texts read one after another (a scenario's path, title, summary, steps...), masked
         in one pass over them read as one text: a key cut between two of them is masked too,

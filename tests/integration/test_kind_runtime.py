@@ -220,7 +220,7 @@ async def test_up_walks_the_readiness_chain_and_forwards_the_gateway(
                                      "mock-provider")
     assert config is not None and "class MockProvider" in config["data"]["provider.py"]
     assert set(config["data"]) == {"__init__.py", "__main__.py", "cli.py", "guarded.py",
-                                   "key_chains.py", "openai.py", "provider.py"}
+                                   "key_chains.py", "key_runs.py", "openai.py", "provider.py"}
     assert sandbox.mock_upstream() == ("mock-provider.kgateway-system.svc.cluster.local", 8000)
 
 

@@ -84,3 +84,61 @@ async def test_a_key_typed_in_the_request_form_is_dots_and_a_placeholder_is_not(
         assert TOKEN[-6:] not in shown and "•" * 12 in shown, shown
         assert "X-Key:" in shown and "X-Token: ${token}" in shown, shown
         assert headers.text == f"X-Key: {TOKEN}\nX-Token: ${{token}}"
+
+
+def drawn_now(target: Any, drawn: list[str]) -> list[str]:
+    """What ``target`` draws when drawn again now (each of its lines, as the recorder saw)."""
+    drawn.clear()
+    target.refresh()
+    return drawn
+
+
+# AG5: a key written over several lines (or cut in two, or in pieces) is drawn as dots wherever
+# the request pane's masker would mask it, every other character drawn as typed.
+@pytest.mark.parametrize(("lines", "dots"), [
+    ([f"X-A: {TOKEN[:13]}", f"X-B: {TOKEN[13:26]}", f"X-C: {TOKEN[26:]}"], [13, 13, 14]),
+    ([f"X-A: {TOKEN[:20]}", f"X-B: {TOKEN[20:]}"], [20, 20]),
+    ([f"X-B: {TOKEN[3:20]}", "X-Tenant: blue", f"X-Rest: {TOKEN[20:]}"], [17, 0, 20]),
+], ids=["three-lines", "two-halves", "halves-apart"])
+async def test_a_key_typed_over_several_header_lines_is_dots(
+        make: AppFactory, monkeypatch: pytest.MonkeyPatch, lines: list[str],
+        dots: list[int]) -> None:
+    drawn: list[str] = []
+    monkeypatch.setattr(TextArea, "render_line", recording(TextArea.render_line, drawn))
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot)
+        headers = form.query_one("#headers", TextArea)
+        headers.text = ""
+        headers.focus()
+        for number, line in enumerate(lines):
+            await pilot.press(*(["enter"] if number else []), *line)
+        await settle(pilot)
+        assert headers.text == "\n".join(lines)  # kept as typed: it is what is sent
+        assert headers.cursor_location == (len(lines) - 1, len(lines[-1]))
+        for row in range(len(lines)):  # each line in turn where the box shows it
+            headers.scroll_to(y=row, animate=False)
+            shown = drawn_now(headers, drawn)
+            await settle(pilot)
+            line, count = lines[row], dots[row]
+            expected = line[:len(line) - count] + "•" * count
+            assert any(text.rstrip() == expected for text in shown), (expected, shown)
+            assert not any(TOKEN[at:at + 6] in text for text in shown for at in range(3, 35))
+        assert not any(TOKEN[at:at + 6] in screen_text(app) for at in range(3, 35))
+
+
+async def test_a_key_cut_in_two_in_the_path_and_body_is_dots(make: AppFactory) -> None:
+    app = make()
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot)
+        path = form.query_one("#path", Input)
+        path.value = f"/openai/{TOKEN[3:20]}/x/{TOKEN[20:]}"
+        body = form.query_one("#body", TextArea)
+        body.text = f'{{"model": "{TOKEN[3:20]} {TOKEN[20:]}", "n": 1}}'
+        await settle(pilot)
+        shown = screen_text(app)
+        assert "•" * 20 in shown and not any(TOKEN[at:at + 6] in shown for at in range(3, 35))
+        assert path.password and path.value.endswith(TOKEN[20:])  # kept: it is what is sent
+        drawn = body.get_line(0).plain  # what the body's line is drawn from
+        assert drawn == f'{{"model": "{"•" * 38}", "n": 1}}', drawn  # the blank too
+        assert TOKEN[20:] in body.text

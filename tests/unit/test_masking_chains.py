@@ -10,8 +10,8 @@ import time
 
 import pytest
 
+from sandbox.mock.key_runs import made_of_words
 from sandbox.settings import DEMO_TOKEN
-from sandbox.walkthrough.disguised import made_of_words
 from sandbox.walkthrough.masked_stream import MaskedStream
 from sandbox.walkthrough.masking import Masker
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
+from sandbox.mock.key_runs import KeyRuns
 from sandbox.walkthrough.json_runs import runs
 from sandbox.walkthrough.key_mask import mask_key
-from sandbox.walkthrough.key_runs import KeyRuns
 from sandbox.walkthrough.masked_stream import MaskedStream
 from sandbox.walkthrough.masking import Masker, _in_place
 

@@ -19,6 +19,7 @@ from sandbox.tui.screens import ASSETS
 from sandbox.tui.widgets.key_fields import KeyHidingInput, KeyHidingTextArea
 from sandbox.tui.widgets.plain import filled, plain
 from sandbox.untrusted import visible
+from sandbox.walkthrough.masking import Masker
 
 CSS = ASSETS / "dialogs.tcss"
 
@@ -191,11 +192,14 @@ sandbox's key and is filled in when sent; the panes show it masked. A key typed 
 a field is drawn as dots (it is sent as typed). **ctrl+s** sends.
 """
 
-    def __init__(self, initial: CustomRequest, keys: Sequence[str] = ()) -> None:
+    def __init__(self, initial: CustomRequest, keys: Sequence[str] = (),
+                 masker: Masker | None = None) -> None:
         """``keys``: the keys the app holds, drawn as dots wherever they are typed (as any
-        text shaped like a provider's key is)."""
+        text shaped like a provider's key is), and wherever ``masker`` (the request pane's;
+        one of ``keys`` when None) masks a field's text."""
         super().__init__()
         self.initial, self.keys = initial, keys
+        self.masker = masker if masker is not None else Masker(keys)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog -request"):
@@ -204,13 +208,14 @@ a field is drawn as dots (it is sent as typed). **ctrl+s** sends.
             with Horizontal(id="request-line"):
                 yield Select([(m, m) for m in ("POST", "GET", "PUT", "DELETE")],
                              value=self.initial.method, allow_blank=False, id="method")
-                yield KeyHidingInput(self.initial.path, self.keys, placeholder="/openai",
-                                     id="path")
+                yield KeyHidingInput(self.initial.path, self.keys, self.masker,
+                                     placeholder="/openai", id="path")
                 yield Checkbox("stream", self.initial.stream, id="stream")
             yield Label("Headers (Name: value, one per line)")
-            yield KeyHidingTextArea(self.initial.headers, self.keys, id="headers")
+            yield KeyHidingTextArea(self.initial.headers, self.keys, self.masker,
+                                    id="headers")
             yield Label("Body")
-            yield KeyHidingTextArea(self.initial.body, self.keys, id="body")
+            yield KeyHidingTextArea(self.initial.body, self.keys, self.masker, id="body")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Send (ctrl+s)", id="send", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")

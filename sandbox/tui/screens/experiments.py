@@ -131,7 +131,8 @@ class ExperimentActions(Screen[None]):
                 self._send(request)
 
         keys = known_keys(self.session.settings.token, os.environ)
-        self.app.push_screen(CustomRequestForm(initial, keys), send)
+        masker = self.session.context(self.selected).masker  # the request pane's
+        self.app.push_screen(CustomRequestForm(initial, keys, masker), send)
 
     @work(exclusive=True, group="request", exit_on_error=False)
     async def _send(self, request: CustomRequest) -> None:
