@@ -91,8 +91,6 @@ def _shortened(message: str, words: Sequence[str]) -> str:
     return message
 
 
-
-
 def _masked(message: str) -> str:
     """A usage error with every key the process holds masked: the value it quotes may be the
     key, pasted one word too early (`--provider openai sk-…`)."""

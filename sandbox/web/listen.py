@@ -68,7 +68,7 @@ def _written(url: str) -> str:
         host, port = "", None
     if not host:
         return "write the host alone as --host, and the port as --port"
-    return f"write --host {host}" + (f" --port {port}" if port is not None else "")
+    return f"write --host {shortened(host)}" + (f" --port {port}" if port is not None else "")
 
 
 def check_host(options: ServeOptions, addresses: Sequence[str] | None = None) -> str | None:
