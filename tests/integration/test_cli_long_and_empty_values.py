@@ -91,8 +91,9 @@ def test_a_bundle_path_with_a_tilde_says_it_is_not_expanded(cli_env: dict[str, s
 
 
 @pytest.mark.parametrize(("host", "said", "not_said"), [
-    ("unix:docker.sock", "unix://$PWD/docker.sock", "unix:///docker.sock"),
-    ("unix:run/d.sock", "unix://$PWD/run/d.sock", "unix:///run/d.sock"),
+    ("unix:docker.sock", "write unix://$PWD/docker.sock for the docker.sock in this folder",
+     "write unix:///docker.sock"),
+    ("unix:run/d.sock", "write unix://$PWD/run/d.sock", "write unix:///run/d.sock"),
     ("ssh:host", "ssh:// is not supported", "write ssh://host"),
     ("ssh:user@build-box", "never over ssh", "write ssh://"),
 ])

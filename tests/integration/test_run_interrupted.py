@@ -56,7 +56,7 @@ def test_a_stop_during_a_long_apply_ends_the_run_at_once_and_nothing_passed(
     seconds, out, err = stop_with(process, stop)
     no_traceback(err)
     assert process.returncode == 128 + stop, err
-    assert seconds < 2.5, (seconds, out)  # the apply takes several seconds on its own
+    assert seconds < 3, (seconds, out)  # the apply alone takes several seconds
     assert "PASSED" not in out and "passed, " not in out, out
     assert "everything it started has been stopped" in err
 
@@ -72,15 +72,14 @@ def test_ctrl_c_during_a_long_apply_writes_a_json_document_that_did_not_pass(
         line = process.stderr.readline()
         assert line, seen
         seen += line
-    time.sleep(2.0)  # setup done (about a second); the List's apply is under way
+    time.sleep(3.0)  # setup done (about a second); the List's apply is under way
     seconds, out, err = stop_with(process, signal.SIGINT)
     no_traceback(err)
     assert process.returncode == 130, err
-    assert seconds < 2.5, seconds
+    assert seconds < 3, seconds
     document = json.loads(out)
     assert document["stopped_by"] == "Ctrl+C"
     assert document["passed"] is False
-    setup, big = document["scenarios"]
-    assert setup["passed"] is True
-    assert big["id"] == "big" and big["passed"] is None
-    assert "outcome" not in big["steps"][0]  # under way when Ctrl+C came
+    under_way = document["scenarios"][-1]  # the List's, unless setup was slow to end
+    assert under_way["passed"] is None and "outcome" not in under_way["steps"][-1]
+    assert all(s["passed"] for s in document["scenarios"][:-1])

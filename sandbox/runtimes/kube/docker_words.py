@@ -323,9 +323,10 @@ def _relative_socket_words(path: str) -> str:
     must be absolute (``~`` is not expanded either)."""
     if path.startswith("~"):
         return _socket_path_words(path) or ""
+    shown = shortened(path)
     return ("its scheme is followed by ':' alone, and its socket path is relative: Docker reads "
-            f"'unix://' then an absolute path: write unix://$PWD/{shortened(path)} for the "
-            f"{shortened(path)} in this folder (unix:///path/to/docker.sock)")
+            f"'unix://' then an absolute path: write unix://$PWD/{shown} for the {shown} in "
+            f"this folder, or unix:///{shown} for /{shown}")
 
 
 # Where the docker SDK and CLI look when an address names no socket (``unix://``).
