@@ -143,6 +143,14 @@ def directory(text: str) -> Path:
     return Path(text)
 
 
+def bundle_folder(text: str) -> Path:
+    """The type of --bundle: an empty one would quietly mean the current directory."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the folder is empty: give the folder `agw-sandbox "
+                                         "prepare DIR` filled, such as ~/agw-bundle")
+    return Path(text)
+
+
 def tab_count(text: str) -> int:
     """The type of --max-tabs: a whole number from 1 to 1000."""
     count = int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else 0

@@ -236,7 +236,15 @@ def raise_on_stop_signals() -> Iterator[None]:
         _last_stop = signum
         raise Terminated(signum)
 
-    with _handlers(stop):
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    # Ctrl+C raised where the main thread is, as SIGTERM is: left at Python's own handler,
+    # asyncio.run would take SIGINT over and only cancel its task, which a long step in the loop
+    # (a List of thousands of items) sees when it next awaits, seconds later. One the process
+    # was started with ignored (a script's background job) stays ignored.
+    ctrl_c = signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    with _handlers(stop), _handlers(interrupt, (signal.SIGINT,) if ctrl_c else (), only=True):
         yield
 
 
@@ -311,9 +319,10 @@ def _end_process(code: int, last_words: Callable[[], None]) -> None:
 
 @contextlib.contextmanager
 def _handlers(handler: Callable[[int, FrameType | None], None],
-              extra: tuple[int, ...] = ()) -> Iterator[None]:
-    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS + extra
-                if sig not in _LEFT_ALONE}
+              extra: tuple[int, ...] = (), *, only: bool = False) -> Iterator[None]:
+    """``handler`` for every stop signal and ``extra`` (only for ``extra`` with ``only``)."""
+    signals = extra if only else STOP_SIGNALS + extra
+    previous = {sig: signal.signal(sig, handler) for sig in signals if sig not in _LEFT_ALONE}
     try:
         yield
     finally:

@@ -152,11 +152,34 @@ def _marks_capped(text: str) -> str:
     return "".join(out)
 
 
-def quoted(text: str) -> str:
+# Characters of a value a message quotes, as shown (escaped): a path or a name is shorter; what
+# is longer (a 20 000-character argument) is cut, and its length said, not echoed whole.
+MAX_QUOTED = 200
+
+
+def quoted(text: str, longest: int = MAX_QUOTED) -> str:
     """``text`` in single quotes, on one line, each hidden character an escape: what ``repr``
     does for a name in a message, in the one escape style of :func:`visible` (``\\u001b``,
-    never ``\\x1b``)."""
-    return f"'{one_line(text)}'"
+    never ``\\x1b``). Past ``longest`` characters as shown, it is cut (ending in an ellipsis)
+    and followed by its length."""
+    shown = one_line(text)
+    if len(shown) <= longest:
+        return f"'{shown}'"
+    return f"'{cut(shown, longest)}' ({format(len(text), ',').replace(',', ' ')} characters)"
+
+
+def shortened(text: str, longest: int = MAX_QUOTED) -> str:
+    """``text`` as :func:`quoted` shows it, without the quotes and the length: for a value a
+    message names bare (a host in ``host:port``, a path)."""
+    return cut(one_line(text), longest)
+
+
+def cut(shown: str, longest: int) -> str:
+    """``shown`` (escaped text) in at most ``longest`` characters, the last an ellipsis; never
+    half an escape (``\\u00``)."""
+    if len(shown) <= longest:
+        return shown
+    return re.sub(r"\\(?:u[0-9a-fA-F]{0,3})?$|\\[nrt]?$", "", shown[:longest - 1]) + "…"
 
 
 def first_hidden(text: str, one_line: bool = False) -> tuple[int, str] | None:

@@ -166,7 +166,7 @@ def _dispatch(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.command == "serve":
         from sandbox.web import serve
 
-        host = args.host or ("0.0.0.0" if args.public else "127.0.0.1")
+        host = args.host if args.host is not None else "0.0.0.0" if args.public else "127.0.0.1"
         port = SERVE_PORT if args.port is None else args.port
         return serve.serve(settings, serve.ServeOptions(
             host, port, args.public, args.gateway_port, tuple(args.allow_host),

@@ -20,13 +20,14 @@ from sandbox.settings import (
     PROVIDERS,
     RUNTIMES,
     allowed_host,
+    bundle_folder,
     cluster_name,
     directory,
     known_keys,
     printable,
     tab_count,
 )
-from sandbox.untrusted import one_line, quoted
+from sandbox.untrusted import cut, one_line, quoted
 
 
 def object_name(text: str) -> str:
@@ -83,20 +84,11 @@ def _shortened(message: str, words: Sequence[str]) -> str:
                        reverse=True):
         if word not in message and repr(word) not in message and quoted(word) not in message:
             continue
-        short = _cut(one_line(_masked(word)))
+        short = cut(one_line(_masked(word)), MAX_QUOTED)
         for form in (quoted(word), repr(word)):
             message = message.replace(form, f"'{short}'")
         message = message.replace(word, short)
     return message
-
-
-def _cut(shown: str) -> str:
-    """``shown`` in at most :data:`MAX_QUOTED` characters, the last an ellipsis; never half an
-    escape (``\\u00``)."""
-    if len(shown) <= MAX_QUOTED:
-        return shown
-    head = re.sub(r"\\(?:u[0-9a-fA-F]{0,3})?$|\\[nrt]?$", "", shown[:MAX_QUOTED - 1])
-    return head + "…"
 
 
 def _masked(message: str) -> str:
@@ -261,7 +253,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     forward = command("forward", "bring the cluster up and hold a port-forward to the gateway "
                                  "(Ctrl+C stops it)")
     for bundled in (run, up, forward):
-        bundled.add_argument("--bundle", type=Path, default=None, metavar="DIR",
+        bundled.add_argument("--bundle", type=bundle_folder, default=None, metavar="DIR",
                              help="kind runtime: take every image, chart and the Gateway API "
                                   "CRDs from a bundle made by `prepare` (no network)")
     prepare = command(

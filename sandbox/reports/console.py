@@ -164,7 +164,9 @@ class JsonReport:
 
     def dump(self, out: TextIO = sys.stdout) -> None:
         scenarios = self.document["scenarios"]
-        self.document["passed"] = bool(scenarios) and all(s["passed"] for s in scenarios)
+        # A stopped run did not pass, even if every scenario that finished before the stop did.
+        self.document["passed"] = (bool(scenarios) and all(s["passed"] for s in scenarios)
+                                   and "stopped_by" not in self.document)
         # Escapes keep the document valid JSON on a stream that cannot encode "…" or "✓". JSON
         # escapes C0 controls itself; C1 and bidirectional controls get the same \uXXXX escape.
         out.write(visible(json.dumps(self.document, indent=2, ensure_ascii=not _is_unicode(out))))

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from sandbox.errors import PortInUse, SandboxError
 from sandbox.records import record
-from sandbox.untrusted import quoted
+from sandbox.untrusted import quoted, shortened
 from sandbox.web.guard import is_loopback
 
 # seconds --host's name may take to resolve: /etc/hosts and a working resolver answer in far
@@ -40,11 +40,19 @@ _WITH_PORT = re.compile(r"(?P<bare>\[[^\]]*\]|[^:\[\]]+):(?P<port>[0-9]*)")
 def bind_host(host: str) -> str:
     """--host as serve binds it: a URL or a host with a port refused (the hint writing what to
     give instead), an IPv6 address's brackets and a name's final dot (``localhost.``) dropped."""
+    if not host:
+        raise SandboxError("--host is empty: it names no address to listen on",
+                           "give an address (::1, 0.0.0.0 with --public), or leave --host out "
+                           "to serve this machine only (127.0.0.1)")
     if "://" in host:
-        raise SandboxError(f"--host takes a host, not a URL: {host}", _written(host))
+        raise SandboxError(f"--host takes a host, not a URL: {shortened(host)}", _written(host))
     if _WITH_PORT.fullmatch(host) is not None:
-        raise SandboxError(f"--host {host} holds a port: --host takes no port; the port is "
-                           "--port", _written(f"//{host}"))
+        raise SandboxError(f"--host {shortened(host)} holds a port: --host takes no port; the "
+                           "port is --port", _written(f"//{host}"))
+    if host.count("[") != host.count("]") or host.startswith("[") != host.endswith("]"):
+        raise SandboxError(f"--host {quoted(host)} has an unbalanced bracket: brackets go "
+                           "around a whole IPv6 address, and --host needs none",
+                           "write the address without brackets, such as --host ::1")
     if host.startswith("[") and host.endswith("]"):
         return host[1:-1]
     return host[:-1] if len(host) > 1 and host.endswith(".") else host
@@ -60,7 +68,7 @@ def _written(url: str) -> str:
         host, port = "", None
     if not host:
         return "write the host alone as --host, and the port as --port"
-    return f"write --host {host}" + (f" --port {port}" if port is not None else "")
+    return f"write --host {shortened(host)}" + (f" --port {port}" if port is not None else "")
 
 
 def check_host(options: ServeOptions, addresses: Sequence[str] | None = None) -> str | None:
@@ -77,10 +85,10 @@ def check_host(options: ServeOptions, addresses: Sequence[str] | None = None) ->
     if not options.public:
         resolved = "" if list(addresses) == [host] else f" (it resolves to {', '.join(addresses)})"
         raise SandboxError(
-            f"--host {host} is not a loopback address{resolved}",
+            f"--host {shortened(host)} is not a loopback address{resolved}",
             "add --public to serve other machines (anyone who can reach the port drives the "
             "sandbox and its key), or leave --host out to serve this machine only")
-    return (f"warning: serving on {host}:{options.port}: anyone who can reach this "
+    return (f"warning: serving on {shortened(host)}:{options.port}: anyone who can reach this "
             "port drives the sandbox and uses its key (they never see it, but can spend it)")
 
 
@@ -108,8 +116,8 @@ def addresses_of(options: ServeOptions) -> list[str]:
     lookup.join(HOST_LOOKUP_SECONDS)
     if not found:
         raise SandboxError(
-            f"cannot listen on {host}:{options.port}: the host {quoted(host)} could not be "
-            f"resolved in {HOST_LOOKUP_SECONDS:g} s",
+            f"cannot listen on {shortened(host)}:{options.port}: the host {quoted(host)} could "
+            f"not be resolved in {HOST_LOOKUP_SECONDS:g} s",
             "give --host as an address (an address of this machine, or 0.0.0.0 for all of "
             "them), or check the resolver (`getent hosts NAME`, /etc/resolv.conf)")
     if isinstance(found[0], OSError | UnicodeError):
@@ -127,14 +135,15 @@ def _bindable(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
 def cannot_listen(exc: OSError | UnicodeError, options: ServeOptions) -> SandboxError:
     """Why serve cannot listen where it was told, with the option to change: the port only when
     the port is the problem."""
-    where = f"cannot listen on {options.host}:{options.port}"
+    where = f"cannot listen on {shortened(options.host)}:{options.port}"
     if isinstance(exc, socket.gaierror | UnicodeError):
         return SandboxError(f"{where}: the host {quoted(options.host)} does not resolve to an "
                             f"address ({exc.strerror if isinstance(exc, OSError) else exc})",
                             "check --host: an address of this machine, a name that resolves to "
                             "one, or 0.0.0.0 for all of them")
     if exc.errno == errno.EADDRNOTAVAIL:
-        return SandboxError(f"{where}: {options.host} is not an address of this machine",
+        return SandboxError(f"{where}: {shortened(options.host)} is not an address of this "
+                            "machine",
                             "check --host: an address of this machine, or 0.0.0.0 for all of them")
     if exc.errno in (errno.EADDRINUSE, errno.EACCES):
         return PortInUse(f"{where}: {exc.strerror or exc}",

@@ -276,6 +276,10 @@ BROKEN_KUBECONFIGS = {
                       "does not have the shape of a kubeconfig"),
     "nocurrent.yaml": ("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n",
                        "has no current context"),
+    "emptycurrent.yaml": (VALID_KUBECONFIG.replace("current-context: ctx", 'current-context: ""'),
+                          "has no current context set (its current-context is empty)"),
+    "blankcurrent.yaml": (VALID_KUBECONFIG.replace("current-context: ctx", "current-context: ''"),
+                          "has no current context set"),
     "missing.yaml": (None, "no kubeconfig found at"),
     "adir": ("dir", "is not a regular file (a directory)"),
 }

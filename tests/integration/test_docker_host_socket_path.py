@@ -62,8 +62,11 @@ def test_doctor_names_a_relative_socket_path(cli_env: dict[str, str]) -> None:
     ("UNIX:/run/user/1000/docker.sock", "its scheme is followed by ':' alone; Docker reads "
                                         "'unix://' then the address: write "
                                         "unix:///run/user/1000/docker.sock"),
-    ("unix:var/run/docker.sock", "its scheme is followed by ':' alone; Docker reads 'unix://' "
-                                 "then the address: write unix:///var/run/docker.sock"),
+    ("unix:var/run/docker.sock", "its scheme is followed by ':' alone, and its socket path is "
+                                 "relative: Docker reads 'unix://' then an absolute path: write "
+                                 "unix://$PWD/var/run/docker.sock for the var/run/docker.sock in "
+                                 "this folder, or unix:///var/run/docker.sock for "
+                                 "/var/run/docker.sock"),
     ("tcp:127.0.0.1:2375", "its scheme is followed by ':' alone; Docker reads 'tcp://' then the "
                            "address: write tcp://127.0.0.1:2375"),
     ("/var/run/docker.sock", "it is a socket path with no scheme: write "

@@ -13,7 +13,7 @@ from typing import Any, BinaryIO
 
 from sandbox.documents import TooDeep, load_json
 from sandbox.errors import RuntimeUnavailable
-from sandbox.untrusted import quoted
+from sandbox.untrusted import quoted, shortened
 
 INDEX = "index.json"
 FORMAT = 1
@@ -76,14 +76,15 @@ def _check_folder(root: Path) -> None:
     try:
         mode = root.stat().st_mode
     except OSError as exc:
+        shown = _shown(root)  # a path of 5 000 characters is none, and is not echoed whole
         if exc.errno not in (errno.ENOENT, errno.ENOTDIR):
-            raise RuntimeUnavailable(f"the bundle folder {root} cannot be read ({reason(exc)})",
+            raise RuntimeUnavailable(f"the bundle folder {shown} cannot be read ({reason(exc)})",
                                      "check the path and its permissions") from exc
-        link = f" (it is a link to {root.readlink()}, which does not exist)" \
+        link = f" (it is a link to {_shown(root.readlink())}, which does not exist)" \
             if root.is_symlink() else ""
-        raise RuntimeUnavailable(f"the bundle folder {root} does not exist{link}",
-                                 "check the path; `agw-sandbox prepare DIR` makes a bundle "
-                                 "while online") from None
+        raise RuntimeUnavailable(f"the bundle folder {shown} does not exist{link}",
+                                 _unexpanded(root) or "check the path; `agw-sandbox prepare "
+                                 "DIR` makes a bundle while online") from None
     if stat.S_ISDIR(mode):
         return
     if not stat.S_ISREG(mode):
@@ -178,3 +179,20 @@ def human_size(size: float) -> str:
             return f"{size:.0f} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} GiB"  # not reached
+
+
+def _shown(path: Path) -> str:
+    """A path as messages name it: on one line, cut when it is longer than any path is."""
+    return shortened(str(path))
+
+
+def _unexpanded(root: Path) -> str | None:
+    """The hint for a path that begins with ``~``: quoted, a shell leaves it as it is."""
+    if not str(root).startswith("~"):
+        return None
+    try:
+        full = _shown(root.expanduser())
+    except RuntimeError:  # ~name of no user
+        full = "/home/NAME/" + _shown(root).partition("/")[2]
+    return (f"~ is not expanded here (a shell expands it only where it is not quoted): write "
+            f"the full path, --bundle {full}")

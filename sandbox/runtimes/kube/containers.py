@@ -26,7 +26,7 @@ from sandbox.runtimes.kube.docker_words import (
 )
 from sandbox.runtimes.kube.paced import paced, size_in_words
 from sandbox.runtimes.kube.secrets import shown_url
-from sandbox.untrusted import describe, first_hidden, one_line
+from sandbox.untrusted import describe, first_hidden, one_line, quoted, shortened
 
 DOCKER_HINT = ("start Docker (Docker Desktop, or `sudo systemctl start docker`) and check that "
                "`docker info` works; or use the offline simulation with --runtime sim")
@@ -58,7 +58,7 @@ class DockerEndpoint:
     @property
     def shown(self) -> str:
         """The address without the user and password it may carry, escaped: as messages say it."""
-        return one_line(shown_url(self.url))
+        return shortened(shown_url(self.url))
 
 
 def resolve_endpoint() -> DockerEndpoint:
@@ -71,7 +71,7 @@ def resolve_endpoint() -> DockerEndpoint:
     if host := os.environ.get("DOCKER_HOST"):
         if problem := _address_problem(host):
             raise RuntimeUnavailable(
-                f"DOCKER_HOST '{one_line(shown_url(host))}' is not a Docker address ({problem})",
+                f"DOCKER_HOST {quoted(shown_url(host))} is not a Docker address ({problem})",
                 DOCKER_HOST_HINT)
         try:
             params = kwargs_from_env()

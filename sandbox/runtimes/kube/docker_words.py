@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from sandbox.documents import load_json
 from sandbox.runtimes.kube.file_kinds import kind_of
-from sandbox.untrusted import visible
+from sandbox.untrusted import shortened, visible
 
 SHOWN_CHARACTERS = 60  # of an answer that is not what was expected: enough to recognise it
 SHOWN_MESSAGE = 160  # of an error's message: Docker's own are a sentence or two
@@ -298,19 +298,35 @@ def _unslashed_words(url: str) -> str | None:
     """What to write for an address without ``://``: a bare socket path, a scheme followed by
     ':' alone, a host and port with no scheme; None for anything else (the SDK's words)."""
     if url.startswith("/"):
-        return f"it is a socket path with no scheme: write unix://{visible(url)}"
+        return f"it is a socket path with no scheme: write unix://{shortened(url)}"
     given = _SCHEME_ALONE.fullmatch(url)
     if given is None:
         return None
     scheme, rest = given["scheme"].lower(), given["rest"]
     if scheme not in DOCKER_SCHEMES:
         if rest.isascii() and rest.isdigit():  # localhost:2375
-            return (f"it has no scheme: write tcp://{visible(url)} (or unix:///path/to/"
+            return (f"it has no scheme: write tcp://{shortened(url)} (or unix:///path/to/"
                     "docker.sock for a socket)")
         return None
+    if scheme == "ssh":  # ssh://HOST would be refused in turn
+        return ("its scheme is followed by ':' alone, and ssh:// is not supported either: "
+                "agw-sandbox talks to Docker over a socket or tcp:// only, never over ssh")
+    if scheme == "unix" and rest and not rest.startswith("/"):
+        return _relative_socket_words(rest)
     address = rest.lstrip("/") or ("path/to/docker.sock" if scheme == "unix" else "HOST:2376")
     return (f"its scheme is followed by ':' alone; Docker reads '{scheme}://' then the address: "
-            f"write {scheme}://{'/' if scheme == 'unix' else ''}{visible(address)}")
+            f"write {scheme}://{'/' if scheme == 'unix' else ''}{shortened(address)}")
+
+
+def _relative_socket_words(path: str) -> str:
+    """``unix:docker.sock``: unix:///docker.sock would be another file (at the root); the path
+    must be absolute (``~`` is not expanded either)."""
+    if path.startswith("~"):
+        return _socket_path_words(path) or ""
+    shown = shortened(path)
+    return ("its scheme is followed by ':' alone, and its socket path is relative: Docker reads "
+            f"'unix://' then an absolute path: write unix://$PWD/{shown} for the {shown} in "
+            f"this folder, or unix:///{shown} for /{shown}")
 
 
 # Where the docker SDK and CLI look when an address names no socket (``unix://``).
@@ -330,7 +346,7 @@ def _socket_path_words(path: str) -> str | None:
             full = str(Path(path).expanduser())
         except RuntimeError:  # ~name of no user: the path as written
             full = "/path/to/" + path.rpartition("/")[2]
-        return f"~ is not expanded here: write the full path, unix://{visible(full)}"
+        return f"~ is not expanded here: write the full path, unix://{shortened(full)}"
     if path and not path.startswith("/"):
         return "a socket path begins with /: unix:///path/to/docker.sock"
     size = len(os.fsencode(path))
@@ -360,4 +376,4 @@ def socket_problem(url: str) -> str | None:
     except (OSError, ValueError):
         return None
     kind = kind_of(mode)
-    return None if kind == "a socket" else f"{visible(path)} is {kind}, not a socket"
+    return None if kind == "a socket" else f"{shortened(path)} is {kind}, not a socket"

@@ -16,6 +16,7 @@ from sandbox.runtimes.kube.install import Fetch, gateway_api_crds
 from sandbox.runtimes.kube.preflight import Check
 from sandbox.runtimes.kube.runtime import KubeRuntime
 from sandbox.runtimes.runtime import Progress
+from sandbox.untrusted import shortened
 
 
 class KindRuntime(KubeRuntime):
@@ -38,7 +39,8 @@ class KindRuntime(KubeRuntime):
 
     async def up(self, progress: Progress, forward: bool = True) -> None:
         if self.bundle_dir is not None:  # every sum is checked before anything is created
-            await self._phase(progress, f"offline bundle {self.bundle_dir}", self._open_bundle)
+            await self._phase(progress, f"offline bundle {shortened(str(self.bundle_dir))}",
+                              self._open_bundle)
         await super().up(progress, forward)
 
     async def _open_bundle(self) -> str:

@@ -331,6 +331,11 @@ def kubeconfig_problem(exc: Exception, kubeconfig: str | None, context: str | No
     if "Expected object with name" in text and "contexts list" in text and context is None:
         named = re.search(r"Expected object with name (.*) in .*contexts list", text)
         current = named.group(1) if named else ""
+        if not current:  # `current-context: ""`: none is set, as when the key is missing
+            return RuntimeUnavailable(
+                f"the kubeconfig {where} has no current context set (its current-context is "
+                f"empty){_some(contexts)}",
+                "pass --context NAME, or choose one with `kubectl config use-context NAME`")
         return RuntimeUnavailable(
             f"there is no context {current!r} (the current context it names) in the kubeconfig "
             f"{where}{_some(contexts)}",
