@@ -85,7 +85,20 @@ def _construct_object(loader: yaml.constructor.BaseConstructor, node: yaml.Node,
         raise DocumentError(_unmakeable(node, exc), node.start_mark.line + 1) from exc
     if type(value) is int and not writable_number(value):
         raise DocumentError(_unwritable(value), node.start_mark.line + 1)
+    if node.tag == _TIMESTAMP_TAG:  # Kubernetes' YAML reader keeps a date as the text it is
+        return str(node.value)
+    if node.tag in _REFUSED_TAGS:
+        raise DocumentError(_REFUSED_TAGS[node.tag], node.start_mark.line + 1)
     return value
+
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+# What PyYAML would build that no JSON (hence no manifest) can hold.
+_REFUSED_TAGS = {
+    "tag:yaml.org,2002:binary": "YAML's !!binary is not accepted here: write the base64 text as "
+                                "a plain string (a Secret's data holds it so)",
+    "tag:yaml.org,2002:set": "YAML's !!set is not accepted here: write a list instead",
+}
 
 
 def writable_number(value: int) -> bool:
@@ -121,7 +134,7 @@ def _unmakeable(node: yaml.Node, exc: ValueError) -> str:
         return (f"the number on this line has {digits} digits, more than the "
                 f"{sys.get_int_max_str_digits()} a number may have here: write it in quotes, "
                 "as text")
-    if node.tag == "tag:yaml.org,2002:timestamp":
+    if node.tag == _TIMESTAMP_TAG:
         return (f"{quoted(text)} reads as a date (YAML's timestamp) but is not one ({exc}): "
                 "write it in quotes, as text")
     return f"{quoted(text)} cannot be read ({exc}): write it in quotes, as text"

@@ -40,7 +40,20 @@ REFUSED = [
     ("a: [1, 2\n", "not valid YAML", None),
     ("a: \x07\n", "control character", 1),
     ("key: 'unterminated\n", "not valid YAML", None),
+    ("data:\n  raw: !!binary aGVsbG8=\n", "!!binary is not accepted", 2),
+    ("kinds: !!set {a, b}\n", "!!set is not accepted", 1),
 ]
+
+
+@pytest.mark.parametrize("loader", [load_all, documents._load_all_slowly])
+def test_a_date_is_read_as_the_text_it_is_as_kubernetes_reads_it(loader: Any) -> None:
+    """A timestamp would be a Python date, which no JSON holds (the admission check, a
+    request's body, ``run --json``): Kubernetes' YAML reader keeps it as its text."""
+    docs = loader("data:\n  released: 2001-12-14\n  at: 2001-12-14t21:59:43.10-05:00\n"
+                  "2024-01-01: new year\n")
+    assert docs == [{"data": {"released": "2001-12-14",
+                              "at": "2001-12-14t21:59:43.10-05:00"},
+                     "2024-01-01": "new year"}]
 
 
 @pytest.mark.parametrize(("text", "reason", "line"), REFUSED)
