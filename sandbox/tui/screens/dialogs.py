@@ -141,8 +141,14 @@ placeholders and are filled in when applied. **Escape** cancels.
 
     @work(thread=True, exclusive=True, group="validate", exit_on_error=False)
     def _validate_off_the_ui_thread(self, text: str, then_apply: bool) -> None:
-        """Validation parses YAML and checks a schema: it must never freeze the screen."""
-        problem = self._validate(text)
+        """Validation parses YAML and checks a schema: it must never freeze the screen, and a
+        bug in it must not leave the screen on "validating…" for ever."""
+        try:
+            problem = self._validate(text)
+        except Exception as exc:  # said where the answer goes: the person can edit or cancel
+            problem = (f"the sandbox could not validate this ({type(exc).__name__}): this is a "
+                       "bug in agw-sandbox; `agw-sandbox manifests` shows the scenario's "
+                       "manifests, and Esc cancels")
         if not get_current_worker().is_cancelled:  # a newer validation replaced this one
             self.app.call_from_thread(self._validated, text, problem, then_apply)
 
