@@ -176,8 +176,14 @@ def completion_text(masked_key: str, model: str) -> str:
 def json_bytes(body: dict[str, Any], indent: int | None = 2) -> bytes:
     """``body`` as JSON in UTF-8. A lone surrogate echoed from a request (JSON may hold
     ``"\\ud800"``, UTF-8 cannot) goes back as that same escape."""
-    text = json.dumps(body, indent=indent, ensure_ascii=False)
+    text = _TERMINAL_CONTROLS.sub(lambda found: f"\\u{ord(found.group()):04x}",
+                                  json.dumps(body, indent=indent, ensure_ascii=False))
     return text.encode(errors="backslashreplace") + b"\n"
+
+
+# What JSON may carry raw but a terminal acts on (C1 controls: CSI, OSC…) or reads backwards
+# (bidi overrides): written as escapes, so a `curl` of the mock hands none of them on.
+_TERMINAL_CONTROLS = re.compile("[\x80-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def parse(raw: bytes) -> tuple[dict[str, Any] | None, dict[str, Any]]:

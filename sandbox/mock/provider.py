@@ -99,7 +99,12 @@ class _Handler(GuardedHandler):
     server_version = "agw-sandbox-mock-provider"
 
     def error_body(self, status: int, message: str) -> tuple[str, bytes]:
-        body = openai.error(message, "invalid_request_error", None)
+        # Python's own parser quotes the request line ("Bad request version ('HTTP/sk-…')"):
+        # no key in it is quoted back, as none is in the answers' other quotes.
+        headers = getattr(self, "headers", None)  # none yet when the request line is bad
+        sent = openai.bearer_key(headers.get("Authorization")) if headers is not None else None
+        keys = [*self.provider.accepted_keys, *([sent] if sent else [])]
+        body = openai.error(openai.quoted_text(message, keys), "invalid_request_error", None)
         return "application/json", openai.json_bytes(body)
 
     def do_GET(self) -> None:
